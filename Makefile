@@ -1,0 +1,56 @@
+# Thin wrapper around Meson; see README.md. Every target installs what is
+# missing first (scripts/deps is idempotent and fast when nothing is missing).
+BUILD   ?= build
+SAN     ?= build-san
+PYTHON  ?= /usr/bin/python3
+FUZZ_SECONDS ?= 10
+MESON_OPTS ?=
+
+.PHONY: all deps build san test unit fuzz-test e2e demo bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps
+
+# Release-style build (gcc, hardening): what ships, what e2e tests and demo run.
+build: deps
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --werror $(MESON_OPTS)
+	meson compile -C $(BUILD)
+
+# Test build: clang with AddressSanitizer + UndefinedBehaviorSanitizer and the
+# libFuzzer targets; unit tests and fuzz replays run from here.
+san: deps
+	@test -f $(SAN)/build.ninja || CC=clang meson setup $(SAN) --werror \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true \
+		-Dfuzz_seconds=$(FUZZ_SECONDS) $(MESON_OPTS)
+	meson compile -C $(SAN)
+
+unit: san
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(SAN) --suite unit --print-errorlogs
+
+fuzz-test: san
+	meson test -C $(SAN) --suite fuzz --print-errorlogs
+
+e2e: build
+	MOAT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs tests/e2e
+
+test: build san
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory fuzz-test
+	$(MAKE) --no-print-directory e2e
+
+demo: build
+	scripts/demo $(BUILD)
+
+bench: build
+	bench/run $(BUILD)
+
+# Long fuzzing session: make fuzz FUZZ_SECONDS=600
+fuzz: san
+	meson test -C $(SAN) --suite fuzz --print-errorlogs \
+		--test-args='' --timeout-multiplier=0
+
+clean:
+	rm -rf $(BUILD) $(SAN)

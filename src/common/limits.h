@@ -1,0 +1,33 @@
+/*
+ * limits: every cap on a resource an attacker or a misconfiguration can
+ * grow, in one place, each with the reason for its value. Parts add their
+ * own section; keep one line of why per cap.
+ */
+#ifndef MOAT_LIMITS_H
+#define MOAT_LIMITS_H
+
+/* --- configuration --- */
+/* A config file is hand-written YAML; 16 MiB is far past any real one. */
+#define LIMIT_CONFIG_BYTES		(16u << 20)
+/* Nesting deeper than this is a mistake or an attack on the parser's stack. */
+#define LIMIT_CONFIG_DEPTH		32u
+
+/* --- engine: protected objects and the REST API --- */
+/* A PO name is an identifier in URLs and logs. */
+#define LIMIT_PO_NAME			64u
+/* Prefixes per PO; large estates use several POs. */
+#define LIMIT_PO_PREFIXES		4096u
+/* Ports listed per PO. */
+#define LIMIT_PO_PORTS			64u
+/* POs in total; the LPM is sized for millions of prefixes, POs are fewer. */
+#define LIMIT_POS			100000u
+/* REST request body: a PO with 4096 prefixes is ~200 KiB of JSON. */
+#define LIMIT_API_BODY			(1u << 20)
+/* REST restore body: a whole backup file. */
+#define LIMIT_API_RESTORE_BODY		(256u << 20)
+/* Concurrent REST connections; the API is for operators and the CLI. */
+#define LIMIT_API_CONNS			256u
+/* Flight-record entries returned by one query. */
+#define LIMIT_FLIGHT_QUERY		10000u
+
+#endif
