@@ -30,4 +30,11 @@
 /* Flight-record entries returned by one query. */
 #define LIMIT_FLIGHT_QUERY		10000u
 
+/* --- common: configuration reader (src/common/cfg.c) --- */
+/* One scalar: a name, number, path or an embedded PEM block is far below 1 MiB. */
+#define LIMIT_CONFIG_SCALAR		(1u << 20)
+/* Nodes (scalars, maps, sequences, keys) per file: a 16 MiB file of short
+ * prefixes is ~2M nodes; this bounds memory to ~40 bytes x 4M = 160 MiB. */
+#define LIMIT_CONFIG_NODES		(4u << 20)
+
 #endif
