@@ -37,4 +37,15 @@
  * prefixes is ~2M nodes; this bounds memory to ~40 bytes x 4M = 160 MiB. */
 #define LIMIT_CONFIG_NODES		(4u << 20)
 
+/* --- cli: the moat command line --- */
+/* api.url holds one URL; a longer file is not one moatd wrote. */
+#define LIMIT_CLI_URL			512u
+/* api.token holds 64 hex chars; anything much longer is not a token. */
+#define LIMIT_CLI_TOKEN			256u
+/* A reply from moatd (JSON, or a backup): the largest is a backup, which
+ * restore must accept again, so the same cap. */
+#define LIMIT_CLI_REPLY			LIMIT_API_RESTORE_BODY
+/* A PO file for `moat po add --file`: one REST body. */
+#define LIMIT_CLI_PO_FILE		LIMIT_API_BODY
+
 #endif

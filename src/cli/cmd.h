@@ -1,0 +1,28 @@
+/*
+ * cmd: the commands of `moat`, one per cmd_<verb>.c. Adding a command is
+ * adding its file, a line here, a row in cli.c's table and the file in
+ * meson.build (docs/cli.md walks through it).
+ */
+#ifndef MOAT_CMD_H
+#define MOAT_CMD_H
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+extern const struct cli_cmd cmd_status;
+extern const struct cli_cmd cmd_po;
+extern const struct cli_cmd cmd_flight;
+extern const struct cli_cmd cmd_backup;
+extern const struct cli_cmd cmd_restore;
+extern const struct cli_cmd cmd_reset;
+extern const struct cli_cmd cmd_help;
+
+/*
+ * cmd_po.c: build the PO JSON for `moat po add` from its argv (argv[0] =
+ * "add"). Returns 0 with *ret_po (caller decrefs) or CLI_EXIT_USAGE after
+ * reporting. Exposed for tests.
+ */
+int cmd_po_build(int argc, char **argv, json_t **ret_po);
+
+#endif

@@ -1,0 +1,483 @@
+/* moat po list|show|add|rm: protected objects (/api/v1/pos). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/client.h"
+#include "cli/cliarg.h"
+#include "cli/cmd.h"
+#include "cli/outfmt.h"
+#include "common/limits.h"
+#include "common/log.h"
+
+static const char cmd_po_text[] =
+"NAME\n"
+"    moat po - list, show, add and remove protected objects\n"
+"\n"
+"SYNOPSIS\n"
+"    moat [--json] po list\n"
+"    moat [--json] po show NAME\n"
+"    moat po add NAME --prefix P [--prefix P ...] [--port N ...]\n"
+"                [--driver D ...] [--threshold PROTO.METRIC=N ...] [--replace]\n"
+"    moat po add [NAME] --file PO.json [--replace]\n"
+"    moat po rm NAME\n"
+"\n"
+"DESCRIPTION\n"
+"    A protected object (PO) is a named set of IPv4/IPv6 prefixes, optional\n"
+"    ports, per-protocol thresholds and the order of mitigation drivers.\n"
+"    list prints all POs sorted by name; show prints one. add creates a PO\n"
+"    (POST /api/v1/pos); with --replace it creates or replaces it (PUT).\n"
+"    rm deletes one. POs declared in the config file (source \"config\")\n"
+"    cannot be changed or removed here. add and rm need the API token.\n"
+"\n"
+"OPTIONS\n"
+"    --prefix P          a canonical prefix, e.g. 192.0.2.0/24, 2001:db8::/48\n"
+"                        (host bits set are refused); repeatable\n"
+"    --port N            a port 1..65535; repeatable\n"
+"    --driver D          nft, xdp, bgp, ins or notify, in the order to try;\n"
+"                        repeatable\n"
+"    --threshold PROTO.METRIC=N\n"
+"                        PROTO: tcp, udp, icmp, other; METRIC: pps, bps,\n"
+"                        flows, syn_pps; N may end in k, M or G; repeatable\n"
+"    --file F            read the PO as JSON (the API's PO object) from F,\n"
+"                        or stdin for \"-\"; NAME, if given, overrides its name\n"
+"    --replace           create or replace (PUT) instead of create (POST)\n"
+"    --json              print the server's JSON\n"
+"\n"
+"EXIT STATUS\n"
+"    0 success; 1 refused (no such PO, exists, invalid, declared in the\n"
+"    config); 2 usage; 3 moatd unreachable; 4 no or wrong token; 5 server\n"
+"    error.\n"
+"\n"
+"EXAMPLES\n"
+"    moat po add web --prefix 192.0.2.0/24 --prefix 2001:db8:1::/48 \\\n"
+"        --port 80 --port 443 --driver nft --threshold tcp.syn_pps=20k\n"
+"    moat po list\n"
+"    moat --json po show web | jq .prefixes\n"
+"    moat po rm web\n";
+
+/* Join the strings/integers of a JSON array with ", ", at most max items
+ * then "+N more". */
+static void
+cmd_po_join(char *buf, size_t len, const json_t *arr, size_t max)
+{
+	size_t i, off = 0, n = json_array_size(arr);
+	const json_t *v;
+	int w;
+
+	buf[0] = '\0';
+	if (n == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		if (i == max) {
+			snprintf(buf + off, len - off, " +%zu more", n - max);
+			return;
+		}
+		if (json_is_integer(v))
+			w = snprintf(buf + off, len - off, "%s%lld", i ? "," : "",
+			    (long long)json_integer_value(v));
+		else
+			w = snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+			    json_string_value(v) ? json_string_value(v) : "?");
+		if (w < 0 || (size_t)w >= len - off)
+			return;
+		off += (size_t)w;
+	}
+}
+
+static int
+cmd_po_list(struct cli *cli, int argc, char **argv)
+{
+	static const char *const hdr[] = { "NAME", "PREFIXES", "PORTS", "DRIVERS", "SOURCE" };
+	struct client_reply r;
+	struct outfmt_table *t;
+	const json_t *po;
+	char pfx[256], ports[128], drv[128];
+	size_t i;
+	int rc;
+
+	if (argc > 1)
+		return cli_usage_error(&cmd_po, "list: unexpected argument '%s'", argv[1]);
+	if ((rc = client_get(cli, "/api/v1/pos", &r)) != CLI_EXIT_OK)
+		return rc;
+	if (cli->json) {
+		client_print_raw(&r);
+		goto out;
+	}
+	if ((t = outfmt_table_new(5, hdr)) == NULL)
+		goto out;
+	json_array_foreach(json_object_get(r.json, "pos"), i, po) {
+		const char *row[5];
+
+		cmd_po_join(pfx, sizeof(pfx), json_object_get(po, "prefixes"), 3);
+		cmd_po_join(ports, sizeof(ports), json_object_get(po, "ports"), 8);
+		cmd_po_join(drv, sizeof(drv), json_object_get(po, "drivers"), 5);
+		row[0] = json_string_value(json_object_get(po, "name"));
+		row[1] = pfx;
+		row[2] = ports;
+		row[3] = drv;
+		row[4] = json_string_value(json_object_get(po, "source"));
+		outfmt_table_add(t, row);
+	}
+	if (outfmt_table_rows(t) == 0)
+		printf("no protected objects\n");
+	else
+		outfmt_table_print(t, stdout);
+	outfmt_table_free(t);
+out:
+	client_reply_free(&r);
+	return CLI_EXIT_OK;
+}
+
+static void
+cmd_po_print_thresholds(const json_t *th)
+{
+	static const char *const hdr[] = { "PROTO", "PPS", "BPS", "FLOWS", "SYN_PPS" };
+	static const char *const protos[] = { "tcp", "udp", "icmp", "other" };
+	static const char *const metrics[] = { "pps", "bps", "flows", "syn_pps" };
+	struct outfmt_table *t;
+	char val[4][32];
+	size_t p, m;
+
+	if (json_object_size(th) == 0 || (t = outfmt_table_new(5, hdr)) == NULL) {
+		printf("thresholds: none\n");
+		return;
+	}
+	for (m = 1; m < 5; m++)
+		outfmt_table_align_right(t, m);
+	for (p = 0; p < 4; p++) {
+		const json_t *pt = json_object_get(th, protos[p]);
+		const char *row[5] = { protos[p], val[0], val[1], val[2], val[3] };
+		json_int_t v;
+
+		if (pt == NULL)
+			continue;
+		for (m = 0; m < 4; m++) {
+			v = json_integer_value(json_object_get(pt, metrics[m]));
+			if (v > 0)
+				outfmt_si(val[m], sizeof(val[m]), (uint64_t)v);
+			else
+				snprintf(val[m], sizeof(val[m]), "-");
+		}
+		outfmt_table_add(t, row);
+	}
+	printf("thresholds:\n");
+	outfmt_table_print(t, stdout);
+	outfmt_table_free(t);
+}
+
+static void
+cmd_po_print(const json_t *po)
+{
+	const json_t *v;
+	const char *s;
+	char buf[1024];
+	size_t i;
+
+	s = json_string_value(json_object_get(po, "name"));
+	printf("name:       %s\n", s ? s : "-");
+	s = json_string_value(json_object_get(po, "source"));
+	printf("source:     %s\n", s ? s : "-");
+	printf("prefixes:  ");
+	json_array_foreach(json_object_get(po, "prefixes"), i, v)
+		printf(" %s", json_string_value(v) ? json_string_value(v) : "?");
+	printf("\n");
+	cmd_po_join(buf, sizeof(buf), json_object_get(po, "ports"), 64);
+	printf("ports:      %s\n", buf);
+	cmd_po_join(buf, sizeof(buf), json_object_get(po, "drivers"), 16);
+	printf("drivers:    %s\n", buf);
+	outfmt_time(buf, sizeof(buf), json_number_value(json_object_get(po, "created_at")), false);
+	printf("created:    %s UTC\n", buf);
+	outfmt_time(buf, sizeof(buf), json_number_value(json_object_get(po, "updated_at")), false);
+	printf("updated:    %s UTC\n", buf);
+	cmd_po_print_thresholds(json_object_get(po, "thresholds"));
+}
+
+/* "/api/v1/pos/NAME" after checking NAME; CLI_EXIT_USAGE if it is bad. */
+static int
+cmd_po_path(char *buf, size_t len, const char *name)
+{
+	if (!cliarg_po_name_ok(name))
+		return cli_usage_error(&cmd_po, "bad PO name '%s': expected [A-Za-z0-9_.-], "
+		    "1 to %u characters", name, LIMIT_PO_NAME);
+	snprintf(buf, len, "/api/v1/pos/%s", name);
+	return CLI_EXIT_OK;
+}
+
+static int
+cmd_po_show(struct cli *cli, int argc, char **argv)
+{
+	struct client_reply r;
+	char path[128];
+	int rc;
+
+	if (argc != 2)
+		return cli_usage_error(&cmd_po, "show: expected NAME");
+	if ((rc = cmd_po_path(path, sizeof(path), argv[1])) != CLI_EXIT_OK)
+		return rc;
+	if ((rc = client_get(cli, path, &r)) != CLI_EXIT_OK)
+		return rc;
+	if (cli->json)
+		client_print_raw(&r);
+	else
+		cmd_po_print(r.json);
+	client_reply_free(&r);
+	return CLI_EXIT_OK;
+}
+
+/* Read a PO JSON file ("-" = stdin), at most LIMIT_CLI_PO_FILE bytes. */
+static int
+cmd_po_load_file(const char *path, json_t **ret)
+{
+	json_error_t err;
+	json_t *po;
+	FILE *f;
+
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+	if (f == NULL) {
+		log_warn("po add: %s", path);
+		return CLI_EXIT_REFUSED;
+	}
+	/* Read one byte past the cap so an over-long file is an error. */
+	{
+		char *buf = malloc(LIMIT_CLI_PO_FILE + 1);
+		size_t n = buf ? fread(buf, 1, LIMIT_CLI_PO_FILE + 1, f) : 0;
+
+		if (f != stdin)
+			fclose(f);
+		if (buf == NULL || n > LIMIT_CLI_PO_FILE) {
+			free(buf);
+			log_errx("po add: %s: %s", path, buf ? "larger than the API accepts"
+			    : "out of memory");
+			return CLI_EXIT_REFUSED;
+		}
+		po = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &err);
+		free(buf);
+	}
+	if (!json_is_object(po)) {
+		if (po == NULL)
+			log_errx("po add: %s:%d:%d: %s", path, err.line, err.column, err.text);
+		else
+			log_errx("po add: %s: expected a JSON object", path);
+		json_decref(po);
+		return CLI_EXIT_USAGE;
+	}
+	*ret = po;
+	return CLI_EXIT_OK;
+}
+
+/* Append to po[key] (an array, created on first use). */
+static int
+cmd_po_append(json_t *po, const char *key, json_t *v)
+{
+	json_t *arr = json_object_get(po, key);
+
+	if (arr == NULL) {
+		if ((arr = json_array()) == NULL || json_object_set_new(po, key, arr) < 0) {
+			json_decref(v);
+			return -ENOMEM;
+		}
+	}
+	return json_array_append_new(arr, v);
+}
+
+enum { PO_OPT_PREFIX = 1, PO_OPT_PORT, PO_OPT_DRIVER, PO_OPT_THRESHOLD, PO_OPT_FILE,
+	PO_OPT_REPLACE };
+
+/* Apply one option of `po add` to po; CLI_EXIT_OK or a reported usage error. */
+static int
+cmd_po_apply_opt(json_t *po, int opt, const char *arg)
+{
+	json_t *th;
+	uint16_t port;
+
+	switch (opt) {
+	case PO_OPT_PREFIX:
+		if (cmd_po_append(po, "prefixes", json_string(arg)) < 0)
+			return cli_usage_error(&cmd_po, "add: bad --prefix '%s'", arg);
+		return CLI_EXIT_OK;
+	case PO_OPT_PORT:
+		if (cliarg_port(arg, &port) < 0)
+			return cli_usage_error(&cmd_po, "add: bad --port '%s': expected 1..65535", arg);
+		cmd_po_append(po, "ports", json_integer(port));
+		return CLI_EXIT_OK;
+	case PO_OPT_DRIVER:
+		cmd_po_append(po, "drivers", json_string(arg));
+		return CLI_EXIT_OK;
+	case PO_OPT_THRESHOLD:
+		if ((th = json_object_get(po, "thresholds")) == NULL)
+			json_object_set_new(po, "thresholds", th = json_object());
+		if (cliarg_threshold(arg, th) < 0)
+			return cli_usage_error(&cmd_po, "add: bad --threshold '%s': expected "
+			    "PROTO.METRIC=N (tcp|udp|icmp|other . pps|bps|flows|syn_pps)", arg);
+		return CLI_EXIT_OK;
+	}
+	return CLI_EXIT_USAGE;
+}
+
+/* Set or check the name: NAME on the command line wins over the file's. */
+static int
+cmd_po_set_name(json_t *po, const char *name)
+{
+	if (name == NULL) {
+		name = json_string_value(json_object_get(po, "name"));
+		if (name == NULL)
+			return cli_usage_error(&cmd_po, "add: expected NAME");
+	}
+	if (!cliarg_po_name_ok(name))
+		return cli_usage_error(&cmd_po, "add: bad PO name '%s': expected "
+		    "[A-Za-z0-9_.-], 1 to %u characters", name, LIMIT_PO_NAME);
+	json_object_set_new(po, "name", json_string(name));
+	return CLI_EXIT_OK;
+}
+
+/* Parse `add`'s argv into a PO; --replace is reported through *ret_replace. */
+static int
+cmd_po_parse_add(int argc, char **argv, json_t **ret_po, bool *ret_replace)
+{
+	static const struct option opts[] = {
+		{ "prefix", required_argument, NULL, PO_OPT_PREFIX },
+		{ "port", required_argument, NULL, PO_OPT_PORT },
+		{ "driver", required_argument, NULL, PO_OPT_DRIVER },
+		{ "threshold", required_argument, NULL, PO_OPT_THRESHOLD },
+		{ "file", required_argument, NULL, PO_OPT_FILE },
+		{ "replace", no_argument, NULL, PO_OPT_REPLACE },
+		{ NULL, 0, NULL, 0 },
+	};
+	json_t *po = json_object(), *from_file = NULL;
+	bool replace = false;
+	const char *file = NULL;
+	int c, rc = CLI_EXIT_USAGE;
+
+	cli_getopt_begin();
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == PO_OPT_FILE) {
+			file = optarg;
+		} else if (c == PO_OPT_REPLACE) {
+			replace = true;
+		} else if (c == '?' || c == ':') {
+			rc = cli_bad_option(&cmd_po, argv);
+			goto fail;
+		} else if ((rc = cmd_po_apply_opt(po, c, optarg)) != CLI_EXIT_OK) {
+			goto fail;
+		}
+	}
+	if (argc - optind > 1) {
+		rc = cli_usage_error(&cmd_po, "add: unexpected argument '%s'", argv[optind + 1]);
+		goto fail;
+	}
+	if (file != NULL) {
+		if (json_object_size(po) > 0) {
+			rc = cli_usage_error(&cmd_po, "add: --file excludes the other PO options");
+			goto fail;
+		}
+		if ((rc = cmd_po_load_file(file, &from_file)) != CLI_EXIT_OK)
+			goto fail;
+		json_decref(po);
+		po = from_file;
+	} else if (json_object_get(po, "prefixes") == NULL) {
+		rc = cli_usage_error(&cmd_po, "add: expected at least one --prefix (or --file)");
+		goto fail;
+	}
+	if ((rc = cmd_po_set_name(po, optind < argc ? argv[optind] : NULL)) != CLI_EXIT_OK)
+		goto fail;
+	*ret_po = po;
+	*ret_replace = replace;
+	return CLI_EXIT_OK;
+fail:
+	json_decref(po);
+	return rc;
+}
+
+int
+cmd_po_build(int argc, char **argv, json_t **ret_po)
+{
+	bool replace;
+
+	return cmd_po_parse_add(argc, argv, ret_po, &replace);
+}
+
+static int
+cmd_po_add(struct cli *cli, int argc, char **argv)
+{
+	struct client_reply r;
+	const char *name;
+	char path[128];
+	bool replace;
+	json_t *po;
+	int rc;
+
+	if ((rc = cmd_po_parse_add(argc, argv, &po, &replace)) != CLI_EXIT_OK)
+		return rc;
+	name = json_string_value(json_object_get(po, "name"));
+	snprintf(path, sizeof(path), "/api/v1/pos/%s", name);
+	if (replace)
+		rc = client_put_json(cli, path, po, &r);
+	else
+		rc = client_post_json(cli, "/api/v1/pos", po, &r);
+	if (rc == CLI_EXIT_OK) {
+		if (cli->json)
+			client_print_raw(&r);
+		else
+			printf("PO %s %s\n", name, r.status == 201 ? "added" : "replaced");
+		client_reply_free(&r);
+	}
+	json_decref(po);
+	return rc;
+}
+
+static int
+cmd_po_rm(struct cli *cli, int argc, char **argv)
+{
+	struct client_reply r;
+	char path[128];
+	int rc;
+
+	if (argc != 2)
+		return cli_usage_error(&cmd_po, "rm: expected NAME");
+	if ((rc = cmd_po_path(path, sizeof(path), argv[1])) != CLI_EXIT_OK)
+		return rc;
+	if ((rc = client_delete(cli, path, &r)) != CLI_EXIT_OK)
+		return rc;
+	if (!cli->json)
+		printf("PO %s removed\n", argv[1]);
+	client_reply_free(&r);
+	return CLI_EXIT_OK;
+}
+
+/* The po subcommands, like the top-level table. */
+static const struct {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+} cmd_po_subs[] = {
+	{ "list", cmd_po_list },
+	{ "ls", cmd_po_list },
+	{ "show", cmd_po_show },
+	{ "add", cmd_po_add },
+	{ "rm", cmd_po_rm },
+	{ "remove", cmd_po_rm },
+};
+
+static int
+cmd_po_run(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage_error(&cmd_po, "expected list, show, add or rm");
+	for (size_t i = 0; i < sizeof(cmd_po_subs) / sizeof(cmd_po_subs[0]); i++)
+		if (strcmp(argv[1], cmd_po_subs[i].name) == 0)
+			return cmd_po_subs[i].run(cli, argc - 1, argv + 1);
+	return cli_usage_error(&cmd_po, "unknown subcommand '%s'", argv[1]);
+}
+
+const struct cli_cmd cmd_po = {
+	.name = "po",
+	.run = cmd_po_run,
+	.summary = "list, show, add and remove protected objects",
+	.help = cmd_po_text,
+};

@@ -1,0 +1,108 @@
+/* moat status: moatd's health (GET /api/v1/health). */
+#include <stdio.h>
+
+#include "cli/client.h"
+#include "cli/cmd.h"
+#include "cli/outfmt.h"
+
+static const char cmd_status_text[] =
+"NAME\n"
+"    moat status - show whether moatd is up and healthy\n"
+"\n"
+"SYNOPSIS\n"
+"    moat [--json] status\n"
+"\n"
+"DESCRIPTION\n"
+"    Asks moatd for its health (GET /api/v1/health) and prints its status\n"
+"    (ok, degraded or failing), version, uptime, number of protected\n"
+"    objects, store, state dir and the API address used, then any open\n"
+"    health issues with their significance. Needs no token.\n"
+"\n"
+"OPTIONS\n"
+"    --json    print the server's JSON\n"
+"\n"
+"EXIT STATUS\n"
+"    0 moatd answered (whatever its status), 3 moatd unreachable, 5 server\n"
+"    error.\n"
+"\n"
+"EXAMPLES\n"
+"    moat status\n"
+"    moat --state /tmp/moat status --json\n";
+
+static void
+cmd_status_issues(const json_t *issues)
+{
+	static const char *const hdr[] = { "MODULE", "SIGNIFICANCE", "MESSAGE" };
+	struct outfmt_table *t;
+	const json_t *it;
+	char sig[32];
+	size_t i;
+
+	if (json_array_size(issues) == 0) {
+		printf("issues:     none\n");
+		return;
+	}
+	printf("issues:\n");
+	if ((t = outfmt_table_new(3, hdr)) == NULL)
+		return;
+	outfmt_table_align_right(t, 1);
+	json_array_foreach(issues, i, it) {
+		const char *row[3];
+
+		snprintf(sig, sizeof(sig), "%.2f", json_number_value(json_object_get(it, "significance")));
+		row[0] = json_string_value(json_object_get(it, "module"));
+		row[1] = sig;
+		row[2] = json_string_value(json_object_get(it, "message"));
+		outfmt_table_add(t, row);
+	}
+	outfmt_table_print(t, stdout);
+	outfmt_table_free(t);
+}
+
+static void
+cmd_status_print(struct cli *cli, const json_t *h)
+{
+	const char *s;
+	char up[32], started[32];
+
+	outfmt_duration(up, sizeof(up), json_integer_value(json_object_get(h, "uptime_s")));
+	outfmt_time(started, sizeof(started),
+	    json_number_value(json_object_get(h, "started_at")), false);
+	s = json_string_value(json_object_get(h, "status"));
+	printf("status:     %s\n", s ? s : "unknown");
+	s = json_string_value(json_object_get(h, "version"));
+	printf("version:    %s\n", s ? s : "-");
+	printf("uptime:     %s (since %s UTC)\n", up, started);
+	printf("pos:        %lld\n", (long long)json_integer_value(json_object_get(h, "pos")));
+	s = json_string_value(json_object_get(h, "store"));
+	printf("store:      %s\n", s ? s : "-");
+	s = json_string_value(json_object_get(h, "state_dir"));
+	printf("state dir:  %s\n", s ? s : "-");
+	printf("api:        %s\n", client_api_url(cli));
+	cmd_status_issues(json_object_get(h, "issues"));
+}
+
+static int
+cmd_status_run(struct cli *cli, int argc, char **argv)
+{
+	struct client_reply r;
+	int rc;
+
+	if (argc > 1)
+		return cli_usage_error(&cmd_status, "unexpected argument '%s'", argv[1]);
+	if ((rc = client_get(cli, "/api/v1/health", &r)) != CLI_EXIT_OK)
+		return rc;
+	if (cli->json)
+		client_print_raw(&r);
+	else
+		cmd_status_print(cli, r.json);
+	client_reply_free(&r);
+	return CLI_EXIT_OK;
+}
+
+const struct cli_cmd cmd_status = {
+	.name = "status",
+	.run = cmd_status_run,
+	.summary = "show whether moatd is up and healthy",
+	.help = cmd_status_text,
+};

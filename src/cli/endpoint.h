@@ -1,0 +1,43 @@
+/*
+ * endpoint: where the CLI finds moatd and its token (api_spec "CLI").
+ *
+ *   state dir: --state DIR, else $MOAT_STATE, else /var/lib/moat
+ *   API base:  --api URL, else $MOAT_API, else <state>/api.url (written by
+ *              moatd at start), else http://127.0.0.1:8080
+ *   token:     $MOAT_TOKEN, else <state>/api.token (mode 0600, root's)
+ *
+ * Files are read with a small cap and checked: a URL must be http(s)://
+ * and one line; a token must be printable ASCII without spaces, so it can
+ * never smuggle a header line. Nothing here logs.
+ */
+#ifndef MOAT_ENDPOINT_H
+#define MOAT_ENDPOINT_H
+
+#include <stddef.h>
+
+#define ENDPOINT_DEFAULT_STATE "/var/lib/moat"
+#define ENDPOINT_DEFAULT_API "http://127.0.0.1:8080"
+
+/* The state dir to use; never NULL, not allocated. */
+const char *endpoint_state_dir(const char *opt);
+
+/*
+ * The API base URL without a trailing '/', in *ret_url (caller frees).
+ * A missing api.url falls back to the default; an unreadable or malformed
+ * one is an error: -EINVAL (malformed; opt/env/file content is bad), or the
+ * negative errno of reading it.
+ */
+int endpoint_api_url(const char *opt, const char *state_dir, char **ret_url);
+
+/*
+ * The API token in *ret_token (caller frees): $MOAT_TOKEN if set, else the
+ * first line of <state_dir>/api.token. Returns -EINVAL for a malformed token
+ * or the negative errno of reading the file (-EACCES, -ENOENT).
+ */
+int endpoint_token(const char *state_dir, char **ret_token);
+
+/* Read a one-line text file of at most max bytes into *ret (caller frees),
+ * trailing whitespace removed. -EFBIG if longer. Exposed for tests. */
+int endpoint_read_line(const char *path, size_t max, char **ret);
+
+#endif
