@@ -48,4 +48,9 @@
 /* A PO file for `moat po add --file`: one REST body. */
 #define LIMIT_CLI_PO_FILE		LIMIT_API_BODY
 
+/* --- common: prefixes and longest-prefix match (src/common/prefix.c, lpm.c) --- */
+/* Prefixes per family in one lpm: 16x the largest table benchmarked, and it
+ * keeps every internal node index (< 2^31) far from overflowing. */
+#define LIMIT_LPM_PREFIXES		(16u << 20)
+
 #endif

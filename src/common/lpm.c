@@ -1,0 +1,867 @@
+#include "common/lpm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/limits.h"
+
+/*
+ * Keys of both families are 128-bit integers with the address left-aligned
+ * (IPv4 in the top 32 bits), so one set of trie code serves both. Bit 0 is
+ * the most significant bit.
+ */
+__extension__ typedef unsigned __int128 u128;
+
+/*
+ * Values are stored plus one, so that zeroed memory means "no prefix" and a
+ * lookup returns stored - 1, which is LPM_NONE for 0 without a branch.
+ */
+#define STORED_NONE	0u
+
+/* Poptrie stride: a node consumes 6 key bits and has 64 slots. */
+#define STRIDE		6u
+#define FANOUT		(1u << STRIDE)
+
+#define V4_TOP_BITS	18u
+#define V6_TOP_BITS	16u
+
+/* First-level entry whose lookup structure is out of date. */
+#define TOP_STALE	0x80000000u
+
+/*
+ * popcnt instruction where the CPU has one, chosen once at load time (an
+ * ifunc). GCC only: clang 14 does not emit the exported symbol for it.
+ */
+#if defined(__x86_64__) && !defined(__clang__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define LPM_HOT __attribute__((target_clones("popcnt", "default")))
+#endif
+#endif
+#ifndef LPM_HOT
+#define LPM_HOT
+#endif
+
+/* Control plane: a node of the path-compressed binary trie. */
+struct cnode {
+	u128 key;		/* the prefix, bits past len zero */
+	uint32_t child[2];	/* pool indices; 0 = none */
+	uint32_t value;		/* stored value; STORED_NONE = glue node */
+	uint8_t len;
+};
+
+/* Lookup structure: a poptrie node. */
+struct ptnode {
+	uint64_t vector;	/* slot i has a child node */
+	uint64_t leafvec;	/* slot i starts a run of equal leaves */
+	uint32_t base0;		/* first leaf */
+	uint32_t base1;		/* first child node */
+};
+
+/* First-level entry: node == 0 means the answer is leaf. */
+struct top {
+	uint32_t node;		/* poptrie root, | TOP_STALE when out of date */
+	uint32_t leaf;		/* stored value */
+};
+
+struct dplane {
+	struct top *top;	/* 1 << top_bits entries */
+	struct ptnode *nodes;	/* index 0 unused: "no subtree" */
+	uint32_t nnodes, capnodes;
+	uint32_t *leaves;
+	uint32_t nleaves, capleaves;
+	uint32_t garbage_nodes;	/* left behind by incremental rebuilds */
+};
+
+struct fam {
+	unsigned width;		/* address bits: 32 or 128 */
+	unsigned top_bits;
+	size_t count;		/* prefixes inserted */
+	/* control plane */
+	struct cnode *cn;	/* index 0 unused */
+	uint32_t ncn, capcn, cfree;
+	uint32_t root;
+	/* lookup structure */
+	struct dplane dp;
+	uint32_t nstale;	/* first-level entries marked stale */
+};
+
+struct lpm {
+	struct fam f4, f6;
+};
+
+/* Scratch for deriving one poptrie node: what each of its 64 slots holds. */
+struct slots {
+	uint32_t entry[FANOUT];	/* control-plane node below the slot, or 0 */
+	uint32_t best[FANOUT];	/* stored value covering the whole slot */
+};
+
+/* --- bits --- */
+
+static u128
+key_mask(unsigned len)
+{
+	return len == 0 ? 0 : ~(u128)0 << (128 - len);
+}
+
+static unsigned
+key_bit(u128 key, unsigned i)
+{
+	return (unsigned)(key >> (127 - i)) & 1u;
+}
+
+/* Number of leading bits a and b share (128 if equal). */
+static unsigned
+key_common(u128 a, u128 b)
+{
+	u128 x = a ^ b;
+	uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
+
+	if (hi != 0)
+		return (unsigned)__builtin_clzll(hi);
+	if (lo != 0)
+		return 64u + (unsigned)__builtin_clzll(lo);
+	return 128;
+}
+
+static u128
+key_from_bytes(const uint8_t a[16])
+{
+	u128 k = 0;
+
+	for (int i = 0; i < 16; i++)
+		k = k << 8 | a[i];
+	return k;
+}
+
+static u128
+key_from_ipaddr(const struct ipaddr *a)
+{
+	if (a->af == AF_INET)
+		return (u128)ipaddr_v4_host(a) << 96;
+	return key_from_bytes(a->a);
+}
+
+static unsigned
+min_u(unsigned a, unsigned b)
+{
+	return a < b ? a : b;
+}
+
+/* --- control plane --- */
+
+static int
+cp_reserve(struct fam *f, uint32_t n)
+{
+	struct cnode *v;
+	size_t cap;
+	uint32_t avail = f->capcn - f->ncn;
+
+	for (uint32_t i = f->cfree; i != 0 && avail < n; i = f->cn[i].child[0])
+		avail++;
+	if (avail >= n)
+		return 0;
+	cap = f->capcn ? (size_t)f->capcn * 2 : 64;
+	if (cap > UINT32_MAX)
+		return -ENOMEM;
+	v = realloc(f->cn, cap * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	f->cn = v;
+	f->capcn = (uint32_t)cap;
+	if (f->ncn == 0)
+		f->ncn = 1;	/* index 0 means "none" */
+	return 0;
+}
+
+/* Take a node reserved by cp_reserve(). */
+static uint32_t
+cp_alloc(struct fam *f, u128 key, unsigned len, uint32_t stored)
+{
+	uint32_t i;
+
+	if (f->cfree != 0) {
+		i = f->cfree;
+		f->cfree = f->cn[i].child[0];
+	} else {
+		i = f->ncn++;
+	}
+	f->cn[i] = (struct cnode){ .key = key, .len = (uint8_t)len, .value = stored };
+	return i;
+}
+
+static void
+cp_release(struct fam *f, uint32_t i)
+{
+	f->cn[i] = (struct cnode){ .child = { f->cfree, 0 } };
+	f->cfree = i;
+}
+
+/*
+ * Insert or replace; *ret_added tells which. Keeps the trie invariants: a
+ * child's key extends its parent's by at least the branch bit, and a node
+ * without a value (glue) has two children.
+ */
+static int
+cp_insert(struct fam *f, u128 key, unsigned len, uint32_t stored, bool *ret_added)
+{
+	uint32_t *link = &f->root;
+	int r;
+
+	r = cp_reserve(f, 2);	/* no realloc below: link stays valid */
+	if (r < 0)
+		return r;
+	for (;;) {
+		uint32_t i = *link, n, g;
+		struct cnode *c;
+		unsigned m;
+
+		if (i == 0) {
+			*link = cp_alloc(f, key, len, stored);
+			*ret_added = true;
+			return 0;
+		}
+		c = &f->cn[i];
+		m = min_u(key_common(c->key, key), min_u(c->len, len));
+		if (m == c->len && m == len) {
+			*ret_added = c->value == STORED_NONE;
+			c->value = stored;
+			return 0;
+		}
+		if (m == c->len) {
+			link = &c->child[key_bit(key, m)];
+			continue;
+		}
+		n = cp_alloc(f, key, len, stored);
+		if (m == len) {
+			/* The new prefix covers c. */
+			f->cn[n].child[key_bit(f->cn[i].key, m)] = i;
+			*link = n;
+		} else {
+			/* They diverge at bit m: join them under a glue node. */
+			g = cp_alloc(f, key & key_mask(m), m, STORED_NONE);
+			f->cn[g].child[key_bit(key, m)] = n;
+			f->cn[g].child[!key_bit(key, m)] = i;
+			*link = g;
+		}
+		*ret_added = true;
+		return 0;
+	}
+}
+
+static uint32_t
+cp_find(const struct fam *f, u128 key, unsigned len)
+{
+	uint32_t i = f->root;
+
+	while (i != 0) {
+		const struct cnode *c = &f->cn[i];
+
+		if (c->len > len || ((c->key ^ key) & key_mask(c->len)) != 0)
+			return 0;
+		if (c->len == len)
+			return c->value != STORED_NONE ? i : 0;
+		i = c->child[key_bit(key, c->len)];
+	}
+	return 0;
+}
+
+static int
+cp_delete(struct fam *f, u128 key, unsigned len)
+{
+	uint32_t *link = &f->root, *plink = NULL;
+	struct cnode *c;
+	uint32_t i;
+
+	for (;;) {
+		i = *link;
+		if (i == 0)
+			return -ENOENT;
+		c = &f->cn[i];
+		if (c->len > len || ((c->key ^ key) & key_mask(c->len)) != 0)
+			return -ENOENT;
+		if (c->len == len)
+			break;
+		plink = link;
+		link = &c->child[key_bit(key, c->len)];
+	}
+	if (c->value == STORED_NONE)
+		return -ENOENT;
+	c->value = STORED_NONE;
+	if (c->child[0] != 0 && c->child[1] != 0)
+		return 0;	/* stays as a glue node */
+	*link = c->child[0] | c->child[1];
+	cp_release(f, i);
+	if (*link == 0 && plink != NULL) {
+		/* A glue parent is left with one child: splice it out too. */
+		uint32_t p = *plink;
+		struct cnode *pc = &f->cn[p];
+
+		if (pc->value == STORED_NONE) {
+			*plink = pc->child[0] | pc->child[1];
+			cp_release(f, p);
+		}
+	}
+	return 0;
+}
+
+/* The exact answer from the control plane; the slow path for stale entries. */
+static uint32_t
+cp_lookup(const struct fam *f, u128 key)
+{
+	uint32_t best = STORED_NONE, i = f->root;
+
+	while (i != 0) {
+		const struct cnode *c = &f->cn[i];
+
+		if (((c->key ^ key) & key_mask(c->len)) != 0)
+			break;
+		if (c->value != STORED_NONE)
+			best = c->value;
+		if (c->len >= f->width)
+			break;
+		i = c->child[key_bit(key, c->len)];
+	}
+	return best - 1;
+}
+
+/*
+ * Walk down to depth `depth` along key: returns the first node at or below
+ * that depth whose key agrees with key's first `depth` bits (0 if none), and
+ * in *ret_best the stored value of the longest prefix shorter than depth
+ * that covers key.
+ */
+static uint32_t
+cp_descend(const struct fam *f, u128 key, unsigned depth, uint32_t *ret_best)
+{
+	uint32_t best = STORED_NONE, i = f->root;
+
+	while (i != 0) {
+		const struct cnode *c = &f->cn[i];
+
+		if (((c->key ^ key) & key_mask(min_u(c->len, depth))) != 0) {
+			i = 0;
+			break;
+		}
+		if (c->len >= depth)
+			break;
+		if (c->value != STORED_NONE)
+			best = c->value;
+		i = c->child[key_bit(key, c->len)];
+	}
+	*ret_best = best;
+	return i;
+}
+
+/* --- deriving the lookup structure --- */
+
+static int
+dp_reserve_nodes(struct dplane *dp, uint32_t n, uint32_t *ret_first)
+{
+	size_t need = (size_t)dp->nnodes + n, cap;
+	struct ptnode *v;
+
+	if (need >= TOP_STALE)
+		return -ENOMEM;	/* node indices must stay clear of the stale bit */
+	if (need > dp->capnodes) {
+		cap = dp->capnodes ? (size_t)dp->capnodes * 2 : 256;
+		if (cap < need)
+			cap = need;
+		if (cap > TOP_STALE)
+			cap = TOP_STALE;
+		v = realloc(dp->nodes, cap * sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		dp->nodes = v;
+		dp->capnodes = (uint32_t)cap;
+	}
+	*ret_first = dp->nnodes;
+	dp->nnodes = (uint32_t)need;
+	return 0;
+}
+
+static int
+dp_append_leaves(struct dplane *dp, const uint32_t *src, uint32_t n, uint32_t *ret_first)
+{
+	size_t need = (size_t)dp->nleaves + n, cap;
+	uint32_t *v;
+
+	if (need > UINT32_MAX)
+		return -ENOMEM;
+	if (need > dp->capleaves) {
+		cap = dp->capleaves ? (size_t)dp->capleaves * 2 : 1024;
+		if (cap < need)
+			cap = need;
+		if (cap > UINT32_MAX)
+			cap = UINT32_MAX;
+		v = realloc(dp->leaves, cap * sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		dp->leaves = v;
+		dp->capleaves = (uint32_t)cap;
+	}
+	memcpy(dp->leaves + dp->nleaves, src, n * sizeof(*src));
+	*ret_first = dp->nleaves;
+	dp->nleaves = (uint32_t)need;
+	return 0;
+}
+
+/*
+ * Fill the 2^(STRIDE-k) slots starting at `base` of a poptrie node from the
+ * control-plane subtree n, which sits at or below bit `depth` and agrees
+ * with the slots' path so far. `best` is the longest match above.
+ */
+static void
+fill_slots(const struct fam *f, uint32_t n, unsigned depth, unsigned k, unsigned base,
+	   uint32_t best, struct slots *s)
+{
+	unsigned span = 1u << (STRIDE - k), half = span / 2;
+	const struct cnode *c;
+
+	if (n == 0) {
+		for (unsigned i = 0; i < span; i++) {
+			s->entry[base + i] = 0;
+			s->best[base + i] = best;
+		}
+		return;
+	}
+	c = &f->cn[n];
+	if (c->len == depth && c->value != STORED_NONE)
+		best = c->value;
+	if (k == STRIDE) {
+		bool below = c->len > depth || c->child[0] != 0 || c->child[1] != 0;
+
+		s->entry[base] = below ? n : 0;
+		s->best[base] = best;
+		return;
+	}
+	if (c->len == depth) {
+		fill_slots(f, c->child[0], depth + 1, k + 1, base, best, s);
+		fill_slots(f, c->child[1], depth + 1, k + 1, base + half, best, s);
+	} else if (key_bit(c->key, depth) == 0) {
+		fill_slots(f, n, depth + 1, k + 1, base, best, s);
+		fill_slots(f, 0, depth + 1, k + 1, base + half, best, s);
+	} else {
+		fill_slots(f, 0, depth + 1, k + 1, base, best, s);
+		fill_slots(f, n, depth + 1, k + 1, base + half, best, s);
+	}
+}
+
+/* Derive the poptrie node `at` (already reserved) and, recursively, its children. */
+static int
+build_node(const struct fam *f, struct dplane *dp, uint32_t n, unsigned depth, uint32_t best,
+	   uint32_t at)
+{
+	struct slots s;
+	uint32_t runs[FANOUT], nruns = 0, base0 = 0, base1 = 0, j = 0;
+	uint64_t vector = 0, leafvec = 0;
+	int r;
+
+	fill_slots(f, n, depth, 0, 0, best, &s);
+	for (unsigned i = 0; i < FANOUT; i++) {
+		if (s.entry[i] != 0) {
+			vector |= 1ULL << i;
+		} else if (nruns == 0 || runs[nruns - 1] != s.best[i]) {
+			leafvec |= 1ULL << i;
+			runs[nruns++] = s.best[i];
+		}
+	}
+	r = dp_append_leaves(dp, runs, nruns, &base0);
+	if (r < 0)
+		return r;
+	r = dp_reserve_nodes(dp, (uint32_t)__builtin_popcountll(vector), &base1);
+	if (r < 0)
+		return r;
+	dp->nodes[at] = (struct ptnode){ .vector = vector, .leafvec = leafvec,
+		.base0 = base0, .base1 = base1 };
+	for (unsigned i = 0; i < FANOUT; i++) {
+		if (!(vector >> i & 1))
+			continue;
+		r = build_node(f, dp, s.entry[i], depth + STRIDE, s.best[i], base1 + j++);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Derive first-level entry idx into dp; on error dp's arrays are as before. */
+static int
+derive_top(const struct fam *f, struct dplane *dp, uint32_t idx, struct top *ret)
+{
+	u128 key = (u128)idx << (128 - f->top_bits);
+	uint32_t best, n, root, nn = dp->nnodes, nl = dp->nleaves;
+	const struct cnode *c;
+	int r;
+
+	n = cp_descend(f, key, f->top_bits, &best);
+	if (n != 0) {
+		c = &f->cn[n];
+		if (c->len == f->top_bits && c->child[0] == 0 && c->child[1] == 0) {
+			best = c->value;
+			n = 0;
+		}
+	}
+	if (n == 0) {
+		*ret = (struct top){ .node = 0, .leaf = best };
+		return 0;
+	}
+	r = dp_reserve_nodes(dp, 1, &root);
+	if (r == 0)
+		r = build_node(f, dp, n, f->top_bits, best, root);
+	if (r < 0) {
+		dp->nnodes = nn;
+		dp->nleaves = nl;
+		return r;
+	}
+	*ret = (struct top){ .node = root, .leaf = STORED_NONE };
+	return 0;
+}
+
+static uint32_t
+subtree_nodes(const struct dplane *dp, uint32_t ni)
+{
+	const struct ptnode *n = &dp->nodes[ni];
+	uint32_t total = 1, kids = (uint32_t)__builtin_popcountll(n->vector);
+
+	for (uint32_t j = 0; j < kids; j++)
+		total += subtree_nodes(dp, n->base1 + j);
+	return total;
+}
+
+static void
+dp_free(struct dplane *dp)
+{
+	free(dp->top);
+	free(dp->nodes);
+	free(dp->leaves);
+	*dp = (struct dplane){ 0 };
+}
+
+static size_t
+top_entries(const struct fam *f)
+{
+	return (size_t)1 << f->top_bits;
+}
+
+/* Derive every first-level entry into fresh arrays; the old ones go only on success. */
+static int
+fam_rebuild_all(struct fam *f)
+{
+	struct dplane nd = { 0 };
+	size_t n = top_entries(f);
+	int r = -ENOMEM;
+
+	nd.top = calloc(n, sizeof(*nd.top));
+	if (nd.top == NULL)
+		goto fail;
+	nd.nnodes = 1;	/* index 0 means "no subtree" */
+	for (size_t i = 0; i < n; i++) {
+		r = derive_top(f, &nd, (uint32_t)i, &nd.top[i]);
+		if (r < 0)
+			goto fail;
+	}
+	dp_free(&f->dp);
+	f->dp = nd;
+	f->nstale = 0;
+	return 0;
+fail:
+	dp_free(&nd);
+	return r;
+}
+
+static int
+fam_rebuild_stale(struct fam *f)
+{
+	struct dplane *dp = &f->dp;
+	size_t n = top_entries(f);
+	struct top t;
+	int r;
+
+	for (size_t i = 0; i < n && f->nstale > 0; i++) {
+		uint32_t old = dp->top[i].node;
+
+		if (!(old & TOP_STALE))
+			continue;
+		r = derive_top(f, dp, (uint32_t)i, &t);
+		if (r < 0)
+			return r;
+		old &= ~TOP_STALE;
+		if (old != 0)
+			dp->garbage_nodes += subtree_nodes(dp, old);
+		dp->top[i] = t;
+		f->nstale--;
+	}
+	return 0;
+}
+
+static int
+fam_build(struct fam *f)
+{
+	int r;
+
+	if (f->nstale == 0)
+		return 0;
+	/* Many stale entries (a first build, a short prefix): start afresh. */
+	if (f->dp.nnodes == 0 || (size_t)f->nstale * 8 > top_entries(f))
+		return fam_rebuild_all(f);
+	r = fam_rebuild_stale(f);
+	if (r < 0)
+		return r;
+	/* Leaves are garbage in proportion to nodes; compact both together. */
+	if (f->dp.garbage_nodes > f->dp.nnodes / 2)
+		return fam_rebuild_all(f);
+	return 0;
+}
+
+/* Mark the first-level entries under prefix (key, len) stale. */
+static void
+mark_stale(struct fam *f, u128 key, unsigned len)
+{
+	uint32_t first = (uint32_t)(key >> (128 - f->top_bits));
+	uint32_t n = len >= f->top_bits ? 1u : 1u << (f->top_bits - len);
+
+	for (uint32_t i = first; i < first + n; i++) {
+		if (!(f->dp.top[i].node & TOP_STALE)) {
+			f->dp.top[i].node |= TOP_STALE;
+			f->nstale++;
+		}
+	}
+}
+
+/* --- lookups --- */
+
+static inline uint32_t
+walk4(const struct dplane *dp, uint32_t ni, uint64_t key)
+{
+	unsigned depth = V4_TOP_BITS;
+
+	for (;;) {
+		const struct ptnode *n = &dp->nodes[ni];
+		unsigned v = (unsigned)(key >> (64 - STRIDE - depth)) & (FANOUT - 1);
+		uint64_t upto = (2ULL << v) - 1;
+
+		if (!(n->vector >> v & 1))
+			return dp->leaves[n->base0 + (uint32_t)__builtin_popcountll(n->leafvec & upto) - 1] - 1;
+		ni = n->base1 + (uint32_t)__builtin_popcountll(n->vector & upto) - 1;
+		depth += STRIDE;
+	}
+}
+
+static inline uint32_t
+walk6(const struct dplane *dp, uint32_t ni, u128 key)
+{
+	unsigned depth = V6_TOP_BITS;
+
+	for (;;) {
+		const struct ptnode *n = &dp->nodes[ni];
+		unsigned v = depth <= 128 - STRIDE
+			? (unsigned)(key >> (128 - STRIDE - depth)) & (FANOUT - 1)
+			: (unsigned)(key << (depth - (128 - STRIDE))) & (FANOUT - 1);
+		uint64_t upto = (2ULL << v) - 1;
+
+		if (!(n->vector >> v & 1))
+			return dp->leaves[n->base0 + (uint32_t)__builtin_popcountll(n->leafvec & upto) - 1] - 1;
+		ni = n->base1 + (uint32_t)__builtin_popcountll(n->vector & upto) - 1;
+		depth += STRIDE;
+	}
+}
+
+LPM_HOT uint32_t
+lpm_lookup4(const struct lpm *l, uint32_t addr)
+{
+	const struct fam *f = &l->f4;
+	const struct top *t;
+
+	if (f->dp.top == NULL)
+		return LPM_NONE;
+	t = &f->dp.top[addr >> (32 - V4_TOP_BITS)];
+	if (t->node == 0)
+		return t->leaf - 1;
+	if (t->node & TOP_STALE)
+		return cp_lookup(f, (u128)addr << 96);
+	return walk4(&f->dp, t->node, (uint64_t)addr << 32);
+}
+
+LPM_HOT uint32_t
+lpm_lookup6(const struct lpm *l, const uint8_t a[16])
+{
+	const struct fam *f = &l->f6;
+	const struct top *t;
+	u128 key;
+
+	if (f->dp.top == NULL)
+		return LPM_NONE;
+	t = &f->dp.top[(uint32_t)a[0] << 8 | a[1]];
+	if (t->node == 0)
+		return t->leaf - 1;
+	key = key_from_bytes(a);
+	if (t->node & TOP_STALE)
+		return cp_lookup(f, key);
+	return walk6(&f->dp, t->node, key);
+}
+
+uint32_t
+lpm_lookup(const struct lpm *l, const struct ipaddr *a)
+{
+	switch (a->af) {
+	case AF_INET:
+		return lpm_lookup4(l, ipaddr_v4_host(a));
+	case AF_INET6:
+		return lpm_lookup6(l, a->a);
+	default:
+		return LPM_NONE;
+	}
+}
+
+/* --- the table --- */
+
+static void
+fam_init(struct fam *f, unsigned width, unsigned top_bits)
+{
+	*f = (struct fam){ .width = width, .top_bits = top_bits };
+}
+
+static void
+fam_free(struct fam *f)
+{
+	free(f->cn);
+	dp_free(&f->dp);
+}
+
+struct lpm *
+lpm_new(void)
+{
+	struct lpm *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	fam_init(&l->f4, 32, V4_TOP_BITS);
+	fam_init(&l->f6, 128, V6_TOP_BITS);
+	return l;
+}
+
+void
+lpm_free(struct lpm *l)
+{
+	if (l == NULL)
+		return;
+	fam_free(&l->f4);
+	fam_free(&l->f6);
+	free(l);
+}
+
+static struct fam *
+fam_of(struct lpm *l, uint8_t af)
+{
+	return af == AF_INET ? &l->f4 : &l->f6;
+}
+
+static const struct fam *
+fam_of_const(const struct lpm *l, uint8_t af)
+{
+	return af == AF_INET ? &l->f4 : &l->f6;
+}
+
+int
+lpm_insert(struct lpm *l, const struct prefix *p, uint32_t value)
+{
+	struct fam *f;
+	u128 key;
+	bool added;
+	int r;
+
+	if (!prefix_valid(p) || value == LPM_NONE)
+		return -EINVAL;
+	f = fam_of(l, p->addr.af);
+	key = key_from_ipaddr(&p->addr);
+	if (f->count >= LIMIT_LPM_PREFIXES && cp_find(f, key, p->len) == 0)
+		return -ENOSPC;
+	if (f->dp.top == NULL) {
+		/* The lookup structure starts empty: every entry stale until built. */
+		f->dp.top = calloc(top_entries(f), sizeof(*f->dp.top));
+		if (f->dp.top == NULL)
+			return -ENOMEM;
+	}
+	r = cp_insert(f, key, p->len, value + 1, &added);
+	if (r < 0)
+		return r;
+	if (added)
+		f->count++;
+	mark_stale(f, key, p->len);
+	return 0;
+}
+
+int
+lpm_delete(struct lpm *l, const struct prefix *p)
+{
+	struct fam *f;
+	u128 key;
+	int r;
+
+	if (!prefix_valid(p))
+		return -EINVAL;
+	f = fam_of(l, p->addr.af);
+	key = key_from_ipaddr(&p->addr);
+	r = cp_delete(f, key, p->len);
+	if (r < 0)
+		return r;
+	f->count--;
+	mark_stale(f, key, p->len);
+	return 0;
+}
+
+int
+lpm_get(const struct lpm *l, const struct prefix *p, uint32_t *ret_value)
+{
+	const struct fam *f;
+	uint32_t i;
+
+	if (!prefix_valid(p))
+		return -EINVAL;
+	f = fam_of_const(l, p->addr.af);
+	i = cp_find(f, key_from_ipaddr(&p->addr), p->len);
+	if (i == 0)
+		return -ENOENT;
+	*ret_value = f->cn[i].value - 1;
+	return 0;
+}
+
+int
+lpm_build(struct lpm *l)
+{
+	int r = fam_build(&l->f4);
+
+	if (r < 0)
+		return r;
+	return fam_build(&l->f6);
+}
+
+bool
+lpm_is_built(const struct lpm *l)
+{
+	return l->f4.nstale == 0 && l->f6.nstale == 0;
+}
+
+size_t
+lpm_count(const struct lpm *l)
+{
+	return l->f4.count + l->f6.count;
+}
+
+static size_t
+fam_memory(const struct fam *f)
+{
+	size_t m = (size_t)f->capcn * sizeof(struct cnode);
+
+	if (f->dp.top != NULL)
+		m += top_entries(f) * sizeof(struct top);
+	m += (size_t)f->dp.capnodes * sizeof(struct ptnode);
+	m += (size_t)f->dp.capleaves * sizeof(uint32_t);
+	return m;
+}
+
+size_t
+lpm_memory(const struct lpm *l)
+{
+	return sizeof(*l) + fam_memory(&l->f4) + fam_memory(&l->f6);
+}
