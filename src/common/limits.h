@@ -53,4 +53,22 @@
  * keeps every internal node index (< 2^31) far from overflowing. */
 #define LIMIT_LPM_PREFIXES		(16u << 20)
 
+/* --- engine: detection, attacks, backtest (src/engine/detect_*, decision, sketch, backtest) --- */
+/* Keys a sketch holds: top-k of targets/sources; 256 finds anything above 0.4 % of the traffic. */
+#define LIMIT_SKETCH_K			256u
+/* Traffic series (PO x protocol x direction x configured port) the rate detector learns, each
+   with a 168-hour profile (~1.5 KiB); past it new series are counted, not learned. */
+#define LIMIT_DETECT_SERIES		(1u << 18)
+/* Live attacks (suspected..ending) at once; a new one past it is refused and counted. */
+#define LIMIT_ATTACKS_LIVE		4096u
+/* Ended attacks kept in memory for the API and reports (oldest dropped first). */
+#define LIMIT_ATTACKS_HISTORY		1024u
+/* Detectors that can join one attack (rate, threshold, slowconn, decoy, scan, ...). */
+#define LIMIT_ATTACK_DETECTORS		8u
+/* A detector/decision state blob loaded from the store; larger is corrupt. */
+#define LIMIT_DETECT_BLOB		(1u << 30)
+/* Backtest CSV: one line (six numbers and a PO name), and distinct POs in one file. */
+#define LIMIT_BACKTEST_LINE		1024u
+#define LIMIT_BACKTEST_POS		65536u
+
 #endif

@@ -1,0 +1,310 @@
+/* Unit tests for engine/decision: the attack lifecycle (suspected, declared,
+ * ending, ended; suspicions that fade), joining detectors, quiet period and
+ * reset, typing from readings and from the source-port sketch, caps, and the
+ * state blob. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/decision.h"
+
+#define NS 1000000000ULL
+
+struct harness {
+	struct dparams p;
+	struct decision *dp;
+	unsigned changes, resets;
+	enum decision_state last_old, last_new;
+	uint16_t reset_port;
+};
+
+static const struct dparams *
+h_params(void *ctx, uint32_t po_id)
+{
+	return &((struct harness *)ctx)->p;
+}
+
+static void
+h_changed(void *ctx, const struct decision_attack *a, enum decision_state old)
+{
+	struct harness *h = ctx;
+
+	h->changes++;
+	h->last_old = old;
+	h->last_new = a->state;
+}
+
+static void
+h_reset(void *ctx, uint32_t po_id, uint8_t proto, uint16_t port)
+{
+	struct harness *h = ctx;
+
+	h->resets++;
+	h->reset_port = port;
+}
+
+static int
+setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct decision_hooks hooks = { h_params, h_changed, h_reset, h };
+
+	dparams_default(&h->p);
+	h->p.quiet_s = 30;
+	assert_int_equal(decision_new(&hooks, &h->dp), 0);
+	*state = h;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct harness *h = *state;
+
+	decision_free(h->dp);
+	free(h);
+	return 0;
+}
+
+static void
+detect(struct harness *h, enum detect_kind kind, const char *detector, uint32_t po,
+    uint8_t proto, uint64_t t_s, uint64_t life_s)
+{
+	struct detection d = {
+		.kind = kind, .detector = detector, .po_id = po, .proto = proto, .dir = DIR_IN,
+		.confidence = 80, .time_ns = t_s * NS, .expiry_ns = (t_s + life_s) * NS,
+	};
+
+	strcpy(d.reason, "test reason");
+	decision_detect(h->dp, &d);
+}
+
+static const struct decision_attack *
+only_live(struct harness *h)
+{
+	assert_int_equal(decision_live_count(h->dp), 1);
+	return decision_get(h->dp, 1);
+}
+
+static void
+test_lifecycle(void **state)
+{
+	struct harness *h = *state;
+	const struct decision_attack *a;
+
+	detect(h, DETECT_SUSPECT, "rate", 1, PROTO_UDP, 100, 10);
+	a = only_live(h);
+	assert_int_equal(a->state, DECISION_SUSPECTED);
+	assert_int_equal(h->last_old, DECISION_NONE);
+	detect(h, DETECT_ATTACK, "rate", 1, PROTO_UDP, 101, 10);
+	assert_int_equal(a->state, DECISION_DECLARED);
+	assert_int_equal(a->start_ns, 100 * NS);
+	assert_int_equal(a->declared_ns, 101 * NS);
+	assert_string_equal(a->reason, "test reason");
+	decision_tick(h->dp, 105 * NS);
+	assert_int_equal(a->state, DECISION_DECLARED);
+	decision_tick(h->dp, 111 * NS);		/* expired: ending, quiet not over */
+	assert_int_equal(a->state, DECISION_ENDING);
+	detect(h, DETECT_ATTACK, "rate", 1, PROTO_UDP, 112, 10);	/* back */
+	assert_int_equal(a->state, DECISION_DECLARED);
+	decision_tick(h->dp, 122 * NS);
+	assert_int_equal(a->state, DECISION_ENDING);
+	assert_int_equal(h->resets, 0);
+	decision_tick(h->dp, 141 * NS);		/* 112 + 30 not yet */
+	assert_int_equal(decision_live_count(h->dp), 1);
+	decision_tick(h->dp, 142 * NS);
+	assert_int_equal(decision_live_count(h->dp), 0);
+	assert_int_equal(h->resets, 1);
+	assert_int_equal(h->last_new, DECISION_ENDED);
+	a = decision_get(h->dp, 1);
+	assert_non_null(a);
+	assert_int_equal(a->state, DECISION_ENDED);
+	assert_int_equal(a->end_ns, 142 * NS);
+	/* a new attack on the same traffic gets a new id */
+	detect(h, DETECT_ATTACK, "rate", 1, PROTO_UDP, 200, 10);
+	assert_non_null(decision_get(h->dp, 2));
+}
+
+static void
+test_suspicion_fades(void **state)
+{
+	struct harness *h = *state;
+
+	detect(h, DETECT_SUSPECT, "rate", 1, PROTO_TCP, 100, 10);
+	decision_tick(h->dp, 111 * NS);
+	assert_int_equal(decision_live_count(h->dp), 0);
+	assert_null(decision_get(h->dp, 1));	/* never declared: not in history */
+	assert_int_equal(h->resets, 0);
+}
+
+static void
+test_detectors_join(void **state)
+{
+	struct harness *h = *state;
+	const struct decision_attack *a;
+
+	detect(h, DETECT_ATTACK, "threshold", 4, PROTO_TCP, 100, 10);
+	detect(h, DETECT_ATTACK, "rate", 4, PROTO_TCP, 101, 60);
+	detect(h, DETECT_ATTACK, "rate", 4, PROTO_UDP, 101, 60);	/* another attack */
+	assert_int_equal(decision_live_count(h->dp), 2);
+	a = decision_get(h->dp, 1);
+	assert_int_equal(a->ndet, 2);
+	/* threshold expired at 110 but rate holds the attack until 161 */
+	decision_tick(h->dp, 120 * NS);
+	assert_int_equal(a->state, DECISION_DECLARED);
+	/* a suspicion does not hold a declared attack */
+	detect(h, DETECT_SUSPECT, "rate", 4, PROTO_TCP, 150, 100);
+	decision_tick(h->dp, 160 * NS);
+	assert_int_equal(a->state, DECISION_DECLARED);
+	decision_tick(h->dp, 161 * NS);	/* expired, and quiet since 101 + 30 */
+	a = decision_get(h->dp, 1);
+	assert_int_equal(a->state, DECISION_ENDED);
+	assert_int_equal(a->end_ns, 161 * NS);
+}
+
+static void
+test_type_from_readings(void **state)
+{
+	struct harness *h = *state;
+	const struct decision_attack *a;
+	struct reading r = {
+		.time_ns = 101 * NS, .interval_ns = NS, .po_id = 1, .proto = PROTO_TCP,
+		.dir = DIR_IN, .packets = 10000, .bytes = 600000, .syns = 9000,
+	};
+
+	detect(h, DETECT_ATTACK, "rate", 1, PROTO_TCP, 100, 10);
+	a = only_live(h);
+	decision_feed(h->dp, &r);
+	assert_int_equal(a->type, DECISION_TYPE_SYN_FLOOD);
+	assert_true(a->peak_pps == 10000);
+	assert_true(a->peak_bps == 4800000);
+	r.packets = 5000;
+	r.syns = 0;
+	decision_feed(h->dp, &r);	/* lower: type and peak stay */
+	assert_int_equal(a->type, DECISION_TYPE_SYN_FLOOD);
+	assert_true(a->cur_pps == 5000);
+	assert_true(a->peak_pps == 10000);
+	r.dir = DIR_OUT;
+	r.packets = 90000;
+	decision_feed(h->dp, &r);	/* the other direction is not this attack */
+	assert_true(a->peak_pps == 10000);
+}
+
+static void
+test_amplification_from_sketch(void **state)
+{
+	struct harness *h = *state;
+	const struct decision_attack *a;
+	struct decision_obs o = { .po_id = 1, .proto = PROTO_UDP, .alen = 4, .packets = 1 };
+
+	detect(h, DETECT_ATTACK, "rate", 1, PROTO_UDP, 100, 10);
+	a = only_live(h);
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint32_t src = 0xcb007100u + i;		/* 203.0.113.x reflectors */
+
+		memcpy(o.src, &src, 4);
+		o.dst[3] = (uint8_t)(i % 4 == 0 ? 9 : 10);	/* two targets */
+		o.sport = i % 10 < 7 ? 123 : (uint16_t)(1024 + i % 5000);
+		o.dport = (uint16_t)(i * 7);
+		decision_observe(h->dp, &o);
+	}
+	decision_tick(h->dp, 101 * NS);
+	assert_int_equal(a->type, DECISION_TYPE_AMPLIFICATION);
+	assert_int_equal(a->amp_port, 123);
+	assert_int_equal(a->ntop[DECISION_TOP_TARGETS], 2);
+	assert_int_equal(a->top[DECISION_TOP_TARGETS][0].key[3], 10);
+	assert_int_equal(a->top_total[DECISION_TOP_SOURCES], 20000);
+}
+
+static void
+test_caps(void **state)
+{
+	struct harness *h = *state;
+
+	for (uint32_t po = 0; po < LIMIT_ATTACKS_LIVE + 5; po++)
+		detect(h, DETECT_ATTACK, "rate", po, PROTO_UDP, 100, 1);
+	assert_int_equal(decision_live_count(h->dp), LIMIT_ATTACKS_LIVE);
+	assert_int_equal(decision_refused(h->dp), 5);
+	h->p.quiet_s = 0;
+	decision_tick(h->dp, 200 * NS);
+	assert_int_equal(decision_live_count(h->dp), 0);
+	/* history keeps the newest LIMIT_ATTACKS_HISTORY */
+	assert_null(decision_get(h->dp, 1));
+	assert_non_null(decision_get(h->dp, LIMIT_ATTACKS_LIVE));
+}
+
+static int
+count_cb(const struct decision_attack *a, void *arg)
+{
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+static void
+test_blob(void **state)
+{
+	struct harness *h = *state;
+	struct decision *other;
+	struct decision_hooks hooks = { h_params, h_changed, h_reset, h };
+	uint8_t *blob, *blob2;
+	size_t len, len2;
+	unsigned n = 0;
+
+	detect(h, DETECT_ATTACK, "rate", 1, PROTO_UDP, 100, 10);
+	detect(h, DETECT_ATTACK, "threshold", 2, PROTO_TCP, 100, 10);
+	decision_tick(h->dp, 200 * NS);
+	detect(h, DETECT_ATTACK, "rate", 3, PROTO_ICMP, 300, 10);
+	assert_int_equal(decision_save(h->dp, &blob, &len), 0);
+	assert_int_equal(decision_new(&hooks, &other), 0);
+	assert_int_equal(decision_load(other, blob, len), 0);
+	assert_int_equal(decision_save(other, &blob2, &len2), 0);
+	assert_int_equal(len, len2);
+	assert_memory_equal(blob, blob2, len);
+	assert_int_equal(decision_walk(other, count_cb, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(decision_get(other, 3)->det[0].name, "rate");
+	/* the restored attack goes on ending as if nothing happened */
+	decision_tick(other, 341 * NS);
+	assert_int_equal(decision_live_count(other), 0);
+	/* hostile blobs: every truncation and a bad state are refused */
+	for (size_t cut = 0; cut < len; cut++)
+		assert_int_equal(decision_load(other, blob, cut), -EINVAL);
+	blob[20 + 8 + 4 + 4] = 9;	/* the first attack's state byte */
+	assert_int_equal(decision_load(other, blob, len), -EINVAL);
+	n = 0;
+	decision_walk(other, count_cb, &n);
+	assert_int_equal(n, 3);
+	free(blob);
+	free(blob2);
+	decision_free(other);
+}
+
+static void
+test_names(void **state)
+{
+	assert_string_equal(decision_state_name(DECISION_ENDING), "ending");
+	assert_string_equal(decision_type_name(DECISION_TYPE_AMPLIFICATION), "amplification");
+	assert_string_equal(decision_type_name(DECISION_TYPE__COUNT), "?");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_suspicion_fades, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detectors_join, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_type_from_readings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_amplification_from_sketch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob, setup, teardown),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,355 @@
+/* Unit tests for engine/detect_rate: warm-up and learning declare nothing,
+ * persistence and strong deviations, frozen baseline, hysteresis, the
+ * hour-of-week profile (a morning rise is normal, a night doubling is not),
+ * reset, and the state blob (round trip and hostile blobs). */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/detect.h"
+
+#define NS 1000000000ULL
+#define T0 (1700000000ULL * NS)	/* a Tuesday */
+
+struct harness {
+	struct dparams p;
+	void *st;
+	unsigned attacks, suspects;
+	struct detection last;
+	uint64_t first_attack_ns;
+	uint64_t rng;
+};
+
+static const struct dparams *
+h_params(void *ctx, uint32_t po_id)
+{
+	return &((struct harness *)ctx)->p;
+}
+
+static void
+h_emit(void *ctx, const struct detection *d)
+{
+	struct harness *h = ctx;
+
+	if (d->kind == DETECT_ATTACK) {
+		if (h->attacks++ == 0)
+			h->first_attack_ns = d->time_ns;
+	} else {
+		h->suspects++;
+	}
+	h->last = *d;
+}
+
+static struct harness *
+h_new(bool profile)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct detect_env env = { h_params, h_emit, NULL };
+
+	dparams_default(&h->p);
+	h->p.rate.warmup_s = 10;
+	h->p.rate.learn_s = 300;
+	h->p.rate.profile = profile;
+	h->rng = 42;
+	env.ctx = h;
+	assert_int_equal(detect_rate_ops.new(&env, &h->st), 0);
+	return h;
+}
+
+static void
+h_free(struct harness *h)
+{
+	detect_rate_ops.free(h->st);
+	free(h);
+}
+
+/* Uniform noise in [-1, 1). */
+static double
+h_noise(struct harness *h)
+{
+	h->rng ^= h->rng << 13;
+	h->rng ^= h->rng >> 7;
+	h->rng ^= h->rng << 17;
+	return (double)(h->rng >> 11) / (double)(1ULL << 52) - 1.0;
+}
+
+/* One reading of `pps` packets/s (+-5 % noise), 500 bytes each. */
+static void
+h_feed(struct harness *h, uint64_t t_ns, uint64_t interval_ns, double pps)
+{
+	double secs = (double)interval_ns / NS;
+	double pk = pps * secs * (1 + 0.05 * h_noise(h));
+	struct reading r = {
+		.time_ns = t_ns,
+		.interval_ns = interval_ns,
+		.po_id = 7,
+		.proto = PROTO_UDP,
+		.dir = DIR_IN,
+		.packets = (uint64_t)pk,
+		.bytes = (uint64_t)(pk * 500),
+	};
+
+	detect_rate_ops.feed(h->st, &r);
+}
+
+/* Feed seconds [from, to) at a constant rate. */
+static void
+h_run(struct harness *h, unsigned from, unsigned to, double pps)
+{
+	for (unsigned s = from; s < to; s++)
+		h_feed(h, T0 + (uint64_t)(s + 1) * NS, NS, pps);
+}
+
+static void
+test_learning_declares_nothing(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h_run(h, 0, 100, 1000);
+	h_run(h, 100, 200, 50000);	/* a flood inside the learning period */
+	assert_int_equal(h->attacks, 0);
+	assert_int_equal(h->suspects, 0);
+	h_free(h);
+}
+
+static void
+test_persistence_and_strength(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h_run(h, 0, 600, 1000);
+	assert_int_equal(h->attacks, 0);
+	h_run(h, 600, 603, 2000);	/* 2x: three readings */
+	assert_int_equal(h->suspects, 2);
+	assert_int_equal(h->attacks, 1);
+	assert_int_equal(h->first_attack_ns, T0 + 603 * NS);
+	assert_string_equal(h->last.detector, "rate");
+	assert_int_equal(h->last.po_id, 7);
+	assert_int_equal(h->last.proto, PROTO_UDP);
+	assert_true(h->last.expiry_ns > h->last.time_ns);
+	assert_in_range(h->last.confidence, 40, 60);
+	h_free(h);
+
+	h = h_new(false);
+	h_run(h, 0, 600, 1000);
+	h_run(h, 600, 602, 5000);	/* 5x: strong, counts twice */
+	assert_int_equal(h->attacks, 1);
+	assert_int_equal(h->first_attack_ns, T0 + 602 * NS);
+	assert_in_range(h->last.confidence, 75, 85);
+	h_free(h);
+}
+
+static void
+test_small_and_short_are_ignored(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h_run(h, 0, 600, 1000);
+	h_run(h, 600, 900, 1300);	/* +30 %: under the enter ratio */
+	h_run(h, 900, 902, 3000);	/* two readings then normal */
+	h_run(h, 902, 1000, 1000);
+	h_run(h, 1000, 1002, 3000);
+	h_run(h, 1002, 1100, 1000);
+	assert_int_equal(h->attacks, 0);
+	h_free(h);
+}
+
+static void
+test_noise_floor(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h_run(h, 0, 600, 1);		/* 1 pps, 500 B/s */
+	h_run(h, 600, 700, 5);		/* 5x, but under min_pps and min_bps */
+	assert_int_equal(h->attacks, 0);
+	h_free(h);
+}
+
+/* The baseline is frozen under attack: after an hour of 3x traffic the
+ * expected rate is still the pre-attack one, and the series detects on the
+ * stay thresholds (1.2x) but not below them. */
+static void
+test_frozen_baseline_and_hysteresis(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h_run(h, 0, 600, 1000);
+	h_run(h, 600, 4200, 3000);
+	assert_true(h->last.expected_pps > 900 && h->last.expected_pps < 1100);
+	h->attacks = 0;
+	h_run(h, 4200, 4300, 1400);	/* below enter (1.5x), above stay (1.2x) */
+	assert_int_equal(h->attacks, 100);
+	h->attacks = 0;
+	h_run(h, 4300, 4400, 1000);
+	assert_int_equal(h->attacks, 0);
+	h_run(h, 4400, 4500, 1400);	/* no longer detected: enter applies */
+	assert_int_equal(h->attacks, 0);
+	h_free(h);
+}
+
+static void
+test_reset(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h_run(h, 0, 600, 1000);
+	h_run(h, 600, 610, 3000);
+	assert_true(h->attacks > 0);
+	detect_rate_ops.reset(h->st, 7, PROTO_UDP, 0);
+	h->attacks = h->suspects = 0;
+	h_run(h, 610, 611, 1400);	/* enter thresholds again after the reset */
+	assert_int_equal(h->attacks, 0);
+	assert_int_equal(h->suspects, 0);
+	/* the seed's behaviour: reset re-learns the baseline (warm-up again) */
+	h->p.rate.reset_baseline = true;
+	detect_rate_ops.reset(h->st, 7, PROTO_UDP, 0);
+	h_run(h, 611, 615, 3000);
+	assert_int_equal(h->attacks + h->suspects, 0);
+	h_free(h);
+}
+
+/* Office shape: 10 % at night, ramping to 100 % between 07:00 and 08:00. */
+static double
+shape(uint64_t t_s)
+{
+	double hour = fmod((double)t_s / 3600.0, 24.0);
+
+	if (hour < 7)
+		return 0.1;
+	if (hour < 8)
+		return 0.1 + 0.9 * (hour - 7);
+	if (hour < 18)
+		return 1.0;
+	if (hour < 20)
+		return 1.0 - 0.9 * (hour - 18) / 2;
+	return 0.1;
+}
+
+static unsigned
+run_weeks(struct harness *h, unsigned weeks, double night_factor)
+{
+	const uint64_t step = 60;
+	uint64_t start = T0 / NS - (T0 / NS) % 86400;	/* midnight */
+	unsigned third_week_attacks = 0;
+
+	h->p.rate.learn_s = 7 * 86400;
+	for (uint64_t t = 0; t < weeks * 7 * 86400ULL; t += step) {
+		double pps = 2000 * shape(start + t);
+		uint64_t day = t / 86400, hour = (t % 86400) / 3600;
+
+		if (day == 15 && hour == 3 && (t % 3600) >= 600 && (t % 3600) < 1200)
+			pps *= night_factor;
+		h_feed(h, (start + t + step) * NS, step * NS, pps);
+		if (day == 14)
+			third_week_attacks = h->attacks;
+	}
+	return third_week_attacks;
+}
+
+static void
+test_profile_expects_morning_rise(void **state)
+{
+	struct harness *h = h_new(true);
+	unsigned before;
+
+	h->p.rate.min_pps = 0;
+	h->p.rate.min_bps = 0;
+	before = run_weeks(h, 3, 2.0);
+	assert_int_equal(before, 0);		/* two weeks of mornings: no detection */
+	assert_true(h->attacks > 0);		/* the night-time doubling on day 15 */
+	assert_true(h->first_attack_ns / NS % 86400 / 3600 == 3);
+	h_free(h);
+
+	/* Without the profile the same mornings look like attacks. */
+	h = h_new(false);
+	h->p.rate.min_pps = 0;
+	h->p.rate.min_bps = 0;
+	before = run_weeks(h, 3, 1.0);
+	assert_true(before > 0);
+	h_free(h);
+}
+
+static void
+test_blob_round_trip(void **state)
+{
+	struct harness *a = h_new(false), *b = h_new(false);
+	uint8_t *blob, *blob2;
+	size_t len, len2;
+
+	h_run(a, 0, 600, 1000);
+	assert_int_equal(detect_rate_ops.save(a->st, &blob, &len), 0);
+	assert_int_equal(detect_rate_ops.load(b->st, blob, len), 0);
+	assert_int_equal(detect_rate_ops.save(b->st, &blob2, &len2), 0);
+	assert_int_equal(len, len2);
+	assert_memory_equal(blob, blob2, len);
+	/* the restored detector detects at once: no new learning period */
+	b->rng = a->rng;
+	h_run(b, 600, 603, 2000);
+	assert_int_equal(b->attacks, 1);
+	free(blob);
+	free(blob2);
+	h_free(a);
+	h_free(b);
+}
+
+static void
+test_blob_hostile(void **state)
+{
+	struct harness *a = h_new(false), *b = h_new(false);
+	uint8_t *blob;
+	size_t len;
+
+	h_run(a, 0, 100, 1000);
+	h_run(b, 0, 600, 1000);
+	assert_int_equal(detect_rate_ops.save(a->st, &blob, &len), 0);
+	for (size_t cut = 0; cut < len; cut += 97)
+		assert_int_equal(detect_rate_ops.load(b->st, blob, cut), -EINVAL);
+	blob[0] ^= 1;				/* bad magic */
+	assert_int_equal(detect_rate_ops.load(b->st, blob, len), -EINVAL);
+	blob[0] ^= 1;
+	blob[8 + 4] = 9;			/* protocol out of range */
+	assert_int_equal(detect_rate_ops.load(b->st, blob, len), -EINVAL);
+	/* b kept its own (learned) state through all the failures */
+	h_run(b, 600, 603, 2000);
+	assert_int_equal(b->attacks, 1);
+	free(blob);
+	h_free(a);
+	h_free(b);
+}
+
+static void
+test_forget_po(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h_run(h, 0, 600, 1000);
+	detect_rate_ops.forget_po(h->st, 7);
+	h_run(h, 600, 700, 5000);	/* a new series: learning again */
+	assert_int_equal(h->attacks, 0);
+	h_free(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_learning_declares_nothing),
+		cmocka_unit_test(test_persistence_and_strength),
+		cmocka_unit_test(test_small_and_short_are_ignored),
+		cmocka_unit_test(test_noise_floor),
+		cmocka_unit_test(test_frozen_baseline_and_hysteresis),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_profile_expects_morning_rise),
+		cmocka_unit_test(test_blob_round_trip),
+		cmocka_unit_test(test_blob_hostile),
+		cmocka_unit_test(test_forget_po),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

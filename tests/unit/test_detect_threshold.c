@@ -1,0 +1,158 @@
+/* Unit tests for engine/detect_threshold: each limit fires from the first
+ * reading, only over the limit, for the right protocol; no state; the
+ * registry finds both detectors. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/detect.h"
+
+#define NS 1000000000ULL
+
+struct harness {
+	struct dparams p;
+	void *st;
+	unsigned n;
+	struct detection last;
+};
+
+static const struct dparams *
+h_params(void *ctx, uint32_t po_id)
+{
+	return &((struct harness *)ctx)->p;
+}
+
+static void
+h_emit(void *ctx, const struct detection *d)
+{
+	struct harness *h = ctx;
+
+	h->n++;
+	h->last = *d;
+}
+
+static int
+setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct detect_env env = { h_params, h_emit, h };
+
+	dparams_default(&h->p);
+	h->p.limits[PROTO_TCP].pps = 1000;
+	h->p.limits[PROTO_TCP].syn_pps = 100;
+	h->p.limits[PROTO_UDP].bps = 8e6;
+	h->p.limits[PROTO_UDP].flows_ps = 50;
+	assert_int_equal(detect_threshold_ops.new(&env, &h->st), 0);
+	*state = h;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct harness *h = *state;
+
+	detect_threshold_ops.free(h->st);
+	free(h);
+	return 0;
+}
+
+static void
+feed(struct harness *h, uint8_t proto, uint64_t interval_s, uint64_t pk, uint64_t bytes,
+    uint64_t flows, uint64_t syns)
+{
+	struct reading r = {
+		.time_ns = 1000 * NS, .interval_ns = interval_s * NS, .po_id = 3, .proto = proto,
+		.dir = DIR_IN, .packets = pk, .bytes = bytes, .flows = flows, .syns = syns,
+	};
+
+	detect_threshold_ops.feed(h->st, &r);
+}
+
+static void
+test_pps_first_reading(void **state)
+{
+	struct harness *h = *state;
+
+	feed(h, PROTO_TCP, 1, 1000, 0, 0, 0);	/* at the limit: fine */
+	assert_int_equal(h->n, 0);
+	feed(h, PROTO_TCP, 1, 1001, 0, 0, 0);
+	assert_int_equal(h->n, 1);
+	assert_int_equal(h->last.kind, DETECT_ATTACK);
+	assert_int_equal(h->last.confidence, 100);
+	assert_string_equal(h->last.detector, "threshold");
+	assert_int_equal(h->last.po_id, 3);
+	assert_int_equal(h->last.expiry_ns, 1000 * NS + 10 * NS);
+	assert_non_null(strstr(h->last.reason, "pps"));
+	feed(h, PROTO_TCP, 2, 1500, 0, 0, 0);	/* 750/s over two seconds */
+	assert_int_equal(h->n, 1);
+}
+
+static void
+test_other_limits(void **state)
+{
+	struct harness *h = *state;
+
+	feed(h, PROTO_TCP, 1, 10, 0, 0, 101);
+	assert_int_equal(h->n, 1);
+	assert_non_null(strstr(h->last.reason, "syn/s"));
+	feed(h, PROTO_UDP, 1, 10, 1000001, 0, 0);	/* 8 000 008 bit/s */
+	assert_int_equal(h->n, 2);
+	assert_non_null(strstr(h->last.reason, "bps"));
+	feed(h, PROTO_UDP, 1, 10, 0, 51, 0);
+	assert_int_equal(h->n, 3);
+	feed(h, PROTO_ICMP, 1, 1000000, 1000000000, 0, 0);	/* no limits for icmp */
+	assert_int_equal(h->n, 3);
+}
+
+static void
+test_ignores_bad_readings(void **state)
+{
+	struct harness *h = *state;
+
+	feed(h, PROTO_TCP, 0, 5000, 0, 0, 0);	/* no interval */
+	feed(h, 9, 1, 5000, 0, 0, 0);		/* no such protocol */
+	assert_int_equal(h->n, 0);
+}
+
+static void
+test_stateless_blob(void **state)
+{
+	struct harness *h = *state;
+	uint8_t *blob = (uint8_t *)"x";
+	size_t len = 1;
+
+	assert_int_equal(detect_threshold_ops.save(h->st, &blob, &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(detect_threshold_ops.load(h->st, NULL, 0), 0);
+	assert_int_equal(detect_threshold_ops.load(h->st, (const uint8_t *)"x", 1), -EINVAL);
+}
+
+static void
+test_registry(void **state)
+{
+	assert_ptr_equal(detect_find("threshold"), &detect_threshold_ops);
+	assert_ptr_equal(detect_find("rate"), &detect_rate_ops);
+	assert_null(detect_find("nope"));
+	assert_string_equal(detect_proto_name(PROTO_ICMP), "icmp");
+	assert_string_equal(detect_proto_name(77), "?");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pps_first_reading, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ignores_bad_readings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateless_blob, setup, teardown),
+		cmocka_unit_test(test_registry),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
