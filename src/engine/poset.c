@@ -133,7 +133,7 @@ poset_check(const struct poset *s, const struct po *p, struct po_error *err)
 		snprintf(err->msg, sizeof(err->msg), "too many POs (at most %u)", LIMIT_POS);
 		return -ENOSPC;
 	}
-	for (size_t i = 0; i < p->nprefixes; i++) {
+	for (size_t i = 0; s->nindex > 0 && i < p->nprefixes; i++) {
 		struct poset_pfx key = { .p = p->prefixes[i] };
 		const struct poset_pfx *hit = bsearch(&key, s->index, s->nindex, sizeof(key),
 		    poset_pfx_cmp);
