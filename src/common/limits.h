@@ -30,6 +30,70 @@
 /* Flight-record entries returned by one query. */
 #define LIMIT_FLIGHT_QUERY		10000u
 
+/* --- collect: flow export, sFlow and packet decoding (src/collect) --- */
+/* Distinct exporters (address x source id/domain x protocol); each holds a
+   template cache, so spoofed sources must not grow memory without bound. */
+#define LIMIT_COLLECT_EXPORTERS		1024u
+/* Templates (data + options) cached per exporter; real routers use < 50. */
+#define LIMIT_COLLECT_TEMPLATES		256u
+/* Fields per template; the largest real templates have ~60 fields. */
+#define LIMIT_COLLECT_TEMPLATE_FIELDS	128u
+/* A fixed-length field longer than this is not a number we read; refuse the
+   template rather than trust a declared width (IPFIX: 65535 = variable). */
+#define LIMIT_COLLECT_FIELD_LEN		1024u
+/* sFlow interfaces whose counter samples are kept per agent. */
+#define LIMIT_COLLECT_SFLOW_IFACES	256u
+/* IPv6 extension headers walked before giving up on finding L4. */
+#define LIMIT_COLLECT_IPV6_EXTHDRS	8u
+/* VLAN tags stripped (802.1Q, QinQ and one more for 802.1ad stacks). */
+#define LIMIT_COLLECT_VLAN_TAGS		3u
+/* Destination hosts tracked per counter shard per interval; past it the
+   traffic still counts for the PO, only the per-host breakdown is lost. */
+#define LIMIT_COLLECT_HOSTS		65536u
+/* IPFIX-over-TCP connections accepted at once, and one message's size. */
+#define LIMIT_COLLECT_TCP_CONNS		64u
+/* Capture worker threads (PACKET_FANOUT members) per interface. */
+#define LIMIT_COLLECT_CAPTURE_THREADS	16u
+/* UDP/TCP listeners configured. */
+#define LIMIT_COLLECT_LISTENERS		16u
+
+/* --- chaff: the decoy network --- */
+/* Decoys per process: a /16 is the design point; the table is a sorted array. */
+#define LIMIT_CHAFF_DECOYS		(1u << 20)
+/* Decoy groups (ranges/lists) in the configuration. */
+#define LIMIT_CHAFF_GROUPS		1024u
+/* Exclusions per group: real hosts inside a decoy range. */
+#define LIMIT_CHAFF_EXCLUDES		4096u
+/* Open TCP/UDP ports per group: enough for any believable host. */
+#define LIMIT_CHAFF_PORTS		64u
+/* Distinct personalities loaded: presets plus a few custom ones. */
+#define LIMIT_CHAFF_PERSONAS		64u
+/* nmap-os-db is ~5 MiB; a larger file is not the one nmap ships. */
+#define LIMIT_CHAFF_OSDB_BYTES		(32u << 20)
+/* One fingerprint line (e.g. an OPS line with alternatives) is far shorter. */
+#define LIMIT_CHAFF_OSDB_LINE		4096u
+/* TCP connections tracked at once (handshakes and sessions); a SYN flood
+ * recycles the oldest half-open entry instead of growing memory. */
+#define LIMIT_CHAFF_CONNS		65536u
+/* Sessions at once from one source address: one scanner cannot take them all. */
+#define LIMIT_CHAFF_SESSIONS_PER_SRC	16u
+/* Bytes a service reads from one session before it closes it. */
+#define LIMIT_CHAFF_SESSION_BYTES	(64u << 10)
+/* Seconds a session may live: a decoy service never serves long. */
+#define LIMIT_CHAFF_SESSION_SECONDS	60u
+/* A service line (HTTP request line, FTP/Telnet command) longer than this is hostile. */
+#define LIMIT_CHAFF_LINE		1024u
+/* Recorded credential field (user name, password) in an alarm. */
+#define LIMIT_CHAFF_CRED		128u
+/* Alarm aggregation entries (source, kind) live at once; past it, the oldest are flushed. */
+#define LIMIT_CHAFF_ALARM_KEYS		16384u
+/* Distinct decoys remembered per aggregated alarm (the count goes on past it). */
+#define LIMIT_CHAFF_ALARM_DECOYS	8u
+/* Allow-listed source prefixes. */
+#define LIMIT_CHAFF_ALLOW		1024u
+/* Liveness ARP packets per second across all decoys. */
+#define LIMIT_CHAFF_ALIVE_PPS		10000u
+
 /* --- common: configuration reader (src/common/cfg.c) --- */
 /* One scalar: a name, number, path or an embedded PEM block is far below 1 MiB. */
 #define LIMIT_CONFIG_SCALAR		(1u << 20)
@@ -48,11 +112,6 @@
 /* A PO file for `moat po add --file`: one REST body. */
 #define LIMIT_CLI_PO_FILE		LIMIT_API_BODY
 
-/* --- common: prefixes and longest-prefix match (src/common/prefix.c, lpm.c) --- */
-/* Prefixes per family in one lpm: 16x the largest table benchmarked, and it
- * keeps every internal node index (< 2^31) far from overflowing. */
-#define LIMIT_LPM_PREFIXES		(16u << 20)
-
 /* --- engine: detection, attacks, backtest (src/engine/detect_*, decision, sketch, backtest) --- */
 /* Keys a sketch holds: top-k of targets/sources; 256 finds anything above 0.4 % of the traffic. */
 #define LIMIT_SKETCH_K			256u
@@ -70,5 +129,30 @@
 /* Backtest CSV: one line (six numbers and a PO name), and distinct POs in one file. */
 #define LIMIT_BACKTEST_LINE		1024u
 #define LIMIT_BACKTEST_POS		65536u
+
+/* --- ins: moat-ins socket broker (src/ins) --- */
+/* Control clients (shim connections, one per process of the protected app). */
+#define LIMIT_INS_CLIENTS		4096u
+/* Control messages handled per client per wakeup, so one chatty client cannot starve others. */
+#define LIMIT_INS_MSGS_PER_WAKEUP	32u
+/* Listeners the protected application may own (one doorbell each). */
+#define LIMIT_INS_LISTENERS		256u
+/* Connections accepted per listener per wakeup: fairness between listeners and clients. */
+#define LIMIT_INS_ACCEPT_BURST		64u
+/* Connections held before handoff, all listeners together: bounds memory under a slow-DoS flood. */
+#define LIMIT_INS_HELD			65536u
+/* Connections accepted but not yet taken from a full doorbell, per listener (like somaxconn). */
+#define LIMIT_INS_PENDING		4096u
+/* Bytes peeked from a held connection: request headers larger than this are handed off as is. */
+#define LIMIT_INS_PEEK			8192u
+/* Distinct sources tracked for per-source caps and the deny list; beyond it, only global caps apply. */
+#define LIMIT_INS_SOURCES		65536u
+/* Connections observed per sock_diag dump: 20k is the goal, 4x headroom. */
+#define LIMIT_INS_OBSERVED		(1u << 17)
+
+/* --- common: prefixes and longest-prefix match (src/common/prefix.c, lpm.c) --- */
+/* Prefixes per family in one lpm: 16x the largest table benchmarked, and it
+ * keeps every internal node index (< 2^31) far from overflowing. */
+#define LIMIT_LPM_PREFIXES		(16u << 20)
 
 #endif

@@ -1,0 +1,165 @@
+#include "collect/ipfix.h"
+
+#include <errno.h>
+
+#include "collect/flowbatch.h"
+#include "collect/nftmpl.h"
+
+#define IPFIX_VERSION 10u
+
+struct ipfix_header {
+	uint16_t length;
+	uint64_t export_ns;
+	uint32_t sequence;
+	uint32_t domain;
+};
+
+long
+ipfix_frame(const uint8_t *p, size_t avail)
+{
+	struct cursor c = cur_init(p, avail);
+	uint16_t version, length;
+
+	if (!cur_be16(&c, &version) || !cur_be16(&c, &length))
+		return 0;
+	if (version != IPFIX_VERSION || length < IPFIX_HEADER_LEN)
+		return -EINVAL;
+	return length;
+}
+
+static bool
+ipfix_read_header(struct cursor *c, struct ipfix_header *h)
+{
+	uint16_t version;
+	uint32_t secs;
+
+	if (!cur_be16(c, &version) || version != IPFIX_VERSION || !cur_be16(c, &h->length) ||
+	    h->length < IPFIX_HEADER_LEN || !cur_be32(c, &secs) || !cur_be32(c, &h->sequence) ||
+	    !cur_be32(c, &h->domain))
+		return false;
+	h->export_ns = (uint64_t)secs * 1000000000u;
+	return true;
+}
+
+static void
+ipfix_options_data(struct exporter *e, const struct nftmpl *t, struct cursor *set)
+{
+	struct flow_rec r;
+	struct nftmpl_extra x;
+
+	while (cur_left(set) >= t->min_len && nftmpl_decode(t, set, &r, &x)) {
+		uint32_t rate = nftmpl_extra_rate(&x);
+
+		if (rate)
+			e->sampling = rate;
+	}
+}
+
+/* Returns the number of data records in the set (for the sequence). */
+static uint32_t
+ipfix_flow_data(struct exporter *e, const struct ipfix_header *h, const struct nftmpl *t,
+    struct cursor *set, struct flowbatch *b)
+{
+	struct nftmpl_extra x;
+	uint32_t n = 0;
+
+	while (cur_left(set) >= t->min_len) {
+		struct flow_rec *r = flowbatch_slot(b);
+
+		if (!nftmpl_decode(t, set, r, &x))
+			break;
+		r->time_ns = x.end_ms ? x.end_ms * 1000000u : h->export_ns;
+		flowbatch_push(b, e, nftmpl_extra_rate(&x));
+		n++;
+	}
+	return n;
+}
+
+struct ipfix_msg {
+	struct exporter *e;
+	struct ipfix_header h;
+	struct flowbatch *b;
+	uint32_t data_records;	/* all data records, for the sequence */
+	int flows;
+};
+
+static int
+ipfix_set(struct ipfix_msg *m, struct cursor *c)
+{
+	uint16_t id, len;
+	struct cursor set;
+	const struct nftmpl *t;
+	int r;
+
+	if (!cur_be16(c, &id) || !cur_be16(c, &len) || len < 4 || !cur_sub(c, len - 4u, &set))
+		return -EINVAL;
+	if (id == 2 || id == 3) {
+		if (m->e->tmpl == NULL && (m->e->tmpl = nftmpl_cache_new()) == NULL)
+			return -ENOMEM;
+		r = nftmpl_parse_set(m->e->tmpl, &set, NFTMPL_IPFIX, id == 3);
+		return r < 0 ? r : 0;
+	}
+	if (id < 256)
+		return id < 4 ? -EINVAL : 0;	/* 0, 1: v9 ids, invalid in IPFIX */
+	t = nftmpl_find(m->e->tmpl, id);
+	if (t == NULL) {
+		m->e->h.template_misses++;
+		return 0;
+	}
+	if (t->options) {
+		ipfix_options_data(m->e, t, &set);
+		return 0;
+	}
+	r = (int)ipfix_flow_data(m->e, &m->h, t, &set, m->b);
+	m->data_records += (uint32_t)r;
+	m->flows += r;
+	return 0;
+}
+
+static int
+ipfix_message(struct exporter_table *t, const struct ipaddr *from, struct cursor *c,
+    uint64_t now_ns, struct flowbatch *b, int *flows)
+{
+	struct ipfix_msg m = { .b = b };
+	struct cursor body;
+	int r = 0;
+
+	if (!ipfix_read_header(c, &m.h))
+		return -EINVAL;
+	m.e = exporter_get(t, from, m.h.domain, EXPORTER_IPFIX, now_ns);
+	if (m.e == NULL) {
+		exporter_table_count_refused(t);
+		return -ENOSPC;
+	}
+	m.e->h.datagrams++;
+	if (!cur_sub(c, m.h.length - IPFIX_HEADER_LEN, &body)) {
+		m.e->h.parse_errors++;
+		return -EINVAL;
+	}
+	/* Sets fill the message exactly; no padding between messages. */
+	while (!cur_empty(&body)) {
+		r = ipfix_set(&m, &body);
+		if (r < 0) {
+			m.e->h.parse_errors++;
+			break;
+		}
+	}
+	exporter_seq(m.e, m.h.sequence, m.data_records);
+	*flows += m.flows;
+	return r;
+}
+
+int
+ipfix_parse(struct exporter_table *t, const struct ipaddr *from, struct cursor *c,
+    uint64_t now_ns, flowrec_sink_fn fn, void *ctx)
+{
+	struct flowbatch b;
+	int flows = 0, r = 0;
+
+	flowbatch_init(&b, fn, ctx);
+	do {
+		r = ipfix_message(t, from, c, now_ns, &b, &flows);
+	} while (r >= 0 && !cur_empty(c));
+	flowbatch_flush(&b);
+	return r < 0 ? r : flows;
+}
