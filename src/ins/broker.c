@@ -1,0 +1,443 @@
+/*
+ * broker: control clients and their requests. See broker.h.
+ */
+#include "ins/broker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/ipc.h"
+#include "common/log.h"
+#include "ins/insproto.h"
+#include "ins/lsn.h"
+
+/* Loop wake-up period: the granularity of hold deadlines. */
+#define BROKER_TICK_MS 100
+/* Per-source entries idle this long are forgotten. */
+#define BROKER_SRC_IDLE_MS 60000
+
+struct client {
+	struct bk_ev ev;	/* first: the loop hands us this pointer */
+	struct ucred cred;
+	struct client *prev, *next;
+};
+
+uint64_t
+broker_now_ms(const struct broker *b)
+{
+	return clock_mono_ns(&b->clk) / 1000000u;
+}
+
+int
+broker_ev_add(struct broker *b, struct bk_ev *ev, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+
+	return epoll_ctl(b->epfd, EPOLL_CTL_ADD, ev->fd, &e) < 0 ? -errno : 0;
+}
+
+int
+broker_ev_mod(struct broker *b, struct bk_ev *ev, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+
+	return epoll_ctl(b->epfd, EPOLL_CTL_MOD, ev->fd, &e) < 0 ? -errno : 0;
+}
+
+void
+broker_ev_del(struct broker *b, struct bk_ev *ev)
+{
+	epoll_ctl(b->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+}
+
+static void
+client_free(struct broker *b, struct client *c)
+{
+	broker_ev_del(b, &c->ev);
+	close(c->ev.fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+	b->nclients--;
+}
+
+static void
+client_drop(struct broker *b, struct client *c, const char *why)
+{
+	log_ratelimited(10, 1, log_debug, "client pid %d dropped: %s", (int)c->cred.pid, why);
+	client_free(b, c);
+}
+
+/* Socket domain/type of a descriptor the client sent; -ENOTSOCK if not a socket. */
+static int
+broker_sock_kind(int fd, int *ret_domain, int *ret_type)
+{
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, ret_domain, &len) < 0)
+		return -errno;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, ret_type, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+static bool
+broker_is_inet_sock(int fd, int want_type)
+{
+	int dom, type;
+
+	if (broker_sock_kind(fd, &dom, &type) < 0)
+		return false;
+	if (dom != AF_INET && dom != AF_INET6)
+		return false;
+	return want_type == 0 || type == want_type;
+}
+
+static int
+broker_do_socket(struct broker *b, const struct ins_msg *req, int *ret_fd)
+{
+	int af = req->family == INS_AF_INET ? AF_INET : AF_INET6;
+	int type = req->socktype == INS_SOCK_STREAM ? SOCK_STREAM : SOCK_DGRAM;
+	int want_proto = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+	int r, fd;
+
+	r = policy_check_socket(&b->pol, req->family, req->socktype);
+	if (r < 0)
+		return r;
+	if (req->protocol != 0 && req->protocol != (uint32_t)want_proto)
+		return -EPROTONOSUPPORT;
+	if (req->flags & INS_SF_NONBLOCK)
+		type |= SOCK_NONBLOCK;
+	fd = socket(af, type | SOCK_CLOEXEC, (int)req->protocol);
+	if (fd < 0)
+		return -errno;
+	b->st.sockets++;
+	*ret_fd = fd;
+	return 0;
+}
+
+static int
+broker_do_bind(struct broker *b, const struct ins_msg *req, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int r;
+
+	if (!broker_is_inet_sock(fd, 0))
+		return -ENOTSOCK;
+	r = policy_check_bind(&b->pol, &req->addr);
+	if (r < 0)
+		return r;
+	len = insproto_addr_to_sa(&req->addr, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		return -errno;
+	b->st.binds++;
+	return 0;
+}
+
+static int
+broker_do_listen(struct broker *b, const struct ins_msg *req, int *fd, int *ret_bell)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct ins_addr a;
+	int r;
+
+	if (!broker_is_inet_sock(*fd, SOCK_STREAM))
+		return -EOPNOTSUPP;
+	if (b->nlsn >= LIMIT_INS_LISTENERS)
+		return -ENOBUFS;
+	/* listen() on an unbound socket picks a port: check what it would be after the fact. */
+	if (getsockname(*fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    insproto_addr_from_sa((struct sockaddr *)&ss, len, &a) == 0 && a.port != 0) {
+		r = policy_check_bind(&b->pol, &a);
+		if (r < 0)
+			return r;
+	}
+	r = lsn_create(b, *fd, (int)(req->backlog > 65535 ? 65535 : req->backlog), ret_bell);
+	if (r < 0)
+		return r;
+	*fd = -1;	/* the listener owns it now */
+	b->st.listens++;
+	return 0;
+}
+
+static int
+broker_do_resolve(struct broker *b, const struct ins_msg *req, struct ins_msg *rep)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	int r;
+
+	hints.ai_family = req->family == INS_AF_INET ? AF_INET
+			: req->family == INS_AF_INET6 ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = req->socktype == INS_SOCK_DGRAM ? SOCK_DGRAM : SOCK_STREAM;
+	hints.ai_flags = (int)req->ai_flags & (AI_ADDRCONFIG | AI_V4MAPPED | AI_ALL | AI_NUMERICSERV);
+	b->st.resolves++;
+	r = getaddrinfo(req->name, req->service[0] ? req->service : NULL, &hints, &res);
+	if (r != 0)
+		return r < 0 ? r : -EAI_FAIL;	/* EAI_* codes are negative */
+	for (struct addrinfo *ai = res; ai && rep->naddrs < INS_RESOLVE_MAX; ai = ai->ai_next)
+		if (insproto_addr_from_sa(ai->ai_addr, ai->ai_addrlen, &rep->addrs[rep->naddrs]) == 0)
+			rep->naddrs++;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Handle one request; *fd is the descriptor it carried (set to -1 if consumed). */
+static int
+broker_dispatch(struct broker *b, const struct ins_msg *req, int *fd, struct ins_msg *rep,
+		int *ret_fd)
+{
+	switch (req->type) {
+	case INS_SOCKET:
+		return broker_do_socket(b, req, ret_fd);
+	case INS_BIND:
+		return broker_do_bind(b, req, *fd);
+	case INS_LISTEN:
+		return broker_do_listen(b, req, fd, ret_fd);
+	case INS_CONNECT:
+		return policy_check_connect(&b->pol, req->socktype, &req->addr);
+	case INS_GETNAME:
+		return lsn_getname(b, *fd, &rep->addr);
+	case INS_RESOLVE:
+		return broker_do_resolve(b, req, rep);
+	default:
+		return -EPROTO;	/* INS_CONN and replies are never requests */
+	}
+}
+
+/* Status of a reply: 0 or a positive errno; RESOLVE carries -EAI_* (positive). */
+static int32_t
+broker_status(int r)
+{
+	return r < 0 ? -r : 0;
+}
+
+/* Returns false if the client must be dropped. */
+static bool
+client_handle(struct broker *b, struct client *c, const uint8_t *buf, size_t len, int fd)
+{
+	struct ins_msg req, rep;
+	uint8_t out[INS_MSG_MAX];
+	int r, reply_fd = -1, n;
+	bool ok = true;
+
+	r = insproto_decode(buf, len, fd >= 0 ? 1 : 0, &req);
+	if (r < 0 || (req.type & INS_REPLY)) {
+		log_ratelimited(10, 1, log_warnx, "pid %d: malformed control message (%zu bytes)",
+				(int)c->cred.pid, len);
+		ok = false;
+		goto out;
+	}
+	memset(&rep, 0, sizeof(rep));
+	r = broker_dispatch(b, &req, &fd, &rep, &reply_fd);
+	if (r < 0 && req.type != INS_RESOLVE)
+		b->st.refused++;
+	rep.type = req.type | INS_REPLY;
+	rep.id = req.id;
+	rep.status = broker_status(r);
+	if (rep.status != 0 && reply_fd >= 0) {
+		close(reply_fd);
+		reply_fd = -1;
+	}
+	n = insproto_encode(&rep, out, sizeof(out));
+	if (n < 0 || ipc_send(c->ev.fd, out, (size_t)n, &reply_fd, reply_fd >= 0 ? 1 : 0) < 0)
+		ok = false;	/* a client that does not read its replies is dropped */
+out:
+	if (reply_fd >= 0)
+		close(reply_fd);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void
+client_event(struct broker *b, struct bk_ev *ev, uint32_t events)
+{
+	struct client *c = (struct client *)ev;
+	uint8_t buf[INS_MSG_MAX];
+
+	for (unsigned i = 0; i < LIMIT_INS_MSGS_PER_WAKEUP; i++) {
+		int fds[1] = { -1 };
+		size_t nfds = 0;
+		ssize_t n = ipc_recv(ev->fd, buf, sizeof(buf), fds, 1, &nfds, MSG_DONTWAIT);
+
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			client_drop(b, c, n == 0 ? "closed" : "bad message");
+			return;
+		}
+		if (!client_handle(b, c, buf, (size_t)n, nfds ? fds[0] : -1)) {
+			client_drop(b, c, "protocol error");
+			return;
+		}
+	}
+}
+
+static bool
+broker_client_allowed(const struct broker *b, const struct ucred *cred)
+{
+	return cred->uid == 0 || cred->uid == b->owner_uid;
+}
+
+static void
+broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
+{
+	for (unsigned i = 0; i < LIMIT_INS_ACCEPT_BURST; i++) {
+		struct client *c;
+		struct ucred cred;
+		int fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_ratelimited(5, 1, log_warn, "accept on control socket");
+			return;
+		}
+		if (ipc_peercred(fd, &cred) < 0 || !broker_client_allowed(b, &cred) ||
+		    b->nclients >= LIMIT_INS_CLIENTS) {
+			log_ratelimited(5, 1, log_warnx, "control client refused (uid %d, %u clients)",
+					(int)cred.uid, b->nclients);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->ev.fd = fd;
+		c->ev.fn = client_event;
+		c->cred = cred;
+		if (broker_ev_add(b, &c->ev, EPOLLIN) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = b->clients;
+		if (c->next)
+			c->next->prev = c;
+		b->clients = c;
+		b->nclients++;
+		b->st.clients++;
+	}
+}
+
+int
+broker_init(struct broker *b, const char *path, const struct policy *pol)
+{
+	uint64_t seed = 0;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	b->epfd = -1;
+	b->ctl.fd = -1;
+	clock_init_real(&b->clk);
+	b->pol = *pol;
+	b->owner_uid = geteuid();
+	if (strlen(path) >= sizeof(b->ctl_path))
+		return -ENAMETOOLONG;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ clock_mono_ns(&b->clk);
+	r = srctab_init(&b->src, LIMIT_INS_SOURCES, seed);
+	if (r < 0)
+		return r;
+	b->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (b->epfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = ipc_listen_unix(path, 0600, 128);
+	if (r < 0)
+		goto fail;
+	memcpy(b->ctl_path, path, strlen(path) + 1);
+	b->ctl.fd = r;
+	b->ctl.fn = broker_accept_clients;
+	r = broker_ev_add(b, &b->ctl, EPOLLIN);
+	if (r < 0)
+		goto fail;
+	b->last_sweep_ms = broker_now_ms(b);
+	return 0;
+fail:
+	broker_free(b);
+	return r;
+}
+
+void
+broker_stop(struct broker *b)
+{
+	b->stop = true;
+}
+
+static void
+broker_housekeeping(struct broker *b)
+{
+	uint64_t now = broker_now_ms(b);
+
+	lsn_tick(b, now);
+	if (now - b->last_sweep_ms >= 1000) {
+		srctab_sweep(&b->src, now, BROKER_SRC_IDLE_MS);
+		b->last_sweep_ms = now;
+	}
+}
+
+int
+broker_poll(struct broker *b, int timeout_ms)
+{
+	struct epoll_event evs[64];
+	int n = epoll_wait(b->epfd, evs, 64, timeout_ms);
+
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		return -errno;
+	}
+	for (int i = 0; i < n; i++) {
+		struct bk_ev *ev = evs[i].data.ptr;
+
+		ev->fn(b, ev, evs[i].events);
+	}
+	broker_housekeeping(b);
+	return n;
+}
+
+int
+broker_run(struct broker *b)
+{
+	while (!b->stop) {
+		int r = broker_poll(b, BROKER_TICK_MS);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void
+broker_free(struct broker *b)
+{
+	while (b->clients)
+		client_free(b, b->clients);
+	lsn_free_all(b);
+	if (b->ctl.fd >= 0) {
+		close(b->ctl.fd);
+		unlink(b->ctl_path);
+	}
+	b->ctl.fd = -1;
+	if (b->epfd >= 0)
+		close(b->epfd);
+	b->epfd = -1;
+	srctab_free(&b->src);
+}

@@ -1,0 +1,83 @@
+/*
+ * broker: the moat-ins daemon core — an epoll loop serving shim clients on a
+ * Unix control socket, creating sockets for them under policy, and owning
+ * their listeners (lsn.h).
+ *
+ * Everything is single-threaded and non-blocking, except name resolution,
+ * which calls getaddrinfo() inline (fast for /etc/hosts; a slow DNS server
+ * stalls the loop — see docs/ins.md). A malformed message drops that client
+ * only. All state hangs off struct broker, so tests can create and free as
+ * many as they like.
+ */
+#ifndef MOAT_INS_BROKER_H
+#define MOAT_INS_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/clock.h"
+#include "common/limits.h"
+#include "ins/policy.h"
+#include "ins/srctab.h"
+
+struct broker;
+
+/* An epoll registration: fn runs with the ready events. */
+struct bk_ev {
+	int fd;
+	void (*fn)(struct broker *b, struct bk_ev *ev, uint32_t events);
+};
+
+struct broker_stats {
+	uint64_t clients, sockets, binds, listens, refused;
+	uint64_t accepted, handed, held, held_dropped, denied_drops, capped_drops, pending_drops;
+	uint64_t resolves;
+};
+
+struct lsn;
+struct client;
+
+struct broker {
+	int epfd;
+	struct bk_ev ctl;		/* listening control socket */
+	char ctl_path[108];
+	uid_t owner_uid;		/* clients must be this uid or root */
+	struct policy pol;
+	struct clock clk;
+	struct srctab src;
+	struct lsn *lsns;		/* list of listeners */
+	unsigned nlsn;
+	struct client *clients;		/* list of control clients */
+	unsigned nclients;
+	unsigned nheld;
+	uint64_t next_conn_id;
+	uint64_t last_sweep_ms;
+	bool stop;
+	struct broker_stats st;
+	uint8_t peek[LIMIT_INS_PEEK];	/* scratch for MSG_PEEK on held connections */
+};
+
+/*
+ * Set up a broker listening on path (mode 0600; the directory should be
+ * private). pol is copied. Returns 0 or a negative errno.
+ */
+int broker_init(struct broker *b, const char *path, const struct policy *pol);
+/* Close everything (listeners, held connections, clients) and remove the socket file. */
+void broker_free(struct broker *b);
+
+/* Run the loop until broker_stop() or a fatal error. Returns 0 or a negative errno. */
+int broker_run(struct broker *b);
+void broker_stop(struct broker *b);
+/* One loop iteration waiting at most timeout_ms; for tests and the loop itself. */
+int broker_poll(struct broker *b, int timeout_ms);
+
+/* Register/modify/remove an fd with the loop. */
+int broker_ev_add(struct broker *b, struct bk_ev *ev, uint32_t events);
+int broker_ev_mod(struct broker *b, struct bk_ev *ev, uint32_t events);
+void broker_ev_del(struct broker *b, struct bk_ev *ev);
+
+/* Monotonic milliseconds of the broker's clock. */
+uint64_t broker_now_ms(const struct broker *b);
+
+#endif

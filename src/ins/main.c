@@ -1,0 +1,310 @@
+/*
+ * moat-ins: the socket broker daemon, and its run mode.
+ *
+ *   moat-ins [OPTIONS] --socket PATH          serve shims connecting to PATH
+ *   moat-ins [OPTIONS] [--isolate] -- CMD...  run CMD under the shim, serving it
+ *
+ * In run mode the broker creates a private control socket, starts CMD with
+ * LD_PRELOAD=libmoat-shim.so and MOAT_INS_SOCK set — with --isolate in a new
+ * network namespace that has only a loopback interface, left down, so any
+ * socket not obtained through the broker has no network at all — serves it
+ * until CMD exits, and exits with CMD's status. `moat run` execs this.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cfg.h"
+#include "common/log.h"
+#include "common/strnum.h"
+#include "ins/broker.h"
+#include "ins/insproto.h"
+
+struct ins_main {
+	struct broker b;
+	struct bk_ev sig;
+	pid_t child;		/* run mode: the command, or 0 */
+	int child_status;
+	bool child_done;
+};
+
+static struct ins_main *main_of(struct broker *b)
+{
+	return (struct ins_main *)((char *)b - offsetof(struct ins_main, b));
+}
+
+static void
+ins_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: moat-ins [-v] [--policy FILE] [--hold none|data|http] [--hold-timeout MS]\n"
+		"                [--max-held-per-source N] --socket PATH\n"
+		"       moat-ins [options] [--isolate] [--socket PATH] -- CMD [ARGS...]\n");
+}
+
+static void
+ins_on_signal(struct broker *b, struct bk_ev *ev, uint32_t events)
+{
+	struct ins_main *m = main_of(b);
+	struct signalfd_siginfo si;
+
+	while (read(ev->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			int status;
+			pid_t p;
+
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (p == m->child) {
+					m->child_status = status;
+					m->child_done = true;
+					broker_stop(b);
+				}
+			}
+		} else if (m->child > 0 && !m->child_done) {
+			kill(m->child, (int)si.ssi_signo);	/* the command decides how to end */
+		} else {
+			broker_stop(b);
+		}
+	}
+}
+
+/* The shim next to this program, or $MOAT_SHIM. */
+static int
+ins_find_shim(char *buf, size_t len)
+{
+	const char *env = getenv("MOAT_SHIM");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, len, "%s/libmoat-shim.so", self) >= len)
+		return -ENAMETOOLONG;
+	if (access(buf, R_OK) == 0)
+		return 0;
+	if ((size_t)snprintf(buf, len, "%s/../lib/moat/libmoat-shim.so", self) >= len)
+		return -ENAMETOOLONG;
+	return access(buf, R_OK) == 0 ? 0 : -ENOENT;
+}
+
+/* In the child: isolate, set the environment, exec. Never returns. */
+static _Noreturn void
+ins_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
+	       const sigset_t *oldmask)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	char *val;
+
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	if (isolate && unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "moat-ins: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		_exit(126);
+	}
+	if (pre && *pre) {
+		if (asprintf(&val, "%s:%s", shim, pre) < 0)
+			_exit(126);
+	} else {
+		val = (char *)(uintptr_t)shim;
+	}
+	if (setenv("LD_PRELOAD", val, 1) < 0 || setenv(INS_ENV_SOCK, sock, 1) < 0)
+		_exit(126);
+	execvp(argv[0], argv);
+	fprintf(stderr, "moat-ins: %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int
+ins_setup_signals(struct ins_main *m, sigset_t *oldmask)
+{
+	sigset_t set;
+	int r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &set, oldmask) < 0)
+		return -errno;
+	m->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (m->sig.fd < 0)
+		return -errno;
+	m->sig.fn = ins_on_signal;
+	r = broker_ev_add(&m->b, &m->sig, EPOLLIN);
+	return r;
+}
+
+struct ins_opts {
+	const char *sock;
+	const char *policy;
+	bool isolate;
+	bool verbose;
+};
+
+static int
+ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "isolate", no_argument, NULL, 'i' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "hold-timeout", required_argument, NULL, 'T' },
+		{ "max-held-per-source", required_argument, NULL, 'M' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cfg_error err;
+	uint64_t v;
+	int c;
+
+	/* The policy file first, so command-line options override it. */
+	for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--policy") == 0 || strcmp(argv[i], "-p") == 0) {
+			if (policy_load(argv[i + 1], pol, &err) < 0) {
+				fprintf(stderr, "moat-ins: %s\n", err.msg);
+				return -EINVAL;
+			}
+		}
+	}
+	while ((c = getopt_long(argc, argv, "+s:p:ivh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->sock = optarg; break;
+		case 'p': o->policy = optarg; break;
+		case 'i': o->isolate = true; break;
+		case 'v': o->verbose = true; break;
+		case 'H':
+			if (policy_hold_parse(optarg, &pol->hold) < 0)
+				goto bad;
+			break;
+		case 'T':
+			if (strnum_u64(optarg, 10, 600000, &v) < 0)
+				goto bad;
+			pol->hold_timeout_ms = (uint32_t)v;
+			break;
+		case 'M':
+			if (strnum_u64(optarg, 1, LIMIT_INS_HELD, &v) < 0)
+				goto bad;
+			pol->max_held_per_source = (uint32_t)v;
+			break;
+		case 'h':
+			ins_usage(stdout);
+			exit(0);
+		default:
+			ins_usage(stderr);
+			return -EINVAL;
+		}
+	}
+	return optind;
+bad:
+	fprintf(stderr, "moat-ins: bad value for --%s: %s\n",
+		c == 'H' ? "hold" : c == 'T' ? "hold-timeout" : "max-held-per-source", optarg);
+	return -EINVAL;
+}
+
+/* Run mode: a private socket directory, the command as child, serve until it exits. */
+static int
+ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct policy *pol,
+		char **cmd)
+{
+	char dir[] = "/tmp/moat-ins.XXXXXX", path[PATH_MAX], shim[PATH_MAX];
+	sigset_t oldmask;
+	int r, code;
+
+	if (ins_find_shim(shim, sizeof(shim)) < 0)
+		fatalx("libmoat-shim.so not found next to moat-ins (set MOAT_SHIM)");
+	if (o->sock)
+		snprintf(path, sizeof(path), "%s", o->sock);
+	else if (!mkdtemp(dir))
+		fatal("mkdtemp");
+	else
+		snprintf(path, sizeof(path), "%s/ctl", dir);
+	r = broker_init(&m->b, path, pol);
+	if (r < 0)
+		fatalx("control socket %s: %s", path, strerror(-r));
+	if (ins_setup_signals(m, &oldmask) < 0)
+		fatal("signals");
+	m->child = fork();
+	if (m->child < 0)
+		fatal("fork");
+	if (m->child == 0)
+		ins_exec_child(cmd, shim, path, o->isolate, &oldmask);
+	r = broker_run(&m->b);
+	if (r < 0)
+		log_warnx("loop: %s", strerror(-r));
+	broker_free(&m->b);
+	if (!o->sock)
+		rmdir(dir);
+	if (!m->child_done) {
+		kill(m->child, SIGTERM);
+		waitpid(m->child, &m->child_status, 0);
+	}
+	code = WIFEXITED(m->child_status) ? WEXITSTATUS(m->child_status)
+					   : 128 + WTERMSIG(m->child_status);
+	return code;
+}
+
+static int
+ins_serve(struct ins_main *m, const struct ins_opts *o, const struct policy *pol)
+{
+	sigset_t oldmask;
+	int r;
+
+	r = broker_init(&m->b, o->sock, pol);
+	if (r < 0)
+		fatalx("control socket %s: %s", o->sock, strerror(-r));
+	if (ins_setup_signals(m, &oldmask) < 0)
+		fatal("signals");
+	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));
+	r = broker_run(&m->b);
+	broker_free(&m->b);
+	return r < 0 ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ins_main m;
+	struct ins_opts o = { 0 };
+	struct policy pol;
+	int optind_;
+
+	policy_default(&pol);
+	optind_ = ins_parse(argc, argv, &o, &pol);
+	if (optind_ < 0)
+		return 2;
+	log_init("moat-ins", LOG_DEST_STDERR, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO, false);
+	signal(SIGPIPE, SIG_IGN);
+	if (optind_ < argc)
+		return ins_run_command(&m, &o, &pol, argv + optind_);
+	if (!o.sock) {
+		ins_usage(stderr);
+		return 2;
+	}
+	return ins_serve(&m, &o, &pol);
+}

@@ -1,0 +1,276 @@
+/*
+ * policy: defaults, YAML loading and the checks the broker asks. See policy.h.
+ */
+#include "ins/policy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cfg.h"
+#include "common/limits.h"
+#include "common/strnum.h"
+
+void
+policy_default(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->allow_udp = true;
+	p->bind_port_min = 1;
+	p->bind_port_max = 65535;
+	p->hold = POLICY_HOLD_NONE;
+	p->hold_timeout_ms = 5000;
+	p->max_held_per_source = 32;
+	p->deny_after_drops = 16;
+	p->deny_seconds = 60;
+	p->observe_ms = 1000;
+	p->idle_timeout_s = 0;
+}
+
+static const char *const policy_hold_names[] = {
+	[POLICY_HOLD_NONE] = "none",
+	[POLICY_HOLD_DATA] = "data",
+	[POLICY_HOLD_HTTP] = "http",
+};
+
+int
+policy_hold_parse(const char *s, enum policy_hold *ret)
+{
+	for (size_t i = 0; i < sizeof(policy_hold_names) / sizeof(policy_hold_names[0]); i++) {
+		if (strcmp(s, policy_hold_names[i]) == 0) {
+			*ret = (enum policy_hold)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *
+policy_hold_name(enum policy_hold h)
+{
+	return (unsigned)h < sizeof(policy_hold_names) / sizeof(policy_hold_names[0])
+		       ? policy_hold_names[h] : "?";
+}
+
+/* True if the bits of addr past len are all zero. */
+static bool
+policy_host_bits_zero(const uint8_t *addr, unsigned len, unsigned width)
+{
+	for (unsigned bit = len; bit < width; bit++)
+		if (addr[bit / 8] & (0x80u >> (bit % 8)))
+			return false;
+	return true;
+}
+
+int
+policy_prefix_parse(const char *s, struct policy_prefix *ret)
+{
+	char host[64];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+	struct policy_prefix p;
+	unsigned width;
+	int64_t len;
+
+	memset(&p, 0, sizeof(p));
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, p.addr) == 1) {
+		p.family = INS_AF_INET;
+		width = 32;
+	} else if (inet_pton(AF_INET6, host, p.addr) == 1) {
+		p.family = INS_AF_INET6;
+		width = 128;
+	} else {
+		return -EINVAL;
+	}
+	len = width;
+	if (slash && strnum_i64(slash + 1, 0, width, &len) < 0)
+		return -EINVAL;
+	if (!policy_host_bits_zero(p.addr, (unsigned)len, width))
+		return -EINVAL;
+	p.len = (uint8_t)len;
+	*ret = p;
+	return 0;
+}
+
+static bool
+policy_prefix_match(const struct policy_prefix *p, const struct ins_addr *a)
+{
+	unsigned full = p->len / 8, rest = p->len % 8;
+
+	if (p->family != a->family)
+		return false;
+	if (memcmp(p->addr, a->addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((p->addr[full] ^ a->addr[full]) & (0xffu << (8 - rest))) == 0;
+}
+
+int
+policy_check_socket(const struct policy *p, uint8_t family, uint8_t socktype)
+{
+	if (family != INS_AF_INET && family != INS_AF_INET6)
+		return -EAFNOSUPPORT;
+	if (socktype == INS_SOCK_STREAM)
+		return 0;
+	if (socktype == INS_SOCK_DGRAM)
+		return p->allow_udp ? 0 : -EACCES;
+	return -EPROTONOSUPPORT;
+}
+
+int
+policy_check_bind(const struct policy *p, const struct ins_addr *a)
+{
+	if (a->port == 0)
+		return 0;	/* an ephemeral port is always fine */
+	if (a->port < p->bind_port_min || a->port > p->bind_port_max)
+		return -EACCES;
+	return 0;
+}
+
+int
+policy_check_connect(const struct policy *p, uint8_t socktype, const struct ins_addr *a)
+{
+	if (socktype == INS_SOCK_DGRAM && !p->allow_udp)
+		return -EACCES;
+	if (p->nconnect == 0)
+		return 0;
+	for (unsigned i = 0; i < p->nconnect; i++)
+		if (policy_prefix_match(&p->connect_allow[i], a))
+			return 0;
+	return -ENETUNREACH;
+}
+
+/* --- YAML --- */
+
+static int
+policy_load_bind(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
+{
+	static const char *const keys[] = { "port_min", "port_max", NULL };
+	const struct cfg_node *m = NULL;
+	uint64_t lo = p->bind_port_min, hi = p->bind_port_max;
+	int r;
+
+	if ((r = cfg_get_map(root, "bind", &m, err)) < 0 || !m)
+		return r;
+	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
+	    (r = cfg_get_u64(m, "port_min", 1, 65535, &lo, err)) < 0 ||
+	    (r = cfg_get_u64(m, "port_max", 1, 65535, &hi, err)) < 0)
+		return r;
+	if (lo > hi)
+		return cfg_fail(err, m, "port_min must not exceed port_max");
+	p->bind_port_min = (uint16_t)lo;
+	p->bind_port_max = (uint16_t)hi;
+	return 0;
+}
+
+static int
+policy_load_connect(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
+{
+	static const char *const keys[] = { "allow", "udp", NULL };
+	const struct cfg_node *m = NULL, *seq = NULL;
+	int r;
+
+	if ((r = cfg_get_map(root, "connect", &m, err)) < 0 || !m)
+		return r;
+	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
+	    (r = cfg_get_bool(m, "udp", &p->allow_udp, err)) < 0 ||
+	    (r = cfg_get_seq(m, "allow", &seq, err)) < 0 || !seq)
+		return r;
+	if (cfg_len(seq) > POLICY_MAX_PREFIXES)
+		return cfg_fail(err, seq, "at most %d prefixes", POLICY_MAX_PREFIXES);
+	p->nconnect = 0;
+	for (size_t i = 0; i < cfg_len(seq); i++) {
+		const struct cfg_node *n = cfg_seq_at(seq, i);
+		const char *s = cfg_scalar(n);
+
+		if (!s || policy_prefix_parse(s, &p->connect_allow[p->nconnect]) < 0)
+			return cfg_fail(err, n, "expected a prefix like 192.0.2.0/24");
+		p->nconnect++;
+	}
+	return 0;
+}
+
+static int
+policy_load_hold(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
+{
+	static const char *const keys[] = { "mode", "timeout_ms", "max_per_source", NULL };
+	const struct cfg_node *m = NULL;
+	const char *mode = NULL;
+	uint64_t t = p->hold_timeout_ms, per = p->max_held_per_source;
+	int r;
+
+	if ((r = cfg_get_map(root, "hold", &m, err)) < 0 || !m)
+		return r;
+	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
+	    (r = cfg_get_str(m, "mode", &mode, err)) < 0 ||
+	    (r = cfg_get_u64(m, "timeout_ms", 10, 600000, &t, err)) < 0 ||
+	    (r = cfg_get_u64(m, "max_per_source", 1, LIMIT_INS_HELD, &per, err)) < 0)
+		return r;
+	if (mode && policy_hold_parse(mode, &p->hold) < 0)
+		return cfg_fail(err, cfg_get(m, "mode"), "mode: expected none, data or http");
+	p->hold_timeout_ms = (uint32_t)t;
+	p->max_held_per_source = (uint32_t)per;
+	return 0;
+}
+
+static int
+policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
+{
+	static const char *const keys[] = { "deny_after_drops", "deny_for", "observe_ms",
+					    "idle_timeout", NULL };
+	const struct cfg_node *m = NULL;
+	uint64_t drops = p->deny_after_drops, obs = p->observe_ms;
+	int64_t deny = p->deny_seconds, idle = p->idle_timeout_s;
+	int r;
+
+	if ((r = cfg_get_map(root, "shed", &m, err)) < 0 || !m)
+		return r;
+	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
+	    (r = cfg_get_u64(m, "deny_after_drops", 1, 1000000, &drops, err)) < 0 ||
+	    (r = cfg_get_duration(m, "deny_for", 0, 86400, &deny, err)) < 0 ||
+	    (r = cfg_get_u64(m, "observe_ms", 0, 60000, &obs, err)) < 0 ||
+	    (r = cfg_get_duration(m, "idle_timeout", 0, 86400, &idle, err)) < 0)
+		return r;
+	if (obs != 0 && obs < 100)
+		return cfg_fail(err, cfg_get(m, "observe_ms"), "observe_ms: 0 (off) or >= 100");
+	p->deny_after_drops = (uint32_t)drops;
+	p->deny_seconds = (uint32_t)deny;
+	p->observe_ms = (uint32_t)obs;
+	p->idle_timeout_s = (uint32_t)idle;
+	return 0;
+}
+
+int
+policy_load(const char *path, struct policy *p, struct cfg_error *err)
+{
+	static const char *const keys[] = { "bind", "connect", "hold", "shed", NULL };
+	struct cfg_doc *doc = NULL;
+	const struct cfg_node *root;
+	struct policy tmp = *p;
+	int r;
+
+	r = cfg_load_file(path, &doc, err);
+	if (r < 0)
+		return r;
+	root = cfg_root(doc);
+	if (!root)
+		goto out;	/* an empty file keeps the defaults */
+	if (cfg_kind(root) != CFG_MAP) {
+		r = cfg_fail(err, root, "expected a map with keys bind, connect, hold, shed");
+		goto out;
+	}
+	if ((r = cfg_check_keys(root, keys, err)) < 0 || (r = policy_load_bind(root, &tmp, err)) < 0 ||
+	    (r = policy_load_connect(root, &tmp, err)) < 0 ||
+	    (r = policy_load_hold(root, &tmp, err)) < 0 || (r = policy_load_shed(root, &tmp, err)) < 0)
+		goto out;
+	*p = tmp;
+out:
+	cfg_free(doc);
+	return r;
+}

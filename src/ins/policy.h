@@ -1,0 +1,72 @@
+/*
+ * policy: what moat-ins allows a protected application to do, and how it
+ * treats incoming connections before handoff.
+ *
+ * A policy is a plain value: policy_default() gives the built-in one, a YAML
+ * file may override parts of it (policy_load), and the broker only ever asks
+ * the check functions. Checks return 0 or a negative errno the shim hands to
+ * the application (EACCES for a refused socket/bind, ENETUNREACH for a
+ * refused destination) so a refusal looks like an ordinary network error.
+ */
+#ifndef MOAT_INS_POLICY_H
+#define MOAT_INS_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ins/insproto.h"
+
+/* Destination prefixes a policy may list for connect. */
+#define POLICY_MAX_PREFIXES 64
+
+enum policy_hold {
+	POLICY_HOLD_NONE,	/* hand every connection over at once */
+	POLICY_HOLD_DATA,	/* until the first bytes arrive */
+	POLICY_HOLD_HTTP,	/* until the request headers are complete */
+};
+
+struct policy_prefix {
+	uint8_t family;		/* INS_AF_INET or INS_AF_INET6 */
+	uint8_t len;		/* bits */
+	uint8_t addr[16];
+};
+
+struct policy {
+	bool allow_udp;
+	uint16_t bind_port_min, bind_port_max;
+	/* Empty list: any destination. */
+	unsigned nconnect;
+	struct policy_prefix connect_allow[POLICY_MAX_PREFIXES];
+	/* Connections before handoff. */
+	enum policy_hold hold;
+	uint32_t hold_timeout_ms;	/* drop a held connection after this */
+	uint32_t max_held_per_source;	/* held at once from one address */
+	uint32_t deny_after_drops;	/* slow drops from one address before it is denied */
+	uint32_t deny_seconds;		/* how long a denied address stays denied */
+	/* Observation and slow-connection shedding of handed-off connections. */
+	uint32_t observe_ms;		/* sock_diag interval; 0 = off */
+	uint32_t idle_timeout_s;	/* destroy connections without data for this long; 0 = off */
+};
+
+/* The built-in policy: TCP+UDP, any port, any destination, no hold. */
+void policy_default(struct policy *p);
+
+/* "none", "data", "http". */
+int policy_hold_parse(const char *s, enum policy_hold *ret);
+const char *policy_hold_name(enum policy_hold h);
+
+/* Parse "ADDR/LEN" (or a bare address) into a prefix; host bits must be zero. */
+int policy_prefix_parse(const char *s, struct policy_prefix *ret);
+
+/*
+ * Load a YAML policy file over the defaults in *p. On error *p is unchanged
+ * and err holds "FILE:LINE:COL: what is wrong".
+ */
+struct cfg_error;
+int policy_load(const char *path, struct policy *p, struct cfg_error *err);
+
+int policy_check_socket(const struct policy *p, uint8_t family, uint8_t socktype);
+int policy_check_bind(const struct policy *p, const struct ins_addr *a);
+int policy_check_connect(const struct policy *p, uint8_t socktype, const struct ins_addr *a);
+
+#endif

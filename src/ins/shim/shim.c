@@ -1,0 +1,672 @@
+/*
+ * libmoat-shim.so: the LD_PRELOAD half of moat-ins.
+ *
+ * The shim forwards only control calls to moat-ins and otherwise gets out of
+ * the way: socket() for AF_INET/AF_INET6 returns the real kernel socket the
+ * broker created in its namespace (on whatever number the kernel gives, never
+ * an invented one); bind() and listen() on those sockets are done by the
+ * broker (so it can apply policy and own listeners); connect() is checked
+ * against policy first; accept()/accept4() on a doorbell receive the next
+ * connection from it; getsockname()/getsockopt() on a doorbell describe the
+ * listener; getaddrinfo() is answered by the broker. Every other call, and
+ * all data transfer, is the kernel's.
+ *
+ * The control connection: opened lazily on first use from $MOAT_INS_SOCK,
+ * moved to a high descriptor number, CLOEXEC (after exec the new image
+ * re-connects from the environment), re-opened in a forked child (never
+ * shared between processes, whose replies would interleave), and protected
+ * from close()/dup2() by the application. Nothing runs between vfork and
+ * exec unless the application itself calls socket functions there.
+ *
+ * A doorbell is recognised without any table (so it survives fork and exec,
+ * e.g. nginx's binary upgrade): an AF_UNIX SOCK_SEQPACKET socket whose peer
+ * credentials name the broker's pid.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/ipc.h"
+#include "ins/insproto.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/*
+ * With _GNU_SOURCE glibc declares the sockaddr arguments as transparent
+ * unions; our definitions must match its prototypes exactly.
+ */
+#define SHIM_SA(arg) ((arg).__sockaddr__)
+#define SHIM_CSA(arg) ((arg).__sockaddr__)
+
+struct shim_real {
+	int (*socket)(int, int, int);
+	int (*bind)(int, __CONST_SOCKADDR_ARG, socklen_t);
+	int (*listen)(int, int);
+	int (*accept)(int, __SOCKADDR_ARG, socklen_t *);
+	int (*accept4)(int, __SOCKADDR_ARG, socklen_t *, int);
+	int (*connect)(int, __CONST_SOCKADDR_ARG, socklen_t);
+	int (*getsockname)(int, __SOCKADDR_ARG, socklen_t *);
+	int (*getpeername)(int, __SOCKADDR_ARG, socklen_t *);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*close)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
+			   struct addrinfo **);
+};
+
+/* Per-process state; the atfork child handler and a pid check reset it. */
+static struct shim_state {
+	struct shim_real real;
+	pthread_mutex_t lock;	/* one request in flight on ctl at a time */
+	int ctl;		/* control socket, or -1 */
+	pid_t owner;		/* process that opened ctl */
+	pid_t broker;		/* broker pid from SO_PEERCRED on ctl */
+	uint32_t next_id;
+	bool disabled;		/* no $MOAT_INS_SOCK: pass everything through */
+} shim = { .lock = PTHREAD_MUTEX_INITIALIZER, .ctl = -1 };
+
+static void
+shim_atfork_child(void)
+{
+	/* The control connection belongs to the parent; this process opens its own. */
+	pthread_mutex_init(&shim.lock, NULL);
+	if (shim.ctl >= 0)
+		shim.real.close(shim.ctl);
+	shim.ctl = -1;
+}
+
+/* dlsym returns an object pointer; POSIX guarantees it converts to a function pointer. */
+#define SHIM_RESOLVE(name)                                                  \
+	do {                                                                \
+		void *sym_ = dlsym(RTLD_NEXT, #name);                        \
+		memcpy(&shim.real.name, &sym_, sizeof(sym_));                \
+	} while (0)
+
+__attribute__((constructor)) static void
+shim_init(void)
+{
+	SHIM_RESOLVE(socket);
+	SHIM_RESOLVE(bind);
+	SHIM_RESOLVE(listen);
+	SHIM_RESOLVE(accept);
+	SHIM_RESOLVE(accept4);
+	SHIM_RESOLVE(connect);
+	SHIM_RESOLVE(getsockname);
+	SHIM_RESOLVE(getpeername);
+	SHIM_RESOLVE(getsockopt);
+	SHIM_RESOLVE(setsockopt);
+	SHIM_RESOLVE(close);
+	SHIM_RESOLVE(dup2);
+	SHIM_RESOLVE(dup3);
+	SHIM_RESOLVE(getaddrinfo);
+	shim.disabled = getenv(INS_ENV_SOCK) == NULL;
+	pthread_atfork(NULL, NULL, shim_atfork_child);
+}
+
+/* Move fd to a high number so close-everything loops and dup2 targets rarely meet it. */
+static int
+shim_hide_fd(int fd)
+{
+	struct rlimit rl;
+	long target = 900;
+	int nfd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 64)
+		target = (long)rl.rlim_cur - 8;
+	if (target > 65000)
+		target = 65000;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)target);
+	if (nfd < 0)
+		return fd;
+	shim.real.close(fd);
+	return nfd;
+}
+
+/* Open the control connection if this process has none. Call with lock held. */
+static int
+shim_connect_ctl(void)
+{
+	const char *path;
+	struct ucred cred;
+	int fd, r;
+
+	if (shim.ctl >= 0 && shim.owner == getpid())
+		return 0;
+	if (shim.ctl >= 0)
+		shim.real.close(shim.ctl);	/* inherited through a fork without atfork */
+	shim.ctl = -1;
+	path = getenv(INS_ENV_SOCK);
+	if (!path)
+		return -ENETDOWN;
+	fd = ipc_connect_unix(path);
+	if (fd < 0)
+		return -ENETDOWN;
+	r = ipc_peercred(fd, &cred);
+	if (r < 0) {
+		shim.real.close(fd);
+		return -ENETDOWN;
+	}
+	shim.ctl = shim_hide_fd(fd);
+	shim.owner = getpid();
+	shim.broker = cred.pid;
+	return 0;
+}
+
+/*
+ * One request/reply round trip. req may carry one descriptor (fd >= 0). On
+ * success *ret_fd gets the reply's descriptor (or -1). Returns the reply's
+ * status as a negative errno, or -ENETDOWN if the broker is unreachable.
+ */
+static int
+shim_call(struct ins_msg *req, int fd, struct ins_msg *reply, int *ret_fd)
+{
+	uint8_t buf[INS_MSG_MAX];
+	int fds[1] = { -1 };
+	size_t nfds = 0;
+	ssize_t n;
+	int len, r;
+
+	*ret_fd = -1;
+	pthread_mutex_lock(&shim.lock);
+	r = shim_connect_ctl();
+	if (r < 0)
+		goto out;
+	req->id = ++shim.next_id;
+	len = insproto_encode(req, buf, sizeof(buf));
+	if (len < 0) {
+		r = len;
+		goto out;
+	}
+	r = ipc_send(shim.ctl, buf, (size_t)len, &fd, fd >= 0 ? 1 : 0);
+	if (r < 0)
+		goto broken;
+	n = ipc_recv(shim.ctl, buf, sizeof(buf), fds, 1, &nfds, 0);
+	if (n <= 0)
+		goto broken;
+	if (insproto_decode(buf, (size_t)n, nfds, reply) < 0 ||
+	    reply->type != (req->type | INS_REPLY) || reply->id != req->id) {
+		ipc_close_fds(fds, nfds);
+		goto broken;
+	}
+	*ret_fd = nfds ? fds[0] : -1;
+	r = -reply->status;
+	goto out;
+broken:
+	shim.real.close(shim.ctl);
+	shim.ctl = -1;
+	r = -ENETDOWN;
+out:
+	pthread_mutex_unlock(&shim.lock);
+	return r;
+}
+
+static int
+shim_fail(int neg_errno)
+{
+	errno = -neg_errno;
+	return -1;
+}
+
+static bool
+shim_is_inet(int domain)
+{
+	return domain == AF_INET || domain == AF_INET6;
+}
+
+static int
+shim_sockopt_int(int fd, int opt)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	if (shim.real.getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0)
+		return -1;
+	return v;
+}
+
+/* True if fd is a doorbell the broker handed out (see the file comment). */
+static bool
+shim_is_doorbell(int fd)
+{
+	struct ucred cred;
+
+	if (shim.disabled || shim_sockopt_int(fd, SO_DOMAIN) != AF_UNIX)
+		return false;
+	if (shim_sockopt_int(fd, SO_TYPE) != SOCK_SEQPACKET)
+		return false;
+	if (ipc_peercred(fd, &cred) < 0)
+		return false;
+	if (shim.broker == 0) {
+		/* A fresh image (after exec) learns the broker pid from its control socket. */
+		pthread_mutex_lock(&shim.lock);
+		(void)shim_connect_ctl();
+		pthread_mutex_unlock(&shim.lock);
+	}
+	return shim.broker != 0 && cred.pid == shim.broker;
+}
+
+/* True if fd is an AF_INET/AF_INET6 socket (brokered, or at least fail-closed). */
+static bool
+shim_is_inet_fd(int fd)
+{
+	return !shim.disabled && shim_is_inet(shim_sockopt_int(fd, SO_DOMAIN));
+}
+
+SHIM_EXPORT int
+socket(int domain, int type, int protocol)
+{
+	struct ins_msg req = { .type = INS_SOCKET }, rep;
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd, r;
+
+	if (shim.disabled || !shim_is_inet(domain) || (base != SOCK_STREAM && base != SOCK_DGRAM))
+		return shim.real.socket(domain, type, protocol);
+	req.family = domain == AF_INET ? INS_AF_INET : INS_AF_INET6;
+	req.socktype = base == SOCK_STREAM ? INS_SOCK_STREAM : INS_SOCK_DGRAM;
+	req.flags = (uint8_t)(((type & SOCK_NONBLOCK) ? INS_SF_NONBLOCK : 0) |
+			      ((type & SOCK_CLOEXEC) ? INS_SF_CLOEXEC : 0));
+	req.protocol = (uint32_t)protocol;
+	r = shim_call(&req, -1, &rep, &fd);
+	if (r < 0)
+		return shim_fail(r);
+	if (fd < 0)
+		return shim_fail(-EPROTO);
+	/* Received descriptors are CLOEXEC; keep that only if the application asked. */
+	if (!(type & SOCK_CLOEXEC))
+		fcntl(fd, F_SETFD, 0);
+	return fd;
+}
+
+SHIM_EXPORT int
+bind(int fd, __CONST_SOCKADDR_ARG arg, socklen_t len)
+{
+	const struct sockaddr *sa = SHIM_CSA(arg);
+	struct ins_msg req = { .type = INS_BIND }, rep;
+	int r, nofd;
+
+	if (shim.disabled || !sa || len < (socklen_t)sizeof(sa_family_t) ||
+	    !shim_is_inet(sa->sa_family))
+		return shim.real.bind(fd, arg, len);
+	r = insproto_addr_from_sa(sa, len, &req.addr);
+	if (r < 0)
+		return shim_fail(r);
+	r = shim_call(&req, fd, &rep, &nofd);
+	if (nofd >= 0)
+		shim.real.close(nofd);
+	return r < 0 ? shim_fail(r) : 0;
+}
+
+/* Copy the listening socket's O_NONBLOCK and FD_CLOEXEC onto the doorbell, then take its number. */
+static int
+shim_install_doorbell(int bell, int fd)
+{
+	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl(bell, F_SETFL, fcntl(bell, F_GETFL) | O_NONBLOCK);
+	if (shim.real.dup3(bell, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) {
+		int e = errno;
+
+		shim.real.close(bell);
+		return -e;
+	}
+	shim.real.close(bell);
+	return 0;
+}
+
+SHIM_EXPORT int
+listen(int fd, int backlog)
+{
+	struct ins_msg req = { .type = INS_LISTEN }, rep;
+	int r, bell;
+
+	if (!shim_is_inet_fd(fd) || shim_sockopt_int(fd, SO_TYPE) != SOCK_STREAM) {
+		if (shim_is_doorbell(fd))
+			return 0;	/* listen() again on a listener: only the backlog would change */
+		return shim.real.listen(fd, backlog);
+	}
+	req.backlog = backlog < 0 ? 0 : (uint32_t)backlog;
+	r = shim_call(&req, fd, &rep, &bell);
+	if (r < 0)
+		return shim_fail(r);
+	if (bell < 0)
+		return shim_fail(-EPROTO);
+	r = shim_install_doorbell(bell, fd);
+	return r < 0 ? shim_fail(r) : 0;
+}
+
+static void
+shim_copy_addr(const struct ins_addr *a, struct sockaddr *sa, socklen_t *len)
+{
+	struct sockaddr_storage ss;
+	socklen_t n;
+
+	if (!sa || !len)
+		return;
+	n = insproto_addr_to_sa(a, &ss);
+	memcpy(sa, &ss, *len < n ? *len : n);
+	*len = n;
+}
+
+/* Receive the next connection from a doorbell; honours accept4 flags. */
+static int
+shim_doorbell_accept(int bell, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	uint8_t buf[INS_MSG_MAX];
+	struct ins_msg m;
+	int fds[1] = { -1 };
+	size_t nfds = 0;
+	ssize_t n;
+	int fl;
+
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return shim_fail(-EINVAL);
+	n = ipc_recv(bell, buf, sizeof(buf), fds, 1, &nfds, 0);
+	if (n < 0)
+		return shim_fail(n == -EMSGSIZE ? -ECONNABORTED : (int)n);
+	if (n == 0)
+		return shim_fail(-EINVAL);	/* broker gone: the listener no longer exists */
+	if (insproto_decode(buf, (size_t)n, nfds, &m) < 0 || m.type != INS_CONN) {
+		ipc_close_fds(fds, nfds);
+		return shim_fail(-ECONNABORTED);
+	}
+	if (!(flags & SOCK_CLOEXEC))
+		fcntl(fds[0], F_SETFD, 0);
+	fl = fcntl(fds[0], F_GETFL);
+	if (fl >= 0)
+		fcntl(fds[0], F_SETFL,
+		      (flags & SOCK_NONBLOCK) ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+	shim_copy_addr(&m.addr, sa, len);
+	return fds[0];
+}
+
+SHIM_EXPORT int
+accept4(int fd, __SOCKADDR_ARG arg, socklen_t *len, int flags)
+{
+	struct sockaddr *sa = SHIM_SA(arg);
+
+	if (shim_is_doorbell(fd))
+		return shim_doorbell_accept(fd, sa, len, flags);
+	return shim.real.accept4(fd, arg, len, flags);
+}
+
+SHIM_EXPORT int
+accept(int fd, __SOCKADDR_ARG arg, socklen_t *len)
+{
+	struct sockaddr *sa = SHIM_SA(arg);
+
+	if (shim_is_doorbell(fd))
+		return shim_doorbell_accept(fd, sa, len, 0);
+	return shim.real.accept(fd, arg, len);
+}
+
+SHIM_EXPORT int
+connect(int fd, __CONST_SOCKADDR_ARG arg, socklen_t len)
+{
+	const struct sockaddr *sa = SHIM_CSA(arg);
+	struct ins_msg req = { .type = INS_CONNECT }, rep;
+	int r, nofd;
+
+	if (shim.disabled || !sa || len < (socklen_t)sizeof(sa_family_t) ||
+	    !shim_is_inet(sa->sa_family))
+		return shim.real.connect(fd, arg, len);
+	r = insproto_addr_from_sa(sa, len, &req.addr);
+	if (r < 0)
+		return shim_fail(r);
+	req.socktype = shim_sockopt_int(fd, SO_TYPE) == SOCK_DGRAM ? INS_SOCK_DGRAM
+								    : INS_SOCK_STREAM;
+	r = shim_call(&req, -1, &rep, &nofd);
+	if (nofd >= 0)
+		shim.real.close(nofd);
+	if (r < 0)
+		return shim_fail(r);
+	return shim.real.connect(fd, arg, len);
+}
+
+/* The listener's local address for a doorbell, from the broker. */
+static int
+shim_doorbell_name(int fd, struct ins_addr *ret)
+{
+	struct ins_msg req = { .type = INS_GETNAME }, rep;
+	int r, nofd;
+
+	r = shim_call(&req, fd, &rep, &nofd);
+	if (nofd >= 0)
+		shim.real.close(nofd);
+	if (r < 0)
+		return r;
+	*ret = rep.addr;
+	return 0;
+}
+
+SHIM_EXPORT int
+getsockname(int fd, __SOCKADDR_ARG arg, socklen_t *len)
+{
+	struct sockaddr *sa = SHIM_SA(arg);
+	struct ins_addr a;
+	int r;
+
+	if (!shim_is_doorbell(fd))
+		return shim.real.getsockname(fd, arg, len);
+	r = shim_doorbell_name(fd, &a);
+	if (r < 0)
+		return shim_fail(r);
+	shim_copy_addr(&a, sa, len);
+	return 0;
+}
+
+SHIM_EXPORT int
+getpeername(int fd, __SOCKADDR_ARG arg, socklen_t *len)
+{
+	if (shim_is_doorbell(fd))
+		return shim_fail(-ENOTCONN);	/* a listener has no peer */
+	return shim.real.getpeername(fd, arg, len);
+}
+
+static int
+shim_put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < (socklen_t)sizeof(int))
+		return shim_fail(-EINVAL);
+	memcpy(val, &v, sizeof(v));
+	*len = sizeof(int);
+	return 0;
+}
+
+SHIM_EXPORT int
+getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
+{
+	struct ins_addr a;
+	int r;
+
+	/* Only the options that describe a listener; SO_PEERCRED etc. pass (ipc.c uses them). */
+	if (level != SOL_SOCKET ||
+	    (opt != SO_TYPE && opt != SO_ACCEPTCONN && opt != SO_PROTOCOL && opt != SO_DOMAIN) ||
+	    !shim_is_doorbell(fd))
+		return shim.real.getsockopt(fd, level, opt, val, len);
+	switch (opt) {
+	case SO_TYPE:
+		return shim_put_int(val, len, SOCK_STREAM);
+	case SO_ACCEPTCONN:
+		return shim_put_int(val, len, 1);
+	case SO_PROTOCOL:
+		return shim_put_int(val, len, IPPROTO_TCP);
+	case SO_DOMAIN:
+		r = shim_doorbell_name(fd, &a);
+		if (r < 0)
+			return shim_fail(r);
+		return shim_put_int(val, len, a.family == INS_AF_INET ? AF_INET : AF_INET6);
+	default:
+		return shim.real.getsockopt(fd, level, opt, val, len);
+	}
+}
+
+SHIM_EXPORT int
+setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
+{
+	/*
+	 * TCP/IP options on a listener (TCP_DEFER_ACCEPT, TCP_FASTOPEN, IPV6_V6ONLY
+	 * after listen) have no meaning on a doorbell; the broker owns the real
+	 * listener. Accept them so the application carries on.
+	 */
+	if (level != SOL_SOCKET && shim_is_doorbell(fd))
+		return 0;
+	return shim.real.setsockopt(fd, level, opt, val, len);
+}
+
+/* True if fd is this process's control socket. */
+static bool
+shim_is_ctl(int fd)
+{
+	return fd >= 0 && fd == shim.ctl && shim.owner == getpid();
+}
+
+SHIM_EXPORT int
+close(int fd)
+{
+	if (shim_is_ctl(fd))
+		return 0;	/* pretend: close-everything code must not cut us off */
+	return shim.real.close(fd);
+}
+
+/* Before the application takes newfd's number, move the control socket away. */
+static void
+shim_vacate(int newfd)
+{
+	int moved;
+
+	if (!shim_is_ctl(newfd))
+		return;
+	pthread_mutex_lock(&shim.lock);
+	moved = fcntl(shim.ctl, F_DUPFD_CLOEXEC, newfd + 1);
+	if (moved >= 0)
+		shim.ctl = moved;	/* dup2 then closes the old number */
+	else
+		shim.ctl = -1;		/* re-connect on next use */
+	pthread_mutex_unlock(&shim.lock);
+}
+
+SHIM_EXPORT int
+dup2(int oldfd, int newfd)
+{
+	if (oldfd != newfd)
+		shim_vacate(newfd);
+	return shim.real.dup2(oldfd, newfd);
+}
+
+SHIM_EXPORT int
+dup3(int oldfd, int newfd, int flags)
+{
+	if (oldfd != newfd)
+		shim_vacate(newfd);
+	return shim.real.dup3(oldfd, newfd, flags);
+}
+
+/* --- name resolution through the broker --- */
+
+static struct addrinfo *
+shim_make_ai(const struct ins_addr *a, const struct addrinfo *hints)
+{
+	struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_storage));
+	struct sockaddr_storage *ss;
+
+	if (!ai)
+		return NULL;
+	ss = (struct sockaddr_storage *)(ai + 1);
+	ai->ai_addrlen = insproto_addr_to_sa(a, ss);
+	ai->ai_addr = (struct sockaddr *)ss;
+	ai->ai_family = ss->ss_family;
+	ai->ai_socktype = hints && hints->ai_socktype ? hints->ai_socktype : SOCK_STREAM;
+	ai->ai_protocol = hints && hints->ai_protocol ? hints->ai_protocol
+			: ai->ai_socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+	return ai;
+}
+
+/*
+ * Build the result list. Each node is one allocation (addrinfo followed by its
+ * sockaddr) with no canonical name — the layout glibc's own getaddrinfo uses,
+ * so the application's freeaddrinfo() frees it correctly.
+ */
+static int
+shim_build_ai(const struct ins_msg *rep, const struct addrinfo *hints, struct addrinfo **res)
+{
+	struct addrinfo *head = NULL, **tail = &head;
+
+	for (size_t i = 0; i < rep->naddrs; i++) {
+		struct addrinfo *ai = shim_make_ai(&rep->addrs[i], hints);
+
+		if (!ai) {
+			while (head) {
+				struct addrinfo *next = head->ai_next;
+
+				free(head);
+				head = next;
+			}
+			return EAI_MEMORY;
+		}
+		*tail = ai;
+		tail = &ai->ai_next;
+	}
+	if (!head)
+		return EAI_NONAME;
+	*res = head;
+	return 0;
+}
+
+SHIM_EXPORT int
+getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+	    struct addrinfo **res)
+{
+	struct ins_msg req = { .type = INS_RESOLVE }, rep;
+	int r, nofd;
+
+	/* Numeric hosts, passive binds and names we cannot express go the usual way. */
+	if (shim.disabled || !node || (hints && (hints->ai_flags & (AI_NUMERICHOST | AI_CANONNAME))))
+		return shim.real.getaddrinfo(node, service, hints, res);
+	if (strlen(node) > INS_NAME_MAX || (service && strlen(service) > INS_SERVICE_MAX))
+		return shim.real.getaddrinfo(node, service, hints, res);
+	{
+		struct addrinfo numeric = { .ai_flags = AI_NUMERICHOST };
+		struct addrinfo *tmp;
+
+		if (hints) {
+			numeric.ai_family = hints->ai_family;
+			numeric.ai_socktype = hints->ai_socktype;
+			numeric.ai_protocol = hints->ai_protocol;
+			numeric.ai_flags |= hints->ai_flags;
+		}
+		if (shim.real.getaddrinfo(node, service, &numeric, &tmp) == 0) {
+			*res = tmp;	/* a literal address: nothing to resolve */
+			return 0;
+		}
+	}
+	req.family = !hints ? 0 : hints->ai_family == AF_INET ? INS_AF_INET
+				: hints->ai_family == AF_INET6 ? INS_AF_INET6 : 0;
+	req.socktype = hints && hints->ai_socktype == SOCK_DGRAM ? INS_SOCK_DGRAM
+		     : hints && hints->ai_socktype == SOCK_STREAM ? INS_SOCK_STREAM : 0;
+	req.ai_flags = hints ? (uint32_t)hints->ai_flags : 0;
+	snprintf(req.name, sizeof(req.name), "%s", node);
+	snprintf(req.service, sizeof(req.service), "%s", service ? service : "");
+	r = shim_call(&req, -1, &rep, &nofd);
+	if (nofd >= 0)
+		shim.real.close(nofd);
+	if (r == -ENETDOWN)
+		return EAI_AGAIN;
+	if (r < 0)
+		return r;	/* the broker's EAI_* code, negative as glibc's */
+	return shim_build_ai(&rep, hints, res);
+}

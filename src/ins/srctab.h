@@ -1,0 +1,57 @@
+/*
+ * srctab: per-source-address state for moat-ins — how many connections an
+ * address has held or live, how often it was dropped for being slow, and
+ * whether it is denied (and until when).
+ *
+ * A fixed pool of entries sized once at start (a flood of new sources never
+ * grows memory): when the pool is empty, srctab_get() returns NULL and the
+ * caller falls back to global caps only. Buckets are keyed by a hash with a
+ * random per-table seed, so an attacker choosing addresses cannot aim at one
+ * chain. Times are milliseconds of the caller's monotonic clock.
+ */
+#ifndef MOAT_INS_SRCTAB_H
+#define MOAT_INS_SRCTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct srctab_entry {
+	struct srctab_entry *next;	/* bucket chain or free list */
+	uint8_t family;			/* INS_AF_INET / INS_AF_INET6 */
+	uint8_t addr[16];
+	uint32_t held;			/* connections held before handoff now */
+	uint32_t drops;			/* slow connections dropped since last deny */
+	uint64_t deny_until_ms;		/* denied while now < this */
+	uint64_t last_ms;		/* last activity, for expiry */
+};
+
+struct srctab {
+	struct srctab_entry *pool, *free_list;
+	struct srctab_entry **buckets;
+	size_t nbuckets;		/* power of two */
+	size_t cap, used;
+	uint64_t seed;
+};
+
+/* Allocate a table of cap entries. Returns 0 or -ENOMEM. */
+int srctab_init(struct srctab *t, size_t cap, uint64_t seed);
+void srctab_free(struct srctab *t);
+
+/* The entry for addr, creating it if create; NULL if absent or the pool is exhausted. */
+struct srctab_entry *srctab_get(struct srctab *t, uint8_t family, const uint8_t addr[16],
+				bool create, uint64_t now_ms);
+
+static inline bool
+srctab_denied(const struct srctab_entry *e, uint64_t now_ms)
+{
+	return e && now_ms < e->deny_until_ms;
+}
+
+/* Count one slow drop; after `threshold` drops deny the source for deny_ms. Returns true if it became denied. */
+bool srctab_note_drop(struct srctab_entry *e, uint32_t threshold, uint64_t deny_ms, uint64_t now_ms);
+
+/* Return entries that hold nothing, are not denied and were idle for idle_ms to the pool. */
+size_t srctab_sweep(struct srctab *t, uint64_t now_ms, uint64_t idle_ms);
+
+#endif

@@ -1,0 +1,124 @@
+"""moat-ins end to end: python3 -m http.server and a UDP pair run unmodified
+under `moat-ins --isolate` (what `moat run --isolate` execs) in one namespace
+and serve clients in another; code that bypasses the shim has no network."""
+import os
+import tempfile
+import textwrap
+
+from inslib import (CLI_ADDR, SRV_ADDR, SRV_ADDR6, curl, moat_ins, port_open, proc_output,
+                    two_namespaces)
+
+PY = "/usr/bin/python3"
+
+
+def test_http_server_ipv4_and_ipv6(topo):
+    srv, cli = two_namespaces(topo)
+    with tempfile.TemporaryDirectory() as www:
+        with open(os.path.join(www, "hello.txt"), "w") as f:
+            f.write("hello from an isolated app\n")
+        p = topo.spawn(srv, *moat_ins("-v", "--isolate", "--", PY, "-m", "http.server",
+                                      "8000", "--directory", www))
+        port_open(topo, cli, SRV_ADDR, 8000)
+        codes = [curl(topo, cli, "http://%s:8000/hello.txt" % SRV_ADDR) for _ in range(20)]
+        codes += [curl(topo, cli, "http://[%s]:8000/hello.txt" % SRV_ADDR6) for _ in range(5)]
+        body = topo.run(cli, "curl", "-s", "-m", "5", "http://%s:8000/hello.txt" % SRV_ADDR).stdout
+        out = proc_output(p)
+    assert codes == ["200"] * 25, out
+    assert body == "hello from an isolated app\n"
+    assert "listening on port 8000" in out
+
+
+UDP_ECHO = textwrap.dedent("""
+    import socket, sys
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", 9999))
+    for _ in range(int(sys.argv[1])):
+        data, peer = s.recvfrom(2048)
+        s.sendto(b"echo:" + data, peer)
+""")
+
+UDP_CLIENT = textwrap.dedent("""
+    import socket, sys
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.5)
+    got = 0
+    for i in range(40):
+        s.sendto(b"ping%d" % i, (sys.argv[1], 9999))
+        try:
+            data, _ = s.recvfrom(2048)
+            got += data.startswith(b"echo:ping")
+        except socket.timeout:
+            pass
+        if got >= 10:
+            break
+    print(got)
+""")
+
+
+def test_udp_pair(topo):
+    """UDP server under moat-ins in one namespace, UDP client under moat-ins in another."""
+    srv, cli = two_namespaces(topo)
+    p = topo.spawn(srv, *moat_ins("--isolate", "--", PY, "-c", UDP_ECHO, "40"))
+    r = topo.run(cli, *moat_ins("--isolate", "--", PY, "-c", UDP_CLIENT, SRV_ADDR),
+                 check=False, timeout=30)
+    out = proc_output(p)
+    assert r.returncode == 0, r.stderr + out
+    assert int(r.stdout.strip().splitlines()[-1]) >= 10, r.stdout + out
+
+
+BYPASS = textwrap.dedent("""
+    import ctypes, errno, socket, struct, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    SYS_socket, SYS_connect = 41, 42
+    fd = libc.syscall(SYS_socket, socket.AF_INET, socket.SOCK_STREAM, 0)
+    sin = struct.pack("!HH4s8x", socket.AF_INET, 80, socket.inet_aton(sys.argv[1]))
+    sin = struct.pack("=H", socket.AF_INET) + sin[2:]
+    r = libc.syscall(SYS_connect, fd, ctypes.c_char_p(sin), len(sin))
+    print("raw", r, errno.errorcode.get(ctypes.get_errno(), "0"))
+    s = socket.socket()
+    s.settimeout(3)
+    print("shim", s.connect_ex((sys.argv[1], 80)))
+""")
+
+
+def test_isolation_fails_closed(topo):
+    """A raw socket(2) syscall (no shim) in the isolated app reaches nothing;
+    the same connect through the shim reaches the peer's port 80."""
+    srv, cli = two_namespaces(topo)
+    topo.spawn(cli, PY, "-c", "import socket;s=socket.socket();"
+               "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+               "s.bind(('0.0.0.0',80));s.listen();import time;time.sleep(30)")
+    port_open(topo, srv, CLI_ADDR, 80)
+    r = topo.run(srv, *moat_ins("--isolate", "--", PY, "-c", BYPASS, CLI_ADDR), check=False,
+                 timeout=20)
+    lines = r.stdout.split("\n")
+    assert lines[0] == "raw -1 ENETUNREACH", r.stdout + r.stderr
+    assert lines[1] == "shim 0", r.stdout + r.stderr
+
+
+def test_connect_policy_and_hostile_client(topo):
+    """connect() outside the policy's allow list fails with ENETUNREACH; a
+    client sending garbage on the control socket is dropped, the broker lives."""
+    srv, cli = two_namespaces(topo)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as pol:
+        pol.write("connect:\n  allow: [\"198.51.100.0/24\"]\n")
+    script = textwrap.dedent("""
+        import os, socket, sys
+        s = socket.socket(); s.settimeout(2)
+        print("denied", s.connect_ex((sys.argv[1], 80)))
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        c.connect(os.environ["MOAT_INS_SOCK"])
+        c.send(b"\\x4d\\x49\\x01\\x01garbage")
+        print("dropped", c.recv(100))
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        print("alive", u.fileno() >= 0)
+    """)
+    try:
+        r = topo.run(srv, *moat_ins("--policy", pol.name, "--isolate", "--", PY, "-c", script,
+                                    CLI_ADDR), check=False, timeout=20)
+    finally:
+        os.unlink(pol.name)
+    import errno
+    assert "denied %d" % errno.ENETUNREACH in r.stdout, r.stdout + r.stderr
+    assert "dropped b''" in r.stdout, r.stdout + r.stderr
+    assert "alive True" in r.stdout, r.stdout + r.stderr

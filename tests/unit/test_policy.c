@@ -1,0 +1,142 @@
+/* Unit tests for ins/policy: checks, prefixes and YAML loading with positions. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cfg.h"
+#include "ins/policy.h"
+
+static struct ins_addr
+v4(const char *s, uint16_t port)
+{
+	struct ins_addr a = { .family = INS_AF_INET, .port = port };
+
+	inet_pton(AF_INET, s, a.addr);
+	return a;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct policy p;
+	struct ins_addr a = v4("203.0.113.9", 80);
+
+	policy_default(&p);
+	assert_int_equal(policy_check_socket(&p, INS_AF_INET, INS_SOCK_STREAM), 0);
+	assert_int_equal(policy_check_socket(&p, INS_AF_INET6, INS_SOCK_DGRAM), 0);
+	assert_int_equal(policy_check_socket(&p, 9, INS_SOCK_DGRAM), -EAFNOSUPPORT);
+	assert_int_equal(policy_check_bind(&p, &a), 0);
+	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), 0);
+}
+
+static void
+test_prefixes(void **state)
+{
+	struct policy p;
+	struct ins_addr in = v4("198.51.100.77", 443), out = v4("198.51.101.1", 443);
+
+	policy_default(&p);
+	assert_int_equal(policy_prefix_parse("198.51.100.0/24", &p.connect_allow[0]), 0);
+	p.nconnect = 1;
+	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &in), 0);
+	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &out), -ENETUNREACH);
+	assert_int_equal(policy_prefix_parse("198.51.100.1/24", &p.connect_allow[1]), -EINVAL);
+	assert_int_equal(policy_prefix_parse("2001:db8::/33", &p.connect_allow[1]), 0);
+	assert_int_equal(policy_prefix_parse("2001:db8::/129", &p.connect_allow[1]), -EINVAL);
+	assert_int_equal(policy_prefix_parse("nonsense", &p.connect_allow[1]), -EINVAL);
+	assert_int_equal(policy_prefix_parse("192.0.2.1", &p.connect_allow[1]), 0);
+	assert_int_equal(p.connect_allow[1].len, 32);
+}
+
+static void
+test_hold_names(void **state)
+{
+	enum policy_hold h;
+
+	assert_int_equal(policy_hold_parse("http", &h), 0);
+	assert_int_equal(h, POLICY_HOLD_HTTP);
+	assert_string_equal(policy_hold_name(POLICY_HOLD_DATA), "data");
+	assert_int_equal(policy_hold_parse("HTTP", &h), -EINVAL);
+}
+
+static char *
+write_tmp(const char *text)
+{
+	static char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/test_policy.%d.yaml", (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void
+test_load(void **state)
+{
+	struct policy p;
+	struct cfg_error err;
+	struct ins_addr a = v4("192.0.2.1", 22);
+	char *path = write_tmp("bind:\n  port_min: 1024\n  port_max: 9000\n"
+			       "connect:\n  udp: false\n  allow: [\"192.0.2.0/24\"]\n"
+			       "hold:\n  mode: http\n  timeout_ms: 3000\n  max_per_source: 4\n"
+			       "shed:\n  deny_for: 2m\n  deny_after_drops: 5\n");
+
+	policy_default(&p);
+	assert_int_equal(policy_load(path, &p, &err), 0);
+	assert_int_equal(p.hold, POLICY_HOLD_HTTP);
+	assert_int_equal(p.hold_timeout_ms, 3000);
+	assert_int_equal(p.max_held_per_source, 4);
+	assert_int_equal(p.deny_seconds, 120);
+	assert_int_equal(p.deny_after_drops, 5);
+	assert_int_equal(policy_check_bind(&p, &a), -EACCES);
+	assert_int_equal(policy_check_socket(&p, INS_AF_INET, INS_SOCK_DGRAM), -EACCES);
+	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), 0);
+	unlink(path);
+}
+
+static void
+test_load_errors(void **state)
+{
+	struct policy p, before;
+	struct cfg_error err;
+	char *path;
+
+	policy_default(&p);
+	before = p;
+	path = write_tmp("hold:\n  mode: sometimes\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, ":2:"));
+	assert_memory_equal(&p, &before, sizeof(p));
+	path = write_tmp("connect:\n  allow: [\"192.0.2.1/24\"]\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "prefix"));
+	path = write_tmp("bogus: 1\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "bogus"));
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_hold_names),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
