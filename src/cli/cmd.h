@@ -25,4 +25,14 @@ extern const struct cli_cmd cmd_help;
  */
 int cmd_po_build(int argc, char **argv, json_t **ret_po);
 
+/*
+ * The human renderings of server replies, exposed for the fuzzer
+ * (tests/fuzz/fuzz_cli_render.c). Each accepts any JSON value, of any shape,
+ * or NULL, and prints to stdout.
+ */
+void cmd_status_render(const json_t *health, const char *api_url);
+void cmd_po_render_list(const json_t *reply);
+void cmd_po_render_one(const json_t *po);
+void cmd_flight_render(const json_t *reply);
+
 #endif

@@ -107,12 +107,12 @@ cmd_flight_path(char *buf, size_t len, const struct cmd_flight_query *q)
 		snprintf(buf + off, len - off, "&until=%" PRId64, q->until);
 }
 
-static void
-cmd_flight_print(const json_t *entries)
+void
+cmd_flight_render(const json_t *reply)
 {
 	static const char *const hdr[] = { "TIME (UTC)", "CATEGORY", "EVENT", "MESSAGE" };
+	const json_t *entries = json_object_get(reply, "entries"), *e;
 	struct outfmt_table *t;
-	const json_t *e;
 	char when[48];
 	size_t i;
 
@@ -151,7 +151,7 @@ cmd_flight_run(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		client_print_raw(&r);
 	else
-		cmd_flight_print(json_object_get(r.json, "entries"));
+		cmd_flight_render(r.json);
 	client_reply_free(&r);
 	return CLI_EXIT_OK;
 }

@@ -91,28 +91,18 @@ cmd_po_join(char *buf, size_t len, const json_t *arr, size_t max)
 	}
 }
 
-static int
-cmd_po_list(struct cli *cli, int argc, char **argv)
+void
+cmd_po_render_list(const json_t *reply)
 {
 	static const char *const hdr[] = { "NAME", "PREFIXES", "PORTS", "DRIVERS", "SOURCE" };
-	struct client_reply r;
 	struct outfmt_table *t;
 	const json_t *po;
 	char pfx[256], ports[128], drv[128];
 	size_t i;
-	int rc;
 
-	if (argc > 1)
-		return cli_usage_error(&cmd_po, "list: unexpected argument '%s'", argv[1]);
-	if ((rc = client_get(cli, "/api/v1/pos", &r)) != CLI_EXIT_OK)
-		return rc;
-	if (cli->json) {
-		client_print_raw(&r);
-		goto out;
-	}
 	if ((t = outfmt_table_new(5, hdr)) == NULL)
-		goto out;
-	json_array_foreach(json_object_get(r.json, "pos"), i, po) {
+		return;
+	json_array_foreach(json_object_get(reply, "pos"), i, po) {
 		const char *row[5];
 
 		cmd_po_join(pfx, sizeof(pfx), json_object_get(po, "prefixes"), 3);
@@ -130,7 +120,22 @@ cmd_po_list(struct cli *cli, int argc, char **argv)
 	else
 		outfmt_table_print(t, stdout);
 	outfmt_table_free(t);
-out:
+}
+
+static int
+cmd_po_list(struct cli *cli, int argc, char **argv)
+{
+	struct client_reply r;
+	int rc;
+
+	if (argc > 1)
+		return cli_usage_error(&cmd_po, "list: unexpected argument '%s'", argv[1]);
+	if ((rc = client_get(cli, "/api/v1/pos", &r)) != CLI_EXIT_OK)
+		return rc;
+	if (cli->json)
+		client_print_raw(&r);
+	else
+		cmd_po_render_list(r.json);
 	client_reply_free(&r);
 	return CLI_EXIT_OK;
 }
@@ -172,8 +177,8 @@ cmd_po_print_thresholds(const json_t *th)
 	outfmt_table_free(t);
 }
 
-static void
-cmd_po_print(const json_t *po)
+void
+cmd_po_render_one(const json_t *po)
 {
 	const json_t *v;
 	const char *s;
@@ -226,7 +231,7 @@ cmd_po_show(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		client_print_raw(&r);
 	else
-		cmd_po_print(r.json);
+		cmd_po_render_one(r.json);
 	client_reply_free(&r);
 	return CLI_EXIT_OK;
 }

@@ -59,8 +59,8 @@ cmd_status_issues(const json_t *issues)
 	outfmt_table_free(t);
 }
 
-static void
-cmd_status_print(struct cli *cli, const json_t *h)
+void
+cmd_status_render(const json_t *h, const char *api_url)
 {
 	const char *s;
 	char up[32], started[32];
@@ -78,7 +78,7 @@ cmd_status_print(struct cli *cli, const json_t *h)
 	printf("store:      %s\n", s ? s : "-");
 	s = json_string_value(json_object_get(h, "state_dir"));
 	printf("state dir:  %s\n", s ? s : "-");
-	printf("api:        %s\n", client_api_url(cli));
+	printf("api:        %s\n", api_url ? api_url : "-");
 	cmd_status_issues(json_object_get(h, "issues"));
 }
 
@@ -95,7 +95,7 @@ cmd_status_run(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		client_print_raw(&r);
 	else
-		cmd_status_print(cli, r.json);
+		cmd_status_render(r.json, client_api_url(cli));
 	client_reply_free(&r);
 	return CLI_EXIT_OK;
 }
