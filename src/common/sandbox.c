@@ -14,12 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 const char *const sandbox_base_syscalls[] = {
-	/* memory */
-	"brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
+	/* memory (mmap and mprotect: see restricted[]) */
+	"brk", "munmap", "mremap", "madvise",
 	/* I/O on descriptors already open */
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "close",
 	"fstat", "newfstatat", "fcntl", "dup", "dup3", "pipe2",
@@ -125,23 +126,35 @@ names_include(const char *const *names, const char *name)
 	return false;
 }
 
-/* ioctl only for the requests libc and libevent make on open descriptors. */
+/*
+ * Base calls allowed only with some arguments: no new executable memory
+ * (W^X: a confined daemon never needs it, an exploit does), and ioctl only
+ * for the requests libc and libevent make on open descriptors. A caller who
+ * names the call in sandbox_opts.syscalls gets it unrestricted.
+ */
+static const struct {
+	const char *name;
+	struct scmp_arg_cmp cmp;
+} restricted[] = {
+	{ "mmap", { .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC, .datum_b = 0 } },
+	{ "mprotect", { .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC, .datum_b = 0 } },
+	{ "ioctl", { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = TCGETS, .datum_b = 0 } },
+	{ "ioctl", { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = FIONREAD, .datum_b = 0 } },
+};
+
 static int
-allow_safe_ioctls(const struct sandbox_opts *o, scmp_filter_ctx ctx)
+allow_restricted(const struct sandbox_opts *o, scmp_filter_ctx ctx)
 {
-	static const unsigned long reqs[] = { TCGETS, FIONREAD };
-	int r;
+	int nr, r;
 
-	if (names_include(o->syscalls, "ioctl"))
-		return 0;
-	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-		const struct scmp_arg_cmp req_is = {
-			.arg = 1, .op = SCMP_CMP_EQ, .datum_a = reqs[i], .datum_b = 0,
-		};
-
-		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &req_is);
+	for (size_t i = 0; i < sizeof(restricted) / sizeof(restricted[0]); i++) {
+		if (names_include(o->syscalls, restricted[i].name))
+			continue;
+		if ((nr = seccomp_syscall_resolve_name(restricted[i].name)) == __NR_SCMP_ERROR)
+			return fail(o, -EINVAL, "unknown system call '%s'", restricted[i].name);
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &restricted[i].cmp);
 		if (r < 0 && r != -EEXIST)
-			return fail(o, r, "seccomp rule for ioctl 0x%lx", reqs[i]);
+			return fail(o, r, "seccomp rule for '%s'", restricted[i].name);
 	}
 	return 0;
 }
@@ -164,7 +177,7 @@ build_filter(const struct sandbox_opts *o, scmp_filter_ctx *ret)
 		goto err;
 	}
 	if ((r = allow_names(o, ctx, sandbox_base_syscalls)) < 0 ||
-	    (r = allow_names(o, ctx, o->syscalls)) < 0 || (r = allow_safe_ioctls(o, ctx)) < 0)
+	    (r = allow_names(o, ctx, o->syscalls)) < 0 || (r = allow_restricted(o, ctx)) < 0)
 		goto err;
 	*ret = ctx;
 	return 0;

@@ -56,9 +56,10 @@ struct sandbox_opts {
  * open descriptors, sending and receiving on open sockets, polling, time,
  * signals, threads' futexes, exit. No open, socket, connect, bind, accept,
  * exec, fork or ptrace: a daemon that needs those names them in
- * sandbox_opts.syscalls. ioctl is allowed for TCGETS and FIONREAD only
- * (stdio's isatty, libevent's read sizing) unless "ioctl" is named.
- * NULL-terminated.
+ * sandbox_opts.syscalls. Besides this list the filter allows mmap and
+ * mprotect without PROT_EXEC, and ioctl for TCGETS and FIONREAD only
+ * (stdio's isatty, libevent's read sizing); naming one of those three in
+ * sandbox_opts.syscalls lifts its restriction. NULL-terminated.
  */
 extern const char *const sandbox_base_syscalls[];
 

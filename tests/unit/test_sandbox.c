@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -96,7 +98,8 @@ child_seccomp_eperm(const void *arg)
 		.seccomp = true, .syscalls = extra, .deny = SANDBOX_DENY_EPERM,
 		.errbuf = err, .errbuf_len = sizeof(err),
 	};
-	int p[2];
+	int p[2], avail = 0;
+	void *mem;
 
 	CHECK(pipe2(p, O_CLOEXEC) == 0);
 	CHECK(sandbox_enter(&o) == 0);
@@ -109,6 +112,18 @@ child_seccomp_eperm(const void *arg)
 	CHECK(errno == EPERM);
 	errno = 0;
 	CHECK(open("/dev/null", O_RDONLY | O_CLOEXEC) == -1 && errno == EPERM);
+	/* Memory yes, executable memory no (W^X). */
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(mem != MAP_FAILED);
+	errno = 0;
+	CHECK(mprotect(mem, 4096, PROT_READ | PROT_EXEC) == -1 && errno == EPERM);
+	CHECK(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+	      MAP_FAILED);
+	CHECK(munmap(mem, 4096) == 0);
+	/* ioctl: FIONREAD yes, anything else no. */
+	CHECK(ioctl(p[0], FIONREAD, &avail) == 0 && avail == 1);
+	errno = 0;
+	CHECK(ioctl(p[0], FIONBIO, &avail) == -1 && errno == EPERM);
 }
 
 static void
