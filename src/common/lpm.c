@@ -26,6 +26,11 @@ __extension__ typedef unsigned __int128 u128;
 #define V4_TOP_BITS	18u
 #define V6_TOP_BITS	16u
 
+/* Path compression: up to 26 skipped bits, their count in the top 6 bits. */
+#define SKIP_SHIFT	26u
+#define SKIP_MAX	26u
+#define SKIP_BITS_MASK	((1u << SKIP_SHIFT) - 1)
+
 /* First-level entry whose lookup structure is out of date. */
 #define TOP_STALE	0x80000000u
 
@@ -50,12 +55,23 @@ struct cnode {
 	uint8_t len;
 };
 
-/* Lookup structure: a poptrie node. */
+/*
+ * Lookup structure: a poptrie node with path compression. A lookup at this
+ * node first compares the next skip_len key bits with skip_bits (the one
+ * path the prefixes below take; no prefix ends inside it) and answers miss
+ * if they differ; then the next 6 bits pick a slot. A slot is either a child
+ * node (vector) or a leaf; equal neighbouring leaves share one entry of the
+ * leaf array (leafvec marks where a run starts). A node whose leaves are all
+ * one run keeps that value in base0 instead of a leaf index: one memory
+ * access fewer for the common "one prefix below" node.
+ */
 struct ptnode {
 	uint64_t vector;	/* slot i has a child node */
 	uint64_t leafvec;	/* slot i starts a run of equal leaves */
-	uint32_t base0;		/* first leaf */
+	uint32_t base0;		/* first leaf, or the stored value of a single run */
 	uint32_t base1;		/* first child node */
+	uint32_t skip;		/* skip_len << SKIP_SHIFT | skip_bits */
+	uint32_t miss;		/* stored value when the skipped bits differ */
 };
 
 /* First-level entry: node == 0 means the answer is leaf. */
@@ -84,6 +100,7 @@ struct fam {
 	/* lookup structure */
 	struct dplane dp;
 	uint32_t nstale;	/* first-level entries marked stale */
+	uint32_t *stale;	/* their indices while nstale <= stale_cap() */
 };
 
 struct lpm {
@@ -452,12 +469,20 @@ static int
 build_node(const struct fam *f, struct dplane *dp, uint32_t n, unsigned depth, uint32_t best,
 	   uint32_t at)
 {
+	const struct cnode *c = &f->cn[n];
 	struct slots s;
-	uint32_t runs[FANOUT], nruns = 0, base0 = 0, base1 = 0, j = 0;
+	uint32_t runs[FANOUT], nruns = 0, base0 = 0, base1 = 0, j = 0, skip = 0;
 	uint64_t vector = 0, leafvec = 0;
+	unsigned skip_len = 0;
 	int r;
 
-	fill_slots(f, n, depth, 0, 0, best, &s);
+	/* n is the only way down: skip the bits to it (no prefix ends there). */
+	if (c->len > depth) {
+		skip_len = min_u(c->len - depth, SKIP_MAX);
+		skip = (uint32_t)(skip_len << SKIP_SHIFT) |
+		       (uint32_t)((c->key << depth) >> (128 - skip_len));
+	}
+	fill_slots(f, n, depth + skip_len, 0, 0, best, &s);
 	for (unsigned i = 0; i < FANOUT; i++) {
 		if (s.entry[i] != 0) {
 			vector |= 1ULL << i;
@@ -466,18 +491,19 @@ build_node(const struct fam *f, struct dplane *dp, uint32_t n, unsigned depth, u
 			runs[nruns++] = s.best[i];
 		}
 	}
-	r = dp_append_leaves(dp, runs, nruns, &base0);
-	if (r < 0)
+	if (nruns == 1)
+		base0 = runs[0];	/* inline: see struct ptnode */
+	else if ((r = dp_append_leaves(dp, runs, nruns, &base0)) < 0)
 		return r;
 	r = dp_reserve_nodes(dp, (uint32_t)__builtin_popcountll(vector), &base1);
 	if (r < 0)
 		return r;
 	dp->nodes[at] = (struct ptnode){ .vector = vector, .leafvec = leafvec,
-		.base0 = base0, .base1 = base1 };
+		.base0 = base0, .base1 = base1, .skip = skip, .miss = best };
 	for (unsigned i = 0; i < FANOUT; i++) {
 		if (!(vector >> i & 1))
 			continue;
-		r = build_node(f, dp, s.entry[i], depth + STRIDE, s.best[i], base1 + j++);
+		r = build_node(f, dp, s.entry[i], depth + skip_len + STRIDE, s.best[i], base1 + j++);
 		if (r < 0)
 			return r;
 	}
@@ -543,6 +569,46 @@ top_entries(const struct fam *f)
 	return (size_t)1 << f->top_bits;
 }
 
+/*
+ * Derive the first-level entries [base, base + 2^(top_bits - depth)) of a
+ * zeroed table from the subtree n (as fill_slots() does for a node), so a
+ * full rebuild visits only the parts of the first level that prefixes cover.
+ */
+static int
+fill_top(const struct fam *f, struct dplane *dp, uint32_t n, unsigned depth, uint32_t base,
+	 uint32_t best)
+{
+	uint32_t span = 1u << (f->top_bits - depth), half = span / 2;
+	const struct cnode *c;
+	int r;
+
+	if (n == 0) {
+		if (best != STORED_NONE)
+			for (uint32_t i = 0; i < span; i++)
+				dp->top[base + i] = (struct top){ .node = 0, .leaf = best };
+		return 0;
+	}
+	c = &f->cn[n];
+	if (c->len == depth && c->value != STORED_NONE)
+		best = c->value;
+	if (depth == f->top_bits)
+		return derive_top(f, dp, base, &dp->top[base]);
+	if (c->len == depth) {
+		r = fill_top(f, dp, c->child[0], depth + 1, base, best);
+		if (r == 0)
+			r = fill_top(f, dp, c->child[1], depth + 1, base + half, best);
+	} else if (key_bit(c->key, depth) == 0) {
+		r = fill_top(f, dp, n, depth + 1, base, best);
+		if (r == 0)
+			r = fill_top(f, dp, 0, depth + 1, base + half, best);
+	} else {
+		r = fill_top(f, dp, 0, depth + 1, base, best);
+		if (r == 0)
+			r = fill_top(f, dp, n, depth + 1, base + half, best);
+	}
+	return r;
+}
+
 /* Derive every first-level entry into fresh arrays; the old ones go only on success. */
 static int
 fam_rebuild_all(struct fam *f)
@@ -555,11 +621,9 @@ fam_rebuild_all(struct fam *f)
 	if (nd.top == NULL)
 		goto fail;
 	nd.nnodes = 1;	/* index 0 means "no subtree" */
-	for (size_t i = 0; i < n; i++) {
-		r = derive_top(f, &nd, (uint32_t)i, &nd.top[i]);
-		if (r < 0)
-			goto fail;
-	}
+	r = fill_top(f, &nd, f->root, 0, 0, STORED_NONE);
+	if (r < 0)
+		goto fail;
 	dp_free(&f->dp);
 	f->dp = nd;
 	f->nstale = 0;
@@ -569,20 +633,24 @@ fail:
 	return r;
 }
 
+/* Past this many stale entries a full rebuild is cheaper than one by one. */
+static uint32_t
+stale_cap(const struct fam *f)
+{
+	return (uint32_t)(top_entries(f) / 8);
+}
+
 static int
 fam_rebuild_stale(struct fam *f)
 {
 	struct dplane *dp = &f->dp;
-	size_t n = top_entries(f);
 	struct top t;
 	int r;
 
-	for (size_t i = 0; i < n && f->nstale > 0; i++) {
-		uint32_t old = dp->top[i].node;
+	while (f->nstale > 0) {
+		uint32_t i = f->stale[f->nstale - 1], old = dp->top[i].node;
 
-		if (!(old & TOP_STALE))
-			continue;
-		r = derive_top(f, dp, (uint32_t)i, &t);
+		r = derive_top(f, dp, i, &t);
 		if (r < 0)
 			return r;
 		old &= ~TOP_STALE;
@@ -602,7 +670,7 @@ fam_build(struct fam *f)
 	if (f->nstale == 0)
 		return 0;
 	/* Many stale entries (a first build, a short prefix): start afresh. */
-	if (f->dp.nnodes == 0 || (size_t)f->nstale * 8 > top_entries(f))
+	if (f->dp.nnodes == 0 || f->nstale > stale_cap(f))
 		return fam_rebuild_all(f);
 	r = fam_rebuild_stale(f);
 	if (r < 0)
@@ -623,6 +691,8 @@ mark_stale(struct fam *f, u128 key, unsigned len)
 	for (uint32_t i = first; i < first + n; i++) {
 		if (!(f->dp.top[i].node & TOP_STALE)) {
 			f->dp.top[i].node |= TOP_STALE;
+			if (f->nstale < stale_cap(f))
+				f->stale[f->nstale] = i;
 			f->nstale++;
 		}
 	}
@@ -630,6 +700,25 @@ mark_stale(struct fam *f, u128 key, unsigned len)
 
 /* --- lookups --- */
 
+/* The answer at a leaf slot v (not a child) of node n. */
+static inline uint32_t
+leaf_value(const struct dplane *dp, const struct ptnode *n, unsigned v)
+{
+	uint64_t runs = n->leafvec;
+
+	if ((runs & (runs - 1)) == 0)
+		return n->base0 - 1;	/* a single run, stored inline */
+	runs &= (2ULL << v) - 1;
+	return dp->leaves[n->base0 + (uint32_t)__builtin_popcountll(runs) - 1] - 1;
+}
+
+static inline uint32_t
+child_index(const struct ptnode *n, unsigned v)
+{
+	return n->base1 + (uint32_t)__builtin_popcountll(n->vector & ((2ULL << v) - 1)) - 1;
+}
+
+/* IPv4: the address in the top 32 bits of key; slots past bit 31 read zeros. */
 static inline uint32_t
 walk4(const struct dplane *dp, uint32_t ni, uint64_t key)
 {
@@ -637,12 +726,17 @@ walk4(const struct dplane *dp, uint32_t ni, uint64_t key)
 
 	for (;;) {
 		const struct ptnode *n = &dp->nodes[ni];
-		unsigned v = (unsigned)(key >> (64 - STRIDE - depth)) & (FANOUT - 1);
-		uint64_t upto = (2ULL << v) - 1;
+		unsigned skip_len = n->skip >> SKIP_SHIFT, v;
 
+		if (skip_len != 0) {
+			if ((uint32_t)((key << depth) >> (64 - skip_len)) != (n->skip & SKIP_BITS_MASK))
+				return n->miss - 1;
+			depth += skip_len;
+		}
+		v = (unsigned)(key >> (64 - STRIDE - depth)) & (FANOUT - 1);
 		if (!(n->vector >> v & 1))
-			return dp->leaves[n->base0 + (uint32_t)__builtin_popcountll(n->leafvec & upto) - 1] - 1;
-		ni = n->base1 + (uint32_t)__builtin_popcountll(n->vector & upto) - 1;
+			return leaf_value(dp, n, v);
+		ni = child_index(n, v);
 		depth += STRIDE;
 	}
 }
@@ -654,14 +748,19 @@ walk6(const struct dplane *dp, uint32_t ni, u128 key)
 
 	for (;;) {
 		const struct ptnode *n = &dp->nodes[ni];
-		unsigned v = depth <= 128 - STRIDE
+		unsigned skip_len = n->skip >> SKIP_SHIFT, v;
+
+		if (skip_len != 0) {
+			if ((uint32_t)((key << depth) >> (128 - skip_len)) != (n->skip & SKIP_BITS_MASK))
+				return n->miss - 1;
+			depth += skip_len;
+		}
+		v = depth <= 128 - STRIDE
 			? (unsigned)(key >> (128 - STRIDE - depth)) & (FANOUT - 1)
 			: (unsigned)(key << (depth - (128 - STRIDE))) & (FANOUT - 1);
-		uint64_t upto = (2ULL << v) - 1;
-
 		if (!(n->vector >> v & 1))
-			return dp->leaves[n->base0 + (uint32_t)__builtin_popcountll(n->leafvec & upto) - 1] - 1;
-		ni = n->base1 + (uint32_t)__builtin_popcountll(n->vector & upto) - 1;
+			return leaf_value(dp, n, v);
+		ni = child_index(n, v);
 		depth += STRIDE;
 	}
 }
@@ -725,6 +824,7 @@ static void
 fam_free(struct fam *f)
 {
 	free(f->cn);
+	free(f->stale);
 	dp_free(&f->dp);
 }
 
@@ -777,9 +877,11 @@ lpm_insert(struct lpm *l, const struct prefix *p, uint32_t value)
 	if (f->count >= LIMIT_LPM_PREFIXES && cp_find(f, key, p->len) == 0)
 		return -ENOSPC;
 	if (f->dp.top == NULL) {
-		/* The lookup structure starts empty: every entry stale until built. */
+		/* An empty first level; what inserts touch is marked stale. */
+		if (f->stale == NULL)
+			f->stale = calloc(stale_cap(f), sizeof(*f->stale));
 		f->dp.top = calloc(top_entries(f), sizeof(*f->dp.top));
-		if (f->dp.top == NULL)
+		if (f->stale == NULL || f->dp.top == NULL)
 			return -ENOMEM;
 	}
 	r = cp_insert(f, key, p->len, value + 1, &added);
@@ -855,6 +957,8 @@ fam_memory(const struct fam *f)
 
 	if (f->dp.top != NULL)
 		m += top_entries(f) * sizeof(struct top);
+	if (f->stale != NULL)
+		m += stale_cap(f) * sizeof(*f->stale);
 	m += (size_t)f->dp.capnodes * sizeof(struct ptnode);
 	m += (size_t)f->dp.capleaves * sizeof(uint32_t);
 	return m;
