@@ -192,6 +192,7 @@ broker_do_resolve(struct broker *b, const struct ins_msg *req, struct ins_msg *r
 		if (insproto_addr_from_sa(ai->ai_addr, ai->ai_addrlen, &rep->addrs[rep->naddrs]) == 0)
 			rep->naddrs++;
 	freeaddrinfo(res);
+	log_debug("resolved %s: %u addresses", req->name, rep->naddrs);
 	return 0;
 }
 
