@@ -236,40 +236,59 @@ cmd_po_show(struct cli *cli, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-/* Read a PO JSON file ("-" = stdin), at most LIMIT_CLI_PO_FILE bytes. */
+/* Read all of f, at most max bytes, into *ret/len; -EFBIG if longer. */
+static int
+cmd_po_slurp(FILE *f, size_t max, char **ret, size_t *ret_len)
+{
+	char *buf;
+	size_t n;
+
+	if ((buf = malloc(max + 1)) == NULL)
+		return -ENOMEM;
+	/* One byte past the cap tells an over-long file from one at the cap. */
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f) || n > max) {
+		free(buf);
+		return ferror(f) ? -EIO : -EFBIG;
+	}
+	*ret = buf;
+	*ret_len = n;
+	return 0;
+}
+
+/* Read a PO JSON object from path ("-" = stdin), at most LIMIT_CLI_PO_FILE
+ * bytes (one REST body). Reports errors; returns an exit code. */
 static int
 cmd_po_load_file(const char *path, json_t **ret)
 {
 	json_error_t err;
 	json_t *po;
+	char *buf;
+	size_t len;
 	FILE *f;
+	int r;
 
 	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
 	if (f == NULL) {
-		log_warn("po add: %s", path);
+		log_errx("po add: cannot read %s: %s", path, strerror(errno));
 		return CLI_EXIT_REFUSED;
 	}
-	/* Read one byte past the cap so an over-long file is an error. */
-	{
-		char *buf = malloc(LIMIT_CLI_PO_FILE + 1);
-		size_t n = buf ? fread(buf, 1, LIMIT_CLI_PO_FILE + 1, f) : 0;
-
-		if (f != stdin)
-			fclose(f);
-		if (buf == NULL || n > LIMIT_CLI_PO_FILE) {
-			free(buf);
-			log_errx("po add: %s: %s", path, buf ? "larger than the API accepts"
-			    : "out of memory");
-			return CLI_EXIT_REFUSED;
-		}
-		po = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &err);
-		free(buf);
+	r = cmd_po_slurp(f, LIMIT_CLI_PO_FILE, &buf, &len);
+	if (f != stdin)
+		fclose(f);
+	if (r < 0) {
+		log_errx("po add: %s: %s", path, r == -EFBIG ?
+		    "larger than the API accepts" : strerror(-r));
+		return CLI_EXIT_REFUSED;
+	}
+	po = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	free(buf);
+	if (po == NULL) {
+		log_errx("po add: %s:%d:%d: %s", path, err.line, err.column, err.text);
+		return CLI_EXIT_USAGE;
 	}
 	if (!json_is_object(po)) {
-		if (po == NULL)
-			log_errx("po add: %s:%d:%d: %s", path, err.line, err.column, err.text);
-		else
-			log_errx("po add: %s: expected a JSON object", path);
+		log_errx("po add: %s: expected a JSON object (a PO)", path);
 		json_decref(po);
 		return CLI_EXIT_USAGE;
 	}
