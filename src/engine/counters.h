@@ -1,0 +1,112 @@
+/*
+ * counters: traffic per protected object (PO), protocol class and
+ * direction, fed by every collector, read every interval.
+ *
+ * Records are matched to POs by longest-prefix match: the destination for
+ * inbound traffic, the source for outbound (a record between two POs counts
+ * for both). Counts are scaled by the record's sampling rate. For every
+ * (PO, {tcp,udp,icmp,other}, {in,out}) the counters keep bytes, packets,
+ * flows (flow records only; packet inputs count no flows), SYNs and
+ * fragments; per network location (exporter / capture point) the same,
+ * summed over all POs; and, per interval, the destination hosts inside each
+ * PO (at most LIMIT_COLLECT_HOSTS per shard) so an attack names its target.
+ *
+ * Threads: every writer thread owns one shard (counters_shard()); the add
+ * path takes no lock, allocates nothing and writes only its shard's
+ * cumulative counters. counters_tick() runs on one reader thread (the
+ * engine's), sums the shards, turns the change since the last tick into
+ * struct readings, and updates rates: the last interval, and exponential
+ * moving averages over 10 s and 60 s. The query functions run on that same
+ * reader thread.
+ *
+ * The LPM is published with counters_set_lpm(); a replaced lpm may be freed
+ * once counters_lpm_idle() says no shard still uses it.
+ */
+#ifndef MOAT_ENGINE_COUNTERS_H
+#define MOAT_ENGINE_COUNTERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collect/flowrec.h"
+#include "common/lpm.h"
+#include "engine/reading.h"
+
+enum counters_field {
+	CNT_BYTES,
+	CNT_PACKETS,
+	CNT_FLOWS,
+	CNT_SYNS,
+	CNT_FRAGS,
+	CNT__COUNT
+};
+
+enum counters_window { CNT_W1, CNT_W10, CNT_W60, CNT_W__COUNT };
+
+struct counters;
+struct counters_shard;
+
+/*
+ * Counters for PO ids below max_pos, locations below max_locations, with
+ * nshards writer shards (>= 1). NULL + errno. Memory is calloc'd and only
+ * touched for POs that see traffic.
+ */
+struct counters *counters_new(uint32_t max_pos, uint32_t max_locations, unsigned nshards);
+void counters_free(struct counters *c);		/* accepts NULL */
+unsigned counters_nshards(const struct counters *c);
+struct counters_shard *counters_shard(struct counters *c, unsigned i);
+
+/* Publish the LPM (values are PO ids) used by every shard from its next
+   batch on. NULL: nothing matches. */
+void counters_set_lpm(struct counters *c, const struct lpm *l);
+/* True when no shard is inside a batch that may still use `old`. */
+bool counters_lpm_idle(const struct counters *c, const struct lpm *old);
+/* Readings are produced for PO ids below n (the engine's id limit). */
+void counters_set_npos(struct counters *c, uint32_t n);
+
+/* Count a batch (writer side; one thread per shard). */
+void counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n);
+/* The same, as a flowrec_sink_fn whose ctx is the shard. */
+void counters_sink(void *shard, const struct flow_rec *recs, unsigned n);
+
+typedef void (*counters_reading_fn)(void *ctx, const struct reading *r);
+
+/*
+ * Close the interval ending at now_ns: for every PO below the npos limit,
+ * protocol and direction, call fn with the interval's scaled totals
+ * (port 0 = all ports), then update rates and the host breakdown.
+ * fn may be NULL. The first call only starts the clock.
+ */
+void counters_tick(struct counters *c, uint64_t now_ns, counters_reading_fn fn, void *ctx);
+
+/* One (PO or location, protocol, direction) as of the last tick. */
+struct counters_stat {
+	uint64_t total[CNT__COUNT];	/* since start */
+	uint64_t last[CNT__COUNT];	/* during the last interval */
+	double rate[CNT_W__COUNT][CNT__COUNT];	/* per second: last interval, EMA 10 s, EMA 60 s */
+};
+
+int counters_po_stat(const struct counters *c, uint32_t po, enum proto_class proto,
+    enum direction dir, struct counters_stat *ret);	/* -ERANGE */
+int counters_location_stat(const struct counters *c, uint32_t loc, enum proto_class proto,
+    enum direction dir, struct counters_stat *ret);	/* -ERANGE */
+/* Traffic that matched no PO, since start (summed over protocols): bytes, packets. */
+void counters_unmatched(const struct counters *c, uint64_t *ret_bytes, uint64_t *ret_packets);
+
+struct counters_host {
+	struct ipaddr addr;
+	uint64_t bytes, packets;	/* scaled, last interval, inbound */
+};
+
+/* The busiest destination hosts of po in the last interval, by bytes;
+   returns how many were written (<= max). */
+size_t counters_top_hosts(const struct counters *c, uint32_t po, struct counters_host *out,
+    size_t max);
+/* Host entries dropped in the last interval because a table was full. */
+uint64_t counters_hosts_dropped(const struct counters *c);
+
+/* The class of an IP protocol number. */
+enum proto_class counters_proto_class(uint8_t proto);
+
+#endif

@@ -1,0 +1,317 @@
+/* Unit tests for engine/counters: matching, scaling, readings, rates, hosts, shards. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "engine/counters.h"
+
+#define NS 1000000000ull
+#define PO_WEB 0u
+#define PO_DNS 1u
+
+static struct lpm *lpm;
+static struct counters *cnt;
+
+struct got {
+	unsigned n;
+	struct reading r[64];
+};
+
+static void
+collect_reading(void *ctx, const struct reading *r)
+{
+	struct got *g = ctx;
+
+	if (g->n < 64)
+		g->r[g->n++] = *r;
+}
+
+static const struct reading *
+find(const struct got *g, uint32_t po, unsigned proto, unsigned dir)
+{
+	for (unsigned i = 0; i < g->n; i++)
+		if (g->r[i].po_id == po && g->r[i].proto == proto && g->r[i].dir == dir)
+			return &g->r[i];
+	return NULL;
+}
+
+static void
+add_prefix(const char *s, uint32_t po)
+{
+	struct prefix p;
+
+	assert_int_equal(prefix_parse(s, &p), 0);
+	assert_int_equal(lpm_insert(lpm, &p, po), 0);
+}
+
+static int
+setup(void **state)
+{
+	lpm = lpm_new();
+	assert_non_null(lpm);
+	add_prefix("192.0.2.0/24", PO_WEB);
+	add_prefix("2001:db8:1::/48", PO_WEB);
+	add_prefix("198.51.100.0/25", PO_DNS);
+	cnt = counters_new(4, 8, 1);
+	assert_non_null(cnt);
+	counters_set_lpm(cnt, lpm);
+	counters_set_npos(cnt, 2);
+	counters_tick(cnt, 100 * NS, NULL, NULL);	/* start the clock */
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	counters_free(cnt);
+	lpm_free(lpm);
+	return 0;
+}
+
+static struct flow_rec
+rec(const char *src, const char *dst, uint8_t proto, uint64_t bytes, uint64_t packets,
+    uint32_t sampling)
+{
+	struct flow_rec r;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(ipaddr_parse(src, &r.src), 0);
+	assert_int_equal(ipaddr_parse(dst, &r.dst), 0);
+	r.proto = proto;
+	r.bytes = bytes;
+	r.packets = packets;
+	r.sampling = sampling;
+	return r;
+}
+
+static void
+test_inbound_outbound_and_scaling(void **state)
+{
+	struct flow_rec r[3] = {
+		rec("203.0.113.1", "192.0.2.10", 6, 1000, 10, 100),	/* in to web, 1:100 */
+		rec("2001:db8:1::5", "2001:db8:ffff::1", 17, 500, 5, 1),	/* out of web (v6) */
+		rec("203.0.113.1", "203.0.113.2", 6, 1, 1, 1),		/* matches nothing */
+	};
+	struct got g = { 0 };
+	const struct reading *in, *out;
+	uint64_t ub, up;
+
+	r[0].syns = 10;
+	counters_add(counters_shard(cnt, 0), r, 3);
+	counters_tick(cnt, 101 * NS, collect_reading, &g);
+	assert_int_equal(g.n, 2 * PROTO__COUNT * DIR__COUNT);
+	in = find(&g, PO_WEB, PROTO_TCP, DIR_IN);
+	assert_int_equal(in->bytes, 100000);
+	assert_int_equal(in->packets, 1000);
+	assert_int_equal(in->flows, 100);
+	assert_int_equal(in->syns, 1000);
+	assert_int_equal(in->interval_ns, NS);
+	assert_int_equal(in->time_ns, 101 * NS);
+	out = find(&g, PO_WEB, PROTO_UDP, DIR_OUT);
+	assert_int_equal(out->bytes, 500);
+	assert_int_equal(find(&g, PO_WEB, PROTO_UDP, DIR_IN)->bytes, 0);
+	assert_int_equal(find(&g, PO_DNS, PROTO_TCP, DIR_IN)->bytes, 0);
+	counters_unmatched(cnt, &ub, &up);
+	assert_int_equal(ub, 1);
+	assert_int_equal(up, 1);
+}
+
+static void
+test_between_two_pos_counts_for_both(void **state)
+{
+	struct flow_rec r = rec("198.51.100.3", "192.0.2.1", 17, 70, 1, 1);
+	struct counters_stat st;
+
+	counters_add(counters_shard(cnt, 0), &r, 1);
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	assert_int_equal(counters_po_stat(cnt, PO_WEB, PROTO_UDP, DIR_IN, &st), 0);
+	assert_int_equal(st.total[CNT_BYTES], 70);
+	assert_int_equal(counters_po_stat(cnt, PO_DNS, PROTO_UDP, DIR_OUT, &st), 0);
+	assert_int_equal(st.total[CNT_BYTES], 70);
+	assert_int_equal(counters_po_stat(cnt, 9, PROTO_UDP, DIR_OUT, &st), -ERANGE);
+}
+
+static void
+test_packets_fragments_and_icmp_class(void **state)
+{
+	struct flow_rec r[2] = {
+		rec("203.0.113.1", "192.0.2.10", 17, 1500, 1, 1),
+		rec("2001:db8::9", "2001:db8:1::1", 58, 100, 1, 4),
+	};
+	struct counters_stat st;
+
+	r[0].flags = FLOWREC_PACKET | FLOWREC_FRAG;
+	r[1].flags = FLOWREC_PACKET;
+	counters_add(counters_shard(cnt, 0), r, 2);
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	counters_po_stat(cnt, PO_WEB, PROTO_UDP, DIR_IN, &st);
+	assert_int_equal(st.last[CNT_FRAGS], 1);
+	assert_int_equal(st.last[CNT_FLOWS], 0);	/* packets are not flows */
+	counters_po_stat(cnt, PO_WEB, PROTO_ICMP, DIR_IN, &st);
+	assert_int_equal(st.last[CNT_PACKETS], 4);
+	assert_int_equal(st.last[CNT_BYTES], 400);
+}
+
+static void
+test_rates_and_intervals(void **state)
+{
+	struct flow_rec r = rec("203.0.113.1", "192.0.2.10", 6, 1000, 10, 1);
+	struct counters_stat st;
+
+	counters_add(counters_shard(cnt, 0), &r, 1);
+	counters_tick(cnt, 102 * NS, NULL, NULL);	/* a 2 s interval */
+	counters_po_stat(cnt, PO_WEB, PROTO_TCP, DIR_IN, &st);
+	assert_int_equal(st.last[CNT_BYTES], 1000);
+	assert_true(fabs(st.rate[CNT_W1][CNT_BYTES] - 500.0) < 1e-9);
+	assert_true(fabs(st.rate[CNT_W10][CNT_BYTES] - 500.0 * (1 - exp(-0.2))) < 1e-2);
+	assert_true(fabs(st.rate[CNT_W60][CNT_BYTES] - 500.0 * (1 - exp(-2.0 / 60))) < 1e-2);
+	/* an idle interval: the last-second rate drops to 0, the averages decay */
+	counters_tick(cnt, 103 * NS, NULL, NULL);
+	counters_po_stat(cnt, PO_WEB, PROTO_TCP, DIR_IN, &st);
+	assert_int_equal(st.last[CNT_BYTES], 0);
+	assert_int_equal(st.total[CNT_BYTES], 1000);
+	assert_true(st.rate[CNT_W10][CNT_BYTES] > 0);
+	assert_true(st.rate[CNT_W10][CNT_BYTES] < 500.0 * (1 - exp(-0.2)));
+}
+
+static void
+test_top_hosts_per_interval(void **state)
+{
+	struct flow_rec r[3] = {
+		rec("203.0.113.1", "192.0.2.10", 6, 100, 1, 1),
+		rec("203.0.113.2", "192.0.2.11", 6, 900, 1, 1),
+		rec("203.0.113.3", "192.0.2.10", 6, 50, 1, 1),
+	};
+	struct counters_host top[4];
+	struct ipaddr a11;
+
+	counters_add(counters_shard(cnt, 0), r, 3);
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	assert_int_equal(counters_top_hosts(cnt, PO_WEB, top, 4), 2);
+	assert_int_equal(ipaddr_parse("192.0.2.11", &a11), 0);
+	assert_true(ipaddr_equal(&top[0].addr, &a11));
+	assert_int_equal(top[0].bytes, 900);
+	assert_int_equal(top[1].bytes, 150);
+	assert_int_equal(top[1].packets, 2);
+	assert_int_equal(counters_top_hosts(cnt, PO_WEB, top, 1), 1);
+	assert_int_equal(top[0].bytes, 900);
+	/* the next interval starts empty */
+	counters_tick(cnt, 102 * NS, NULL, NULL);
+	assert_int_equal(counters_top_hosts(cnt, PO_WEB, top, 4), 0);
+}
+
+static void
+test_locations(void **state)
+{
+	struct flow_rec r = rec("203.0.113.1", "192.0.2.10", 6, 100, 1, 1);
+	struct counters_stat st;
+
+	r.location = 3;
+	counters_add(counters_shard(cnt, 0), &r, 1);
+	r.location = 200;	/* beyond max_locations: still counted for the PO */
+	counters_add(counters_shard(cnt, 0), &r, 1);
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	assert_int_equal(counters_location_stat(cnt, 3, PROTO_TCP, DIR_IN, &st), 0);
+	assert_int_equal(st.total[CNT_BYTES], 100);
+	counters_po_stat(cnt, PO_WEB, PROTO_TCP, DIR_IN, &st);
+	assert_int_equal(st.total[CNT_BYTES], 200);
+	assert_int_equal(counters_location_stat(cnt, 8, PROTO_TCP, DIR_IN, &st), -ERANGE);
+}
+
+static void
+test_lpm_swap(void **state)
+{
+	struct lpm *l2 = lpm_new();
+	struct prefix p;
+	struct flow_rec r = rec("203.0.113.1", "203.0.113.9", 6, 100, 1, 1);
+	struct counters_stat st;
+
+	assert_int_equal(prefix_parse("203.0.113.0/24", &p), 0);
+	assert_int_equal(lpm_insert(l2, &p, PO_DNS), 0);
+	counters_set_lpm(cnt, l2);
+	assert_true(counters_lpm_idle(cnt, lpm));
+	counters_add(counters_shard(cnt, 0), &r, 1);
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	counters_po_stat(cnt, PO_DNS, PROTO_TCP, DIR_IN, &st);
+	assert_int_equal(st.total[CNT_BYTES], 100);
+	counters_set_lpm(cnt, lpm);
+	lpm_free(l2);
+}
+
+struct writer_arg {
+	struct counters_shard *s;
+	unsigned rounds;
+};
+
+static void *
+writer(void *arg)
+{
+	struct writer_arg *w = arg;
+	struct flow_rec r = rec("203.0.113.1", "192.0.2.10", 6, 10, 1, 1);
+
+	for (unsigned i = 0; i < w->rounds; i++)
+		counters_add(w->s, &r, 1);
+	return NULL;
+}
+
+/* Two writer threads on two shards, ticks in between: totals are exact. */
+static void
+test_shards_sum_exactly(void **state)
+{
+	struct counters *c2 = counters_new(2, 2, 2);
+	struct writer_arg wa[2];
+	pthread_t th[2];
+	struct counters_stat st;
+
+	counters_set_lpm(c2, lpm);
+	counters_tick(c2, 1 * NS, NULL, NULL);
+	for (unsigned i = 0; i < 2; i++) {
+		wa[i] = (struct writer_arg){ counters_shard(c2, i), 100000 };
+		assert_int_equal(pthread_create(&th[i], NULL, writer, &wa[i]), 0);
+	}
+	for (unsigned t = 2; t < 6; t++)
+		counters_tick(c2, t * NS, NULL, NULL);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	counters_tick(c2, 6 * NS, NULL, NULL);
+	counters_po_stat(c2, PO_WEB, PROTO_TCP, DIR_IN, &st);
+	assert_int_equal(st.total[CNT_PACKETS], 200000);
+	assert_int_equal(st.total[CNT_BYTES], 2000000);
+	counters_free(c2);
+}
+
+static void
+test_proto_class(void **state)
+{
+	assert_int_equal(counters_proto_class(6), PROTO_TCP);
+	assert_int_equal(counters_proto_class(17), PROTO_UDP);
+	assert_int_equal(counters_proto_class(1), PROTO_ICMP);
+	assert_int_equal(counters_proto_class(58), PROTO_ICMP);
+	assert_int_equal(counters_proto_class(47), PROTO_OTHER);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_inbound_outbound_and_scaling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_between_two_pos_counts_for_both, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packets_fragments_and_icmp_class, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rates_and_intervals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_hosts_per_interval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lpm_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shards_sum_exactly, setup, teardown),
+		cmocka_unit_test(test_proto_class),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
