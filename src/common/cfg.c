@@ -102,6 +102,13 @@ err_at(struct cfg_error *err, const char *file, unsigned line, unsigned col, con
 	return -EINVAL;
 }
 
+static int
+out_of_memory(struct cfg_error *err, const char *file, unsigned line, unsigned col)
+{
+	err_at(err, file, line, col, "out of memory");
+	return -ENOMEM;
+}
+
 int
 cfg_fail(struct cfg_error *err, const struct cfg_node *n, const char *fmt, ...)
 {
@@ -502,8 +509,7 @@ map_finish(struct loader *l, struct cfg_node *map)
 	if (map->n == 0)
 		return 0;
 	if ((map->sorted = malloc(map->n * sizeof(*map->sorted))) == NULL)
-		return err_at(l->err, l->doc->name, map->line, map->col, "out of memory"),
-		       -ENOMEM;
+		return out_of_memory(l->err, l->doc->name, map->line, map->col);
 	for (size_t i = 0; i < map->n; i++)
 		map->sorted[i] = &map->u.ents[i];
 	qsort(map->sorted, map->n, sizeof(*map->sorted), entry_cmp);
@@ -625,17 +631,18 @@ cfg_load_buffer(const char *name, const char *buf, size_t len, struct cfg_doc **
 
 	if (name == NULL)
 		name = "<config>";
-	if (len > LIMIT_CONFIG_BYTES)
-		return err_at(l.err, name, 0, 0, "larger than %u bytes", LIMIT_CONFIG_BYTES),
-		       -EFBIG;
+	if (len > LIMIT_CONFIG_BYTES) {
+		err_at(l.err, name, 0, 0, "larger than %u bytes", LIMIT_CONFIG_BYTES);
+		return -EFBIG;
+	}
 	if ((l.doc = calloc(1, sizeof(*l.doc))) == NULL ||
 	    (l.doc->name = strdup(name)) == NULL) {
 		free(l.doc);
-		return err_at(l.err, name, 0, 0, "out of memory"), -ENOMEM;
+		return out_of_memory(l.err, name, 0, 0);
 	}
 	if (!yaml_parser_initialize(&l.parser)) {
 		cfg_free(l.doc);
-		return err_at(l.err, name, 0, 0, "out of memory"), -ENOMEM;
+		return out_of_memory(l.err, name, 0, 0);
 	}
 	yaml_parser_set_input_string(&l.parser, (const unsigned char *)buf, len);
 	r = run_parser(&l);

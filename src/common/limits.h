@@ -97,9 +97,9 @@
 /* --- common: configuration reader (src/common/cfg.c) --- */
 /* One scalar: a name, number, path or an embedded PEM block is far below 1 MiB. */
 #define LIMIT_CONFIG_SCALAR		(1u << 20)
-/* Nodes (scalars, maps, sequences, keys) per file: a 16 MiB file of short
- * prefixes is ~2M nodes; this bounds memory to ~40 bytes x 4M = 160 MiB. */
-#define LIMIT_CONFIG_NODES		(4u << 20)
+/* Values (scalars, maps, sequences, keys) per file: 16 MiB of one-prefix
+ * lines is ~0.7M; at ~110 bytes each this bounds the tree to ~230 MiB. */
+#define LIMIT_CONFIG_NODES		(2u << 20)
 
 /* --- cli: the moat command line --- */
 /* api.url holds one URL; a longer file is not one moatd wrote. */
