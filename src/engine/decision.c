@@ -55,10 +55,11 @@ static const char *const decision_type_names[DECISION_TYPE__COUNT] = {
  * CLDAP, chargen. */
 static const uint16_t decision_amp_ports[] = { 53, 123, 1900, 11211, 389, 19 };
 
-/* A share of the attack's packets from one source port that makes it an
- * amplification attack. */
-#define DECISION_AMP_SHARE 0.5
-/* SYNs or fragments making up this share of a reading's packets name the type. */
+/* A share of the attack traffic's bytes from one reflector source port that
+ * makes it an amplification attack (the rest is the PO's normal traffic). */
+#define DECISION_AMP_SHARE 0.25
+/* SYNs or fragments making up this share of a reading's packets above the
+ * baseline name the type. */
 #define DECISION_FLAG_SHARE 0.25
 
 const char *
@@ -246,6 +247,8 @@ decision_detect(struct decision *dp, const struct detection *d)
 	}
 	if (l->a.declared_ns == 0) {
 		l->a.declared_ns = d->time_ns;
+		l->a.base_pps = d->expected_pps;
+		l->a.base_bps = d->expected_bps;
 		memcpy(l->a.reason, d->reason, sizeof(l->a.reason));
 		l->a.reason[sizeof(l->a.reason) - 1] = '\0';
 	}
@@ -258,14 +261,20 @@ decision_detect(struct decision *dp, const struct detection *d)
 	}
 }
 
+/* The type a reading suggests: SYNs or fragments count against the packets
+ * above the attack's baseline, so a SYN flood at 1.5x is still a SYN flood. */
 static enum decision_type
-decision_classify(const struct reading *r)
+decision_classify(const struct decision_attack *a, const struct reading *r, double dt)
 {
-	if (r->frags > 0 && (double)r->frags >= DECISION_FLAG_SHARE * (double)r->packets)
+	double excess = (double)r->packets - a->base_pps * dt;
+
+	if (excess < 1)
+		excess = (double)r->packets;
+	if (r->frags > 0 && (double)r->frags >= DECISION_FLAG_SHARE * excess)
 		return DECISION_TYPE_FRAGMENTS;
 	switch (r->proto) {
 	case PROTO_TCP:
-		if (r->syns > 0 && (double)r->syns >= DECISION_FLAG_SHARE * (double)r->packets)
+		if (r->syns > 0 && (double)r->syns >= DECISION_FLAG_SHARE * excess)
 			return DECISION_TYPE_SYN_FLOOD;
 		return DECISION_TYPE_TCP_OTHER;
 	case PROTO_UDP:
@@ -300,7 +309,7 @@ decision_feed(struct decision *dp, const struct reading *r)
 	if (a->cur_pps > a->peak_pps || a->type == DECISION_TYPE_UNKNOWN) {
 		if (a->cur_pps > a->peak_pps)
 			a->peak_pps = a->cur_pps;
-		a->type = decision_classify(r);
+		a->type = decision_classify(a, r, dt);
 	}
 }
 
@@ -323,7 +332,8 @@ decision_observe(struct decision *dp, const struct decision_obs *o)
 	if (o->proto == PROTO_TCP || o->proto == PROTO_UDP) {
 		uint8_t port[2] = { (uint8_t)(o->sport >> 8), (uint8_t)o->sport };
 
-		sketch_add(l->sk[DECISION_TOP_SPORTS], port, sizeof(port), o->packets);
+		/* by bytes: amplification is about volume */
+		sketch_add(l->sk[DECISION_TOP_SPORTS], port, sizeof(port), o->bytes ? o->bytes : o->packets);
 	}
 }
 
@@ -509,6 +519,8 @@ decision_save_attack(struct detect_buf *b, const struct decision_attack *a)
 	detect_buf_f64(b, a->peak_bps);
 	detect_buf_f64(b, a->cur_pps);
 	detect_buf_f64(b, a->cur_bps);
+	detect_buf_f64(b, a->base_pps);
+	detect_buf_f64(b, a->base_bps);
 	detect_buf_u64(b, a->packets);
 	detect_buf_u64(b, a->bytes);
 	decision_save_str(b, a->reason);
@@ -614,6 +626,7 @@ decision_load_attack(struct cursor *c, struct decision_attack *a, uint64_t next_
 	    !cur_be64(c, &a->end_ns) || !cur_be64(c, &a->last_detection_ns) ||
 	    !detect_cur_f64(c, &a->peak_pps) || !detect_cur_f64(c, &a->peak_bps) ||
 	    !detect_cur_f64(c, &a->cur_pps) || !detect_cur_f64(c, &a->cur_bps) ||
+	    !detect_cur_f64(c, &a->base_pps) || !detect_cur_f64(c, &a->base_bps) ||
 	    !cur_be64(c, &a->packets) || !cur_be64(c, &a->bytes) ||
 	    !decision_load_str(c, a->reason, sizeof(a->reason)) || !cur_u8(c, &ndet))
 		return false;

@@ -73,6 +73,7 @@ struct decision_attack {
 	uint64_t end_ns;	/* 0 until ended */
 	uint64_t last_detection_ns;
 	double peak_pps, peak_bps, cur_pps, cur_bps;
+	double base_pps, base_bps;	/* the baseline when declared (0 if unknown) */
 	uint64_t packets, bytes;	/* seen while live, from readings */
 	char reason[160];	/* the declaring detection's reason */
 	struct decision_detector det[LIMIT_ATTACK_DETECTORS];
@@ -91,6 +92,7 @@ struct decision_obs {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	uint64_t packets;
+	uint64_t bytes;
 };
 
 struct decision_hooks {

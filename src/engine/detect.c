@@ -12,7 +12,7 @@
 
 #include "common/cursor.h"
 
-const struct detect_ops *const detect_registry[] = {
+const struct detect_ops *const detect_registry[DETECT_NREGISTERED + 1] = {
 	&detect_rate_ops,
 	&detect_threshold_ops,
 	NULL,

@@ -70,8 +70,10 @@ struct detect_ops {
 extern const struct detect_ops detect_rate_ops;
 extern const struct detect_ops detect_threshold_ops;
 
-/* Registered detectors, NULL-terminated. */
-extern const struct detect_ops *const detect_registry[];
+/* Registered detectors, NULL-terminated; owners size their per-detector
+ * arrays with DETECT_NREGISTERED. */
+#define DETECT_NREGISTERED 2
+extern const struct detect_ops *const detect_registry[DETECT_NREGISTERED + 1];
 /* The detector named `name`, or NULL. */
 const struct detect_ops *detect_find(const char *name);
 /* "tcp", "udp", "icmp", "other"; "?" out of range. */

@@ -139,6 +139,9 @@ test_registry(void **state)
 	assert_ptr_equal(detect_find("threshold"), &detect_threshold_ops);
 	assert_ptr_equal(detect_find("rate"), &detect_rate_ops);
 	assert_null(detect_find("nope"));
+	for (unsigned i = 0; i < DETECT_NREGISTERED; i++)
+		assert_non_null(detect_registry[i]);
+	assert_null(detect_registry[DETECT_NREGISTERED]);
 	assert_string_equal(detect_proto_name(PROTO_ICMP), "icmp");
 	assert_string_equal(detect_proto_name(77), "?");
 }

@@ -1,0 +1,78 @@
+/*
+ * backtest: run the detectors and the decision point over recorded traffic
+ * on a replay clock, and report what would have been declared, when and
+ * why. Inputs: readings fed directly (the evaluation's generator, pcap or
+ * flow replays through the collectors), or a CSV counter series:
+ *
+ *   time,po,protocol,direction,bytes,packets[,port][,flows][,syns][,frags]
+ *
+ * with a header row naming the columns (any order; the six first are
+ * required). time is Unix seconds (integer or decimal), non-decreasing
+ * through the file; bytes and packets are those seen since the same
+ * series' previous row (the first row of a series counts as one second).
+ * Blank lines and lines starting with '#' are skipped. Every PO is evaluated
+ * with the backtest's parameters (a preset plus overrides).
+ */
+#ifndef MOAT_ENGINE_BACKTEST_H
+#define MOAT_ENGINE_BACKTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/decision.h"
+#include "engine/dparams.h"
+#include "engine/reading.h"
+
+struct backtest;
+
+struct backtest_error {
+	char msg[256];		/* "line N: what is wrong" */
+};
+
+struct backtest_stats {
+	uint64_t readings;
+	uint64_t detections;	/* attack detections from all detectors */
+	uint64_t suspicions;	/* suspect detections */
+	uint64_t dropped;	/* suspected attacks that faded without a declaration */
+	uint64_t first_ns, last_ns;
+};
+
+/* A backtest evaluating every PO with params (copied). */
+int backtest_new(const struct dparams *params, struct backtest **ret);
+void backtest_free(struct backtest *bt);	/* accepts NULL */
+
+/* The id of PO `name`, registered on first use (ids count from 0).
+ * -EINVAL for a bad name, -ENOSPC past LIMIT_BACKTEST_POS. */
+int backtest_po(struct backtest *bt, const char *name, uint32_t *ret_id);
+/* The name of PO id, or "?". */
+const char *backtest_po_name(const struct backtest *bt, uint32_t id);
+
+/* One reading. Time must not go backwards (-EINVAL); a later time first
+ * closes the previous instant (detections expire, attacks move on). */
+int backtest_feed(struct backtest *bt, const struct reading *r);
+/* One observed flow/packet, for the attacks' top lists and typing. */
+void backtest_observe(struct backtest *bt, const struct decision_obs *o);
+/* Close the last instant; call once after the last reading. */
+void backtest_finish(struct backtest *bt);
+
+/* Parse and feed CSV text made of whole lines; may be called again with the
+ * next lines of the same file (the header is read once, line numbers go
+ * on). On error, returns -EINVAL (or -ENOSPC/-ENOMEM) with err naming the
+ * line; rows before it were fed. */
+int backtest_csv(struct backtest *bt, const char *buf, size_t len, struct backtest_error *err);
+/* After the last chunk: -EINVAL if no header row was ever seen. */
+int backtest_csv_done(struct backtest *bt, struct backtest_error *err);
+/* Read a whole CSV stream in bounded chunks (backtest_csv + _done). */
+int backtest_csv_file(struct backtest *bt, FILE *f, struct backtest_error *err);
+
+const struct decision *backtest_decision(const struct backtest *bt);
+const struct backtest_stats *backtest_stats(const struct backtest *bt);
+
+/* Print the declared attacks (suspicions that faded are counted only):
+ * a table for people, or JSON {"attacks":[...],"stats":{...}}. */
+int backtest_report_text(const struct backtest *bt, FILE *out);
+int backtest_report_json(const struct backtest *bt, FILE *out);
+
+#endif

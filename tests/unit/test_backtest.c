@@ -1,0 +1,214 @@
+/* Unit tests for engine/backtest: the CSV reader (header, columns in any
+ * order, comments, CRLF, chunked input, every error names its line), PO
+ * names, the replay clock, and an end-to-end flood declared and ended with
+ * the text and JSON reports. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/backtest.h"
+
+struct fixture {
+	struct backtest *bt;
+	struct dparams p;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	dparams_default(&f->p);
+	f->p.rate.warmup_s = 5;
+	f->p.rate.learn_s = 60;
+	assert_int_equal(backtest_new(&f->p, &f->bt), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	backtest_free(f->bt);
+	free(f);
+	return 0;
+}
+
+static int
+csv(struct fixture *f, const char *text, struct backtest_error *err)
+{
+	return backtest_csv(f->bt, text, strlen(text), err);
+}
+
+static void
+expect_error(const char *text, const char *msg)
+{
+	struct fixture *f;
+	struct backtest_error err;
+
+	setup((void **)&f);
+	assert_int_not_equal(csv(f, text, &err), 0);
+	if (strstr(err.msg, msg) == NULL)
+		fail_msg("expected \"%s\" in \"%s\"", msg, err.msg);
+	teardown((void **)&f);
+}
+
+static void
+test_csv_errors(void **state)
+{
+	expect_error("time,po,protocol,direction,bytes\n", "line 1: missing column: packets");
+	expect_error("time,po,protocol,direction,bytes,packets,color\n", "line 1: unknown column: color");
+	expect_error("time,po,po,protocol,direction,bytes,packets\n", "duplicate column: po");
+	expect_error("time,po,protocol,direction,bytes,packets\n1,web,tcp,in,1\n", "line 2: wrong number of fields");
+	expect_error("time,po,protocol,direction,bytes,packets\n1x,web,tcp,in,1,1\n", "line 2: bad time");
+	expect_error("time,po,protocol,direction,bytes,packets\n1,w b,tcp,in,1,1\n", "bad PO name");
+	expect_error("time,po,protocol,direction,bytes,packets\n1,web,sctp,in,1,1\n", "protocol must be");
+	expect_error("time,po,protocol,direction,bytes,packets\n1,web,tcp,up,1,1\n", "direction must be");
+	expect_error("time,po,protocol,direction,bytes,packets\n1,web,tcp,in,-1,1\n", "not a count: bytes");
+	expect_error("time,po,protocol,direction,bytes,packets\n\n#c\n2,web,tcp,in,1,1\n1,web,udp,in,1,1\n",
+	    "line 5: time goes backwards");
+	expect_error("time,po,protocol,direction,bytes,packets\n2,web,tcp,in,1,1\n2,web,tcp,in,1,1\n",
+	    "line 3: time does not advance");
+	expect_error("time,po,protocol,direction,bytes,packets,port\n1,web,tcp,in,1,1,65536\n", "port must be");
+}
+
+static void
+test_csv_no_header(void **state)
+{
+	struct fixture *f = *state;
+	struct backtest_error err;
+
+	assert_int_equal(csv(f, "# only a comment\n\n", &err), 0);
+	assert_int_equal(backtest_csv_done(f->bt, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no header row"));
+}
+
+static void
+test_csv_long_line(void **state)
+{
+	struct fixture *f = *state;
+	struct backtest_error err;
+	char *text = malloc(4096);
+
+	memset(text, 'a', 4095);
+	text[4095] = '\0';
+	assert_int_equal(csv(f, text, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "line 1: line too long"));
+	free(text);
+}
+
+static void
+test_csv_columns_any_order_and_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct backtest_error err;
+	uint32_t id;
+
+	assert_int_equal(csv(f, "packets,bytes,direction,protocol,po,time,syns\r\n", &err), 0);
+	assert_int_equal(csv(f, "10,1000,in,tcp,web,1700000000,1\r\n", &err), 0);
+	assert_int_equal(csv(f, "# comment\n10,1000,out,tcp,db,1700000000.5,0\n", &err), 0);
+	assert_int_equal(backtest_csv_done(f->bt, &err), 0);
+	assert_int_equal(backtest_stats(f->bt)->readings, 2);
+	assert_int_equal(backtest_po(f->bt, "db", &id), 0);
+	assert_int_equal(id, 1);
+	assert_string_equal(backtest_po_name(f->bt, 0), "web");
+	assert_string_equal(backtest_po_name(f->bt, 9), "?");
+	assert_int_equal(backtest_po(f->bt, "", &id), -EINVAL);
+}
+
+/* A file through backtest_csv_file: a steady series, a flood, calm again. */
+static void
+test_flood_declared_and_ended(void **state)
+{
+	struct fixture *f = *state;
+	struct backtest_error err;
+	FILE *in = tmpfile(), *out = tmpfile();
+	char report[8192];
+	size_t n;
+
+	assert_non_null(in);
+	fprintf(in, "time,po,protocol,direction,bytes,packets,syns\n");
+	for (unsigned s = 0; s < 400; s++) {
+		unsigned pk = 1000 + (s * 7919) % 50;	/* +-2.5 % */
+		unsigned syn = 10;
+
+		if (s >= 200 && s < 260) {
+			pk *= 10;
+			syn = pk - 1000;
+		}
+		fprintf(in, "%u,web,tcp,in,%u,%u,%u\n", 1700000000 + s, pk * 100, pk, syn);
+		fprintf(in, "%u,web,udp,in,%u,%u,0\n", 1700000000 + s, 5000, 50);
+	}
+	rewind(in);
+	assert_int_equal(backtest_csv_file(f->bt, in, &err), 0);
+	backtest_finish(f->bt);
+	fclose(in);
+
+	const struct decision_attack *a = decision_get(backtest_decision(f->bt), 1);
+	assert_non_null(a);
+	assert_null(decision_get(backtest_decision(f->bt), 2));
+	assert_int_equal(a->state, DECISION_ENDED);
+	assert_int_equal(a->type, DECISION_TYPE_SYN_FLOOD);
+	assert_int_equal(a->proto, PROTO_TCP);
+	/* first flood reading at +200, declared on the second (strong: 10x) */
+	assert_int_equal(a->start_ns / 1000000000ULL, 1700000200);
+	assert_int_equal(a->declared_ns / 1000000000ULL, 1700000201);
+	/* last flood reading at +259, quiet period 30 s */
+	assert_int_equal(a->end_ns / 1000000000ULL, 1700000259 + 30);
+	assert_true(a->peak_pps >= 10000);
+
+	assert_int_equal(backtest_report_text(f->bt, out), 0);
+	rewind(out);
+	n = fread(report, 1, sizeof(report) - 1, out);
+	report[n] = '\0';
+	assert_non_null(strstr(report, "syn-flood"));
+	assert_non_null(strstr(report, "2023-11-14 22:16:40"));	/* +200 */
+	assert_non_null(strstr(report, "1 attack(s) declared; 800 readings"));
+	fclose(out);
+
+	out = tmpfile();
+	assert_int_equal(backtest_report_json(f->bt, out), 0);
+	rewind(out);
+	n = fread(report, 1, sizeof(report) - 1, out);
+	report[n] = '\0';
+	assert_non_null(strstr(report, "\"type\": \"syn-flood\""));
+	assert_non_null(strstr(report, "\"start\": 1700000200"));
+	assert_non_null(strstr(report, "\"po\": \"web\""));
+	fclose(out);
+}
+
+static void
+test_feed_order(void **state)
+{
+	struct fixture *f = *state;
+	struct reading r = { .time_ns = 100, .interval_ns = 1 };
+
+	assert_int_equal(backtest_feed(f->bt, &r), 0);
+	r.time_ns = 99;
+	assert_int_equal(backtest_feed(f->bt, &r), -EINVAL);
+	r.time_ns = 100;
+	assert_int_equal(backtest_feed(f->bt, &r), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csv_errors),
+		cmocka_unit_test_setup_teardown(test_csv_no_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_csv_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_csv_columns_any_order_and_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_declared_and_ended, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_feed_order, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
