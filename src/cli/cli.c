@@ -21,6 +21,7 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_backup,
 	&cmd_restore,
 	&cmd_reset,
+	&cmd_run,
 	&cmd_help,
 };
 

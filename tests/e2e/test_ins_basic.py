@@ -122,3 +122,20 @@ def test_connect_policy_and_hostile_client(topo):
     assert "denied %d" % errno.ENETUNREACH in r.stdout, r.stdout + r.stderr
     assert "dropped b''" in r.stdout, r.stdout + r.stderr
     assert "alive True" in r.stdout, r.stdout + r.stderr
+
+
+def test_moat_run_cli(topo):
+    """`moat run --isolate` (the CLI) execs moat-ins: the command's exit status
+    comes back, and its namespace has only a loopback that is down."""
+    from conftest import binpath
+    srv, _ = two_namespaces(topo)
+    moat = binpath("moat")
+    r = topo.run(srv, moat, "run", "--isolate", "--", "ip", "-o", "link", check=False, timeout=20)
+    assert r.returncode == 0, r.stderr
+    links = [ln for ln in r.stdout.splitlines() if ln.strip()]
+    assert len(links) == 1 and " lo: " in links[0] and "state DOWN" in links[0], r.stdout
+    r = topo.run(srv, moat, "run", "--", PY, "-c", "import sys; sys.exit(7)", check=False,
+                 timeout=20)
+    assert r.returncode == 7
+    r = topo.run(srv, moat, "run", "--hold", "sometimes", "--", "true", check=False)
+    assert r.returncode == 2
