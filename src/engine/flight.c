@@ -121,7 +121,7 @@ flight_entry_json(const struct store_flight_entry *e)
 		if (!detail)
 			detail = json_string(e->detail);
 	}
-	return json_pack("{s:I, s:f, s:s, s:s, s:s, s:o*}",
+	return json_pack("{s:I, s:f, s:s, s:s, s:s, s:o?}",
 	    "id", (json_int_t)e->id,
 	    "time", (double)e->time_ms / 1000.0,
 	    "category", e->category,

@@ -1,10 +1,10 @@
 /*
- * conf: the section table and the engine's own sections. Every check reports
+ * settings: the section table and the engine's own sections. Every check reports
  * the position of the offending node; PO declarations are validated by the
  * same po_from_json() the REST API uses, and the field it blames is mapped
  * back to its YAML node.
  */
-#include "engine/conf.h"
+#include "engine/settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,48 +16,48 @@
 #include "engine/poset.h"
 #include "engine/store.h"
 
-const char conf_defaults_yaml[] =
+const char settings_defaults_yaml[] =
 	"# moatd built-in defaults (used when there is no configuration file)\n"
 	"log:\n"
 	"  level: info\n"
 	"  target: stderr\n"
 	"  json: false\n"
 	"api:\n"
-	"  listen: \"" CONF_DEFAULT_LISTEN "\"\n"
+	"  listen: \"" SETTINGS_DEFAULT_LISTEN "\"\n"
 	"store:\n"
 	"  backend: sqlite\n";
 
-static int conf_parse_log(struct conf *c, const struct cfg_node *n, void **ret_ext,
+static int settings_parse_log(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
-static int conf_parse_state_dir(struct conf *c, const struct cfg_node *n, void **ret_ext,
+static int settings_parse_state_dir(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
-static int conf_parse_api(struct conf *c, const struct cfg_node *n, void **ret_ext,
+static int settings_parse_api(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
-static int conf_parse_store(struct conf *c, const struct cfg_node *n, void **ret_ext,
+static int settings_parse_store(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
-static int conf_parse_flight(struct conf *c, const struct cfg_node *n, void **ret_ext,
+static int settings_parse_flight(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
-static int conf_parse_health(struct conf *c, const struct cfg_node *n, void **ret_ext,
+static int settings_parse_health(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
-static int conf_parse_pos(struct conf *c, const struct cfg_node *n, void **ret_ext,
+static int settings_parse_pos(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
 
 /* Top-level sections. Another part adds its section here: one row. */
-static const struct conf_section conf_sections[] = {
-	{ "log", conf_parse_log, NULL },
-	{ "state_dir", conf_parse_state_dir, NULL },
-	{ "api", conf_parse_api, NULL },
-	{ "store", conf_parse_store, NULL },
-	{ "flight", conf_parse_flight, NULL },
-	{ "health", conf_parse_health, NULL },
-	{ "pos", conf_parse_pos, NULL },
+static const struct settings_section settings_sections[] = {
+	{ "log", settings_parse_log, NULL },
+	{ "state_dir", settings_parse_state_dir, NULL },
+	{ "api", settings_parse_api, NULL },
+	{ "store", settings_parse_store, NULL },
+	{ "flight", settings_parse_flight, NULL },
+	{ "health", settings_parse_health, NULL },
+	{ "pos", settings_parse_pos, NULL },
 };
 
-#define CONF_NSECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))
-_Static_assert(CONF_NSECTIONS <= CONF_MAX_SECTIONS, "raise CONF_MAX_SECTIONS");
+#define SETTINGS_NSECTIONS (sizeof(settings_sections) / sizeof(settings_sections[0]))
+_Static_assert(SETTINGS_NSECTIONS <= SETTINGS_MAX_SECTIONS, "raise SETTINGS_MAX_SECTIONS");
 
 static int
-conf_parse_log(struct conf *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
+settings_parse_log(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
 	static const char *const keys[] = { "level", "target", "json", NULL };
 	const char *level = NULL, *target = NULL;
@@ -89,7 +89,7 @@ conf_parse_log(struct conf *c, const struct cfg_node *n, void **ret_ext, struct 
 
 /* A configured path must be absolute: moatd runs with / as its directory. */
 static int
-conf_get_path(const struct cfg_node *map, const char *key, char **ret, struct cfg_error *err)
+settings_get_path(const struct cfg_node *map, const char *key, char **ret, struct cfg_error *err)
 {
 	const char *s = NULL;
 	char *dup;
@@ -111,7 +111,7 @@ conf_get_path(const struct cfg_node *map, const char *key, char **ret, struct cf
 
 /* state_dir is a top-level scalar. */
 static int
-conf_parse_state_dir(struct conf *c, const struct cfg_node *n, void **ret_ext,
+settings_parse_state_dir(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err)
 {
 	const char *s;
@@ -131,13 +131,13 @@ conf_parse_state_dir(struct conf *c, const struct cfg_node *n, void **ret_ext,
 }
 
 int
-conf_listen_parse(const char *s, struct conf_api *ret)
+settings_listen_parse(const char *s, struct settings_api *ret)
 {
 	char host[IPADDR_STRLEN + 2];
 	const char *colon, *h = s;
 	size_t hlen;
 	uint64_t port;
-	struct conf_api a;
+	struct settings_api a;
 
 	if (strlen(s) >= sizeof(a.listen))
 		return -EINVAL;
@@ -170,7 +170,7 @@ conf_listen_parse(const char *s, struct conf_api *ret)
 }
 
 static int
-conf_parse_api(struct conf *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
+settings_parse_api(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
 	static const char *const keys[] = { "listen", NULL };
 	const char *listen = NULL;
@@ -181,14 +181,14 @@ conf_parse_api(struct conf *c, const struct cfg_node *n, void **ret_ext, struct 
 		r = cfg_get_str(n, "listen", &listen, err);
 	if (r < 0 || !listen)
 		return r;
-	if (conf_listen_parse(listen, &c->api) < 0)
+	if (settings_listen_parse(listen, &c->api) < 0)
 		return cfg_fail(err, cfg_get(n, "listen"),
 		    "listen: expected ADDRESS:PORT or [IPv6]:PORT, got '%s'", listen);
 	return 0;
 }
 
 static int
-conf_parse_store(struct conf *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
+settings_parse_store(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
 	static const char *const keys[] = { "backend", "path", NULL };
 	const char *backend = NULL;
@@ -198,7 +198,7 @@ conf_parse_store(struct conf *c, const struct cfg_node *n, void **ret_ext, struc
 	if (r == 0)
 		r = cfg_get_str(n, "backend", &backend, err);
 	if (r == 0)
-		r = conf_get_path(n, "path", &c->store.path, err);
+		r = settings_get_path(n, "path", &c->store.path, err);
 	if (r < 0)
 		return r;
 	if (backend) {
@@ -211,7 +211,7 @@ conf_parse_store(struct conf *c, const struct cfg_node *n, void **ret_ext, struc
 }
 
 static int
-conf_parse_flight(struct conf *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
+settings_parse_flight(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
 	static const char *const keys[] = { "retention", "max_rows", NULL };
 	int r;
@@ -225,7 +225,7 @@ conf_parse_flight(struct conf *c, const struct cfg_node *n, void **ret_ext, stru
 }
 
 static int
-conf_parse_health(struct conf *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
+settings_parse_health(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
 	static const char *const keys[] = { "half_life", "degraded", "failing", "reset", "fatal",
 		"reset_cooldown", NULL };
@@ -257,7 +257,7 @@ conf_parse_health(struct conf *c, const struct cfg_node *n, void **ret_ext, stru
 /* Scalars that the PO schema wants as integers become JSON integers when
  * they read as one; anything else stays a string so po names the field. */
 static json_t *
-conf_scalar_json(const struct cfg_node *n, bool want_int)
+settings_scalar_json(const struct cfg_node *n, bool want_int)
 {
 	const char *s = cfg_scalar(n);
 	int64_t v;
@@ -269,17 +269,17 @@ conf_scalar_json(const struct cfg_node *n, bool want_int)
 
 /* YAML node -> JSON for the PO schema. ints: integers expected below. */
 static json_t *
-conf_node_json(const struct cfg_node *n, bool ints)
+settings_node_json(const struct cfg_node *n, bool ints)
 {
 	json_t *j;
 
 	switch (cfg_kind(n)) {
 	case CFG_SCALAR:
-		return conf_scalar_json(n, ints);
+		return settings_scalar_json(n, ints);
 	case CFG_SEQ:
 		j = json_array();
 		for (size_t i = 0; j && i < cfg_len(n); i++)
-			if (json_array_append_new(j, conf_node_json(cfg_seq_at(n, i), ints)) < 0) {
+			if (json_array_append_new(j, settings_node_json(cfg_seq_at(n, i), ints)) < 0) {
 				json_decref(j);
 				return NULL;
 			}
@@ -292,7 +292,7 @@ conf_node_json(const struct cfg_node *n, bool ints)
 			    strcmp(key, "thresholds") == 0 || strcmp(key, "created_at") == 0 ||
 			    strcmp(key, "updated_at") == 0;
 
-			if (json_object_set_new(j, key, conf_node_json(cfg_map_val_at(n, i),
+			if (json_object_set_new(j, key, settings_node_json(cfg_map_val_at(n, i),
 			    child_ints)) < 0) {
 				json_decref(j);
 				return NULL;
@@ -306,7 +306,7 @@ conf_node_json(const struct cfg_node *n, bool ints)
 /* The node a po_error field ("thresholds.tcp.pps") points at, or the
  * nearest existing ancestor. */
 static const struct cfg_node *
-conf_field_node(const struct cfg_node *po, const char *field)
+settings_field_node(const struct cfg_node *po, const char *field)
 {
 	char buf[64], *save = NULL, *tok;
 	const struct cfg_node *n = po;
@@ -323,7 +323,7 @@ conf_field_node(const struct cfg_node *po, const char *field)
 }
 
 static int
-conf_parse_po(struct conf *c, const struct cfg_node *n, struct poset *seen,
+settings_parse_po(struct settings *c, const struct cfg_node *n, struct poset *seen,
     struct cfg_error *err)
 {
 	struct po_error perr = { 0 };
@@ -335,13 +335,13 @@ conf_parse_po(struct conf *c, const struct cfg_node *n, struct poset *seen,
 		return cfg_fail(err, n, "pos: expected a map describing a PO");
 	if (cfg_get(n, "source") || cfg_get(n, "created_at") || cfg_get(n, "updated_at"))
 		return cfg_fail(err, n, "source, created_at and updated_at are set by moatd");
-	j = conf_node_json(n, false);
+	j = settings_node_json(n, false);
 	if (!j)
 		return -ENOMEM;
 	r = po_from_json(j, NULL, PO_IN_API, &p, &perr);
 	json_decref(j);
 	if (r == -EINVAL)
-		return cfg_fail(err, conf_field_node(n, perr.field), "%s", perr.msg);
+		return cfg_fail(err, settings_field_node(n, perr.field), "%s", perr.msg);
 	if (r < 0)
 		return r;
 	if (poset_find(seen, p->name, NULL)) {
@@ -350,7 +350,7 @@ conf_parse_po(struct conf *c, const struct cfg_node *n, struct poset *seen,
 	}
 	r = poset_check(seen, p, &perr);
 	if (r < 0) {
-		r = cfg_fail(err, conf_field_node(n, perr.field), "%s", perr.msg);
+		r = cfg_fail(err, settings_field_node(n, perr.field), "%s", perr.msg);
 		goto fail;
 	}
 	p->source = PO_SOURCE_CONFIG;
@@ -369,7 +369,7 @@ fail:
 }
 
 static int
-conf_parse_pos(struct conf *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
+settings_parse_pos(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
 	struct poset *seen;
 	int r = 0;
@@ -387,20 +387,20 @@ conf_parse_pos(struct conf *c, const struct cfg_node *n, void **ret_ext, struct 
 	if (r < 0)
 		return r;
 	for (size_t i = 0; r == 0 && i < cfg_len(n); i++)
-		r = conf_parse_po(c, cfg_seq_at(n, i), seen, err);
+		r = settings_parse_po(c, cfg_seq_at(n, i), seen, err);
 	poset_free(seen);
 	return r;
 }
 
 static void
-conf_set_defaults(struct conf *c)
+settings_set_defaults(struct settings *c)
 {
 	struct health_config h = HEALTH_DEFAULT_CONFIG;
 
 	c->log.level = LOG_LVL_INFO;
 	c->log.target = LOG_DEST_STDERR;
 	c->log.json = false;
-	conf_listen_parse(CONF_DEFAULT_LISTEN, &c->api);
+	settings_listen_parse(SETTINGS_DEFAULT_LISTEN, &c->api);
 	snprintf(c->store.backend, sizeof(c->store.backend), "sqlite");
 	c->flight.max_age_s = FLIGHT_DEFAULT_MAX_AGE_S;
 	c->flight.max_rows = FLIGHT_DEFAULT_MAX_ROWS;
@@ -408,21 +408,21 @@ conf_set_defaults(struct conf *c)
 }
 
 static int
-conf_parse_root(struct conf *c, const struct cfg_node *root, struct cfg_error *err)
+settings_parse_root(struct settings *c, const struct cfg_node *root, struct cfg_error *err)
 {
-	const char *allowed[CONF_NSECTIONS + 1];
+	const char *allowed[SETTINGS_NSECTIONS + 1];
 	int r;
 
 	if (root && cfg_kind(root) != CFG_MAP)
 		return cfg_fail(err, root, "expected a map of sections");
-	for (size_t i = 0; i < CONF_NSECTIONS; i++)
-		allowed[i] = conf_sections[i].name;
-	allowed[CONF_NSECTIONS] = NULL;
+	for (size_t i = 0; i < SETTINGS_NSECTIONS; i++)
+		allowed[i] = settings_sections[i].name;
+	allowed[SETTINGS_NSECTIONS] = NULL;
 	r = cfg_check_keys(root, allowed, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < CONF_NSECTIONS; i++) {
-		const struct conf_section *sec = &conf_sections[i];
+	for (size_t i = 0; i < SETTINGS_NSECTIONS; i++) {
+		const struct settings_section *sec = &settings_sections[i];
 		const struct cfg_node *n = cfg_get(root, sec->name);
 
 		r = sec->parse(c, n, &c->ext[i], err);
@@ -433,22 +433,22 @@ conf_parse_root(struct conf *c, const struct cfg_node *root, struct cfg_error *e
 }
 
 static int
-conf_from_doc(struct cfg_doc *doc, const char *source, int64_t now_s, struct conf **ret,
+settings_from_doc(struct cfg_doc *doc, const char *source, int64_t now_s, struct settings **ret,
     struct cfg_error *err)
 {
-	struct conf *c = calloc(1, sizeof(*c));
+	struct settings *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
 		return -ENOMEM;
 	snprintf(c->source, sizeof(c->source), "%s", source);
-	conf_set_defaults(c);
+	settings_set_defaults(c);
 	c->loaded_at = now_s;
-	r = conf_parse_root(c, cfg_root(doc), err);
+	r = settings_parse_root(c, cfg_root(doc), err);
 	if (r < 0) {
 		if (r == -ENOMEM)
 			snprintf(err->msg, sizeof(err->msg), "%s: out of memory", source);
-		conf_free(c);
+		settings_free(c);
 		return r;
 	}
 	*ret = c;
@@ -456,8 +456,8 @@ conf_from_doc(struct cfg_doc *doc, const char *source, int64_t now_s, struct con
 }
 
 int
-conf_load_buffer(const char *name, const char *buf, size_t len, int64_t now_s,
-    struct conf **ret, struct cfg_error *err)
+settings_load_buffer(const char *name, const char *buf, size_t len, int64_t now_s,
+    struct settings **ret, struct cfg_error *err)
 {
 	struct cfg_doc *doc;
 	int r;
@@ -465,40 +465,40 @@ conf_load_buffer(const char *name, const char *buf, size_t len, int64_t now_s,
 	r = cfg_load_buffer(name, buf, len, &doc, err);
 	if (r < 0)
 		return r;
-	r = conf_from_doc(doc, name, now_s, ret, err);
+	r = settings_from_doc(doc, name, now_s, ret, err);
 	cfg_free(doc);
 	return r;
 }
 
 int
-conf_load(const char *path, int64_t now_s, struct conf **ret, struct cfg_error *err)
+settings_load(const char *path, int64_t now_s, struct settings **ret, struct cfg_error *err)
 {
 	struct cfg_doc *doc;
 	struct stat st;
 	int r;
 
 	if (!path) {
-		if (stat(CONF_DEFAULT_PATH, &st) < 0 && errno == ENOENT)
-			return conf_load_buffer("<defaults>", conf_defaults_yaml,
-			    strlen(conf_defaults_yaml), now_s, ret, err);
-		path = CONF_DEFAULT_PATH;
+		if (stat(SETTINGS_DEFAULT_PATH, &st) < 0 && errno == ENOENT)
+			return settings_load_buffer("<defaults>", settings_defaults_yaml,
+			    strlen(settings_defaults_yaml), now_s, ret, err);
+		path = SETTINGS_DEFAULT_PATH;
 	}
 	r = cfg_load_file(path, &doc, err);
 	if (r < 0)
 		return r;
-	r = conf_from_doc(doc, path, now_s, ret, err);
+	r = settings_from_doc(doc, path, now_s, ret, err);
 	cfg_free(doc);
 	return r;
 }
 
 void
-conf_free(struct conf *c)
+settings_free(struct settings *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < CONF_NSECTIONS; i++)
-		if (c->ext[i] && conf_sections[i].free_ext)
-			conf_sections[i].free_ext(c->ext[i]);
+	for (size_t i = 0; i < SETTINGS_NSECTIONS; i++)
+		if (c->ext[i] && settings_sections[i].free_ext)
+			settings_sections[i].free_ext(c->ext[i]);
 	for (size_t i = 0; i < c->npos; i++)
 		po_free(c->pos[i]);
 	free(c->pos);
@@ -508,10 +508,10 @@ conf_free(struct conf *c)
 }
 
 const void *
-conf_ext(const struct conf *c, const char *section)
+settings_ext(const struct settings *c, const char *section)
 {
-	for (size_t i = 0; i < CONF_NSECTIONS; i++)
-		if (strcmp(conf_sections[i].name, section) == 0)
+	for (size_t i = 0; i < SETTINGS_NSECTIONS; i++)
+		if (strcmp(settings_sections[i].name, section) == 0)
 			return c->ext[i];
 	return NULL;
 }
