@@ -812,6 +812,164 @@ lpm_lookup(const struct lpm *l, const struct ipaddr *a)
 	}
 }
 
+static const struct fam *
+fam_of_const(const struct lpm *l, uint8_t af)
+{
+	return af == AF_INET ? &l->f4 : &l->f6;
+}
+
+/*
+ * Batched lookups: BATCH lookups advance together one level at a time, and
+ * each prefetches what it reads next, so their cache misses overlap instead
+ * of being paid one after the other.
+ */
+#define BATCH 16
+
+enum lane_state { LANE_NODE, LANE_LEAF, LANE_DONE };
+
+struct lane {
+	const struct fam *f;	/* NULL: answer already in ret */
+	u128 key;		/* left-aligned, as in the control plane */
+	uint32_t ni;		/* node, or leaf index in state LANE_LEAF */
+	unsigned depth;
+	enum lane_state state;
+};
+
+/* Advance a lane by one node: to a child, to a leaf index, or to the answer. */
+static inline void
+lane_step(struct lane *ln, uint32_t *ret)
+{
+	const struct dplane *dp = &ln->f->dp;
+	const struct ptnode *n = &dp->nodes[ln->ni];
+	unsigned skip_len = n->skip >> SKIP_SHIFT, v;
+	uint64_t runs;
+
+	if (skip_len != 0) {
+		if ((uint32_t)((ln->key << ln->depth) >> (128 - skip_len)) != (n->skip & SKIP_BITS_MASK)) {
+			*ret = n->miss - 1;
+			ln->state = LANE_DONE;
+			return;
+		}
+		ln->depth += skip_len;
+	}
+	v = ln->depth <= 128 - STRIDE
+		? (unsigned)(ln->key >> (128 - STRIDE - ln->depth)) & (FANOUT - 1)
+		: (unsigned)(ln->key << (ln->depth - (128 - STRIDE))) & (FANOUT - 1);
+	if (n->vector >> v & 1) {
+		ln->ni = child_index(n, v);
+		ln->depth += STRIDE;
+		__builtin_prefetch(&dp->nodes[ln->ni]);
+		return;
+	}
+	runs = n->leafvec;
+	if ((runs & (runs - 1)) == 0) {
+		*ret = n->base0 - 1;
+		ln->state = LANE_DONE;
+		return;
+	}
+	ln->ni = n->base0 + (uint32_t)__builtin_popcountll(runs & ((2ULL << v) - 1)) - 1;
+	ln->state = LANE_LEAF;
+	__builtin_prefetch(&dp->leaves[ln->ni]);
+}
+
+/* Lanes arrive with f and key set and their first-level entry prefetched. */
+static void
+lanes_run(struct lane *lanes, size_t n, uint32_t *ret)
+{
+	size_t active = 0;
+
+	for (size_t j = 0; j < n; j++) {
+		struct lane *ln = &lanes[j];
+		const struct top *t;
+
+		ln->state = LANE_DONE;
+		if (ln->f == NULL || ln->f->dp.top == NULL) {
+			ret[j] = LPM_NONE;
+			continue;
+		}
+		t = &ln->f->dp.top[(uint32_t)(ln->key >> (128 - ln->f->top_bits))];
+		if (t->node == 0) {
+			ret[j] = t->leaf - 1;
+		} else if (t->node & TOP_STALE) {
+			ret[j] = cp_lookup(ln->f, ln->key);
+		} else {
+			ln->ni = t->node;
+			ln->depth = ln->f->top_bits;
+			ln->state = LANE_NODE;
+			__builtin_prefetch(&ln->f->dp.nodes[ln->ni]);
+			active++;
+		}
+	}
+	while (active > 0) {
+		for (size_t j = 0; j < n; j++) {
+			if (lanes[j].state != LANE_NODE)
+				continue;
+			lane_step(&lanes[j], &ret[j]);
+			active -= lanes[j].state != LANE_NODE;
+		}
+	}
+	for (size_t j = 0; j < n; j++)
+		if (lanes[j].state == LANE_LEAF)
+			ret[j] = lanes[j].f->dp.leaves[lanes[j].ni] - 1;
+}
+
+static void
+lane_init(struct lane *ln, const struct fam *f, u128 key)
+{
+	ln->f = f;
+	ln->key = key;
+	if (f->dp.top != NULL)
+		__builtin_prefetch(&f->dp.top[(uint32_t)(key >> (128 - f->top_bits))]);
+}
+
+LPM_HOT void
+lpm_lookup4_batch(const struct lpm *l, const uint32_t *addrs, size_t n, uint32_t *ret)
+{
+	struct lane lanes[BATCH];
+
+	for (size_t i = 0; i < n; i += BATCH) {
+		size_t m = n - i < BATCH ? n - i : BATCH;
+
+		for (size_t j = 0; j < m; j++)
+			lane_init(&lanes[j], &l->f4, (u128)addrs[i + j] << 96);
+		lanes_run(lanes, m, ret + i);
+	}
+}
+
+LPM_HOT void
+lpm_lookup6_batch(const struct lpm *l, const uint8_t (*addrs)[16], size_t n, uint32_t *ret)
+{
+	struct lane lanes[BATCH];
+
+	for (size_t i = 0; i < n; i += BATCH) {
+		size_t m = n - i < BATCH ? n - i : BATCH;
+
+		for (size_t j = 0; j < m; j++)
+			lane_init(&lanes[j], &l->f6, key_from_bytes(addrs[i + j]));
+		lanes_run(lanes, m, ret + i);
+	}
+}
+
+LPM_HOT void
+lpm_lookup_batch(const struct lpm *l, const struct ipaddr *addrs, size_t n, uint32_t *ret)
+{
+	struct lane lanes[BATCH];
+
+	for (size_t i = 0; i < n; i += BATCH) {
+		size_t m = n - i < BATCH ? n - i : BATCH;
+
+		for (size_t j = 0; j < m; j++) {
+			const struct ipaddr *a = &addrs[i + j];
+
+			if (a->af == AF_INET || a->af == AF_INET6)
+				lane_init(&lanes[j], fam_of_const(l, a->af), key_from_ipaddr(a));
+			else
+				lanes[j].f = NULL;
+		}
+		lanes_run(lanes, m, ret + i);
+	}
+}
+
 /* --- the table --- */
 
 static void
@@ -852,12 +1010,6 @@ lpm_free(struct lpm *l)
 
 static struct fam *
 fam_of(struct lpm *l, uint8_t af)
-{
-	return af == AF_INET ? &l->f4 : &l->f6;
-}
-
-static const struct fam *
-fam_of_const(const struct lpm *l, uint8_t af)
 {
 	return af == AF_INET ? &l->f4 : &l->f6;
 }

@@ -67,6 +67,17 @@ uint32_t lpm_lookup(const struct lpm *l, const struct ipaddr *a);
 uint32_t lpm_lookup4(const struct lpm *l, uint32_t addr_host_order);
 uint32_t lpm_lookup6(const struct lpm *l, const uint8_t a[16]);
 
+/*
+ * ret[i] = the lookup of addrs[i], for i < n. Same answers as the single
+ * lookups; faster on tables larger than the CPU caches because the lookups
+ * of a batch overlap their memory accesses (prefetch). For collectors that
+ * hold a batch of records or packets anyway.
+ */
+void lpm_lookup_batch(const struct lpm *l, const struct ipaddr *addrs, size_t n, uint32_t *ret);
+void lpm_lookup4_batch(const struct lpm *l, const uint32_t *addrs_host_order, size_t n,
+		       uint32_t *ret);
+void lpm_lookup6_batch(const struct lpm *l, const uint8_t (*addrs)[16], size_t n, uint32_t *ret);
+
 /* Number of prefixes inserted (both families). */
 size_t lpm_count(const struct lpm *l);
 /* Bytes allocated by l, both structures included. */
