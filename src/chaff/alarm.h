@@ -1,0 +1,92 @@
+/*
+ * alarm: every contact with a decoy becomes an alarm, aggregated so that a
+ * sweep is a handful of lines, not one per address.
+ *
+ * Contacts are keyed by (source address, kind). The first contact of a key
+ * is reported at once (so the first alarm is immediate); later ones are
+ * counted, with up to LIMIT_CHAFF_ALARM_DECOYS distinct decoys remembered,
+ * and reported as one aggregate when the key's window ends. Logins (which
+ * carry credentials) and service requests are reported one by one. Sources
+ * on the allow-list never alarm. The key table is bounded
+ * (LIMIT_CHAFF_ALARM_KEYS): when it is full the oldest key is reported and
+ * recycled.
+ *
+ * A report is one JSON object (documented in docs/chaff.md) handed to every
+ * configured sink: JSON lines to a file or stdout, RFC 5424 syslog over a
+ * datagram socket, and POST to moatd.
+ */
+#ifndef MOAT_CHAFF_ALARM_H
+#define MOAT_CHAFF_ALARM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "chaff/respond.h"
+#include "common/limits.h"
+
+struct alarm_entry {
+	uint32_t src;
+	uint8_t kind;
+	bool used;
+	bool reported_first;
+	uint8_t n_decoys;
+	uint8_t proto;
+	uint8_t src_mac[6];
+	uint16_t dport;
+	uint32_t decoys[LIMIT_CHAFF_ALARM_DECOYS];
+	uint64_t count;
+	uint64_t seen[8];	/* 512-bit linear-counting sketch of distinct decoys */
+	uint64_t first_ns, last_ns;
+};
+
+/* A sink receives each report as one line of JSON (no newline). */
+typedef void (*alarm_sink_fn)(void *arg, const char *json, const struct alarm_entry *e,
+			      const char *kind_name);
+
+struct alarm_sink {
+	alarm_sink_fn fn;
+	void *arg;
+};
+
+#define ALARM_SINKS 4
+
+struct alarm {
+	struct alarm_entry *v;
+	uint32_t mask;
+	uint64_t window_ns;
+	const struct decoy_prefix *allow;
+	size_t n_allow;
+	struct alarm_sink sinks[ALARM_SINKS];
+	size_t n_sinks;
+	/* Maps a decoy address to its personality name for reports (optional). */
+	const char *(*persona_name)(void *arg, uint32_t decoy);
+	void *persona_arg;
+	uint64_t reports, suppressed_allow;
+	uint64_t wall_offset_ns;	/* wall - monotonic, for timestamps */
+};
+
+int alarm_init(struct alarm *a, uint64_t window_ns, const struct decoy_prefix *allow,
+	       size_t n_allow);
+void alarm_free(struct alarm *a);
+int alarm_add_sink(struct alarm *a, alarm_sink_fn fn, void *arg);
+
+/* Account one contact at monotonic time now_ns. */
+void alarm_contact(struct alarm *a, const struct respond_contact *c, uint64_t now_ns);
+/* Report and drop the keys whose window has ended (all of them when flush_all). */
+void alarm_tick(struct alarm *a, uint64_t now_ns, bool flush_all);
+
+/* Sink: JSON lines to a stdio stream (flushed per line). arg is the FILE *. */
+void alarm_sink_file(void *arg, const char *json, const struct alarm_entry *e,
+		     const char *kind_name);
+
+/* Distinct decoys of an entry: exact for small counts, estimated past them. */
+uint64_t alarm_distinct(const struct alarm_entry *e);
+
+/* Format an RFC 5424 syslog message for a report into buf; returns its length. */
+size_t alarm_format_syslog(char *buf, size_t cap, const char *hostname, int pid,
+			   uint64_t wall_ns, const char *kind_name, const struct alarm_entry *e,
+			   const char *json);
+
+#endif

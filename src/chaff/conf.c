@@ -1,0 +1,282 @@
+/* conf: moat-chaff configuration, validated with positions. */
+#include "chaff/conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "chaff/persona.h"
+#include "common/limits.h"
+#include "common/prefix.h"
+#include "common/strnum.h"
+
+static const char *const top_keys[] = {
+	"interface", "osdb", "seed", "decoys", "alarms", "alive", "user", NULL
+};
+static const char *const group_keys[] = {
+	"ranges", "exclude", "personality", "fingerprint", "tcp", "udp", NULL
+};
+static const char *const alarm_keys[] = {
+	"file", "window", "allow", "syslog", "moatd_url", NULL
+};
+static const char *const alive_keys[] = { "interval", "pps", NULL };
+
+static int
+copy_str(const struct cfg_node *map, const char *key, char *dst, size_t cap,
+	 struct cfg_error *err)
+{
+	const char *s = NULL;
+	int r = cfg_get_str(map, key, &s, err);
+
+	if (r < 0 || !s)
+		return r;
+	if (strlen(s) >= cap)
+		return cfg_fail(err, cfg_get(map, key), "%s: longer than %zu bytes", key, cap - 1);
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+/* A sequence of IPv4 prefixes (or addresses) into a malloc'd array. */
+static int
+parse_prefixes(const struct cfg_node *map, const char *key, size_t max,
+	       struct decoy_prefix **ret, size_t *ret_n, struct cfg_error *err)
+{
+	const struct cfg_node *seq = NULL;
+	struct decoy_prefix *v;
+	size_t n;
+	int r;
+
+	r = cfg_get_seq(map, key, &seq, err);
+	if (r < 0 || !seq)
+		return r;
+	n = cfg_len(seq);
+	if (n > max)
+		return cfg_fail(err, seq, "%s: at most %zu entries", key, max);
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_node *it = cfg_seq_at(seq, i);
+		const char *s = cfg_scalar(it);
+		struct prefix p;
+
+		if (!s || prefix_parse(s, &p) < 0 || p.addr.af != AF_INET) {
+			free(v);
+			return cfg_fail(err, it, "%s: expected an IPv4 prefix or address", key);
+		}
+		v[i].base = ipaddr_v4_host(&p.addr);
+		v[i].len = p.len;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int
+parse_ports(const struct cfg_node *map, const char *key, uint16_t *ports, uint8_t *ret_n,
+	    struct cfg_error *err)
+{
+	const struct cfg_node *seq = NULL;
+	size_t n;
+	int r;
+
+	r = cfg_get_seq(map, key, &seq, err);
+	if (r < 0 || !seq)
+		return r;
+	n = cfg_len(seq);
+	if (n > LIMIT_CHAFF_PORTS)
+		return cfg_fail(err, seq, "%s: at most %u ports", key, LIMIT_CHAFF_PORTS);
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_node *it = cfg_seq_at(seq, i);
+		const char *s = cfg_scalar(it);
+		uint64_t v;
+
+		if (!s || strnum_u64(s, 1, 65535, &v) < 0)
+			return cfg_fail(err, it, "%s: expected a port 1..65535", key);
+		ports[i] = (uint16_t)v;
+	}
+	*ret_n = (uint8_t)n;
+	return 0;
+}
+
+static int
+parse_group(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *err)
+{
+	int r;
+
+	if (cfg_kind(g) != CFG_MAP)
+		return cfg_fail(err, g, "decoys: expected a map per group");
+	if ((r = cfg_check_keys(g, group_keys, err)) < 0 ||
+	    (r = parse_prefixes(g, "ranges", LIMIT_CHAFF_EXCLUDES, &ret->ranges,
+				&ret->n_ranges, err)) < 0 ||
+	    (r = parse_prefixes(g, "exclude", LIMIT_CHAFF_EXCLUDES, &ret->exclude,
+				&ret->n_exclude, err)) < 0 ||
+	    (r = copy_str(g, "personality", ret->personality, sizeof(ret->personality), err)) < 0 ||
+	    (r = copy_str(g, "fingerprint", ret->fingerprint, sizeof(ret->fingerprint), err)) < 0 ||
+	    (r = parse_ports(g, "tcp", ret->ports.tcp_ports, &ret->ports.n_tcp, err)) < 0 ||
+	    (r = parse_ports(g, "udp", ret->ports.udp_ports, &ret->ports.n_udp, err)) < 0)
+		return r;
+	if (ret->n_ranges == 0)
+		return cfg_fail(err, g, "decoys: a group needs \"ranges\"");
+	for (size_t i = 0; i < ret->n_ranges; i++)
+		if (ret->ranges[i].len < 12)
+			return cfg_fail(err, cfg_get(g, "ranges"),
+					"ranges: prefixes shorter than /12 are not decoy ranges");
+	if (ret->personality[0] && !persona_preset_find(ret->personality)) {
+		char list[512] = "";
+
+		for (size_t i = 0; i < persona_preset_count(); i++) {
+			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+			strncat(list, persona_preset_at(i)->name, sizeof(list) - strlen(list) - 1);
+		}
+		return cfg_fail(err, cfg_get(g, "personality"),
+				"personality: unknown preset \"%s\" (presets: %s)",
+				ret->personality, list);
+	}
+	if (!ret->personality[0] && !ret->fingerprint[0])
+		memcpy(ret->personality, "linux-5.4", sizeof("linux-5.4"));
+	return 0;
+}
+
+static int
+parse_alarms(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
+{
+	const struct cfg_node *al = NULL;
+	int64_t window = (int64_t)c->alarm_window_s;
+	int r;
+
+	if ((r = cfg_get_map(root, "alarms", &al, err)) < 0 || !al)
+		return r;
+	if ((r = cfg_check_keys(al, alarm_keys, err)) < 0 ||
+	    (r = copy_str(al, "file", c->alarm_file, sizeof(c->alarm_file), err)) < 0 ||
+	    (r = copy_str(al, "syslog", c->syslog, sizeof(c->syslog), err)) < 0 ||
+	    (r = copy_str(al, "moatd_url", c->moatd_url, sizeof(c->moatd_url), err)) < 0 ||
+	    (r = cfg_get_duration(al, "window", 1, 86400, &window, err)) < 0 ||
+	    (r = parse_prefixes(al, "allow", LIMIT_CHAFF_ALLOW, &c->allow, &c->n_allow, err)) < 0)
+		return r;
+	c->alarm_window_s = (uint64_t)window;
+	if (c->syslog[0] && strncmp(c->syslog, "udp:", 4) != 0 && strncmp(c->syslog, "unix:", 5) != 0)
+		return cfg_fail(err, cfg_get(al, "syslog"),
+				"syslog: expected \"udp:HOST:PORT\" or \"unix:PATH\"");
+	if (c->moatd_url[0] && strncmp(c->moatd_url, "http://", 7) != 0)
+		return cfg_fail(err, cfg_get(al, "moatd_url"), "moatd_url: expected http://HOST:PORT/PATH");
+	return 0;
+}
+
+static int
+parse_root(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
+{
+	const struct cfg_node *groups = NULL, *alive = NULL;
+	int64_t interval = 60;
+	uint64_t seed = 0;
+	int r;
+
+	if (!root || cfg_kind(root) != CFG_MAP)
+		return cfg_fail(err, root, "expected a map at the top level");
+	if ((r = cfg_check_keys(root, top_keys, err)) < 0 ||
+	    (r = copy_str(root, "interface", c->ifname, sizeof(c->ifname), err)) < 0 ||
+	    (r = copy_str(root, "osdb", c->osdb, sizeof(c->osdb), err)) < 0 ||
+	    (r = copy_str(root, "user", c->user, sizeof(c->user), err)) < 0 ||
+	    (r = cfg_get_u64(root, "seed", 0, UINT64_MAX, &seed, err)) < 0)
+		return r;
+	c->have_seed = cfg_get(root, "seed") != NULL;
+	c->seed = seed;
+	if (!c->ifname[0])
+		return cfg_fail(err, root, "interface: required");
+	if ((r = cfg_get_seq(root, "decoys", &groups, err)) < 0)
+		return r;
+	if (!groups || cfg_len(groups) == 0)
+		return cfg_fail(err, root, "decoys: at least one group is required");
+	if (cfg_len(groups) > LIMIT_CHAFF_GROUPS)
+		return cfg_fail(err, groups, "decoys: at most %u groups", LIMIT_CHAFF_GROUPS);
+	c->groups = calloc(cfg_len(groups), sizeof(*c->groups));
+	if (!c->groups)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg_len(groups); i++) {
+		c->n_groups = i + 1;
+		if ((r = parse_group(cfg_seq_at(groups, i), &c->groups[i], err)) < 0)
+			return r;
+	}
+	if ((r = parse_alarms(root, c, err)) < 0)
+		return r;
+	if ((r = cfg_get_map(root, "alive", &alive, err)) < 0 ||
+	    (r = cfg_check_keys(alive, alive_keys, err)) < 0 ||
+	    (r = cfg_get_duration(alive, "interval", 0, 86400, &interval, err)) < 0 ||
+	    (r = cfg_get_u64(alive, "pps", 0, LIMIT_CHAFF_ALIVE_PPS, &c->alive_pps, err)) < 0)
+		return r;
+	c->alive_interval_s = (uint64_t)interval;
+	return 0;
+}
+
+static void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->osdb, sizeof(c->osdb), "%s", OSDB_PATH);
+	snprintf(c->alarm_file, sizeof(c->alarm_file), "-");
+	c->alarm_window_s = 60;
+	c->alive_interval_s = 60;
+	c->alive_pps = 100;
+}
+
+int
+conf_load_buffer(const char *name, const char *buf, size_t len, struct conf *ret,
+		 struct cfg_error *err)
+{
+	struct cfg_doc *doc = NULL;
+	struct conf c;
+	int r;
+
+	conf_defaults(&c);
+	r = cfg_load_buffer(name, buf, len, &doc, err);
+	if (r < 0)
+		return r;
+	r = parse_root(cfg_root(doc), &c, err);
+	cfg_free(doc);
+	if (r < 0) {
+		conf_free(&c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+int
+conf_load(const char *path, struct conf *ret, struct cfg_error *err)
+{
+	struct cfg_doc *doc = NULL;
+	struct conf c;
+	int r;
+
+	conf_defaults(&c);
+	r = cfg_load_file(path, &doc, err);
+	if (r < 0)
+		return r;
+	r = parse_root(cfg_root(doc), &c, err);
+	cfg_free(doc);
+	if (r < 0) {
+		conf_free(&c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_groups; i++) {
+		free(c->groups[i].ranges);
+		free(c->groups[i].exclude);
+	}
+	free(c->groups);
+	free(c->allow);
+	c->groups = NULL;
+	c->allow = NULL;
+	c->n_groups = 0;
+	c->n_allow = 0;
+}

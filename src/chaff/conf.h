@@ -1,0 +1,75 @@
+/*
+ * conf: moat-chaff's configuration (YAML through common/cfg.h).
+ *
+ *   interface: eth1
+ *   osdb: /usr/share/nmap/nmap-os-db      # where nmap's fingerprints are
+ *   seed: 42                              # optional: reproducible MACs/clocks
+ *   decoys:
+ *     - ranges: [192.0.2.0/24]            # prefixes or single addresses
+ *       exclude: [192.0.2.1]              # real hosts inside the ranges
+ *       personality: linux-5.4            # a preset, or
+ *       fingerprint: "Linux 5.0 - 5.4"    # any nmap-os-db fingerprint name
+ *       tcp: [22, 80]                     # open ports
+ *       udp: [53]
+ *   alarms:
+ *     file: "-"                           # JSON lines; "-" = stdout
+ *     window: 60s                         # aggregation window
+ *     allow: [203.0.113.5/32]             # sources that never alarm
+ *     syslog: "udp:127.0.0.1:514"         # or "unix:/dev/log"
+ *     moatd_url: "http://127.0.0.1:8080/api/v1/alarms"
+ *   alive:
+ *     interval: 60s                       # mean period of each decoy's ARP
+ *     pps: 100                            # global budget for it
+ *   user: nobody                          # privileges dropped to after start-up
+ *
+ * conf_load() validates everything (unknown keys, ranges, IPv4 only for
+ * decoys, personalities that exist as presets) and reports the first error
+ * as "FILE:LINE:COL: ..." in err.
+ */
+#ifndef MOAT_CHAFF_CONF_H
+#define MOAT_CHAFF_CONF_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chaff/decoy.h"
+#include "chaff/osdb.h"
+#include "chaff/respond.h"
+#include "common/cfg.h"
+
+struct conf_group {
+	struct decoy_prefix *ranges;	/* IPv4 prefixes, host order */
+	size_t n_ranges;
+	struct decoy_prefix *exclude;
+	size_t n_exclude;
+	char personality[32];		/* preset name, or "" */
+	char fingerprint[OSDB_NAME_MAX];	/* nmap-os-db name, or "" */
+	struct respond_group ports;
+};
+
+struct conf {
+	char ifname[IF_NAMESIZE];
+	char osdb[256];
+	uint64_t seed;
+	bool have_seed;
+	struct conf_group *groups;
+	size_t n_groups;
+	char alarm_file[256];
+	uint64_t alarm_window_s;
+	struct decoy_prefix *allow;
+	size_t n_allow;
+	char syslog[256];
+	char moatd_url[256];
+	uint64_t alive_interval_s;
+	uint64_t alive_pps;
+	char user[64];
+};
+
+int conf_load(const char *path, struct conf *ret, struct cfg_error *err);
+int conf_load_buffer(const char *name, const char *buf, size_t len, struct conf *ret,
+		     struct cfg_error *err);
+void conf_free(struct conf *c);
+
+#endif

@@ -1,0 +1,162 @@
+/* decoy: sorted decoy table with per-decoy identity and clocks. */
+#include "chaff/decoy.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t
+decoy_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+uint64_t
+decoy_rand(struct decoy *d)
+{
+	uint64_t x = d->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	d->rng = x;
+	return x;
+}
+
+int
+decoy_table_init(struct decoy_table *t, size_t cap, uint64_t secret, uint64_t start_ns)
+{
+	memset(t, 0, sizeof(*t));
+	if (cap == 0)
+		cap = 1;
+	t->v = calloc(cap, sizeof(*t->v));
+	if (!t->v)
+		return -ENOMEM;
+	t->cap = cap;
+	t->secret = secret;
+	t->start_ns = start_ns;
+	return 0;
+}
+
+void
+decoy_table_free(struct decoy_table *t)
+{
+	if (!t)
+		return;
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+static bool
+excluded(uint32_t a, const struct decoy_prefix *ex, size_t nex)
+{
+	for (size_t i = 0; i < nex; i++) {
+		uint32_t mask = ex[i].len ? ~0u << (32 - ex[i].len) : 0;
+
+		if ((a & mask) == (ex[i].base & mask))
+			return true;
+	}
+	return false;
+}
+
+static void
+decoy_init_one(struct decoy_table *t, struct decoy *d, uint32_t a, uint16_t group,
+	       uint16_t persona, const uint8_t oui[3])
+{
+	uint64_t h = decoy_mix(t->secret ^ a);
+
+	memset(d, 0, sizeof(*d));
+	d->addr = a;
+	memcpy(d->mac, oui, 3);
+	d->mac[3] = (uint8_t)(h >> 8);
+	d->mac[4] = (uint8_t)(h >> 16);
+	d->mac[5] = (uint8_t)(h >> 24);
+	d->group = group;
+	d->persona = persona;
+	d->rng = decoy_mix(h) | 1;
+	d->ipid_tcp = (uint16_t)decoy_rand(d);
+	d->ipid_icmp = (uint16_t)decoy_rand(d);
+	/* Up to ±60 ppm, like real crystals; uptime between 1 hour and 60 days. */
+	d->skew_ppm_x = (uint16_t)(32768 + (int)(decoy_rand(d) % 30721) - 15360);
+	d->ts_base = (uint32_t)(3600 + decoy_rand(d) % (60u * 86400));
+	d->isn_last = (uint32_t)decoy_rand(d);
+	d->isn_last_ns = t->start_ns;
+}
+
+int
+decoy_table_add(struct decoy_table *t, uint32_t base, uint8_t len,
+		const struct decoy_prefix *ex, size_t nex,
+		uint16_t group, uint16_t persona, const uint8_t oui[3])
+{
+	uint64_t count = 1ULL << (32 - len), first = 0, last;
+
+	if (len > 32)
+		return -EINVAL;
+	last = count - 1;
+	if (len < 31) {
+		first = 1;
+		last = count - 2;
+	}
+	for (uint64_t i = first; i <= last; i++) {
+		uint32_t a = (uint32_t)(base + i);
+
+		if (excluded(a, ex, nex))
+			continue;
+		if (t->n >= t->cap)
+			return -ENOSPC;
+		decoy_init_one(t, &t->v[t->n++], a, group, persona, oui);
+	}
+	return 0;
+}
+
+static int
+cmp_decoy(const void *a, const void *b)
+{
+	uint32_t x = ((const struct decoy *)a)->addr, y = ((const struct decoy *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+decoy_table_seal(struct decoy_table *t, uint32_t *ret_dup)
+{
+	qsort(t->v, t->n, sizeof(*t->v), cmp_decoy);
+	for (size_t i = 1; i < t->n; i++) {
+		if (t->v[i].addr == t->v[i - 1].addr) {
+			if (ret_dup)
+				*ret_dup = t->v[i].addr;
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+struct decoy *
+decoy_find(const struct decoy_table *t, uint32_t addr)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->v[mid].addr == addr)
+			return &t->v[mid];
+		if (t->v[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+uint64_t
+decoy_clock_ns(const struct decoy_table *t, const struct decoy *d, uint64_t now_ns)
+{
+	uint64_t el = now_ns > t->start_ns ? now_ns - t->start_ns : 0;
+	int64_t skew = (int64_t)d->skew_ppm_x - 32768;	/* 1/256 ppm */
+
+	return (uint64_t)((int64_t)el + (int64_t)((double)el * (double)skew / 256e6));
+}

@@ -1,0 +1,69 @@
+/*
+ * decoy: the table of decoy addresses and each decoy's small private state.
+ *
+ * The table is a sorted array of struct decoy (binary search by address),
+ * built once from configured groups (prefixes or single addresses, minus
+ * exclusions) and never resized afterwards, so a flood cannot grow it. Each
+ * decoy keeps only what its personality needs to look like an independent
+ * host: its MAC (the personality's OUI plus three bytes derived from the
+ * address and a secret), its IP ID counters, and its own ISN/timestamp clock
+ * (boot time, rate offset in ppm) — so decoys cannot be linked by a shared
+ * counter or clock skew. sizeof(struct decoy) is 48 bytes.
+ */
+#ifndef MOAT_CHAFF_DECOY_H
+#define MOAT_CHAFF_DECOY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct decoy {
+	uint32_t addr;		/* host order */
+	uint8_t mac[6];
+	uint16_t group;		/* index of the configured group */
+	uint16_t persona;	/* index into the loaded personalities */
+	uint16_t ipid_tcp;
+	uint16_t ipid_icmp;
+	uint16_t skew_ppm_x;	/* clock rate offset: (skew_ppm_x - 32768) / 256 ppm */
+	uint32_t isn_last;
+	uint32_t ts_base;	/* timestamp value at table creation: its "uptime" */
+	uint64_t isn_last_ns;
+	uint64_t rng;		/* per-decoy random state (xorshift) */
+};
+
+struct decoy_table {
+	struct decoy *v;
+	size_t n, cap;
+	uint64_t secret;
+	uint64_t start_ns;
+};
+
+/* An empty table for at most cap decoys; secret seeds MACs and clocks. */
+int decoy_table_init(struct decoy_table *t, size_t cap, uint64_t secret, uint64_t start_ns);
+void decoy_table_free(struct decoy_table *t);
+
+/*
+ * Add every address of base/len (IPv4, host order) that no exclusion
+ * covers. Network and broadcast addresses of prefixes shorter than /31 are
+ * skipped as real hosts would never hold them. -ENOSPC past the table's cap.
+ */
+struct decoy_prefix {
+	uint32_t base;
+	uint8_t len;
+};
+int decoy_table_add(struct decoy_table *t, uint32_t base, uint8_t len,
+		    const struct decoy_prefix *ex, size_t nex,
+		    uint16_t group, uint16_t persona, const uint8_t oui[3]);
+/* Sort and check for duplicates (-EEXIST names the first via *ret_dup). */
+int decoy_table_seal(struct decoy_table *t, uint32_t *ret_dup);
+
+struct decoy *decoy_find(const struct decoy_table *t, uint32_t addr);
+
+/* A 64-bit random number from the decoy's own generator. */
+uint64_t decoy_rand(struct decoy *d);
+/* The decoy's own clock: ns since its table start, with its rate offset applied. */
+uint64_t decoy_clock_ns(const struct decoy_table *t, const struct decoy *d, uint64_t now_ns);
+/* A well-mixed hash (splitmix64). */
+uint64_t decoy_mix(uint64_t x);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * frame: the decoder for every frame the decoy network receives.
+ *
+ * frame_parse() reads an Ethernet frame (optionally one 802.1Q tag) through
+ * the bounds-checked cursor and fills a struct frame with what the responder
+ * needs: the ARP fields, or the IPv4 header and its TCP, UDP or ICMP header.
+ * Pointers in the result point into the caller's buffer and live as long as
+ * it does. Nothing allocates or logs.
+ *
+ * What a real stack would drop is rejected here with -EINVAL, so the decoys
+ * behave like real hosts towards malformed input: ARP that is not Ethernet/
+ * IPv4 with 6/4 address lengths, IPv4 with a bad version, header length,
+ * total length or header checksum, and L4 headers shorter than their minimum
+ * or with a data offset past the segment. Fragments are reported as
+ * FRAME_IP_FRAG (decoys do not reassemble). L4 checksums are verified by
+ * frame_l4_csum_ok(), which the caller skips when the kernel says the
+ * checksum was never computed (veth, PACKET_AUXDATA).
+ */
+#ifndef MOAT_CHAFF_FRAME_H
+#define MOAT_CHAFF_FRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_ETH_ARP	0x0806
+#define FRAME_ETH_IPV4	0x0800
+#define FRAME_ETH_VLAN	0x8100
+
+#define FRAME_TCP_FIN	0x01
+#define FRAME_TCP_SYN	0x02
+#define FRAME_TCP_RST	0x04
+#define FRAME_TCP_PSH	0x08
+#define FRAME_TCP_ACK	0x10
+#define FRAME_TCP_URG	0x20
+#define FRAME_TCP_ECE	0x40
+#define FRAME_TCP_CWR	0x80
+
+enum frame_kind {
+	FRAME_OTHER,	/* valid Ethernet, nothing a decoy answers */
+	FRAME_ARP,
+	FRAME_IP_FRAG,	/* IPv4 fragment: not reassembled */
+	FRAME_IP_OTHER,	/* IPv4 with a protocol decoys do not speak */
+	FRAME_TCP,
+	FRAME_UDP,
+	FRAME_ICMP,
+};
+
+struct frame_arp {
+	uint16_t op;
+	uint8_t sha[6];
+	uint32_t spa;		/* host order */
+	uint8_t tha[6];
+	uint32_t tpa;		/* host order */
+};
+
+struct frame_ip {
+	uint8_t ihl;		/* header length in bytes */
+	uint8_t tos;
+	uint16_t total_len;
+	uint16_t id;
+	uint16_t frag;		/* flags + offset as on the wire */
+	uint8_t ttl;
+	uint8_t proto;
+	uint32_t src, dst;	/* host order */
+	const uint8_t *hdr;	/* the IPv4 header (ihl bytes) */
+	const uint8_t *l4;	/* the IPv4 payload (total_len - ihl bytes) */
+	size_t l4_len;
+};
+
+struct frame_tcp {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t doff;		/* header length in bytes */
+	uint8_t reserved;	/* the 4 reserved bits (nmap's Q=R quirk) */
+	uint8_t flags;
+	uint16_t win, urp;
+	const uint8_t *opt;	/* options, doff - 20 bytes */
+	size_t opt_len;
+	const uint8_t *data;
+	size_t data_len;
+};
+
+struct frame_udp {
+	uint16_t sport, dport, len;
+	const uint8_t *data;
+	size_t data_len;
+};
+
+struct frame_icmp {
+	uint8_t type, code;
+	uint16_t id, seq;	/* echo only */
+	const uint8_t *data;	/* after the 8-byte header */
+	size_t data_len;
+};
+
+struct frame {
+	enum frame_kind kind;
+	uint8_t dst[6], src[6];
+	uint16_t ethertype;
+	struct frame_arp arp;
+	struct frame_ip ip;
+	union {
+		struct frame_tcp tcp;
+		struct frame_udp udp;
+		struct frame_icmp icmp;
+	};
+};
+
+/* TCP options a SYN carries, as far as a responder needs them. */
+struct frame_tcpopt {
+	bool mss_present, ws_present, sack_ok, ts_present;
+	uint16_t mss;
+	uint8_t ws;
+	uint32_t tsval, tsecr;
+	uint8_t first_kind;	/* kind of the first option, 0 if none */
+};
+
+/* Decode buf[0..len). Returns 0 and fills *ret, or -EINVAL for a frame a real stack drops. */
+int frame_parse(const uint8_t *buf, size_t len, struct frame *ret);
+
+/* Decode TCP options; malformed options end the walk (what was read stays). */
+void frame_tcp_options(const struct frame_tcp *t, struct frame_tcpopt *ret);
+
+/* True when the TCP/UDP/ICMP checksum of an IPv4 frame is correct (UDP 0 = none). */
+bool frame_l4_csum_ok(const struct frame *f);
+
+/* The Internet checksum over buf, continuing from a partial sum. */
+uint32_t frame_csum_add(uint32_t sum, const uint8_t *buf, size_t len);
+uint16_t frame_csum_fold(uint32_t sum);
+
+#endif

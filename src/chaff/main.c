@@ -1,0 +1,532 @@
+/*
+ * moat-chaff: the decoy network daemon.
+ *
+ *   moat-chaff -c FILE [-n] [-d]
+ *
+ * Loads the configuration and the personalities, opens the AF_PACKET socket,
+ * drops privileges (sandbox_enter), announces every decoy with a gratuitous
+ * ARP within the liveness budget, then answers frames until SIGTERM/SIGINT,
+ * reporting alarms as it goes. -n checks the configuration (including that
+ * every personality exists in nmap-os-db) and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netdb.h>
+#include <unistd.h>
+
+#include "chaff/alarm.h"
+#include "chaff/conf.h"
+#include "chaff/l2.h"
+#include "chaff/osdb.h"
+#include "chaff/persona.h"
+#include "chaff/respond.h"
+#include "chaff/service.h"
+#include "common/clock.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/sandbox.h"
+
+/* Frames handled per wake-up before timers get a turn. */
+#define RX_BATCH	256
+/* Service sessions at once across all decoys. */
+#define SESSIONS	4096
+
+struct chaff {
+	struct conf conf;
+	struct persona *personas;
+	size_t n_personas;
+	struct respond_group *groups;
+	struct decoy_table decoys;
+	struct respond resp;
+	struct service_ctx svc;
+	struct alarm alarm;
+	struct l2 l2;
+	struct clock clk;
+	FILE *alarm_out;
+	int syslog_fd;
+	char hostname[64];
+	size_t alive_next;	/* next decoy to announce */
+	double alive_credit;	/* packets the liveness budget allows now */
+	uint64_t alive_last_ns;
+	uint64_t alive_round_ns;	/* start of the current liveness round */
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: moat-chaff -c FILE [-n] [-d]\n"
+			"  -c FILE  configuration (YAML)\n"
+			"  -n       check the configuration and exit\n"
+			"  -d       debug logging\n");
+}
+
+/* Find or load the personality for a group; returns its index. */
+static int
+group_persona(struct chaff *ch, const struct conf_group *g, const char *osdb,
+	      size_t osdb_len)
+{
+	const struct persona_preset *pre = g->personality[0] ?
+		persona_preset_find(g->personality) : NULL;
+	const char *fpname = pre ? pre->fingerprint : g->fingerprint;
+	const char *pname = pre ? pre->name : g->fingerprint;
+	struct osdb_fp *fp;
+	char err[256];
+	int r;
+
+	for (size_t i = 0; i < ch->n_personas; i++)
+		if (strcmp(ch->personas[i].name, pname) == 0 ||
+		    (!pre && strcmp(ch->personas[i].os, fpname) == 0))
+			return (int)i;
+	if (ch->n_personas >= LIMIT_CHAFF_PERSONAS) {
+		log_warnx("more than %u distinct personalities", LIMIT_CHAFF_PERSONAS);
+		return -ENOSPC;
+	}
+	fp = calloc(1, sizeof(*fp));
+	if (!fp)
+		return -ENOMEM;
+	r = osdb_find(osdb, osdb_len, fpname, pre ? pre->nth : 0, fp);
+	if (r < 0) {
+		log_warnx("%s: fingerprint \"%s\" %s", ch->conf.osdb, fpname,
+			  r == -ENOENT ? "not found" : "is malformed");
+		free(fp);
+		return r;
+	}
+	r = persona_from_fp(pre, fp, &ch->personas[ch->n_personas], err, sizeof(err));
+	free(fp);
+	if (r < 0) {
+		log_warnx("%s", err);
+		return r;
+	}
+	if (!pre)
+		snprintf(ch->personas[ch->n_personas].name, sizeof(ch->personas[0].name), "%.31s",
+			 fpname);
+	return (int)ch->n_personas++;
+}
+
+static size_t
+group_size(const struct conf_group *g)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->n_ranges; i++)
+		n += (size_t)1 << (32 - g->ranges[i].len);
+	return n;
+}
+
+static int
+build_decoys(struct chaff *ch, uint64_t secret)
+{
+	char *osdb = NULL;
+	size_t osdb_len = 0, total = 0;
+	int r;
+
+	r = osdb_read_file(ch->conf.osdb, &osdb, &osdb_len);
+	if (r < 0) {
+		log_warnx("%s: %s", ch->conf.osdb, strerror(-r));
+		return r;
+	}
+	ch->personas = calloc(LIMIT_CHAFF_PERSONAS, sizeof(*ch->personas));
+	ch->groups = calloc(ch->conf.n_groups, sizeof(*ch->groups));
+	if (!ch->personas || !ch->groups) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ch->conf.n_groups; i++)
+		total += group_size(&ch->conf.groups[i]);
+	if (total > LIMIT_CHAFF_DECOYS) {
+		log_warnx("%zu decoy addresses configured, at most %u", total, LIMIT_CHAFF_DECOYS);
+		r = -E2BIG;
+		goto out;
+	}
+	r = decoy_table_init(&ch->decoys, total, secret, clock_mono_ns(&ch->clk));
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < ch->conf.n_groups; i++) {
+		const struct conf_group *g = &ch->conf.groups[i];
+		int p = group_persona(ch, g, osdb, osdb_len);
+
+		if (p < 0) {
+			r = p;
+			goto out;
+		}
+		ch->groups[i] = g->ports;
+		for (size_t j = 0; j < g->n_ranges; j++) {
+			r = decoy_table_add(&ch->decoys, g->ranges[j].base, g->ranges[j].len,
+					    g->exclude, g->n_exclude, (uint16_t)i, (uint16_t)p,
+					    ch->personas[p].oui);
+			if (r < 0)
+				goto out;
+		}
+	}
+	{
+		uint32_t dup = 0;
+
+		r = decoy_table_seal(&ch->decoys, &dup);
+		if (r < 0)
+			log_warnx("decoy %u.%u.%u.%u is in two groups", dup >> 24,
+				  dup >> 16 & 255, dup >> 8 & 255, dup & 255);
+	}
+out:
+	free(osdb);
+	return r;
+}
+
+/* --- hooks --- */
+
+static void
+hook_send(void *arg, const uint8_t *frame, size_t len)
+{
+	struct chaff *ch = arg;
+	int r = l2_send(&ch->l2, frame, len);
+
+	if (r < 0 && r != -EAGAIN)
+		log_ratelimited(5, 10, log_warnx, "send on %s: %s", ch->conf.ifname, strerror(-r));
+}
+
+static void
+hook_contact(void *arg, const struct respond_contact *c)
+{
+	struct chaff *ch = arg;
+
+	alarm_contact(&ch->alarm, c, clock_mono_ns(&ch->clk));
+}
+
+static size_t
+hook_svc_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, size_t cap)
+{
+	struct chaff *ch = arg;
+
+	return service_open(&ch->svc, c, d, out, cap);
+}
+
+static size_t
+hook_svc_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
+	      size_t len, uint8_t *out, size_t cap, bool *close)
+{
+	struct chaff *ch = arg;
+
+	return service_data(&ch->svc, c, d, data, len, out, cap, close);
+}
+
+static void
+hook_svc_close(void *arg, struct conn *c)
+{
+	struct chaff *ch = arg;
+
+	service_close(&ch->svc, c);
+}
+
+static const char *
+alarm_persona_name(void *arg, uint32_t addr)
+{
+	struct chaff *ch = arg;
+	struct decoy *d = decoy_find(&ch->decoys, addr);
+
+	return d && d->persona < ch->n_personas ? ch->personas[d->persona].name : "";
+}
+
+static void
+sink_syslog(void *arg, const char *json, const struct alarm_entry *e, const char *kind)
+{
+	struct chaff *ch = arg;
+	char buf[4096];
+	size_t n;
+
+	n = alarm_format_syslog(buf, sizeof(buf), ch->hostname, (int)getpid(),
+				clock_wall_ns(&ch->clk), kind, e, json);
+	if (n > 0 && send(ch->syslog_fd, buf, n, MSG_DONTWAIT) < 0)
+		log_ratelimited(1, 60, log_warn, "syslog send");
+}
+
+/* Connect a datagram socket to "udp:HOST:PORT" or "unix:PATH". */
+static int
+open_syslog(const char *target)
+{
+	int fd;
+
+	if (strncmp(target, "unix:", 5) == 0) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+		if (strlen(target + 5) >= sizeof(sun.sun_path))
+			return -ENAMETOOLONG;
+		strcpy(sun.sun_path, target + 5);
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+		return fd;
+	}
+	{
+		char host[256];
+		const char *hp = target + 4, *colon = strrchr(hp, ':');
+		struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
+		int r;
+
+		if (!colon || (size_t)(colon - hp) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, hp, (size_t)(colon - hp));
+		host[colon - hp] = '\0';
+		if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+			return -EINVAL;
+		fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		r = fd < 0 ? -errno : 0;
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			r = -errno;
+			close(fd);
+		}
+		freeaddrinfo(ai);
+		return r < 0 ? r : fd;
+	}
+}
+
+static int
+setup_alarms(struct chaff *ch)
+{
+	int r;
+
+	r = alarm_init(&ch->alarm, ch->conf.alarm_window_s * 1000000000ULL, ch->conf.allow,
+		       ch->conf.n_allow);
+	if (r < 0)
+		return r;
+	ch->alarm.persona_name = alarm_persona_name;
+	ch->alarm.persona_arg = ch;
+	if (strcmp(ch->conf.alarm_file, "-") == 0) {
+		ch->alarm_out = stdout;
+	} else if (ch->conf.alarm_file[0]) {
+		ch->alarm_out = fopen(ch->conf.alarm_file, "ae");
+		if (!ch->alarm_out) {
+			log_warn("%s", ch->conf.alarm_file);
+			return -errno;
+		}
+	}
+	if (ch->alarm_out)
+		alarm_add_sink(&ch->alarm, alarm_sink_file, ch->alarm_out);
+	ch->syslog_fd = -1;
+	if (ch->conf.syslog[0]) {
+		ch->syslog_fd = open_syslog(ch->conf.syslog);
+		if (ch->syslog_fd < 0) {
+			log_warnx("syslog %s: %s", ch->conf.syslog, strerror(-ch->syslog_fd));
+			return ch->syslog_fd;
+		}
+		gethostname(ch->hostname, sizeof(ch->hostname) - 1);
+		alarm_add_sink(&ch->alarm, sink_syslog, ch);
+	}
+	if (ch->conf.moatd_url[0])
+		log_warnx("alarms.moatd_url: POST to moatd is not implemented yet; "
+			  "alarms go to the file/syslog sinks only");
+	return 0;
+}
+
+/* --- liveness: gratuitous ARP at start, then each decoy about every interval --- */
+
+static void
+alive_tick(struct chaff *ch, uint64_t now)
+{
+	uint64_t interval = ch->conf.alive_interval_s * 1000000000ULL;
+	double pps = (double)ch->conf.alive_pps;
+
+	if (pps <= 0 || ch->decoys.n == 0)
+		return;
+	ch->alive_credit += pps * (double)(now - ch->alive_last_ns) / 1e9;
+	if (ch->alive_credit > pps)
+		ch->alive_credit = pps;	/* at most one second of burst */
+	ch->alive_last_ns = now;
+	while (ch->alive_credit >= 1.0) {
+		if (ch->alive_next >= ch->decoys.n) {
+			/* A round is done: wait for the interval, with ±25% jitter. */
+			uint64_t jitter = interval / 4 ?
+				decoy_rand(&ch->decoys.v[0]) % (interval / 2) : 0;
+
+			if (interval == 0 || now - ch->alive_round_ns < interval - interval / 4 + jitter)
+				return;
+			ch->alive_next = 0;
+			ch->alive_round_ns = now;
+		}
+		respond_announce(&ch->resp, &ch->decoys.v[ch->alive_next++]);
+		ch->alive_credit -= 1.0;
+	}
+}
+
+static int
+open_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void
+drain_rx(struct chaff *ch)
+{
+	static uint8_t buf[65536];
+
+	for (int i = 0; i < RX_BATCH; i++) {
+		size_t len;
+		bool unverified;
+		int r = l2_recv(&ch->l2, buf, sizeof(buf), &len, &unverified);
+
+		if (r == -EAGAIN)
+			return;
+		if (r < 0) {
+			log_ratelimited(5, 10, log_warnx, "recv: %s", strerror(-r));
+			return;
+		}
+		ch->resp.now_ns = clock_mono_ns(&ch->clk);
+		respond_frame(&ch->resp, buf, len, unverified);
+	}
+}
+
+static int
+run(struct chaff *ch, int sigfd)
+{
+	uint64_t last_tick = 0, last_expire = 0;
+	struct pollfd pfd[2] = {
+		{ .fd = ch->l2.fd, .events = POLLIN },
+		{ .fd = sigfd, .events = POLLIN },
+	};
+
+	for (;;) {
+		uint64_t now;
+
+		if (poll(pfd, 2, 50) < 0 && errno != EINTR)
+			return -errno;
+		if (pfd[1].revents & POLLIN)
+			break;
+		if (pfd[0].revents & (POLLERR | POLLNVAL))
+			return -EIO;
+		if (pfd[0].revents & POLLIN)
+			drain_rx(ch);
+		now = clock_mono_ns(&ch->clk);
+		ch->resp.now_ns = now;
+		alive_tick(ch, now);
+		if (now - last_tick >= 1000000000ULL) {
+			alarm_tick(&ch->alarm, now, false);
+			last_tick = now;
+		}
+		if (now - last_expire >= 5000000000ULL) {
+			respond_expire(&ch->resp, (uint64_t)LIMIT_CHAFF_SESSION_SECONDS * 1000000000ULL);
+			last_expire = now;
+		}
+	}
+	return 0;
+}
+
+static int
+enter_sandbox(const struct chaff *ch)
+{
+	static const char *const extra[] = { "sendto", "sendmsg", "recvmsg", "getpid",
+					     "signalfd4", "poll", "ppoll", NULL };
+	char err[256] = "";
+	struct sandbox_opts o = {
+		.user = ch->conf.user[0] ? ch->conf.user : NULL,
+		.seccomp = true,
+		.syscalls = extra,
+		.deny = SANDBOX_DENY_KILL,
+		.errbuf = err,
+		.errbuf_len = sizeof(err),
+	};
+	int r = sandbox_enter(&o);
+
+	if (r < 0)
+		log_warnx("sandbox: %s", err[0] ? err : strerror(-r));
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct chaff ch;
+	struct cfg_error err;
+	const char *path = NULL;
+	bool check = false;
+	uint64_t secret;
+	int c, r, sigfd;
+	struct respond_hooks hooks;
+
+	memset(&ch, 0, sizeof(ch));
+	log_init("moat-chaff", LOG_DEST_STDERR, LOG_LVL_INFO, false);
+	while ((c = getopt(argc, argv, "c:ndh")) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n': check = true; break;
+		case 'd': log_set_level(LOG_LVL_DEBUG); break;
+		default: usage(); return c == 'h' ? 0 : 2;
+		}
+	}
+	if (!path) {
+		usage();
+		return 2;
+	}
+	if (conf_load(path, &ch.conf, &err) < 0) {
+		log_errx("%s", err.msg);
+		return 1;
+	}
+	clock_init_real(&ch.clk);
+	if (ch.conf.have_seed)
+		secret = decoy_mix(ch.conf.seed);
+	else if (getrandom(&secret, sizeof(secret), 0) != sizeof(secret))
+		fatal("getrandom");
+	if (build_decoys(&ch, secret) < 0)
+		return 1;
+	if (check) {
+		printf("%s: ok: %zu decoys, %zu personalities\n", path, ch.decoys.n, ch.n_personas);
+		return 0;
+	}
+	if (setup_alarms(&ch) < 0)
+		return 1;
+	if (service_init(&ch.svc, SESSIONS, ch.personas, ch.n_personas) < 0)
+		fatalx("out of memory");
+	ch.svc.report = hook_contact;
+	ch.svc.report_arg = &ch;
+	hooks = (struct respond_hooks){
+		.send = hook_send, .contact = hook_contact,
+		.svc_open = hook_svc_open, .svc_data = hook_svc_data, .svc_close = hook_svc_close,
+		.arg = &ch,
+	};
+	if (respond_init(&ch.resp, &ch.decoys, ch.personas, ch.n_personas, ch.groups,
+			 ch.conf.n_groups, LIMIT_CHAFF_CONNS, &hooks) < 0)
+		fatalx("out of memory");
+	r = l2_open(ch.conf.ifname, &ch.l2);
+	if (r < 0) {
+		log_errx("%s: %s", ch.conf.ifname, strerror(-r));
+		return 1;
+	}
+	sigfd = open_signals();
+	if (sigfd < 0)
+		fatal("signalfd");
+	if (enter_sandbox(&ch) < 0)
+		return 1;
+	log_info("answering for %zu decoys on %s (%zu personalities)", ch.decoys.n,
+		 ch.conf.ifname, ch.n_personas);
+	ch.alive_last_ns = clock_mono_ns(&ch.clk);
+	ch.alive_credit = 0;
+	r = run(&ch, sigfd);
+	alarm_tick(&ch.alarm, clock_mono_ns(&ch.clk), true);
+	log_info("stopping: %llu frames, %llu sent, %llu malformed, %llu bad checksums, "
+		 "%llu kernel drops, %llu alarms",
+		 (unsigned long long)ch.resp.stats.frames, (unsigned long long)ch.resp.stats.sent,
+		 (unsigned long long)ch.resp.stats.dropped_malformed,
+		 (unsigned long long)ch.resp.stats.dropped_csum,
+		 (unsigned long long)l2_drops(&ch.l2), (unsigned long long)ch.alarm.reports);
+	return r < 0 ? 1 : 0;
+}

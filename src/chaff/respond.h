@@ -1,0 +1,106 @@
+/*
+ * respond: the decoys' network stack — ARP, ICMP echo, TCP and UDP — in
+ * user space, every header field taken from the decoy's personality.
+ *
+ * respond_frame() takes one received Ethernet frame, decides whether a decoy
+ * answers and how (see the persona probe classes), sends the answer through
+ * the send hook, and reports the contact (who touched which decoy, how)
+ * through the contact hook for alarms. Frames a real stack would drop (bad
+ * checksums, malformed ARP, fragments) are dropped silently. TCP handshakes
+ * are tracked in a bounded conn table; data on an established connection is
+ * handed to the service hooks, which never run anything.
+ */
+#ifndef MOAT_CHAFF_RESPOND_H
+#define MOAT_CHAFF_RESPOND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chaff/conn.h"
+#include "chaff/decoy.h"
+#include "chaff/persona.h"
+
+enum respond_contact_kind {
+	CONTACT_ARP,		/* ARP request for a decoy */
+	CONTACT_PING,		/* ICMP echo */
+	CONTACT_SYN,		/* SYN (half-open or start of a connect) */
+	CONTACT_CONNECT,	/* completed handshake */
+	CONTACT_NULL,		/* no flags */
+	CONTACT_FIN,		/* FIN alone */
+	CONTACT_XMAS,		/* FIN+PSH+URG */
+	CONTACT_ACK,		/* stray ACK (ACK scan) */
+	CONTACT_OSPROBE,	/* one of nmap's OS detection probes */
+	CONTACT_UDP,
+	CONTACT_SERVICE,	/* data to a service */
+	CONTACT_LOGIN,		/* credentials offered to a service */
+	CONTACT_NKINDS
+};
+
+const char *respond_contact_name(enum respond_contact_kind k);
+
+struct respond_contact {
+	enum respond_contact_kind kind;
+	uint32_t src, decoy;	/* host order */
+	uint8_t src_mac[6];
+	uint8_t proto;		/* 6, 17, 1, or 0 for ARP */
+	uint16_t sport, dport;
+	const char *detail;	/* e.g. request line; may be NULL */
+	const char *user, *pass;	/* login attempts */
+};
+
+/* A decoy group: the open ports of its decoys. */
+struct respond_group {
+	uint16_t tcp_ports[64];
+	uint8_t n_tcp;
+	uint16_t udp_ports[64];
+	uint8_t n_udp;
+};
+
+struct respond_hooks {
+	void (*send)(void *arg, const uint8_t *frame, size_t len);
+	void (*contact)(void *arg, const struct respond_contact *c);
+	/* Services: bytes to send when a connection is established / when data
+	 * arrives (written to out, at most cap); *close asks to end it. Optional. */
+	size_t (*svc_open)(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, size_t cap);
+	size_t (*svc_data)(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
+			   size_t len, uint8_t *out, size_t cap, bool *close);
+	void (*svc_close)(void *arg, struct conn *c);
+	void *arg;
+};
+
+struct respond_stats {
+	uint64_t frames, dropped_malformed, dropped_csum, not_ours, sent;
+};
+
+struct respond {
+	struct decoy_table *decoys;
+	const struct persona *personas;
+	size_t n_personas;
+	const struct respond_group *groups;
+	size_t n_groups;
+	struct conn_table conns;
+	struct respond_hooks hooks;
+	struct respond_stats stats;
+	uint64_t now_ns;	/* set by the caller before each frame */
+};
+
+int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,
+		 size_t n_personas, const struct respond_group *groups, size_t n_groups,
+		 size_t max_conns, const struct respond_hooks *hooks);
+void respond_free(struct respond *r);
+
+/* Handle one frame. csum_unverified: the kernel never computed the L4
+ * checksum (TP_STATUS_CSUMNOTREADY), so it must not be checked. */
+void respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_unverified);
+
+/* Send a gratuitous ARP (announce) for decoy d. */
+void respond_announce(struct respond *r, struct decoy *d);
+
+/* Drop idle connections (and their sessions). */
+void respond_expire(struct respond *r, uint64_t idle_ns);
+
+/* Send data on an established connection (services answering later). */
+void respond_tcp_send(struct respond *r, struct conn *c, const uint8_t *data, size_t len, bool fin);
+
+#endif

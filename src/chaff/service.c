@@ -1,0 +1,447 @@
+/* service: line-based decoy services that record and deny. */
+#include "chaff/service.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct svc_ops {
+	const char *name;
+	uint16_t ports[4];
+	size_t (*greet)(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+			char *out, size_t cap);
+	/* One complete input line (without CR/LF); *close ends the session. */
+	size_t (*line)(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+		       const struct conn *c, char *out, size_t cap, bool *close);
+};
+
+static void
+report(struct service_ctx *s, const struct conn *c, enum respond_contact_kind kind,
+       const char *detail, const char *user, const char *pass)
+{
+	struct respond_contact rc = {
+		.kind = kind, .src = c->saddr, .decoy = c->daddr, .proto = 6,
+		.sport = c->sport, .dport = c->dport, .detail = detail, .user = user, .pass = pass,
+	};
+
+	memcpy(rc.src_mac, c->peer_mac, 6);
+	if (s->report)
+		s->report(s->report_arg, &rc);
+}
+
+__attribute__((format(printf, 3, 4))) static size_t
+say(char *out, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, cap, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return 0;
+	return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* Credentials are kept up to LIMIT_CHAFF_CRED - 1 bytes; the rest is cut. */
+static void
+copy_cred(char dst[LIMIT_CHAFF_CRED], const char *src)
+{
+	size_t n = strnlen(src, LIMIT_CHAFF_CRED - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static const char *
+or_default(const char *s, const char *d)
+{
+	return s ? s : d;
+}
+
+/* --- HTTP: one request, one canned page, close. --- */
+
+static size_t
+http_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	  const struct conn *c, char *out, size_t cap, bool *close)
+{
+	static const char page[] =
+		"<html><head><title>Welcome</title></head><body><h1>It works!</h1></body></html>\n";
+
+	if (ss->phase == 0) {
+		report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+		ss->phase = 1;
+	}
+	if (ss->line[0] != '\0')
+		return 0;	/* headers go on until the empty line */
+	*close = true;
+	return say(out, cap,
+		   "HTTP/1.1 200 OK\r\nServer: %s\r\nContent-Type: text/html\r\n"
+		   "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		   or_default(p->svc.http_server, "Apache"), sizeof(page) - 1, page);
+}
+
+/* --- SSH: the impersonated OpenSSH's identification; the session ends at the client's. --- */
+
+static size_t
+ssh_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	  char *out, size_t cap)
+{
+	return say(out, cap, "%s\r\n", or_default(p->svc.ssh_banner, "SSH-2.0-OpenSSH_8.2p1"));
+}
+
+static size_t
+ssh_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	 const struct conn *c, char *out, size_t cap, bool *close)
+{
+	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+	*close = true;
+	return 0;
+}
+
+/* --- FTP: USER/PASS recorded, always 530. --- */
+
+static size_t
+ftp_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	  char *out, size_t cap)
+{
+	return say(out, cap, "%s\r\n", or_default(p->svc.ftp_banner, "220 FTP server ready."));
+}
+
+static size_t
+ftp_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	 const struct conn *c, char *out, size_t cap, bool *close)
+{
+	if (strncasecmp(ss->line, "USER ", 5) == 0) {
+		copy_cred(ss->user, ss->line + 5);
+		return say(out, cap, "331 Please specify the password.\r\n");
+	}
+	if (strncasecmp(ss->line, "PASS ", 5) == 0) {
+		report(s, c, CONTACT_LOGIN, "ftp", ss->user, ss->line + 5);
+		return say(out, cap, "530 Login incorrect.\r\n");
+	}
+	if (strncasecmp(ss->line, "QUIT", 4) == 0) {
+		*close = true;
+		return say(out, cap, "221 Goodbye.\r\n");
+	}
+	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+	return say(out, cap, "530 Please login with USER and PASS.\r\n");
+}
+
+/* --- Telnet: login/password prompts. --- */
+
+static size_t
+telnet_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	     char *out, size_t cap)
+{
+	return say(out, cap, "%s\r\nlogin: ", or_default(p->svc.telnet_banner, ""));
+}
+
+static size_t
+telnet_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	    const struct conn *c, char *out, size_t cap, bool *close)
+{
+	if (ss->phase == 0) {
+		copy_cred(ss->user, ss->line);
+		ss->phase = 1;
+		return say(out, cap, "Password: ");
+	}
+	report(s, c, CONTACT_LOGIN, "telnet", ss->user, ss->line);
+	ss->phase = 0;
+	return say(out, cap, "\r\nLogin incorrect\r\nlogin: ");
+}
+
+/* --- SMTP: greeting, EHLO, AUTH refused. --- */
+
+static size_t
+smtp_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	   char *out, size_t cap)
+{
+	return say(out, cap, "%s\r\n", or_default(p->svc.smtp_banner, "220 mail ESMTP Postfix"));
+}
+
+static size_t
+smtp_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	  const struct conn *c, char *out, size_t cap, bool *close)
+{
+	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+	if (strncasecmp(ss->line, "EHLO", 4) == 0)
+		return say(out, cap, "250-mail\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+				     "250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
+	if (strncasecmp(ss->line, "HELO", 4) == 0)
+		return say(out, cap, "250 mail\r\n");
+	if (strncasecmp(ss->line, "AUTH", 4) == 0)
+		return say(out, cap, "535 5.7.8 Error: authentication failed\r\n");
+	if (strncasecmp(ss->line, "QUIT", 4) == 0) {
+		*close = true;
+		return say(out, cap, "221 2.0.0 Bye\r\n");
+	}
+	return say(out, cap, "530 5.7.0 Must issue a STARTTLS command first\r\n");
+}
+
+/* --- Redis: AUTH recorded, everything else needs it. --- */
+
+static size_t
+redis_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	   const struct conn *c, char *out, size_t cap, bool *close)
+{
+	/* Inline commands only; RESP arrays arrive as "*N" / "$N" lines, skipped. */
+	if (ss->line[0] == '*' || ss->line[0] == '$')
+		return 0;
+	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+	if (strncasecmp(ss->line, "PING", 4) == 0)
+		return say(out, cap, "-NOAUTH Authentication required.\r\n");
+	if (strncasecmp(ss->line, "AUTH ", 5) == 0) {
+		report(s, c, CONTACT_LOGIN, "redis", "default", ss->line + 5);
+		return say(out, cap, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	}
+	return say(out, cap, "-NOAUTH Authentication required.\r\n");
+}
+
+/* --- MySQL: a protocol-10 greeting; the first reply is denied. --- */
+
+static size_t
+mysql_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	    char *out, size_t cap)
+{
+	static const char ver[] = "5.7.33-0ubuntu0.18.04.1";
+	size_t n = 4, body;
+
+	if (cap < 128)
+		return 0;
+	out[n++] = 10;
+	memcpy(out + n, ver, sizeof(ver));
+	n += sizeof(ver);
+	memcpy(out + n, "\x08\x00\x00\x00", 4);		/* connection id */
+	n += 4;
+	memcpy(out + n, "abcdefgh\0", 9);		/* auth data part 1 + filler */
+	n += 9;
+	memcpy(out + n, "\xff\xf7\x08\x02\x00\xff\x81\x15", 8); /* caps, charset, status, caps */
+	n += 8;
+	out[n++] = 21;					/* auth data length */
+	memset(out + n, 0, 10);
+	n += 10;
+	memcpy(out + n, "ijklmnopqrst\0", 13);
+	n += 13;
+	memcpy(out + n, "mysql_native_password", 22);
+	n += 22;
+	body = n - 4;
+	out[0] = (char)(body & 0xff);
+	out[1] = (char)(body >> 8);
+	out[2] = 0;
+	out[3] = 0;
+	return n;
+}
+
+/* The client's handshake response: record the user name, answer "Access denied". */
+static size_t
+mysql_deny(struct service_ctx *s, const struct conn *c, const uint8_t *data, size_t len,
+	   uint8_t *out, size_t cap, bool *close)
+{
+	static const char msg[] = "Access denied for user";
+	char user[LIMIT_CHAFF_CRED] = "";
+	size_t body = 1 + 2 + 1 + 5 + sizeof(msg) - 1, u = 0;
+
+	/* 4-byte header, 4 caps, 4 max packet, 1 charset, 23 filler, then the
+	 * NUL-terminated user name. */
+	for (size_t i = 36; i < len && data[i] != 0 && u + 1 < sizeof(user); i++)
+		user[u++] = (char)(data[i] >= 0x20 && data[i] < 0x7f ? data[i] : '?');
+	user[u] = '\0';
+	report(s, c, CONTACT_LOGIN, "mysql", user, NULL);
+	*close = true;
+	if (cap < 4 + body)
+		return 0;
+	out[0] = (uint8_t)body;
+	out[1] = 0;
+	out[2] = 0;
+	out[3] = 2;
+	out[4] = 0xff;
+	out[5] = 0x15;	/* error 1045, little-endian */
+	out[6] = 0x04;
+	out[7] = '#';
+	memcpy(out + 8, "28000", 5);
+	memcpy(out + 13, msg, sizeof(msg) - 1);
+	return 4 + body;
+}
+
+/* --- generic banner --- */
+
+static size_t
+banner_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	     char *out, size_t cap)
+{
+	return s->banner ? say(out, cap, "%s\r\n", s->banner) : 0;
+}
+
+static size_t
+report_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	    const struct conn *c, char *out, size_t cap, bool *close)
+{
+	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+	return 0;
+}
+
+static size_t
+no_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	 char *out, size_t cap)
+{
+	return 0;
+}
+
+static const struct svc_ops services[SERVICE_NKINDS] = {
+	[SERVICE_NONE] = { "none", { 0 }, no_greet, report_line },
+	[SERVICE_HTTP] = { "http", { 80, 8080, 8000, 8008 }, no_greet, http_line },
+	[SERVICE_SSH] = { "ssh", { 22, 2222 }, ssh_greet, ssh_line },
+	[SERVICE_TELNET] = { "telnet", { 23, 2323 }, telnet_greet, telnet_line },
+	[SERVICE_FTP] = { "ftp", { 21 }, ftp_greet, ftp_line },
+	[SERVICE_SMTP] = { "smtp", { 25, 587 }, smtp_greet, smtp_line },
+	[SERVICE_MYSQL] = { "mysql", { 3306 }, mysql_greet, report_line },
+	[SERVICE_REDIS] = { "redis", { 6379 }, no_greet, redis_line },
+	[SERVICE_BANNER] = { "banner", { 0 }, banner_greet, report_line },
+};
+
+enum service_kind
+service_for_port(uint16_t port)
+{
+	for (int k = 1; k < SERVICE_NKINDS; k++)
+		for (int i = 0; i < 4 && services[k].ports[i]; i++)
+			if (services[k].ports[i] == port)
+				return (enum service_kind)k;
+	return SERVICE_BANNER;
+}
+
+const char *
+service_name(enum service_kind k)
+{
+	return (unsigned)k < SERVICE_NKINDS ? services[k].name : "unknown";
+}
+
+int
+service_init(struct service_ctx *s, size_t sessions, const struct persona *personas,
+	     size_t n_personas)
+{
+	memset(s, 0, sizeof(*s));
+	s->pool = calloc(sessions ? sessions : 1, sizeof(*s->pool));
+	if (!s->pool)
+		return -ENOMEM;
+	s->n = sessions;
+	s->personas = personas;
+	s->n_personas = n_personas;
+	return 0;
+}
+
+void
+service_free(struct service_ctx *s)
+{
+	if (!s)
+		return;
+	free(s->pool);
+	s->pool = NULL;
+}
+
+static const struct persona *
+persona_for(const struct service_ctx *s, const struct decoy *d)
+{
+	return &s->personas[d->persona < s->n_personas ? d->persona : 0];
+}
+
+static int
+session_alloc(struct service_ctx *s, uint32_t src)
+{
+	size_t per_src = 0;
+	int slot = -1;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->pool[i].used) {
+			if (slot < 0)
+				slot = (int)i;
+		} else if (s->pool[i].src == src) {
+			per_src++;
+		}
+	}
+	if (per_src >= LIMIT_CHAFF_SESSIONS_PER_SRC)
+		return -1;
+	return slot;
+}
+
+size_t
+service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, size_t cap)
+{
+	struct service_ctx *s = arg;
+	struct service_session *ss;
+	int slot = session_alloc(s, c->saddr);
+
+	if (slot < 0)
+		return 0;	/* over the per-source or global cap: a silent port */
+	ss = &s->pool[slot];
+	memset(ss, 0, sizeof(*ss));
+	ss->used = true;
+	ss->src = c->saddr;
+	ss->kind = (uint8_t)service_for_port(c->dport);
+	c->session = slot;
+	c->service = ss->kind;
+	return services[ss->kind].greet(s, ss, persona_for(s, d), (char *)out, cap);
+}
+
+/* Telnet option negotiation (IAC ...) is skipped, never interpreted. */
+static size_t
+skip_telnet_iac(const uint8_t *data, size_t len, size_t i)
+{
+	if (i + 1 < len && data[i + 1] >= 251 && data[i + 1] <= 254)
+		return i + 3;
+	return i + 2;
+}
+
+size_t
+service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
+	     size_t len, uint8_t *out, size_t cap, bool *close)
+{
+	struct service_ctx *s = arg;
+	struct service_session *ss;
+	const struct persona *p = persona_for(s, d);
+	size_t n = 0, i = 0;
+
+	if (c->session < 0 || (size_t)c->session >= s->n || !s->pool[c->session].used)
+		return 0;
+	ss = &s->pool[c->session];
+	ss->bytes += (uint32_t)len;
+	if (ss->bytes > LIMIT_CHAFF_SESSION_BYTES) {
+		*close = true;
+		return 0;
+	}
+	if (ss->kind == SERVICE_MYSQL)
+		return mysql_deny(s, c, data, len, out, cap, close);
+	while (i < len && !*close) {
+		uint8_t b = data[i];
+
+		if (b == 0xff && ss->kind == SERVICE_TELNET) {
+			i = skip_telnet_iac(data, len, i);
+			continue;
+		}
+		i++;
+		if (b == '\r' || b == '\0')
+			continue;
+		if (b != '\n') {
+			if (ss->line_len + 1u < sizeof(ss->line))
+				ss->line[ss->line_len++] = (char)(b >= 0x20 && b < 0x7f ? b : '?');
+			continue;
+		}
+		ss->line[ss->line_len] = '\0';
+		n += services[ss->kind].line(s, ss, p, c, (char *)out + n, cap - n, close);
+		ss->line_len = 0;
+	}
+	return n;
+}
+
+void
+service_close(void *arg, struct conn *c)
+{
+	struct service_ctx *s = arg;
+
+	if (c->session >= 0 && (size_t)c->session < s->n)
+		s->pool[c->session].used = false;
+	c->session = -1;
+}

@@ -1,0 +1,314 @@
+/* Unit tests for src/chaff/respond.c: answers per personality, checked on the wire. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "chaff/emit.h"
+#include "chaff/frame.h"
+#include "chaff/respond.h"
+
+static const char linux_fp[] =
+	"Fingerprint Linux 4.15 - 5.6\n"
+	"Class Linux | Linux | 4.X | general purpose\n"
+	"SEQ(SP=FB-109%GCD=1-6%ISR=102-110%TI=Z%CI=Z%II=I%TS=A)\n"
+	"OPS(O1=M5B4ST11NW7%O2=M5B4ST11NW7%O3=M5B4NNT11NW7%O4=M5B4ST11NW7%O5=M5B4ST11NW7%O6=M5B4ST11)\n"
+	"WIN(W1=FE88%W2=FE88%W3=FE88%W4=FE88%W5=FE88%W6=FE88)\n"
+	"ECN(R=Y%DF=Y%T=3B-45%TG=40%W=FAF0%O=M5B4NNSNW7%CC=Y%Q=)\n"
+	"T1(R=Y%DF=Y%T=3B-45%TG=40%S=O%A=S+%F=AS%RD=0%Q=)\n"
+	"T2(R=N)\n"
+	"T3(R=N)\n"
+	"T4(R=Y%DF=Y%T=3B-45%TG=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
+	"T5(R=Y%DF=Y%T=3B-45%TG=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
+	"T6(R=Y%DF=Y%T=3B-45%TG=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
+	"T7(R=Y%DF=Y%T=3B-45%TG=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
+	"U1(DF=N%T=3B-45%TG=40%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)\n"
+	"IE(DFI=N%T=3B-45%TG=40%CD=S)\n";
+
+#define DECOY 0xc6336411u
+#define PEER 0xc6336401u
+
+static const uint8_t peer_mac[6] = { 2, 0, 0, 0, 0, 1 };
+
+struct harness {
+	struct decoy_table t;
+	struct persona p;
+	struct respond_group g;
+	struct respond r;
+	uint8_t out[8][EMIT_FRAME_MAX];
+	size_t out_len[8];
+	size_t n_out;
+	struct respond_contact last;
+	size_t n_contacts;
+};
+
+static void
+on_send(void *arg, const uint8_t *frame, size_t len)
+{
+	struct harness *h = arg;
+
+	if (h->n_out < 8) {
+		memcpy(h->out[h->n_out], frame, len);
+		h->out_len[h->n_out++] = len;
+	}
+}
+
+static void
+on_contact(void *arg, const struct respond_contact *c)
+{
+	struct harness *h = arg;
+
+	h->last = *c;
+	h->n_contacts++;
+}
+
+static int
+setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	struct osdb_fp *fp = calloc(1, sizeof(*fp));
+	struct respond_hooks hooks = { .send = on_send, .contact = on_contact, .arg = h };
+	char err[128];
+
+	assert_int_equal(osdb_find(linux_fp, sizeof(linux_fp) - 1, "Linux 4.15 - 5.6", 0, fp), 0);
+	assert_int_equal(persona_from_fp(persona_preset_find("linux-4.15"), fp, &h->p, err,
+					 sizeof(err)), 0);
+	free(fp);
+	assert_int_equal(decoy_table_init(&h->t, 4, 5, 0), 0);
+	assert_int_equal(decoy_table_add(&h->t, DECOY, 32, NULL, 0, 0, 0, h->p.oui), 0);
+	assert_int_equal(decoy_table_seal(&h->t, NULL), 0);
+	h->g.tcp_ports[0] = 22;
+	h->g.n_tcp = 1;
+	assert_int_equal(respond_init(&h->r, &h->t, &h->p, 1, &h->g, 1, 64, &hooks), 0);
+	h->r.now_ns = 1000000000ULL;
+	*state = h;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct harness *h = *state;
+
+	respond_free(&h->r);
+	decoy_table_free(&h->t);
+	free(h);
+	return 0;
+}
+
+static const uint8_t *
+decoy_mac(struct harness *h)
+{
+	return decoy_find(&h->t, DECOY)->mac;
+}
+
+static void
+feed_tcp(struct harness *h, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+	 uint16_t win, const char *opts, const char *data)
+{
+	uint8_t seg[256], opt[40], buf[EMIT_FRAME_MAX];
+	int olen = opts ? emit_tcp_options(opts, 0xffffffffu, 0, opt, sizeof(opt)) : 0;
+	struct emit_tcp t = { .sport = 40000, .dport = dport, .seq = seq, .ack = ack,
+			      .flags = flags, .win = win, .opt = opt, .opt_len = (size_t)olen,
+			      .data = (const uint8_t *)data, .data_len = data ? strlen(data) : 0 };
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = 6 };
+	size_t n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, seg,
+			     emit_tcp(seg, sizeof(seg), &t));
+
+	h->n_out = 0;
+	respond_frame(&h->r, buf, n, false);
+}
+
+static void
+parse_out(struct harness *h, size_t i, struct frame *f)
+{
+	assert_true(i < h->n_out);
+	assert_int_equal(frame_parse(h->out[i], h->out_len[i], f), 0);
+	assert_memory_equal(f->dst, peer_mac, 6);
+}
+
+static void
+test_arp_reply(void **state)
+{
+	struct harness *h = *state;
+	uint8_t buf[EMIT_FRAME_MAX];
+	struct frame f;
+	size_t n = emit_arp(buf, sizeof(buf), (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 1,
+			    peer_mac, PEER, (const uint8_t *)"\0\0\0\0\0\0", DECOY);
+
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.arp.op, 2);
+	assert_int_equal(f.arp.spa, DECOY);
+	assert_memory_equal(f.arp.sha, decoy_mac(h), 6);
+	assert_int_equal(h->last.kind, CONTACT_ARP);
+	/* Malformed (hardware length 8): silence, like a real stack. */
+	h->n_out = 0;
+	buf[18] = 8;
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 0);
+	/* A request for an address that is not a decoy: silence. */
+	n = emit_arp(buf, sizeof(buf), (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 1,
+		     peer_mac, PEER, (const uint8_t *)"\0\0\0\0\0\0", DECOY + 1);
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 0);
+}
+
+static void
+test_syn_open_and_handshake(void **state)
+{
+	struct harness *h = *state;
+	struct frame f;
+	struct frame_tcpopt o;
+	uint32_t isn;
+
+	/* nmap's first SEQ probe: window 1, WS10 NOP MSS TS SACK. */
+	feed_tcp(h, 22, FRAME_TCP_SYN, 5000, 0, 1, "W9NM5B4T10S", NULL);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	assert_int_equal(f.tcp.ack, 5001);
+	assert_int_equal(f.tcp.win, 0xfe88);
+	assert_int_equal(f.ip.ttl, 64);
+	assert_int_equal(f.ip.frag, 0x4000);	/* DF */
+	assert_int_equal(f.ip.id, 0);		/* TI=Z */
+	frame_tcp_options(&f.tcp, &o);
+	assert_int_equal(o.first_kind, 2);	/* M first: M5B4ST11NW7 */
+	assert_int_equal(o.mss, 0x5b4);
+	assert_int_equal(o.ws, 7);
+	assert_true(o.ts_present && o.sack_ok);
+	assert_int_equal(o.tsecr, 0xffffffffu);
+	assert_int_equal(h->last.kind, CONTACT_OSPROBE);
+	isn = f.tcp.seq;
+	/* Complete the handshake: a connect contact. */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 5001, isn + 1, 500, NULL, NULL);
+	assert_int_equal(h->last.kind, CONTACT_CONNECT);
+	/* A plain SYN without options gets only the MSS back. */
+	feed_tcp(h, 22, FRAME_TCP_SYN, 9000, 0, 29200, NULL, NULL);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.doff, 24);
+	assert_int_equal(h->last.kind, CONTACT_SYN);
+}
+
+static void
+test_closed_and_probes(void **state)
+{
+	struct harness *h = *state;
+	struct frame f;
+
+	/* T5: SYN to a closed port -> RST+ACK, seq 0, ack seq+1. */
+	feed_tcp(h, 23, FRAME_TCP_SYN, 700, 0, 31337, NULL, NULL);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_RST | FRAME_TCP_ACK);
+	assert_int_equal(f.tcp.seq, 0);
+	assert_int_equal(f.tcp.ack, 701);
+	assert_int_equal(f.tcp.win, 0);
+	/* T6: ACK to a closed port -> RST, seq = their ack. */
+	feed_tcp(h, 23, FRAME_TCP_ACK, 700, 4242, 32768, NULL, NULL);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_RST);
+	assert_int_equal(f.tcp.seq, 4242);
+	/* T2 (NULL to an open port): Linux says R=N. */
+	feed_tcp(h, 22, 0, 700, 0, 128, NULL, NULL);
+	assert_int_equal(h->n_out, 0);
+	assert_int_equal(h->last.kind, CONTACT_OSPROBE);
+	/* FIN to an open port: silence; XMAS to a closed one: RST. */
+	feed_tcp(h, 22, FRAME_TCP_FIN, 700, 0, 1024, NULL, NULL);
+	assert_int_equal(h->n_out, 0);
+	assert_int_equal(h->last.kind, CONTACT_FIN);
+	feed_tcp(h, 24, FRAME_TCP_FIN | FRAME_TCP_PSH | FRAME_TCP_URG, 700, 0, 1024, NULL, NULL);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(h->last.kind, CONTACT_XMAS);
+	/* A RST never gets an answer. */
+	feed_tcp(h, 24, FRAME_TCP_RST, 700, 0, 0, NULL, NULL);
+	assert_int_equal(h->n_out, 0);
+}
+
+static void
+test_bad_checksum_dropped(void **state)
+{
+	struct harness *h = *state;
+	uint8_t seg[40], buf[EMIT_FRAME_MAX];
+	struct emit_tcp t = { .sport = 1, .dport = 22, .seq = 1, .flags = FRAME_TCP_SYN, .win = 9 };
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = 6 };
+	size_t n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, seg,
+			     emit_tcp(seg, sizeof(seg), &t));
+
+	buf[14 + 20 + 16] ^= 1;
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 0);
+	assert_int_equal(h->r.stats.dropped_csum, 1);
+	/* The kernel never computed it (veth): it is not checked. */
+	respond_frame(&h->r, buf, n, true);
+	assert_int_equal(h->n_out, 1);
+}
+
+static void
+test_udp_unreachable(void **state)
+{
+	struct harness *h = *state;
+	uint8_t udp[8 + 300], buf[EMIT_FRAME_MAX];
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = 17, .id = 0x1042 };
+	struct frame f, q;
+	size_t n;
+
+	memset(udp, 'C', sizeof(udp));
+	udp[0] = 0x9c, udp[1] = 0x40, udp[2] = 0x80, udp[3] = 0x01;
+	udp[4] = (uint8_t)(sizeof(udp) >> 8), udp[5] = (uint8_t)sizeof(udp);
+	n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, udp, sizeof(udp));
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.kind, FRAME_ICMP);
+	assert_int_equal(f.icmp.type, 3);
+	assert_int_equal(f.icmp.code, 3);
+	assert_int_equal(f.ip.total_len, 0x164);	/* IPL=164: the whole probe quoted */
+	assert_true(frame_l4_csum_ok(&f));
+	/* The quoted header is the probe's, untouched (RIPL/RID/RIPCK=G). */
+	assert_memory_equal(f.icmp.data, buf + 14, 20);
+	(void)q;
+	assert_int_equal(h->last.kind, CONTACT_UDP);
+	assert_int_equal(h->last.dport, 0x8001);
+}
+
+static void
+test_ping(void **state)
+{
+	struct harness *h = *state;
+	uint8_t icmp[8 + 16] = { 8, 9, 0, 0, 0x12, 0x34, 0x01, 0x27 }, buf[EMIT_FRAME_MAX];
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = 1, .df = true };
+	struct frame f;
+	uint16_t c = frame_csum_fold(frame_csum_add(0, icmp, sizeof(icmp)));
+	size_t n;
+
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, icmp, sizeof(icmp));
+	respond_frame(&h->r, buf, n, false);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.icmp.type, 0);
+	assert_int_equal(f.icmp.code, 9);	/* CD=S: the code echoed */
+	assert_int_equal(f.icmp.id, 0x1234);
+	assert_int_equal(f.ip.frag, 0);		/* DFI=N */
+	assert_true(frame_l4_csum_ok(&f));
+	assert_int_equal(h->last.kind, CONTACT_PING);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_arp_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_open_and_handshake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closed_and_probes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_checksum_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

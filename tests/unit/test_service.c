@@ -1,0 +1,151 @@
+/* Unit tests for src/chaff/service.c: greetings, recorded credentials, caps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "chaff/service.h"
+
+struct rec {
+	size_t n;
+	struct respond_contact last;
+	char user[64], pass[64], detail[128];
+};
+
+static void
+on_report(void *arg, const struct respond_contact *c)
+{
+	struct rec *r = arg;
+
+	r->n++;
+	r->last = *c;
+	snprintf(r->user, sizeof(r->user), "%s", c->user ? c->user : "");
+	snprintf(r->pass, sizeof(r->pass), "%s", c->pass ? c->pass : "");
+	snprintf(r->detail, sizeof(r->detail), "%s", c->detail ? c->detail : "");
+}
+
+struct fixture {
+	struct service_ctx s;
+	struct persona p;
+	struct decoy d;
+	struct rec rec;
+	uint8_t out[4096];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->p.svc = persona_preset_find("linux-5.4")->svc;
+	assert_int_equal(service_init(&f->s, 32, &f->p, 1), 0);
+	f->s.report = on_report;
+	f->s.report_arg = &f->rec;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	service_free(&f->s);
+	free(f);
+	return 0;
+}
+
+static size_t
+feed(struct fixture *f, struct conn *c, const char *s, bool *close)
+{
+	*close = false;
+	memset(f->out, 0, sizeof(f->out));
+	return service_data(&f->s, c, &f->d, (const uint8_t *)s, strlen(s), f->out,
+			    sizeof(f->out) - 1, close);
+}
+
+static void
+test_http(void **state)
+{
+	struct fixture *f = *state;
+	struct conn c = { .saddr = 1, .daddr = 2, .dport = 80, .session = -1 };
+	bool close;
+
+	assert_int_equal(service_open(&f->s, &c, &f->d, f->out, sizeof(f->out)), 0);
+	assert_int_equal(feed(f, &c, "GET /admin HTTP/1.1\r\nHost: x\r\n", &close), 0);
+	assert_string_equal(f->rec.detail, "GET /admin HTTP/1.1");
+	assert_true(feed(f, &c, "\r\n", &close) > 0);
+	assert_true(close);
+	assert_non_null(strstr((char *)f->out, "Server: nginx/1.18.0 (Ubuntu)\r\n"));
+	service_close(&f->s, &c);
+}
+
+static void
+test_ftp_and_telnet_credentials(void **state)
+{
+	struct fixture *f = *state;
+	struct conn c = { .saddr = 1, .daddr = 2, .dport = 21, .session = -1 };
+	bool close;
+
+	assert_true(service_open(&f->s, &c, &f->d, f->out, sizeof(f->out)) > 0);
+	assert_non_null(strstr((char *)f->out, "vsFTPd"));
+	feed(f, &c, "USER admin\r\n", &close);
+	assert_non_null(strstr((char *)f->out, "331"));
+	feed(f, &c, "PASS s3cret\r\n", &close);
+	assert_non_null(strstr((char *)f->out, "530"));
+	assert_int_equal(f->rec.last.kind, CONTACT_LOGIN);
+	assert_string_equal(f->rec.user, "admin");
+	assert_string_equal(f->rec.pass, "s3cret");
+	service_close(&f->s, &c);
+
+	c = (struct conn){ .saddr = 1, .daddr = 2, .dport = 23, .session = -1 };
+	service_open(&f->s, &c, &f->d, f->out, sizeof(f->out));
+	/* Telnet negotiation bytes are skipped, not interpreted. */
+	feed(f, &c, "\xff\xfb\x01root\r\n", &close);
+	assert_non_null(strstr((char *)f->out, "Password:"));
+	feed(f, &c, "toor\r\n", &close);
+	assert_string_equal(f->rec.user, "root");
+	assert_string_equal(f->rec.pass, "toor");
+	service_close(&f->s, &c);
+}
+
+static void
+test_caps(void **state)
+{
+	struct fixture *f = *state;
+	struct conn c[LIMIT_CHAFF_SESSIONS_PER_SRC + 1];
+	static char big[LIMIT_CHAFF_SESSION_BYTES + 2];
+	bool close;
+
+	/* Sessions per source. */
+	for (size_t i = 0; i <= LIMIT_CHAFF_SESSIONS_PER_SRC; i++) {
+		c[i] = (struct conn){ .saddr = 7, .daddr = 2, .dport = 21, .session = -1 };
+		service_open(&f->s, &c[i], &f->d, f->out, sizeof(f->out));
+	}
+	assert_true(c[LIMIT_CHAFF_SESSIONS_PER_SRC - 1].session >= 0);
+	assert_int_equal(c[LIMIT_CHAFF_SESSIONS_PER_SRC].session, -1);
+	/* Bytes per session; an endless line is cut, never overflows. */
+	memset(big, 'A', sizeof(big) - 1);
+	feed(f, &c[0], big, &close);
+	assert_true(close);
+	for (size_t i = 0; i <= LIMIT_CHAFF_SESSIONS_PER_SRC; i++)
+		service_close(&f->s, &c[i]);
+	assert_int_equal(service_for_port(22), SERVICE_SSH);
+	assert_int_equal(service_for_port(9999), SERVICE_BANNER);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ftp_and_telnet_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
