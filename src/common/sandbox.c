@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *const sandbox_base_syscalls[] = {
@@ -308,6 +309,9 @@ sandbox_enter(const struct sandbox_opts *o)
 		r = fail(o, -errno, "PR_SET_NO_NEW_PRIVS");
 		goto out;
 	}
+	/* localtime() (syslog's timestamps) reads /etc/localtime on first use,
+	 * which the filter would refuse: load the zone now. */
+	tzset();
 	if (filter != NULL && (r = seccomp_load(filter)) < 0)
 		fail(o, r, "loading the seccomp filter");
 out:

@@ -14,14 +14,18 @@
  *   6. load the seccomp allow-list on every thread: sandbox_base_syscalls
  *      plus the caller's names; anything else gets `deny`.
  *
- * Call it once, early, ideally before starting threads. It returns 0 or a
- * negative errno, with "what failed: why" written to errbuf when one is
- * given; it never logs (the daemon logs once and exits). After a failure
- * past step 1 the process is half-confined and must exit.
+ * Call it once, before starting threads: ids and the seccomp filter apply
+ * to every thread, but capabilities are per thread and only the caller's
+ * are dropped. It returns 0 or a negative errno, with "what failed: why"
+ * written to errbuf when one is given; it never logs (the daemon logs once
+ * and exits). After a failure past step 1 the process is half-confined and
+ * must exit.
  *
  * Things to do before the call, because the sandbox will refuse them after:
  * open files and sockets, resolve names, and open the syslog connection
- * (log_init) since syslog() reconnects with socket()/connect().
+ * (log_init uses LOG_NDELAY; note that glibc's syslog() reconnects with
+ * socket() if the log daemon restarts, so a KILL filter for a syslog user
+ * should name "socket" and "connect"). The time zone is loaded here.
  */
 #ifndef MOAT_SANDBOX_H
 #define MOAT_SANDBOX_H
