@@ -155,4 +155,14 @@
  * keeps every internal node index (< 2^31) far from overflowing. */
 #define LIMIT_LPM_PREFIXES		(16u << 20)
 
+/* --- engine: REST server, flight record (src/engine/api.c, flight.c) --- */
+/* Request line plus headers; the API's own requests need a few hundred bytes. */
+#define LIMIT_API_HEADERS		16384u
+/* A REST connection idle or trickling this long is dropped (slowloris). */
+#define LIMIT_API_TIMEOUT_S		30u
+/* Categories in one flight query: there are twelve, a longer list is abuse. */
+#define LIMIT_FLIGHT_CATEGORIES		16u
+/* A flight message is for people; longer text is cut. */
+#define LIMIT_FLIGHT_MESSAGE		512u
+
 #endif

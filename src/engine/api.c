@@ -28,11 +28,6 @@
 #include "engine/api_route.h"
 #include "engine/token.h"
 
-/* Idle or slow clients are dropped after this long (slowloris). */
-#define API_TIMEOUT_S 30
-/* Request line plus headers; the API needs a few hundred bytes. */
-#define API_MAX_HEADERS 16384
-
 struct api {
 	struct evhttp *http;
 	struct engine *e;
@@ -365,8 +360,8 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 		return -ENOMEM;
 	}
 	evhttp_set_max_body_size(a->http, LIMIT_API_RESTORE_BODY);
-	evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
-	evhttp_set_timeout(a->http, API_TIMEOUT_S);
+	evhttp_set_max_headers_size(a->http, LIMIT_API_HEADERS);
+	evhttp_set_timeout(a->http, (int)LIMIT_API_TIMEOUT_S);
 	/* Every method reaches the dispatcher, which answers 405 in JSON. */
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);

@@ -17,13 +17,13 @@
 
 /* Fill one time bound; replies 400 and returns false if it is malformed. */
 static bool
-api_flight_bound(struct api_req *r, const char *key, int64_t now_ms, int64_t *ret)
+api_flight_bound(struct api_req *r, const char *key, int64_t now_ms, bool upper, int64_t *ret)
 {
 	const char *v = api_req_query(r, key);
 
 	if (!v)
 		return true;
-	if (flight_parse_time(v, now_ms, ret) < 0) {
+	if (flight_parse_time(v, now_ms, upper, ret) < 0) {
 		api_reply_error(r, 400, key, "%s: expected Unix seconds or a duration like 30m, "
 		    "1h, 2d", key);
 		return false;
@@ -44,8 +44,8 @@ api_flight_get(struct api_req *r)
 	uint64_t n;
 	int ret;
 
-	if (!api_flight_bound(r, "since", now_ms, &q.since_ms) ||
-	    !api_flight_bound(r, "until", now_ms, &q.until_ms))
+	if (!api_flight_bound(r, "since", now_ms, false, &q.since_ms) ||
+	    !api_flight_bound(r, "until", now_ms, true, &q.until_ms))
 		return;
 	if (limit) {
 		if (strnum_u64(limit, 1, LIMIT_FLIGHT_QUERY, &n) < 0) {

@@ -14,9 +14,6 @@
 #include "common/limits.h"
 #include "common/strnum.h"
 
-/* Longest message kept; longer ones are cut (they are for people). */
-#define FLIGHT_MESSAGE_MAX 512
-
 struct flight {
 	struct store *store;
 	const struct clock *clock;
@@ -81,7 +78,7 @@ int
 flight_record(struct flight *f, const char *category, const char *event,
     const json_t *detail, const char *fmt, ...)
 {
-	char message[FLIGHT_MESSAGE_MAX];
+	char message[LIMIT_FLIGHT_MESSAGE];
 	struct store_flight_entry e;
 	char *detail_text = NULL;
 	va_list ap;
@@ -180,13 +177,17 @@ flight_prune(struct flight *f)
 }
 
 int
-flight_parse_time(const char *s, int64_t now_ms, int64_t *ret_ms)
+flight_parse_time(const char *s, int64_t now_ms, bool upper, int64_t *ret_ms)
 {
 	/* 1e12 s is year 33658: far past any real bound, and keeps ms in range. */
 	const double max_s = 1e12;
-	int64_t ago_s;
+	int64_t ago_s, whole;
 	double secs;
 
+	if (strnum_i64(s, 0, (int64_t)max_s, &whole) == 0) {
+		*ret_ms = whole * 1000 + (upper ? 999 : 0);
+		return 0;
+	}
 	if (strnum_double(s, 0, max_s, &secs) == 0) {
 		*ret_ms = (int64_t)(secs * 1000.0);
 		return 0;

@@ -63,10 +63,11 @@ int flight_prune(struct flight *f);
 
 /*
  * Parse a query bound: Unix seconds ("1700000000", "1700000000.5") or a
- * duration ago ("90s", "30m", "1h", "2d") relative to now_ms. -EINVAL
- * otherwise.
+ * duration ago ("90s", "30m", "1h", "2d") relative to now_ms. An upper
+ * bound in whole seconds covers that whole second (until=T includes an
+ * entry at T.4), since clients round "now" down. -EINVAL otherwise.
  */
-int flight_parse_time(const char *s, int64_t now_ms, int64_t *ret_ms);
+int flight_parse_time(const char *s, int64_t now_ms, bool upper, int64_t *ret_ms);
 
 /* Split "a,b,c" into q->categories (pointers into buf, which is modified).
  * -EINVAL for an unknown or empty category, -E2BIG for too many. */

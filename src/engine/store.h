@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
+
 struct store;
 
 /* One flight-record entry as stored. Strings are owned by the caller
@@ -34,7 +36,7 @@ struct store_flight_entry {
 	const char *detail;	/* JSON text, or NULL */
 };
 
-#define STORE_FLIGHT_MAX_CATEGORIES 16u
+#define STORE_FLIGHT_MAX_CATEGORIES LIMIT_FLIGHT_CATEGORIES
 
 /* Flight query: entries with since_ms <= time_ms <= until_ms whose category is
  * one of categories[] (all categories when ncategories is 0), newest first,

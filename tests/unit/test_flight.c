@@ -128,17 +128,19 @@ test_parse_time(void **state)
 	int64_t t = 0;
 	const int64_t now = 1700000000000;
 
-	assert_int_equal(flight_parse_time("1700000000", now, &t), 0);
+	assert_int_equal(flight_parse_time("1700000000", now, false, &t), 0);
 	assert_int_equal(t, 1700000000000);
-	assert_int_equal(flight_parse_time("1700000000.25", now, &t), 0);
+	assert_int_equal(flight_parse_time("1700000000", now, true, &t), 0);
+	assert_int_equal(t, 1700000000999);
+	assert_int_equal(flight_parse_time("1700000000.25", now, false, &t), 0);
 	assert_int_equal(t, 1700000000250);
-	assert_int_equal(flight_parse_time("1h", now, &t), 0);
+	assert_int_equal(flight_parse_time("1h", now, false, &t), 0);
 	assert_int_equal(t, now - 3600000);
-	assert_int_equal(flight_parse_time("2d", now, &t), 0);
+	assert_int_equal(flight_parse_time("2d", now, false, &t), 0);
 	assert_int_equal(t, now - 2 * 86400000);
-	assert_int_equal(flight_parse_time("soon", now, &t), -EINVAL);
-	assert_int_equal(flight_parse_time("-5", now, &t), -EINVAL);
-	assert_int_equal(flight_parse_time("", now, &t), -EINVAL);
+	assert_int_equal(flight_parse_time("soon", now, false, &t), -EINVAL);
+	assert_int_equal(flight_parse_time("-5", now, false, &t), -EINVAL);
+	assert_int_equal(flight_parse_time("", now, false, &t), -EINVAL);
 }
 
 static void
