@@ -7,11 +7,15 @@
  * plus some /32; IPv6 mostly /32-/48 under a pool of allocated /32s, plus
  * /56, /64 and /128. Lookup keys are random addresses, half drawn from
  * inside inserted prefixes, half from the whole unicast space. Every lpm
- * answer is checked against the binary trie; a mismatch fails the run.
+ * answer (single and batched) is checked against the binary trie; a
+ * mismatch fails the run.
  *
- * Output: build time, memory and lookups/s per table; the ratio of the
- * per-lookup cost at 1M to that at 1k (goal < 2); the speed-up over the
- * binary trie at 1M (goal >= 4); one verdict line per goal.
+ * Output per table: build time (lpm_insert_many + lpm_build) and memory,
+ * single lookups/s (lpm_lookup4/6), batched lookups/s (lpm_lookup4/6_batch),
+ * the binary trie's lookups/s and the speed-up over it. Then the ratio of
+ * the per-lookup cost at 1M to that at 1k (goal < 2), the speed-up over the
+ * binary trie at 1M (goal >= 4), and one verdict line per goal. Times are
+ * this thread's CPU time, medians over chunks of lookups (see time_kind).
  *
  * Usage: bench_lpm [SCALE]   SCALE in (0, 1] shrinks the tables (quick runs).
  */
@@ -371,6 +375,7 @@ run_one(uint8_t af, size_t n, struct result *res, uint64_t *sum)
 	struct lpm *l = lpm_new();
 	uint64_t t0;
 	struct keyset ks;
+	uint32_t *values;
 	size_t bad, bad_batch;
 	int r;
 
@@ -378,13 +383,18 @@ run_one(uint8_t af, size_t n, struct result *res, uint64_t *sum)
 		fprintf(stderr, "bench_lpm: lpm_new: %s\n", strerror(errno));
 		return -1;
 	}
+	values = calloc(n, sizeof(*values));
+	if (values == NULL) {
+		fprintf(stderr, "bench_lpm: out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < n; i++)
+		values[i] = (uint32_t)i;
 	t0 = cpu_ns();
-	for (size_t i = 0; i < n; i++) {
-		r = lpm_insert(l, &ps[i], (uint32_t)i);
-		if (r < 0) {
-			fprintf(stderr, "bench_lpm: lpm_insert: %s\n", strerror(-r));
-			return -1;
-		}
+	r = lpm_insert_many(l, ps, values, n);
+	if (r < 0) {
+		fprintf(stderr, "bench_lpm: lpm_insert_many: %s\n", strerror(-r));
+		return -1;
 	}
 	r = lpm_build(l);
 	if (r < 0) {
@@ -415,6 +425,7 @@ run_one(uint8_t af, size_t n, struct result *res, uint64_t *sum)
 	bad += bad_batch;
 	res->ref_lookups_s = 1e9 / time_kind(K_REF, l, &bt, &ks, NREF_KEYS, 1, sum);
 	keyset_free(&ks);
+	free(values);
 
 	free(bt.v);
 	lpm_free(l);

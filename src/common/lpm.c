@@ -1014,19 +1014,13 @@ fam_of(struct lpm *l, uint8_t af)
 	return af == AF_INET ? &l->f4 : &l->f6;
 }
 
-int
-lpm_insert(struct lpm *l, const struct prefix *p, uint32_t value)
+static int
+fam_insert(struct fam *f, u128 key, unsigned len, uint32_t value)
 {
-	struct fam *f;
-	u128 key;
 	bool added;
 	int r;
 
-	if (!prefix_valid(p) || value == LPM_NONE)
-		return -EINVAL;
-	f = fam_of(l, p->addr.af);
-	key = key_from_ipaddr(&p->addr);
-	if (f->count >= LIMIT_LPM_PREFIXES && cp_find(f, key, p->len) == 0)
+	if (f->count >= LIMIT_LPM_PREFIXES && cp_find(f, key, len) == 0)
 		return -ENOSPC;
 	if (f->dp.top == NULL) {
 		/* An empty first level; what inserts touch is marked stale. */
@@ -1036,13 +1030,70 @@ lpm_insert(struct lpm *l, const struct prefix *p, uint32_t value)
 		if (f->stale == NULL || f->dp.top == NULL)
 			return -ENOMEM;
 	}
-	r = cp_insert(f, key, p->len, value + 1, &added);
+	r = cp_insert(f, key, len, value + 1, &added);
 	if (r < 0)
 		return r;
 	if (added)
 		f->count++;
-	mark_stale(f, key, p->len);
+	mark_stale(f, key, len);
 	return 0;
+}
+
+int
+lpm_insert(struct lpm *l, const struct prefix *p, uint32_t value)
+{
+	if (!prefix_valid(p) || value == LPM_NONE)
+		return -EINVAL;
+	return fam_insert(fam_of(l, p->addr.af), key_from_ipaddr(&p->addr), p->len, value);
+}
+
+/* One prefix of a bulk insert, sortable. */
+struct bulk {
+	u128 key;
+	uint32_t value;
+	uint32_t order;		/* input position: the later duplicate wins */
+	uint8_t af, len;
+};
+
+static int
+bulk_cmp(const void *pa, const void *pb)
+{
+	const struct bulk *a = pa, *b = pb;
+
+	if (a->af != b->af)
+		return a->af < b->af ? -1 : 1;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+int
+lpm_insert_many(struct lpm *l, const struct prefix *ps, const uint32_t *values, size_t n)
+{
+	struct bulk *b;
+	int r = 0;
+
+	if (n > UINT32_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!prefix_valid(&ps[i]) || values[i] == LPM_NONE)
+			return -EINVAL;
+	if (n == 0)
+		return 0;
+	b = malloc(n * sizeof(*b));
+	if (b == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		b[i] = (struct bulk){ .key = key_from_ipaddr(&ps[i].addr), .value = values[i],
+			.order = (uint32_t)i, .af = ps[i].addr.af, .len = ps[i].len };
+	/* In address order each insert walks the path the previous one warmed. */
+	qsort(b, n, sizeof(*b), bulk_cmp);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = fam_insert(fam_of(l, b[i].af), b[i].key, b[i].len, b[i].value);
+	free(b);
+	return r;
 }
 
 int

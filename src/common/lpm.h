@@ -48,6 +48,14 @@ void lpm_free(struct lpm *l);
  * LIMIT_LPM_PREFIXES; -ENOMEM. On error the table is unchanged.
  */
 int lpm_insert(struct lpm *l, const struct prefix *p, uint32_t value);
+/*
+ * Insert n prefixes, values[i] for ps[i], as n lpm_insert() calls would (a
+ * later duplicate replaces an earlier one), but in address order: several
+ * times faster for large tables, whose inserts are otherwise cache misses.
+ * -EINVAL if any prefix or value is malformed (nothing inserted); on
+ * -ENOMEM or -ENOSPC part of the prefixes may have been inserted.
+ */
+int lpm_insert_many(struct lpm *l, const struct prefix *ps, const uint32_t *values, size_t n);
 /* Remove exactly p; -ENOENT if p was not inserted, -EINVAL if malformed. */
 int lpm_delete(struct lpm *l, const struct prefix *p);
 /* Value inserted for exactly p (no longest match); -ENOENT if none. */

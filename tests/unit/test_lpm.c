@@ -483,6 +483,41 @@ test_short_prefix_stack(void **state)
 	free(nv);
 }
 
+/* lpm_insert_many() equals one lpm_insert() per prefix, later duplicates winning. */
+static void
+test_insert_many(void **state)
+{
+	enum { N = 3000 };
+	static struct prefix ps[N];
+	static uint32_t vs[N];
+	struct naive *nv = calloc(1, sizeof(*nv));
+	struct lpm *l = lpm_new();
+	struct prefix bad;
+
+	rng_state = 7;
+	for (int i = 0; i < N; i++) {
+		ps[i] = i >= 100 && rng() % 4 == 0 ? ps[rng() % 100] : random_prefix(i & 1 ? AF_INET6 : AF_INET);
+		vs[i] = (uint32_t)i;
+		naive_insert(nv, &ps[i], vs[i]);
+	}
+	assert_int_equal(lpm_insert_many(l, ps, vs, N), 0);
+	check_against_naive(l, nv, 1000);
+	assert_int_equal(lpm_build(l), 0);
+	check_against_naive(l, nv, 3000);
+
+	/* One malformed prefix or value: nothing is inserted. */
+	bad = ps[5];
+	ps[5].len = 200;
+	assert_int_equal(lpm_insert_many(l, ps, vs, N), -EINVAL);
+	ps[5] = bad;
+	vs[7] = LPM_NONE;
+	assert_int_equal(lpm_insert_many(l, ps, vs, N), -EINVAL);
+	assert_int_equal(lpm_insert_many(l, ps, vs, 0), 0);
+	check_against_naive(l, nv, 1000);
+	lpm_free(l);
+	free(nv);
+}
+
 int
 main(void)
 {
@@ -494,6 +529,7 @@ main(void)
 		cmocka_unit_test(test_random_small),
 		cmocka_unit_test(test_random_large),
 		cmocka_unit_test(test_short_prefix_stack),
+		cmocka_unit_test(test_insert_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
