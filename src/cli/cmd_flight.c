@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli/client.h"
@@ -71,7 +72,10 @@ cmd_flight_parse(int argc, char **argv, struct cmd_flight_query *q)
 				return cli_usage_error(&cmd_flight, "bad --%s '%s': expected Unix "
 				    "seconds, \"now\" or a duration such as 30m, 2h, 1d",
 				    c == OPT_SINCE ? "since" : "until", optarg);
-			*(c == OPT_SINCE ? &q->has_since : &q->has_until) = true;
+			/* "--until now" is no upper bound: whole seconds would cut off
+			 * entries made earlier within the current second. */
+			*(c == OPT_SINCE ? &q->has_since : &q->has_until) =
+			    c == OPT_SINCE || strcmp(optarg, "now") != 0;
 			break;
 		case OPT_CATEGORY:
 			if (!cliarg_categories_ok(optarg))
