@@ -22,25 +22,28 @@ from conftest import binpath
 from nslib import wait_for
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+def free_port(host="127.0.0.1"):
+    """A TCP port on host (a loopback address) that was free a moment ago."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
 class Moatd:
     """One moatd with its own state dir, config file and API port."""
 
-    def __init__(self, topo, tmp_path, config_extra=""):
+    def __init__(self, topo, tmp_path, config_extra="", host="127.0.0.1"):
         self.topo = topo
         self.dir = tmp_path
         self.state = str(tmp_path / "state")
         os.makedirs(self.state, exist_ok=True)
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         self.config = str(tmp_path / "moatd.yaml")
+        listen = ("[%s]:%d" if ":" in host else "%s:%d") % (host, self.port)
         with open(self.config, "w") as f:
-            f.write('api:\n  listen: "127.0.0.1:%d"\n%s' % (self.port, config_extra))
+            f.write('api:\n  listen: "%s"\n%s' % (listen, config_extra))
         self.proc = None
         self.starts = 0
 
@@ -77,7 +80,9 @@ class Moatd:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        if ":" in self.host:
+            return "http://[%s]:%d" % (self.host, self.port)
+        return "http://%s:%d" % (self.host, self.port)
 
     @property
     def token(self):
@@ -113,7 +118,7 @@ class Moatd:
             ctype = ctype or "application/json"
         if ctype:
             headers["Content-Type"] = ctype
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -133,13 +138,15 @@ class Moatd:
     def po_names(self):
         return [p["name"] for p in self.pos()]
 
-    def moat(self, *args, env=None, rc=0, timeout=30):
-        """Run the CLI against this moatd (found through --state); check rc."""
+    def moat(self, *args, env=None, rc=0, timeout=30, state_opt=True):
+        """Run the CLI against this moatd (found through --state, or only
+        through env when state_opt is False); check rc."""
         e = dict(os.environ)
         for k in ("MOAT_API", "MOAT_STATE", "MOAT_TOKEN"):
             e.pop(k, None)
         e.update(env or {})
-        p = subprocess.run([binpath("moat"), "--state", self.state] + list(args),
+        pre = ["--state", self.state] if state_opt else []
+        p = subprocess.run([binpath("moat")] + pre + list(args),
                            capture_output=True, text=True, env=e, timeout=timeout)
         if rc is not None:
             assert p.returncode == rc, "moat %s: rc %d, want %d\nstdout: %s\nstderr: %s" % (
