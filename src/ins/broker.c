@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "ins/insproto.h"
 #include "ins/lsn.h"
+#include "ins/obs.h"
 
 /* Loop wake-up period: the granularity of hold deadlines. */
 #define BROKER_TICK_MS 100
@@ -370,6 +371,12 @@ broker_init(struct broker *b, const char *path, const struct policy *pol)
 	if (r < 0)
 		goto fail;
 	b->last_sweep_ms = broker_now_ms(b);
+	if (b->pol.observe_ms) {
+		r = obs_init(&b->obs);
+		if (r < 0)
+			log_warnx("sock_diag unavailable (%s): connections will not be observed",
+				  strerror(-r));
+	}
 	return 0;
 fail:
 	broker_free(b);
@@ -391,6 +398,10 @@ broker_housekeeping(struct broker *b)
 	if (now - b->last_sweep_ms >= 1000) {
 		srctab_sweep(&b->src, now, BROKER_SRC_IDLE_MS);
 		b->last_sweep_ms = now;
+	}
+	if (b->obs && b->nlsn > 0 && now - b->last_obs_ms >= b->pol.observe_ms) {
+		obs_round(b, b->obs, now);
+		b->last_obs_ms = now;
 	}
 }
 
@@ -441,4 +452,6 @@ broker_free(struct broker *b)
 		close(b->epfd);
 	b->epfd = -1;
 	srctab_free(&b->src);
+	obs_free(b->obs);
+	b->obs = NULL;
 }

@@ -37,6 +37,7 @@ struct broker_stats {
 
 struct lsn;
 struct client;
+struct obs;
 
 struct broker {
 	int epfd;
@@ -53,6 +54,8 @@ struct broker {
 	unsigned nheld;
 	uint64_t next_conn_id;
 	uint64_t last_sweep_ms;
+	struct obs *obs;		/* NULL when observation is off or unavailable */
+	uint64_t last_obs_ms;
 	bool stop;
 	struct broker_stats st;
 	uint8_t peek[LIMIT_INS_PEEK];	/* scratch for MSG_PEEK on held connections */

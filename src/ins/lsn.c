@@ -15,6 +15,7 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "ins/inshttp.h"
+#include "ins/obs.h"
 
 /* A connection between accept and handoff: held, or queued for a full doorbell. */
 struct lsn_conn {
@@ -113,6 +114,8 @@ lsn_ring(struct broker *b, struct lsn *l, struct lsn_conn *c)
 		return r;
 	close(c->ev.fd);
 	b->st.handed++;
+	if (c->src && b->obs)
+		srctab_count_handoff(c->src, obs_gen(b->obs));
 	return 0;
 }
 
@@ -246,6 +249,18 @@ lsn_hold(struct broker *b, struct lsn *l, struct lsn_conn *c)
 	return true;
 }
 
+/* Would one more connection put this source over max_conns_per_source? */
+static bool
+lsn_over_conn_cap(const struct broker *b, const struct srctab_entry *src)
+{
+	uint32_t open;
+
+	if (!b->pol.max_conns_per_source || !src)
+		return false;
+	open = src->held + (b->obs ? srctab_open_conns(src, obs_gen(b->obs)) : 0);
+	return open >= b->pol.max_conns_per_source;
+}
+
 /* Decide what happens to a connection just accepted. */
 static void
 lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
@@ -253,6 +268,10 @@ lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 	c->src = srctab_get(&b->src, c->peer.family, c->peer.addr, true, now_ms);
 	if (srctab_denied(c->src, now_ms)) {
 		b->st.denied_drops++;
+		goto drop;
+	}
+	if (lsn_over_conn_cap(b, c->src)) {
+		b->st.capped_drops++;
 		goto drop;
 	}
 	if (b->pol.hold == POLICY_HOLD_NONE) {
@@ -453,6 +472,15 @@ lsn_getname(struct broker *b, int bell, struct ins_addr *ret)
 		}
 	}
 	return -ENOTSOCK;
+}
+
+bool
+lsn_has_port(const struct broker *b, uint16_t port)
+{
+	for (const struct lsn *l = b->lsns; l; l = l->next)
+		if (l->addr.port == port)
+			return true;
+	return false;
 }
 
 void

@@ -13,6 +13,7 @@
 #ifndef MOAT_INS_LSN_H
 #define MOAT_INS_LSN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ins/broker.h"
@@ -28,6 +29,9 @@ int lsn_create(struct broker *b, int sock, int backlog, int *ret_bell);
 
 /* The local address of the listener whose doorbell is bell (an app-side end). */
 int lsn_getname(struct broker *b, int bell, struct ins_addr *ret);
+
+/* True if one of the application's listeners has this local port. */
+bool lsn_has_port(const struct broker *b, uint16_t port);
 
 /* Expire held connections past their deadline; called from the loop. */
 void lsn_tick(struct broker *b, uint64_t now_ms);

@@ -48,7 +48,8 @@ ins_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: moat-ins [-v] [--policy FILE] [--hold none|data|http] [--hold-timeout MS]\n"
-		"                [--max-held-per-source N] --socket PATH\n"
+		"                [--max-held-per-source N] [--max-conns-per-source N]\n"
+		"                [--min-rate BYTES_PER_S] --socket PATH\n"
 		"       moat-ins [options] [--isolate] [--socket PATH] -- CMD [ARGS...]\n");
 }
 
@@ -175,6 +176,8 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "hold-timeout", required_argument, NULL, 'T' },
 		{ "max-held-per-source", required_argument, NULL, 'M' },
+		{ "max-conns-per-source", required_argument, NULL, 'C' },
+		{ "min-rate", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -212,6 +215,16 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 				goto bad;
 			pol->max_held_per_source = (uint32_t)v;
 			break;
+		case 'C':
+			if (strnum_u64(optarg, 0, 1u << 24, &v) < 0)
+				goto bad;
+			pol->max_conns_per_source = (uint32_t)v;
+			break;
+		case 'R':
+			if (strnum_u64(optarg, 0, 1u << 30, &v) < 0)
+				goto bad;
+			pol->min_rate = (uint32_t)v;
+			break;
 		case 'h':
 			ins_usage(stdout);
 			exit(0);
@@ -222,8 +235,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 	}
 	return optind;
 bad:
-	fprintf(stderr, "moat-ins: bad value for --%s: %s\n",
-		c == 'H' ? "hold" : c == 'T' ? "hold-timeout" : "max-held-per-source", optarg);
+	fprintf(stderr, "moat-ins: bad value for option %s: %s\n", argv[optind - 1], optarg);
 	return -EINVAL;
 }
 

@@ -26,6 +26,9 @@ policy_default(struct policy *p)
 	p->deny_seconds = 60;
 	p->observe_ms = 1000;
 	p->idle_timeout_s = 0;
+	p->slow_grace_ms = 5000;
+	p->slow_window_ms = 5000;
+	p->min_rate = 64;
 }
 
 static const char *const policy_hold_names[] = {
@@ -199,10 +202,12 @@ policy_load_connect(const struct cfg_node *root, struct policy *p, struct cfg_er
 static int
 policy_load_hold(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
 {
-	static const char *const keys[] = { "mode", "timeout_ms", "max_per_source", NULL };
+	static const char *const keys[] = { "mode", "timeout_ms", "max_per_source",
+					    "max_conns_per_source", NULL };
 	const struct cfg_node *m = NULL;
 	const char *mode = NULL;
 	uint64_t t = p->hold_timeout_ms, per = p->max_held_per_source;
+	uint64_t conns = p->max_conns_per_source;
 	int r;
 
 	if ((r = cfg_get_map(root, "hold", &m, err)) < 0 || !m)
@@ -210,12 +215,14 @@ policy_load_hold(const struct cfg_node *root, struct policy *p, struct cfg_error
 	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
 	    (r = cfg_get_str(m, "mode", &mode, err)) < 0 ||
 	    (r = cfg_get_u64(m, "timeout_ms", 10, 600000, &t, err)) < 0 ||
-	    (r = cfg_get_u64(m, "max_per_source", 1, LIMIT_INS_HELD, &per, err)) < 0)
+	    (r = cfg_get_u64(m, "max_per_source", 1, LIMIT_INS_HELD, &per, err)) < 0 ||
+	    (r = cfg_get_u64(m, "max_conns_per_source", 0, 1u << 24, &conns, err)) < 0)
 		return r;
 	if (mode && policy_hold_parse(mode, &p->hold) < 0)
 		return cfg_fail(err, cfg_get(m, "mode"), "mode: expected none, data or http");
 	p->hold_timeout_ms = (uint32_t)t;
 	p->max_held_per_source = (uint32_t)per;
+	p->max_conns_per_source = (uint32_t)conns;
 	return 0;
 }
 
@@ -223,9 +230,11 @@ static int
 policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
 {
 	static const char *const keys[] = { "deny_after_drops", "deny_for", "observe_ms",
-					    "idle_timeout", NULL };
+					    "idle_timeout", "grace_ms", "window_ms", "min_rate",
+					    NULL };
 	const struct cfg_node *m = NULL;
 	uint64_t drops = p->deny_after_drops, obs = p->observe_ms;
+	uint64_t grace = p->slow_grace_ms, win = p->slow_window_ms, rate = p->min_rate;
 	int64_t deny = p->deny_seconds, idle = p->idle_timeout_s;
 	int r;
 
@@ -235,7 +244,10 @@ policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error
 	    (r = cfg_get_u64(m, "deny_after_drops", 1, 1000000, &drops, err)) < 0 ||
 	    (r = cfg_get_duration(m, "deny_for", 0, 86400, &deny, err)) < 0 ||
 	    (r = cfg_get_u64(m, "observe_ms", 0, 60000, &obs, err)) < 0 ||
-	    (r = cfg_get_duration(m, "idle_timeout", 0, 86400, &idle, err)) < 0)
+	    (r = cfg_get_duration(m, "idle_timeout", 0, 86400, &idle, err)) < 0 ||
+	    (r = cfg_get_u64(m, "grace_ms", 0, 3600000, &grace, err)) < 0 ||
+	    (r = cfg_get_u64(m, "window_ms", 500, 600000, &win, err)) < 0 ||
+	    (r = cfg_get_u64(m, "min_rate", 0, 1u << 30, &rate, err)) < 0)
 		return r;
 	if (obs != 0 && obs < 100)
 		return cfg_fail(err, cfg_get(m, "observe_ms"), "observe_ms: 0 (off) or >= 100");
@@ -243,6 +255,9 @@ policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error
 	p->deny_seconds = (uint32_t)deny;
 	p->observe_ms = (uint32_t)obs;
 	p->idle_timeout_s = (uint32_t)idle;
+	p->slow_grace_ms = (uint32_t)grace;
+	p->slow_window_ms = (uint32_t)win;
+	p->min_rate = (uint32_t)rate;
 	return 0;
 }
 

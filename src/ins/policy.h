@@ -41,11 +41,15 @@ struct policy {
 	enum policy_hold hold;
 	uint32_t hold_timeout_ms;	/* drop a held connection after this */
 	uint32_t max_held_per_source;	/* held at once from one address */
+	uint32_t max_conns_per_source;	/* open (held or handed over) from one address; 0 = no cap */
 	uint32_t deny_after_drops;	/* slow drops from one address before it is denied */
 	uint32_t deny_seconds;		/* how long a denied address stays denied */
 	/* Observation and slow-connection shedding of handed-off connections. */
 	uint32_t observe_ms;		/* sock_diag interval; 0 = off */
 	uint32_t idle_timeout_s;	/* destroy connections without data for this long; 0 = off */
+	uint32_t slow_grace_ms;		/* no slow verdict on a connection younger than this */
+	uint32_t slow_window_ms;	/* rate measurement window */
+	uint32_t min_rate;		/* bytes/s below which a one-way trickle is slow; 0 = off */
 };
 
 /* The built-in policy: TCP+UDP, any port, any destination, no hold. */

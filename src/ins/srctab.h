@@ -24,7 +24,43 @@ struct srctab_entry {
 	uint32_t drops;			/* slow connections dropped since last deny */
 	uint64_t deny_until_ms;		/* denied while now < this */
 	uint64_t last_ms;		/* last activity, for expiry */
+	uint32_t live_gen;		/* observer round that counted live */
+	uint32_t live;			/* connections seen alive in that round */
+	uint32_t since_gen;		/* round after which `since` handoffs happened */
+	uint32_t since;
 };
+
+/*
+ * Connections this source has handed over and still open, as far as the
+ * observer's last round (gen) and the handoffs after it tell.
+ */
+static inline uint32_t
+srctab_open_conns(const struct srctab_entry *e, uint32_t gen)
+{
+	return (e->live_gen == gen ? e->live : 0) + (e->since_gen == gen ? e->since : 0);
+}
+
+/* The observer, in round gen, saw one live connection of this source. */
+static inline void
+srctab_count_live(struct srctab_entry *e, uint32_t gen)
+{
+	if (e->live_gen != gen) {
+		e->live_gen = gen;
+		e->live = 0;
+	}
+	e->live++;
+}
+
+/* A connection of this source was handed over after round gen. */
+static inline void
+srctab_count_handoff(struct srctab_entry *e, uint32_t gen)
+{
+	if (e->since_gen != gen) {
+		e->since_gen = gen;
+		e->since = 0;
+	}
+	e->since++;
+}
 
 struct srctab {
 	struct srctab_entry *pool, *free_list;

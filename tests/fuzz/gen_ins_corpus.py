@@ -42,7 +42,27 @@ HTTP = {
     "tls": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
 }
 
-for name, corpus in (("insproto", PROTO), ("ins_http", HTTP)):
+
+
+def diag_msg(info_len=232):
+    """nlmsghdr + inet_diag_msg + INET_DIAG_INFO attribute, host byte order like the kernel."""
+    sockid = struct.pack(">HH", 80, 40000) + bytes([192, 0, 2, 1]).ljust(16, b"\0") + \
+        bytes([192, 0, 2, 9]).ljust(16, b"\0") + struct.pack("=III", 0, 7, 0)
+    msg = struct.pack("=BBBB", 2, 1, 0, 0) + sockid + struct.pack("=IIIII", 0, 0, 12, 0, 99)
+    attr = struct.pack("=HH", 4 + info_len, 2) + bytes(info_len)
+    attr += bytes((4 - len(attr) % 4) % 4)
+    body = msg + attr
+    return struct.pack("=IHHII", 16 + len(body), 20, 2, 1, 0) + body
+
+
+DONE = struct.pack("=IHHII", 20, 3, 2, 1, 0) + struct.pack("=i", 0)
+DIAG = {
+    "one_done": diag_msg() + DONE,
+    "two": diag_msg() + diag_msg(104),
+    "error": struct.pack("=IHHII", 36, 2, 0, 1, 0) + struct.pack("=i", -1) + bytes(16),
+}
+
+for name, corpus in (("insproto", PROTO), ("ins_http", HTTP), ("ins_diag", DIAG)):
     d = os.path.join(HERE, "corpus", name)
     os.makedirs(d, exist_ok=True)
     for k, v in corpus.items():

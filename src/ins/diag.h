@@ -1,0 +1,69 @@
+/*
+ * diag: observe every TCP connection of this network namespace through
+ * sock_diag (NETLINK_SOCK_DIAG, inet_diag with INET_DIAG_INFO = struct
+ * tcp_info) in one dump per family, and destroy one (SOCK_DESTROY, what
+ * `ss -K` does; needs CONFIG_INET_DIAG_DESTROY and CAP_NET_ADMIN).
+ *
+ * Kernel replies are parsed through the cursor like any other wire input:
+ * every netlink and attribute length is checked before use. Library-style:
+ * returns negative errno values, never logs.
+ */
+#ifndef MOAT_INS_DIAG_H
+#define MOAT_INS_DIAG_H
+
+#include <linux/inet_diag.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ins/insproto.h"
+
+/* What moat-ins uses of one socket's kernel state. */
+struct diag_sock {
+	struct inet_diag_sockid id;	/* as the kernel gave it, for SOCK_DESTROY */
+	uint8_t family;			/* AF_INET / AF_INET6 */
+	uint8_t state;			/* TCP_ESTABLISHED, ... */
+	uint64_t cookie;
+	uint32_t inode;
+	struct ins_addr local, peer;
+	uint32_t rqueue, wqueue;
+	bool has_info;			/* the fields below are valid */
+	uint64_t bytes_received, bytes_acked;
+	uint32_t last_data_recv_ms, last_data_sent_ms;
+	uint32_t rtt_us, retrans, snd_wnd, rcv_wnd;
+	uint8_t probes;
+};
+
+struct diag;
+
+typedef void (*diag_fn)(void *arg, const struct diag_sock *s);
+
+/* Open a sock_diag netlink socket (CLOEXEC, NONBLOCK). */
+int diag_open(struct diag **ret);
+void diag_close(struct diag *d);
+
+/*
+ * Dump the TCP sockets of one family (AF_INET or AF_INET6) in every state but
+ * LISTEN and TIME_WAIT, calling fn for each; at most max sockets. Returns how
+ * many were seen or a negative errno.
+ */
+int diag_dump(struct diag *d, int family, size_t max, diag_fn fn, void *arg);
+
+/* Destroy a socket by its identity from a dump. Returns 0 or a negative errno. */
+int diag_destroy(struct diag *d, const struct diag_sock *s);
+
+/*
+ * Parse one SOCK_DIAG_BY_FAMILY payload (inet_diag_msg and its attributes,
+ * without the netlink header). Returns 0 or -EPROTO. Exposed for the fuzzer.
+ */
+int diag_parse_msg(const void *buf, size_t len, struct diag_sock *ret);
+
+/*
+ * Parse a buffer of netlink messages from a dump, calling fn per socket.
+ * Returns 1 when NLMSG_DONE was seen, 0 when more is expected, or a negative
+ * errno (-EPROTO for a malformed message, the kernel's error for NLMSG_ERROR).
+ */
+int diag_parse_batch(const void *buf, size_t len, size_t max, size_t *count, diag_fn fn,
+		     void *arg);
+
+#endif

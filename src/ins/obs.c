@@ -1,0 +1,252 @@
+/*
+ * obs: sock_diag rounds, slow verdicts, SOCK_DESTROY. See obs.h.
+ */
+#include "ins/obs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/limits.h"
+#include "common/log.h"
+#include "ins/broker.h"
+#include "ins/lsn.h"
+
+#define OBS_BUCKETS (LIMIT_INS_OBSERVED / 2)
+
+struct obs_entry {
+	struct obs_entry *next;
+	uint64_t cookie;
+	uint64_t first_ms;
+	uint32_t gen;
+	struct slow_track track;
+	struct diag_sock last;
+};
+
+struct obs {
+	struct diag *diag;
+	struct obs_entry *pool, *free_list;
+	struct obs_entry *buckets[OBS_BUCKETS];
+	uint32_t gen;			/* round in progress (or last) */
+	uint32_t done_gen;		/* last completed round */
+	obs_event_fn event;
+	struct obs_stats st;
+	/* per-round context for the dump callback */
+	struct broker *b;
+	uint64_t now_ms;
+	struct slow_rules rules;
+};
+
+int
+obs_init(struct obs **ret)
+{
+	struct obs *o = calloc(1, sizeof(*o));
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	o->pool = calloc(LIMIT_INS_OBSERVED, sizeof(*o->pool));
+	if (!o->pool) {
+		free(o);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < LIMIT_INS_OBSERVED; i++) {
+		o->pool[i].next = o->free_list;
+		o->free_list = &o->pool[i];
+	}
+	r = diag_open(&o->diag);
+	if (r < 0) {
+		obs_free(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}
+
+void
+obs_free(struct obs *o)
+{
+	if (!o)
+		return;
+	diag_close(o->diag);
+	free(o->pool);
+	free(o);
+}
+
+void
+obs_set_event_fn(struct obs *o, obs_event_fn fn)
+{
+	o->event = fn;
+}
+
+const struct obs_stats *
+obs_stats(const struct obs *o)
+{
+	return &o->st;
+}
+
+uint32_t
+obs_gen(const struct obs *o)
+{
+	return o->done_gen;
+}
+
+static size_t
+obs_bucket(uint64_t cookie)
+{
+	cookie ^= cookie >> 33;
+	cookie *= 0xff51afd7ed558ccdull;
+	cookie ^= cookie >> 33;
+	return (size_t)(cookie % OBS_BUCKETS);
+}
+
+/* The history of a connection, created on first sight; NULL when the pool is empty. */
+static struct obs_entry *
+obs_lookup(struct obs *o, const struct diag_sock *s, bool *ret_new)
+{
+	size_t b = obs_bucket(s->cookie);
+	struct obs_entry *e;
+
+	*ret_new = false;
+	for (e = o->buckets[b]; e; e = e->next)
+		if (e->cookie == s->cookie)
+			return e;
+	if (!o->free_list)
+		return NULL;
+	e = o->free_list;
+	o->free_list = e->next;
+	memset(e, 0, sizeof(*e));
+	e->cookie = s->cookie;
+	e->first_ms = o->now_ms;
+	e->next = o->buckets[b];
+	o->buckets[b] = e;
+	*ret_new = true;
+	return e;
+}
+
+static void
+obs_emit(struct obs *o, const char *kind, const struct diag_sock *s, uint64_t first_ms)
+{
+	if (o->event)
+		o->event(o->b, kind, s, first_ms);
+}
+
+/* Destroy an offender and count it against its source. */
+static void
+obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
+{
+	struct broker *b = o->b;
+	struct srctab_entry *src;
+	int r;
+
+	o->st.verdicts[v]++;
+	r = diag_destroy(o->diag, s);
+	if (r < 0) {
+		o->st.destroy_failed++;
+		log_ratelimited(5, 10, log_warnx, "SOCK_DESTROY of a %s connection failed: %s",
+				slow_name(v), strerror(-r));
+		return;
+	}
+	o->st.destroyed++;
+	src = srctab_get(&b->src, s->peer.family, s->peer.addr, true, o->now_ms);
+	if (srctab_note_drop(src, b->pol.deny_after_drops, (uint64_t)b->pol.deny_seconds * 1000,
+			     o->now_ms))
+		log_ratelimited(10, 1, log_info, "source denied for %us after %u slow connections",
+				b->pol.deny_seconds, b->pol.deny_after_drops);
+	log_ratelimited(10, 1, log_info, "destroyed %s connection (port %u)", slow_name(v),
+			s->local.port);
+}
+
+static void
+obs_one(void *arg, const struct diag_sock *s)
+{
+	struct obs *o = arg;
+	struct slow_sample smp;
+	struct srctab_entry *src;
+	struct obs_entry *e;
+	enum slow_verdict v;
+	bool fresh;
+
+	o->st.seen++;
+	if (!s->has_info || !lsn_has_port(o->b, s->local.port))
+		return;	/* not a connection accepted for the application */
+	e = obs_lookup(o, s, &fresh);
+	if (!e) {
+		o->st.untracked++;
+		return;
+	}
+	o->st.tracked++;
+	e->gen = o->gen;
+	src = srctab_get(&o->b->src, s->peer.family, s->peer.addr, true, o->now_ms);
+	if (src)
+		srctab_count_live(src, o->gen);
+	e->last = *s;
+	if (fresh)
+		obs_emit(o, "open", s, e->first_ms);
+	smp = (struct slow_sample){
+		.t_ms = o->now_ms,
+		.bytes_received = s->bytes_received,
+		.bytes_acked = s->bytes_acked,
+		.wqueue = s->wqueue,
+		.last_data_recv_ms = s->last_data_recv_ms,
+		.last_data_sent_ms = s->last_data_sent_ms,
+	};
+	v = slow_judge(&o->rules, &e->track, &smp);
+	if (v != SLOW_OK) {
+		obs_emit(o, slow_name(v), s, e->first_ms);
+		obs_shed(o, s, v);
+	}
+}
+
+/* Forget connections not seen in this round (closed), reporting each. */
+static void
+obs_sweep(struct obs *o)
+{
+	for (size_t b = 0; b < OBS_BUCKETS; b++) {
+		struct obs_entry **pp = &o->buckets[b];
+
+		while (*pp) {
+			struct obs_entry *e = *pp;
+
+			if (e->gen == o->gen) {
+				pp = &e->next;
+				continue;
+			}
+			obs_emit(o, "close", &e->last, e->first_ms);
+			*pp = e->next;
+			e->next = o->free_list;
+			o->free_list = e;
+		}
+	}
+}
+
+void
+obs_round(struct broker *b, struct obs *o, uint64_t now_ms)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	uint64_t t0 = clock_mono_ns(&b->clk);
+
+	o->b = b;
+	o->now_ms = now_ms;
+	o->gen++;
+	o->rules = (struct slow_rules){
+		.grace_ms = b->pol.slow_grace_ms,
+		.window_ms = b->pol.slow_window_ms,
+		.min_rate = b->pol.min_rate,
+		.idle_ms = b->pol.idle_timeout_s * 1000u,
+	};
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		int r = diag_dump(o->diag, families[i], LIMIT_INS_OBSERVED, obs_one, o);
+
+		if (r < 0) {
+			log_ratelimited(5, 60, log_warnx, "sock_diag dump: %s", strerror(-r));
+			o->gen--;	/* an incomplete round must not look like closes */
+			return;
+		}
+	}
+	obs_sweep(o);
+	o->done_gen = o->gen;
+	o->st.rounds++;
+	o->st.last_round_us = (clock_mono_ns(&b->clk) - t0) / 1000u;
+}

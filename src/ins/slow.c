@@ -1,0 +1,75 @@
+/*
+ * slow: slow-connection judge. See slow.h.
+ */
+#include "ins/slow.h"
+
+static const char *const slow_names[] = {
+	[SLOW_OK] = "ok",
+	[SLOW_BODY] = "slow-body",
+	[SLOW_READ] = "slow-read",
+	[SLOW_IDLE] = "idle",
+};
+
+const char *
+slow_name(enum slow_verdict v)
+{
+	return (unsigned)v < sizeof(slow_names) / sizeof(slow_names[0]) ? slow_names[v] : "?";
+}
+
+static void
+slow_window_reset(struct slow_track *t, const struct slow_sample *s)
+{
+	t->win_start_ms = s->t_ms;
+	t->win_rx = s->bytes_received;
+	t->win_acked = s->bytes_acked;
+}
+
+/* Bytes per second of delta over ms, in 64 bits (delta is at most 2^64, ms >= 1). */
+static uint64_t
+slow_rate(uint64_t delta, uint64_t ms)
+{
+	return ms ? delta * 1000u / ms : 0;
+}
+
+/* Judge one finished window. */
+static enum slow_verdict
+slow_window_verdict(const struct slow_rules *r, const struct slow_track *t,
+		    const struct slow_sample *s, uint64_t span)
+{
+	uint64_t rx = s->bytes_received - t->win_rx;
+	uint64_t acked = s->bytes_acked - t->win_acked;
+
+	/* Server waits on the client: nothing went back, and what came in trickles. */
+	if (acked == 0 && s->wqueue == 0 && rx > 0 && slow_rate(rx, span) < r->min_rate)
+		return SLOW_BODY;
+	/* Client reads slowly: data waits to be sent, acknowledgements crawl. */
+	if (s->wqueue > 0 && slow_rate(acked, span) < r->min_rate)
+		return SLOW_READ;
+	return SLOW_OK;
+}
+
+enum slow_verdict
+slow_judge(const struct slow_rules *r, struct slow_track *t, const struct slow_sample *s)
+{
+	uint64_t span;
+	enum slow_verdict v = SLOW_OK;
+
+	if (!t->started) {
+		t->started = 1;
+		t->first_ms = s->t_ms;
+		slow_window_reset(t, s);
+		return SLOW_OK;
+	}
+	if (s->t_ms < t->first_ms + r->grace_ms)
+		return SLOW_OK;
+	if (r->idle_ms && s->last_data_recv_ms >= r->idle_ms &&
+	    s->last_data_sent_ms >= r->idle_ms && s->wqueue == 0)
+		return SLOW_IDLE;
+	span = s->t_ms - t->win_start_ms;
+	if (span < r->window_ms)
+		return SLOW_OK;
+	if (r->min_rate)
+		v = slow_window_verdict(r, t, s, span);
+	slow_window_reset(t, s);
+	return v;
+}

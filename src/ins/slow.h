@@ -1,0 +1,52 @@
+/*
+ * slow: the slow-connection judge. Given successive kernel samples of one
+ * handed-off connection (from sock_diag, see diag.h), decide whether it is a
+ * slow attacker:
+ *   SLOW_BODY — the client trickles bytes (slow body / R-U-D-Y, or headers
+ *               that slipped past the hold) below min_rate over a window in
+ *               which the server sent nothing back: it is waiting on the client;
+ *   SLOW_READ — the server has data queued but the client's acknowledgements
+ *               advance below min_rate over a window (tiny or zero window);
+ *   SLOW_IDLE — nothing received or sent for idle_ms (hoarding a slot).
+ * A normal request/response exchange, even slow, always moves data the other
+ * way in the window and is never judged slow. Nothing is judged before
+ * grace_ms of age. Pure logic on values: no I/O, no clock.
+ */
+#ifndef MOAT_INS_SLOW_H
+#define MOAT_INS_SLOW_H
+
+#include <stdint.h>
+
+enum slow_verdict { SLOW_OK, SLOW_BODY, SLOW_READ, SLOW_IDLE };
+
+struct slow_rules {
+	uint32_t grace_ms;	/* no verdict before this age */
+	uint32_t window_ms;	/* rate measurement window */
+	uint32_t min_rate;	/* bytes/s; 0 disables BODY and READ */
+	uint32_t idle_ms;	/* 0 disables IDLE */
+};
+
+/* One sample of a connection's kernel state. */
+struct slow_sample {
+	uint64_t t_ms;
+	uint64_t bytes_received;	/* tcpi_bytes_received */
+	uint64_t bytes_acked;		/* tcpi_bytes_acked */
+	uint32_t wqueue;		/* bytes queued to send, unacknowledged */
+	uint32_t last_data_recv_ms;	/* tcpi_last_data_recv */
+	uint32_t last_data_sent_ms;	/* tcpi_last_data_sent */
+};
+
+/* Per-connection memory between samples; zero-initialise before the first. */
+struct slow_track {
+	uint64_t first_ms;
+	uint64_t win_start_ms;
+	uint64_t win_rx, win_acked;
+	uint8_t started;
+};
+
+enum slow_verdict slow_judge(const struct slow_rules *r, struct slow_track *t,
+			     const struct slow_sample *s);
+
+const char *slow_name(enum slow_verdict v);
+
+#endif
