@@ -82,6 +82,7 @@ struct top {
 
 struct dplane {
 	struct top *top;	/* 1 << top_bits entries */
+	bool all_stale;		/* too many entries to mark: all of them are */
 	struct ptnode *nodes;	/* index 0 unused: "no subtree" */
 	uint32_t nnodes, capnodes;
 	uint32_t *leaves;
@@ -100,7 +101,7 @@ struct fam {
 	/* lookup structure */
 	struct dplane dp;
 	uint32_t nstale;	/* first-level entries marked stale */
-	uint32_t *stale;	/* their indices while nstale <= stale_cap() */
+	uint32_t *stale;	/* their indices; nstale <= stale_cap() */
 };
 
 struct lpm {
@@ -667,10 +668,10 @@ fam_build(struct fam *f)
 {
 	int r;
 
-	if (f->nstale == 0)
+	if (f->nstale == 0 && !f->dp.all_stale)
 		return 0;
 	/* Many stale entries (a first build, a short prefix): start afresh. */
-	if (f->dp.nnodes == 0 || f->nstale > stale_cap(f))
+	if (f->dp.nnodes == 0 || f->dp.all_stale)
 		return fam_rebuild_all(f);
 	r = fam_rebuild_stale(f);
 	if (r < 0)
@@ -681,19 +682,27 @@ fam_build(struct fam *f)
 	return 0;
 }
 
-/* Mark the first-level entries under prefix (key, len) stale. */
+/*
+ * Mark the first-level entries under prefix (key, len) stale, or the whole
+ * first level once that is more than a full rebuild's worth of entries (a
+ * bulk load, a short prefix): the next build starts afresh either way.
+ */
 static void
 mark_stale(struct fam *f, u128 key, unsigned len)
 {
 	uint32_t first = (uint32_t)(key >> (128 - f->top_bits));
 	uint32_t n = len >= f->top_bits ? 1u : 1u << (f->top_bits - len);
 
+	if (f->dp.all_stale)
+		return;
+	if (f->nstale + n > stale_cap(f)) {
+		f->dp.all_stale = true;
+		return;
+	}
 	for (uint32_t i = first; i < first + n; i++) {
 		if (!(f->dp.top[i].node & TOP_STALE)) {
 			f->dp.top[i].node |= TOP_STALE;
-			if (f->nstale < stale_cap(f))
-				f->stale[f->nstale] = i;
-			f->nstale++;
+			f->stale[f->nstale++] = i;
 		}
 	}
 }
@@ -773,6 +782,8 @@ lpm_lookup4(const struct lpm *l, uint32_t addr)
 
 	if (f->dp.top == NULL)
 		return LPM_NONE;
+	if (f->dp.all_stale)
+		return cp_lookup(f, (u128)addr << 96);
 	t = &f->dp.top[addr >> (32 - V4_TOP_BITS)];
 	if (t->node == 0)
 		return t->leaf - 1;
@@ -790,6 +801,8 @@ lpm_lookup6(const struct lpm *l, const uint8_t a[16])
 
 	if (f->dp.top == NULL)
 		return LPM_NONE;
+	if (f->dp.all_stale)
+		return cp_lookup(f, key_from_bytes(a));
 	t = &f->dp.top[(uint32_t)a[0] << 8 | a[1]];
 	if (t->node == 0)
 		return t->leaf - 1;
@@ -888,7 +901,9 @@ lanes_run(struct lane *lanes, size_t n, uint32_t *ret)
 			continue;
 		}
 		t = &ln->f->dp.top[(uint32_t)(ln->key >> (128 - ln->f->top_bits))];
-		if (t->node == 0) {
+		if (ln->f->dp.all_stale) {
+			ret[j] = cp_lookup(ln->f, ln->key);
+		} else if (t->node == 0) {
 			ret[j] = t->leaf - 1;
 		} else if (t->node & TOP_STALE) {
 			ret[j] = cp_lookup(ln->f, ln->key);
@@ -1144,7 +1159,8 @@ lpm_build(struct lpm *l)
 bool
 lpm_is_built(const struct lpm *l)
 {
-	return l->f4.nstale == 0 && l->f6.nstale == 0;
+	return l->f4.nstale == 0 && l->f6.nstale == 0 && !l->f4.dp.all_stale &&
+	       !l->f6.dp.all_stale;
 }
 
 size_t
