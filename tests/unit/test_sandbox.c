@@ -9,6 +9,7 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <grp.h>
 #include <seccomp.h>
 #include <setjmp.h>
@@ -158,6 +159,51 @@ static void
 test_seccomp_kill_allowed(void **state)
 {
 	assert_child_ok(child_seccomp_kill_allowed, NULL);
+}
+
+/* A thread already running before sandbox_enter is filtered too (TSYNC). */
+struct thread_pipes {
+	int ready[2];	/* thread -> main: running */
+	int go[2];	/* main -> thread: the sandbox is on */
+};
+
+static void *
+thread_try_socket(void *arg)
+{
+	struct thread_pipes *tp = arg;
+	intptr_t denied;
+	char c;
+
+	if (write(tp->ready[1], "r", 1) != 1 || read(tp->go[0], &c, 1) != 1)
+		return (void *)(intptr_t)0;
+	errno = 0;
+	denied = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0) == -1 &&
+		 errno == EPERM;
+	return (void *)denied;
+}
+
+static void
+child_seccomp_threads(const void *arg)
+{
+	struct sandbox_opts o = { .seccomp = true, .deny = SANDBOX_DENY_EPERM };
+	struct thread_pipes tp;
+	void *denied = NULL;
+	pthread_t t;
+	char c;
+
+	CHECK(pipe2(tp.ready, O_CLOEXEC) == 0 && pipe2(tp.go, O_CLOEXEC) == 0);
+	CHECK(pthread_create(&t, NULL, thread_try_socket, &tp) == 0);
+	CHECK(read(tp.ready[0], &c, 1) == 1);
+	CHECK(sandbox_enter(&o) == 0);
+	CHECK(write(tp.go[1], "g", 1) == 1);
+	CHECK(pthread_join(t, &denied) == 0);
+	CHECK(denied == (void *)1);
+}
+
+static void
+test_seccomp_threads(void **state)
+{
+	assert_child_ok(child_seccomp_threads, NULL);
 }
 
 static void
@@ -339,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_seccomp_eperm),
 		cmocka_unit_test(test_seccomp_kill_allowed),
 		cmocka_unit_test(test_seccomp_kill),
+		cmocka_unit_test(test_seccomp_threads),
 		cmocka_unit_test(test_drop_to_nobody),
 		cmocka_unit_test(test_keep_net_raw),
 		cmocka_unit_test(test_chroot),
