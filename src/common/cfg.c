@@ -125,7 +125,7 @@ cfg_fail(struct cfg_error *err, const struct cfg_node *n, const char *fmt, ...)
 
 /*
  * Copy user text into a message safely: at most QUOTE_MAX bytes, control
- * characters shown as '?', "..." when cut.
+ * characters shown as '?', "..." when cut (at a character boundary).
  */
 static const char *
 excerpt(char dst[QUOTE_MAX + 4], const char *s)
@@ -135,6 +135,9 @@ excerpt(char dst[QUOTE_MAX + 4], const char *s)
 	for (i = 0; s[i] != '\0' && i < QUOTE_MAX; i++)
 		dst[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	if (s[i] != '\0') {
+		/* Cut at a character boundary, not inside a UTF-8 sequence. */
+		while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+			i--;
 		memcpy(dst + i, "...", 3);
 		i += 3;
 	}
