@@ -91,12 +91,13 @@ client_is_mutating(const char *method)
 	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
-/* Encode body into *ret_buf/len/ctype; 0 or an exit code. */
+/* Put body into req (JSON is encoded into *ret_json, which the caller
+ * frees); 0 or an exit code. A body without bytes sends nothing. */
 static int
 client_encode_body(const struct client_body *body, char **ret_json,
     struct httpc_request *req)
 {
-	if (body == NULL)
+	if (body == NULL || (body->json == NULL && body->bytes == NULL))
 		return 0;
 	if (body->json != NULL) {
 		if ((*ret_json = json_dumps(body->json, JSON_COMPACT)) == NULL) {
@@ -135,9 +136,7 @@ client_call(struct cli *cli, const char *method, const char *path,
 	req.url = url;
 	if (client_is_mutating(method) && (req.bearer = client_token(cli)) == NULL)
 		return CLI_EXIT_AUTH;
-	if (body != NULL && body->json == NULL)
-		req.timeout_s = CLIENT_BULK_TIMEOUT_S;
-	if (strcmp(path, "/api/v1/backup") == 0)
+	if (body != NULL && body->bulk)
 		req.timeout_s = CLIENT_BULK_TIMEOUT_S;
 	if ((r = client_encode_body(body, &json, &req)) != 0)
 		return r;

@@ -14,6 +14,7 @@
 #define MOAT_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cli/cli.h"
@@ -25,11 +26,14 @@ struct client_reply {
 	json_t *json; /* parsed body when it is JSON, else NULL */
 };
 
-/* A request body: JSON (encoded by the client) or raw bytes. */
+/* A request body: JSON (encoded by the client) or raw bytes (possibly
+ * none). bulk marks calls that move a whole store (backup, restore): they
+ * get minutes instead of seconds to complete. */
 struct client_body {
 	const json_t *json;	/* if set, sent as application/json */
 	const void *bytes;	/* else these, as application/octet-stream */
 	size_t len;
+	bool bulk;
 };
 
 /*

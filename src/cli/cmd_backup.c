@@ -91,13 +91,19 @@ fail:
 static int
 cmd_backup_run(struct cli *cli, int argc, char **argv)
 {
+	struct client_body none = { .bulk = true };
 	struct client_reply r;
 	int rc, e;
 
 	if (argc != 2)
 		return cli_usage_error(&cmd_backup, "expected FILE");
-	if ((rc = client_call(cli, "POST", "/api/v1/backup", NULL, &r)) != CLI_EXIT_OK)
+	if ((rc = client_call(cli, "POST", "/api/v1/backup", &none, &r)) != CLI_EXIT_OK)
 		return rc;
+	if (r.json != NULL || r.len == 0) {
+		log_errx("backup: moatd answered %ld without a backup", r.status);
+		client_reply_free(&r);
+		return CLI_EXIT_SERVER;
+	}
 	if (strcmp(argv[1], "-") == 0) {
 		e = cmd_backup_write_all(STDOUT_FILENO, r.body, r.len);
 	} else {

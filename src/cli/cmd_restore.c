@@ -102,6 +102,7 @@ cmd_restore_run(struct cli *cli, int argc, char **argv)
 	}
 	body.bytes = data;
 	body.len = len;
+	body.bulk = true;
 	rc = client_call(cli, "POST", "/api/v1/restore", &body, &r);
 	free(data);
 	if (rc != CLI_EXIT_OK)

@@ -82,7 +82,6 @@ httpc_errno(CURLcode rc, const struct httpc_sink *s)
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
 		return -EINVAL;
 	default:
 		return -EIO;

@@ -38,7 +38,8 @@ void httpc_global_cleanup(void);
  * Perform req. Returns 0 with *ret filled when the server answered (any
  * status), or a negative errno when it did not: -ECONNREFUSED (nothing
  * listening / cannot resolve), -ETIMEDOUT, -EFBIG (reply over the cap),
- * -EINVAL (bad URL), -EIO (anything else). On failure errbuf holds libcurl's
+ * -EINVAL (malformed URL), -EIO (anything else, e.g. a reply that is not
+ * HTTP). On failure errbuf holds libcurl's
  * explanation. The caller frees the reply with httpc_reply_free().
  */
 int httpc_perform(const struct httpc_request *req, struct httpc_reply *ret,
