@@ -647,6 +647,9 @@ cfg_load_buffer(const char *name, const char *buf, size_t len, struct cfg_doc **
 		cfg_free(l.doc);
 		return out_of_memory(l.err, name, 0, 0);
 	}
+	/* UTF-8 only: positions are computed on the bytes as UTF-8, and a
+	 * config is never UTF-16. A UTF-8 byte order mark is still skipped. */
+	yaml_parser_set_encoding(&l.parser, YAML_UTF8_ENCODING);
 	yaml_parser_set_input_string(&l.parser, (const unsigned char *)buf, len);
 	r = run_parser(&l);
 	loader_release(&l);
