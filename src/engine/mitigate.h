@@ -1,0 +1,188 @@
+/*
+ * mitigate: the MitigationMgr and the driver interface.
+ *
+ * An attack asks for mitigation with a struct mit_request (what to stop:
+ * targets, protocol, ports, top sources). The manager walks the PO's ordered
+ * driver list; each driver turns the request into its own rules (an nftables
+ * rule, an XDP map entry, a BGP announcement, a script call) or declines:
+ * -ENOSPC means "no resources now" (retried on a timer), -EOPNOTSUPP "not
+ * applicable to this request" (skipped). Unlike Defense4All's loop, a decline
+ * moves on to the next driver. Ending a mitigation withdraws exactly the rules
+ * the driver reported as applied, identified by rule id.
+ *
+ * Rule ids are allocated by the manager and embedded by the drivers in what
+ * they install (nft comments "moat:<id>", map keys, BGP path ids), so the
+ * manager can reconcile after a restart: drivers list what exists, the
+ * manager removes what it does not want and re-applies what is missing.
+ *
+ * This module does not include the event loop or the store; the engine calls
+ * mit_tick() on its timer and persists mit_save() blobs.
+ */
+#ifndef MOAT_MITIGATE_H
+#define MOAT_MITIGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "common/cfg.h"
+#include "common/prefix.h"
+
+/* Targets and sources one request may name (top-N from the attack's sketch). */
+#define MIT_MAX_TARGETS 16u
+#define MIT_MAX_SOURCES 64u
+#define MIT_DRIVER_NAME 16u
+
+enum mit_scope {
+	MIT_SCOPE_TARGET,	/* all traffic to the targets */
+	MIT_SCOPE_PROTO,	/* only the attack's protocol (and port, if any) */
+	MIT_SCOPE_SOURCES,	/* only the attack's top sources (plus proto/port) */
+};
+
+enum mit_action {
+	MIT_ACT_DROP,
+	MIT_ACT_RATELIMIT,	/* drop what exceeds rate_pps */
+};
+
+/* What an attack asks to stop. Addresses of one request share one family. */
+struct mit_request {
+	uint64_t attack_id;
+	char po[65];
+	char attack_type[32];
+	uint8_t af;			/* AF_INET or AF_INET6 */
+	uint8_t proto;			/* IP protocol; 0 = any */
+	uint16_t dport;			/* 0 = any */
+	uint16_t sport;			/* 0 = any; amplification source port */
+	uint32_t n_targets;
+	struct prefix targets[MIT_MAX_TARGETS];
+	uint32_t n_sources;
+	struct ipaddr sources[MIT_MAX_SOURCES];
+	double peak_pps, peak_bps;
+};
+
+/* One installed (or would-be, in dry-run) rule as a driver sees it. */
+struct mit_rule {
+	uint64_t id;
+	enum mit_scope scope;
+	enum mit_action action;
+	uint64_t rate_pps;
+	struct mit_request req;		/* already narrowed to the scope */
+};
+
+struct mit_counters {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/*
+ * A mitigation driver. open() parses the driver's config map (may be NULL
+ * for defaults) and prepares, without touching external state; close()
+ * releases. apply() installs r (idempotent for the same id); withdraw()
+ * removes rule `id` and returns -ENOENT if it is not there. installed()
+ * lists the ids present in the external system (for reconciliation; a
+ * driver with no readable state returns -EOPNOTSUPP). counters() reads a
+ * rule's packet/byte counters back (-EOPNOTSUPP if the driver has none).
+ */
+struct mit_driver_ops {
+	const char *name;
+	int (*open)(const struct cfg_node *conf, void **ret_state, struct cfg_error *err);
+	void (*close)(void *state);
+	int (*apply)(void *state, const struct mit_rule *r);
+	int (*withdraw)(void *state, uint64_t id);
+	int (*installed)(void *state, uint64_t **ret_ids, size_t *ret_n);
+	int (*counters)(void *state, uint64_t id, struct mit_counters *ret);
+};
+
+extern const struct mit_driver_ops drv_nft_ops;
+extern const struct mit_driver_ops drv_xdp_ops;
+extern const struct mit_driver_ops drv_notify_ops;
+
+/* The registry: every driver moat knows, by name. NULL if unknown. */
+const struct mit_driver_ops *mit_driver_find(const char *name);
+
+/* ---- the manager ---- */
+
+enum mit_status {
+	MIT_PENDING,		/* not tried yet */
+	MIT_MITIGATING,		/* a driver holds it */
+	MIT_NO_RESOURCES,	/* every applicable driver declined for lack of resources; retried */
+	MIT_NOT_MITIGATED,	/* no driver applicable, allowlisted, or over a cap */
+	MIT_ENDED,
+};
+
+struct mit_mgr;
+
+/*
+ * One mitigation: an attack's request and what became of it. `driver` is the
+ * driver holding it (or the last one tried); rule_id is what that driver
+ * installed. dry_run mitigations record what would have been done.
+ */
+struct mit_entry {
+	uint64_t id;
+	enum mit_status status;
+	struct mit_rule rule;
+	char drivers[8][MIT_DRIVER_NAME];	/* the PO's order, as given */
+	uint32_t n_drivers;
+	char driver[MIT_DRIVER_NAME];
+	char reason[128];
+	bool dry_run;
+	uint64_t started_s, updated_s, ended_s, next_retry_s;
+	struct mit_counters counters;
+};
+
+/*
+ * Create the manager from the `mitigate:` config map (NULL = defaults):
+ *   allowlist: [prefixes never blocked], max_rules: N, max_duration: 1h,
+ *   retry: 30s, scope: target|proto|sources, action: drop|ratelimit,
+ *   rate_pps: N, dry_run: [driver names], drivers: {nft: {...}, notify: {...}}
+ * Drivers named under `drivers:` are opened (validated, no external effect).
+ * Drivers that are not configured but named by a PO are opened with defaults
+ * on first use.
+ */
+int mit_mgr_new(const struct cfg_node *conf, struct mit_mgr **ret, struct cfg_error *err);
+void mit_mgr_free(struct mit_mgr *m);
+/* Add a prefix to the allowlist (moatd's own addresses, BGP peers). */
+int mit_allow(struct mit_mgr *m, const struct prefix *p);
+
+/*
+ * Start mitigating: try the drivers in order (names; unknown ones are
+ * skipped with a reason). Returns the mitigation id in *ret_id; the entry's
+ * status says what happened. -EEXIST if the attack already has a live one
+ * (then *ret_id is that one, re-applied as an update).
+ */
+int mit_start(struct mit_mgr *m, const struct mit_request *req,
+    const char *const *drivers, size_t n_drivers, uint64_t now_s, uint64_t *ret_id);
+/* Manual: mitigate with one named driver. */
+int mit_start_with(struct mit_mgr *m, const struct mit_request *req, const char *driver,
+    uint64_t now_s, uint64_t *ret_id);
+/* End a mitigation: withdraw exactly what was applied. -ENOENT if unknown. */
+int mit_stop(struct mit_mgr *m, uint64_t id, uint64_t now_s, const char *why);
+/* End the live mitigation of an attack, if any. */
+int mit_stop_attack(struct mit_mgr *m, uint64_t attack_id, uint64_t now_s);
+/* Retry declined mitigations, end those past max_duration, read counters. */
+void mit_tick(struct mit_mgr *m, uint64_t now_s);
+
+const struct mit_entry *mit_get(const struct mit_mgr *m, uint64_t id);
+/* Iterate: i from 0 while it returns non-NULL. Newest last. */
+const struct mit_entry *mit_at(const struct mit_mgr *m, size_t i);
+const char *mit_status_name(enum mit_status s);
+/* The public JSON of one mitigation (REST and CLI). Caller decrefs. */
+json_t *mit_entry_to_json(const struct mit_entry *e);
+
+/* Event hook for the flight recorder: called on every status change. */
+typedef void (*mit_event_fn)(void *ctx, const struct mit_entry *e, const char *event);
+void mit_set_event_hook(struct mit_mgr *m, mit_event_fn fn, void *ctx);
+
+/*
+ * Persistence and restart. mit_save() returns a JSON text (caller frees) of
+ * every live mitigation; mit_load() restores them (before mit_reconcile()).
+ * mit_reconcile() makes each driver's external state match: re-applies live
+ * rules that are missing, withdraws moat rules nobody wants. Returns the
+ * number of repairs, or a negative errno.
+ */
+char *mit_save(const struct mit_mgr *m);
+int mit_load(struct mit_mgr *m, const char *json);
+int mit_reconcile(struct mit_mgr *m, uint64_t now_s);
+
+#endif
