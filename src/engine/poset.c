@@ -1,7 +1,9 @@
 /*
- * poset: PO slots plus a sorted prefix index. The index is rebuilt on every
- * change — changes come from operators at API speed, lookups from every
- * validation — which keeps the structure trivially consistent.
+ * poset: PO slots plus two chained hash indexes — name -> id and prefix ->
+ * id — updated incrementally, so adding, replacing or deleting a PO costs
+ * its own prefix count, and replaying N POs at start is linear. Capacity is
+ * reserved before anything is modified, so a failed change leaves the set
+ * exactly as it was.
  */
 #include "engine/poset.h"
 
@@ -12,19 +14,54 @@
 
 #include "common/limits.h"
 
-struct poset_pfx {
+#define POSET_END UINT32_MAX
+
+/* One prefix of one PO in the prefix index. */
+struct poset_pent {
 	struct prefix p;
 	uint32_t id;
+	uint32_t next;		/* chain, or free list */
 };
 
 struct poset {
 	struct po **slots;	/* by id; NULL = free */
+	uint32_t *name_next;	/* by id: the name chain */
 	uint32_t nslots;	/* allocated */
 	uint32_t limit;		/* one past the highest used id */
+	uint32_t free_hint;	/* no free id below this */
 	size_t count;
-	struct poset_pfx *index;	/* every prefix of every PO, sorted */
-	size_t nindex;
+	uint32_t *name_heads;
+	uint32_t nname_heads;	/* power of two, or 0 */
+	uint32_t *pfx_heads;
+	uint32_t npfx_heads;	/* power of two, or 0 */
+	struct poset_pent *pents;
+	uint32_t npents;	/* entries ever used (live + free) */
+	uint32_t pents_cap;
+	uint32_t pfree;		/* free list of entries */
+	size_t nprefixes;	/* live entries */
 };
+
+static uint32_t
+poset_name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static uint32_t
+poset_pfx_hash(const struct prefix *p)
+{
+	return ipaddr_hash(&p->addr, 0x9e3779b9u ^ p->len);
+}
+
+static bool
+poset_pfx_equal(const struct prefix *a, const struct prefix *b)
+{
+	return a->len == b->len && ipaddr_equal(&a->addr, &b->addr);
+}
 
 int
 poset_new(struct poset **ret)
@@ -33,6 +70,7 @@ poset_new(struct poset **ret)
 
 	if (!s)
 		return -ENOMEM;
+	s->pfree = POSET_END;
 	*ret = s;
 	return 0;
 }
@@ -45,10 +83,15 @@ poset_clear(struct poset *s)
 		s->slots[i] = NULL;
 	}
 	s->limit = 0;
+	s->free_hint = 0;
 	s->count = 0;
-	free(s->index);
-	s->index = NULL;
-	s->nindex = 0;
+	if (s->name_heads)
+		memset(s->name_heads, 0xff, s->nname_heads * sizeof(*s->name_heads));
+	if (s->pfx_heads)
+		memset(s->pfx_heads, 0xff, s->npfx_heads * sizeof(*s->pfx_heads));
+	s->npents = 0;
+	s->pfree = POSET_END;
+	s->nprefixes = 0;
 }
 
 void
@@ -58,6 +101,10 @@ poset_free(struct poset *s)
 		return;
 	poset_clear(s);
 	free(s->slots);
+	free(s->name_next);
+	free(s->name_heads);
+	free(s->pfx_heads);
+	free(s->pents);
 	free(s);
 }
 
@@ -82,8 +129,11 @@ poset_at(const struct poset *s, uint32_t id)
 const struct po *
 poset_find(const struct poset *s, const char *name, uint32_t *ret_id)
 {
-	for (uint32_t i = 0; i < s->limit; i++) {
-		if (s->slots[i] && strcmp(s->slots[i]->name, name) == 0) {
+	if (s->nname_heads == 0)
+		return NULL;
+	for (uint32_t i = s->name_heads[poset_name_hash(name) & (s->nname_heads - 1)];
+	    i != POSET_END; i = s->name_next[i]) {
+		if (strcmp(s->slots[i]->name, name) == 0) {
 			if (ret_id)
 				*ret_id = i;
 			return s->slots[i];
@@ -92,35 +142,17 @@ poset_find(const struct poset *s, const char *name, uint32_t *ret_id)
 	return NULL;
 }
 
-static int
-poset_pfx_cmp(const void *a, const void *b)
+/* The index entry holding exactly p, or POSET_END. */
+static uint32_t
+poset_pfx_find(const struct poset *s, const struct prefix *p)
 {
-	return po_prefix_cmp(&((const struct poset_pfx *)a)->p, &((const struct poset_pfx *)b)->p);
-}
-
-static int
-poset_reindex(struct poset *s)
-{
-	struct poset_pfx *idx;
-	size_t n = 0, k = 0;
-
-	for (uint32_t i = 0; i < s->limit; i++)
-		if (s->slots[i])
-			n += s->slots[i]->nprefixes;
-	idx = malloc((n ? n : 1) * sizeof(*idx));
-	if (!idx)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < s->limit; i++) {
-		const struct po *p = s->slots[i];
-
-		for (size_t j = 0; p && j < p->nprefixes; j++)
-			idx[k++] = (struct poset_pfx){ .p = p->prefixes[j], .id = i };
-	}
-	qsort(idx, n, sizeof(*idx), poset_pfx_cmp);
-	free(s->index);
-	s->index = idx;
-	s->nindex = n;
-	return 0;
+	if (s->npfx_heads == 0)
+		return POSET_END;
+	for (uint32_t i = s->pfx_heads[poset_pfx_hash(p) & (s->npfx_heads - 1)];
+	    i != POSET_END; i = s->pents[i].next)
+		if (poset_pfx_equal(&s->pents[i].p, p))
+			return i;
+	return POSET_END;
 }
 
 int
@@ -133,73 +165,223 @@ poset_check(const struct poset *s, const struct po *p, struct po_error *err)
 		snprintf(err->msg, sizeof(err->msg), "too many POs (at most %u)", LIMIT_POS);
 		return -ENOSPC;
 	}
-	for (size_t i = 0; s->nindex > 0 && i < p->nprefixes; i++) {
-		struct poset_pfx key = { .p = p->prefixes[i] };
-		const struct poset_pfx *hit = bsearch(&key, s->index, s->nindex, sizeof(key),
-		    poset_pfx_cmp);
+	for (size_t i = 0; i < p->nprefixes; i++) {
+		uint32_t hit = poset_pfx_find(s, &p->prefixes[i]);
 		char buf[PREFIX_STRLEN];
 
-		if (hit && hit->id != self) {
+		if (hit != POSET_END && s->pents[hit].id != self) {
 			snprintf(err->field, sizeof(err->field), "prefixes");
 			snprintf(err->msg, sizeof(err->msg), "prefix %s is already held by PO %s",
-			    prefix_format(&p->prefixes[i], buf, sizeof(buf)), s->slots[hit->id]->name);
+			    prefix_format(&p->prefixes[i], buf, sizeof(buf)),
+			    s->slots[s->pents[hit].id]->name);
 			return -EEXIST;
 		}
 	}
 	return 0;
 }
 
-/* The lowest free id, growing the slot array when all are used. */
-static int
-poset_free_id(struct poset *s, uint32_t *ret)
+/* Smallest power of two >= n (n >= 1), at least 16. */
+static uint32_t
+poset_pow2(size_t n)
 {
-	for (uint32_t i = 0; i < s->limit; i++) {
-		if (!s->slots[i]) {
-			*ret = i;
-			return 0;
+	uint32_t v = 16;
+
+	while (v < n && v < (1u << 31))
+		v <<= 1;
+	return v;
+}
+
+/* Rebuild the prefix chains for nheads buckets. */
+static int
+poset_pfx_rehash(struct poset *s, uint32_t nheads)
+{
+	uint32_t *heads = malloc(nheads * sizeof(*heads));
+
+	if (!heads)
+		return -ENOMEM;
+	memset(heads, 0xff, nheads * sizeof(*heads));
+	/* Live entries are exactly those on the old chains: relink them. */
+	for (uint32_t b = 0; b < s->npfx_heads; b++) {
+		uint32_t i = s->pfx_heads[b];
+
+		while (i != POSET_END) {
+			uint32_t next = s->pents[i].next;
+			uint32_t nb = poset_pfx_hash(&s->pents[i].p) & (nheads - 1);
+
+			s->pents[i].next = heads[nb];
+			heads[nb] = i;
+			i = next;
 		}
 	}
+	free(s->pfx_heads);
+	s->pfx_heads = heads;
+	s->npfx_heads = nheads;
+	return 0;
+}
+
+static int
+poset_name_rehash(struct poset *s, uint32_t nheads)
+{
+	uint32_t *heads = malloc(nheads * sizeof(*heads));
+
+	if (!heads)
+		return -ENOMEM;
+	memset(heads, 0xff, nheads * sizeof(*heads));
+	for (uint32_t id = 0; id < s->limit; id++) {
+		uint32_t b;
+
+		if (!s->slots[id])
+			continue;
+		b = poset_name_hash(s->slots[id]->name) & (nheads - 1);
+		s->name_next[id] = heads[b];
+		heads[b] = id;
+	}
+	free(s->name_heads);
+	s->name_heads = heads;
+	s->nname_heads = nheads;
+	return 0;
+}
+
+/* Make room for one more PO (a slot, its name chain) and `extra` more
+ * prefix entries, so that the change that follows cannot fail. */
+static int
+poset_reserve(struct poset *s, size_t extra)
+{
+	size_t need_pents = (size_t)s->npents + extra;
+	int r;
+
 	if (s->limit == s->nslots) {
 		uint32_t n = s->nslots ? s->nslots * 2 : 16;
 		struct po **slots = realloc(s->slots, n * sizeof(*slots));
+		uint32_t *next;
 
 		if (!slots)
 			return -ENOMEM;
 		memset(slots + s->nslots, 0, (n - s->nslots) * sizeof(*slots));
 		s->slots = slots;
+		next = realloc(s->name_next, n * sizeof(*next));
+		if (!next)
+			return -ENOMEM;
+		s->name_next = next;
 		s->nslots = n;
 	}
-	*ret = s->limit;
+	if (s->count + 1 > s->nname_heads) {
+		r = poset_name_rehash(s, poset_pow2(s->count + 1));
+		if (r < 0)
+			return r;
+	}
+	if (need_pents > UINT32_MAX - 1)
+		return -ENOSPC;
+	if (need_pents > s->pents_cap) {
+		size_t cap = s->pents_cap ? s->pents_cap : 64;
+		struct poset_pent *pe;
+
+		while (cap < need_pents)
+			cap *= 2;
+		pe = realloc(s->pents, cap * sizeof(*pe));
+		if (!pe)
+			return -ENOMEM;
+		s->pents = pe;
+		s->pents_cap = (uint32_t)(cap > UINT32_MAX - 1 ? UINT32_MAX - 1 : cap);
+	}
+	if (s->nprefixes + extra > s->npfx_heads) {
+		r = poset_pfx_rehash(s, poset_pow2(s->nprefixes + extra));
+		if (r < 0)
+			return r;
+	}
 	return 0;
+}
+
+/* Cannot fail after poset_reserve(). */
+static void
+poset_pfx_add(struct poset *s, const struct prefix *p, uint32_t id)
+{
+	uint32_t i, b = poset_pfx_hash(p) & (s->npfx_heads - 1);
+
+	if (s->pfree != POSET_END) {
+		i = s->pfree;
+		s->pfree = s->pents[i].next;
+	} else {
+		i = s->npents++;
+	}
+	s->pents[i] = (struct poset_pent){ .p = *p, .id = id, .next = s->pfx_heads[b] };
+	s->pfx_heads[b] = i;
+	s->nprefixes++;
+}
+
+static void
+poset_pfx_del(struct poset *s, const struct prefix *p)
+{
+	uint32_t *link = &s->pfx_heads[poset_pfx_hash(p) & (s->npfx_heads - 1)];
+
+	for (uint32_t i = *link; i != POSET_END; link = &s->pents[i].next, i = *link) {
+		if (poset_pfx_equal(&s->pents[i].p, p)) {
+			*link = s->pents[i].next;
+			s->pents[i].next = s->pfree;
+			s->pfree = i;
+			s->nprefixes--;
+			return;
+		}
+	}
+}
+
+static void
+poset_name_link(struct poset *s, uint32_t id)
+{
+	uint32_t b = poset_name_hash(s->slots[id]->name) & (s->nname_heads - 1);
+
+	s->name_next[id] = s->name_heads[b];
+	s->name_heads[b] = id;
+}
+
+static void
+poset_name_unlink(struct poset *s, uint32_t id)
+{
+	uint32_t *link = &s->name_heads[poset_name_hash(s->slots[id]->name) & (s->nname_heads - 1)];
+
+	while (*link != id)
+		link = &s->name_next[*link];
+	*link = s->name_next[id];
+}
+
+/* The lowest free id (ids stay dense, so per-PO arrays elsewhere stay small). */
+static uint32_t
+poset_free_id(struct poset *s)
+{
+	uint32_t i = s->free_hint;
+
+	while (i < s->limit && s->slots[i])
+		i++;
+	s->free_hint = i + 1;
+	return i;
 }
 
 int
 poset_put(struct poset *s, struct po *p, uint32_t *ret_id)
 {
-	uint32_t id, old_limit;
 	struct po *old = NULL;
+	uint32_t id;
 	int r;
 
+	r = poset_reserve(s, p->nprefixes);
+	if (r < 0)
+		return r;
 	if (poset_find(s, p->name, &id)) {
 		old = s->slots[id];
+		for (size_t i = 0; i < old->nprefixes; i++)
+			poset_pfx_del(s, &old->prefixes[i]);
+		poset_name_unlink(s, id);
 	} else {
-		r = poset_free_id(s, &id);
-		if (r < 0)
-			return r;
-	}
-	old_limit = s->limit;
-	s->slots[id] = p;
-	if (id == s->limit)
-		s->limit++;
-	r = poset_reindex(s);
-	if (r < 0) {
-		s->slots[id] = old;
-		s->limit = old_limit;
-		return r;
-	}
-	po_free(old);
-	if (!old)
+		id = poset_free_id(s);
+		if (id == s->limit)
+			s->limit++;
 		s->count++;
+	}
+	s->slots[id] = p;
+	poset_name_link(s, id);
+	for (size_t i = 0; i < p->nprefixes; i++)
+		poset_pfx_add(s, &p->prefixes[i], id);
+	po_free(old);
 	if (ret_id)
 		*ret_id = id;
 	return 0;
@@ -208,21 +390,20 @@ poset_put(struct poset *s, struct po *p, uint32_t *ret_id)
 int
 poset_del(struct poset *s, const char *name)
 {
-	uint32_t id;
 	struct po *old;
-	int r;
+	uint32_t id;
 
 	if (!poset_find(s, name, &id))
 		return -ENOENT;
 	old = s->slots[id];
+	for (size_t i = 0; i < old->nprefixes; i++)
+		poset_pfx_del(s, &old->prefixes[i]);
+	poset_name_unlink(s, id);
 	s->slots[id] = NULL;
-	r = poset_reindex(s);
-	if (r < 0) {
-		s->slots[id] = old;
-		return r;
-	}
 	po_free(old);
 	s->count--;
+	if (id < s->free_hint)
+		s->free_hint = id;
 	while (s->limit > 0 && !s->slots[s->limit - 1])
 		s->limit--;
 	return 0;
@@ -261,12 +442,16 @@ poset_build_lpm(const struct poset *s, struct lpm **ret)
 
 	if (!l)
 		return -errno;
-	for (size_t i = 0; i < s->nindex; i++) {
-		int r = lpm_insert(l, &s->index[i].p, s->index[i].id);
+	for (uint32_t id = 0; id < s->limit; id++) {
+		const struct po *p = s->slots[id];
 
-		if (r < 0) {
-			lpm_free(l);
-			return r;
+		for (size_t i = 0; p && i < p->nprefixes; i++) {
+			int r = lpm_insert(l, &p->prefixes[i], id);
+
+			if (r < 0) {
+				lpm_free(l);
+				return r;
+			}
 		}
 	}
 	/* A failed build leaves lookups exact, only slower: not worth refusing. */

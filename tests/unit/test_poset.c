@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -79,11 +80,66 @@ test_ids_conflicts_lpm(void **state)
 	poset_free(s);
 }
 
+
+/* Many POs: replay-sized loads stay consistent through adds, replaces and
+ * deletes (the indexes rehash several times on the way). */
+static void
+test_many(void **state)
+{
+	struct poset *s;
+	struct po_error err;
+	char json[160];
+	uint32_t id;
+
+	assert_int_equal(poset_new(&s), 0);
+	for (unsigned i = 0; i < 3000; i++) {
+		struct po *p;
+
+		snprintf(json, sizeof(json), "{\"name\":\"po%u\",\"prefixes\":[\"10.%u.%u.0/24\","
+		    "\"2001:db8:%x::/48\"]}", i, i / 256, i % 256, i);
+		p = mk(json);
+		assert_int_equal(poset_check(s, p, &err), 0);
+		assert_int_equal(poset_put(s, p, &id), 0);
+		assert_int_equal(id, i);
+	}
+	for (unsigned i = 0; i < 3000; i += 2) {
+		snprintf(json, sizeof(json), "po%u", i);
+		assert_int_equal(poset_del(s, json), 0);
+	}
+	assert_int_equal(poset_count(s), 1500);
+	/* A deleted PO's prefix is free again; a live one's is not. */
+	{
+		struct po *free_pfx = mk("{\"name\":\"n\",\"prefixes\":[\"10.0.0.0/24\"]}");
+		struct po *held_pfx = mk("{\"name\":\"n\",\"prefixes\":[\"10.0.1.0/24\"]}");
+
+		assert_int_equal(poset_check(s, free_pfx, &err), 0);
+		assert_int_equal(poset_check(s, held_pfx, &err), -EEXIST);
+		assert_non_null(strstr(err.msg, "po1"));
+		po_free(free_pfx);
+		po_free(held_pfx);
+	}
+	/* The lowest free id is reused first. */
+	assert_int_equal(poset_put(s, mk("{\"name\":\"n\",\"prefixes\":[\"10.0.0.0/24\"]}"), &id),
+	    0);
+	assert_int_equal(id, 0);
+	assert_non_null(poset_find(s, "po2999", &id));
+	assert_int_equal(id, 2999);
+	assert_null(poset_find(s, "po2998", NULL));
+	poset_clear(s);
+	assert_int_equal(poset_count(s), 0);
+	assert_null(poset_find(s, "po2999", NULL));
+	assert_int_equal(poset_put(s, mk("{\"name\":\"a\",\"prefixes\":[\"10.0.1.0/24\"]}"), &id),
+	    0);
+	assert_int_equal(id, 0);
+	poset_free(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids_conflicts_lpm),
+		cmocka_unit_test(test_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
