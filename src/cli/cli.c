@@ -104,9 +104,12 @@ cli_bad_option(const struct cli_cmd *cmd, char **argv)
 {
 	const char *arg = argv[optind - 1];
 
-	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
-		return cli_usage_error(cmd, "option -%c: unknown or missing its argument", optopt);
-	return cli_usage_error(cmd, "option %s: unknown or missing its argument", arg);
+	/* getopt_long() leaves optopt 0 for an unknown long option and sets it
+	 * to the option's value when a known one lacks its argument. */
+	if (strncmp(arg, "--", 2) == 0)
+		return optopt != 0 ? cli_usage_error(cmd, "option %s needs an argument", arg)
+				   : cli_usage_error(cmd, "unknown option %s", arg);
+	return cli_usage_error(cmd, "unknown option -%c, or it needs an argument", optopt);
 }
 
 int
