@@ -80,6 +80,12 @@ bt_emit(void *ctx, const struct detection *d)
 	decision_detect(bt->dp, d);
 }
 
+static const char *
+bt_po_name(void *ctx, uint32_t po_id)
+{
+	return backtest_po_name(ctx, po_id);
+}
+
 static void
 bt_changed(void *ctx, const struct decision_attack *a, enum decision_state old)
 {
@@ -103,7 +109,8 @@ backtest_new(const struct dparams *params, struct backtest **ret)
 {
 	struct backtest *bt = calloc(1, sizeof(*bt));
 	struct detect_env env = { bt_params, bt_emit, bt };
-	struct decision_hooks hooks = { bt_params, bt_changed, bt_reset, bt };
+	struct decision_hooks hooks = { .params = bt_params, .po_name = bt_po_name,
+		.changed = bt_changed, .reset = bt_reset, .ctx = bt };
 	int r = -ENOMEM;
 
 	if (bt == NULL)
@@ -598,7 +605,7 @@ bt_text_row(const struct decision_attack *a, void *arg)
 	bt_fmt_type(a, type, sizeof(type));
 	bt_fmt_detectors(a, dets, sizeof(dets));
 	fprintf(rep->out, "%-4" PRIu64 " %-12s %-5s %-5u %-18s %-19s %-19s %-19s %12.0f %14.0f %-15s %s\n",
-	    a->id, backtest_po_name(rep->bt, a->po_id), detect_proto_name(a->proto), a->port, type,
+	    a->id, a->po, detect_proto_name(a->proto), a->port, type,
 	    start, decl, a->end_ns ? end : "(ongoing)", a->peak_pps, a->peak_bps, dets, a->reason);
 	rep->n++;
 	return 0;
@@ -643,7 +650,7 @@ bt_json_row(const struct decision_attack *a, void *arg)
 		json_array_append_new(dets, json_string(a->det[i].name));
 	o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s, s:s, s:f, s:f, s:o, s:f, s:f, s:i, s:o, s:s}",
 	    "id", (json_int_t)a->id,
-	    "po", backtest_po_name(rep->bt, a->po_id),
+	    "po", a->po,
 	    "protocol", detect_proto_name(a->proto),
 	    "direction", detect_dir_name(a->dir),
 	    "port", (int)a->port,

@@ -7,6 +7,7 @@
 #include "engine/decision.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +181,8 @@ decision_create(struct decision *dp, const struct detection *d)
 	}
 	l->a.id = dp->next_id++;
 	l->a.po_id = d->po_id;
+	if (dp->h.po_name != NULL)
+		snprintf(l->a.po, sizeof(l->a.po), "%s", dp->h.po_name(dp->h.ctx, d->po_id));
 	l->a.proto = d->proto;
 	l->a.dir = d->dir;
 	l->a.port = d->port;
@@ -447,6 +450,29 @@ decision_tick(struct decision *dp, uint64_t now_ns)
 			i++;
 }
 
+void
+decision_remap_po(struct decision *dp, const uint32_t *map, uint32_t n)
+{
+	size_t i = 0;
+
+	while (i < dp->nlive) {
+		struct decision_attack *a = &dp->live[i]->a;
+		uint32_t to = a->po_id < n ? map[a->po_id] : DECISION_PO_GONE;
+
+		if (to == DECISION_PO_GONE) {
+			decision_remove(dp, i);
+			continue;
+		}
+		a->po_id = to;
+		i++;
+	}
+	for (i = 0; i < dp->nhist; i++) {
+		struct decision_attack *a = &dp->hist[(dp->hist_head + i) % LIMIT_ATTACKS_HISTORY];
+
+		a->po_id = a->po_id < n ? map[a->po_id] : DECISION_PO_GONE;
+	}
+}
+
 int
 decision_walk(const struct decision *dp, decision_walk_fn fn, void *arg)
 {
@@ -504,6 +530,7 @@ decision_save_attack(struct detect_buf *b, const struct decision_attack *a)
 {
 	detect_buf_u64(b, a->id);
 	detect_buf_u32(b, a->po_id);
+	decision_save_str(b, a->po);
 	detect_buf_u8(b, a->proto);
 	detect_buf_u8(b, a->dir);
 	detect_buf_u16(b, a->port);
@@ -619,7 +646,8 @@ decision_load_attack(struct cursor *c, struct decision_attack *a, uint64_t next_
 	uint8_t state, type, ndet;
 
 	memset(a, 0, sizeof(*a));
-	if (!cur_be64(c, &a->id) || !cur_be32(c, &a->po_id) || !cur_u8(c, &a->proto) ||
+	if (!cur_be64(c, &a->id) || !cur_be32(c, &a->po_id) ||
+	    !decision_load_str(c, a->po, sizeof(a->po)) || !cur_u8(c, &a->proto) ||
 	    !cur_u8(c, &a->dir) || !cur_be16(c, &a->port) || !cur_u8(c, &state) ||
 	    !cur_u8(c, &type) || !cur_be16(c, &a->amp_port) || !cur_u8(c, &a->confidence) ||
 	    !cur_be64(c, &a->start_ns) || !cur_be64(c, &a->declared_ns) ||

@@ -60,7 +60,8 @@ struct decision_detector {
 
 struct decision_attack {
 	uint64_t id;		/* 1, 2, ... never reused within a decision point's life */
-	uint32_t po_id;
+	uint32_t po_id;		/* DECISION_PO_GONE once the PO was deleted */
+	char po[LIMIT_PO_NAME + 1];	/* the PO's name when the attack began */
 	uint8_t proto;		/* enum proto_class */
 	uint8_t dir;		/* of the first detection */
 	uint16_t port;		/* 0 = any */
@@ -95,9 +96,13 @@ struct decision_obs {
 	uint64_t bytes;
 };
 
+#define DECISION_PO_GONE UINT32_MAX
+
 struct decision_hooks {
 	/* Parameters of a PO (quiet_s); never NULL. */
 	const struct dparams *(*params)(void *ctx, uint32_t po_id);
+	/* The name of a PO, copied into new attacks; optional. */
+	const char *(*po_name)(void *ctx, uint32_t po_id);
 	/* An attack changed state (old = DECISION_NONE for a new one). */
 	void (*changed)(void *ctx, const struct decision_attack *a, enum decision_state old);
 	/* An attack ended: detectors should forget this traffic's anomaly. */
@@ -117,6 +122,11 @@ void decision_feed(struct decision *dp, const struct reading *r);
 void decision_observe(struct decision *dp, const struct decision_obs *o);
 /* Expire detections, move attacks along their lifecycle. */
 void decision_tick(struct decision *dp, uint64_t now_ns);
+
+/* PO ids changed (a restart replayed POs in another order, a PO was
+ * deleted): map[old] is the new id, or DECISION_PO_GONE; ids >= n are gone.
+ * Live attacks of a gone PO are dropped; ended ones keep their name. */
+void decision_remap_po(struct decision *dp, const uint32_t *map, uint32_t n);
 
 /* Walk live attacks (oldest first) and then ended ones (oldest first); the
  * callback returns 0 to go on, anything else stops the walk and is returned. */

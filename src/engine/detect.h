@@ -65,7 +65,12 @@ struct detect_ops {
 	void (*reset)(void *st, uint32_t po_id, uint8_t proto, uint16_t port);
 	/* Forget everything about a PO (deleted or replaced). */
 	void (*forget_po)(void *st, uint32_t po_id);
+	/* PO ids changed: map[old] is the new id or DETECT_PO_GONE (forget it);
+	 * ids >= n are gone. */
+	void (*remap_po)(void *st, const uint32_t *map, uint32_t n);
 };
+
+#define DETECT_PO_GONE UINT32_MAX
 
 extern const struct detect_ops detect_rate_ops;
 extern const struct detect_ops detect_threshold_ops;

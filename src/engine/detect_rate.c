@@ -498,6 +498,26 @@ rate_forget_po(void *arg, uint32_t po_id)
 		st->n = 0;	/* cannot happen with the same size; stay consistent */
 }
 
+static void
+rate_remap_po(void *arg, const uint32_t *map, uint32_t n)
+{
+	struct rate_state *st = arg;
+	uint32_t j = 0;
+
+	for (uint32_t i = 0; i < st->n; i++) {
+		struct rate_series *s = &st->series[i];
+		uint32_t to = s->po_id < n ? map[s->po_id] : DETECT_PO_GONE;
+
+		if (to == DETECT_PO_GONE)
+			continue;
+		s->po_id = to;
+		st->series[j++] = *s;
+	}
+	st->n = j;
+	if (rate_index_rebuild(st, st->mask + 1) < 0)
+		st->n = 0;	/* cannot happen with the same size; stay consistent */
+}
+
 /* --- state blob --- */
 
 static void
@@ -673,4 +693,5 @@ const struct detect_ops detect_rate_ops = {
 	.load = rate_load,
 	.reset = rate_reset,
 	.forget_po = rate_forget_po,
+	.remap_po = rate_remap_po,
 };

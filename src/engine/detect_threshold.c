@@ -104,6 +104,11 @@ threshold_forget_po(void *arg, uint32_t po_id)
 {
 }
 
+static void
+threshold_remap_po(void *arg, const uint32_t *map, uint32_t n)
+{
+}
+
 static int
 threshold_new(const struct detect_env *env, void **ret)
 {
@@ -132,4 +137,5 @@ const struct detect_ops detect_threshold_ops = {
 	.load = threshold_load,
 	.reset = threshold_reset,
 	.forget_po = threshold_forget_po,
+	.remap_po = threshold_remap_po,
 };

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -27,6 +28,15 @@ static const struct dparams *
 h_params(void *ctx, uint32_t po_id)
 {
 	return &((struct harness *)ctx)->p;
+}
+
+static const char *
+h_po_name(void *ctx, uint32_t po_id)
+{
+	static char name[16];
+
+	snprintf(name, sizeof(name), "po%u", po_id % 10);
+	return name;
 }
 
 static void
@@ -52,7 +62,8 @@ static int
 setup(void **state)
 {
 	struct harness *h = calloc(1, sizeof(*h));
-	struct decision_hooks hooks = { h_params, h_changed, h_reset, h };
+	struct decision_hooks hooks = { .params = h_params, .po_name = h_po_name,
+		.changed = h_changed, .reset = h_reset, .ctx = h };
 
 	dparams_default(&h->p);
 	h->p.quiet_s = 30;
@@ -250,7 +261,8 @@ test_blob(void **state)
 {
 	struct harness *h = *state;
 	struct decision *other;
-	struct decision_hooks hooks = { h_params, h_changed, h_reset, h };
+	struct decision_hooks hooks = { .params = h_params, .po_name = h_po_name,
+		.changed = h_changed, .reset = h_reset, .ctx = h };
 	uint8_t *blob, *blob2;
 	size_t len, len2;
 	unsigned n = 0;
@@ -274,7 +286,9 @@ test_blob(void **state)
 	/* hostile blobs: every truncation and a bad state are refused */
 	for (size_t cut = 0; cut < len; cut++)
 		assert_int_equal(decision_load(other, blob, cut), -EINVAL);
-	blob[20 + 8 + 4 + 4] = 9;	/* the first attack's state byte */
+	/* magic, next id, counts; the first attack: id, po id, name "po3", proto, dir, port */
+	assert_int_equal(blob[20 + 8 + 4 + 4 + 4], DECISION_DECLARED);
+	blob[20 + 8 + 4 + 4 + 4] = 9;
 	assert_int_equal(decision_load(other, blob, len), -EINVAL);
 	n = 0;
 	decision_walk(other, count_cb, &n);
@@ -282,6 +296,26 @@ test_blob(void **state)
 	free(blob);
 	free(blob2);
 	decision_free(other);
+}
+
+static void
+test_remap(void **state)
+{
+	struct harness *h = *state;
+	uint32_t map[3] = { DECISION_PO_GONE, 0, DECISION_PO_GONE };
+
+	detect(h, DETECT_ATTACK, "rate", 1, PROTO_UDP, 100, 10);
+	detect(h, DETECT_ATTACK, "rate", 2, PROTO_UDP, 100, 10);
+	assert_string_equal(decision_get(h->dp, 1)->po, "po1");
+	h->p.quiet_s = 0;
+	detect(h, DETECT_ATTACK, "rate", 0, PROTO_TCP, 100, 1);
+	decision_tick(h->dp, 101 * NS);		/* the PO 0 attack ends */
+	decision_remap_po(h->dp, map, 3);
+	assert_int_equal(decision_live_count(h->dp), 1);
+	assert_int_equal(decision_get(h->dp, 1)->po_id, 0);
+	assert_null(decision_get(h->dp, 2));	/* live on a deleted PO: dropped */
+	assert_int_equal(decision_get(h->dp, 3)->po_id, DECISION_PO_GONE);
+	assert_string_equal(decision_get(h->dp, 3)->po, "po0");
 }
 
 static void
@@ -303,6 +337,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_amplification_from_sketch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remap, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 

@@ -324,6 +324,30 @@ test_blob_hostile(void **state)
 }
 
 static void
+test_remap_po(void **state)
+{
+	struct harness *h = h_new(false);
+	uint32_t map[8] = { [7] = 3 };
+	struct reading r = { .time_ns = T0 + 601 * NS, .interval_ns = NS, .po_id = 3,
+		.proto = PROTO_UDP, .dir = DIR_IN, .packets = 2000, .bytes = 1000000 };
+
+	h_run(h, 0, 600, 1000);
+	detect_rate_ops.remap_po(h->st, map, 8);	/* PO 7 is now PO 3 */
+	for (int i = 0; i < 3; i++) {
+		detect_rate_ops.feed(h->st, &r);
+		r.time_ns += NS;
+	}
+	assert_int_equal(h->attacks, 1);		/* learned state kept */
+	assert_int_equal(h->last.po_id, 3);
+	map[3] = DETECT_PO_GONE;
+	detect_rate_ops.remap_po(h->st, map, 8);
+	h->attacks = 0;
+	detect_rate_ops.feed(h->st, &r);
+	assert_int_equal(h->attacks, 0);		/* forgotten: a new series */
+	h_free(h);
+}
+
+static void
 test_forget_po(void **state)
 {
 	struct harness *h = h_new(false);
@@ -348,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_profile_expects_morning_rise),
 		cmocka_unit_test(test_blob_round_trip),
 		cmocka_unit_test(test_blob_hostile),
+		cmocka_unit_test(test_remap_po),
 		cmocka_unit_test(test_forget_po),
 	};
 
