@@ -438,24 +438,35 @@ poset_sorted(const struct poset *s, const struct po ***ret, size_t *ret_n)
 int
 poset_build_lpm(const struct poset *s, struct lpm **ret)
 {
+	size_t n = 0, cap = s->nprefixes ? s->nprefixes : 1;
+	struct prefix *ps = malloc(cap * sizeof(*ps));
+	uint32_t *ids = malloc(cap * sizeof(*ids));
 	struct lpm *l = lpm_new();
+	int r = -ENOMEM;
 
-	if (!l)
-		return -errno;
+	if (!ps || !ids || !l)
+		goto fail;
 	for (uint32_t id = 0; id < s->limit; id++) {
 		const struct po *p = s->slots[id];
 
 		for (size_t i = 0; p && i < p->nprefixes; i++) {
-			int r = lpm_insert(l, &p->prefixes[i], id);
-
-			if (r < 0) {
-				lpm_free(l);
-				return r;
-			}
+			ps[n] = p->prefixes[i];
+			ids[n++] = id;
 		}
 	}
+	/* One bulk insert: the LPM orders the work by address. */
+	r = lpm_insert_many(l, ps, ids, n);
+	if (r < 0)
+		goto fail;
 	/* A failed build leaves lookups exact, only slower: not worth refusing. */
 	(void)lpm_build(l);
+	free(ps);
+	free(ids);
 	*ret = l;
 	return 0;
+fail:
+	lpm_free(l);
+	free(ps);
+	free(ids);
+	return r;
 }
