@@ -15,7 +15,7 @@ strnum_i64(const char *s, int64_t min, int64_t max, int64_t *ret)
 	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoll(s, &end, 0);
+	v = strtoll(s, &end, 10);
 	if (*end != '\0')
 		return -EINVAL;
 	if (errno == ERANGE || v < min || v > max)
@@ -33,7 +33,7 @@ strnum_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 	if (s == NULL || *s == '\0' || isspace((unsigned char)*s) || *s == '-' || *s == '+')
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
 	if (*end != '\0')
 		return -EINVAL;
 	if (errno == ERANGE || v < min || v > max)

@@ -1,6 +1,6 @@
 /*
  * strnum: the one range-checked conversion from text to numbers (OpenBSD
- * strtonum). Rejects empty strings, trailing garbage, and values outside
+ * strtonum). Decimal only ("010" is ten, never octal). Rejects empty strings, trailing garbage, and values outside
  * [min, max]. Returns 0, -EINVAL (not a number) or -ERANGE (out of range);
  * *ret is written only on success.
  */

@@ -29,8 +29,9 @@ test_u64(void **state)
 	uint64_t v;
 
 	assert_int_equal(strnum_u64("-1", 0, 10, &v), -EINVAL);
-	assert_int_equal(strnum_u64("0x10", 0, 100, &v), 0);
-	assert_int_equal(v, 16);
+	assert_int_equal(strnum_u64("0x10", 0, 100, &v), -EINVAL);
+	assert_int_equal(strnum_u64("010", 0, 100, &v), 0);
+	assert_int_equal(v, 10);
 }
 
 static void
