@@ -203,6 +203,18 @@ api_method(enum evhttp_cmd_type cmd)
 	}
 }
 
+static const char *
+api_method_name(unsigned method)
+{
+	switch (method) {
+	case API_GET: return "GET";
+	case API_POST: return "POST";
+	case API_PUT: return "PUT";
+	case API_DELETE: return "DELETE";
+	default: return "other";
+	}
+}
+
 static bool
 api_authorized(struct api_req *r)
 {
@@ -247,6 +259,12 @@ api_dispatch(struct api_req *r)
 		return;
 	}
 	if (api_route_mutating(method) && !api_authorized(r)) {
+		char *host = NULL;
+		ev_uint16_t port = 0;
+
+		evhttp_connection_get_peer(evhttp_request_get_connection(r->req), &host, &port);
+		log_ratelimited(5, 60, log_warnx, "api: %s %.100s from %s: missing or wrong token",
+		    api_method_name(method), path, host ? host : "?");
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
 		    "Bearer");
 		api_reply_error(r, 401, NULL, "missing or wrong bearer token");
