@@ -8,9 +8,15 @@
  * structure is derived from it: a direct-indexed first level (18 bits for
  * IPv4, 16 for IPv6) whose entries hold either the answer or a poptrie
  * (Asai & Ohara, SIGCOMM 2015: 6-bit strides, child and leaf arrays
- * compressed by popcount over 64-bit bitmaps). A lookup costs one first-level
- * read plus at most 3 (IPv4) or 19 (IPv6) node reads, whatever the number
- * of prefixes; typical tables need 1-2 node reads.
+ * compressed by popcount over 64-bit bitmaps) whose nodes also skip the
+ * bits where the prefixes below take a single path. A lookup reads one
+ * first-level entry, at most 3 (IPv4) or 19 (IPv6) nodes, and at most one
+ * leaf, whatever the number of prefixes; with 1M prefixes of real-world
+ * lengths the average is about 1 node and 0.8 leaves (IPv4) or 2 nodes
+ * (IPv6). Memory: a fixed 2 MiB (IPv4) and 0.5 MiB (IPv6) first level once
+ * the family has a prefix, plus about 90 (IPv4) to 115 (IPv6) bytes per
+ * prefix at 1M prefixes, both structures included (bench/lpm_bench.c
+ * measures all of this).
  *
  * Insert and delete mark the first-level entries they touch stale; lookups
  * of addresses under a stale entry walk the control-plane trie instead, so
