@@ -83,7 +83,6 @@ decoy_init_one(struct decoy_table *t, struct decoy *d, uint32_t a, uint16_t grou
 	d->skew_ppm_x = (uint16_t)(32768 + (int)(decoy_rand(d) % 30721) - 15360);
 	d->ts_base = (uint32_t)(3600 + decoy_rand(d) % (60u * 86400));
 	d->isn_last = (uint32_t)decoy_rand(d);
-	d->isn_last_ns = t->start_ns;
 }
 
 int

@@ -24,10 +24,13 @@ struct decoy {
 	uint16_t persona;	/* index into the loaded personalities */
 	uint16_t ipid_tcp;
 	uint16_t ipid_icmp;
+	uint8_t isn_phase;	/* alternates the ISN rate above/below its mean */
 	uint16_t skew_ppm_x;	/* clock rate offset: (skew_ppm_x - 32768) / 256 ppm */
-	uint32_t isn_last;
+	uint32_t isn_last;	/* the last ISN drawn */
 	uint32_t ts_base;	/* timestamp value at table creation: its "uptime" */
-	uint64_t isn_last_ns;
+	uint32_t ts_last;	/* last timestamp of a per-connection-offset stack */
+	uint64_t ts_last_ns;
+	uint64_t isn_last_ns;	/* when isn_last was drawn */
 	uint64_t rng;		/* per-decoy random state (xorshift) */
 };
 

@@ -81,6 +81,7 @@ struct build {
 	char *err;
 	size_t errlen;
 	int r;
+	uint8_t fast_ts_log2;
 };
 
 __attribute__((format(printf, 2, 3))) static void
@@ -122,11 +123,14 @@ letter(struct build *b, enum osdb_test t, const char *key, char dflt)
 static uint8_t
 ttl_of(struct build *b, enum osdb_test t)
 {
-	/* TG is nmap's guess of the initial TTL; T a range around it. */
-	uint64_t v = num(b, t, "TG", false, 0);
+	/* T is the TTL nmap saw (adjusted to distance 1), usually a range
+	 * around the initial TTL; its middle is the initial TTL, and an exact
+	 * T (HP's T=42) must be sent as is. TG, nmap's rounded guess, only
+	 * when T is absent. */
+	uint64_t v = num(b, t, "T", true, 0);
 
 	if (v == 0)
-		v = num(b, t, "T", true, 64);
+		v = num(b, t, "TG", false, 64);
 	return v > 255 ? 255 : (uint8_t)v;
 }
 
@@ -261,13 +265,19 @@ ts_hz_of(struct build *b)
 		return -1;
 	if (osdb_pick(e, false, &v) < 0)
 		return -1;
-	/* nmap's classes: 0 zero, 1 ~2 Hz, 7 ~100 Hz, 8 ~200 Hz, else 2^v. */
+	/* nmap's classes: 0 zero, 1 ~2 Hz, 7 ~100 Hz, 8 ~200 Hz, else 2^v;
+	 * beyond 2^20 Hz it is a random offset per connection (FreeBSD,
+	 * OpenBSD: TS=22). */
+	if (v >= 0x14 && v < 0x30) {
+		b->fast_ts_log2 = (uint8_t)v;
+		return PERSONA_TS_RANDOM;
+	}
 	switch (v) {
 	case 0: return 0;
 	case 1: return 2;
 	case 7: return 100;
 	case 8: return 250;
-	default: return v > 20 ? 1000 : (int32_t)(1u << v);
+	default: return (int32_t)(1u << v);
 	}
 }
 
@@ -275,7 +285,11 @@ static void
 seq_generator(struct build *b, struct persona *p)
 {
 	/* ISR = 8 log2(mean ISN increments per second); SP = 8 log2(their
-	 * standard deviation). Above ~2^30/s the stack is simply random. */
+	 * standard deviation). Even "random" stacks are generated as a rate
+	 * with a controlled spread (see respond.c next_isn): it hits nmap's
+	 * SP/ISR windows far more reliably than uniform ISNs, whose 5-sample
+	 * spread wanders. Only rates a 32-bit sequence space cannot show
+	 * between probes 100 ms apart are random. */
 	uint64_t isr = num(b, OSDB_SEQ, "ISR", true, 0);
 	uint64_t sp = num(b, OSDB_SEQ, "SP", true, 0);
 
@@ -283,18 +297,16 @@ seq_generator(struct build *b, struct persona *p)
 	if (p->isn_gcd == 0)
 		p->isn_gcd = 1;
 	p->isn_rate = isr ? exp2((double)isr / 8.0) : 0;
-	p->random_isn = isr >= 0xf8 && p->isn_gcd < 10;
+	p->random_isn = isr > 0x118;
 	p->isn_spread = 0;
-	if (p->isn_rate > 0 && sp > 0) {
-		double spread = exp2((double)sp / 8.0) / p->isn_rate;
-
-		p->isn_spread = spread > 0.55 ? 0.55 : spread;
-	}
+	if (p->isn_rate > 0 && sp > 0)
+		p->isn_spread = exp2((double)sp / 8.0) / p->isn_rate;
 	p->ti = ipid_of(b, "TI", &p->ti_val);
 	p->ci = ipid_of(b, "CI", &p->ci_val);
 	p->ii = ipid_of(b, "II", &p->ii_val);
 	p->ss_shared = letter(b, OSDB_SEQ, "SS", 'S') == 'S';
 	p->ts_hz = ts_hz_of(b);
+	p->ts_fast_log2 = b->fast_ts_log2;
 }
 
 static void

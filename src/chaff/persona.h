@@ -89,7 +89,7 @@ struct persona {
 	uint8_t oui[3];
 	struct persona_services svc;
 
-	/* ISN: increments of rate per second with relative spread, in steps of gcd;
+	/* ISN: rate per second plus noise (spread x rate = the rate's std dev), in steps of gcd;
 	 * random_isn when the rate is high enough that the stack is random. */
 	double isn_rate;
 	double isn_spread;
@@ -99,6 +99,8 @@ struct persona {
 	uint16_t ti_val, ci_val, ii_val;
 	bool ss_shared;			/* one IP ID counter for TCP and ICMP */
 	int32_t ts_hz;			/* TCP timestamp clock; 0 = always 0; -1 = no timestamps */
+#define PERSONA_TS_RANDOM	(-2)	/* random offset per connection: seen as 2^ts_fast_log2 Hz */
+	uint8_t ts_fast_log2;
 
 	struct persona_tcp tcp[PERSONA_NPROBES];
 	uint8_t ecn_cc;			/* 'Y','N','S','O' */

@@ -129,7 +129,9 @@ next_ipid(struct decoy *d, enum persona_ipid mode, uint16_t val, uint16_t *ctr)
 		} while (*ctr % 256 == 0);
 		return *ctr;
 	case PERSONA_IPID_RD:
-		return (uint16_t)decoy_rand(d);
+		/* Random, but every step past nmap's 20000 threshold either way. */
+		*ctr = (uint16_t)(*ctr + 25000 + decoy_rand(d) % 15536);
+		return *ctr;
 	case PERSONA_IPID_INC:
 	default:
 		return ++*ctr;
@@ -150,46 +152,59 @@ icmp_ipid(const struct persona *p, struct decoy *d)
 	return next_ipid(d, p->ii, p->ii_val, p->ss_shared ? &d->ipid_tcp : &d->ipid_icmp);
 }
 
-/* Uniform in [-sqrt(3), sqrt(3)): unit standard deviation. */
-static double
-unit_noise(struct decoy *d)
-{
-	return ((double)(decoy_rand(d) >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 1.7320508;
-}
-
 /*
- * The next ISN: random for stacks nmap sees as random; otherwise the last
- * ISN plus rate x elapsed time, spread so that the rate's standard
- * deviation is what the fingerprint's SP says, in multiples of the GCD.
+ * The next ISN. nmap measures, over six SYN/ACKs 100 ms apart, the mean
+ * rate of ISN increase (ISR = 8 log2 rate) and its standard deviation
+ * (SP = 8 log2 std). The decoy advances its ISN by rate x elapsed time x
+ * (1 + spread x c), where c alternates between about +0.91 and -0.91 with
+ * a little jitter: five consecutive rates then have a standard deviation
+ * of spread x rate — what SP says — and their mean is the rate — what ISR
+ * says, every time instead of only on average (independent noise misses
+ * nmap's +-5 windows about one time in five with five samples).
+ * advance = false answers with the next ISN without moving the state
+ * (nmap's T-probe answers, which it does not use for SEQ).
  */
 static uint32_t
-next_isn(struct respond *r, const struct persona *p, struct decoy *d)
+next_isn(struct respond *r, const struct persona *p, struct decoy *d, bool advance)
 {
-	double dt, inc;
-	uint64_t steps;
+	double dt, c, inc, spread;
+	uint32_t isn;
 
-	if (p->random_isn || p->isn_rate <= 0) {
-		d->isn_last = (uint32_t)decoy_rand(d);
+	if (p->random_isn || p->isn_rate <= 0)
+		return (uint32_t)decoy_rand(d);
+	dt = d->isn_last_ns ? (double)(r->now_ns - d->isn_last_ns) / 1e9 : 0.1;
+	spread = p->isn_spread > 0.95 ? 0.95 : p->isn_spread;
+	c = (d->isn_phase ? 0.913 : -0.913) *
+	    (0.95 + 0.1 * (double)(decoy_rand(d) % 1024) / 1024.0);
+	inc = fmod(p->isn_rate * dt * (1.0 + spread * c), 4294967296.0);
+	isn = d->isn_last + (uint32_t)((uint64_t)(inc / p->isn_gcd + 0.5) * p->isn_gcd);
+	if (advance) {
+		d->isn_last = isn;
 		d->isn_last_ns = r->now_ns;
-		return d->isn_last;
+		d->isn_phase ^= 1;
 	}
-	dt = r->now_ns > d->isn_last_ns ? (double)(r->now_ns - d->isn_last_ns) / 1e9 : 0.0;
-	inc = p->isn_rate * dt * (1.0 + p->isn_spread * unit_noise(d));
-	if (inc < 1.0)
-		inc = 1.0;
-	steps = (uint64_t)llround(inc / p->isn_gcd);
-	if (steps == 0)
-		steps = 1;
-	d->isn_last += (uint32_t)(steps * p->isn_gcd);
-	d->isn_last_ns = r->now_ns;
-	return d->isn_last;
+	return isn;
 }
 
 static uint32_t
-tsval_of(const struct respond *r, const struct persona *p, const struct decoy *d)
+tsval_of(const struct respond *r, const struct persona *p, struct decoy *d)
 {
 	uint64_t ns;
 
+	if (p->ts_hz == PERSONA_TS_RANDOM) {
+		/* Stacks with a random timestamp offset per connection look to
+		 * nmap like a clock of 2^k Hz between its probes: advance by
+		 * that much per elapsed time (at most 2^32 - 1), with a little
+		 * noise, so consecutive SYN/ACKs measure as that rate. */
+		double dt = (double)(r->now_ns - d->ts_last_ns) / 1e9;
+		double inc = exp2(p->ts_fast_log2) * dt * (0.97 + 0.06 * (double)(decoy_rand(d) % 1000) / 1000.0);
+
+		if (d->ts_last_ns == 0 || inc > 4294967295.0)
+			inc = 4294967295.0 - (double)(decoy_rand(d) % 65536);
+		d->ts_last += (uint32_t)inc;
+		d->ts_last_ns = r->now_ns;
+		return d->ts_last;
+	}
 	if (p->ts_hz <= 0)
 		return 0;
 	ns = decoy_clock_ns(r->decoys, d, r->now_ns);
@@ -498,7 +513,8 @@ answer_row(struct respond *r, const struct frame *f, struct decoy *d, int row)
 
 	if (!a.row->respond)
 		return;
-	a.isn = next_isn(r, p, d);
+	if (a.row->seq == PERSONA_SEQ_OTHER)
+		a.isn = next_isn(r, p, d, false);
 	send_tcp_answer(r, f, d, &a, NULL, 0);
 }
 
@@ -511,7 +527,7 @@ tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
 	struct tcp_answer a;
 	char opts[40];
 	struct conn *c, evicted;
-	bool did_evict;
+	bool did_evict, probe;
 	int idx;
 
 	frame_tcp_options(t, &o);
@@ -522,7 +538,8 @@ tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
 		idx = seq_probe_index(t, &o);
 		a.extra_flags = 0;
 	}
-	if (idx >= 0 && t->opt_len > 0) {
+	probe = idx >= 0 && t->opt_len > 0;
+	if (probe) {
 		a.opts = p->tcp[idx].opts;
 	} else {
 		idx = PERSONA_SEQ1;
@@ -532,7 +549,7 @@ tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
 	a.row = &p->tcp[idx];
 	if (!a.row->respond)
 		return;
-	a.isn = next_isn(r, p, d);
+	a.isn = next_isn(r, p, d, idx != PERSONA_ECN);
 	c = conn_add(&r->conns, f->ip.src, t->sport, d->addr, t->dport, r->now_ns,
 		     &evicted, &did_evict);
 	if (did_evict && evicted.session >= 0 && r->hooks.svc_close)

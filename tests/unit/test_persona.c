@@ -40,12 +40,15 @@ test_windows(void **state)
 	assert_int_equal(osdb_find(fp_text, sizeof(fp_text) - 1, pre->fingerprint, 0, fp), 0);
 	assert_int_equal(persona_from_fp(pre, fp, p, err, sizeof(err)), 0);
 	assert_string_equal(p->name, "windows-2016");
-	assert_true(p->random_isn);
+	/* ISR=105-10F, SP=FA-108: a rate of 2^(0x10A/8) per second, std 2^(0x101/8), spread 2^(-9/8). */
+	assert_false(p->random_isn);
+	assert_true(p->isn_rate > 9.0e9 && p->isn_rate < 1.1e10);
+	assert_true(p->isn_spread > 0.45 && p->isn_spread < 0.47);
 	assert_int_equal(p->ti, PERSONA_IPID_INC);
 	assert_true(p->ss_shared);
 	assert_int_equal(p->ts_hz, 1024);
 	assert_true(p->tcp[PERSONA_SEQ1].respond);
-	assert_int_equal(p->tcp[PERSONA_SEQ1].ttl, 128);
+	assert_int_equal(p->tcp[PERSONA_SEQ1].ttl, 128);	/* middle of T=7B-85 */
 	assert_int_equal(p->tcp[PERSONA_SEQ1].win, 0x2000);
 	assert_string_equal(p->tcp[PERSONA_SEQ3].opts, "M5B4NW8NNT11");
 	assert_int_equal(p->tcp[PERSONA_SEQ1].flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
