@@ -15,6 +15,7 @@
 
 #include "common/ipc.h"
 #include "common/log.h"
+#include "ins/insipfix.h"
 #include "ins/insproto.h"
 #include "ins/lsn.h"
 #include "ins/obs.h"
@@ -337,6 +338,12 @@ broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
 	}
 }
 
+static void
+broker_on_obs_events(struct broker *b, struct bk_ev *ev, uint32_t events)
+{
+	obs_read_events(b, b->obs, broker_now_ms(b));
+}
+
 int
 broker_init(struct broker *b, const char *path, const struct policy *pol)
 {
@@ -376,11 +383,122 @@ broker_init(struct broker *b, const char *path, const struct policy *pol)
 		if (r < 0)
 			log_warnx("sock_diag unavailable (%s): connections will not be observed",
 				  strerror(-r));
+		else if (obs_events_fd(b->obs) >= 0) {
+			b->obs_ev.fd = obs_events_fd(b->obs);
+			b->obs_ev.fn = broker_on_obs_events;
+			if (broker_ev_add(b, &b->obs_ev, EPOLLIN) < 0)
+				log_warn("epoll for sock_diag events");
+		}
 	}
 	return 0;
 fail:
 	broker_free(b);
 	return r;
+}
+
+/* Milliseconds since the epoch of a monotonic time in ms. */
+static uint64_t
+broker_wall_of(const struct broker *b, uint64_t mono_ms)
+{
+	uint64_t wall = clock_wall_ns(&b->clk) / 1000000u, now = broker_now_ms(b);
+
+	return now >= mono_ms ? wall - (now - mono_ms) : wall;
+}
+
+static const uint8_t broker_verdict_event[] = {
+	[SLOW_OK] = INSIPFIX_UPDATE,
+	[SLOW_BODY] = INSIPFIX_SLOW_BODY,
+	[SLOW_READ] = INSIPFIX_SLOW_READ,
+	[SLOW_IDLE] = INSIPFIX_IDLE,
+};
+
+/* TCP flags and end reason a collector sees for each event (RFC 5102 flowEndReason). */
+static void
+broker_event_flags(struct insipfix_rec *r, enum obs_event ev)
+{
+	switch (ev) {
+	case OBS_OPEN:
+		r->event = INSIPFIX_OPEN;
+		r->tcp_flags = 0x02;	/* SYN: one per connection, for SYN counters */
+		break;
+	case OBS_CLOSE:
+		r->event = INSIPFIX_CLOSE;
+		r->tcp_flags = 0x01;	/* FIN */
+		r->end_reason = 3;	/* end of flow detected */
+		break;
+	case OBS_SHED:
+		r->tcp_flags = 0x04;	/* RST */
+		r->end_reason = 4;	/* forced end */
+		break;
+	case OBS_UPDATE:
+		r->event = INSIPFIX_UPDATE;
+		r->end_reason = 0;
+		break;
+	}
+}
+
+static void
+broker_obs_event(struct broker *b, const struct obs_report *rep)
+{
+	const struct diag_sock *s = rep->s;
+	struct insipfix_rec r = {
+		.conn_id = s->cookie, .peer = s->peer, .local = s->local,
+		.start_ms = broker_wall_of(b, rep->first_ms),
+		.end_ms = clock_wall_ns(&b->clk) / 1000000u,
+		.in_delta = rep->in_delta, .pkts_delta = rep->pkts_delta,
+		.in_total = s->bytes_received, .out_total = s->bytes_acked,
+		.rtt_us = s->rtt_us, .retrans = s->retrans, .snd_wnd = s->snd_wnd,
+		.rcv_wnd = s->rcv_wnd, .rqueue = s->rqueue, .wqueue = s->wqueue,
+		.last_recv_ms = s->last_data_recv_ms, .last_sent_ms = s->last_data_sent_ms,
+	};
+
+	if (!b->ipfix)
+		return;
+	r.event = broker_verdict_event[rep->verdict];
+	broker_event_flags(&r, rep->event);
+	insipfix_add(b->ipfix, &r, clock_wall_s(&b->clk));
+}
+
+void
+broker_report_open(struct broker *b, const struct ins_addr *peer, const struct ins_addr *local,
+		   uint64_t conn_id, uint64_t held_ms)
+{
+	uint64_t now = clock_wall_ns(&b->clk) / 1000000u;
+	struct insipfix_rec r = {
+		.event = INSIPFIX_OPEN, .tcp_flags = 0x02, .conn_id = conn_id,
+		.peer = *peer, .local = *local, .start_ms = now - held_ms, .end_ms = now,
+		.held_ms = held_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)held_ms,
+	};
+
+	if (b->ipfix)
+		insipfix_add(b->ipfix, &r, clock_wall_s(&b->clk));
+}
+
+void
+broker_report_drop(struct broker *b, uint8_t event, const struct ins_addr *peer,
+		   const struct ins_addr *local, uint64_t conn_id, uint64_t held_ms)
+{
+	uint64_t now = clock_wall_ns(&b->clk) / 1000000u;
+	struct insipfix_rec r = {
+		.event = event, .tcp_flags = 0x02 | 0x04, .end_reason = 4, .conn_id = conn_id,
+		.peer = *peer, .local = *local, .start_ms = now - held_ms, .end_ms = now,
+		.held_ms = held_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)held_ms,
+	};
+
+	if (b->ipfix)
+		insipfix_add(b->ipfix, &r, clock_wall_s(&b->clk));
+}
+
+int
+broker_set_ipfix(struct broker *b, const char *dest)
+{
+	int r = insipfix_open(&b->ipfix, dest, (uint32_t)getpid());
+
+	if (r < 0)
+		return r;
+	if (b->obs)
+		obs_set_event_fn(b->obs, broker_obs_event);
+	return 0;
 }
 
 void
@@ -402,6 +520,11 @@ broker_housekeeping(struct broker *b)
 	if (b->obs && b->nlsn > 0 && now - b->last_obs_ms >= b->pol.observe_ms) {
 		obs_round(b, b->obs, now);
 		b->last_obs_ms = now;
+	}
+	if (b->ipfix && clock_wall_s(&b->clk) != b->ipfix_flush_s) {
+		/* at most a second of delay, and one datagram per second when quiet */
+		insipfix_flush(b->ipfix, clock_wall_s(&b->clk));
+		b->ipfix_flush_s = (uint32_t)clock_wall_s(&b->clk);
 	}
 }
 
@@ -454,4 +577,8 @@ broker_free(struct broker *b)
 	srctab_free(&b->src);
 	obs_free(b->obs);
 	b->obs = NULL;
+	if (b->ipfix)
+		insipfix_flush(b->ipfix, clock_wall_s(&b->clk));
+	insipfix_close(b->ipfix);
+	b->ipfix = NULL;
 }

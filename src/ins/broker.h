@@ -38,6 +38,7 @@ struct broker_stats {
 struct lsn;
 struct client;
 struct obs;
+struct insipfix;
 
 struct broker {
 	int epfd;
@@ -55,7 +56,10 @@ struct broker {
 	uint64_t next_conn_id;
 	uint64_t last_sweep_ms;
 	struct obs *obs;		/* NULL when observation is off or unavailable */
+	struct bk_ev obs_ev;		/* its destroy-event subscription */
 	uint64_t last_obs_ms;
+	struct insipfix *ipfix;		/* telemetry exporter, or NULL */
+	uint32_t ipfix_flush_s;
 	bool stop;
 	struct broker_stats st;
 	uint8_t peek[LIMIT_INS_PEEK];	/* scratch for MSG_PEEK on held connections */
@@ -79,6 +83,20 @@ int broker_poll(struct broker *b, int timeout_ms);
 int broker_ev_add(struct broker *b, struct bk_ev *ev, uint32_t events);
 int broker_ev_mod(struct broker *b, struct bk_ev *ev, uint32_t events);
 void broker_ev_del(struct broker *b, struct bk_ev *ev);
+
+/* Export telemetry to an IPFIX collector at dest ("ADDR:PORT"); the broker owns it. */
+int broker_set_ipfix(struct broker *b, const char *dest);
+
+/* Report a connection handed to the application (after held_ms of holding). */
+void broker_report_open(struct broker *b, const struct ins_addr *peer,
+			const struct ins_addr *local, uint64_t conn_id, uint64_t held_ms);
+
+/*
+ * Report a connection dropped before handoff (event: an enum insipfix_event
+ * such as INSIPFIX_HOLD_TIMEOUT); held_ms is how long it was held.
+ */
+void broker_report_drop(struct broker *b, uint8_t event, const struct ins_addr *peer,
+			const struct ins_addr *local, uint64_t conn_id, uint64_t held_ms);
 
 /* Monotonic milliseconds of the broker's clock. */
 uint64_t broker_now_ms(const struct broker *b);

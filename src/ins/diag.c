@@ -66,6 +66,54 @@ diag_close(struct diag *d)
 	free(d);
 }
 
+int
+diag_open_events(struct diag **ret)
+{
+	static const int groups[] = { SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET6_TCP_DESTROY };
+	struct diag *d;
+	int r = diag_open(&d);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (setsockopt(d->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
+			       sizeof(groups[i])) < 0) {
+			r = -errno;
+			diag_close(d);
+			return r;
+		}
+	}
+	*ret = d;
+	return 0;
+}
+
+int
+diag_fd(const struct diag *d)
+{
+	return d->fd;
+}
+
+int
+diag_read_events(struct diag *d, size_t max, diag_fn fn, void *arg)
+{
+	size_t count = 0;
+
+	while (count < max) {
+		ssize_t n = recv(d->fd, d->buf, sizeof(d->buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -errno;	/* ENOBUFS: events were lost under load */
+		}
+		if (diag_parse_batch(d->buf, (size_t)n, max, &count, fn, arg) < 0)
+			continue;	/* skip a malformed datagram, keep the rest */
+	}
+	return (int)count;
+}
+
 static void
 diag_addr(uint8_t family, const uint32_t *words, uint16_t port_be, struct ins_addr *a)
 {
@@ -94,6 +142,7 @@ diag_take_info(struct cursor *attr, struct diag_sock *s)
 	s->snd_wnd = ti.tcpi_snd_wnd;
 	s->rcv_wnd = ti.tcpi_rcv_space;
 	s->probes = ti.tcpi_probes;
+	s->segs_in = ti.tcpi_segs_in;
 }
 
 int

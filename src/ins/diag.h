@@ -32,6 +32,7 @@ struct diag_sock {
 	uint32_t last_data_recv_ms, last_data_sent_ms;
 	uint32_t rtt_us, retrans, snd_wnd, rcv_wnd;
 	uint8_t probes;
+	uint32_t segs_in;
 };
 
 struct diag;
@@ -48,6 +49,17 @@ void diag_close(struct diag *d);
  * many were seen or a negative errno.
  */
 int diag_dump(struct diag *d, int family, size_t max, diag_fn fn, void *arg);
+
+/*
+ * Open a socket subscribed to the kernel's TCP destroy broadcasts
+ * (SKNLGRP_INET_TCP_DESTROY and the IPv6 one; needs CAP_NET_ADMIN): one
+ * message with final TCP_INFO for every TCP socket of the namespace as it
+ * goes away. diag_fd() is then readable when events wait.
+ */
+int diag_open_events(struct diag **ret);
+int diag_fd(const struct diag *d);
+/* Read every waiting event, calling fn per socket. Returns how many, or a negative errno. */
+int diag_read_events(struct diag *d, size_t max, diag_fn fn, void *arg);
 
 /* Destroy a socket by its identity from a dump. Returns 0 or a negative errno. */
 int diag_destroy(struct diag *d, const struct diag_sock *s);

@@ -15,6 +15,7 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "ins/inshttp.h"
+#include "ins/insipfix.h"
 #include "ins/obs.h"
 
 /* A connection between accept and handoff: held, or queued for a full doorbell. */
@@ -114,6 +115,7 @@ lsn_ring(struct broker *b, struct lsn *l, struct lsn_conn *c)
 		return r;
 	close(c->ev.fd);
 	b->st.handed++;
+	broker_report_open(b, &c->peer, &c->local, c->id, broker_now_ms(b) - c->t0_ms);
 	if (c->src && b->obs)
 		srctab_count_handoff(c->src, obs_gen(b->obs));
 	return 0;
@@ -189,6 +191,7 @@ lsn_drop_slow(struct broker *b, struct lsn_conn *c, uint64_t now_ms)
 {
 	struct srctab_entry *src = c->src;
 
+	broker_report_drop(b, INSIPFIX_HOLD_TIMEOUT, &c->peer, &c->local, c->id, now_ms - c->t0_ms);
 	lsn_reset_close(c->ev.fd);
 	lsn_conn_release(b, c);
 	b->st.held_dropped++;
@@ -268,10 +271,12 @@ lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 	c->src = srctab_get(&b->src, c->peer.family, c->peer.addr, true, now_ms);
 	if (srctab_denied(c->src, now_ms)) {
 		b->st.denied_drops++;
+		broker_report_drop(b, INSIPFIX_DENIED, &c->peer, &c->local, c->id, 0);
 		goto drop;
 	}
 	if (lsn_over_conn_cap(b, c->src)) {
 		b->st.capped_drops++;
+		broker_report_drop(b, INSIPFIX_CAPPED, &c->peer, &c->local, c->id, 0);
 		goto drop;
 	}
 	if (b->pol.hold == POLICY_HOLD_NONE) {
@@ -281,6 +286,7 @@ lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 	if (b->nheld >= LIMIT_INS_HELD ||
 	    (c->src && c->src->held >= b->pol.max_held_per_source)) {
 		b->st.capped_drops++;
+		broker_report_drop(b, INSIPFIX_CAPPED, &c->peer, &c->local, c->id, 0);
 		srctab_note_drop(c->src, b->pol.deny_after_drops,
 				 (uint64_t)b->pol.deny_seconds * 1000, now_ms);
 		goto drop;
@@ -290,6 +296,18 @@ lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 drop:
 	lsn_reset_close(c->ev.fd);
 	free(c);
+}
+
+/* The kernel's socket cookie (what sock_diag reports), or a counter if unavailable. */
+static uint64_t
+lsn_cookie(int fd, uint64_t *fallback)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) == 0 && cookie)
+		return cookie;
+	return ++*fallback;
 }
 
 static void
@@ -318,7 +336,7 @@ lsn_accept(struct broker *b, struct bk_ev *ev, uint32_t events)
 		b->st.accepted++;
 		c->ev.fd = fd;
 		c->l = l;
-		c->id = ++b->next_conn_id;
+		c->id = lsn_cookie(fd, &b->next_conn_id);
 		c->t0_ms = now;
 		c->local = l->addr;
 		len = sizeof(ss);

@@ -49,7 +49,7 @@ ins_usage(FILE *f)
 	fprintf(f,
 		"usage: moat-ins [-v] [--policy FILE] [--hold none|data|http] [--hold-timeout MS]\n"
 		"                [--max-held-per-source N] [--max-conns-per-source N]\n"
-		"                [--min-rate BYTES_PER_S] --socket PATH\n"
+		"                [--min-rate BYTES_PER_S] [--ipfix ADDR:PORT] --socket PATH\n"
 		"       moat-ins [options] [--isolate] [--socket PATH] -- CMD [ARGS...]\n");
 }
 
@@ -161,6 +161,7 @@ ins_setup_signals(struct ins_main *m, sigset_t *oldmask)
 
 struct ins_opts {
 	const char *sock;
+	const char *ipfix;
 	const char *policy;
 	bool isolate;
 	bool verbose;
@@ -178,6 +179,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 		{ "max-held-per-source", required_argument, NULL, 'M' },
 		{ "max-conns-per-source", required_argument, NULL, 'C' },
 		{ "min-rate", required_argument, NULL, 'R' },
+		{ "ipfix", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -215,6 +217,9 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 				goto bad;
 			pol->max_held_per_source = (uint32_t)v;
 			break;
+		case 'X':
+			o->ipfix = optarg;
+			break;
 		case 'C':
 			if (strnum_u64(optarg, 0, 1u << 24, &v) < 0)
 				goto bad;
@@ -239,6 +244,18 @@ bad:
 	return -EINVAL;
 }
 
+static void
+ins_setup_ipfix(struct broker *b, const struct ins_opts *o)
+{
+	int r;
+
+	if (!o->ipfix)
+		return;
+	r = broker_set_ipfix(b, o->ipfix);
+	if (r < 0)
+		fatalx("--ipfix %s: %s", o->ipfix, strerror(-r));
+}
+
 /* Run mode: a private socket directory, the command as child, serve until it exits. */
 static int
 ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct policy *pol,
@@ -259,6 +276,7 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 	r = broker_init(&m->b, path, pol);
 	if (r < 0)
 		fatalx("control socket %s: %s", path, strerror(-r));
+	ins_setup_ipfix(&m->b, o);
 	if (ins_setup_signals(m, &oldmask) < 0)
 		fatal("signals");
 	m->child = fork();
@@ -290,6 +308,7 @@ ins_serve(struct ins_main *m, const struct ins_opts *o, const struct policy *pol
 	r = broker_init(&m->b, o->sock, pol);
 	if (r < 0)
 		fatalx("control socket %s: %s", o->sock, strerror(-r));
+	ins_setup_ipfix(&m->b, o);
 	if (ins_setup_signals(m, &oldmask) < 0)
 		fatal("signals");
 	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));

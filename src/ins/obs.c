@@ -22,10 +22,13 @@ struct obs_entry {
 	uint32_t gen;
 	struct slow_track track;
 	struct diag_sock last;
+	uint64_t rx_reported, segs_reported;	/* counters at the previous report */
+	uint64_t reported_ms;
 };
 
 struct obs {
 	struct diag *diag;
+	struct diag *events;		/* destroy broadcasts, or NULL */
 	struct obs_entry *pool, *free_list;
 	struct obs_entry *buckets[OBS_BUCKETS];
 	uint32_t gen;			/* round in progress (or last) */
@@ -60,6 +63,8 @@ obs_init(struct obs **ret)
 		obs_free(o);
 		return r;
 	}
+	if (diag_open_events(&o->events) < 0)
+		o->events = NULL;	/* without CAP_NET_ADMIN: rounds notice closes */
 	*ret = o;
 	return 0;
 }
@@ -70,6 +75,7 @@ obs_free(struct obs *o)
 	if (!o)
 		return;
 	diag_close(o->diag);
+	diag_close(o->events);
 	free(o->pool);
 	free(o);
 }
@@ -126,10 +132,24 @@ obs_lookup(struct obs *o, const struct diag_sock *s, bool *ret_new)
 }
 
 static void
-obs_emit(struct obs *o, const char *kind, const struct diag_sock *s, uint64_t first_ms)
+obs_emit(struct obs *o, struct obs_entry *e, enum obs_event ev, enum slow_verdict v,
+	 const struct diag_sock *s)
 {
+	struct obs_report r = {
+		.event = ev, .verdict = v, .s = s, .first_ms = e->first_ms,
+		.in_delta = s->bytes_received - e->rx_reported,
+		.pkts_delta = s->segs_in - e->segs_reported,
+	};
+
+	if (s->bytes_received < e->rx_reported)
+		r.in_delta = 0;
+	if (s->segs_in < e->segs_reported)
+		r.pkts_delta = 0;
+	e->rx_reported = s->bytes_received;
+	e->segs_reported = s->segs_in;
+	e->reported_ms = o->now_ms;
 	if (o->event)
-		o->event(o->b, kind, s, first_ms);
+		o->event(o->b, &r);
 }
 
 /* Destroy an offender and count it against its source. */
@@ -183,7 +203,9 @@ obs_one(void *arg, const struct diag_sock *s)
 		srctab_count_live(src, o->gen);
 	e->last = *s;
 	if (fresh)
-		obs_emit(o, "open", s, e->first_ms);
+		e->reported_ms = o->now_ms;	/* the listener reported the open */
+	else if (o->now_ms - e->reported_ms >= OBS_UPDATE_MS)
+		obs_emit(o, e, OBS_UPDATE, SLOW_OK, s);
 	smp = (struct slow_sample){
 		.t_ms = o->now_ms,
 		.bytes_received = s->bytes_received,
@@ -194,9 +216,69 @@ obs_one(void *arg, const struct diag_sock *s)
 	};
 	v = slow_judge(&o->rules, &e->track, &smp);
 	if (v != SLOW_OK) {
-		obs_emit(o, slow_name(v), s, e->first_ms);
+		obs_emit(o, e, OBS_SHED, v, s);
 		obs_shed(o, s, v);
 	}
+}
+
+int
+obs_events_fd(const struct obs *o)
+{
+	return o->events ? diag_fd(o->events) : -1;
+}
+
+/* Unlink the entry for cookie, if tracked; returns it (still owned by the pool). */
+static struct obs_entry *
+obs_unlink(struct obs *o, uint64_t cookie)
+{
+	struct obs_entry **pp = &o->buckets[obs_bucket(cookie)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		struct obs_entry *e = *pp;
+
+		if (e->cookie == cookie) {
+			*pp = e->next;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void
+obs_one_closed(void *arg, const struct diag_sock *s)
+{
+	struct obs *o = arg;
+	struct obs_entry tmp, *e;
+
+	if (!lsn_has_port(o->b, s->local.port))
+		return;
+	o->st.closed_events++;
+	e = obs_unlink(o, s->cookie);
+	if (!e) {
+		/* closed before any round saw it: report all of it */
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.first_ms = o->now_ms;
+		obs_emit(o, &tmp, OBS_CLOSE, SLOW_OK, s);
+		return;
+	}
+	obs_emit(o, e, OBS_CLOSE, SLOW_OK, s);
+	e->next = o->free_list;
+	o->free_list = e;
+}
+
+void
+obs_read_events(struct broker *b, struct obs *o, uint64_t now_ms)
+{
+	int r;
+
+	if (!o->events)
+		return;
+	o->b = b;
+	o->now_ms = now_ms;
+	r = diag_read_events(o->events, LIMIT_INS_OBSERVED, obs_one_closed, o);
+	if (r < 0)
+		log_ratelimited(5, 60, log_warnx, "sock_diag destroy events: %s (some closes missed)",
+				strerror(-r));
 }
 
 /* Forget connections not seen in this round (closed), reporting each. */
@@ -213,7 +295,7 @@ obs_sweep(struct obs *o)
 				pp = &e->next;
 				continue;
 			}
-			obs_emit(o, "close", &e->last, e->first_ms);
+			obs_emit(o, e, OBS_CLOSE, SLOW_OK, &e->last);
 			*pp = e->next;
 			e->next = o->free_list;
 			o->free_list = e;

@@ -19,19 +19,39 @@ struct broker;
 struct obs;
 
 struct obs_stats {
-	uint64_t rounds, seen, tracked, untracked, destroyed, destroy_failed;
+	uint64_t rounds, seen, tracked, untracked, destroyed, destroy_failed, closed_events;
 	uint64_t verdicts[4];		/* by enum slow_verdict */
 	uint64_t last_round_us;		/* duration of the last round */
 };
 
-/*
- * Called for every connection event the observer sees (first sight, each
- * verdict, disappearance), for telemetry. kind: "open", "close" or a verdict name.
- */
-typedef void (*obs_event_fn)(struct broker *b, const char *kind, const struct diag_sock *s,
-			     uint64_t first_ms);
+enum obs_event { OBS_OPEN, OBS_CLOSE, OBS_SHED, OBS_UPDATE };
+
+/* What the observer knows of a connection when it reports an event. */
+struct obs_report {
+	enum obs_event event;
+	enum slow_verdict verdict;	/* OBS_SHED */
+	const struct diag_sock *s;	/* the latest sample (for OBS_CLOSE: the last one seen) */
+	uint64_t first_ms;		/* first seen, monotonic ms */
+	uint64_t in_delta, pkts_delta;	/* since the previous report of this connection */
+};
+
+/* Called for connection events (shedding, close — from the kernel's destroy
+ * broadcast or, without it, disappearance from a round — and every
+ * OBS_UPDATE_MS for long ones), for telemetry. Opens are reported by the
+ * listener at handoff, where every connection is seen. */
+typedef void (*obs_event_fn)(struct broker *b, const struct obs_report *r);
+
+/* Long-lived connections are reported this often. */
+#define OBS_UPDATE_MS 60000u
 
 int obs_init(struct obs **ret);
+/*
+ * The descriptor of the destroy-event subscription (-1 if unavailable: then
+ * closes are only noticed by the next round). When it is readable, call
+ * obs_read_events().
+ */
+int obs_events_fd(const struct obs *o);
+void obs_read_events(struct broker *b, struct obs *o, uint64_t now_ms);
 void obs_free(struct obs *o);
 void obs_set_event_fn(struct obs *o, obs_event_fn fn);
 /* One round at now_ms; errors are counted and logged (rate-limited), never fatal. */

@@ -310,12 +310,14 @@ bind(int fd, __CONST_SOCKADDR_ARG arg, socklen_t len)
 	return r < 0 ? shim_fail(r) : 0;
 }
 
-/* Copy the listening socket's O_NONBLOCK and FD_CLOEXEC onto the doorbell, then take its number. */
+/*
+ * Give the doorbell the listening socket's O_NONBLOCK and FD_CLOEXEC (as they
+ * were before the broker took the socket: it makes its copy non-blocking,
+ * and file status flags are shared), then take the socket's number.
+ */
 static int
-shim_install_doorbell(int bell, int fd)
+shim_install_doorbell(int bell, int fd, int fl, int fdfl)
 {
-	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-
 	if (fl >= 0 && (fl & O_NONBLOCK))
 		fcntl(bell, F_SETFL, fcntl(bell, F_GETFL) | O_NONBLOCK);
 	if (shim.real.dup3(bell, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) {
@@ -332,7 +334,7 @@ SHIM_EXPORT int
 listen(int fd, int backlog)
 {
 	struct ins_msg req = { .type = INS_LISTEN }, rep;
-	int r, bell;
+	int r, bell, fl, fdfl;
 
 	if (!shim_is_inet_fd(fd) || shim_sockopt_int(fd, SO_TYPE) != SOCK_STREAM) {
 		if (shim_is_doorbell(fd))
@@ -340,12 +342,14 @@ listen(int fd, int backlog)
 		return shim.real.listen(fd, backlog);
 	}
 	req.backlog = backlog < 0 ? 0 : (uint32_t)backlog;
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
 	r = shim_call(&req, fd, &rep, &bell);
 	if (r < 0)
 		return shim_fail(r);
 	if (bell < 0)
 		return shim_fail(-EPROTO);
-	r = shim_install_doorbell(bell, fd);
+	r = shim_install_doorbell(bell, fd, fl, fdfl);
 	return r < 0 ? shim_fail(r) : 0;
 }
 

@@ -1,0 +1,80 @@
+/*
+ * insipfix: moat-ins's per-connection telemetry as IPFIX (RFC 7011) over UDP
+ * — the seed's "NetFlow interface" — to moatd (or any IPFIX collector).
+ *
+ * One record per connection event (open, close, a slow verdict, a drop
+ * before handoff). Standard IEs carry what moatd's flow counters need, as
+ * deltas since the connection's previous record so a collector that sums
+ * them counts each byte once: octetDeltaCount / packetDeltaCount (client to
+ * application), protocolIdentifier, tcpControlBits (SYN on open, FIN on
+ * close, RST on a destroy or drop), ports, IPv4 or IPv6 addresses,
+ * flowStart/EndMilliseconds, flowEndReason. The rest (event kind,
+ * connection id, cumulative bytes both ways, TCP_INFO fields, held time) are
+ * enterprise IEs under INSIPFIX_PEN, listed in docs/ins.md. Templates are
+ * sent first and again every INSIPFIX_TEMPLATE_EVERY_S seconds (UDP).
+ */
+#ifndef MOAT_INS_INSIPFIX_H
+#define MOAT_INS_INSIPFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ins/insproto.h"
+
+/* IANA PEN 32473 is reserved for documentation (RFC 5612); a deployment
+ * with its own PEN changes this one number. */
+#define INSIPFIX_PEN 32473u
+#define INSIPFIX_TMPL_V4 256u
+#define INSIPFIX_TMPL_V6 257u
+#define INSIPFIX_TEMPLATE_EVERY_S 30u
+/* Keep datagrams under a typical path MTU. */
+#define INSIPFIX_MSG_MAX 1400u
+
+enum insipfix_event {
+	INSIPFIX_OPEN = 1,
+	INSIPFIX_CLOSE = 2,
+	INSIPFIX_SLOW_BODY = 3,
+	INSIPFIX_SLOW_READ = 4,
+	INSIPFIX_IDLE = 5,
+	INSIPFIX_HOLD_TIMEOUT = 6,	/* dropped before handoff: headers too slow */
+	INSIPFIX_DENIED = 7,		/* dropped at accept: source denied */
+	INSIPFIX_CAPPED = 8,		/* dropped at accept: per-source cap */
+	INSIPFIX_UPDATE = 9,		/* periodic record of a long connection */
+};
+
+struct insipfix_rec {
+	uint8_t event;			/* enum insipfix_event */
+	uint8_t tcp_flags;
+	uint8_t end_reason;		/* RFC 5102 flowEndReason, 0 if not ended */
+	uint64_t conn_id;
+	struct ins_addr peer, local;	/* source = peer (the client), destination = local */
+	uint64_t start_ms, end_ms;	/* wall clock, ms since the epoch */
+	uint64_t in_delta, pkts_delta;	/* since the previous record of this connection */
+	uint64_t in_total, out_total;
+	uint32_t rtt_us, retrans, snd_wnd, rcv_wnd, rqueue, wqueue;
+	uint32_t last_recv_ms, last_sent_ms, held_ms;
+};
+
+struct insipfix;
+
+/* Open a UDP exporter to "ADDR:PORT" or "[ADDR6]:PORT". */
+int insipfix_open(struct insipfix **ret, const char *dest, uint32_t domain_id);
+void insipfix_close(struct insipfix *x);
+/* Queue a record; full messages are sent at once. now_s: wall seconds. */
+void insipfix_add(struct insipfix *x, const struct insipfix_rec *r, uint64_t now_s);
+/* Send what is queued. */
+void insipfix_flush(struct insipfix *x, uint64_t now_s);
+/* Datagrams sent and send errors. */
+void insipfix_counts(const struct insipfix *x, uint64_t *ret_sent, uint64_t *ret_errors);
+
+/*
+ * Encoding, exposed for tests: the template set for both templates, and one
+ * data record for r. Each returns bytes written, or 0 if cap is too small.
+ */
+size_t insipfix_encode_templates(uint8_t *buf, size_t cap);
+size_t insipfix_encode_record(const struct insipfix_rec *r, uint8_t *buf, size_t cap);
+/* Write a message header over buf[0..16) for a message of len bytes. */
+void insipfix_encode_header(uint8_t *buf, size_t len, uint32_t export_s, uint32_t seq,
+			    uint32_t domain_id);
+
+#endif
