@@ -114,29 +114,15 @@ cmd_flight_path(char *buf, size_t len, const struct cmd_flight_query *q)
 void
 cmd_flight_render(const json_t *reply)
 {
-	static const char *const hdr[] = { "TIME (UTC)", "CATEGORY", "EVENT", "MESSAGE" };
-	const json_t *entries = json_object_get(reply, "entries"), *e;
-	struct outfmt_table *t;
-	char when[48];
-	size_t i;
+	static const struct outfmt_col cols[] = {
+		{ "TIME (UTC)", "time", OUTFMT_TIME_MS },
+		{ "CATEGORY", "category", OUTFMT_STR },
+		{ "EVENT", "event", OUTFMT_STR },
+		{ "MESSAGE", "message", OUTFMT_STR },
+	};
 
-	if (json_array_size(entries) == 0) {
-		printf("no entries\n");
-		return;
-	}
-	if ((t = outfmt_table_new(4, hdr)) == NULL)
-		return;
-	json_array_foreach(entries, i, e) {
-		const char *row[4] = { when,
-			json_string_value(json_object_get(e, "category")),
-			json_string_value(json_object_get(e, "event")),
-			json_string_value(json_object_get(e, "message")) };
-
-		outfmt_time(when, sizeof(when), json_number_value(json_object_get(e, "time")), true);
-		outfmt_table_add(t, row);
-	}
-	outfmt_table_print(t, stdout);
-	outfmt_table_free(t);
+	outfmt_json_table(stdout, json_object_get(reply, "entries"), cols,
+	    sizeof(cols) / sizeof(cols[0]), "no entries");
 }
 
 static int

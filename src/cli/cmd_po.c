@@ -60,66 +60,19 @@ static const char cmd_po_text[] =
 "    moat --json po show web | jq .prefixes\n"
 "    moat po rm web\n";
 
-/* Join the strings/integers of a JSON array with ", ", at most max items
- * then "+N more". */
-static void
-cmd_po_join(char *buf, size_t len, const json_t *arr, size_t max)
-{
-	size_t i, off = 0, n = json_array_size(arr);
-	const json_t *v;
-	int w;
-
-	buf[0] = '\0';
-	if (n == 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	json_array_foreach(arr, i, v) {
-		if (i == max) {
-			snprintf(buf + off, len - off, " +%zu more", n - max);
-			return;
-		}
-		if (json_is_integer(v))
-			w = snprintf(buf + off, len - off, "%s%lld", i ? "," : "",
-			    (long long)json_integer_value(v));
-		else
-			w = snprintf(buf + off, len - off, "%s%s", i ? "," : "",
-			    json_string_value(v) ? json_string_value(v) : "?");
-		if (w < 0 || (size_t)w >= len - off)
-			return;
-		off += (size_t)w;
-	}
-}
-
 void
 cmd_po_render_list(const json_t *reply)
 {
-	static const char *const hdr[] = { "NAME", "PREFIXES", "PORTS", "DRIVERS", "SOURCE" };
-	struct outfmt_table *t;
-	const json_t *po;
-	char pfx[256], ports[128], drv[128];
-	size_t i;
+	static const struct outfmt_col cols[] = {
+		{ "NAME", "name", OUTFMT_STR },
+		{ "PREFIXES", "prefixes", OUTFMT_LIST },
+		{ "PORTS", "ports", OUTFMT_LIST },
+		{ "DRIVERS", "drivers", OUTFMT_LIST },
+		{ "SOURCE", "source", OUTFMT_STR },
+	};
 
-	if ((t = outfmt_table_new(5, hdr)) == NULL)
-		return;
-	json_array_foreach(json_object_get(reply, "pos"), i, po) {
-		const char *row[5];
-
-		cmd_po_join(pfx, sizeof(pfx), json_object_get(po, "prefixes"), 3);
-		cmd_po_join(ports, sizeof(ports), json_object_get(po, "ports"), 8);
-		cmd_po_join(drv, sizeof(drv), json_object_get(po, "drivers"), 5);
-		row[0] = json_string_value(json_object_get(po, "name"));
-		row[1] = pfx;
-		row[2] = ports;
-		row[3] = drv;
-		row[4] = json_string_value(json_object_get(po, "source"));
-		outfmt_table_add(t, row);
-	}
-	if (outfmt_table_rows(t) == 0)
-		printf("no protected objects\n");
-	else
-		outfmt_table_print(t, stdout);
-	outfmt_table_free(t);
+	outfmt_json_table(stdout, json_object_get(reply, "pos"), cols,
+	    sizeof(cols) / sizeof(cols[0]), "no protected objects");
 }
 
 static int
@@ -193,9 +146,9 @@ cmd_po_render_one(const json_t *po)
 	json_array_foreach(json_object_get(po, "prefixes"), i, v)
 		printf(" %s", json_string_value(v) ? json_string_value(v) : "?");
 	printf("\n");
-	cmd_po_join(buf, sizeof(buf), json_object_get(po, "ports"), 64);
+	outfmt_json_join(buf, sizeof(buf), json_object_get(po, "ports"), 64);
 	printf("ports:      %s\n", buf);
-	cmd_po_join(buf, sizeof(buf), json_object_get(po, "drivers"), 16);
+	outfmt_json_join(buf, sizeof(buf), json_object_get(po, "drivers"), 16);
 	printf("drivers:    %s\n", buf);
 	outfmt_time(buf, sizeof(buf), json_number_value(json_object_get(po, "created_at")), false);
 	printf("created:    %s UTC\n", buf);

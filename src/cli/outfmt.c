@@ -209,3 +209,135 @@ outfmt_si(char *buf, size_t len, uint64_t v)
 	}
 	snprintf(buf, len, d < 10.0 ? "%.1f%c" : "%.0f%c", d, suffix[i]);
 }
+
+const json_t *
+outfmt_json_path(const json_t *obj, const char *path)
+{
+	const char *dot;
+	char key[128];
+	size_t n;
+
+	while (obj != NULL && (dot = strchr(path, '.')) != NULL) {
+		if ((n = (size_t)(dot - path)) >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		obj = json_object_get(obj, key);
+		path = dot + 1;
+	}
+	return json_object_get(obj, path);
+}
+
+void
+outfmt_json_join(char *buf, size_t len, const json_t *arr, size_t max)
+{
+	size_t i, off = 0, n = json_array_size(arr);
+	char item[128];
+	const json_t *v;
+	int w;
+
+	snprintf(buf, len, "-");
+	json_array_foreach(arr, i, v) {
+		if (i == max) {
+			snprintf(buf + off, len - off, " +%zu more", n - max);
+			return;
+		}
+		outfmt_json_value(item, sizeof(item), v, OUTFMT_STR);
+		w = snprintf(buf + off, len - off, "%s%s", i ? "," : "", item);
+		if (w < 0 || (size_t)w >= len - off)
+			return;
+		off += (size_t)w;
+	}
+}
+
+void
+outfmt_json_value(char *buf, size_t len, const json_t *v, enum outfmt_kind kind)
+{
+	snprintf(buf, len, "-");
+	if (kind == OUTFMT_LIST) {
+		outfmt_json_join(buf, len, v, 3);
+		return;
+	}
+	if (json_is_string(v)) {
+		snprintf(buf, len, "%s", json_string_value(v));
+		return;
+	}
+	if (json_is_boolean(v)) {
+		snprintf(buf, len, "%s", json_is_true(v) ? "yes" : "no");
+		return;
+	}
+	if (!json_is_number(v))
+		return;
+	switch (kind) {
+	case OUTFMT_SI:
+		if (json_number_value(v) >= 0 && json_number_value(v) < 1.8e19)
+			outfmt_si(buf, len, (uint64_t)json_number_value(v));
+		break;
+	case OUTFMT_FLOAT:
+		snprintf(buf, len, "%.2f", json_number_value(v));
+		break;
+	case OUTFMT_TIME:
+	case OUTFMT_TIME_MS:
+		outfmt_time(buf, len, json_number_value(v), kind == OUTFMT_TIME_MS);
+		break;
+	case OUTFMT_DURATION:
+		if (json_number_value(v) < 9.2e18)
+			outfmt_duration(buf, len, (int64_t)json_number_value(v));
+		break;
+	default:
+		if (json_is_integer(v))
+			snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+		else
+			snprintf(buf, len, "%g", json_number_value(v));
+		break;
+	}
+}
+
+static bool
+outfmt_kind_is_numeric(enum outfmt_kind k)
+{
+	return k == OUTFMT_INT || k == OUTFMT_SI || k == OUTFMT_FLOAT;
+}
+
+size_t
+outfmt_json_table(FILE *f, const json_t *rows, const struct outfmt_col *cols,
+    size_t ncols, const char *empty)
+{
+	const char **hdr = NULL, **cell = NULL;
+	struct outfmt_table *t = NULL;
+	char (*buf)[256] = NULL;
+	const json_t *row;
+	size_t i, c, n = 0;
+
+	if ((hdr = calloc(ncols, sizeof(*hdr))) == NULL ||
+	    (cell = calloc(ncols, sizeof(*cell))) == NULL ||
+	    (buf = calloc(ncols, sizeof(*buf))) == NULL)
+		goto out;
+	for (c = 0; c < ncols; c++) {
+		hdr[c] = cols[c].header;
+		cell[c] = buf[c];
+	}
+	if ((t = outfmt_table_new(ncols, hdr)) == NULL)
+		goto out;
+	for (c = 0; c < ncols; c++)
+		if (outfmt_kind_is_numeric(cols[c].kind))
+			outfmt_table_align_right(t, c);
+	json_array_foreach(rows, i, row) {
+		for (c = 0; c < ncols; c++)
+			outfmt_json_value(buf[c], sizeof(buf[c]),
+			    outfmt_json_path(row, cols[c].path), cols[c].kind);
+		if (outfmt_table_add(t, cell) < 0)
+			break;
+	}
+	n = outfmt_table_rows(t);
+	if (n > 0)
+		outfmt_table_print(t, f);
+	else if (empty != NULL)
+		fprintf(f, "%s\n", empty);
+out:
+	outfmt_table_free(t);
+	free(buf);
+	free(cell);
+	free(hdr);
+	return n;
+}

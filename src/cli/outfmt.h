@@ -9,6 +9,7 @@
 #ifndef MOAT_OUTFMT_H
 #define MOAT_OUTFMT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,5 +37,43 @@ void outfmt_time(char *buf, size_t len, double unix_s, bool frac);
 void outfmt_duration(char *buf, size_t len, int64_t secs);
 /* 1234567 -> "1.2M"; below 10000 printed exactly. */
 void outfmt_si(char *buf, size_t len, uint64_t v);
+
+/*
+ * Tables straight from JSON: most list commands print an array of objects
+ * from the server, one row per object, one column per (possibly nested)
+ * field. A column names its field by a dotted path ("rates.pps") and says
+ * how to show it.
+ */
+enum outfmt_kind {
+	OUTFMT_STR,	 /* strings as they are; numbers and booleans printed */
+	OUTFMT_INT,	 /* integer, exactly (right-aligned) */
+	OUTFMT_SI,	 /* integer, 1.2M style (right-aligned) */
+	OUTFMT_FLOAT,	 /* number with two decimals (right-aligned) */
+	OUTFMT_TIME,	 /* Unix seconds -> "YYYY-MM-DD HH:MM:SS" UTC */
+	OUTFMT_TIME_MS,	 /* the same with milliseconds */
+	OUTFMT_DURATION, /* seconds -> "2h5m" */
+	OUTFMT_LIST,	 /* array -> "a,b,c +N more" (at most 3 shown) */
+};
+
+struct outfmt_col {
+	const char *header;
+	const char *path;	/* dotted path into each row object */
+	enum outfmt_kind kind;
+};
+
+/* The value at a dotted path ("a.b") in obj, or NULL. */
+const json_t *outfmt_json_path(const json_t *obj, const char *path);
+/* Join the scalars of a JSON array with ',', at most max of them, then
+ * " +N more"; "-" for an empty or absent array. */
+void outfmt_json_join(char *buf, size_t len, const json_t *arr, size_t max);
+/* Format v as kind into buf; absent or mistyped values print "-". */
+void outfmt_json_value(char *buf, size_t len, const json_t *v, enum outfmt_kind kind);
+/*
+ * Print the array rows as a table with the given columns; when it has no
+ * rows, print the line `empty` instead (if not NULL). Accepts any JSON
+ * value: a non-array is an empty table. Returns the number of rows.
+ */
+size_t outfmt_json_table(FILE *f, const json_t *rows, const struct outfmt_col *cols,
+    size_t ncols, const char *empty);
 
 #endif

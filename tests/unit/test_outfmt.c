@@ -107,6 +107,58 @@ test_duration_si(void **state)
 	assert_string_equal(b, "800M");
 }
 
+static void
+test_json_table(void **state)
+{
+	static const struct outfmt_col cols[] = {
+		{ "NAME", "name", OUTFMT_STR },
+		{ "PPS", "rates.pps", OUTFMT_SI },
+		{ "PORTS", "ports", OUTFMT_LIST },
+		{ "SINCE", "t", OUTFMT_TIME },
+	};
+	json_t *rows = json_loads("[{\"name\":\"web\",\"rates\":{\"pps\":1250000},"
+	    "\"ports\":[80,443,8080,8443],\"t\":1700000000},"
+	    "{\"name\":7,\"rates\":\"x\",\"ports\":[]}, 3]", 0, NULL);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(rows);
+	assert_int_equal(outfmt_json_table(f, rows, cols, 4, "none"), 3);
+	assert_int_equal(outfmt_json_table(f, json_object_get(rows, "x"), cols, 4, "none"), 0);
+	fclose(f);
+	assert_string_equal(buf,
+	    "NAME   PPS  PORTS                SINCE\n"
+	    "web   1.2M  80,443,8080 +1 more  2023-11-14 22:13:20\n"
+	    "7        -  -                    -\n"
+	    "-        -  -                    -\n"
+	    "none\n");
+	free(buf);
+	json_decref(rows);
+}
+
+static void
+test_json_value(void **state)
+{
+	json_t *o = json_loads("{\"a\":{\"b\":{\"c\":2.5}},\"t\":true,\"d\":7500}", 0, NULL);
+	char b[64];
+
+	assert_true(json_real_value(outfmt_json_path(o, "a.b.c")) == 2.5);
+	assert_null(outfmt_json_path(o, "a.x.c"));
+	assert_null(outfmt_json_path(o, "t.x"));
+	outfmt_json_value(b, sizeof(b), outfmt_json_path(o, "a.b.c"), OUTFMT_FLOAT);
+	assert_string_equal(b, "2.50");
+	outfmt_json_value(b, sizeof(b), outfmt_json_path(o, "t"), OUTFMT_STR);
+	assert_string_equal(b, "yes");
+	outfmt_json_value(b, sizeof(b), outfmt_json_path(o, "d"), OUTFMT_DURATION);
+	assert_string_equal(b, "2h5m");
+	outfmt_json_value(b, sizeof(b), outfmt_json_path(o, "d"), OUTFMT_INT);
+	assert_string_equal(b, "7500");
+	outfmt_json_value(b, sizeof(b), NULL, OUTFMT_INT);
+	assert_string_equal(b, "-");
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -115,6 +167,8 @@ main(void)
 		cmocka_unit_test(test_table_clean_and_utf8),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_duration_si),
+		cmocka_unit_test(test_json_table),
+		cmocka_unit_test(test_json_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
