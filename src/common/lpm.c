@@ -143,14 +143,19 @@ key_common(u128 a, u128 b)
 	return 128;
 }
 
-static u128
+/* Network-order bytes to a key: two loads and byte swaps on the lookup path. */
+static inline u128
 key_from_bytes(const uint8_t a[16])
 {
-	u128 k = 0;
+	uint64_t hi, lo;
 
-	for (int i = 0; i < 16; i++)
-		k = k << 8 | a[i];
-	return k;
+	memcpy(&hi, a, sizeof(hi));
+	memcpy(&lo, a + 8, sizeof(lo));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	hi = __builtin_bswap64(hi);
+	lo = __builtin_bswap64(lo);
+#endif
+	return (u128)hi << 64 | lo;
 }
 
 static u128
