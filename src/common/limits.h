@@ -116,8 +116,8 @@
 /* Keys a sketch holds: top-k of targets/sources; 256 finds anything above 0.4 % of the traffic. */
 #define LIMIT_SKETCH_K			256u
 /* Traffic series (PO x protocol x direction x configured port) the rate detector learns, each
-   with a 168-hour profile (~1.5 KiB); past it new series are counted, not learned. */
-#define LIMIT_DETECT_SERIES		(1u << 18)
+   with a time-of-week profile (~5.5 KiB: 360 MiB at the cap); past it new series are not learned. */
+#define LIMIT_DETECT_SERIES		(1u << 16)
 /* Live attacks (suspected..ending) at once; a new one past it is refused and counted. */
 #define LIMIT_ATTACKS_LIVE		4096u
 /* Ended attacks kept in memory for the API and reports (oldest dropped first). */

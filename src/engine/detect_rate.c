@@ -8,8 +8,9 @@
  *     the short period and nothing is declared;
  *   - a learned spread (EW mean absolute deviation), so a deviation must be
  *     large against the traffic's own noise, not only a fixed percentage;
- *   - an hour-of-week profile (168 hourly means, blended week over week).
- *     Once all 168 hours are known the baseline is kept on the rate divided
+ *   - a time-of-week profile (672 quarter-hour means, blended week over
+ *     week; quarter hours rather than hours so a sharp 07:00 rise is not
+ *     smeared into 06:30). Once every slot is known the baseline is kept on the rate divided
  *     by the profile's factor for the moment (a multiplicative seasonal
  *     model), and the expected rate is baseline x factor: the morning rise
  *     of a normal weekday is expected, a night-time doubling is not.
@@ -32,22 +33,23 @@
 #include "common/limits.h"
 #include "engine/detect.h"
 
-#define RATE_HOURS 168
-#define RATE_BLOB_MAGIC 0x4d445231u	/* "MDR1" */
+#define RATE_SLOT_S 900.0			/* a quarter of an hour */
+#define RATE_SLOTS 672				/* quarter hours in a week */
+#define RATE_BLOB_MAGIC 0x4d445232u	/* "MDR2" */
 #define RATE_PROFILE_MIN_FACTOR 0.05
 #define RATE_PROFILE_MAX_FACTOR 20.0
-/* An hour contributes to the profile only if at least half of it was seen
+/* A slot contributes to the profile only if at least half of it was seen
  * unfrozen. */
-#define RATE_PROFILE_MIN_DT 1800.0
-/* Weight of this week's hour against the learned one. */
+#define RATE_PROFILE_MIN_DT (RATE_SLOT_S / 2)
+/* Weight of this week's slot against the learned one. */
 #define RATE_PROFILE_BLEND 0.5
 
 enum { M_BYTES, M_PKTS, M__COUNT };
 
 struct rate_profile {
-	float bucket[RATE_HOURS];	/* mean rate of that hour of the week; < 0 = unknown */
+	float bucket[RATE_SLOTS];	/* mean rate of that slot of the week; < 0 = unknown */
 	uint16_t nlearned;
-	int32_t acc_hour;		/* hour of the week being accumulated, -1 = none */
+	int32_t acc_slot;		/* slot of the week being accumulated, -1 = none */
 	double acc_sum;			/* sum of rate x dt */
 	double acc_dt;
 	double week_mean;		/* mean of the buckets, once all are known */
@@ -152,8 +154,8 @@ rate_series_init(struct rate_series *s, const struct reading *r)
 	s->dir = r->dir;
 	s->port = r->port;
 	for (int i = 0; i < M__COUNT; i++) {
-		s->m[i].prof.acc_hour = -1;
-		for (int h = 0; h < RATE_HOURS; h++)
+		s->m[i].prof.acc_slot = -1;
+		for (int h = 0; h < RATE_SLOTS; h++)
 			s->m[i].prof.bucket[h] = -1.0f;
 	}
 }
@@ -194,27 +196,27 @@ rate_series_get(struct rate_state *st, const struct reading *r)
 	return &st->series[st->n - 1];
 }
 
-/* --- hour-of-week profile --- */
+/* --- time-of-week profile --- */
 
 static bool
 rate_profile_ready(const struct rate_profile *p)
 {
-	return p->nlearned == RATE_HOURS && p->week_mean > 0;
+	return p->nlearned == RATE_SLOTS && p->week_mean > 0;
 }
 
 /* The expected shape at time t relative to the week's mean. */
 static double
 rate_profile_factor(const struct rate_profile *p, double t_s)
 {
-	double hw = fmod(t_s / 3600.0 - 0.5, RATE_HOURS);
+	double hw = fmod(t_s / RATE_SLOT_S - 0.5, RATE_SLOTS);
 	int i0, i1;
 	double frac, v, f;
 
 	if (hw < 0)
-		hw += RATE_HOURS;
-	i0 = (int)hw % RATE_HOURS;
+		hw += RATE_SLOTS;
+	i0 = (int)hw % RATE_SLOTS;
 	frac = hw - floor(hw);
-	i1 = (i0 + 1) % RATE_HOURS;
+	i1 = (i0 + 1) % RATE_SLOTS;
 	v = p->bucket[i0] * (1 - frac) + p->bucket[i1] * frac;
 	f = v / p->week_mean;
 	if (f < RATE_PROFILE_MIN_FACTOR)
@@ -225,36 +227,36 @@ rate_profile_factor(const struct rate_profile *p, double t_s)
 }
 
 static void
-rate_profile_close_hour(struct rate_profile *p)
+rate_profile_close_slot(struct rate_profile *p)
 {
 	float v;
 	double sum = 0;
 
-	if (p->acc_hour < 0 || p->acc_dt < RATE_PROFILE_MIN_DT)
+	if (p->acc_slot < 0 || p->acc_dt < RATE_PROFILE_MIN_DT)
 		return;
 	v = (float)(p->acc_sum / p->acc_dt);
-	if (p->bucket[p->acc_hour] < 0) {
-		p->bucket[p->acc_hour] = v;
+	if (p->bucket[p->acc_slot] < 0) {
+		p->bucket[p->acc_slot] = v;
 		p->nlearned++;
 	} else {
-		p->bucket[p->acc_hour] = (float)((1 - RATE_PROFILE_BLEND) * p->bucket[p->acc_hour] +
+		p->bucket[p->acc_slot] = (float)((1 - RATE_PROFILE_BLEND) * p->bucket[p->acc_slot] +
 		    RATE_PROFILE_BLEND * v);
 	}
-	if (p->nlearned < RATE_HOURS)
+	if (p->nlearned < RATE_SLOTS)
 		return;
-	for (int h = 0; h < RATE_HOURS; h++)
+	for (int h = 0; h < RATE_SLOTS; h++)
 		sum += p->bucket[h];
-	p->week_mean = sum / RATE_HOURS;
+	p->week_mean = sum / RATE_SLOTS;
 }
 
 static void
 rate_profile_learn(struct rate_profile *p, double t_s, double x, double dt)
 {
-	int32_t hour = (int32_t)((uint64_t)(t_s / 3600.0) % RATE_HOURS);
+	int32_t slot = (int32_t)((uint64_t)(t_s / RATE_SLOT_S) % RATE_SLOTS);
 
-	if (hour != p->acc_hour) {
-		rate_profile_close_hour(p);
-		p->acc_hour = hour;
+	if (slot != p->acc_slot) {
+		rate_profile_close_slot(p);
+		p->acc_slot = slot;
 		p->acc_sum = 0;
 		p->acc_dt = 0;
 	}
@@ -527,11 +529,11 @@ rate_save_measure(struct detect_buf *b, const struct rate_measure *m)
 	detect_buf_f64(b, m->spread);
 	detect_buf_u8(b, m->on);
 	detect_buf_u16(b, m->prof.nlearned);
-	detect_buf_u32(b, (uint32_t)m->prof.acc_hour);
+	detect_buf_u32(b, (uint32_t)m->prof.acc_slot);
 	detect_buf_f64(b, m->prof.acc_sum);
 	detect_buf_f64(b, m->prof.acc_dt);
 	detect_buf_f64(b, m->prof.week_mean);
-	for (int h = 0; h < RATE_HOURS; h++)
+	for (int h = 0; h < RATE_SLOTS; h++)
 		detect_buf_f64(b, m->prof.bucket[h]);
 }
 
@@ -564,21 +566,21 @@ static bool
 rate_load_measure(struct cursor *c, struct rate_measure *m)
 {
 	uint8_t on;
-	uint32_t hour;
+	uint32_t slot;
 	unsigned known = 0;
 
 	if (!detect_cur_f64(c, &m->mean) || !detect_cur_f64(c, &m->spread) || !cur_u8(c, &on) ||
-	    !cur_be16(c, &m->prof.nlearned) || !cur_be32(c, &hour) ||
+	    !cur_be16(c, &m->prof.nlearned) || !cur_be32(c, &slot) ||
 	    !detect_cur_f64(c, &m->prof.acc_sum) || !detect_cur_f64(c, &m->prof.acc_dt) ||
 	    !detect_cur_f64(c, &m->prof.week_mean))
 		return false;
 	if (on > 1 || m->mean < 0 || m->spread < 0 || m->prof.acc_dt < 0 || m->prof.week_mean < 0)
 		return false;
-	if ((int32_t)hour < -1 || (int32_t)hour >= RATE_HOURS)
+	if ((int32_t)slot < -1 || (int32_t)slot >= RATE_SLOTS)
 		return false;
 	m->on = on;
-	m->prof.acc_hour = (int32_t)hour;
-	for (int h = 0; h < RATE_HOURS; h++) {
+	m->prof.acc_slot = (int32_t)slot;
+	for (int h = 0; h < RATE_SLOTS; h++) {
 		double v;
 
 		if (!detect_cur_f64(c, &v) || v > 1e18)
