@@ -39,3 +39,4 @@ wr("ipfix", "tmpl_data.bin", framed("ipfix_tmpl_data.bin", "ipfix_data_only.bin"
 wr("ipfix", "withdraw.bin", framed("ipfix_tmpl_data.bin", "ipfix_withdraw.bin", "ipfix_data_only.bin"))
 wr("ipfix", "options.bin", framed("ipfix_options.bin"))
 wr("sflow", "mixed.bin", framed("sflow_mixed.bin"))
+wr("pcap", "mix.pcap", rd("mix.pcap"))

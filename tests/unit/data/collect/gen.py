@@ -163,7 +163,24 @@ def sflow():
     out("sflow_mixed.bin", hdr + b"".join(samples))
 
 
+# ---- a small capture for pcapin ----
+def capture():
+    from scapy.all import wrpcap
+    pkts = [
+        Ether() / IP(src="198.51.100.1", dst="192.0.2.1") / TCP(sport=1000, dport=80, flags="S"),
+        Ether() / IP(src="198.51.100.1", dst="192.0.2.1") / TCP(sport=1000, dport=80, flags="A") / Raw(b"x" * 100),
+        Ether() / ARP(psrc="192.0.2.1", pdst="192.0.2.2"),
+        Ether() / IPv6(src="2001:db8::1", dst="2001:db8:1::1") / UDP(sport=5, dport=53) / Raw(b"q" * 20),
+        Ether() / IP(src="192.0.2.1", dst="198.51.100.1") / ICMP(),
+        Ether(type=0x0800) / Raw(b"\x45\x00"),   # IPv4 header cut short: malformed
+    ]
+    for i, p in enumerate(pkts):
+        p.time = 1700000000 + i * 0.6       # 0.0 .. 3.0 s: crosses 3 second boundaries
+    wrpcap(os.path.join(HERE, "mix.pcap"), pkts)
+
+
 if __name__ == "__main__":
+    capture()
     frames()
     nf5()
     nf9()
