@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "common/cfg.h"
@@ -555,6 +556,222 @@ test_notify_script_and_webhook(void **state)
 	assert_int_equal(system(yaml), 0);
 }
 
+/* ---- bgp: GoBGP here, BIRD 2 in a second namespace, checked on BIRD's side ---- */
+
+struct bgp_lab {
+	char dir[64];
+	char ns[32];
+	pid_t gobgpd;
+};
+
+static struct bgp_lab lab;
+
+static bool
+have_program(const char *name)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+/* Run a shell command and return its output (static buffer). */
+static const char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *
+sh_out(const char *fmt, ...)
+{
+	static char out[65536];
+	char cmd[1024];
+	va_list ap;
+	size_t n;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	out[0] = '\0';
+	if ((f = popen(cmd, "r")) == NULL)
+		return out;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	return out;
+}
+
+/* Format and run a shell command; returns its exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* Poll BIRD's view until `needle` is (present) or is not (!present) in it; 15 s at most. */
+static bool
+bird_shows(const char *table, const char *needle, bool present)
+{
+	for (int i = 0; i < 150; i++) {
+		const char *o = sh_out("ip netns exec %s birdc -s %s/bird.ctl show route %s%s all",
+		    lab.ns, lab.dir, table ? "table " : "", table ? table : "");
+		if ((strstr(o, needle) != NULL) == present)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+static int
+bgp_lab_up(void **state)
+{
+	char path[128];
+	FILE *f;
+
+	if (!have_netns || !have_program("gobgpd") || !have_program("bird"))
+		return 0;
+	snprintf(lab.dir, sizeof(lab.dir), "/tmp/moat-bgp-XXXXXX");
+	assert_non_null(mkdtemp(lab.dir));
+	snprintf(lab.ns, sizeof(lab.ns), "moatbgp%d", (int)getpid());
+	assert_int_equal(sh("ip netns add %s && ip link add bg0 type veth peer name bg1 netns %s"
+	    " && ip addr add 198.51.100.1/30 dev bg0 && ip link set bg0 up"
+	    " && ip -n %s addr add 198.51.100.2/30 dev bg1 && ip -n %s link set bg1 up"
+	    " && ip -n %s link set lo up", lab.ns, lab.ns, lab.ns, lab.ns, lab.ns), 0);
+
+	snprintf(path, sizeof(path), "%s/gobgpd.toml", lab.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "[global.config]\n  as = 64500\n  router-id = \"198.51.100.1\"\n  port = 1790\n"
+	    "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"198.51.100.2\"\n"
+	    "    peer-as = 64501\n  [neighbors.timers.config]\n    connect-retry = 1\n"
+	    "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+	    "      afi-safi-name = \"ipv4-unicast\"\n"
+	    "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+	    "      afi-safi-name = \"ipv4-flowspec\"\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/bird.conf", lab.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "router id 198.51.100.2;\nprotocol device {}\nflow4 table flowtab4;\n"
+	    "protocol bgp up {\n  local 198.51.100.2 as 64501;\n"
+	    "  neighbor 198.51.100.1 port 1790 as 64500;\n  connect delay time 1;\n"
+	    "  connect retry time 1;\n  ipv4 { import all; export none; };\n"
+	    "  flow4 { table flowtab4; import all; export none; };\n}\n");
+	fclose(f);
+
+	lab.gobgpd = fork();
+	assert_true(lab.gobgpd >= 0);
+	if (lab.gobgpd == 0) {
+		char conf[128], log[128];
+		snprintf(conf, sizeof(conf), "%s/gobgpd.toml", lab.dir);
+		snprintf(log, sizeof(log), "%s/gobgpd.log", lab.dir);
+		if (freopen(log, "w", stdout) == NULL || freopen(log, "w", stderr) == NULL)
+			_exit(127);
+		execlp("gobgpd", "gobgpd", "-f", conf, "-t", "toml", "--api-hosts",
+		    "127.0.0.1:50051", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(sh("ip netns exec %s bird -c %s/bird.conf -s %s/bird.ctl -P %s/bird.pid",
+	    lab.ns, lab.dir, lab.dir, lab.dir), 0);
+	for (int i = 0; i < 300; i++) {
+		if (strstr(sh_out("gobgp neighbor 2>/dev/null"), "Establ") != NULL)
+			return 0;
+		usleep(100 * 1000);
+	}
+	fail_msg("BGP session with BIRD did not come up: %s", sh_out("cat %s/gobgpd.log", lab.dir));
+	return 0;
+}
+
+static int
+bgp_lab_down(void **state)
+{
+	if (lab.gobgpd > 0) {
+		kill(lab.gobgpd, SIGTERM);
+		waitpid(lab.gobgpd, NULL, 0);
+		lab.gobgpd = 0;
+	}
+	if (lab.ns[0] != '\0') {
+		if (sh("kill $(cat %s/bird.pid) 2>/dev/null; ip link del bg0 2>/dev/null;"
+		    " ip netns del %s; rm -rf %s", lab.dir, lab.ns, lab.dir) != 0)
+			fprintf(stderr, "bgp lab: cleanup of %s failed\n", lab.ns);
+		lab.ns[0] = '\0';
+	}
+	return 0;
+}
+
+static void
+test_bgp_blackhole_and_flowspec(void **state)
+{
+	const char *drivers[] = { "bgp" };
+	struct mit_request q1 = udp_flood_request(40, "192.0.2.10");
+	struct mit_request q2 = udp_flood_request(41, "192.0.2.10");
+	struct mit_mgr *m;
+	uint64_t id1, id2;
+
+	if (lab.ns[0] == '\0')
+		skip();
+	m = new_mgr("scope: target\ndrivers:\n  bgp: {local_as: 64500, next_hop: 198.51.100.1}\n");
+	assert_int_equal(mit_start(m, &q1, drivers, 1, 1000, &id1), 0);
+	assert_int_equal(mit_get(m, id1)->status, MIT_MITIGATING);
+	assert_true(bird_shows(NULL, "BGP.community: (65535,666)", true));
+	assert_true(bird_shows(NULL, "192.0.2.10/32", true));
+
+	/* Two attacks want the same host route; ending one keeps it. */
+	assert_int_equal(mit_start(m, &q2, drivers, 1, 1000, &id2), 0);
+	assert_int_equal(mit_stop(m, id1, 1001, "test"), 0);
+	assert_true(bird_shows(NULL, "192.0.2.10/32", true));
+	assert_int_equal(mit_stop(m, id2, 1002, "test"), 0);
+	assert_true(bird_shows(NULL, "192.0.2.10/32", false));
+	mit_mgr_free(m);
+
+	m = new_mgr("drivers:\n  bgp: {local_as: 64500, mode: flowspec}\n");
+	assert_int_equal(mit_start(m, &q1, drivers, 1, 2000, &id1), 0);
+	assert_int_equal(mit_get(m, id1)->status, MIT_MITIGATING);
+	assert_true(bird_shows("flowtab4", "dst 192.0.2.10/32; proto 17; dport 53;", true));
+	assert_int_equal(mit_stop(m, id1, 2001, "test"), 0);
+	assert_true(bird_shows("flowtab4", "192.0.2.10/32", false));
+	mit_mgr_free(m);
+}
+
+static void
+test_bgp_restart_reconciles(void **state)
+{
+	const char *drivers[] = { "bgp" };
+	const char *yaml = "scope: target\ndrivers:\n  bgp: {local_as: 64500, next_hop: 198.51.100.1}\n";
+	struct mit_request q = udp_flood_request(42, "192.0.2.11");
+	struct mit_mgr *m;
+	uint64_t id;
+	char *saved;
+
+	if (lab.ns[0] == '\0')
+		skip();
+	m = new_mgr(yaml);
+	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
+	saved = mit_save(m);
+	mit_mgr_free(m);
+	assert_true(bird_shows(NULL, "192.0.2.11/32", true));
+	/* By hand: the live route withdrawn, a stale moat-tagged one added. */
+	assert_int_equal(system("gobgp global rib -a ipv4 del 192.0.2.11/32"), 0);
+	assert_int_equal(system("gobgp global rib -a ipv4 add 192.0.2.99/32 nexthop 198.51.100.1 "
+	    "community 65535:666 large-community 64500:0:7"), 0);
+	assert_true(bird_shows(NULL, "192.0.2.99/32", true));
+
+	m = new_mgr(yaml);
+	assert_int_equal(mit_load(m, saved), 0);
+	assert_int_equal(mit_reconcile(m, 2000), 2);
+	assert_true(bird_shows(NULL, "192.0.2.11/32", true));
+	assert_true(bird_shows(NULL, "192.0.2.99/32", false));
+	assert_int_equal(mit_reconcile(m, 2001), 0);
+	assert_int_equal(mit_stop_attack(m, 42, 2002), 0);
+	assert_true(bird_shows(NULL, "192.0.2.11/32", false));
+	mit_mgr_free(m);
+	free(saved);
+}
+
 int
 main(void)
 {
@@ -571,6 +788,8 @@ main(void)
 		cmocka_unit_test(test_xdp_survives_restart),
 		cmocka_unit_test(test_ratelimit_skips_xdp_for_nft),
 		cmocka_unit_test(test_notify_script_and_webhook),
+		cmocka_unit_test_setup_teardown(test_bgp_blackhole_and_flowspec, bgp_lab_up, bgp_lab_down),
+		cmocka_unit_test_setup_teardown(test_bgp_restart_reconciles, bgp_lab_up, bgp_lab_down),
 	};
 
 	/* A namespace of our own: nothing here can touch the host's ruleset. */
