@@ -498,10 +498,13 @@ build_node(const struct fam *f, struct dplane *dp, uint32_t n, unsigned depth, u
 			runs[nruns++] = s.best[i];
 		}
 	}
-	if (nruns == 1)
+	if (nruns == 1) {
 		base0 = runs[0];	/* inline: see struct ptnode */
-	else if ((r = dp_append_leaves(dp, runs, nruns, &base0)) < 0)
-		return r;
+	} else if (nruns > 1) {
+		r = dp_append_leaves(dp, runs, nruns, &base0);
+		if (r < 0)
+			return r;
+	}
 	r = dp_reserve_nodes(dp, (uint32_t)__builtin_popcountll(vector), &base1);
 	if (r < 0)
 		return r;
