@@ -117,11 +117,14 @@ endpoint_api_url(const char *opt, const char *state_dir, char **ret_url)
 		return endpoint_set_url(env, ret_url);
 	if ((size_t)snprintf(path, sizeof(path), "%s/api.url", state_dir) >= sizeof(path))
 		return -ENAMETOOLONG;
+	/* A file we cannot read (absent, or a state dir closed to this user,
+	 * who can still use GET calls) means the default; a file that is not
+	 * a URL is an error. */
 	r = endpoint_read_line(path, LIMIT_CLI_URL, &line);
-	if (r == -ENOENT || r == -ENOTDIR)
-		return endpoint_set_url(ENDPOINT_DEFAULT_API, ret_url);
+	if (r == -EFBIG)
+		return -EINVAL;
 	if (r < 0)
-		return r == -EFBIG ? -EINVAL : r;
+		return endpoint_set_url(ENDPOINT_DEFAULT_API, ret_url);
 	r = endpoint_set_url(line, ret_url);
 	free(line);
 	return r;

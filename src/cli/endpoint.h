@@ -23,9 +23,9 @@ const char *endpoint_state_dir(const char *opt);
 
 /*
  * The API base URL without a trailing '/', in *ret_url (caller frees).
- * A missing api.url falls back to the default; an unreadable or malformed
- * one is an error: -EINVAL (malformed; opt/env/file content is bad), or the
- * negative errno of reading it.
+ * An api.url that cannot be read (missing, or in a state dir this user may
+ * not enter) falls back to the default; malformed content (option,
+ * environment or file) is -EINVAL.
  */
 int endpoint_api_url(const char *opt, const char *state_dir, char **ret_url);
 

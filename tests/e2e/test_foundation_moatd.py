@@ -221,3 +221,25 @@ def test_help(moatd):
         assert a == b
         for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "EXAMPLES"):
             assert section in a, (verb, section)
+
+
+def test_non_root_user(moatd):
+    """A user who cannot read the token can still read; writes say why not."""
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOAT_")}
+    probe = subprocess.run(nobody + [binpath("moat"), "--version"], capture_output=True,
+                           text=True, env=env)
+    if probe.returncode != 0:
+        pytest.skip("user nobody cannot run %s here" % binpath("moat"))
+    base = nobody + [binpath("moat"), "--state", moatd.state, "--api", moatd.url]
+    p = subprocess.run(base + ["po", "list"], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run(base + ["po", "add", "web", "--prefix", "192.0.2.0/24"],
+                       capture_output=True, text=True, env=env)
+    assert p.returncode == 4, p.stderr
+    assert "run as root or set MOAT_TOKEN" in p.stderr
+    env["MOAT_TOKEN"] = moatd.token
+    p = subprocess.run(base + ["po", "add", "web", "--prefix", "192.0.2.0/24"],
+                       capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    assert moatd.po_names() == ["web"]

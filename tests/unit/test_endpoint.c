@@ -64,10 +64,16 @@ test_state_dir(void **state)
 static void
 test_api_url(void **state)
 {
-	char *u = NULL;
+	char *u = NULL, path[128];
 
 	/* No api.url: the default. */
 	assert_int_equal(endpoint_api_url(NULL, dir, &u), 0);
+	assert_string_equal(u, ENDPOINT_DEFAULT_API);
+	free(u);
+	/* A state "dir" that is not one: the default too. */
+	snprintf(path, sizeof(path), "%s/api.url/x", dir);
+	put("api.url", "http://[::1]:1\n", 0644);
+	assert_int_equal(endpoint_api_url(NULL, path, &u), 0);
 	assert_string_equal(u, ENDPOINT_DEFAULT_API);
 	free(u);
 	/* The file moatd writes, with a newline. */
