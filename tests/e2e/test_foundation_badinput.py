@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from conftest import binpath
-from test_foundation_moatd import Moatd, moatd  # noqa: F401  (fixture)
+from test_foundation_moatd import moatd  # noqa: F401  (fixture)
 
 BAD_CONFIGS = {
     # unknown key, two levels down
