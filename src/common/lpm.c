@@ -976,6 +976,19 @@ lanes_run(struct lane *lanes, size_t n, uint32_t *ret)
 			ret[j] = lanes[j].f->dp.leaves[lanes[j].ni] - 1;
 }
 
+/*
+ * Below this many bytes of nodes and leaves the lookup structure stays in
+ * the CPU caches and plain lookups beat the batch machinery.
+ */
+#define BATCH_MIN_BYTES	((size_t)4 << 20)
+
+static bool
+fam_batch_pays(const struct fam *f)
+{
+	return (size_t)f->dp.nnodes * sizeof(struct ptnode) +
+	       (size_t)f->dp.nleaves * sizeof(uint32_t) >= BATCH_MIN_BYTES;
+}
+
 static void
 lane_init(struct lane *ln, const struct fam *f, u128 key)
 {
@@ -990,6 +1003,11 @@ lpm_lookup4_batch(const struct lpm *l, const uint32_t *addrs, size_t n, uint32_t
 {
 	struct lane lanes[BATCH];
 
+	if (!fam_batch_pays(&l->f4)) {
+		for (size_t i = 0; i < n; i++)
+			ret[i] = lpm_lookup4(l, addrs[i]);
+		return;
+	}
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t m = n - i < BATCH ? n - i : BATCH;
 
@@ -1004,6 +1022,11 @@ lpm_lookup6_batch(const struct lpm *l, const uint8_t (*addrs)[16], size_t n, uin
 {
 	struct lane lanes[BATCH];
 
+	if (!fam_batch_pays(&l->f6)) {
+		for (size_t i = 0; i < n; i++)
+			ret[i] = lpm_lookup6(l, addrs[i]);
+		return;
+	}
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t m = n - i < BATCH ? n - i : BATCH;
 
@@ -1018,6 +1041,11 @@ lpm_lookup_batch(const struct lpm *l, const struct ipaddr *addrs, size_t n, uint
 {
 	struct lane lanes[BATCH];
 
+	if (!fam_batch_pays(&l->f4) && !fam_batch_pays(&l->f6)) {
+		for (size_t i = 0; i < n; i++)
+			ret[i] = lpm_lookup(l, &addrs[i]);
+		return;
+	}
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t m = n - i < BATCH ? n - i : BATCH;
 

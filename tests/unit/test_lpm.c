@@ -518,6 +518,72 @@ test_insert_many(void **state)
 	free(nv);
 }
 
+/*
+ * Batched lookups take the interleaved path only on tables past the CPU
+ * caches: build one that large and check every batched answer against the
+ * single lookup (itself checked against the naive scan above), built and
+ * with stale entries.
+ */
+static void
+test_batch_large_table(void **state)
+{
+	enum { N = 120000, PROBES = 20000 };
+	struct prefix *ps = calloc(N, sizeof(*ps));
+	uint32_t *vs = calloc(N, sizeof(*vs)), *got = calloc(PROBES, sizeof(*got));
+	struct ipaddr *addrs = calloc(PROBES, sizeof(*addrs));
+	uint32_t *v4 = calloc(PROBES, sizeof(*v4));
+	uint8_t (*v6)[16] = calloc(PROBES, sizeof(*v6));
+	struct lpm *l = lpm_new();
+
+	assert_non_null(ps);
+	assert_non_null(v6);
+	rng_state = 99;
+	for (int i = 0; i < N; i++) {
+		struct ipaddr a = random_addr(i & 1 ? AF_INET6 : AF_INET);
+		unsigned w = ipaddr_width(a.af);
+
+		assert_int_equal(prefix_make(&a, w - (unsigned)(rng() % 12), &ps[i]), 0);
+		vs[i] = (uint32_t)i;
+	}
+	assert_int_equal(lpm_insert_many(l, ps, vs, N), 0);
+	assert_int_equal(lpm_build(l), 0);
+	assert_true(lpm_memory(l) > (16u << 20));
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < PROBES; i++) {
+			const struct prefix *p = &ps[rng() % N];
+
+			addrs[i] = i % 3 == 0 ? random_addr(p->addr.af) : p->addr;
+			addrs[i].a[ipaddr_width(p->addr.af) / 8 - 1] ^= (uint8_t)(rng() & 3);
+			v4[i] = ipaddr_v4_host(&addrs[i]);
+			memcpy(v6[i], addrs[i].a, 16);
+		}
+		lpm_lookup_batch(l, addrs, PROBES, got);
+		for (int i = 0; i < PROBES; i++)
+			assert_int_equal(got[i], lpm_lookup(l, &addrs[i]));
+		lpm_lookup4_batch(l, v4, PROBES, got);
+		for (int i = 0; i < PROBES; i++)
+			assert_int_equal(got[i], lpm_lookup4(l, v4[i]));
+		lpm_lookup6_batch(l, (const uint8_t (*)[16])v6, PROBES, got);
+		for (int i = 0; i < PROBES; i++)
+			assert_int_equal(got[i], lpm_lookup6(l, v6[i]));
+		/* Second round: some entries stale. */
+		for (int i = 0; i < 50; i++) {
+			uint32_t v;
+			int present = lpm_get(l, &ps[i], &v) == 0;
+
+			assert_int_equal(lpm_delete(l, &ps[i]), present ? 0 : -ENOENT);
+		}
+		assert_false(lpm_is_built(l));
+	}
+	lpm_free(l);
+	free(ps);
+	free(vs);
+	free(got);
+	free(addrs);
+	free(v4);
+	free(v6);
+}
+
 int
 main(void)
 {
@@ -530,6 +596,7 @@ main(void)
 		cmocka_unit_test(test_random_large),
 		cmocka_unit_test(test_short_prefix_stack),
 		cmocka_unit_test(test_insert_many),
+		cmocka_unit_test(test_batch_large_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
