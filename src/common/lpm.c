@@ -172,6 +172,12 @@ min_u(unsigned a, unsigned b)
 	return a < b ? a : b;
 }
 
+static size_t
+min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
 /* --- control plane --- */
 
 static int
@@ -628,7 +634,7 @@ fill_top(const struct fam *f, struct dplane *dp, uint32_t n, unsigned depth, uin
 #define HUGE_PAGE	((size_t)2 << 20)
 
 static void *
-move_to_huge(void *p, size_t bytes)
+move_to_huge(void *p, size_t bytes, size_t *ret_size)
 {
 	size_t size = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 	void *q;
@@ -641,20 +647,25 @@ move_to_huge(void *p, size_t bytes)
 	(void)madvise(q, size, MADV_HUGEPAGE);
 	memcpy(q, p, bytes);
 	free(p);
+	*ret_size = size;
 	return q;
 }
 
+/* After a full rebuild: the arrays shrink to their size rounded up to 2 MiB. */
 static void
 dp_settle(struct dplane *dp, size_t top_bytes)
 {
-	dp->top = move_to_huge(dp->top, top_bytes);
-	/* Trim to the size used; later appends realloc() as before. */
-	dp->nodes = move_to_huge(dp->nodes, (size_t)dp->nnodes * sizeof(*dp->nodes));
-	if (dp->nodes != NULL && (size_t)dp->nnodes * sizeof(*dp->nodes) >= HUGE_PAGE)
-		dp->capnodes = dp->nnodes;
-	dp->leaves = move_to_huge(dp->leaves, (size_t)dp->nleaves * sizeof(*dp->leaves));
-	if (dp->leaves != NULL && (size_t)dp->nleaves * sizeof(*dp->leaves) >= HUGE_PAGE)
-		dp->capleaves = dp->nleaves;
+	size_t size = 0;
+
+	dp->top = move_to_huge(dp->top, top_bytes, &size);
+	size = 0;
+	dp->nodes = move_to_huge(dp->nodes, (size_t)dp->nnodes * sizeof(*dp->nodes), &size);
+	if (size != 0)
+		dp->capnodes = (uint32_t)min_size(size / sizeof(*dp->nodes), TOP_STALE);
+	size = 0;
+	dp->leaves = move_to_huge(dp->leaves, (size_t)dp->nleaves * sizeof(*dp->leaves), &size);
+	if (size != 0)
+		dp->capleaves = (uint32_t)min_size(size / sizeof(*dp->leaves), UINT32_MAX);
 }
 
 /* Derive every first-level entry into fresh arrays; the old ones go only on success. */
