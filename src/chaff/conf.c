@@ -19,7 +19,7 @@ static const char *const group_keys[] = {
 	"ranges", "exclude", "personality", "fingerprint", "tcp", "udp", NULL
 };
 static const char *const alarm_keys[] = {
-	"file", "window", "allow", "syslog", "moatd_url", NULL
+	"file", "window", "allow", "syslog", "moatd_url", "moatd_token_file", NULL
 };
 static const char *const alive_keys[] = { "interval", "pps", NULL };
 
@@ -153,6 +153,8 @@ parse_alarms(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 	    (r = copy_str(al, "file", c->alarm_file, sizeof(c->alarm_file), err)) < 0 ||
 	    (r = copy_str(al, "syslog", c->syslog, sizeof(c->syslog), err)) < 0 ||
 	    (r = copy_str(al, "moatd_url", c->moatd_url, sizeof(c->moatd_url), err)) < 0 ||
+	    (r = copy_str(al, "moatd_token_file", c->moatd_token_file,
+			  sizeof(c->moatd_token_file), err)) < 0 ||
 	    (r = cfg_get_duration(al, "window", 1, 86400, &window, err)) < 0 ||
 	    (r = parse_prefixes(al, "allow", LIMIT_CHAFF_ALLOW, &c->allow, &c->n_allow, err)) < 0)
 		return r;

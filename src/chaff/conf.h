@@ -16,7 +16,8 @@
  *     window: 60s                         # aggregation window
  *     allow: [203.0.113.5/32]             # sources that never alarm
  *     syslog: "udp:127.0.0.1:514"         # or "unix:/dev/log"
- *     moatd_url: "http://127.0.0.1:8080/api/v1/alarms"
+ *     moatd_url: "http://127.0.0.1:8080/api/v1/alarms"   # IP literal: no DNS
+ *     moatd_token_file: /var/lib/moat/api.token        # bearer token for the POST
  *   alive:
  *     interval: 60s                       # mean period of each decoy's ARP
  *     pps: 100                            # global budget for it
@@ -62,6 +63,7 @@ struct conf {
 	size_t n_allow;
 	char syslog[256];
 	char moatd_url[256];
+	char moatd_token_file[256];
 	uint64_t alive_interval_s;
 	uint64_t alive_pps;
 	char user[64];

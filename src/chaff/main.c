@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <netdb.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "chaff/l2.h"
 #include "chaff/osdb.h"
 #include "chaff/persona.h"
+#include "chaff/post.h"
 #include "chaff/respond.h"
 #include "chaff/service.h"
 #include "common/clock.h"
@@ -52,6 +54,8 @@ struct chaff {
 	struct alarm alarm;
 	struct l2 l2;
 	struct clock clk;
+	struct post post;
+	bool have_post;
 	FILE *alarm_out;
 	int syslog_fd;
 	char hostname[64];
@@ -248,6 +252,36 @@ sink_syslog(void *arg, const char *json, const struct alarm_entry *e, const char
 		log_ratelimited(1, 60, log_warn, "syslog send");
 }
 
+static void
+sink_post(void *arg, const char *json, const struct alarm_entry *e, const char *kind)
+{
+	post_enqueue(arg, json);
+}
+
+/* The bearer token for moatd: one line; a world-writable file is refused. */
+static int
+read_token(const char *path, char *buf, size_t cap)
+{
+	struct stat st;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		log_warn("%s", path);
+		return -errno;
+	}
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & S_IWOTH)) {
+		log_warnx("%s: world-writable token file refused", path);
+		fclose(f);
+		return -EPERM;
+	}
+	n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	return 0;
+}
+
 /* Connect a datagram socket to "udp:HOST:PORT" or "unix:PATH". */
 static int
 open_syslog(const char *target)
@@ -326,9 +360,20 @@ setup_alarms(struct chaff *ch)
 		gethostname(ch->hostname, sizeof(ch->hostname) - 1);
 		alarm_add_sink(&ch->alarm, sink_syslog, ch);
 	}
-	if (ch->conf.moatd_url[0])
-		log_warnx("alarms.moatd_url: POST to moatd is not implemented yet; "
-			  "alarms go to the file/syslog sinks only");
+	if (ch->conf.moatd_url[0]) {
+		char token[129] = "";
+
+		if (ch->conf.moatd_token_file[0] &&
+		    read_token(ch->conf.moatd_token_file, token, sizeof(token)) < 0)
+			return -EINVAL;
+		r = post_init(&ch->post, ch->conf.moatd_url, token);
+		if (r < 0) {
+			log_warnx("alarms.moatd_url %s: expected http://IP:PORT/PATH", ch->conf.moatd_url);
+			return r;
+		}
+		ch->have_post = true;
+		alarm_add_sink(&ch->alarm, sink_post, &ch->post);
+	}
 	return 0;
 }
 
@@ -436,11 +481,15 @@ enter_sandbox(const struct chaff *ch)
 {
 	static const char *const extra[] = { "sendto", "sendmsg", "recvmsg", "getpid",
 					     "signalfd4", "poll", "ppoll", NULL };
+	/* The moatd POST worker opens one TCP connection per report. */
+	static const char *const extra_post[] = { "sendto", "sendmsg", "recvmsg", "getpid",
+						  "signalfd4", "poll", "ppoll", "socket",
+						  "connect", "setsockopt", NULL };
 	char err[256] = "";
 	struct sandbox_opts o = {
 		.user = ch->conf.user[0] ? ch->conf.user : NULL,
 		.seccomp = true,
-		.syscalls = extra,
+		.syscalls = ch->have_post ? extra_post : extra,
 		.deny = SANDBOX_DENY_KILL,
 		.errbuf = err,
 		.errbuf_len = sizeof(err),
@@ -514,6 +563,8 @@ main(int argc, char **argv)
 	sigfd = open_signals();
 	if (sigfd < 0)
 		fatal("signalfd");
+	if (ch.have_post && post_start(&ch.post) < 0)
+		fatalx("cannot start the moatd POST worker");
 	if (enter_sandbox(&ch) < 0)
 		return 1;
 	log_info("answering for %zu decoys on %s (%zu personalities)", ch.decoys.n,
@@ -528,5 +579,11 @@ main(int argc, char **argv)
 		 (unsigned long long)ch.resp.stats.dropped_malformed,
 		 (unsigned long long)ch.resp.stats.dropped_csum,
 		 (unsigned long long)l2_drops(&ch.l2), (unsigned long long)ch.alarm.reports);
+	if (ch.have_post) {
+		log_info("moatd: %llu alarms posted, %llu failed, %llu dropped",
+			 (unsigned long long)ch.post.sent, (unsigned long long)ch.post.failed,
+			 (unsigned long long)ch.post.dropped);
+		post_free(&ch.post);
+	}
 	return r < 0 ? 1 : 0;
 }

@@ -93,6 +93,8 @@
 #define LIMIT_CHAFF_ALLOW		1024u
 /* Liveness ARP packets per second across all decoys. */
 #define LIMIT_CHAFF_ALIVE_PPS		10000u
+/* Alarm reports waiting to be POSTed to moatd; past it the oldest are dropped. */
+#define LIMIT_CHAFF_POST_QUEUE		1024u
 
 /* --- common: configuration reader (src/common/cfg.c) --- */
 /* One scalar: a name, number, path or an embedded PEM block is far below 1 MiB. */

@@ -31,8 +31,9 @@ def write_config(groups, alarms=None, extra=""):
     lines.append("  window: %s" % al.get("window", "2s"))
     if "allow" in al:
         lines.append("  allow: [%s]" % ", ".join(al["allow"]))
-    if "syslog" in al:
-        lines.append('  syslog: "%s"' % al["syslog"])
+    for key in ("syslog", "moatd_url", "moatd_token_file"):
+        if key in al:
+            lines.append('  %s: "%s"' % (key, al[key]))
     lines.append("alive:")
     lines.append("  pps: 1000")
     lines.append("  interval: 1h")

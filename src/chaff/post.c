@@ -1,0 +1,238 @@
+/* post: a queue and a worker thread POSTing alarm reports to moatd. */
+#include "chaff/post.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/strnum.h"
+
+int
+post_init(struct post *p, const char *url, const char *token)
+{
+	const char *hp, *slash, *colon;
+	char host[128];
+	uint64_t port = 80;
+	size_t hlen;
+
+	memset(p, 0, sizeof(*p));
+	if (strncmp(url, "http://", 7) != 0)
+		return -EINVAL;
+	hp = url + 7;
+	slash = strchr(hp, '/');
+	hlen = slash ? (size_t)(slash - hp) : strlen(hp);
+	if (hlen == 0 || hlen >= sizeof(host) || (slash && strlen(slash) >= sizeof(p->path)))
+		return -EINVAL;
+	memcpy(host, hp, hlen);
+	host[hlen] = '\0';
+	memcpy(p->host, host, hlen + 1);
+	snprintf(p->path, sizeof(p->path), "%s", slash ? slash : "/");
+	colon = strrchr(host, ':');
+	if (colon && (host[0] != '[' || colon > strchr(host, ']'))) {
+		if (strnum_u64(colon + 1, 1, 65535, &port) < 0)
+			return -EINVAL;
+		host[colon - host] = '\0';
+	}
+	if (host[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->addr;
+		size_t n = strlen(host);
+
+		if (n < 3 || host[n - 1] != ']')
+			return -EINVAL;
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		p->addrlen = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->addr;
+
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -EINVAL;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		p->addrlen = sizeof(*s4);
+	}
+	if (token && strlen(token) >= sizeof(p->token))
+		return -EINVAL;
+	snprintf(p->token, sizeof(p->token), "%s", token ? token : "");
+	p->queue = calloc(LIMIT_CHAFF_POST_QUEUE, sizeof(*p->queue));
+	if (!p->queue)
+		return -ENOMEM;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	return 0;
+}
+
+int
+post_parse_status(const char *buf, size_t len, int *ret_code)
+{
+	int code = 0;
+
+	if (len < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ')
+		return -EINVAL;
+	for (int i = 9; i < 12; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return -EINVAL;
+		code = code * 10 + (buf[i] - '0');
+	}
+	*ret_code = code;
+	return 0;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* One POST over a fresh connection; the HTTP status or a negative errno. */
+static int
+post_one(struct post *p, const char *json)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	char head[768], resp[256];
+	size_t got = 0;
+	int fd, r, code, n;
+
+	fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&p->addr, p->addrlen) < 0) {
+		r = -errno;
+		goto out;
+	}
+	n = snprintf(head, sizeof(head),
+		     "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+		     "%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		     p->path, p->host, p->token[0] ? "Authorization: Bearer " : "", p->token,
+		     p->token[0] ? "\r\n" : "", strlen(json));
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((r = write_all(fd, head, (size_t)n)) < 0 || (r = write_all(fd, json, strlen(json))) < 0)
+		goto out;
+	while (got < sizeof(resp) - 1) {
+		ssize_t k = read(fd, resp + got, sizeof(resp) - 1 - got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		if (got >= 12)
+			break;
+	}
+	r = post_parse_status(resp, got, &code) < 0 ? -EPROTO : code;
+out:
+	close(fd);
+	return r;
+}
+
+static void *
+worker(void *arg)
+{
+	struct post *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		char *json;
+		int r;
+
+		while (p->count == 0 && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->count == 0)
+			break;
+		json = p->queue[p->head];
+		p->queue[p->head] = NULL;
+		p->head = (p->head + 1) % LIMIT_CHAFF_POST_QUEUE;
+		p->count--;
+		pthread_mutex_unlock(&p->mu);
+		r = post_one(p, json);
+		free(json);
+		pthread_mutex_lock(&p->mu);
+		if (r >= 200 && r < 300) {
+			p->sent++;
+		} else {
+			p->failed++;
+			log_ratelimited(1, 60, log_warnx, "POST to moatd %s%s: %s", p->host, p->path,
+					r < 0 ? strerror(-r) : "rejected");
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int
+post_start(struct post *p)
+{
+	int r = pthread_create(&p->thread, NULL, worker, p);
+
+	if (r != 0)
+		return -r;
+	p->started = true;
+	return 0;
+}
+
+void
+post_enqueue(struct post *p, const char *json)
+{
+	char *copy = strdup(json);
+	size_t tail;
+
+	if (!copy)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (p->count == LIMIT_CHAFF_POST_QUEUE) {
+		free(p->queue[p->head]);
+		p->queue[p->head] = NULL;
+		p->head = (p->head + 1) % LIMIT_CHAFF_POST_QUEUE;
+		p->count--;
+		p->dropped++;
+	}
+	tail = (p->head + p->count) % LIMIT_CHAFF_POST_QUEUE;
+	p->queue[tail] = copy;
+	p->count++;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+post_free(struct post *p)
+{
+	if (!p || !p->queue)
+		return;
+	if (p->started) {
+		pthread_mutex_lock(&p->mu);
+		p->stop = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+	}
+	for (size_t i = 0; i < LIMIT_CHAFF_POST_QUEUE; i++)
+		free(p->queue[i]);
+	free(p->queue);
+	p->queue = NULL;
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+}
