@@ -59,11 +59,12 @@ httpc_write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Every descriptor CLOEXEC from creation; libcurl makes it non-blocking. */
+/* Every socket CLOEXEC and NONBLOCK from creation (libcurl would make it
+ * non-blocking anyway, after the fact). */
 static curl_socket_t
 httpc_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return socket(a->family, a->socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->protocol);
 }
 
 static int
