@@ -285,10 +285,10 @@ lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 	}
 	if (b->nheld >= LIMIT_INS_HELD ||
 	    (c->src && c->src->held >= b->pol.max_held_per_source)) {
+		/* Not counted towards a deny: a burst from one address (NAT, a load
+		 * test) is not yet slow; the held ones that time out will count. */
 		b->st.capped_drops++;
 		broker_report_drop(b, INSIPFIX_CAPPED, &c->peer, &c->local, c->id, 0);
-		srctab_note_drop(c->src, b->pol.deny_after_drops,
-				 (uint64_t)b->pol.deny_seconds * 1000, now_ms);
 		goto drop;
 	}
 	if (lsn_hold(b, l, c))
