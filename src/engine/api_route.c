@@ -8,6 +8,7 @@
 
 #include "common/limits.h"
 #include "engine/api_admin.h"
+#include "engine/api_attacks.h"
 #include "engine/api_flight.h"
 #include "engine/api_pos.h"
 
@@ -20,6 +21,8 @@ const struct api_route api_routes[] = {
 	{ API_PUT, "/api/v1/pos/{name}", api_pos_replace, LIMIT_API_BODY },
 	{ API_DELETE, "/api/v1/pos/{name}", api_pos_delete, 0 },
 	{ API_GET, "/api/v1/flight", api_flight_get, 0 },
+	{ API_GET, "/api/v1/attacks", api_attacks_list, 0 },
+	{ API_GET, "/api/v1/attacks/{id}", api_attacks_get, 0 },
 	{ API_POST, "/api/v1/backup", api_admin_backup, LIMIT_API_BODY },
 	{ API_POST, "/api/v1/restore", api_admin_restore, LIMIT_API_RESTORE_BODY },
 	{ API_POST, "/api/v1/reset", api_admin_reset, LIMIT_API_BODY },

@@ -75,4 +75,12 @@ const struct backtest_stats *backtest_stats(const struct backtest *bt);
 int backtest_report_text(const struct backtest *bt, FILE *out);
 int backtest_report_json(const struct backtest *bt, FILE *out);
 
+/*
+ * The command line of `moatd --backtest` (argv[0] is "--backtest"):
+ *   --backtest [--json] [--preset NAME] [--set KEY=VALUE ...] FILE|-
+ * Prints the report on stdout; returns the exit status (0 done, 1 bad
+ * input, 2 usage).
+ */
+int backtest_cli(int argc, char **argv);
+
 #endif

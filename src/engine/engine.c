@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "engine/detection.h"
 
 /* Flight retention runs every this many ticks: pruning is a DELETE scan. */
 #define ENGINE_PRUNE_TICKS 60u
@@ -52,6 +53,7 @@ struct engine {
  */
 static const struct engine_module engine_modules[] = {
 	{ .name = "core" },
+	DETECTION_MODULE,
 };
 
 #define ENGINE_NMODULES (sizeof(engine_modules) / sizeof(engine_modules[0]))

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "engine/backtest.h"
 #include "engine/settings.h"
 #include "engine/engine.h"
 #include "engine/loop.h"
@@ -101,6 +102,8 @@ main(int argc, char **argv)
 	int code;
 
 	log_init("moatd", LOG_DEST_STDERR, LOG_LVL_INFO, false);
+	if (argc > 1 && strcmp(argv[1], "--backtest") == 0)
+		return backtest_cli(argc - 1, argv + 1);
 	code = moatd_parse_args(argc, argv, &a);
 	if (code >= 0)
 		return code;
