@@ -639,8 +639,8 @@ move_to_huge(void *p, size_t bytes, size_t *ret_size)
 	size_t size = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 	void *q;
 
-	if (p == NULL || bytes < HUGE_PAGE)
-		return p;
+	if (p == NULL || bytes < HUGE_PAGE || ((uintptr_t)p & (HUGE_PAGE - 1)) == 0)
+		return p;	/* small, or moved already */
 	q = aligned_alloc(HUGE_PAGE, size);
 	if (q == NULL)
 		return p;
@@ -668,29 +668,34 @@ dp_settle(struct dplane *dp, size_t top_bytes)
 		dp->capleaves = (uint32_t)min_size(size / sizeof(*dp->leaves), UINT32_MAX);
 }
 
-/* Derive every first-level entry into fresh arrays; the old ones go only on success. */
+/*
+ * Derive the whole lookup structure: fresh node and leaf arrays, the first
+ * level rewritten in place (it has a fixed size). If that fails half way the
+ * first level is unusable, so the family is marked all stale: lookups stay
+ * exact through the control plane until a build succeeds.
+ */
 static int
 fam_rebuild_all(struct fam *f)
 {
-	struct dplane nd = { 0 };
+	struct dplane nd = { .top = f->dp.top };
 	size_t n = top_entries(f);
-	int r = -ENOMEM;
+	int r;
 
-	nd.top = calloc(n, sizeof(*nd.top));
-	if (nd.top == NULL)
-		goto fail;
+	memset(nd.top, 0, n * sizeof(*nd.top));
 	nd.nnodes = 1;	/* index 0 means "no subtree" */
 	r = fill_top(f, &nd, f->root, 0, 0, STORED_NONE);
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		free(nd.nodes);
+		free(nd.leaves);
+		f->dp.all_stale = true;
+		return r;
+	}
 	dp_settle(&nd, n * sizeof(*nd.top));
-	dp_free(&f->dp);
+	free(f->dp.nodes);
+	free(f->dp.leaves);
 	f->dp = nd;
 	f->nstale = 0;
 	return 0;
-fail:
-	dp_free(&nd);
-	return r;
 }
 
 /* Past this many stale entries a full rebuild is cheaper than one by one. */
