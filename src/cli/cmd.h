@@ -36,6 +36,6 @@ int cmd_po_build(int argc, char **argv, json_t **ret_po);
 void cmd_status_render(const json_t *health, const char *api_url);
 void cmd_po_render_list(const json_t *reply);
 void cmd_po_render_one(const json_t *po);
-void cmd_flight_render(const json_t *reply);
+void cmd_flight_render(const json_t *reply, bool detail);
 
 #endif

@@ -17,7 +17,7 @@ static const char cmd_flight_text[] =
 "\n"
 "SYNOPSIS\n"
 "    moat [--json] flight [--since T] [--until T] [--category C[,C...]]\n"
-"                         [--limit N]\n"
+"                         [--limit N] [--detail]\n"
 "\n"
 "DESCRIPTION\n"
 "    Prints moatd's flight record, newest first: every configuration\n"
@@ -33,6 +33,7 @@ static const char cmd_flight_text[] =
 "                        health, traffic, learning, detection, attack,\n"
 "                        mitigation, exporter, decoy, ins\n"
 "    --limit N           at most N entries (default 100, max 10000)\n"
+"    --detail            add each entry's details (compact JSON)\n"
 "    --json              print the server's JSON\n"
 "\n"
 "EXIT STATUS\n"
@@ -40,10 +41,11 @@ static const char cmd_flight_text[] =
 "\n"
 "EXAMPLES\n"
 "    moat flight --since 1h\n"
-"    moat flight --category config,lifecycle --limit 20\n"
+"    moat flight --category config,lifecycle --limit 20 --detail\n"
 "    moat --json flight --since 2d --until 1d\n";
 
 struct cmd_flight_query {
+	bool detail;
 	const char *category;
 	int64_t since, until;
 	bool has_since, has_until;
@@ -53,12 +55,13 @@ struct cmd_flight_query {
 static int
 cmd_flight_parse(int argc, char **argv, struct cmd_flight_query *q)
 {
-	enum { OPT_SINCE = 1, OPT_UNTIL, OPT_CATEGORY, OPT_LIMIT };
+	enum { OPT_SINCE = 1, OPT_UNTIL, OPT_CATEGORY, OPT_LIMIT, OPT_DETAIL };
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "category", required_argument, NULL, OPT_CATEGORY },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "detail", no_argument, NULL, OPT_DETAIL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int64_t now = (int64_t)time(NULL);
@@ -88,6 +91,9 @@ cmd_flight_parse(int argc, char **argv, struct cmd_flight_query *q)
 				return cli_usage_error(&cmd_flight, "bad --limit '%s': expected "
 				    "1..%u", optarg, LIMIT_FLIGHT_QUERY);
 			break;
+		case OPT_DETAIL:
+			q->detail = true;
+			break;
 		default:
 			return cli_bad_option(&cmd_flight, argv);
 		}
@@ -112,17 +118,18 @@ cmd_flight_path(char *buf, size_t len, const struct cmd_flight_query *q)
 }
 
 void
-cmd_flight_render(const json_t *reply)
+cmd_flight_render(const json_t *reply, bool detail)
 {
 	static const struct outfmt_col cols[] = {
 		{ "TIME (UTC)", "time", OUTFMT_TIME_MS },
 		{ "CATEGORY", "category", OUTFMT_STR },
 		{ "EVENT", "event", OUTFMT_STR },
 		{ "MESSAGE", "message", OUTFMT_STR },
+		{ "DETAIL", "detail", OUTFMT_JSON },
 	};
+	size_t ncols = sizeof(cols) / sizeof(cols[0]) - (detail ? 0 : 1);
 
-	outfmt_json_table(stdout, json_object_get(reply, "entries"), cols,
-	    sizeof(cols) / sizeof(cols[0]), "no entries");
+	outfmt_json_table(stdout, json_object_get(reply, "entries"), cols, ncols, "no entries");
 }
 
 static int
@@ -141,7 +148,7 @@ cmd_flight_run(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		client_print_raw(&r);
 	else
-		cmd_flight_render(r.json);
+		cmd_flight_render(r.json, q.detail);
 	client_reply_free(&r);
 	return CLI_EXIT_OK;
 }

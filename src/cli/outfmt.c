@@ -250,12 +250,32 @@ outfmt_json_join(char *buf, size_t len, const json_t *arr, size_t max)
 	}
 }
 
+/* v as compact JSON, ending in "..." when it does not fit. */
+static void
+outfmt_json_compact(char *buf, size_t len, const json_t *v)
+{
+	char *s;
+
+	if (v == NULL || len < 4 ||
+	    (s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS)) == NULL)
+		return;
+	if (strlen(s) < len)
+		snprintf(buf, len, "%s", s);
+	else
+		snprintf(buf, len, "%.*s...", (int)(len - 4), s);
+	free(s);
+}
+
 void
 outfmt_json_value(char *buf, size_t len, const json_t *v, enum outfmt_kind kind)
 {
 	snprintf(buf, len, "-");
 	if (kind == OUTFMT_LIST) {
 		outfmt_json_join(buf, len, v, 3);
+		return;
+	}
+	if (kind == OUTFMT_JSON) {
+		outfmt_json_compact(buf, len, v);
 		return;
 	}
 	if (json_is_string(v)) {

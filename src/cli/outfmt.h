@@ -53,6 +53,7 @@ enum outfmt_kind {
 	OUTFMT_TIME_MS,	 /* the same with milliseconds */
 	OUTFMT_DURATION, /* seconds -> "2h5m" */
 	OUTFMT_LIST,	 /* array -> "a,b,c +N more" (at most 3 shown) */
+	OUTFMT_JSON,	 /* any value as compact JSON, cut at the cell size */
 };
 
 struct outfmt_col {

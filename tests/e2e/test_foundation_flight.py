@@ -47,4 +47,6 @@ def test_flight_record(moatd, tmp_path):
     assert len(entries(moatd, "--limit", "2")) == 2
 
     human = moatd.moat("flight", "--category", "config").stdout
-    assert "CATEGORY" in human and "config" in human
+    assert "CATEGORY" in human and "config" in human and "DETAIL" not in human
+    detailed = moatd.moat("flight", "--category", "config", "--detail").stdout
+    assert "DETAIL" in detailed and '"name":"dns"' in detailed

@@ -29,13 +29,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cmd_status_render(j, "http://127.0.0.1:8080");
 	cmd_po_render_list(j);
 	cmd_po_render_one(j);
-	cmd_flight_render(j);
+	cmd_flight_render(j, true);
 	/* The same value where each renderer looks for its list. */
 	if (json_is_array(j)) {
 		json_t *wrap = json_pack("{s:O, s:O}", "pos", j, "entries", j);
 
 		cmd_po_render_list(wrap);
-		cmd_flight_render(wrap);
+		cmd_flight_render(wrap, false);
 		json_decref(wrap);
 	}
 	json_decref(j);

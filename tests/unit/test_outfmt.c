@@ -154,6 +154,10 @@ test_json_value(void **state)
 	assert_string_equal(b, "2h5m");
 	outfmt_json_value(b, sizeof(b), outfmt_json_path(o, "d"), OUTFMT_INT);
 	assert_string_equal(b, "7500");
+	outfmt_json_value(b, sizeof(b), outfmt_json_path(o, "a"), OUTFMT_JSON);
+	assert_string_equal(b, "{\"b\":{\"c\":2.5}}");
+	outfmt_json_value(b, 10, outfmt_json_path(o, "a"), OUTFMT_JSON);
+	assert_string_equal(b, "{\"b\":{...");
 	outfmt_json_value(b, sizeof(b), NULL, OUTFMT_INT);
 	assert_string_equal(b, "-");
 	json_decref(o);
