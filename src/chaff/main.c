@@ -479,12 +479,16 @@ run(struct chaff *ch, int sigfd)
 static int
 enter_sandbox(const struct chaff *ch)
 {
-	static const char *const extra[] = { "sendto", "sendmsg", "recvmsg", "getpid",
-					     "signalfd4", "poll", "ppoll", NULL };
-	/* The moatd POST worker opens one TCP connection per report. */
-	static const char *const extra_post[] = { "sendto", "sendmsg", "recvmsg", "getpid",
-						  "signalfd4", "poll", "ppoll", "socket",
-						  "connect", "setsockopt", NULL };
+	/* Beyond the base set: the packet socket, signalfd, exit statistics. */
+	static const char *const extra[] = {
+		"sendto", "sendmsg", "recvmsg", "getsockopt", "getpid", "signalfd4", "poll",
+		"ppoll", NULL
+	};
+	/* The moatd POST worker also opens one TCP connection per report. */
+	static const char *const extra_post[] = {
+		"sendto", "sendmsg", "recvmsg", "getsockopt", "getpid", "signalfd4", "poll",
+		"ppoll", "socket", "connect", "setsockopt", NULL
+	};
 	char err[256] = "";
 	struct sandbox_opts o = {
 		.user = ch->conf.user[0] ? ch->conf.user : NULL,

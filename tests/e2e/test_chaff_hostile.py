@@ -2,6 +2,7 @@
 scanner side never crash the daemon, malformed ARP gets no answer (as from a
 real stack), and the decoys keep answering afterwards. A SYN flood against
 an open port is answered without growing memory past the connection table."""
+import re
 import subprocess
 import time
 
@@ -103,3 +104,9 @@ def test_hostile_frames_and_flood(topo):
     time.sleep(2.5)
     kinds = {a["kind"] for a in chaffutil.read_alarms(alarms)}
     assert "syn_scan" in kinds
+    # A clean stop inside the sandbox, with its statistics line.
+    proc.terminate()
+    out = proc.communicate(timeout=10)[0]
+    assert proc.returncode == 0, out
+    m = re.search(r"stopping: (\d+) frames, \d+ sent, (\d+) malformed, (\d+) bad checksums", out)
+    assert m and int(m.group(2)) > 0 and int(m.group(3)) > 0, out
