@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "engine/collector.h"
 #include "engine/detection.h"
 
 /* Flight retention runs every this many ticks: pruning is a DELETE scan. */
@@ -53,6 +54,7 @@ struct engine {
  */
 static const struct engine_module engine_modules[] = {
 	{ .name = "core" },
+	COLLECTOR_MODULE,
 	DETECTION_MODULE,
 };
 

@@ -6,6 +6,8 @@
  */
 #include "engine/settings.h"
 
+#include "engine/collect_conf.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,7 @@ static const struct settings_section settings_sections[] = {
 	{ "flight", settings_parse_flight, NULL },
 	{ "health", settings_parse_health, NULL },
 	{ "pos", settings_parse_pos, NULL },
+	{ "collect", collect_conf_parse, collect_conf_free },
 };
 
 #define SETTINGS_NSECTIONS (sizeof(settings_sections) / sizeof(settings_sections[0]))
