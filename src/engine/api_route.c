@@ -22,6 +22,8 @@ const struct api_route api_routes[] = {
 	{ API_PUT, "/api/v1/pos/{name}", api_pos_replace, LIMIT_API_BODY },
 	{ API_DELETE, "/api/v1/pos/{name}", api_pos_delete, 0 },
 	{ API_GET, "/api/v1/flight", api_flight_get, 0 },
+	{ API_GET, "/api/v1/attacks", api_attacks_list, 0 },
+	{ API_GET, "/api/v1/attacks/{id}", api_attacks_get, 0 },
 	{ API_GET, "/api/v1/pos/{name}/traffic", api_traffic_po, 0 },
 	{ API_GET, "/api/v1/exporters", api_traffic_exporters, 0 },
 	{ API_GET, "/metrics", api_traffic_metrics, 0 },

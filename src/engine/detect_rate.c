@@ -422,17 +422,21 @@ rate_feed(void *arg, const struct reading *r)
 		st->refused++;
 		return;
 	}
-	if (s->seeded && r->time_ns <= s->last_ns)
-		return;		/* out of order or duplicate */
-	dt = r->interval_ns ? (double)r->interval_ns / 1e9 :
-	    s->seeded ? (double)(r->time_ns - s->last_ns) / 1e9 : 1.0;
+	if (s->seeded && r->time_ns == s->last_ns)
+		return;		/* a duplicate */
+	if (s->seeded && r->time_ns < s->last_ns && r->interval_ns == 0)
+		return;		/* out of order, and no interval to go by */
+	dt = r->interval_ns ? (double)r->interval_ns / 1e9 : s->seeded ?
+	    (double)(r->time_ns - s->last_ns) / 1e9 : 1.0;
 	pr = &st->env.params(st->env.ctx, r->po_id)->rate;
 	t_s = (double)r->time_ns / 1e9;
 	ev.x[M_BYTES] = (double)r->bytes / dt;
 	ev.x[M_PKTS] = (double)r->packets / dt;
 	for (int i = 0; i < M__COUNT; i++)
 		ev.f[i] = rate_factor(&s->m[i], pr, t_s);
-	if (!s->seeded)
+	/* A wall clock stepped back (or a restored state from the future)
+	 * restarts the age count rather than stalling the series. */
+	if (!s->seeded || r->time_ns < s->start_ns)
 		s->start_ns = r->time_ns;
 	s->last_ns = r->time_ns;
 	age_s = (double)(r->time_ns - s->start_ns) / 1e9;

@@ -336,16 +336,29 @@ detection_pos_changed(struct engine *e)
 
 /* --- readings --- */
 
+/* The engine ticks on the monotonic clock; detection runs on wall time: the
+ * time-of-week profile needs it, attack times are shown as dates, and saved
+ * state must stay in order across a reboot (the monotonic clock restarts). */
+static uint64_t
+detection_wall(const struct detection_ctx *d, uint64_t mono_ns)
+{
+	const struct clock *c = engine_clock(d->e);
+
+	return mono_ns + (clock_wall_ns(c) - clock_mono_ns(c));
+}
+
 void
 detection_reading_cb(void *ctx, const struct reading *r)
 {
 	struct detection_ctx *d = ctx;
+	struct reading w = *r;
 
 	if (r->po_id >= d->npos || d->names[r->po_id][0] == '\0')
 		return;
+	w.time_ns = detection_wall(d, r->time_ns);
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
-		detect_registry[i]->feed(d->det[i], r);
-	decision_feed(d->dp, r);
+		detect_registry[i]->feed(d->det[i], &w);
+	decision_feed(d->dp, &w);
 }
 
 void
@@ -581,6 +594,7 @@ detection_tick(struct engine *e, uint64_t now_ns)
 
 	if (d == NULL)
 		return;
+	now_ns = detection_wall(d, now_ns);
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		detect_registry[i]->tick(d->det[i], now_ns);
 	decision_tick(d->dp, now_ns);

@@ -41,8 +41,9 @@ void detection_pos_changed(struct engine *e);
 /* The detection state of engine e, or NULL when the module is not running. */
 struct detection_ctx *detection_get(struct engine *e);
 
-/* One reading (engine clock); the signature of counters_reading_fn with
- * the struct detection_ctx as ctx. */
+/* One reading, timed on the engine's monotonic clock like its ticks
+ * (detection converts to wall time); the signature of counters_reading_fn
+ * with the struct detection_ctx as ctx. */
 void detection_reading_cb(void *ctx, const struct reading *r);
 /* One sampled flow or packet for the top lists of a live attack. */
 void detection_observe(struct detection_ctx *d, const struct decision_obs *o);
