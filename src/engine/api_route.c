@@ -27,8 +27,6 @@ const struct api_route api_routes[] = {
 	{ API_GET, "/api/v1/pos/{name}/traffic", api_traffic_po, 0 },
 	{ API_GET, "/api/v1/exporters", api_traffic_exporters, 0 },
 	{ API_GET, "/metrics", api_traffic_metrics, 0 },
-	{ API_GET, "/api/v1/attacks", api_attacks_list, 0 },
-	{ API_GET, "/api/v1/attacks/{id}", api_attacks_get, 0 },
 	{ API_POST, "/api/v1/backup", api_admin_backup, LIMIT_API_BODY },
 	{ API_POST, "/api/v1/restore", api_admin_restore, LIMIT_API_RESTORE_BODY },
 	{ API_POST, "/api/v1/reset", api_admin_reset, LIMIT_API_BODY },

@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
-#include "engine/detection.h"
 #include "engine/collector.h"
 #include "engine/detection.h"
 
@@ -55,7 +54,6 @@ struct engine {
  */
 static const struct engine_module engine_modules[] = {
 	{ .name = "core" },
-	DETECTION_MODULE,
 	COLLECTOR_MODULE,
 	DETECTION_MODULE,
 };
