@@ -255,6 +255,8 @@ cmd_po_append(json_t *po, const char *key, json_t *v)
 {
 	json_t *arr = json_object_get(po, key);
 
+	if (v == NULL)
+		return -EINVAL;
 	if (arr == NULL) {
 		if ((arr = json_array()) == NULL || json_object_set_new(po, key, arr) < 0) {
 			json_decref(v);
@@ -262,6 +264,16 @@ cmd_po_append(json_t *po, const char *key, json_t *v)
 		}
 	}
 	return json_array_append_new(arr, v);
+}
+
+/* Append the value of option opt to po[key]. v is NULL when jansson
+ * refused the text (not UTF-8) or memory ran out. */
+static int
+cmd_po_push(json_t *po, const char *key, const char *opt, const char *arg, json_t *v)
+{
+	if (v == NULL || cmd_po_append(po, key, v) < 0)
+		return cli_usage_error(&cmd_po, "add: bad %s '%s': not UTF-8 text", opt, arg);
+	return CLI_EXIT_OK;
 }
 
 enum { PO_OPT_PREFIX = 1, PO_OPT_PORT, PO_OPT_DRIVER, PO_OPT_THRESHOLD, PO_OPT_FILE,
@@ -276,17 +288,13 @@ cmd_po_apply_opt(json_t *po, int opt, const char *arg)
 
 	switch (opt) {
 	case PO_OPT_PREFIX:
-		if (cmd_po_append(po, "prefixes", json_string(arg)) < 0)
-			return cli_usage_error(&cmd_po, "add: bad --prefix '%s'", arg);
-		return CLI_EXIT_OK;
+		return cmd_po_push(po, "prefixes", "--prefix", arg, json_string(arg));
 	case PO_OPT_PORT:
 		if (cliarg_port(arg, &port) < 0)
 			return cli_usage_error(&cmd_po, "add: bad --port '%s': expected 1..65535", arg);
-		cmd_po_append(po, "ports", json_integer(port));
-		return CLI_EXIT_OK;
+		return cmd_po_push(po, "ports", "--port", arg, json_integer(port));
 	case PO_OPT_DRIVER:
-		cmd_po_append(po, "drivers", json_string(arg));
-		return CLI_EXIT_OK;
+		return cmd_po_push(po, "drivers", "--driver", arg, json_string(arg));
 	case PO_OPT_THRESHOLD:
 		if ((th = json_object_get(po, "thresholds")) == NULL)
 			json_object_set_new(po, "thresholds", th = json_object());

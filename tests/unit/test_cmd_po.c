@@ -62,6 +62,8 @@ test_build_errors(void **state)
 	assert_int_equal(build("add web --prefix 192.0.2.0/24 --bogus", &po), 2);
 	assert_int_equal(build("add web --prefix", &po), 2);
 	assert_int_equal(build("add web --prefix 192.0.2.0/24 --file x.json", &po), 2);
+	assert_int_equal(build("add web --prefix 192.0.2.0/24 --driver \xff", &po), 2);
+	assert_int_equal(build("add web --prefix \xc3", &po), 2);
 	assert_ptr_equal(po, (json_t *)(uintptr_t)1);	/* untouched */
 }
 
