@@ -502,6 +502,34 @@ broker_set_ipfix(struct broker *b, const char *dest)
 }
 
 void
+broker_log_stats(const struct broker *b)
+{
+	const struct broker_stats *st = &b->st;
+
+	log_info("stats: clients %llu sockets %llu listens %llu refused %llu accepted %llu "
+		 "handed %llu held %llu held_dropped %llu capped %llu denied %llu pending_drops %llu",
+		 (unsigned long long)st->clients, (unsigned long long)st->sockets,
+		 (unsigned long long)st->listens, (unsigned long long)st->refused,
+		 (unsigned long long)st->accepted, (unsigned long long)st->handed,
+		 (unsigned long long)st->held, (unsigned long long)st->held_dropped,
+		 (unsigned long long)st->capped_drops, (unsigned long long)st->denied_drops,
+		 (unsigned long long)st->pending_drops);
+	if (b->obs) {
+		const struct obs_stats *o = obs_stats(b->obs);
+
+		log_info("observer: rounds %llu max_tracked %llu (in %llu us) last_round_us %llu destroyed %llu "
+			 "(slow-body %llu slow-read %llu idle %llu) destroy_failed %llu",
+			 (unsigned long long)o->rounds, (unsigned long long)o->max_tracked,
+			 (unsigned long long)o->max_round_us,
+			 (unsigned long long)o->last_round_us, (unsigned long long)o->destroyed,
+			 (unsigned long long)o->verdicts[SLOW_BODY],
+			 (unsigned long long)o->verdicts[SLOW_READ],
+			 (unsigned long long)o->verdicts[SLOW_IDLE],
+			 (unsigned long long)o->destroy_failed);
+	}
+}
+
+void
 broker_stop(struct broker *b)
 {
 	b->stop = true;

@@ -73,6 +73,9 @@ int broker_init(struct broker *b, const char *path, const struct policy *pol);
 /* Close everything (listeners, held connections, clients) and remove the socket file. */
 void broker_free(struct broker *b);
 
+/* Log the counters (at exit, and on demand). */
+void broker_log_stats(const struct broker *b);
+
 /* Run the loop until broker_stop() or a fatal error. Returns 0 or a negative errno. */
 int broker_run(struct broker *b);
 void broker_stop(struct broker *b);

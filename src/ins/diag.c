@@ -30,7 +30,7 @@ struct diag {
 /* The kernel's TCP state numbers (include/net/tcp_states.h); no uapi header has them. */
 enum {
 	DIAG_ESTABLISHED = 1, DIAG_SYN_RECV = 3, DIAG_FIN_WAIT1 = 4, DIAG_FIN_WAIT2 = 5,
-	DIAG_CLOSE_WAIT = 8, DIAG_LAST_ACK = 9, DIAG_CLOSING = 11,
+	DIAG_TIME_WAIT = 6, DIAG_CLOSE_WAIT = 8, DIAG_LAST_ACK = 9, DIAG_CLOSING = 11,
 };
 
 /* TCP states worth observing: everything with a peer still there. */
@@ -38,6 +38,13 @@ enum {
 	((1u << DIAG_ESTABLISHED) | (1u << DIAG_SYN_RECV) | (1u << DIAG_FIN_WAIT1) |       \
 	 (1u << DIAG_FIN_WAIT2) | (1u << DIAG_CLOSE_WAIT) | (1u << DIAG_LAST_ACK) |         \
 	 (1u << DIAG_CLOSING))
+
+bool
+diag_peer_closed(const struct diag_sock *s)
+{
+	return s->state == DIAG_CLOSE_WAIT || s->state == DIAG_LAST_ACK ||
+	       s->state == DIAG_CLOSING || s->state == DIAG_TIME_WAIT;
+}
 
 int
 diag_open(struct diag **ret)

@@ -35,6 +35,9 @@ struct diag_sock {
 	uint32_t segs_in;
 };
 
+/* True once the peer has sent its FIN (CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT). */
+bool diag_peer_closed(const struct diag_sock *s);
+
 struct diag;
 
 typedef void (*diag_fn)(void *arg, const struct diag_sock *s);

@@ -287,6 +287,7 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 	r = broker_run(&m->b);
 	if (r < 0)
 		log_warnx("loop: %s", strerror(-r));
+	broker_log_stats(&m->b);
 	broker_free(&m->b);
 	if (!o->sock)
 		rmdir(dir);
@@ -313,6 +314,7 @@ ins_serve(struct ins_main *m, const struct ins_opts *o, const struct policy *pol
 		fatal("signals");
 	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));
 	r = broker_run(&m->b);
+	broker_log_stats(&m->b);
 	broker_free(&m->b);
 	return r < 0 ? 1 : 0;
 }

@@ -174,8 +174,10 @@ obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
 			     o->now_ms))
 		log_ratelimited(10, 1, log_info, "source denied for %us after %u slow connections",
 				b->pol.deny_seconds, b->pol.deny_after_drops);
-	log_ratelimited(10, 1, log_info, "destroyed %s connection (port %u)", slow_name(v),
-			s->local.port);
+	log_ratelimited(10, 1, log_info,
+			"destroyed %s connection (port %u; in %llu out %llu bytes, send queue %u)",
+			slow_name(v), s->local.port, (unsigned long long)s->bytes_received,
+			(unsigned long long)s->bytes_acked, s->wqueue);
 }
 
 static void
@@ -197,6 +199,7 @@ obs_one(void *arg, const struct diag_sock *s)
 		return;
 	}
 	o->st.tracked++;
+	o->st.round_tracked++;
 	e->gen = o->gen;
 	src = srctab_get(&o->b->src, s->peer.family, s->peer.addr, true, o->now_ms);
 	if (src)
@@ -213,6 +216,7 @@ obs_one(void *arg, const struct diag_sock *s)
 		.wqueue = s->wqueue,
 		.last_data_recv_ms = s->last_data_recv_ms,
 		.last_data_sent_ms = s->last_data_sent_ms,
+		.peer_closed = diag_peer_closed(s),
 	};
 	v = slow_judge(&o->rules, &e->track, &smp);
 	if (v != SLOW_OK) {
@@ -312,6 +316,7 @@ obs_round(struct broker *b, struct obs *o, uint64_t now_ms)
 	o->b = b;
 	o->now_ms = now_ms;
 	o->gen++;
+	o->st.round_tracked = 0;
 	o->rules = (struct slow_rules){
 		.grace_ms = b->pol.slow_grace_ms,
 		.window_ms = b->pol.slow_window_ms,
@@ -331,4 +336,8 @@ obs_round(struct broker *b, struct obs *o, uint64_t now_ms)
 	o->done_gen = o->gen;
 	o->st.rounds++;
 	o->st.last_round_us = (clock_mono_ns(&b->clk) - t0) / 1000u;
+	if (o->st.round_tracked >= o->st.max_tracked) {
+		o->st.max_tracked = o->st.round_tracked;
+		o->st.max_round_us = o->st.last_round_us;
+	}
 }

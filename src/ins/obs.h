@@ -22,6 +22,8 @@ struct obs_stats {
 	uint64_t rounds, seen, tracked, untracked, destroyed, destroy_failed, closed_events;
 	uint64_t verdicts[4];		/* by enum slow_verdict */
 	uint64_t last_round_us;		/* duration of the last round */
+	uint64_t round_tracked;		/* connections tracked in the last round */
+	uint64_t max_tracked, max_round_us;	/* the largest round, and how long it took */
 };
 
 enum obs_event { OBS_OPEN, OBS_CLOSE, OBS_SHED, OBS_UPDATE };

@@ -21,7 +21,7 @@ policy_default(struct policy *p)
 	p->bind_port_max = 65535;
 	p->hold = POLICY_HOLD_NONE;
 	p->hold_timeout_ms = 5000;
-	p->max_held_per_source = 256;
+	p->max_held_per_source = 1024;
 	p->deny_after_drops = 16;
 	p->deny_seconds = 60;
 	p->observe_ms = 1000;

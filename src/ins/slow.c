@@ -40,7 +40,8 @@ slow_window_verdict(const struct slow_rules *r, const struct slow_track *t,
 	uint64_t acked = s->bytes_acked - t->win_acked;
 
 	/* Server waits on the client: nothing went back, and what came in trickles. */
-	if (acked == 0 && s->wqueue == 0 && rx > 0 && slow_rate(rx, span) < r->min_rate)
+	if (!s->peer_closed && acked == 0 && s->wqueue == 0 && rx > 0 &&
+	    slow_rate(rx, span) < r->min_rate)
 		return SLOW_BODY;
 	/* Client reads slowly: data waits to be sent, acknowledgements crawl. */
 	if (s->wqueue > 0 && slow_rate(acked, span) < r->min_rate)

@@ -9,7 +9,8 @@
  *               advance below min_rate over a window (tiny or zero window);
  *   SLOW_IDLE — nothing received or sent for idle_ms (hoarding a slot).
  * A normal request/response exchange, even slow, always moves data the other
- * way in the window and is never judged slow. Nothing is judged before
+ * way in the window and is never judged slow; a client that has closed its
+ * side is not trickling anything, so it is never SLOW_BODY. Nothing is judged before
  * grace_ms of age. Pure logic on values: no I/O, no clock.
  */
 #ifndef MOAT_INS_SLOW_H
@@ -34,6 +35,7 @@ struct slow_sample {
 	uint32_t wqueue;		/* bytes queued to send, unacknowledged */
 	uint32_t last_data_recv_ms;	/* tcpi_last_data_recv */
 	uint32_t last_data_sent_ms;	/* tcpi_last_data_sent */
+	uint8_t peer_closed;		/* the client sent its FIN (which bytes_received counts as 1) */
 };
 
 /* Per-connection memory between samples; zero-initialise before the first. */

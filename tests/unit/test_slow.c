@@ -49,6 +49,28 @@ test_slow_body(void **state)
 }
 
 static void
+test_peer_fin_is_not_slow_body(void **state)
+{
+	struct slow_track t = { 0 };
+	struct slow_sample s = { .t_ms = 1000, .bytes_received = 0 };
+
+	/* an idle client closes: its FIN counts as one received byte */
+	assert_int_equal(slow_judge(&rules, &t, &s), SLOW_OK);
+	s.t_ms = 12000;
+	s.bytes_received = 1;
+	s.last_data_recv_ms = 11000;
+	s.peer_closed = 1;
+	assert_int_equal(slow_judge(&rules, &t, &s), SLOW_OK);
+	/* the same byte from an open connection is a trickle */
+	t = (struct slow_track){ 0 };
+	s = (struct slow_sample){ .t_ms = 1000 };
+	slow_judge(&rules, &t, &s);
+	s.t_ms = 12000;
+	s.bytes_received = 1;
+	assert_int_equal(slow_judge(&rules, &t, &s), SLOW_BODY);
+}
+
+static void
 test_fast_upload_ok(void **state)
 {
 	unsigned at;
@@ -99,6 +121,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slow_body),
+		cmocka_unit_test(test_peer_fin_is_not_slow_body),
 		cmocka_unit_test(test_fast_upload_ok),
 		cmocka_unit_test(test_request_response_ok),
 		cmocka_unit_test(test_slow_read),
