@@ -250,13 +250,13 @@ outfmt_json_join(char *buf, size_t len, const json_t *arr, size_t max)
 	}
 }
 
-/* v as compact JSON, ending in "..." when it does not fit. */
+/* v as compact JSON, ending in "..." when it does not fit; null stays "-". */
 static void
 outfmt_json_compact(char *buf, size_t len, const json_t *v)
 {
 	char *s;
 
-	if (v == NULL || len < 4 ||
+	if (v == NULL || json_is_null(v) || len < 4 ||
 	    (s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS)) == NULL)
 		return;
 	if (strlen(s) < len)

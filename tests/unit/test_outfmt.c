@@ -158,6 +158,8 @@ test_json_value(void **state)
 	assert_string_equal(b, "{\"b\":{\"c\":2.5}}");
 	outfmt_json_value(b, 10, outfmt_json_path(o, "a"), OUTFMT_JSON);
 	assert_string_equal(b, "{\"b\":{...");
+	outfmt_json_value(b, sizeof(b), json_null(), OUTFMT_JSON);
+	assert_string_equal(b, "-");
 	outfmt_json_value(b, sizeof(b), NULL, OUTFMT_INT);
 	assert_string_equal(b, "-");
 	json_decref(o);
