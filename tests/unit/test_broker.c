@@ -1,0 +1,274 @@
+/*
+ * Unit tests for ins/broker and ins/lsn, in process: a broker on a private
+ * socket, a fake shim speaking insproto over it, broker_poll() driving the
+ * loop. Covers socket creation, policy refusals, listen -> doorbell ->
+ * handoff of a real connection, GETNAME, holding for HTTP headers with a
+ * deadline, and a malformed request dropping only its client.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/ipc.h"
+#include "common/log.h"
+#include "ins/broker.h"
+#include "ins/insproto.h"
+
+struct fixture {
+	struct broker b;
+	char dir[32], path[64];
+	int cli;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct policy pol;
+
+	log_init("test_broker", LOG_DEST_STDERR, LOG_LVL_ERR, false);
+	policy_default(&pol);
+	pol.observe_ms = 0;
+	pol.bind_port_min = 1024;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_broker.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/ctl", f->dir);
+	if (broker_init(&f->b, f->path, &pol) < 0)
+		return -1;
+	f->cli = ipc_connect_unix(f->path);
+	broker_poll(&f->b, 0);	/* accept the client */
+	*state = f;
+	return f->cli < 0 ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	close(f->cli);
+	broker_free(&f->b);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* One round trip: send req (+fd), let the broker run, read the reply. */
+static int
+call(struct fixture *f, struct ins_msg *req, int fd, struct ins_msg *rep, int *ret_fd)
+{
+	uint8_t buf[INS_MSG_MAX];
+	int fds[1] = { -1 };
+	size_t nfds = 0;
+	ssize_t n;
+	int len = insproto_encode(req, buf, sizeof(buf));
+
+	assert_true(len > 0);
+	assert_int_equal(ipc_send(f->cli, buf, (size_t)len, &fd, fd >= 0 ? 1 : 0), 0);
+	broker_poll(&f->b, 100);
+	n = ipc_recv(f->cli, buf, sizeof(buf), fds, 1, &nfds, MSG_DONTWAIT);
+	if (n <= 0)
+		return n == 0 ? -ECONNRESET : (int)n;
+	assert_int_equal(insproto_decode(buf, (size_t)n, nfds, rep), 0);
+	assert_int_equal(rep->type, req->type | INS_REPLY);
+	*ret_fd = nfds ? fds[0] : -1;
+	return 0;
+}
+
+static int
+new_socket(struct fixture *f)
+{
+	struct ins_msg req = { .type = INS_SOCKET, .id = 1, .family = INS_AF_INET,
+			       .socktype = INS_SOCK_STREAM }, rep;
+	int fd;
+
+	assert_int_equal(call(f, &req, -1, &rep, &fd), 0);
+	assert_int_equal(rep.status, 0);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void
+test_socket_and_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_msg req = { .type = INS_SOCKET, .id = 2, .family = INS_AF_INET6,
+			       .socktype = INS_SOCK_DGRAM, .protocol = 132 }, rep;
+	int fd = new_socket(f), type = 0, r;
+	socklen_t len = sizeof(type);
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+	assert_int_equal(type, SOCK_STREAM);
+	close(fd);
+	/* SCTP over a datagram socket is not something the broker makes */
+	assert_int_equal(call(f, &req, -1, &rep, &fd), 0);
+	assert_int_equal(rep.status, EPROTONOSUPPORT);
+	assert_int_equal(fd, -1);
+	/* binding below the policy's port_min is refused */
+	fd = new_socket(f);
+	req = (struct ins_msg){ .type = INS_BIND, .id = 3 };
+	req.addr.family = INS_AF_INET;
+	req.addr.port = 80;
+	r = fd;
+	assert_int_equal(call(f, &req, r, &rep, &fd), 0);
+	assert_int_equal(rep.status, EACCES);
+	close(r);
+}
+
+/* Bind to 127.0.0.1:0 through the broker and listen; returns the doorbell, sets *ret_port. */
+static int
+listen_via_broker(struct fixture *f, uint16_t *ret_port)
+{
+	struct ins_msg req = { .type = INS_BIND, .id = 4 }, rep;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int s = new_socket(f), none, bell;
+
+	req.addr.family = INS_AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", req.addr.addr);
+	assert_int_equal(call(f, &req, s, &rep, &none), 0);
+	assert_int_equal(rep.status, 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &len), 0);
+	*ret_port = ntohs(sin.sin_port);
+	req = (struct ins_msg){ .type = INS_LISTEN, .id = 5, .backlog = 16 };
+	assert_int_equal(call(f, &req, s, &rep, &bell), 0);
+	assert_int_equal(rep.status, 0);
+	assert_true(bell >= 0);
+	close(s);
+	return bell;
+}
+
+static int
+connect_to(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return c;
+}
+
+/* Read one CONN from the doorbell; returns the connected fd or -1 if none waits. */
+static int
+ring(int bell, struct ins_msg *m)
+{
+	uint8_t buf[INS_MSG_MAX];
+	int fds[1] = { -1 };
+	size_t nfds = 0;
+	ssize_t n = ipc_recv(bell, buf, sizeof(buf), fds, 1, &nfds, MSG_DONTWAIT);
+
+	if (n <= 0)
+		return -1;
+	assert_int_equal(insproto_decode(buf, (size_t)n, nfds, m), 0);
+	assert_int_equal(m->type, INS_CONN);
+	return fds[0];
+}
+
+static void
+test_listen_handoff_getname(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_msg req = { .type = INS_GETNAME, .id = 6 }, rep, m;
+	uint16_t port;
+	int bell = listen_via_broker(f, &port), c, a, none;
+	char buf[8] = { 0 };
+
+	assert_int_equal(call(f, &req, bell, &rep, &none), 0);
+	assert_int_equal(rep.status, 0);
+	assert_int_equal(rep.addr.port, port);
+	c = connect_to(port);
+	broker_poll(&f->b, 100);
+	a = ring(bell, &m);
+	assert_true(a >= 0);
+	assert_int_equal(m.addr2.port, port);
+	assert_int_equal(write(c, "ping", 4), 4);
+	assert_int_equal(read(a, buf, sizeof(buf)), 4);	/* the real connection */
+	assert_string_equal(buf, "ping");
+	assert_int_equal(f->b.st.handed, 1);
+	close(a);
+	close(c);
+	close(bell);
+	broker_poll(&f->b, 50);	/* the broker notices and closes the listener */
+	assert_int_equal(f->b.nlsn, 0);
+}
+
+static void
+test_hold_http(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_msg m;
+	uint16_t port;
+	int bell, c, slow, a;
+
+	f->b.pol.hold = POLICY_HOLD_HTTP;
+	f->b.pol.hold_timeout_ms = 200;
+	bell = listen_via_broker(f, &port);
+	c = connect_to(port);
+	slow = connect_to(port);
+	assert_int_equal(write(c, "GET / HTTP/1.1\r\nHost: a\r\n", 25), 25);
+	assert_int_equal(write(slow, "GET / HTTP/1.1\r\n", 16), 16);
+	broker_poll(&f->b, 50);
+	broker_poll(&f->b, 50);
+	assert_int_equal(ring(bell, &m), -1);	/* nothing complete yet */
+	assert_int_equal(f->b.nheld, 2);
+	assert_int_equal(write(c, "\r\n", 2), 2);
+	broker_poll(&f->b, 50);
+	a = ring(bell, &m);
+	assert_true(a >= 0);	/* complete headers: handed over, bytes still unread */
+	close(a);
+	usleep(250000);
+	broker_poll(&f->b, 10);	/* the slow one is past its deadline */
+	assert_int_equal(f->b.nheld, 0);
+	assert_int_equal(f->b.st.held_dropped, 1);
+	assert_int_equal(ring(bell, &m), -1);
+	close(c);
+	close(slow);
+	close(bell);
+}
+
+static void
+test_malformed_drops_client_only(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_msg rep;
+	int fd, other;
+
+	assert_int_equal(send(f->cli, "MI\x01\x01garbage", 11, 0), 11);
+	broker_poll(&f->b, 50);
+	assert_int_equal(f->b.nclients, 0);
+	close(f->cli);
+	/* the broker still serves a new client */
+	other = ipc_connect_unix(f->path);
+	broker_poll(&f->b, 50);
+	assert_int_equal(f->b.nclients, 1);
+	f->cli = other;
+	fd = new_socket(f);
+	close(fd);
+	(void)rep;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_socket_and_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_handoff_getname, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_drops_client_only, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
