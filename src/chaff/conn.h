@@ -14,7 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum conn_state { CONN_FREE, CONN_SYN_RCVD, CONN_ESTABLISHED, CONN_CLOSING };
+/* CONN_FIN_WAIT: we sent our FIN first and wait for theirs; CONN_LAST_ACK:
+ * they closed, we answered with our FIN and wait for its ACK. Both keep the
+ * entry so the last segments of a normal close are not taken for scans. */
+enum conn_state { CONN_FREE, CONN_SYN_RCVD, CONN_ESTABLISHED, CONN_FIN_WAIT, CONN_LAST_ACK };
 
 struct conn {
 	uint32_t saddr, daddr;

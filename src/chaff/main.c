@@ -33,6 +33,7 @@
 #include "chaff/post.h"
 #include "chaff/respond.h"
 #include "chaff/service.h"
+#include "chaff/sshd.h"
 #include "common/clock.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -56,6 +57,8 @@ struct chaff {
 	struct clock clk;
 	struct post post;
 	bool have_post;
+	struct sshd sshd;
+	bool have_sshd;
 	FILE *alarm_out;
 	int syslog_fd;
 	char hostname[64];
@@ -441,19 +444,74 @@ drain_rx(struct chaff *ch)
 	}
 }
 
+/* Credentials from the SSH workers become login alarms here, on the loop's thread. */
+static void
+drain_ssh_creds(struct chaff *ch)
+{
+	struct sshd_cred cr;
+
+	while (sshd_pop_cred(&ch->sshd, &cr)) {
+		struct respond_contact c = {
+			.kind = CONTACT_LOGIN, .src = cr.key.saddr, .decoy = cr.key.daddr,
+			.proto = 6, .sport = cr.key.sport, .dport = cr.key.dport,
+			.detail = cr.client[0] ? cr.client : "ssh", .user = cr.user, .pass = cr.pass,
+		};
+		struct conn *cn = conn_find(&ch->resp.conns, cr.key.saddr, cr.key.sport,
+					    cr.key.daddr, cr.key.dport);
+
+		if (cn)
+			memcpy(c.src_mac, cn->peer_mac, 6);
+		alarm_contact(&ch->alarm, &c, clock_mono_ns(&ch->clk));
+	}
+}
+
+/* Bytes libssh wrote for a session go out on its TCP connection; EOF closes it. */
+static void
+pump_ssh(struct chaff *ch, int slot)
+{
+	struct sshd_session *ss = &ch->sshd.sess[slot];
+	struct conn *c = conn_find(&ch->resp.conns, ss->key.saddr, ss->key.sport,
+				   ss->key.daddr, ss->key.dport);
+	uint8_t buf[8192];
+	ssize_t n;
+
+	if (!c) {
+		sshd_close(&ch->sshd, slot);
+		return;
+	}
+	n = read(ss->fd, buf, sizeof(buf));
+	if (n > 0) {
+		ch->resp.now_ns = clock_mono_ns(&ch->clk);
+		c->last_ns = ch->resp.now_ns;
+		respond_tcp_send(&ch->resp, c, buf, (size_t)n, false);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		respond_tcp_close(&ch->resp, c);
+	}
+}
+
 static int
 run(struct chaff *ch, int sigfd)
 {
 	uint64_t last_tick = 0, last_expire = 0;
-	struct pollfd pfd[2] = {
-		{ .fd = ch->l2.fd, .events = POLLIN },
-		{ .fd = sigfd, .events = POLLIN },
-	};
+	struct pollfd pfd[3 + SSHD_SESSIONS];
+	int slot_of[SSHD_SESSIONS];
 
 	for (;;) {
+		nfds_t n = 2;
 		uint64_t now;
 
-		if (poll(pfd, 2, 50) < 0 && errno != EINTR)
+		pfd[0] = (struct pollfd){ .fd = ch->l2.fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		if (ch->have_sshd) {
+			pfd[n++] = (struct pollfd){ .fd = ch->sshd.event_fd, .events = POLLIN };
+			for (int i = 0; i < SSHD_SESSIONS; i++) {
+				if (!ch->sshd.sess[i].used)
+					continue;
+				slot_of[n - 3] = i;
+				pfd[n++] = (struct pollfd){ .fd = ch->sshd.sess[i].fd, .events = POLLIN };
+			}
+		}
+		if (poll(pfd, n, 50) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[1].revents & POLLIN)
 			break;
@@ -461,6 +519,13 @@ run(struct chaff *ch, int sigfd)
 			return -EIO;
 		if (pfd[0].revents & POLLIN)
 			drain_rx(ch);
+		if (ch->have_sshd) {
+			if (pfd[2].revents & POLLIN)
+				drain_ssh_creds(ch);
+			for (nfds_t i = 3; i < n; i++)
+				if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+					pump_ssh(ch, slot_of[i - 3]);
+		}
 		now = clock_mono_ns(&ch->clk);
 		ch->resp.now_ns = now;
 		alive_tick(ch, now);
@@ -482,12 +547,13 @@ enter_sandbox(const struct chaff *ch)
 	/* Beyond the base set: the packet socket, signalfd, exit statistics. */
 	static const char *const extra[] = {
 		"sendto", "sendmsg", "recvmsg", "getsockopt", "getpid", "signalfd4", "poll",
-		"ppoll", NULL
+		"ppoll", "setsockopt", "getpeername", "getsockname", "socketpair", NULL
 	};
 	/* The moatd POST worker also opens one TCP connection per report. */
 	static const char *const extra_post[] = {
 		"sendto", "sendmsg", "recvmsg", "getsockopt", "getpid", "signalfd4", "poll",
-		"ppoll", "socket", "connect", "setsockopt", NULL
+		"ppoll", "socket", "connect", "setsockopt", "getpeername", "getsockname",
+		"socketpair", NULL
 	};
 	char err[256] = "";
 	struct sandbox_opts o = {
@@ -567,6 +633,14 @@ main(int argc, char **argv)
 	sigfd = open_signals();
 	if (sigfd < 0)
 		fatal("signalfd");
+	/* SSH workers (libssh) start before the sandbox, like every thread. */
+	if (sshd_init(&ch.sshd) < 0) {
+		log_warnx("SSH decoy service unavailable: SSH ports answer with a banner only");
+		sshd_free(&ch.sshd);
+	} else {
+		ch.have_sshd = true;
+		ch.svc.sshd = &ch.sshd;
+	}
 	if (ch.have_post && post_start(&ch.post) < 0)
 		fatalx("cannot start the moatd POST worker");
 	if (enter_sandbox(&ch) < 0)
@@ -583,6 +657,8 @@ main(int argc, char **argv)
 		 (unsigned long long)ch.resp.stats.dropped_malformed,
 		 (unsigned long long)ch.resp.stats.dropped_csum,
 		 (unsigned long long)l2_drops(&ch.l2), (unsigned long long)ch.alarm.reports);
+	if (ch.have_sshd)
+		sshd_free(&ch.sshd);
 	if (ch.have_post) {
 		log_info("moatd: %llu alarms posted, %llu failed, %llu dropped",
 			 (unsigned long long)ch.post.sent, (unsigned long long)ch.post.failed,

@@ -612,6 +612,26 @@ close_conn(struct respond *r, struct conn *c)
 	conn_del(&r->conns, c);
 }
 
+/* End the service session but keep the entry until the close completes. */
+static void
+end_session(struct respond *r, struct conn *c, enum conn_state next)
+{
+	if (c->session >= 0 && r->hooks.svc_close)
+		r->hooks.svc_close(r->hooks.arg, c);
+	c->state = (uint8_t)next;
+}
+
+void
+respond_tcp_close(struct respond *r, struct conn *c)
+{
+	if (c->state != CONN_ESTABLISHED) {
+		close_conn(r, c);
+		return;
+	}
+	respond_tcp_send(r, c, NULL, 0, true);
+	end_session(r, c, CONN_FIN_WAIT);
+}
+
 static void
 send_ack(struct respond *r, struct conn *c)
 {
@@ -655,7 +675,7 @@ tcp_data(struct respond *r, const struct frame *f, struct decoy *d, struct conn 
 	else
 		send_ack(r, c);
 	if (close)
-		c->state = CONN_CLOSING;
+		end_session(r, c, CONN_FIN_WAIT);
 }
 
 static void
@@ -678,6 +698,19 @@ tcp_on_conn(struct respond *r, const struct frame *f, struct decoy *d, struct co
 	}
 	if (!(t->flags & FRAME_TCP_ACK))
 		return;
+	if (c->state == CONN_LAST_ACK) {
+		if (t->ack == c->snd_nxt)
+			conn_del(&r->conns, c);
+		return;
+	}
+	if (c->state == CONN_FIN_WAIT) {
+		if (t->flags & FRAME_TCP_FIN) {
+			c->rcv_nxt = t->seq + (uint32_t)t->data_len + 1;
+			send_ack(r, c);
+			conn_del(&r->conns, c);
+		}
+		return;
+	}
 	if (c->state == CONN_SYN_RCVD) {
 		if (t->ack != c->snd_nxt)
 			return;
@@ -685,16 +718,11 @@ tcp_on_conn(struct respond *r, const struct frame *f, struct decoy *d, struct co
 	}
 	if (t->data_len > 0 && c->state == CONN_ESTABLISHED)
 		tcp_data(r, f, d, c);
-	if (t->flags & FRAME_TCP_FIN) {
-		if (c->state == CONN_ESTABLISHED && t->seq + t->data_len == c->rcv_nxt) {
-			c->rcv_nxt++;
-			respond_tcp_send(r, c, NULL, 0, true);
-			close_conn(r, c);
-		} else if (c->state == CONN_CLOSING) {
-			c->rcv_nxt = t->seq + (uint32_t)t->data_len + 1;
-			send_ack(r, c);
-			close_conn(r, c);
-		}
+	if ((t->flags & FRAME_TCP_FIN) && c->state == CONN_ESTABLISHED &&
+	    t->seq + t->data_len == c->rcv_nxt) {
+		c->rcv_nxt++;
+		respond_tcp_send(r, c, NULL, 0, true);
+		end_session(r, c, CONN_LAST_ACK);
 	}
 }
 

@@ -100,6 +100,9 @@ void respond_announce(struct respond *r, struct decoy *d);
 /* Drop idle connections (and their sessions). */
 void respond_expire(struct respond *r, uint64_t idle_ns);
 
+/* Send a FIN and forget the connection (its service session is closed). */
+void respond_tcp_close(struct respond *r, struct conn *c);
+
 /* Send data on an established connection (services answering later). */
 void respond_tcp_send(struct respond *r, struct conn *c, const uint8_t *data, size_t len, bool fin);
 

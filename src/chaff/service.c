@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct svc_ops {
 	const char *name;
@@ -90,7 +91,11 @@ static size_t
 ssh_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	  char *out, size_t cap)
 {
-	return say(out, cap, "%s\r\n", or_default(p->svc.ssh_banner, "SSH-2.0-OpenSSH_8.2p1"));
+	const char *banner = or_default(p->svc.ssh_banner, "SSH-2.0-OpenSSH_8.2p1");
+
+	if (s->sshd && ss->ssh_slot >= 0)
+		return 0;	/* libssh sends the identification */
+	return say(out, cap, "%s\r\n", banner);
 }
 
 static size_t
@@ -381,8 +386,19 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 	ss->used = true;
 	ss->src = c->saddr;
 	ss->kind = (uint8_t)service_for_port(c->dport);
+	ss->ssh_slot = -1;
 	c->session = slot;
 	c->service = ss->kind;
+	if (ss->kind == SERVICE_SSH && s->sshd) {
+		const char *b = or_default(persona_for(s, d)->svc.ssh_banner, "SSH-2.0-OpenSSH_8.2p1");
+		struct sshd_key k = { c->saddr, c->daddr, c->sport, c->dport };
+
+		if (strncmp(b, "SSH-2.0-", 8) == 0)
+			b += 8;
+		ss->ssh_slot = sshd_open(s->sshd, &k, b);
+		if (ss->ssh_slot < 0)
+			ss->ssh_slot = -1;	/* all bridges busy: banner only */
+	}
 	return services[ss->kind].greet(s, ss, persona_for(s, d), (char *)out, cap);
 }
 
@@ -414,6 +430,14 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 	}
 	if (ss->kind == SERVICE_MYSQL)
 		return mysql_deny(s, c, data, len, out, cap, close);
+	if (ss->ssh_slot >= 0) {
+		int fd = sshd_fd(s->sshd, ss->ssh_slot);
+
+		/* The bridge has ~200 KiB of buffer; a peer outrunning it is cut off. */
+		if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+			*close = true;
+		return 0;
+	}
 	while (i < len && !*close) {
 		uint8_t b = data[i];
 
@@ -441,7 +465,22 @@ service_close(void *arg, struct conn *c)
 {
 	struct service_ctx *s = arg;
 
-	if (c->session >= 0 && (size_t)c->session < s->n)
-		s->pool[c->session].used = false;
+	if (c->session >= 0 && (size_t)c->session < s->n) {
+		struct service_session *ss = &s->pool[c->session];
+
+		if (ss->ssh_slot >= 0 && s->sshd)
+			sshd_close(s->sshd, ss->ssh_slot);
+		ss->ssh_slot = -1;
+		ss->used = false;
+	}
 	c->session = -1;
+}
+
+int
+service_ssh_fd(const struct service_ctx *s, const struct conn *c)
+{
+	if (!s->sshd || c->session < 0 || (size_t)c->session >= s->n ||
+	    !s->pool[c->session].used || s->pool[c->session].ssh_slot < 0)
+		return -1;
+	return sshd_fd(s->sshd, s->pool[c->session].ssh_slot);
 }

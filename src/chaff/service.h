@@ -22,6 +22,7 @@
 #include "chaff/decoy.h"
 #include "chaff/persona.h"
 #include "chaff/respond.h"
+#include "chaff/sshd.h"
 #include "common/limits.h"
 
 enum service_kind {
@@ -39,6 +40,7 @@ struct service_session {
 	uint16_t line_len;
 	char line[LIMIT_CHAFF_LINE];
 	char user[LIMIT_CHAFF_CRED];
+	int ssh_slot;		/* sshd bridge slot, -1 for none */
 };
 
 struct service_ctx {
@@ -47,6 +49,7 @@ struct service_ctx {
 	const struct persona *personas;
 	size_t n_personas;
 	const char *banner;		/* generic banner text */
+	struct sshd *sshd;		/* real SSH handshakes when set (else banner only) */
 	void (*report)(void *arg, const struct respond_contact *c);
 	void *report_arg;
 };
@@ -58,6 +61,9 @@ void service_free(struct service_ctx *s);
 /* The service kind a port runs by default (80 http, 22 ssh, ...); SERVICE_BANNER otherwise. */
 enum service_kind service_for_port(uint16_t port);
 const char *service_name(enum service_kind k);
+
+/* The session slot's SSH bridge descriptor, or -1 (the main loop polls it). */
+int service_ssh_fd(const struct service_ctx *s, const struct conn *c);
 
 /* respond hooks: see respond.h. */
 size_t service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, size_t cap);

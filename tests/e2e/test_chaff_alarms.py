@@ -106,3 +106,28 @@ def test_allow_listed_source_never_alarms(topo):
     time.sleep(3)   # past the 2 s window
     assert chaffutil.read_alarms(alarms) == []
     assert proc.poll() is None
+
+
+def test_ssh_login_attempt_carries_credentials(topo):
+    need("sshpass", "ssh")
+    scan, _, proc, alarms = chaffutil.setup(
+        topo, [{"ranges": ["198.51.100.90"], "personality": "linux-5.4", "tcp": [22]}])
+    r = topo.run(scan, "sshpass", "-p", "s3cret pass", "ssh", "-o", "StrictHostKeyChecking=no",
+                 "-o", "UserKnownHostsFile=/dev/null", "-o", "PubkeyAuthentication=no",
+                 "-o", "ConnectTimeout=10", "-o", "NumberOfPasswordPrompts=1",
+                 "-o", "LogLevel=ERROR", "root@198.51.100.90", "true", check=False, timeout=60)
+    assert r.returncode != 0    # always denied
+    assert "Permission denied" in r.stderr, r.stderr
+    login = chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login", what="ssh login alarm")
+    assert login[0]["username"] == "root" and login[0]["password"] == "s3cret pass"
+    assert login[0]["detail"].startswith("SSH-2.0-OpenSSH")   # the client's identification
+    # The server's identification is the impersonated OpenSSH's.
+    banner = topo.run(scan, "/usr/bin/python3", "-c",
+                      "import socket; s=socket.create_connection(('198.51.100.90',22),5);"
+                      "print(s.recv(100).decode().strip())", timeout=20).stdout.strip()
+    assert banner == "SSH-2.0-OpenSSH_8.2p1 Ubuntu-4ubuntu0.5"
+    # A normal close is not mistaken for a scan.
+    time.sleep(0.5)
+    assert not [a for a in chaffutil.read_alarms(alarms)
+                if a["kind"] in ("ack_scan", "fin_scan")]
+    assert proc.poll() is None

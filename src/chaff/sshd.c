@@ -1,0 +1,319 @@
+/* sshd: libssh servers bridged over socketpairs, recording credentials. */
+#include "chaff/sshd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+fcntl_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static void
+copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+push_cred(struct sshd *s, const struct sshd_key *key, const char *user, const char *pass,
+	  const char *client)
+{
+	struct sshd_cred *c;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->cred_count == SSHD_CREDS) {
+		s->dropped_creds++;
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	c = &s->creds[(s->cred_head + s->cred_count) % SSHD_CREDS];
+	c->key = *key;
+	copy_cut(c->user, sizeof(c->user), user);
+	copy_cut(c->pass, sizeof(c->pass), pass);
+	copy_cut(c->client, sizeof(c->client), client);
+	s->cred_count++;
+	pthread_mutex_unlock(&s->mu);
+	if (write(s->event_fd, &one, sizeof(one)) < 0)
+		(void)0;	/* the counter saturating is harmless: the loop drains all */
+}
+
+struct serve_ctx {
+	struct sshd *s;
+	const struct sshd_key *key;
+	int tries;
+};
+
+static int
+auth_password(ssh_session session, const char *user, const char *password, void *userdata)
+{
+	struct serve_ctx *x = userdata;
+
+	push_cred(x->s, x->key, user, password, ssh_get_clientbanner(session));
+	x->tries++;
+	return SSH_AUTH_DENIED;
+}
+
+static int
+auth_none(ssh_session session, const char *user, void *userdata)
+{
+	return SSH_AUTH_DENIED;
+}
+
+static int
+auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *pubkey,
+	    char signature_state, void *userdata)
+{
+	return SSH_AUTH_DENIED;
+}
+
+/* Serve one session on fd until the client gives up, fails SSHD_MAX_TRIES
+ * times or SSHD_TIMEOUT_S pass. Every password is recorded, every method
+ * denied. */
+static void
+serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
+{
+	struct timeval tv = { .tv_sec = SSHD_TIMEOUT_S };
+	struct serve_ctx x = { .s = s, .key = key };
+	struct ssh_server_callbacks_struct cb = {
+		.userdata = &x,
+		.auth_password_function = auth_password,
+		.auth_none_function = auth_none,
+		.auth_pubkey_function = auth_pubkey,
+	};
+	ssh_bind bind = ssh_bind_new();
+	ssh_session session = ssh_new();
+	ssh_event ev = NULL;
+	time_t deadline = time(NULL) + SSHD_TIMEOUT_S;
+	bool no_config = false;
+	ssh_key key_copy;
+
+	if (!bind || !session)
+		goto out;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* No /etc/ssh/libssh_server_config: the sandbox forbids open(), and the
+	 * decoy's behaviour must not depend on the host's files. */
+	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no_config) < 0)
+		goto out;
+	/* The bind takes ownership of the key it imports: give it a copy. */
+	key_copy = ssh_key_dup(s->hostkey);
+	if (!key_copy || ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key_copy) < 0) {
+		ssh_key_free(key_copy);
+		goto out;
+	}
+	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER, version) < 0 ||
+	    ssh_bind_accept_fd(bind, session, fd) != SSH_OK)
+		goto out;
+	fd = -1;	/* the session owns it now */
+	ssh_callbacks_init(&cb);
+	ssh_set_server_callbacks(session, &cb);
+	ssh_set_auth_methods(session, SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_PUBLICKEY);
+	if (ssh_handle_key_exchange(session) != SSH_OK)
+		goto out;
+	ev = ssh_event_new();
+	if (!ev || ssh_event_add_session(ev, session) != SSH_OK)
+		goto out;
+	while (x.tries < SSHD_MAX_TRIES && time(NULL) < deadline &&
+	       !__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR)
+			break;
+	}
+	ssh_event_remove_session(ev, session);
+out:
+	if (ev)
+		ssh_event_free(ev);
+	if (session) {
+		ssh_disconnect(session);
+		ssh_free(session);
+	}
+	if (bind)
+		ssh_bind_free(bind);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void *
+worker(void *arg)
+{
+	struct sshd *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct sshd_session *job = NULL;
+		struct sshd_key key;
+		char version[96];
+		int fd;
+
+		while (!s->stop) {
+			for (int i = 0; i < SSHD_SESSIONS && !job; i++)
+				if (s->sess[i].queued && s->sess[i].peer_fd >= 0)
+					job = &s->sess[i];
+			if (job)
+				break;
+			pthread_cond_wait(&s->cv, &s->mu);
+		}
+		if (s->stop)
+			break;
+		fd = job->peer_fd;
+		job->peer_fd = -1;	/* taken: serve() closes it */
+		key = job->key;
+		memcpy(version, job->version, sizeof(version));
+		pthread_mutex_unlock(&s->mu);
+		serve(s, fd, &key, version);
+		pthread_mutex_lock(&s->mu);
+		job->queued = false;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int
+sshd_init(struct sshd *s)
+{
+	ssh_key key = NULL;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < SSHD_SESSIONS; i++)
+		s->sess[i].fd = s->sess[i].peer_fd = -1;
+	if (ssh_init() < 0 || ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK)
+		return -EIO;
+	s->hostkey = key;
+	s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->event_fd < 0)
+		return -errno;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	for (unsigned i = 0; i < SSHD_WORKERS; i++) {
+		r = pthread_create(&s->workers[i], NULL, worker, s);
+		if (r != 0)
+			return -r;
+		s->n_workers++;
+	}
+	return 0;
+}
+
+void
+sshd_free(struct sshd *s)
+{
+	if (!s || !s->hostkey)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	/* Workers blocked inside a session end at their socket's EOF. */
+	for (int i = 0; i < SSHD_SESSIONS; i++)
+		sshd_close(s, i);
+	for (unsigned i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i], NULL);
+	for (int i = 0; i < SSHD_SESSIONS; i++)
+		if (s->sess[i].peer_fd >= 0)
+			close(s->sess[i].peer_fd);
+	ssh_key_free(s->hostkey);
+	s->hostkey = NULL;
+	close(s->event_fd);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	ssh_finalize();
+}
+
+int
+sshd_open(struct sshd *s, const struct sshd_key *key, const char *version)
+{
+	int fds[2], slot = -EBUSY;
+
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < SSHD_SESSIONS; i++) {
+		if (!s->sess[i].used && !s->sess[i].queued) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot >= 0) {
+		struct sshd_session *ss = &s->sess[slot];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
+			pthread_mutex_unlock(&s->mu);
+			return -errno;
+		}
+		/* Our end never blocks the packet loop. */
+		fcntl_nonblock(fds[0]);
+		ss->used = true;
+		ss->queued = true;
+		ss->fd = fds[0];
+		ss->peer_fd = fds[1];
+		ss->key = *key;
+		copy_cut(ss->version, sizeof(ss->version), version);
+		pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return slot;
+}
+
+int
+sshd_fd(const struct sshd *s, int slot)
+{
+	if (slot < 0 || slot >= SSHD_SESSIONS || !s->sess[slot].used)
+		return -1;
+	return s->sess[slot].fd;
+}
+
+void
+sshd_close(struct sshd *s, int slot)
+{
+	if (slot < 0 || slot >= SSHD_SESSIONS)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->sess[slot].used) {
+		close(s->sess[slot].fd);
+		s->sess[slot].fd = -1;
+		s->sess[slot].used = false;
+		/* A job not yet picked up is cancelled here. */
+		if (s->sess[slot].peer_fd >= 0) {
+			close(s->sess[slot].peer_fd);
+			s->sess[slot].peer_fd = -1;
+			s->sess[slot].queued = false;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+bool
+sshd_pop_cred(struct sshd *s, struct sshd_cred *ret)
+{
+	bool ok = false;
+	uint64_t v;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->cred_count > 0) {
+		*ret = s->creds[s->cred_head];
+		s->cred_head = (s->cred_head + 1) % SSHD_CREDS;
+		s->cred_count--;
+		ok = true;
+	}
+	if (s->cred_count == 0 && read(s->event_fd, &v, sizeof(v)) < 0)
+		(void)0;	/* drained already */
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}

@@ -1,0 +1,80 @@
+/*
+ * sshd: the SSH decoy service — a real SSH handshake through libssh, every
+ * password attempt recorded, every login denied.
+ *
+ * moat-chaff's TCP is in user space, so each SSH session is bridged: the
+ * session's bytes go into one end of a socketpair and libssh serves the
+ * other end in a worker thread (a fixed pool started before the sandbox;
+ * sessions beyond SSHD_SESSIONS are refused by the caller). The server's
+ * identification is the impersonated OpenSSH's ("SSH-2.0-OpenSSH_8.2p1
+ * Ubuntu-4ubuntu0.5"); the host key is an Ed25519 key generated at start.
+ * Credentials travel back to the main loop through a bounded queue and an
+ * eventfd, so alarms stay single-threaded. A session ends after
+ * SSHD_MAX_TRIES password attempts or SSHD_TIMEOUT_S of silence.
+ */
+#ifndef MOAT_CHAFF_SSHD_H
+#define MOAT_CHAFF_SSHD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/limits.h"
+
+#define SSHD_WORKERS	4	/* concurrent SSH sessions: each is a blocking libssh server */
+#define SSHD_SESSIONS	SSHD_WORKERS
+#define SSHD_MAX_TRIES	6	/* like OpenSSH's MaxAuthTries */
+#define SSHD_TIMEOUT_S	20
+#define SSHD_CREDS	64	/* queued credentials not yet turned into alarms */
+
+struct sshd_key {
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+};
+
+struct sshd_cred {
+	struct sshd_key key;
+	char user[LIMIT_CHAFF_CRED];
+	char pass[LIMIT_CHAFF_CRED];
+	char client[LIMIT_CHAFF_CRED];	/* the client's identification string */
+};
+
+struct sshd_session {
+	bool used;		/* owned by the main loop until closed */
+	bool queued;		/* waiting for or served by a worker */
+	int fd;			/* our end: the TCP payload goes here */
+	int peer_fd;		/* libssh's end */
+	struct sshd_key key;
+	char version[96];	/* software version after "SSH-2.0-" */
+};
+
+struct sshd {
+	void *hostkey;		/* ssh_key */
+	pthread_t workers[SSHD_WORKERS];
+	unsigned n_workers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	struct sshd_session sess[SSHD_SESSIONS];
+	struct sshd_cred creds[SSHD_CREDS];
+	size_t cred_head, cred_count;
+	int event_fd;		/* readable when credentials are queued */
+	uint64_t dropped_creds;
+};
+
+/* Generate the host key and start the workers (before sandbox_enter()). */
+int sshd_init(struct sshd *s);
+void sshd_free(struct sshd *s);
+
+/* Start a session for a TCP connection; returns the slot or -EBUSY. version
+ * is the software version ("OpenSSH_8.2p1 Ubuntu-4ubuntu0.5"). */
+int sshd_open(struct sshd *s, const struct sshd_key *key, const char *version);
+/* Our end of the slot's bridge (non-blocking), or -1. */
+int sshd_fd(const struct sshd *s, int slot);
+/* Forget a slot (the main loop's side is done with it). */
+void sshd_close(struct sshd *s, int slot);
+/* Pop one queued credential; false when none. */
+bool sshd_pop_cred(struct sshd *s, struct sshd_cred *ret);
+
+#endif

@@ -1,0 +1,54 @@
+/* Unit tests for src/chaff/sshd.c: slots, the bridge, the banner, the credential queue. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "chaff/sshd.h"
+
+static void
+test_slots_and_banner(void **state)
+{
+	static struct sshd s;
+	struct sshd_key k = { 1, 2, 3, 22 };
+	struct sshd_cred cr;
+	struct pollfd pfd;
+	char buf[256] = "";
+	int slots[SSHD_SESSIONS], fd;
+	ssize_t n;
+
+	assert_int_equal(sshd_init(&s), 0);
+	for (int i = 0; i < SSHD_SESSIONS; i++) {
+		slots[i] = sshd_open(&s, &k, "OpenSSH_8.2p1 Ubuntu-4ubuntu0.5");
+		assert_true(slots[i] >= 0);
+	}
+	assert_int_equal(sshd_open(&s, &k, "x"), -EBUSY);
+	/* A worker serves slot 0: its first bytes are the impersonated identification. */
+	fd = sshd_fd(&s, slots[0]);
+	assert_true(fd >= 0);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	n = read(fd, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	assert_memory_equal(buf, "SSH-2.0-OpenSSH_8.2p1 Ubuntu-4ubuntu0.5\r\n", 41);
+	for (int i = 0; i < SSHD_SESSIONS; i++)
+		sshd_close(&s, slots[i]);
+	assert_int_equal(sshd_fd(&s, slots[0]), -1);
+	assert_false(sshd_pop_cred(&s, &cr));
+	sshd_free(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slots_and_banner),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
