@@ -331,6 +331,8 @@ decision_observe(struct decision *dp, const struct decision_obs *o)
 		return;
 	alen = o->alen == 4 ? 4 : 16;
 	sketch_add(l->sk[DECISION_TOP_TARGETS], o->dst, alen, o->packets);
+	if (o->target_only)
+		return;
 	sketch_add(l->sk[DECISION_TOP_SOURCES], o->src, alen, o->packets);
 	if (o->proto == PROTO_TCP || o->proto == PROTO_UDP) {
 		uint8_t port[2] = { (uint8_t)(o->sport >> 8), (uint8_t)o->sport };

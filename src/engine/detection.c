@@ -14,8 +14,14 @@
 #include "common/cursor.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "engine/collector.h"
+#include "engine/counters.h"
 #include "engine/detect.h"
 #include "engine/poset.h"
+
+/* Busiest destination hosts of an attacked PO taken from the counters
+ * each tick, for the attack's top targets. */
+#define DETECTION_TOP_HOSTS 16u
 
 /* Learned state is written to the store this often (ticks of 1 s). */
 #define DETECTION_SAVE_TICKS 60u
@@ -367,6 +373,46 @@ detection_observe(struct detection_ctx *d, const struct decision_obs *o)
 	decision_observe(d->dp, o);
 }
 
+struct detection_hosts_walk {
+	struct detection_ctx *d;
+	const struct counters *cnt;
+};
+
+/* Feed the busiest destination hosts of the PO of one live attack (the
+ * counters keep them per interval, over all protocols) into its targets. */
+static int
+detection_hosts_of(const struct decision_attack *a, void *arg)
+{
+	struct detection_hosts_walk *w = arg;
+	struct counters_host hosts[DETECTION_TOP_HOSTS];
+	size_t n;
+
+	if (a->state == DECISION_ENDED || a->po_id == DECISION_PO_GONE)
+		return 0;
+	n = counters_top_hosts(w->cnt, a->po_id, hosts, DETECTION_TOP_HOSTS);
+	for (size_t i = 0; i < n; i++) {
+		struct decision_obs o = { .po_id = a->po_id, .proto = a->proto, .target_only = true,
+			.alen = hosts[i].addr.af == AF_INET ? 4 : 16, .packets = hosts[i].packets,
+			.bytes = hosts[i].bytes, .dport = a->port };
+
+		memcpy(o.dst, hosts[i].addr.a, sizeof(o.dst));
+		decision_observe(w->d->dp, &o);
+	}
+	return 0;
+}
+
+static void
+detection_observe_hosts(struct detection_ctx *d)
+{
+	struct collector *c = collector_get(d->e);
+	struct detection_hosts_walk w = { .d = d };
+
+	if (c == NULL || decision_live_count(d->dp) == 0)
+		return;
+	w.cnt = collector_counters(c);
+	decision_walk(d->dp, detection_hosts_of, &w);
+}
+
 /* --- persistence --- */
 
 static int
@@ -595,6 +641,7 @@ detection_tick(struct engine *e, uint64_t now_ns)
 	if (d == NULL)
 		return;
 	now_ns = detection_wall(d, now_ns);
+	detection_observe_hosts(d);
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		detect_registry[i]->tick(d->det[i], now_ns);
 	decision_tick(d->dp, now_ns);

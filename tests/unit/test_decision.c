@@ -230,6 +230,14 @@ test_amplification_from_sketch(void **state)
 	assert_int_equal(a->ntop[DECISION_TOP_TARGETS], 2);
 	assert_int_equal(a->top[DECISION_TOP_TARGETS][0].key[3], 10);
 	assert_int_equal(a->top_total[DECISION_TOP_SOURCES], 20000);
+	/* per-host counters know only the target */
+	o.target_only = true;
+	o.dst[3] = 77;
+	o.packets = 1000000;
+	decision_observe(h->dp, &o);
+	decision_tick(h->dp, 102 * NS);
+	assert_int_equal(a->top[DECISION_TOP_TARGETS][0].key[3], 77);
+	assert_int_equal(a->top_total[DECISION_TOP_SOURCES], 20000);
 }
 
 static void
