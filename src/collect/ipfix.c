@@ -41,18 +41,22 @@ ipfix_read_header(struct cursor *c, struct ipfix_header *h)
 	return true;
 }
 
-static void
+/* Options data: only the sampling rate is of interest. Returns the records. */
+static uint32_t
 ipfix_options_data(struct exporter *e, const struct nftmpl *t, struct cursor *set)
 {
 	struct flow_rec r;
 	struct nftmpl_extra x;
+	uint32_t n = 0;
 
 	while (cur_left(set) >= t->min_len && nftmpl_decode(t, set, &r, &x)) {
 		uint32_t rate = nftmpl_extra_rate(&x);
 
 		if (rate)
 			e->sampling = rate;
+		n++;
 	}
+	return n;
 }
 
 /* Returns the number of data records in the set (for the sequence). */
@@ -107,7 +111,8 @@ ipfix_set(struct ipfix_msg *m, struct cursor *c)
 		return 0;
 	}
 	if (t->options) {
-		ipfix_options_data(m->e, t, &set);
+		/* Options records are data records too, for the sequence. */
+		m->data_records += ipfix_options_data(m->e, t, &set);
 		return 0;
 	}
 	r = (int)ipfix_flow_data(m->e, &m->h, t, &set, m->b);
