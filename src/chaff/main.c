@@ -534,7 +534,8 @@ run(struct chaff *ch, int sigfd)
 			last_tick = now;
 		}
 		if (now - last_expire >= 5000000000ULL) {
-			respond_expire(&ch->resp, (uint64_t)LIMIT_CHAFF_SESSION_SECONDS * 1000000000ULL);
+			/* Half-open and closing entries idle for 30 s are dropped. */
+			respond_expire(&ch->resp, 30ULL * 1000000000ULL);
 			last_expire = now;
 		}
 	}

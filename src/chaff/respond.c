@@ -7,6 +7,7 @@
 
 #include "chaff/emit.h"
 #include "chaff/frame.h"
+#include "common/limits.h"
 
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[6];
@@ -831,10 +832,18 @@ respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_unver
 void
 respond_expire(struct respond *r, uint64_t idle_ns)
 {
+	/* Idle entries go, and so does any connection older than the session
+	 * lifetime cap, however busy: a decoy service never serves long. */
+	const uint64_t max_life = (uint64_t)LIMIT_CHAFF_SESSION_SECONDS * 1000000000ULL;
+
 	for (uint32_t i = 0; i <= r->conns.mask; i++) {
 		struct conn *c = &r->conns.v[i];
 
-		if (c->state != CONN_FREE && r->now_ns - c->last_ns >= idle_ns)
+		if (c->state == CONN_FREE)
+			continue;
+		if (r->now_ns - c->last_ns >= idle_ns)
 			close_conn(r, c);
+		else if (r->now_ns - c->start_ns >= max_life)
+			respond_tcp_close(r, c);
 	}
 }

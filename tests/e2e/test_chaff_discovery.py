@@ -2,6 +2,7 @@
 through `nmap -sn` and `arp-scan`; the sweep becomes aggregated alarms."""
 import ipaddress
 import re
+import subprocess
 
 from conftest import need
 import chaffutil
@@ -59,3 +60,18 @@ def test_arp_scan_lists_vendors_and_alarms_aggregate(topo):
     assert agg[0]["n_decoys"] == len(EXPECTED)
     assert agg[0]["scan"] is True
     assert agg[0]["src"] == chaffutil.SCANNER_ADDR
+
+
+def run(argv):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+
+def test_check_mode_and_config_errors(topo):
+    """-n validates the config and the personalities, and exits; errors name file:line:col."""
+    good, _ = chaffutil.write_config(GROUPS)
+    r = run([chaffutil.binpath("moat-chaff"), "-c", good, "-n"])
+    assert r.returncode == 0 and "ok: 16 decoys, 2 personalities" in r.stdout, r
+    bad, _ = chaffutil.write_config([{"ranges": ["198.51.100.16/28"], "personality": "beos"}])
+    r = run([chaffutil.binpath("moat-chaff"), "-c", bad, "-n"])
+    assert r.returncode == 1
+    assert re.search(r"chaff-\w+\.yaml:5:18: personality: unknown preset \"beos\"", r.stderr), r

@@ -11,6 +11,7 @@
 #include "chaff/emit.h"
 #include "chaff/frame.h"
 #include "chaff/respond.h"
+#include "common/limits.h"
 
 static const char linux_fp[] =
 	"Fingerprint Linux 4.15 - 5.6\n"
@@ -298,6 +299,35 @@ test_ping(void **state)
 	assert_int_equal(h->last.kind, CONTACT_PING);
 }
 
+static void
+test_session_lifetime(void **state)
+{
+	struct harness *h = *state;
+	struct frame f;
+	struct conn *c;
+	uint32_t isn;
+
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 29200, "M5B4", NULL);
+	parse_out(h, 0, &f);
+	isn = f.tcp.seq;
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, isn + 1, 29200, NULL, NULL);
+	c = conn_find(&h->r.conns, PEER, 40000, DECOY, 22);
+	assert_non_null(c);
+	assert_int_equal(c->state, CONN_ESTABLISHED);
+	/* Busy (not idle) but past the lifetime cap: we send FIN. */
+	h->r.now_ns += (uint64_t)(LIMIT_CHAFF_SESSION_SECONDS + 1) * 1000000000ULL;
+	c->last_ns = h->r.now_ns;
+	h->n_out = 0;
+	respond_expire(&h->r, 30ULL * 1000000000ULL);
+	parse_out(h, 0, &f);
+	assert_true(f.tcp.flags & FRAME_TCP_FIN);
+	assert_int_equal(c->state, CONN_FIN_WAIT);
+	/* The peer's FIN completes the close without any alarm for a scan. */
+	feed_tcp(h, 22, FRAME_TCP_FIN | FRAME_TCP_ACK, 101, isn + 2, 29200, NULL, NULL);
+	assert_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	assert_int_equal(h->last.kind, CONTACT_CONNECT);
+}
+
 int
 main(void)
 {
@@ -308,6 +338,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_checksum_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_lifetime, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
