@@ -23,6 +23,9 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_backup,
 	&cmd_restore,
 	&cmd_reset,
+	&cmd_mitigations,
+	&cmd_mitigate,
+	&cmd_unmitigate,
 	&cmd_run,
 	&cmd_help,
 };

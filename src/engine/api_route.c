@@ -10,6 +10,7 @@
 #include "engine/api_admin.h"
 #include "engine/api_attacks.h"
 #include "engine/api_flight.h"
+#include "engine/api_mitigations.h"
 #include "engine/api_pos.h"
 #include "engine/api_traffic.h"
 
@@ -27,6 +28,10 @@ const struct api_route api_routes[] = {
 	{ API_GET, "/api/v1/pos/{name}/traffic", api_traffic_po, 0 },
 	{ API_GET, "/api/v1/exporters", api_traffic_exporters, 0 },
 	{ API_GET, "/metrics", api_traffic_metrics, 0 },
+	{ API_GET, "/api/v1/mitigations", api_mitigations_list, 0 },
+	{ API_GET, "/api/v1/mitigations/{id}", api_mitigations_get, 0 },
+	{ API_POST, "/api/v1/mitigations", api_mitigations_create, LIMIT_API_BODY },
+	{ API_DELETE, "/api/v1/mitigations/{id}", api_mitigations_delete, 0 },
 	{ API_POST, "/api/v1/backup", api_admin_backup, LIMIT_API_BODY },
 	{ API_POST, "/api/v1/restore", api_admin_restore, LIMIT_API_RESTORE_BODY },
 	{ API_POST, "/api/v1/reset", api_admin_reset, LIMIT_API_BODY },

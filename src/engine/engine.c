@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "engine/collector.h"
 #include "engine/detection.h"
+#include "engine/mitigation.h"
 
 /* Flight retention runs every this many ticks: pruning is a DELETE scan. */
 #define ENGINE_PRUNE_TICKS 60u
@@ -56,6 +57,7 @@ static const struct engine_module engine_modules[] = {
 	{ .name = "core" },
 	COLLECTOR_MODULE,
 	DETECTION_MODULE,
+	MITIGATION_MODULE,
 };
 
 #define ENGINE_NMODULES (sizeof(engine_modules) / sizeof(engine_modules[0]))

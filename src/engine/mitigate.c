@@ -280,6 +280,22 @@ mit_mgr_free(struct mit_mgr *m)
 }
 
 int
+mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret)
+{
+	struct mit_mgr *m = malloc(sizeof(*m));
+
+	if (m == NULL)
+		return -ENOMEM;
+	*m = *from;
+	from->n_drivers = 0;
+	from->entries = NULL;
+	from->n_entries = from->cap_entries = 0;
+	from->event_fn = NULL;
+	*ret = m;
+	return 0;
+}
+
+int
 mit_allow(struct mit_mgr *m, const struct prefix *p)
 {
 	if (m->n_allow == MIT_MAX_ALLOW)

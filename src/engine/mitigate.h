@@ -143,6 +143,12 @@ struct mit_entry {
  */
 int mit_mgr_new(const struct cfg_node *conf, struct mit_mgr **ret, struct cfg_error *err);
 void mit_mgr_free(struct mit_mgr *m);
+/*
+ * Move everything (configuration, open drivers, mitigations) from `from`
+ * into a new manager; `from` is left empty but valid (still to be freed by
+ * its owner). Used to adopt a manager built while the config was parsed.
+ */
+int mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret);
 /* Add a prefix to the allowlist (moatd's own addresses, BGP peers). */
 int mit_allow(struct mit_mgr *m, const struct prefix *p);
 

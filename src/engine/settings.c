@@ -7,6 +7,7 @@
 #include "engine/settings.h"
 
 #include "engine/collect_conf.h"
+#include "engine/mitigation.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@ static const struct settings_section settings_sections[] = {
 	{ "health", settings_parse_health, NULL },
 	{ "pos", settings_parse_pos, NULL },
 	{ "collect", collect_conf_parse, collect_conf_free },
+	{ "mitigate", mitigation_settings_parse, mitigation_settings_free },
 };
 
 #define SETTINGS_NSECTIONS (sizeof(settings_sections) / sizeof(settings_sections[0]))
