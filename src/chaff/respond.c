@@ -598,7 +598,8 @@ respond_tcp_send(struct respond *r, struct conn *c, const uint8_t *data, size_t 
 		send_frame(r, out, emit_ipv4(out, sizeof(out), c->peer_mac, d->mac, &ip, seg,
 					     emit_tcp(seg, sizeof(seg), &et)));
 		c->snd_nxt += (uint32_t)n + ((et.flags & FRAME_TCP_FIN) ? 1 : 0);
-		data += n;
+		if (n > 0)
+			data += n;	/* data may be NULL for a bare FIN */
 		len -= n;
 		if (et.flags & FRAME_TCP_FIN)
 			break;
