@@ -7,7 +7,6 @@
 #include "engine/backtest.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 #include "common/clock.h"
 #include "common/cursor.h"
 #include "common/limits.h"
-#include "common/log.h"
 #include "common/strnum.h"
 #include "engine/detect.h"
 
@@ -696,121 +694,4 @@ backtest_report_json(const struct backtest *bt, FILE *out)
 	fputc('\n', out);
 	json_decref(root);
 	return r;
-}
-
-/* --- command line --- */
-
-static void
-bt_usage(FILE *out, const char *prog)
-{
-	fprintf(out, "usage: %s [--json] [--preset NAME] [--set KEY=VALUE ...] FILE|-\n"
-	    "  CSV header: time,po,protocol,direction,bytes,packets[,port,flows,syns,frags]\n"
-	    "  presets: moat (default), defense4all; keys: rate.persist, rate.learn, rate.enter_ratio,\n"
-	    "  rate.enter_spreads, rate.expiry, quiet, limits.udp.pps, ... (docs/detection.md)\n", prog);
-}
-
-static int
-bt_apply_set(struct dparams *p, char *kv)
-{
-	char *eq = strchr(kv, '=');
-	int r;
-
-	if (eq == NULL) {
-		log_warnx("--set %s: expected KEY=VALUE", kv);
-		return -EINVAL;
-	}
-	*eq = '\0';
-	if ((r = dparams_set(p, kv, eq + 1)) < 0) {
-		log_warnx("--set %s: %s", kv, r == -ENOENT ? "unknown parameter" : "bad value");
-		return r;
-	}
-	return 0;
-}
-
-static int
-bt_parse_args(int argc, char **argv, struct dparams *params, bool *ret_json)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "preset", required_argument, NULL, 'p' },
-		{ "set", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *what;
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jp:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*ret_json = true;
-			break;
-		case 'p':
-			if (dparams_preset(optarg, params) < 0) {
-				log_warnx("unknown preset %s", optarg);
-				return 2;
-			}
-			break;
-		case 's':
-			if (bt_apply_set(params, optarg) < 0)
-				return 2;
-			break;
-		case 'h':
-			bt_usage(stdout, argv[0]);
-			return 0;
-		default:
-			bt_usage(stderr, argv[0]);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		bt_usage(stderr, argv[0]);
-		return 2;
-	}
-	if (dparams_check(params, &what) < 0) {
-		log_warnx("parameters: %s", what);
-		return 2;
-	}
-	return -1;
-}
-
-int
-backtest_cli(int argc, char **argv)
-{
-	struct dparams params;
-	struct backtest *bt;
-	struct backtest_error err;
-	bool json = false;
-	const char *path;
-	FILE *in;
-	int r;
-
-	dparams_default(&params);
-	if ((r = bt_parse_args(argc, argv, &params, &json)) >= 0)
-		return r;
-	path = argv[optind];
-	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	if (in == NULL) {
-		log_warn("%s", path);
-		return 1;
-	}
-	if ((r = backtest_new(&params, &bt)) < 0) {
-		log_warnx("backtest: %s", strerror(-r));
-		if (in != stdin)
-			fclose(in);
-		return 1;
-	}
-	r = backtest_csv_file(bt, in, &err);
-	if (in != stdin)
-		fclose(in);
-	if (r < 0) {
-		log_warnx("%s: %s", path, err.msg);
-		backtest_free(bt);
-		return 1;
-	}
-	backtest_finish(bt);
-	r = json ? backtest_report_json(bt, stdout) : backtest_report_text(bt, stdout);
-	backtest_free(bt);
-	return r < 0 ? 1 : 0;
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/prefix.h"
 #include "engine/decision.h"
 #include "engine/dparams.h"
 #include "engine/reading.h"
@@ -75,9 +76,29 @@ const struct backtest_stats *backtest_stats(const struct backtest *bt);
 int backtest_report_text(const struct backtest *bt, FILE *out);
 int backtest_report_json(const struct backtest *bt, FILE *out);
 
+/* A PO for packet input, where the file does not name POs: packets are
+ * matched to the longest prefix of any PO. */
+struct backtest_po_def {
+	const char *name;
+	const struct prefix *prefixes;
+	size_t nprefixes;
+};
+
 /*
- * The command line of `moatd --backtest` (argv[0] is "--backtest"):
+ * Replay a pcap or pcapng file (backtest_pcap.c): packets are matched to
+ * POs by destination (inbound) and source (outbound), counted per 1 s of
+ * packet time into readings exactly as moatd's counters do, and each packet
+ * also feeds the live attacks' top lists (so amplification is typed by its
+ * source port). Returns 0, or a negative errno with err filled.
+ */
+int backtest_pcap_file(struct backtest *bt, const char *path, const struct backtest_po_def *pos,
+    size_t npos, struct backtest_error *err);
+
+/*
+ * The command line of `moatd --backtest` (argv[0] is "--backtest";
+ * backtest_pcap.c):
  *   --backtest [--json] [--preset NAME] [--set KEY=VALUE ...] FILE|-
+ *   --backtest --pcap --po NAME=PREFIX[,PREFIX...] [--po ...] [...] FILE
  * Prints the report on stdout; returns the exit status (0 done, 1 bad
  * input, 2 usage).
  */
