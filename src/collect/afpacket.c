@@ -67,7 +67,9 @@ worker_socket(struct afp_worker *w, int ifindex, int fanout_id, bool fanout)
 		.sll_protocol = htons(ETH_P_ALL),
 		.sll_ifindex = ifindex,
 	};
-	int fan = fanout_id | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+	/* No PACKET_FANOUT_FLAG_DEFRAG: it would hand us reassembled datagrams,
+	   and fragments must be counted as they cross the wire. */
+	int fan = fanout_id | PACKET_FANOUT_HASH << 16;
 
 	w->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
 	if (w->fd < 0)

@@ -2,8 +2,8 @@
  * afpacket: live capture on an interface with AF_PACKET TPACKET_V3 rings.
  *
  * Each of `nthreads` workers owns a socket with its own mmap'd ring; with
- * more than one worker the sockets join one PACKET_FANOUT group (flow hash,
- * defragmentation) so a flow always lands on the same worker. Workers
+ * more than one worker the sockets join one PACKET_FANOUT group (flow hash;
+ * no defragmentation, so fragments count as they cross the wire). Workers
  * decode packets (decode.h) into flow records and hand them, in batches, to
  * their own sink context, so counting needs no lock. Kernel drop counters
  * (PACKET_STATISTICS) are read once a second and accumulated.
