@@ -13,7 +13,7 @@
 #include "common/strnum.h"
 
 static const char *const top_keys[] = {
-	"interface", "osdb", "seed", "decoys", "alarms", "alive", "user", NULL
+	"interface", "osdb", "seed", "decoys", "alarms", "alive", "user", "claim", NULL
 };
 static const char *const group_keys[] = {
 	"ranges", "exclude", "personality", "fingerprint", "tcp", "udp", NULL
@@ -22,6 +22,10 @@ static const char *const alarm_keys[] = {
 	"file", "window", "allow", "syslog", "moatd_url", "moatd_token_file", NULL
 };
 static const char *const alive_keys[] = { "interval", "pps", NULL };
+static const char *const claim_keys[] = {
+	"ranges", "reserved", "after", "within", "max", "personality", "fingerprint", "tcp", "udp",
+	NULL
+};
 
 static int
 copy_str(const struct cfg_node *map, const char *key, char *dst, size_t cap,
@@ -101,15 +105,13 @@ parse_ports(const struct cfg_node *map, const char *key, uint16_t *ports, uint8_
 	return 0;
 }
 
+/* Fill a group from a map whose keys were already checked. */
 static int
-parse_group(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *err)
+parse_group_fields(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *err)
 {
 	int r;
 
-	if (cfg_kind(g) != CFG_MAP)
-		return cfg_fail(err, g, "decoys: expected a map per group");
-	if ((r = cfg_check_keys(g, group_keys, err)) < 0 ||
-	    (r = parse_prefixes(g, "ranges", LIMIT_CHAFF_EXCLUDES, &ret->ranges,
+	if ((r = parse_prefixes(g, "ranges", LIMIT_CHAFF_EXCLUDES, &ret->ranges,
 				&ret->n_ranges, err)) < 0 ||
 	    (r = parse_prefixes(g, "exclude", LIMIT_CHAFF_EXCLUDES, &ret->exclude,
 				&ret->n_exclude, err)) < 0 ||
@@ -141,6 +143,18 @@ parse_group(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *
 }
 
 static int
+parse_group(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *err)
+{
+	int r;
+
+	if (cfg_kind(g) != CFG_MAP)
+		return cfg_fail(err, g, "decoys: expected a map per group");
+	if ((r = cfg_check_keys(g, group_keys, err)) < 0)
+		return r;
+	return parse_group_fields(g, ret, err);
+}
+
+static int
 parse_alarms(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 {
 	const struct cfg_node *al = NULL;
@@ -164,6 +178,30 @@ parse_alarms(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 				"syslog: expected \"udp:HOST:PORT\" or \"unix:PATH\"");
 	if (c->moatd_url[0] && strncmp(c->moatd_url, "http://", 7) != 0)
 		return cfg_fail(err, cfg_get(al, "moatd_url"), "moatd_url: expected http://HOST:PORT/PATH");
+	return 0;
+}
+
+static int
+parse_claim(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
+{
+	const struct cfg_node *cl = NULL;
+	struct conf_claim *k = &c->claim;
+	int r;
+
+	if ((r = cfg_get_map(root, "claim", &cl, err)) < 0 || !cl)
+		return r;
+	k->after = 3;
+	k->within_s = 5;
+	k->max = 256;
+	if ((r = cfg_check_keys(cl, claim_keys, err)) < 0 ||
+	    (r = parse_group_fields(cl, &k->group, err)) < 0 ||
+	    (r = parse_prefixes(cl, "reserved", LIMIT_CHAFF_EXCLUDES, &k->reserved,
+				&k->n_reserved, err)) < 0 ||
+	    (r = cfg_get_u64(cl, "after", 1, 100, &k->after, err)) < 0 ||
+	    (r = cfg_get_duration(cl, "within", 1, 3600, &k->within_s, err)) < 0 ||
+	    (r = cfg_get_u64(cl, "max", 1, 65536, &k->max, err)) < 0)
+		return r;
+	k->enabled = true;
 	return 0;
 }
 
@@ -201,7 +239,7 @@ parse_root(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 		if ((r = parse_group(cfg_seq_at(groups, i), &c->groups[i], err)) < 0)
 			return r;
 	}
-	if ((r = parse_alarms(root, c, err)) < 0)
+	if ((r = parse_alarms(root, c, err)) < 0 || (r = parse_claim(root, c, err)) < 0)
 		return r;
 	if ((r = cfg_get_map(root, "alive", &alive, err)) < 0 ||
 	    (r = cfg_check_keys(alive, alive_keys, err)) < 0 ||
@@ -277,6 +315,10 @@ conf_free(struct conf *c)
 	}
 	free(c->groups);
 	free(c->allow);
+	free(c->claim.group.ranges);
+	free(c->claim.group.exclude);
+	free(c->claim.reserved);
+	memset(&c->claim, 0, sizeof(c->claim));
 	c->groups = NULL;
 	c->allow = NULL;
 	c->n_groups = 0;

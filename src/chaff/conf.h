@@ -22,6 +22,14 @@
  *     interval: 60s                       # mean period of each decoy's ARP
  *     pps: 100                            # global budget for it
  *   user: nobody                          # privileges dropped to after start-up
+ *   claim:                                # optional, LaBrea-style
+ *     ranges: [192.0.2.0/24]              # addresses that may be claimed
+ *     reserved: [192.0.2.1]               # never claimed
+ *     after: 3                            # unanswered ARP requests ...
+ *     within: 5s                          # ... within this time
+ *     max: 256                            # claimed addresses at most
+ *     personality: linux-5.4
+ *     tcp: [22]
  *
  * conf_load() validates everything (unknown keys, ranges, IPv4 only for
  * decoys, personalities that exist as presets) and reports the first error
@@ -50,6 +58,17 @@ struct conf_group {
 	struct respond_group ports;
 };
 
+/* LaBrea-style claiming of unused addresses (see claim.h). */
+struct conf_claim {
+	bool enabled;
+	struct conf_group group;	/* ranges, personality, ports */
+	struct decoy_prefix *reserved;
+	size_t n_reserved;
+	uint64_t after;
+	int64_t within_s;
+	uint64_t max;
+};
+
 struct conf {
 	char ifname[IF_NAMESIZE];
 	char osdb[256];
@@ -67,6 +86,7 @@ struct conf {
 	uint64_t alive_interval_s;
 	uint64_t alive_pps;
 	char user[64];
+	struct conf_claim claim;
 };
 
 int conf_load(const char *path, struct conf *ret, struct cfg_error *err);

@@ -133,6 +133,30 @@ decoy_table_seal(struct decoy_table *t, uint32_t *ret_dup)
 	return 0;
 }
 
+int
+decoy_table_insert(struct decoy_table *t, uint32_t addr, uint16_t group, uint16_t persona,
+		   const uint8_t oui[3])
+{
+	size_t lo = 0, hi = t->n;
+
+	if (t->n >= t->cap)
+		return -ENOSPC;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->v[mid].addr == addr)
+			return -EEXIST;
+		if (t->v[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&t->v[lo + 1], &t->v[lo], (t->n - lo) * sizeof(*t->v));
+	decoy_init_one(t, &t->v[lo], addr, group, persona, oui);
+	t->n++;
+	return 0;
+}
+
 struct decoy *
 decoy_find(const struct decoy_table *t, uint32_t addr)
 {

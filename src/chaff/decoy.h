@@ -60,6 +60,12 @@ int decoy_table_add(struct decoy_table *t, uint32_t base, uint8_t len,
 /* Sort and check for duplicates (-EEXIST names the first via *ret_dup). */
 int decoy_table_seal(struct decoy_table *t, uint32_t *ret_dup);
 
+/* Insert one decoy into a sealed table, keeping it sorted (claimed
+ * addresses); -ENOSPC past the cap, -EEXIST if present. Pointers to decoys
+ * are invalid afterwards. */
+int decoy_table_insert(struct decoy_table *t, uint32_t addr, uint16_t group, uint16_t persona,
+		       const uint8_t oui[3]);
+
 struct decoy *decoy_find(const struct decoy_table *t, uint32_t addr);
 
 /* A 64-bit random number from the decoy's own generator. */

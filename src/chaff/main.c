@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "chaff/alarm.h"
+#include "chaff/claim.h"
 #include "chaff/conf.h"
 #include "chaff/l2.h"
 #include "chaff/osdb.h"
@@ -59,6 +60,8 @@ struct chaff {
 	bool have_post;
 	struct sshd sshd;
 	bool have_sshd;
+	struct claim claim;
+	uint16_t claim_group, claim_persona;
 	FILE *alarm_out;
 	int syslog_fd;
 	char hostname[64];
@@ -143,13 +146,15 @@ build_decoys(struct chaff *ch, uint64_t secret)
 		return r;
 	}
 	ch->personas = calloc(LIMIT_CHAFF_PERSONAS, sizeof(*ch->personas));
-	ch->groups = calloc(ch->conf.n_groups, sizeof(*ch->groups));
+	ch->groups = calloc(ch->conf.n_groups + 1, sizeof(*ch->groups));
 	if (!ch->personas || !ch->groups) {
 		r = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < ch->conf.n_groups; i++)
 		total += group_size(&ch->conf.groups[i]);
+	if (ch->conf.claim.enabled)
+		total += ch->conf.claim.max;
 	if (total > LIMIT_CHAFF_DECOYS) {
 		log_warnx("%zu decoy addresses configured, at most %u", total, LIMIT_CHAFF_DECOYS);
 		r = -E2BIG;
@@ -174,6 +179,21 @@ build_decoys(struct chaff *ch, uint64_t secret)
 			if (r < 0)
 				goto out;
 		}
+	}
+	if (ch->conf.claim.enabled) {
+		const struct conf_claim *k = &ch->conf.claim;
+		int p = group_persona(ch, &k->group, osdb, osdb_len);
+
+		if (p < 0) {
+			r = p;
+			goto out;
+		}
+		ch->claim_group = (uint16_t)ch->conf.n_groups;
+		ch->claim_persona = (uint16_t)p;
+		ch->groups[ch->conf.n_groups] = k->group.ports;
+		claim_init(&ch->claim, k->group.ranges, k->group.n_ranges, k->reserved,
+			   k->n_reserved, (unsigned)k->after, (uint64_t)k->within_s * 1000000000ULL,
+			   k->max);
 	}
 	{
 		uint32_t dup = 0;
@@ -206,6 +226,32 @@ hook_contact(void *arg, const struct respond_contact *c)
 	struct chaff *ch = arg;
 
 	alarm_contact(&ch->alarm, c, clock_mono_ns(&ch->clk));
+}
+
+/* ARP that no decoy answered: evidence for claiming unused addresses. */
+static void
+hook_arp_other(void *arg, const uint8_t src_mac[6], const struct frame_arp *a)
+{
+	struct chaff *ch = arg;
+	int r;
+
+	if (!ch->conf.claim.enabled)
+		return;
+	if (a->spa != 0)
+		claim_alive(&ch->claim, a->spa);	/* whoever speaks ARP is alive */
+	if (a->op != 1 || a->spa == a->tpa ||
+	    !claim_request(&ch->claim, a->tpa, clock_mono_ns(&ch->clk)))
+		return;
+	r = decoy_table_insert(&ch->decoys, a->tpa, ch->claim_group, ch->claim_persona,
+			       ch->personas[ch->claim_persona].oui);
+	if (r < 0) {
+		log_ratelimited(1, 60, log_warnx, "claim %u.%u.%u.%u: %s", a->tpa >> 24,
+				a->tpa >> 16 & 255, a->tpa >> 8 & 255, a->tpa & 255, strerror(-r));
+		return;
+	}
+	log_info("claimed unused address %u.%u.%u.%u after unanswered ARP requests",
+		 a->tpa >> 24, a->tpa >> 16 & 255, a->tpa >> 8 & 255, a->tpa & 255);
+	respond_announce(&ch->resp, decoy_find(&ch->decoys, a->tpa));
 }
 
 static size_t
@@ -621,10 +667,12 @@ main(int argc, char **argv)
 	hooks = (struct respond_hooks){
 		.send = hook_send, .contact = hook_contact,
 		.svc_open = hook_svc_open, .svc_data = hook_svc_data, .svc_close = hook_svc_close,
+		.arp_other = hook_arp_other,
 		.arg = &ch,
 	};
 	if (respond_init(&ch.resp, &ch.decoys, ch.personas, ch.n_personas, ch.groups,
-			 ch.conf.n_groups, LIMIT_CHAFF_CONNS, &hooks) < 0)
+			 ch.conf.n_groups + (ch.conf.claim.enabled ? 1 : 0), LIMIT_CHAFF_CONNS,
+			 &hooks) < 0)
 		fatalx("out of memory");
 	r = l2_open(ch.conf.ifname, &ch.l2);
 	if (r < 0) {

@@ -223,10 +223,16 @@ handle_arp(struct respond *r, const struct frame *f)
 	struct decoy *d;
 
 	/* Like Linux: only requests, never from a multicast/broadcast sender,
-	 * never for a multicast target. */
-	if (a->op != 1 || (a->sha[0] & 1) || (f->src[0] & 1) || (a->tpa >> 28) == 0xe)
+	 * never for a multicast target. Replies and others' traffic only
+	 * feed address claiming. */
+	if (a->op != 1 || (a->sha[0] & 1) || (f->src[0] & 1) || (a->tpa >> 28) == 0xe) {
+		if (r->hooks.arp_other && !(a->sha[0] & 1))
+			r->hooks.arp_other(r->hooks.arg, f->src, a);
 		return;
+	}
 	d = decoy_find(r->decoys, a->tpa);
+	if (!d && r->hooks.arp_other)
+		r->hooks.arp_other(r->hooks.arg, f->src, a);
 	if (!d || a->spa == a->tpa)
 		return;
 	contact(r, CONTACT_ARP, f, d, 0, 0);

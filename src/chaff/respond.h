@@ -19,6 +19,7 @@
 
 #include "chaff/conn.h"
 #include "chaff/decoy.h"
+#include "chaff/frame.h"
 #include "chaff/persona.h"
 
 enum respond_contact_kind {
@@ -66,6 +67,9 @@ struct respond_hooks {
 	size_t (*svc_data)(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
 			   size_t len, uint8_t *out, size_t cap, bool *close);
 	void (*svc_close)(void *arg, struct conn *c);
+	/* Every well-formed ARP frame no decoy answered (for claiming unused
+	 * addresses). Optional. */
+	void (*arp_other)(void *arg, const uint8_t src_mac[6], const struct frame_arp *arp);
 	void *arg;
 };
 

@@ -1,0 +1,89 @@
+/* Unit tests for src/chaff/claim.c: when an unused address is claimed, and when never. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "chaff/claim.h"
+
+static const uint64_t S = 1000000000ULL;
+
+static void
+test_claims_after_unanswered_requests(void **state)
+{
+	static struct claim c;
+	struct decoy_prefix ranges[] = { { 0xc0000200, 24 } }, reserved[] = { { 0xc0000201, 32 } };
+
+	claim_init(&c, ranges, 1, reserved, 1, 3, 5 * S, 2);
+	assert_false(claim_request(&c, 0xc0000210, 1 * S));
+	assert_false(claim_request(&c, 0xc0000210, 2 * S));
+	assert_true(claim_request(&c, 0xc0000210, 3 * S));
+	/* Too slow: three requests spread over more than the window. */
+	assert_false(claim_request(&c, 0xc0000211, 1 * S));
+	assert_false(claim_request(&c, 0xc0000211, 4 * S));
+	assert_false(claim_request(&c, 0xc0000211, 7 * S));
+	/* An address that showed itself alive starts over. */
+	assert_false(claim_request(&c, 0xc0000212, 1 * S));
+	assert_false(claim_request(&c, 0xc0000212, 1 * S));
+	claim_alive(&c, 0xc0000212);
+	assert_false(claim_request(&c, 0xc0000212, 2 * S));
+	/* Reserved and out-of-range addresses: never. */
+	for (int i = 0; i < 5; i++) {
+		assert_false(claim_request(&c, 0xc0000201, S));
+		assert_false(claim_request(&c, 0xc6336401, S));
+	}
+	/* The cap. */
+	assert_false(claim_request(&c, 0xc0000220, S));
+	assert_false(claim_request(&c, 0xc0000220, S));
+	assert_true(claim_request(&c, 0xc0000220, S));
+	for (int i = 0; i < 5; i++)
+		assert_false(claim_request(&c, 0xc0000230, S));
+	assert_int_equal(c.claimed, 2);
+}
+
+static void
+test_storm_is_bounded(void **state)
+{
+	static struct claim c;
+	struct decoy_prefix ranges[] = { { 0xc0000000, 16 } };
+
+	/* 65,536 distinct targets, one request each: nothing claimed, no growth. */
+	claim_init(&c, ranges, 1, NULL, 0, 2, 5 * S, 10);
+	for (uint32_t i = 0; i < 65536; i++)
+		assert_false(claim_request(&c, 0xc0000000 + i, S + i));
+}
+
+static void
+test_insert_keeps_table_sorted(void **state)
+{
+	struct decoy_table t;
+	static const uint8_t oui[3] = { 0, 0x14, 0x22 };
+
+	assert_int_equal(decoy_table_init(&t, 4, 1, 0), 0);
+	assert_int_equal(decoy_table_add(&t, 0xc0000210, 31, NULL, 0, 0, 0, oui), 0);
+	assert_int_equal(decoy_table_seal(&t, NULL), 0);
+	assert_int_equal(decoy_table_insert(&t, 0xc0000205, 1, 0, oui), 0);
+	assert_int_equal(decoy_table_insert(&t, 0xc0000205, 1, 0, oui), -EEXIST);
+	assert_int_equal(decoy_table_insert(&t, 0xc0000220, 1, 0, oui), 0);
+	assert_int_equal(decoy_table_insert(&t, 0xc0000230, 1, 0, oui), -ENOSPC);
+	assert_int_equal(t.v[0].addr, 0xc0000205);
+	assert_int_equal(t.v[3].addr, 0xc0000220);
+	assert_non_null(decoy_find(&t, 0xc0000211));
+	assert_int_equal(decoy_find(&t, 0xc0000205)->group, 1);
+	decoy_table_free(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_claims_after_unanswered_requests),
+		cmocka_unit_test(test_storm_is_bounded),
+		cmocka_unit_test(test_insert_keeps_table_sorted),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
