@@ -7,7 +7,9 @@
  * the kernel's state and moat's, used to withdraw exactly one rule, to read
  * its counters back (the counter sits before the verdict, so the attack is
  * still measured while it is dropped) and to reconcile after a restart.
- * Rules of other tables are never read or touched.
+ * Rules of other tables are never read or touched. The table is created
+ * with the first rule and deleted with the last, so an idle moatd leaves
+ * nothing in the ruleset.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -366,6 +368,31 @@ nft_apply(void *state, const struct mit_rule *r)
 }
 
 static int
+nft_count_cb(void *ctx, uint64_t id, json_t *rule)
+{
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* Delete our table once it holds no moat rule. */
+static int
+nft_drop_table_if_empty(struct drv_nft *d)
+{
+	size_t n = 0;
+	json_t *cmds;
+	int r;
+
+	if ((r = nft_foreach_rule(d, nft_count_cb, &n)) < 0 || n > 0)
+		return r;
+	cmds = json_pack("[{s:{s:{s:s,s:s}}}]", "delete", "table", "family", "inet", "name", d->table);
+	if (cmds == NULL)
+		return -ENOMEM;
+	d->chain_ready = false;
+	(void)nft_run(d, cmds, NULL, true);	/* already gone is fine */
+	return 0;
+}
+
+static int
 nft_withdraw(void *state, uint64_t id)
 {
 	struct drv_nft *d = state;
@@ -381,7 +408,9 @@ nft_withdraw(void *state, uint64_t id)
 	    "family", "inet", "table", d->table, "chain", d->chain, "handle", f.handle);
 	if (cmds == NULL)
 		return -ENOMEM;
-	return nft_run(d, cmds, NULL, false);
+	if ((r = nft_run(d, cmds, NULL, false)) < 0)
+		return r;
+	return nft_drop_table_if_empty(d);
 }
 
 struct nft_ids {

@@ -14,11 +14,15 @@
 #include "engine/reading.h"
 
 #define MITIGATION_KV "mitigate/state"
+/* Attacks declared since the last tick, waiting for their first top lists. */
+#define MITIGATION_MAX_PENDING 256u
 
 struct mitigation_ctx {
 	struct engine *e;
 	struct mit_mgr *mgr;
 	bool dirty;		/* state changed since the last save */
+	uint64_t pending[MITIGATION_MAX_PENDING];
+	size_t npending;
 };
 
 /* One moatd per process: the module's instance, reset at fini. */
@@ -251,17 +255,40 @@ mitigation_start(struct mitigation_ctx *m, const struct decision_attack *a)
 		log_warnx("mitigation: attack %" PRIu64 ": %s", a->id, strerror(-r));
 }
 
+/*
+ * A newly declared attack is mitigated at the next tick, not at once: its
+ * type and its top targets and sources are filled from the readings of that
+ * tick, and they decide what the rule matches (a victim's /32 rather than
+ * the whole PO). The cost is at most one reading interval.
+ */
 static void
 mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_state old)
 {
 	struct mitigation_ctx *m = arg;
 
-	if (a->state == DECISION_DECLARED && old != DECISION_DECLARED && old != DECISION_ENDING)
-		mitigation_start(m, a);
-	else if (a->state == DECISION_ENDED)
+	if (a->state == DECISION_DECLARED && old != DECISION_DECLARED && old != DECISION_ENDING) {
+		if (m->npending < MITIGATION_MAX_PENDING)
+			m->pending[m->npending++] = a->id;
+		else
+			mitigation_start(m, a);	/* a burst of attacks: no time to wait */
+	} else if (a->state == DECISION_ENDED) {
 		(void)mit_stop_attack(m->mgr, a->id, clock_wall_s(engine_clock(m->e)));
+	}
 	if (m->dirty)
 		mitigation_save(m);
+}
+
+static void
+mitigation_start_pending(struct mitigation_ctx *m)
+{
+	struct detection_ctx *d = detection_get(m->e);
+
+	for (size_t i = 0; d != NULL && i < m->npending; i++) {
+		const struct decision_attack *a = decision_get(detection_decision(d), m->pending[i]);
+		if (a != NULL && (a->state == DECISION_DECLARED || a->state == DECISION_ENDING))
+			mitigation_start(m, a);
+	}
+	m->npending = 0;
 }
 
 /* ---- the module ---- */
@@ -330,7 +357,9 @@ mitigation_tick(struct engine *e, uint64_t now_ns)
 
 	if (m == NULL)
 		return;
-	mit_tick(m->mgr, now_ns / CLOCK_NS_PER_SEC);
+	mitigation_start_pending(m);
+	/* The engine ticks on the monotonic clock; mitigations keep wall time. */
+	mit_tick(m->mgr, clock_wall_s(engine_clock(e)));
 	if (m->dirty)
 		mitigation_save(m);
 }

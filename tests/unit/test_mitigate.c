@@ -122,6 +122,8 @@ test_nft_apply_and_exact_undo(void **state)
 	assert_int_equal(mit_stop(m, id, 1002, "test"), 0);
 	assert_int_equal(mit_get(m, id)->status, MIT_ENDED);
 	assert_int_equal(kernel_rules(ids, 8), 0);
+	/* The last rule took moat's table with it: nothing left behind. */
+	assert_int_not_equal(system("nft list table inet moat >/dev/null 2>&1"), 0);
 	assert_int_equal(mit_stop(m, id, 1003, "again"), -EALREADY);
 	mit_mgr_free(m);
 }
