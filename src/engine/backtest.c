@@ -108,7 +108,7 @@ int
 backtest_new(const struct dparams *params, struct backtest **ret)
 {
 	struct backtest *bt = calloc(1, sizeof(*bt));
-	struct detect_env env = { bt_params, bt_emit, bt };
+	struct detect_env env = { .params = bt_params, .emit = bt_emit, .ctx = bt };
 	struct decision_hooks hooks = { .params = bt_params, .po_name = bt_po_name,
 		.changed = bt_changed, .reset = bt_reset, .ctx = bt };
 	int r = -ENOMEM;

@@ -44,6 +44,8 @@ struct detect_env {
 	const struct dparams *(*params)(void *ctx, uint32_t po_id);
 	void (*emit)(void *ctx, const struct detection *d);
 	void *ctx;
+	/* Optional: a series finished its learning period (once per series). */
+	void (*learned)(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port);
 };
 
 struct detect_ops {

@@ -448,7 +448,11 @@ rate_feed(void *arg, const struct reading *r)
 		rate_update(s, &ev, t_s, dt, pr->period_learn_s);
 		return;
 	}
-	s->learned = true;
+	if (!s->learned) {
+		s->learned = true;
+		if (st->env.learned != NULL)
+			st->env.learned(st->env.ctx, s->po_id, s->proto, s->dir, s->port);
+	}
 	rate_evaluate(s, pr, &ev);
 	rate_count(s, pr, &ev);
 	if (s->count == 0)

@@ -194,6 +194,21 @@ detection_emit(void *ctx, const struct detection *det)
 	decision_detect(d->dp, det);
 }
 
+/* One flight entry per series that finished learning: rate-limited like
+ * suspicions, since a new PO finishes all its series at once. */
+static void
+detection_learned(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
+{
+	struct detection_ctx *d = ctx;
+
+	log_ratelimited(10, 60, log_info, "detection: %s %s %s learned; rate detection active",
+	    detection_po_name(d, po_id), detect_proto_name(proto), detect_dir_name(dir));
+	flight_record(engine_flight(d->e), "learning", "learning.done", NULL,
+	    "%s %s %s%s%.0u: learning period over, rate detection active",
+	    detection_po_name(d, po_id), detect_proto_name(proto), detect_dir_name(dir),
+	    port ? " port " : "", port);
+}
+
 static void
 detection_reset_traffic(void *ctx, uint32_t po_id, uint8_t proto, uint16_t port)
 {
@@ -577,7 +592,8 @@ static int
 detection_create(struct engine *e, struct detection_ctx **ret)
 {
 	struct detection_ctx *d = calloc(1, sizeof(*d));
-	struct detect_env env = { detection_params, detection_emit, d };
+	struct detect_env env = { .params = detection_params, .emit = detection_emit, .ctx = d,
+		.learned = detection_learned };
 	struct decision_hooks hooks = { .params = detection_params, .po_name = detection_po_name,
 		.changed = detection_changed, .reset = detection_reset_traffic, .ctx = d };
 	int r = -ENOMEM;
@@ -645,9 +661,12 @@ detection_tick(struct engine *e, uint64_t now_ns)
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		detect_registry[i]->tick(d->det[i], now_ns);
 	decision_tick(d->dp, now_ns);
-	if (++d->ticks % DETECTION_SAVE_TICKS == 0 && (r = detection_save(d)) < 0)
+	if (++d->ticks % DETECTION_SAVE_TICKS == 0 && (r = detection_save(d)) < 0) {
 		log_ratelimited(1, 600, log_warnx, "detection: saving learned state failed: %s",
 		    strerror(-r));
+		health_report(engine_health(e), "detection", 0.2, "saving learned state: %s",
+		    strerror(-r));
+	}
 }
 
 /* Factory reset: forget everything learned and every attack. A soft reset

@@ -74,4 +74,8 @@ def test_flood_declared_within_3s(topo, tmp_path):
     assert one["peak_pps"] > 300
     assert one["top_targets"][0]["address"] == "192.0.2.10"
     assert "192.0.2.10" in m.moat("attack", str(a["id"])).stdout
+    st, fl = m.request("GET", "/api/v1/flight?category=attack", token=None)
+    assert st == 200
+    assert any(e["event"] == "attack.declared" and e["detail"]["id"] == a["id"]
+               for e in fl["entries"])
     assert m.stop() == 0

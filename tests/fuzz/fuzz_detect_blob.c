@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct decision_hooks hooks = { .params = params };
 	struct decision *dp;
-	struct detect_env env = { params, emit, NULL };
+	struct detect_env env = { .params = params, .emit = emit };
 	void *st;
 	uint8_t *blob;
 	size_t len;

@@ -20,7 +20,7 @@
 struct harness {
 	struct dparams p;
 	void *st;
-	unsigned attacks, suspects;
+	unsigned attacks, suspects, learned;
 	struct detection last;
 	uint64_t first_attack_ns;
 	uint64_t rng;
@@ -46,11 +46,17 @@ h_emit(void *ctx, const struct detection *d)
 	h->last = *d;
 }
 
+static void
+h_learned(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
+{
+	((struct harness *)ctx)->learned++;
+}
+
 static struct harness *
 h_new(bool profile)
 {
 	struct harness *h = calloc(1, sizeof(*h));
-	struct detect_env env = { h_params, h_emit, NULL };
+	struct detect_env env = { .params = h_params, .emit = h_emit, .learned = h_learned };
 
 	dparams_default(&h->p);
 	h->p.rate.warmup_s = 10;
@@ -115,6 +121,9 @@ test_learning_declares_nothing(void **state)
 	h_run(h, 100, 200, 50000);	/* a flood inside the learning period */
 	assert_int_equal(h->attacks, 0);
 	assert_int_equal(h->suspects, 0);
+	assert_int_equal(h->learned, 0);
+	h_run(h, 200, 400, 1000);
+	assert_int_equal(h->learned, 1);	/* once, when the period is over */
 	h_free(h);
 }
 

@@ -40,7 +40,7 @@ static int
 setup(void **state)
 {
 	struct harness *h = calloc(1, sizeof(*h));
-	struct detect_env env = { h_params, h_emit, h };
+	struct detect_env env = { .params = h_params, .emit = h_emit, .ctx = h };
 
 	dparams_default(&h->p);
 	h->p.limits[PROTO_TCP].pps = 1000;
