@@ -62,6 +62,7 @@ struct chaff {
 	bool have_sshd;
 	struct claim claim;
 	uint16_t claim_group, claim_persona;
+	uint8_t rx_buf[65536];	/* one received frame (any MTU) */
 	FILE *alarm_out;
 	int syslog_fd;
 	char hostname[64];
@@ -472,12 +473,10 @@ open_signals(void)
 static void
 drain_rx(struct chaff *ch)
 {
-	static uint8_t buf[65536];
-
 	for (int i = 0; i < RX_BATCH; i++) {
 		size_t len;
 		bool unverified;
-		int r = l2_recv(&ch->l2, buf, sizeof(buf), &len, &unverified);
+		int r = l2_recv(&ch->l2, ch->rx_buf, sizeof(ch->rx_buf), &len, &unverified);
 
 		if (r == -EAGAIN)
 			return;
@@ -486,7 +485,7 @@ drain_rx(struct chaff *ch)
 			return;
 		}
 		ch->resp.now_ns = clock_mono_ns(&ch->clk);
-		respond_frame(&ch->resp, buf, len, unverified);
+		respond_frame(&ch->resp, ch->rx_buf, len, unverified);
 	}
 }
 

@@ -65,12 +65,43 @@ or_default(const char *s, const char *d)
 
 /* --- HTTP: one request, one canned page, close. --- */
 
+/* The default page of the server the preset names (by its Server: prefix). */
+static const char *
+http_page(const char *server)
+{
+	static const struct {
+		const char *prefix, *page;
+	} pages[] = {
+		{ "Microsoft-IIS", "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\">\n"
+				   "<html><head><title>IIS Windows Server</title></head>\n"
+				   "<body><div id=\"container\"><a href=\"http://go.microsoft.com/"
+				   "fwlink/?linkid=66138&amp;clcid=0x409\"><img src=\"iisstart.png\" "
+				   "alt=\"IIS\" width=\"960\" height=\"600\" /></a></div></body></html>\n" },
+		{ "nginx", "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n"
+			   "</head>\n<body>\n<h1>Welcome to nginx!</h1>\n<p>If you see this page, "
+			   "the nginx web server is successfully installed and working.</p>\n"
+			   "</body>\n</html>\n" },
+		{ "Apache", "<html><body><h1>It works!</h1></body></html>\n" },
+		{ "cisco-IOS", "<html><head><title>Cisco Systems</title></head><body>"
+			       "<p>Cisco 1921 router</p></body></html>\n" },
+		{ "HP-ChaiSOE", "<html><head><title>HP LaserJet 2420</title></head><body>"
+				"<h1>HP LaserJet 2420</h1></body></html>\n" },
+		{ "Boa", "<html><head><title>AXIS</title></head><body>"
+			 "<a href=\"/view/index.shtml\">Live view</a></body></html>\n" },
+	};
+
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (strncmp(server, pages[i].prefix, strlen(pages[i].prefix)) == 0)
+			return pages[i].page;
+	return "<html><body></body></html>\n";
+}
+
 static size_t
 http_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	  const struct conn *c, char *out, size_t cap, bool *close)
 {
-	static const char page[] =
-		"<html><head><title>Welcome</title></head><body><h1>It works!</h1></body></html>\n";
+	const char *server = or_default(p->svc.http_server, "Apache");
+	const char *page = http_page(server);
 
 	if (ss->phase == 0) {
 		report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
@@ -82,7 +113,7 @@ http_line(struct service_ctx *s, struct service_session *ss, const struct person
 	return say(out, cap,
 		   "HTTP/1.1 200 OK\r\nServer: %s\r\nContent-Type: text/html\r\n"
 		   "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		   or_default(p->svc.http_server, "Apache"), sizeof(page) - 1, page);
+		   server, strlen(page), page);
 }
 
 /* --- SSH: the impersonated OpenSSH's identification; the session ends at the client's. --- */

@@ -81,6 +81,7 @@ test_http(void **state)
 	assert_true(feed(f, &c, "\r\n", &close) > 0);
 	assert_true(close);
 	assert_non_null(strstr((char *)f->out, "Server: nginx/1.18.0 (Ubuntu)\r\n"));
+	assert_non_null(strstr((char *)f->out, "<title>Welcome to nginx!</title>"));
 	service_close(&f->s, &c);
 }
 
