@@ -1132,11 +1132,15 @@ fam_insert(struct fam *f, u128 key, unsigned len, uint32_t value)
 		return -ENOSPC;
 	if (f->dp.top == NULL) {
 		/* An empty first level; what inserts touch is marked stale. */
-		if (f->stale == NULL)
-			f->stale = calloc(stale_cap(f), sizeof(*f->stale));
+		f->stale = calloc(stale_cap(f), sizeof(*f->stale));
 		f->dp.top = calloc(top_entries(f), sizeof(*f->dp.top));
-		if (f->stale == NULL || f->dp.top == NULL)
+		if (f->stale == NULL || f->dp.top == NULL) {
+			free(f->stale);
+			free(f->dp.top);
+			f->stale = NULL;
+			f->dp.top = NULL;
 			return -ENOMEM;
+		}
 	}
 	r = cp_insert(f, key, len, value + 1, &added);
 	if (r < 0)
