@@ -861,9 +861,10 @@ mit_reconcile(struct mit_mgr *m, uint64_t now_s)
 {
 	int total = 0;
 
-	/* Open every driver a live mitigation names, so its state is checked too. */
+	/* Open every driver a mitigation names (ended ones too: their rules
+	 * may be stale there), so its state is checked. */
 	for (size_t i = 0; i < m->n_entries; i++)
-		if (m->entries[i].status == MIT_MITIGATING && m->entries[i].driver[0] != '\0')
+		if (m->entries[i].driver[0] != '\0')
 			(void)mit_driver_by_name(m, m->entries[i].driver);
 	for (size_t i = 0; i < m->n_drivers; i++) {
 		int r = mit_reconcile_driver(m, &m->drivers[i], now_s);

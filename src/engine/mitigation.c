@@ -282,13 +282,45 @@ static void
 mitigation_start_pending(struct mitigation_ctx *m)
 {
 	struct detection_ctx *d = detection_get(m->e);
+	int r;
 
-	for (size_t i = 0; d != NULL && i < m->npending; i++) {
+	if (d == NULL || m->npending == 0)
+		return;
+	for (size_t i = 0; i < m->npending; i++) {
 		const struct decision_attack *a = decision_get(detection_decision(d), m->pending[i]);
 		if (a != NULL && (a->state == DECISION_DECLARED || a->state == DECISION_ENDING))
 			mitigation_start(m, a);
 	}
 	m->npending = 0;
+	/* Rules now exist for these attacks: make sure the attacks outlive a
+	 * crash too, so a restart ends the rules when the attacks end. */
+	if ((r = detection_save(d)) < 0)
+		log_warnx("mitigation: saving the attacks: %s", strerror(-r));
+}
+
+/*
+ * After a restart: a live mitigation whose attack the detection module no
+ * longer has (its state was older than the crash) or has seen end would
+ * otherwise hold its rule until max_duration. End it; if the attack is
+ * still on, detection declares it again and it is mitigated again.
+ */
+static void
+mitigation_end_orphans(struct mitigation_ctx *m)
+{
+	struct detection_ctx *d = detection_get(m->e);
+	uint64_t now = clock_wall_s(engine_clock(m->e));
+	const struct mit_entry *it;
+
+	if (d == NULL)
+		return;
+	for (size_t i = 0; (it = mit_at(m->mgr, i)) != NULL; i++) {
+		const struct decision_attack *a = decision_get(detection_decision(d),
+		    it->rule.req.attack_id);
+		if (it->status == MIT_ENDED || it->status == MIT_NOT_MITIGATED)
+			continue;
+		if (a == NULL || a->state == DECISION_ENDED || strcmp(a->po, it->rule.req.po) != 0)
+			(void)mit_stop(m->mgr, it->id, now, "its attack is gone after a restart");
+	}
 }
 
 /* ---- the module ---- */
@@ -319,6 +351,7 @@ mitigation_init(struct engine *e)
 	mitigation_allow_self(m);
 	mitigation_load(m);
 	mit_set_event_hook(m->mgr, mitigation_event, m);
+	mitigation_end_orphans(m);	/* before reconciling: their rules are then stale */
 	r = mit_reconcile(m->mgr, clock_wall_s(engine_clock(e)));
 	if (r < 0)
 		log_warnx("mitigation: reconciling with the drivers' state: %s", strerror(-r));

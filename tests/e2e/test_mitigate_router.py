@@ -112,14 +112,17 @@ class Router:
         os.makedirs(self.state)
         self.proc = None
 
-    def start_moatd(self, mitigate_yaml):
-        port = free_port("127.0.0.1")    # free in rtr: its loopback is new
+    def start_moatd(self, mitigate_yaml=None):
+        """Start moatd in rtr; with no yaml, again with the previous config."""
         conf = str(self.dir / "moatd.yaml")
-        with open(conf, "w") as f:
-            f.write('api:\n  listen: "127.0.0.1:%d"\n' % port)
-            f.write("collect:\n  udp: []\n  capture:\n    - { interface: %s }\n" % self.r_atk)
-            f.write(mitigate_yaml)
-        log = open(str(self.dir / "moatd.log"), "w")
+        if mitigate_yaml is not None:
+            port = free_port("127.0.0.1")    # free in rtr: its loopback is new
+            with open(conf, "w") as f:
+                f.write('api:\n  listen: "127.0.0.1:%d"\n' % port)
+                f.write("collect:\n  udp: []\n  capture:\n    - { interface: %s }\n"
+                        % self.r_atk)
+                f.write(mitigate_yaml)
+        log = open(str(self.dir / "moatd.log"), "a")
         self.proc = self.topo.spawn(self.rtr, binpath("moatd"), "-c", conf, "--state", self.state,
                                     stdout=log, stderr=log)
         log.close()
@@ -217,3 +220,47 @@ def test_xdp_driver_on_router(topo, tmp_path):
     topo_tag = topo.tag[-5:]
     yaml = "mitigate:\n  scope: proto\n  drivers:\n    xdp: { interfaces: [ra%s] }\n" % topo_tag
     run_scenario(topo, tmp_path, "xdp", yaml, left)
+
+
+def moat_rules(topo, ns):
+    """The comments of moat's nft rules in namespace ns."""
+    out = topo.run(ns, "nft", "-j", "list", "ruleset").stdout
+    return [i["rule"]["comment"] for i in json.loads(out)["nftables"]
+            if "rule" in i and i["rule"].get("table") == "moat"]
+
+
+def test_nft_restart_reconciles(topo, tmp_path):
+    """SIGKILL moatd while it mitigates, delete its rule by hand, start it:
+    the rule is back exactly once, and the attack's end still removes it."""
+    need("nft")
+    r = Router(topo, tmp_path)
+    r.start_moatd("mitigate:\n  scope: proto\n")
+    r.moat("po", "add", "web", "--prefix", "203.0.113.10/32", "--driver", "nft",
+           "--threshold", "udp.pps=1000")
+    time.sleep(1.5)
+    udp = topo.spawn(r.atk, "/usr/bin/python3", "-c",
+                     UDP_FLOOD % {"n": 400000, "pps": 20000, "port": 9, "secs": 15})
+    first = wait_for(lambda: mitigating(r, 1), timeout=8, interval=0.2, what="mitigation")[0]
+    assert len(moat_rules(topo, r.rtr)) == 1
+
+    r.proc.kill()
+    r.proc.wait(5)
+    handle = [i["rule"]["handle"] for i in json.loads(topo.run(
+        r.rtr, "nft", "-j", "-a", "list", "table", "inet", "moat").stdout)["nftables"] if "rule" in i]
+    topo.run(r.rtr, "nft", "delete", "rule", "inet", "moat", "mitigate", "handle", str(handle[0]))
+    assert moat_rules(topo, r.rtr) == []
+
+    r.start_moatd()
+    assert moat_rules(topo, r.rtr) == ["moat:%d" % first["id"]]   # back, once
+    again = mitigating(r, 1)
+    assert again and again[0]["id"] == first["id"]
+    events = [e["event"] for e in r.moat_json("flight", "--category", "mitigation")["entries"]]
+    assert "mitigation.reinstalled" in events and "mitigation.reconcile" in events
+
+    udp.wait(timeout=30)
+    wait_for(lambda: moat_rules(topo, r.rtr) == [] and
+             all(m["status"] == "ended" for m in r.moat_json("mitigations")["mitigations"]),
+             timeout=90, interval=1, what="the attack to end and its rule to go")
+    assert "moat" not in topo.run(r.rtr, "nft", "list", "ruleset").stdout
+    r.proc.terminate()
+    assert r.proc.wait(10) == 0
