@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/strnum.h"
+
+/* Each step of a POST (connect, write, read) waits at most this long. */
+#define POST_TIMEOUT_MS 2000
 
 int
 post_init(struct post *p, const char *url, const char *token)
@@ -87,14 +90,35 @@ post_parse_status(const char *buf, size_t len, int *ret_code)
 	return 0;
 }
 
+/* Wait until fd is ready for events, at most POST_TIMEOUT_MS. */
+static int
+wait_fd(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	do {
+		n = poll(&p, 1, POST_TIMEOUT_MS);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == 0 ? -ETIMEDOUT : 0;
+}
+
 static int
 write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
+		int r;
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if ((r = wait_fd(fd, POLLOUT)) < 0)
+				return r;
+			continue;
+		}
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 		buf += n;
@@ -103,24 +127,37 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* One POST over a fresh connection; the HTTP status or a negative errno. */
+static int
+connect_nb(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int err = 0, r;
+	socklen_t elen = sizeof(err);
+
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -errno;
+	if ((r = wait_fd(fd, POLLOUT)) < 0)
+		return r;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		return -errno;
+	return -err;
+}
+
+/* One POST over a fresh non-blocking connection, each step bounded by
+ * POST_TIMEOUT_MS; the HTTP status or a negative errno. */
 static int
 post_one(struct post *p, const char *json)
 {
-	struct timeval tv = { .tv_sec = 2 };
 	char head[768], resp[256];
 	size_t got = 0;
 	int fd, r, code, n;
 
-	fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&p->addr, p->addrlen) < 0) {
-		r = -errno;
+	if ((r = connect_nb(fd, (struct sockaddr *)&p->addr, p->addrlen)) < 0)
 		goto out;
-	}
 	n = snprintf(head, sizeof(head),
 		     "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
 		     "%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
@@ -132,16 +169,19 @@ post_one(struct post *p, const char *json)
 	}
 	if ((r = write_all(fd, head, (size_t)n)) < 0 || (r = write_all(fd, json, strlen(json))) < 0)
 		goto out;
-	while (got < sizeof(resp) - 1) {
+	while (got < 12) {
 		ssize_t k = read(fd, resp + got, sizeof(resp) - 1 - got);
 
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && errno == EAGAIN) {
+			if ((r = wait_fd(fd, POLLIN)) < 0)
+				goto out;
+			continue;
+		}
 		if (k <= 0)
 			break;
 		got += (size_t)k;
-		if (got >= 12)
-			break;
 	}
 	r = post_parse_status(resp, got, &code) < 0 ? -EPROTO : code;
 out:

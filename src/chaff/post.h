@@ -4,7 +4,7 @@
  * Reports are queued (at most LIMIT_CHAFF_POST_QUEUE; when full the oldest
  * is dropped and counted) and a worker thread POSTs each one as
  * application/json to the configured URL with a bearer token, one short
- * connection per report, with 2-second timeouts. The URL must name the host
+ * non-blocking connection per report, each step bounded by 2 seconds. The URL must name the host
  * by IP address ("http://127.0.0.1:8080/api/v1/alarms"): no DNS after the
  * sandbox is entered. Start the worker before sandbox_enter(); the worker
  * needs socket/connect, which the caller adds to the allow-list.

@@ -2,7 +2,6 @@
 #include "chaff/sshd.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
@@ -13,15 +12,6 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-
-static void
-fcntl_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
 
 static void
 copy_cut(char *dst, size_t cap, const char *src)
@@ -92,7 +82,7 @@ auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *pubkey
 static void
 serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 {
-	struct timeval tv = { .tv_sec = SSHD_TIMEOUT_S };
+	long timeout_s = SSHD_TIMEOUT_S;
 	struct serve_ctx x = { .s = s, .key = key };
 	struct ssh_server_callbacks_struct cb = {
 		.userdata = &x,
@@ -109,8 +99,9 @@ serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 
 	if (!bind || !session)
 		goto out;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* The key exchange waits at most SSHD_TIMEOUT_S for the client. */
+	if (ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &timeout_s) < 0)
+		goto out;
 	/* No /etc/ssh/libssh_server_config: the sandbox forbids open(), and the
 	 * decoy's behaviour must not depend on the host's files. */
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no_config) < 0)
@@ -253,12 +244,11 @@ sshd_open(struct sshd *s, const struct sshd_key *key, const char *version)
 	if (slot >= 0) {
 		struct sshd_session *ss = &s->sess[slot];
 
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
+		/* Both ends non-blocking: libssh drives its end with poll(). */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0) {
 			pthread_mutex_unlock(&s->mu);
 			return -errno;
 		}
-		/* Our end never blocks the packet loop. */
-		fcntl_nonblock(fds[0]);
 		ss->used = true;
 		ss->queued = true;
 		ss->fd = fds[0];
