@@ -19,6 +19,7 @@
 #include "ins/insproto.h"
 #include "ins/lsn.h"
 #include "ins/obs.h"
+#include "ins/resolv.h"
 
 /* Loop wake-up period: the granularity of hold deadlines. */
 #define BROKER_TICK_MS 100
@@ -28,6 +29,7 @@
 struct client {
 	struct bk_ev ev;	/* first: the loop hands us this pointer */
 	struct ucred cred;
+	uint64_t id;		/* tags its deferred RESOLVE replies */
 	struct client *prev, *next;
 };
 
@@ -176,32 +178,31 @@ broker_do_listen(struct broker *b, const struct ins_msg *req, int *fd, int *ret_
 	return 0;
 }
 
+/* Deferred: the reply is sent when the lookup finishes (broker_on_resolved). */
+#define BROKER_DEFERRED 1
+
 static int
-broker_do_resolve(struct broker *b, const struct ins_msg *req, struct ins_msg *rep)
+broker_do_resolve(struct broker *b, const struct client *c, const struct ins_msg *req,
+		  struct ins_msg *rep)
 {
-	struct addrinfo hints = { 0 }, *res = NULL;
 	int r;
 
-	hints.ai_family = req->family == INS_AF_INET ? AF_INET
-			: req->family == INS_AF_INET6 ? AF_INET6 : AF_UNSPEC;
-	hints.ai_socktype = req->socktype == INS_SOCK_DGRAM ? SOCK_DGRAM : SOCK_STREAM;
-	hints.ai_flags = (int)req->ai_flags & (AI_ADDRCONFIG | AI_V4MAPPED | AI_ALL | AI_NUMERICSERV);
 	b->st.resolves++;
-	r = getaddrinfo(req->name, req->service[0] ? req->service : NULL, &hints, &res);
-	if (r != 0)
-		return r < 0 ? r : -EAI_FAIL;	/* EAI_* codes are negative */
-	for (struct addrinfo *ai = res; ai && rep->naddrs < INS_RESOLVE_MAX; ai = ai->ai_next)
-		if (insproto_addr_from_sa(ai->ai_addr, ai->ai_addrlen, &rep->addrs[rep->naddrs]) == 0)
-			rep->naddrs++;
-	freeaddrinfo(res);
-	log_debug("resolved %s: %u addresses", req->name, rep->naddrs);
-	return 0;
+	log_debug("resolving %s for pid %d", req->name, (int)c->cred.pid);
+	if (b->resolv) {
+		r = resolv_submit(b->resolv, c->id, req);
+		if (r == 0)
+			return BROKER_DEFERRED;
+		return -EAI_AGAIN;	/* a flood of lookups: try again later */
+	}
+	r = resolv_lookup(req, rep);
+	return r == 0 ? 0 : r;
 }
 
 /* Handle one request; *fd is the descriptor it carried (set to -1 if consumed). */
 static int
-broker_dispatch(struct broker *b, const struct ins_msg *req, int *fd, struct ins_msg *rep,
-		int *ret_fd)
+broker_dispatch(struct broker *b, const struct client *c, const struct ins_msg *req, int *fd,
+		struct ins_msg *rep, int *ret_fd)
 {
 	switch (req->type) {
 	case INS_SOCKET:
@@ -215,7 +216,7 @@ broker_dispatch(struct broker *b, const struct ins_msg *req, int *fd, struct ins
 	case INS_GETNAME:
 		return lsn_getname(b, *fd, &rep->addr);
 	case INS_RESOLVE:
-		return broker_do_resolve(b, req, rep);
+		return broker_do_resolve(b, c, req, rep);
 	default:
 		return -EPROTO;	/* INS_CONN and replies are never requests */
 	}
@@ -245,7 +246,9 @@ client_handle(struct broker *b, struct client *c, const uint8_t *buf, size_t len
 		goto out;
 	}
 	memset(&rep, 0, sizeof(rep));
-	r = broker_dispatch(b, &req, &fd, &rep, &reply_fd);
+	r = broker_dispatch(b, c, &req, &fd, &rep, &reply_fd);
+	if (r == BROKER_DEFERRED)
+		goto out;
 	if (r < 0 && req.type != INS_RESOLVE)
 		b->st.refused++;
 	rep.type = req.type | INS_REPLY;
@@ -324,6 +327,7 @@ broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
 		c->ev.fd = fd;
 		c->ev.fn = client_event;
 		c->cred = cred;
+		c->id = ++b->next_client_id;
 		if (broker_ev_add(b, &c->ev, EPOLLIN) < 0) {
 			close(fd);
 			free(c);
@@ -336,6 +340,32 @@ broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
 		b->nclients++;
 		b->st.clients++;
 	}
+}
+
+/* A finished lookup: reply to its client if it is still there. */
+static void
+broker_resolved(void *arg, uint64_t tag, const struct ins_msg *rep)
+{
+	struct broker *b = arg;
+	uint8_t out[INS_MSG_MAX];
+	struct client *c;
+	int n;
+
+	for (c = b->clients; c && c->id != tag; c = c->next)
+		;
+	if (!c)
+		return;
+	n = insproto_encode(rep, out, sizeof(out));
+	if (n < 0 || ipc_send(c->ev.fd, out, (size_t)n, NULL, 0) < 0)
+		client_drop(b, c, "reply not accepted");
+	else
+		log_debug("resolved %s: %u addresses", rep->status ? "(failed)" : "name", rep->naddrs);
+}
+
+static void
+broker_on_resolved(struct broker *b, struct bk_ev *ev, uint32_t events)
+{
+	resolv_collect(b->resolv, broker_resolved, b);
 }
 
 static void
@@ -378,6 +408,14 @@ broker_init(struct broker *b, const char *path, const struct policy *pol)
 	if (r < 0)
 		goto fail;
 	b->last_sweep_ms = broker_now_ms(b);
+	if (resolv_init(&b->resolv) == 0) {
+		b->resolv_ev.fd = resolv_fd(b->resolv);
+		b->resolv_ev.fn = broker_on_resolved;
+		if (broker_ev_add(b, &b->resolv_ev, EPOLLIN) < 0) {
+			resolv_free(b->resolv);
+			b->resolv = NULL;
+		}
+	}
 	if (b->pol.observe_ms) {
 		r = obs_init(&b->obs);
 		if (r < 0)
@@ -591,6 +629,8 @@ broker_run(struct broker *b)
 void
 broker_free(struct broker *b)
 {
+	resolv_free(b->resolv);	/* first: its threads must not outlive what they report to */
+	b->resolv = NULL;
 	while (b->clients)
 		client_free(b, b->clients);
 	lsn_free_all(b);

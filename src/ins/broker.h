@@ -3,9 +3,8 @@
  * Unix control socket, creating sockets for them under policy, and owning
  * their listeners (lsn.h).
  *
- * Everything is single-threaded and non-blocking, except name resolution,
- * which calls getaddrinfo() inline (fast for /etc/hosts; a slow DNS server
- * stalls the loop — see docs/ins.md). A malformed message drops that client
+ * Everything runs on one thread and never blocks, except name resolution,
+ * which runs on resolver threads (resolv.h) and comes back through the loop. A malformed message drops that client
  * only. All state hangs off struct broker, so tests can create and free as
  * many as they like.
  */
@@ -39,6 +38,7 @@ struct lsn;
 struct client;
 struct obs;
 struct insipfix;
+struct resolv;
 
 struct broker {
 	int epfd;
@@ -51,6 +51,9 @@ struct broker {
 	struct lsn *lsns;		/* list of listeners */
 	unsigned nlsn;
 	struct client *clients;		/* list of control clients */
+	uint64_t next_client_id;
+	struct resolv *resolv;		/* resolver threads, or NULL: resolve inline */
+	struct bk_ev resolv_ev;
 	unsigned nclients;
 	unsigned nheld;
 	uint64_t next_conn_id;

@@ -135,22 +135,41 @@ ins_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
 	_exit(127);
 }
 
+/* The signals the loop takes through a signalfd. */
+static void
+ins_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+}
+
+/*
+ * Block them before any thread exists (the resolver's threads inherit the
+ * mask; otherwise SIGCHLD could go to one of them and never reach the loop).
+ */
+static void
+ins_block_signals(sigset_t *oldmask)
+{
+	sigset_t set;
+
+	ins_signal_set(&set);
+	if (sigprocmask(SIG_BLOCK, &set, oldmask) < 0)
+		fatal("sigprocmask");
+}
+
 static int
-ins_setup_signals(struct ins_main *m, sigset_t *oldmask)
+ins_setup_signals(struct ins_main *m)
 {
 	sigset_t set;
 	int r;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	if (sigprocmask(SIG_BLOCK, &set, oldmask) < 0)
-		return -errno;
+	ins_signal_set(&set);
 	m->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (m->sig.fd < 0)
 		return -errno;
@@ -273,11 +292,12 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 		fatal("mkdtemp");
 	else
 		snprintf(path, sizeof(path), "%s/ctl", dir);
+	ins_block_signals(&oldmask);
 	r = broker_init(&m->b, path, pol);
 	if (r < 0)
 		fatalx("control socket %s: %s", path, strerror(-r));
 	ins_setup_ipfix(&m->b, o);
-	if (ins_setup_signals(m, &oldmask) < 0)
+	if (ins_setup_signals(m) < 0)
 		fatal("signals");
 	m->child = fork();
 	if (m->child < 0)
@@ -306,11 +326,12 @@ ins_serve(struct ins_main *m, const struct ins_opts *o, const struct policy *pol
 	sigset_t oldmask;
 	int r;
 
+	ins_block_signals(&oldmask);
 	r = broker_init(&m->b, o->sock, pol);
 	if (r < 0)
 		fatalx("control socket %s: %s", o->sock, strerror(-r));
 	ins_setup_ipfix(&m->b, o);
-	if (ins_setup_signals(m, &oldmask) < 0)
+	if (ins_setup_signals(m) < 0)
 		fatal("signals");
 	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));
 	r = broker_run(&m->b);

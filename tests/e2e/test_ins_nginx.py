@@ -108,4 +108,4 @@ def test_curl_client_resolves_through_broker(topo):
     finally:
         shutil.rmtree(d, ignore_errors=True)
     assert r.stdout.strip() == "200", r.stdout + r.stderr
-    assert "resolved web.moat.test" in r.stderr, r.stderr
+    assert "resolving web.moat.test" in r.stderr, r.stderr
