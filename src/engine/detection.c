@@ -17,7 +17,9 @@
 #include "engine/collector.h"
 #include "engine/counters.h"
 #include "engine/detect.h"
+#include "engine/detection_conf.h"
 #include "engine/poset.h"
+#include "engine/settings.h"
 
 /* Busiest destination hosts of an attacked PO taken from the counters
  * each tick, for the attack's top targets. */
@@ -268,16 +270,34 @@ detection_changed(void *ctx, const struct decision_attack *a, enum decision_stat
 
 /* --- POs --- */
 
+/* A PO's parameters: the configuration's (its own entry or the defaults),
+ * with the PO's non-zero thresholds as the absolute limits. */
 static void
-detection_po_params(const struct dparams *defaults, const struct po *p, struct dparams *ret)
+detection_po_params(const struct dparams *base, const struct po *p, struct dparams *ret)
 {
-	*ret = *defaults;
+	*ret = *base;
 	for (int i = 0; i < PROTO__COUNT; i++) {
-		ret->limits[i].pps = (double)p->thresholds[i].pps;
-		ret->limits[i].bps = (double)p->thresholds[i].bps;
-		ret->limits[i].flows_ps = (double)p->thresholds[i].flows;
-		ret->limits[i].syn_pps = (double)p->thresholds[i].syn_pps;
+		const struct po_thresholds *t = &p->thresholds[i];
+		struct dparams_limits *l = &ret->limits[i];
+
+		l->pps = t->pps ? (double)t->pps : l->pps;
+		l->bps = t->bps ? (double)t->bps : l->bps;
+		l->flows_ps = t->flows ? (double)t->flows : l->flows_ps;
+		l->syn_pps = t->syn_pps ? (double)t->syn_pps : l->syn_pps;
 	}
+}
+
+/* The configured defaults (the `detection:` section), else the preset. */
+static const struct detection_conf *
+detection_settings(struct detection_ctx *d)
+{
+	const struct detection_conf *c = settings_ext(engine_settings(d->e), "detection");
+
+	if (c != NULL)
+		d->defaults = c->defaults;
+	else
+		dparams_default(&d->defaults);
+	return c;
 }
 
 /* Apply map (old id -> new id or gone) to every detector and the attacks. */
@@ -319,12 +339,15 @@ detection_sync_pos(struct detection_ctx *d)
 	char (*names)[LIMIT_PO_NAME + 1] = calloc(n ? n : 1, sizeof(*names));
 	uint32_t *map = calloc(d->npos ? d->npos : 1, sizeof(*map));
 
+	const struct detection_conf *conf;
+
 	if (params == NULL || names == NULL || map == NULL) {
 		free(params);
 		free(names);
 		free(map);
 		return -ENOMEM;
 	}
+	conf = detection_settings(d);
 	for (uint32_t id = 0; id < n; id++) {
 		const struct po *p = poset_at(set, id);
 
@@ -332,7 +355,8 @@ detection_sync_pos(struct detection_ctx *d)
 			params[id] = d->defaults;
 			continue;
 		}
-		detection_po_params(&d->defaults, p, &params[id]);
+		detection_po_params(conf ? detection_conf_params(conf, p->name) : &d->defaults, p,
+		    &params[id]);
 		snprintf(names[id], sizeof(names[id]), "%s", p->name);
 	}
 	if (detection_build_map(set, d->names, d->npos, map))

@@ -7,6 +7,7 @@
 #include "engine/settings.h"
 
 #include "engine/collect_conf.h"
+#include "engine/detection_conf.h"
 #include "engine/mitigation.h"
 
 #include <errno.h>
@@ -55,6 +56,7 @@ static const struct settings_section settings_sections[] = {
 	{ "health", settings_parse_health, NULL },
 	{ "pos", settings_parse_pos, NULL },
 	{ "collect", collect_conf_parse, collect_conf_free },
+	{ "detection", detection_conf_parse, detection_conf_free },
 	{ "mitigate", mitigation_settings_parse, mitigation_settings_free },
 };
 

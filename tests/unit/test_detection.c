@@ -2,7 +2,8 @@
  * engine (manual clock, temp state dir): a threshold flood declared and
  * ended on the engine's ticks with flight entries, per-PO thresholds taken
  * from the PO, an attack in progress and learned state surviving a restart,
- * a deleted PO dropping its live attack, and a factory reset. */
+ * a deleted PO dropping its live attack, a factory reset, and the
+ * `detection:` configuration section. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +33,8 @@ struct fixture {
 	uint32_t web;
 };
 
+static const char *engine_yaml = cfg_yaml;
+
 static struct engine *
 open_engine(const char *dir)
 {
@@ -40,8 +43,8 @@ open_engine(const char *dir)
 	struct settings *s = NULL;
 	struct engine *e = NULL;
 
-	assert_int_equal(settings_load_buffer("t.yaml", cfg_yaml, strlen(cfg_yaml), 1700000000, &s,
-	    &err), 0);
+	assert_int_equal(settings_load_buffer("t.yaml", engine_yaml, strlen(engine_yaml), 1700000000,
+	    &s, &err), 0);
 	assert_int_equal(engine_new(&o, s, &e), 0);
 	return e;
 }
@@ -199,6 +202,61 @@ test_factory_reset(void **state)
 	assert_null(attack(fx, 1));
 }
 
+/* `detection:` in the configuration: per-PO quiet period and expiry. */
+static void
+test_config_section(void **state)
+{
+	struct fixture *fx = *state;
+
+	second(fx, 5000);
+	assert_int_equal(attack(fx, 1)->state, DECISION_DECLARED);
+	for (int i = 0; i < 4; i++)		/* expiry 2 s + quiet 3 s from the config */
+		second(fx, 500);
+	assert_int_equal(attack(fx, 1)->state, DECISION_ENDED);
+}
+
+static int
+setup_configured(void **state)
+{
+	engine_yaml = "pos: []\n"
+	    "detection:\n"
+	    "  preset: moat\n"
+	    "  set: { quiet: 20s }\n"
+	    "  pos:\n"
+	    "    web: { quiet: 3s, threshold_expiry: 2s }\n";
+	return setup(state);
+}
+
+static int
+teardown_configured(void **state)
+{
+	engine_yaml = cfg_yaml;
+	return teardown(state);
+}
+
+static void
+expect_config_error(const char *yaml, const char *msg)
+{
+	struct cfg_error err = { "" };
+	struct settings *s = NULL;
+
+	assert_int_not_equal(settings_load_buffer("t.yaml", yaml, strlen(yaml), 1700000000, &s, &err), 0);
+	if (strstr(err.msg, msg) == NULL)
+		fail_msg("expected \"%s\" in \"%s\"", msg, err.msg);
+}
+
+static void
+test_config_errors(void **state)
+{
+	expect_config_error("detection:\n  set: { rate.nope: 1 }\n",
+	    "t.yaml:2:21: rate.nope: unknown detection parameter");
+	expect_config_error("detection:\n  set: { rate.persist: lots }\n", "rate.persist: bad value 'lots'");
+	expect_config_error("detection:\n  preset: fast\n", "t.yaml:2:11: preset: expected moat or defense4all");
+	expect_config_error("detection:\n  colour: red\n", "colour");
+	expect_config_error("detection:\n  set: { rate.stay_ratio: 3 }\n", "must not exceed rate.enter_ratio");
+	expect_config_error("detection:\n  pos: { web: 3 }\n", "expected a map of parameter: value");
+}
+
 int
 main(void)
 {
@@ -207,6 +265,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_attack_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_po_drops_live_attack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_factory_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_section, setup_configured, teardown_configured),
+		cmocka_unit_test(test_config_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
