@@ -50,7 +50,8 @@ ins_usage(FILE *f)
 		"usage: moat-ins [-v] [--policy FILE] [--hold none|data|http] [--hold-timeout MS]\n"
 		"                [--max-held-per-source N] [--max-conns-per-source N]\n"
 		"                [--min-rate BYTES_PER_S] [--ipfix ADDR:PORT] --socket PATH\n"
-		"       moat-ins [options] [--isolate] [--socket PATH] -- CMD [ARGS...]\n");
+		"       moat-ins [options] [--isolate] [--socket PATH] -- CMD [ARGS...]\n"
+		"       moat-ins --check --policy FILE\n");
 }
 
 static void
@@ -184,6 +185,7 @@ struct ins_opts {
 	const char *policy;
 	bool isolate;
 	bool verbose;
+	bool check;
 };
 
 static int
@@ -200,6 +202,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 		{ "min-rate", required_argument, NULL, 'R' },
 		{ "ipfix", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "check", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -208,6 +211,9 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 	int c;
 
 	/* The policy file first, so command-line options override it. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--check") == 0 || strcmp(argv[i], "-n") == 0)
+			o->check = true;	/* so a bad policy exits 1 in check mode */
 	for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--policy") == 0 || strcmp(argv[i], "-p") == 0) {
 			if (policy_load(argv[i + 1], pol, &err) < 0) {
@@ -216,8 +222,9 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 			}
 		}
 	}
-	while ((c = getopt_long(argc, argv, "+s:p:ivh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:p:ivnh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'n': o->check = true; break;
 		case 's': o->sock = optarg; break;
 		case 'p': o->policy = optarg; break;
 		case 'i': o->isolate = true; break;
@@ -351,7 +358,17 @@ main(int argc, char **argv)
 	policy_default(&pol);
 	optind_ = ins_parse(argc, argv, &o, &pol);
 	if (optind_ < 0)
-		return 2;
+		return o.check ? 1 : 2;
+	if (o.check) {
+		/* -n/--check: the policy (and options) parsed; say what they amount to. */
+		printf("policy ok: hold %s (%u ms, %u per source), bind ports %u-%u, %u connect "
+		       "prefixes, udp %s, min rate %u B/s, deny after %u drops for %u s\n",
+		       policy_hold_name(pol.hold), pol.hold_timeout_ms, pol.max_held_per_source,
+		       pol.bind_port_min, pol.bind_port_max, pol.nconnect,
+		       pol.allow_udp ? "yes" : "no", pol.min_rate, pol.deny_after_drops,
+		       pol.deny_seconds);
+		return 0;
+	}
 	log_init("moat-ins", LOG_DEST_STDERR, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO, false);
 	signal(SIGPIPE, SIG_IGN);
 	if (optind_ < argc)

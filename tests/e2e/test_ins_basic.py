@@ -143,3 +143,54 @@ def test_moat_run_cli(topo):
     assert r.returncode == 7
     r = topo.run(srv, moat, "run", "--hold", "sometimes", "--", "true", check=False)
     assert r.returncode == 2
+
+
+FORK_EXEC = textwrap.dedent("""
+    import os, socket, sys
+    def use_network(tag):
+        s = socket.socket()
+        s.settimeout(3)
+        r = s.connect_ex((sys.argv[1], 80))
+        print(tag, r, flush=True)
+        s.close()
+    use_network("parent")
+    pid = os.fork()
+    if pid == 0:
+        use_network("child")             # its own control connection
+        os.closerange(3, 65536)          # close-everything code
+        use_network("after-closerange")
+        os.execv(sys.executable, [sys.executable, "-c",
+                 "import socket,sys;s=socket.socket();s.settimeout(3);"
+                 "print('after-exec', s.connect_ex((sys.argv[1], 80)), flush=True)", sys.argv[1]])
+    os.waitpid(pid, 0)
+    use_network("parent-again")
+""")
+
+
+def test_fork_closerange_exec(topo):
+    """The shim keeps working in a forked child, after the child closes every
+    descriptor, and in a new image after exec (re-connecting from the environment)."""
+    srv, cli = two_namespaces(topo)
+    topo.spawn(cli, PY, "-c", "import socket;s=socket.socket();"
+               "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+               "s.bind(('0.0.0.0',80));s.listen(64);import time;time.sleep(30)")
+    port_open(topo, srv, CLI_ADDR, 80)
+    r = topo.run(srv, *moat_ins("--isolate", "--", PY, "-c", FORK_EXEC, CLI_ADDR), check=False,
+                 timeout=30)
+    lines = sorted(r.stdout.split())
+    assert r.stdout.count(" 0\n") == 5, r.stdout + r.stderr
+    for tag in ("parent", "child", "after-closerange", "after-exec", "parent-again"):
+        assert "%s 0" % tag in r.stdout, r.stdout + r.stderr
+
+
+def test_check_mode(tmp_path):
+    """moat-ins --check validates a policy file: 0 and a summary, or 1 and file:line:col."""
+    import subprocess
+    good = tmp_path / "good.yaml"
+    good.write_text("hold:\n  mode: http\n  timeout_ms: 3000\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("hold:\n  mode: http\n  timeout_ms: 1\n")
+    r = subprocess.run(moat_ins("--check", "--policy", str(good)), capture_output=True, text=True)
+    assert r.returncode == 0 and "hold http (3000 ms" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(moat_ins("--check", "--policy", str(bad)), capture_output=True, text=True)
+    assert r.returncode == 1 and "bad.yaml:3:" in r.stderr, r.stderr

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <linux/close_range.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -64,6 +65,7 @@ struct shim_real {
 	int (*close)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
+	int (*close_range)(unsigned, unsigned, int);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 			   struct addrinfo **);
 };
@@ -112,6 +114,7 @@ shim_init(void)
 	SHIM_RESOLVE(close);
 	SHIM_RESOLVE(dup2);
 	SHIM_RESOLVE(dup3);
+	SHIM_RESOLVE(close_range);
 	SHIM_RESOLVE(getaddrinfo);
 	shim.disabled = getenv(INS_ENV_SOCK) == NULL;
 	pthread_atfork(NULL, NULL, shim_atfork_child);
@@ -192,6 +195,17 @@ shim_call(struct ins_msg *req, int fd, struct ins_msg *reply, int *ret_fd)
 		goto out;
 	}
 	r = ipc_send(shim.ctl, buf, (size_t)len, &fd, fd >= 0 ? 1 : 0);
+	if (r < 0) {
+		/*
+		 * Never delivered: the connection was cut behind our back (a raw
+		 * close_range, or the broker restarted). Re-connect and send once more.
+		 */
+		shim.real.close(shim.ctl);
+		shim.ctl = -1;
+		if (shim_connect_ctl() < 0)
+			goto broken;
+		r = ipc_send(shim.ctl, buf, (size_t)len, &fd, fd >= 0 ? 1 : 0);
+	}
 	if (r < 0)
 		goto broken;
 	n = ipc_recv(shim.ctl, buf, sizeof(buf), fds, 1, &nfds, 0);
@@ -206,7 +220,8 @@ shim_call(struct ins_msg *req, int fd, struct ins_msg *reply, int *ret_fd)
 	r = -reply->status;
 	goto out;
 broken:
-	shim.real.close(shim.ctl);
+	if (shim.ctl >= 0)
+		shim.real.close(shim.ctl);
 	shim.ctl = -1;
 	r = -ENETDOWN;
 out:
@@ -545,6 +560,26 @@ close(int fd)
 	if (shim_is_ctl(fd))
 		return 0;	/* pretend: close-everything code must not cut us off */
 	return shim.real.close(fd);
+}
+
+/* close_range() that spares the control socket (Python's os.closerange uses it). */
+SHIM_EXPORT int
+close_range(unsigned first, unsigned last, int flags)
+{
+	unsigned ctl;
+
+	if (!shim.real.close_range)
+		return shim_fail(-ENOSYS);
+	if (shim.ctl < 0 || shim.owner != getpid() || (flags & CLOSE_RANGE_CLOEXEC))
+		return shim.real.close_range(first, last, flags);
+	ctl = (unsigned)shim.ctl;
+	if (ctl < first || ctl > last)
+		return shim.real.close_range(first, last, flags);
+	if (ctl > first && shim.real.close_range(first, ctl - 1, flags) < 0)
+		return -1;
+	if (ctl < last && shim.real.close_range(ctl + 1, last, flags) < 0)
+		return -1;
+	return 0;
 }
 
 /* Before the application takes newfd's number, move the control socket away. */
