@@ -97,3 +97,7 @@ def test_slowloris_with_and_without_moat_ins(topo):
           (ok0, fail0, 100 * rate0, ok1, fail1, 100 * rate1, 1000 * p50, 1000 * base))
     assert rate0 < 0.5, "nginx alone did not degrade: %d/%d\n%s" % (ok0, ok0 + fail0, out0)
     assert rate1 >= 0.99, "with moat-ins: %d/%d\n%s" % (ok1, ok1 + fail1, out1)
+    # the attacker was detected (slow drops) and its address denied
+    assert "source denied" in out1, out1
+    # latency: within 1.5x of the no-attack value (plus 5 ms for a shared machine's noise)
+    assert p50 <= 1.5 * base + 0.005, (p50, base)
