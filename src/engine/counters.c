@@ -264,11 +264,12 @@ lookup(const struct lpm *l, const struct ipaddr *a)
 	return LPM_NONE;
 }
 
+/* Add to the entry for (po, a); slot is where its probe starts. */
 static void
-host_add(struct host_tab *h, uint32_t po, const struct ipaddr *a, uint64_t bytes,
+host_add(struct host_tab *h, uint32_t slot, uint32_t po, const struct ipaddr *a, uint64_t bytes,
     uint64_t packets)
 {
-	uint32_t i = ipaddr_hash(a, po) & HOST_MASK;
+	uint32_t i = slot;
 
 	for (;;) {
 		struct host_ent *e = &h->e[i];
@@ -348,34 +349,78 @@ scaled(const struct flow_rec *r, uint64_t v[CNT__COUNT])
 	v[CNT_FRAGS] = (r->flags & FLOWREC_FRAG) ? v[CNT_PACKETS] : 0;
 }
 
+/* Where one record lands; computed for a whole chunk before any add. */
+struct add_plan {
+	uint32_t din, sout;	/* PO ids or >= max_pos */
+	uint32_t host;		/* host table slot hint (hash) */
+	uint8_t proto;
+};
+
+#define ADD_CHUNK 32u
+
+/*
+ * Two passes per chunk: look up and prefetch every counter line and host
+ * slot the chunk will touch, then add. With 100k POs the counters are tens
+ * of MiB, so each record is a cache miss; overlapping them is what makes
+ * the add path fast.
+ */
+static void
+plan_chunk(const struct counters_shard *s, const struct lpm *l, const struct flow_rec *recs,
+    unsigned n, struct add_plan *plan)
+{
+	const struct counters *c = s->c;
+	const struct host_tab *h = &s->hosts[s->epoch_local & 1];
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct flow_rec *r = &recs[i];
+		struct add_plan *p = &plan[i];
+
+		p->proto = (uint8_t)counters_proto_class(r->proto);
+		p->din = lookup(l, &r->dst);
+		p->sout = lookup(l, &r->src);
+		if (p->din < c->max_pos) {
+			p->host = ipaddr_hash(&r->dst, p->din) & HOST_MASK;
+			__builtin_prefetch(&s->po[key_index(p->din, DIR_IN, p->proto)], 1);
+			__builtin_prefetch(&h->e[p->host], 1);
+		}
+		if (p->sout < c->max_pos)
+			__builtin_prefetch(&s->po[key_index(p->sout, DIR_OUT, p->proto)], 1);
+	}
+}
+
 void
 counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 {
 	struct counters *c = s->c;
 	const struct lpm *l = shard_enter(s);
 	struct host_tab *h = &s->hosts[s->epoch_local & 1];
+	struct add_plan plan[ADD_CHUNK];
 
-	for (unsigned i = 0; i < n; i++) {
-		const struct flow_rec *r = &recs[i];
-		unsigned proto = counters_proto_class(r->proto);
-		uint32_t din = lookup(l, &r->dst), sout = lookup(l, &r->src);
-		unsigned locdir = DIR_IN;
-		uint64_t v[CNT__COUNT];
+	for (unsigned base = 0; base < n; base += ADD_CHUNK) {
+		unsigned m = n - base < ADD_CHUNK ? n - base : ADD_CHUNK;
 
-		scaled(r, v);
-		if (din < c->max_pos) {
-			cnt_add(&s->po[key_index(din, DIR_IN, proto)], v);
-			host_add(h, din, &r->dst, v[CNT_BYTES], v[CNT_PACKETS]);
+		plan_chunk(s, l, recs + base, m, plan);
+		for (unsigned i = 0; i < m; i++) {
+			const struct flow_rec *r = &recs[base + i];
+			const struct add_plan *p = &plan[i];
+			unsigned locdir = DIR_IN;
+			uint64_t v[CNT__COUNT];
+
+			scaled(r, v);
+			if (p->din < c->max_pos) {
+				cnt_add(&s->po[key_index(p->din, DIR_IN, p->proto)], v);
+				host_add(h, p->host, p->din, &r->dst, v[CNT_BYTES], v[CNT_PACKETS]);
+			}
+			if (p->sout < c->max_pos) {
+				cnt_add(&s->po[key_index(p->sout, DIR_OUT, p->proto)], v);
+				if (p->din >= c->max_pos)
+					locdir = DIR_OUT;
+			}
+			if (p->din >= c->max_pos && p->sout >= c->max_pos)
+				cnt_add(s->unmatched, v);
+			if (r->location < c->max_loc)
+				cnt_add(&s->loc[key_index(r->location, locdir, p->proto)], v);
 		}
-		if (sout < c->max_pos) {
-			cnt_add(&s->po[key_index(sout, DIR_OUT, proto)], v);
-			if (din >= c->max_pos)
-				locdir = DIR_OUT;
-		}
-		if (din >= c->max_pos && sout >= c->max_pos)
-			cnt_add(s->unmatched, v);
-		if (r->location < c->max_loc)
-			cnt_add(&s->loc[key_index(r->location, locdir, proto)], v);
 	}
 	atomic_store_explicit(&s->lpm_in_use, NULL, memory_order_release);
 }

@@ -1,0 +1,495 @@
+/*
+ * collect_bench: decode + count throughput of the collectors, from memory,
+ * with 100k POs in the LPM (768 IPv4 /32s in the documentation ranges and
+ * 99,232 IPv6 /56s under 2001:db8::/32).
+ *
+ *   NetFlow v5, NetFlow v9 (IPv4 template), IPFIX (IPv6 template with a
+ *   variable-length field): records/s per core, goal >= 5M for v9/IPFIX;
+ *   sFlow v5 (raw Ethernet header samples through the packet decoder):
+ *   samples/s; pcap from memory through libpcap: packets/s, goal >= 10M.
+ *   v9 and pcap also on 2 threads (each its own exporter table and counter
+ *   shard, one shared LPM and counters): the per-thread rate should hold.
+ *   One counters_tick() over 100k POs: milliseconds.
+ *
+ * Reference from the same run: `tcpdump -r FILE -w /dev/null` on the same
+ * capture (its CPU time, from getrusage), printed as our packets/s over
+ * tcpdump's. Rates are per thread CPU second (CLOCK_THREAD_CPUTIME_ID), so
+ * other load on the machine does not skew them.
+ *
+ * Usage: bench_collect [SCALE]   SCALE in (0, 1] shortens the runs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect/dgram.h"
+#include "collect/pcapin.h"
+#include "common/lpm.h"
+#include "common/strnum.h"
+#include "engine/counters.h"
+
+#define NPOS_V4		768u
+#define NPOS		100000u
+#define NDGRAMS		512u		/* datagrams per format, cycled */
+#define PCAP_PKTS	200000u
+
+static double scale = 1.0;
+
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void
+wput(struct wbuf *w, const void *src, size_t n)
+{
+	if (w->len + n > w->cap) {
+		w->cap = (w->cap + n) * 2;
+		w->p = realloc(w->p, w->cap);
+		if (w->p == NULL)
+			abort();
+	}
+	memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+static void
+w8(struct wbuf *w, uint8_t v)
+{
+	wput(w, &v, 1);
+}
+
+static void
+w16(struct wbuf *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	wput(w, b, 2);
+}
+
+static void
+w32(struct wbuf *w, uint32_t v)
+{
+	w16(w, (uint16_t)(v >> 16));
+	w16(w, (uint16_t)v);
+}
+
+static void
+w64(struct wbuf *w, uint64_t v)
+{
+	w32(w, (uint32_t)(v >> 32));
+	w32(w, (uint32_t)v);
+}
+
+static void
+patch16(struct wbuf *w, size_t at, uint16_t v)
+{
+	w->p[at] = (uint8_t)(v >> 8);
+	w->p[at + 1] = (uint8_t)v;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t
+rng(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A destination inside one of the IPv4 POs: 192.0.2/24, 198.51.100/24, 203.0.113/24. */
+static uint32_t
+dst_v4(void)
+{
+	static const uint32_t nets[3] = { 0xc0000200u, 0xc6336400u, 0xcb007100u };
+
+	return nets[rng() % 3] | (uint32_t)(rng() & 0xff);
+}
+
+/* A destination inside one of the IPv6 /56 POs. */
+static void
+dst_v6(uint8_t a[16])
+{
+	uint32_t i = (uint32_t)(rng() % (NPOS - NPOS_V4));
+
+	memset(a, 0, 16);
+	a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
+	a[4] = (uint8_t)(i >> 8), a[5] = (uint8_t)i;
+	a[15] = (uint8_t)rng();
+}
+
+static struct lpm *
+build_lpm(void)
+{
+	struct prefix *ps = calloc(NPOS, sizeof(*ps));
+	uint32_t *vals = calloc(NPOS, sizeof(*vals));
+	static const uint32_t nets[3] = { 0xc0000200u, 0xc6336400u, 0xcb007100u };
+	struct lpm *l = lpm_new();
+
+	if (ps == NULL || vals == NULL || l == NULL)
+		abort();
+	for (uint32_t i = 0; i < NPOS; i++) {
+		vals[i] = i;
+		if (i < NPOS_V4) {
+			ps[i].addr = ipaddr_v4(nets[i / 256] | (i % 256));
+			ps[i].len = 32;
+		} else {
+			uint32_t k = i - NPOS_V4;
+
+			ps[i].addr.af = AF_INET6;
+			ps[i].addr.a[0] = 0x20, ps[i].addr.a[1] = 0x01;
+			ps[i].addr.a[2] = 0x0d, ps[i].addr.a[3] = 0xb8;
+			ps[i].addr.a[4] = (uint8_t)(k >> 8), ps[i].addr.a[5] = (uint8_t)k;
+			ps[i].len = 48;	/* one /48 per PO */
+		}
+	}
+	if (lpm_insert_many(l, ps, vals, NPOS) < 0 || lpm_build(l) < 0)
+		abort();
+	free(ps);
+	free(vals);
+	return l;
+}
+
+/* ---- datagram builders (the writer side of the formats) ---- */
+
+static void
+gen_nf5(struct wbuf *w, uint32_t seq)
+{
+	w16(w, 5), w16(w, 30), w32(w, 100000), w32(w, 1700000000), w32(w, 0), w32(w, seq);
+	w8(w, 0), w8(w, 0), w16(w, 0);
+	for (int i = 0; i < 30; i++) {
+		w32(w, 0xcb0071f0u), w32(w, dst_v4()), w32(w, 0), w16(w, 1), w16(w, 2);
+		w32(w, 3), w32(w, 1500), w32(w, 99000), w32(w, 99500);
+		w16(w, (uint16_t)rng()), w16(w, 443), w8(w, 0), w8(w, 0x12), w8(w, 6), w8(w, 0);
+		w16(w, 0), w16(w, 0), w8(w, 0), w8(w, 0), w16(w, 0);
+	}
+}
+
+static void
+gen_nf9(struct wbuf *w, uint32_t seq)
+{
+	size_t at;
+
+	w16(w, 9), w16(w, 31), w32(w, 100000), w32(w, 1700000000), w32(w, seq), w32(w, 1);
+	/* template 256: src4 dst4 sport dport proto flags bytes pkts last first */
+	w16(w, 0), w16(w, 4 + 4 + 10 * 4), w16(w, 256), w16(w, 10);
+	w16(w, 8), w16(w, 4), w16(w, 12), w16(w, 4), w16(w, 7), w16(w, 2), w16(w, 11), w16(w, 2);
+	w16(w, 4), w16(w, 1), w16(w, 6), w16(w, 1), w16(w, 1), w16(w, 4), w16(w, 2), w16(w, 4);
+	w16(w, 21), w16(w, 4), w16(w, 22), w16(w, 4);
+	at = w->len;
+	w16(w, 256), w16(w, 0);
+	for (int i = 0; i < 30; i++) {
+		w32(w, 0xcb0071f0u), w32(w, dst_v4()), w16(w, (uint16_t)rng()), w16(w, 80);
+		w8(w, 6), w8(w, 0x02), w32(w, 60), w32(w, 1), w32(w, 99000), w32(w, 99000);
+	}
+	while ((w->len - at) % 4)
+		w8(w, 0);
+	patch16(w, at + 2, (uint16_t)(w->len - at));
+}
+
+static void
+gen_ipfix(struct wbuf *w, uint32_t seq)
+{
+	size_t start = w->len, at;
+	uint8_t a[16];
+
+	w16(w, 10), w16(w, 0), w32(w, 1700000000), w32(w, seq), w32(w, 1);
+	/* template 300: src6 dst6 sport dport proto octets(8) packets(8) end-ms, name (varlen) */
+	w16(w, 2), w16(w, 4 + 4 + 9 * 4), w16(w, 300), w16(w, 9);
+	w16(w, 27), w16(w, 16), w16(w, 28), w16(w, 16), w16(w, 7), w16(w, 2), w16(w, 11), w16(w, 2);
+	w16(w, 4), w16(w, 1), w16(w, 1), w16(w, 8), w16(w, 2), w16(w, 8), w16(w, 153), w16(w, 8);
+	w16(w, 82), w16(w, 0xffff);
+	at = w->len;
+	w16(w, 300), w16(w, 0);
+	for (int i = 0; i < 20; i++) {
+		memset(a, 0, 16);
+		a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8, a[15] = 1;
+		wput(w, a, 16);
+		dst_v6(a);
+		wput(w, a, 16);
+		w16(w, (uint16_t)rng()), w16(w, 53), w8(w, 17), w64(w, 512), w64(w, 4);
+		w64(w, 1700000000123ull), w8(w, 4), wput(w, "eth0", 4);
+	}
+	patch16(w, at + 2, (uint16_t)(w->len - at));
+	patch16(w, start + 2, (uint16_t)(w->len - start));
+}
+
+/* An Ethernet/IPv4/TCP SYN frame of 64 bytes to a PO address. */
+static void
+gen_frame(struct wbuf *w)
+{
+	static const uint8_t mac[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
+
+	wput(w, mac, 12), w16(w, 0x0800);
+	w8(w, 0x45), w8(w, 0), w16(w, 40), w16(w, 1), w16(w, 0), w8(w, 64), w8(w, 6), w16(w, 0);
+	w32(w, 0xcb0071f0u), w32(w, dst_v4());
+	w16(w, (uint16_t)rng()), w16(w, 80), w32(w, 1), w32(w, 0), w8(w, 0x50), w8(w, 0x02);
+	w16(w, 1024), w16(w, 0), w16(w, 0);
+	w32(w, 0), w32(w, 0), w16(w, 0);	/* Ethernet padding to 64 */
+}
+
+static void
+gen_sflow(struct wbuf *w, uint32_t seq)
+{
+	w32(w, 5), w32(w, 1), w32(w, 0xc00002fe), w32(w, 0), w32(w, seq), w32(w, 1000), w32(w, 10);
+	for (int i = 0; i < 10; i++) {
+		struct wbuf f = { 0 };
+
+		gen_frame(&f);
+		w32(w, 1), w32(w, 32 + 8 + 16 + (uint32_t)f.len);
+		w32(w, (uint32_t)i), w32(w, 3), w32(w, 1024), w32(w, 1024 * (uint32_t)i), w32(w, 0);
+		w32(w, 3), w32(w, 4), w32(w, 1);
+		w32(w, 1), w32(w, 16 + (uint32_t)f.len);
+		w32(w, 1), w32(w, (uint32_t)f.len + 4), w32(w, 4), w32(w, (uint32_t)f.len);
+		wput(w, f.p, f.len);
+		free(f.p);
+	}
+}
+
+static void
+gen_pcap(struct wbuf *w, unsigned n)
+{
+	w32(w, 0xa1b2c3d4u);	/* written big-endian: libpcap swaps */
+	w16(w, 2), w16(w, 4), w32(w, 0), w32(w, 0), w32(w, 65535), w32(w, 1);
+	for (unsigned i = 0; i < n; i++) {
+		w32(w, 1700000000u + i / 100000u), w32(w, i % 100000u * 10u), w32(w, 64), w32(w, 64);
+		gen_frame(w);
+	}
+}
+
+/* ---- measurement ---- */
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct dgram_set {
+	const char *name;
+	struct wbuf d[NDGRAMS];
+	unsigned recs_per;
+};
+
+struct run_arg {
+	struct dgram_set *set;
+	struct counters_shard *shard;
+	unsigned passes;
+	double rate;		/* records per CPU second */
+};
+
+static void *
+run_dgrams(void *p)
+{
+	struct run_arg *a = p;
+	struct exporter_table *t = exporter_table_new();
+	struct ipaddr from = ipaddr_v4(0xc0000201u);
+	uint64_t recs = 0;
+	double t0;
+
+	/* warm up: templates, exporter */
+	for (unsigned i = 0; i < NDGRAMS; i++)
+		dgram_parse(t, &from, a->set->d[i].p, a->set->d[i].len, 1, counters_sink, a->shard);
+	t0 = cpu_now();
+	for (unsigned pass = 0; pass < a->passes; pass++)
+		for (unsigned i = 0; i < NDGRAMS; i++) {
+			int r = dgram_parse(t, &from, a->set->d[i].p, a->set->d[i].len, 1,
+			    counters_sink, a->shard);
+
+			if (r > 0)
+				recs += (unsigned)r;
+		}
+	a->rate = (double)recs / (cpu_now() - t0);
+	exporter_table_free(t);
+	return NULL;
+}
+
+static double
+bench_dgrams(struct counters *c, struct dgram_set *s, unsigned threads)
+{
+	struct run_arg a[2];
+	pthread_t th[2];
+	unsigned passes = (unsigned)(4000000.0 * scale / (NDGRAMS * s->recs_per)) + 1;
+	double sum = 0;
+
+	for (unsigned i = 0; i < threads; i++) {
+		a[i] = (struct run_arg){ s, counters_shard(c, i), passes, 0 };
+		pthread_create(&th[i], NULL, run_dgrams, &a[i]);
+	}
+	for (unsigned i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		sum += a[i].rate;
+	}
+	return sum / threads;	/* per thread */
+}
+
+struct pcap_arg {
+	struct wbuf *cap;
+	struct counters_shard *shard;
+	unsigned passes;
+	double rate;
+};
+
+static void *
+run_pcap(void *p)
+{
+	struct pcap_arg *a = p;
+	uint64_t pkts = 0;
+	double t0 = cpu_now();
+
+	for (unsigned pass = 0; pass < a->passes; pass++) {
+		struct pcapin *in;
+		struct pcapin_stats st = { 0 };
+		struct pcapin_hooks h = { .sink = counters_sink, .sink_ctx = a->shard };
+		char err[256];
+
+		if (pcapin_open_mem(a->cap->p, a->cap->len, &in, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pcap: %s\n", err);
+			exit(1);
+		}
+		pcapin_run(in, &h, 0, &st);
+		pcapin_close(in);
+		pkts += st.decoded;
+	}
+	a->rate = (double)pkts / (cpu_now() - t0);
+	return NULL;
+}
+
+static double
+bench_pcap(struct counters *c, struct wbuf *cap, unsigned threads)
+{
+	struct pcap_arg a[2];
+	pthread_t th[2];
+	unsigned passes = (unsigned)(3000000.0 * scale / PCAP_PKTS) + 1;
+	double sum = 0;
+
+	for (unsigned i = 0; i < threads; i++) {
+		a[i] = (struct pcap_arg){ cap, counters_shard(c, i), passes, 0 };
+		pthread_create(&th[i], NULL, run_pcap, &a[i]);
+	}
+	for (unsigned i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		sum += a[i].rate;
+	}
+	return sum / threads;
+}
+
+/* tcpdump -r FILE -w /dev/null: packets per CPU second of the child. */
+static double
+tcpdump_rate(const char *path, unsigned pkts)
+{
+	struct rusage ru;
+	pid_t pid = fork();
+	int status;
+	double cpu;
+
+	if (pid == 0) {
+		execlp("tcpdump", "tcpdump", "-q", "-r", path, "-w", "/dev/null", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return 0;
+	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	return cpu > 0 ? pkts / cpu : 0;
+}
+
+static void
+verdict(const char *what, double got, double goal)
+{
+	printf("  %-40s %6.2f M/s  goal %5.1f M/s  %s\n", what, got / 1e6, goal / 1e6,
+	    got >= goal ? "MET" : "NOT MET");
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct dgram_set nf5 = { "netflow5", { { 0 } }, 30 },
+	    nf9 = { "netflow9", { { 0 } }, 30 }, ipfix = { "ipfix", { { 0 } }, 20 },
+	    sfl = { "sflow", { { 0 } }, 10 };
+	struct dgram_set *sets[] = { &nf5, &nf9, &ipfix, &sfl };
+	struct wbuf cap = { 0 };
+	struct counters *c;
+	struct lpm *l;
+	char path[] = "/tmp/bench_collect_XXXXXX";
+	double r1[4], r2, p1, p2, ref, t0;
+	int fd;
+
+	if (argc > 1 && strnum_double(argv[1], 0.001, 1.0, &scale) < 0) {
+		fprintf(stderr, "usage: bench_collect [SCALE in (0, 1]]\n");
+		return 2;
+	}
+	l = build_lpm();
+	c = counters_new(NPOS, 64, 2);
+	if (c == NULL)
+		return 1;
+	counters_set_lpm(c, l);
+	for (uint32_t i = 0; i < NDGRAMS; i++) {
+		gen_nf5(&nf5.d[i], i * 30);
+		gen_nf9(&nf9.d[i], i);
+		gen_ipfix(&ipfix.d[i], i * 20);
+		gen_sflow(&sfl.d[i], i);
+	}
+	gen_pcap(&cap, PCAP_PKTS);
+
+	printf("collect_bench: %u POs in the LPM (%zu KiB), rates per thread CPU second\n",
+	    NPOS, lpm_memory(l) / 1024);
+	for (unsigned i = 0; i < 4; i++) {
+		r1[i] = bench_dgrams(c, sets[i], 1);
+		printf("  %-9s decode+count, 1 thread:  %7.2f M %s/s\n", sets[i]->name, r1[i] / 1e6,
+		    i == 3 ? "samples" : "records");
+	}
+	r2 = bench_dgrams(c, &nf9, 2);
+	printf("  netflow9  decode+count, 2 threads: %7.2f M records/s per thread (%.2fx of 1 thread)\n",
+	    r2 / 1e6, r2 / r1[1]);
+	p1 = bench_pcap(c, &cap, 1);
+	p2 = bench_pcap(c, &cap, 2);
+	printf("  pcap from memory, 1 thread:        %7.2f M packets/s\n", p1 / 1e6);
+	printf("  pcap from memory, 2 threads:       %7.2f M packets/s per thread (%.2fx)\n",
+	    p2 / 1e6, p2 / p1);
+
+	fd = mkstemp(path);
+	if (fd >= 0 && write(fd, cap.p, cap.len) == (ssize_t)cap.len) {
+		ref = tcpdump_rate(path, PCAP_PKTS);
+		if (ref > 0)
+			printf("  reference: tcpdump -r -w /dev/null %7.2f M packets/s; moat pcap = %.2fx tcpdump\n",
+			    ref / 1e6, p1 / ref);
+		else
+			printf("  reference: tcpdump not available\n");
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	t0 = cpu_now();
+	counters_set_npos(c, NPOS);
+	counters_tick(c, 1000000000ull, NULL, NULL);
+	counters_tick(c, 2000000000ull, NULL, NULL);
+	printf("  counters_tick over %u POs:         %7.2f ms\n", NPOS, (cpu_now() - t0) * 1e3 / 2);
+	printf("goals:\n");
+	verdict("NetFlow v9 records/s (1 thread)", r1[1], 5e6);
+	verdict("IPFIX records/s (1 thread)", r1[2], 5e6);
+	verdict("pcap packets/s from memory (1 thread)", p1, 10e6);
+	counters_free(c);
+	lpm_free(l);
+	for (unsigned s = 0; s < 4; s++)
+		for (unsigned i = 0; i < NDGRAMS; i++)
+			free(sets[s]->d[i].p);
+	free(cap.p);
+	return 0;
+}
