@@ -700,11 +700,12 @@ main(int argc, char **argv)
 	r = run(&ch, sigfd);
 	alarm_tick(&ch.alarm, clock_mono_ns(&ch.clk), true);
 	log_info("stopping: %llu frames, %llu sent, %llu malformed, %llu bad checksums, "
-		 "%llu kernel drops, %llu alarms",
+		 "%llu kernel drops, %llu alarms, %llu ICMP errors over budget",
 		 (unsigned long long)ch.resp.stats.frames, (unsigned long long)ch.resp.stats.sent,
 		 (unsigned long long)ch.resp.stats.dropped_malformed,
 		 (unsigned long long)ch.resp.stats.dropped_csum,
-		 (unsigned long long)l2_drops(&ch.l2), (unsigned long long)ch.alarm.reports);
+		 (unsigned long long)l2_drops(&ch.l2), (unsigned long long)ch.alarm.reports,
+		 (unsigned long long)ch.resp.stats.icmp_limited);
 	if (ch.have_sshd)
 		sshd_free(&ch.sshd);
 	if (ch.have_post) {

@@ -38,6 +38,7 @@ respond_init(struct respond *r, struct decoy_table *decoys, const struct persona
 	r->groups = groups;
 	r->n_groups = n_groups;
 	r->hooks = *hooks;
+	r->icmp_tokens = LIMIT_CHAFF_ICMP_ERR_BURST;
 	return conn_table_init(&r->conns, max_conns, decoy_mix(decoys->secret ^ 0xc0));
 }
 
@@ -297,6 +298,24 @@ handle_icmp(struct respond *r, const struct frame *f, struct decoy *d)
 
 /* --- UDP --- */
 
+/* One token of the global ICMP error budget, refilled at LIMIT_CHAFF_ICMP_ERR_PPS. */
+static bool
+icmp_error_allowed(struct respond *r)
+{
+	double add = (double)(r->now_ns - r->icmp_last_ns) / 1e9 * LIMIT_CHAFF_ICMP_ERR_PPS;
+
+	r->icmp_last_ns = r->now_ns;
+	r->icmp_tokens += add;
+	if (r->icmp_tokens > LIMIT_CHAFF_ICMP_ERR_BURST)
+		r->icmp_tokens = LIMIT_CHAFF_ICMP_ERR_BURST;
+	if (r->icmp_tokens < 1.0) {
+		r->stats.icmp_limited++;
+		return false;
+	}
+	r->icmp_tokens -= 1.0;
+	return true;
+}
+
 /* ICMP port unreachable quoting the probe the way the personality does. */
 static void
 udp_unreachable(struct respond *r, const struct frame *f, struct decoy *d)
@@ -308,7 +327,7 @@ udp_unreachable(struct respond *r, const struct frame *f, struct decoy *d)
 	size_t quote, orig = f->ip.total_len;
 	uint8_t *q = body + 8;
 
-	if (!u->respond)
+	if (!u->respond || !icmp_error_allowed(r))
 		return;
 	/* IPL is our packet's total length: 20 + 8 + what we quote. */
 	quote = u->ipl > 28 ? (size_t)u->ipl - 28 : 28;

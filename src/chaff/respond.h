@@ -74,7 +74,7 @@ struct respond_hooks {
 };
 
 struct respond_stats {
-	uint64_t frames, dropped_malformed, dropped_csum, not_ours, sent;
+	uint64_t frames, dropped_malformed, dropped_csum, not_ours, sent, icmp_limited;
 };
 
 struct respond {
@@ -87,6 +87,8 @@ struct respond {
 	struct respond_hooks hooks;
 	struct respond_stats stats;
 	uint64_t now_ns;	/* set by the caller before each frame */
+	double icmp_tokens;	/* ICMP error budget (LIMIT_CHAFF_ICMP_ERR_*) */
+	uint64_t icmp_last_ns;
 };
 
 int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,

@@ -93,6 +93,10 @@
 #define LIMIT_CHAFF_ALLOW		1024u
 /* Liveness ARP packets per second across all decoys. */
 #define LIMIT_CHAFF_ALIVE_PPS		10000u
+/* ICMP errors (port unreachable) sent per second across all decoys, and the
+ * burst: Linux's own icmp_msgs_per_sec/burst, so a UDP flood is not reflected. */
+#define LIMIT_CHAFF_ICMP_ERR_PPS	1000u
+#define LIMIT_CHAFF_ICMP_ERR_BURST	50u
 /* Alarm reports waiting to be POSTed to moatd; past it the oldest are dropped. */
 #define LIMIT_CHAFF_POST_QUEUE		1024u
 

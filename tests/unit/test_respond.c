@@ -278,6 +278,35 @@ test_udp_unreachable(void **state)
 }
 
 static void
+test_icmp_errors_are_budgeted(void **state)
+{
+	struct harness *h = *state;
+	uint8_t udp[8 + 4] = { 0x9c, 0x40, 0x80, 0x01, 0, 12, 0, 0, 'a', 'b', 'c', 'd' };
+	uint8_t buf[EMIT_FRAME_MAX];
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = 17 };
+	size_t n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, udp, sizeof(udp));
+	size_t answered = 0;
+
+	/* A burst of 1,000 datagrams in one instant: only the burst is answered. */
+	for (int i = 0; i < 1000; i++) {
+		h->n_out = 0;
+		respond_frame(&h->r, buf, n, false);
+		answered += h->n_out;
+	}
+	assert_int_equal(answered, LIMIT_CHAFF_ICMP_ERR_BURST);
+	assert_int_equal(h->r.stats.icmp_limited, 1000 - LIMIT_CHAFF_ICMP_ERR_BURST);
+	/* 10 ms later the budget allows 10 more. */
+	h->r.now_ns += 10000000ULL;
+	answered = 0;
+	for (int i = 0; i < 100; i++) {
+		h->n_out = 0;
+		respond_frame(&h->r, buf, n, false);
+		answered += h->n_out;
+	}
+	assert_int_equal(answered, 10);
+}
+
+static void
 test_ping(void **state)
 {
 	struct harness *h = *state;
@@ -339,6 +368,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_udp_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_lifetime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_errors_are_budgeted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
