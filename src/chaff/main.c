@@ -66,7 +66,9 @@ struct chaff {
 	FILE *alarm_out;
 	int syslog_fd;
 	char hostname[64];
-	size_t alive_next;	/* next decoy to announce */
+	uint64_t alive_done;	/* decoys announced in this round */
+	uint64_t alive_start, alive_stride;	/* this round's order */
+	uint64_t alive_wait_ns;	/* from this round's start to the next */
 	double alive_credit;	/* packets the liveness budget allows now */
 	uint64_t alive_last_ns;
 	uint64_t alive_round_ns;	/* start of the current liveness round */
@@ -429,10 +431,46 @@ setup_alarms(struct chaff *ch)
 
 /* --- liveness: gratuitous ARP at start, then each decoy about every interval --- */
 
+static uint64_t
+gcd_u64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/*
+ * A new round: visit the decoys in a fresh pseudo-random order (a random
+ * start and a stride coprime to their number), so each decoy's period
+ * varies round to round instead of all keeping one fixed phase, and wait
+ * interval ±25% before the round after.
+ */
+static void
+alive_new_round(struct chaff *ch, uint64_t now)
+{
+	uint64_t interval = ch->conf.alive_interval_s * 1000000000ULL;
+	struct decoy *r = &ch->decoys.v[0];
+	uint64_t n = ch->decoys.n;
+
+	ch->alive_done = 0;
+	ch->alive_start = n ? decoy_rand(r) % n : 0;
+	ch->alive_stride = 1;
+	if (n > 2) {
+		do {
+			ch->alive_stride = 1 + decoy_rand(r) % (n - 1);
+		} while (gcd_u64(ch->alive_stride, n) != 1);
+	}
+	ch->alive_round_ns = now;
+	ch->alive_wait_ns = interval - interval / 4 + (interval / 2 ? decoy_rand(r) % (interval / 2) : 0);
+}
+
 static void
 alive_tick(struct chaff *ch, uint64_t now)
 {
-	uint64_t interval = ch->conf.alive_interval_s * 1000000000ULL;
 	double pps = (double)ch->conf.alive_pps;
 
 	if (pps <= 0 || ch->decoys.n == 0)
@@ -442,17 +480,14 @@ alive_tick(struct chaff *ch, uint64_t now)
 		ch->alive_credit = pps;	/* at most one second of burst */
 	ch->alive_last_ns = now;
 	while (ch->alive_credit >= 1.0) {
-		if (ch->alive_next >= ch->decoys.n) {
-			/* A round is done: wait for the interval, with ±25% jitter. */
-			uint64_t jitter = interval / 4 ?
-				decoy_rand(&ch->decoys.v[0]) % (interval / 2) : 0;
-
-			if (interval == 0 || now - ch->alive_round_ns < interval - interval / 4 + jitter)
+		if (ch->alive_done >= ch->decoys.n) {
+			if (ch->conf.alive_interval_s == 0 || now - ch->alive_round_ns < ch->alive_wait_ns)
 				return;
-			ch->alive_next = 0;
-			ch->alive_round_ns = now;
+			alive_new_round(ch, now);
 		}
-		respond_announce(&ch->resp, &ch->decoys.v[ch->alive_next++]);
+		respond_announce(&ch->resp, &ch->decoys.v[(ch->alive_start + ch->alive_done *
+							     ch->alive_stride) % ch->decoys.n]);
+		ch->alive_done++;
 		ch->alive_credit -= 1.0;
 	}
 }
@@ -697,6 +732,8 @@ main(int argc, char **argv)
 		 ch.conf.ifname, ch.n_personas);
 	ch.alive_last_ns = clock_mono_ns(&ch.clk);
 	ch.alive_credit = 0;
+	if (ch.decoys.n)
+		alive_new_round(&ch, ch.alive_last_ns);	/* the first round is the start-up announcement */
 	r = run(&ch, sigfd);
 	alarm_tick(&ch.alarm, clock_mono_ns(&ch.clk), true);
 	log_info("stopping: %llu frames, %llu sent, %llu malformed, %llu bad checksums, "

@@ -3,6 +3,7 @@ through `nmap -sn` and `arp-scan`; the sweep becomes aggregated alarms."""
 import ipaddress
 import re
 import subprocess
+import time
 
 from conftest import need
 import chaffutil
@@ -75,3 +76,20 @@ def test_check_mode_and_config_errors(topo):
     r = run([chaffutil.binpath("moat-chaff"), "-c", bad, "-n"])
     assert r.returncode == 1
     assert re.search(r"chaff-\w+\.yaml:5:18: personality: unknown preset \"beos\"", r.stderr), r
+
+
+def test_gratuitous_arp_announces_every_decoy_at_start(topo):
+    need("tcpdump")
+    scan = topo.ns("scan")
+    chaff = topo.ns("chaff")
+    a, _ = topo.veth(scan, chaffutil.SCANNER_ADDR + "/16", chaff, None, name_b="chaff0")
+    dump = topo.spawn(scan, "tcpdump", "-l", "-n", "-i", a, "arp")
+    time.sleep(1.0)
+    conf, _ = chaffutil.write_config(GROUPS)
+    proc = topo.spawn(chaff, chaffutil.binpath("moat-chaff"), "-c", conf)
+    time.sleep(1.5)     # 16 decoys at the test config's 1000 pps budget
+    dump.terminate()
+    out = dump.communicate(timeout=10)[0]
+    announced = set(re.findall(r"Request who-has (\S+) tell \1", out))
+    assert announced == set(EXPECTED), out
+    assert proc.poll() is None
