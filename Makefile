@@ -28,7 +28,8 @@ san: deps
 
 unit: san
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C $(SAN) --suite unit --print-errorlogs
+		meson test -C $(SAN) --suite unit --print-errorlogs; rc=$$?; \
+		scripts/unit-summary $(SAN) || rc=1; exit $$rc
 
 fuzz-test: san
 	meson test -C $(SAN) --suite fuzz --print-errorlogs
