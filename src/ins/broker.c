@@ -408,14 +408,6 @@ broker_init(struct broker *b, const char *path, const struct policy *pol)
 	if (r < 0)
 		goto fail;
 	b->last_sweep_ms = broker_now_ms(b);
-	if (resolv_init(&b->resolv) == 0) {
-		b->resolv_ev.fd = resolv_fd(b->resolv);
-		b->resolv_ev.fn = broker_on_resolved;
-		if (broker_ev_add(b, &b->resolv_ev, EPOLLIN) < 0) {
-			resolv_free(b->resolv);
-			b->resolv = NULL;
-		}
-	}
 	if (b->pol.observe_ms) {
 		r = obs_init(&b->obs);
 		if (r < 0)
@@ -565,6 +557,23 @@ broker_log_stats(const struct broker *b)
 			 (unsigned long long)o->verdicts[SLOW_IDLE],
 			 (unsigned long long)o->destroy_failed);
 	}
+}
+
+int
+broker_start_threads(struct broker *b)
+{
+	int r = resolv_init(&b->resolv);
+
+	if (r < 0)
+		return r;
+	b->resolv_ev.fd = resolv_fd(b->resolv);
+	b->resolv_ev.fn = broker_on_resolved;
+	r = broker_ev_add(b, &b->resolv_ev, EPOLLIN);
+	if (r < 0) {
+		resolv_free(b->resolv);
+		b->resolv = NULL;
+	}
+	return r;
 }
 
 void

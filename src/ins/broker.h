@@ -73,6 +73,13 @@ struct broker {
  * private). pol is copied. Returns 0 or a negative errno.
  */
 int broker_init(struct broker *b, const char *path, const struct policy *pol);
+/*
+ * Start the resolver threads. Separate from broker_init() so a daemon can
+ * drop privileges first (capabilities are per thread). Without it RESOLVE
+ * is answered inline.
+ */
+int broker_start_threads(struct broker *b);
+
 /* Close everything (listeners, held connections, clients) and remove the socket file. */
 void broker_free(struct broker *b);
 

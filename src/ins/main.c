@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 
 #include "common/cfg.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "common/strnum.h"
 #include "ins/broker.h"
 #include "ins/insproto.h"
@@ -282,6 +284,30 @@ ins_setup_ipfix(struct broker *b, const struct ins_opts *o)
 		fatalx("--ipfix %s: %s", o->ipfix, strerror(-r));
 }
 
+/*
+ * Once the command is started and every socket of our own is open: keep only
+ * CAP_NET_ADMIN (SOCK_DESTROY) and CAP_NET_BIND_SERVICE (binding low ports
+ * for the application), shrink the bounding set, set no_new_privs. Then start
+ * the resolver threads, which inherit exactly that.
+ */
+static void
+ins_confine_and_start(struct broker *b)
+{
+	char err[256] = "";
+	struct sandbox_opts so = {
+		.keep_caps = SANDBOX_CAP(CAP_NET_ADMIN) | SANDBOX_CAP(CAP_NET_BIND_SERVICE),
+		.errbuf = err,
+		.errbuf_len = sizeof(err),
+	};
+	int r;
+
+	if (geteuid() == 0 && sandbox_enter(&so) < 0)
+		fatalx("confinement: %s", err);
+	r = broker_start_threads(b);
+	if (r < 0)
+		log_warnx("resolver threads: %s (resolving inline)", strerror(-r));
+}
+
 /* Run mode: a private socket directory, the command as child, serve until it exits. */
 static int
 ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct policy *pol,
@@ -311,6 +337,7 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 		fatal("fork");
 	if (m->child == 0)
 		ins_exec_child(cmd, shim, path, o->isolate, &oldmask);
+	ins_confine_and_start(&m->b);
 	r = broker_run(&m->b);
 	if (r < 0)
 		log_warnx("loop: %s", strerror(-r));
@@ -340,6 +367,7 @@ ins_serve(struct ins_main *m, const struct ins_opts *o, const struct policy *pol
 	ins_setup_ipfix(&m->b, o);
 	if (ins_setup_signals(m) < 0)
 		fatal("signals");
+	ins_confine_and_start(&m->b);
 	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));
 	r = broker_run(&m->b);
 	broker_log_stats(&m->b);
