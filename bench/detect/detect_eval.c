@@ -644,6 +644,8 @@ main(int argc, char **argv)
 	printf("%-44s %12.2f %12.2f\n", "backtest wall time, attack run (s)", att[0].secs, att[1].secs);
 	printf("%-44s %12.2f %12.2f\n", "readings per second of wall time (M)",
 	    (double)att[0].readings / att[0].secs / 1e6, (double)att[1].readings / att[1].secs / 1e6);
+	printf("%-44s %12.2f\n", "throughput ratio moat / defense4all (same run)",
+	    ((double)att[0].readings / att[0].secs) / ((double)att[1].readings / att[1].secs));
 	printf("\ngoals (moat preset):\n");
 	printf("  zero false positives over the benign period: %s (%u)\n", ben[0].fp == 0 ? "PASS" : "FAIL", ben[0].fp);
 	printf("  every attack of 2x or more detected:         %s (%u missed)\n", misses_2x == 0 ? "PASS" : "FAIL", misses_2x);
