@@ -18,6 +18,8 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_status,
 	&cmd_po,
 	&cmd_flight,
+	&cmd_traffic,
+	&cmd_exporters,
 	&cmd_attacks,
 	&cmd_attack,
 	&cmd_backup,

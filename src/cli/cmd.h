@@ -13,6 +13,8 @@
 extern const struct cli_cmd cmd_status;
 extern const struct cli_cmd cmd_po;
 extern const struct cli_cmd cmd_flight;
+extern const struct cli_cmd cmd_traffic;
+extern const struct cli_cmd cmd_exporters;
 extern const struct cli_cmd cmd_attacks;
 extern const struct cli_cmd cmd_attack;
 extern const struct cli_cmd cmd_mitigations;

@@ -97,4 +97,13 @@ def test_pcap_totals_equal_truth(topo, tmp_path):
     assert st == 200
     text = text.decode() if isinstance(text, bytes) else str(text)
     assert 'moat_po_traffic_total{po="web",dir="in",proto="tcp",unit="syns"} 300' in text
+    # the CLI: moat traffic / moat exporters
+    out = m.moat("traffic", "web", "--once").stdout
+    assert "PO web" in out and "tcp" in out
+    assert "%d" % got["web"]["in"]["tcp"]["packets"] in out or "K" in out
+    assert '"collecting": true' in m.moat("--json", "traffic", "web").stdout.replace('":true', '": true')
+    m.moat("traffic", "nosuch", "--once", rc=1)
+    m.moat("traffic", rc=2)
+    out = m.moat("exporters").stdout
+    assert "pcap" in out and path in out
     assert m.stop() == 0
