@@ -492,11 +492,41 @@ lsn_getname(struct broker *b, int bell, struct ins_addr *ret)
 	return -ENOTSOCK;
 }
 
+/* The IPv4 address of a, if it is IPv4 or IPv4-mapped IPv6; false otherwise. */
+static bool
+lsn_v4_of(const struct ins_addr *a, uint8_t out[4])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (a->family == INS_AF_INET) {
+		memcpy(out, a->addr, 4);
+		return true;
+	}
+	if (memcmp(a->addr, mapped, sizeof(mapped)) == 0) {
+		memcpy(out, a->addr + 12, 4);
+		return true;
+	}
+	return false;
+}
+
+static bool
+lsn_addr_matches(const struct ins_addr *listener, const struct ins_addr *local)
+{
+	static const uint8_t zero[16];
+	uint8_t a[4], b4[4];
+
+	if (memcmp(listener->addr, zero, sizeof(zero)) == 0)
+		return true;	/* 0.0.0.0 or :: */
+	if (lsn_v4_of(listener, a) && lsn_v4_of(local, b4))
+		return memcmp(a, b4, 4) == 0;
+	return listener->family == local->family && memcmp(listener->addr, local->addr, 16) == 0;
+}
+
 bool
-lsn_has_port(const struct broker *b, uint16_t port)
+lsn_owns_local(const struct broker *b, const struct ins_addr *local)
 {
 	for (const struct lsn *l = b->lsns; l; l = l->next)
-		if (l->addr.port == port)
+		if (l->addr.port == local->port && lsn_addr_matches(&l->addr, local))
 			return true;
 	return false;
 }

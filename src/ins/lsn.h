@@ -30,8 +30,14 @@ int lsn_create(struct broker *b, int sock, int backlog, int *ret_bell);
 /* The local address of the listener whose doorbell is bell (an app-side end). */
 int lsn_getname(struct broker *b, int bell, struct ins_addr *ret);
 
-/* True if one of the application's listeners has this local port. */
-bool lsn_has_port(const struct broker *b, uint16_t port);
+/*
+ * True if a connection with this local address was accepted on one of the
+ * application's listeners: same port, and the listener's address is the
+ * wildcard or the same address (IPv4-mapped forms compare equal). The
+ * observer judges and may destroy only such connections, never others of the
+ * namespace that happen to share a port number.
+ */
+bool lsn_owns_local(const struct broker *b, const struct ins_addr *local);
 
 /* Expire held connections past their deadline; called from the loop. */
 void lsn_tick(struct broker *b, uint64_t now_ms);

@@ -191,7 +191,7 @@ obs_one(void *arg, const struct diag_sock *s)
 	bool fresh;
 
 	o->st.seen++;
-	if (!s->has_info || !lsn_has_port(o->b, s->local.port))
+	if (!s->has_info || !lsn_owns_local(o->b, &s->local))
 		return;	/* not a connection accepted for the application */
 	e = obs_lookup(o, s, &fresh);
 	if (!e) {
@@ -254,7 +254,7 @@ obs_one_closed(void *arg, const struct diag_sock *s)
 	struct obs *o = arg;
 	struct obs_entry tmp, *e;
 
-	if (!lsn_has_port(o->b, s->local.port))
+	if (!lsn_owns_local(o->b, &s->local))
 		return;
 	o->st.closed_events++;
 	e = obs_unlink(o, s->cookie);

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "ins/broker.h"
 #include "ins/insproto.h"
+#include "ins/lsn.h"
 
 struct fixture {
 	struct broker b;
@@ -207,6 +208,28 @@ test_listen_handoff_getname(void **state)
 }
 
 static void
+test_owns_local(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_addr a = { .family = INS_AF_INET };
+	uint16_t port;
+	int bell = listen_via_broker(f, &port);
+
+	a.port = port;
+	inet_pton(AF_INET, "127.0.0.1", a.addr);
+	assert_true(lsn_owns_local(&f->b, &a));
+	a.port = (uint16_t)(port + 1);
+	assert_false(lsn_owns_local(&f->b, &a));	/* another port */
+	a.port = port;
+	inet_pton(AF_INET, "192.0.2.1", a.addr);
+	assert_false(lsn_owns_local(&f->b, &a));	/* same port, another address */
+	a.family = INS_AF_INET6;
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", a.addr);
+	assert_true(lsn_owns_local(&f->b, &a));		/* the mapped form of ours */
+	close(bell);
+}
+
+static void
 test_hold_http(void **state)
 {
 	struct fixture *f = *state;
@@ -267,6 +290,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_socket_and_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_handoff_getname, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owns_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_drops_client_only, setup, teardown),
 	};
