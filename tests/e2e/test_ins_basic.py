@@ -194,3 +194,40 @@ def test_check_mode(tmp_path):
     assert r.returncode == 0 and "hold http (3000 ms" in r.stdout, r.stdout + r.stderr
     r = subprocess.run(moat_ins("--check", "--policy", str(bad)), capture_output=True, text=True)
     assert r.returncode == 1 and "bad.yaml:3:" in r.stderr, r.stderr
+
+
+LISTEN_FDS = textwrap.dedent("""
+    import os, socket, sys
+    if len(sys.argv) > 2:                       # the new image: systemd-style LISTEN_FDS
+        fd = int(os.environ["LISTEN_FDS_START"])
+        s = socket.socket(fileno=fd)             # asks SO_DOMAIN/SO_TYPE of the doorbell
+        print("inherited", s.family.name, s.type.name, s.getsockname()[1], flush=True)
+        while True:                             # the readiness probe connects first
+            c, peer = s.accept()
+            data = c.recv(10)
+            if data:
+                print("accepted", data.decode(), flush=True)
+                sys.exit(0)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 8080))
+    s.listen(8)
+    os.set_inheritable(s.fileno(), True)
+    os.environ["LISTEN_FDS_START"] = str(s.fileno())
+    os.execv(sys.executable, [sys.executable, "-c", SRC, sys.argv[1], "child"])
+""")
+
+
+def test_listener_survives_exec(topo):
+    """A listener handed across exec (nginx binary upgrade, systemd LISTEN_FDS):
+    the new image recognises the doorbell, describes it as a TCP listener on
+    its port, and accepts from it."""
+    srv, cli = two_namespaces(topo)
+    script = "SRC = %r\n" % LISTEN_FDS + LISTEN_FDS
+    p = topo.spawn(srv, *moat_ins("--isolate", "--", PY, "-c", script, "x"))
+    port_open(topo, cli, SRV_ADDR, 8080)
+    topo.run(cli, PY, "-c", "import socket;s=socket.create_connection(('%s',8080));"
+             "s.send(b'hello');import time;time.sleep(1)" % SRV_ADDR, check=False)
+    out = proc_output(p)
+    assert "inherited AF_INET SOCK_STREAM 8080" in out, out
+    assert "accepted hello" in out, out
