@@ -239,6 +239,10 @@ decision_detect(struct decision *dp, const struct detection *d)
 			return;
 		}
 		created = true;
+		/* Decoy contacts and scans come from moat-chaff, not from traffic
+		 * rates: their type is known and readings must not reclassify it. */
+		if (strcmp(d->detector, "decoy") == 0 || strcmp(d->detector, "scan") == 0)
+			l->a.type = DECISION_TYPE_SCAN;
 	} else if (d->kind == DETECT_SUSPECT && l->a.state != DECISION_SUSPECTED) {
 		return;		/* a suspicion never holds a declared attack */
 	}
@@ -312,7 +316,8 @@ decision_feed(struct decision *dp, const struct reading *r)
 	if (a->cur_pps > a->peak_pps || a->type == DECISION_TYPE_UNKNOWN) {
 		if (a->cur_pps > a->peak_pps)
 			a->peak_pps = a->cur_pps;
-		a->type = decision_classify(a, r, dt);
+		if (a->type != DECISION_TYPE_SCAN && a->type != DECISION_TYPE_SLOWCONN)
+			a->type = decision_classify(a, r, dt);
 	}
 }
 

@@ -59,6 +59,15 @@ int detection_listen(struct detection_ctx *d, detection_listener_fn fn, void *ar
  * targets, sources and source ports) when full. NULL on ENOMEM. */
 json_t *detection_attack_json(const struct decision_attack *a, bool full);
 
+/*
+ * A detection that no detector of this module made: moat-chaff alarms
+ * (detector "decoy" or "scan"), later moat-ins. It joins the decision point
+ * like any other; obs, if not NULL, feeds the attack's top lists (the
+ * scanning source). The attack is saved at once.
+ */
+void detection_external(struct detection_ctx *d, const struct detection *det,
+    const struct decision_obs *obs);
+
 /* Save the learned state and the attacks to the store now. */
 int detection_save(struct detection_ctx *d);
 

@@ -366,6 +366,14 @@ mit_build_rule(const struct mit_mgr *m, const struct mit_request *req, struct mi
 			q->sources[n++] = q->sources[i];
 	}
 	q->n_sources = n;
+	if (q->sources_only && q->n_sources > 0) {
+		/* A scanner is blocked entirely, not one protocol of it. */
+		r->scope = MIT_SCOPE_SOURCES;
+		q->proto = 0;
+		q->dport = 0;
+		q->sport = 0;
+		return true;
+	}
 	if (r->scope == MIT_SCOPE_SOURCES && q->n_sources == 0)
 		r->scope = MIT_SCOPE_PROTO;	/* nothing to narrow to: fall back */
 	if (r->scope != MIT_SCOPE_SOURCES)

@@ -59,6 +59,7 @@ struct mit_request {
 	uint32_t n_sources;
 	struct ipaddr sources[MIT_MAX_SOURCES];
 	double peak_pps, peak_bps;
+	bool sources_only;		/* block the sources, whatever they send (scans) */
 };
 
 /* One installed (or would-be, in dry-run) rule as a driver sees it. */

@@ -180,13 +180,18 @@ mitigation_item_addr(const struct sketch_item *it, struct ipaddr *ret)
 	return true;
 }
 
-/* Targets: the attack's top destination hosts, else the PO's prefixes. */
+/*
+ * Targets: the attack's top destination hosts, else the PO's prefixes. A
+ * scan's targets are the whole PO: the decoys it touched are only where the
+ * scanner happened to look.
+ */
 static void
 mitigation_targets(const struct decision_attack *a, const struct po *po, struct mit_request *q)
 {
 	const struct sketch_item *top = a->top[DECISION_TOP_TARGETS];
+	unsigned ntop = a->type == DECISION_TYPE_SCAN ? 0 : a->ntop[DECISION_TOP_TARGETS];
 
-	for (unsigned i = 0; i < a->ntop[DECISION_TOP_TARGETS] && q->n_targets < MIT_MAX_TARGETS; i++) {
+	for (unsigned i = 0; i < ntop && q->n_targets < MIT_MAX_TARGETS; i++) {
 		struct ipaddr addr;
 
 		if (!mitigation_item_addr(&top[i], &addr) || (q->af != 0 && addr.af != q->af))
@@ -235,6 +240,7 @@ mitigation_request(struct mitigation_ctx *m, const struct decision_attack *a, st
 	q->sport = a->type == DECISION_TYPE_AMPLIFICATION ? a->amp_port : 0;
 	q->peak_pps = a->peak_pps;
 	q->peak_bps = a->peak_bps;
+	q->sources_only = a->type == DECISION_TYPE_SCAN;
 	return po;
 }
 
