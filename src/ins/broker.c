@@ -199,6 +199,30 @@ broker_do_resolve(struct broker *b, const struct client *c, const struct ins_msg
 	return r == 0 ? 0 : r;
 }
 
+/*
+ * An administrator (uid 0: moatd's ins driver, or an operator) denies a source
+ * for a while; its new connections are reset at accept and the observer sheds
+ * its open ones at the next round. seconds == 0 lifts the deny.
+ */
+static int
+broker_do_deny(struct broker *b, const struct client *c, const struct ins_msg *req)
+{
+	struct srctab_entry *e;
+	uint64_t now = broker_now_ms(b);
+
+	if (c->cred.uid != 0)
+		return -EPERM;
+	if (req->seconds > 7 * 86400)
+		return -EINVAL;
+	e = srctab_get(&b->src, req->addr.family, req->addr.addr, req->seconds != 0, now);
+	if (!e)
+		return req->seconds ? -ENOSPC : 0;
+	e->deny_until_ms = req->seconds ? now + (uint64_t)req->seconds * 1000 : 0;
+	b->st.admin_denies++;
+	log_info("source denied for %us by pid %d", req->seconds, (int)c->cred.pid);
+	return 0;
+}
+
 /* Handle one request; *fd is the descriptor it carried (set to -1 if consumed). */
 static int
 broker_dispatch(struct broker *b, const struct client *c, const struct ins_msg *req, int *fd,
@@ -217,6 +241,8 @@ broker_dispatch(struct broker *b, const struct client *c, const struct ins_msg *
 		return lsn_getname(b, *fd, &rep->addr);
 	case INS_RESOLVE:
 		return broker_do_resolve(b, c, req, rep);
+	case INS_DENY:
+		return broker_do_deny(b, c, req);
 	default:
 		return -EPROTO;	/* INS_CONN and replies are never requests */
 	}

@@ -31,7 +31,7 @@ struct bk_ev {
 struct broker_stats {
 	uint64_t clients, sockets, binds, listens, refused;
 	uint64_t accepted, handed, held, held_dropped, denied_drops, capped_drops, pending_drops;
-	uint64_t resolves;
+	uint64_t resolves, admin_denies;
 };
 
 struct lsn;

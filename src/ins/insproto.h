@@ -26,6 +26,10 @@
  *            reply {status i32, addr} — the listener's local address
  *   RESOLVE  {family u8, socktype u8, flags u32, nlen u8, name, slen u8, service}
  *            reply {status i32 (EAI_* or 0), count u8, count x addr}
+ *   DENY     {addr, seconds u32}  administrators only (uid 0): deny the
+ *            source for seconds (0 lifts it) and shed its connections —
+ *            what moatd's `ins` mitigation driver sends
+ *            reply {status i32}
  * Doorbell message (broker -> application, on the doorbell):
  *   CONN     {conn_id u64, peer addr, local addr}  fd: the connected socket
  *
@@ -68,7 +72,8 @@ enum ins_type {
 	INS_GETNAME = 5,
 	INS_RESOLVE = 6,
 	INS_CONN = 7,
-	INS_TYPE_MAX = INS_CONN,
+	INS_DENY = 8,
+	INS_TYPE_MAX = INS_DENY,
 	INS_REPLY = 0x80,
 };
 
@@ -95,6 +100,7 @@ struct ins_msg {
 	uint32_t protocol;	/* SOCKET */
 	uint32_t backlog;	/* LISTEN */
 	uint32_t ai_flags;	/* RESOLVE */
+	uint32_t seconds;	/* DENY */
 	uint64_t conn_id;	/* CONN */
 	struct ins_addr addr;	/* BIND, CONNECT, GETNAME reply, CONN peer */
 	struct ins_addr addr2;	/* CONN local */
@@ -244,6 +250,10 @@ insproto_put_body(struct ins_wbuf *w, const struct ins_msg *m)
 		ins_put_addr(w, &m->addr);
 		ins_put_addr(w, &m->addr2);
 		break;
+	case INS_DENY:
+		ins_put_addr(w, &m->addr);
+		ins_put_be32(w, m->seconds);
+		break;
 	default:
 		break;	/* GETNAME request and plain status replies have no more */
 	}
@@ -333,6 +343,8 @@ insproto_get_body(struct cursor *c, struct ins_msg *m)
 	case INS_CONN:
 		return cur_be64(c, &m->conn_id) && ins_get_addr(c, &m->addr) &&
 		       ins_get_addr(c, &m->addr2);
+	case INS_DENY:
+		return ins_get_addr(c, &m->addr) && cur_be32(c, &m->seconds);
 	default:
 		return true;
 	}

@@ -27,7 +27,8 @@ struct obs_entry {
 };
 
 struct obs {
-	struct diag *diag;
+	struct diag *diag;		/* dumps; its buffer is being parsed during a round */
+	struct diag *killer;		/* SOCK_DESTROY, on its own socket and buffer */
 	struct diag *events;		/* destroy broadcasts, or NULL */
 	struct obs_entry *pool, *free_list;
 	struct obs_entry *buckets[OBS_BUCKETS];
@@ -59,6 +60,8 @@ obs_init(struct obs **ret)
 		o->free_list = &o->pool[i];
 	}
 	r = diag_open(&o->diag);
+	if (r == 0)
+		r = diag_open(&o->killer);
 	if (r < 0) {
 		obs_free(o);
 		return r;
@@ -75,6 +78,7 @@ obs_free(struct obs *o)
 	if (!o)
 		return;
 	diag_close(o->diag);
+	diag_close(o->killer);
 	diag_close(o->events);
 	free(o->pool);
 	free(o);
@@ -161,7 +165,7 @@ obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
 	int r;
 
 	o->st.verdicts[v]++;
-	r = diag_destroy(o->diag, s);
+	r = diag_destroy(o->killer, s);
 	if (r < 0) {
 		o->st.destroy_failed++;
 		log_ratelimited(5, 10, log_warnx, "SOCK_DESTROY of a %s connection failed: %s",
@@ -219,6 +223,13 @@ obs_one(void *arg, const struct diag_sock *s)
 		.peer_closed = diag_peer_closed(s),
 	};
 	v = slow_judge(&o->rules, &e->track, &smp);
+	if (v == SLOW_OK && srctab_denied(src, o->now_ms)) {
+		/* denied after it connected (by moatd, or for slow connections elsewhere) */
+		o->st.denied_shed++;
+		if (diag_destroy(o->killer, s) == 0)
+			o->st.destroyed++;
+		return;
+	}
 	if (v != SLOW_OK) {
 		obs_emit(o, e, OBS_SHED, v, s);
 		obs_shed(o, s, v);

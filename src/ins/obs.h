@@ -20,6 +20,7 @@ struct obs;
 
 struct obs_stats {
 	uint64_t rounds, seen, tracked, untracked, destroyed, destroy_failed, closed_events;
+	uint64_t denied_shed;		/* open connections of a denied source destroyed */
 	uint64_t verdicts[4];		/* by enum slow_verdict */
 	uint64_t last_round_us;		/* duration of the last round */
 	uint64_t round_tracked;		/* connections tracked in the last round */

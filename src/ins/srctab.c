@@ -56,14 +56,25 @@ srctab_hash(const struct srctab *t, uint8_t family, const uint8_t addr[16])
 	return (size_t)h & (t->nbuckets - 1);
 }
 
+/* family 4 / 6 as in insproto (INS_AF_INET / INS_AF_INET6), without including it. */
+enum { SRCTAB_AF4 = 4, SRCTAB_AF6 = 6 };
+
 struct srctab_entry *
 srctab_get(struct srctab *t, uint8_t family, const uint8_t addr[16], bool create, uint64_t now_ms)
 {
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	uint8_t v4[16] = { 0 };
 	size_t b;
 	struct srctab_entry *e;
 
 	if (!t->buckets)
 		return NULL;
+	/* A client seen through a dual-stack listener is the same IPv4 source. */
+	if (family == SRCTAB_AF6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		memcpy(v4, addr + 12, 4);
+		family = SRCTAB_AF4;
+		addr = v4;
+	}
 	b = srctab_hash(t, family, addr);
 	for (e = t->buckets[b]; e; e = e->next) {
 		if (e->family == family && memcmp(e->addr, addr, 16) == 0) {

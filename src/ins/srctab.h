@@ -74,7 +74,10 @@ struct srctab {
 int srctab_init(struct srctab *t, size_t cap, uint64_t seed);
 void srctab_free(struct srctab *t);
 
-/* The entry for addr, creating it if create; NULL if absent or the pool is exhausted. */
+/*
+ * The entry for addr, creating it if create; NULL if absent or the pool is
+ * exhausted. An IPv4-mapped IPv6 address is the same key as its IPv4 form.
+ */
 struct srctab_entry *srctab_get(struct srctab *t, uint8_t family, const uint8_t addr[16],
 				bool create, uint64_t now_ms);
 

@@ -30,6 +30,7 @@ PROTO = {
     "getname": hdr(5),
     "resolve": hdr(6) + struct.pack(">BBI", 0, 1, 0x20) + s8(b"www.example.test") + s8(b"http"),
     "conn": hdr(7) + struct.pack(">Q", 42) + addr(port=50000) + addr(port=80),
+    "deny": hdr(8) + addr(port=0) + struct.pack(">I", 600),
     "reply_socket": hdr(1 | R) + struct.pack(">I", 0),
     "reply_err": hdr(2 | R) + struct.pack(">I", 13),
     "reply_getname": hdr(5 | R) + struct.pack(">I", 0) + addr(),

@@ -264,6 +264,40 @@ test_hold_http(void **state)
 }
 
 static void
+test_admin_deny(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_msg req = { .type = INS_DENY, .id = 7, .seconds = 60 }, rep, m;
+	uint16_t port;
+	int bell = listen_via_broker(f, &port), c, none;
+
+	req.addr.family = INS_AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", req.addr.addr);
+	assert_int_equal(call(f, &req, -1, &rep, &none), 0);
+	/* the test runs as root in CI; an unprivileged run is refused */
+	assert_int_equal(rep.status, geteuid() == 0 ? 0 : EPERM);
+	if (geteuid() != 0) {
+		close(bell);
+		return;
+	}
+	c = connect_to(port);
+	broker_poll(&f->b, 50);
+	assert_int_equal(ring(bell, &m), -1);	/* reset at accept */
+	assert_int_equal(f->b.st.denied_drops, 1);
+	close(c);
+	req.seconds = 0;	/* lift it */
+	assert_int_equal(call(f, &req, -1, &rep, &none), 0);
+	c = connect_to(port);
+	broker_poll(&f->b, 50);
+	m.type = 0;
+	none = ring(bell, &m);
+	assert_true(none >= 0);
+	close(none);
+	close(c);
+	close(bell);
+}
+
+static void
 test_malformed_drops_client_only(void **state)
 {
 	struct fixture *f = *state;
@@ -292,6 +326,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_listen_handoff_getname, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owns_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_deny, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_drops_client_only, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,6 +97,19 @@ test_resolve_roundtrip(void **state)
 }
 
 static void
+test_deny_roundtrip(void **state)
+{
+	struct ins_msg m = { .type = INS_DENY, .id = 4, .seconds = 600 };
+	struct ins_msg o;
+
+	m.addr.family = INS_AF_INET;
+	inet_pton(AF_INET, "198.51.100.3", m.addr.addr);
+	o = roundtrip(&m, 0);
+	assert_int_equal(o.seconds, 600);
+	assert_memory_equal(&o.addr, &m.addr, sizeof(m.addr));
+}
+
+static void
 test_name_too_long(void **state)
 {
 	struct ins_msg m = { .type = INS_RESOLVE };
@@ -200,6 +213,7 @@ main(void)
 		cmocka_unit_test(test_reply_fd_rules),
 		cmocka_unit_test(test_conn_roundtrip),
 		cmocka_unit_test(test_resolve_roundtrip),
+		cmocka_unit_test(test_deny_roundtrip),
 		cmocka_unit_test(test_name_too_long),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_socket_flags_checked),

@@ -38,6 +38,13 @@ test_get_and_pool(void **state)
 	assert_non_null(srctab_get(&t, INS_AF_INET, a, false, 0));
 	assert_null(srctab_get(&t, INS_AF_INET6, a, false, 0));	/* family is part of the key */
 	assert_int_equal(t.used, 4);
+	{
+		uint8_t m[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 0, 2 };
+
+		/* ::ffff:192.0.0.2 is the IPv4 source 192.0.0.2 */
+		assert_ptr_equal(srctab_get(&t, INS_AF_INET6, m, false, 0),
+				 srctab_get(&t, INS_AF_INET, a, false, 0));
+	}
 	srctab_free(&t);
 }
 
