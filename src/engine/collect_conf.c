@@ -28,6 +28,8 @@ collect_endpoint_parse(const char *s, struct collect_endpoint *ret)
 			return -EINVAL;
 		s++;
 		hl -= 2;
+	} else if (memchr(s, ':', hl) != NULL) {
+		return -EINVAL;	/* IPv6 needs brackets: "[2001:db8::1]:2055" */
 	}
 	if (hl >= sizeof(host))
 		return -EINVAL;

@@ -110,3 +110,36 @@ def test_softflowd_export_matches_nfdump_and_truth(topo, tmp_path, version):
     assert got["web"]["in"]["icmp"]["packets"] >= 40
     assert got["dns"]["in"]["udp"]["packets"] == pkt["dns"]["in"]["udp"]["packets"]
     assert m.stop() == 0
+
+
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ipfix_over_tcp(topo, tmp_path):
+    """softflowd exports IPFIX over TCP (-P tcp): moatd frames the stream by
+    message length; whole-flow totals equal the packet truth."""
+    need("softflowd")
+    from scapy.all import rdpcap, wrpcap
+    pcap = str(tmp_path / "mix.pcap")
+    wrpcap(pcap, build_mix())
+    port = free_tcp_port()
+    m = Moatd(topo, tmp_path, POS_YAML + 'collect:\n  udp: []\n  tcp: ["127.0.0.1:%d"]\n' % port)
+    m.start()
+    sf = topo.spawn(None, "softflowd", "-r", pcap, "-d", "-6", "-v", "10", "-P", "tcp",
+                    "-n", "127.0.0.1:%d" % port, "-p", str(tmp_path / "sf.pid"))
+    assert sf.wait(30) == 0
+    pkt = truth_of(rdpcap(pcap))
+
+    def done():
+        got = {po: observed(m, po) for po in POS}
+        return got if got["web"]["in"]["tcp"]["packets"] == pkt["web"]["in"]["tcp"]["packets"] else None
+    got = wait_for(done, timeout=15, what="IPFIX/TCP totals")
+    assert got["web"]["in"]["tcp"]["bytes"] == pkt["web"]["in"]["tcp"]["bytes"]
+    assert got["dns"]["in"]["udp"]["packets"] == pkt["dns"]["in"]["udp"]["packets"]
+    st, body = m.request("GET", "/api/v1/exporters", token=None)
+    x = body["exporters"][0]
+    assert x["protocol"] == "ipfix" and x["parse_errors"] == 0 and x["template_misses"] == 0
+    assert m.stop() == 0
