@@ -108,6 +108,7 @@ alarm_detect(struct engine *e, struct detection_ctx *d, const struct alarm *al, 
 	memcpy(obs.src, al->src.a, sizeof(obs.src));
 	memcpy(obs.dst, al->decoy.a, sizeof(obs.dst));
 	detection_external(d, &det, &obs);
+	(void)detection_save(d);	/* a scan's attack outlives a crash */
 }
 
 void

@@ -716,12 +716,7 @@ void
 detection_external(struct detection_ctx *d, const struct detection *det,
     const struct decision_obs *obs)
 {
-	int r;
-
 	decision_detect(d->dp, det);
 	if (obs != NULL)
 		decision_observe(d->dp, obs);
-	if ((r = detection_save(d)) < 0)
-		log_ratelimited(1, 600, log_warnx, "detection: saving after an external detection: %s",
-		    strerror(-r));
 }

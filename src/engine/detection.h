@@ -61,9 +61,10 @@ json_t *detection_attack_json(const struct decision_attack *a, bool full);
 
 /*
  * A detection that no detector of this module made: moat-chaff alarms
- * (detector "decoy" or "scan"), later moat-ins. It joins the decision point
- * like any other; obs, if not NULL, feeds the attack's top lists (the
- * scanning source). The attack is saved at once.
+ * (detector "decoy" or "scan"), the mitigation's drop counters (detector
+ * "mitigation"), later moat-ins. It joins the decision point like any
+ * other; obs, if not NULL, feeds the attack's top lists (the scanning
+ * source). Callers that need it to outlive a crash call detection_save().
  */
 void detection_external(struct detection_ctx *d, const struct detection *det,
     const struct decision_obs *obs);

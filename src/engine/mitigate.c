@@ -468,6 +468,20 @@ mit_get(const struct mit_mgr *m, uint64_t id)
 	return mit_find(m, id);
 }
 
+uint64_t
+mit_take_dropped(struct mit_mgr *m, size_t i)
+{
+	struct mit_entry *e;
+	uint64_t d;
+
+	if (i >= m->n_entries)
+		return 0;
+	e = &m->entries[i];
+	d = e->counters.packets >= e->packets_seen ? e->counters.packets - e->packets_seen : 0;
+	e->packets_seen = e->counters.packets;
+	return d;
+}
+
 const struct mit_entry *
 mit_at(const struct mit_mgr *m, size_t i)
 {

@@ -131,6 +131,7 @@ struct mit_entry {
 	bool dry_run;
 	uint64_t started_s, updated_s, ended_s, next_retry_s;
 	struct mit_counters counters;
+	uint64_t packets_seen;		/* counters.packets at the last mit_take_dropped() */
 };
 
 /*
@@ -175,6 +176,9 @@ const struct mit_entry *mit_get(const struct mit_mgr *m, uint64_t id);
 /* Iterate: i from 0 while it returns non-NULL. Newest last. */
 const struct mit_entry *mit_at(const struct mit_mgr *m, size_t i);
 const char *mit_status_name(enum mit_status s);
+/* Packets entry i's rule dropped since the previous call (0 for drivers that
+ * do not count, and for the first call). */
+uint64_t mit_take_dropped(struct mit_mgr *m, size_t i);
 /* The public JSON of one mitigation (REST and CLI). Caller decrefs. */
 json_t *mit_entry_to_json(const struct mit_entry *e);
 

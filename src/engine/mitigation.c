@@ -23,6 +23,7 @@ struct mitigation_ctx {
 	bool dirty;		/* state changed since the last save */
 	uint64_t pending[MITIGATION_MAX_PENDING];
 	size_t npending;
+	uint64_t last_tick_ns;	/* monotonic, for the drop rate */
 };
 
 /* One moatd per process: the module's instance, reset at fini. */
@@ -389,6 +390,48 @@ mitigation_fini(struct engine *e)
 	mitigation_free(m);
 }
 
+/*
+ * The attack traffic floor (Defense4All): a mitigated attack's traffic may
+ * no longer reach the capture (XDP drops before the packet taps; upstream
+ * BGP drops before the router), so the rules' own drop counters keep the
+ * attack alive. A rule still dropping at least a tenth of the attack's peak
+ * rate is a "mitigation" detection; when the flood stops the detections
+ * expire and the attack ends as usual. Legitimate traffic caught by a wide
+ * rule is far below that floor, so it cannot hold an attack open.
+ */
+#define MITIGATION_FLOOR_SHARE 0.1
+#define MITIGATION_FLOOR_MIN_PPS 10.0
+#define MITIGATION_FLOOR_EXPIRY_NS (5ULL * CLOCK_NS_PER_SEC)
+
+static void
+mitigation_traffic_floor(struct mitigation_ctx *m, uint64_t interval_ns)
+{
+	struct detection_ctx *d = detection_get(m->e);
+	uint64_t now = clock_wall_ns(engine_clock(m->e));
+	const struct mit_entry *it;
+
+	for (size_t i = 0; (it = mit_at(m->mgr, i)) != NULL; i++) {
+		uint64_t dropped = mit_take_dropped(m->mgr, i);
+		const struct decision_attack *a;
+		double pps;
+
+		if (d == NULL || it->status != MIT_MITIGATING || dropped == 0 || interval_ns == 0)
+			continue;
+		a = decision_get(detection_decision(d), it->rule.req.attack_id);
+		pps = (double)dropped * 1e9 / (double)interval_ns;
+		if (a == NULL || (a->state != DECISION_DECLARED && a->state != DECISION_ENDING) ||
+		    pps < MITIGATION_FLOOR_MIN_PPS || pps < MITIGATION_FLOOR_SHARE * a->peak_pps)
+			continue;
+		struct detection det = {
+			.kind = DETECT_ATTACK, .detector = "mitigation", .po_id = a->po_id,
+			.proto = a->proto, .dir = a->dir, .port = a->port, .confidence = 80,
+			.time_ns = now, .expiry_ns = now + MITIGATION_FLOOR_EXPIRY_NS, .pps = pps,
+		};
+		snprintf(det.reason, sizeof(det.reason), "%s still drops %.0f pps", it->driver, pps);
+		detection_external(d, &det, NULL);
+	}
+}
+
 void
 mitigation_tick(struct engine *e, uint64_t now_ns)
 {
@@ -399,6 +442,8 @@ mitigation_tick(struct engine *e, uint64_t now_ns)
 	mitigation_start_pending(m);
 	/* The engine ticks on the monotonic clock; mitigations keep wall time. */
 	mit_tick(m->mgr, clock_wall_s(engine_clock(e)));
+	mitigation_traffic_floor(m, m->last_tick_ns ? now_ns - m->last_tick_ns : 0);
+	m->last_tick_ns = now_ns;
 	if (m->dirty)
 		mitigation_save(m);
 }

@@ -121,6 +121,8 @@ class Router:
                 f.write('api:\n  listen: "127.0.0.1:%d"\n' % port)
                 f.write("collect:\n  udp: []\n  capture:\n    - { interface: %s }\n"
                         % self.r_atk)
+                # attacks end 3 s + 5 s after the flood, not 10 s + 30 s: the test is faster
+                f.write("detection:\n  set:\n    threshold_expiry: 3s\n    quiet: 5s\n")
                 f.write(mitigate_yaml)
         log = open(str(self.dir / "moatd.log"), "a")
         self.proc = self.topo.spawn(self.rtr, binpath("moatd"), "-c", conf, "--state", self.state,
