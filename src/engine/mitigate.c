@@ -25,6 +25,7 @@ static const struct mit_driver_ops *const mit_registry[] = {
 	&drv_nft_ops,
 	&drv_xdp_ops,
 	&drv_bgp_ops,
+	&drv_ins_ops,
 	&drv_notify_ops,
 };
 

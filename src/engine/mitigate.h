@@ -98,6 +98,7 @@ struct mit_driver_ops {
 extern const struct mit_driver_ops drv_nft_ops;
 extern const struct mit_driver_ops drv_xdp_ops;
 extern const struct mit_driver_ops drv_bgp_ops;
+extern const struct mit_driver_ops drv_ins_ops;
 extern const struct mit_driver_ops drv_notify_ops;
 
 /* The registry: every driver moat knows, by name. NULL if unknown. */
