@@ -21,6 +21,7 @@ typedef _Atomic uint64_t cnt_t;
 
 struct host_ent {
 	_Atomic uint32_t used;	/* key written before used is set (release) */
+	uint32_t tag;		/* the key's full hash: most mismatches end here */
 	uint32_t po;
 	struct ipaddr addr;
 	_Atomic uint64_t bytes, packets;
@@ -264,12 +265,12 @@ lookup(const struct lpm *l, const struct ipaddr *a)
 	return LPM_NONE;
 }
 
-/* Add to the entry for (po, a); slot is where its probe starts. */
+/* Add to the entry for (po, a), whose hash is tag. */
 static void
-host_add(struct host_tab *h, uint32_t slot, uint32_t po, const struct ipaddr *a, uint64_t bytes,
+host_add(struct host_tab *h, uint32_t tag, uint32_t po, const struct ipaddr *a, uint64_t bytes,
     uint64_t packets)
 {
-	uint32_t i = slot;
+	uint32_t i = tag & HOST_MASK;
 
 	for (;;) {
 		struct host_ent *e = &h->e[i];
@@ -283,6 +284,7 @@ host_add(struct host_tab *h, uint32_t slot, uint32_t po, const struct ipaddr *a,
 				    memory_order_relaxed);
 				return;
 			}
+			e->tag = tag;
 			e->po = po;
 			e->addr = *a;
 			atomic_store_explicit(&e->bytes, bytes, memory_order_relaxed);
@@ -292,7 +294,7 @@ host_add(struct host_tab *h, uint32_t slot, uint32_t po, const struct ipaddr *a,
 			atomic_store_explicit(&h->nused, n + 1, memory_order_release);
 			return;
 		}
-		if (e->po == po && ipaddr_equal(&e->addr, a)) {
+		if (e->tag == tag && e->po == po && ipaddr_equal(&e->addr, a)) {
 			atomic_store_explicit(&e->bytes,
 			    atomic_load_explicit(&e->bytes, memory_order_relaxed) + bytes,
 			    memory_order_relaxed);
@@ -352,7 +354,7 @@ scaled(const struct flow_rec *r, uint64_t v[CNT__COUNT])
 /* Where one record lands; computed for a whole chunk before any add. */
 struct add_plan {
 	uint32_t din, sout;	/* PO ids or >= max_pos */
-	uint32_t host;		/* host table slot hint (hash) */
+	uint32_t host;		/* hash of (din, destination): tag and first slot */
 	uint8_t proto;
 };
 
@@ -379,9 +381,9 @@ plan_chunk(const struct counters_shard *s, const struct lpm *l, const struct flo
 		p->din = lookup(l, &r->dst);
 		p->sout = lookup(l, &r->src);
 		if (p->din < c->max_pos) {
-			p->host = ipaddr_hash(&r->dst, p->din) & HOST_MASK;
+			p->host = ipaddr_hash(&r->dst, p->din);
 			__builtin_prefetch(&s->po[key_index(p->din, DIR_IN, p->proto)], 1);
-			__builtin_prefetch(&h->e[p->host], 1);
+			__builtin_prefetch(&h->e[p->host & HOST_MASK], 1);
 		}
 		if (p->sout < c->max_pos)
 			__builtin_prefetch(&s->po[key_index(p->sout, DIR_OUT, p->proto)], 1);
