@@ -398,23 +398,36 @@ store_sqlite_po_put(struct store *s, const char *name, const char *json)
 	return store_sqlite_run(st);
 }
 
+/*
+ * Run a one-parameter SELECT of one column and return that column of the
+ * first row as a malloc'd copy with a NUL after it (so text can be used as a
+ * string). -ENOENT when no row matches.
+ */
 static int
-store_sqlite_po_get(struct store *s, const char *name, char **ret_json)
+store_sqlite_fetch(struct store *s, const char *sql, const char *key, void **ret,
+    size_t *ret_len)
 {
 	sqlite3_stmt *st;
 	int r, rc;
 
-	r = store_sqlite_prepare(store_sqlite(s)->db, "SELECT json FROM po WHERE name = ?", &st);
+	r = store_sqlite_prepare(store_sqlite(s)->db, sql, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		char *v = strdup((const char *)sqlite3_column_text(st, 0));
+		const void *b = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		char *v = malloc(len + 1);
 
 		r = v ? 0 : -ENOMEM;
-		if (v)
-			*ret_json = v;
+		if (v) {
+			if (len)
+				memcpy(v, b, len);
+			v[len] = '\0';
+			*ret = v;
+			*ret_len = len;
+		}
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(rc);
 	}
@@ -422,21 +435,40 @@ store_sqlite_po_get(struct store *s, const char *name, char **ret_json)
 	return r;
 }
 
+/* Run a one-parameter DELETE; -ENOENT when it deleted nothing. */
 static int
-store_sqlite_po_del(struct store *s, const char *name)
+store_sqlite_delete(struct store *s, const char *sql, const char *key)
 {
 	sqlite3 *db = store_sqlite(s)->db;
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_sqlite_prepare(db, "DELETE FROM po WHERE name = ?", &st);
+	r = store_sqlite_prepare(db, sql, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	r = store_sqlite_run(st);
 	if (r == 0 && sqlite3_changes(db) == 0)
 		r = -ENOENT;
 	return r;
+}
+
+static int
+store_sqlite_po_get(struct store *s, const char *name, char **ret_json)
+{
+	void *v;
+	size_t len;
+	int r = store_sqlite_fetch(s, "SELECT json FROM po WHERE name = ?", name, &v, &len);
+
+	if (r == 0)
+		*ret_json = v;
+	return r;
+}
+
+static int
+store_sqlite_po_del(struct store *s, const char *name)
+{
+	return store_sqlite_delete(s, "DELETE FROM po WHERE name = ?", name);
 }
 
 static int
@@ -571,33 +603,7 @@ store_sqlite_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows)
 static int
 store_sqlite_kv_get(struct store *s, const char *key, void **ret, size_t *ret_len)
 {
-	sqlite3_stmt *st;
-	int r, rc;
-
-	r = store_sqlite_prepare(store_sqlite(s)->db, "SELECT value FROM kv WHERE key = ?", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(st, 0);
-		size_t len = (size_t)sqlite3_column_bytes(st, 0);
-		void *v = malloc(len ? len : 1);
-
-		if (v) {
-			if (len)
-				memcpy(v, b, len);
-			*ret = v;
-			*ret_len = len;
-			r = 0;
-		} else {
-			r = -ENOMEM;
-		}
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : store_sqlite_errno(rc);
-	}
-	sqlite3_finalize(st);
-	return r;
+	return store_sqlite_fetch(s, "SELECT value FROM kv WHERE key = ?", key, ret, ret_len);
 }
 
 static int
@@ -620,18 +626,7 @@ store_sqlite_kv_put(struct store *s, const char *key, const void *val, size_t le
 static int
 store_sqlite_kv_del(struct store *s, const char *key)
 {
-	sqlite3 *db = store_sqlite(s)->db;
-	sqlite3_stmt *st;
-	int r;
-
-	r = store_sqlite_prepare(db, "DELETE FROM kv WHERE key = ?", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	r = store_sqlite_run(st);
-	if (r == 0 && sqlite3_changes(db) == 0)
-		r = -ENOENT;
-	return r;
+	return store_sqlite_delete(s, "DELETE FROM kv WHERE key = ?", key);
 }
 
 /* Copy all of src's main database into dst's with the online backup API. */
