@@ -212,3 +212,19 @@ client_print_raw(const struct client_reply *r)
 		fputc('\n', stdout);
 	return CLI_EXIT_OK;
 }
+
+int
+client_show(struct cli *cli, const char *path, void (*render)(const json_t *reply))
+{
+	struct client_reply r;
+	int rc;
+
+	if ((rc = client_get(cli, path, &r)) != CLI_EXIT_OK)
+		return rc;
+	if (cli->json)
+		client_print_raw(&r);
+	else
+		render(r.json);
+	client_reply_free(&r);
+	return CLI_EXIT_OK;
+}

@@ -64,6 +64,13 @@ int client_exit_for_status(long status);
  */
 int client_print_raw(const struct client_reply *r);
 
+/*
+ * GET path and show the reply: the server's JSON with --json, else
+ * render(reply). Returns an enum cli_exit code. The shape of every
+ * read-only command.
+ */
+int client_show(struct cli *cli, const char *path, void (*render)(const json_t *reply));
+
 /* The API base URL in use (resolving it if needed), or NULL on error. */
 const char *client_api_url(struct cli *cli);
 

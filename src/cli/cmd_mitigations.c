@@ -101,19 +101,9 @@ cmd_mitigations_render(const json_t *reply)
 static int
 cmd_mitigations_run(struct cli *cli, int argc, char **argv)
 {
-	struct client_reply r;
-	int rc;
-
 	if (argc > 1)
 		return cli_usage_error(&cmd_mitigations, "unexpected argument '%s'", argv[1]);
-	if ((rc = client_get(cli, "/api/v1/mitigations", &r)) != CLI_EXIT_OK)
-		return rc;
-	if (cli->json)
-		client_print_raw(&r);
-	else
-		cmd_mitigations_render(r.json);
-	client_reply_free(&r);
-	return CLI_EXIT_OK;
+	return client_show(cli, "/api/v1/mitigations", cmd_mitigations_render);
 }
 
 static int

@@ -78,19 +78,9 @@ cmd_po_render_list(const json_t *reply)
 static int
 cmd_po_list(struct cli *cli, int argc, char **argv)
 {
-	struct client_reply r;
-	int rc;
-
 	if (argc > 1)
 		return cli_usage_error(&cmd_po, "list: unexpected argument '%s'", argv[1]);
-	if ((rc = client_get(cli, "/api/v1/pos", &r)) != CLI_EXIT_OK)
-		return rc;
-	if (cli->json)
-		client_print_raw(&r);
-	else
-		cmd_po_render_list(r.json);
-	client_reply_free(&r);
-	return CLI_EXIT_OK;
+	return client_show(cli, "/api/v1/pos", cmd_po_render_list);
 }
 
 static void
@@ -171,7 +161,6 @@ cmd_po_path(char *buf, size_t len, const char *name)
 static int
 cmd_po_show(struct cli *cli, int argc, char **argv)
 {
-	struct client_reply r;
 	char path[128];
 	int rc;
 
@@ -179,14 +168,7 @@ cmd_po_show(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(&cmd_po, "show: expected NAME");
 	if ((rc = cmd_po_path(path, sizeof(path), argv[1])) != CLI_EXIT_OK)
 		return rc;
-	if ((rc = client_get(cli, path, &r)) != CLI_EXIT_OK)
-		return rc;
-	if (cli->json)
-		client_print_raw(&r);
-	else
-		cmd_po_render_one(r.json);
-	client_reply_free(&r);
-	return CLI_EXIT_OK;
+	return client_show(cli, path, cmd_po_render_one);
 }
 
 /* Read all of f, at most max bytes, into *ret/len; -EFBIG if longer. */
