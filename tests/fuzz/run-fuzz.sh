@@ -1,6 +1,8 @@
 #!/bin/sh
 # run-fuzz.sh FUZZER CORPUS SECONDS: replay every corpus file, then fuzz for
 # SECONDS into a scratch copy (the checked-in corpus is never written).
+# Exits non-zero when the fuzzer finds a crash, a leak or a timeout; its last
+# lines are shown either way (the whole log on failure).
 set -eu
 fuzzer=$1 corpus=$2 secs=$3
 [ -d "$corpus" ] || { echo "no corpus at $corpus" >&2; exit 1; }
@@ -9,8 +11,24 @@ trap 'rm -rf "$work"' EXIT
 cp -r "$corpus"/. "$work"/
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-"$fuzzer" -runs=0 "$corpus"/ 2>&1 | tail -n 3
+
+# run LOG ARGS...: run the fuzzer with its output in LOG; on failure print
+# the log and exit with the fuzzer's status.
+run() {
+	log=$1
+	shift
+	if "$fuzzer" "$@" >"$log" 2>&1; then
+		tail -n 3 "$log"
+	else
+		rc=$?
+		cat "$log"
+		echo "run-fuzz: $(basename "$fuzzer") failed with status $rc" >&2
+		exit "$rc"
+	fi
+}
+
+run "$work/replay.log" -runs=0 "$corpus"/
 if [ "$secs" -gt 0 ]; then
-	"$fuzzer" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
-		-artifact_prefix="$work/" "$work" 2>&1 | tail -n 3
+	run "$work/fuzz.log" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+		-artifact_prefix="$work/" "$work"
 fi
