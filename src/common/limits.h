@@ -50,6 +50,10 @@
 /* Destination hosts tracked per counter shard per interval; past it the
    traffic still counts for the PO, only the per-host breakdown is lost. */
 #define LIMIT_COLLECT_HOSTS		65536u
+/* Sampled inbound records per shard per interval for the attacks' top
+   sources; a flood fills it early and the rest is skipped, never queued.
+   4096 samples a second find any source above ~1 % of a PO's traffic. */
+#define LIMIT_COLLECT_OBS		4096u
 /* IPFIX-over-TCP connections accepted at once, and one message's size. */
 #define LIMIT_COLLECT_TCP_CONNS		64u
 /* Capture worker threads (PACKET_FANOUT members) per interface. */

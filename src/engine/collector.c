@@ -703,9 +703,11 @@ collector_tick(struct engine *e, uint64_t now_ns)
 	if (c->reading_fn) {
 		counters_tick(c->cnt, now_ns, c->reading_fn, c->reading_ctx);
 	} else {
-		/* By default readings feed the detectors, when they run. */
+		/* By default readings feed the detectors, and samples the attacks'
+		 * top lists, when detection runs. */
 		struct detection_ctx *d = detection_get(e);
 
+		counters_set_observer(c->cnt, d ? detection_sample_cb : NULL, d);
 		counters_tick(c->cnt, now_ns, d ? detection_reading_cb : NULL, d);
 	}
 	retire_idle(c);

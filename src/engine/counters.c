@@ -35,12 +35,21 @@ struct host_tab {
 	_Atomic uint64_t dropped;
 };
 
+/* One interval's sampled inbound records of one shard. */
+struct obs_buf {
+	struct counters_obs *o;		/* LIMIT_COLLECT_OBS */
+	_Atomic uint32_t n;		/* entries below n are written (release) */
+};
+
 struct counters_shard {
 	struct counters *c;
 	cnt_t *po;			/* max_pos * PER_KEY, cumulative */
 	cnt_t *loc;			/* max_loc * PER_KEY, cumulative */
 	cnt_t unmatched[CNT__COUNT];	/* traffic that matched no PO */
 	struct host_tab hosts[2];	/* indexed by epoch & 1 */
+	struct obs_buf obs[2];		/* indexed by epoch & 1, like hosts */
+	uint32_t obs_countdown;		/* records until the next sample */
+	uint32_t obs_rng;		/* xorshift state: sample gaps vary */
 	uint32_t epoch_local;
 	_Atomic uint32_t epoch_seen;
 	_Atomic(const struct lpm *) lpm_in_use;
@@ -76,6 +85,8 @@ struct counters {
 	uint32_t *mh_used;
 	uint32_t nmh;
 	uint64_t hosts_dropped;
+	counters_obs_fn obs_fn;
+	void *obs_ctx;
 };
 
 static const double ema_window_s[NEMA] = { 10.0, 60.0 };
@@ -146,6 +157,11 @@ shard_init(struct counters *c, struct counters_shard *s)
 		return -ENOMEM;
 	if (host_tab_init(&s->hosts[0]) < 0 || host_tab_init(&s->hosts[1]) < 0)
 		return -ENOMEM;
+	for (int i = 0; i < 2; i++)
+		if ((s->obs[i].o = calloc(LIMIT_COLLECT_OBS, sizeof(*s->obs[i].o))) == NULL)
+			return -ENOMEM;
+	s->obs_rng = 0x9e3779b9u ^ (uint32_t)(uintptr_t)s;
+	s->obs_countdown = 1;
 	return 0;
 }
 
@@ -156,6 +172,8 @@ shard_free(struct counters_shard *s)
 	free(s->loc);
 	host_tab_free(&s->hosts[0]);
 	host_tab_free(&s->hosts[1]);
+	free(s->obs[0].o);
+	free(s->obs[1].o);
 }
 
 void
@@ -328,6 +346,7 @@ shard_enter(struct counters_shard *s)
 
 	if (e != s->epoch_local) {
 		host_tab_clear(&s->hosts[e & 1]);
+		atomic_store_explicit(&s->obs[e & 1].n, 0, memory_order_release);
 		s->epoch_local = e;
 		atomic_store_explicit(&s->epoch_seen, e, memory_order_release);
 	}
@@ -349,6 +368,34 @@ scaled(const struct flow_rec *r, uint64_t v[CNT__COUNT])
 	v[CNT_FLOWS] = (r->flags & FLOWREC_PACKET) ? 0 : scale;
 	v[CNT_SYNS] = (uint64_t)r->syns * scale;
 	v[CNT_FRAGS] = (r->flags & FLOWREC_FRAG) ? v[CNT_PACKETS] : 0;
+}
+
+/*
+ * Sample one inbound record of PO po now and then. The gap between samples
+ * is drawn from 1..2*COUNTERS_OBS_EVERY-1 so periodic traffic cannot hide
+ * in step with it. A full buffer skips the sample: a flood costs nothing.
+ */
+static void
+obs_sample(struct counters_shard *s, uint32_t po, uint8_t proto, const struct flow_rec *r,
+    const uint64_t v[CNT__COUNT])
+{
+	struct obs_buf *b;
+	uint32_t n;
+
+	if (--s->obs_countdown != 0)
+		return;
+	s->obs_rng ^= s->obs_rng << 13;
+	s->obs_rng ^= s->obs_rng >> 17;
+	s->obs_rng ^= s->obs_rng << 5;
+	s->obs_countdown = 1 + s->obs_rng % (2 * COUNTERS_OBS_EVERY - 1);
+	b = &s->obs[s->epoch_local & 1];
+	n = atomic_load_explicit(&b->n, memory_order_relaxed);
+	if (n >= LIMIT_COLLECT_OBS)
+		return;
+	b->o[n] = (struct counters_obs){ .po = po, .proto = proto, .src = r->src, .dst = r->dst,
+		.sport = r->sport, .dport = r->dport, .bytes = v[CNT_BYTES],
+		.packets = v[CNT_PACKETS] };
+	atomic_store_explicit(&b->n, n + 1, memory_order_release);
 }
 
 /* Where one record lands; computed for a whole chunk before any add. */
@@ -412,6 +459,7 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 			if (p->din < c->max_pos) {
 				cnt_add(&s->po[key_index(p->din, DIR_IN, p->proto)], v);
 				host_add(h, p->host, p->din, &r->dst, v[CNT_BYTES], v[CNT_PACKETS]);
+				obs_sample(s, p->din, p->proto, r, v);
 			}
 			if (p->sout < c->max_pos) {
 				cnt_add(&s->po[key_index(p->sout, DIR_OUT, p->proto)], v);
@@ -539,6 +587,46 @@ merge_one(struct counters *c, const struct host_ent *e)
 	}
 }
 
+void
+counters_set_observer(struct counters *c, counters_obs_fn fn, void *ctx)
+{
+	c->obs_fn = fn;
+	c->obs_ctx = ctx;
+}
+
+/*
+ * Did shard sh write its epoch-`epoch` tables? It did if it saw that epoch,
+ * or has just moved on to the next one (between the epoch bump and this
+ * read); those tables are then intact until it enters the epoch after.
+ * Otherwise it was idle all interval and the tables hold older data.
+ */
+static bool
+shard_wrote_epoch(const struct counters_shard *sh, uint32_t epoch)
+{
+	uint32_t seen = atomic_load_explicit(&sh->epoch_seen, memory_order_acquire);
+
+	return seen == epoch || seen == epoch + 1;
+}
+
+/* Hand the samples the shards took during interval `epoch` to the observer. */
+static void
+deliver_obs(struct counters *c, uint32_t epoch)
+{
+	if (c->obs_fn == NULL)
+		return;
+	for (unsigned s = 0; s < c->nshards; s++) {
+		const struct counters_shard *sh = &c->shards[s];
+		const struct obs_buf *b = &sh->obs[epoch & 1];
+		uint32_t n;
+
+		if (!shard_wrote_epoch(sh, epoch))
+			continue;	/* idle all interval: its buffer is stale */
+		n = atomic_load_explicit(&b->n, memory_order_acquire);
+		for (uint32_t k = 0; k < n && k < LIMIT_COLLECT_OBS; k++)
+			c->obs_fn(c->obs_ctx, &b->o[k]);
+	}
+}
+
 /* Merge the host tables the shards filled during interval `epoch`. */
 static void
 merge_hosts(struct counters *c, uint32_t epoch)
@@ -549,7 +637,7 @@ merge_hosts(struct counters *c, uint32_t epoch)
 		const struct host_tab *h = &sh->hosts[epoch & 1];
 		uint32_t n;
 
-		if (atomic_load_explicit(&sh->epoch_seen, memory_order_acquire) != epoch)
+		if (!shard_wrote_epoch(sh, epoch))
 			continue;	/* idle all interval: its table is stale */
 		n = atomic_load_explicit(&h->nused, memory_order_acquire);
 		c->hosts_dropped += atomic_load_explicit(&h->dropped, memory_order_relaxed);
@@ -593,6 +681,9 @@ counters_tick(struct counters *c, uint64_t now_ns, counters_reading_fn fn, void 
 		for (unsigned combo = 0; combo < NCOMBO; combo++)
 			view_update(c, &c->locv, false, ((size_t)loc * NCOMBO + combo) * CNT__COUNT,
 			    alpha);
+	/* After the readings: an attack they just declared gets this interval's
+	 * samples for its top lists before anyone (mitigation) reads them. */
+	deliver_obs(c, epoch);
 }
 
 static void

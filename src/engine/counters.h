@@ -73,6 +73,28 @@ void counters_sink(void *shard, const struct flow_rec *recs, unsigned n);
 typedef void (*counters_reading_fn)(void *ctx, const struct reading *r);
 
 /*
+ * A sampled inbound record of a PO, for the attacks' top sources and source
+ * ports (the heavy-hitter sketches live in the decision point, on the
+ * engine's thread). About one inbound record in COUNTERS_OBS_EVERY is
+ * sampled, at most LIMIT_COLLECT_OBS per shard and interval.
+ */
+#define COUNTERS_OBS_EVERY 16u
+
+struct counters_obs {
+	uint32_t po;
+	uint8_t proto;			/* enum proto_class */
+	struct ipaddr src, dst;
+	uint16_t sport, dport;
+	uint64_t bytes, packets;	/* scaled by the record's sampling */
+};
+
+typedef void (*counters_obs_fn)(void *ctx, const struct counters_obs *o);
+
+/* Who gets the interval's samples at each tick (NULL: nobody; sampling
+ * still runs, it costs a counter per record). */
+void counters_set_observer(struct counters *c, counters_obs_fn fn, void *ctx);
+
+/*
  * Close the interval ending at now_ns: for every PO below the npos limit,
  * protocol and direction, call fn with the interval's scaled totals
  * (port 0 = all ports), then update rates and the host breakdown.

@@ -412,6 +412,22 @@ detection_observe(struct detection_ctx *d, const struct decision_obs *o)
 	decision_observe(d->dp, o);
 }
 
+void
+detection_sample_cb(void *ctx, const struct counters_obs *o)
+{
+	struct detection_ctx *d = ctx;
+	struct decision_obs obs = {
+		.po_id = o->po, .proto = o->proto, .alen = o->src.af == AF_INET ? 4 : 16,
+		.sport = o->sport, .dport = o->dport, .packets = o->packets, .bytes = o->bytes,
+	};
+
+	if (o->src.af != o->dst.af)
+		return;
+	memcpy(obs.src, o->src.a, sizeof(obs.src));
+	memcpy(obs.dst, o->dst.a, sizeof(obs.dst));
+	decision_observe(d->dp, &obs);
+}
+
 struct detection_hosts_walk {
 	struct detection_ctx *d;
 	const struct counters *cnt;

@@ -47,6 +47,11 @@ struct detection_ctx *detection_get(struct engine *e);
 void detection_reading_cb(void *ctx, const struct reading *r);
 /* One sampled flow or packet for the top lists of a live attack. */
 void detection_observe(struct detection_ctx *d, const struct decision_obs *o);
+/* The same from the counters' samples; the signature of counters_obs_fn with
+ * the struct detection_ctx as ctx. It fills the live attacks' top sources
+ * and source ports (and targets) from the collectors' traffic. */
+struct counters_obs;
+void detection_sample_cb(void *ctx, const struct counters_obs *o);
 
 const struct decision *detection_decision(const struct detection_ctx *d);
 

@@ -6,6 +6,7 @@ tshark's file. No kernel drops are expected at this rate.
 """
 import json
 import os
+import select
 import random
 import subprocess
 import time
@@ -71,8 +72,15 @@ def test_live_capture_equals_tshark(topo, tmp_path):
     ref = str(tmp_path / "ref.pcapng")
     ts = topo.spawn(b, "tshark", "-q", "-i", vb, "-a", "duration:6", "-w", ref,
                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for(lambda: os.path.exists(ref) and os.path.getsize(ref) > 0, timeout=15,
-             what="tshark to start")
+    # dumpcap writes the file header before the capture is live; tshark says
+    # "Capturing on ..." once it is, so wait for that line.
+    deadline = time.time() + 20
+    line = ""
+    while "Capturing on" not in line:
+        ready, _, _ = select.select([ts.stderr], [], [], max(0.1, deadline - time.time()))
+        assert time.time() < deadline and ts.poll() is None, "tshark did not start: " + line
+        if ready:
+            line = ts.stderr.readline()
     time.sleep(0.5)
     sent = topo.run(a, "/usr/bin/python3", "-c", SENDER, va, dmac, timeout=60).stdout
     assert int(sent.split()[-1]) > 400

@@ -170,6 +170,9 @@ def run_scenario(topo, tmp_path, driver, mitigate_yaml, left_behind):
         raise AssertionError("%s\n%s" % (r.moat("mitigations").stdout, r.log()))
     assert {m["driver"] for m in live} == {driver}
     assert {m["request"]["attack_type"] for m in live} == {"udp-flood", "syn-flood"}
+    for m in live:      # the counters' samples name the attacker as the top source
+        attack = r.moat_json("attack", str(m["request"]["attack_id"]))
+        assert attack["top_sources"][0]["address"] == "198.51.100.2", attack["top_sources"]
     targets = {m["request"]["attack_type"]: m["request"]["targets"] for m in live}
     # each rule names its victim host, not the whole PO
     assert targets == {"udp-flood": ["203.0.113.10/32"], "syn-flood": ["203.0.113.11/32"]}

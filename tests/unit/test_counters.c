@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/limits.h"
 #include "engine/counters.h"
 
 #define NS 1000000000ull
@@ -208,6 +210,59 @@ test_top_hosts_per_interval(void **state)
 	assert_int_equal(counters_top_hosts(cnt, PO_WEB, top, 4), 0);
 }
 
+struct samples {
+	unsigned n, heavy, outbound;
+	struct ipaddr heavy_src;
+};
+
+static void
+collect_sample(void *ctx, const struct counters_obs *o)
+{
+	struct samples *sm = ctx;
+
+	sm->n++;
+	sm->heavy += ipaddr_equal(&o->src, &sm->heavy_src);
+	sm->outbound += o->po != PO_WEB;
+}
+
+/* Inbound records are sampled about 1 in COUNTERS_OBS_EVERY, bounded per
+ * interval, delivered at the tick, and a heavy source shows in them. */
+static void
+test_samples_for_top_sources(void **state)
+{
+	struct samples sm = { 0 };
+	struct flow_rec r[64];
+	char src[32];
+
+	assert_int_equal(ipaddr_parse("203.0.113.66", &sm.heavy_src), 0);
+	counters_set_observer(cnt, collect_sample, &sm);
+	for (unsigned round = 0; round < 100; round++) {
+		for (unsigned i = 0; i < 64; i++) {
+			/* half from one source, half from 32 others */
+			snprintf(src, sizeof(src), "203.0.113.%u", i % 2 ? 66 : 100 + i % 64 / 2);
+			r[i] = rec(src, "192.0.2.10", 17, 100, 1, 1);
+		}
+		counters_add(counters_shard(cnt, 0), r, 64);
+	}
+	r[0] = rec("192.0.2.10", "203.0.113.9", 17, 100, 1, 1);	/* outbound: never sampled */
+	for (unsigned i = 0; i < 100; i++)
+		counters_add(counters_shard(cnt, 0), r, 1);
+	assert_int_equal(sm.n, 0);	/* nothing before the tick */
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	/* 6400 inbound records, one in 16 on average */
+	assert_in_range(sm.n, 6400 / COUNTERS_OBS_EVERY / 2, 6400 / COUNTERS_OBS_EVERY * 2);
+	assert_int_equal(sm.outbound, 0);
+	assert_in_range(sm.heavy * 100 / sm.n, 30, 70);
+
+	/* A flood fills the interval's buffer and no more. */
+	sm.n = 0;
+	for (unsigned round = 0; round < 3000; round++)
+		counters_add(counters_shard(cnt, 0), r + 1, 63);
+	counters_tick(cnt, 102 * NS, NULL, NULL);
+	assert_int_equal(sm.n, LIMIT_COLLECT_OBS);
+	counters_set_observer(cnt, NULL, NULL);
+}
+
 static void
 test_locations(void **state)
 {
@@ -303,6 +358,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_inbound_outbound_and_scaling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_samples_for_top_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_between_two_pos_counts_for_both, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packets_fragments_and_icmp_class, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rates_and_intervals, setup, teardown),
