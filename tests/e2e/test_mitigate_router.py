@@ -269,3 +269,65 @@ def test_nft_restart_reconciles(topo, tmp_path):
     assert "moat" not in topo.run(r.rtr, "nft", "list", "ruleset").stdout
     r.proc.terminate()
     assert r.proc.wait(10) == 0
+
+
+BIRD_CONF = """router id 198.51.100.2;
+protocol device {}
+protocol bgp upstream {
+  local 198.51.100.2 as 64501;
+  neighbor 198.51.100.1 port 1790 as 64500;
+  connect delay time 1;
+  connect retry time 1;
+  ipv4 { import all; export none; };
+}
+"""
+
+GOBGPD_CONF = """[global.config]
+  as = 64500
+  router-id = "198.51.100.1"
+  port = 1790
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "198.51.100.2"
+    peer-as = 64501
+  [neighbors.timers.config]
+    connect-retry = 1
+"""
+
+
+def test_bgp_blackhole_from_a_live_attack(topo, tmp_path):
+    """moatd's speaker (GoBGP in rtr) peers with BIRD 2 in the attacker-side
+    namespace standing in for the upstream: during the flood BIRD holds the
+    victim's /32 with community (65535,666); after the attack it is gone."""
+    need("gobgpd", "bird", "birdc")
+    r = Router(topo, tmp_path)
+    d = str(tmp_path)
+    with open(d + "/gobgpd.toml", "w") as f:
+        f.write(GOBGPD_CONF)
+    with open(d + "/bird.conf", "w") as f:
+        f.write(BIRD_CONF)
+    topo.spawn(r.rtr, "gobgpd", "-f", d + "/gobgpd.toml", "-t", "toml",
+               "--api-hosts", "127.0.0.1:50051")
+    topo.spawn(r.atk, "bird", "-f", "-c", d + "/bird.conf", "-s", d + "/bird.ctl")
+
+    def bird(*args):
+        return topo.run(r.atk, "birdc", "-s", d + "/bird.ctl", *args, check=False).stdout
+    wait_for(lambda: "Established" in bird("show", "protocols", "all", "upstream"),
+             timeout=30, interval=0.5, what="the BGP session")
+    r.start_moatd("mitigate:\n  scope: target\n  drivers:\n"
+                  "    bgp: { local_as: 64500, next_hop: 198.51.100.1 }\n")
+    r.moat("po", "add", "web", "--prefix", "203.0.113.10/32", "--driver", "bgp",
+           "--threshold", "udp.pps=1000")
+    time.sleep(1.5)
+    udp = topo.spawn(r.atk, "/usr/bin/python3", "-c",
+                     UDP_FLOOD % {"n": 200000, "pps": 20000, "port": 9, "secs": 8})
+    m = wait_for(lambda: mitigating(r, 1), timeout=10, interval=0.2, what="mitigation")[0]
+    assert m["driver"] == "bgp"
+    wait_for(lambda: "(65535,666)" in bird("show", "route", "203.0.113.10/32", "all"),
+             timeout=10, what="the blackhole route at the upstream")
+    udp.wait(timeout=30)
+    wait_for(lambda: "203.0.113.10/32" not in bird("show", "route"), timeout=60, interval=1,
+             what="the blackhole route to be withdrawn")
+    assert all(x["status"] == "ended" for x in r.moat_json("mitigations")["mitigations"])
+    r.proc.terminate()
+    assert r.proc.wait(10) == 0
