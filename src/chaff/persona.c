@@ -268,8 +268,9 @@ ts_hz_of(struct build *b)
 	/* nmap's classes: 0 zero, 1 ~2 Hz, 7 ~100 Hz, 8 ~200 Hz, else 2^v;
 	 * beyond 2^20 Hz it is a random offset per connection (FreeBSD,
 	 * OpenBSD: TS=22). */
-	if (v >= 0x14 && v < 0x30) {
-		b->fast_ts_log2 = (uint8_t)v;
+	if (v >= 0x14) {
+		/* A fingerprint file may claim more: clamp, 2^47 Hz is already random. */
+		b->fast_ts_log2 = (uint8_t)(v < 0x30 ? v : 0x2f);
 		return PERSONA_TS_RANDOM;
 	}
 	switch (v) {

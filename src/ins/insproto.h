@@ -23,7 +23,8 @@
  *   CONNECT  {socktype u8, addr}   policy check only         fd: 0
  *            reply {status i32}
  *   GETNAME  {}                                               fd: a doorbell
- *            reply {status i32, addr} — the listener's local address
+ *            reply {status i32, addr} — the listener's local address (the
+ *            address only when status is 0)
  *   RESOLVE  {family u8, socktype u8, flags u32, nlen u8, name, slen u8, service}
  *            reply {status i32 (EAI_* or 0), count u8, count x addr}
  *   DENY     {addr, seconds u32}  administrators only (uid 0): deny the
@@ -227,7 +228,9 @@ insproto_put_body(struct ins_wbuf *w, const struct ins_msg *m)
 		ins_put_addr(w, &m->addr);
 		break;
 	case INS_GETNAME | INS_REPLY:
-		ins_put_addr(w, &m->addr);
+		/* An error reply is the status alone, as insproto_get_body() reads it. */
+		if (m->status == 0)
+			ins_put_addr(w, &m->addr);
 		break;
 	case INS_RESOLVE:
 		ins_put_u8(w, m->family);
