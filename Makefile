@@ -32,6 +32,7 @@ unit: san
 		scripts/unit-summary $(SAN) || rc=1; exit $$rc
 
 fuzz-test: san
+	meson configure $(SAN) -Dfuzz_seconds=$(FUZZ_SECONDS)
 	meson test -C $(SAN) --suite fuzz --print-errorlogs
 
 e2e: build
@@ -48,10 +49,11 @@ demo: build
 bench: build
 	bench/run $(BUILD)
 
-# Long fuzzing session: make fuzz FUZZ_SECONDS=600
-fuzz: san
-	meson test -C $(SAN) --suite fuzz --print-errorlogs \
-		--test-args='' --timeout-multiplier=0
+# Long fuzzing session with random seeds: make fuzz FUZZ_SECONDS=600
+fuzz: deps
+	@test -f $(SAN)/build.ninja || $(MAKE) --no-print-directory san
+	meson configure $(SAN) -Dfuzz_seconds=$(FUZZ_SECONDS)
+	FUZZ_SEED=0 meson test -C $(SAN) --suite fuzz --print-errorlogs --timeout-multiplier=0
 
 clean:
 	rm -rf $(BUILD) $(SAN)

@@ -2,7 +2,9 @@
 # run-fuzz.sh FUZZER CORPUS SECONDS: replay every corpus file, then fuzz for
 # SECONDS into a scratch copy (the checked-in corpus is never written).
 # Exits non-zero when the fuzzer finds a crash, a leak or a timeout; its last
-# lines are shown either way (the whole log on failure).
+# lines are shown either way (the whole log on failure). The seed is fixed
+# (FUZZ_SEED, default 1) so `make test` explores the same inputs on every run;
+# long sessions (`make fuzz`) use FUZZ_SEED=0, a random one.
 set -eu
 fuzzer=$1 corpus=$2 secs=$3
 [ -d "$corpus" ] || { echo "no corpus at $corpus" >&2; exit 1; }
@@ -29,6 +31,6 @@ run() {
 
 run "$work/replay.log" -runs=0 "$corpus"/
 if [ "$secs" -gt 0 ]; then
-	run "$work/fuzz.log" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
-		-artifact_prefix="$work/" "$work"
+	run "$work/fuzz.log" -seed="${FUZZ_SEED:-1}" -max_total_time="$secs" -max_len=65536 \
+		-rss_limit_mb=2048 -artifact_prefix="$work/" "$work"
 fi
