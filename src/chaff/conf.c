@@ -261,18 +261,14 @@ conf_defaults(struct conf *c)
 	c->alive_pps = 100;
 }
 
-int
-conf_load_buffer(const char *name, const char *buf, size_t len, struct conf *ret,
-		 struct cfg_error *err)
+/* Parse a loaded document over the defaults; frees doc. *ret only on success. */
+static int
+conf_from_doc(struct cfg_doc *doc, struct conf *ret, struct cfg_error *err)
 {
-	struct cfg_doc *doc = NULL;
 	struct conf c;
 	int r;
 
 	conf_defaults(&c);
-	r = cfg_load_buffer(name, buf, len, &doc, err);
-	if (r < 0)
-		return r;
 	r = parse_root(cfg_root(doc), &c, err);
 	cfg_free(doc);
 	if (r < 0) {
@@ -284,24 +280,22 @@ conf_load_buffer(const char *name, const char *buf, size_t len, struct conf *ret
 }
 
 int
+conf_load_buffer(const char *name, const char *buf, size_t len, struct conf *ret,
+		 struct cfg_error *err)
+{
+	struct cfg_doc *doc = NULL;
+	int r = cfg_load_buffer(name, buf, len, &doc, err);
+
+	return r < 0 ? r : conf_from_doc(doc, ret, err);
+}
+
+int
 conf_load(const char *path, struct conf *ret, struct cfg_error *err)
 {
 	struct cfg_doc *doc = NULL;
-	struct conf c;
-	int r;
+	int r = cfg_load_file(path, &doc, err);
 
-	conf_defaults(&c);
-	r = cfg_load_file(path, &doc, err);
-	if (r < 0)
-		return r;
-	r = parse_root(cfg_root(doc), &c, err);
-	cfg_free(doc);
-	if (r < 0) {
-		conf_free(&c);
-		return r;
-	}
-	*ret = c;
-	return 0;
+	return r < 0 ? r : conf_from_doc(doc, ret, err);
 }
 
 void
