@@ -266,3 +266,33 @@ pcapin_run(struct pcapin *p, const struct pcapin_hooks *h, uint64_t max_packets,
 	flowbatch_flush(&b);
 	return ret;
 }
+
+void
+pcapin_end_time(struct pcapin *p, const struct pcapin_hooks *h)
+{
+	if (h->step_ns == 0 || h->on_time == NULL || p->next_boundary == 0)
+		return;
+	h->on_time(h->time_ctx, p->next_boundary);
+	p->next_boundary += h->step_ns;
+}
+
+int
+pcapin_first_ns(const char *path, uint64_t *ret_ns, char *err, size_t errlen)
+{
+	struct pcap_pkthdr *ph;
+	const u_char *data;
+	struct pcapin *p;
+	int r = pcapin_open_file(path, &p, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (pcap_next_ex(p->pc, &ph, &data) == 1) {
+		*ret_ns = pkt_time_ns(ph);
+		r = 0;
+	} else {
+		snprintf(err, errlen, "%s: no packets", path);
+		r = -ENODATA;
+	}
+	pcapin_close(p);
+	return r;
+}

@@ -58,4 +58,15 @@ void pcapin_close(struct pcapin *p);	/* accepts NULL */
 int pcapin_run(struct pcapin *p, const struct pcapin_hooks *h, uint64_t max_packets,
     struct pcapin_stats *st);
 
+/*
+ * After the last pcapin_run(): announce the step boundary that closes the
+ * interval of the last packet read, so its packets are counted in an
+ * interval of their own. Nothing when no packet was read or no on_time hook.
+ */
+void pcapin_end_time(struct pcapin *p, const struct pcapin_hooks *h);
+
+/* The timestamp (ns) of the first packet of a file, to start a packet-time
+   clock at. -ENODATA for a file without packets; open errors as above. */
+int pcapin_first_ns(const char *path, uint64_t *ret_ns, char *err, size_t errlen);
+
 #endif

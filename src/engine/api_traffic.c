@@ -130,12 +130,14 @@ exporter_json(const struct exporter_info *x)
 static json_t *
 input_json(const struct collector_input *in)
 {
-	return json_pack("{s:s, s:s, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:f, s:f}",
 	    "kind", in->kind, "name", in->name, "location", (json_int_t)in->location,
 	    "done", in->done, "failed", in->failed, "packets", (json_int_t)in->packets,
 	    "decoded", (json_int_t)in->decoded, "not_ip", (json_int_t)in->not_ip,
 	    "malformed", (json_int_t)in->malformed, "bytes", (json_int_t)in->bytes,
-	    "kernel_drops", (json_int_t)in->kernel_drops);
+	    "kernel_drops", (json_int_t)in->kernel_drops,
+	    "clock", in->packet_time ? "packet" : "real",
+	    "first_packet", (double)in->first_ns / 1e9, "last_packet", (double)in->last_ns / 1e9);
 }
 
 void

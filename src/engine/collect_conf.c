@@ -129,6 +129,25 @@ parse_capture(const struct cfg_node *n, struct collect_conf *cc, struct cfg_erro
 	return 0;
 }
 
+/* speed: max | recorded | a factor in [0, 1000] (0 = max, 1 = recorded). */
+static int
+parse_speed(const struct cfg_node *m, double *ret, struct cfg_error *err)
+{
+	const struct cfg_node *v = cfg_get(m, "speed");
+	const char *s;
+
+	if (v == NULL)
+		return 0;
+	s = cfg_kind(v) == CFG_SCALAR ? cfg_scalar(v) : NULL;
+	if (s != NULL && strcmp(s, "max") == 0)
+		*ret = 0;
+	else if (s != NULL && strcmp(s, "recorded") == 0)
+		*ret = 1;
+	else if (s == NULL || strnum_double(s, 0, 1000, ret) < 0)
+		return cfg_fail(err, v, "speed: expected max, recorded or a factor in [0, 1000]");
+	return 0;
+}
+
 static int
 parse_pcap(const struct cfg_node *n, struct collect_conf *cc, struct cfg_error *err)
 {
@@ -149,7 +168,7 @@ parse_pcap(const struct cfg_node *n, struct collect_conf *cc, struct cfg_error *
 			return cfg_fail(err, m, "pcap: expected {file: PATH, speed: X}");
 		if ((r = cfg_check_keys(m, keys, err)) < 0 ||
 		    (r = cfg_get_str(m, "file", &file, err)) < 0 ||
-		    (r = cfg_get_double(m, "speed", 0, 1000, &speed, err)) < 0)
+		    (r = parse_speed(m, &speed, err)) < 0)
 			return r;
 		if (file == NULL)
 			return cfg_fail(err, m, "pcap: file is required");
@@ -159,6 +178,30 @@ parse_pcap(const struct cfg_node *n, struct collect_conf *cc, struct cfg_error *
 		cc->pcap[i].speed = speed;
 		cc->npcap = (unsigned)i + 1;
 	}
+	return 0;
+}
+
+/* clock: real | packet; packet time admits exactly one pcap and nothing live. */
+static int
+parse_clock(const struct cfg_node *n, struct collect_conf *cc, struct cfg_error *err)
+{
+	static const char *const live[] = { "udp", "tcp", "capture" };
+	const struct cfg_node *v = cfg_get(n, "clock");
+	const char *s = v && cfg_kind(v) == CFG_SCALAR ? cfg_scalar(v) : NULL;
+
+	if (v == NULL || (s != NULL && strcmp(s, "real") == 0))
+		return 0;
+	if (s == NULL || strcmp(s, "packet") != 0)
+		return cfg_fail(err, v, "clock: expected real or packet");
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (cfg_get(n, live[i]) != NULL)
+			return cfg_fail(err, cfg_get(n, live[i]), "%s: live inputs cannot run on "
+			    "packet time (clock: packet replays one pcap file and nothing else)",
+			    live[i]);
+	if (cc->npcap != 1)
+		return cfg_fail(err, v, "clock: packet needs exactly one pcap file (got %u)",
+		    cc->npcap);
+	cc->packet_time = true;
 	return 0;
 }
 
@@ -174,7 +217,8 @@ int
 collect_conf_parse(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err)
 {
-	static const char *const keys[] = { "udp", "tcp", "sampling", "capture", "pcap", NULL };
+	static const char *const keys[] = { "udp", "tcp", "sampling", "capture", "pcap", "clock",
+		NULL };
 	struct collect_conf *cc;
 	int r;
 
@@ -193,10 +237,10 @@ collect_conf_parse(struct settings *c, const struct cfg_node *n, void **ret_ext,
 		    (r = parse_endpoints(n, "udp", cc->udp, &cc->nudp, err)) < 0 ||
 		    (r = parse_endpoints(n, "tcp", cc->tcp, &cc->ntcp, err)) < 0 ||
 		    (r = parse_sampling(n, cc, err)) < 0 || (r = parse_capture(n, cc, err)) < 0 ||
-		    (r = parse_pcap(n, cc, err)) < 0)
+		    (r = parse_pcap(n, cc, err)) < 0 || (r = parse_clock(n, cc, err)) < 0)
 			goto fail;
 	}
-	if (cfg_kind(n) != CFG_MAP || cfg_get(n, "udp") == NULL)
+	if (!cc->packet_time && (cfg_kind(n) != CFG_MAP || cfg_get(n, "udp") == NULL))
 		default_listeners(cc);
 	*ret_ext = cc;
 	return 0;

@@ -9,10 +9,17 @@
  *     capture:                             # AF_PACKET, TPACKET_V3, PACKET_FANOUT
  *       - { interface: eth1, threads: 2 }
  *     pcap:                                # offline replay
- *       - { file: /tmp/x.pcap, speed: 0 }  # 0: as fast as possible; 1.0: recorded pace
+ *       - { file: /tmp/x.pcap, speed: max }  # max (or 0): as fast as possible;
+ *                                         # recorded (or 1): recorded pace; 2.5: factor
+ *     clock: packet                        # real (default) or packet
  *
  * No `collect:` section: nothing is collected. A `collect:` section without
  * `udp` listens on 0.0.0.0 and [::] ports 2055, 4739 and 6343.
+ *
+ * `clock: packet` makes moatd a replay-only engine whose clock is the packets'
+ * clock: exactly one pcap file, no udp/tcp listeners and no capture (live
+ * inputs have no place on a clock that jumps through a day in seconds), and
+ * no default listeners. Anything else is a configuration error.
  * Registered as a row of settings_sections[]; read back with
  * settings_ext(conf, "collect").
  */
@@ -53,6 +60,7 @@ struct collect_conf {
 		double speed;
 	} pcap[LIMIT_COLLECT_LISTENERS];
 	unsigned npcap;
+	bool packet_time;	/* clock: packet */
 };
 
 /* settings_section parse/free for "collect". */

@@ -73,6 +73,10 @@ struct collector {
 	/* pcap replays and capture workers, one shard each */
 	struct pcap_job pcap[LIMIT_COLLECT_LISTENERS];
 	unsigned npcap;
+	/* clock: packet — the replay offers each 1 s boundary and waits for
+	   the engine's tick (common/clock.h) */
+	bool packet_time;
+	struct clock_step step;
 	struct afpacket *cap[LIMIT_COLLECT_LISTENERS];
 	unsigned ncap;
 	_Atomic bool stop;
@@ -408,9 +412,20 @@ pcap_publish(struct collector *c, unsigned idx, const struct pcapin_stats *st, b
 	in->bytes = st->bytes;
 	in->first_ns = st->first_ns;
 	in->last_ns = st->last_ns;
+	in->packet_time = c->packet_time;
 	in->done = done;
 	in->failed = failed;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* Packet time: everything before boundary_ns is counted; park the replay
+ * until the engine has closed that interval (on_time hook of pcapin). */
+static void
+pcap_on_time(void *ctx, uint64_t boundary_ns)
+{
+	struct collector *c = ctx;
+
+	(void)clock_step_offer(&c->step, boundary_ns);	/* -ECANCELED: stopping */
 }
 
 static void *
@@ -421,6 +436,9 @@ pcap_thread(void *arg)
 	struct pcapin_hooks h = {
 		.sink = counters_sink,
 		.sink_ctx = j->shard,
+		.on_time = c->packet_time ? pcap_on_time : NULL,
+		.time_ctx = c,
+		.step_ns = c->packet_time ? CLOCK_NS_PER_SEC : 0,
 		.location = c->inputs[j->idx].location,
 		.realtime = j->speed > 0,
 		.speed = j->speed,
@@ -440,6 +458,10 @@ pcap_thread(void *arg)
 		r = pcapin_run(p, &h, PCAP_CHUNK, &st);
 		pcap_publish(c, j->idx, &st, false, false);
 	} while (r == 0 && !atomic_load(&c->stop));
+	/* Close the last second too, before saying done: a reader that sees
+	   done sees every packet counted. */
+	if (!atomic_load(&c->stop))
+		pcapin_end_time(p, &h);
 	pcapin_close(p);
 	if (r < 0)
 		log_warnx("collect: pcap replay of %s: read error after %llu packets", j->file,
@@ -544,6 +566,64 @@ collector_pos_changed(struct engine *e)
 	c->lpm = l;
 }
 
+/* ---- packet time ---- */
+
+/* The engine's side of the handshake (its clock driver): move the clock to
+ * the boundary the replay waits at, tick, release the replay. */
+static void
+packet_clock_run(struct engine *e, void *arg)
+{
+	struct collector *c = arg;
+	uint64_t b;
+
+	while (clock_step_take(&c->step, &b)) {
+		clock_set(engine_clock(e), b);
+		engine_tick(e);
+		clock_step_done(&c->step, b);
+	}
+}
+
+static int
+packet_clock_setup(struct collector *c)
+{
+	int r = clock_step_init(&c->step);
+
+	if (r < 0)
+		return r;
+	c->packet_time = true;
+	r = engine_set_clock_driver(c->e, clock_step_fd(&c->step), packet_clock_run, c);
+	if (r == 0 && !engine_clock(c->e)->manual)
+		r = -EINVAL;	/* moatd starts the engine on a manual clock for this */
+	if (r == 0)
+		log_info("collect: packet time: the engine clock follows the replay of %s",
+		    c->conf->pcap[0].file);
+	return r;
+}
+
+int
+collector_packet_clock_start(const struct settings *s, uint64_t *ret_start_ns, char *err,
+    size_t errlen)
+{
+	const struct collect_conf *cc = settings_ext(s, "collect");
+	uint64_t first = 0;
+	int r;
+
+	if (cc == NULL || !cc->packet_time)
+		return 0;
+	r = pcapin_first_ns(cc->pcap[0].file, &first, err, errlen);
+	if (r == -ENODATA) {
+		/* Nothing to replay: the clock stands at the real time. */
+		struct clock real;
+
+		clock_init_real(&real);
+		first = clock_wall_ns(&real);
+	} else if (r < 0) {
+		return r;
+	}
+	*ret_start_ns = first / CLOCK_NS_PER_SEC * CLOCK_NS_PER_SEC;
+	return 1;
+}
+
 /* ---- module ---- */
 
 static int
@@ -628,6 +708,7 @@ collector_init(struct engine *e)
 	c->e = e;
 	c->conf = cc;
 	c->epfd = -1;
+	c->step.wake_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	the_collector = c;
 	c->cnt = counters_new(LIMIT_POS, LIMIT_COLLECT_EXPORTERS + 2 * LIMIT_COLLECT_LISTENERS,
@@ -645,6 +726,8 @@ collector_init(struct engine *e)
 		goto fail;
 	}
 	collector_pos_changed(e);
+	if (cc->packet_time && (r = packet_clock_setup(c)) < 0)
+		goto fail;
 	if ((r = open_listeners(c)) < 0 || (r = setup_inputs(c)) < 0 || (r = start_threads(c)) < 0)
 		goto fail;
 	counters_tick(c->cnt, clock_mono_ns(engine_clock(e)), NULL, NULL);
@@ -664,6 +747,8 @@ collector_fini(struct engine *e)
 	if (c == NULL)
 		return;
 	atomic_store(&c->stop, true);
+	if (c->step.wake_fd >= 0)
+		clock_step_cancel(&c->step);	/* a replay may wait for a tick */
 	if (c->net_started)
 		pthread_join(c->net_th, NULL);
 	for (unsigned i = 0; i < c->npcap; i++) {
@@ -688,6 +773,7 @@ collector_fini(struct engine *e)
 	for (unsigned i = 0; i < RETIRED_MAX; i++)
 		lpm_free(c->retired[i]);
 	free(c->rbuf);
+	clock_step_fini(&c->step);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	the_collector = NULL;

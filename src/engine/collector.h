@@ -6,7 +6,15 @@
  * sFlow on any port; the format is told per datagram) and IPFIX over TCP;
  * each pcap replay and each capture worker runs in a thread of its own.
  * Every thread writes its own counters shard, so nothing on the packet path
- * takes a lock. The engine's 1 s tick closes the counters' interval and
+ * takes a lock.
+ *
+ * With `collect.clock: packet` the engine runs on packet time instead: its
+ * manual clock starts at the first packet's second, the one replay offers
+ * every 1 s boundary of packet time and waits there (clock_step) until the
+ * engine has moved the clock to it and ticked counters, detection and
+ * decisions; the real 1 s timer does not tick. When the file ends the last
+ * second is closed, the input says done, the clock stands still and moatd
+ * keeps serving the API. The engine's 1 s tick closes the counters' interval and
  * hands the readings to the reading callback (detection); PO changes build
  * a fresh LPM for the counters, and the old one is freed once no thread
  * uses it.
@@ -51,11 +59,22 @@ struct collector_input {
 	char name[256];		/* file or interface */
 	uint32_t location;
 	bool done;		/* pcap: reached the end (or failed) */
+	bool packet_time;	/* pcap: the engine clock follows this replay */
 	bool failed;
 	uint64_t packets, decoded, not_ip, malformed, bytes;
 	uint64_t kernel_drops;	/* capture: PACKET_STATISTICS tp_drops */
 	uint64_t first_ns, last_ns;
 };
+
+/*
+ * Packet time: when the settings say `collect.clock: packet`, the time (ns,
+ * a whole second) the engine's manual clock must start at — the first
+ * packet's second, or now for a file without packets — and 1; 0 when the
+ * engine runs on real time; a negative errno (err says why) when the file
+ * cannot be read.
+ */
+int collector_packet_clock_start(const struct settings *s, uint64_t *ret_start_ns, char *err,
+    size_t errlen);
 
 /* Copies of the exporters' and inputs' state (published once a second and
    whenever a replay finishes); return the total count, fill up to max. */

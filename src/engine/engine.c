@@ -41,6 +41,11 @@ struct engine {
 	struct lpm *lpm;
 	struct engine_tick_row ticks[ENGINE_MAX_TICKS];
 	unsigned nticks;
+	struct {
+		int fd;			/* -1: real time */
+		engine_clock_fn fn;
+		void *arg;
+	} clock_driver;
 	uint64_t nticked;
 	int64_t started_at;
 	uint64_t started_mono_ns;
@@ -145,6 +150,30 @@ engine_on_tick(struct engine *e, engine_tick_fn fn, void *arg)
 		return -ENOSPC;
 	e->ticks[e->nticks++] = (struct engine_tick_row){ fn, arg };
 	return 0;
+}
+
+int
+engine_set_clock_driver(struct engine *e, int fd, engine_clock_fn fn, void *arg)
+{
+	if (e->clock_driver.fd >= 0)
+		return -EBUSY;
+	e->clock_driver.fd = fd;
+	e->clock_driver.fn = fn;
+	e->clock_driver.arg = arg;
+	return 0;
+}
+
+int
+engine_clock_driver_fd(const struct engine *e)
+{
+	return e->clock_driver.fd;
+}
+
+void
+engine_clock_driver_run(struct engine *e)
+{
+	if (e->clock_driver.fd >= 0)
+		e->clock_driver.fn(e, e->clock_driver.arg);
 }
 
 /* A flight entry the engine cannot write is a store problem: logged and
@@ -374,6 +403,7 @@ engine_new(const struct engine_opts *o, struct settings *conf, struct engine **r
 		return -ENOMEM;
 	}
 	e->conf = conf;
+	e->clock_driver.fd = -1;
 	if (o->manual_clock)
 		clock_init_manual(&e->clock, o->start_ns);
 	else

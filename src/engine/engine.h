@@ -88,6 +88,21 @@ const char *engine_state_dir(const struct engine *e);
 int64_t engine_started_at(const struct engine *e);
 uint64_t engine_uptime_s(const struct engine *e);
 
+/*
+ * Packet time: a module that drives the manual clock (the pcap replay of
+ * `collect.clock: packet`) registers a descriptor that becomes readable
+ * when the clock may move, and the function the loop calls then; that
+ * function sets the clock and calls engine_tick(). With a driver the loop
+ * watches fd instead of ticking on the real 1 s timer. One driver at most:
+ * -EBUSY for a second.
+ */
+typedef void (*engine_clock_fn)(struct engine *e, void *arg);
+int engine_set_clock_driver(struct engine *e, int fd, engine_clock_fn fn, void *arg);
+/* The driver's descriptor, or -1 (real time: the loop ticks every second). */
+int engine_clock_driver_fd(const struct engine *e);
+/* Run the driver's function (the loop, when the descriptor is readable). */
+void engine_clock_driver_run(struct engine *e);
+
 /* Register a tick callback; -ENOSPC past ENGINE_MAX_TICKS. */
 int engine_on_tick(struct engine *e, engine_tick_fn fn, void *arg);
 /* Run modules' ticks, the health tracker and flight retention. */

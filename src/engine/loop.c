@@ -21,7 +21,7 @@ struct loop {
 	struct event_base *base;
 	struct engine *e;
 	const struct loop_opts *o;
-	struct event *tick;
+	struct event *tick;		/* the 1 s timer, or packet time's driver fd */
 	struct event *watchdog;
 	struct event *sigs[3];
 };
@@ -43,6 +43,17 @@ loop_on_tick(evutil_socket_t fd, short what, void *arg)
 	struct loop *l = arg;
 
 	engine_tick(l->e);
+	if (engine_stop_requested(l->e, NULL))
+		event_base_loopexit(l->base, NULL);
+}
+
+/* Packet time: the replay offers the next interval boundary. */
+static void
+loop_on_clock(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+
+	engine_clock_driver_run(l->e);
 	if (engine_stop_requested(l->e, NULL))
 		event_base_loopexit(l->base, NULL);
 }
@@ -116,10 +127,18 @@ static int
 loop_add_timers(struct loop *l)
 {
 	struct timeval one = { 1, 0 };
+	int cfd = engine_clock_driver_fd(l->e);
 
-	l->tick = event_new(l->base, -1, EV_PERSIST, loop_on_tick, l);
-	if (!l->tick || evtimer_add(l->tick, &one) < 0)
-		return -ENOMEM;
+	if (cfd >= 0) {
+		/* Packet time: ticks come from the replay, never from the timer. */
+		l->tick = event_new(l->base, cfd, EV_READ | EV_PERSIST, loop_on_clock, l);
+		if (!l->tick || event_add(l->tick, NULL) < 0)
+			return -ENOMEM;
+	} else {
+		l->tick = event_new(l->base, -1, EV_PERSIST, loop_on_tick, l);
+		if (!l->tick || evtimer_add(l->tick, &one) < 0)
+			return -ENOMEM;
+	}
 #ifdef HAVE_SYSTEMD
 	{
 		uint64_t usec = 0;

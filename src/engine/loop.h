@@ -1,5 +1,6 @@
 /*
- * loop: moatd's event loop (libevent) — the 1 s engine tick, signals, the
+ * loop: moatd's event loop (libevent) — the 1 s engine tick (on packet time
+ * instead the replay's clock driver, engine_clock_driver_fd()), signals, the
  * REST API server and the systemd notifications. Glue only: domain code
  * never sees the event library.
  *

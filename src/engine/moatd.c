@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "engine/backtest.h"
+#include "engine/collector.h"
 #include "engine/settings.h"
 #include "engine/engine.h"
 #include "engine/loop.h"
@@ -90,6 +91,22 @@ moatd_token(struct engine *e, char token[TOKEN_HEX_LEN + 1])
 	return r;
 }
 
+/* collect.clock: packet runs the engine on a manual clock from the first
+ * packet's second; otherwise the real clock. */
+static int
+moatd_clock(const struct settings *conf, struct engine_opts *eo)
+{
+	char err[512] = "";
+	int r = collector_packet_clock_start(conf, &eo->start_ns, err, sizeof(err));
+
+	if (r < 0) {
+		log_errx("collect: packet time: %s", err);
+		return r;
+	}
+	eo->manual_clock = r == 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -122,6 +139,10 @@ main(int argc, char **argv)
 		log_init("moatd", conf->log.target, conf->log.level, conf->log.json);
 	eo.state_dir = a.state_dir;
 	eo.conf_path = a.conf_path;
+	if (moatd_clock(conf, &eo) < 0) {
+		settings_free(conf);
+		return 1;
+	}
 	if (engine_new(&eo, conf, &e) < 0)
 		return 1;
 	if (moatd_token(e, token) < 0) {

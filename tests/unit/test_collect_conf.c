@@ -103,6 +103,50 @@ test_errors_name_position(void **state)
 }
 
 static void
+test_packet_clock(void **state)
+{
+	struct cfg_error err;
+	struct collect_conf *cc;
+
+	assert_int_equal(parse("collect:\n  clock: packet\n"
+	    "  pcap: [{file: a.pcap, speed: recorded}]\n", &cc, &err), 0);
+	assert_true(cc->packet_time);
+	assert_int_equal(cc->nudp, 0);		/* no default listeners on packet time */
+	assert_true(cc->pcap[0].speed == 1.0);
+	collect_conf_free(cc);
+	assert_int_equal(parse("collect: {clock: real, pcap: [{file: a.pcap, speed: max}]}\n", &cc,
+	    &err), 0);
+	assert_false(cc->packet_time);
+	assert_true(cc->pcap[0].speed == 0.0);
+	assert_int_equal(cc->nudp, 6);
+	collect_conf_free(cc);
+	assert_int_equal(parse("collect: {pcap: [{file: a.pcap, speed: 2.5}]}\n", &cc, &err), 0);
+	assert_true(cc->pcap[0].speed == 2.5);
+	collect_conf_free(cc);
+
+	/* live inputs and packet time in one process: refused, with a position */
+	assert_int_equal(parse("collect:\n  clock: packet\n  pcap: [{file: a.pcap}]\n"
+	    "  udp: [\"127.0.0.1:2055\"]\n", &cc, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "test.yaml:4:"));
+	assert_non_null(strstr(err.msg, "live inputs"));
+	assert_int_equal(parse("collect:\n  clock: packet\n  pcap: [{file: a.pcap}]\n"
+	    "  capture: [{interface: eth0}]\n", &cc, &err), -EINVAL);
+	assert_int_equal(parse("collect:\n  clock: packet\n  pcap: [{file: a.pcap}]\n"
+	    "  udp: []\n", &cc, &err), -EINVAL);
+	assert_int_equal(parse("collect:\n  clock: packet\n", &cc, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "exactly one pcap"));
+	assert_int_equal(parse("collect:\n  clock: packet\n"
+	    "  pcap: [{file: a.pcap}, {file: b.pcap}]\n", &cc, &err), -EINVAL);
+	assert_int_equal(parse("collect:\n  clock: sundial\n", &cc, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "real or packet"));
+	assert_int_equal(parse("collect:\n  pcap: [{file: a.pcap, speed: warp}]\n", &cc, &err),
+	    -EINVAL);
+	assert_non_null(strstr(err.msg, "max, recorded"));
+	assert_int_equal(parse("collect:\n  pcap: [{file: a.pcap, speed: 1001}]\n", &cc, &err),
+	    -EINVAL);
+}
+
+static void
 test_endpoint_parse(void **state)
 {
 	struct collect_endpoint ep;
@@ -123,6 +167,7 @@ main(void)
 		cmocka_unit_test_teardown(test_full_section, teardown),
 		cmocka_unit_test_teardown(test_absent_and_default, teardown),
 		cmocka_unit_test_teardown(test_errors_name_position, teardown),
+		cmocka_unit_test_teardown(test_packet_clock, teardown),
 		cmocka_unit_test(test_endpoint_parse),
 	};
 
