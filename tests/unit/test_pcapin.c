@@ -54,7 +54,13 @@ test_known_mix(void **state)
 	struct pcapin *p = open_mix();
 
 	assert_int_equal(pcapin_run(p, &h, 0, &st), 1);
+	/* the end closes the last packet's second too (packet time replay) */
+	assert_int_equal(t.n, 3);
+	pcapin_end_time(p, &h);
 	pcapin_close(p);
+	assert_int_equal(t.n, 4);
+	assert_int_equal(t.at[3], T0 + 4 * SEC);
+	assert_int_equal(t.recs_before[3], 4);
 	assert_int_equal(st.packets, 6);
 	assert_int_equal(st.decoded, 4);
 	assert_int_equal(st.not_ip, 1);
@@ -67,9 +73,9 @@ test_known_mix(void **state)
 	assert_int_equal(sink.r[0].sampling, 1);
 	assert_int_equal(sink.r[0].time_ns, T0);
 	assert_int_equal(sink.r[2].proto, 17);
-	/* packets at 0, .6, 1.2, 1.8, 2.4, 3.0 s: boundaries 1, 2, 3 s, each
+	/* packets at 0, .6, 1.2, 1.8, 2.4, 3.0 s: boundaries 1, 2, 3 s (and 4 s at the end), each
 	   announced after the records before it were flushed */
-	assert_int_equal(t.n, 3);
+	assert_int_equal(t.n, 4);
 	assert_int_equal(t.at[0], T0 + SEC);
 	assert_int_equal(t.recs_before[0], 2);
 	assert_int_equal(t.at[2], T0 + 3 * SEC);
@@ -90,6 +96,23 @@ test_max_packets_resumes(void **state)
 	assert_int_equal(pcapin_run(p, &h, 0, &st), 1);
 	assert_int_equal(st.packets, 6);
 	pcapin_close(p);
+}
+
+static void
+test_first_ns_and_no_end_time(void **state)
+{
+	char path[1024], err[256];
+	const char *dir = getenv("MOAT_TEST_DATA");
+	struct pcapin_hooks h = { 0 };
+	struct pcapin *p = open_mix();
+	uint64_t first = 0;
+
+	pcapin_end_time(p, &h);		/* no hook, nothing read: a no-op */
+	pcapin_close(p);
+	snprintf(path, sizeof(path), "%s/collect/mix.pcap", dir ? dir : "data");
+	assert_int_equal(pcapin_first_ns(path, &first, err, sizeof(err)), 0);
+	assert_int_equal(first, T0);
+	assert_int_equal(pcapin_first_ns("/nonexistent/x.pcap", &first, err, sizeof(err)), -ENOENT);
 }
 
 static void
@@ -124,6 +147,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_mix),
 		cmocka_unit_test(test_max_packets_resumes),
+		cmocka_unit_test(test_first_ns_and_no_end_time),
 		cmocka_unit_test(test_memory_and_bad_input),
 	};
 
