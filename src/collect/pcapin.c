@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,10 +145,10 @@ pace(struct pcapin *p, const struct pcapin_hooks *h, uint64_t ts)
 	if (ts <= p->pace_start_pkt)
 		return;
 	due = p->pace_start_wall + (uint64_t)((double)(ts - p->pace_start_pkt) / speed);
-	now = wall_ns();
-	if (due > now) {
-		struct timespec d = { (time_t)((due - now) / 1000000000u),
-			(long)((due - now) % 1000000000u) };
+	/* In slices, so a stop is noticed during a long recorded gap. */
+	while ((now = wall_ns()) < due && !(h->stop && atomic_load(h->stop))) {
+		uint64_t left = due - now < PCAPIN_PACE_SLICE_NS ? due - now : PCAPIN_PACE_SLICE_NS;
+		struct timespec d = { (time_t)(left / 1000000000u), (long)(left % 1000000000u) };
 
 		nanosleep(&d, NULL);
 	}
@@ -245,6 +246,8 @@ pcapin_run(struct pcapin *p, const struct pcapin_hooks *h, uint64_t max_packets,
 		if (h->realtime) {
 			flowbatch_flush(&b);
 			pace(p, h, ts);
+			if (h->stop && atomic_load(h->stop))
+				break;		/* this packet is not handed over */
 		}
 		advance_time(p, h, &b, ts);
 		c = cur_init(data, ph->caplen);

@@ -14,6 +14,7 @@
 #ifndef MOAT_PCAPIN_H
 #define MOAT_PCAPIN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +32,13 @@ struct pcapin_hooks {
 	uint32_t location;	/* flow_rec.location of every record */
 	bool realtime;
 	double speed;		/* realtime pace multiplier; <= 0 means 1 */
+	/* May be NULL. When it turns true a realtime wait ends within
+	   PCAPIN_PACE_SLICE_NS and pcapin_run() returns 0 (a long recorded
+	   gap must not hold up a stop). */
+	const _Atomic bool *stop;
 };
+
+#define PCAPIN_PACE_SLICE_NS 100000000ull	/* 100 ms */
 
 struct pcapin_stats {
 	uint64_t packets;	/* read from the file */

@@ -442,6 +442,7 @@ pcap_thread(void *arg)
 		.location = c->inputs[j->idx].location,
 		.realtime = j->speed > 0,
 		.speed = j->speed,
+		.stop = &c->stop,
 	};
 	struct pcapin_stats st = { 0 };
 	struct pcapin *p = NULL;

@@ -134,6 +134,27 @@ def test_packet_time_replay(topo, tmp_path, speed):
     assert m.stop() == 0
 
 
+def test_stop_during_a_long_recorded_gap(topo, tmp_path):
+    """At recorded speed a capture with an hour of silence waits an hour;
+    SIGTERM must not wait with it."""
+    raw = bytes(templates()["web_udp"])
+    path = str(tmp_path / "gap.pcap")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b23c4d, 2, 4, 0, 0, 65535, 1))
+        for t in (T0, T0 + 1, T0 + 3600):
+            f.write(struct.pack("<IIII", t, 0, len(raw), len(raw)) + raw)
+    m = Moatd(topo, tmp_path, CONFIG % (path, "recorded"))
+    m.start()
+
+    def first_second_closed():
+        got = observed(m, "web")["in"]["udp"]["packets"]
+        return got if got >= 1 else None
+    wait_for(first_second_closed, timeout=10, what="the first second to close")
+    st, body = m.request("GET", "/api/v1/exporters", token=None)
+    assert body["inputs"][0]["done"] is False       # waiting out the gap
+    assert m.stop(timeout=5) == 0
+
+
 def test_packet_time_refuses_live_inputs(tmp_path):
     cfg = tmp_path / "moatd.yaml"
     cfg.write_text("collect:\n  clock: packet\n  pcap: [{file: /nonexistent.pcap}]\n"

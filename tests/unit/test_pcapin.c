@@ -116,6 +116,22 @@ test_first_ns_and_no_end_time(void **state)
 }
 
 static void
+test_stop_ends_a_paced_replay(void **state)
+{
+	static struct ct_sink sink;
+	_Atomic bool stop = true;
+	struct pcapin_hooks h = { .sink = ct_sink_fn, .sink_ctx = &sink, .realtime = true,
+		.speed = 1, .stop = &stop };
+	struct pcapin_stats st = { 0 };
+	struct pcapin *p = open_mix();
+
+	sink.n = 0;
+	assert_int_equal(pcapin_run(p, &h, 0, &st), 0);	/* not the end: stopped */
+	assert_int_equal(sink.n, 0);
+	pcapin_close(p);
+}
+
+static void
 test_memory_and_bad_input(void **state)
 {
 	static uint8_t buf[4096];
@@ -148,6 +164,7 @@ main(void)
 		cmocka_unit_test(test_known_mix),
 		cmocka_unit_test(test_max_packets_resumes),
 		cmocka_unit_test(test_first_ns_and_no_end_time),
+		cmocka_unit_test(test_stop_ends_a_paced_replay),
 		cmocka_unit_test(test_memory_and_bad_input),
 	};
 
