@@ -42,6 +42,7 @@ struct pcap_job {
 	char *file;
 	double speed;
 	struct counters_shard *shard;
+	const struct pcapin_stats *st;	/* the running replay's, for on_time */
 	pthread_t th;
 	bool started;
 };
@@ -422,14 +423,16 @@ pcap_publish(struct collector *c, unsigned idx, const struct pcapin_stats *st, b
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Packet time: everything before boundary_ns is counted; park the replay
- * until the engine has closed that interval (on_time hook of pcapin). */
+/* Packet time: everything before boundary_ns is counted; publish the
+ * progress and park the replay until the engine has closed that interval
+ * (on_time hook of pcapin). */
 static void
 pcap_on_time(void *ctx, uint64_t boundary_ns)
 {
-	struct collector *c = ctx;
+	struct pcap_job *j = ctx;
 
-	(void)clock_step_offer(&c->step, boundary_ns);	/* -ECANCELED: stopping */
+	pcap_publish(j->c, j->idx, j->st, false, false);
+	(void)clock_step_offer(&j->c->step, boundary_ns);	/* -ECANCELED: stopping */
 }
 
 static void *
@@ -441,7 +444,7 @@ pcap_thread(void *arg)
 		.sink = counters_sink,
 		.sink_ctx = j->shard,
 		.on_time = c->packet_time ? pcap_on_time : NULL,
-		.time_ctx = c,
+		.time_ctx = j,
 		.step_ns = c->packet_time ? CLOCK_NS_PER_SEC : 0,
 		.location = c->inputs[j->idx].location,
 		.realtime = j->speed > 0,
@@ -450,9 +453,12 @@ pcap_thread(void *arg)
 	};
 	struct pcapin_stats st = { 0 };
 	struct pcapin *p = NULL;
+	/* A paced replay sleeps between packets anyway: publish each one. */
+	uint64_t chunk = h.realtime ? 1 : PCAP_CHUNK;
 	char err[512];
 	int r;
 
+	j->st = &st;
 	r = pcapin_open_file(j->file, &p, err, sizeof(err));
 	if (r < 0) {
 		log_warnx("collect: pcap replay: %s", err);
@@ -460,7 +466,7 @@ pcap_thread(void *arg)
 		return NULL;
 	}
 	do {
-		r = pcapin_run(p, &h, PCAP_CHUNK, &st);
+		r = pcapin_run(p, &h, chunk, &st);
 		pcap_publish(c, j->idx, &st, false, false);
 	} while (r == 0 && !atomic_load(&c->stop));
 	/* Close the last second too, before saying done: a reader that sees

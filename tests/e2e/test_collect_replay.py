@@ -152,6 +152,7 @@ def test_stop_during_a_long_recorded_gap(topo, tmp_path):
     wait_for(first_second_closed, timeout=10, what="the first second to close")
     st, body = m.request("GET", "/api/v1/exporters", token=None)
     assert body["inputs"][0]["done"] is False       # waiting out the gap
+    assert body["inputs"][0]["packets"] == 2         # progress shows while it waits
     assert m.stop(timeout=5) == 0
 
 
