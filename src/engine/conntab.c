@@ -429,16 +429,23 @@ conntab_ms_or_null(uint32_t v)
 	return v == IPFIX_CONN_UNKNOWN ? json_null() : json_integer(v);
 }
 
+/* Unix ms as JSON seconds (with the milliseconds), like the other APIs' times. */
+static json_t *
+conntab_time(uint64_t ms)
+{
+	return json_real((double)ms / 1000.0);
+}
+
 json_t *
 conntab_conn_json(const struct conntab_conn *c, const char *po)
 {
 	char src[IPADDR_STRLEN], dst[IPADDR_STRLEN], exp[IPADDR_STRLEN];
 
-	return json_pack("{s:s,s:I,s:i,s:s,s:s,s:s?,s:s,s:i,s:s,s:i,s:I,s:I,s:o,s:I,s:I,s:I,s:i,"
-	    "s:{s:i,s:i,s:i,s:i,s:i,s:i},s:i,s:o,s:o}",
+	return json_pack("{s:s,s:I,s:I,s:s,s:s,s:s?,s:s,s:i,s:s,s:i,s:o,s:o,s:o,s:I,s:I,s:I,s:i,"
+	    "s:{s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:o,s:o}",
 	    "exporter", ipaddr_format(&c->exporter, exp, sizeof(exp)),
+	    "domain", (json_int_t)c->domain,
 	    "conn_id", (json_int_t)c->conn_id,
-	    "domain", (int)c->domain,
 	    "state", conntab_state_name(c->state),
 	    "last_event", conntab_event_name(c->last_event),
 	    "po", po,
@@ -446,17 +453,17 @@ conntab_conn_json(const struct conntab_conn *c, const char *po)
 	    "source_port", (int)c->sport,
 	    "local", ipaddr_format(&c->dst, dst, sizeof(dst)),
 	    "local_port", (int)c->dport,
-	    "start_ms", (json_int_t)c->start_ms,
-	    "last_ms", (json_int_t)c->last_ms,
-	    "end_ms", c->ended ? json_integer((json_int_t)c->end_ms) : json_null(),
+	    "start", conntab_time(c->start_ms),
+	    "last", conntab_time(c->last_ms),
+	    "end", c->ended ? conntab_time(c->end_ms) : json_null(),
 	    "bytes_in", (json_int_t)c->bytes_in,
 	    "bytes_out", (json_int_t)c->bytes_out,
 	    "packets_in", (json_int_t)c->packets,
-	    "events", (int)c->events,
-	    "tcp", "rtt_us", (int)c->rtt_us, "retrans", (int)c->retrans,
-	    "send_window", (int)c->snd_wnd, "recv_space", (int)c->rcv_wnd,
-	    "recv_queue", (int)c->rqueue, "send_queue", (int)c->wqueue,
-	    "held_ms", (int)c->held_ms,
+	    "events", (int)(c->events > INT32_MAX ? INT32_MAX : c->events),
+	    "tcp", "rtt_us", (json_int_t)c->rtt_us, "retrans", (json_int_t)c->retrans,
+	    "send_window", (json_int_t)c->snd_wnd, "recv_space", (json_int_t)c->rcv_wnd,
+	    "recv_queue", (json_int_t)c->rqueue, "send_queue", (json_int_t)c->wqueue,
+	    "held_ms", (json_int_t)c->held_ms,
 	    "first_byte_ms", conntab_ms_or_null(c->ttfb_ms),
 	    "headers_ms", conntab_ms_or_null(c->headers_ms));
 }
