@@ -3,7 +3,8 @@
  *
  * Templates (set 2) and options templates (set 3) are cached per exporter =
  * (source address, observation domain); variable-length fields are walked,
- * enterprise-specific elements skipped, set and message lengths checked
+ * enterprise-specific elements skipped (except moat-ins's, which also make
+ * connection events: ipfix_set_conn_sink), set and message lengths checked
  * against each other (a message length over the datagram, or a set length
  * over the message, rejects what remains). Data sets with an unknown
  * template are counted as template misses. The sequence number counts data

@@ -57,10 +57,6 @@ struct conntab {
 	uint64_t groups_dropped;
 };
 
-struct conntab_settings {
-	uint64_t retention_s;
-};
-
 static const char *const conntab_event_names[CONNTAB_EV__COUNT] = {
 	[0] = "unknown",
 	[CONNTAB_EV_OPEN] = "open",
@@ -539,8 +535,8 @@ conntab_reset(struct engine *e, bool factory)
 {
 	struct conntab *t = conntab_get(e);
 
-	(void)factory;
-	if (t == NULL)
+	/* A soft reset (health) keeps what moat-ins reported; a factory reset forgets it. */
+	if (t == NULL || !factory)
 		return;
 	while (t->open.head != CONNTAB_NONE)
 		conntab_drop(t, t->open.head);

@@ -128,7 +128,11 @@ void conntab_sink(void *ctx, const struct ipfix_conn *ev);
 /* Prometheus lines for /metrics (nothing when the module is not running). */
 void conntab_metrics(FILE *f, struct engine *e);
 
-/* The "connections" settings section: retention (a duration, default 300 s). */
+/* The "connections" settings section: retention (a duration 1 s..7 d, default 300 s);
+ * read at start. */
+struct conntab_settings {
+	uint64_t retention_s;
+};
 int conntab_settings_parse(struct settings *s, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
 void conntab_settings_free(void *ext);

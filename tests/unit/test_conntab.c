@@ -232,6 +232,32 @@ test_remap_json_names(void **state)
 	conntab_free(t);
 }
 
+static void
+test_settings(void **state)
+{
+	static const char good[] = "connections:\n  retention: 10m\n";
+	static const char bad[] = "connections:\n  retention: 10m\n  size: 3\n";
+	struct cfg_error err = { 0 };
+	struct cfg_doc *doc = NULL;
+	void *ext = NULL;
+
+	(void)state;
+	assert_int_equal(conntab_settings_parse(NULL, NULL, &ext, &err), 0);
+	assert_int_equal(((struct conntab_settings *)ext)->retention_s, 300);
+	conntab_settings_free(ext);
+	assert_int_equal(cfg_load_buffer("t", good, sizeof(good) - 1, &doc, &err), 0);
+	assert_int_equal(conntab_settings_parse(NULL, cfg_get(cfg_root(doc), "connections"), &ext,
+	    &err), 0);
+	assert_int_equal(((struct conntab_settings *)ext)->retention_s, 600);
+	conntab_settings_free(ext);
+	cfg_free(doc);
+	assert_int_equal(cfg_load_buffer("t", bad, sizeof(bad) - 1, &doc, &err), 0);
+	assert_int_equal(conntab_settings_parse(NULL, cfg_get(cfg_root(doc), "connections"), &ext,
+	    &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "size"));
+	cfg_free(doc);
+}
+
 int
 main(void)
 {
@@ -241,6 +267,7 @@ main(void)
 		cmocka_unit_test(test_slow_states),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_remap_json_names),
+		cmocka_unit_test(test_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
