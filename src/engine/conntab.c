@@ -667,9 +667,12 @@ conntab_tick(struct engine *e, uint64_t now_ns)
 	}
 	conntab_detect(t, d);
 	for (uint32_t i = 0; d != NULL && t->ngroups > 0 && i < n; i++) {
-		uint32_t po = conntab_po_of(e, &batch[i].dst);
+		uint32_t po;
 
-		if (conntab_event_is_slow(batch[i].event) && po != CONNTAB_NONE)
+		if (!conntab_event_is_slow(batch[i].event))
+			continue;
+		po = conntab_po_of(e, &batch[i].dst);
+		if (po != CONNTAB_NONE)
 			conntab_observe_slow(d, &batch[i], po);
 	}
 	conntab_expire(t, now_ns);

@@ -143,7 +143,6 @@ obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
 	struct obs_entry *e;
 	bool fresh;
 
-	o->now_ms = t0_ms;	/* first_ms of a new entry */
 	e = obs_lookup(o, &s, &fresh);
 	if (!e) {
 		o->st.untracked++;
@@ -152,6 +151,7 @@ obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
 	if (!fresh)
 		return;		/* a cookie seen twice: keep what the rounds know */
 	o->st.handoffs_tracked++;
+	e->first_ms = t0_ms;
 	/* Counts as seen in the last round: the next round either sees it or
 	 * sweeps it, reporting its CLOSE from these (zero) figures. */
 	e->gen = o->gen;
