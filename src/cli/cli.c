@@ -22,6 +22,7 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_exporters,
 	&cmd_attacks,
 	&cmd_attack,
+	&cmd_connections,
 	&cmd_backup,
 	&cmd_restore,
 	&cmd_reset,

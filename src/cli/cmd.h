@@ -17,6 +17,7 @@ extern const struct cli_cmd cmd_traffic;
 extern const struct cli_cmd cmd_exporters;
 extern const struct cli_cmd cmd_attacks;
 extern const struct cli_cmd cmd_attack;
+extern const struct cli_cmd cmd_connections;
 extern const struct cli_cmd cmd_mitigations;
 extern const struct cli_cmd cmd_mitigate;
 extern const struct cli_cmd cmd_unmitigate;

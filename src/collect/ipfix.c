@@ -1,6 +1,7 @@
 #include "collect/ipfix.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "collect/flowbatch.h"
 #include "collect/nftmpl.h"
@@ -13,6 +14,62 @@ struct ipfix_header {
 	uint32_t sequence;
 	uint32_t domain;
 };
+
+static ipfix_conn_fn conn_fn;
+static void *conn_ctx;
+
+void
+ipfix_set_conn_sink(ipfix_conn_fn fn, void *ctx)
+{
+	conn_fn = fn;
+	conn_ctx = ctx;
+}
+
+static uint32_t
+ipfix_u32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* A timing element, or IPFIX_CONN_UNKNOWN when the record lacks it. */
+static uint32_t
+ipfix_ins_opt(const struct nftmpl_extra *x, enum nftmpl_ins_ie ie)
+{
+	return (x->ins_present & (1u << ie)) ? ipfix_u32(x->ins[ie]) : IPFIX_CONN_UNKNOWN;
+}
+
+/* The connection's view of a moat-ins record, to the sink. */
+static void
+ipfix_conn_event(const struct exporter *e, const struct ipfix_header *h, const struct flow_rec *r,
+    const struct nftmpl_extra *x)
+{
+	struct ipfix_conn ev = {
+		.domain = h->domain,
+		.event = (uint8_t)x->ins[NFTMPL_INS_EVENT],
+		.tcp_flags = r->tcp_flags,
+		.conn_id = x->ins[NFTMPL_INS_CONN_ID],
+		.src = r->src, .dst = r->dst, .sport = r->sport, .dport = r->dport,
+		.start_ms = x->start_ms,
+		.end_ms = x->end_ms ? x->end_ms : h->export_ns / 1000000u,
+		.in_delta = r->bytes, .pkts_delta = r->packets,
+		.in_total = x->ins[NFTMPL_INS_BYTES_IN],
+		.out_total = x->ins[NFTMPL_INS_BYTES_OUT],
+		.rtt_us = ipfix_u32(x->ins[NFTMPL_INS_RTT_US]),
+		.retrans = ipfix_u32(x->ins[NFTMPL_INS_RETRANS]),
+		.snd_wnd = ipfix_u32(x->ins[NFTMPL_INS_SND_WND]),
+		.rcv_wnd = ipfix_u32(x->ins[NFTMPL_INS_RCV_SPACE]),
+		.rqueue = ipfix_u32(x->ins[NFTMPL_INS_RQUEUE]),
+		.wqueue = ipfix_u32(x->ins[NFTMPL_INS_WQUEUE]),
+		.last_recv_ms = ipfix_u32(x->ins[NFTMPL_INS_LAST_RECV_MS]),
+		.last_sent_ms = ipfix_u32(x->ins[NFTMPL_INS_LAST_SENT_MS]),
+		.held_ms = ipfix_u32(x->ins[NFTMPL_INS_HELD_MS]),
+		.ttfb_ms = ipfix_ins_opt(x, NFTMPL_INS_TTFB_MS),
+		.headers_ms = ipfix_ins_opt(x, NFTMPL_INS_HEADERS_MS),
+	};
+
+	ev.exporter = e->addr;
+	conn_fn(conn_ctx, &ev);
+}
 
 long
 ipfix_frame(const uint8_t *p, size_t avail)
@@ -73,6 +130,8 @@ ipfix_flow_data(struct exporter *e, const struct ipfix_header *h, const struct n
 		if (!nftmpl_decode(t, set, r, &x))
 			break;
 		r->time_ns = x.end_ms ? x.end_ms * 1000000u : h->export_ns;
+		if (conn_fn != NULL && (x.ins_present & (1u << NFTMPL_INS_EVENT)))
+			ipfix_conn_event(e, h, r, &x);
 		flowbatch_push(b, e, nftmpl_extra_rate(&x));
 		n++;
 	}

@@ -3,7 +3,8 @@
  *
  * Templates (set 2) and options templates (set 3) are cached per exporter =
  * (source address, observation domain); variable-length fields are walked,
- * enterprise-specific elements skipped, set and message lengths checked
+ * enterprise-specific elements skipped (except moat-ins's, which also make
+ * connection events: ipfix_set_conn_sink), set and message lengths checked
  * against each other (a message length over the datagram, or a set length
  * over the message, rejects what remains). Data sets with an unknown
  * template are counted as template misses. The sequence number counts data
@@ -25,6 +26,38 @@
 #include "common/cursor.h"
 
 #define IPFIX_HEADER_LEN 16u
+
+/*
+ * A moat-ins connection event: a data record whose template carries the
+ * moat-ins event element (NFTMPL_PEN_INS, id 1). The record also counts as
+ * a flow record (its octet/packet deltas), as every other record does; this
+ * is the connection's view of it. Fields absent from the record are 0;
+ * ttfb_ms / headers_ms are IPFIX_CONN_UNKNOWN when not measured.
+ */
+#define IPFIX_CONN_UNKNOWN UINT32_MAX
+struct ipfix_conn {
+	struct ipaddr exporter;		/* the datagram's source */
+	uint32_t domain;		/* observation domain (moat-ins: its pid) */
+	uint8_t event;			/* moat-ins event kind (docs/ins.md) */
+	uint8_t tcp_flags, end_reason;
+	uint64_t conn_id;
+	struct ipaddr src, dst;		/* peer (client) and local (application) */
+	uint16_t sport, dport;
+	uint64_t start_ms, end_ms;	/* Unix ms; end_ms = the event's time */
+	uint64_t in_delta, pkts_delta;
+	uint64_t in_total, out_total;
+	uint32_t rtt_us, retrans, snd_wnd, rcv_wnd, rqueue, wqueue;
+	uint32_t last_recv_ms, last_sent_ms, held_ms, ttfb_ms, headers_ms;
+};
+
+/*
+ * Where connection events go: fn(ctx, ev) is called from the parsing
+ * thread, for each one, during ipfix_parse(); ev is valid during the call
+ * only. One sink per process (moatd has one collector); set it before
+ * parsing starts and clear it (NULL) only after the parsing thread stopped.
+ */
+typedef void (*ipfix_conn_fn)(void *ctx, const struct ipfix_conn *ev);
+void ipfix_set_conn_sink(ipfix_conn_fn fn, void *ctx);
 
 /*
  * Parse every message in c (a UDP datagram holds one; a TCP read may be

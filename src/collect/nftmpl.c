@@ -30,7 +30,13 @@ enum nftmpl_op {
 	OP_PKT_INTERVAL,
 	OP_PKT_SPACE,
 	OP_FRAG_OFFSET,
+	OP_START_MS,
+	OP_INS,			/* OP_INS + i: moat-ins element i (enum nftmpl_ins_ie) */
+	OP_INS_LAST = OP_INS + NFTMPL_INS__COUNT - 1,
 };
+
+_Static_assert(OP_INS_LAST <= UINT8_MAX, "ops must fit nftmpl_field.op");
+_Static_assert(NFTMPL_INS__COUNT <= 32, "ins_present is a 32-bit mask");
 
 /* Information element ids (NetFlow v9 field types share the numbering). */
 struct ie_map {
@@ -59,6 +65,7 @@ static const struct ie_map ie_table[] = {
 	{ 88, OP_FRAG_OFFSET, 2 },	/* fragmentOffset */
 	{ 139, OP_ICMP, 2 },		/* icmpTypeCodeIPv6 */
 	{ 151, OP_END_SEC, 4 },		/* flowEndSeconds */
+	{ 152, OP_START_MS, 8 },	/* flowStartMilliseconds */
 	{ 153, OP_END_MS, 8 },		/* flowEndMilliseconds */
 	{ 305, OP_PKT_INTERVAL, 0 },	/* samplingPacketInterval */
 	{ 306, OP_PKT_SPACE, 0 },	/* samplingPacketSpace */
@@ -167,10 +174,23 @@ cache_del_kind(struct nftmpl_cache *c, bool options)
 	c->n = k;
 }
 
+/* A moat-ins element: any unsigned integer of 1..8 bytes, ids 1..NFTMPL_INS__COUNT-1. */
+static uint8_t
+field_op_ins(uint16_t ie, uint16_t len)
+{
+	if (ie == 0 || ie >= NFTMPL_INS__COUNT || len == 0 || len > 8)
+		return OP_SKIP;
+	return (uint8_t)(OP_INS + ie);
+}
+
 static uint8_t
 field_op(uint16_t ie, uint32_t pen, uint16_t len)
 {
-	if (pen != 0 || len == NFTMPL_VARLEN)
+	if (len == NFTMPL_VARLEN)
+		return OP_SKIP;
+	if (pen == NFTMPL_PEN_INS)
+		return field_op_ins(ie, len);
+	if (pen != 0)
 		return OP_SKIP;
 	for (size_t i = 0; i < sizeof(ie_table) / sizeof(ie_table[0]); i++) {
 		const struct ie_map *m = &ie_table[i];
@@ -352,6 +372,11 @@ apply(uint8_t op, struct cursor *v, struct flow_rec *r, struct nftmpl_extra *x)
 	}
 	if (!cur_uint_n(v, cur_left(v), &n))
 		return;
+	if (op > OP_INS && op <= OP_INS_LAST) {
+		x->ins[op - OP_INS] = n;
+		x->ins_present |= 1u << (op - OP_INS);
+		return;
+	}
 	switch (op) {
 	case OP_BYTES:
 		r->bytes = n;
@@ -392,6 +417,9 @@ apply(uint8_t op, struct cursor *v, struct flow_rec *r, struct nftmpl_extra *x)
 		break;
 	case OP_END_MS:
 		x->end_ms = n;
+		break;
+	case OP_START_MS:
+		x->start_ms = n;
 		break;
 	case OP_SAMPLING:
 		x->sampling = (uint32_t)min_u64(n, UINT32_MAX);

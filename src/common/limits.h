@@ -160,6 +160,16 @@
 /* Connections observed per sock_diag dump: 20k is the goal, 4x headroom. */
 #define LIMIT_INS_OBSERVED		(1u << 17)
 
+/* --- engine: moat-ins connection table (src/engine/conntab.c) --- */
+/* Connections moatd keeps from moat-ins telemetry: the 20k one moat-ins holds, 3x for closed ones
+ * kept for their retention; past it the oldest closed (then oldest) entry is evicted. */
+#define LIMIT_CONNTAB			65536u
+/* Connection events queued from the collector thread to the engine between two ticks; a
+ * burst past it is dropped and counted (telemetry is best effort, counters still count). */
+#define LIMIT_CONNTAB_QUEUE		16384u
+/* Connections one GET /api/v1/connections returns at most. */
+#define LIMIT_CONNTAB_LIST		10000u
+
 /* --- common: prefixes and longest-prefix match (src/common/prefix.c, lpm.c) --- */
 /* Prefixes per family in one lpm: 16x the largest table benchmarked, and it
  * keeps every internal node index (< 2^31) far from overflowing. */

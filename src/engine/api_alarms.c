@@ -89,6 +89,7 @@ alarm_detect(struct engine *e, struct detection_ctx *d, const struct alarm *al, 
 	struct detection det = {
 		.kind = DETECT_ATTACK,
 		.detector = al->scan ? "scan" : "decoy",
+		.type_hint = DETECT_HINT_SCAN,
 		.po_id = po_id,
 		.proto = PROTO_OTHER,	/* one scan attack per PO, whatever it probes with */
 		.dir = DIR_IN,

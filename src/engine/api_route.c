@@ -9,6 +9,7 @@
 #include "common/limits.h"
 #include "engine/api_admin.h"
 #include "engine/api_attacks.h"
+#include "engine/api_connections.h"
 #include "engine/api_alarms.h"
 #include "engine/api_flight.h"
 #include "engine/api_mitigations.h"
@@ -30,6 +31,7 @@ const struct api_route api_routes[] = {
 	{ API_GET, "/api/v1/exporters", api_traffic_exporters, 0 },
 	{ API_GET, "/metrics", api_traffic_metrics, 0 },
 	{ API_POST, "/api/v1/alarms", api_alarms_post, LIMIT_API_BODY },
+	{ API_GET, "/api/v1/connections", api_connections_list, 0 },
 	{ API_GET, "/api/v1/mitigations", api_mitigations_list, 0 },
 	{ API_GET, "/api/v1/mitigations/{id}", api_mitigations_get, 0 },
 	{ API_POST, "/api/v1/mitigations", api_mitigations_create, LIMIT_API_BODY },

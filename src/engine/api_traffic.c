@@ -12,6 +12,7 @@
 #include "common/limits.h"
 #include "engine/api.h"
 #include "engine/collector.h"
+#include "engine/conntab.h"
 #include "engine/engine.h"
 
 #define TOP_HOSTS 10u
@@ -275,6 +276,7 @@ api_traffic_metrics(struct api_req *r)
 		metrics_exporters(f, c);
 		metrics_inputs(f, c);
 	}
+	conntab_metrics(f, e);
 	fclose(f);
 	lseek(fd, 0, SEEK_SET);
 	api_reply_fd(r, 200, "text/plain; version=0.0.4", fd);

@@ -48,7 +48,7 @@ static const char *const decision_type_names[DECISION_TYPE__COUNT] = {
 	[DECISION_TYPE_TCP_OTHER] = "tcp-other",
 	[DECISION_TYPE_FRAGMENTS] = "fragments",
 	[DECISION_TYPE_OTHER] = "other",
-	[DECISION_TYPE_SLOWCONN] = "slow-connections",
+	[DECISION_TYPE_SLOWCONN] = "slow-connection",
 	[DECISION_TYPE_SCAN] = "scan",
 };
 
@@ -239,10 +239,13 @@ decision_detect(struct decision *dp, const struct detection *d)
 			return;
 		}
 		created = true;
-		/* Decoy contacts and scans come from moat-chaff, not from traffic
-		 * rates: their type is known and readings must not reclassify it. */
-		if (strcmp(d->detector, "decoy") == 0 || strcmp(d->detector, "scan") == 0)
+		/* Scans (moat-chaff) and slow connections (moat-ins) do not come
+		 * from traffic rates: their type is known and readings must not
+		 * reclassify it. */
+		if (d->type_hint == DETECT_HINT_SCAN)
 			l->a.type = DECISION_TYPE_SCAN;
+		else if (d->type_hint == DETECT_HINT_SLOW_CONNECTION)
+			l->a.type = DECISION_TYPE_SLOWCONN;
 	} else if (d->kind == DETECT_SUSPECT && l->a.state != DECISION_SUSPECTED) {
 		return;		/* a suspicion never holds a declared attack */
 	}

@@ -22,9 +22,21 @@
 
 enum detect_kind { DETECT_SUSPECT, DETECT_ATTACK };
 
+/*
+ * What a detection's source already knows of the attack's type; the decision
+ * point types such an attack from it and readings never reclassify it. Rate
+ * detectors leave it NONE: the type then follows the traffic's make-up.
+ */
+enum detect_type_hint {
+	DETECT_HINT_NONE,
+	DETECT_HINT_SCAN,		/* moat-chaff: decoy contacts and scans */
+	DETECT_HINT_SLOW_CONNECTION,	/* moat-ins: slow connections shed */
+};
+
 struct detection {
 	enum detect_kind kind;
 	const char *detector;	/* the ops name; static */
+	uint8_t type_hint;	/* enum detect_type_hint */
 	uint32_t po_id;
 	uint8_t proto;		/* enum proto_class */
 	uint8_t dir;		/* enum direction */

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "engine/collector.h"
+#include "engine/conntab.h"
 #include "engine/detection.h"
 #include "engine/mitigation.h"
 
@@ -60,6 +61,7 @@ struct engine {
  */
 static const struct engine_module engine_modules[] = {
 	{ .name = "core" },
+	CONNTAB_MODULE,		/* before the collector: it takes the collector's moat-ins events */
 	COLLECTOR_MODULE,
 	DETECTION_MODULE,
 	MITIGATION_MODULE,

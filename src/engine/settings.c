@@ -7,6 +7,7 @@
 #include "engine/settings.h"
 
 #include "engine/collect_conf.h"
+#include "engine/conntab.h"
 #include "engine/detection_conf.h"
 #include "engine/mitigation.h"
 
@@ -58,6 +59,7 @@ static const struct settings_section settings_sections[] = {
 	{ "collect", collect_conf_parse, collect_conf_free },
 	{ "detection", detection_conf_parse, detection_conf_free },
 	{ "mitigate", mitigation_settings_parse, mitigation_settings_free },
+	{ "connections", conntab_settings_parse, conntab_settings_free },
 };
 
 #define SETTINGS_NSECTIONS (sizeof(settings_sections) / sizeof(settings_sections[0]))

@@ -52,6 +52,8 @@ static const struct ie insipfix_fields[] = {
 	{ 11, 4, true },	/* moatInsLastRecvMs */
 	{ 12, 4, true },	/* moatInsLastSentMs */
 	{ 13, 4, true },	/* moatInsHeldMs */
+	{ 14, 4, true },	/* moatInsFirstByteMs */
+	{ 15, 4, true },	/* moatInsHeadersMs */
 };
 #define INSIPFIX_NFIELDS (sizeof(insipfix_fields) / sizeof(insipfix_fields[0]))
 
@@ -170,6 +172,8 @@ insipfix_encode_record(const struct insipfix_rec *r, uint8_t *buf, size_t cap)
 	wr_uint(&w, r->last_recv_ms, 4);
 	wr_uint(&w, r->last_sent_ms, 4);
 	wr_uint(&w, r->held_ms, 4);
+	wr_uint(&w, r->timed ? r->ttfb_ms : INSIPFIX_UNKNOWN_MS, 4);
+	wr_uint(&w, r->timed ? r->headers_ms : INSIPFIX_UNKNOWN_MS, 4);
 	return w.overflow ? 0 : w.len;
 }
 
@@ -335,7 +339,7 @@ void
 insipfix_add(struct insipfix *x, const struct insipfix_rec *in, uint64_t now_s)
 {
 	struct insipfix_rec copy = *in, *r = &copy;
-	uint8_t rec[128];
+	uint8_t rec[INSIPFIX_REC_MAX];
 	uint16_t id;
 	size_t n, need;
 

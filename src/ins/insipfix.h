@@ -16,6 +16,7 @@
 #ifndef MOAT_INS_INSIPFIX_H
 #define MOAT_INS_INSIPFIX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,10 @@
 #define INSIPFIX_TMPL_V4 256u
 #define INSIPFIX_TMPL_V6 257u
 #define INSIPFIX_TEMPLATE_EVERY_S 30u
+/* The largest record (IPv6: 141 bytes), with room to grow. */
+#define INSIPFIX_REC_MAX 192u
+/* moatInsFirstByteMs / moatInsHeadersMs when not measured (not held, or not HTTP). */
+#define INSIPFIX_UNKNOWN_MS UINT32_MAX
 /* Keep datagrams under a typical path MTU. */
 #define INSIPFIX_MSG_MAX 1400u
 
@@ -53,6 +58,11 @@ struct insipfix_rec {
 	uint64_t in_total, out_total;
 	uint32_t rtt_us, retrans, snd_wnd, rcv_wnd, rqueue, wqueue;
 	uint32_t last_recv_ms, last_sent_ms, held_ms;
+	/* From accept to the first bytes / to complete HTTP headers, measured
+	 * while holding (INSIPFIX_UNKNOWN_MS for what was not); only when timed
+	 * is set, so records built without them export "unknown", not 0. */
+	bool timed;
+	uint32_t ttfb_ms, headers_ms;
 };
 
 struct insipfix;

@@ -25,6 +25,7 @@ struct lsn_conn {
 	struct lsn_conn *prev, *next;	/* in l->held or l->pending */
 	uint64_t id;
 	uint64_t t0_ms;			/* accepted at */
+	uint64_t first_ms, hdrs_ms;	/* first bytes / complete headers seen at; 0 = not yet */
 	struct ins_addr peer, local;
 	struct srctab_entry *src;	/* NULL when the source table was full */
 	bool held;
@@ -99,6 +100,41 @@ lsn_conn_release(struct broker *b, struct lsn_conn *c)
 	free(c);
 }
 
+static uint32_t
+lsn_since(const struct lsn_conn *c, uint64_t t_ms)
+{
+	uint64_t d = t_ms - c->t0_ms;
+
+	if (t_ms == 0)
+		return INSIPFIX_UNKNOWN_MS;
+	return d >= INSIPFIX_UNKNOWN_MS ? INSIPFIX_UNKNOWN_MS - 1 : (uint32_t)d;
+}
+
+/*
+ * Telemetry of a handoff: the OPEN record, with how long the connection was
+ * held and when its first bytes and complete headers came (known only for
+ * held connections); and the observer learns of it, so a connection that
+ * closes before its first sock_diag round still gets its CLOSE record.
+ */
+static void
+lsn_report_open(struct broker *b, const struct lsn_conn *c)
+{
+	uint64_t now = broker_now_ms(b), wall = clock_wall_ns(&b->clk) / 1000000u;
+	uint64_t held = now - c->t0_ms;
+	struct insipfix_rec r = {
+		.event = INSIPFIX_OPEN, .tcp_flags = 0x02, .conn_id = c->id,
+		.peer = c->peer, .local = c->local, .start_ms = wall - held, .end_ms = wall,
+		.held_ms = held > UINT32_MAX ? UINT32_MAX : (uint32_t)held,
+		.timed = true, .ttfb_ms = lsn_since(c, c->first_ms),
+		.headers_ms = lsn_since(c, c->hdrs_ms),
+	};
+
+	if (b->obs)
+		obs_track_handoff(b->obs, c->id, &c->peer, &c->local, c->t0_ms);
+	if (b->ipfix)
+		insipfix_add(b->ipfix, &r, clock_wall_s(&b->clk));
+}
+
 /* Send c on the doorbell; -EAGAIN when the doorbell is full. Closes our copy on success. */
 static int
 lsn_ring(struct broker *b, struct lsn *l, struct lsn_conn *c)
@@ -115,7 +151,7 @@ lsn_ring(struct broker *b, struct lsn *l, struct lsn_conn *c)
 		return r;
 	close(c->ev.fd);
 	b->st.handed++;
-	broker_report_open(b, &c->peer, &c->local, c->id, broker_now_ms(b) - c->t0_ms);
+	lsn_report_open(b, c);
 	if (c->src && b->obs)
 		srctab_count_handoff(c->src, obs_gen(b->obs));
 	return 0;
@@ -201,12 +237,14 @@ lsn_drop_slow(struct broker *b, struct lsn_conn *c, uint64_t now_ms)
 				b->pol.deny_seconds, b->pol.deny_after_drops);
 }
 
-/* Is what the peer has sent so far enough to hand the connection over? */
+/* Is what the peer has sent so far enough to hand the connection over?
+ * Notes when the first bytes and the complete headers came, for telemetry. */
 static bool
-lsn_ready(struct broker *b, int fd, bool *ret_gone)
+lsn_ready(struct broker *b, struct lsn_conn *c, bool *ret_gone)
 {
 	size_t hdr = 0;
-	ssize_t n = recv(fd, b->peek, sizeof(b->peek), MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = recv(c->ev.fd, b->peek, sizeof(b->peek), MSG_PEEK | MSG_DONTWAIT);
+	enum inshttp_state st;
 
 	*ret_gone = false;
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -215,9 +253,14 @@ lsn_ready(struct broker *b, int fd, bool *ret_gone)
 	}
 	if (n < 0)
 		return false;
+	if (c->first_ms == 0)
+		c->first_ms = broker_now_ms(b);
 	if (b->pol.hold != POLICY_HOLD_HTTP || (size_t)n >= sizeof(b->peek))
 		return true;	/* first bytes are enough, or headers too big to judge: the app decides */
-	return inshttp_scan(b->peek, (size_t)n, &hdr) != INSHTTP_INCOMPLETE;
+	st = inshttp_scan(b->peek, (size_t)n, &hdr);
+	if (st == INSHTTP_COMPLETE)
+		c->hdrs_ms = broker_now_ms(b);
+	return st != INSHTTP_INCOMPLETE;
 }
 
 static void
@@ -226,7 +269,7 @@ lsn_conn_event(struct broker *b, struct bk_ev *ev, uint32_t events)
 	struct lsn_conn *c = (struct lsn_conn *)ev;
 	bool gone;
 
-	if (lsn_ready(b, c->ev.fd, &gone)) {
+	if (lsn_ready(b, c, &gone)) {
 		lsn_release_held(b, c);
 		return;
 	}

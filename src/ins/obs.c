@@ -135,6 +135,30 @@ obs_lookup(struct obs *o, const struct diag_sock *s, bool *ret_new)
 	return e;
 }
 
+void
+obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
+		  const struct ins_addr *local, uint64_t t0_ms)
+{
+	struct diag_sock s = { .cookie = cookie, .peer = *peer, .local = *local };
+	struct obs_entry *e;
+	bool fresh;
+
+	e = obs_lookup(o, &s, &fresh);
+	if (!e) {
+		o->st.untracked++;
+		return;
+	}
+	if (!fresh)
+		return;		/* a cookie seen twice: keep what the rounds know */
+	o->st.handoffs_tracked++;
+	e->first_ms = t0_ms;
+	/* Counts as seen in the last round: the next round either sees it or
+	 * sweeps it, reporting its CLOSE from these (zero) figures. */
+	e->gen = o->gen;
+	e->last = s;
+	e->reported_ms = t0_ms;
+}
+
 static void
 obs_emit(struct obs *o, struct obs_entry *e, enum obs_event ev, enum slow_verdict v,
 	 const struct diag_sock *s)
@@ -263,17 +287,18 @@ static void
 obs_one_closed(void *arg, const struct diag_sock *s)
 {
 	struct obs *o = arg;
-	struct obs_entry tmp, *e;
+	struct obs_entry *e;
 
 	if (!lsn_owns_local(o->b, &s->local))
 		return;
 	o->st.closed_events++;
 	e = obs_unlink(o, s->cookie);
 	if (!e) {
-		/* closed before any round saw it: report all of it */
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.first_ms = o->now_ms;
-		obs_emit(o, &tmp, OBS_CLOSE, SLOW_OK, s);
+		/* Every handed-off connection is tracked from its handoff, so an
+		 * unknown one was already reported by a round's sweep, or never
+		 * handed over (dropped while held, or the peer left first): no
+		 * record, so each connection gets exactly one CLOSE. */
+		o->st.close_unknown++;
 		return;
 	}
 	obs_emit(o, e, OBS_CLOSE, SLOW_OK, s);

@@ -25,6 +25,8 @@ struct obs_stats {
 	uint64_t last_round_us;		/* duration of the last round */
 	uint64_t round_tracked;		/* connections tracked in the last round */
 	uint64_t max_tracked, max_round_us;	/* the largest round, and how long it took */
+	uint64_t handoffs_tracked;	/* entries created at handoff (obs_track_handoff) */
+	uint64_t close_unknown;		/* destroy events of connections not tracked */
 };
 
 enum obs_event { OBS_OPEN, OBS_CLOSE, OBS_SHED, OBS_UPDATE };
@@ -57,6 +59,15 @@ int obs_events_fd(const struct obs *o);
 void obs_read_events(struct broker *b, struct obs *o, uint64_t now_ms);
 void obs_free(struct obs *o);
 void obs_set_event_fn(struct obs *o, obs_event_fn fn);
+/*
+ * The listener handed connection `cookie` (its SO_COOKIE) to the application
+ * at t0_ms (monotonic). It is tracked from now on, so one that closes before
+ * the next round still gets its CLOSE event — from the destroy broadcast, or
+ * when that round no longer sees it — with the figures last known (zero
+ * when no round saw it). Counted as untracked when the pool is full.
+ */
+void obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
+		       const struct ins_addr *local, uint64_t t0_ms);
 /* One round at now_ms; errors are counted and logged (rate-limited), never fatal. */
 void obs_round(struct broker *b, struct obs *o, uint64_t now_ms);
 const struct obs_stats *obs_stats(const struct obs *o);

@@ -206,6 +206,45 @@ test_type_from_readings(void **state)
 	assert_true(a->peak_pps == 10000);
 }
 
+/* A source that knows the type says so with the type hint, whatever the
+ * detector's name; readings never retype such an attack. */
+static void
+test_type_from_hint(void **state)
+{
+	struct harness *h = *state;
+	struct detection d = {
+		.kind = DETECT_ATTACK, .detector = "ins", .type_hint = DETECT_HINT_SLOW_CONNECTION,
+		.po_id = 2, .proto = PROTO_TCP, .dir = DIR_IN, .port = 80, .confidence = 90,
+		.time_ns = 100 * NS, .expiry_ns = 160 * NS,
+	};
+	struct reading r = {
+		.time_ns = 101 * NS, .interval_ns = NS, .po_id = 2, .proto = PROTO_TCP,
+		.dir = DIR_IN, .port = 80, .packets = 10000, .bytes = 600000, .syns = 9000,
+	};
+	const struct decision_attack *a;
+
+	decision_detect(h->dp, &d);
+	a = only_live(h);
+	assert_int_equal(a->type, DECISION_TYPE_SLOWCONN);
+	assert_string_equal(decision_type_name(a->type), "slow-connection");
+	decision_feed(h->dp, &r);
+	assert_int_equal(a->type, DECISION_TYPE_SLOWCONN);
+	/* the scan hint, from a detector of any name */
+	d.type_hint = DETECT_HINT_SCAN;
+	d.detector = "chaff";
+	d.po_id = 3;
+	d.proto = PROTO_OTHER;
+	d.port = 0;
+	decision_detect(h->dp, &d);
+	assert_int_equal(decision_get(h->dp, 2)->type, DECISION_TYPE_SCAN);
+	/* no hint: the name "scan" alone no longer types it */
+	d.type_hint = DETECT_HINT_NONE;
+	d.detector = "scan";
+	d.po_id = 4;
+	decision_detect(h->dp, &d);
+	assert_int_equal(decision_get(h->dp, 3)->type, DECISION_TYPE_UNKNOWN);
+}
+
 static void
 test_amplification_from_sketch(void **state)
 {
@@ -342,6 +381,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_suspicion_fades, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detectors_join, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_from_readings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_type_from_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_amplification_from_sketch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob, setup, teardown),

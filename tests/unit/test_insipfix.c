@@ -93,8 +93,8 @@ test_export_datagram(void **state)
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sin);
 	struct insipfix *x;
-	struct insipfix_rec r = sample(INS_AF_INET);
-	uint8_t buf[2048];
+	struct insipfix_rec r = sample(INS_AF_INET), r6;
+	uint8_t buf[2048], rec6[INSIPFIX_REC_MAX];
 	char dest[64];
 	struct cursor c;
 	uint16_t ver = 0, len = 0, sid = 0, slen = 0;
@@ -134,13 +134,29 @@ test_export_datagram(void **state)
 		}
 	}
 	assert_true(saw_tmpl && saw_data);
-	/* the next message's sequence counts the two records */
+	/* the next message's sequence counts the two records; an IPv6 record
+	 * (the largest) is exported too, in its own set */
 	insipfix_add(x, &r, 1700000001);
+	r6 = sample(INS_AF_INET6);
+	insipfix_add(x, &r6, 1700000001);
 	insipfix_flush(x, 1700000001);
 	n = recv(u, buf, sizeof(buf), 0);
 	c = cur_init(buf, (size_t)n);
 	assert_true(cur_skip(&c, 8) && cur_be32(&c, &seq));
 	assert_int_equal(seq, 2);
+	assert_true(cur_skip(&c, 4));
+	saw_data = false;
+	while (!cur_empty(&c)) {
+		struct cursor set = { 0 };
+
+		assert_true(cur_be16(&c, &sid) && cur_be16(&c, &slen) && slen >= 4);
+		assert_true(cur_sub(&c, slen - 4u, &set));
+		if (sid == INSIPFIX_TMPL_V6) {
+			saw_data = true;
+			assert_int_equal(cur_left(&set), insipfix_encode_record(&r6, rec6, sizeof(rec6)));
+		}
+	}
+	assert_true(saw_data);
 	insipfix_close(x);
 	close(u);
 	assert_int_equal(insipfix_open(&x, "nonsense", 1), -EINVAL);

@@ -67,6 +67,79 @@ test_varlen_and_enterprise_fields(void **state)
 	assert_int_equal(exporter_at(tab, 0)->domain, 7);
 }
 
+struct conn_sink {
+	unsigned n;
+	struct ipfix_conn ev[4];
+};
+
+static void
+conn_sink_fn(void *ctx, const struct ipfix_conn *ev)
+{
+	struct conn_sink *s = ctx;
+
+	if (s->n < 4)
+		s->ev[s->n] = *ev;
+	s->n++;
+}
+
+/* moat-ins's enterprise elements become connection events; the records are
+ * flows too; unknown enterprise elements (another PEN, an unknown moat-ins
+ * id, a variable length) are skipped and the record still aligns. */
+static void
+test_moat_ins_events(void **state)
+{
+	struct conn_sink cs = { 0 };
+	struct ipaddr src = ct_addr("198.51.100.9"), dst = ct_addr("203.0.113.5");
+	const struct ipfix_conn *e = &cs.ev[0];
+
+	ipfix_set_conn_sink(conn_sink_fn, &cs);
+	assert_int_equal(parse_file("ipfix_ins.bin"), 2);
+	ipfix_set_conn_sink(NULL, NULL);
+	assert_int_equal(cs.n, 2);
+	assert_true(ipaddr_equal(&e->exporter, &from));
+	assert_int_equal(e->domain, 4242);
+	assert_int_equal(e->event, 2);
+	assert_int_equal(e->conn_id, 77);
+	assert_true(ipaddr_equal(&e->src, &src));
+	assert_true(ipaddr_equal(&e->dst, &dst));
+	assert_int_equal(e->sport, 40000);
+	assert_int_equal(e->dport, 80);
+	assert_int_equal(e->start_ms, 1700000000000ull);
+	assert_int_equal(e->end_ms, 1700000001000ull);
+	assert_int_equal(e->in_delta, 1234);
+	assert_int_equal(e->pkts_delta, 5);
+	assert_int_equal(e->in_total, 1234);
+	assert_int_equal(e->out_total, 99999);
+	assert_int_equal(e->rtt_us, 150);
+	assert_int_equal(e->retrans, 2);
+	assert_int_equal(e->snd_wnd, 65535);
+	assert_int_equal(e->rcv_wnd, 131072);
+	assert_int_equal(e->wqueue, 10);
+	assert_int_equal(e->last_recv_ms, 5);
+	assert_int_equal(e->last_sent_ms, 6);
+	assert_int_equal(e->held_ms, 12);
+	assert_int_equal(e->ttfb_ms, 3);
+	assert_int_equal(e->headers_ms, IPFIX_CONN_UNKNOWN);
+	/* the flow view of the same record, counted as before */
+	assert_int_equal(sink.r[0].bytes, 1234);
+	assert_int_equal(sink.r[0].packets, 5);
+	assert_int_equal(sink.r[0].proto, 6);
+	/* template 258: skipped elements around the known ones */
+	e = &cs.ev[1];
+	assert_int_equal(e->event, 8);
+	assert_int_equal(e->conn_id, 78);
+	assert_int_equal(e->in_total, 500);	/* reduced-size encoding */
+	assert_int_equal(e->out_total, 0);	/* variable length: skipped */
+	assert_int_equal(e->ttfb_ms, IPFIX_CONN_UNKNOWN);	/* absent */
+	src = ct_addr("198.51.100.7");
+	assert_true(ipaddr_equal(&e->src, &src));
+	/* without a sink the records are flows only */
+	memset(&sink, 0, sizeof(sink));
+	cs.n = 0;
+	assert_int_equal(parse_file("ipfix_ins.bin"), 2);
+	assert_int_equal(cs.n, 0);
+}
+
 static void
 test_miss_then_withdraw(void **state)
 {
@@ -151,6 +224,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_varlen_and_enterprise_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_moat_ins_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_miss_then_withdraw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_counts_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options_packet_interval_space, setup, teardown),

@@ -140,6 +140,31 @@ def ipfix():
     out("ipfix_options.bin", ipfix_msg(4, [opt, optd]))
 
 
+def ipfix_ins():
+    """A moat-ins datagram (src/ins/insipfix.c, docs/ins.md): its IPv4 template 256 with the
+    enterprise elements under PEN 32473, one CLOSE record; and a template 258 mixing a moat-ins
+    element with an unknown enterprise element, an unknown moat-ins id, a reduced-size total
+    and a variable-length moat-ins element (skipped), one CAPPED record."""
+    pen = 32473
+
+    def ent(ie, ln, p=pen):
+        return struct.pack("!HHI", 0x8000 | ie, ln, p)
+    std = [(1, 8), (2, 8), (4, 1), (6, 2), (7, 2), (8, 4), (11, 2), (12, 4), (152, 8), (153, 8), (136, 1)]
+    ins = [(1, 1), (2, 8), (3, 8), (4, 8)] + [(i, 4) for i in range(5, 16)]
+    t256 = struct.pack("!HH", 256, len(std) + len(ins)) + b"".join(struct.pack("!HH", i, n) for i, n in std)
+    t256 += b"".join(ent(i, n) for i, n in ins)
+    rec = struct.pack("!QQBHH4sH4sQQB", 1234, 5, 6, 0x01, 40000, ip4("198.51.100.9"), 80, ip4("203.0.113.5"),
+                      1700000000000, 1700000001000, 3)
+    rec += struct.pack("!BQQQ", 2, 77, 1234, 99999)
+    #                  rtt retrans sndwnd rcvspace rq wq lastrecv lastsent held ttfb headers(unknown)
+    rec += struct.pack("!IIIIIIIIIII", 150, 2, 65535, 131072, 0, 10, 5, 6, 12, 3, 0xffffffff)
+    t258 = struct.pack("!HH", 258, 7) + struct.pack("!HH", 8, 4) + ent(1, 1) + ent(1, 4, 29305)
+    t258 += ent(99, 2) + ent(2, 8) + ent(3, 4) + ent(4, 0xffff)
+    rec2 = ip4("198.51.100.7") + struct.pack("!BIHQI", 8, 0xdeadbeef, 0x1234, 78, 500) + bytes([2]) + b"ab"
+    out("ipfix_ins.bin", ipfix_msg(0, [ipfix_set(2, t256 + t258), ipfix_set(256, rec), ipfix_set(258, rec2)],
+                                   domain=4242))
+
+
 # ---- sFlow v5 ----
 def sflow():
     frame = raw(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
@@ -185,4 +210,5 @@ if __name__ == "__main__":
     nf5()
     nf9()
     ipfix()
+    ipfix_ins()
     sflow()
