@@ -1,5 +1,5 @@
 /*
- * moat run [--isolate] [--policy FILE] [--hold MODE] -- CMD [ARGS...]
+ * moat run [--isolate] [--policy FILE] [--hold MODE] [--ipfix ADDR:PORT] -- CMD [ARGS...]
  *
  * Runs CMD under the isolated network stack. The work is moat-ins's: this
  * command finds the moat-ins program and execs its run mode, so the CLI
@@ -21,7 +21,8 @@ static const char cmd_run_text[] =
 "    moat run - run a program under the isolated network stack (moat-ins)\n"
 "\n"
 "SYNOPSIS\n"
-"    moat run [--isolate] [--policy FILE] [--hold none|data|http] -- CMD [ARGS...]\n"
+"    moat run [--isolate] [--policy FILE] [--hold none|data|http]\n"
+"             [--ipfix ADDR:PORT] -- CMD [ARGS...]\n"
 "\n"
 "DESCRIPTION\n"
 "    Starts a private moat-ins broker and runs CMD with libmoat-shim.so\n"
@@ -42,6 +43,11 @@ static const char cmd_run_text[] =
 "    --policy FILE   YAML policy (bind ports, connect allow-list, hold mode,\n"
 "                    per-source caps, shedding); see docs/ins.md.\n"
 "    --hold MODE     none (default), data (first bytes) or http (headers).\n"
+"    --ipfix ADDR:PORT\n"
+"                    send per-connection telemetry as IPFIX to moatd's\n"
+"                    collector (e.g. 127.0.0.1:4739, [::1]:4739), where\n"
+"                    'moat connections' lists it and slow clients become\n"
+"                    slow-connection attacks.\n"
 "\n"
 "ENVIRONMENT\n"
 "    MOAT_INS        path of the moat-ins program (default: next to moat,\n"
@@ -89,11 +95,12 @@ cmd_run_find_ins(char *buf, size_t len)
 static int
 cmd_run_run(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_ISOLATE = 256, OPT_POLICY, OPT_HOLD };
+	enum { OPT_ISOLATE = 256, OPT_POLICY, OPT_HOLD, OPT_IPFIX };
 	static const struct option opts[] = {
 		{ "isolate", no_argument, NULL, OPT_ISOLATE },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "hold", required_argument, NULL, OPT_HOLD },
+		{ "ipfix", required_argument, NULL, OPT_IPFIX },
 		{ NULL, 0, NULL, 0 },
 	};
 	char ins[PATH_MAX];
@@ -102,7 +109,7 @@ cmd_run_run(struct cli *cli, int argc, char **argv)
 	int c;
 
 	/* Room for moat-ins, the options and "--", then CMD and its arguments. */
-	av = calloc((size_t)argc + 8, sizeof(*av));
+	av = calloc((size_t)argc + 10, sizeof(*av));
 	if (!av) {
 		fprintf(stderr, "moat run: out of memory\n");
 		return CLI_EXIT_REFUSED;
@@ -124,6 +131,10 @@ cmd_run_run(struct cli *cli, int argc, char **argv)
 				return cli_usage_error(&cmd_run, "--hold: expected none, data or http");
 			}
 			av[n++] = (char *)"--hold";
+			av[n++] = optarg;
+			break;
+		case OPT_IPFIX:
+			av[n++] = (char *)"--ipfix";
 			av[n++] = optarg;
 			break;
 		default:
