@@ -127,6 +127,14 @@ broker_do_socket(struct broker *b, const struct ins_msg *req, int *ret_fd)
 	fd = socket(af, type | SOCK_CLOEXEC, (int)req->protocol);
 	if (fd < 0)
 		return -errno;
+	/* Fail closed: an unmarked socket would escape the kernel's connect policy. */
+	if (b->sock_mark &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &b->sock_mark, sizeof(b->sock_mark)) < 0) {
+		r = -errno;
+		log_ratelimited(5, 1, log_warn, "SO_MARK on a new socket");
+		close(fd);
+		return r;
+	}
 	b->st.sockets++;
 	*ret_fd = fd;
 	return 0;

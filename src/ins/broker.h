@@ -46,6 +46,7 @@ struct broker {
 	char ctl_path[108];
 	uid_t owner_uid;		/* clients must be this uid or root */
 	struct policy pol;
+	uint32_t sock_mark;		/* SO_MARK for every socket handed out; 0 = none (insnft.h) */
 	struct clock clk;
 	struct srctab src;
 	struct lsn *lsns;		/* list of listeners */

@@ -17,6 +17,7 @@ policy_default(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->allow_udp = true;
+	p->mark = POLICY_DEFAULT_MARK;
 	p->bind_port_min = 1;
 	p->bind_port_max = 65535;
 	p->hold = POLICY_HOLD_NONE;
@@ -175,15 +176,19 @@ policy_load_bind(const struct cfg_node *root, struct policy *p, struct cfg_error
 static int
 policy_load_connect(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
 {
-	static const char *const keys[] = { "allow", "udp", NULL };
+	static const char *const keys[] = { "allow", "udp", "mark", NULL };
 	const struct cfg_node *m = NULL, *seq = NULL;
+	uint64_t mark = p->mark;
 	int r;
 
 	if ((r = cfg_get_map(root, "connect", &m, err)) < 0 || !m)
 		return r;
 	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
 	    (r = cfg_get_bool(m, "udp", &p->allow_udp, err)) < 0 ||
-	    (r = cfg_get_seq(m, "allow", &seq, err)) < 0 || !seq)
+	    (r = cfg_get_u64(m, "mark", 0, UINT32_MAX, &mark, err)) < 0)
+		return r;
+	p->mark = (uint32_t)mark;
+	if ((r = cfg_get_seq(m, "allow", &seq, err)) < 0 || !seq)
 		return r;
 	if (cfg_len(seq) > POLICY_MAX_PREFIXES)
 		return cfg_fail(err, seq, "at most %d prefixes", POLICY_MAX_PREFIXES);

@@ -128,6 +128,29 @@ test_load_errors(void **state)
 	unlink(path);
 }
 
+/* connect.mark: the SO_MARK the nftables rules key on; 0 turns kernel enforcement off. */
+static void
+test_load_mark(void **state)
+{
+	struct cfg_error err;
+	struct policy p;
+	char *path;
+
+	(void)state;
+	policy_default(&p);
+	assert_int_equal(p.mark, POLICY_DEFAULT_MARK);
+	path = write_tmp("connect:\n  mark: 4242\n");
+	assert_int_equal(policy_load(path, &p, &err), 0);
+	assert_int_equal(p.mark, 4242);
+	path = write_tmp("connect:\n  mark: 0\n");
+	assert_int_equal(policy_load(path, &p, &err), 0);
+	assert_int_equal(p.mark, 0);
+	path = write_tmp("connect:\n  mark: 4294967296\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "mark"));
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -137,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_hold_names),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_load_mark),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
