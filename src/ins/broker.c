@@ -26,6 +26,15 @@
 /* Per-source entries idle this long are forgotten. */
 #define BROKER_SRC_IDLE_MS 60000
 
+const char *const broker_sandbox_syscalls[] = {
+	"socket", "socketpair", "bind", "listen", "accept", "accept4", "connect",
+	"getsockopt", "setsockopt", "getsockname", "getpeername",
+	"openat", "statx", "faccessat", "faccessat2", "readlink", "uname", "getdents64",
+	"clone", "clone3", "prctl", "sched_getaffinity", "getppid", "getrlimit", "prlimit64",
+	"wait4", "kill", "signalfd4", "unlink", "rmdir",
+	NULL,
+};
+
 struct client {
 	struct bk_ev ev;	/* first: the loop hands us this pointer */
 	struct ucred cred;

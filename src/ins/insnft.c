@@ -114,6 +114,13 @@ insnft_add_rules(json_t *cmds, const struct policy *p)
 		json_array_append_new(cmds, insnft_cmd("add", "rule", r));
 	if ((r = insnft_allow_rule(p, INS_AF_INET6)) != NULL)
 		json_array_append_new(cmds, insnft_cmd("add", "rule", r));
+	/* TCP gets a reset, so a blocking connect(2) fails at once (ECONNREFUSED)
+	 * rather than retrying SYNs for minutes; a dropped datagram fails its
+	 * sendto(2) with EPERM already. */
+	json_array_append_new(cmds, insnft_cmd("add", "rule", insnft_rule(json_pack(
+		"[{s:{s:s,s:{s:{s:s}},s:s}},{s:s},{s:{s:s}}]", "match", "op", "==", "left", "meta",
+		"key", "l4proto", "right", "tcp", "counter", INSNFT_COUNTER, "reject", "type",
+		"tcp reset"))));
 	json_array_append_new(cmds, insnft_cmd("add", "rule", insnft_rule(insnft_counted_drop())));
 }
 

@@ -11,11 +11,12 @@
  *       ct state established,related accept  # replies on accepted connections
  *       meta l4proto udp counter name denied drop    # when connect.udp is false
  *       ip daddr { ALLOWED } accept ; ip6 daddr { ALLOWED } accept   # or "accept" when any
+ *       meta l4proto tcp counter name denied reject with tcp reset
  *       counter name denied drop }
  *   }
  *
- * A dropped packet in the output hook fails the sending call with EPERM, so
- * a raw connect(2)/sendto(2) to a refused destination fails at once. Changing
+ * A refused TCP connect(2) gets a reset (ECONNREFUSED at once); a dropped
+ * datagram fails its sendto(2) with EPERM. Changing
  * a socket's mark needs CAP_NET_ADMIN over moat-ins's namespace, which the
  * application must not have. Every change is one nftables transaction: a
  * reload never leaves a moment without rules.

@@ -386,23 +386,6 @@ ins_setup_ipfix(struct broker *b, const struct ins_opts *o)
 }
 
 /*
- * What moat-ins does after confinement, besides sandbox_base_syscalls:
- * create, bind, mark, listen on and accept sockets for applications and
- * doorbell pairs; netlink for sock_diag (SOCK_DESTROY) and for nftables on a
- * policy reload; read the policy file and what getaddrinfo reads
- * (/etc/hosts, resolv.conf, nsswitch.conf); start resolver threads; wait for
- * and signal the command; remove its socket file and directory at exit.
- */
-static const char *const ins_syscalls[] = {
-	"socket", "socketpair", "bind", "listen", "accept", "accept4", "connect",
-	"getsockopt", "setsockopt", "getsockname", "getpeername",
-	"openat", "statx", "faccessat", "faccessat2", "readlink", "uname", "getdents64",
-	"clone", "clone3", "mprotect", "prctl", "sched_getaffinity", "getppid", "getrlimit",
-	"prlimit64", "wait4", "kill", "signalfd4", "unlink", "rmdir",
-	NULL,
-};
-
-/*
  * Load what name resolution will load (NSS modules, their configuration)
  * while that is still allowed: the filter refuses new executable mappings.
  */
@@ -431,7 +414,7 @@ ins_confine_and_start(struct broker *b, const struct ins_opts *o)
 		.keep_caps = geteuid() == 0 ? SANDBOX_CAP(CAP_NET_ADMIN) |
 					       SANDBOX_CAP(CAP_NET_BIND_SERVICE) : 0,
 		.seccomp = true,
-		.syscalls = ins_syscalls,
+		.syscalls = broker_sandbox_syscalls,
 		.errbuf = err,
 		.errbuf_len = sizeof(err),
 	};

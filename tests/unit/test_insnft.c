@@ -138,12 +138,13 @@ test_allow_list_and_udp(void **state)
 	cmds = batch(&p, true);
 	t = rules_text(cmds);
 	assert_non_null(strstr(t, "\"right\":7"));
-	assert_non_null(strstr(t, "\"right\":\"udp\"},{\"counter\":\"denied\"},{\"drop\":null}"));
+	assert_non_null(strstr(t, "\"right\":\"udp\"}},{\"counter\":\"denied\"},{\"drop\":null}"));
 	assert_non_null(strstr(t, "\"protocol\":\"ip\",\"field\":\"daddr\""));
 	assert_non_null(strstr(t, "{\"prefix\":{\"addr\":\"198.51.100.0\",\"len\":24}}"));
 	assert_non_null(strstr(t, "\"203.0.113.9\""));
 	assert_non_null(strstr(t, "{\"prefix\":{\"addr\":\"2001:db8::\",\"len\":32}}"));
-	/* The last rule drops and counts whatever was not allowed. */
+	/* The last rules reset TCP and drop the rest, counted. */
+	assert_non_null(strstr(t, "{\"counter\":\"denied\"},{\"reject\":{\"type\":\"tcp reset\"}}"));
 	assert_non_null(strstr(t, "[{\"counter\":\"denied\"},{\"drop\":null}]\n"));
 	free(t);
 	json_decref(cmds);
