@@ -67,6 +67,29 @@ policy_host_bits_zero(const uint8_t *addr, unsigned len, unsigned width)
 	return true;
 }
 
+static const uint8_t policy_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static bool
+policy_is_v4mapped(uint8_t family, const uint8_t *addr)
+{
+	return family == INS_AF_INET6 && memcmp(addr, policy_v4mapped, 12) == 0;
+}
+
+/*
+ * An IPv4-mapped prefix (::ffff:192.0.2.0/120) is the IPv4 prefix it maps:
+ * traffic to it leaves as IPv4, which is what the kernel rules see.
+ */
+static void
+policy_unmap_prefix(struct policy_prefix *p)
+{
+	if (!policy_is_v4mapped(p->family, p->addr) || p->len < 96)
+		return;
+	memmove(p->addr, p->addr + 12, 4);
+	memset(p->addr + 4, 0, 12);
+	p->family = INS_AF_INET;
+	p->len = (uint8_t)(p->len - 96);
+}
+
 int
 policy_prefix_parse(const char *s, struct policy_prefix *ret)
 {
@@ -97,6 +120,7 @@ policy_prefix_parse(const char *s, struct policy_prefix *ret)
 	if (!policy_host_bits_zero(p.addr, (unsigned)len, width))
 		return -EINVAL;
 	p.len = (uint8_t)len;
+	policy_unmap_prefix(&p);
 	*ret = p;
 	return 0;
 }
@@ -140,10 +164,20 @@ policy_check_bind(const struct policy *p, const struct ins_addr *a)
 int
 policy_check_connect(const struct policy *p, uint8_t socktype, const struct ins_addr *a)
 {
+	struct ins_addr v4;
+
 	if (socktype == INS_SOCK_DGRAM && !p->allow_udp)
 		return -EACCES;
 	if (p->nconnect == 0)
 		return 0;
+	/* A dual-stack socket's ::ffff:a.b.c.d is a.b.c.d on the wire, as for the kernel rules. */
+	if (policy_is_v4mapped(a->family, a->addr)) {
+		v4 = *a;
+		v4.family = INS_AF_INET;
+		memmove(v4.addr, a->addr + 12, 4);
+		memset(v4.addr + 4, 0, 12);
+		a = &v4;
+	}
 	for (unsigned i = 0; i < p->nconnect; i++)
 		if (policy_prefix_match(&p->connect_allow[i], a))
 			return 0;
