@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""bench/ins/bench_ins_slow.py BUILD_DIR [CONNS [RATE]]: slow HTTP DoS at
+"""bench/ins/bench_ins_slow.py BUILD_DIR [CONNS [RATE [WORKER_CONNECTIONS]]]: slow HTTP DoS at
 MAGICWAND's catalogue scale — slowhttptest with CONNS (default 16,384)
 connections at RATE (default 256) per second, in slowloris (-H), slow body
 (-B) and slow read (-X) modes, from an attacker namespace against nginx (2
-workers x 4,096 connections), while a legitimate client in another
+workers x WORKER_CONNECTIONS, default 768: Debian's nginx.conf), while a legitimate client in another
 namespace requests a 1 KiB file every 50 ms. Each mode runs against nginx
 alone and against nginx under `moat-ins --isolate`. Prints, per run: the
 legitimate client's success rate (whole attack, and once the attack is at
@@ -116,7 +116,7 @@ class Lines:
         return "\n".join(l for _, l in self.lines)
 
 
-def setup(topo, nginx_dir):
+def setup(topo, nginx_dir, worker_connections):
     srv, cli, atk = topo.ns("srv"), topo.ns("cli"), topo.ns("atk")
     topo.veth(srv, SRV + "/24", cli, CLI + "/24")
     topo.veth(srv, "198.51.100.1/24", atk, ATK + "/24")
@@ -124,7 +124,7 @@ def setup(topo, nginx_dir):
     conf = os.path.join(d, "nginx.conf")
     with open(conf) as f:
         text = f.read()
-    text = text.replace("worker_connections 1024;", "worker_connections 4096;")
+    text = text.replace("worker_connections 1024;", "worker_connections %d;" % worker_connections)
     text = text.replace("daemon off;", "daemon off;\nworker_rlimit_nofile %d;" % NOFILE)
     with open(conf, "w") as f:
         f.write(text)
@@ -217,17 +217,18 @@ def main():
     os.environ["MOAT_BUILD"] = build
     conns = int(sys.argv[2]) if len(sys.argv) > 2 else 16384
     rate = int(sys.argv[3]) if len(sys.argv) > 3 else 256
+    wconns = int(sys.argv[4]) if len(sys.argv) > 4 else 768
     if os.geteuid() != 0 or not shutil.which("slowhttptest") or not shutil.which("nginx"):
         print("skipped: needs root, nginx and slowhttptest")
         return 0
     from nslib import Topology
     from test_ins_nginx import nginx_argv, nginx_dir
     from inslib import moat_ins
-    print("slowhttptest %d connections at %d/s (ramp %.0f s, each run %d s)" %
-          (conns, rate, conns / rate, int(conns / rate + 20)))
+    print("slowhttptest %d connections at %d/s (ramp %.0f s, each run %d s); nginx 2 workers "
+          "x %d connections" % (conns, rate, conns / rate, int(conns / rate + 20), wconns))
     topo = Topology()
     try:
-        nets = setup(topo, nginx_dir)
+        nets = setup(topo, nginx_dir, wconns)
         srv, cli, atk, d = nets
         nets = (srv, cli, atk)
         servers = {
