@@ -153,6 +153,14 @@
 #define LIMIT_INS_HELD			65536u
 /* Connections accepted but not yet taken from a full doorbell, per listener (like somaxconn). */
 #define LIMIT_INS_PENDING		4096u
+/*
+ * Smallest kernel accept queue of a listener moat-ins owns, whatever the
+ * application asked (nginx: 511): moat-ins accepts for it and sheds at
+ * accept, so a connection flood at catalogue rate (16,384 at 256/s and more)
+ * must not overflow the queue between two wakeups. The kernel caps it at
+ * net.core.somaxconn (4096 by default).
+ */
+#define LIMIT_INS_BACKLOG		4096u
 /* Bytes peeked from a held connection: request headers larger than this are handed off as is. */
 #define LIMIT_INS_PEEK			8192u
 /* Distinct sources tracked for per-source caps and the deny list; beyond it, only global caps apply. */

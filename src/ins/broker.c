@@ -26,6 +26,15 @@
 /* Per-source entries idle this long are forgotten. */
 #define BROKER_SRC_IDLE_MS 60000
 
+const char *const broker_sandbox_syscalls[] = {
+	"socket", "socketpair", "bind", "listen", "accept", "accept4", "connect",
+	"getsockopt", "setsockopt", "getsockname", "getpeername",
+	"openat", "statx", "faccessat", "faccessat2", "readlink", "uname", "getdents64",
+	"clone", "clone3", "prctl", "sched_getaffinity", "getppid", "getrlimit", "prlimit64",
+	"wait4", "kill", "signalfd4", "unlink", "rmdir",
+	NULL,
+};
+
 struct client {
 	struct bk_ev ev;	/* first: the loop hands us this pointer */
 	struct ucred cred;
@@ -127,6 +136,14 @@ broker_do_socket(struct broker *b, const struct ins_msg *req, int *ret_fd)
 	fd = socket(af, type | SOCK_CLOEXEC, (int)req->protocol);
 	if (fd < 0)
 		return -errno;
+	/* Fail closed: an unmarked socket would escape the kernel's connect policy. */
+	if (b->sock_mark &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &b->sock_mark, sizeof(b->sock_mark)) < 0) {
+		r = -errno;
+		log_ratelimited(5, 1, log_warn, "SO_MARK on a new socket");
+		close(fd);
+		return r;
+	}
 	b->st.sockets++;
 	*ret_fd = fd;
 	return 0;

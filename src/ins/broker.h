@@ -46,6 +46,7 @@ struct broker {
 	char ctl_path[108];
 	uid_t owner_uid;		/* clients must be this uid or root */
 	struct policy pol;
+	uint32_t sock_mark;		/* SO_MARK for every socket handed out; 0 = none (insnft.h) */
 	struct clock clk;
 	struct srctab src;
 	struct lsn *lsns;		/* list of listeners */
@@ -79,6 +80,18 @@ int broker_init(struct broker *b, const char *path, const struct policy *pol);
  * is answered inline.
  */
 int broker_start_threads(struct broker *b);
+
+/*
+ * The system calls moat-ins needs once confined, besides
+ * sandbox_base_syscalls (common/sandbox.h): create, bind, mark, listen on and
+ * accept sockets for applications and doorbell pairs; netlink for sock_diag
+ * (SOCK_DESTROY) and for nftables on a policy reload; read the policy file
+ * and what getaddrinfo reads (/etc/hosts, resolv.conf, nsswitch.conf); start
+ * resolver threads; wait for and signal the command; remove its socket file
+ * and directory at exit. No exec, no ptrace, no mount or namespace changes,
+ * no new executable memory. NULL-terminated.
+ */
+extern const char *const broker_sandbox_syscalls[];
 
 /* Close everything (listeners, held connections, clients) and remove the socket file. */
 void broker_free(struct broker *b);

@@ -482,6 +482,8 @@ lsn_create(struct broker *b, int sock, int backlog, int *ret_bell)
 	if (!l)
 		return -ENOMEM;
 	l->bell.fd = -1;
+	if (backlog < (int)LIMIT_INS_BACKLOG)
+		backlog = (int)LIMIT_INS_BACKLOG;
 	if (listen(sock, backlog) < 0 || fcntl(sock, F_SETFL, O_NONBLOCK) < 0 ||
 	    getsockname(sock, (struct sockaddr *)&ss, &len) < 0) {
 		r = -errno;

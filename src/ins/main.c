@@ -14,12 +14,14 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <limits.h>
+#include <netdb.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,11 +32,25 @@
 #include "common/sandbox.h"
 #include "common/strnum.h"
 #include "ins/broker.h"
+#include "ins/insnft.h"
 #include "ins/insproto.h"
+
+struct ins_opts {
+	const char *sock;
+	const char *ipfix;
+	const char *policy;
+	bool isolate;
+	bool verbose;
+	bool check;
+	bool no_sandbox;
+};
 
 struct ins_main {
 	struct broker b;
 	struct bk_ev sig;
+	struct insnft *nft;	/* the kernel's copy of the connect policy, or NULL */
+	int argc;		/* kept to re-read the policy and overrides on SIGHUP */
+	char **argv;
 	pid_t child;		/* run mode: the command, or 0 */
 	int child_status;
 	bool child_done;
@@ -51,10 +67,13 @@ ins_usage(FILE *f)
 	fprintf(f,
 		"usage: moat-ins [-v] [--policy FILE] [--hold none|data|http] [--hold-timeout MS]\n"
 		"                [--max-held-per-source N] [--max-conns-per-source N]\n"
-		"                [--min-rate BYTES_PER_S] [--ipfix ADDR:PORT] --socket PATH\n"
+		"                [--min-rate BYTES_PER_S] [--ipfix ADDR:PORT] [--no-sandbox]\n"
+		"                --socket PATH\n"
 		"       moat-ins [options] [--isolate] [--socket PATH] -- CMD [ARGS...]\n"
 		"       moat-ins --check --policy FILE\n");
 }
+
+static void ins_reload_policy(struct ins_main *m);
 
 static void
 ins_on_signal(struct broker *b, struct bk_ev *ev, uint32_t events)
@@ -74,11 +93,14 @@ ins_on_signal(struct broker *b, struct bk_ev *ev, uint32_t events)
 					broker_stop(b);
 				}
 			}
-		} else if (m->child > 0 && !m->child_done) {
-			kill(m->child, (int)si.ssi_signo);	/* the command decides how to end */
-		} else {
-			broker_stop(b);
+			continue;
 		}
+		if (si.ssi_signo == SIGHUP)
+			ins_reload_policy(m);	/* and, in run mode, the command reloads too */
+		if (m->child > 0 && !m->child_done)
+			kill(m->child, (int)si.ssi_signo);	/* the command decides how to end */
+		else if (si.ssi_signo != SIGHUP)
+			broker_stop(b);
 	}
 }
 
@@ -181,15 +203,6 @@ ins_setup_signals(struct ins_main *m)
 	return r;
 }
 
-struct ins_opts {
-	const char *sock;
-	const char *ipfix;
-	const char *policy;
-	bool isolate;
-	bool verbose;
-	bool check;
-};
-
 static int
 ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 {
@@ -205,6 +218,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 		{ "ipfix", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check", no_argument, NULL, 'n' },
+		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -227,6 +241,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 	while ((c = getopt_long(argc, argv, "+s:p:ivnh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->check = true; break;
+		case 'S': o->no_sandbox = true; break;
 		case 's': o->sock = optarg; break;
 		case 'p': o->policy = optarg; break;
 		case 'i': o->isolate = true; break;
@@ -272,6 +287,92 @@ bad:
 	return -EINVAL;
 }
 
+static bool
+ins_policy_restricts(const struct policy *p)
+{
+	return p->nconnect > 0 || !p->allow_udp;
+}
+
+/*
+ * The connect policy in the kernel (insnft.h), before the first socket is
+ * handed out so that none escapes unmarked. Required when the policy
+ * restricts destinations or UDP; otherwise a failure (no CAP_NET_ADMIN)
+ * only costs the marking, and the run goes on.
+ */
+static void
+ins_setup_nft(struct ins_main *m)
+{
+	const struct policy *pol = &m->b.pol;
+	char err[256] = "";
+	int r;
+
+	if (pol->mark == 0) {
+		if (ins_policy_restricts(pol))
+			log_warnx("connect.mark is 0: destinations are checked by the shim only");
+		return;
+	}
+	r = insnft_open(&m->nft, pol, err, sizeof(err));
+	if (r < 0 && ins_policy_restricts(pol))
+		fatalx("nftables table inet %s (needs CAP_NET_ADMIN): %s", INSNFT_TABLE,
+		       *err ? err : strerror(-r));
+	if (r < 0) {
+		log_warnx("nftables table inet %s not installed (%s): sockets are not marked",
+			  INSNFT_TABLE, *err ? err : strerror(-r));
+		return;
+	}
+	m->b.sock_mark = pol->mark;
+	log_info("connect policy enforced by table inet %s (mark %u)", INSNFT_TABLE, pol->mark);
+}
+
+/*
+ * SIGHUP: the policy file and the command-line overrides again, from the
+ * defaults, as at start. The kernel rules change first, in one transaction;
+ * if that fails the old policy stays whole. The mark cannot change (sockets
+ * already handed out carry the old one).
+ */
+static void
+ins_reload_policy(struct ins_main *m)
+{
+	struct ins_opts o = { 0 };
+	char err[256] = "";
+	struct policy pol;
+
+	policy_default(&pol);
+	optind = 0;	/* getopt starts over */
+	if (ins_parse(m->argc, m->argv, &o, &pol) < 0) {
+		log_warnx("policy reload failed: keeping the current policy");
+		return;
+	}
+	if (pol.mark != m->b.pol.mark) {
+		log_warnx("connect.mark cannot change at run time: keeping %u", m->b.pol.mark);
+		pol.mark = m->b.pol.mark;
+	}
+	if (m->nft && insnft_update(m->nft, &pol, err, sizeof(err)) < 0) {
+		log_warnx("policy reload: nftables: %s: keeping the current policy", err);
+		return;
+	}
+	m->b.pol = pol;
+	log_info("policy reloaded: %u connect prefixes, udp %s, hold %s", pol.nconnect,
+		 pol.allow_udp ? "yes" : "no", policy_hold_name(pol.hold));
+}
+
+/*
+ * Up to 16,384 slow connections held or handed over at once, plus the
+ * application's: raise the soft descriptor limit to the hard one (the hard
+ * one is the operator's; the application inherits the raised soft limit).
+ */
+static void
+ins_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("raising RLIMIT_NOFILE to %llu", (unsigned long long)rl.rlim_max);
+}
+
 static void
 ins_setup_ipfix(struct broker *b, const struct ins_opts *o)
 {
@@ -285,24 +386,47 @@ ins_setup_ipfix(struct broker *b, const struct ins_opts *o)
 }
 
 /*
- * Once the command is started and every socket of our own is open: keep only
- * CAP_NET_ADMIN (SOCK_DESTROY) and CAP_NET_BIND_SERVICE (binding low ports
- * for the application), shrink the bounding set, set no_new_privs. Then start
- * the resolver threads, which inherit exactly that.
+ * Load what name resolution will load (NSS modules, their configuration)
+ * while that is still allowed: the filter refuses new executable mappings.
  */
 static void
-ins_confine_and_start(struct broker *b)
+ins_warm_resolver(void)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+
+	if (getaddrinfo("localhost", "80", &hints, &res) == 0)
+		freeaddrinfo(res);
+}
+
+/*
+ * Once the command is started and every socket of our own is open: keep only
+ * CAP_NET_ADMIN (SOCK_DESTROY, nftables reloads) and CAP_NET_BIND_SERVICE
+ * (binding low ports for the application), shrink the bounding set, set
+ * no_new_privs and load the seccomp allow-list (unless --no-sandbox). Then
+ * start the resolver threads, which inherit exactly that.
+ */
+static void
+ins_confine_and_start(struct broker *b, const struct ins_opts *o)
 {
 	char err[256] = "";
 	struct sandbox_opts so = {
-		.keep_caps = SANDBOX_CAP(CAP_NET_ADMIN) | SANDBOX_CAP(CAP_NET_BIND_SERVICE),
+		.keep_caps = geteuid() == 0 ? SANDBOX_CAP(CAP_NET_ADMIN) |
+					       SANDBOX_CAP(CAP_NET_BIND_SERVICE) : 0,
+		.seccomp = true,
+		.syscalls = broker_sandbox_syscalls,
 		.errbuf = err,
 		.errbuf_len = sizeof(err),
 	};
 	int r;
 
-	if (geteuid() == 0 && sandbox_enter(&so) < 0)
-		fatalx("confinement: %s", err);
+	if (o->no_sandbox) {
+		log_warnx("--no-sandbox: running without confinement");
+	} else {
+		ins_warm_resolver();
+		if (sandbox_enter(&so) < 0)
+			fatalx("confinement: %s", err);
+	}
 	r = broker_start_threads(b);
 	if (r < 0)
 		log_warnx("resolver threads: %s (resolving inline)", strerror(-r));
@@ -330,6 +454,7 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 	if (r < 0)
 		fatalx("control socket %s: %s", path, strerror(-r));
 	ins_setup_ipfix(&m->b, o);
+	ins_setup_nft(m);
 	if (ins_setup_signals(m) < 0)
 		fatal("signals");
 	m->child = fork();
@@ -337,12 +462,13 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 		fatal("fork");
 	if (m->child == 0)
 		ins_exec_child(cmd, shim, path, o->isolate, &oldmask);
-	ins_confine_and_start(&m->b);
+	ins_confine_and_start(&m->b, o);
 	r = broker_run(&m->b);
 	if (r < 0)
 		log_warnx("loop: %s", strerror(-r));
 	broker_log_stats(&m->b);
 	broker_free(&m->b);
+	insnft_close(m->nft);
 	if (!o->sock)
 		rmdir(dir);
 	if (!m->child_done) {
@@ -365,13 +491,15 @@ ins_serve(struct ins_main *m, const struct ins_opts *o, const struct policy *pol
 	if (r < 0)
 		fatalx("control socket %s: %s", o->sock, strerror(-r));
 	ins_setup_ipfix(&m->b, o);
+	ins_setup_nft(m);
 	if (ins_setup_signals(m) < 0)
 		fatal("signals");
-	ins_confine_and_start(&m->b);
+	ins_confine_and_start(&m->b, o);
 	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));
 	r = broker_run(&m->b);
 	broker_log_stats(&m->b);
 	broker_free(&m->b);
+	insnft_close(m->nft);
 	return r < 0 ? 1 : 0;
 }
 
@@ -390,15 +518,18 @@ main(int argc, char **argv)
 	if (o.check) {
 		/* -n/--check: the policy (and options) parsed; say what they amount to. */
 		printf("policy ok: hold %s (%u ms, %u per source), bind ports %u-%u, %u connect "
-		       "prefixes, udp %s, min rate %u B/s, deny after %u drops for %u s\n",
+		       "prefixes, udp %s, mark %u, min rate %u B/s, deny after %u drops for %u s\n",
 		       policy_hold_name(pol.hold), pol.hold_timeout_ms, pol.max_held_per_source,
 		       pol.bind_port_min, pol.bind_port_max, pol.nconnect,
-		       pol.allow_udp ? "yes" : "no", pol.min_rate, pol.deny_after_drops,
+		       pol.allow_udp ? "yes" : "no", pol.mark, pol.min_rate, pol.deny_after_drops,
 		       pol.deny_seconds);
 		return 0;
 	}
 	log_init("moat-ins", LOG_DEST_STDERR, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO, false);
 	signal(SIGPIPE, SIG_IGN);
+	ins_raise_nofile();
+	m.argc = argc;
+	m.argv = argv;
 	if (optind_ < argc)
 		return ins_run_command(&m, &o, &pol, argv + optind_);
 	if (!o.sock) {

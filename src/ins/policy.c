@@ -17,6 +17,7 @@ policy_default(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->allow_udp = true;
+	p->mark = POLICY_DEFAULT_MARK;
 	p->bind_port_min = 1;
 	p->bind_port_max = 65535;
 	p->hold = POLICY_HOLD_NONE;
@@ -66,6 +67,29 @@ policy_host_bits_zero(const uint8_t *addr, unsigned len, unsigned width)
 	return true;
 }
 
+static const uint8_t policy_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static bool
+policy_is_v4mapped(uint8_t family, const uint8_t *addr)
+{
+	return family == INS_AF_INET6 && memcmp(addr, policy_v4mapped, 12) == 0;
+}
+
+/*
+ * An IPv4-mapped prefix (::ffff:192.0.2.0/120) is the IPv4 prefix it maps:
+ * traffic to it leaves as IPv4, which is what the kernel rules see.
+ */
+static void
+policy_unmap_prefix(struct policy_prefix *p)
+{
+	if (!policy_is_v4mapped(p->family, p->addr) || p->len < 96)
+		return;
+	memmove(p->addr, p->addr + 12, 4);
+	memset(p->addr + 4, 0, 12);
+	p->family = INS_AF_INET;
+	p->len = (uint8_t)(p->len - 96);
+}
+
 int
 policy_prefix_parse(const char *s, struct policy_prefix *ret)
 {
@@ -96,6 +120,7 @@ policy_prefix_parse(const char *s, struct policy_prefix *ret)
 	if (!policy_host_bits_zero(p.addr, (unsigned)len, width))
 		return -EINVAL;
 	p.len = (uint8_t)len;
+	policy_unmap_prefix(&p);
 	*ret = p;
 	return 0;
 }
@@ -139,10 +164,20 @@ policy_check_bind(const struct policy *p, const struct ins_addr *a)
 int
 policy_check_connect(const struct policy *p, uint8_t socktype, const struct ins_addr *a)
 {
+	struct ins_addr v4;
+
 	if (socktype == INS_SOCK_DGRAM && !p->allow_udp)
 		return -EACCES;
 	if (p->nconnect == 0)
 		return 0;
+	/* A dual-stack socket's ::ffff:a.b.c.d is a.b.c.d on the wire, as for the kernel rules. */
+	if (policy_is_v4mapped(a->family, a->addr)) {
+		v4 = *a;
+		v4.family = INS_AF_INET;
+		memmove(v4.addr, a->addr + 12, 4);
+		memset(v4.addr + 4, 0, 12);
+		a = &v4;
+	}
 	for (unsigned i = 0; i < p->nconnect; i++)
 		if (policy_prefix_match(&p->connect_allow[i], a))
 			return 0;
@@ -175,15 +210,19 @@ policy_load_bind(const struct cfg_node *root, struct policy *p, struct cfg_error
 static int
 policy_load_connect(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
 {
-	static const char *const keys[] = { "allow", "udp", NULL };
+	static const char *const keys[] = { "allow", "udp", "mark", NULL };
 	const struct cfg_node *m = NULL, *seq = NULL;
+	uint64_t mark = p->mark;
 	int r;
 
 	if ((r = cfg_get_map(root, "connect", &m, err)) < 0 || !m)
 		return r;
 	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
 	    (r = cfg_get_bool(m, "udp", &p->allow_udp, err)) < 0 ||
-	    (r = cfg_get_seq(m, "allow", &seq, err)) < 0 || !seq)
+	    (r = cfg_get_u64(m, "mark", 0, UINT32_MAX, &mark, err)) < 0)
+		return r;
+	p->mark = (uint32_t)mark;
+	if ((r = cfg_get_seq(m, "allow", &seq, err)) < 0 || !seq)
 		return r;
 	if (cfg_len(seq) > POLICY_MAX_PREFIXES)
 		return cfg_fail(err, seq, "at most %d prefixes", POLICY_MAX_PREFIXES);

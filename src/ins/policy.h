@@ -18,6 +18,12 @@
 
 /* Destination prefixes a policy may list for connect. */
 #define POLICY_MAX_PREFIXES 64
+/*
+ * SO_MARK moat-ins puts on every socket it hands out, so that its nftables
+ * rules (insnft.h) can enforce the connect policy on them whatever the
+ * application does with the socket. 0x4d49 ("MI").
+ */
+#define POLICY_DEFAULT_MARK 0x4d49u
 
 enum policy_hold {
 	POLICY_HOLD_NONE,	/* hand every connection over at once */
@@ -37,6 +43,7 @@ struct policy {
 	/* Empty list: any destination. */
 	unsigned nconnect;
 	struct policy_prefix connect_allow[POLICY_MAX_PREFIXES];
+	uint32_t mark;			/* SO_MARK of handed-out sockets; 0 = no kernel enforcement */
 	/* Connections before handoff. */
 	enum policy_hold hold;
 	uint32_t hold_timeout_ms;	/* drop a held connection after this */

@@ -128,6 +128,62 @@ test_load_errors(void **state)
 	unlink(path);
 }
 
+static struct ins_addr
+v6(const char *s, uint16_t port)
+{
+	struct ins_addr a = { .family = INS_AF_INET6, .port = port };
+
+	inet_pton(AF_INET6, s, a.addr);
+	return a;
+}
+
+/* IPv4-mapped addresses and prefixes are their IPv4 form, as on the wire. */
+static void
+test_v4mapped(void **state)
+{
+	struct policy p;
+	struct ins_addr a;
+
+	(void)state;
+	policy_default(&p);
+	assert_int_equal(policy_prefix_parse("::ffff:198.51.100.0/120", &p.connect_allow[0]), 0);
+	assert_int_equal(p.connect_allow[0].family, INS_AF_INET);
+	assert_int_equal(p.connect_allow[0].len, 24);
+	assert_int_equal(policy_prefix_parse("192.0.2.0/24", &p.connect_allow[1]), 0);
+	p.nconnect = 2;
+	a = v6("::ffff:192.0.2.7", 80);
+	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), 0);
+	a = v4("198.51.100.9", 80);
+	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), 0);
+	a = v6("::ffff:203.0.113.1", 80);
+	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), -ENETUNREACH);
+	a = v6("2001:db8::1", 80);
+	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), -ENETUNREACH);
+}
+
+/* connect.mark: the SO_MARK the nftables rules key on; 0 turns kernel enforcement off. */
+static void
+test_load_mark(void **state)
+{
+	struct cfg_error err;
+	struct policy p;
+	char *path;
+
+	(void)state;
+	policy_default(&p);
+	assert_int_equal(p.mark, POLICY_DEFAULT_MARK);
+	path = write_tmp("connect:\n  mark: 4242\n");
+	assert_int_equal(policy_load(path, &p, &err), 0);
+	assert_int_equal(p.mark, 4242);
+	path = write_tmp("connect:\n  mark: 0\n");
+	assert_int_equal(policy_load(path, &p, &err), 0);
+	assert_int_equal(p.mark, 0);
+	path = write_tmp("connect:\n  mark: 4294967296\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "mark"));
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -137,6 +193,8 @@ main(void)
 		cmocka_unit_test(test_hold_names),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_load_mark),
+		cmocka_unit_test(test_v4mapped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
