@@ -533,21 +533,6 @@ broker_obs_event(struct broker *b, const struct obs_report *rep)
 }
 
 void
-broker_report_open(struct broker *b, const struct ins_addr *peer, const struct ins_addr *local,
-		   uint64_t conn_id, uint64_t held_ms)
-{
-	uint64_t now = clock_wall_ns(&b->clk) / 1000000u;
-	struct insipfix_rec r = {
-		.event = INSIPFIX_OPEN, .tcp_flags = 0x02, .conn_id = conn_id,
-		.peer = *peer, .local = *local, .start_ms = now - held_ms, .end_ms = now,
-		.held_ms = held_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)held_ms,
-	};
-
-	if (b->ipfix)
-		insipfix_add(b->ipfix, &r, clock_wall_s(&b->clk));
-}
-
-void
 broker_report_drop(struct broker *b, uint8_t event, const struct ins_addr *peer,
 		   const struct ins_addr *local, uint64_t conn_id, uint64_t held_ms)
 {

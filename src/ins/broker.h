@@ -113,10 +113,6 @@ void broker_ev_del(struct broker *b, struct bk_ev *ev);
 /* Export telemetry to an IPFIX collector at dest ("ADDR:PORT"); the broker owns it. */
 int broker_set_ipfix(struct broker *b, const char *dest);
 
-/* Report a connection handed to the application (after held_ms of holding). */
-void broker_report_open(struct broker *b, const struct ins_addr *peer,
-			const struct ins_addr *local, uint64_t conn_id, uint64_t held_ms);
-
 /*
  * Report a connection dropped before handoff (event: an enum insipfix_event
  * such as INSIPFIX_HOLD_TIMEOUT); held_ms is how long it was held.
