@@ -1,5 +1,6 @@
 /*
- * moat run [--isolate] [--policy FILE] [--hold MODE] [--ipfix ADDR:PORT] -- CMD [ARGS...]
+ * moat run [--isolate] [--policy FILE] [--hold MODE] [--ipfix ADDR:PORT]
+ *          [--no-sandbox] -- CMD [ARGS...]
  *
  * Runs CMD under the isolated network stack. The work is moat-ins's: this
  * command finds the moat-ins program and execs its run mode, so the CLI
@@ -22,7 +23,7 @@ static const char cmd_run_text[] =
 "\n"
 "SYNOPSIS\n"
 "    moat run [--isolate] [--policy FILE] [--hold none|data|http]\n"
-"             [--ipfix ADDR:PORT] -- CMD [ARGS...]\n"
+"             [--ipfix ADDR:PORT] [--no-sandbox] -- CMD [ARGS...]\n"
 "\n"
 "DESCRIPTION\n"
 "    Starts a private moat-ins broker and runs CMD with libmoat-shim.so\n"
@@ -48,6 +49,8 @@ static const char cmd_run_text[] =
 "                    collector (e.g. 127.0.0.1:4739, [::1]:4739), where\n"
 "                    'moat connections' lists it and slow clients become\n"
 "                    slow-connection attacks.\n"
+"    --no-sandbox    run moat-ins without its seccomp filter and privilege\n"
+"                    drop (debugging only).\n"
 "\n"
 "ENVIRONMENT\n"
 "    MOAT_INS        path of the moat-ins program (default: next to moat,\n"
@@ -95,12 +98,13 @@ cmd_run_find_ins(char *buf, size_t len)
 static int
 cmd_run_run(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_ISOLATE = 256, OPT_POLICY, OPT_HOLD, OPT_IPFIX };
+	enum { OPT_ISOLATE = 256, OPT_POLICY, OPT_HOLD, OPT_IPFIX, OPT_NO_SANDBOX };
 	static const struct option opts[] = {
 		{ "isolate", no_argument, NULL, OPT_ISOLATE },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "ipfix", required_argument, NULL, OPT_IPFIX },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ NULL, 0, NULL, 0 },
 	};
 	char ins[PATH_MAX];
@@ -109,7 +113,7 @@ cmd_run_run(struct cli *cli, int argc, char **argv)
 	int c;
 
 	/* Room for moat-ins, the options and "--", then CMD and its arguments. */
-	av = calloc((size_t)argc + 10, sizeof(*av));
+	av = calloc((size_t)argc + 11, sizeof(*av));
 	if (!av) {
 		fprintf(stderr, "moat run: out of memory\n");
 		return CLI_EXIT_REFUSED;
@@ -136,6 +140,9 @@ cmd_run_run(struct cli *cli, int argc, char **argv)
 		case OPT_IPFIX:
 			av[n++] = (char *)"--ipfix";
 			av[n++] = optarg;
+			break;
+		case OPT_NO_SANDBOX:
+			av[n++] = (char *)"--no-sandbox";
 			break;
 		default:
 			free(av);
