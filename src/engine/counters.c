@@ -76,6 +76,7 @@ struct cnt_view {
 struct port_tab {
 	uint32_t npos;			/* ids >= npos have no ports */
 	uint64_t *has;			/* bitmap over ids: has ports */
+	uint64_t *mask;			/* npos: bit (port & 63) of each of the id's ports */
 	uint32_t *off;			/* npos + 1: slots of id are off[id] .. off[id + 1] - 1 */
 	uint16_t *port;			/* per slot */
 	uint32_t *slot_po;		/* per slot */
@@ -222,6 +223,7 @@ port_tab_free(struct port_tab *pt)
 		free(pt->cnt[i]);
 	free(pt->cnt);
 	free(pt->has);
+	free(pt->mask);
 	free(pt->off);
 	free(pt->port);
 	free(pt->slot_po);
@@ -241,12 +243,13 @@ port_tab_new(uint32_t npos, uint32_t nslots, unsigned nshards)
 	pt->nslots = nslots;
 	pt->nshards = nshards;
 	pt->has = calloc((npos + 63) / 64 + 1, sizeof(*pt->has));
+	pt->mask = calloc((size_t)npos + 1, sizeof(*pt->mask));
 	pt->off = calloc((size_t)npos + 1, sizeof(*pt->off));
 	pt->port = calloc(n, sizeof(*pt->port));
 	pt->slot_po = calloc(n, sizeof(*pt->slot_po));
 	pt->cnt = calloc(nshards, sizeof(*pt->cnt));
 	if (pt->has == NULL || pt->off == NULL || pt->port == NULL || pt->slot_po == NULL ||
-	    pt->cnt == NULL || view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
+	    pt->cnt == NULL || pt->mask == NULL || view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
 		goto fail;
 	for (unsigned i = 0; i < nshards; i++)
 		if ((pt->cnt[i] = calloc(n * PER_PORT, sizeof(*pt->cnt[i]))) == NULL)
@@ -393,26 +396,31 @@ cnt_add(cnt_t *base, const uint64_t v[CNT__COUNT])
 	cnt_add_n(base, v, CNT__COUNT);
 }
 
-/* The slot of (po, port) in pt, or NO_SLOT. POs without ports (most) cost
- * one bit test in a bitmap that stays in cache. */
+/*
+ * The slot of (po, port) in pt, or NO_SLOT. POs without ports (most) cost
+ * one bit test in a bitmap that stays in cache; a port none of the PO's
+ * ports shares its low 6 bits with (most ephemeral ports) one more test.
+ * The search is branch-free (its loop count depends only on how many ports
+ * the PO has): ports of random traffic would mispredict a branchy one.
+ */
 static inline uint32_t
 port_slot(const struct port_tab *pt, uint32_t po, uint16_t port)
 {
-	uint32_t lo, hi, end;
+	const uint16_t *b;
+	uint32_t n;
 
-	if (pt == NULL || po >= pt->npos || port == 0 || !((pt->has[po >> 6] >> (po & 63)) & 1))
+	if (pt == NULL || po >= pt->npos || port == 0 || !((pt->has[po >> 6] >> (po & 63)) & 1) ||
+	    !((pt->mask[po] >> (port & 63)) & 1))
 		return NO_SLOT;
-	lo = pt->off[po];
-	hi = end = pt->off[po + 1];
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
+	b = &pt->port[pt->off[po]];
+	n = pt->off[po + 1] - pt->off[po];	/* >= 1: the bit says it has ports */
+	while (n > 1) {
+		uint32_t half = n / 2;
 
-		if (pt->port[mid] < port)
-			lo = mid + 1;
-		else
-			hi = mid;
+		b = b[half] <= port ? b + half : b;
+		n -= half;
 	}
-	return lo < end && pt->port[lo] == port ? lo : NO_SLOT;
+	return *b == port ? (uint32_t)(b - pt->port) : NO_SLOT;
 }
 
 static inline uint32_t
@@ -984,6 +992,7 @@ counters_set_ports(struct counters *c, const struct counters_po_ports *list, siz
 		for (; id <= e->po; id++)
 			pt->off[id] = slot;
 		for (size_t k = 0; k < e->nports; k++) {
+			pt->mask[e->po] |= 1ull << (e->ports[k] & 63);
 			pt->port[slot] = e->ports[k];
 			pt->slot_po[slot++] = e->po;
 		}
