@@ -188,6 +188,26 @@ test_host_limits(void **state)
 	assert_int_equal(h->n, 2);
 }
 
+/* The configuration / backtest keys for host limits. */
+static void
+test_host_limit_keys(void **state)
+{
+	struct dparams p;
+
+	dparams_default(&p);
+	assert_int_equal(dparams_set(&p, "host_limits.udp.pps", "250"), 0);
+	assert_true(p.host_limits[PROTO_UDP].pps == 250);
+	assert_true(p.limits[PROTO_UDP].pps == 0);
+	assert_int_equal(dparams_set(&p, "host_limits.tcp.syn_pps", "40"), 0);
+	assert_true(p.host_limits[PROTO_TCP].syn_pps == 40);
+	assert_int_equal(dparams_set(&p, "limits.tcp.pps", "9"), 0);
+	assert_true(p.limits[PROTO_TCP].pps == 9 && p.host_limits[PROTO_TCP].pps == 0);
+	assert_int_equal(dparams_set(&p, "host_limits.sctp.pps", "1"), -ENOENT);
+	assert_int_equal(dparams_set(&p, "host_limits.udp.pps.x", "1"), -ENOENT);
+	assert_int_equal(dparams_set(&p, "hostlimits.udp.pps", "1"), -ENOENT);
+	assert_int_equal(dparams_set(&p, "host_limits.udp.pps", "-1"), -ERANGE);
+}
+
 static void
 test_stateless_blob(void **state)
 {
@@ -223,6 +243,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ignores_bad_readings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_po_limits_not_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_limits, setup, teardown),
+		cmocka_unit_test(test_host_limit_keys),
 		cmocka_unit_test_setup_teardown(test_stateless_blob, setup, teardown),
 		cmocka_unit_test(test_registry),
 	};
