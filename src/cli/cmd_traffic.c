@@ -22,8 +22,11 @@ static const char cmd_traffic_text[] =
 "    Shows, per direction (in = to the PO, out = from it) and protocol, the\n"
 "    rates over the last second (or the 10 s / 60 s moving averages) in\n"
 "    bits, packets, flows, SYNs and fragments per second, and the totals\n"
-"    since moatd started, then the busiest destination hosts of the last\n"
-"    second. Counts are scaled by the exporters' sampling rates. Redraws\n"
+"    since moatd started; then the same for each configured port of the PO\n"
+"    (TCP and UDP; in = to that destination port, out = from that source\n"
+"    port); then the busiest destination hosts of the last second over all\n"
+"    protocols and per protocol. Counts are scaled by the exporters'\n"
+"    sampling rates. Redraws\n"
 "    every second until interrupted, unless --once or --count. Needs no\n"
 "    token.\n"
 "\n"
@@ -42,29 +45,80 @@ static const char cmd_traffic_text[] =
 static const char *const dirs[] = { "in", "out" };
 static const char *const protos[] = { "tcp", "udp", "icmp", "other" };
 
-/* Rows {dir, proto, bps, pps, ...} from the reply, rates rounded. */
+/* One row {port, dir, proto, bps, pps, ...} of the table `traffic` (a
+ * {dir: {proto: stat}} object) to rows, rates rounded; port 0 = all. */
+static void
+traffic_row(json_t *rows, const json_t *traffic, int port, size_t d, size_t p,
+    const char *window)
+{
+	const json_t *stat = json_object_get(json_object_get(traffic, dirs[d]), protos[p]);
+	const json_t *rate = json_object_get(json_object_get(stat, "rate"), window);
+	const json_t *tot = json_object_get(stat, "total");
+	char portbuf[8];
+
+	if (port != 0 && stat == NULL)
+		return;		/* ports have TCP and UDP only */
+	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:O?, s:O?}",
+	    "port", port ? portbuf : "any", "dir", dirs[d], "proto", protos[p],
+	    "bps", (json_int_t)json_number_value(json_object_get(rate, "bps")),
+	    "pps", (json_int_t)json_number_value(json_object_get(rate, "pps")),
+	    "fps", (json_int_t)json_number_value(json_object_get(rate, "fps")),
+	    "syn_pps", (json_int_t)json_number_value(json_object_get(rate, "syn_pps")),
+	    "frag_pps", (json_int_t)json_number_value(json_object_get(rate, "frag_pps")),
+	    "bytes", json_object_get(tot, "bytes"), "packets", json_object_get(tot, "packets")));
+}
+
+/* Rows for the whole PO, from the reply. */
 static json_t *
 traffic_rows(const json_t *reply, const char *window)
 {
 	json_t *rows = json_array();
 
 	for (size_t d = 0; rows && d < 2; d++)
-		for (size_t p = 0; p < 4; p++) {
-			const json_t *s = json_object_get(json_object_get(json_object_get(
-			    json_object_get(reply, "traffic"), dirs[d]), protos[p]), "rate");
-			const json_t *rate = json_object_get(s, window);
-			const json_t *tot = json_object_get(json_object_get(json_object_get(
-			    json_object_get(reply, "traffic"), dirs[d]), protos[p]), "total");
+		for (size_t p = 0; p < 4; p++)
+			traffic_row(rows, json_object_get(reply, "traffic"), 0, d, p, window);
+	return rows;
+}
 
-			json_array_append_new(rows, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:O?, s:O?}",
-			    "dir", dirs[d], "proto", protos[p],
-			    "bps", (json_int_t)json_number_value(json_object_get(rate, "bps")),
-			    "pps", (json_int_t)json_number_value(json_object_get(rate, "pps")),
-			    "fps", (json_int_t)json_number_value(json_object_get(rate, "fps")),
-			    "syn_pps", (json_int_t)json_number_value(json_object_get(rate, "syn_pps")),
-			    "frag_pps", (json_int_t)json_number_value(json_object_get(rate, "frag_pps")),
-			    "bytes", json_object_get(tot, "bytes"), "packets", json_object_get(tot, "packets")));
+/* Rows for each configured port. */
+static json_t *
+port_rows(const json_t *reply, const char *window)
+{
+	const json_t *ports = json_object_get(reply, "ports");
+	json_t *rows = json_array();
+
+	for (size_t i = 0; rows && i < json_array_size(ports); i++) {
+		const json_t *e = json_array_get(ports, i);
+		int port = (int)json_integer_value(json_object_get(e, "port"));
+
+		for (size_t d = 0; port > 0 && d < 2; d++)
+			for (size_t p = 0; p < 2; p++)
+				traffic_row(rows, e, port, d, p, window);
+	}
+	return rows;
+}
+
+/* The per-protocol top hosts as rows {proto, address, bytes, ...}. */
+static json_t *
+host_rows_by_proto(const json_t *reply)
+{
+	const json_t *by = json_object_get(reply, "top_hosts_by_protocol");
+	json_t *rows = json_array();
+
+	for (size_t p = 0; rows && p < 4; p++) {
+		const json_t *list = json_object_get(by, protos[p]);
+
+		for (size_t i = 0; i < json_array_size(list); i++) {
+			json_t *row = json_deep_copy(json_array_get(list, i));
+
+			if (row == NULL || json_object_set_new(row, "proto", json_string(protos[p])) < 0) {
+				json_decref(row);
+				continue;
+			}
+			json_array_append_new(rows, row);
 		}
+	}
 	return rows;
 }
 
@@ -83,10 +137,29 @@ cmd_traffic_render(const json_t *reply, const char *window)
 		{ "BYTES", "bytes", OUTFMT_SI },
 		{ "PACKETS", "packets", OUTFMT_SI },
 	};
+	static const struct outfmt_col pcols[] = {
+		{ "PORT", "port", OUTFMT_STR },
+		{ "DIR", "dir", OUTFMT_STR },
+		{ "PROTO", "proto", OUTFMT_STR },
+		{ "BPS", "bps", OUTFMT_SI },
+		{ "PPS", "pps", OUTFMT_SI },
+		{ "FLOWS/S", "fps", OUTFMT_SI },
+		{ "SYN/S", "syn_pps", OUTFMT_SI },
+		{ "FRAG/S", "frag_pps", OUTFMT_SI },
+		{ "BYTES", "bytes", OUTFMT_SI },
+		{ "PACKETS", "packets", OUTFMT_SI },
+	};
 	static const struct outfmt_col hcols[] = {
 		{ "TOP HOST", "address", OUTFMT_STR },
 		{ "BYTES", "bytes", OUTFMT_SI },
 		{ "PACKETS", "packets", OUTFMT_SI },
+	};
+	static const struct outfmt_col hpcols[] = {
+		{ "PROTO", "proto", OUTFMT_STR },
+		{ "TOP HOST", "address", OUTFMT_STR },
+		{ "BYTES", "bytes", OUTFMT_SI },
+		{ "PACKETS", "packets", OUTFMT_SI },
+		{ "SYNS", "syns", OUTFMT_SI },
 	};
 	json_t *rows;
 
@@ -99,9 +172,21 @@ cmd_traffic_render(const json_t *reply, const char *window)
 	rows = traffic_rows(reply, window);
 	outfmt_json_table(stdout, rows, cols, sizeof(cols) / sizeof(cols[0]), NULL);
 	json_decref(rows);
+	rows = port_rows(reply, window);
+	if (json_array_size(rows) > 0) {
+		printf("\n");
+		outfmt_json_table(stdout, rows, pcols, sizeof(pcols) / sizeof(pcols[0]), NULL);
+	}
+	json_decref(rows);
 	printf("\n");
 	outfmt_json_table(stdout, json_object_get(reply, "top_hosts"), hcols,
 	    sizeof(hcols) / sizeof(hcols[0]), "no traffic to any host of the PO in the last second");
+	rows = host_rows_by_proto(reply);
+	if (json_array_size(rows) > 0) {
+		printf("\n");
+		outfmt_json_table(stdout, rows, hpcols, sizeof(hpcols) / sizeof(hpcols[0]), NULL);
+	}
+	json_decref(rows);
 }
 
 static int

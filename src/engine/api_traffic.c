@@ -56,17 +56,64 @@ stat_json(const struct counters_stat *st)
 }
 
 static json_t *
-hosts_json(const struct counters *cnt, uint32_t po)
+host_list_json(const struct counters_host *top, size_t n)
 {
-	struct counters_host top[TOP_HOSTS];
-	size_t n = counters_top_hosts(cnt, po, top, TOP_HOSTS);
 	json_t *arr = json_array();
 	char buf[IPADDR_STRLEN];
 
 	for (size_t i = 0; arr && i < n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "address",
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I}", "address",
 		    ipaddr_format(&top[i].addr, buf, sizeof(buf)), "bytes", (json_int_t)top[i].bytes,
-		    "packets", (json_int_t)top[i].packets));
+		    "packets", (json_int_t)top[i].packets, "flows", (json_int_t)top[i].flows,
+		    "syns", (json_int_t)top[i].syns));
+	return arr;
+}
+
+/* The busiest hosts over all protocols. */
+static json_t *
+hosts_json(const struct counters *cnt, uint32_t po)
+{
+	struct counters_host top[TOP_HOSTS];
+
+	return host_list_json(top, counters_top_hosts(cnt, po, top, TOP_HOSTS));
+}
+
+/* ... and per protocol: {"tcp": [...], "udp": [...], ...}. */
+static json_t *
+hosts_by_proto_json(const struct counters *cnt, uint32_t po)
+{
+	json_t *o = json_object();
+	struct counters_host top[TOP_HOSTS];
+
+	for (unsigned p = 0; o && p < PROTO__COUNT; p++)
+		json_object_set_new(o, proto_names[p], host_list_json(top,
+		    counters_top_hosts_proto(cnt, po, p, top, TOP_HOSTS)));
+	return o;
+}
+
+/* Per configured port: [{"port": 53, "in": {"tcp": {...}, "udp": {...}},
+ * "out": {...}}, ...] — TCP and UDP only (ports mean nothing elsewhere). */
+static json_t *
+ports_json(const struct counters *cnt, const struct po *p, uint32_t po)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < p->nports; i++) {
+		json_t *e = json_pack("{s:i}", "port", (int)p->ports[i]);
+
+		for (unsigned d = 0; e && d < DIR__COUNT; d++) {
+			json_t *protos = json_object();
+
+			for (unsigned pr = 0; protos && pr <= PROTO_UDP; pr++) {
+				struct counters_stat st;
+
+				if (counters_port_stat(cnt, po, pr, d, p->ports[i], &st) == 0)
+					json_object_set_new(protos, proto_names[pr], stat_json(&st));
+			}
+			json_object_set_new(e, dir_names[d], protos);
+		}
+		json_array_append_new(arr, e);
+	}
 	return arr;
 }
 
@@ -95,9 +142,10 @@ api_traffic_po(struct api_req *r)
 	struct engine *e = api_req_engine(r);
 	struct collector *c = collector_get(e);
 	const char *name = api_req_param(r);
+	const struct po *p;
 	uint32_t id;
 
-	if (poset_find(engine_pos(e), name, &id) == NULL) {
+	if ((p = poset_find(engine_pos(e), name, &id)) == NULL) {
 		api_reply_error(r, 404, NULL, "no PO named '%s'", name);
 		return;
 	}
@@ -105,9 +153,11 @@ api_traffic_po(struct api_req *r)
 		api_reply_json(r, 200, json_pack("{s:s, s:b}", "name", name, "collecting", 0));
 		return;
 	}
-	api_reply_json(r, 200, json_pack("{s:s, s:b, s:o, s:o}", "name", name, "collecting", 1,
-	    "traffic", po_traffic_json(collector_counters(c), id), "top_hosts",
-	    hosts_json(collector_counters(c), id)));
+	api_reply_json(r, 200, json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "name", name,
+	    "collecting", 1, "traffic", po_traffic_json(collector_counters(c), id),
+	    "ports", ports_json(collector_counters(c), p, id),
+	    "top_hosts", hosts_json(collector_counters(c), id),
+	    "top_hosts_by_protocol", hosts_by_proto_json(collector_counters(c), id)));
 }
 
 static json_t *
@@ -205,6 +255,33 @@ metrics_pos(FILE *f, struct engine *e, const struct counters *cnt)
 }
 
 static void
+metrics_ports(FILE *f, struct engine *e, const struct counters *cnt)
+{
+	const struct poset *ps = engine_pos(e);
+
+	fprintf(f, "# HELP moat_po_port_traffic_total Traffic per configured port of a protected "
+	    "object (in: destination port, out: source port), scaled by sampling.\n"
+	    "# TYPE moat_po_port_traffic_total counter\n");
+	for (uint32_t id = 0; id < poset_id_limit(ps); id++) {
+		const struct po *p = poset_at(ps, id);
+
+		for (size_t i = 0; p != NULL && i < p->nports; i++)
+			for (unsigned d = 0; d < DIR__COUNT; d++)
+				for (unsigned pr = 0; pr <= PROTO_UDP; pr++) {
+					struct counters_stat st;
+
+					if (counters_port_stat(cnt, id, pr, d, p->ports[i], &st) < 0)
+						continue;
+					for (unsigned k = 0; k < CNT__COUNT; k++)
+						fprintf(f, "moat_po_port_traffic_total{po=\"%s\",dir=\"%s\","
+						    "proto=\"%s\",port=\"%u\",unit=\"%s\"} %" PRIu64 "\n",
+						    p->name, dir_names[d], proto_names[pr], p->ports[i],
+						    field_names[k], st.total[k]);
+				}
+	}
+}
+
+static void
 metrics_exporters(FILE *f, struct collector *c)
 {
 	struct exporter_info *xs = calloc(LIMIT_COLLECT_EXPORTERS, sizeof(*xs));
@@ -273,6 +350,7 @@ api_traffic_metrics(struct api_req *r)
 	fprintf(f, "moat_pos %zu\n", poset_count(engine_pos(e)));
 	if (c) {
 		metrics_pos(f, e, collector_counters(c));
+		metrics_ports(f, e, collector_counters(c));
 		metrics_exporters(f, c);
 		metrics_inputs(f, c);
 	}

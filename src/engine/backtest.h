@@ -82,12 +82,15 @@ struct backtest_po_def {
 	const char *name;
 	const struct prefix *prefixes;
 	size_t nprefixes;
+	const uint16_t *ports;	/* its configured ports (per-port readings), ascending */
+	size_t nports;		/* <= LIMIT_PO_PORTS */
 };
 
 /*
  * Replay a pcap or pcapng file (backtest_pcap.c): packets are matched to
  * POs by destination (inbound) and source (outbound), counted per 1 s of
- * packet time into readings exactly as moatd's counters do, and each packet
+ * packet time into readings exactly as moatd's counters do (port 0 and
+ * each configured port of a PO), and each packet
  * also feeds the live attacks' top lists (so amplification is typed by its
  * source port). Returns 0, or a negative errno with err filled.
  */
@@ -98,7 +101,7 @@ int backtest_pcap_file(struct backtest *bt, const char *path, const struct backt
  * The command line of `moatd --backtest` (argv[0] is "--backtest";
  * backtest_pcap.c):
  *   --backtest [--json] [--preset NAME] [--set KEY=VALUE ...] FILE|-
- *   --backtest --pcap --po NAME=PREFIX[,PREFIX...] [--po ...] [...] FILE
+ *   --backtest --pcap --po NAME=PREFIX[,PREFIX...][@PORT[,PORT...]] [--po ...] [...] FILE
  * Prints the report on stdout; returns the exit status (0 done, 1 bad
  * input, 2 usage).
  */

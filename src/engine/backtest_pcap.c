@@ -17,6 +17,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/lpm.h"
+#include "common/strnum.h"
 #include "engine/counters.h"
 
 struct bt_pcap {
@@ -115,6 +116,44 @@ fail:
 	return r;
 }
 
+static int
+bt_pcap_port_cmp(const void *a, const void *b)
+{
+	const struct counters_po_ports *x = a, *y = b;
+
+	return x->po < y->po ? -1 : x->po > y->po;
+}
+
+/* The POs' ports for the counters, as live (per-port readings). */
+static int
+bt_pcap_ports(struct backtest *bt, struct counters *cnt, const struct backtest_po_def *pos,
+    size_t npos, struct backtest_error *err)
+{
+	struct counters_po_ports *list = calloc(npos ? npos : 1, sizeof(*list));
+	size_t n = 0;
+	int r = 0;
+
+	if (list == NULL)
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < npos; i++) {
+		uint32_t id;
+
+		if (pos[i].nports == 0)
+			continue;
+		if ((r = backtest_po(bt, pos[i].name, &id)) == 0)
+			list[n++] = (struct counters_po_ports){ id, pos[i].ports, pos[i].nports };
+	}
+	if (r == 0) {
+		qsort(list, n, sizeof(*list), bt_pcap_port_cmp);
+		r = counters_set_ports(cnt, list, n);
+	}
+	if (r < 0)
+		snprintf(err->msg, sizeof(err->msg), "%s", r == -ENOMEM ? "out of memory" :
+		    "bad ports, or ports for one PO given twice");
+	free(list);
+	return r;
+}
+
 int
 backtest_pcap_file(struct backtest *bt, const char *path, const struct backtest_po_def *pos,
     size_t npos, struct backtest_error *err)
@@ -141,6 +180,8 @@ backtest_pcap_file(struct backtest *bt, const char *path, const struct backtest_
 	bp.shard = counters_shard(bp.cnt, 0);
 	counters_set_lpm(bp.cnt, l);
 	counters_set_npos(bp.cnt, (uint32_t)npos);
+	if ((r = bt_pcap_ports(bt, bp.cnt, pos, npos, err)) < 0)
+		goto out;
 	if ((r = pcapin_open_file(path, &in, perr, sizeof(perr))) < 0) {
 		snprintf(err->msg, sizeof(err->msg), "%s", perr);
 		goto out;
@@ -170,6 +211,8 @@ struct bt_po_arg {
 	char *name;
 	struct prefix *prefixes;
 	size_t n;
+	uint16_t ports[LIMIT_PO_PORTS];	/* ascending */
+	size_t nports;
 };
 
 struct bt_args {
@@ -194,7 +237,8 @@ static void
 bt_usage(FILE *out, const char *prog)
 {
 	fprintf(out, "usage: %s [--json] [--preset NAME] [--set KEY=VALUE ...] FILE|-\n"
-	    "       %s --pcap --po NAME=PREFIX[,PREFIX...] [--po ...] [--json] [--preset NAME]\n"
+	    "       %s --pcap --po NAME=PREFIX[,PREFIX...][@PORT[,PORT...]] [--po ...] [--json]\n"
+	    "             [--preset NAME]\n"
 	    "             [--set KEY=VALUE ...] FILE\n"
 	    "  CSV header: time,po,protocol,direction,bytes,packets[,port,flows,syns,frags]\n"
 	    "  presets: moat (default), defense4all; keys: rate.persist, rate.learn, rate.enter_ratio,\n"
@@ -220,11 +264,40 @@ bt_apply_set(struct dparams *p, char *kv)
 	return 0;
 }
 
-/* --po NAME=PREFIX[,PREFIX...] */
+static int
+bt_port_cmp(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* "PORT[,PORT...]" into d's ports, ascending and unique. */
+static int
+bt_parse_ports(struct bt_po_arg *d, char *list, const char *spec)
+{
+	char *tok, *save = NULL;
+	uint64_t port;
+
+	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (d->nports == LIMIT_PO_PORTS || strnum_u64(tok, 1, 65535, &port) < 0) {
+			log_warnx("--po %s: bad or too many ports at '%s'", spec, tok);
+			return -EINVAL;
+		}
+		d->ports[d->nports++] = (uint16_t)port;
+	}
+	qsort(d->ports, d->nports, sizeof(d->ports[0]), bt_port_cmp);
+	for (size_t i = 1; i < d->nports; i++)
+		if (d->ports[i] == d->ports[i - 1]) {
+			log_warnx("--po %s: port %u listed twice", spec, d->ports[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* --po NAME=PREFIX[,PREFIX...][@PORT[,PORT...]] */
 static int
 bt_add_po(struct bt_args *a, char *spec)
 {
-	char *eq = strchr(spec, '='), *tok, *save = NULL;
+	char *eq = strchr(spec, '='), *at, *tok, *save = NULL;
 	struct bt_po_arg *d, *pos;
 	struct prefix *pfx;
 	size_t n = 0;
@@ -247,6 +320,15 @@ bt_add_po(struct bt_args *a, char *spec)
 		return -ENOMEM;
 	}
 	a->pos = pos;
+	d = &a->pos[a->npos];
+	memset(d, 0, sizeof(*d));
+	if ((at = strchr(eq + 1, '@')) != NULL) {
+		*at = '\0';
+		if (bt_parse_ports(d, at + 1, spec) < 0) {
+			free(pfx);
+			return -EINVAL;
+		}
+	}
 	for (tok = strtok_r(eq + 1, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
 		if (n == LIMIT_PO_PREFIXES || prefix_parse(tok, &pfx[n]) < 0) {
 			log_warnx("--po %s: bad or too many prefixes at '%s'", spec, tok);
@@ -260,7 +342,6 @@ bt_add_po(struct bt_args *a, char *spec)
 		free(pfx);
 		return -EINVAL;
 	}
-	d = &a->pos[a->npos];
 	d->name = strdup(spec);
 	d->prefixes = pfx;
 	d->n = n;
@@ -360,7 +441,8 @@ bt_run_pcap(struct backtest *bt, const char *path, const struct bt_args *a,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < a->npos; i++)
-		defs[i] = (struct backtest_po_def){ a->pos[i].name, a->pos[i].prefixes, a->pos[i].n };
+		defs[i] = (struct backtest_po_def){ a->pos[i].name, a->pos[i].prefixes, a->pos[i].n,
+			a->pos[i].ports, a->pos[i].nports };
 	r = backtest_pcap_file(bt, path, defs, a->npos, err);
 	free(defs);
 	return r;

@@ -548,6 +548,28 @@ retire_idle(struct collector *c)
 		}
 }
 
+/* Publish each PO's ports[] for the per-port series. */
+static int
+publish_ports(struct counters *c, const struct poset *set)
+{
+	uint32_t n = poset_id_limit(set);
+	struct counters_po_ports *list = calloc(n ? n : 1, sizeof(*list));
+	size_t k = 0;
+	int r;
+
+	if (list == NULL)
+		return -ENOMEM;
+	for (uint32_t id = 0; id < n && id < LIMIT_POS; id++) {
+		const struct po *p = poset_at(set, id);
+
+		if (p != NULL && p->nports > 0)
+			list[k++] = (struct counters_po_ports){ id, p->ports, p->nports };
+	}
+	r = counters_set_ports(c, list, k);
+	free(list);
+	return r;
+}
+
 void
 collector_pos_changed(struct engine *e)
 {
@@ -563,6 +585,8 @@ collector_pos_changed(struct engine *e)
 	}
 	counters_set_npos(c->cnt, poset_id_limit(engine_pos(e)));
 	counters_set_lpm(c->cnt, l);
+	if (publish_ports(c->cnt, engine_pos(e)) < 0)
+		log_warnx("collect: cannot build the PO port table; keeping the old one");
 	retire_idle(c);
 	for (i = 0; i < RETIRED_MAX && c->retired[i]; i++)
 		;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +15,29 @@
 #define NEMA		2			/* 10 s and 60 s */
 #define HOST_TAB_SIZE	(2u * LIMIT_COLLECT_HOSTS)	/* power of two */
 #define HOST_MASK	(HOST_TAB_SIZE - 1u)
+#define HOST_NV		4			/* bytes, packets, flows, syns: CNT_ order */
+#define PORT_PROTOS	2			/* TCP and UDP: the classes with ports */
+#define PORT_COMBO	(DIR__COUNT * PORT_PROTOS)
+#define PER_PORT	(PORT_COMBO * CNT__COUNT)	/* counters per (PO, port) */
+#define NO_SLOT		UINT32_MAX
+#define RETIRED_PORTS	4			/* replaced port tables awaiting idle shards */
+
+_Static_assert(CNT_BYTES == 0 && CNT_PACKETS == 1 && CNT_FLOWS == 2 && CNT_SYNS == 3,
+    "host entries keep the first HOST_NV counter fields");
+_Static_assert(PROTO_TCP == 0 && PROTO_UDP == 1, "port series are indexed by proto class");
 
 _Static_assert((HOST_TAB_SIZE & HOST_MASK) == 0, "host table size must be a power of two");
 
 typedef _Atomic uint64_t cnt_t;
 
+/* One (PO, protocol, destination host) of one interval. */
 struct host_ent {
 	_Atomic uint32_t used;	/* key written before used is set (release) */
 	uint32_t tag;		/* the key's full hash: most mismatches end here */
 	uint32_t po;
+	uint8_t proto;
 	struct ipaddr addr;
-	_Atomic uint64_t bytes, packets;
+	cnt_t v[HOST_NV];
 };
 
 /* One interval's host breakdown of one shard. */
@@ -41,8 +54,41 @@ struct obs_buf {
 	_Atomic uint32_t n;		/* entries below n are written (release) */
 };
 
+/* The reader's view of one key: what was summed at the last tick. */
+struct cnt_view {
+	uint64_t *total;		/* the shards' sum at the last tick */
+	uint64_t *last;			/* change during the last interval */
+	float *ema;			/* NEMA per counter */
+	/* Port series only (NULL otherwise): the total shown (it survives a
+	 * table swap, the shards' sums do not) and what the old table counted
+	 * after its last tick, added to the next interval. */
+	uint64_t *acc;
+	uint64_t *carry;
+};
+
+/*
+ * The configured ports of the POs, immutable once published. A (PO, port)
+ * is a slot; the slots of one PO are contiguous with their ports ascending,
+ * so the writer finds one with a bitmap test and a short binary search.
+ * Counters live with the table (one array per shard): a new table starts
+ * from zero and the reader carries the old one's figures over.
+ */
+struct port_tab {
+	uint32_t npos;			/* ids >= npos have no ports */
+	uint64_t *has;			/* bitmap over ids: has ports */
+	uint64_t *mask;			/* npos: bit (port & 63) of each of the id's ports */
+	uint32_t *off;			/* npos + 1: slots of id are off[id] .. off[id + 1] - 1 */
+	uint16_t *port;			/* per slot */
+	uint32_t *slot_po;		/* per slot */
+	uint32_t nslots;
+	unsigned nshards;
+	cnt_t **cnt;			/* per shard: nslots * PER_PORT, cumulative */
+	struct cnt_view view;		/* reader side */
+};
+
 struct counters_shard {
 	struct counters *c;
+	unsigned index;
 	cnt_t *po;			/* max_pos * PER_KEY, cumulative */
 	cnt_t *loc;			/* max_loc * PER_KEY, cumulative */
 	cnt_t unmatched[CNT__COUNT];	/* traffic that matched no PO */
@@ -53,20 +99,15 @@ struct counters_shard {
 	uint32_t epoch_local;
 	_Atomic uint32_t epoch_seen;
 	_Atomic(const struct lpm *) lpm_in_use;
+	_Atomic(const struct port_tab *) ports_in_use;
 } __attribute__((aligned(64)));
-
-/* The reader's view of one key: what was summed at the last tick. */
-struct cnt_view {
-	uint64_t *total;		/* n * PER_KEY */
-	uint64_t *last;			/* n * PER_KEY */
-	float *ema;			/* n * PER_KEY * NEMA */
-};
 
 struct merged_host {
 	bool used;
+	uint8_t proto;
 	uint32_t po;
 	struct ipaddr addr;
-	uint64_t bytes, packets;
+	uint64_t v[HOST_NV];
 };
 
 struct counters {
@@ -74,6 +115,7 @@ struct counters {
 	unsigned nshards;
 	struct counters_shard *shards;
 	_Atomic(const struct lpm *) lpm;
+	_Atomic(struct port_tab *) ports;	/* NULL: no PO has ports */
 	_Atomic uint32_t epoch;
 
 	/* reader side */
@@ -81,6 +123,7 @@ struct counters {
 	bool started;
 	uint64_t last_tick_ns;
 	double interval_s;
+	struct port_tab *retired[RETIRED_PORTS];
 	struct merged_host *mh;		/* HOST_TAB_SIZE */
 	uint32_t *mh_used;
 	uint32_t nmh;
@@ -113,6 +156,19 @@ key_index(uint32_t key, unsigned dir, unsigned proto)
 	return ((size_t)key * NCOMBO + dir * PROTO__COUNT + proto) * CNT__COUNT;
 }
 
+/* proto is PROTO_TCP or PROTO_UDP (they index the port series). */
+static size_t
+port_index(uint32_t slot, unsigned dir, unsigned proto)
+{
+	return ((size_t)slot * PORT_COMBO + dir * PORT_PROTOS + proto) * CNT__COUNT;
+}
+
+static uint32_t
+host_hash(const struct ipaddr *a, uint32_t po, unsigned proto)
+{
+	return ipaddr_hash(a, po * PROTO__COUNT + proto);
+}
+
 /* ---- allocation ---- */
 
 static int
@@ -130,12 +186,21 @@ host_tab_free(struct host_tab *h)
 	free(h->used);
 }
 
+/* A view of n counters; with_acc for port series. */
 static int
-view_init(struct cnt_view *v, uint32_t n)
+view_init(struct cnt_view *v, size_t n, bool with_acc)
 {
-	v->total = calloc((size_t)n * PER_KEY, sizeof(*v->total));
-	v->last = calloc((size_t)n * PER_KEY, sizeof(*v->last));
-	v->ema = calloc((size_t)n * PER_KEY * NEMA, sizeof(*v->ema));
+	size_t k = n ? n : 1;
+
+	v->total = calloc(k, sizeof(*v->total));
+	v->last = calloc(k, sizeof(*v->last));
+	v->ema = calloc(k * NEMA, sizeof(*v->ema));
+	if (with_acc) {
+		v->acc = calloc(k, sizeof(*v->acc));
+		v->carry = calloc(k, sizeof(*v->carry));
+		if (v->acc == NULL || v->carry == NULL)
+			return -ENOMEM;
+	}
 	return v->total && v->last && v->ema ? 0 : -ENOMEM;
 }
 
@@ -145,6 +210,54 @@ view_free(struct cnt_view *v)
 	free(v->total);
 	free(v->last);
 	free(v->ema);
+	free(v->acc);
+	free(v->carry);
+}
+
+static void
+port_tab_free(struct port_tab *pt)
+{
+	if (pt == NULL)
+		return;
+	for (unsigned i = 0; pt->cnt && i < pt->nshards; i++)
+		free(pt->cnt[i]);
+	free(pt->cnt);
+	free(pt->has);
+	free(pt->mask);
+	free(pt->off);
+	free(pt->port);
+	free(pt->slot_po);
+	view_free(&pt->view);
+	free(pt);
+}
+
+static struct port_tab *
+port_tab_new(uint32_t npos, uint32_t nslots, unsigned nshards)
+{
+	struct port_tab *pt = calloc(1, sizeof(*pt));
+	size_t n = nslots ? nslots : 1;
+
+	if (pt == NULL)
+		return NULL;
+	pt->npos = npos;
+	pt->nslots = nslots;
+	pt->nshards = nshards;
+	pt->has = calloc((npos + 63) / 64 + 1, sizeof(*pt->has));
+	pt->mask = calloc((size_t)npos + 1, sizeof(*pt->mask));
+	pt->off = calloc((size_t)npos + 1, sizeof(*pt->off));
+	pt->port = calloc(n, sizeof(*pt->port));
+	pt->slot_po = calloc(n, sizeof(*pt->slot_po));
+	pt->cnt = calloc(nshards, sizeof(*pt->cnt));
+	if (pt->has == NULL || pt->off == NULL || pt->port == NULL || pt->slot_po == NULL ||
+	    pt->cnt == NULL || pt->mask == NULL || view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
+		goto fail;
+	for (unsigned i = 0; i < nshards; i++)
+		if ((pt->cnt[i] = calloc(n * PER_PORT, sizeof(*pt->cnt[i]))) == NULL)
+			goto fail;
+	return pt;
+fail:
+	port_tab_free(pt);
+	return NULL;
 }
 
 static int
@@ -184,6 +297,9 @@ counters_free(struct counters *c)
 	for (unsigned i = 0; c->shards && i < c->nshards; i++)
 		shard_free(&c->shards[i]);
 	free(c->shards);
+	port_tab_free(atomic_load(&c->ports));
+	for (unsigned i = 0; i < RETIRED_PORTS; i++)
+		port_tab_free(c->retired[i]);
 	view_free(&c->pov);
 	view_free(&c->locv);
 	free(c->mh);
@@ -210,12 +326,15 @@ counters_new(uint32_t max_pos, uint32_t max_locations, unsigned nshards)
 	if (c->shards == NULL)
 		goto fail;
 	memset(c->shards, 0, sizeof(*c->shards) * nshards);
-	for (unsigned i = 0; i < nshards; i++)
+	for (unsigned i = 0; i < nshards; i++) {
+		c->shards[i].index = i;
 		if (shard_init(c, &c->shards[i]) < 0)
 			goto fail;
+	}
 	c->mh = calloc(HOST_TAB_SIZE, sizeof(*c->mh));
 	c->mh_used = calloc(LIMIT_COLLECT_HOSTS, sizeof(*c->mh_used));
-	if (view_init(&c->pov, max_pos) < 0 || view_init(&c->locv, max_locations) < 0 ||
+	if (view_init(&c->pov, (size_t)max_pos * PER_KEY, false) < 0 ||
+	    view_init(&c->locv, (size_t)max_locations * PER_KEY, false) < 0 ||
 	    c->mh == NULL || c->mh_used == NULL)
 		goto fail;
 	return c;
@@ -262,13 +381,46 @@ counters_set_npos(struct counters *c, uint32_t n)
 
 /* Single writer per shard: a relaxed load and store, no locked instruction. */
 static inline void
-cnt_add(cnt_t *base, const uint64_t v[CNT__COUNT])
+cnt_add_n(cnt_t *base, const uint64_t *v, unsigned n)
 {
-	for (unsigned k = 0; k < CNT__COUNT; k++)
+	for (unsigned k = 0; k < n; k++)
 		if (v[k])
 			atomic_store_explicit(&base[k],
 			    atomic_load_explicit(&base[k], memory_order_relaxed) + v[k],
 			    memory_order_relaxed);
+}
+
+static inline void
+cnt_add(cnt_t *base, const uint64_t v[CNT__COUNT])
+{
+	cnt_add_n(base, v, CNT__COUNT);
+}
+
+/*
+ * The slot of (po, port) in pt, or NO_SLOT. POs without ports (most) cost
+ * one bit test in a bitmap that stays in cache; a port none of the PO's
+ * ports shares its low 6 bits with (most ephemeral ports) one more test.
+ * The search is branch-free (its loop count depends only on how many ports
+ * the PO has): ports of random traffic would mispredict a branchy one.
+ */
+static inline uint32_t
+port_slot(const struct port_tab *pt, uint32_t po, uint16_t port)
+{
+	const uint16_t *b;
+	uint32_t n;
+
+	if (pt == NULL || po >= pt->npos || port == 0 || !((pt->has[po >> 6] >> (po & 63)) & 1) ||
+	    !((pt->mask[po] >> (port & 63)) & 1))
+		return NO_SLOT;
+	b = &pt->port[pt->off[po]];
+	n = pt->off[po + 1] - pt->off[po];	/* >= 1: the bit says it has ports */
+	while (n > 1) {
+		uint32_t half = n / 2;
+
+		b = b[half] <= port ? b + half : b;
+		n -= half;
+	}
+	return *b == port ? (uint32_t)(b - pt->port) : NO_SLOT;
 }
 
 static inline uint32_t
@@ -283,10 +435,11 @@ lookup(const struct lpm *l, const struct ipaddr *a)
 	return LPM_NONE;
 }
 
-/* Add to the entry for (po, a), whose hash is tag. */
+/* Add v (its first HOST_NV fields) to the entry for (po, proto, a), whose
+   hash is tag. */
 static void
-host_add(struct host_tab *h, uint32_t tag, uint32_t po, const struct ipaddr *a, uint64_t bytes,
-    uint64_t packets)
+host_add(struct host_tab *h, uint32_t tag, uint32_t po, uint8_t proto, const struct ipaddr *a,
+    const uint64_t v[CNT__COUNT])
 {
 	uint32_t i = tag & HOST_MASK;
 
@@ -304,21 +457,17 @@ host_add(struct host_tab *h, uint32_t tag, uint32_t po, const struct ipaddr *a, 
 			}
 			e->tag = tag;
 			e->po = po;
+			e->proto = proto;
 			e->addr = *a;
-			atomic_store_explicit(&e->bytes, bytes, memory_order_relaxed);
-			atomic_store_explicit(&e->packets, packets, memory_order_relaxed);
+			for (unsigned k = 0; k < HOST_NV; k++)
+				atomic_store_explicit(&e->v[k], v[k], memory_order_relaxed);
 			atomic_store_explicit(&e->used, 1, memory_order_release);
 			h->used[n] = i;
 			atomic_store_explicit(&h->nused, n + 1, memory_order_release);
 			return;
 		}
-		if (e->tag == tag && e->po == po && ipaddr_equal(&e->addr, a)) {
-			atomic_store_explicit(&e->bytes,
-			    atomic_load_explicit(&e->bytes, memory_order_relaxed) + bytes,
-			    memory_order_relaxed);
-			atomic_store_explicit(&e->packets,
-			    atomic_load_explicit(&e->packets, memory_order_relaxed) + packets,
-			    memory_order_relaxed);
+		if (e->tag == tag && e->po == po && e->proto == proto && ipaddr_equal(&e->addr, a)) {
+			cnt_add_n(e->v, v, HOST_NV);
 			return;
 		}
 		i = (i + 1) & HOST_MASK;	/* the table is never more than half full */
@@ -336,9 +485,10 @@ host_tab_clear(struct host_tab *h)
 	atomic_store_explicit(&h->dropped, 0, memory_order_relaxed);
 }
 
-/* Start a batch: follow the interval epoch and pin the current lpm. */
+/* Start a batch: follow the interval epoch and pin the current lpm and
+   port table. */
 static const struct lpm *
-shard_enter(struct counters_shard *s)
+shard_enter(struct counters_shard *s, const struct port_tab **ret_pt)
 {
 	struct counters *c = s->c;
 	uint32_t e = atomic_load_explicit(&c->epoch, memory_order_acquire);
@@ -355,6 +505,10 @@ shard_enter(struct counters_shard *s)
 		l = atomic_load(&c->lpm);
 		atomic_store(&s->lpm_in_use, l);
 	} while (l != atomic_load(&c->lpm));
+	do {
+		*ret_pt = atomic_load(&c->ports);
+		atomic_store(&s->ports_in_use, *ret_pt);
+	} while (*ret_pt != atomic_load(&c->ports));
 	return l;
 }
 
@@ -401,7 +555,8 @@ obs_sample(struct counters_shard *s, uint32_t po, uint8_t proto, const struct fl
 /* Where one record lands; computed for a whole chunk before any add. */
 struct add_plan {
 	uint32_t din, sout;	/* PO ids or >= max_pos */
-	uint32_t host;		/* hash of (din, destination): tag and first slot */
+	uint32_t pin, pout;	/* port slots (destination / source port) or NO_SLOT */
+	uint32_t host;		/* hash of (din, proto, destination): tag and first slot */
 	uint8_t proto;
 };
 
@@ -414,8 +569,8 @@ struct add_plan {
  * the add path fast.
  */
 static void
-plan_chunk(const struct counters_shard *s, const struct lpm *l, const struct flow_rec *recs,
-    unsigned n, struct add_plan *plan)
+plan_chunk(const struct counters_shard *s, const struct lpm *l, const struct port_tab *pt,
+    const struct flow_rec *recs, unsigned n, struct add_plan *plan)
 {
 	const struct counters *c = s->c;
 	const struct host_tab *h = &s->hosts[s->epoch_local & 1];
@@ -423,17 +578,27 @@ plan_chunk(const struct counters_shard *s, const struct lpm *l, const struct flo
 	for (unsigned i = 0; i < n; i++) {
 		const struct flow_rec *r = &recs[i];
 		struct add_plan *p = &plan[i];
+		bool ported;
 
 		p->proto = (uint8_t)counters_proto_class(r->proto);
+		ported = pt != NULL && p->proto < PORT_PROTOS;
 		p->din = lookup(l, &r->dst);
 		p->sout = lookup(l, &r->src);
+		p->pin = p->pout = NO_SLOT;
 		if (p->din < c->max_pos) {
-			p->host = ipaddr_hash(&r->dst, p->din);
+			p->host = host_hash(&r->dst, p->din, p->proto);
 			__builtin_prefetch(&s->po[key_index(p->din, DIR_IN, p->proto)], 1);
 			__builtin_prefetch(&h->e[p->host & HOST_MASK], 1);
+			if (ported && (p->pin = port_slot(pt, p->din, r->dport)) != NO_SLOT)
+				__builtin_prefetch(&pt->cnt[s->index][port_index(p->pin, DIR_IN,
+				    p->proto)], 1);
 		}
-		if (p->sout < c->max_pos)
+		if (p->sout < c->max_pos) {
 			__builtin_prefetch(&s->po[key_index(p->sout, DIR_OUT, p->proto)], 1);
+			if (ported && (p->pout = port_slot(pt, p->sout, r->sport)) != NO_SLOT)
+				__builtin_prefetch(&pt->cnt[s->index][port_index(p->pout, DIR_OUT,
+				    p->proto)], 1);
+		}
 	}
 }
 
@@ -441,14 +606,16 @@ void
 counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 {
 	struct counters *c = s->c;
-	const struct lpm *l = shard_enter(s);
+	const struct port_tab *pt;
+	const struct lpm *l = shard_enter(s, &pt);
 	struct host_tab *h = &s->hosts[s->epoch_local & 1];
+	cnt_t *pcnt = pt != NULL ? pt->cnt[s->index] : NULL;
 	struct add_plan plan[ADD_CHUNK];
 
 	for (unsigned base = 0; base < n; base += ADD_CHUNK) {
 		unsigned m = n - base < ADD_CHUNK ? n - base : ADD_CHUNK;
 
-		plan_chunk(s, l, recs + base, m, plan);
+		plan_chunk(s, l, pt, recs + base, m, plan);
 		for (unsigned i = 0; i < m; i++) {
 			const struct flow_rec *r = &recs[base + i];
 			const struct add_plan *p = &plan[i];
@@ -458,11 +625,15 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 			scaled(r, v);
 			if (p->din < c->max_pos) {
 				cnt_add(&s->po[key_index(p->din, DIR_IN, p->proto)], v);
-				host_add(h, p->host, p->din, &r->dst, v[CNT_BYTES], v[CNT_PACKETS]);
+				if (p->pin != NO_SLOT)
+					cnt_add(&pcnt[port_index(p->pin, DIR_IN, p->proto)], v);
+				host_add(h, p->host, p->din, p->proto, &r->dst, v);
 				obs_sample(s, p->din, p->proto, r, v);
 			}
 			if (p->sout < c->max_pos) {
 				cnt_add(&s->po[key_index(p->sout, DIR_OUT, p->proto)], v);
+				if (p->pout != NO_SLOT)
+					cnt_add(&pcnt[port_index(p->pout, DIR_OUT, p->proto)], v);
 				if (p->din >= c->max_pos)
 					locdir = DIR_OUT;
 			}
@@ -473,6 +644,7 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 		}
 	}
 	atomic_store_explicit(&s->lpm_in_use, NULL, memory_order_release);
+	atomic_store_explicit(&s->ports_in_use, NULL, memory_order_release);
 }
 
 void
@@ -483,13 +655,19 @@ counters_sink(void *shard, const struct flow_rec *recs, unsigned n)
 
 /* ---- reader side ---- */
 
+/* What a view sums: the POs', the locations' or a port table's counters. */
+struct cnt_src {
+	bool po;
+	const struct port_tab *pt;	/* not NULL: port series */
+};
+
 static uint64_t
-shard_sum(const struct counters *c, bool po, size_t idx)
+shard_sum(const struct counters *c, struct cnt_src src, size_t idx)
 {
 	uint64_t sum = 0;
 
 	for (unsigned i = 0; i < c->nshards; i++) {
-		const cnt_t *base = po ? c->shards[i].po : c->shards[i].loc;
+		const cnt_t *base = src.pt ? src.pt->cnt[i] : src.po ? c->shards[i].po : c->shards[i].loc;
 
 		sum += atomic_load_explicit(&base[idx], memory_order_relaxed);
 	}
@@ -510,36 +688,44 @@ ema_update(float *ema, double rate, const double alpha[NEMA])
 
 /* Sum one (key, combo) over the shards into the view; true if it changed. */
 static bool
-view_update(struct counters *c, struct cnt_view *v, bool po, size_t idx, const double alpha[NEMA])
+view_update(struct counters *c, struct cnt_view *v, struct cnt_src src, size_t idx,
+    const double alpha[NEMA])
 {
 	bool busy = false;
 
 	for (unsigned k = 0; k < CNT__COUNT; k++) {
-		uint64_t sum = shard_sum(c, po, idx + k);
+		uint64_t sum = shard_sum(c, src, idx + k);
 		uint64_t d = sum - v->total[idx + k];
 		float *ema = &v->ema[(idx + k) * NEMA];
 
+		if (v->carry != NULL) {
+			d += v->carry[idx + k];
+			v->carry[idx + k] = 0;
+		}
 		if (d == 0 && v->last[idx + k] == 0 && ema[0] == 0.0f && ema[1] == 0.0f)
 			continue;
 		busy = true;
 		v->total[idx + k] = sum;
 		v->last[idx + k] = d;
+		if (v->acc != NULL)
+			v->acc[idx + k] += d;
 		ema_update(ema, (double)d / c->interval_s, alpha);
 	}
 	return busy;
 }
 
+/* The reading of the counters at idx of view v. */
 static void
-emit(const struct counters *c, const struct cnt_view *v, uint32_t po, unsigned dir,
-    unsigned proto, uint64_t now_ns, counters_reading_fn fn, void *ctx)
+emit(const struct counters *c, const struct cnt_view *v, size_t idx, uint32_t po, unsigned dir,
+    unsigned proto, uint16_t port, uint64_t now_ns, counters_reading_fn fn, void *ctx)
 {
-	size_t idx = key_index(po, dir, proto);
 	struct reading r = {
 		.time_ns = now_ns,
 		.interval_ns = (uint64_t)(c->interval_s * 1e9),
 		.po_id = po,
 		.proto = (uint8_t)proto,
 		.dir = (uint8_t)dir,
+		.port = port,
 		.bytes = v->last[idx + CNT_BYTES],
 		.packets = v->last[idx + CNT_PACKETS],
 		.flows = v->last[idx + CNT_FLOWS],
@@ -562,10 +748,11 @@ merge_clear(struct counters *c)
 static void
 merge_one(struct counters *c, const struct host_ent *e)
 {
-	uint32_t i = ipaddr_hash(&e->addr, e->po) & HOST_MASK;
-	uint64_t bytes = atomic_load_explicit(&e->bytes, memory_order_relaxed);
-	uint64_t packets = atomic_load_explicit(&e->packets, memory_order_relaxed);
+	uint32_t i = host_hash(&e->addr, e->po, e->proto) & HOST_MASK;
+	uint64_t v[HOST_NV];
 
+	for (unsigned k = 0; k < HOST_NV; k++)
+		v[k] = atomic_load_explicit(&e->v[k], memory_order_relaxed);
 	for (;;) {
 		struct merged_host *m = &c->mh[i];
 
@@ -574,15 +761,34 @@ merge_one(struct counters *c, const struct host_ent *e)
 				c->hosts_dropped++;
 				return;
 			}
-			*m = (struct merged_host){ true, e->po, e->addr, bytes, packets };
+			*m = (struct merged_host){ .used = true, .proto = e->proto, .po = e->po,
+				.addr = e->addr };
+			memcpy(m->v, v, sizeof(v));
 			c->mh_used[c->nmh++] = i;
 			return;
 		}
-		if (m->po == e->po && ipaddr_equal(&m->addr, &e->addr)) {
-			m->bytes += bytes;
-			m->packets += packets;
+		if (m->po == e->po && m->proto == e->proto && ipaddr_equal(&m->addr, &e->addr)) {
+			for (unsigned k = 0; k < HOST_NV; k++)
+				m->v[k] += v[k];
 			return;
 		}
+		i = (i + 1) & HOST_MASK;
+	}
+}
+
+/* The merged entry of (po, proto, a), or NULL. */
+static const struct merged_host *
+merged_find(const struct counters *c, uint32_t po, unsigned proto, const struct ipaddr *a)
+{
+	uint32_t i = host_hash(a, po, proto) & HOST_MASK;
+
+	for (;;) {
+		const struct merged_host *m = &c->mh[i];
+
+		if (!m->used)
+			return NULL;
+		if (m->po == po && m->proto == proto && ipaddr_equal(&m->addr, a))
+			return m;
 		i = (i + 1) & HOST_MASK;
 	}
 }
@@ -650,6 +856,156 @@ merge_hosts(struct counters *c, uint32_t epoch)
 	}
 }
 
+/* The port series: readings for every configured port of a PO below npos. */
+static void
+tick_ports(struct counters *c, uint64_t now_ns, const double alpha[NEMA],
+    counters_reading_fn fn, void *ctx)
+{
+	struct port_tab *pt = atomic_load_explicit(&c->ports, memory_order_relaxed);
+
+	if (pt == NULL)
+		return;
+	for (uint32_t slot = 0; slot < pt->nslots; slot++) {
+		if (pt->slot_po[slot] >= c->npos)
+			continue;
+		for (unsigned dir = 0; dir < DIR__COUNT; dir++)
+			for (unsigned proto = 0; proto < PORT_PROTOS; proto++) {
+				size_t idx = port_index(slot, dir, proto);
+
+				view_update(c, &pt->view, (struct cnt_src){ .pt = pt }, idx, alpha);
+				if (fn)
+					emit(c, &pt->view, idx, pt->slot_po[slot], dir, proto,
+					    pt->port[slot], now_ns, fn, ctx);
+			}
+	}
+}
+
+static bool
+ports_idle(const struct counters *c, const struct port_tab *old)
+{
+	for (unsigned i = 0; i < c->nshards; i++)
+		if (atomic_load(&c->shards[i].ports_in_use) == old)
+			return false;
+	return true;
+}
+
+/* Free the replaced port tables no shard uses any more. */
+static void
+retire_idle_ports(struct counters *c)
+{
+	for (unsigned i = 0; i < RETIRED_PORTS; i++)
+		if (c->retired[i] != NULL && ports_idle(c, c->retired[i])) {
+			port_tab_free(c->retired[i]);
+			c->retired[i] = NULL;
+		}
+}
+
+/* Keep old until no shard uses it; with every slot busy, wait for the
+ * oldest (a batch takes microseconds). */
+static void
+retire_ports(struct counters *c, struct port_tab *old)
+{
+	unsigned i;
+
+	if (old == NULL)
+		return;
+	retire_idle_ports(c);
+	for (i = 0; i < RETIRED_PORTS && c->retired[i] != NULL; i++)
+		;
+	if (i == RETIRED_PORTS) {
+		while (!ports_idle(c, c->retired[0]))
+			sched_yield();
+		port_tab_free(c->retired[0]);
+		i = 0;
+	}
+	c->retired[i] = old;
+}
+
+/* Check the list and count its slots. */
+static int
+ports_list_check(const struct counters *c, const struct counters_po_ports *list, size_t n,
+    uint32_t *ret_nslots)
+{
+	uint64_t nslots = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct counters_po_ports *e = &list[i];
+
+		if (e->po >= c->max_pos || (i > 0 && e->po <= list[i - 1].po) ||
+		    e->nports > LIMIT_PO_PORTS)
+			return -EINVAL;
+		for (size_t k = 0; k < e->nports; k++)
+			if (e->ports[k] == 0 || (k > 0 && e->ports[k] <= e->ports[k - 1]))
+				return -EINVAL;
+		nslots += e->nports;
+	}
+	if (nslots > UINT32_MAX / PER_PORT)
+		return -EINVAL;
+	*ret_nslots = (uint32_t)nslots;
+	return 0;
+}
+
+/* Give the new table's series what the old one had for the same (PO,
+ * port): shown totals and rates, and what the shards counted since the
+ * last tick (so nothing counted before the swap is lost). */
+static void
+ports_carry(const struct counters *c, const struct port_tab *old, struct port_tab *pt)
+{
+	for (uint32_t slot = 0; old != NULL && slot < pt->nslots; slot++) {
+		uint32_t os = port_slot(old, pt->slot_po[slot], pt->port[slot]);
+
+		if (os == NO_SLOT)
+			continue;
+		for (unsigned k = 0; k < PER_PORT; k++) {
+			size_t ni = (size_t)slot * PER_PORT + k, oi = (size_t)os * PER_PORT + k;
+
+			pt->view.carry[ni] = shard_sum(c, (struct cnt_src){ .pt = old }, oi) -
+			    old->view.total[oi] + old->view.carry[oi];
+			pt->view.last[ni] = old->view.last[oi];
+			pt->view.acc[ni] = old->view.acc[oi];
+			memcpy(&pt->view.ema[ni * NEMA], &old->view.ema[oi * NEMA],
+			    NEMA * sizeof(float));
+		}
+	}
+}
+
+int
+counters_set_ports(struct counters *c, const struct counters_po_ports *list, size_t n)
+{
+	struct port_tab *pt, *old = atomic_load(&c->ports);
+	uint32_t nslots, slot = 0;
+	int r;
+
+	if ((r = ports_list_check(c, list, n, &nslots)) < 0)
+		return r;
+	if (nslots == 0) {
+		atomic_store(&c->ports, NULL);
+		retire_ports(c, old);
+		return 0;
+	}
+	pt = port_tab_new(list[n - 1].po + 1, nslots, c->nshards);
+	if (pt == NULL)
+		return -ENOMEM;
+	for (size_t i = 0, id = 0; i < n; i++) {
+		const struct counters_po_ports *e = &list[i];
+
+		for (; id <= e->po; id++)
+			pt->off[id] = slot;
+		for (size_t k = 0; k < e->nports; k++) {
+			pt->mask[e->po] |= 1ull << (e->ports[k] & 63);
+			pt->port[slot] = e->ports[k];
+			pt->slot_po[slot++] = e->po;
+		}
+		if (e->nports > 0)
+			pt->has[e->po >> 6] |= 1ull << (e->po & 63);
+	}
+	pt->off[pt->npos] = slot;
+	ports_carry(c, old, pt);
+	atomic_store(&c->ports, pt);
+	retire_ports(c, old);
+	return 0;
+}
+
 void
 counters_tick(struct counters *c, uint64_t now_ns, counters_reading_fn fn, void *ctx)
 {
@@ -673,14 +1029,18 @@ counters_tick(struct counters *c, uint64_t now_ns, counters_reading_fn fn, void 
 	for (uint32_t po = 0; po < c->npos; po++)
 		for (unsigned dir = 0; dir < DIR__COUNT; dir++)
 			for (unsigned proto = 0; proto < PROTO__COUNT; proto++) {
-				view_update(c, &c->pov, true, key_index(po, dir, proto), alpha);
+				size_t idx = key_index(po, dir, proto);
+
+				view_update(c, &c->pov, (struct cnt_src){ .po = true }, idx, alpha);
 				if (fn)
-					emit(c, &c->pov, po, dir, proto, now_ns, fn, ctx);
+					emit(c, &c->pov, idx, po, dir, proto, 0, now_ns, fn, ctx);
 			}
+	tick_ports(c, now_ns, alpha, fn, ctx);
 	for (uint32_t loc = 0; loc < c->max_loc; loc++)
 		for (unsigned combo = 0; combo < NCOMBO; combo++)
-			view_update(c, &c->locv, false, ((size_t)loc * NCOMBO + combo) * CNT__COUNT,
-			    alpha);
+			view_update(c, &c->locv, (struct cnt_src){ .po = false },
+			    ((size_t)loc * NCOMBO + combo) * CNT__COUNT, alpha);
+	retire_idle_ports(c);
 	/* After the readings: an attack they just declared gets this interval's
 	 * samples for its top lists before anyone (mitigation) reads them. */
 	deliver_obs(c, epoch);
@@ -690,7 +1050,7 @@ static void
 fill_stat(const struct counters *c, const struct cnt_view *v, size_t idx, struct counters_stat *ret)
 {
 	for (unsigned k = 0; k < CNT__COUNT; k++) {
-		ret->total[k] = v->total[idx + k];
+		ret->total[k] = v->acc != NULL ? v->acc[idx + k] : v->total[idx + k];
 		ret->last[k] = v->last[idx + k];
 		ret->rate[CNT_W1][k] = c->interval_s > 0 ? (double)ret->last[k] / c->interval_s : 0;
 		ret->rate[CNT_W10][k] = v->ema[(idx + k) * NEMA];
@@ -718,6 +1078,21 @@ counters_location_stat(const struct counters *c, uint32_t loc, enum proto_class 
 	return 0;
 }
 
+int
+counters_port_stat(const struct counters *c, uint32_t po, enum proto_class proto,
+    enum direction dir, uint16_t port, struct counters_stat *ret)
+{
+	const struct port_tab *pt = atomic_load_explicit(&c->ports, memory_order_relaxed);
+	uint32_t slot;
+
+	if (po >= c->max_pos || (unsigned)proto >= PROTO__COUNT || (unsigned)dir >= DIR__COUNT)
+		return -ERANGE;
+	if ((unsigned)proto >= PORT_PROTOS || (slot = port_slot(pt, po, port)) == NO_SLOT)
+		return -ENOENT;
+	fill_stat(c, &pt->view, port_index(slot, dir, proto), ret);
+	return 0;
+}
+
 void
 counters_unmatched(const struct counters *c, uint64_t *ret_bytes, uint64_t *ret_packets)
 {
@@ -731,20 +1106,49 @@ counters_unmatched(const struct counters *c, uint64_t *ret_bytes, uint64_t *ret_
 	*ret_packets = p;
 }
 
+static struct counters_host
+host_of(const struct merged_host *m)
+{
+	return (struct counters_host){ .addr = m->addr, .bytes = m->v[CNT_BYTES],
+		.packets = m->v[CNT_PACKETS], .flows = m->v[CNT_FLOWS], .syns = m->v[CNT_SYNS] };
+}
+
 /* Keep out[] sorted by bytes, descending; insert h if it makes the cut. */
 static size_t
-top_insert(struct counters_host *out, size_t n, size_t max, const struct merged_host *m)
+top_insert(struct counters_host *out, size_t n, size_t max, const struct counters_host *h)
 {
 	size_t i;
 
-	if (n == max && (max == 0 || out[n - 1].bytes >= m->bytes))
+	if (n == max && (max == 0 || out[n - 1].bytes >= h->bytes))
 		return n;
 	if (n < max)
 		n++;
-	for (i = n - 1; i > 0 && out[i - 1].bytes < m->bytes; i--)
+	for (i = n - 1; i > 0 && out[i - 1].bytes < h->bytes; i--)
 		out[i] = out[i - 1];
-	out[i] = (struct counters_host){ m->addr, m->bytes, m->packets };
+	out[i] = *h;
 	return n;
+}
+
+/* A host's figures over all protocols, from the entry m of its first
+ * protocol; false if m is not that entry (the host is summed elsewhere). */
+static bool
+host_all_protos(const struct counters *c, const struct merged_host *m, struct counters_host *ret)
+{
+	*ret = host_of(m);
+	for (unsigned p = 0; p < m->proto; p++)
+		if (merged_find(c, m->po, p, &m->addr) != NULL)
+			return false;
+	for (unsigned p = m->proto + 1u; p < PROTO__COUNT; p++) {
+		const struct merged_host *o = merged_find(c, m->po, p, &m->addr);
+
+		if (o == NULL)
+			continue;
+		ret->bytes += o->v[CNT_BYTES];
+		ret->packets += o->v[CNT_PACKETS];
+		ret->flows += o->v[CNT_FLOWS];
+		ret->syns += o->v[CNT_SYNS];
+	}
+	return true;
 }
 
 size_t
@@ -754,11 +1158,53 @@ counters_top_hosts(const struct counters *c, uint32_t po, struct counters_host *
 
 	for (uint32_t k = 0; k < c->nmh; k++) {
 		const struct merged_host *m = &c->mh[c->mh_used[k]];
+		struct counters_host h;
 
-		if (m->po == po)
-			n = top_insert(out, n, max, m);
+		if (m->po == po && host_all_protos(c, m, &h))
+			n = top_insert(out, n, max, &h);
 	}
 	return n;
+}
+
+size_t
+counters_top_hosts_proto(const struct counters *c, uint32_t po, enum proto_class proto,
+    struct counters_host *out, size_t max)
+{
+	size_t n = 0;
+
+	for (uint32_t k = 0; k < c->nmh; k++) {
+		const struct merged_host *m = &c->mh[c->mh_used[k]];
+		struct counters_host h;
+
+		if (m->po != po || m->proto != (uint8_t)proto)
+			continue;
+		h = host_of(m);
+		n = top_insert(out, n, max, &h);
+	}
+	return n;
+}
+
+void
+counters_walk_hosts(const struct counters *c, counters_host_fn fn, void *ctx)
+{
+	for (uint32_t k = 0; k < c->nmh; k++) {
+		const struct merged_host *m = &c->mh[c->mh_used[k]];
+		struct counters_host h = host_of(m);
+
+		fn(ctx, m->po, (enum proto_class)m->proto, &h);
+	}
+}
+
+uint64_t
+counters_last_tick_ns(const struct counters *c)
+{
+	return c->interval_s > 0 ? c->last_tick_ns : 0;
+}
+
+uint64_t
+counters_interval_ns(const struct counters *c)
+{
+	return (uint64_t)(c->interval_s * 1e9);
 }
 
 uint64_t

@@ -324,19 +324,44 @@ decision_feed(struct decision *dp, const struct reading *r)
 	}
 }
 
+static void decision_observe_one(struct decision_live *l, const struct decision_obs *o);
+
+/*
+ * A sampled packet or flow belongs to the attack on its protocol (port 0)
+ * and to the one on its destination port, if either is live: both get it.
+ * Per-host figures (target_only) name the attack they are for by dport
+ * (0 = the protocol's; that one if there is none on the port), so each
+ * gets its own and none twice.
+ */
 void
 decision_observe(struct decision *dp, const struct decision_obs *o)
 {
-	struct decision_live *l;
-	uint8_t alen;
+	struct decision_live *any, *port = NULL;
 
 	if (dp->nlive == 0)
 		return;
-	l = decision_find(dp, o->po_id, o->proto, 0);
-	if (l == NULL && o->dport != 0)
-		l = decision_find(dp, o->po_id, o->proto, o->dport);
-	if (l == NULL)
+	if (o->target_only) {
+		port = decision_find(dp, o->po_id, o->proto, o->dport);
+		if (port == NULL && o->dport != 0)
+			port = decision_find(dp, o->po_id, o->proto, 0);
+		if (port != NULL)
+			decision_observe_one(port, o);
 		return;
+	}
+	any = decision_find(dp, o->po_id, o->proto, 0);
+	if (o->dport != 0)
+		port = decision_find(dp, o->po_id, o->proto, o->dport);
+	if (any != NULL)
+		decision_observe_one(any, o);
+	if (port != NULL)
+		decision_observe_one(port, o);
+}
+
+static void
+decision_observe_one(struct decision_live *l, const struct decision_obs *o)
+{
+	uint8_t alen;
+
 	alen = o->alen == 4 ? 4 : 16;
 	sketch_add(l->sk[DECISION_TOP_TARGETS], o->dst, alen, o->packets);
 	if (o->target_only)

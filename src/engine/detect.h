@@ -60,6 +60,18 @@ struct detect_env {
 	void (*learned)(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port);
 };
 
+/* One destination host's inbound traffic of one protocol over one reading
+ * interval (from the counters' host table), for per-host limits. */
+struct detect_host {
+	uint32_t po_id;
+	uint8_t proto;		/* enum proto_class */
+	uint8_t alen;		/* 4 or 16 */
+	uint8_t addr[16];	/* network order */
+	uint64_t time_ns;	/* end of the interval */
+	uint64_t interval_ns;
+	uint64_t bytes, packets, flows, syns;
+};
+
 struct detect_ops {
 	const char *name;
 	/* Create the detector's state; env is copied. */
@@ -82,6 +94,10 @@ struct detect_ops {
 	/* PO ids changed: map[old] is the new id or DETECT_PO_GONE (forget it);
 	 * ids >= n are gone. */
 	void (*remap_po)(void *st, const uint32_t *map, uint32_t n);
+	/* Optional (NULL: the detector has no per-host view): one host's
+	 * traffic of the last interval; detections it emits are for the
+	 * host's (PO, protocol, port 0), inbound. */
+	void (*feed_host)(void *st, const struct detect_host *h);
 };
 
 #define DETECT_PO_GONE UINT32_MAX

@@ -47,6 +47,9 @@ struct detection_ctx {
 	struct detection_listener listeners[DETECTION_MAX_LISTENERS];
 	unsigned nlisteners;
 	uint64_t ticks;
+	bool host_limits;		/* some PO has host_thresholds */
+	uint64_t hosts_checked_ns;	/* the counters' interval last checked per host */
+	const struct detect_host *cur_host;	/* during feed_host(): its detections' target */
 	uint64_t suspect_minute;
 	unsigned suspect_flights;
 };
@@ -192,8 +195,17 @@ static void
 detection_emit(void *ctx, const struct detection *det)
 {
 	struct detection_ctx *d = ctx;
+	const struct detect_host *h = d->cur_host;
 
 	decision_detect(d->dp, det);
+	if (h != NULL) {
+		/* A host over its own limit is the attack's target. */
+		struct decision_obs o = { .po_id = h->po_id, .proto = h->proto, .target_only = true,
+			.alen = h->alen, .packets = h->packets, .bytes = h->bytes };
+
+		memcpy(o.dst, h->addr, sizeof(o.dst));
+		decision_observe(d->dp, &o);
+	}
 }
 
 /* One flight entry per series that finished learning: rate-limited like
@@ -270,21 +282,36 @@ detection_changed(void *ctx, const struct decision_attack *a, enum decision_stat
 
 /* --- POs --- */
 
-/* A PO's parameters: the configuration's (its own entry or the defaults),
- * with the PO's non-zero thresholds as the absolute limits. */
 static void
+detection_limits(const struct po_thresholds *t, struct dparams_limits *l)
+{
+	l->pps = t->pps ? (double)t->pps : l->pps;
+	l->bps = t->bps ? (double)t->bps : l->bps;
+	l->flows_ps = t->flows ? (double)t->flows : l->flows_ps;
+	l->syn_pps = t->syn_pps ? (double)t->syn_pps : l->syn_pps;
+}
+
+static bool
+detection_limits_any(const struct dparams_limits *l)
+{
+	return l->pps > 0 || l->bps > 0 || l->flows_ps > 0 || l->syn_pps > 0;
+}
+
+/* A PO's parameters: the configuration's (its own entry or the defaults),
+ * with the PO's non-zero thresholds and host_thresholds as the absolute
+ * limits. Returns true if any host limit is set. */
+static bool
 detection_po_params(const struct dparams *base, const struct po *p, struct dparams *ret)
 {
+	bool host = false;
+
 	*ret = *base;
 	for (int i = 0; i < PROTO__COUNT; i++) {
-		const struct po_thresholds *t = &p->thresholds[i];
-		struct dparams_limits *l = &ret->limits[i];
-
-		l->pps = t->pps ? (double)t->pps : l->pps;
-		l->bps = t->bps ? (double)t->bps : l->bps;
-		l->flows_ps = t->flows ? (double)t->flows : l->flows_ps;
-		l->syn_pps = t->syn_pps ? (double)t->syn_pps : l->syn_pps;
+		detection_limits(&p->thresholds[i], &ret->limits[i]);
+		detection_limits(&p->host_thresholds[i], &ret->host_limits[i]);
+		host = host || detection_limits_any(&ret->host_limits[i]);
 	}
+	return host;
 }
 
 /* The configured defaults (the `detection:` section), else the preset. */
@@ -348,6 +375,7 @@ detection_sync_pos(struct detection_ctx *d)
 		return -ENOMEM;
 	}
 	conf = detection_settings(d);
+	d->host_limits = false;
 	for (uint32_t id = 0; id < n; id++) {
 		const struct po *p = poset_at(set, id);
 
@@ -355,8 +383,9 @@ detection_sync_pos(struct detection_ctx *d)
 			params[id] = d->defaults;
 			continue;
 		}
-		detection_po_params(conf ? detection_conf_params(conf, p->name) : &d->defaults, p,
-		    &params[id]);
+		if (detection_po_params(conf ? detection_conf_params(conf, p->name) : &d->defaults, p,
+		    &params[id]))
+			d->host_limits = true;
 		snprintf(names[id], sizeof(names[id]), "%s", p->name);
 	}
 	if (detection_build_map(set, d->names, d->npos, map))
@@ -433,8 +462,8 @@ struct detection_hosts_walk {
 	const struct counters *cnt;
 };
 
-/* Feed the busiest destination hosts of the PO of one live attack (the
- * counters keep them per interval, over all protocols) into its targets. */
+/* Feed the busiest destination hosts of the PO of one live attack, in its
+ * protocol (the counters keep them per interval), into its targets. */
 static int
 detection_hosts_of(const struct decision_attack *a, void *arg)
 {
@@ -444,7 +473,8 @@ detection_hosts_of(const struct decision_attack *a, void *arg)
 
 	if (a->state == DECISION_ENDED || a->po_id == DECISION_PO_GONE)
 		return 0;
-	n = counters_top_hosts(w->cnt, a->po_id, hosts, DETECTION_TOP_HOSTS);
+	n = counters_top_hosts_proto(w->cnt, a->po_id, (enum proto_class)a->proto, hosts,
+	    DETECTION_TOP_HOSTS);
 	for (size_t i = 0; i < n; i++) {
 		struct decision_obs o = { .po_id = a->po_id, .proto = a->proto, .target_only = true,
 			.alen = hosts[i].addr.af == AF_INET ? 4 : 16, .packets = hosts[i].packets,
@@ -466,6 +496,55 @@ detection_observe_hosts(struct detection_ctx *d)
 		return;
 	w.cnt = collector_counters(c);
 	decision_walk(d->dp, detection_hosts_of, &w);
+}
+
+struct detection_host_walk {
+	struct detection_ctx *d;
+	uint64_t time_ns, interval_ns;	/* wall clock */
+};
+
+/* One (PO, protocol, host) of the last interval to the detectors that
+ * check hosts (the threshold detector's host limits). */
+static void
+detection_host_cb(void *arg, uint32_t po, enum proto_class proto, const struct counters_host *ch)
+{
+	struct detection_host_walk *w = arg;
+	struct detection_ctx *d = w->d;
+	struct detect_host h = { .po_id = po, .proto = (uint8_t)proto,
+		.alen = ch->addr.af == AF_INET ? 4 : 16, .time_ns = w->time_ns,
+		.interval_ns = w->interval_ns, .bytes = ch->bytes, .packets = ch->packets,
+		.flows = ch->flows, .syns = ch->syns };
+
+	if (po >= d->npos || d->names[po][0] == '\0' ||
+	    !detection_limits_any(&d->params[po].host_limits[proto]))
+		return;
+	memcpy(h.addr, ch->addr.a, sizeof(h.addr));
+	d->cur_host = &h;
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
+		if (detect_registry[i]->feed_host != NULL)
+			detect_registry[i]->feed_host(d->det[i], &h);
+	d->cur_host = NULL;
+}
+
+/* Check every host of the interval the counters closed last, once. */
+static void
+detection_check_hosts(struct detection_ctx *d)
+{
+	struct collector *c = collector_get(d->e);
+	const struct counters *cnt;
+	struct detection_host_walk w = { .d = d };
+	uint64_t end;
+
+	if (c == NULL || !d->host_limits)
+		return;
+	cnt = collector_counters(c);
+	end = counters_last_tick_ns(cnt);
+	if (end == 0 || end == d->hosts_checked_ns)
+		return;
+	d->hosts_checked_ns = end;
+	w.time_ns = detection_wall(d, end);
+	w.interval_ns = counters_interval_ns(cnt);
+	counters_walk_hosts(cnt, detection_host_cb, &w);
 }
 
 /* --- persistence --- */
@@ -697,6 +776,7 @@ detection_tick(struct engine *e, uint64_t now_ns)
 	if (d == NULL)
 		return;
 	now_ns = detection_wall(d, now_ns);
+	detection_check_hosts(d);
 	detection_observe_hosts(d);
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		detect_registry[i]->tick(d->det[i], now_ns);

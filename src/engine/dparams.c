@@ -178,15 +178,17 @@ dparams_set_field(struct dparams *p, const struct dparams_field *f, const char *
 	return -EINVAL;
 }
 
-/* "limits.<proto>.<field>" */
+/* "limits.<proto>.<field>" or "host_limits.<proto>.<field>" */
 static int
 dparams_set_limit(struct dparams *p, const char *key, const char *value)
 {
-	char proto[16], field[16];
+	bool host = strncmp(key, "host_", 5) == 0;
+	struct dparams_limits *limits = host ? p->host_limits : p->limits;
+	char proto[16], field[16], tail;
 	double d;
 	int r;
 
-	if (sscanf(key, "limits.%15[a-z].%15[a-z_]", proto, field) != 2)
+	if (sscanf(key + (host ? 5 : 0), "limits.%15[a-z].%15[a-z_]%c", proto, field, &tail) != 2)
 		return -ENOENT;
 	for (size_t i = 0; i < PROTO__COUNT; i++) {
 		if (strcmp(proto, dparams_proto_names[i]) != 0)
@@ -196,7 +198,7 @@ dparams_set_limit(struct dparams *p, const char *key, const char *value)
 				continue;
 			if ((r = strnum_double(value, 0, 1e15, &d)) < 0)
 				return r;
-			memcpy((char *)&p->limits[i] + dparams_limit_fields[j].off, &d, sizeof(d));
+			memcpy((char *)&limits[i] + dparams_limit_fields[j].off, &d, sizeof(d));
 			return 0;
 		}
 	}
@@ -209,7 +211,7 @@ dparams_set(struct dparams *p, const char *key, const char *value)
 	for (size_t i = 0; i < sizeof(dparams_fields) / sizeof(dparams_fields[0]); i++)
 		if (strcmp(key, dparams_fields[i].key) == 0)
 			return dparams_set_field(p, &dparams_fields[i], value);
-	if (strncmp(key, "limits.", 7) == 0)
+	if (strncmp(key, "limits.", 7) == 0 || strncmp(key, "host_limits.", 12) == 0)
 		return dparams_set_limit(p, key, value);
 	return -ENOENT;
 }

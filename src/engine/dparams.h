@@ -44,6 +44,9 @@ struct dparams_limits {
 struct dparams {
 	struct dparams_rate rate;
 	struct dparams_limits limits[PROTO__COUNT];
+	/* The same for each single destination host of the PO (the PO's
+	 * host_thresholds; the threshold detector checks them per host). */
+	struct dparams_limits host_limits[PROTO__COUNT];
 	double threshold_expiry_s;	/* lifetime of a threshold detection */
 	double quiet_s;		/* an attack ends this long after its last detection */
 };
@@ -56,7 +59,7 @@ int dparams_preset(const char *name, struct dparams *ret);
 extern const char *const dparams_preset_names[];
 /*
  * Set one parameter from text: "rate.persist", "rate.enter_ratio", ...,
- * "limits.udp.pps", "quiet", "threshold_expiry" (durations accept "30s",
+ * "limits.udp.pps", "host_limits.udp.pps", "quiet", "threshold_expiry" (durations accept "30s",
  * "5m"; booleans "true"/"false"). -ENOENT for an unknown key, -EINVAL or
  * -ERANGE for a bad value; *p is unchanged on failure.
  */

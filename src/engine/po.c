@@ -29,8 +29,8 @@ static const char *const po_proto_names[PROTO__COUNT] = {
 };
 
 static const char *const po_fields[] = {
-	"name", "prefixes", "ports", "thresholds", "drivers", "source", "created_at",
-	"updated_at",
+	"name", "prefixes", "ports", "thresholds", "host_thresholds", "drivers", "source",
+	"created_at", "updated_at",
 };
 
 static int
@@ -248,9 +248,10 @@ po_parse_ports(json_t *j, struct po *p, struct po_error *err)
 	return 0;
 }
 
-/* One protocol's thresholds object. */
+/* One protocol's thresholds object; what is "thresholds" or
+   "host_thresholds" (the JSON field, for errors). */
 static int
-po_parse_proto_thresholds(json_t *o, int proto, struct po_thresholds *t,
+po_parse_proto_thresholds(json_t *o, const char *what, int proto, struct po_thresholds *t,
     struct po_error *err)
 {
 	static const char *const keys[] = { "pps", "bps", "flows", "syn_pps" };
@@ -259,13 +260,13 @@ po_parse_proto_thresholds(json_t *o, int proto, struct po_thresholds *t,
 	json_t *v;
 
 	if (!json_is_object(o)) {
-		snprintf(field, sizeof(field), "thresholds.%s", po_proto_names[proto]);
+		snprintf(field, sizeof(field), "%s.%s", what, po_proto_names[proto]);
 		return po_fail(err, field, "%s must be an object", field);
 	}
 	json_object_foreach(o, key, v) {
 		size_t k;
 
-		snprintf(field, sizeof(field), "thresholds.%s.%.32s", po_proto_names[proto], key);
+		snprintf(field, sizeof(field), "%s.%s.%.32s", what, po_proto_names[proto], key);
 		for (k = 0; k < 4; k++)
 			if (strcmp(key, keys[k]) == 0)
 				break;
@@ -286,17 +287,18 @@ po_parse_proto_thresholds(json_t *o, int proto, struct po_thresholds *t,
 	return 0;
 }
 
+/* "thresholds" or "host_thresholds" (what) into t[PROTO__COUNT]. */
 static int
-po_parse_thresholds(json_t *j, struct po *p, struct po_error *err)
+po_parse_thresholds(json_t *j, const char *what, struct po_thresholds *t, struct po_error *err)
 {
-	json_t *o = json_object_get(j, "thresholds");
+	json_t *o = json_object_get(j, what);
 	const char *key;
 	json_t *v;
 
 	if (!o)
 		return 0;
 	if (!json_is_object(o))
-		return po_fail(err, "thresholds", "thresholds must be an object");
+		return po_fail(err, what, "%s must be an object", what);
 	json_object_foreach(o, key, v) {
 		int proto, r;
 
@@ -306,10 +308,10 @@ po_parse_thresholds(json_t *j, struct po *p, struct po_error *err)
 		if (proto == PROTO__COUNT) {
 			char field[64];
 
-			snprintf(field, sizeof(field), "thresholds.%.40s", key);
+			snprintf(field, sizeof(field), "%s.%.40s", what, key);
 			return po_fail(err, field, "unknown protocol \"%s\" (tcp, udp, icmp, other)", key);
 		}
-		r = po_parse_proto_thresholds(v, proto, &p->thresholds[proto], err);
+		r = po_parse_proto_thresholds(v, what, proto, &t[proto], err);
 		if (r < 0)
 			return r;
 	}
@@ -402,7 +404,9 @@ po_from_json(json_t *j, const char *url_name, enum po_input in,
 	if (r == 0)
 		r = po_parse_ports(j, p, err);
 	if (r == 0)
-		r = po_parse_thresholds(j, p, err);
+		r = po_parse_thresholds(j, "thresholds", p->thresholds, err);
+	if (r == 0)
+		r = po_parse_thresholds(j, "host_thresholds", p->host_thresholds, err);
 	if (r == 0)
 		r = po_parse_drivers(j, p, err);
 	if (r == 0)
@@ -433,12 +437,12 @@ po_from_text(const char *text, size_t len, const char *url_name, enum po_input i
 }
 
 static json_t *
-po_thresholds_json(const struct po *p)
+po_thresholds_json(const struct po_thresholds *tt)
 {
 	json_t *o = json_object();
 
 	for (int proto = 0; o && proto < PROTO__COUNT; proto++) {
-		const struct po_thresholds *t = &p->thresholds[proto];
+		const struct po_thresholds *t = &tt[proto];
 		json_t *pt = json_object();
 
 		if (!pt)
@@ -462,10 +466,44 @@ fail:
 	return NULL;
 }
 
+/* Add "host_thresholds" after "thresholds" when there are any (POs without
+ * keep the form they always had); j is released on failure. */
+static json_t *
+po_host_thresholds_json(const struct po *p, json_t *j)
+{
+	json_t *h = po_thresholds_json(p->host_thresholds), *out;
+	const char *key;
+	json_t *v;
+
+	if (h == NULL) {
+		json_decref(j);
+		return NULL;
+	}
+	if (json_object_size(h) == 0) {
+		json_decref(h);
+		return j;
+	}
+	/* Rebuild to keep the canonical key order: host_thresholds follows thresholds. */
+	out = json_object();
+	json_object_foreach(j, key, v) {
+		if (out == NULL || json_object_set(out, key, v) < 0)
+			break;
+		if (strcmp(key, "thresholds") == 0 && json_object_set(out, "host_thresholds", h) < 0)
+			break;
+	}
+	json_decref(h);
+	if (out == NULL || json_object_size(out) != json_object_size(j) + 1) {
+		json_decref(out);
+		out = NULL;
+	}
+	json_decref(j);
+	return out;
+}
+
 json_t *
 po_to_json(const struct po *p)
 {
-	json_t *prefixes = json_array(), *ports = json_array(), *drivers = json_array();
+	json_t *prefixes = json_array(), *ports = json_array(), *drivers = json_array(), *j;
 	char buf[PREFIX_STRLEN];
 	bool ok = prefixes && ports && drivers;
 
@@ -482,15 +520,16 @@ po_to_json(const struct po *p)
 		json_decref(drivers);
 		return NULL;
 	}
-	return json_pack("{s:s, s:o, s:o, s:o*, s:o, s:s, s:I, s:I}",
+	j = json_pack("{s:s, s:o, s:o, s:o*, s:o, s:s, s:I, s:I}",
 	    "name", p->name,
 	    "prefixes", prefixes,
 	    "ports", ports,
-	    "thresholds", po_thresholds_json(p),
+	    "thresholds", po_thresholds_json(p->thresholds),
 	    "drivers", drivers,
 	    "source", po_source_name(p->source),
 	    "created_at", (json_int_t)p->created_at,
 	    "updated_at", (json_int_t)p->updated_at);
+	return j ? po_host_thresholds_json(p, j) : NULL;
 }
 
 char *

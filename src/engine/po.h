@@ -6,7 +6,8 @@
  * Canonical form: prefixes formatted by prefix_format() and sorted (IPv4
  * first, then by address and length); ports ascending; drivers in the given
  * order (the order is the mitigation order); thresholds only with non-zero
- * values, protocols without any omitted; "source", "created_at" and
+ * values, protocols without any omitted; "host_thresholds" the same, and
+ * omitted altogether when it has none; "source", "created_at" and
  * "updated_at" always present.
  */
 #ifndef MOAT_ENGINE_PO_H
@@ -41,6 +42,8 @@ struct po {
 	uint16_t ports[LIMIT_PO_PORTS];	/* sorted, unique */
 	size_t nports;
 	struct po_thresholds thresholds[PROTO__COUNT];
+	/* The same limits for each single destination host inside the PO. */
+	struct po_thresholds host_thresholds[PROTO__COUNT];
 	uint8_t drivers[PO_DRV__COUNT];	/* enum po_driver, in mitigation order */
 	size_t ndrivers;
 	enum po_source source;
@@ -48,7 +51,8 @@ struct po {
 	int64_t updated_at;
 };
 
-/* What went wrong and in which JSON field ("prefixes", "thresholds.tcp.pps"). */
+/* What went wrong and in which JSON field ("prefixes", "thresholds.tcp.pps",
+   "host_thresholds.udp.pps"). */
 struct po_error {
 	char field[64];
 	char msg[256];

@@ -298,7 +298,8 @@ settings_node_json(const struct cfg_node *n, bool ints)
 		for (size_t i = 0; j && i < cfg_len(n); i++) {
 			const char *key = cfg_map_key_at(n, i);
 			bool child_ints = ints || strcmp(key, "ports") == 0 ||
-			    strcmp(key, "thresholds") == 0 || strcmp(key, "created_at") == 0 ||
+			    strcmp(key, "thresholds") == 0 || strcmp(key, "host_thresholds") == 0 ||
+			    strcmp(key, "created_at") == 0 ||
 			    strcmp(key, "updated_at") == 0;
 
 			if (json_object_set_new(j, key, settings_node_json(cfg_map_val_at(n, i),

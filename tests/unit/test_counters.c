@@ -343,6 +343,198 @@ test_shards_sum_exactly(void **state)
 	counters_free(c2);
 }
 
+static struct flow_rec
+rec_ports(const char *src, const char *dst, uint8_t proto, uint16_t sport, uint16_t dport,
+    uint64_t bytes, uint64_t packets)
+{
+	struct flow_rec r = rec(src, dst, proto, bytes, packets, 1);
+
+	r.sport = sport;
+	r.dport = dport;
+	return r;
+}
+
+static const struct reading *
+find_port(const struct got *g, uint32_t po, unsigned proto, unsigned dir, uint16_t port)
+{
+	for (unsigned i = 0; i < g->n; i++)
+		if (g->r[i].po_id == po && g->r[i].proto == proto && g->r[i].dir == dir &&
+		    g->r[i].port == port)
+			return &g->r[i];
+	return NULL;
+}
+
+static void
+set_web_ports(void)
+{
+	static const uint16_t web_ports[] = { 53, 80 };
+	const struct counters_po_ports list[] = { { PO_WEB, web_ports, 2 } };
+
+	assert_int_equal(counters_set_ports(cnt, list, 1), 0);
+}
+
+/* Inbound by destination port, outbound by source port, exact; other
+ * ports only in port 0; ICMP has no port series. */
+static void
+test_ports_exact(void **state)
+{
+	struct flow_rec r[] = {
+		rec_ports("203.0.113.1", "192.0.2.10", 17, 4000, 53, 100, 2),	/* in udp/53 */
+		rec_ports("203.0.113.2", "192.0.2.11", 17, 4001, 53, 60, 1),	/* in udp/53 */
+		rec_ports("203.0.113.1", "192.0.2.10", 6, 5000, 80, 1000, 10),	/* in tcp/80 */
+		rec_ports("203.0.113.1", "192.0.2.10", 6, 5000, 443, 7, 1),	/* in tcp/443: not configured */
+		rec_ports("192.0.2.10", "203.0.113.1", 6, 80, 5000, 3000, 3),	/* out tcp from 80 */
+		rec_ports("192.0.2.10", "203.0.113.1", 6, 5000, 80, 11, 1),	/* out tcp to 80: not a service port */
+		rec_ports("198.51.100.3", "198.51.100.4", 17, 9, 53, 5, 1),	/* DNS PO: no ports */
+	};
+	struct got g = { 0 };
+	struct counters_stat st;
+	const struct reading *x;
+
+	set_web_ports();
+	counters_add(counters_shard(cnt, 0), r, sizeof(r) / sizeof(r[0]));
+	counters_tick(cnt, 101 * NS, collect_reading, &g);
+	/* port 0 for both POs, then 2 ports x 2 protocols x 2 directions of web */
+	assert_int_equal(g.n, 2 * PROTO__COUNT * DIR__COUNT + 2 * 2 * 2);
+	x = find_port(&g, PO_WEB, PROTO_UDP, DIR_IN, 53);
+	assert_non_null(x);
+	assert_int_equal(x->bytes, 160);
+	assert_int_equal(x->packets, 3);
+	assert_int_equal(x->flows, 2);
+	assert_int_equal(find_port(&g, PO_WEB, PROTO_TCP, DIR_IN, 80)->bytes, 1000);
+	assert_int_equal(find_port(&g, PO_WEB, PROTO_TCP, DIR_IN, 53)->bytes, 0);
+	assert_int_equal(find_port(&g, PO_WEB, PROTO_TCP, DIR_OUT, 80)->bytes, 3000);
+	assert_int_equal(find_port(&g, PO_WEB, PROTO_UDP, DIR_OUT, 53)->bytes, 0);
+	assert_null(find_port(&g, PO_WEB, PROTO_TCP, DIR_IN, 443));
+	assert_null(find_port(&g, PO_WEB, PROTO_ICMP, DIR_IN, 53));
+	assert_null(find_port(&g, PO_DNS, PROTO_UDP, DIR_IN, 53));
+	/* port 0 still has everything */
+	assert_int_equal(find_port(&g, PO_WEB, PROTO_TCP, DIR_IN, 0)->bytes, 1007);
+	assert_int_equal(find_port(&g, PO_WEB, PROTO_TCP, DIR_OUT, 0)->bytes, 3011);
+	assert_int_equal(counters_port_stat(cnt, PO_WEB, PROTO_UDP, DIR_IN, 53, &st), 0);
+	assert_int_equal(st.total[CNT_PACKETS], 3);
+	assert_true(fabs(st.rate[CNT_W1][CNT_BYTES] - 160.0) < 1e-9);
+	assert_int_equal(counters_port_stat(cnt, PO_WEB, PROTO_UDP, DIR_IN, 443, &st), -ENOENT);
+	assert_int_equal(counters_port_stat(cnt, PO_WEB, PROTO_ICMP, DIR_IN, 53, &st), -ENOENT);
+	assert_int_equal(counters_port_stat(cnt, PO_DNS, PROTO_UDP, DIR_IN, 53, &st), -ENOENT);
+	assert_int_equal(counters_port_stat(cnt, 9, PROTO_UDP, DIR_IN, 53, &st), -ERANGE);
+}
+
+/* A new port table keeps the series that stay, with what was counted
+ * before the swap; bad lists are refused. */
+static void
+test_ports_swap_keeps_series(void **state)
+{
+	static const uint16_t p80[] = { 80 }, bad[] = { 80, 53 }, zero[] = { 0 };
+	const struct counters_po_ports only80[] = { { PO_WEB, p80, 1 } };
+	const struct counters_po_ports unsorted[] = { { PO_WEB, bad, 2 } };
+	const struct counters_po_ports zerop[] = { { PO_WEB, zero, 1 } };
+	const struct counters_po_ports twice[] = { { PO_DNS, p80, 1 }, { PO_WEB, p80, 1 } };
+	struct flow_rec r = rec_ports("203.0.113.1", "192.0.2.10", 6, 5000, 80, 100, 1);
+	struct counters_stat st;
+
+	set_web_ports();
+	counters_add(counters_shard(cnt, 0), &r, 1);
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	counters_add(counters_shard(cnt, 0), &r, 1);	/* counted in the old table */
+	assert_int_equal(counters_set_ports(cnt, only80, 1), 0);
+	counters_add(counters_shard(cnt, 0), &r, 1);	/* and in the new one */
+	counters_tick(cnt, 102 * NS, NULL, NULL);
+	assert_int_equal(counters_port_stat(cnt, PO_WEB, PROTO_TCP, DIR_IN, 80, &st), 0);
+	assert_int_equal(st.last[CNT_BYTES], 200);
+	assert_int_equal(st.total[CNT_BYTES], 300);
+	assert_int_equal(counters_port_stat(cnt, PO_WEB, PROTO_UDP, DIR_IN, 53, &st), -ENOENT);
+	assert_int_equal(counters_set_ports(cnt, unsorted, 1), -EINVAL);
+	assert_int_equal(counters_set_ports(cnt, zerop, 1), -EINVAL);
+	assert_int_equal(counters_set_ports(cnt, twice, 2), -EINVAL);
+	assert_int_equal(counters_set_ports(cnt, NULL, 0), 0);
+	assert_int_equal(counters_port_stat(cnt, PO_WEB, PROTO_TCP, DIR_IN, 80, &st), -ENOENT);
+}
+
+struct host_seen {
+	unsigned n;
+	uint32_t po[16];
+	unsigned proto[16];
+	struct counters_host h[16];
+};
+
+static void
+collect_host(void *ctx, uint32_t po, enum proto_class proto, const struct counters_host *h)
+{
+	struct host_seen *hs = ctx;
+
+	if (hs->n < 16) {
+		hs->po[hs->n] = po;
+		hs->proto[hs->n] = proto;
+		hs->h[hs->n++] = *h;
+	}
+}
+
+/* Hosts are kept per protocol: top lists per protocol and summed. */
+static void
+test_hosts_per_protocol(void **state)
+{
+	struct flow_rec r[] = {
+		rec_ports("203.0.113.1", "192.0.2.10", 17, 1, 53, 800, 8),
+		rec_ports("203.0.113.1", "192.0.2.10", 6, 1, 80, 100, 1),
+		rec_ports("203.0.113.1", "192.0.2.11", 6, 1, 80, 500, 5),
+	};
+	struct counters_host top[4];
+	struct host_seen hs = { 0 };
+	struct ipaddr a10, a11;
+
+	r[1].syns = 1;
+	counters_add(counters_shard(cnt, 0), r, 3);
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	assert_int_equal(ipaddr_parse("192.0.2.10", &a10), 0);
+	assert_int_equal(ipaddr_parse("192.0.2.11", &a11), 0);
+	/* over all protocols: .10 has 900 bytes */
+	assert_int_equal(counters_top_hosts(cnt, PO_WEB, top, 4), 2);
+	assert_true(ipaddr_equal(&top[0].addr, &a10));
+	assert_int_equal(top[0].bytes, 900);
+	assert_int_equal(top[0].packets, 9);
+	assert_int_equal(top[0].syns, 1);
+	/* TCP only: .11 leads, and .10 has only its TCP bytes */
+	assert_int_equal(counters_top_hosts_proto(cnt, PO_WEB, PROTO_TCP, top, 4), 2);
+	assert_true(ipaddr_equal(&top[0].addr, &a11));
+	assert_int_equal(top[1].bytes, 100);
+	assert_int_equal(top[1].syns, 1);
+	assert_int_equal(top[1].flows, 1);
+	assert_int_equal(counters_top_hosts_proto(cnt, PO_WEB, PROTO_UDP, top, 4), 1);
+	assert_int_equal(top[0].bytes, 800);
+	assert_int_equal(counters_top_hosts_proto(cnt, PO_WEB, PROTO_ICMP, top, 4), 0);
+	counters_walk_hosts(cnt, collect_host, &hs);
+	assert_int_equal(hs.n, 3);
+	assert_int_equal(counters_interval_ns(cnt), NS);
+	assert_int_equal(counters_last_tick_ns(cnt), 101 * NS);
+}
+
+/* The host table holds LIMIT_COLLECT_HOSTS (PO, protocol, host) entries per
+ * interval and counts what did not fit. */
+static void
+test_hosts_bounded(void **state)
+{
+	struct flow_rec r[256];
+	struct host_seen hs = { 0 };
+	unsigned total = 0;
+
+	for (unsigned base = 0; base < LIMIT_COLLECT_HOSTS + 512; base += 256) {
+		for (unsigned i = 0; i < 256; i++) {
+			unsigned k = base + i;
+
+			r[i] = rec("203.0.113.1", "2001:db8:1::1", 17, 10, 1, 1);
+			r[i].dst.a[12] = (uint8_t)(k >> 24), r[i].dst.a[13] = (uint8_t)(k >> 16);
+			r[i].dst.a[14] = (uint8_t)(k >> 8), r[i].dst.a[15] = (uint8_t)k;
+		}
+		counters_add(counters_shard(cnt, 0), r, 256);
+		total += 256;
+	}
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	assert_int_equal(counters_hosts_dropped(cnt), total - LIMIT_COLLECT_HOSTS);
+	counters_walk_hosts(cnt, collect_host, &hs);
+	assert_int_equal(hs.n, 16);	/* the walk saw many; the test keeps 16 */
+}
+
 static void
 test_proto_class(void **state)
 {
@@ -366,6 +558,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_locations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lpm_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shards_sum_exactly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ports_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ports_swap_keeps_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hosts_per_protocol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hosts_bounded, setup, teardown),
 		cmocka_unit_test(test_proto_class),
 	};
 

@@ -223,6 +223,57 @@ test_reset(void **state)
 	h_free(h);
 }
 
+/* One reading of the port series `port` (0 = all ports) of PO 7, UDP in. */
+static void
+h_feed_port(struct harness *h, uint64_t t_ns, uint16_t port, double pps)
+{
+	double pk = pps * (1 + 0.05 * h_noise(h));
+	struct reading r = {
+		.time_ns = t_ns, .interval_ns = NS, .po_id = 7, .proto = PROTO_UDP, .dir = DIR_IN,
+		.port = port, .packets = (uint64_t)pk, .bytes = (uint64_t)(pk * 500),
+	};
+
+	detect_rate_ops.feed(h->st, &r);
+}
+
+/* A port series learns and detects on its own: a flood that is 10x on port
+ * 53 but under 10 % of the PO's whole UDP is declared on (PO, udp, 53)
+ * only; resetting port 53 leaves port 0 alone. */
+static void
+test_port_series(void **state)
+{
+	struct harness *h = h_new(false);
+	unsigned attacks_53 = 0, attacks_0 = 0;
+
+	for (unsigned s = 0; s < 600; s++) {
+		h_feed_port(h, T0 + (uint64_t)(s + 1) * NS, 0, 10000);
+		h_feed_port(h, T0 + (uint64_t)(s + 1) * NS, 53, 100);
+	}
+	assert_int_equal(h->learned, 2);	/* two series */
+	assert_int_equal(h->attacks, 0);
+	for (unsigned s = 600; s < 610; s++) {
+		unsigned before = h->attacks;
+
+		h_feed_port(h, T0 + (uint64_t)(s + 1) * NS, 0, 10900);
+		attacks_0 += h->attacks - before;
+		before = h->attacks;
+		h_feed_port(h, T0 + (uint64_t)(s + 1) * NS, 53, 1000);
+		attacks_53 += h->attacks - before;
+		if (h->attacks > before)
+			assert_int_equal(h->last.port, 53);
+	}
+	assert_true(attacks_53 > 0);
+	assert_int_equal(attacks_0, 0);
+	assert_int_equal(h->last.proto, PROTO_UDP);
+	assert_int_equal(h->last.po_id, 7);
+	/* a reset of port 53 forgets its suspicion (enter thresholds again) */
+	detect_rate_ops.reset(h->st, 7, PROTO_UDP, 53);
+	h->attacks = 0;
+	h_feed_port(h, T0 + 611 * NS, 53, 130);
+	assert_int_equal(h->attacks, 0);
+	h_free(h);
+}
+
 /* Office shape: 10 % at night, ramping to 100 % between 07:00 and 08:00. */
 static double
 shape(uint64_t t_s)
@@ -378,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_noise_floor),
 		cmocka_unit_test(test_frozen_baseline_and_hysteresis),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_port_series),
 		cmocka_unit_test(test_profile_expects_morning_rise),
 		cmocka_unit_test(test_blob_round_trip),
 		cmocka_unit_test(test_blob_hostile),

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -120,6 +121,93 @@ test_ignores_bad_readings(void **state)
 	assert_int_equal(h->n, 0);
 }
 
+/* PO limits are checked on port 0 only: a port series is part of it. */
+static void
+test_po_limits_not_per_port(void **state)
+{
+	struct harness *h = *state;
+	struct reading r = {
+		.time_ns = 1000 * NS, .interval_ns = NS, .po_id = 3, .proto = PROTO_TCP,
+		.dir = DIR_IN, .port = 80, .packets = 5000,
+	};
+
+	detect_threshold_ops.feed(h->st, &r);
+	assert_int_equal(h->n, 0);
+	r.port = 0;
+	detect_threshold_ops.feed(h->st, &r);
+	assert_int_equal(h->n, 1);
+}
+
+static void
+feed_host(struct harness *h, uint8_t proto, const char *addr, uint64_t pk, uint64_t bytes,
+    uint64_t syns)
+{
+	struct detect_host x = {
+		.po_id = 3, .proto = proto, .alen = 4, .time_ns = 1000 * NS, .interval_ns = 2 * NS,
+		.packets = pk, .bytes = bytes, .syns = syns,
+	};
+	unsigned a, b, c, d;
+
+	assert_int_equal(sscanf(addr, "%u.%u.%u.%u", &a, &b, &c, &d), 4);
+	x.addr[0] = (uint8_t)a, x.addr[1] = (uint8_t)b, x.addr[2] = (uint8_t)c;
+	x.addr[3] = (uint8_t)d;
+	detect_threshold_ops.feed_host(h->st, &x);
+}
+
+/* Host limits: each host against its own limit, per protocol, named in the
+ * reason; the detection is for (PO, protocol, any port), inbound; the PO's
+ * limits do not apply to one host. */
+static void
+test_host_limits(void **state)
+{
+	struct harness *h = *state;
+
+	assert_non_null(detect_threshold_ops.feed_host);
+	h->p.host_limits[PROTO_UDP].pps = 100;
+	h->p.host_limits[PROTO_TCP].syn_pps = 10;
+	feed_host(h, PROTO_UDP, "192.0.2.10", 200, 0, 0);	/* 100/s over 2 s: at the limit */
+	assert_int_equal(h->n, 0);
+	feed_host(h, PROTO_UDP, "192.0.2.10", 202, 0, 0);
+	assert_int_equal(h->n, 1);
+	assert_int_equal(h->last.proto, PROTO_UDP);
+	assert_int_equal(h->last.port, 0);
+	assert_int_equal(h->last.dir, DIR_IN);
+	assert_int_equal(h->last.po_id, 3);
+	assert_int_equal(h->last.kind, DETECT_ATTACK);
+	assert_true(h->last.pps > 100.0 && h->last.pps < 102.0);
+	assert_non_null(strstr(h->last.reason, "host 192.0.2.10"));
+	assert_non_null(strstr(h->last.reason, "host limit 100"));
+	feed_host(h, PROTO_TCP, "192.0.2.11", 5000, 0, 21);	/* 10.5 SYN/s; tcp pps is not a host limit */
+	assert_int_equal(h->n, 2);
+	assert_non_null(strstr(h->last.reason, "syn/s"));
+	assert_non_null(strstr(h->last.reason, "192.0.2.11"));
+	feed_host(h, PROTO_ICMP, "192.0.2.12", 1000000, 0, 0);	/* no icmp host limit */
+	assert_int_equal(h->n, 2);
+	h->p.host_limits[PROTO_UDP].pps = 0;
+	feed_host(h, PROTO_UDP, "192.0.2.10", 1000000, 0, 0);	/* limits gone */
+	assert_int_equal(h->n, 2);
+}
+
+/* The configuration / backtest keys for host limits. */
+static void
+test_host_limit_keys(void **state)
+{
+	struct dparams p;
+
+	dparams_default(&p);
+	assert_int_equal(dparams_set(&p, "host_limits.udp.pps", "250"), 0);
+	assert_true(p.host_limits[PROTO_UDP].pps == 250);
+	assert_true(p.limits[PROTO_UDP].pps == 0);
+	assert_int_equal(dparams_set(&p, "host_limits.tcp.syn_pps", "40"), 0);
+	assert_true(p.host_limits[PROTO_TCP].syn_pps == 40);
+	assert_int_equal(dparams_set(&p, "limits.tcp.pps", "9"), 0);
+	assert_true(p.limits[PROTO_TCP].pps == 9 && p.host_limits[PROTO_TCP].pps == 0);
+	assert_int_equal(dparams_set(&p, "host_limits.sctp.pps", "1"), -ENOENT);
+	assert_int_equal(dparams_set(&p, "host_limits.udp.pps.x", "1"), -ENOENT);
+	assert_int_equal(dparams_set(&p, "hostlimits.udp.pps", "1"), -ENOENT);
+	assert_int_equal(dparams_set(&p, "host_limits.udp.pps", "-1"), -ERANGE);
+}
+
 static void
 test_stateless_blob(void **state)
 {
@@ -153,6 +241,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pps_first_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ignores_bad_readings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_po_limits_not_per_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_limits, setup, teardown),
+		cmocka_unit_test(test_host_limit_keys),
 		cmocka_unit_test_setup_teardown(test_stateless_blob, setup, teardown),
 		cmocka_unit_test(test_registry),
 	};

@@ -136,6 +136,59 @@ test_port_driver_threshold_rules(void **state)
 	expect_bad("{\"name\":\"a\",\"name\":\"b\",\"prefixes\":[\"192.0.2.0/24\"]}", "");
 }
 
+/* host_thresholds: validated like thresholds, canonical after thresholds,
+ * omitted when empty, and the canonical form parses back to itself. */
+static void
+test_host_thresholds(void **state)
+{
+	const char *in = "{\"name\":\"dns\",\"prefixes\":[\"192.0.2.0/24\"],\"ports\":[80,53],"
+	    "\"host_thresholds\":{\"udp\":{\"pps\":500,\"bps\":0},\"tcp\":{\"syn_pps\":50},"
+	    "\"icmp\":{}},\"thresholds\":{\"udp\":{\"pps\":9000}}}";
+	struct po_error err;
+	struct po *p = NULL, *q = NULL;
+	char *out, *out2;
+
+	assert_int_equal(parse(in, NULL, &p, &err), 0);
+	assert_int_equal(p->host_thresholds[PROTO_UDP].pps, 500);
+	assert_int_equal(p->host_thresholds[PROTO_UDP].bps, 0);
+	assert_int_equal(p->host_thresholds[PROTO_TCP].syn_pps, 50);
+	assert_int_equal(p->thresholds[PROTO_UDP].pps, 9000);
+	assert_int_equal(p->thresholds[PROTO_TCP].syn_pps, 0);
+	out = po_to_text(p);
+	assert_string_equal(out, "{\"name\":\"dns\",\"prefixes\":[\"192.0.2.0/24\"],"
+	    "\"ports\":[53,80],\"thresholds\":{\"udp\":{\"pps\":9000}},\"host_thresholds\":"
+	    "{\"tcp\":{\"syn_pps\":50},\"udp\":{\"pps\":500}},\"drivers\":[],"
+	    "\"source\":\"api\",\"created_at\":0,\"updated_at\":0}");
+	assert_int_equal(po_from_text(out, strlen(out), NULL, PO_IN_STORED, &q, &err), 0);
+	out2 = po_to_text(q);
+	assert_string_equal(out, out2);
+	free(out2);
+	po_free(q);
+	free(out);
+	po_free(p);
+
+	/* only zero host limits: the field is left out */
+	assert_int_equal(parse("{\"name\":\"a\",\"prefixes\":[\"192.0.2.0/24\"],"
+	    "\"host_thresholds\":{\"udp\":{\"pps\":0}}}", NULL, &p, &err), 0);
+	out = po_to_text(p);
+	assert_null(strstr(out, "host_thresholds"));
+	free(out);
+	po_free(p);
+
+	expect_bad("{\"name\":\"a\",\"prefixes\":[\"192.0.2.0/24\"],\"host_thresholds\":[]}",
+	    "host_thresholds");
+	expect_bad("{\"name\":\"a\",\"prefixes\":[\"192.0.2.0/24\"],\"host_thresholds\":"
+	    "{\"sctp\":{}}}", "host_thresholds.sctp");
+	expect_bad("{\"name\":\"a\",\"prefixes\":[\"192.0.2.0/24\"],\"host_thresholds\":"
+	    "{\"udp\":1}}", "host_thresholds.udp");
+	expect_bad("{\"name\":\"a\",\"prefixes\":[\"192.0.2.0/24\"],\"host_thresholds\":"
+	    "{\"udp\":{\"pps\":-5}}}", "host_thresholds.udp.pps");
+	expect_bad("{\"name\":\"a\",\"prefixes\":[\"192.0.2.0/24\"],\"host_thresholds\":"
+	    "{\"udp\":{\"syn_pps\":1}}}", "host_thresholds.udp.syn_pps");
+	expect_bad("{\"name\":\"a\",\"prefixes\":[\"192.0.2.0/24\"],\"host_thresholds\":"
+	    "{\"tcp\":{\"pps\":\"10\"}}}", "host_thresholds.tcp.pps");
+}
+
 static void
 test_limits(void **state)
 {
@@ -162,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_name_rules),
 		cmocka_unit_test(test_prefix_rules),
 		cmocka_unit_test(test_port_driver_threshold_rules),
+		cmocka_unit_test(test_host_thresholds),
 		cmocka_unit_test(test_limits),
 	};
 
