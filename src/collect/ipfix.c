@@ -33,7 +33,7 @@ ipfix_u32(uint64_t v)
 
 /* A timing element, or IPFIX_CONN_UNKNOWN when the record lacks it. */
 static uint32_t
-ipfix_ins_opt(const struct nftmpl_extra *x, enum nftmpl_ins_ie ie)
+ipfix_ins_opt(const struct nftmpl_extra *x, enum insie_id ie)
 {
 	return (x->ins_present & (1u << ie)) ? ipfix_u32(x->ins[ie]) : IPFIX_CONN_UNKNOWN;
 }
@@ -45,26 +45,26 @@ ipfix_conn_event(const struct exporter *e, const struct ipfix_header *h, const s
 {
 	struct ipfix_conn ev = {
 		.domain = h->domain,
-		.event = (uint8_t)x->ins[NFTMPL_INS_EVENT],
+		.event = (uint8_t)x->ins[INSIE_ID_EVENT],
 		.tcp_flags = r->tcp_flags,
-		.conn_id = x->ins[NFTMPL_INS_CONN_ID],
+		.conn_id = x->ins[INSIE_ID_CONN_ID],
 		.src = r->src, .dst = r->dst, .sport = r->sport, .dport = r->dport,
 		.start_ms = x->start_ms,
 		.end_ms = x->end_ms ? x->end_ms : h->export_ns / 1000000u,
 		.in_delta = r->bytes, .pkts_delta = r->packets,
-		.in_total = x->ins[NFTMPL_INS_BYTES_IN],
-		.out_total = x->ins[NFTMPL_INS_BYTES_OUT],
-		.rtt_us = ipfix_u32(x->ins[NFTMPL_INS_RTT_US]),
-		.retrans = ipfix_u32(x->ins[NFTMPL_INS_RETRANS]),
-		.snd_wnd = ipfix_u32(x->ins[NFTMPL_INS_SND_WND]),
-		.rcv_wnd = ipfix_u32(x->ins[NFTMPL_INS_RCV_SPACE]),
-		.rqueue = ipfix_u32(x->ins[NFTMPL_INS_RQUEUE]),
-		.wqueue = ipfix_u32(x->ins[NFTMPL_INS_WQUEUE]),
-		.last_recv_ms = ipfix_u32(x->ins[NFTMPL_INS_LAST_RECV_MS]),
-		.last_sent_ms = ipfix_u32(x->ins[NFTMPL_INS_LAST_SENT_MS]),
-		.held_ms = ipfix_u32(x->ins[NFTMPL_INS_HELD_MS]),
-		.ttfb_ms = ipfix_ins_opt(x, NFTMPL_INS_TTFB_MS),
-		.headers_ms = ipfix_ins_opt(x, NFTMPL_INS_HEADERS_MS),
+		.in_total = x->ins[INSIE_ID_BYTES_IN],
+		.out_total = x->ins[INSIE_ID_BYTES_OUT],
+		.rtt_us = ipfix_u32(x->ins[INSIE_ID_RTT_US]),
+		.retrans = ipfix_u32(x->ins[INSIE_ID_RETRANS]),
+		.snd_wnd = ipfix_u32(x->ins[INSIE_ID_SND_WND]),
+		.rcv_wnd = ipfix_u32(x->ins[INSIE_ID_RCV_SPACE]),
+		.rqueue = ipfix_u32(x->ins[INSIE_ID_RQUEUE]),
+		.wqueue = ipfix_u32(x->ins[INSIE_ID_WQUEUE]),
+		.last_recv_ms = ipfix_u32(x->ins[INSIE_ID_LAST_RECV_MS]),
+		.last_sent_ms = ipfix_u32(x->ins[INSIE_ID_LAST_SENT_MS]),
+		.held_ms = ipfix_u32(x->ins[INSIE_ID_HELD_MS]),
+		.ttfb_ms = ipfix_ins_opt(x, INSIE_ID_TTFB_MS),
+		.headers_ms = ipfix_ins_opt(x, INSIE_ID_HEADERS_MS),
 	};
 
 	ev.exporter = e->addr;
@@ -130,7 +130,7 @@ ipfix_flow_data(struct exporter *e, const struct ipfix_header *h, const struct n
 		if (!nftmpl_decode(t, set, r, &x))
 			break;
 		r->time_ns = x.end_ms ? x.end_ms * 1000000u : h->export_ns;
-		if (conn_fn != NULL && (x.ins_present & (1u << NFTMPL_INS_EVENT)))
+		if (conn_fn != NULL && (x.ins_present & (1u << INSIE_ID_EVENT)))
 			ipfix_conn_event(e, h, r, &x);
 		flowbatch_push(b, e, nftmpl_extra_rate(&x));
 		n++;

@@ -29,7 +29,7 @@
 
 /*
  * A moat-ins connection event: a data record whose template carries the
- * moat-ins event element (NFTMPL_PEN_INS, id 1). The record also counts as
+ * moat-ins event element (INSIE_PEN, id 1). The record also counts as
  * a flow record (its octet/packet deltas), as every other record does; this
  * is the connection's view of it. Fields absent from the record are 0;
  * ttfb_ms / headers_ms are IPFIX_CONN_UNKNOWN when not measured.

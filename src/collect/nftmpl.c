@@ -31,12 +31,12 @@ enum nftmpl_op {
 	OP_PKT_SPACE,
 	OP_FRAG_OFFSET,
 	OP_START_MS,
-	OP_INS,			/* OP_INS + i: moat-ins element i (enum nftmpl_ins_ie) */
-	OP_INS_LAST = OP_INS + NFTMPL_INS__COUNT - 1,
+	OP_INS,			/* OP_INS + i: moat-ins element i (enum insie_id) */
+	OP_INS_LAST = OP_INS + INSIE_ID__COUNT - 1,
 };
 
 _Static_assert(OP_INS_LAST <= UINT8_MAX, "ops must fit nftmpl_field.op");
-_Static_assert(NFTMPL_INS__COUNT <= 32, "ins_present is a 32-bit mask");
+_Static_assert(INSIE_ID__COUNT <= 32, "ins_present is a 32-bit mask");
 
 /* Information element ids (NetFlow v9 field types share the numbering). */
 struct ie_map {
@@ -174,11 +174,11 @@ cache_del_kind(struct nftmpl_cache *c, bool options)
 	c->n = k;
 }
 
-/* A moat-ins element: any unsigned integer of 1..8 bytes, ids 1..NFTMPL_INS__COUNT-1. */
+/* A moat-ins element: any unsigned integer of 1..8 bytes, ids 1..INSIE_ID__COUNT-1. */
 static uint8_t
 field_op_ins(uint16_t ie, uint16_t len)
 {
-	if (ie == 0 || ie >= NFTMPL_INS__COUNT || len == 0 || len > 8)
+	if (ie == 0 || ie >= INSIE_ID__COUNT || len == 0 || len > 8)
 		return OP_SKIP;
 	return (uint8_t)(OP_INS + ie);
 }
@@ -188,7 +188,7 @@ field_op(uint16_t ie, uint32_t pen, uint16_t len)
 {
 	if (len == NFTMPL_VARLEN)
 		return OP_SKIP;
-	if (pen == NFTMPL_PEN_INS)
+	if (pen == INSIE_PEN)
 		return field_op_ins(ie, len);
 	if (pen != 0)
 		return OP_SKIP;

@@ -24,6 +24,7 @@
 #include "collect/exporter.h"
 #include "collect/flowrec.h"
 #include "common/cursor.h"
+#include "common/insie.h"
 
 #define NFTMPL_VARLEN	0xffffu		/* IPFIX: field length carried in the record */
 
@@ -60,32 +61,6 @@ const struct nftmpl *nftmpl_find(const struct nftmpl_cache *c, uint16_t id);
 int nftmpl_parse_set(struct nftmpl_cache *c, struct cursor *set, enum nftmpl_dialect d,
     bool options);
 
-/*
- * moat-ins's enterprise elements (docs/ins.md, "Telemetry: IPFIX"), under
- * NFTMPL_PEN_INS; the value of element id i lands in nftmpl_extra.ins[i]. It
- * must equal INSIPFIX_PEN in src/ins/insipfix.h (moatd links no moat-ins
- * code). Other enterprise elements are skipped.
- */
-#define NFTMPL_PEN_INS 32473u
-enum nftmpl_ins_ie {
-	NFTMPL_INS_EVENT = 1,
-	NFTMPL_INS_CONN_ID,
-	NFTMPL_INS_BYTES_IN,
-	NFTMPL_INS_BYTES_OUT,
-	NFTMPL_INS_RTT_US,
-	NFTMPL_INS_RETRANS,
-	NFTMPL_INS_SND_WND,
-	NFTMPL_INS_RCV_SPACE,
-	NFTMPL_INS_RQUEUE,
-	NFTMPL_INS_WQUEUE,
-	NFTMPL_INS_LAST_RECV_MS,
-	NFTMPL_INS_LAST_SENT_MS,
-	NFTMPL_INS_HELD_MS,
-	NFTMPL_INS_TTFB_MS,
-	NFTMPL_INS_HEADERS_MS,
-	NFTMPL_INS__COUNT,
-};
-
 /* Facts a record carries besides the flow_rec fields. */
 struct nftmpl_extra {
 	uint64_t start_ms;	/* flowStartMilliseconds, Unix ms; 0 = absent */
@@ -95,7 +70,8 @@ struct nftmpl_extra {
 	uint32_t sampling;	/* samplingInterval etc.; 0 = absent */
 	uint32_t pkt_interval, pkt_space; /* IPFIX samplingPacketInterval/Space */
 	uint32_t ins_present;	/* bit i: ins[i] was in the record */
-	uint64_t ins[NFTMPL_INS__COUNT];	/* by enum nftmpl_ins_ie */
+	uint64_t ins[INSIE_ID__COUNT];	/* moat-ins's elements (enum insie_id, under
+					   INSIE_PEN); other enterprise elements are skipped */
 };
 
 /*

@@ -57,17 +57,17 @@ struct conntab {
 	uint64_t groups_dropped;
 };
 
-static const char *const conntab_event_names[CONNTAB_EV__COUNT] = {
+static const char *const conntab_event_names[INSIE_EVENT__COUNT] = {
 	[0] = "unknown",
-	[CONNTAB_EV_OPEN] = "open",
-	[CONNTAB_EV_CLOSE] = "close",
-	[CONNTAB_EV_SLOW_BODY] = "slow_body",
-	[CONNTAB_EV_SLOW_READ] = "slow_read",
-	[CONNTAB_EV_IDLE] = "idle",
-	[CONNTAB_EV_HOLD_TIMEOUT] = "hold_timeout",
-	[CONNTAB_EV_DENIED] = "denied",
-	[CONNTAB_EV_CAPPED] = "capped",
-	[CONNTAB_EV_UPDATE] = "update",
+	[INSIE_OPEN] = "open",
+	[INSIE_CLOSE] = "close",
+	[INSIE_SLOW_BODY] = "slow_body",
+	[INSIE_SLOW_READ] = "slow_read",
+	[INSIE_IDLE] = "idle",
+	[INSIE_HOLD_TIMEOUT] = "hold_timeout",
+	[INSIE_DENIED] = "denied",
+	[INSIE_CAPPED] = "capped",
+	[INSIE_UPDATE] = "update",
 };
 
 static const char *const conntab_state_names[CONNTAB_STATE__COUNT] = {
@@ -80,7 +80,7 @@ static const char *const conntab_state_names[CONNTAB_STATE__COUNT] = {
 const char *
 conntab_event_name(uint8_t event)
 {
-	return event < CONNTAB_EV__COUNT ? conntab_event_names[event] : "unknown";
+	return event < INSIE_EVENT__COUNT ? conntab_event_names[event] : "unknown";
 }
 
 const char *
@@ -105,11 +105,11 @@ bool
 conntab_event_is_slow(uint8_t event)
 {
 	switch (event) {
-	case CONNTAB_EV_SLOW_BODY:
-	case CONNTAB_EV_SLOW_READ:
-	case CONNTAB_EV_IDLE:
-	case CONNTAB_EV_HOLD_TIMEOUT:
-	case CONNTAB_EV_CAPPED:
+	case INSIE_SLOW_BODY:
+	case INSIE_SLOW_READ:
+	case INSIE_IDLE:
+	case INSIE_HOLD_TIMEOUT:
+	case INSIE_CAPPED:
 		return true;
 	default:
 		return false;
@@ -298,16 +298,16 @@ conntab_next_state(uint8_t cur, uint8_t event, bool *ret_ended)
 {
 	*ret_ended = true;
 	switch (event) {
-	case CONNTAB_EV_CLOSE:
+	case INSIE_CLOSE:
 		/* a slow connection's CLOSE follows its verdict: it stays slow */
 		return cur == CONNTAB_SLOW || cur == CONNTAB_DROPPED ? cur : CONNTAB_CLOSED;
-	case CONNTAB_EV_SLOW_BODY:
-	case CONNTAB_EV_SLOW_READ:
-	case CONNTAB_EV_IDLE:
+	case INSIE_SLOW_BODY:
+	case INSIE_SLOW_READ:
+	case INSIE_IDLE:
 		return CONNTAB_SLOW;
-	case CONNTAB_EV_HOLD_TIMEOUT:
-	case CONNTAB_EV_DENIED:
-	case CONNTAB_EV_CAPPED:
+	case INSIE_HOLD_TIMEOUT:
+	case INSIE_DENIED:
+	case INSIE_CAPPED:
 		return CONNTAB_DROPPED;
 	default:
 		*ret_ended = false;
@@ -361,7 +361,7 @@ conntab_apply(struct conntab *t, const struct ipfix_conn *ev, uint32_t po_id, ui
 	bool ended;
 	uint8_t state;
 
-	t->st.events[ev->event < CONNTAB_EV__COUNT ? ev->event : 0]++;
+	t->st.events[ev->event < INSIE_EVENT__COUNT ? ev->event : 0]++;
 	if (i == CONNTAB_NONE)
 		i = conntab_create(t, ev, po_id);
 	c = &t->s[i].c;
@@ -694,7 +694,7 @@ conntab_metrics(FILE *f, struct engine *e)
 	    (unsigned long long)st.open);
 	fprintf(f, "moat_ins_connections_tracked %llu\n", (unsigned long long)st.entries);
 	fprintf(f, "# TYPE moat_ins_connection_events_total counter\n");
-	for (unsigned i = 0; i < CONNTAB_EV__COUNT; i++)
+	for (unsigned i = 0; i < INSIE_EVENT__COUNT; i++)
 		fprintf(f, "moat_ins_connection_events_total{kind=\"%s\"} %llu\n",
 		    conntab_event_name((uint8_t)i), (unsigned long long)st.events[i]);
 	fprintf(f, "# TYPE moat_ins_connections_evicted_total counter\n"

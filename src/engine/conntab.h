@@ -33,21 +33,8 @@
 
 #include "collect/ipfix.h"
 #include "common/cfg.h"
+#include "common/insie.h"
 #include "engine/engine.h"
-
-/* moat-ins event kinds (src/ins/insipfix.h, docs/ins.md). */
-enum conntab_event {
-	CONNTAB_EV_OPEN = 1,
-	CONNTAB_EV_CLOSE,
-	CONNTAB_EV_SLOW_BODY,
-	CONNTAB_EV_SLOW_READ,
-	CONNTAB_EV_IDLE,
-	CONNTAB_EV_HOLD_TIMEOUT,
-	CONNTAB_EV_DENIED,
-	CONNTAB_EV_CAPPED,
-	CONNTAB_EV_UPDATE,
-	CONNTAB_EV__COUNT,
-};
 
 enum conntab_state { CONNTAB_OPEN, CONNTAB_CLOSED, CONNTAB_SLOW, CONNTAB_DROPPED, CONNTAB_STATE__COUNT };
 
@@ -58,7 +45,7 @@ struct conntab_conn {
 	uint32_t domain;
 	uint64_t conn_id;
 	uint8_t state;			/* enum conntab_state */
-	uint8_t last_event;		/* enum conntab_event (or what moat-ins sent) */
+	uint8_t last_event;		/* enum insie_event (or what moat-ins sent) */
 	bool ended;
 	uint32_t po_id;			/* CONNTAB_NONE when no PO covers the local address */
 	struct ipaddr src, dst;		/* peer (client), local (application) */
@@ -72,7 +59,7 @@ struct conntab_conn {
 };
 
 struct conntab_stats {
-	uint64_t events[CONNTAB_EV__COUNT];	/* by kind; [0]: unknown kinds */
+	uint64_t events[INSIE_EVENT__COUNT];	/* by kind; [0]: unknown kinds */
 	uint64_t evictions, expired, queue_drops;
 	uint64_t open, entries;
 };

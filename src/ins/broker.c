@@ -479,10 +479,10 @@ broker_wall_of(const struct broker *b, uint64_t mono_ms)
 }
 
 static const uint8_t broker_verdict_event[] = {
-	[SLOW_OK] = INSIPFIX_UPDATE,
-	[SLOW_BODY] = INSIPFIX_SLOW_BODY,
-	[SLOW_READ] = INSIPFIX_SLOW_READ,
-	[SLOW_IDLE] = INSIPFIX_IDLE,
+	[SLOW_OK] = INSIE_UPDATE,
+	[SLOW_BODY] = INSIE_SLOW_BODY,
+	[SLOW_READ] = INSIE_SLOW_READ,
+	[SLOW_IDLE] = INSIE_IDLE,
 };
 
 /* TCP flags and end reason a collector sees for each event (RFC 5102 flowEndReason). */
@@ -491,11 +491,11 @@ broker_event_flags(struct insipfix_rec *r, enum obs_event ev)
 {
 	switch (ev) {
 	case OBS_OPEN:
-		r->event = INSIPFIX_OPEN;
+		r->event = INSIE_OPEN;
 		r->tcp_flags = 0x02;	/* SYN: one per connection, for SYN counters */
 		break;
 	case OBS_CLOSE:
-		r->event = INSIPFIX_CLOSE;
+		r->event = INSIE_CLOSE;
 		r->tcp_flags = 0x01;	/* FIN */
 		r->end_reason = 3;	/* end of flow detected */
 		break;
@@ -504,7 +504,7 @@ broker_event_flags(struct insipfix_rec *r, enum obs_event ev)
 		r->end_reason = 4;	/* forced end */
 		break;
 	case OBS_UPDATE:
-		r->event = INSIPFIX_UPDATE;
+		r->event = INSIE_UPDATE;
 		r->end_reason = 0;
 		break;
 	}

@@ -114,8 +114,8 @@ void broker_ev_del(struct broker *b, struct bk_ev *ev);
 int broker_set_ipfix(struct broker *b, const char *dest);
 
 /*
- * Report a connection dropped before handoff (event: an enum insipfix_event
- * such as INSIPFIX_HOLD_TIMEOUT); held_ms is how long it was held.
+ * Report a connection dropped before handoff (event: an enum insie_event
+ * such as INSIE_HOLD_TIMEOUT); held_ms is how long it was held.
  */
 void broker_report_drop(struct broker *b, uint8_t event, const struct ins_addr *peer,
 			const struct ins_addr *local, uint64_t conn_id, uint64_t held_ms);

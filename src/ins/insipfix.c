@@ -22,7 +22,7 @@
 struct ie {
 	uint16_t id;
 	uint16_t len;
-	bool pen;		/* enterprise IE under INSIPFIX_PEN */
+	bool pen;		/* enterprise IE under INSIE_PEN (id: enum insie_id) */
 };
 
 /* The record layout; order here is the order on the wire. addr_src/dst are patched per family. */
@@ -39,21 +39,21 @@ static const struct ie insipfix_fields[] = {
 	{ 152, 8, false },	/* flowStartMilliseconds */
 	{ 153, 8, false },	/* flowEndMilliseconds */
 	{ 136, 1, false },	/* flowEndReason */
-	{ 1, 1, true },		/* moatInsEvent */
-	{ 2, 8, true },		/* moatInsConnId */
-	{ 3, 8, true },		/* moatInsBytesInTotal */
-	{ 4, 8, true },		/* moatInsBytesOutTotal */
-	{ 5, 4, true },		/* moatInsRttMicroseconds */
-	{ 6, 4, true },		/* moatInsRetransmits */
-	{ 7, 4, true },		/* moatInsSendWindow */
-	{ 8, 4, true },		/* moatInsRecvSpace */
-	{ 9, 4, true },		/* moatInsRecvQueue */
-	{ 10, 4, true },	/* moatInsSendQueue */
-	{ 11, 4, true },	/* moatInsLastRecvMs */
-	{ 12, 4, true },	/* moatInsLastSentMs */
-	{ 13, 4, true },	/* moatInsHeldMs */
-	{ 14, 4, true },	/* moatInsFirstByteMs */
-	{ 15, 4, true },	/* moatInsHeadersMs */
+	{ INSIE_ID_EVENT, 1, true },	/* moatInsEvent */
+	{ INSIE_ID_CONN_ID, 8, true },	/* moatInsConnId */
+	{ INSIE_ID_BYTES_IN, 8, true },	/* moatInsBytesInTotal */
+	{ INSIE_ID_BYTES_OUT, 8, true }, /* moatInsBytesOutTotal */
+	{ INSIE_ID_RTT_US, 4, true },	/* moatInsRttMicroseconds */
+	{ INSIE_ID_RETRANS, 4, true },	/* moatInsRetransmits */
+	{ INSIE_ID_SND_WND, 4, true },	/* moatInsSendWindow */
+	{ INSIE_ID_RCV_SPACE, 4, true }, /* moatInsRecvSpace */
+	{ INSIE_ID_RQUEUE, 4, true },	/* moatInsRecvQueue */
+	{ INSIE_ID_WQUEUE, 4, true },	/* moatInsSendQueue */
+	{ INSIE_ID_LAST_RECV_MS, 4, true }, /* moatInsLastRecvMs */
+	{ INSIE_ID_LAST_SENT_MS, 4, true }, /* moatInsLastSentMs */
+	{ INSIE_ID_HELD_MS, 4, true },	/* moatInsHeldMs */
+	{ INSIE_ID_TTFB_MS, 4, true },	/* moatInsFirstByteMs */
+	{ INSIE_ID_HEADERS_MS, 4, true }, /* moatInsHeadersMs */
 };
 #define INSIPFIX_NFIELDS (sizeof(insipfix_fields) / sizeof(insipfix_fields[0]))
 
@@ -113,7 +113,7 @@ insipfix_put_template(struct wr *w, uint16_t id, bool v6)
 		wr_uint(w, f.pen ? (0x8000u | f.id) : f.id, 2);
 		wr_uint(w, f.len, 2);
 		if (f.pen)
-			wr_uint(w, INSIPFIX_PEN, 4);
+			wr_uint(w, INSIE_PEN, 4);
 	}
 }
 

@@ -10,7 +10,7 @@
  * close, RST on a destroy or drop), ports, IPv4 or IPv6 addresses,
  * flowStart/EndMilliseconds, flowEndReason. The rest (event kind,
  * connection id, cumulative bytes both ways, TCP_INFO fields, held time) are
- * enterprise IEs under INSIPFIX_PEN, listed in docs/ins.md. Templates are
+ * enterprise IEs under INSIE_PEN, listed in docs/ins.md. Templates are
  * sent first and again every INSIPFIX_TEMPLATE_EVERY_S seconds (UDP).
  */
 #ifndef MOAT_INS_INSIPFIX_H
@@ -20,11 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/insie.h"
 #include "ins/insproto.h"
 
-/* IANA PEN 32473 is reserved for documentation (RFC 5612); a deployment
- * with its own PEN changes this one number. */
-#define INSIPFIX_PEN 32473u
 #define INSIPFIX_TMPL_V4 256u
 #define INSIPFIX_TMPL_V6 257u
 #define INSIPFIX_TEMPLATE_EVERY_S 30u
@@ -35,20 +33,8 @@
 /* Keep datagrams under a typical path MTU. */
 #define INSIPFIX_MSG_MAX 1400u
 
-enum insipfix_event {
-	INSIPFIX_OPEN = 1,
-	INSIPFIX_CLOSE = 2,
-	INSIPFIX_SLOW_BODY = 3,
-	INSIPFIX_SLOW_READ = 4,
-	INSIPFIX_IDLE = 5,
-	INSIPFIX_HOLD_TIMEOUT = 6,	/* dropped before handoff: headers too slow */
-	INSIPFIX_DENIED = 7,		/* dropped at accept: source denied */
-	INSIPFIX_CAPPED = 8,		/* dropped at accept: per-source cap */
-	INSIPFIX_UPDATE = 9,		/* periodic record of a long connection */
-};
-
 struct insipfix_rec {
-	uint8_t event;			/* enum insipfix_event */
+	uint8_t event;			/* enum insie_event */
 	uint8_t tcp_flags;
 	uint8_t end_reason;		/* RFC 5102 flowEndReason, 0 if not ended */
 	uint64_t conn_id;

@@ -122,7 +122,7 @@ lsn_report_open(struct broker *b, const struct lsn_conn *c)
 	uint64_t now = broker_now_ms(b), wall = clock_wall_ns(&b->clk) / 1000000u;
 	uint64_t held = now - c->t0_ms;
 	struct insipfix_rec r = {
-		.event = INSIPFIX_OPEN, .tcp_flags = 0x02, .conn_id = c->id,
+		.event = INSIE_OPEN, .tcp_flags = 0x02, .conn_id = c->id,
 		.peer = c->peer, .local = c->local, .start_ms = wall - held, .end_ms = wall,
 		.held_ms = held > UINT32_MAX ? UINT32_MAX : (uint32_t)held,
 		.timed = true, .ttfb_ms = lsn_since(c, c->first_ms),
@@ -227,7 +227,7 @@ lsn_drop_slow(struct broker *b, struct lsn_conn *c, uint64_t now_ms)
 {
 	struct srctab_entry *src = c->src;
 
-	broker_report_drop(b, INSIPFIX_HOLD_TIMEOUT, &c->peer, &c->local, c->id, now_ms - c->t0_ms);
+	broker_report_drop(b, INSIE_HOLD_TIMEOUT, &c->peer, &c->local, c->id, now_ms - c->t0_ms);
 	lsn_reset_close(c->ev.fd);
 	lsn_conn_release(b, c);
 	b->st.held_dropped++;
@@ -314,12 +314,12 @@ lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 	c->src = srctab_get(&b->src, c->peer.family, c->peer.addr, true, now_ms);
 	if (srctab_denied(c->src, now_ms)) {
 		b->st.denied_drops++;
-		broker_report_drop(b, INSIPFIX_DENIED, &c->peer, &c->local, c->id, 0);
+		broker_report_drop(b, INSIE_DENIED, &c->peer, &c->local, c->id, 0);
 		goto drop;
 	}
 	if (lsn_over_conn_cap(b, c->src)) {
 		b->st.capped_drops++;
-		broker_report_drop(b, INSIPFIX_CAPPED, &c->peer, &c->local, c->id, 0);
+		broker_report_drop(b, INSIE_CAPPED, &c->peer, &c->local, c->id, 0);
 		goto drop;
 	}
 	if (b->pol.hold == POLICY_HOLD_NONE) {
@@ -331,7 +331,7 @@ lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 		/* Not counted towards a deny: a burst from one address (NAT, a load
 		 * test) is not yet slow; the held ones that time out will count. */
 		b->st.capped_drops++;
-		broker_report_drop(b, INSIPFIX_CAPPED, &c->peer, &c->local, c->id, 0);
+		broker_report_drop(b, INSIE_CAPPED, &c->peer, &c->local, c->id, 0);
 		goto drop;
 	}
 	if (lsn_hold(b, l, c))

@@ -52,7 +52,7 @@ static void
 test_lifecycle(void **state)
 {
 	struct conntab *t = conntab_new(16, 300 * NS);
-	struct ipfix_conn e = ev(CONNTAB_EV_OPEN, 1);
+	struct ipfix_conn e = ev(INSIE_OPEN, 1);
 	const struct conntab_conn *c;
 	struct conntab_stats st;
 
@@ -66,7 +66,7 @@ test_lifecycle(void **state)
 	assert_int_equal(c->held_ms, 12);
 	assert_int_equal(c->ttfb_ms, 3);
 	assert_int_equal(c->headers_ms, 10);
-	e = ev(CONNTAB_EV_UPDATE, 1);
+	e = ev(INSIE_UPDATE, 1);
 	e.in_total = 500;
 	e.out_total = 9000;
 	e.in_delta = 500;
@@ -79,7 +79,7 @@ test_lifecycle(void **state)
 	assert_int_equal(c->rtt_us, 150);
 	assert_int_equal(c->ttfb_ms, 3);	/* unknown in this record: kept */
 	/* a CLOSE from what moat-ins last knew never lowers the totals */
-	e = ev(CONNTAB_EV_CLOSE, 1);
+	e = ev(INSIE_CLOSE, 1);
 	e.in_total = 0;
 	c = conntab_apply(t, &e, 4, 3 * NS);
 	assert_int_equal(c->state, CONNTAB_CLOSED);
@@ -91,9 +91,9 @@ test_lifecycle(void **state)
 	conntab_stats(t, &st);
 	assert_int_equal(st.open, 0);
 	assert_int_equal(st.entries, 1);
-	assert_int_equal(st.events[CONNTAB_EV_OPEN], 1);
-	assert_int_equal(st.events[CONNTAB_EV_UPDATE], 1);
-	assert_int_equal(st.events[CONNTAB_EV_CLOSE], 1);
+	assert_int_equal(st.events[INSIE_OPEN], 1);
+	assert_int_equal(st.events[INSIE_UPDATE], 1);
+	assert_int_equal(st.events[INSIE_CLOSE], 1);
 	/* kept for the retention, then gone */
 	conntab_expire(t, 302 * NS);
 	assert_int_equal(count(t), 1);
@@ -108,7 +108,7 @@ static void
 test_key(void **state)
 {
 	struct conntab *t = conntab_new(16, 300 * NS);
-	struct ipfix_conn e = ev(CONNTAB_EV_OPEN, 1);
+	struct ipfix_conn e = ev(INSIE_OPEN, 1);
 
 	(void)state;
 	conntab_apply(t, &e, CONNTAB_NONE, NS);
@@ -125,26 +125,26 @@ static void
 test_slow_states(void **state)
 {
 	struct conntab *t = conntab_new(16, 300 * NS);
-	struct ipfix_conn e = ev(CONNTAB_EV_OPEN, 1);
+	struct ipfix_conn e = ev(INSIE_OPEN, 1);
 	const struct conntab_conn *c;
 
 	(void)state;
 	conntab_apply(t, &e, 0, NS);
-	e = ev(CONNTAB_EV_SLOW_READ, 1);
+	e = ev(INSIE_SLOW_READ, 1);
 	c = conntab_apply(t, &e, 0, 2 * NS);
 	assert_int_equal(c->state, CONNTAB_SLOW);
-	e = ev(CONNTAB_EV_CLOSE, 1);	/* the close after the destroy: still slow */
+	e = ev(INSIE_CLOSE, 1);	/* the close after the destroy: still slow */
 	c = conntab_apply(t, &e, 0, 3 * NS);
 	assert_int_equal(c->state, CONNTAB_SLOW);
-	e = ev(CONNTAB_EV_HOLD_TIMEOUT, 2);	/* never handed over */
+	e = ev(INSIE_HOLD_TIMEOUT, 2);	/* never handed over */
 	c = conntab_apply(t, &e, 0, 3 * NS);
 	assert_int_equal(c->state, CONNTAB_DROPPED);
-	assert_true(conntab_event_is_slow(CONNTAB_EV_HOLD_TIMEOUT));
-	assert_true(conntab_event_is_slow(CONNTAB_EV_CAPPED));
-	assert_true(conntab_event_is_slow(CONNTAB_EV_SLOW_BODY));
-	assert_true(conntab_event_is_slow(CONNTAB_EV_IDLE));
-	assert_false(conntab_event_is_slow(CONNTAB_EV_DENIED));
-	assert_false(conntab_event_is_slow(CONNTAB_EV_CLOSE));
+	assert_true(conntab_event_is_slow(INSIE_HOLD_TIMEOUT));
+	assert_true(conntab_event_is_slow(INSIE_CAPPED));
+	assert_true(conntab_event_is_slow(INSIE_SLOW_BODY));
+	assert_true(conntab_event_is_slow(INSIE_IDLE));
+	assert_false(conntab_event_is_slow(INSIE_DENIED));
+	assert_false(conntab_event_is_slow(INSIE_CLOSE));
 	assert_false(conntab_event_is_slow(200));
 	conntab_free(t);
 }
@@ -170,16 +170,16 @@ test_eviction(void **state)
 
 	(void)state;
 	for (uint64_t id = 1; id <= 4; id++) {
-		e = ev(CONNTAB_EV_OPEN, id);
+		e = ev(INSIE_OPEN, id);
 		conntab_apply(t, &e, 0, NS);
 	}
-	e = ev(CONNTAB_EV_CLOSE, 3);
+	e = ev(INSIE_CLOSE, 3);
 	conntab_apply(t, &e, 0, 2 * NS);
-	e = ev(CONNTAB_EV_UPDATE, 1);	/* 1 is now the most recently updated */
+	e = ev(INSIE_UPDATE, 1);	/* 1 is now the most recently updated */
 	conntab_apply(t, &e, 0, 2 * NS);
-	e = ev(CONNTAB_EV_OPEN, 5);	/* full: the ended one (3) goes */
+	e = ev(INSIE_OPEN, 5);	/* full: the ended one (3) goes */
 	conntab_apply(t, &e, 0, 3 * NS);
-	e = ev(CONNTAB_EV_OPEN, 6);	/* no ended one: the stalest open (2) goes */
+	e = ev(INSIE_OPEN, 6);	/* no ended one: the stalest open (2) goes */
 	conntab_apply(t, &e, 0, 3 * NS);
 	conntab_stats(t, &st);
 	assert_int_equal(st.evictions, 2);
@@ -202,7 +202,7 @@ static void
 test_remap_json_names(void **state)
 {
 	struct conntab *t = conntab_new(4, 300 * NS);
-	struct ipfix_conn e = ev(CONNTAB_EV_OPEN, 9);
+	struct ipfix_conn e = ev(INSIE_OPEN, 9);
 	const struct conntab_conn *c = conntab_apply(t, &e, CONNTAB_NONE, NS);
 	json_t *j;
 	uint8_t s;
@@ -224,7 +224,7 @@ test_remap_json_names(void **state)
 	assert_int_equal(conntab_state_parse("slow", &s), 0);
 	assert_int_equal(s, CONNTAB_SLOW);
 	assert_int_equal(conntab_state_parse("live", &s), -EINVAL);
-	assert_string_equal(conntab_event_name(CONNTAB_EV_HOLD_TIMEOUT), "hold_timeout");
+	assert_string_equal(conntab_event_name(INSIE_HOLD_TIMEOUT), "hold_timeout");
 	assert_string_equal(conntab_event_name(99), "unknown");
 	assert_string_equal(conntab_state_name(CONNTAB_DROPPED), "dropped");
 	assert_null(conntab_new(0, NS));

@@ -19,7 +19,7 @@ static struct insipfix_rec
 sample(uint8_t family)
 {
 	struct insipfix_rec r = {
-		.event = INSIPFIX_CLOSE, .tcp_flags = 1, .end_reason = 3, .conn_id = 77,
+		.event = INSIE_CLOSE, .tcp_flags = 1, .end_reason = 3, .conn_id = 77,
 		.start_ms = 1700000000000ull, .end_ms = 1700000001000ull, .in_delta = 1234,
 		.pkts_delta = 5, .in_total = 1234, .out_total = 99999, .rtt_us = 150,
 	};
@@ -59,7 +59,7 @@ template_record_len(const uint8_t *buf, size_t len, uint16_t want)
 			assert_true(cur_be16(&set, &ie) && cur_be16(&set, &flen));
 			if (ie & 0x8000) {
 				assert_true(cur_be32(&set, &pen));
-				assert_int_equal(pen, INSIPFIX_PEN);
+				assert_int_equal(pen, INSIE_PEN);
 			}
 			total += flen;
 		}
