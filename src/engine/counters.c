@@ -38,11 +38,14 @@ struct host_ent {
 	uint8_t proto;
 	struct ipaddr addr;
 	cnt_t v[HOST_NV];
-};
+} __attribute__((aligned(64)));	/* one cache line: the prefetch in plan_chunk covers it */
+
+_Static_assert(sizeof(struct host_ent) == 64, "a host entry is one cache line");
 
 /* One interval's host breakdown of one shard. */
 struct host_tab {
-	struct host_ent *e;		/* HOST_TAB_SIZE */
+	struct host_ent *e;		/* HOST_TAB_SIZE, line-aligned */
+	void *e_mem;			/* what to free */
 	uint32_t *used;			/* indices of used entries */
 	_Atomic uint32_t nused;
 	_Atomic uint64_t dropped;
@@ -83,6 +86,13 @@ struct port_tab {
 	uint32_t nslots;
 	unsigned nshards;
 	cnt_t **cnt;			/* per shard: nslots * PER_PORT, cumulative */
+	/* Per shard, a bit per slot: written since the reader last looked.
+	 * The tick sums only those slots and the live ones, not all of them
+	 * (most configured ports are quiet, and summing means reading every
+	 * shard's counters and five view arrays). */
+	_Atomic uint64_t **dirty;
+	void **dirty_mem;		/* what to free */
+	uint64_t *live;			/* reader side: sum at the next tick */
 	struct cnt_view view;		/* reader side */
 };
 
@@ -171,10 +181,31 @@ host_hash(const struct ipaddr *a, uint32_t po, unsigned proto)
 
 /* ---- allocation ---- */
 
+static size_t
+bitmap_words(size_t nbits)
+{
+	return (nbits + 63) / 64;
+}
+
+/*
+ * n zeroed bytes starting on a cache line; *ret_mem is what to free.
+ * calloc's large blocks start 16 bytes into a page, which would split every
+ * 64-byte entry over two lines; aligned_alloc + memset would touch every
+ * page, calloc leaves the untouched ones unbacked.
+ */
+static void *
+calloc_lines(size_t n, void **ret_mem)
+{
+	unsigned char *p = calloc(1, n + 63);
+
+	*ret_mem = p;
+	return p == NULL ? NULL : p + ((64 - (uintptr_t)p % 64) % 64);
+}
+
 static int
 host_tab_init(struct host_tab *h)
 {
-	h->e = calloc(HOST_TAB_SIZE, sizeof(*h->e));
+	h->e = calloc_lines(HOST_TAB_SIZE * sizeof(*h->e), &h->e_mem);
 	h->used = calloc(LIMIT_COLLECT_HOSTS, sizeof(*h->used));
 	return h->e && h->used ? 0 : -ENOMEM;
 }
@@ -182,7 +213,7 @@ host_tab_init(struct host_tab *h)
 static void
 host_tab_free(struct host_tab *h)
 {
-	free(h->e);
+	free(h->e_mem);
 	free(h->used);
 }
 
@@ -219,9 +250,16 @@ port_tab_free(struct port_tab *pt)
 {
 	if (pt == NULL)
 		return;
-	for (unsigned i = 0; pt->cnt && i < pt->nshards; i++)
-		free(pt->cnt[i]);
+	for (unsigned i = 0; i < pt->nshards; i++) {
+		if (pt->cnt)
+			free(pt->cnt[i]);
+		if (pt->dirty_mem)
+			free(pt->dirty_mem[i]);
+	}
 	free(pt->cnt);
+	free(pt->dirty);
+	free(pt->dirty_mem);
+	free(pt->live);
 	free(pt->has);
 	free(pt->mask);
 	free(pt->off);
@@ -248,12 +286,21 @@ port_tab_new(uint32_t npos, uint32_t nslots, unsigned nshards)
 	pt->port = calloc(n, sizeof(*pt->port));
 	pt->slot_po = calloc(n, sizeof(*pt->slot_po));
 	pt->cnt = calloc(nshards, sizeof(*pt->cnt));
+	pt->dirty = calloc(nshards, sizeof(*pt->dirty));
+	pt->dirty_mem = calloc(nshards, sizeof(*pt->dirty_mem));
+	pt->live = calloc(bitmap_words(n), sizeof(*pt->live));
 	if (pt->has == NULL || pt->off == NULL || pt->port == NULL || pt->slot_po == NULL ||
-	    pt->cnt == NULL || pt->mask == NULL || view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
+	    pt->cnt == NULL || pt->mask == NULL || pt->dirty == NULL || pt->dirty_mem == NULL ||
+	    pt->live == NULL || view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
 		goto fail;
-	for (unsigned i = 0; i < nshards; i++)
+	for (unsigned i = 0; i < nshards; i++) {
 		if ((pt->cnt[i] = calloc(n * PER_PORT, sizeof(*pt->cnt[i]))) == NULL)
 			goto fail;
+		/* Whole lines: one shard's bits share no line with another's. */
+		pt->dirty[i] = calloc_lines((bitmap_words(n) * 8 + 63) / 64 * 64, &pt->dirty_mem[i]);
+		if (pt->dirty[i] == NULL)
+			goto fail;
+	}
 	return pt;
 fail:
 	port_tab_free(pt);
@@ -394,6 +441,22 @@ static inline void
 cnt_add(cnt_t *base, const uint64_t v[CNT__COUNT])
 {
 	cnt_add_n(base, v, CNT__COUNT);
+}
+
+/*
+ * Mark slot written, after its counters. A locked instruction only the
+ * first time per interval (the reader clears the bits); the reader also
+ * sums a slot at the tick after the one that saw its bit, so an add whose
+ * store was still in flight when the bit was cleared is still counted.
+ */
+static inline void
+dirty_mark(_Atomic uint64_t *bits, uint32_t slot)
+{
+	_Atomic uint64_t *w = &bits[slot >> 6];
+	uint64_t bit = 1ull << (slot & 63);
+
+	if (!(atomic_load_explicit(w, memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(w, bit, memory_order_release);
 }
 
 /*
@@ -562,6 +625,15 @@ struct add_plan {
 
 #define ADD_CHUNK 32u
 
+/* The CNT__COUNT counters of one (key, direction, protocol) are 40 bytes:
+   half of them cross a cache line, so fetch both ends. */
+static inline void
+prefetch_group(const cnt_t *g)
+{
+	__builtin_prefetch(g, 1);
+	__builtin_prefetch(g + CNT__COUNT - 1, 1);
+}
+
 /*
  * Two passes per chunk: look up and prefetch every counter line and host
  * slot the chunk will touch, then add. With 100k POs the counters are tens
@@ -587,17 +659,17 @@ plan_chunk(const struct counters_shard *s, const struct lpm *l, const struct por
 		p->pin = p->pout = NO_SLOT;
 		if (p->din < c->max_pos) {
 			p->host = host_hash(&r->dst, p->din, p->proto);
-			__builtin_prefetch(&s->po[key_index(p->din, DIR_IN, p->proto)], 1);
+			prefetch_group(&s->po[key_index(p->din, DIR_IN, p->proto)]);
 			__builtin_prefetch(&h->e[p->host & HOST_MASK], 1);
 			if (ported && (p->pin = port_slot(pt, p->din, r->dport)) != NO_SLOT)
-				__builtin_prefetch(&pt->cnt[s->index][port_index(p->pin, DIR_IN,
-				    p->proto)], 1);
+				prefetch_group(&pt->cnt[s->index][port_index(p->pin, DIR_IN,
+				    p->proto)]);
 		}
 		if (p->sout < c->max_pos) {
-			__builtin_prefetch(&s->po[key_index(p->sout, DIR_OUT, p->proto)], 1);
+			prefetch_group(&s->po[key_index(p->sout, DIR_OUT, p->proto)]);
 			if (ported && (p->pout = port_slot(pt, p->sout, r->sport)) != NO_SLOT)
-				__builtin_prefetch(&pt->cnt[s->index][port_index(p->pout, DIR_OUT,
-				    p->proto)], 1);
+				prefetch_group(&pt->cnt[s->index][port_index(p->pout, DIR_OUT,
+				    p->proto)]);
 		}
 	}
 }
@@ -610,6 +682,7 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 	const struct lpm *l = shard_enter(s, &pt);
 	struct host_tab *h = &s->hosts[s->epoch_local & 1];
 	cnt_t *pcnt = pt != NULL ? pt->cnt[s->index] : NULL;
+	_Atomic uint64_t *pdirty = pt != NULL ? pt->dirty[s->index] : NULL;
 	struct add_plan plan[ADD_CHUNK];
 
 	for (unsigned base = 0; base < n; base += ADD_CHUNK) {
@@ -625,15 +698,19 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 			scaled(r, v);
 			if (p->din < c->max_pos) {
 				cnt_add(&s->po[key_index(p->din, DIR_IN, p->proto)], v);
-				if (p->pin != NO_SLOT)
+				if (p->pin != NO_SLOT) {
 					cnt_add(&pcnt[port_index(p->pin, DIR_IN, p->proto)], v);
+					dirty_mark(pdirty, p->pin);
+				}
 				host_add(h, p->host, p->din, p->proto, &r->dst, v);
 				obs_sample(s, p->din, p->proto, r, v);
 			}
 			if (p->sout < c->max_pos) {
 				cnt_add(&s->po[key_index(p->sout, DIR_OUT, p->proto)], v);
-				if (p->pout != NO_SLOT)
+				if (p->pout != NO_SLOT) {
 					cnt_add(&pcnt[port_index(p->pout, DIR_OUT, p->proto)], v);
+					dirty_mark(pdirty, p->pout);
+				}
 				if (p->din >= c->max_pos)
 					locdir = DIR_OUT;
 			}
@@ -698,7 +775,9 @@ view_update(struct counters *c, struct cnt_view *v, struct cnt_src src, size_t i
 		uint64_t d = sum - v->total[idx + k];
 		float *ema = &v->ema[(idx + k) * NEMA];
 
-		if (v->carry != NULL) {
+		/* Written only when set: a store per counter per tick would
+		 * dirty the whole carry array every interval. */
+		if (v->carry != NULL && v->carry[idx + k] != 0) {
 			d += v->carry[idx + k];
 			v->carry[idx + k] = 0;
 		}
@@ -714,7 +793,7 @@ view_update(struct counters *c, struct cnt_view *v, struct cnt_src src, size_t i
 	return busy;
 }
 
-/* The reading of the counters at idx of view v. */
+/* The reading of the counters at idx of view v (NULL: an idle series, all zero). */
 static void
 emit(const struct counters *c, const struct cnt_view *v, size_t idx, uint32_t po, unsigned dir,
     unsigned proto, uint16_t port, uint64_t now_ns, counters_reading_fn fn, void *ctx)
@@ -726,13 +805,15 @@ emit(const struct counters *c, const struct cnt_view *v, size_t idx, uint32_t po
 		.proto = (uint8_t)proto,
 		.dir = (uint8_t)dir,
 		.port = port,
-		.bytes = v->last[idx + CNT_BYTES],
-		.packets = v->last[idx + CNT_PACKETS],
-		.flows = v->last[idx + CNT_FLOWS],
-		.syns = v->last[idx + CNT_SYNS],
-		.frags = v->last[idx + CNT_FRAGS],
 	};
 
+	if (v != NULL) {
+		r.bytes = v->last[idx + CNT_BYTES];
+		r.packets = v->last[idx + CNT_PACKETS];
+		r.flows = v->last[idx + CNT_FLOWS];
+		r.syns = v->last[idx + CNT_SYNS];
+		r.frags = v->last[idx + CNT_FRAGS];
+	}
 	fn(ctx, &r);
 }
 
@@ -856,7 +937,47 @@ merge_hosts(struct counters *c, uint32_t epoch)
 	}
 }
 
-/* The port series: readings for every configured port of a PO below npos. */
+/* The slots of bitmap word w written since the last tick, by any shard
+   (taking their bits). */
+static uint64_t
+ports_take_dirty(struct port_tab *pt, size_t w)
+{
+	uint64_t bits = 0;
+
+	for (unsigned i = 0; i < pt->nshards; i++)
+		if (atomic_load_explicit(&pt->dirty[i][w], memory_order_relaxed) != 0)
+			bits |= atomic_exchange_explicit(&pt->dirty[i][w], 0, memory_order_acq_rel);
+	return bits;
+}
+
+/* Sum one slot into the view and emit its readings (if fn); true if any of
+   its series changed or still has a rate to decay. */
+static bool
+tick_port_slot(struct counters *c, struct port_tab *pt, uint32_t slot, bool sum, uint64_t now_ns,
+    const double alpha[NEMA], counters_reading_fn fn, void *ctx)
+{
+	bool busy = false;
+
+	for (unsigned dir = 0; dir < DIR__COUNT; dir++)
+		for (unsigned proto = 0; proto < PORT_PROTOS; proto++) {
+			size_t idx = port_index(slot, dir, proto);
+
+			if (sum)
+				busy |= view_update(c, &pt->view, (struct cnt_src){ .pt = pt }, idx,
+				    alpha);
+			if (fn)
+				emit(c, sum ? &pt->view : NULL, idx, pt->slot_po[slot], dir, proto,
+				    pt->port[slot], now_ns, fn, ctx);
+		}
+	return busy;
+}
+
+/*
+ * The port series: readings for every configured port of a PO below npos.
+ * Only slots written since the last tick, or live (a rate still decaying,
+ * a carry, written the tick before) are summed; the others are idle with
+ * nothing counted, so their reading is zero and their view unchanged.
+ */
 static void
 tick_ports(struct counters *c, uint64_t now_ns, const double alpha[NEMA],
     counters_reading_fn fn, void *ctx)
@@ -865,18 +986,27 @@ tick_ports(struct counters *c, uint64_t now_ns, const double alpha[NEMA],
 
 	if (pt == NULL)
 		return;
-	for (uint32_t slot = 0; slot < pt->nslots; slot++) {
-		if (pt->slot_po[slot] >= c->npos)
-			continue;
-		for (unsigned dir = 0; dir < DIR__COUNT; dir++)
-			for (unsigned proto = 0; proto < PORT_PROTOS; proto++) {
-				size_t idx = port_index(slot, dir, proto);
+	for (size_t w = 0; w < bitmap_words(pt->nslots); w++) {
+		uint64_t dirty = ports_take_dirty(pt, w), todo = dirty | pt->live[w], live = 0;
+		uint32_t end = pt->nslots - (uint32_t)w * 64 < 64 ? pt->nslots - (uint32_t)w * 64 : 64;
 
-				view_update(c, &pt->view, (struct cnt_src){ .pt = pt }, idx, alpha);
-				if (fn)
-					emit(c, &pt->view, idx, pt->slot_po[slot], dir, proto,
-					    pt->port[slot], now_ns, fn, ctx);
+		for (uint32_t b = 0; b < end; b++) {
+			uint32_t slot = (uint32_t)w * 64 + b;
+			uint64_t bit = 1ull << b;
+
+			if (pt->slot_po[slot] >= c->npos) {
+				live |= todo & bit;	/* summed once its PO is back */
+				continue;
 			}
+			if (!(todo & bit)) {
+				if (fn)
+					tick_port_slot(c, pt, slot, false, now_ns, alpha, fn, ctx);
+				continue;
+			}
+			if (tick_port_slot(c, pt, slot, true, now_ns, alpha, fn, ctx) || (dirty & bit))
+				live |= bit;
+		}
+		pt->live[w] = live;
 	}
 }
 
@@ -956,6 +1086,7 @@ ports_carry(const struct counters *c, const struct port_tab *old, struct port_ta
 
 		if (os == NO_SLOT)
 			continue;
+		pt->live[slot >> 6] |= 1ull << (slot & 63);	/* its carry, last and rates */
 		for (unsigned k = 0; k < PER_PORT; k++) {
 			size_t ni = (size_t)slot * PER_PORT + k, oi = (size_t)os * PER_PORT + k;
 
