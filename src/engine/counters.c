@@ -70,6 +70,20 @@ struct cnt_view {
 };
 
 /*
+ * Which keys (POs, port slots) were written since the tick last looked: a
+ * bit per key and shard. The tick sums only those and the live ones (a
+ * rate still decaying, written the tick before), not every key: most are
+ * quiet, and summing one means reading every shard's counters and the
+ * view's arrays, tens of MiB at 100k POs.
+ */
+struct dirty_set {
+	unsigned nshards;
+	_Atomic uint64_t **bits;	/* per shard, set by its writer, taken by the reader */
+	void **mem;			/* what to free */
+	uint64_t *live;			/* reader side: sum at the next tick */
+};
+
+/*
  * The configured ports of the POs, immutable once published. A (PO, port)
  * is a slot; the slots of one PO are contiguous with their ports ascending,
  * so the writer finds one with a bitmap test and a short binary search.
@@ -86,13 +100,7 @@ struct port_tab {
 	uint32_t nslots;
 	unsigned nshards;
 	cnt_t **cnt;			/* per shard: nslots * PER_PORT, cumulative */
-	/* Per shard, a bit per slot: written since the reader last looked.
-	 * The tick sums only those slots and the live ones, not all of them
-	 * (most configured ports are quiet, and summing means reading every
-	 * shard's counters and five view arrays). */
-	_Atomic uint64_t **dirty;
-	void **dirty_mem;		/* what to free */
-	uint64_t *live;			/* reader side: sum at the next tick */
+	struct dirty_set dirty;		/* over slots */
 	struct cnt_view view;		/* reader side */
 };
 
@@ -130,6 +138,7 @@ struct counters {
 
 	/* reader side */
 	struct cnt_view pov, locv;
+	struct dirty_set po_dirty;	/* over PO ids */
 	bool started;
 	uint64_t last_tick_ns;
 	double interval_s;
@@ -181,12 +190,6 @@ host_hash(const struct ipaddr *a, uint32_t po, unsigned proto)
 
 /* ---- allocation ---- */
 
-static size_t
-bitmap_words(size_t nbits)
-{
-	return (nbits + 63) / 64;
-}
-
 /*
  * n zeroed bytes starting on a cache line; *ret_mem is what to free.
  * calloc's large blocks start 16 bytes into a page, which would split every
@@ -200,6 +203,42 @@ calloc_lines(size_t n, void **ret_mem)
 
 	*ret_mem = p;
 	return p == NULL ? NULL : p + ((64 - (uintptr_t)p % 64) % 64);
+}
+
+static size_t
+bitmap_words(size_t nbits)
+{
+	return (nbits + 63) / 64;
+}
+
+static void
+dirty_set_free(struct dirty_set *d)
+{
+	for (unsigned i = 0; d->mem && i < d->nshards; i++)
+		free(d->mem[i]);
+	free(d->bits);
+	free(d->mem);
+	free(d->live);
+}
+
+/* Bits for nkeys keys (>= 1) and nshards shards. -ENOMEM (free with
+   dirty_set_free() either way). */
+static int
+dirty_set_init(struct dirty_set *d, unsigned nshards, size_t nkeys)
+{
+	size_t words = bitmap_words(nkeys);
+
+	d->nshards = nshards;
+	d->bits = calloc(nshards, sizeof(*d->bits));
+	d->mem = calloc(nshards, sizeof(*d->mem));
+	d->live = calloc(words, sizeof(*d->live));
+	if (d->bits == NULL || d->mem == NULL || d->live == NULL)
+		return -ENOMEM;
+	/* Whole lines: one shard's bits share no cache line with another's. */
+	for (unsigned i = 0; i < nshards; i++)
+		if ((d->bits[i] = calloc_lines((words * 8 + 63) / 64 * 64, &d->mem[i])) == NULL)
+			return -ENOMEM;
+	return 0;
 }
 
 static int
@@ -250,16 +289,10 @@ port_tab_free(struct port_tab *pt)
 {
 	if (pt == NULL)
 		return;
-	for (unsigned i = 0; i < pt->nshards; i++) {
-		if (pt->cnt)
-			free(pt->cnt[i]);
-		if (pt->dirty_mem)
-			free(pt->dirty_mem[i]);
-	}
+	for (unsigned i = 0; pt->cnt && i < pt->nshards; i++)
+		free(pt->cnt[i]);
 	free(pt->cnt);
-	free(pt->dirty);
-	free(pt->dirty_mem);
-	free(pt->live);
+	dirty_set_free(&pt->dirty);
 	free(pt->has);
 	free(pt->mask);
 	free(pt->off);
@@ -286,21 +319,13 @@ port_tab_new(uint32_t npos, uint32_t nslots, unsigned nshards)
 	pt->port = calloc(n, sizeof(*pt->port));
 	pt->slot_po = calloc(n, sizeof(*pt->slot_po));
 	pt->cnt = calloc(nshards, sizeof(*pt->cnt));
-	pt->dirty = calloc(nshards, sizeof(*pt->dirty));
-	pt->dirty_mem = calloc(nshards, sizeof(*pt->dirty_mem));
-	pt->live = calloc(bitmap_words(n), sizeof(*pt->live));
 	if (pt->has == NULL || pt->off == NULL || pt->port == NULL || pt->slot_po == NULL ||
-	    pt->cnt == NULL || pt->mask == NULL || pt->dirty == NULL || pt->dirty_mem == NULL ||
-	    pt->live == NULL || view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
+	    pt->cnt == NULL || pt->mask == NULL || dirty_set_init(&pt->dirty, nshards, n) < 0 ||
+	    view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
 		goto fail;
-	for (unsigned i = 0; i < nshards; i++) {
+	for (unsigned i = 0; i < nshards; i++)
 		if ((pt->cnt[i] = calloc(n * PER_PORT, sizeof(*pt->cnt[i]))) == NULL)
 			goto fail;
-		/* Whole lines: one shard's bits share no line with another's. */
-		pt->dirty[i] = calloc_lines((bitmap_words(n) * 8 + 63) / 64 * 64, &pt->dirty_mem[i]);
-		if (pt->dirty[i] == NULL)
-			goto fail;
-	}
 	return pt;
 fail:
 	port_tab_free(pt);
@@ -349,6 +374,7 @@ counters_free(struct counters *c)
 		port_tab_free(c->retired[i]);
 	view_free(&c->pov);
 	view_free(&c->locv);
+	dirty_set_free(&c->po_dirty);
 	free(c->mh);
 	free(c->mh_used);
 	free(c);
@@ -381,6 +407,7 @@ counters_new(uint32_t max_pos, uint32_t max_locations, unsigned nshards)
 	c->mh = calloc(HOST_TAB_SIZE, sizeof(*c->mh));
 	c->mh_used = calloc(LIMIT_COLLECT_HOSTS, sizeof(*c->mh_used));
 	if (view_init(&c->pov, (size_t)max_pos * PER_KEY, false) < 0 ||
+	    dirty_set_init(&c->po_dirty, nshards, max_pos) < 0 ||
 	    view_init(&c->locv, (size_t)max_locations * PER_KEY, false) < 0 ||
 	    c->mh == NULL || c->mh_used == NULL)
 		goto fail;
@@ -682,7 +709,8 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 	const struct lpm *l = shard_enter(s, &pt);
 	struct host_tab *h = &s->hosts[s->epoch_local & 1];
 	cnt_t *pcnt = pt != NULL ? pt->cnt[s->index] : NULL;
-	_Atomic uint64_t *pdirty = pt != NULL ? pt->dirty[s->index] : NULL;
+	_Atomic uint64_t *pdirty = pt != NULL ? pt->dirty.bits[s->index] : NULL;
+	_Atomic uint64_t *podirty = c->po_dirty.bits[s->index];
 	struct add_plan plan[ADD_CHUNK];
 
 	for (unsigned base = 0; base < n; base += ADD_CHUNK) {
@@ -698,6 +726,7 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 			scaled(r, v);
 			if (p->din < c->max_pos) {
 				cnt_add(&s->po[key_index(p->din, DIR_IN, p->proto)], v);
+				dirty_mark(podirty, p->din);
 				if (p->pin != NO_SLOT) {
 					cnt_add(&pcnt[port_index(p->pin, DIR_IN, p->proto)], v);
 					dirty_mark(pdirty, p->pin);
@@ -707,6 +736,7 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 			}
 			if (p->sout < c->max_pos) {
 				cnt_add(&s->po[key_index(p->sout, DIR_OUT, p->proto)], v);
+				dirty_mark(podirty, p->sout);
 				if (p->pout != NO_SLOT) {
 					cnt_add(&pcnt[port_index(p->pout, DIR_OUT, p->proto)], v);
 					dirty_mark(pdirty, p->pout);
@@ -937,76 +967,108 @@ merge_hosts(struct counters *c, uint32_t epoch)
 	}
 }
 
-/* The slots of bitmap word w written since the last tick, by any shard
+/* The keys of bitmap word w written since the last tick, by any shard
    (taking their bits). */
 static uint64_t
-ports_take_dirty(struct port_tab *pt, size_t w)
+dirty_take(struct dirty_set *d, size_t w)
 {
 	uint64_t bits = 0;
 
-	for (unsigned i = 0; i < pt->nshards; i++)
-		if (atomic_load_explicit(&pt->dirty[i][w], memory_order_relaxed) != 0)
-			bits |= atomic_exchange_explicit(&pt->dirty[i][w], 0, memory_order_acq_rel);
+	for (unsigned i = 0; i < d->nshards; i++)
+		if (atomic_load_explicit(&d->bits[i][w], memory_order_relaxed) != 0)
+			bits |= atomic_exchange_explicit(&d->bits[i][w], 0, memory_order_acq_rel);
 	return bits;
 }
 
-/* Sum one slot into the view and emit its readings (if fn); true if any of
-   its series changed or still has a rate to decay. */
-static bool
-tick_port_slot(struct counters *c, struct port_tab *pt, uint32_t slot, bool sum, uint64_t now_ns,
-    const double alpha[NEMA], counters_reading_fn fn, void *ctx)
+/* One tick's constants. */
+struct tick_arg {
+	uint64_t now_ns;
+	double alpha[NEMA];
+	counters_reading_fn fn;
+	void *ctx;
+};
+
+enum key_tick { KEY_SKIPPED, KEY_IDLE, KEY_BUSY };
+
+/* Sum one key into its view if sum (else it is idle: its readings are
+   zero) and emit its readings. KEY_SKIPPED: beyond the npos limit, left
+   for later; KEY_BUSY: a series changed or still has a rate to decay. */
+typedef enum key_tick (*key_tick_fn)(struct counters *c, uint32_t key, bool sum,
+    const struct tick_arg *t);
+
+static enum key_tick
+tick_po(struct counters *c, uint32_t po, bool sum, const struct tick_arg *t)
 {
 	bool busy = false;
 
+	if (po >= c->npos)
+		return KEY_SKIPPED;
+	for (unsigned dir = 0; dir < DIR__COUNT; dir++)
+		for (unsigned proto = 0; proto < PROTO__COUNT; proto++) {
+			size_t idx = key_index(po, dir, proto);
+
+			if (sum)
+				busy |= view_update(c, &c->pov, (struct cnt_src){ .po = true }, idx,
+				    t->alpha);
+			if (t->fn)
+				emit(c, sum ? &c->pov : NULL, idx, po, dir, proto, 0, t->now_ns, t->fn,
+				    t->ctx);
+		}
+	return busy ? KEY_BUSY : KEY_IDLE;
+}
+
+static enum key_tick
+tick_port_slot(struct counters *c, uint32_t slot, bool sum, const struct tick_arg *t)
+{
+	struct port_tab *pt = atomic_load_explicit(&c->ports, memory_order_relaxed);
+	bool busy = false;
+
+	if (pt->slot_po[slot] >= c->npos)
+		return KEY_SKIPPED;
 	for (unsigned dir = 0; dir < DIR__COUNT; dir++)
 		for (unsigned proto = 0; proto < PORT_PROTOS; proto++) {
 			size_t idx = port_index(slot, dir, proto);
 
 			if (sum)
 				busy |= view_update(c, &pt->view, (struct cnt_src){ .pt = pt }, idx,
-				    alpha);
-			if (fn)
+				    t->alpha);
+			if (t->fn)
 				emit(c, sum ? &pt->view : NULL, idx, pt->slot_po[slot], dir, proto,
-				    pt->port[slot], now_ns, fn, ctx);
+				    pt->port[slot], t->now_ns, t->fn, t->ctx);
 		}
-	return busy;
+	return busy ? KEY_BUSY : KEY_IDLE;
 }
 
 /*
- * The port series: readings for every configured port of a PO below npos.
- * Only slots written since the last tick, or live (a rate still decaying,
- * a carry, written the tick before) are summed; the others are idle with
- * nothing counted, so their reading is zero and their view unchanged.
+ * Keys 0 .. nkeys - 1 in order: sum those written since the last tick or
+ * live, emit every one. A key stays live while busy, the tick after it was
+ * written (an add whose store was still in flight when its bit was taken
+ * is summed then), and while skipped with something to sum.
  */
 static void
-tick_ports(struct counters *c, uint64_t now_ns, const double alpha[NEMA],
-    counters_reading_fn fn, void *ctx)
+tick_keys(struct counters *c, struct dirty_set *d, uint32_t nkeys, key_tick_fn fn,
+    const struct tick_arg *t)
 {
-	struct port_tab *pt = atomic_load_explicit(&c->ports, memory_order_relaxed);
-
-	if (pt == NULL)
-		return;
-	for (size_t w = 0; w < bitmap_words(pt->nslots); w++) {
-		uint64_t dirty = ports_take_dirty(pt, w), todo = dirty | pt->live[w], live = 0;
-		uint32_t end = pt->nslots - (uint32_t)w * 64 < 64 ? pt->nslots - (uint32_t)w * 64 : 64;
+	for (size_t w = 0; w < bitmap_words(nkeys); w++) {
+		uint64_t dirty = dirty_take(d, w), todo = dirty | d->live[w], live = 0;
+		uint32_t end = nkeys - (uint32_t)w * 64 < 64 ? nkeys - (uint32_t)w * 64 : 64;
 
 		for (uint32_t b = 0; b < end; b++) {
-			uint32_t slot = (uint32_t)w * 64 + b;
 			uint64_t bit = 1ull << b;
 
-			if (pt->slot_po[slot] >= c->npos) {
-				live |= todo & bit;	/* summed once its PO is back */
-				continue;
-			}
-			if (!(todo & bit)) {
-				if (fn)
-					tick_port_slot(c, pt, slot, false, now_ns, alpha, fn, ctx);
-				continue;
-			}
-			if (tick_port_slot(c, pt, slot, true, now_ns, alpha, fn, ctx) || (dirty & bit))
+			switch (fn(c, (uint32_t)w * 64 + b, (todo & bit) != 0, t)) {
+			case KEY_SKIPPED:
+				live |= todo & bit;
+				break;
+			case KEY_BUSY:
 				live |= bit;
+				break;
+			case KEY_IDLE:
+				live |= dirty & bit;
+				break;
+			}
 		}
-		pt->live[w] = live;
+		d->live[w] = live;
 	}
 }
 
@@ -1086,7 +1148,7 @@ ports_carry(const struct counters *c, const struct port_tab *old, struct port_ta
 
 		if (os == NO_SLOT)
 			continue;
-		pt->live[slot >> 6] |= 1ull << (slot & 63);	/* its carry, last and rates */
+		pt->dirty.live[slot >> 6] |= 1ull << (slot & 63);	/* its carry, last and rates */
 		for (unsigned k = 0; k < PER_PORT; k++) {
 			size_t ni = (size_t)slot * PER_PORT + k, oi = (size_t)os * PER_PORT + k;
 
@@ -1141,7 +1203,8 @@ void
 counters_tick(struct counters *c, uint64_t now_ns, counters_reading_fn fn, void *ctx)
 {
 	uint32_t epoch;
-	double alpha[NEMA];
+	struct tick_arg t = { .now_ns = now_ns, .fn = fn, .ctx = ctx };
+	struct port_tab *pt = atomic_load_explicit(&c->ports, memory_order_relaxed);
 
 	if (!c->started || now_ns <= c->last_tick_ns) {
 		c->started = true;
@@ -1151,26 +1214,19 @@ counters_tick(struct counters *c, uint64_t now_ns, counters_reading_fn fn, void 
 	c->interval_s = (double)(now_ns - c->last_tick_ns) / 1e9;
 	c->last_tick_ns = now_ns;
 	for (unsigned w = 0; w < NEMA; w++)
-		alpha[w] = 1.0 - exp(-c->interval_s / ema_window_s[w]);
+		t.alpha[w] = 1.0 - exp(-c->interval_s / ema_window_s[w]);
 
 	/* Writers move to the other host table; read the one they leave. */
 	epoch = atomic_fetch_add(&c->epoch, 1);
 	merge_hosts(c, epoch);
 
-	for (uint32_t po = 0; po < c->npos; po++)
-		for (unsigned dir = 0; dir < DIR__COUNT; dir++)
-			for (unsigned proto = 0; proto < PROTO__COUNT; proto++) {
-				size_t idx = key_index(po, dir, proto);
-
-				view_update(c, &c->pov, (struct cnt_src){ .po = true }, idx, alpha);
-				if (fn)
-					emit(c, &c->pov, idx, po, dir, proto, 0, now_ns, fn, ctx);
-			}
-	tick_ports(c, now_ns, alpha, fn, ctx);
+	tick_keys(c, &c->po_dirty, c->max_pos, tick_po, &t);
+	if (pt != NULL)
+		tick_keys(c, &pt->dirty, pt->nslots, tick_port_slot, &t);
 	for (uint32_t loc = 0; loc < c->max_loc; loc++)
 		for (unsigned combo = 0; combo < NCOMBO; combo++)
 			view_update(c, &c->locv, (struct cnt_src){ .po = false },
-			    ((size_t)loc * NCOMBO + combo) * CNT__COUNT, alpha);
+			    ((size_t)loc * NCOMBO + combo) * CNT__COUNT, t.alpha);
 	retire_idle_ports(c);
 	/* After the readings: an attack they just declared gets this interval's
 	 * samples for its top lists before anyone (mitigation) reads them. */
