@@ -38,11 +38,14 @@ struct host_ent {
 	uint8_t proto;
 	struct ipaddr addr;
 	cnt_t v[HOST_NV];
-};
+} __attribute__((aligned(64)));	/* one cache line: the prefetch in plan_chunk covers it */
+
+_Static_assert(sizeof(struct host_ent) == 64, "a host entry is one cache line");
 
 /* One interval's host breakdown of one shard. */
 struct host_tab {
-	struct host_ent *e;		/* HOST_TAB_SIZE */
+	struct host_ent *e;		/* HOST_TAB_SIZE, line-aligned */
+	void *e_mem;			/* what to free */
 	uint32_t *used;			/* indices of used entries */
 	_Atomic uint32_t nused;
 	_Atomic uint64_t dropped;
@@ -67,6 +70,20 @@ struct cnt_view {
 };
 
 /*
+ * Which keys (POs, port slots) were written since the tick last looked: a
+ * bit per key and shard. The tick sums only those and the live ones (a
+ * rate still decaying, written the tick before), not every key: most are
+ * quiet, and summing one means reading every shard's counters and the
+ * view's arrays, tens of MiB at 100k POs.
+ */
+struct dirty_set {
+	unsigned nshards;
+	_Atomic uint64_t **bits;	/* per shard, set by its writer, taken by the reader */
+	void **mem;			/* what to free */
+	uint64_t *live;			/* reader side: sum at the next tick */
+};
+
+/*
  * The configured ports of the POs, immutable once published. A (PO, port)
  * is a slot; the slots of one PO are contiguous with their ports ascending,
  * so the writer finds one with a bitmap test and a short binary search.
@@ -83,6 +100,7 @@ struct port_tab {
 	uint32_t nslots;
 	unsigned nshards;
 	cnt_t **cnt;			/* per shard: nslots * PER_PORT, cumulative */
+	struct dirty_set dirty;		/* over slots */
 	struct cnt_view view;		/* reader side */
 };
 
@@ -120,6 +138,7 @@ struct counters {
 
 	/* reader side */
 	struct cnt_view pov, locv;
+	struct dirty_set po_dirty;	/* over PO ids */
 	bool started;
 	uint64_t last_tick_ns;
 	double interval_s;
@@ -171,10 +190,61 @@ host_hash(const struct ipaddr *a, uint32_t po, unsigned proto)
 
 /* ---- allocation ---- */
 
+/*
+ * n zeroed bytes starting on a cache line; *ret_mem is what to free.
+ * calloc's large blocks start 16 bytes into a page, which would split every
+ * 64-byte entry over two lines; aligned_alloc + memset would touch every
+ * page, calloc leaves the untouched ones unbacked.
+ */
+static void *
+calloc_lines(size_t n, void **ret_mem)
+{
+	unsigned char *p = calloc(1, n + 63);
+
+	*ret_mem = p;
+	return p == NULL ? NULL : p + ((64 - (uintptr_t)p % 64) % 64);
+}
+
+static size_t
+bitmap_words(size_t nbits)
+{
+	return (nbits + 63) / 64;
+}
+
+static void
+dirty_set_free(struct dirty_set *d)
+{
+	for (unsigned i = 0; d->mem && i < d->nshards; i++)
+		free(d->mem[i]);
+	free(d->bits);
+	free(d->mem);
+	free(d->live);
+}
+
+/* Bits for nkeys keys (>= 1) and nshards shards. -ENOMEM (free with
+   dirty_set_free() either way). */
+static int
+dirty_set_init(struct dirty_set *d, unsigned nshards, size_t nkeys)
+{
+	size_t words = bitmap_words(nkeys);
+
+	d->nshards = nshards;
+	d->bits = calloc(nshards, sizeof(*d->bits));
+	d->mem = calloc(nshards, sizeof(*d->mem));
+	d->live = calloc(words, sizeof(*d->live));
+	if (d->bits == NULL || d->mem == NULL || d->live == NULL)
+		return -ENOMEM;
+	/* Whole lines: one shard's bits share no cache line with another's. */
+	for (unsigned i = 0; i < nshards; i++)
+		if ((d->bits[i] = calloc_lines((words * 8 + 63) / 64 * 64, &d->mem[i])) == NULL)
+			return -ENOMEM;
+	return 0;
+}
+
 static int
 host_tab_init(struct host_tab *h)
 {
-	h->e = calloc(HOST_TAB_SIZE, sizeof(*h->e));
+	h->e = calloc_lines(HOST_TAB_SIZE * sizeof(*h->e), &h->e_mem);
 	h->used = calloc(LIMIT_COLLECT_HOSTS, sizeof(*h->used));
 	return h->e && h->used ? 0 : -ENOMEM;
 }
@@ -182,7 +252,7 @@ host_tab_init(struct host_tab *h)
 static void
 host_tab_free(struct host_tab *h)
 {
-	free(h->e);
+	free(h->e_mem);
 	free(h->used);
 }
 
@@ -222,6 +292,7 @@ port_tab_free(struct port_tab *pt)
 	for (unsigned i = 0; pt->cnt && i < pt->nshards; i++)
 		free(pt->cnt[i]);
 	free(pt->cnt);
+	dirty_set_free(&pt->dirty);
 	free(pt->has);
 	free(pt->mask);
 	free(pt->off);
@@ -249,7 +320,8 @@ port_tab_new(uint32_t npos, uint32_t nslots, unsigned nshards)
 	pt->slot_po = calloc(n, sizeof(*pt->slot_po));
 	pt->cnt = calloc(nshards, sizeof(*pt->cnt));
 	if (pt->has == NULL || pt->off == NULL || pt->port == NULL || pt->slot_po == NULL ||
-	    pt->cnt == NULL || pt->mask == NULL || view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
+	    pt->cnt == NULL || pt->mask == NULL || dirty_set_init(&pt->dirty, nshards, n) < 0 ||
+	    view_init(&pt->view, (size_t)nslots * PER_PORT, true) < 0)
 		goto fail;
 	for (unsigned i = 0; i < nshards; i++)
 		if ((pt->cnt[i] = calloc(n * PER_PORT, sizeof(*pt->cnt[i]))) == NULL)
@@ -302,6 +374,7 @@ counters_free(struct counters *c)
 		port_tab_free(c->retired[i]);
 	view_free(&c->pov);
 	view_free(&c->locv);
+	dirty_set_free(&c->po_dirty);
 	free(c->mh);
 	free(c->mh_used);
 	free(c);
@@ -334,6 +407,7 @@ counters_new(uint32_t max_pos, uint32_t max_locations, unsigned nshards)
 	c->mh = calloc(HOST_TAB_SIZE, sizeof(*c->mh));
 	c->mh_used = calloc(LIMIT_COLLECT_HOSTS, sizeof(*c->mh_used));
 	if (view_init(&c->pov, (size_t)max_pos * PER_KEY, false) < 0 ||
+	    dirty_set_init(&c->po_dirty, nshards, max_pos) < 0 ||
 	    view_init(&c->locv, (size_t)max_locations * PER_KEY, false) < 0 ||
 	    c->mh == NULL || c->mh_used == NULL)
 		goto fail;
@@ -394,6 +468,22 @@ static inline void
 cnt_add(cnt_t *base, const uint64_t v[CNT__COUNT])
 {
 	cnt_add_n(base, v, CNT__COUNT);
+}
+
+/*
+ * Mark slot written, after its counters. A locked instruction only the
+ * first time per interval (the reader clears the bits); the reader also
+ * sums a slot at the tick after the one that saw its bit, so an add whose
+ * store was still in flight when the bit was cleared is still counted.
+ */
+static inline void
+dirty_mark(_Atomic uint64_t *bits, uint32_t slot)
+{
+	_Atomic uint64_t *w = &bits[slot >> 6];
+	uint64_t bit = 1ull << (slot & 63);
+
+	if (!(atomic_load_explicit(w, memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(w, bit, memory_order_release);
 }
 
 /*
@@ -562,6 +652,15 @@ struct add_plan {
 
 #define ADD_CHUNK 32u
 
+/* The CNT__COUNT counters of one (key, direction, protocol) are 40 bytes:
+   half of them cross a cache line, so fetch both ends. */
+static inline void
+prefetch_group(const cnt_t *g)
+{
+	__builtin_prefetch(g, 1);
+	__builtin_prefetch(g + CNT__COUNT - 1, 1);
+}
+
 /*
  * Two passes per chunk: look up and prefetch every counter line and host
  * slot the chunk will touch, then add. With 100k POs the counters are tens
@@ -587,17 +686,17 @@ plan_chunk(const struct counters_shard *s, const struct lpm *l, const struct por
 		p->pin = p->pout = NO_SLOT;
 		if (p->din < c->max_pos) {
 			p->host = host_hash(&r->dst, p->din, p->proto);
-			__builtin_prefetch(&s->po[key_index(p->din, DIR_IN, p->proto)], 1);
+			prefetch_group(&s->po[key_index(p->din, DIR_IN, p->proto)]);
 			__builtin_prefetch(&h->e[p->host & HOST_MASK], 1);
 			if (ported && (p->pin = port_slot(pt, p->din, r->dport)) != NO_SLOT)
-				__builtin_prefetch(&pt->cnt[s->index][port_index(p->pin, DIR_IN,
-				    p->proto)], 1);
+				prefetch_group(&pt->cnt[s->index][port_index(p->pin, DIR_IN,
+				    p->proto)]);
 		}
 		if (p->sout < c->max_pos) {
-			__builtin_prefetch(&s->po[key_index(p->sout, DIR_OUT, p->proto)], 1);
+			prefetch_group(&s->po[key_index(p->sout, DIR_OUT, p->proto)]);
 			if (ported && (p->pout = port_slot(pt, p->sout, r->sport)) != NO_SLOT)
-				__builtin_prefetch(&pt->cnt[s->index][port_index(p->pout, DIR_OUT,
-				    p->proto)], 1);
+				prefetch_group(&pt->cnt[s->index][port_index(p->pout, DIR_OUT,
+				    p->proto)]);
 		}
 	}
 }
@@ -610,6 +709,8 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 	const struct lpm *l = shard_enter(s, &pt);
 	struct host_tab *h = &s->hosts[s->epoch_local & 1];
 	cnt_t *pcnt = pt != NULL ? pt->cnt[s->index] : NULL;
+	_Atomic uint64_t *pdirty = pt != NULL ? pt->dirty.bits[s->index] : NULL;
+	_Atomic uint64_t *podirty = c->po_dirty.bits[s->index];
 	struct add_plan plan[ADD_CHUNK];
 
 	for (unsigned base = 0; base < n; base += ADD_CHUNK) {
@@ -625,15 +726,21 @@ counters_add(struct counters_shard *s, const struct flow_rec *recs, unsigned n)
 			scaled(r, v);
 			if (p->din < c->max_pos) {
 				cnt_add(&s->po[key_index(p->din, DIR_IN, p->proto)], v);
-				if (p->pin != NO_SLOT)
+				dirty_mark(podirty, p->din);
+				if (p->pin != NO_SLOT) {
 					cnt_add(&pcnt[port_index(p->pin, DIR_IN, p->proto)], v);
+					dirty_mark(pdirty, p->pin);
+				}
 				host_add(h, p->host, p->din, p->proto, &r->dst, v);
 				obs_sample(s, p->din, p->proto, r, v);
 			}
 			if (p->sout < c->max_pos) {
 				cnt_add(&s->po[key_index(p->sout, DIR_OUT, p->proto)], v);
-				if (p->pout != NO_SLOT)
+				dirty_mark(podirty, p->sout);
+				if (p->pout != NO_SLOT) {
 					cnt_add(&pcnt[port_index(p->pout, DIR_OUT, p->proto)], v);
+					dirty_mark(pdirty, p->pout);
+				}
 				if (p->din >= c->max_pos)
 					locdir = DIR_OUT;
 			}
@@ -698,7 +805,9 @@ view_update(struct counters *c, struct cnt_view *v, struct cnt_src src, size_t i
 		uint64_t d = sum - v->total[idx + k];
 		float *ema = &v->ema[(idx + k) * NEMA];
 
-		if (v->carry != NULL) {
+		/* Written only when set: a store per counter per tick would
+		 * dirty the whole carry array every interval. */
+		if (v->carry != NULL && v->carry[idx + k] != 0) {
 			d += v->carry[idx + k];
 			v->carry[idx + k] = 0;
 		}
@@ -714,7 +823,7 @@ view_update(struct counters *c, struct cnt_view *v, struct cnt_src src, size_t i
 	return busy;
 }
 
-/* The reading of the counters at idx of view v. */
+/* The reading of the counters at idx of view v (NULL: an idle series, all zero). */
 static void
 emit(const struct counters *c, const struct cnt_view *v, size_t idx, uint32_t po, unsigned dir,
     unsigned proto, uint16_t port, uint64_t now_ns, counters_reading_fn fn, void *ctx)
@@ -726,13 +835,15 @@ emit(const struct counters *c, const struct cnt_view *v, size_t idx, uint32_t po
 		.proto = (uint8_t)proto,
 		.dir = (uint8_t)dir,
 		.port = port,
-		.bytes = v->last[idx + CNT_BYTES],
-		.packets = v->last[idx + CNT_PACKETS],
-		.flows = v->last[idx + CNT_FLOWS],
-		.syns = v->last[idx + CNT_SYNS],
-		.frags = v->last[idx + CNT_FRAGS],
 	};
 
+	if (v != NULL) {
+		r.bytes = v->last[idx + CNT_BYTES];
+		r.packets = v->last[idx + CNT_PACKETS];
+		r.flows = v->last[idx + CNT_FLOWS];
+		r.syns = v->last[idx + CNT_SYNS];
+		r.frags = v->last[idx + CNT_FRAGS];
+	}
 	fn(ctx, &r);
 }
 
@@ -856,27 +967,108 @@ merge_hosts(struct counters *c, uint32_t epoch)
 	}
 }
 
-/* The port series: readings for every configured port of a PO below npos. */
-static void
-tick_ports(struct counters *c, uint64_t now_ns, const double alpha[NEMA],
-    counters_reading_fn fn, void *ctx)
+/* The keys of bitmap word w written since the last tick, by any shard
+   (taking their bits). */
+static uint64_t
+dirty_take(struct dirty_set *d, size_t w)
+{
+	uint64_t bits = 0;
+
+	for (unsigned i = 0; i < d->nshards; i++)
+		if (atomic_load_explicit(&d->bits[i][w], memory_order_relaxed) != 0)
+			bits |= atomic_exchange_explicit(&d->bits[i][w], 0, memory_order_acq_rel);
+	return bits;
+}
+
+/* One tick's constants. */
+struct tick_arg {
+	uint64_t now_ns;
+	double alpha[NEMA];
+	counters_reading_fn fn;
+	void *ctx;
+};
+
+enum key_tick { KEY_SKIPPED, KEY_IDLE, KEY_BUSY };
+
+/* Sum one key into its view if sum (else it is idle: its readings are
+   zero) and emit its readings. KEY_SKIPPED: beyond the npos limit, left
+   for later; KEY_BUSY: a series changed or still has a rate to decay. */
+typedef enum key_tick (*key_tick_fn)(struct counters *c, uint32_t key, bool sum,
+    const struct tick_arg *t);
+
+static enum key_tick
+tick_po(struct counters *c, uint32_t po, bool sum, const struct tick_arg *t)
+{
+	bool busy = false;
+
+	if (po >= c->npos)
+		return KEY_SKIPPED;
+	for (unsigned dir = 0; dir < DIR__COUNT; dir++)
+		for (unsigned proto = 0; proto < PROTO__COUNT; proto++) {
+			size_t idx = key_index(po, dir, proto);
+
+			if (sum)
+				busy |= view_update(c, &c->pov, (struct cnt_src){ .po = true }, idx,
+				    t->alpha);
+			if (t->fn)
+				emit(c, sum ? &c->pov : NULL, idx, po, dir, proto, 0, t->now_ns, t->fn,
+				    t->ctx);
+		}
+	return busy ? KEY_BUSY : KEY_IDLE;
+}
+
+static enum key_tick
+tick_port_slot(struct counters *c, uint32_t slot, bool sum, const struct tick_arg *t)
 {
 	struct port_tab *pt = atomic_load_explicit(&c->ports, memory_order_relaxed);
+	bool busy = false;
 
-	if (pt == NULL)
-		return;
-	for (uint32_t slot = 0; slot < pt->nslots; slot++) {
-		if (pt->slot_po[slot] >= c->npos)
-			continue;
-		for (unsigned dir = 0; dir < DIR__COUNT; dir++)
-			for (unsigned proto = 0; proto < PORT_PROTOS; proto++) {
-				size_t idx = port_index(slot, dir, proto);
+	if (pt->slot_po[slot] >= c->npos)
+		return KEY_SKIPPED;
+	for (unsigned dir = 0; dir < DIR__COUNT; dir++)
+		for (unsigned proto = 0; proto < PORT_PROTOS; proto++) {
+			size_t idx = port_index(slot, dir, proto);
 
-				view_update(c, &pt->view, (struct cnt_src){ .pt = pt }, idx, alpha);
-				if (fn)
-					emit(c, &pt->view, idx, pt->slot_po[slot], dir, proto,
-					    pt->port[slot], now_ns, fn, ctx);
+			if (sum)
+				busy |= view_update(c, &pt->view, (struct cnt_src){ .pt = pt }, idx,
+				    t->alpha);
+			if (t->fn)
+				emit(c, sum ? &pt->view : NULL, idx, pt->slot_po[slot], dir, proto,
+				    pt->port[slot], t->now_ns, t->fn, t->ctx);
+		}
+	return busy ? KEY_BUSY : KEY_IDLE;
+}
+
+/*
+ * Keys 0 .. nkeys - 1 in order: sum those written since the last tick or
+ * live, emit every one. A key stays live while busy, the tick after it was
+ * written (an add whose store was still in flight when its bit was taken
+ * is summed then), and while skipped with something to sum.
+ */
+static void
+tick_keys(struct counters *c, struct dirty_set *d, uint32_t nkeys, key_tick_fn fn,
+    const struct tick_arg *t)
+{
+	for (size_t w = 0; w < bitmap_words(nkeys); w++) {
+		uint64_t dirty = dirty_take(d, w), todo = dirty | d->live[w], live = 0;
+		uint32_t end = nkeys - (uint32_t)w * 64 < 64 ? nkeys - (uint32_t)w * 64 : 64;
+
+		for (uint32_t b = 0; b < end; b++) {
+			uint64_t bit = 1ull << b;
+
+			switch (fn(c, (uint32_t)w * 64 + b, (todo & bit) != 0, t)) {
+			case KEY_SKIPPED:
+				live |= todo & bit;
+				break;
+			case KEY_BUSY:
+				live |= bit;
+				break;
+			case KEY_IDLE:
+				live |= dirty & bit;
+				break;
 			}
+		}
+		d->live[w] = live;
 	}
 }
 
@@ -956,6 +1148,7 @@ ports_carry(const struct counters *c, const struct port_tab *old, struct port_ta
 
 		if (os == NO_SLOT)
 			continue;
+		pt->dirty.live[slot >> 6] |= 1ull << (slot & 63);	/* its carry, last and rates */
 		for (unsigned k = 0; k < PER_PORT; k++) {
 			size_t ni = (size_t)slot * PER_PORT + k, oi = (size_t)os * PER_PORT + k;
 
@@ -1010,7 +1203,8 @@ void
 counters_tick(struct counters *c, uint64_t now_ns, counters_reading_fn fn, void *ctx)
 {
 	uint32_t epoch;
-	double alpha[NEMA];
+	struct tick_arg t = { .now_ns = now_ns, .fn = fn, .ctx = ctx };
+	struct port_tab *pt = atomic_load_explicit(&c->ports, memory_order_relaxed);
 
 	if (!c->started || now_ns <= c->last_tick_ns) {
 		c->started = true;
@@ -1020,26 +1214,19 @@ counters_tick(struct counters *c, uint64_t now_ns, counters_reading_fn fn, void 
 	c->interval_s = (double)(now_ns - c->last_tick_ns) / 1e9;
 	c->last_tick_ns = now_ns;
 	for (unsigned w = 0; w < NEMA; w++)
-		alpha[w] = 1.0 - exp(-c->interval_s / ema_window_s[w]);
+		t.alpha[w] = 1.0 - exp(-c->interval_s / ema_window_s[w]);
 
 	/* Writers move to the other host table; read the one they leave. */
 	epoch = atomic_fetch_add(&c->epoch, 1);
 	merge_hosts(c, epoch);
 
-	for (uint32_t po = 0; po < c->npos; po++)
-		for (unsigned dir = 0; dir < DIR__COUNT; dir++)
-			for (unsigned proto = 0; proto < PROTO__COUNT; proto++) {
-				size_t idx = key_index(po, dir, proto);
-
-				view_update(c, &c->pov, (struct cnt_src){ .po = true }, idx, alpha);
-				if (fn)
-					emit(c, &c->pov, idx, po, dir, proto, 0, now_ns, fn, ctx);
-			}
-	tick_ports(c, now_ns, alpha, fn, ctx);
+	tick_keys(c, &c->po_dirty, c->max_pos, tick_po, &t);
+	if (pt != NULL)
+		tick_keys(c, &pt->dirty, pt->nslots, tick_port_slot, &t);
 	for (uint32_t loc = 0; loc < c->max_loc; loc++)
 		for (unsigned combo = 0; combo < NCOMBO; combo++)
 			view_update(c, &c->locv, (struct cnt_src){ .po = false },
-			    ((size_t)loc * NCOMBO + combo) * CNT__COUNT, alpha);
+			    ((size_t)loc * NCOMBO + combo) * CNT__COUNT, t.alpha);
 	retire_idle_ports(c);
 	/* After the readings: an attack they just declared gets this interval's
 	 * samples for its top lists before anyone (mitigation) reads them. */

@@ -451,6 +451,65 @@ test_ports_swap_keeps_series(void **state)
 	assert_int_equal(counters_port_stat(cnt, PO_WEB, PROTO_TCP, DIR_IN, 80, &st), -ENOENT);
 }
 
+/*
+ * The tick sums only the port slots written since the last tick or still
+ * live: a quiet series reads zero, its rates decay to zero over idle ticks,
+ * it counts again when traffic returns, from either shard, and what is
+ * counted while its PO is beyond the npos limit shows once the PO is back.
+ */
+static void
+test_ports_quiet_and_resumed(void **state)
+{
+	struct counters *c2 = counters_new(4, 8, 2);
+	struct flow_rec r = rec_ports("203.0.113.1", "192.0.2.10", 6, 5000, 80, 100, 1);
+	static const uint16_t p80[] = { 80 };
+	const struct counters_po_ports only80[] = { { PO_WEB, p80, 1 } };
+	struct counters_stat st;
+	struct got g = { 0 };
+	uint64_t t = 100;
+
+	assert_non_null(c2);
+	counters_set_lpm(c2, lpm);
+	counters_set_npos(c2, 2);
+	assert_int_equal(counters_set_ports(c2, only80, 1), 0);
+	counters_tick(c2, t * NS, NULL, NULL);
+	counters_add(counters_shard(c2, 0), &r, 1);
+	counters_add(counters_shard(c2, 1), &r, 1);
+	counters_tick(c2, ++t * NS, NULL, NULL);
+	assert_int_equal(counters_port_stat(c2, PO_WEB, PROTO_TCP, DIR_IN, 80, &st), 0);
+	assert_int_equal(st.last[CNT_BYTES], 200);
+	assert_true(st.rate[CNT_W10][CNT_BYTES] > 0);
+	/* quiet: last interval zero at once, the averages fall to zero */
+	counters_tick(c2, ++t * NS, collect_reading, &g);
+	assert_int_equal(find_port(&g, PO_WEB, PROTO_TCP, DIR_IN, 80)->bytes, 0);
+	for (unsigned i = 0; i < 2000; i++)
+		counters_tick(c2, ++t * NS, NULL, NULL);
+	assert_int_equal(counters_port_stat(c2, PO_WEB, PROTO_TCP, DIR_IN, 80, &st), 0);
+	assert_int_equal(st.last[CNT_BYTES], 0);
+	assert_true(st.rate[CNT_W10][CNT_BYTES] == 0 && st.rate[CNT_W60][CNT_BYTES] == 0);
+	assert_int_equal(st.total[CNT_BYTES], 200);
+	/* traffic again, from the second shard only */
+	counters_add(counters_shard(c2, 1), &r, 1);
+	g.n = 0;
+	counters_tick(c2, ++t * NS, collect_reading, &g);
+	assert_int_equal(find_port(&g, PO_WEB, PROTO_TCP, DIR_IN, 80)->bytes, 100);
+	assert_int_equal(counters_port_stat(c2, PO_WEB, PROTO_TCP, DIR_IN, 80, &st), 0);
+	assert_int_equal(st.total[CNT_BYTES], 300);
+	/* counted while the PO is beyond npos: no reading, then all of it */
+	counters_set_npos(c2, 0);
+	counters_add(counters_shard(c2, 0), &r, 1);
+	g.n = 0;
+	counters_tick(c2, ++t * NS, collect_reading, &g);
+	assert_null(find_port(&g, PO_WEB, PROTO_TCP, DIR_IN, 80));
+	counters_tick(c2, ++t * NS, NULL, NULL);
+	counters_set_npos(c2, 2);
+	counters_tick(c2, ++t * NS, NULL, NULL);
+	assert_int_equal(counters_port_stat(c2, PO_WEB, PROTO_TCP, DIR_IN, 80, &st), 0);
+	assert_int_equal(st.last[CNT_BYTES], 100);
+	assert_int_equal(st.total[CNT_BYTES], 400);
+	counters_free(c2);
+}
+
 struct host_seen {
 	unsigned n;
 	uint32_t po[16];
@@ -560,6 +619,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shards_sum_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ports_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ports_swap_keeps_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ports_quiet_and_resumed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hosts_per_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hosts_bounded, setup, teardown),
 		cmocka_unit_test(test_proto_class),
