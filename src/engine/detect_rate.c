@@ -31,6 +31,7 @@
 
 #include "common/cursor.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "engine/detect.h"
 
 #define RATE_SLOT_S 900.0			/* a quarter of an hour */
@@ -160,7 +161,13 @@ rate_series_init(struct rate_series *s, const struct reading *r)
 	}
 }
 
-/* The series of reading r, created if new; NULL past the cap or on ENOMEM. */
+/*
+ * The series of reading r, created if new; NULL past the cap or on ENOMEM.
+ * A series starts at its first reading with traffic: the counters hand over
+ * a reading for every PO, protocol and direction each interval, and silent
+ * ones must not take the series (and their ~5.5 KiB week profiles) from
+ * the traffic that is there — 100k POs, most of them quiet, fit the cap.
+ */
 static struct rate_series *
 rate_series_get(struct rate_state *st, const struct reading *r)
 {
@@ -169,10 +176,14 @@ rate_series_get(struct rate_state *st, const struct reading *r)
 	uint32_t slot;
 
 	s = rate_lookup(st, key, &slot);
-	if (s != NULL)
+	if (s != NULL || (r->bytes == 0 && r->packets == 0))
 		return s;
-	if (st->n >= LIMIT_DETECT_SERIES)
+	if (st->n >= LIMIT_DETECT_SERIES) {
+		if (st->refused++ == 0)
+			log_warnx("rate: %u series with traffic, the limit: new series are "
+			    "not learned (threshold limits still apply)", LIMIT_DETECT_SERIES);
 		return NULL;
+	}
 	if (st->n == st->cap) {
 		uint32_t cap = st->cap ? st->cap * 2 : 64;
 		struct rate_series *p = realloc(st->series, (size_t)cap * sizeof(*p));
@@ -417,11 +428,8 @@ rate_feed(void *arg, const struct reading *r)
 
 	if (r->proto >= PROTO__COUNT || r->dir >= DIR__COUNT)
 		return;
-	s = rate_series_get(st, r);
-	if (s == NULL) {
-		st->refused++;
-		return;
-	}
+	if ((s = rate_series_get(st, r)) == NULL)
+		return;		/* silent and new, or past the cap */
 	if (s->seeded && r->time_ns == s->last_ns)
 		return;		/* a duplicate */
 	if (s->seeded && r->time_ns < s->last_ns && r->interval_ns == 0)

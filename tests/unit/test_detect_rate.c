@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/limits.h"
 #include "engine/detect.h"
 
 #define NS 1000000000ULL
@@ -419,6 +420,33 @@ test_forget_po(void **state)
 	h_free(h);
 }
 
+/* Silent series take no room: after more silent POs than the cap, a PO
+ * whose traffic starts later still learns and detects. */
+static void
+test_silent_series_take_no_room(void **state)
+{
+	struct harness *h = h_new(false);
+	uint8_t *blob;
+	size_t len, len_one;
+
+	for (uint32_t po = 100; po < 100 + LIMIT_DETECT_SERIES + 10; po++) {
+		struct reading r = { .time_ns = T0 + NS, .interval_ns = NS, .po_id = po,
+			.proto = PROTO_TCP, .dir = DIR_IN };
+
+		detect_rate_ops.feed(h->st, &r);
+	}
+	assert_int_equal(detect_rate_ops.save(h->st, &blob, &len), 0);
+	free(blob);
+	h_run(h, 0, 600, 1000);
+	assert_int_equal(h->learned, 1);
+	assert_int_equal(detect_rate_ops.save(h->st, &blob, &len_one), 0);
+	free(blob);
+	assert_true(len_one > len);		/* the one series with traffic */
+	h_run(h, 600, 603, 2000);
+	assert_int_equal(h->attacks, 1);
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -435,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_blob_hostile),
 		cmocka_unit_test(test_remap_po),
 		cmocka_unit_test(test_forget_po),
+		cmocka_unit_test(test_silent_series_take_no_room),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
