@@ -82,7 +82,8 @@ struct rate_state {
 	uint32_t n, cap;
 	uint32_t *index;	/* series number + 1; 0 = free */
 	uint32_t mask;
-	uint64_t refused;	/* readings of series past LIMIT_DETECT_SERIES */
+	uint64_t refused;	/* series with traffic refused past LIMIT_DETECT_SERIES */
+	bool crowded;		/* the cap was reached: silent series are not kept */
 };
 
 /* --- series table --- */
@@ -161,25 +162,58 @@ rate_series_init(struct rate_series *s, const struct reading *r)
 	}
 }
 
+/* Never carried traffic: its baseline is the zero that EWMAs of zeros are. */
+static bool
+rate_series_silent(const struct rate_series *s)
+{
+	for (int i = 0; i < M__COUNT; i++)
+		if (s->m[i].mean != 0 || s->m[i].spread != 0)
+			return false;
+	return true;
+}
+
 /*
- * The series of reading r, created if new; NULL past the cap or on ENOMEM.
- * A series starts at its first reading with traffic: the counters hand over
- * a reading for every PO, protocol and direction each interval, and silent
- * ones must not take the series (and their ~5.5 KiB week profiles) from
- * the traffic that is there — 100k POs, most of them quiet, fit the cap.
+ * The cap is full and traffic needs a series: drop the silent ones. The
+ * counters hand over a reading for every PO, protocol and direction each
+ * interval, so silent series (a quiet port learning its zero baseline) fill
+ * the cap first with more than 8,192 POs; they must not keep the traffic
+ * that is there from being learned. From then on a series begins at its
+ * first reading with traffic.
  */
+static void
+rate_drop_silent(struct rate_state *st)
+{
+	uint32_t j = 0;
+
+	st->crowded = true;
+	for (uint32_t i = 0; i < st->n; i++)
+		if (!rate_series_silent(&st->series[i]))
+			st->series[j++] = st->series[i];
+	log_warnx("rate: %u series, the limit: %u silent ones dropped; from now on a "
+	    "series begins with traffic", LIMIT_DETECT_SERIES, st->n - j);
+	st->n = j;
+	if (rate_index_rebuild(st, st->mask + 1) < 0)
+		st->n = 0;	/* cannot happen with the same size; stay consistent */
+}
+
+/* The series of reading r, created if new; NULL past the cap or on ENOMEM. */
 static struct rate_series *
 rate_series_get(struct rate_state *st, const struct reading *r)
 {
 	uint64_t key = rate_key(r->po_id, r->proto, r->dir, r->port);
+	bool silent = r->bytes == 0 && r->packets == 0;
 	struct rate_series *s;
 	uint32_t slot;
 
 	s = rate_lookup(st, key, &slot);
-	if (s != NULL || (r->bytes == 0 && r->packets == 0))
+	if (s != NULL || (silent && st->crowded))
 		return s;
+	if (st->n >= LIMIT_DETECT_SERIES && !silent && !st->crowded) {
+		rate_drop_silent(st);
+		(void)rate_lookup(st, key, &slot);	/* the index was rebuilt */
+	}
 	if (st->n >= LIMIT_DETECT_SERIES) {
-		if (st->refused++ == 0)
+		if (!silent && st->refused++ == 0)
 			log_warnx("rate: %u series with traffic, the limit: new series are "
 			    "not learned (threshold limits still apply)", LIMIT_DETECT_SERIES);
 		return NULL;
@@ -429,7 +463,7 @@ rate_feed(void *arg, const struct reading *r)
 	if (r->proto >= PROTO__COUNT || r->dir >= DIR__COUNT)
 		return;
 	if ((s = rate_series_get(st, r)) == NULL)
-		return;		/* silent and new, or past the cap */
+		return;		/* past the cap */
 	if (s->seeded && r->time_ns == s->last_ns)
 		return;		/* a duplicate */
 	if (s->seeded && r->time_ns < s->last_ns && r->interval_ns == 0)
