@@ -50,6 +50,8 @@ cmd_exporters_run(struct cli *cli, int argc, char **argv)
 		{ "INPUT", "kind", OUTFMT_STR },
 		{ "NAME", "name", OUTFMT_STR },
 		{ "DONE", "done", OUTFMT_STR },
+		{ "CLOCK", "clock", OUTFMT_STR },
+		{ "LAST PACKET (UTC)", "last_packet", OUTFMT_TIME },
 		{ "PACKETS", "packets", OUTFMT_SI },
 		{ "IP", "decoded", OUTFMT_SI },
 		{ "NOT IP", "not_ip", OUTFMT_SI },

@@ -154,7 +154,8 @@ outfmt_time(char *buf, size_t len, double unix_s, bool frac)
 	char tmp[32];
 	int ms;
 
-	if (!(unix_s >= 0 && unix_s < 253402300800.0)) {	/* year 10000 */
+	/* 0 is how the API says "never" (an input that saw no packet yet). */
+	if (!(unix_s > 0 && unix_s < 253402300800.0)) {	/* year 10000 */
 		snprintf(buf, len, "-");
 		return;
 	}

@@ -49,7 +49,7 @@ enum outfmt_kind {
 	OUTFMT_INT,	 /* integer, exactly (right-aligned) */
 	OUTFMT_SI,	 /* integer, 1.2M style (right-aligned) */
 	OUTFMT_FLOAT,	 /* number with two decimals (right-aligned) */
-	OUTFMT_TIME,	 /* Unix seconds -> "YYYY-MM-DD HH:MM:SS" UTC */
+	OUTFMT_TIME,	 /* Unix seconds -> "YYYY-MM-DD HH:MM:SS" UTC; 0 -> "-" (never) */
 	OUTFMT_TIME_MS,	 /* the same with milliseconds */
 	OUTFMT_DURATION, /* seconds -> "2h5m" */
 	OUTFMT_LIST,	 /* array -> "a,b,c +N more" (at most 3 shown) */
