@@ -22,13 +22,15 @@ static const char cmd_po_text[] =
 "    moat [--json] po list\n"
 "    moat [--json] po show NAME\n"
 "    moat po add NAME --prefix P [--prefix P ...] [--port N ...]\n"
-"                [--driver D ...] [--threshold PROTO.METRIC=N ...] [--replace]\n"
+"                [--driver D ...] [--threshold PROTO.METRIC=N ...]\n"
+"                [--host-threshold PROTO.METRIC=N ...] [--replace]\n"
 "    moat po add [NAME] --file PO.json [--replace]\n"
 "    moat po rm NAME\n"
 "\n"
 "DESCRIPTION\n"
 "    A protected object (PO) is a named set of IPv4/IPv6 prefixes, optional\n"
-"    ports, per-protocol thresholds and the order of mitigation drivers.\n"
+"    ports, per-protocol thresholds (for the PO's whole traffic and for each\n"
+"    single destination host in it) and the order of mitigation drivers.\n"
 "    list prints all POs sorted by name; show prints one. add creates a PO\n"
 "    (POST /api/v1/pos); with --replace it creates or replaces it (PUT).\n"
 "    rm deletes one. POs declared in the config file (source \"config\")\n"
@@ -43,6 +45,9 @@ static const char cmd_po_text[] =
 "    --threshold PROTO.METRIC=N\n"
 "                        PROTO: tcp, udp, icmp, other; METRIC: pps, bps,\n"
 "                        flows, syn_pps; N may end in k, M or G; repeatable\n"
+"    --host-threshold PROTO.METRIC=N\n"
+"                        the same limits for each destination host of the\n"
+"                        PO (host_thresholds); repeatable\n"
 "    --file F            read the PO as JSON (the API's PO object) from F,\n"
 "                        or stdin for \"-\"; NAME, if given, overrides its name\n"
 "    --replace           create or replace (PUT) instead of create (POST)\n"
@@ -83,8 +88,9 @@ cmd_po_list(struct cli *cli, int argc, char **argv)
 	return client_show(cli, "/api/v1/pos", cmd_po_render_list);
 }
 
+/* label: "thresholds" or "host_thresholds", as in the JSON. */
 static void
-cmd_po_print_thresholds(const json_t *th)
+cmd_po_print_thresholds(const char *label, const json_t *th)
 {
 	static const char *const hdr[] = { "PROTO", "PPS", "BPS", "FLOWS", "SYN_PPS" };
 	static const char *const protos[] = { "tcp", "udp", "icmp", "other" };
@@ -94,7 +100,7 @@ cmd_po_print_thresholds(const json_t *th)
 	size_t p, m;
 
 	if (json_object_size(th) == 0 || (t = outfmt_table_new(5, hdr)) == NULL) {
-		printf("thresholds: none\n");
+		printf("%s: none\n", label);
 		return;
 	}
 	for (m = 1; m < 5; m++)
@@ -115,7 +121,7 @@ cmd_po_print_thresholds(const json_t *th)
 		}
 		outfmt_table_add(t, row);
 	}
-	printf("thresholds:\n");
+	printf("%s:\n", label);
 	outfmt_table_print(t, stdout);
 	outfmt_table_free(t);
 }
@@ -144,7 +150,8 @@ cmd_po_render_one(const json_t *po)
 	printf("created:    %s UTC\n", buf);
 	outfmt_time(buf, sizeof(buf), json_number_value(json_object_get(po, "updated_at")), false);
 	printf("updated:    %s UTC\n", buf);
-	cmd_po_print_thresholds(json_object_get(po, "thresholds"));
+	cmd_po_print_thresholds("thresholds", json_object_get(po, "thresholds"));
+	cmd_po_print_thresholds("host_thresholds", json_object_get(po, "host_thresholds"));
 }
 
 /* "/api/v1/pos/NAME" after checking NAME; CLI_EXIT_USAGE if it is bad. */
@@ -258,14 +265,27 @@ cmd_po_push(json_t *po, const char *key, const char *opt, const char *arg, json_
 	return CLI_EXIT_OK;
 }
 
-enum { PO_OPT_PREFIX = 1, PO_OPT_PORT, PO_OPT_DRIVER, PO_OPT_THRESHOLD, PO_OPT_FILE,
-	PO_OPT_REPLACE };
+enum { PO_OPT_PREFIX = 1, PO_OPT_PORT, PO_OPT_DRIVER, PO_OPT_THRESHOLD, PO_OPT_HOST_THRESHOLD,
+	PO_OPT_FILE, PO_OPT_REPLACE };
+
+/* Add PROTO.METRIC=N to the object `key` of po ("thresholds", "host_thresholds"). */
+static int
+cmd_po_add_threshold(json_t *po, const char *key, const char *opt, const char *arg)
+{
+	json_t *th;
+
+	if ((th = json_object_get(po, key)) == NULL)
+		json_object_set_new(po, key, th = json_object());
+	if (cliarg_threshold(arg, th) < 0)
+		return cli_usage_error(&cmd_po, "add: bad %s '%s': expected PROTO.METRIC=N "
+		    "(tcp|udp|icmp|other . pps|bps|flows|syn_pps)", opt, arg);
+	return CLI_EXIT_OK;
+}
 
 /* Apply one option of `po add` to po; CLI_EXIT_OK or a reported usage error. */
 static int
 cmd_po_apply_opt(json_t *po, int opt, const char *arg)
 {
-	json_t *th;
 	uint16_t port;
 
 	switch (opt) {
@@ -278,12 +298,9 @@ cmd_po_apply_opt(json_t *po, int opt, const char *arg)
 	case PO_OPT_DRIVER:
 		return cmd_po_push(po, "drivers", "--driver", arg, json_string(arg));
 	case PO_OPT_THRESHOLD:
-		if ((th = json_object_get(po, "thresholds")) == NULL)
-			json_object_set_new(po, "thresholds", th = json_object());
-		if (cliarg_threshold(arg, th) < 0)
-			return cli_usage_error(&cmd_po, "add: bad --threshold '%s': expected "
-			    "PROTO.METRIC=N (tcp|udp|icmp|other . pps|bps|flows|syn_pps)", arg);
-		return CLI_EXIT_OK;
+		return cmd_po_add_threshold(po, "thresholds", "--threshold", arg);
+	case PO_OPT_HOST_THRESHOLD:
+		return cmd_po_add_threshold(po, "host_thresholds", "--host-threshold", arg);
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -313,6 +330,7 @@ cmd_po_parse_add(int argc, char **argv, json_t **ret_po, bool *ret_replace)
 		{ "port", required_argument, NULL, PO_OPT_PORT },
 		{ "driver", required_argument, NULL, PO_OPT_DRIVER },
 		{ "threshold", required_argument, NULL, PO_OPT_THRESHOLD },
+		{ "host-threshold", required_argument, NULL, PO_OPT_HOST_THRESHOLD },
 		{ "file", required_argument, NULL, PO_OPT_FILE },
 		{ "replace", no_argument, NULL, PO_OPT_REPLACE },
 		{ NULL, 0, NULL, 0 },

@@ -32,12 +32,13 @@ test_build_flags(void **state)
 	json_t *po = NULL, *want;
 
 	assert_int_equal(build("add web --prefix 192.0.2.0/24 --prefix 2001:db8:1::/48 "
-	    "--port 80 --port 443 --driver nft --driver notify --threshold tcp.syn_pps=20k", &po),
-	    0);
-	want = json_pack("{s:s, s:[s,s], s:[i,i], s:[s,s], s:{s:{s:i}}}",
+	    "--port 80 --port 443 --driver nft --driver notify --threshold tcp.syn_pps=20k "
+	    "--host-threshold udp.pps=300 --host-threshold udp.bps=1M", &po), 0);
+	want = json_pack("{s:s, s:[s,s], s:[i,i], s:[s,s], s:{s:{s:i}}, s:{s:{s:i, s:i}}}",
 	    "name", "web", "prefixes", "192.0.2.0/24", "2001:db8:1::/48",
 	    "ports", 80, 443, "drivers", "nft", "notify",
-	    "thresholds", "tcp", "syn_pps", 20000);
+	    "thresholds", "tcp", "syn_pps", 20000,
+	    "host_thresholds", "udp", "pps", 300, "bps", 1000000);
 	assert_true(json_equal(po, want));
 	json_decref(want);
 	json_decref(po);
@@ -59,6 +60,7 @@ test_build_errors(void **state)
 	assert_int_equal(build("add we/b --prefix 192.0.2.0/24", &po), 2);
 	assert_int_equal(build("add web --prefix 192.0.2.0/24 --port 70000", &po), 2);
 	assert_int_equal(build("add web --prefix 192.0.2.0/24 --threshold tcp.qps=1", &po), 2);
+	assert_int_equal(build("add web --prefix 192.0.2.0/24 --host-threshold udp=1", &po), 2);
 	assert_int_equal(build("add web --prefix 192.0.2.0/24 --bogus", &po), 2);
 	assert_int_equal(build("add web --prefix", &po), 2);
 	assert_int_equal(build("add web --prefix 192.0.2.0/24 --file x.json", &po), 2);
