@@ -2,6 +2,7 @@
 import os
 import socket
 import subprocess
+import textwrap
 import time
 
 from conftest import binpath
@@ -55,3 +56,31 @@ def proc_output(p, timeout=5):
         p.kill()
         out, _ = p.communicate()
     return out or ""
+
+
+def http_server_script(body, port=8000, backlog=256):
+    """python3 -c source of a threaded HTTP/1.0 server on 0.0.0.0:port: it
+    reads a request's headers, answers 200 with body, then drains the
+    connection until the client closes (so byte counts are the client's)."""
+    return textwrap.dedent("""
+        import socket, threading
+        BODY = %r
+        def serve(c):
+            data = b""
+            while b"\\r\\n\\r\\n" not in data:
+                chunk = c.recv(4096)
+                if not chunk:
+                    return c.close()
+                data += chunk
+            c.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: %%d\\r\\n\\r\\n" %% len(BODY) + BODY)
+            while c.recv(4096):
+                pass
+            c.close()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", %d))
+        s.listen(%d)
+        while True:
+            c, _ = s.accept()
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+    """) % (body, port, backlog)

@@ -9,7 +9,8 @@ import subprocess
 import textwrap
 import time
 
-from inslib import CLI_ADDR, SRV_ADDR, curl, moat_ins, port_open, proc_output, two_namespaces
+from inslib import (CLI_ADDR, SRV_ADDR, curl, http_server_script, moat_ins, port_open,
+                    proc_output, two_namespaces)
 
 PY = "/usr/bin/python3"
 PEN = 32473
@@ -60,27 +61,7 @@ COLLECTOR = textwrap.dedent("""
 """)
 
 
-SERVER = textwrap.dedent("""
-    import socket, threading
-    def serve(c):
-        data = b""
-        while b"\\r\\n\\r\\n" not in data:
-            chunk = c.recv(4096)
-            if not chunk:
-                return c.close()
-            data += chunk
-        c.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nhi")
-        while c.recv(4096):
-            pass
-        c.close()
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 8000))
-    s.listen(64)
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=serve, args=(c,), daemon=True).start()
-""")
+SERVER = http_server_script(b"hi", backlog=64)
 
 
 def test_ipfix_connection_records(topo):

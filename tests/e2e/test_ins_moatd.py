@@ -19,34 +19,15 @@ import textwrap
 import time
 
 from conftest import binpath, need
-from inslib import ATK_ADDR, CLI_ADDR, SRV_ADDR, curl, moat_ins, port_open, proc_output
+from inslib import (ATK_ADDR, CLI_ADDR, SRV_ADDR, curl, http_server_script, moat_ins,
+                    port_open, proc_output)
 from nslib import wait_for
 from test_foundation_moatd import free_port
 
 PY = "/usr/bin/python3"
 SRV_ATK_ADDR = "198.51.100.1"
 
-SERVER = textwrap.dedent("""
-    import socket, threading
-    def serve(c):
-        data = b""
-        while b"\\r\\n\\r\\n" not in data:
-            chunk = c.recv(4096)
-            if not chunk:
-                return c.close()
-            data += chunk
-        c.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: 1000\\r\\n\\r\\n" + b"x" * 1000)
-        while c.recv(4096):
-            pass
-        c.close()
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 8000))
-    s.listen(256)
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=serve, args=(c,), daemon=True).start()
-""")
+SERVER = http_server_script(b"x" * 1000)
 
 # One request, the whole response, 2.5 s more with the connection open (so an
 # observer round sees its final figures), then close; prints what it moved.
