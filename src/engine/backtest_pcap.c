@@ -44,6 +44,8 @@ bt_pcap_time(void *ctx, uint64_t boundary_ns)
 	struct bt_pcap *bp = ctx;
 
 	counters_tick(bp->cnt, boundary_ns, bt_pcap_reading, bp);
+	if (bp->error == 0)
+		backtest_hosts(bp->bt, bp->cnt);
 	bp->last_boundary = boundary_ns;
 }
 
