@@ -6,6 +6,7 @@
  */
 #include "engine/backtest.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -17,7 +18,9 @@
 #include "common/cursor.h"
 #include "common/limits.h"
 #include "common/strnum.h"
+#include "engine/counters.h"
 #include "engine/detect.h"
+#include "engine/hostcheck.h"
 
 #define BT_NDET DETECT_NREGISTERED
 #define BT_NAME_MAX 64
@@ -55,6 +58,7 @@ struct backtest {
 	bool started;
 	void *det[BT_NDET];
 	struct decision *dp;
+	struct hostcheck hc;	/* per-host figures (pcap input) against host limits */
 	struct backtest_stats stats;
 	struct bt_po *pos;
 	uint32_t npos, cappos;
@@ -78,6 +82,16 @@ bt_emit(void *ctx, const struct detection *d)
 	else
 		bt->stats.suspicions++;
 	decision_detect(bt->dp, d);
+	hostcheck_emitted(&bt->hc, d);
+}
+
+/* Every PO of the backtest is checked with the same parameters. */
+static const struct dparams *
+bt_host_params(void *ctx, uint32_t po_id)
+{
+	struct backtest *bt = ctx;
+
+	return po_id < bt->npos ? &bt->params : NULL;
 }
 
 static const char *
@@ -123,6 +137,8 @@ backtest_new(const struct dparams *params, struct backtest **ret)
 		goto fail;
 	if ((r = decision_new(&hooks, &bt->dp)) < 0)
 		goto fail;
+	bt->hc = (struct hostcheck){ .det = bt->det, .dp = bt->dp, .params = bt_host_params,
+		.ctx = bt };
 	for (size_t i = 0; i < BT_NDET; i++)
 		if ((r = detect_registry[i]->new(&env, &bt->det[i])) < 0)
 			goto fail;
@@ -274,6 +290,15 @@ void
 backtest_observe(struct backtest *bt, const struct decision_obs *o)
 {
 	decision_observe(bt->dp, o);
+}
+
+void
+backtest_hosts(struct backtest *bt, const struct counters *cnt)
+{
+	if (!bt->started || !hostcheck_feed(&bt->hc, cnt, counters_last_tick_ns(cnt)))
+		return;
+	bt->stats.host_intervals++;
+	bt->stats.hosts_dropped += counters_hosts_dropped(cnt);
 }
 
 void
@@ -626,6 +651,10 @@ backtest_report_text(const struct backtest *bt, FILE *out)
 	fprintf(out, "%u attack(s) declared; %" PRIu64 " readings from %s to %s; %" PRIu64
 	    " suspicion(s) faded without a declaration\n", rep.n, bt->stats.readings, first, last,
 	    bt->stats.dropped);
+	if (bt->stats.host_intervals > 0)
+		fprintf(out, "hosts checked in %" PRIu64 " interval(s); %" PRIu64
+		    " host entries dropped (table full)\n", bt->stats.host_intervals,
+		    bt->stats.hosts_dropped);
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -633,6 +662,25 @@ static double
 bt_secs(uint64_t ns)
 {
 	return (double)ns / 1e9;
+}
+
+/* The attack's top targets: [{"address": ..., "packets": ...}]. */
+static json_t *
+bt_json_targets(const struct decision_attack *a)
+{
+	json_t *list = json_array();
+	char addr[INET6_ADDRSTRLEN];
+
+	for (unsigned i = 0; list != NULL && i < a->ntop[DECISION_TOP_TARGETS]; i++) {
+		const struct sketch_item *it = &a->top[DECISION_TOP_TARGETS][i];
+
+		if ((it->key_len != 4 && it->key_len != 16) ||
+		    inet_ntop(it->key_len == 4 ? AF_INET : AF_INET6, it->key, addr, sizeof(addr)) == NULL)
+			continue;
+		json_array_append_new(list, json_pack("{s:s, s:I}", "address", addr, "packets",
+		    (json_int_t)it->count));
+	}
+	return list;
 }
 
 static int
@@ -648,7 +696,7 @@ bt_json_row(const struct decision_attack *a, void *arg)
 	dets = json_array();
 	for (unsigned i = 0; i < a->ndet; i++)
 		json_array_append_new(dets, json_string(a->det[i].name));
-	o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s, s:s, s:f, s:f, s:o, s:f, s:f, s:i, s:o, s:s}",
+	o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s, s:s, s:f, s:f, s:o, s:f, s:f, s:i, s:o, s:s, s:o}",
 	    "id", (json_int_t)a->id,
 	    "po", a->po,
 	    "protocol", detect_proto_name(a->proto),
@@ -663,7 +711,8 @@ bt_json_row(const struct decision_attack *a, void *arg)
 	    "peak_bps", a->peak_bps,
 	    "confidence", (int)a->confidence,
 	    "detectors", dets,
-	    "reason", a->reason);
+	    "reason", a->reason,
+	    "targets", bt_json_targets(a));
 	if (o == NULL || json_array_append_new(rep->list, o) < 0)
 		return -ENOMEM;
 	return 0;
@@ -682,8 +731,11 @@ backtest_report_json(const struct backtest *bt, FILE *out)
 		json_decref(rep.list);
 		return r;
 	}
-	root = json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:f, s:f}}", "attacks", rep.list, "stats",
+	root = json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}}", "attacks", rep.list,
+	    "stats",
 	    "readings", (json_int_t)bt->stats.readings,
+	    "host_intervals", (json_int_t)bt->stats.host_intervals,
+	    "hosts_dropped", (json_int_t)bt->stats.hosts_dropped,
 	    "detections", (json_int_t)bt->stats.detections,
 	    "suspicions", (json_int_t)bt->stats.suspicions,
 	    "suspicions_faded", (json_int_t)bt->stats.dropped,

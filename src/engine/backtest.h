@@ -12,6 +12,13 @@
  * series' previous row (the first row of a series counts as one second).
  * Blank lines and lines starting with '#' are skipped. Every PO is evaluated
  * with the backtest's parameters (a preset plus overrides).
+ *
+ * A CSV series has no per-host figures, so host limits (host_limits.*) are
+ * checked only on packet input (backtest_pcap_file), where the counters
+ * keep the hosts as live. A host column was left out on purpose: a host
+ * row is another kind of series (one per destination address, unbounded in
+ * number) whose totals must agree with the PO rows, which a hand-written
+ * or exported CSV cannot be trusted to do.
  */
 #ifndef MOAT_ENGINE_BACKTEST_H
 #define MOAT_ENGINE_BACKTEST_H
@@ -37,6 +44,8 @@ struct backtest_stats {
 	uint64_t detections;	/* attack detections from all detectors */
 	uint64_t suspicions;	/* suspect detections */
 	uint64_t dropped;	/* suspected attacks that faded without a declaration */
+	uint64_t host_intervals;	/* intervals whose hosts were checked (pcap input) */
+	uint64_t hosts_dropped;	/* (PO, protocol, host) entries the counters' full table lost */
 	uint64_t first_ns, last_ns;
 };
 
@@ -55,6 +64,14 @@ const char *backtest_po_name(const struct backtest *bt, uint32_t id);
 int backtest_feed(struct backtest *bt, const struct reading *r);
 /* One observed flow/packet, for the attacks' top lists and typing. */
 void backtest_observe(struct backtest *bt, const struct decision_obs *o);
+/* The per-host figures of the interval cnt closed last — every (PO,
+ * protocol, destination host), as moatd's counters keep them — checked
+ * against the host limits exactly as live (engine/hostcheck); a host over
+ * its limit is declared on (PO, protocol, any port) with the host in the
+ * reason and as the attack's target. Call after the readings of that
+ * interval were fed; an interval is checked once. */
+struct counters;
+void backtest_hosts(struct backtest *bt, const struct counters *cnt);
 /* Close the last instant; call once after the last reading. */
 void backtest_finish(struct backtest *bt);
 

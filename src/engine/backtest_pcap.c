@@ -44,6 +44,8 @@ bt_pcap_time(void *ctx, uint64_t boundary_ns)
 	struct bt_pcap *bp = ctx;
 
 	counters_tick(bp->cnt, boundary_ns, bt_pcap_reading, bp);
+	if (bp->error == 0)
+		backtest_hosts(bp->bt, bp->cnt);
 	bp->last_boundary = boundary_ns;
 }
 
@@ -242,7 +244,8 @@ bt_usage(FILE *out, const char *prog)
 	    "             [--set KEY=VALUE ...] FILE\n"
 	    "  CSV header: time,po,protocol,direction,bytes,packets[,port,flows,syns,frags]\n"
 	    "  presets: moat (default), defense4all; keys: rate.persist, rate.learn, rate.enter_ratio,\n"
-	    "  rate.enter_spreads, rate.expiry, quiet, limits.udp.pps, ... (docs/detection.md)\n",
+	    "  rate.enter_spreads, rate.expiry, quiet, limits.udp.pps, host_limits.udp.pps (--pcap\n"
+	    "  only: CSV has no hosts), ... (docs/detection.md)\n",
 	    prog, prog);
 }
 

@@ -328,10 +328,12 @@ static void decision_observe_one(struct decision_live *l, const struct decision_
 
 /*
  * A sampled packet or flow belongs to the attack on its protocol (port 0)
- * and to the one on its destination port, if either is live: both get it.
- * Per-host figures (target_only) name the attack they are for by dport
- * (0 = the protocol's; that one if there is none on the port), so each
- * gets its own and none twice.
+ * and to the one on its destination port, if either is live: both get it,
+ * so a port attack's top targets are the heavy hitters among the
+ * destinations sampled on that port. Per-host figures (target_only) come
+ * from the counters' host table, which is kept per protocol, not per port:
+ * they go to the protocol's attack only (dport is ignored), or the busiest
+ * host of the protocol would be named the target of a port it never saw.
  */
 void
 decision_observe(struct decision *dp, const struct decision_obs *o)
@@ -340,15 +342,12 @@ decision_observe(struct decision *dp, const struct decision_obs *o)
 
 	if (dp->nlive == 0)
 		return;
+	any = decision_find(dp, o->po_id, o->proto, 0);
 	if (o->target_only) {
-		port = decision_find(dp, o->po_id, o->proto, o->dport);
-		if (port == NULL && o->dport != 0)
-			port = decision_find(dp, o->po_id, o->proto, 0);
-		if (port != NULL)
-			decision_observe_one(port, o);
+		if (any != NULL)
+			decision_observe_one(any, o);
 		return;
 	}
-	any = decision_find(dp, o->po_id, o->proto, 0);
 	if (o->dport != 0)
 		port = decision_find(dp, o->po_id, o->proto, o->dport);
 	if (any != NULL)

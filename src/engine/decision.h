@@ -94,7 +94,7 @@ struct decision_obs {
 	uint16_t sport, dport;
 	uint64_t packets;
 	uint64_t bytes;
-	bool target_only;	/* only dst is known (per-host counters) */
+	bool target_only;	/* only dst is known: per-host counters of the protocol (port 0) */
 };
 
 #define DECISION_PO_GONE UINT32_MAX

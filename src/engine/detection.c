@@ -18,6 +18,7 @@
 #include "engine/counters.h"
 #include "engine/detect.h"
 #include "engine/detection_conf.h"
+#include "engine/hostcheck.h"
 #include "engine/poset.h"
 #include "engine/settings.h"
 
@@ -48,8 +49,7 @@ struct detection_ctx {
 	unsigned nlisteners;
 	uint64_t ticks;
 	bool host_limits;		/* some PO has host_thresholds */
-	uint64_t hosts_checked_ns;	/* the counters' interval last checked per host */
-	const struct detect_host *cur_host;	/* during feed_host(): its detections' target */
+	struct hostcheck hc;		/* the counters' hosts against host limits */
 	uint64_t suspect_minute;
 	unsigned suspect_flights;
 };
@@ -195,17 +195,9 @@ static void
 detection_emit(void *ctx, const struct detection *det)
 {
 	struct detection_ctx *d = ctx;
-	const struct detect_host *h = d->cur_host;
 
 	decision_detect(d->dp, det);
-	if (h != NULL) {
-		/* A host over its own limit is the attack's target. */
-		struct decision_obs o = { .po_id = h->po_id, .proto = h->proto, .target_only = true,
-			.alen = h->alen, .packets = h->packets, .bytes = h->bytes };
-
-		memcpy(o.dst, h->addr, sizeof(o.dst));
-		decision_observe(d->dp, &o);
-	}
+	hostcheck_emitted(&d->hc, det);
 }
 
 /* One flight entry per series that finished learning: rate-limited like
@@ -291,12 +283,6 @@ detection_limits(const struct po_thresholds *t, struct dparams_limits *l)
 	l->syn_pps = t->syn_pps ? (double)t->syn_pps : l->syn_pps;
 }
 
-static bool
-detection_limits_any(const struct dparams_limits *l)
-{
-	return l->pps > 0 || l->bps > 0 || l->flows_ps > 0 || l->syn_pps > 0;
-}
-
 /* A PO's parameters: the configuration's (its own entry or the defaults),
  * with the PO's non-zero thresholds and host_thresholds as the absolute
  * limits. Returns true if any host limit is set. */
@@ -309,7 +295,7 @@ detection_po_params(const struct dparams *base, const struct po *p, struct dpara
 	for (int i = 0; i < PROTO__COUNT; i++) {
 		detection_limits(&p->thresholds[i], &ret->limits[i]);
 		detection_limits(&p->host_thresholds[i], &ret->host_limits[i]);
-		host = host || detection_limits_any(&ret->host_limits[i]);
+		host = host || hostcheck_limits_any(&ret->host_limits[i]);
 	}
 	return host;
 }
@@ -462,8 +448,10 @@ struct detection_hosts_walk {
 	const struct counters *cnt;
 };
 
-/* Feed the busiest destination hosts of the PO of one live attack, in its
- * protocol (the counters keep them per interval), into its targets. */
+/* Feed the busiest destination hosts of the PO of one live any-port attack,
+ * in its protocol (the counters keep them per interval), into its targets.
+ * The host table is not kept per port: an attack on one port takes its
+ * targets from the samples of that port (decision_observe). */
 static int
 detection_hosts_of(const struct decision_attack *a, void *arg)
 {
@@ -471,14 +459,14 @@ detection_hosts_of(const struct decision_attack *a, void *arg)
 	struct counters_host hosts[DETECTION_TOP_HOSTS];
 	size_t n;
 
-	if (a->state == DECISION_ENDED || a->po_id == DECISION_PO_GONE)
+	if (a->state == DECISION_ENDED || a->po_id == DECISION_PO_GONE || a->port != 0)
 		return 0;
 	n = counters_top_hosts_proto(w->cnt, a->po_id, (enum proto_class)a->proto, hosts,
 	    DETECTION_TOP_HOSTS);
 	for (size_t i = 0; i < n; i++) {
 		struct decision_obs o = { .po_id = a->po_id, .proto = a->proto, .target_only = true,
 			.alen = hosts[i].addr.af == AF_INET ? 4 : 16, .packets = hosts[i].packets,
-			.bytes = hosts[i].bytes, .dport = a->port };
+			.bytes = hosts[i].bytes };
 
 		memcpy(o.dst, hosts[i].addr.a, sizeof(o.dst));
 		decision_observe(w->d->dp, &o);
@@ -498,32 +486,13 @@ detection_observe_hosts(struct detection_ctx *d)
 	decision_walk(d->dp, detection_hosts_of, &w);
 }
 
-struct detection_host_walk {
-	struct detection_ctx *d;
-	uint64_t time_ns, interval_ns;	/* wall clock */
-};
-
-/* One (PO, protocol, host) of the last interval to the detectors that
- * check hosts (the threshold detector's host limits). */
-static void
-detection_host_cb(void *arg, uint32_t po, enum proto_class proto, const struct counters_host *ch)
+/* The parameters of a PO for the host check; NULL for ids no PO has. */
+static const struct dparams *
+detection_host_params(void *ctx, uint32_t po_id)
 {
-	struct detection_host_walk *w = arg;
-	struct detection_ctx *d = w->d;
-	struct detect_host h = { .po_id = po, .proto = (uint8_t)proto,
-		.alen = ch->addr.af == AF_INET ? 4 : 16, .time_ns = w->time_ns,
-		.interval_ns = w->interval_ns, .bytes = ch->bytes, .packets = ch->packets,
-		.flows = ch->flows, .syns = ch->syns };
+	struct detection_ctx *d = ctx;
 
-	if (po >= d->npos || d->names[po][0] == '\0' ||
-	    !detection_limits_any(&d->params[po].host_limits[proto]))
-		return;
-	memcpy(h.addr, ch->addr.a, sizeof(h.addr));
-	d->cur_host = &h;
-	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
-		if (detect_registry[i]->feed_host != NULL)
-			detect_registry[i]->feed_host(d->det[i], &h);
-	d->cur_host = NULL;
+	return po_id < d->npos && d->names[po_id][0] != '\0' ? &d->params[po_id] : NULL;
 }
 
 /* Check every host of the interval the counters closed last, once. */
@@ -532,19 +501,11 @@ detection_check_hosts(struct detection_ctx *d)
 {
 	struct collector *c = collector_get(d->e);
 	const struct counters *cnt;
-	struct detection_host_walk w = { .d = d };
-	uint64_t end;
 
 	if (c == NULL || !d->host_limits)
 		return;
 	cnt = collector_counters(c);
-	end = counters_last_tick_ns(cnt);
-	if (end == 0 || end == d->hosts_checked_ns)
-		return;
-	d->hosts_checked_ns = end;
-	w.time_ns = detection_wall(d, end);
-	w.interval_ns = counters_interval_ns(cnt);
-	counters_walk_hosts(cnt, detection_host_cb, &w);
+	hostcheck_feed(&d->hc, cnt, detection_wall(d, counters_last_tick_ns(cnt)));
 }
 
 /* --- persistence --- */
@@ -723,6 +684,8 @@ detection_create(struct engine *e, struct detection_ctx **ret)
 	dparams_default(&d->defaults);
 	if ((r = decision_new(&hooks, &d->dp)) < 0)
 		goto fail;
+	d->hc = (struct hostcheck){ .det = d->det, .dp = d->dp, .params = detection_host_params,
+		.ctx = d };
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		if ((r = detect_registry[i]->new(&env, &d->det[i])) < 0)
 			goto fail;

@@ -190,3 +190,51 @@ def test_pcap_amplification(tmp_path):
     p = subprocess.run([binpath("moatd"), "--backtest", "--pcap", "--po", "web=192.0.2.0/24",
                         str(tmp_path / "none.pcap")], capture_output=True, text=True, timeout=30)
     assert p.returncode == 1
+
+
+def test_pcap_host_limit(tmp_path):
+    """A host limit in the pcap backtest, as live: one host of web takes
+    300 pps on port 53 for 5 s (host limit 100 pps) while the PO's whole UDP
+    traffic stays under the PO limit (1000 pps). The backtest declares it
+    on (web, udp, any) by the threshold detector, naming the host in the
+    reason (text and JSON) and as the top target; without the host limit
+    nothing is declared."""
+    from scapy.all import IP, UDP, Raw, wrpcap
+    pkts = []
+    t0 = 1700000000.0
+    for s in range(20):
+        for i in range(50):                         # benign: 50 pps to .8:443
+            p = IP(src="203.0.113.9", dst="192.0.2.8") / UDP(sport=40000, dport=443) / \
+                Raw(b"x" * 100)
+            p.time = t0 + s + i / 50.0
+            pkts.append(p)
+        if 10 <= s < 15:                            # 300 pps to .7:53
+            for i in range(300):
+                p = IP(src="198.51.100.%d" % (1 + i % 100), dst="192.0.2.7") / \
+                    UDP(sport=1024 + i, dport=53) / Raw(b"q" * 40)
+                p.time = t0 + s + i / 300.0
+                pkts.append(p)
+    pkts.sort(key=lambda p: p.time)
+    path = tmp_path / "host.pcap"
+    wrpcap(str(path), pkts)
+
+    def run(*extra):
+        p = subprocess.run([binpath("moatd"), "--backtest", "--pcap",
+                            "--po", "web=192.0.2.0/24@53,80", "--set", "limits.udp.pps=1000"] +
+                           list(extra) + [str(path)], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    rep = json.loads(run("--json", "--set", "host_limits.udp.pps=100"))
+    assert len(rep["attacks"]) == 1, rep
+    a = rep["attacks"][0]
+    assert (a["po"], a["protocol"], a["direction"], a["port"]) == ("web", "udp", "in", 0)
+    assert a["detectors"] == ["threshold"]
+    assert a["reason"].startswith("host 192.0.2.7: pps 300 over the host limit 100"), a
+    assert a["targets"][0]["address"] == "192.0.2.7"
+    assert a["declared"] - (t0 + 11) <= 1          # first full second of the flood ends at t0 + 11
+    assert rep["stats"]["host_intervals"] >= 19 and rep["stats"]["hosts_dropped"] == 0
+    text = run("--set", "host_limits.udp.pps=100")
+    assert "host 192.0.2.7: pps 300 over the host limit 100" in text
+    assert "1 attack(s) declared" in text
+    assert json.loads(run("--json"))["attacks"] == []

@@ -1,7 +1,8 @@
 /* Unit tests for engine/backtest: the CSV reader (header, columns in any
  * order, comments, CRLF, chunked input, every error names its line), PO
- * names, the replay clock, and an end-to-end flood declared and ended with
- * the text and JSON reports. */
+ * names, the replay clock, an end-to-end flood declared and ended with
+ * the text and JSON reports, and a pcap where one host crosses its host
+ * limit while the PO stays under its own. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "engine/backtest.h"
@@ -185,6 +187,130 @@ test_flood_declared_and_ended(void **state)
 	fclose(out);
 }
 
+/* --- host limits on packet input --- */
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* One IPv4/UDP packet (DLT_RAW) to 192.0.2.host:dport at t0 + us. */
+static void
+pcap_udp(FILE *f, uint64_t us, uint8_t host, uint16_t dport, uint16_t payload)
+{
+	uint8_t pkt[28] = { 0x45, 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0, 203, 0, 113, 9, 192, 0, 2, host };
+	uint32_t rec[4] = { (uint32_t)(1700000000 + us / 1000000), (uint32_t)(us % 1000000),
+		sizeof(pkt), (uint32_t)sizeof(pkt) + payload };
+	uint32_t sum = 0;
+
+	put16(pkt + 2, (uint16_t)(sizeof(pkt) + payload));
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(pkt[i] << 8 | pkt[i + 1]);
+	sum = (sum & 0xffff) + (sum >> 16);
+	put16(pkt + 10, (uint16_t)~sum);
+	put16(pkt + 20, 40000);
+	put16(pkt + 22, dport);
+	put16(pkt + 24, (uint16_t)(8 + payload));
+	fwrite(rec, sizeof(rec), 1, f);
+	fwrite(pkt, sizeof(pkt), 1, f);
+}
+
+/*
+ * 12 s of UDP to web (192.0.2.0/24): 192.0.2.8 at 50 pps throughout, and
+ * 192.0.2.7 at 300 pps on port 53 from +4 s to +8 s. The PO stays under its
+ * limit (1000 pps); .7 crosses the host limit (100 pps) and is declared on
+ * (web, udp, any) with its address in the reason and as the top target.
+ */
+static void
+write_host_pcap(const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	uint32_t hdr[6] = { 0xa1b2c3d4u, 2u | 4u << 16, 0, 0, 65535, 101 /* DLT_RAW */ };
+
+	assert_non_null(f);
+	fwrite(hdr, sizeof(hdr), 1, f);
+	for (uint64_t ms = 0; ms < 12000; ms++) {
+		if (ms % 20 == 0)
+			pcap_udp(f, ms * 1000, 8, 443, 100);
+		if (ms >= 4000 && ms < 8000 && ms % 10 < 3)
+			pcap_udp(f, ms * 1000 + ms % 10 * 100, 7, 53, 50);
+	}
+	fclose(f);
+}
+
+static void
+report_of(struct backtest *bt, bool json, char *buf, size_t size)
+{
+	FILE *out = tmpfile();
+	size_t n;
+
+	assert_non_null(out);
+	assert_int_equal(json ? backtest_report_json(bt, out) : backtest_report_text(bt, out), 0);
+	rewind(out);
+	n = fread(buf, 1, size - 1, out);
+	buf[n] = '\0';
+	fclose(out);
+}
+
+static void
+test_pcap_host_limit(void **state)
+{
+	char path[] = "/tmp/moat-bt-hostXXXXXX";
+	struct prefix pfx;
+	struct backtest_po_def def = { .name = "web", .prefixes = &pfx, .nprefixes = 1 };
+	struct backtest_error err;
+	struct backtest *bt;
+	struct dparams p;
+	const struct decision_attack *a;
+	const uint8_t host7[4] = { 192, 0, 2, 7 };
+	char report[8192];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	write_host_pcap(path);
+	assert_int_equal(prefix_parse("192.0.2.0/24", &pfx), 0);
+	dparams_default(&p);
+	p.limits[PROTO_UDP].pps = 1000;
+	p.host_limits[PROTO_UDP].pps = 100;
+	assert_int_equal(backtest_new(&p, &bt), 0);
+	assert_int_equal(backtest_pcap_file(bt, path, &def, 1, &err), 0);
+	backtest_finish(bt);
+
+	a = decision_get(backtest_decision(bt), 1);
+	assert_non_null(a);
+	assert_null(decision_get(backtest_decision(bt), 2));	/* the PO limit held */
+	assert_int_equal(a->proto, PROTO_UDP);
+	assert_int_equal(a->port, 0);
+	assert_string_equal(a->det[0].name, "threshold");
+	assert_non_null(strstr(a->reason, "host 192.0.2.7: pps 300 over the host limit 100"));
+	/* first full second of .7's flood ends at +5 s */
+	assert_int_equal(a->declared_ns / 1000000000ULL, 1700000005);
+	assert_memory_equal(a->top[DECISION_TOP_TARGETS][0].key, host7, 4);
+	assert_true(backtest_stats(bt)->host_intervals >= 11);
+	assert_int_equal(backtest_stats(bt)->hosts_dropped, 0);
+
+	report_of(bt, false, report, sizeof(report));
+	assert_non_null(strstr(report, "host 192.0.2.7"));
+	assert_non_null(strstr(report, "1 attack(s) declared"));
+	report_of(bt, true, report, sizeof(report));
+	assert_non_null(strstr(report, "\"reason\": \"host 192.0.2.7: pps 300"));
+	assert_non_null(strstr(report, "\"address\": \"192.0.2.7\""));
+	backtest_free(bt);
+
+	/* without a host limit the same traffic is no attack */
+	p.host_limits[PROTO_UDP].pps = 0;
+	assert_int_equal(backtest_new(&p, &bt), 0);
+	assert_int_equal(backtest_pcap_file(bt, path, &def, 1, &err), 0);
+	backtest_finish(bt);
+	assert_null(decision_get(backtest_decision(bt), 1));
+	assert_int_equal(backtest_stats(bt)->host_intervals, 11);
+	backtest_free(bt);
+	unlink(path);
+}
+
 static void
 test_feed_order(void **state)
 {
@@ -208,6 +334,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_csv_columns_any_order_and_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood_declared_and_ended, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed_order, setup, teardown),
+		cmocka_unit_test(test_pcap_host_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* Unit tests for engine/decision: the attack lifecycle (suspected, declared,
  * ending, ended; suspicions that fade), joining detectors, quiet period and
- * reset, typing from readings and from the source-port sketch, caps, and the
- * state blob. */
+ * reset, typing from readings and from the source-port sketch, a port
+ * attack's own top targets, caps, and the state blob. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,6 +279,55 @@ test_amplification_from_sketch(void **state)
 	assert_int_equal(a->top_total[DECISION_TOP_SOURCES], 20000);
 }
 
+/* A port attack's top targets are the destinations sampled on its port;
+ * the protocol's attack keeps the host table's (per protocol) figures. */
+static void
+test_port_targets(void **state)
+{
+	struct harness *h = *state;
+	struct detection d = { .kind = DETECT_ATTACK, .detector = "rate", .po_id = 1,
+		.proto = PROTO_UDP, .dir = DIR_IN, .port = 53, .confidence = 80,
+		.time_ns = 100 * NS, .expiry_ns = 110 * NS };
+	struct decision_obs o = { .po_id = 1, .proto = PROTO_UDP, .alen = 4, .src = { 203, 0, 113, 5 } };
+	const uint8_t a53[4] = { 192, 0, 2, 53 }, b80[4] = { 192, 0, 2, 80 };
+	const struct decision_attack *port, *any;
+
+	decision_detect(h->dp, &d);
+	d.port = 0;
+	decision_detect(h->dp, &d);
+	port = decision_get(h->dp, 1);
+	any = decision_get(h->dp, 2);
+	assert_int_equal(port->port, 53);
+	assert_int_equal(any->port, 0);
+	for (int i = 0; i < 100; i++) {
+		/* host a: port 53, small; host b: port 80, many more bytes and packets */
+		memcpy(o.dst, a53, 4);
+		o.dport = 53;
+		o.packets = 1;
+		o.bytes = 80;
+		decision_observe(h->dp, &o);
+		memcpy(o.dst, b80, 4);
+		o.dport = 80;
+		o.packets = 20;
+		o.bytes = 30000;
+		decision_observe(h->dp, &o);
+	}
+	/* the host table's figures for b (per protocol): a dport does not
+	 * make them the port's */
+	o = (struct decision_obs){ .po_id = 1, .proto = PROTO_UDP, .alen = 4, .target_only = true,
+		.dport = 53, .packets = 1000000, .bytes = 1500000000 };
+	memcpy(o.dst, b80, 4);
+	decision_observe(h->dp, &o);
+	decision_tick(h->dp, 101 * NS);
+	assert_int_equal(port->ntop[DECISION_TOP_TARGETS], 1);
+	assert_memory_equal(port->top[DECISION_TOP_TARGETS][0].key, a53, 4);
+	assert_int_equal(port->top[DECISION_TOP_TARGETS][0].count, 100);
+	assert_int_equal(port->top_total[DECISION_TOP_SOURCES], 100);
+	assert_int_equal(any->ntop[DECISION_TOP_TARGETS], 2);
+	assert_memory_equal(any->top[DECISION_TOP_TARGETS][0].key, b80, 4);
+	assert_int_equal(any->top_total[DECISION_TOP_SOURCES], 2100);
+}
+
 static void
 test_caps(void **state)
 {
@@ -383,6 +432,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_type_from_readings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_from_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_amplification_from_sketch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_targets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remap, setup, teardown),
