@@ -294,7 +294,7 @@ ins_policy_restricts(const struct policy *p)
 	return p->nconnect > 0 || !p->allow_udp;
 }
 
-/* "0x4d490000 (1296629760)": how a mark is named in messages, as nft shows it and as YAML takes it. */
+/* "0x4d490000 (1296629760)": a mark in messages, as nft shows it and as YAML takes it. */
 #define INS_MARK_FMT "0x%08x (%u)"
 
 /*
