@@ -49,6 +49,7 @@ struct ins_main {
 	struct broker b;
 	struct bk_ev sig;
 	struct insnft *nft;	/* the kernel's copy of the connect policy, or NULL */
+	struct insnft_claim claim;	/* our mark in this network namespace (fd -1: none) */
 	int argc;		/* kept to re-read the policy and overrides on SIGHUP */
 	char **argv;
 	pid_t child;		/* run mode: the command, or 0 */
@@ -293,42 +294,107 @@ ins_policy_restricts(const struct policy *p)
 	return p->nconnect > 0 || !p->allow_udp;
 }
 
+/* "0x4d490000 (1296629760)": a mark in messages, as nft shows it and as YAML takes it. */
+#define INS_MARK_FMT "0x%08x (%u)"
+
+/*
+ * Our mark for this network namespace's life (insnft_mark_claim), before
+ * anything else is made: the policy's connect.mark, or the first free one of
+ * the default range, written to pol->mark. A mark another live moat-ins
+ * holds is never shared (its table would judge our sockets and ours its):
+ * asked for explicitly, we refuse to start. Other failures are fatal only
+ * when the policy restricts destinations or UDP; otherwise no mark is held
+ * and ins_setup_nft marks nothing.
+ */
+static void
+ins_claim_mark(struct ins_main *m, struct policy *pol)
+{
+	bool must = ins_policy_restricts(pol);
+	pid_t holder = 0;
+	uint64_t netns;
+	int r;
+
+	if (pol->mark == 0 && !pol->mark_auto)
+		return;		/* connect.mark: 0, kernel enforcement off */
+	r = insnft_netns(&netns);
+	if (r == 0)
+		r = insnft_mark_claim(INSNFT_LOCK_DIR, netns, pol->mark, pol->mark_auto,
+				      &m->claim, &holder);
+	if (r == -EBUSY && holder > 0)
+		fatalx("connect.mark " INS_MARK_FMT " is held by moat-ins pid %ld in this network "
+		       "namespace: give each moat-ins its own mark, or leave connect.mark out",
+		       pol->mark, pol->mark, (long)holder);
+	if (r == -EBUSY)
+		fatalx("connect.mark " INS_MARK_FMT " is held by a live moat-ins in this network "
+		       "namespace: give each moat-ins its own mark, or leave connect.mark out",
+		       pol->mark, pol->mark);
+	if (r == 0) {
+		pol->mark = m->claim.mark;
+		return;
+	}
+	if (r == -EADDRINUSE)
+		log_warnx("all %u default marks from 0x%08x are held in this network namespace: "
+			  "set connect.mark", POLICY_MARK_COUNT, POLICY_MARK_BASE);
+	else
+		log_warnx("mark lock under %s: %s", INSNFT_LOCK_DIR, strerror(-r));
+	if (must)
+		fatalx("no mark for the connect policy: refusing to run it unenforced");
+	log_warnx("sockets are not marked: destinations are checked by the shim only");
+}
+
 /*
  * The connect policy in the kernel (insnft.h), before the first socket is
- * handed out so that none escapes unmarked. Required when the policy
- * restricts destinations or UDP; otherwise a failure (no CAP_NET_ADMIN)
- * only costs the marking, and the run goes on.
+ * handed out so that none escapes unmarked: table moat_ins_<mark> for the
+ * mark ins_claim_mark holds, replacing a stale one (we hold its mark, so its
+ * owner is dead). Required when the policy restricts destinations or UDP;
+ * otherwise a failure (no CAP_NET_ADMIN) only costs the marking, and the
+ * run goes on.
  */
 static void
 ins_setup_nft(struct ins_main *m)
 {
 	const struct policy *pol = &m->b.pol;
-	char err[256] = "";
+	char err[256] = "", table[INSNFT_TABLE_LEN];
+	bool must = ins_policy_restricts(pol);
 	int r;
 
-	if (pol->mark == 0) {
-		if (ins_policy_restricts(pol))
+	if (pol->mark == 0 && !pol->mark_auto) {
+		if (must)
 			log_warnx("connect.mark is 0: destinations are checked by the shim only");
 		return;
 	}
+	if (m->claim.fd < 0)
+		return;		/* no mark: ins_claim_mark said so */
+	insnft_table_name(pol->mark, table);
 	r = insnft_open(&m->nft, pol, err, sizeof(err));
-	if (r < 0 && ins_policy_restricts(pol))
-		fatalx("nftables table inet %s (needs CAP_NET_ADMIN): %s", INSNFT_TABLE,
+	if (r < 0 && must)
+		fatalx("nftables table inet %s (needs CAP_NET_ADMIN): %s", table,
 		       *err ? err : strerror(-r));
 	if (r < 0) {
 		log_warnx("nftables table inet %s not installed (%s): sockets are not marked",
-			  INSNFT_TABLE, *err ? err : strerror(-r));
+			  table, *err ? err : strerror(-r));
+		insnft_mark_release(&m->claim);
 		return;
 	}
 	m->b.sock_mark = pol->mark;
-	log_info("connect policy enforced by table inet %s (mark %u)", INSNFT_TABLE, pol->mark);
+	log_info("connect policy enforced by table inet %s (mark " INS_MARK_FMT ")", table,
+		 pol->mark, pol->mark);
+}
+
+/* Exit: our table first, then our mark (see insnft_mark_release). */
+static void
+ins_teardown_nft(struct ins_main *m)
+{
+	insnft_close(m->nft);
+	m->nft = NULL;
+	insnft_mark_release(&m->claim);
 }
 
 /*
  * SIGHUP: the policy file and the command-line overrides again, from the
  * defaults, as at start. The kernel rules change first, in one transaction;
  * if that fails the old policy stays whole. The mark cannot change (sockets
- * already handed out carry the old one).
+ * already handed out carry the old one, and it is the one we hold).
  */
 static void
 ins_reload_policy(struct ins_main *m)
@@ -343,10 +409,10 @@ ins_reload_policy(struct ins_main *m)
 		log_warnx("policy reload failed: keeping the current policy");
 		return;
 	}
-	if (pol.mark != m->b.pol.mark) {
+	if (!pol.mark_auto && pol.mark != m->b.pol.mark)
 		log_warnx("connect.mark cannot change at run time: keeping %u", m->b.pol.mark);
-		pol.mark = m->b.pol.mark;
-	}
+	pol.mark = m->b.pol.mark;
+	pol.mark_auto = m->b.pol.mark_auto;
 	if (m->nft && insnft_update(m->nft, &pol, err, sizeof(err)) < 0) {
 		log_warnx("policy reload: nftables: %s: keeping the current policy", err);
 		return;
@@ -468,7 +534,7 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 		log_warnx("loop: %s", strerror(-r));
 	broker_log_stats(&m->b);
 	broker_free(&m->b);
-	insnft_close(m->nft);
+	ins_teardown_nft(m);
 	if (!o->sock)
 		rmdir(dir);
 	if (!m->child_done) {
@@ -499,7 +565,7 @@ ins_serve(struct ins_main *m, const struct ins_opts *o, const struct policy *pol
 	r = broker_run(&m->b);
 	broker_log_stats(&m->b);
 	broker_free(&m->b);
-	insnft_close(m->nft);
+	ins_teardown_nft(m);
 	return r < 0 ? 1 : 0;
 }
 
@@ -517,11 +583,17 @@ main(int argc, char **argv)
 		return o.check ? 1 : 2;
 	if (o.check) {
 		/* -n/--check: the policy (and options) parsed; say what they amount to. */
+		char mark[48];
+
+		if (pol.mark_auto)
+			snprintf(mark, sizeof(mark), "first free from 0x%08x", POLICY_MARK_BASE);
+		else
+			snprintf(mark, sizeof(mark), "%u", pol.mark);
 		printf("policy ok: hold %s (%u ms, %u per source), bind ports %u-%u, %u connect "
-		       "prefixes, udp %s, mark %u, min rate %u B/s, deny after %u drops for %u s\n",
+		       "prefixes, udp %s, mark %s, min rate %u B/s, deny after %u drops for %u s\n",
 		       policy_hold_name(pol.hold), pol.hold_timeout_ms, pol.max_held_per_source,
 		       pol.bind_port_min, pol.bind_port_max, pol.nconnect,
-		       pol.allow_udp ? "yes" : "no", pol.mark, pol.min_rate, pol.deny_after_drops,
+		       pol.allow_udp ? "yes" : "no", mark, pol.min_rate, pol.deny_after_drops,
 		       pol.deny_seconds);
 		return 0;
 	}
@@ -530,6 +602,8 @@ main(int argc, char **argv)
 	ins_raise_nofile();
 	m.argc = argc;
 	m.argv = argv;
+	m.claim.fd = -1;
+	ins_claim_mark(&m, &pol);
 	if (optind_ < argc)
 		return ins_run_command(&m, &o, &pol, argv + optind_);
 	if (!o.sock) {

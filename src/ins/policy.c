@@ -17,7 +17,8 @@ policy_default(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->allow_udp = true;
-	p->mark = POLICY_DEFAULT_MARK;
+	p->mark = POLICY_MARK_BASE;	/* until moat-ins claims a free one */
+	p->mark_auto = true;
 	p->bind_port_min = 1;
 	p->bind_port_max = 65535;
 	p->hold = POLICY_HOLD_NONE;
@@ -221,7 +222,10 @@ policy_load_connect(const struct cfg_node *root, struct policy *p, struct cfg_er
 	    (r = cfg_get_bool(m, "udp", &p->allow_udp, err)) < 0 ||
 	    (r = cfg_get_u64(m, "mark", 0, UINT32_MAX, &mark, err)) < 0)
 		return r;
-	p->mark = (uint32_t)mark;
+	if (cfg_get(m, "mark")) {
+		p->mark = (uint32_t)mark;
+		p->mark_auto = false;
+	}
 	if ((r = cfg_get_seq(m, "allow", &seq, err)) < 0 || !seq)
 		return r;
 	if (cfg_len(seq) > POLICY_MAX_PREFIXES)

@@ -21,9 +21,16 @@
 /*
  * SO_MARK moat-ins puts on every socket it hands out, so that its nftables
  * rules (insnft.h) can enforce the connect policy on them whatever the
- * application does with the socket. 0x4d49 ("MI").
+ * application does with the socket. Without connect.mark each moat-ins takes
+ * the first mark of POLICY_MARK_BASE + 0..POLICY_MARK_COUNT-1 that no live
+ * moat-ins holds in its network namespace (insnft_mark_claim), so that
+ * several of them never share a mark. "MI" in the high half and the index in
+ * the low byte: far from the small values and single low bits that policy
+ * routing and firewalls (wg-quick, kube-proxy, Cilium, Istio) use, and
+ * matched only exactly.
  */
-#define POLICY_DEFAULT_MARK 0x4d49u
+#define POLICY_MARK_BASE 0x4d490000u
+#define POLICY_MARK_COUNT 256u
 
 enum policy_hold {
 	POLICY_HOLD_NONE,	/* hand every connection over at once */
@@ -44,6 +51,7 @@ struct policy {
 	unsigned nconnect;
 	struct policy_prefix connect_allow[POLICY_MAX_PREFIXES];
 	uint32_t mark;			/* SO_MARK of handed-out sockets; 0 = no kernel enforcement */
+	bool mark_auto;			/* connect.mark not set: mark is picked at start */
 	/* Connections before handoff. */
 	enum policy_hold hold;
 	uint32_t hold_timeout_ms;	/* drop a held connection after this */

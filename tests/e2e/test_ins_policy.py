@@ -2,8 +2,10 @@
 program under `moat-ins --isolate` that skips the shim and calls connect(2)
 and sendto(2) with raw syscalls on a brokered socket still reaches only the
 policy's destinations: moat-ins marks every socket it hands out and its
-nftables table (inet moat_ins) drops marked packets to anything else. A
-SIGHUP reloads the policy into the kernel; the table is gone after exit."""
+nftables table (inet moat_ins_<mark>) drops marked packets to anything else. A
+SIGHUP reloads the policy into the kernel; the table is gone after exit. Two
+moat-ins in one network namespace each get a mark and a table of their own
+and never judge, replace or remove each other's."""
 import json
 import os
 import select
@@ -17,6 +19,11 @@ from inslib import CLI_ADDR, SRV_ADDR, moat_ins, proc_output
 PY = "/usr/bin/python3"
 DENIED_ADDR = "192.0.2.4"      # a second address of the peer, outside the policy
 TCP_PORT, UDP_PORT = 8080, 9090
+MARK_BASE = 0x4d490000          # POLICY_MARK_BASE: the first moat-ins of a namespace gets it
+
+
+def table_of(mark):
+    return "moat_ins_%08x" % mark
 
 # In the peer's namespace: a TCP listener and a UDP socket on each of its
 # addresses; every connection or datagram that arrives is printed.
@@ -91,8 +98,8 @@ def read_until(p, marker, timeout=15):
     raise AssertionError("no %r in %r" % (marker, buf.decode(errors="replace")))
 
 
-def denied_counter(topo, ns):
-    out = topo.run(ns, "nft", "-j", "list", "counter", "inet", "moat_ins", "denied").stdout
+def denied_counter(topo, ns, table=table_of(MARK_BASE)):
+    out = topo.run(ns, "nft", "-j", "list", "counter", "inet", table, "denied").stdout
     for item in json.loads(out)["nftables"]:
         if "counter" in item:
             return item["counter"]["packets"]
@@ -100,8 +107,10 @@ def denied_counter(topo, ns):
 
 
 def moat_ins_tables(topo, ns):
-    return [line for line in topo.run(ns, "nft", "list", "tables").stdout.splitlines()
-            if "moat_ins" in line]
+    """The moat_ins tables' names, sorted."""
+    return sorted(line.split()[-1] for line in
+                  topo.run(ns, "nft", "list", "tables").stdout.splitlines()
+                  if "moat_ins" in line)
 
 
 def write_policy(path, allow):
@@ -114,8 +123,10 @@ def test_raw_connect_and_sendto_follow_the_policy(topo):
     topo.veth(srv, SRV_ADDR + "/24", cli, [CLI_ADDR + "/24", DENIED_ADDR + "/24"])
     peer = topo.spawn(cli, PY, "-c", PEER, CLI_ADDR, DENIED_ADDR)
     read_until(peer, "ready")
-    # A stale table from a crashed run is replaced, not added to.
-    topo.run(srv, "nft", "add table inet moat_ins; add chain inet moat_ins stale")
+    # A stale table from a crashed run (its mark is free: its owner is dead)
+    # is replaced, not added to.
+    stale = table_of(MARK_BASE)
+    topo.run(srv, "nft", "add table inet %s; add chain inet %s stale" % (stale, stale))
     fd, pol = tempfile.mkstemp(suffix=".yaml")
     os.close(fd)
     try:
@@ -127,7 +138,7 @@ def test_raw_connect_and_sendto_follow_the_policy(topo):
         assert "round1 sendto %s 0" % CLI_ADDR in r1, r1
         assert "round1 connect %s ECONNREFUSED" % DENIED_ADDR in r1, r1
         assert "round1 sendto %s EPERM" % DENIED_ADDR in r1, r1
-        listing = topo.run(srv, "nft", "list", "table", "inet", "moat_ins").stdout
+        listing = topo.run(srv, "nft", "list", "table", "inet", stale).stdout
         assert "stale" not in listing, listing
         assert denied_counter(topo, srv) >= 2
         # Reload: the second address is allowed too, in the kernel as well.
@@ -166,3 +177,77 @@ def test_policy_without_mark_leaves_no_table(topo):
     assert r.returncode == 0, r.stderr
     assert "shim only" in r.stderr, r.stderr
     assert moat_ins_tables(topo, srv) == []
+
+
+def test_two_instances_in_one_namespace(topo):
+    """Two moat-ins (each --isolate, each with its own policy) in one network
+    namespace: the first takes the first default mark, the second the next;
+    each raw connect and sendto is judged by its own instance's policy only;
+    an explicit mark already held is refused by name; stopping one leaves the
+    other's table and enforcement whole; nothing is left after both exit."""
+    srv, cli = topo.ns("srv"), topo.ns("cli")
+    topo.veth(srv, SRV_ADDR + "/24", cli, [CLI_ADDR + "/24", DENIED_ADDR + "/24"])
+    peer = topo.spawn(cli, PY, "-c", PEER, CLI_ADDR, DENIED_ADDR)
+    read_until(peer, "ready")
+    pols = []
+    for allow in ([CLI_ADDR], [DENIED_ADDR]):
+        fd, pol = tempfile.mkstemp(suffix=".yaml")
+        os.close(fd)
+        write_policy(pol, allow)
+        pols.append(pol)
+    fd, taken = tempfile.mkstemp(suffix=".yaml")
+    os.write(fd, b"connect:\n  mark: %d\n" % (MARK_BASE + 1))
+    os.close(fd)
+    try:
+        # A may reach only CLI_ADDR, B only DENIED_ADDR.
+        a = topo.spawn(srv, *moat_ins("--policy", pols[0], "--isolate", "--", PY, "-c", APP,
+                                      CLI_ADDR, DENIED_ADDR))
+        ra = read_until(a, "round1 done")
+        b = topo.spawn(srv, *moat_ins("--policy", pols[1], "--isolate", "--", PY, "-c", APP,
+                                      CLI_ADDR, DENIED_ADDR))
+        rb = read_until(b, "round1 done")
+        assert "round1 connect %s 0" % CLI_ADDR in ra, ra
+        assert "round1 sendto %s 0" % CLI_ADDR in ra, ra
+        assert "round1 connect %s ECONNREFUSED" % DENIED_ADDR in ra, ra
+        assert "round1 sendto %s EPERM" % DENIED_ADDR in ra, ra
+        assert "round1 connect %s ECONNREFUSED" % CLI_ADDR in rb, rb
+        assert "round1 sendto %s EPERM" % CLI_ADDR in rb, rb
+        assert "round1 connect %s 0" % DENIED_ADDR in rb, rb
+        assert "round1 sendto %s 0" % DENIED_ADDR in rb, rb
+        assert moat_ins_tables(topo, srv) == [table_of(MARK_BASE), table_of(MARK_BASE + 1)]
+        assert denied_counter(topo, srv, table_of(MARK_BASE)) == 2
+        assert denied_counter(topo, srv, table_of(MARK_BASE + 1)) == 2
+        # B's mark asked for explicitly while B runs: refused, naming it.
+        r = topo.run(srv, *moat_ins("--policy", taken, "--isolate", "--", "/bin/true"),
+                     check=False, timeout=20)
+        assert r.returncode != 0, r.stderr
+        assert "0x%08x" % (MARK_BASE + 1) in r.stderr and "held" in r.stderr, r.stderr
+        assert moat_ins_tables(topo, srv) == [table_of(MARK_BASE), table_of(MARK_BASE + 1)]
+        # Stop A: B's table and its enforcement stay (round 2 after a reload).
+        a.send_signal(signal.SIGTERM)
+        out_a = proc_output(a)
+        assert a.returncode is not None, out_a
+        assert moat_ins_tables(topo, srv) == [table_of(MARK_BASE + 1)], out_a
+        b.send_signal(signal.SIGHUP)
+        rb2 = read_until(b, "round2 done")
+        assert "round2 connect %s ECONNREFUSED" % CLI_ADDR in rb2, rb2
+        assert "round2 sendto %s EPERM" % CLI_ADDR in rb2, rb2
+        assert "round2 connect %s 0" % DENIED_ADDR in rb2, rb2
+        assert "round2 sendto %s 0" % DENIED_ADDR in rb2, rb2
+        assert denied_counter(topo, srv, table_of(MARK_BASE + 1)) == 4
+        b.send_signal(signal.SIGTERM)
+        out_b = proc_output(b)
+    finally:
+        for pol in pols + [taken]:
+            os.unlink(pol)
+    assert b.returncode is not None
+    assert moat_ins_tables(topo, srv) == [], out_b
+    # What arrived: A's round 1 at CLI_ADDR only, B's rounds at DENIED_ADDR only.
+    time.sleep(0.5)     # let the peer print what it got
+    got = proc_output(peer).splitlines()
+    assert got.count("udp %s r1" % CLI_ADDR) == 1, got
+    assert got.count("udp %s r1" % DENIED_ADDR) == 1, got
+    assert "udp %s r2" % DENIED_ADDR in got, got
+    assert "udp %s r2" % CLI_ADDR not in got, got
+    assert got.count("tcp %s" % CLI_ADDR) == 1, got
+    assert got.count("tcp %s" % DENIED_ADDR) == 2, got

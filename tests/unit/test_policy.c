@@ -161,7 +161,10 @@ test_v4mapped(void **state)
 	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), -ENETUNREACH);
 }
 
-/* connect.mark: the SO_MARK the nftables rules key on; 0 turns kernel enforcement off. */
+/*
+ * connect.mark: the SO_MARK the nftables rules key on; 0 turns kernel
+ * enforcement off; absent, moat-ins picks one of the default range at start.
+ */
 static void
 test_load_mark(void **state)
 {
@@ -171,13 +174,19 @@ test_load_mark(void **state)
 
 	(void)state;
 	policy_default(&p);
-	assert_int_equal(p.mark, POLICY_DEFAULT_MARK);
+	assert_int_equal(p.mark, POLICY_MARK_BASE);
+	assert_true(p.mark_auto);
+	path = write_tmp("connect:\n  udp: false\n");
+	assert_int_equal(policy_load(path, &p, &err), 0);
+	assert_true(p.mark_auto);	/* a connect section without mark: still picked */
 	path = write_tmp("connect:\n  mark: 4242\n");
 	assert_int_equal(policy_load(path, &p, &err), 0);
 	assert_int_equal(p.mark, 4242);
+	assert_false(p.mark_auto);
 	path = write_tmp("connect:\n  mark: 0\n");
 	assert_int_equal(policy_load(path, &p, &err), 0);
 	assert_int_equal(p.mark, 0);
+	assert_false(p.mark_auto);
 	path = write_tmp("connect:\n  mark: 4294967296\n");
 	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "mark"));
