@@ -9,7 +9,7 @@ import ipaddress
 import time
 
 from test_foundation_moatd import Moatd  # noqa: F401  (re-exported)
-from nslib import wait_for
+from nslib import sh, wait_for
 
 PROTO = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
 FIELDS = ("bytes", "packets", "syns", "frags")
@@ -108,3 +108,22 @@ def wait_totals(m, want_packets, timeout=20.0):
             time.sleep(0.6)
         return cur if ok else None
     return wait_for(settled, timeout=timeout, interval=0.1, what="traffic totals to settle")
+
+
+def attacker_link(topo, hosts):
+    """A namespace "atk" (198.51.100.1/24) joined by a veth pair to moatd's
+    namespace, whose end (the returned name) stays there for a capture input;
+    packets to 192.0.2.0/24 leave atk through it, the hosts' neighbour
+    entries pointing at a MAC nobody has so nothing answers. The link goes
+    away with atk. Returns (atk, capture interface name)."""
+    atk = topo.ns("atk")
+    cap = "vc%s" % topo.tag[-6:]
+    peer = "vp%s" % topo.tag[-6:]
+    sh("ip", "link", "add", cap, "type", "veth", "peer", "name", peer, "netns", atk)
+    sh("ip", "link", "set", cap, "up")
+    topo.run(atk, "ip", "addr", "add", "198.51.100.1/24", "dev", peer)
+    topo.run(atk, "ip", "link", "set", peer, "up")
+    topo.run(atk, "ip", "route", "add", "192.0.2.0/24", "dev", peer)
+    for host in hosts:
+        topo.run(atk, "ip", "neigh", "add", host, "lladdr", "02:00:00:00:00:99", "dev", peer)
+    return atk, cap

@@ -12,7 +12,8 @@ import json
 import time
 
 from conftest import need  # noqa: F401
-from nslib import sh, wait_for
+from collectlib import attacker_link
+from nslib import wait_for
 from test_foundation_moatd import Moatd
 
 FLOOD = r"""
@@ -31,16 +32,7 @@ for i in range(%(n)d):                  # bounded in count ...
 
 
 def test_flood_declared_within_3s(topo, tmp_path):
-    atk = topo.ns("atk")
-    cap = "vc%s" % topo.tag[-6:]
-    peer = "vp%s" % topo.tag[-6:]
-    # one end stays in moatd's namespace for the capture; it goes away with "atk"
-    sh("ip", "link", "add", cap, "type", "veth", "peer", "name", peer, "netns", atk)
-    sh("ip", "link", "set", cap, "up")
-    topo.run(atk, "ip", "addr", "add", "198.51.100.1/24", "dev", peer)
-    topo.run(atk, "ip", "link", "set", peer, "up")
-    topo.run(atk, "ip", "route", "add", "192.0.2.0/24", "dev", peer)
-    topo.run(atk, "ip", "neigh", "add", "192.0.2.10", "lladdr", "02:00:00:00:00:99", "dev", peer)
+    atk, cap = attacker_link(topo, ("192.0.2.10",))
 
     m = Moatd(topo, tmp_path, "collect:\n  udp: []\n  capture:\n    - { interface: %s }\n" % cap)
     m.start()

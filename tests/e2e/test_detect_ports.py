@@ -25,7 +25,8 @@ import subprocess
 import time
 
 from conftest import need  # noqa: F401
-from nslib import sh, wait_for
+from collectlib import attacker_link
+from nslib import wait_for
 from test_foundation_moatd import Moatd
 
 FLOOD_PKTS = 6000
@@ -63,16 +64,7 @@ def attacks(m):
 
 
 def test_port_attack_and_host_threshold(topo, tmp_path):
-    atk = topo.ns("atk")
-    cap = "vc%s" % topo.tag[-6:]
-    peer = "vp%s" % topo.tag[-6:]
-    sh("ip", "link", "add", cap, "type", "veth", "peer", "name", peer, "netns", atk)
-    sh("ip", "link", "set", cap, "up")
-    topo.run(atk, "ip", "addr", "add", "198.51.100.1/24", "dev", peer)
-    topo.run(atk, "ip", "link", "set", peer, "up")
-    topo.run(atk, "ip", "route", "add", "192.0.2.0/24", "dev", peer)
-    for host in ("192.0.2.10", "192.0.2.11"):
-        topo.run(atk, "ip", "neigh", "add", host, "lladdr", "02:00:00:00:00:99", "dev", peer)
+    atk, cap = attacker_link(topo, ("192.0.2.10", "192.0.2.11"))
 
     m = Moatd(topo, tmp_path, "collect:\n  udp: []\n  capture:\n    - { interface: %s }\n"
               % cap + DETECTION)
