@@ -126,17 +126,7 @@ host_rows_by_proto(const json_t *reply)
 static void
 cmd_traffic_render(const json_t *reply, const char *window)
 {
-	static const struct outfmt_col cols[] = {
-		{ "DIR", "dir", OUTFMT_STR },
-		{ "PROTO", "proto", OUTFMT_STR },
-		{ "BPS", "bps", OUTFMT_SI },
-		{ "PPS", "pps", OUTFMT_SI },
-		{ "FLOWS/S", "fps", OUTFMT_SI },
-		{ "SYN/S", "syn_pps", OUTFMT_SI },
-		{ "FRAG/S", "frag_pps", OUTFMT_SI },
-		{ "BYTES", "bytes", OUTFMT_SI },
-		{ "PACKETS", "packets", OUTFMT_SI },
-	};
+	/* The port table's columns; the protocol table is the same less PORT. */
 	static const struct outfmt_col pcols[] = {
 		{ "PORT", "port", OUTFMT_STR },
 		{ "DIR", "dir", OUTFMT_STR },
@@ -149,6 +139,7 @@ cmd_traffic_render(const json_t *reply, const char *window)
 		{ "BYTES", "bytes", OUTFMT_SI },
 		{ "PACKETS", "packets", OUTFMT_SI },
 	};
+	const size_t npcols = sizeof(pcols) / sizeof(pcols[0]);
 	static const struct outfmt_col hcols[] = {
 		{ "TOP HOST", "address", OUTFMT_STR },
 		{ "BYTES", "bytes", OUTFMT_SI },
@@ -170,12 +161,12 @@ cmd_traffic_render(const json_t *reply, const char *window)
 		return;
 	}
 	rows = traffic_rows(reply, window);
-	outfmt_json_table(stdout, rows, cols, sizeof(cols) / sizeof(cols[0]), NULL);
+	outfmt_json_table(stdout, rows, pcols + 1, npcols - 1, NULL);
 	json_decref(rows);
 	rows = port_rows(reply, window);
 	if (json_array_size(rows) > 0) {
 		printf("\n");
-		outfmt_json_table(stdout, rows, pcols, sizeof(pcols) / sizeof(pcols[0]), NULL);
+		outfmt_json_table(stdout, rows, pcols, npcols, NULL);
 	}
 	json_decref(rows);
 	printf("\n");

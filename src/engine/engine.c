@@ -639,6 +639,27 @@ engine_backup(struct engine *e, const char *path)
 	return r;
 }
 
+/*
+ * After the store was replaced (restore) or emptied (reset): drop every
+ * module's dynamic state, replay the store into them and record it. what
+ * names it in the log and the flight recorder ("restore", "reset").
+ */
+static void
+engine_reapply(struct engine *e, const char *what, const char *summary)
+{
+	int r;
+
+	engine_modules_reset(e, true);
+	r = engine_replay(e);
+	if (r < 0)
+		log_warnx("%s: replay: %s", what, strerror(-r));
+	log_info("%s (%zu POs)", summary, poset_count(e->pos));
+	r = flight_record(e->flight, "lifecycle", what, NULL, "%s (%zu POs)", summary,
+	    poset_count(e->pos));
+	if (r < 0)
+		engine_note_store_error(e, what, r);
+}
+
 int
 engine_restore(struct engine *e, const char *path)
 {
@@ -650,15 +671,7 @@ engine_restore(struct engine *e, const char *path)
 		engine_note_store_error(e, "restore", r);
 		return r;
 	}
-	engine_modules_reset(e, true);
-	r = engine_replay(e);
-	if (r < 0)
-		log_warnx("restore: replay: %s", strerror(-r));
-	log_info("state restored from a backup: %zu POs", poset_count(e->pos));
-	r = flight_record(e->flight, "lifecycle", "restore", NULL,
-	    "state restored from a backup (%zu POs)", poset_count(e->pos));
-	if (r < 0)
-		engine_note_store_error(e, "recording restore", r);
+	engine_reapply(e, "restore", "state restored from a backup");
 	return 0;
 }
 
@@ -671,15 +684,7 @@ engine_reset(struct engine *e)
 		engine_note_store_error(e, "factory reset", r);
 		return r;
 	}
-	engine_modules_reset(e, true);
 	health_clear(e->health);
-	r = engine_replay(e);
-	if (r < 0)
-		log_warnx("reset: replay: %s", strerror(-r));
-	log_info("factory reset: %zu config POs re-applied", poset_count(e->pos));
-	r = flight_record(e->flight, "lifecycle", "reset", NULL,
-	    "factory reset (%zu config POs re-applied)", poset_count(e->pos));
-	if (r < 0)
-		engine_note_store_error(e, "recording reset", r);
+	engine_reapply(e, "reset", "factory reset, config POs re-applied");
 	return 0;
 }
