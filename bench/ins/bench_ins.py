@@ -16,7 +16,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "e2e"))
-from nslib import Topology, wait_for  # noqa: E402
+from inslib import port_open  # noqa: E402
+from nslib import Topology  # noqa: E402
 
 SRV, CLI = "192.0.2.1", "192.0.2.2"
 NGINX_CONF = """
@@ -55,13 +56,6 @@ def wrk(topo, cli, url, secs, close):
     p99 = float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
     errs = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
     return rps, p99, (errs.group(0) if errs else "")
-
-
-def port_open(topo, ns, host, port):
-    probe = ("import socket,sys\ns=socket.socket();s.settimeout(0.5)\n"
-             "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))))\n")
-    wait_for(lambda: topo.run(ns, "/usr/bin/python3", "-c", probe, host, str(port),
-                              check=False).returncode == 0, timeout=10, what="port %d" % port)
 
 
 def stop(p):

@@ -13,7 +13,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "e2e"))
-from nslib import Topology, wait_for  # noqa: E402
+from inslib import port_open  # noqa: E402
+from nslib import Topology  # noqa: E402
 
 SRV, CLI = "192.0.2.1", "192.0.2.2"
 
@@ -69,10 +70,7 @@ def main():
         topo.veth(srv, SRV + "/24", cli, CLI + "/24")
         topo.run(srv, "sysctl", "-qw", "net.core.somaxconn=4096")
         p = topo.spawn(srv, ins, "--isolate", "--", "/usr/bin/python3", "-c", APP)
-        probe = ("import socket,sys\ns=socket.socket();s.settimeout(0.5)\n"
-                 "sys.exit(s.connect_ex((sys.argv[1], 80)))\n")
-        wait_for(lambda: topo.run(cli, "/usr/bin/python3", "-c", probe, SRV,
-                                  check=False).returncode == 0, timeout=10, what="listener")
+        port_open(topo, cli, SRV, 80)
         r = topo.run(cli, "/usr/bin/python3", "-c", CLIENT, str(n), SRV, "4", timeout=300)
         time.sleep(0.5)
         print(r.stdout.strip())
