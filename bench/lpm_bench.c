@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/lpm.h"
 #include "common/strnum.h"
 
@@ -243,16 +244,6 @@ struct keyset {
 	uint8_t af;
 };
 
-static uint64_t
-cpu_ns(void)
-{
-	struct timespec ts;
-
-	/* Not common/clock.h: it has no per-thread CPU clock, which is the point here. */
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -306,10 +297,10 @@ time_kind(enum kind k, const struct lpm *l, const struct btrie *bt, const struct
 	}
 	for (int pass = 0; pass < passes; pass++) {
 		for (size_t c = 0; c < nchunks; c++) {
-			uint64_t t0 = cpu_ns();
+			uint64_t t0 = clock_now_ns(CLOCK_THREAD_CPUTIME_ID);
 
 			*sum += run_chunk(k, l, bt, ks, c * CHUNK, CHUNK);
-			ns[m++] = (double)(cpu_ns() - t0) / CHUNK;
+			ns[m++] = (double)(clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - t0) / CHUNK;
 		}
 	}
 	qsort(ns, m, sizeof(*ns), cmp_double);
@@ -390,7 +381,7 @@ run_one(uint8_t af, size_t n, struct result *res, uint64_t *sum)
 	}
 	for (size_t i = 0; i < n; i++)
 		values[i] = (uint32_t)i;
-	t0 = cpu_ns();
+	t0 = clock_now_ns(CLOCK_THREAD_CPUTIME_ID);
 	r = lpm_insert_many(l, ps, values, n);
 	if (r < 0) {
 		fprintf(stderr, "bench_lpm: lpm_insert_many: %s\n", strerror(-r));
@@ -401,14 +392,14 @@ run_one(uint8_t af, size_t n, struct result *res, uint64_t *sum)
 		fprintf(stderr, "bench_lpm: lpm_build: %s\n", strerror(-r));
 		return -1;
 	}
-	res->build_s = (double)(cpu_ns() - t0) / 1e9;
+	res->build_s = (double)(clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - t0) / 1e9;
 	res->count = lpm_count(l);
 	res->memory = lpm_memory(l);
 
-	t0 = cpu_ns();
+	t0 = clock_now_ns(CLOCK_THREAD_CPUTIME_ID);
 	for (size_t i = 0; i < n; i++)
 		bt_insert(&bt, &ps[i], (uint32_t)i);
-	res->ref_build_s = (double)(cpu_ns() - t0) / 1e9;
+	res->ref_build_s = (double)(clock_now_ns(CLOCK_THREAD_CPUTIME_ID) - t0) / 1e9;
 	res->ref_memory = bt.cap * sizeof(*bt.v);
 
 	bad = verify(l, &bt, keys, af);

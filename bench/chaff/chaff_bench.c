@@ -27,18 +27,10 @@
 #include "chaff/persona.h"
 #include "chaff/respond.h"
 #include "chaff/service.h"
+#include "common/clock.h"
 
 #define NFRAMES 4096
 #define BASE 0xc6120000u	/* 198.18.0.0/16 */
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static long
 rss_kib(void)
@@ -71,13 +63,13 @@ static void
 alarm_sink(void *arg, const char *json, const struct alarm_entry *e, const char *kind)
 {
 	if (!alarm_seen_ns)
-		alarm_seen_ns = now_ns();
+		alarm_seen_ns = clock_now_ns(CLOCK_MONOTONIC);
 }
 
 static void
 on_contact(void *arg, const struct respond_contact *c)
 {
-	alarm_contact(arg, c, now_ns());
+	alarm_contact(arg, c, clock_now_ns(CLOCK_MONOTONIC));
 }
 
 struct frames {
@@ -120,12 +112,12 @@ make_arps(struct frames *fr, const struct decoy_table *t)
 static double
 rate(struct respond *r, struct frames *fr, double secs, bool respond)
 {
-	uint64_t t0 = now_ns(), n = 0, deadline = t0 + (uint64_t)(secs * 1e9);
+	uint64_t t0 = clock_now_ns(CLOCK_MONOTONIC), n = 0, deadline = t0 + (uint64_t)(secs * 1e9);
 
-	while (now_ns() < deadline) {
+	while (clock_now_ns(CLOCK_MONOTONIC) < deadline) {
 		for (size_t i = 0; i < NFRAMES; i++) {
 			if (respond) {
-				r->now_ns = now_ns();
+				r->now_ns = clock_now_ns(CLOCK_MONOTONIC);
 				respond_frame(r, fr->buf[i], fr->len[i], false);
 			} else {
 				struct frame f;
@@ -136,7 +128,7 @@ rate(struct respond *r, struct frames *fr, double secs, bool respond)
 		}
 		n += NFRAMES;
 	}
-	return (double)n / ((double)(now_ns() - t0) / 1e9);
+	return (double)n / ((double)(clock_now_ns(CLOCK_MONOTONIC) - t0) / 1e9);
 }
 
 static int
@@ -170,7 +162,7 @@ main(int argc, char **argv)
 	if (!fr || !fp || !lat)
 		return 1;
 	rss0 = rss_kib();
-	t0 = now_ns();
+	t0 = clock_now_ns(CLOCK_MONOTONIC);
 	if (osdb_read_file(OSDB_PATH, &text, &len) < 0) {
 		fprintf(stderr, "bench_chaff: %s missing (install nmap-common)\n", OSDB_PATH);
 		return 1;
@@ -184,7 +176,7 @@ main(int argc, char **argv)
 	}
 	free(text);
 	rss1 = rss_kib();
-	if (decoy_table_init(&t, 65536, 1, now_ns()) < 0)
+	if (decoy_table_init(&t, 65536, 1, clock_now_ns(CLOCK_MONOTONIC)) < 0)
 		return 1;
 	for (size_t i = 0; i < 65536; i += 256) {
 		size_t p = (i / 256) % np;
@@ -205,7 +197,7 @@ main(int argc, char **argv)
 	hooks.arg = &al;
 	if (respond_init(&r, &t, personas, np, &group, 1, 65536, &hooks) < 0)
 		return 1;
-	t1 = now_ns();
+	t1 = clock_now_ns(CLOCK_MONOTONIC);
 
 	printf("decoys: %zu (13 presets), sizeof(struct decoy) = %zu bytes\n", t.n,
 	       sizeof(struct decoy));
@@ -218,7 +210,7 @@ main(int argc, char **argv)
 	/* First alarm: one ARP request from a fresh source, timed to the sink. */
 	make_arps(fr, &t);
 	{
-		uint64_t a0 = now_ns();
+		uint64_t a0 = clock_now_ns(CLOCK_MONOTONIC);
 
 		r.now_ns = a0;
 		respond_frame(&r, fr->buf[0], fr->len[0], false);
@@ -226,11 +218,11 @@ main(int argc, char **argv)
 		       alarm_seen_ns ? (double)(alarm_seen_ns - a0) / 1e3 : -1.0);
 	}
 	for (size_t i = 0; i < NFRAMES; i++) {
-		uint64_t a = now_ns();
+		uint64_t a = clock_now_ns(CLOCK_MONOTONIC);
 
 		r.now_ns = a;
 		respond_frame(&r, fr->buf[i], fr->len[i], false);
-		lat[i] = now_ns() - a;
+		lat[i] = clock_now_ns(CLOCK_MONOTONIC) - a;
 	}
 	qsort(lat, NFRAMES, sizeof(*lat), cmp_u64);
 	printf("ARP request handling (in process): p50 %.2f us, p99 %.2f us\n",

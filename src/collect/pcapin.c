@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "collect/pcapin.h"
 
 #include <errno.h>
@@ -121,15 +122,6 @@ pcapin_close(struct pcapin *p)
 	free(p);
 }
 
-static uint64_t
-wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Realtime replay: sleep until the packet is due. */
 static void
 pace(struct pcapin *p, const struct pcapin_hooks *h, uint64_t ts)
@@ -138,7 +130,7 @@ pace(struct pcapin *p, const struct pcapin_hooks *h, uint64_t ts)
 	uint64_t due, now;
 
 	if (p->pace_start_wall == 0) {
-		p->pace_start_wall = wall_ns();
+		p->pace_start_wall = clock_now_ns(CLOCK_MONOTONIC);
 		p->pace_start_pkt = ts;
 		return;
 	}
@@ -146,7 +138,7 @@ pace(struct pcapin *p, const struct pcapin_hooks *h, uint64_t ts)
 		return;
 	due = p->pace_start_wall + (uint64_t)((double)(ts - p->pace_start_pkt) / speed);
 	/* In slices, so a stop is noticed during a long recorded gap. */
-	while ((now = wall_ns()) < due && !(h->stop && atomic_load(h->stop))) {
+	while ((now = clock_now_ns(CLOCK_MONOTONIC)) < due && !(h->stop && atomic_load(h->stop))) {
 		uint64_t left = due - now < PCAPIN_PACE_SLICE_NS ? due - now : PCAPIN_PACE_SLICE_NS;
 		struct timespec d = { (time_t)(left / 1000000000u), (long)(left % 1000000000u) };
 

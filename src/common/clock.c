@@ -5,8 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t
-clock_read(clockid_t id)
+uint64_t
+clock_now_ns(clockid_t id)
 {
 	struct timespec ts;
 
@@ -31,13 +31,13 @@ clock_init_manual(struct clock *c, uint64_t start_ns)
 uint64_t
 clock_wall_ns(const struct clock *c)
 {
-	return c->manual ? c->now_ns : clock_read(CLOCK_REALTIME);
+	return c->manual ? c->now_ns : clock_now_ns(CLOCK_REALTIME);
 }
 
 uint64_t
 clock_mono_ns(const struct clock *c)
 {
-	return c->manual ? c->now_ns : clock_read(CLOCK_MONOTONIC);
+	return c->manual ? c->now_ns : clock_now_ns(CLOCK_MONOTONIC);
 }
 
 void

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define CLOCK_NS_PER_SEC 1000000000ULL
 
@@ -19,6 +20,10 @@ struct clock {
 	bool manual;
 	uint64_t now_ns;	/* manual clocks: wall time in ns since the epoch */
 };
+
+/* Read a kernel clock (CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME_ID,
+   ...) in ns, outside any struct clock: for pacing and benchmarks. */
+uint64_t clock_now_ns(clockid_t id);
 
 /* A real clock. */
 void clock_init_real(struct clock *c);

@@ -16,6 +16,7 @@
 #include "collect/dgram.h"
 #include "collect/ipfix.h"
 #include "collect/pcapin.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "engine/collect_conf.h"
@@ -117,15 +118,6 @@ uint64_t
 collector_unparsed(const struct collector *c)
 {
 	return atomic_load(&c->unparsed);
-}
-
-static uint64_t
-wall_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- sockets ---- */
@@ -264,7 +256,7 @@ udp_drain(struct collector *c, int fd, struct counters_shard *shard)
 	struct sockaddr_storage from[RECV_BATCH];
 
 	for (unsigned round = 0; round < RECV_ROUNDS; round++) {
-		uint64_t now = wall_now_ns();
+		uint64_t now = clock_now_ns(CLOCK_REALTIME);
 		int n;
 
 		memset(msgs, 0, sizeof(msgs));
@@ -338,7 +330,7 @@ conn_messages(struct collector *c, struct tcp_conn *k, struct counters_shard *sh
 		if (mlen == 0 || (size_t)mlen > k->len - off)
 			break;
 		if (ipfix_parse(c->exp, &k->peer, &(struct cursor){ k->buf + off, (size_t)mlen, 0 },
-		    wall_now_ns(), counters_sink, shard) < 0)
+		    clock_now_ns(CLOCK_REALTIME), counters_sink, shard) < 0)
 			atomic_fetch_add(&c->unparsed, 1);
 		off += (size_t)mlen;
 	}
@@ -392,9 +384,9 @@ net_thread(void *arg)
 			else if (kind == TAG_CONN && c->conns[idx])
 				tcp_read(c, idx, shard);
 		}
-		if (wall_now_ns() - last_pub >= 500000000u) {
+		if (clock_now_ns(CLOCK_REALTIME) - last_pub >= 500000000u) {
 			exporter_table_publish(c->exp);
-			last_pub = wall_now_ns();
+			last_pub = clock_now_ns(CLOCK_REALTIME);
 		}
 	}
 	exporter_table_publish(c->exp);
@@ -647,11 +639,7 @@ collector_packet_clock_start(const struct settings *s, uint64_t *ret_start_ns, c
 		return 0;
 	r = pcapin_first_ns(cc->pcap[0].file, &first, err, errlen);
 	if (r == -ENODATA) {
-		/* Nothing to replay: the clock stands at the real time. */
-		struct clock real;
-
-		clock_init_real(&real);
-		first = clock_wall_ns(&real);
+		first = clock_now_ns(CLOCK_REALTIME);	/* nothing to replay: real time */
 	} else if (r < 0) {
 		return r;
 	}

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/strnum.h"
 #include "engine/mitigate.h"
@@ -203,15 +204,6 @@ bgp_argv_init(struct drv_bgp *d, struct bgp_argv *a, const char *family)
 	bgp_arg(a, "%s", family);
 }
 
-static uint64_t
-bgp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Read the child's output until EOF or the deadline; returns bytes read or -errno. */
 static ssize_t
 bgp_read_all(int fd, char *out, size_t cap, uint64_t deadline_ms)
@@ -220,7 +212,7 @@ bgp_read_all(int fd, char *out, size_t cap, uint64_t deadline_ms)
 
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		uint64_t now = bgp_now_ms();
+		uint64_t now = clock_now_ns(CLOCK_MONOTONIC) / 1000000u;
 		ssize_t n;
 
 		if (now >= deadline_ms)
@@ -275,7 +267,8 @@ bgp_run(struct drv_bgp *d, struct bgp_argv *a, char **ret_out)
 		log_warnx("bgp: cannot run %s: %s", d->gobgp, strerror(r));
 		return -r;
 	}
-	n = bgp_read_all(pipefd[0], out, BGP_MAX_OUTPUT, bgp_now_ms() + (uint64_t)d->timeout_ms);
+	n = bgp_read_all(pipefd[0], out, BGP_MAX_OUTPUT,
+	    clock_now_ns(CLOCK_MONOTONIC) / 1000000u + (uint64_t)d->timeout_ms);
 	close(pipefd[0]);
 	if (n < 0)
 		kill(pid, SIGKILL);
