@@ -5,6 +5,8 @@
  * handoff through the doorbell). It measures natively (the reference), then
  * runs itself under moat-ins (../src/ins/moat-ins from the build's bench/
  * directory, or $MOAT_INS) and prints p50/p99 of both and their ratios.
+ * Both run in a network namespace of its own (needs root): moat-ins installs
+ * its nftables table where it runs, and that must never be the host's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,19 +20,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 
+#include "common/clock.h"
 #include "common/strnum.h"
 
 #define ROUNDS_MAX 100000
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -55,7 +52,7 @@ static void
 bench_socket(uint64_t *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = clock_now_ns(CLOCK_MONOTONIC);
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 		if (fd < 0) {
@@ -63,7 +60,7 @@ bench_socket(uint64_t *t, size_t n)
 			exit(1);
 		}
 		close(fd);
-		t[i] = now_ns() - t0;
+		t[i] = clock_now_ns(CLOCK_MONOTONIC) - t0;
 	}
 }
 
@@ -91,10 +88,10 @@ bench_listen(uint64_t *t, size_t n)
 	struct sockaddr_in sin;
 
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = clock_now_ns(CLOCK_MONOTONIC);
 		int fd = listener(&sin);
 
-		t[i] = now_ns() - t0;
+		t[i] = clock_now_ns(CLOCK_MONOTONIC) - t0;
 		close(fd);
 	}
 }
@@ -109,13 +106,13 @@ bench_accept(uint64_t *t, size_t n)
 		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), a;
 		uint64_t t0;
 
-		t0 = now_ns();
+		t0 = clock_now_ns(CLOCK_MONOTONIC);
 		if (connect(c, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 			perror("connect");
 			exit(1);
 		}
 		a = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-		t[i] = now_ns() - t0;
+		t[i] = clock_now_ns(CLOCK_MONOTONIC) - t0;
 		if (a < 0) {
 			perror("accept");
 			exit(1);
@@ -183,6 +180,24 @@ measure_under_ins(const char *self, uint64_t n, struct result *r)
 	return 0;
 }
 
+/* A fresh network namespace with its loopback up; 0 or -errno. */
+static int
+private_netns(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd, r = 0;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return -errno;
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -207,6 +222,11 @@ main(int argc, char **argv)
 	if (len < 0)
 		return 1;
 	self[len] = '\0';
+	if ((len = private_netns()) < 0) {
+		fprintf(stderr, "bench_ins_ctl: a network namespace of its own: %s (run as root)\n",
+		    strerror((int)-len));
+		return 1;
+	}
 	measure(n, native);
 	if (measure_under_ins(self, n, ins) < 0) {
 		fprintf(stderr, "bench_ins_ctl: could not run under moat-ins (build it, or set MOAT_INS)\n");
