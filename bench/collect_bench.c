@@ -57,7 +57,7 @@
 #include "common/clock.h"
 #include "common/lpm.h"
 #include "common/strnum.h"
-#include "engine/counters.h"
+#include "collect/counters.h"
 
 #define NPOS_V4		768u
 #define NPOS		100000u

@@ -27,7 +27,7 @@
 #include <time.h>
 
 #include "common/strnum.h"
-#include "engine/backtest.h"
+#include "engine/backtest/backtest.h"
 
 #define NS UINT64_C(1000000000)
 #define DAY UINT64_C(86400)

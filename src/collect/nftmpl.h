@@ -24,7 +24,7 @@
 #include "collect/exporter.h"
 #include "collect/flowrec.h"
 #include "common/cursor.h"
-#include "common/insie.h"
+#include "proto/insie.h"
 
 #define NFTMPL_VARLEN	0xffffu		/* IPFIX: field length carried in the record */
 

@@ -7,7 +7,7 @@
  * needs and gets wrong: SCM_RIGHTS descriptor passing (received descriptors
  * are always CLOEXEC, surplus or truncated ones are closed, never leaked) and
  * detection of truncated messages. Nothing here knows any message format;
- * callers check types, versions and sizes (see src/ins/insproto.h).
+ * callers check types, versions and sizes (see src/proto/insproto.h).
  *
  * Library code: returns a negative errno and never logs.
  */

@@ -168,7 +168,7 @@
 /* Connections observed per sock_diag dump: 20k is the goal, 4x headroom. */
 #define LIMIT_INS_OBSERVED		(1u << 17)
 
-/* --- engine: moat-ins connection table (src/engine/conntab.c) --- */
+/* --- engine: moat-ins connection table (src/engine/conntab/conntab.c) --- */
 /* Connections moatd keeps from moat-ins telemetry: the 20k one moat-ins holds, 3x for closed ones
  * kept for their retention; past it the oldest closed (then oldest) entry is evicted. */
 #define LIMIT_CONNTAB			65536u
@@ -183,7 +183,7 @@
  * keeps every internal node index (< 2^31) far from overflowing. */
 #define LIMIT_LPM_PREFIXES		(16u << 20)
 
-/* --- engine: REST server, flight record (src/engine/api.c, flight.c) --- */
+/* --- engine: REST server, flight record (src/engine/api/server.c, flight.c) --- */
 /* Request line plus headers; the API's own requests need a few hundred bytes. */
 #define LIMIT_API_HEADERS		16384u
 /* A REST connection idle or trickling this long is dropped (slowloris). */

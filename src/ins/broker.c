@@ -16,7 +16,7 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "ins/insipfix.h"
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 #include "ins/lsn.h"
 #include "ins/obs.h"
 #include "ins/resolv.h"

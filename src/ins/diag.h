@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 
 /* What moat-ins uses of one socket's kernel state. */
 struct diag_sock {

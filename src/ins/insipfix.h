@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/insie.h"
-#include "ins/insproto.h"
+#include "proto/insie.h"
+#include "proto/insproto.h"
 
 #define INSIPFIX_TMPL_V4 256u
 #define INSIPFIX_TMPL_V6 257u

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "ins/broker.h"
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 
 /*
  * Make sock (a bound or unbound TCP socket of the application, received over

@@ -33,7 +33,7 @@
 #include "common/strnum.h"
 #include "ins/broker.h"
 #include "ins/insnft.h"
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 
 struct ins_opts {
 	const char *sock;

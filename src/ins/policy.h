@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 
 /* Destination prefixes a policy may list for connect. */
 #define POLICY_MAX_PREFIXES 64

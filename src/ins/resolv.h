@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 
 #define RESOLV_THREADS 2
 /* Requests waiting for a worker; beyond it RESOLVE fails with EAI_AGAIN. */

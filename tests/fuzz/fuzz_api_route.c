@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/api_route.h"
-#include "engine/flight.h"
+#include "engine/api/route.h"
+#include "engine/core/flight.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

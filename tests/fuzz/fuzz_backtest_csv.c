@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/backtest.h"
+#include "engine/backtest/backtest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "engine/decision.h"
-#include "engine/detect.h"
+#include "engine/detect/decision.h"
+#include "engine/detect/registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

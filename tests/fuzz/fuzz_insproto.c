@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/po.h"
+#include "engine/po/po.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

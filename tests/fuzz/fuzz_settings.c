@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/settings.h"
+#include "engine/core/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

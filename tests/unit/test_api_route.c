@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/api_route.h"
+#include "engine/api/route.h"
 
 static void h1(struct api_req *r) { (void)r; }
 static void h2(struct api_req *r) { (void)r; }

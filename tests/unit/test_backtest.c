@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "engine/backtest.h"
+#include "engine/backtest/backtest.h"
 
 struct fixture {
 	struct backtest *bt;

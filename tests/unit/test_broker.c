@@ -24,7 +24,7 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "ins/broker.h"
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 #include "ins/lsn.h"
 #include "ins/obs.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "engine/collect_conf.h"
+#include "collect/conf.h"
 
 static struct cfg_doc *doc;
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/conntab.h"
+#include "engine/conntab/conntab.h"
 
 #define NS 1000000000ULL
 

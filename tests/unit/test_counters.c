@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/limits.h"
-#include "engine/counters.h"
+#include "collect/counters.h"
 
 #define NS 1000000000ull
 #define PO_WEB 0u

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/decision.h"
+#include "engine/detect/decision.h"
 
 #define NS 1000000000ULL
 

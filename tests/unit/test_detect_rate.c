@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "common/limits.h"
-#include "engine/detect.h"
+#include "engine/detect/registry.h"
 
 #define NS 1000000000ULL
 #define T0 (1700000000ULL * NS)	/* a Tuesday */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/detect.h"
+#include "engine/detect/registry.h"
 
 #define NS 1000000000ULL
 

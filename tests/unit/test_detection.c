@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "engine/detection.h"
-#include "engine/engine.h"
+#include "engine/detect/module.h"
+#include "engine/core/engine.h"
 
 #define NS CLOCK_NS_PER_SEC
 #define T0_NS (1700000000ULL * NS)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "engine/engine.h"
+#include "engine/core/engine.h"
 
 #define T0_NS (1700000000ULL * CLOCK_NS_PER_SEC)
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "engine/flight.h"
+#include "engine/core/flight.h"
 
 #define T0_NS (1700000000ULL * CLOCK_NS_PER_SEC)
 

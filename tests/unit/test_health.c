@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/health.h"
+#include "engine/core/health.h"
 
 static int resets, fatals;
 

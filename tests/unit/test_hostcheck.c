@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/counters.h"
-#include "engine/hostcheck.h"
+#include "collect/counters.h"
+#include "engine/detect/hostcheck.h"
 
 #define NS 1000000000ull
 

@@ -10,7 +10,7 @@
 #include <netdb.h>
 #include <string.h>
 
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 
 static struct ins_msg
 roundtrip(const struct ins_msg *m, size_t nfds)

@@ -32,7 +32,7 @@
 #include <sys/wait.h>
 
 #include "common/cfg.h"
-#include "engine/mitigate.h"
+#include "engine/mitigate/manager.h"
 
 static bool have_netns;
 

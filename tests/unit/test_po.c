@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/po.h"
+#include "engine/po/po.h"
 
 static int
 parse(const char *text, const char *url_name, struct po **ret, struct po_error *err)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/poset.h"
+#include "engine/po/poset.h"
 
 static struct po *
 mk(const char *json)

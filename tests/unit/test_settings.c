@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/settings.h"
+#include "engine/core/settings.h"
 
 static int
 load(const char *yaml, struct settings **ret, struct cfg_error *err)

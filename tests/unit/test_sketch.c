@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine/sketch.h"
+#include "engine/detect/sketch.h"
 
 static void
 test_rejects_bad_capacity(void **state)

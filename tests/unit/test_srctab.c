@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 #include "ins/srctab.h"
 
 static void

@@ -14,8 +14,8 @@
 
 #include <sqlite3.h>
 
-#include "engine/store.h"
-#include "engine/store_sqlite.h"
+#include "engine/store/store.h"
+#include "engine/store/sqlite.h"
 
 struct fixture {
 	char dir[64];

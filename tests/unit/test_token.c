@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "engine/token.h"
+#include "engine/core/token.h"
 
 static void
 test_create_and_reload(void **state)

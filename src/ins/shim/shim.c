@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "common/ipc.h"
-#include "ins/insproto.h"
+#include "proto/insproto.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 

@@ -1,0 +1,95 @@
+/*
+ * api_attacks: attacks over REST. The list is newest first and holds
+ * declared attacks (live and ended) and, for state=live or all, the
+ * suspected ones; one attack carries its detectors and top lists.
+ */
+#include "engine/api/attacks.h"
+
+#include <string.h>
+
+#include "common/strnum.h"
+#include "engine/api/server.h"
+#include "engine/detect/module.h"
+
+enum api_attacks_filter { FILTER_ALL, FILTER_LIVE, FILTER_ENDED };
+
+struct api_attacks_walk {
+	enum api_attacks_filter filter;
+	json_t *list;
+};
+
+static int
+api_attacks_collect(const struct decision_attack *a, void *arg)
+{
+	struct api_attacks_walk *w = arg;
+	bool ended = a->state == DECISION_ENDED;
+	json_t *o;
+
+	if ((w->filter == FILTER_LIVE && ended) || (w->filter == FILTER_ENDED && !ended))
+		return 0;
+	o = detection_attack_json(a, false);
+	if (o == NULL)
+		return -1;
+	/* the walk is oldest first; the API answers newest first */
+	return json_array_insert_new(w->list, 0, o) < 0 ? -1 : 0;
+}
+
+static struct detection_ctx *
+api_attacks_detection(struct api_req *r)
+{
+	struct detection_ctx *d = detection_get(api_req_engine(r));
+
+	if (d == NULL)
+		api_reply_error(r, 503, NULL, "detection is not running");
+	return d;
+}
+
+void
+api_attacks_list(struct api_req *r)
+{
+	struct detection_ctx *d = api_attacks_detection(r);
+	const char *state = api_req_query(r, "state");
+	struct api_attacks_walk w = { .filter = FILTER_ALL };
+
+	if (d == NULL)
+		return;
+	if (state != NULL) {
+		if (strcmp(state, "live") == 0)
+			w.filter = FILTER_LIVE;
+		else if (strcmp(state, "ended") == 0)
+			w.filter = FILTER_ENDED;
+		else if (strcmp(state, "all") != 0) {
+			api_reply_error(r, 400, "state", "state: expected live, ended or all");
+			return;
+		}
+	}
+	w.list = json_array();
+	if (w.list == NULL || decision_walk(detection_decision(d), api_attacks_collect, &w) != 0) {
+		json_decref(w.list);
+		api_reply_error(r, 500, NULL, "out of memory");
+		return;
+	}
+	api_reply_json(r, 200, json_pack("{s:o}", "attacks", w.list));
+}
+
+void
+api_attacks_get(struct api_req *r)
+{
+	struct detection_ctx *d = api_attacks_detection(r);
+	const struct decision_attack *a;
+	uint64_t id;
+
+	if (d == NULL)
+		return;
+	if (strnum_u64(api_req_param(r), 1, UINT64_MAX, &id) < 0) {
+		api_reply_error(r, 404, NULL, "no attack '%s': ids are positive integers",
+		    api_req_param(r));
+		return;
+	}
+	a = decision_get(detection_decision(d), id);
+	if (a == NULL) {
+		api_reply_error(r, 404, NULL, "no attack %s", api_req_param(r));
+		return;
+	}
+	api_reply_json(r, 200, detection_attack_json(a, true));
+}

@@ -1,0 +1,145 @@
+/*
+ * api_mitigations: mitigations over REST.
+ *   GET    /api/v1/mitigations          every mitigation, newest first
+ *   GET    /api/v1/mitigations/{id}     one
+ *   POST   /api/v1/mitigations          {"attack": ID, "driver": "nft"}: manual
+ *   DELETE /api/v1/mitigations/{id}     end it, withdrawing what was applied
+ */
+#include "engine/api/mitigations.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/strnum.h"
+#include "engine/api/server.h"
+#include "engine/mitigate/module.h"
+
+static struct mitigation_ctx *
+api_mitigations_ctx(struct api_req *r)
+{
+	struct mitigation_ctx *m = mitigation_get(api_req_engine(r));
+
+	if (m == NULL)
+		api_reply_error(r, 503, NULL, "mitigation is not running");
+	return m;
+}
+
+static bool
+api_mitigations_id(struct api_req *r, uint64_t *ret)
+{
+	if (strnum_u64(api_req_param(r), 1, UINT64_MAX, ret) < 0) {
+		api_reply_error(r, 404, NULL, "no mitigation '%s'", api_req_param(r));
+		return false;
+	}
+	return true;
+}
+
+void
+api_mitigations_list(struct api_req *r)
+{
+	struct mitigation_ctx *m = api_mitigations_ctx(r);
+	json_t *list;
+
+	if (m == NULL)
+		return;
+	if ((list = mitigation_list_json(m)) == NULL) {
+		api_reply_error(r, 500, NULL, "out of memory");
+		return;
+	}
+	api_reply_json(r, 200, json_pack("{s:o}", "mitigations", list));
+}
+
+void
+api_mitigations_get(struct api_req *r)
+{
+	struct mitigation_ctx *m = api_mitigations_ctx(r);
+	json_t *one;
+	uint64_t id;
+
+	if (m == NULL || !api_mitigations_id(r, &id))
+		return;
+	if ((one = mitigation_one_json(m, id)) == NULL) {
+		api_reply_error(r, 404, NULL, "no mitigation %" PRIu64, id);
+		return;
+	}
+	api_reply_json(r, 200, one);
+}
+
+static const char *
+api_mitigations_parse(struct api_req *r, uint64_t *ret_attack, const char **ret_driver,
+    json_t **ret_doc)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(api_req_body(r), api_req_body_len(r), 0, &jerr), *v;
+	const char *key;
+
+	*ret_doc = doc;
+	if (!json_is_object(doc))
+		return "";
+	json_object_foreach(doc, key, v) {
+		if (strcmp(key, "attack") != 0 && strcmp(key, "driver") != 0)
+			return key;
+	}
+	v = json_object_get(doc, "attack");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return "attack";
+	*ret_attack = (uint64_t)json_integer_value(v);
+	if (!json_is_string(json_object_get(doc, "driver")))
+		return "driver";
+	*ret_driver = json_string_value(json_object_get(doc, "driver"));
+	return NULL;
+}
+
+void
+api_mitigations_create(struct api_req *r)
+{
+	struct mitigation_ctx *m = api_mitigations_ctx(r);
+	const char *driver = NULL, *bad;
+	uint64_t attack = 0, id = 0;
+	json_t *doc;
+	int rc;
+
+	if (m == NULL)
+		return;
+	if ((bad = api_mitigations_parse(r, &attack, &driver, &doc)) != NULL) {
+		if (*bad == '\0')
+			api_reply_error(r, 400, NULL, "expected a JSON object {\"attack\": ID, \"driver\": NAME}");
+		else
+			api_reply_error(r, 400, bad, "'%s': expected \"attack\" (a positive integer) and "
+			    "\"driver\" (a driver name)", bad);
+		json_decref(doc);
+		return;
+	}
+	rc = mitigation_manual(m, attack, driver, &id);
+	if (rc == -ENOENT)
+		api_reply_error(r, 404, "attack", "no attack %" PRIu64, attack);
+	else if (rc == -ESRCH)
+		api_reply_error(r, 400, "driver", "unknown driver '%s'", driver);
+	else if (rc == -EEXIST)
+		api_reply_error(r, 409, "attack", "attack %" PRIu64 " already has mitigation %" PRIu64,
+		    attack, id);
+	else if (rc < 0)
+		api_reply_error(r, 500, NULL, "mitigation failed: %s", strerror(-rc));
+	else
+		api_reply_json(r, 201, mitigation_one_json(m, id));
+	json_decref(doc);
+}
+
+void
+api_mitigations_delete(struct api_req *r)
+{
+	struct mitigation_ctx *m = api_mitigations_ctx(r);
+	uint64_t id;
+	int rc;
+
+	if (m == NULL || !api_mitigations_id(r, &id))
+		return;
+	rc = mitigation_stop(m, id);
+	if (rc == -ENOENT)
+		api_reply_error(r, 404, NULL, "no mitigation %" PRIu64, id);
+	else if (rc == -EALREADY)
+		api_reply_error(r, 409, NULL, "mitigation %" PRIu64 " has already ended", id);
+	else
+		api_reply_empty(r, 204);
+}

@@ -1,0 +1,52 @@
+/*
+ * api_route: the REST route table and the matcher — no HTTP library here,
+ * so routing is unit-tested on its own. A route is {methods, pattern,
+ * handler, body cap}; a pattern is a path whose segments are literals or
+ * one "{param}" (one non-empty segment, at most API_PARAM_MAX - 1 bytes).
+ *
+ * Adding REST routes: write handlers in api_<resource>.c (see api.h for the
+ * request/reply calls) and add rows to api_routes[] in api/route.c.
+ */
+#ifndef MOAT_ENGINE_API_ROUTE_H
+#define MOAT_ENGINE_API_ROUTE_H
+
+#include <stddef.h>
+
+enum api_method {
+	API_GET = 1 << 0,
+	API_POST = 1 << 1,
+	API_PUT = 1 << 2,
+	API_DELETE = 1 << 3,
+	API_OTHER = 1 << 4,	/* HEAD, PATCH, OPTIONS...: never routed, answered 405 */
+};
+
+#define API_PARAM_MAX 128
+
+struct api_req;
+typedef void (*api_handler)(struct api_req *r);
+
+struct api_route {
+	unsigned methods;	/* enum api_method bits */
+	const char *pattern;
+	api_handler handler;
+	size_t max_body;	/* bodies above this are 413 */
+};
+
+enum api_match { API_MATCH, API_NO_PATH, API_NO_METHOD };
+
+extern const struct api_route api_routes[];
+extern const size_t api_nroutes;
+
+/*
+ * Match method and path (no query string) against table. API_MATCH sets
+ * *ret_route and copies the {param} segment, if any, into param (else "").
+ * API_NO_METHOD: some route has this path but not this method (405);
+ * API_NO_PATH: none has the path (404).
+ */
+enum api_match api_route_match(const struct api_route *table, size_t n, unsigned method,
+    const char *path, const struct api_route **ret_route, char param[API_PARAM_MAX]);
+
+/* True if the method needs the bearer token (everything but GET). */
+int api_route_mutating(unsigned method);
+
+#endif

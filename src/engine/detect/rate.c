@@ -1,0 +1,749 @@
+/*
+ * detect_rate: the seed's RateBasedDetector, made sharper.
+ *
+ * Per series (PO x protocol x direction x port) and per measure (bytes/s,
+ * packets/s) it keeps:
+ *   - a time-weighted EWMA baseline (alpha = dt / (P + dt)); the first
+ *     warm-up seconds are a plain average, then the learning period uses
+ *     the short period and nothing is declared;
+ *   - a learned spread (EW mean absolute deviation), so a deviation must be
+ *     large against the traffic's own noise, not only a fixed percentage;
+ *   - a time-of-week profile (672 quarter-hour means, blended week over
+ *     week; quarter hours rather than hours so a sharp 07:00 rise is not
+ *     smeared into 06:30). Once every slot is known the baseline is kept on the rate divided
+ *     by the profile's factor for the moment (a multiplicative seasonal
+ *     model), and the expected rate is baseline x factor: the morning rise
+ *     of a normal weekday is expected, a night-time doubling is not.
+ * A reading is over when a measure exceeds expected x ratio AND expected +
+ * spreads x spread (the "enter" pair, or the lower "stay" pair while the
+ * series is detected: hysteresis) and the noise floor. Over readings raise
+ * a suspicion count (twice for a strong deviation), normal ones lower or
+ * clear it; at `persist` an over reading emits a detection that expires
+ * unless repeated. While the count is non-zero or the series detected the
+ * baseline and profile are frozen, so attack traffic is never learned.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cursor.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "engine/detect/registry.h"
+
+#define RATE_SLOT_S 900.0			/* a quarter of an hour */
+#define RATE_SLOTS 672				/* quarter hours in a week */
+#define RATE_BLOB_MAGIC 0x4d445232u	/* "MDR2" */
+#define RATE_PROFILE_MIN_FACTOR 0.05
+#define RATE_PROFILE_MAX_FACTOR 20.0
+/* A slot contributes to the profile only if at least half of it was seen
+ * unfrozen. */
+#define RATE_PROFILE_MIN_DT (RATE_SLOT_S / 2)
+/* Weight of this week's slot against the learned one. */
+#define RATE_PROFILE_BLEND 0.5
+
+enum { M_BYTES, M_PKTS, M__COUNT };
+
+struct rate_profile {
+	float bucket[RATE_SLOTS];	/* mean rate of that slot of the week; < 0 = unknown */
+	uint16_t nlearned;
+	int32_t acc_slot;		/* slot of the week being accumulated, -1 = none */
+	double acc_sum;			/* sum of rate x dt */
+	double acc_dt;
+	double week_mean;		/* mean of the buckets, once all are known */
+};
+
+struct rate_measure {
+	double mean;		/* EWMA of rate / factor */
+	double spread;		/* EW mean absolute deviation, same units */
+	bool on;		/* the profile factor is applied */
+	struct rate_profile prof;
+};
+
+struct rate_series {
+	uint32_t po_id;
+	uint8_t proto, dir;
+	uint16_t port;
+	bool seeded;		/* a first reading was seen since start or reset */
+	bool learned;		/* the learning period is over (survives resets) */
+	bool detected;		/* hysteresis: stay thresholds apply */
+	uint32_t count;		/* suspicion count */
+	uint64_t start_ns;	/* first reading since start or reset */
+	uint64_t last_ns;
+	struct rate_measure m[M__COUNT];
+};
+
+struct rate_state {
+	struct detect_env env;
+	struct rate_series *series;
+	uint32_t n, cap;
+	uint32_t *index;	/* series number + 1; 0 = free */
+	uint32_t mask;
+	uint64_t refused;	/* series with traffic refused past LIMIT_DETECT_SERIES */
+	bool crowded;		/* the cap was reached: silent series are not kept */
+};
+
+/* --- series table --- */
+
+static uint64_t
+rate_key(uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
+{
+	return (uint64_t)po_id << 32 | (uint64_t)proto << 24 | (uint64_t)dir << 16 | port;
+}
+
+static uint32_t
+rate_hash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+static uint64_t
+rate_series_key(const struct rate_series *s)
+{
+	return rate_key(s->po_id, s->proto, s->dir, s->port);
+}
+
+static int
+rate_index_rebuild(struct rate_state *st, uint32_t slots)
+{
+	uint32_t *index = calloc(slots, sizeof(*index));
+
+	if (index == NULL)
+		return -ENOMEM;
+	free(st->index);
+	st->index = index;
+	st->mask = slots - 1;
+	for (uint32_t i = 0; i < st->n; i++) {
+		uint32_t h = rate_hash(rate_series_key(&st->series[i])) & st->mask;
+
+		while (st->index[h] != 0)
+			h = (h + 1) & st->mask;
+		st->index[h] = i + 1;
+	}
+	return 0;
+}
+
+static struct rate_series *
+rate_lookup(struct rate_state *st, uint64_t key, uint32_t *ret_slot)
+{
+	uint32_t h = rate_hash(key) & st->mask;
+
+	while (st->index[h] != 0) {
+		struct rate_series *s = &st->series[st->index[h] - 1];
+
+		if (rate_series_key(s) == key)
+			return s;
+		h = (h + 1) & st->mask;
+	}
+	*ret_slot = h;
+	return NULL;
+}
+
+static void
+rate_series_init(struct rate_series *s, const struct reading *r)
+{
+	memset(s, 0, sizeof(*s));
+	s->po_id = r->po_id;
+	s->proto = r->proto;
+	s->dir = r->dir;
+	s->port = r->port;
+	for (int i = 0; i < M__COUNT; i++) {
+		s->m[i].prof.acc_slot = -1;
+		for (int h = 0; h < RATE_SLOTS; h++)
+			s->m[i].prof.bucket[h] = -1.0f;
+	}
+}
+
+/* Never carried traffic: its baseline is the zero that EWMAs of zeros are. */
+static bool
+rate_series_silent(const struct rate_series *s)
+{
+	for (int i = 0; i < M__COUNT; i++)
+		if (s->m[i].mean != 0 || s->m[i].spread != 0)
+			return false;
+	return true;
+}
+
+/*
+ * The cap is full and traffic needs a series: drop the silent ones. The
+ * counters hand over a reading for every PO, protocol and direction each
+ * interval, so silent series (a quiet port learning its zero baseline) fill
+ * the cap first with more than 8,192 POs; they must not keep the traffic
+ * that is there from being learned. From then on a series begins at its
+ * first reading with traffic.
+ */
+static void
+rate_drop_silent(struct rate_state *st)
+{
+	uint32_t j = 0;
+
+	st->crowded = true;
+	for (uint32_t i = 0; i < st->n; i++)
+		if (!rate_series_silent(&st->series[i]))
+			st->series[j++] = st->series[i];
+	log_warnx("rate: %u series, the limit: %u silent ones dropped; from now on a "
+	    "series begins with traffic", LIMIT_DETECT_SERIES, st->n - j);
+	st->n = j;
+	if (rate_index_rebuild(st, st->mask + 1) < 0)
+		st->n = 0;	/* cannot happen with the same size; stay consistent */
+}
+
+/* The series of reading r, created if new; NULL past the cap or on ENOMEM. */
+static struct rate_series *
+rate_series_get(struct rate_state *st, const struct reading *r)
+{
+	uint64_t key = rate_key(r->po_id, r->proto, r->dir, r->port);
+	bool silent = r->bytes == 0 && r->packets == 0;
+	struct rate_series *s;
+	uint32_t slot;
+
+	s = rate_lookup(st, key, &slot);
+	if (s != NULL || (silent && st->crowded))
+		return s;
+	if (st->n >= LIMIT_DETECT_SERIES && !silent && !st->crowded) {
+		rate_drop_silent(st);
+		(void)rate_lookup(st, key, &slot);	/* the index was rebuilt */
+	}
+	if (st->n >= LIMIT_DETECT_SERIES) {
+		if (!silent && st->refused++ == 0)
+			log_warnx("rate: %u series with traffic, the limit: new series are "
+			    "not learned (threshold limits still apply)", LIMIT_DETECT_SERIES);
+		return NULL;
+	}
+	if (st->n == st->cap) {
+		uint32_t cap = st->cap ? st->cap * 2 : 64;
+		struct rate_series *p = realloc(st->series, (size_t)cap * sizeof(*p));
+
+		if (p == NULL)
+			return NULL;
+		st->series = p;
+		st->cap = cap;
+	}
+	if ((uint64_t)(st->n + 1) * 2 > (uint64_t)st->mask + 1) {
+		rate_series_init(&st->series[st->n], r);
+		st->n++;
+		if (rate_index_rebuild(st, (st->mask + 1) * 2) < 0) {
+			st->n--;
+			return NULL;
+		}
+		return &st->series[st->n - 1];
+	}
+	rate_series_init(&st->series[st->n], r);
+	st->index[slot] = ++st->n;
+	return &st->series[st->n - 1];
+}
+
+/* --- time-of-week profile --- */
+
+static bool
+rate_profile_ready(const struct rate_profile *p)
+{
+	return p->nlearned == RATE_SLOTS && p->week_mean > 0;
+}
+
+/* The expected shape at time t relative to the week's mean. */
+static double
+rate_profile_factor(const struct rate_profile *p, double t_s)
+{
+	double hw = fmod(t_s / RATE_SLOT_S - 0.5, RATE_SLOTS);
+	int i0, i1;
+	double frac, v, f;
+
+	if (hw < 0)
+		hw += RATE_SLOTS;
+	i0 = (int)hw % RATE_SLOTS;
+	frac = hw - floor(hw);
+	i1 = (i0 + 1) % RATE_SLOTS;
+	v = p->bucket[i0] * (1 - frac) + p->bucket[i1] * frac;
+	f = v / p->week_mean;
+	if (f < RATE_PROFILE_MIN_FACTOR)
+		f = RATE_PROFILE_MIN_FACTOR;
+	if (f > RATE_PROFILE_MAX_FACTOR)
+		f = RATE_PROFILE_MAX_FACTOR;
+	return f;
+}
+
+static void
+rate_profile_close_slot(struct rate_profile *p)
+{
+	float v;
+	double sum = 0;
+
+	if (p->acc_slot < 0 || p->acc_dt < RATE_PROFILE_MIN_DT)
+		return;
+	v = (float)(p->acc_sum / p->acc_dt);
+	if (p->bucket[p->acc_slot] < 0) {
+		p->bucket[p->acc_slot] = v;
+		p->nlearned++;
+	} else {
+		p->bucket[p->acc_slot] = (float)((1 - RATE_PROFILE_BLEND) * p->bucket[p->acc_slot] +
+		    RATE_PROFILE_BLEND * v);
+	}
+	if (p->nlearned < RATE_SLOTS)
+		return;
+	for (int h = 0; h < RATE_SLOTS; h++)
+		sum += p->bucket[h];
+	p->week_mean = sum / RATE_SLOTS;
+}
+
+static void
+rate_profile_learn(struct rate_profile *p, double t_s, double x, double dt)
+{
+	int32_t slot = (int32_t)((uint64_t)(t_s / RATE_SLOT_S) % RATE_SLOTS);
+
+	if (slot != p->acc_slot) {
+		rate_profile_close_slot(p);
+		p->acc_slot = slot;
+		p->acc_sum = 0;
+		p->acc_dt = 0;
+	}
+	p->acc_sum += x * dt;
+	p->acc_dt += dt;
+}
+
+/* --- baseline --- */
+
+/* Current factor of measure m; switching the profile on rescales the
+ * baseline into the profile's units so nothing jumps. */
+static double
+rate_factor(struct rate_measure *m, const struct dparams_rate *pr, double t_s)
+{
+	bool ready = pr->profile && rate_profile_ready(&m->prof);
+	double f = ready ? rate_profile_factor(&m->prof, t_s) : 1.0;
+
+	if (ready != m->on) {
+		double scale = ready ? 1.0 / f : rate_profile_factor(&m->prof, t_s);
+
+		m->mean *= scale;
+		m->spread *= scale;
+		m->on = ready;
+	}
+	return f;
+}
+
+static void
+rate_learn(struct rate_measure *m, double xn, double alpha)
+{
+	m->spread = (1 - alpha) * m->spread + alpha * fabs(xn - m->mean);
+	m->mean = (1 - alpha) * m->mean + alpha * xn;
+}
+
+struct rate_eval {
+	double x[M__COUNT];	/* this reading's rates */
+	double f[M__COUNT];	/* profile factors */
+	double e[M__COUNT];	/* expected rates */
+	double s[M__COUNT];	/* spreads, in rate units */
+	bool over;
+	bool strong;
+	int worst;		/* the measure with the largest ratio */
+};
+
+static void
+rate_evaluate(const struct rate_series *s, const struct dparams_rate *pr, struct rate_eval *ev)
+{
+	double ratio = s->detected ? pr->stay_ratio : pr->enter_ratio;
+	double k = s->detected ? pr->stay_spreads : pr->enter_spreads;
+	const double floor_x[M__COUNT] = { pr->min_bps, pr->min_pps };
+	double best = 0;
+
+	ev->over = ev->strong = false;
+	ev->worst = M_PKTS;
+	for (int i = 0; i < M__COUNT; i++) {
+		double e = s->m[i].mean * ev->f[i];
+		double sp = fmax(s->m[i].spread * ev->f[i], pr->spread_floor * e);
+		double x = ev->x[i];
+		double rel = e > 0 ? x / e : (x > 0 ? INFINITY : 0);
+		bool over = x >= floor_x[i] && x > e * ratio && (k <= 0 || x - e > k * sp);
+
+		ev->e[i] = e;
+		ev->s[i] = sp;
+		if (!over)
+			continue;
+		ev->over = true;
+		if (pr->strong_ratio > 0 && rel > pr->strong_ratio)
+			ev->strong = true;
+		if (rel > best) {
+			best = rel;
+			ev->worst = i;
+		}
+	}
+}
+
+static void
+rate_emit(struct rate_state *st, const struct rate_series *s, const struct reading *r,
+    const struct dparams_rate *pr, const struct rate_eval *ev, enum detect_kind kind)
+{
+	struct detection d = {
+		.kind = kind,
+		.detector = detect_rate_ops.name,
+		.po_id = s->po_id,
+		.proto = s->proto,
+		.dir = s->dir,
+		.port = s->port,
+		.time_ns = r->time_ns,
+		.expiry_ns = r->time_ns + (uint64_t)(pr->expiry_s * 1e9),
+		.pps = ev->x[M_PKTS],
+		.bps = ev->x[M_BYTES] * 8,
+		.expected_pps = ev->e[M_PKTS],
+		.expected_bps = ev->e[M_BYTES] * 8,
+	};
+	int w = ev->worst;
+	double x = ev->x[w], e = ev->e[w];
+	double conf = x > 0 ? 100.0 * (1.0 - e / x) : 0;
+
+	d.confidence = (uint8_t)(conf < 1 ? 1 : conf > 100 ? 100 : conf);
+	snprintf(d.reason, sizeof(d.reason),
+	    "%s %.0f/s vs expected %.0f/s (%.1fx, %.1f spreads), suspicion %u/%u",
+	    w == M_PKTS ? "packets" : "bytes", x, e, e > 0 ? x / e : 0.0,
+	    ev->s[w] > 0 ? (x - e) / ev->s[w] : 0.0, s->count, pr->persist);
+	st->env.emit(st->env.ctx, &d);
+}
+
+/* Seed or warm up: a plain average of the first readings. */
+static void
+rate_warm(struct rate_series *s, const struct rate_eval *ev, double age_s, double dt)
+{
+	for (int i = 0; i < M__COUNT; i++) {
+		double xn = ev->x[i] / ev->f[i];
+
+		if (!s->seeded) {
+			s->m[i].mean = xn;
+			s->m[i].spread = 0;
+		} else {
+			rate_learn(&s->m[i], xn, dt / (age_s + dt));
+		}
+	}
+	s->seeded = true;
+}
+
+static void
+rate_update(struct rate_series *s, const struct rate_eval *ev, double t_s, double dt, double period)
+{
+	double alpha = dt / (period + dt);
+
+	for (int i = 0; i < M__COUNT; i++) {
+		rate_learn(&s->m[i], ev->x[i] / ev->f[i], alpha);
+		rate_profile_learn(&s->m[i].prof, t_s, ev->x[i], dt);
+	}
+}
+
+static void
+rate_count(struct rate_series *s, const struct dparams_rate *pr, const struct rate_eval *ev)
+{
+	if (ev->over) {
+		s->count += ev->strong ? 2 : 1;
+		if (s->count > pr->persist)
+			s->count = pr->persist;
+	} else if (pr->count_down && s->count > 0) {
+		s->count--;
+	} else {
+		s->count = 0;
+	}
+	if (s->count == 0)
+		s->detected = false;
+}
+
+static void
+rate_feed(void *arg, const struct reading *r)
+{
+	struct rate_state *st = arg;
+	const struct dparams_rate *pr;
+	struct rate_series *s;
+	struct rate_eval ev;
+	double dt, t_s, age_s;
+
+	if (r->proto >= PROTO__COUNT || r->dir >= DIR__COUNT)
+		return;
+	if ((s = rate_series_get(st, r)) == NULL)
+		return;		/* past the cap */
+	if (s->seeded && r->time_ns == s->last_ns)
+		return;		/* a duplicate */
+	if (s->seeded && r->time_ns < s->last_ns && r->interval_ns == 0)
+		return;		/* out of order, and no interval to go by */
+	dt = r->interval_ns ? (double)r->interval_ns / 1e9 : s->seeded ?
+	    (double)(r->time_ns - s->last_ns) / 1e9 : 1.0;
+	pr = &st->env.params(st->env.ctx, r->po_id)->rate;
+	t_s = (double)r->time_ns / 1e9;
+	ev.x[M_BYTES] = (double)r->bytes / dt;
+	ev.x[M_PKTS] = (double)r->packets / dt;
+	for (int i = 0; i < M__COUNT; i++)
+		ev.f[i] = rate_factor(&s->m[i], pr, t_s);
+	/* A wall clock stepped back (or a restored state from the future)
+	 * restarts the age count rather than stalling the series. */
+	if (!s->seeded || r->time_ns < s->start_ns)
+		s->start_ns = r->time_ns;
+	s->last_ns = r->time_ns;
+	age_s = (double)(r->time_ns - s->start_ns) / 1e9;
+	if (!s->seeded || age_s < pr->warmup_s) {
+		rate_warm(s, &ev, age_s, dt);
+		return;
+	}
+	if (!s->learned && age_s < pr->learn_s) {
+		rate_update(s, &ev, t_s, dt, pr->period_learn_s);
+		return;
+	}
+	if (!s->learned) {
+		s->learned = true;
+		if (st->env.learned != NULL)
+			st->env.learned(st->env.ctx, s->po_id, s->proto, s->dir, s->port);
+	}
+	rate_evaluate(s, pr, &ev);
+	rate_count(s, pr, &ev);
+	if (s->count == 0)
+		rate_update(s, &ev, t_s, dt, pr->period_s);
+	if (!ev.over)
+		return;
+	if (s->count >= pr->persist) {
+		s->detected = true;
+		rate_emit(st, s, r, pr, &ev, DETECT_ATTACK);
+	} else if (!s->detected) {
+		rate_emit(st, s, r, pr, &ev, DETECT_SUSPECT);
+	}
+}
+
+static void
+rate_tick(void *arg, uint64_t now_ns)
+{
+	/* Everything happens per reading; detections expire in the decision point. */
+}
+
+static void
+rate_reset(void *arg, uint32_t po_id, uint8_t proto, uint16_t port)
+{
+	struct rate_state *st = arg;
+
+	for (uint32_t i = 0; i < st->n; i++) {
+		struct rate_series *s = &st->series[i];
+		const struct dparams_rate *pr;
+
+		if (s->po_id != po_id || s->proto != proto || s->port != port)
+			continue;
+		pr = &st->env.params(st->env.ctx, po_id)->rate;
+		s->count = 0;
+		s->detected = false;
+		if (pr->reset_baseline)
+			s->seeded = false;	/* warm up again; the profile is kept */
+	}
+}
+
+static void
+rate_forget_po(void *arg, uint32_t po_id)
+{
+	struct rate_state *st = arg;
+	uint32_t j = 0;
+
+	for (uint32_t i = 0; i < st->n; i++)
+		if (st->series[i].po_id != po_id)
+			st->series[j++] = st->series[i];
+	if (j == st->n)
+		return;
+	st->n = j;
+	if (rate_index_rebuild(st, st->mask + 1) < 0)
+		st->n = 0;	/* cannot happen with the same size; stay consistent */
+}
+
+static void
+rate_remap_po(void *arg, const uint32_t *map, uint32_t n)
+{
+	struct rate_state *st = arg;
+	uint32_t j = 0;
+
+	for (uint32_t i = 0; i < st->n; i++) {
+		struct rate_series *s = &st->series[i];
+		uint32_t to = s->po_id < n ? map[s->po_id] : DETECT_PO_GONE;
+
+		if (to == DETECT_PO_GONE)
+			continue;
+		s->po_id = to;
+		st->series[j++] = *s;
+	}
+	st->n = j;
+	if (rate_index_rebuild(st, st->mask + 1) < 0)
+		st->n = 0;	/* cannot happen with the same size; stay consistent */
+}
+
+/* --- state blob --- */
+
+static void
+rate_save_measure(struct detect_buf *b, const struct rate_measure *m)
+{
+	detect_buf_f64(b, m->mean);
+	detect_buf_f64(b, m->spread);
+	detect_buf_u8(b, m->on);
+	detect_buf_u16(b, m->prof.nlearned);
+	detect_buf_u32(b, (uint32_t)m->prof.acc_slot);
+	detect_buf_f64(b, m->prof.acc_sum);
+	detect_buf_f64(b, m->prof.acc_dt);
+	detect_buf_f64(b, m->prof.week_mean);
+	for (int h = 0; h < RATE_SLOTS; h++)
+		detect_buf_f64(b, m->prof.bucket[h]);
+}
+
+static int
+rate_save(void *arg, uint8_t **ret_blob, size_t *ret_len)
+{
+	struct rate_state *st = arg;
+	struct detect_buf b = { 0 };
+
+	detect_buf_u32(&b, RATE_BLOB_MAGIC);
+	detect_buf_u32(&b, st->n);
+	for (uint32_t i = 0; i < st->n; i++) {
+		const struct rate_series *s = &st->series[i];
+
+		detect_buf_u32(&b, s->po_id);
+		detect_buf_u8(&b, s->proto);
+		detect_buf_u8(&b, s->dir);
+		detect_buf_u16(&b, s->port);
+		detect_buf_u8(&b, (uint8_t)(s->seeded | s->learned << 1 | s->detected << 2));
+		detect_buf_u32(&b, s->count);
+		detect_buf_u64(&b, s->start_ns);
+		detect_buf_u64(&b, s->last_ns);
+		for (int m = 0; m < M__COUNT; m++)
+			rate_save_measure(&b, &s->m[m]);
+	}
+	return detect_buf_take(&b, ret_blob, ret_len);
+}
+
+static bool
+rate_load_measure(struct cursor *c, struct rate_measure *m)
+{
+	uint8_t on;
+	uint32_t slot;
+	unsigned known = 0;
+
+	if (!detect_cur_f64(c, &m->mean) || !detect_cur_f64(c, &m->spread) || !cur_u8(c, &on) ||
+	    !cur_be16(c, &m->prof.nlearned) || !cur_be32(c, &slot) ||
+	    !detect_cur_f64(c, &m->prof.acc_sum) || !detect_cur_f64(c, &m->prof.acc_dt) ||
+	    !detect_cur_f64(c, &m->prof.week_mean))
+		return false;
+	if (on > 1 || m->mean < 0 || m->spread < 0 || m->prof.acc_dt < 0 || m->prof.week_mean < 0)
+		return false;
+	if ((int32_t)slot < -1 || (int32_t)slot >= RATE_SLOTS)
+		return false;
+	m->on = on;
+	m->prof.acc_slot = (int32_t)slot;
+	for (int h = 0; h < RATE_SLOTS; h++) {
+		double v;
+
+		if (!detect_cur_f64(c, &v) || v > 1e18)
+			return false;
+		m->prof.bucket[h] = v < 0 ? -1.0f : (float)v;
+		known += v >= 0;
+	}
+	return known == m->prof.nlearned;
+}
+
+static bool
+rate_load_series(struct cursor *c, struct rate_series *s)
+{
+	uint8_t flags;
+
+	memset(s, 0, sizeof(*s));
+	if (!cur_be32(c, &s->po_id) || !cur_u8(c, &s->proto) || !cur_u8(c, &s->dir) ||
+	    !cur_be16(c, &s->port) || !cur_u8(c, &flags) || !cur_be32(c, &s->count) ||
+	    !cur_be64(c, &s->start_ns) || !cur_be64(c, &s->last_ns))
+		return false;
+	if (s->proto >= PROTO__COUNT || s->dir >= DIR__COUNT || flags > 7 || s->count > 1000000)
+		return false;
+	s->seeded = flags & 1;
+	s->learned = flags & 2;
+	s->detected = flags & 4;
+	for (int m = 0; m < M__COUNT; m++)
+		if (!rate_load_measure(c, &s->m[m]))
+			return false;
+	return true;
+}
+
+static int
+rate_load(void *arg, const uint8_t *blob, size_t len)
+{
+	struct rate_state *st = arg, tmp = { .env = st->env };
+	struct cursor c = cur_init(blob, len);
+	uint32_t magic, n, slots = 64;
+	int r = -EINVAL;
+
+	if (!cur_be32(&c, &magic) || !cur_be32(&c, &n) || magic != RATE_BLOB_MAGIC ||
+	    n > LIMIT_DETECT_SERIES || n > cur_left(&c) / 8)
+		return -EINVAL;
+	tmp.cap = n ? n : 1;
+	tmp.series = calloc(tmp.cap, sizeof(*tmp.series));
+	if (tmp.series == NULL)
+		return -ENOMEM;
+	for (tmp.n = 0; tmp.n < n; tmp.n++)
+		if (!rate_load_series(&c, &tmp.series[tmp.n]))
+			goto out;
+	if (!cur_empty(&c))
+		goto out;
+	while (slots < 2 * n + 2)
+		slots <<= 1;
+	if ((r = rate_index_rebuild(&tmp, slots)) < 0)
+		goto out;
+	/* reject duplicate series: every key must find itself */
+	for (uint32_t i = 0; i < tmp.n; i++) {
+		uint32_t slot;
+
+		if (rate_lookup(&tmp, rate_series_key(&tmp.series[i]), &slot) != &tmp.series[i]) {
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	free(st->series);
+	free(st->index);
+	*st = tmp;
+	return 0;
+out:
+	free(tmp.series);
+	free(tmp.index);
+	return r;
+}
+
+/* --- lifecycle --- */
+
+static int
+rate_new(const struct detect_env *env, void **ret)
+{
+	struct rate_state *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return -ENOMEM;
+	st->env = *env;
+	if (rate_index_rebuild(st, 64) < 0) {
+		free(st);
+		return -ENOMEM;
+	}
+	*ret = st;
+	return 0;
+}
+
+static void
+rate_free(void *arg)
+{
+	struct rate_state *st = arg;
+
+	if (st == NULL)
+		return;
+	free(st->series);
+	free(st->index);
+	free(st);
+}
+
+const struct detect_ops detect_rate_ops = {
+	.name = "rate",
+	.new = rate_new,
+	.free = rate_free,
+	.feed = rate_feed,
+	.tick = rate_tick,
+	.save = rate_save,
+	.load = rate_load,
+	.reset = rate_reset,
+	.forget_po = rate_forget_po,
+	.remap_po = rate_remap_po,
+};

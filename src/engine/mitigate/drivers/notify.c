@@ -1,0 +1,318 @@
+/*
+ * drv_notify: tell people and other systems — a script and/or a webhook.
+ *
+ * The script follows FastNetMon's convention: it is run with arguments
+ * `ACTION TARGET PO ATTACK_TYPE PPS` (ACTION is "ban" on start, "update" when
+ * the same rule is applied again, "unban" on end) and the whole rule as JSON
+ * on its standard input. It is never run through a shell. The webhook gets
+ * the same JSON as a POST body. Scripts run in the background and are reaped
+ * later; the webhook has a short timeout because it runs on the engine's loop.
+ *
+ * Notification has no external state to reconcile: installed() says so, and
+ * the driver remembers what it announced only to send the matching "unban".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <curl/curl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "engine/mitigate/manager.h"
+
+/* Rules remembered for their "unban"; beyond this the oldest is forgotten. */
+#define NOTIFY_MAX_RULES 4096u
+/* Background scripts at once; more are refused rather than forking without bound. */
+#define NOTIFY_MAX_CHILDREN 32u
+
+extern char **environ;
+
+struct notify_entry {
+	uint64_t id;
+	json_t *doc;
+};
+
+struct drv_notify {
+	char *script;
+	char *webhook;
+	int64_t timeout_ms;
+	struct notify_entry *rules;	/* ring of NOTIFY_MAX_RULES */
+	size_t n_rules, next;
+	pid_t children[NOTIFY_MAX_CHILDREN];
+};
+
+static int
+notify_open(const struct cfg_node *conf, void **ret_state, struct cfg_error *err)
+{
+	static const char *const keys[] = { "script", "webhook", "timeout_ms", NULL };
+	const char *script = NULL, *webhook = NULL;
+	struct drv_notify *d;
+	int64_t timeout_ms = 3000;
+	int r;
+
+	if (conf != NULL &&
+	    ((r = cfg_check_keys(conf, keys, err)) < 0 ||
+	    (r = cfg_get_str(conf, "script", &script, err)) < 0 ||
+	    (r = cfg_get_str(conf, "webhook", &webhook, err)) < 0 ||
+	    (r = cfg_get_i64(conf, "timeout_ms", 100, 60000, &timeout_ms, err)) < 0))
+		return r;
+	if (script != NULL && script[0] != '/')
+		return cfg_fail(err, cfg_get(conf, "script"), "script: expected an absolute path");
+	if (webhook != NULL && strncmp(webhook, "http://", 7) != 0 &&
+	    strncmp(webhook, "https://", 8) != 0)
+		return cfg_fail(err, cfg_get(conf, "webhook"), "webhook: expected an http:// or https:// URL");
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->rules = calloc(NOTIFY_MAX_RULES, sizeof(*d->rules))) == NULL) {
+		free(d);
+		return -ENOMEM;
+	}
+	d->script = script ? strdup(script) : NULL;
+	d->webhook = webhook ? strdup(webhook) : NULL;
+	d->timeout_ms = timeout_ms;
+	*ret_state = d;
+	return 0;
+}
+
+static void
+notify_reap(struct drv_notify *d, bool wait)
+{
+	for (size_t i = 0; i < NOTIFY_MAX_CHILDREN; i++) {
+		int status;
+
+		if (d->children[i] <= 0)
+			continue;
+		if (waitpid(d->children[i], &status, wait ? 0 : WNOHANG) == d->children[i]) {
+			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				log_warnx("notify: script %s exited with status %d", d->script,
+				    WEXITSTATUS(status));
+			d->children[i] = 0;
+		}
+	}
+}
+
+static void
+notify_close(void *state)
+{
+	struct drv_notify *d = state;
+
+	if (d == NULL)
+		return;
+	notify_reap(d, true);
+	for (size_t i = 0; i < NOTIFY_MAX_RULES; i++)
+		json_decref(d->rules[i].doc);
+	free(d->rules);
+	free(d->script);
+	free(d->webhook);
+	free(d);
+}
+
+static json_t *
+notify_rule_json(const struct mit_rule *r)
+{
+	static const char *const scopes[] = { "target", "proto", "sources" };
+	const struct mit_request *q = &r->req;
+	char buf[PREFIX_STRLEN];
+	json_t *targets = json_array(), *sources = json_array();
+
+	for (uint32_t i = 0; i < q->n_targets; i++)
+		json_array_append_new(targets,
+		    json_string(prefix_format(&q->targets[i], buf, sizeof(buf))));
+	for (uint32_t i = 0; i < q->n_sources; i++)
+		json_array_append_new(sources,
+		    json_string(ipaddr_format(&q->sources[i], buf, sizeof(buf))));
+	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:o,s:o,s:f,s:f,s:s}",
+	    "rule_id", (json_int_t)r->id, "attack_id", (json_int_t)q->attack_id,
+	    "po", q->po, "attack_type", q->attack_type, "scope", scopes[r->scope],
+	    "protocol", q->proto, "dport", q->dport, "sport", q->sport,
+	    "targets", targets, "sources", sources,
+	    "peak_pps", q->peak_pps, "peak_bps", q->peak_bps,
+	    "action", r->action == MIT_ACT_DROP ? "drop" : "ratelimit");
+}
+
+/* Copy a JSON string member into dst; absent or not a string gives "". */
+static void
+notify_json_str(json_t *v, char *dst, size_t len)
+{
+	const char *s = json_string_value(v);
+
+	snprintf(dst, len, "%s", s != NULL ? s : "");
+}
+
+static int
+notify_spawn_script(struct drv_notify *d, const char *action, json_t *doc)
+{
+	char a_action[16], a_target[PREFIX_STRLEN], a_po[72], a_type[40], a_pps[32], *text;
+	char *argv[] = { d->script, a_action, a_target, a_po, a_type, a_pps, NULL };
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], r;
+	size_t slot;
+	pid_t pid;
+
+	snprintf(a_action, sizeof(a_action), "%s", action);
+	notify_json_str(json_array_get(json_object_get(doc, "targets"), 0), a_target, sizeof(a_target));
+	notify_json_str(json_object_get(doc, "po"), a_po, sizeof(a_po));
+	notify_json_str(json_object_get(doc, "attack_type"), a_type, sizeof(a_type));
+	snprintf(a_pps, sizeof(a_pps), "%.0f", json_real_value(json_object_get(doc, "peak_pps")));
+	notify_reap(d, false);
+	for (slot = 0; slot < NOTIFY_MAX_CHILDREN && d->children[slot] > 0; slot++)
+		;
+	if (slot == NOTIFY_MAX_CHILDREN)
+		return -EAGAIN;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[0], STDIN_FILENO);
+	r = posix_spawn(&pid, d->script, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[0]);
+	if (r != 0) {
+		close(pipefd[1]);
+		return -r;
+	}
+	d->children[slot] = pid;
+	/* The JSON is a few KiB at most: below the pipe buffer, so this never blocks. */
+	if ((text = json_dumps(doc, JSON_COMPACT)) != NULL) {
+		size_t len = strlen(text);
+		if (write(pipefd[1], text, len) != (ssize_t)len || write(pipefd[1], "\n", 1) != 1)
+			log_warn("notify: writing to script %s", d->script);
+		free(text);
+	}
+	close(pipefd[1]);
+	return 0;
+}
+
+static size_t
+notify_discard(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	return size * nmemb;
+}
+
+static int
+notify_post_webhook(struct drv_notify *d, const char *action, json_t *doc)
+{
+	struct curl_slist *hdrs = NULL;
+	json_t *body = json_pack("{s:s,s:O}", "event", action, "rule", doc);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	long status = 0;
+	CURLcode cc;
+	CURL *c;
+	int r = 0;
+
+	json_decref(body);
+	if (text == NULL || (c = curl_easy_init()) == NULL) {
+		free(text);
+		return -ENOMEM;
+	}
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, d->webhook);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, notify_discard);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (cc != CURLE_OK) {
+		log_warnx("notify: webhook %s: %s", d->webhook, curl_easy_strerror(cc));
+		r = -EIO;
+	} else if (status < 200 || status > 299) {
+		log_warnx("notify: webhook %s answered %ld", d->webhook, status);
+		r = -EIO;
+	}
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	free(text);
+	return r;
+}
+
+static int
+notify_send(struct drv_notify *d, const char *action, json_t *doc)
+{
+	int r = 0, r2 = 0;
+
+	if (d->script != NULL && (r = notify_spawn_script(d, action, doc)) < 0) {
+		errno = -r;
+		log_warn("notify: running %s", d->script);
+	}
+	if (d->webhook != NULL)
+		r2 = notify_post_webhook(d, action, doc);
+	return r < 0 ? r : r2;
+}
+
+static struct notify_entry *
+notify_lookup(struct drv_notify *d, uint64_t id)
+{
+	for (size_t i = 0; i < NOTIFY_MAX_RULES; i++)
+		if (d->rules[i].doc != NULL && d->rules[i].id == id)
+			return &d->rules[i];
+	return NULL;
+}
+
+static int
+notify_apply(void *state, const struct mit_rule *r)
+{
+	struct drv_notify *d = state;
+	struct notify_entry *e = notify_lookup(d, r->id);
+	const char *action = e != NULL ? "update" : "ban";
+	json_t *doc;
+
+	if (d->script == NULL && d->webhook == NULL)
+		return -EOPNOTSUPP;
+	if ((doc = notify_rule_json(r)) == NULL)
+		return -ENOMEM;
+	if (e == NULL) {
+		e = &d->rules[d->next];
+		d->next = (d->next + 1) % NOTIFY_MAX_RULES;
+	}
+	json_decref(e->doc);
+	e->id = r->id;
+	e->doc = doc;
+	/* A failed notification is logged, not a reason to try another driver. */
+	(void)notify_send(d, action, doc);
+	return 0;
+}
+
+static int
+notify_withdraw(void *state, uint64_t id)
+{
+	struct drv_notify *d = state;
+	struct notify_entry *e = notify_lookup(d, id);
+
+	if (e == NULL)
+		return -ENOENT;
+	(void)notify_send(d, "unban", e->doc);
+	json_decref(e->doc);
+	e->doc = NULL;
+	return 0;
+}
+
+static int
+notify_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
+{
+	return -EOPNOTSUPP;
+}
+
+static int
+notify_counters(void *state, uint64_t id, struct mit_counters *ret)
+{
+	return -EOPNOTSUPP;
+}
+
+const struct mit_driver_ops drv_notify_ops = {
+	.name = "notify",
+	.open = notify_open,
+	.close = notify_close,
+	.apply = notify_apply,
+	.withdraw = notify_withdraw,
+	.installed = notify_installed,
+	.counters = notify_counters,
+};

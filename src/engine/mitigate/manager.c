@@ -1,0 +1,903 @@
+/*
+ * mitigate: the MitigationMgr — ordered drivers, declines that move on,
+ * retries, safety caps, exact undo, persistence and reconciliation.
+ */
+#include "engine/mitigate/manager.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+
+/* Allowlisted prefixes; moatd adds its own addresses and peers to the config's. */
+#define MIT_MAX_ALLOW 1024u
+/* Ended mitigations kept for `moat mitigations`; older ones are forgotten. */
+#define MIT_KEEP_ENDED 1000u
+/* Drivers open at once: one per registry row. */
+#define MIT_MAX_DRIVERS 8u
+
+static const struct mit_driver_ops *const mit_registry[] = {
+	&drv_nft_ops,
+	&drv_xdp_ops,
+	&drv_bgp_ops,
+	&drv_ins_ops,
+	&drv_notify_ops,
+};
+
+#define MIT_REGISTRY_LEN (sizeof(mit_registry) / sizeof(mit_registry[0]))
+
+struct mit_driver {
+	const struct mit_driver_ops *ops;
+	void *state;
+	bool dry_run;
+};
+
+struct mit_mgr {
+	struct prefix allow[MIT_MAX_ALLOW];
+	size_t n_allow;
+	uint64_t max_rules;
+	int64_t max_duration_s;
+	int64_t retry_s;
+	enum mit_scope scope;
+	enum mit_action action;
+	uint64_t rate_pps;
+	char dry_run[MIT_MAX_DRIVERS][MIT_DRIVER_NAME];
+	size_t n_dry_run;
+
+	struct mit_driver drivers[MIT_MAX_DRIVERS];
+	size_t n_drivers;
+
+	struct mit_entry *entries;
+	size_t n_entries, cap_entries;
+	uint64_t next_id;
+
+	mit_event_fn event_fn;
+	void *event_ctx;
+};
+
+static const char *const mit_status_names[] = {
+	[MIT_PENDING] = "pending",
+	[MIT_MITIGATING] = "mitigating",
+	[MIT_NO_RESOURCES] = "no-resources",
+	[MIT_NOT_MITIGATED] = "not-mitigated",
+	[MIT_ENDED] = "ended",
+};
+
+static const char *const mit_scope_names[] = { "target", "proto", "sources", NULL };
+
+const char *
+mit_status_name(enum mit_status s)
+{
+	return (unsigned)s < sizeof(mit_status_names) / sizeof(mit_status_names[0]) ?
+	    mit_status_names[s] : "unknown";
+}
+
+const struct mit_driver_ops *
+mit_driver_find(const char *name)
+{
+	for (size_t i = 0; i < MIT_REGISTRY_LEN; i++)
+		if (strcmp(mit_registry[i]->name, name) == 0)
+			return mit_registry[i];
+	return NULL;
+}
+
+static bool
+mit_is_live(const struct mit_entry *e)
+{
+	return e->status == MIT_PENDING || e->status == MIT_MITIGATING ||
+	    e->status == MIT_NO_RESOURCES;
+}
+
+static void
+mit_event(struct mit_mgr *m, const struct mit_entry *e, const char *event)
+{
+	if (m->event_fn != NULL)
+		m->event_fn(m->event_ctx, e, event);
+}
+
+/* ---- configuration ---- */
+
+static int
+mit_parse_enum(const struct cfg_node *conf, const char *key, const char *const *names,
+    int *ret, struct cfg_error *err)
+{
+	const char *s = NULL;
+	int r;
+
+	if ((r = cfg_get_str(conf, key, &s, err)) < 0 || s == NULL)
+		return r;
+	for (int i = 0; names[i] != NULL; i++) {
+		if (strcmp(names[i], s) == 0) {
+			*ret = i;
+			return 0;
+		}
+	}
+	return cfg_fail(err, cfg_get(conf, key), "%s: '%s' is not one of the accepted values", key, s);
+}
+
+static int
+mit_parse_allowlist(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_error *err)
+{
+	const struct cfg_node *seq = NULL;
+	int r;
+
+	if ((r = cfg_get_seq(conf, "allowlist", &seq, err)) < 0 || seq == NULL)
+		return r;
+	for (size_t i = 0; i < cfg_len(seq); i++) {
+		const struct cfg_node *n = cfg_seq_at(seq, i);
+		struct prefix p;
+
+		if (cfg_scalar(n) == NULL || prefix_parse(cfg_scalar(n), &p) < 0)
+			return cfg_fail(err, n, "allowlist: expected a prefix such as 192.0.2.0/24");
+		if ((r = mit_allow(m, &p)) < 0)
+			return cfg_fail(err, n, "allowlist: more than %u prefixes", MIT_MAX_ALLOW);
+	}
+	return 0;
+}
+
+static int
+mit_parse_dry_run(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_error *err)
+{
+	const struct cfg_node *seq = NULL;
+	int r;
+
+	if ((r = cfg_get_seq(conf, "dry_run", &seq, err)) < 0 || seq == NULL)
+		return r;
+	for (size_t i = 0; i < cfg_len(seq) && m->n_dry_run < MIT_MAX_DRIVERS; i++) {
+		const struct cfg_node *n = cfg_seq_at(seq, i);
+
+		if (cfg_scalar(n) == NULL || mit_driver_find(cfg_scalar(n)) == NULL)
+			return cfg_fail(err, n, "dry_run: expected a driver name");
+		snprintf(m->dry_run[m->n_dry_run++], MIT_DRIVER_NAME, "%s", cfg_scalar(n));
+	}
+	return 0;
+}
+
+static bool
+mit_wants_dry_run(const struct mit_mgr *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_dry_run; i++)
+		if (strcmp(m->dry_run[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int
+mit_open_driver(struct mit_mgr *m, const struct mit_driver_ops *ops,
+    const struct cfg_node *conf, struct mit_driver **ret, struct cfg_error *err)
+{
+	struct mit_driver *d;
+	int r;
+
+	for (size_t i = 0; i < m->n_drivers; i++) {
+		if (m->drivers[i].ops == ops) {
+			*ret = &m->drivers[i];
+			return 0;
+		}
+	}
+	if (m->n_drivers == MIT_MAX_DRIVERS)
+		return -ENOSPC;
+	d = &m->drivers[m->n_drivers];
+	if ((r = ops->open(conf, &d->state, err)) < 0)
+		return r;
+	d->ops = ops;
+	d->dry_run = mit_wants_dry_run(m, ops->name);
+	m->n_drivers++;
+	*ret = d;
+	return 0;
+}
+
+static int
+mit_parse_drivers(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_error *err)
+{
+	const struct cfg_node *map = NULL;
+	int r;
+
+	if ((r = cfg_get_map(conf, "drivers", &map, err)) < 0 || map == NULL)
+		return r;
+	for (size_t i = 0; i < cfg_len(map); i++) {
+		const char *name = cfg_map_key_at(map, i);
+		const struct mit_driver_ops *ops = mit_driver_find(name);
+		const struct cfg_node *dconf = cfg_map_val_at(map, i);
+		struct mit_driver *d;
+
+		if (ops == NULL)
+			return cfg_fail(err, dconf, "drivers: unknown driver '%s'", name);
+		if (cfg_kind(dconf) != CFG_MAP && cfg_scalar(dconf) != NULL && *cfg_scalar(dconf) != '\0')
+			return cfg_fail(err, dconf, "drivers.%s: expected a map of driver settings", name);
+		if ((r = mit_open_driver(m, ops, cfg_kind(dconf) == CFG_MAP ? dconf : NULL, &d, err)) < 0) {
+			if (err->msg[0] == '\0')
+				cfg_fail(err, dconf, "drivers.%s: cannot open: %s", name, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int
+mit_parse_conf(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_error *err)
+{
+	static const char *const keys[] = { "allowlist", "max_rules", "max_duration", "retry",
+		"scope", "action", "rate_pps", "dry_run", "drivers", NULL };
+	static const char *const actions[] = { "drop", "ratelimit", NULL };
+	int scope = (int)m->scope, action = (int)m->action, r;
+
+	if (conf == NULL)
+		return 0;
+	if ((r = cfg_check_keys(conf, keys, err)) < 0 ||
+	    (r = mit_parse_allowlist(m, conf, err)) < 0 ||
+	    (r = cfg_get_u64(conf, "max_rules", 1, 1000000, &m->max_rules, err)) < 0 ||
+	    (r = cfg_get_duration(conf, "max_duration", 1, 365 * 86400, &m->max_duration_s, err)) < 0 ||
+	    (r = cfg_get_duration(conf, "retry", 1, 86400, &m->retry_s, err)) < 0 ||
+	    (r = mit_parse_enum(conf, "scope", mit_scope_names, &scope, err)) < 0 ||
+	    (r = mit_parse_enum(conf, "action", actions, &action, err)) < 0 ||
+	    (r = cfg_get_u64(conf, "rate_pps", 1, UINT32_MAX, &m->rate_pps, err)) < 0 ||
+	    (r = mit_parse_dry_run(m, conf, err)) < 0 ||
+	    (r = mit_parse_drivers(m, conf, err)) < 0)
+		return r;
+	m->scope = (enum mit_scope)scope;
+	m->action = (enum mit_action)action;
+	return 0;
+}
+
+int
+mit_mgr_new(const struct cfg_node *conf, struct mit_mgr **ret, struct cfg_error *err)
+{
+	struct mit_mgr *m;
+	int r;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -ENOMEM;
+	m->max_rules = 1000;
+	m->max_duration_s = 3600;
+	m->retry_s = 30;
+	m->scope = MIT_SCOPE_PROTO;
+	m->action = MIT_ACT_DROP;
+	m->rate_pps = 1000;
+	m->next_id = 1;
+	err->msg[0] = '\0';
+	if ((r = mit_parse_conf(m, conf, err)) < 0) {
+		mit_mgr_free(m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+void
+mit_mgr_free(struct mit_mgr *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n_drivers; i++)
+		m->drivers[i].ops->close(m->drivers[i].state);
+	free(m->entries);
+	free(m);
+}
+
+int
+mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret)
+{
+	struct mit_mgr *m = malloc(sizeof(*m));
+
+	if (m == NULL)
+		return -ENOMEM;
+	*m = *from;
+	from->n_drivers = 0;
+	from->entries = NULL;
+	from->n_entries = from->cap_entries = 0;
+	from->event_fn = NULL;
+	*ret = m;
+	return 0;
+}
+
+int
+mit_allow(struct mit_mgr *m, const struct prefix *p)
+{
+	if (m->n_allow == MIT_MAX_ALLOW)
+		return -ENOSPC;
+	m->allow[m->n_allow++] = *p;
+	return 0;
+}
+
+void
+mit_set_event_hook(struct mit_mgr *m, mit_event_fn fn, void *ctx)
+{
+	m->event_fn = fn;
+	m->event_ctx = ctx;
+}
+
+/* ---- building the rule ---- */
+
+/* Do two prefixes overlap (one contains the other)? */
+static bool
+mit_overlaps(const struct prefix *a, const struct prefix *b)
+{
+	if (a->addr.af != b->addr.af)
+		return false;
+	return a->len <= b->len ? prefix_contains(a, &b->addr) : prefix_contains(b, &a->addr);
+}
+
+static bool
+mit_allowlisted(const struct mit_mgr *m, const struct prefix *p)
+{
+	for (size_t i = 0; i < m->n_allow; i++)
+		if (mit_overlaps(&m->allow[i], p))
+			return true;
+	return false;
+}
+
+/*
+ * Narrow the request to the configured scope and strip allowlisted targets
+ * and sources. Returns false (with a reason) if nothing is left to block.
+ */
+static bool
+mit_build_rule(const struct mit_mgr *m, const struct mit_request *req, struct mit_rule *r,
+    char *reason, size_t reason_len)
+{
+	struct mit_request *q = &r->req;
+	uint32_t n = 0;
+
+	memset(r, 0, sizeof(*r));
+	*q = *req;
+	r->scope = m->scope;
+	r->action = m->action;
+	r->rate_pps = m->rate_pps;
+	if (q->n_targets > MIT_MAX_TARGETS)
+		q->n_targets = MIT_MAX_TARGETS;
+	if (q->n_sources > MIT_MAX_SOURCES)
+		q->n_sources = MIT_MAX_SOURCES;
+	for (uint32_t i = 0; i < q->n_targets; i++)
+		if (q->targets[i].addr.af == q->af && !mit_allowlisted(m, &q->targets[i]))
+			q->targets[n++] = q->targets[i];
+	q->n_targets = n;
+	if (n == 0) {
+		snprintf(reason, reason_len, "every target is allowlisted or of another family");
+		return false;
+	}
+	n = 0;
+	for (uint32_t i = 0; i < q->n_sources; i++) {
+		struct prefix host = { .addr = q->sources[i], .len = q->af == AF_INET ? 32 : 128 };
+		if (q->sources[i].af == q->af && !mit_allowlisted(m, &host))
+			q->sources[n++] = q->sources[i];
+	}
+	q->n_sources = n;
+	if (q->sources_only && q->n_sources > 0) {
+		/* A scanner is blocked entirely, not one protocol of it. */
+		r->scope = MIT_SCOPE_SOURCES;
+		q->proto = 0;
+		q->dport = 0;
+		q->sport = 0;
+		return true;
+	}
+	if (r->scope == MIT_SCOPE_SOURCES && q->n_sources == 0)
+		r->scope = MIT_SCOPE_PROTO;	/* nothing to narrow to: fall back */
+	if (r->scope != MIT_SCOPE_SOURCES)
+		q->n_sources = 0;
+	if (r->scope == MIT_SCOPE_TARGET) {
+		q->proto = 0;
+		q->dport = 0;
+		q->sport = 0;
+	}
+	return true;
+}
+
+/* ---- entries ---- */
+
+static size_t
+mit_live_count(const struct mit_mgr *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_entries; i++)
+		n += m->entries[i].status == MIT_MITIGATING;
+	return n;
+}
+
+/* Forget the oldest ended entries beyond MIT_KEEP_ENDED. */
+static void
+mit_prune(struct mit_mgr *m)
+{
+	size_t ended = 0, w = 0;
+
+	for (size_t i = 0; i < m->n_entries; i++)
+		ended += m->entries[i].status == MIT_ENDED || m->entries[i].status == MIT_NOT_MITIGATED;
+	for (size_t i = 0; i < m->n_entries; i++) {
+		bool done = !mit_is_live(&m->entries[i]);
+		if (done && ended > MIT_KEEP_ENDED) {
+			ended--;
+			continue;
+		}
+		m->entries[w++] = m->entries[i];
+	}
+	m->n_entries = w;
+}
+
+static struct mit_entry *
+mit_new_entry(struct mit_mgr *m, uint64_t now_s)
+{
+	struct mit_entry *e;
+
+	mit_prune(m);
+	if (m->n_entries == m->cap_entries) {
+		size_t cap = m->cap_entries ? m->cap_entries * 2 : 64;
+		struct mit_entry *p = reallocarray(m->entries, cap, sizeof(*p));
+		if (p == NULL)
+			return NULL;
+		m->entries = p;
+		m->cap_entries = cap;
+	}
+	/*
+	 * Ids embed the start time so a factory reset (which forgets next_id)
+	 * cannot reuse the id of a rule still in the kernel.
+	 */
+	if (m->next_id < now_s << 20)
+		m->next_id = now_s << 20;
+	e = &m->entries[m->n_entries++];
+	memset(e, 0, sizeof(*e));
+	e->id = m->next_id++;
+	e->started_s = e->updated_s = now_s;
+	return e;
+}
+
+static struct mit_entry *
+mit_find(const struct mit_mgr *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (m->entries[i].id == id)
+			return &m->entries[i];
+	return NULL;
+}
+
+static struct mit_entry *
+mit_find_attack(const struct mit_mgr *m, uint64_t attack_id)
+{
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (m->entries[i].rule.req.attack_id == attack_id && mit_is_live(&m->entries[i]))
+			return &m->entries[i];
+	return NULL;
+}
+
+const struct mit_entry *
+mit_get(const struct mit_mgr *m, uint64_t id)
+{
+	return mit_find(m, id);
+}
+
+uint64_t
+mit_take_dropped(struct mit_mgr *m, size_t i)
+{
+	struct mit_entry *e;
+	uint64_t d;
+
+	if (i >= m->n_entries)
+		return 0;
+	e = &m->entries[i];
+	d = e->counters.packets >= e->packets_seen ? e->counters.packets - e->packets_seen : 0;
+	e->packets_seen = e->counters.packets;
+	return d;
+}
+
+const struct mit_entry *
+mit_at(const struct mit_mgr *m, size_t i)
+{
+	return i < m->n_entries ? &m->entries[i] : NULL;
+}
+
+static struct mit_driver *
+mit_driver_by_name(struct mit_mgr *m, const char *name)
+{
+	const struct mit_driver_ops *ops = mit_driver_find(name);
+	struct cfg_error err = { { 0 } };
+	struct mit_driver *d;
+
+	if (ops == NULL)
+		return NULL;
+	if (mit_open_driver(m, ops, NULL, &d, &err) < 0) {
+		log_warnx("mitigate: cannot open driver %s: %s", name, err.msg);
+		return NULL;
+	}
+	return d;
+}
+
+/*
+ * Walk the entry's drivers in order until one applies the rule. A decline
+ * moves on to the next driver; the outcome is the entry's status.
+ */
+static void
+mit_try_drivers(struct mit_mgr *m, struct mit_entry *e, uint64_t now_s)
+{
+	bool any_no_resources = false;
+
+	e->updated_s = now_s;
+	if (mit_live_count(m) >= m->max_rules) {
+		e->status = MIT_NO_RESOURCES;
+		snprintf(e->reason, sizeof(e->reason), "rule cap (%" PRIu64 ") reached", m->max_rules);
+		e->next_retry_s = now_s + (uint64_t)m->retry_s;
+		return;
+	}
+	for (uint32_t i = 0; i < e->n_drivers; i++) {
+		struct mit_driver *d = mit_driver_by_name(m, e->drivers[i]);
+		int r;
+
+		snprintf(e->driver, sizeof(e->driver), "%s", e->drivers[i]);
+		if (d == NULL) {
+			snprintf(e->reason, sizeof(e->reason), "driver %s unavailable", e->drivers[i]);
+			continue;
+		}
+		if (d->dry_run) {
+			e->dry_run = true;
+			e->status = MIT_MITIGATING;
+			snprintf(e->reason, sizeof(e->reason), "dry run: would apply with %s", d->ops->name);
+			return;
+		}
+		r = d->ops->apply(d->state, &e->rule);
+		if (r == 0) {
+			e->status = MIT_MITIGATING;
+			e->dry_run = false;
+			e->reason[0] = '\0';
+			return;
+		}
+		if (r == -EOPNOTSUPP) {
+			snprintf(e->reason, sizeof(e->reason), "%s: not applicable", d->ops->name);
+			continue;
+		}
+		any_no_resources = true;
+		snprintf(e->reason, sizeof(e->reason), "%s declined: %s", d->ops->name, strerror(-r));
+	}
+	e->driver[0] = '\0';
+	e->status = any_no_resources ? MIT_NO_RESOURCES : MIT_NOT_MITIGATED;
+	e->next_retry_s = now_s + (uint64_t)m->retry_s;
+}
+
+static int
+mit_begin(struct mit_mgr *m, const struct mit_request *req, const char *const *drivers,
+    size_t n_drivers, uint64_t now_s, uint64_t *ret_id)
+{
+	struct mit_entry *e = mit_find_attack(m, req->attack_id);
+	struct mit_rule rule;
+	char reason[128] = "";
+	bool ok = mit_build_rule(m, req, &rule, reason, sizeof(reason));
+
+	if (e != NULL) {
+		/* An update of a live mitigation: same rule id, new content. */
+		uint64_t id = e->rule.id;
+		if (ok) {
+			e->rule = rule;
+			e->rule.id = id;
+			if (e->status == MIT_MITIGATING && !e->dry_run) {
+				struct mit_driver *d = mit_driver_by_name(m, e->driver);
+				if (d != NULL && d->ops->apply(d->state, &e->rule) < 0)
+					log_warnx("mitigate: update of %" PRIu64 " with %s failed", e->id, e->driver);
+			}
+		}
+		*ret_id = e->id;
+		return -EEXIST;
+	}
+	if ((e = mit_new_entry(m, now_s)) == NULL)
+		return -ENOMEM;
+	e->rule = rule;
+	e->rule.id = e->id;
+	for (size_t i = 0; i < n_drivers && e->n_drivers < 8; i++)
+		snprintf(e->drivers[e->n_drivers++], MIT_DRIVER_NAME, "%s", drivers[i]);
+	if (!ok) {
+		e->status = MIT_NOT_MITIGATED;
+		snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	} else if (e->n_drivers == 0) {
+		e->status = MIT_NOT_MITIGATED;
+		snprintf(e->reason, sizeof(e->reason), "the PO names no driver");
+	} else {
+		mit_try_drivers(m, e, now_s);
+	}
+	mit_event(m, e, "start");
+	*ret_id = e->id;
+	return 0;
+}
+
+int
+mit_start(struct mit_mgr *m, const struct mit_request *req, const char *const *drivers,
+    size_t n_drivers, uint64_t now_s, uint64_t *ret_id)
+{
+	return mit_begin(m, req, drivers, n_drivers, now_s, ret_id);
+}
+
+int
+mit_start_with(struct mit_mgr *m, const struct mit_request *req, const char *driver,
+    uint64_t now_s, uint64_t *ret_id)
+{
+	if (mit_driver_find(driver) == NULL)
+		return -ENOENT;
+	return mit_begin(m, req, &driver, 1, now_s, ret_id);
+}
+
+static void
+mit_end(struct mit_mgr *m, struct mit_entry *e, uint64_t now_s, const char *why)
+{
+	if (e->status == MIT_MITIGATING && !e->dry_run) {
+		struct mit_driver *d = mit_driver_by_name(m, e->driver);
+		int r = d != NULL ? d->ops->withdraw(d->state, e->rule.id) : -ENODEV;
+		if (r < 0 && r != -ENOENT)
+			log_warnx("mitigate: withdrawing rule %" PRIu64 " from %s: %s", e->rule.id,
+			    e->driver, strerror(-r));
+	}
+	e->status = MIT_ENDED;
+	e->ended_s = e->updated_s = now_s;
+	snprintf(e->reason, sizeof(e->reason), "%s", why);
+	mit_event(m, e, "end");
+}
+
+int
+mit_stop(struct mit_mgr *m, uint64_t id, uint64_t now_s, const char *why)
+{
+	struct mit_entry *e = mit_find(m, id);
+
+	if (e == NULL)
+		return -ENOENT;
+	if (!mit_is_live(e))
+		return -EALREADY;
+	mit_end(m, e, now_s, why);
+	return 0;
+}
+
+int
+mit_stop_attack(struct mit_mgr *m, uint64_t attack_id, uint64_t now_s)
+{
+	struct mit_entry *e = mit_find_attack(m, attack_id);
+
+	if (e == NULL)
+		return -ENOENT;
+	mit_end(m, e, now_s, "attack ended");
+	return 0;
+}
+
+void
+mit_tick(struct mit_mgr *m, uint64_t now_s)
+{
+	for (size_t i = 0; i < m->n_entries; i++) {
+		struct mit_entry *e = &m->entries[i];
+		enum mit_status before = e->status;
+
+		if (mit_is_live(e) && now_s >= e->started_s + (uint64_t)m->max_duration_s) {
+			mit_end(m, e, now_s, "maximum mitigation time reached");
+			continue;
+		}
+		if (e->status == MIT_NO_RESOURCES && now_s >= e->next_retry_s) {
+			mit_try_drivers(m, e, now_s);
+			if (e->status != before)
+				mit_event(m, e, "retry");
+		}
+		if (e->status == MIT_MITIGATING && !e->dry_run) {
+			struct mit_driver *d = mit_driver_by_name(m, e->driver);
+			struct mit_counters c;
+			if (d != NULL && d->ops->counters(d->state, e->rule.id, &c) == 0)
+				e->counters = c;
+		}
+	}
+}
+
+/* ---- persistence ---- */
+
+static json_t *
+mit_request_json(const struct mit_request *q)
+{
+	char buf[PREFIX_STRLEN];
+	json_t *t = json_array(), *s = json_array();
+
+	for (uint32_t i = 0; i < q->n_targets; i++)
+		json_array_append_new(t, json_string(prefix_format(&q->targets[i], buf, sizeof(buf))));
+	for (uint32_t i = 0; i < q->n_sources; i++)
+		json_array_append_new(s, json_string(ipaddr_format(&q->sources[i], buf, sizeof(buf))));
+	return json_pack("{s:I,s:s,s:s,s:i,s:i,s:i,s:i,s:o,s:o,s:f,s:f}",
+	    "attack_id", (json_int_t)q->attack_id, "po", q->po, "attack_type", q->attack_type,
+	    "af", q->af == AF_INET ? 4 : 6, "proto", q->proto, "dport", q->dport,
+	    "sport", q->sport, "targets", t, "sources", s,
+	    "peak_pps", q->peak_pps, "peak_bps", q->peak_bps);
+}
+
+static json_t *
+mit_entry_json(const struct mit_entry *e)
+{
+	json_t *drivers = json_array();
+
+	for (uint32_t i = 0; i < e->n_drivers; i++)
+		json_array_append_new(drivers, json_string(e->drivers[i]));
+	return json_pack("{s:I,s:s,s:s,s:o,s:s,s:b,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+	    "id", (json_int_t)e->id, "status", mit_status_name(e->status),
+	    "driver", e->driver, "drivers", drivers, "reason", e->reason,
+	    "dry_run", e->dry_run, "scope", (int)e->rule.scope, "action", (int)e->rule.action,
+	    "rate_pps", (json_int_t)e->rule.rate_pps,
+	    "started", (json_int_t)e->started_s, "updated", (json_int_t)e->updated_s,
+	    "ended", (json_int_t)e->ended_s,
+	    "packets", (json_int_t)e->counters.packets, "bytes", (json_int_t)e->counters.bytes,
+	    "request", mit_request_json(&e->rule.req));
+}
+
+json_t *
+mit_entry_to_json(const struct mit_entry *e)
+{
+	return mit_entry_json(e);
+}
+
+char *
+mit_save(const struct mit_mgr *m)
+{
+	json_t *arr = json_array(), *doc;
+	char *text;
+
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (mit_is_live(&m->entries[i]))
+			json_array_append_new(arr, mit_entry_json(&m->entries[i]));
+	doc = json_pack("{s:i,s:I,s:o}", "version", 1, "next_id", (json_int_t)m->next_id,
+	    "mitigations", arr);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	return text;
+}
+
+/* Copy a JSON string member into dst; absent or not a string gives "". */
+static void
+mit_json_str(json_t *obj, const char *key, char *dst, size_t len)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	snprintf(dst, len, "%s", v != NULL ? v : "");
+}
+
+static int
+mit_request_from_json(json_t *j, struct mit_request *q)
+{
+	json_t *v;
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	q->attack_id = (uint64_t)json_integer_value(json_object_get(j, "attack_id"));
+	mit_json_str(j, "po", q->po, sizeof(q->po));
+	mit_json_str(j, "attack_type", q->attack_type, sizeof(q->attack_type));
+	q->af = json_integer_value(json_object_get(j, "af")) == 6 ? AF_INET6 : AF_INET;
+	q->proto = (uint8_t)json_integer_value(json_object_get(j, "proto"));
+	q->dport = (uint16_t)json_integer_value(json_object_get(j, "dport"));
+	q->sport = (uint16_t)json_integer_value(json_object_get(j, "sport"));
+	q->peak_pps = json_number_value(json_object_get(j, "peak_pps"));
+	q->peak_bps = json_number_value(json_object_get(j, "peak_bps"));
+	json_array_foreach(json_object_get(j, "targets"), i, v) {
+		if (q->n_targets == MIT_MAX_TARGETS || !json_is_string(v) ||
+		    prefix_parse(json_string_value(v), &q->targets[q->n_targets]) < 0)
+			return -EINVAL;
+		q->n_targets++;
+	}
+	json_array_foreach(json_object_get(j, "sources"), i, v) {
+		if (q->n_sources == MIT_MAX_SOURCES || !json_is_string(v) ||
+		    ipaddr_parse(json_string_value(v), &q->sources[q->n_sources]) < 0)
+			return -EINVAL;
+		q->n_sources++;
+	}
+	return 0;
+}
+
+static int
+mit_entry_from_json(struct mit_mgr *m, json_t *j)
+{
+	const char *status = json_string_value(json_object_get(j, "status"));
+	struct mit_entry *e;
+	json_t *v;
+	size_t i;
+
+	if ((e = mit_new_entry(m, 0)) == NULL)
+		return -ENOMEM;
+	e->id = e->rule.id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+	if (mit_request_from_json(json_object_get(j, "request"), &e->rule.req) < 0 || e->id == 0) {
+		m->n_entries--;
+		return -EINVAL;
+	}
+	e->status = MIT_PENDING;
+	for (int s = MIT_PENDING; s <= MIT_ENDED; s++)
+		if (status != NULL && strcmp(status, mit_status_names[s]) == 0)
+			e->status = (enum mit_status)s;
+	mit_json_str(j, "driver", e->driver, sizeof(e->driver));
+	json_array_foreach(json_object_get(j, "drivers"), i, v)
+		if (e->n_drivers < 8 && json_is_string(v))
+			snprintf(e->drivers[e->n_drivers++], MIT_DRIVER_NAME, "%s", json_string_value(v));
+	e->dry_run = json_is_true(json_object_get(j, "dry_run"));
+	e->rule.scope = (enum mit_scope)(json_integer_value(json_object_get(j, "scope")) % 3);
+	e->rule.action = json_integer_value(json_object_get(j, "action")) ? MIT_ACT_RATELIMIT : MIT_ACT_DROP;
+	e->rule.rate_pps = (uint64_t)json_integer_value(json_object_get(j, "rate_pps"));
+	e->started_s = (uint64_t)json_integer_value(json_object_get(j, "started"));
+	e->updated_s = (uint64_t)json_integer_value(json_object_get(j, "updated"));
+	if (e->id >= m->next_id)
+		m->next_id = e->id + 1;
+	return 0;
+}
+
+int
+mit_load(struct mit_mgr *m, const char *text)
+{
+	json_t *doc = json_loads(text, 0, NULL), *arr, *j;
+	size_t i;
+	int r = 0;
+
+	if (doc == NULL || json_integer_value(json_object_get(doc, "version")) != 1) {
+		json_decref(doc);
+		return -EINVAL;
+	}
+	if ((uint64_t)json_integer_value(json_object_get(doc, "next_id")) > m->next_id)
+		m->next_id = (uint64_t)json_integer_value(json_object_get(doc, "next_id"));
+	arr = json_object_get(doc, "mitigations");
+	json_array_foreach(arr, i, j) {
+		if ((r = mit_entry_from_json(m, j)) < 0)
+			break;
+	}
+	json_decref(doc);
+	return r;
+}
+
+static bool
+mit_id_in(const uint64_t *ids, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Repair one driver: re-apply what is missing, withdraw what nobody wants. */
+static int
+mit_reconcile_driver(struct mit_mgr *m, struct mit_driver *d, uint64_t now_s)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int repairs = 0, r;
+
+	if ((r = d->ops->installed(d->state, &ids, &n)) < 0)
+		return r == -EOPNOTSUPP ? 0 : r;
+	for (size_t i = 0; i < m->n_entries; i++) {
+		struct mit_entry *e = &m->entries[i];
+		if (e->status != MIT_MITIGATING || e->dry_run || strcmp(e->driver, d->ops->name) != 0)
+			continue;
+		if (mit_id_in(ids, n, e->rule.id))
+			continue;
+		if (d->ops->apply(d->state, &e->rule) == 0) {
+			repairs++;
+			mit_event(m, e, "reinstalled");
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mit_entry *e = mit_find(m, ids[i]);
+		if (e != NULL && e->status == MIT_MITIGATING && !e->dry_run &&
+		    strcmp(e->driver, d->ops->name) == 0)
+			continue;
+		if (d->ops->withdraw(d->state, ids[i]) == 0) {
+			repairs++;
+			log_info("mitigate: removed stale %s rule %" PRIu64, d->ops->name, ids[i]);
+		}
+	}
+	free(ids);
+	return repairs;
+}
+
+int
+mit_reconcile(struct mit_mgr *m, uint64_t now_s)
+{
+	int total = 0;
+
+	/* Open every driver a mitigation names (ended ones too: their rules
+	 * may be stale there), so its state is checked. */
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (m->entries[i].driver[0] != '\0')
+			(void)mit_driver_by_name(m, m->entries[i].driver);
+	for (size_t i = 0; i < m->n_drivers; i++) {
+		int r = mit_reconcile_driver(m, &m->drivers[i], now_s);
+		if (r < 0)
+			return r;
+		total += r;
+	}
+	/* Live mitigations that never got a driver: try again now. */
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (m->entries[i].status == MIT_PENDING)
+			mit_try_drivers(m, &m->entries[i], now_s);
+	return total;
+}

@@ -1,0 +1,60 @@
+/*
+ * mitigation: moatd's mitigation module — the MitigationMgr (mitigate.h)
+ * wired to the engine. A declared attack becomes a mitigation request
+ * (its top targets and sources, protocol, port, amplification source port)
+ * tried on its PO's drivers in order; an ended attack withdraws exactly
+ * what was applied. State is persisted in the store (kv "mitigate/state")
+ * after every change, so a restart reconciles the kernel's and the BGP
+ * speaker's state with what should exist. Every step is a flight entry
+ * (category "mitigation").
+ *
+ * Wiring: a row in engine_modules[] after detection; the `mitigate:`
+ * settings section (mitigation_settings_parse) validates the config; the
+ * REST routes in api/mitigations.c use mitigation_get().
+ */
+#ifndef MOAT_ENGINE_MITIGATION_H
+#define MOAT_ENGINE_MITIGATION_H
+
+#include <jansson.h>
+
+#include "common/cfg.h"
+#include "engine/core/engine.h"
+#include "engine/mitigate/manager.h"
+
+struct mitigation_ctx;
+
+/* The module's row in engine_modules[] (after detection's). */
+#define MITIGATION_MODULE { .name = "mitigation", .init = mitigation_init, \
+	.fini = mitigation_fini, .tick = mitigation_tick, .reset = mitigation_reset }
+
+int mitigation_init(struct engine *e);
+void mitigation_fini(struct engine *e);
+void mitigation_tick(struct engine *e, uint64_t now_ns);
+/* A factory reset ends every mitigation (rules removed) and forgets them. */
+void mitigation_reset(struct engine *e, bool factory);
+
+/* The running module of engine e, or NULL. */
+struct mitigation_ctx *mitigation_get(struct engine *e);
+
+/* Every mitigation, newest first. NULL on ENOMEM. */
+json_t *mitigation_list_json(struct mitigation_ctx *m);
+/* One mitigation, or NULL if unknown. */
+json_t *mitigation_one_json(struct mitigation_ctx *m, uint64_t id);
+
+/*
+ * Manual mitigation of attack `attack_id` with one driver (`moat mitigate
+ * ATTACK --driver X`). -ENOENT: no such attack; -ESRCH: unknown driver;
+ * -EEXIST: the attack already has a live mitigation (*ret_id says which).
+ */
+int mitigation_manual(struct mitigation_ctx *m, uint64_t attack_id, const char *driver,
+    uint64_t *ret_id);
+/* End a mitigation by id (`moat unmitigate ID`). -ENOENT, -EALREADY. */
+int mitigation_stop(struct mitigation_ctx *m, uint64_t id);
+
+/* The `mitigate:` settings section: builds a manager from it (drivers are
+ * opened, nothing external is touched); the module adopts it at init. */
+int mitigation_settings_parse(struct settings *c, const struct cfg_node *n, void **ret_ext,
+    struct cfg_error *err);
+void mitigation_settings_free(void *ext);
+
+#endif

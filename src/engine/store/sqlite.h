@@ -1,0 +1,17 @@
+/*
+ * store_sqlite: the SQLite backend of store.h (WAL, versioned migrations,
+ * online backup). Use it through store_open("sqlite", ...).
+ */
+#ifndef MOAT_ENGINE_STORE_SQLITE_H
+#define MOAT_ENGINE_STORE_SQLITE_H
+
+#include "engine/store/store.h"
+
+/* The schema version this build writes; backups up to it can be restored. */
+#define STORE_SQLITE_SCHEMA_VERSION 1
+/* moat_meta.format of every moat store and backup. */
+#define STORE_SQLITE_FORMAT "moat-store"
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif
