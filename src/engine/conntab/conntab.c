@@ -366,9 +366,12 @@ conntab_apply(struct conntab *t, const struct ipfix_conn *ev, uint32_t po_id, ui
 		i = conntab_create(t, ev, po_id);
 	c = &t->s[i].c;
 	c->events++;
-	c->last_event = ev->event;
 	conntab_take_figures(c, ev);
 	state = conntab_next_state(c->state, ev->event, &ended);
+	/* The CLOSE that follows a verdict keeps the verdict as the reason the
+	 * connection ended: moat-ins may report both, in either round. */
+	if (!(ev->event == INSIE_CLOSE && (state == CONNTAB_SLOW || state == CONNTAB_DROPPED)))
+		c->last_event = ev->event;
 	c->state = state;
 	list_remove(t, list_of(t, i), i);
 	if (ended && !c->ended) {
