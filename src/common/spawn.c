@@ -510,7 +510,9 @@ spawn_run(const struct spawn_opts *o, struct spawn_result *ret_result)
 		opts.capture_max = SPAWN_CAPTURE_DEFAULT;
 	if (opts.timeout_ms > 0) {
 		opts.flags |= SPAWN_NEW_PGRP;	/* the kill must reach descendants */
-		deadline = clock_now_ns(CLOCK_MONOTONIC) + opts.timeout_ms * 1000000u;
+		/* Saturated: a timeout of centuries is "for ever", not a wrap. */
+		deadline = opts.timeout_ms > (UINT64_MAX / 2) / 1000000u ? UINT64_MAX / 2 :
+		    clock_now_ns(CLOCK_MONOTONIC) + opts.timeout_ms * 1000000u;
 	}
 	if ((r = spawn_sink_init(&out, opts.out == SPAWN_OUT_CAPTURE, opts.capture_max)) < 0)
 		return r;
@@ -527,13 +529,14 @@ spawn_run(const struct spawn_opts *o, struct spawn_result *ret_result)
 		int wait_ms = -1;
 
 		if (deadline) {
-			uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
+			uint64_t now = clock_now_ns(CLOCK_MONOTONIC), left_ms;
 
 			if (now >= deadline) {
 				timed_out = true;
 				break;
 			}
-			wait_ms = (int)((deadline - now + 999999u) / 1000000u);
+			left_ms = (deadline - now + 999999u) / 1000000u;
+			wait_ms = left_ms > INT32_MAX ? INT32_MAX : (int)left_ms;
 		}
 		if (poll(pfd, 3, wait_ms) < 0) {
 			if (errno == EINTR)
