@@ -12,12 +12,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 /* First buffer for files that report size 0 (/proc, /sys): most fit. */
 #define FILEIO_UNSIZED_CHUNK 4096u
-/* A file name's limit (NAME_MAX; <limits.h> is shadowed by common/limits.h). */
-#define FILEIO_NAME_MAX 255
 /* Attempts at a fresh temporary name before giving up (-EEXIST). */
 #define FILEIO_TMP_TRIES 16
 
@@ -172,7 +171,7 @@ fileio_create_tmp(int dirfd, const char *base, mode_t mode, char *tmp, size_t tm
 int
 fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char dir[4096], tmp[FILEIO_NAME_MAX + 1];
+	char dir[PATH_MAX], tmp[NAME_MAX + 1];
 	const char *slash = strrchr(path, '/'), *base;
 	int dirfd = -1, fd = -1, r;
 	bool created = false;

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -35,8 +36,6 @@
 
 extern char **environ;
 
-/* PATH_MAX (<limits.h> is shadowed by common/limits.h). */
-#define SPAWN_PATH_MAX 4096u
 /* Default per-stream capture of spawn_run(). */
 #define SPAWN_CAPTURE_DEFAULT 65536u
 /* Bytes read from one stream per wake-up, so a chatty child cannot keep
@@ -212,7 +211,7 @@ spawn_resolve(const char *path, char **ret)
 		struct stat st;
 		char *cand;
 
-		if (dlen + 1 + nlen + 1 <= SPAWN_PATH_MAX && (cand = malloc(dlen + nlen + 2)) != NULL) {
+		if (dlen + 1 + nlen + 1 <= PATH_MAX && (cand = malloc(dlen + nlen + 2)) != NULL) {
 			if (dlen == 0)
 				cand[0] = '.';	/* an empty element is the current directory */
 			else
