@@ -21,6 +21,8 @@
 #include "engine/conntab/conntab.h"
 #include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
+#include "engine/priv/client.h"
+#include "engine/priv/sep.h"
 
 /* Flight retention runs every this many ticks: pruning is a DELETE scan. */
 #define ENGINE_PRUNE_TICKS 60u
@@ -40,6 +42,7 @@ struct engine {
 	struct health *health;
 	struct poset *pos;
 	struct lpm *lpm;
+	struct priv_client *priv;	/* NULL: one process, drivers run here */
 	struct engine_tick_row ticks[ENGINE_MAX_TICKS];
 	unsigned nticks;
 	struct {
@@ -109,6 +112,12 @@ const struct lpm *
 engine_lpm(const struct engine *e)
 {
 	return e->lpm;
+}
+
+struct priv_client *
+engine_priv(struct engine *e)
+{
+	return e->priv;
 }
 
 const char *
@@ -418,6 +427,9 @@ engine_new(const struct engine_opts *o, struct settings *conf, struct engine **r
 		r = -ENOMEM;
 		goto fail;
 	}
+	if (o->privsep &&
+	    (r = priv_client_new(o->priv_fd, PRIVSEP_CALL_TIMEOUT_MS, &e->priv)) < 0)
+		goto fail;
 	r = engine_open_parts(e);
 	if (r < 0)
 		goto fail;
@@ -460,6 +472,7 @@ engine_free(struct engine *e)
 	poset_free(e->pos);
 	lpm_free(e->lpm);
 	settings_free(e->conf);
+	priv_client_free(e->priv);
 	free(e->state_dir);
 	free(e->store_path);
 	free(e);
