@@ -44,6 +44,7 @@
 
 #include "common/limits.h"
 #include "common/log.h"
+#include "engine/api/admin.h"
 #include "engine/api/reqhead.h"
 #include "engine/api/route.h"
 #include "engine/core/token.h"
@@ -959,6 +960,7 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 	a->listener = evhttp_bound_socket_get_listener(bound);
 	evconnlistener_set_error_cb(a->listener, api_accept_error);
 	event_add(a->resume, &tick);
+	api_admin_sweep(engine_state_dir(e));
 	r = api_write_url(engine_state_dir(e), listen);
 	if (r < 0)
 		log_warnx("api: cannot write %s/api.url: %s", engine_state_dir(e), strerror(-r));
