@@ -45,6 +45,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "engine/api/admin.h"
+#include "engine/api/metrics.h"
 #include "engine/api/reqhead.h"
 #include "engine/api/route.h"
 #include "engine/core/token.h"
@@ -83,6 +84,7 @@ struct api {
 	struct api_conn_list conns;	/* oldest first */
 	size_t nconns;
 	struct settings_api listen;
+	struct api_metrics_mark metrics;
 	char token[TOKEN_HEX_LEN + 1];
 };
 
@@ -122,6 +124,12 @@ struct engine *
 api_req_engine(struct api_req *r)
 {
 	return r->api->e;
+}
+
+struct api_metrics_mark *
+api_req_metrics_mark(struct api_req *r)
+{
+	return &r->api->metrics;
 }
 
 const char *

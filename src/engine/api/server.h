@@ -22,6 +22,7 @@
 struct event_base;
 struct api;
 struct api_req;
+struct api_metrics_mark;
 
 /*
  * Listen on listen->addr:port (socket CLOEXEC|NONBLOCK) and serve. token is
@@ -33,6 +34,8 @@ int api_start(struct event_base *base, struct engine *e, const struct settings_a
 void api_free(struct api *a);
 
 struct engine *api_req_engine(struct api_req *r);
+/* The server's state for counters /metrics derives (api/metrics.h). */
+struct api_metrics_mark *api_req_metrics_mark(struct api_req *r);
 /* The {param} of the matched route ("" if none). */
 const char *api_req_param(const struct api_req *r);
 /* A query parameter (decoded), NULL if absent. */
