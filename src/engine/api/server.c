@@ -32,6 +32,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -595,6 +596,24 @@ api_listener_update(struct api *a)
 		evconnlistener_enable(a->listener);
 }
 
+/*
+ * Connections the API may hold: LIMIT_API_CONNS, but at most a quarter of
+ * the descriptor limit as it is now (an operator or prlimit may lower it), so
+ * that API clients cannot take the descriptors the collectors and the store
+ * need, nor drive accept() into EMFILE.
+ */
+static size_t
+api_conn_cap(void)
+{
+	struct rlimit rl;
+	size_t cap = LIMIT_API_CONNS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < cap)
+		cap = rl.rlim_cur / 4 < 4 ? 4 : (size_t)(rl.rlim_cur / 4);
+	return cap;
+}
+
 /* Drop the connection that has waited longest for its head; false if none. */
 static bool
 api_evict_oldest(struct api *a, const struct api_conn *except)
@@ -676,7 +695,7 @@ api_conn_free(void *arg)
 	if (c->body_len > LIMIT_API_BODY)
 		malloc_trim(0);
 	free(c);
-	if (a->paused_cap && a->nconns < LIMIT_API_CONNS) {
+	if (a->paused_cap && a->nconns < api_conn_cap()) {
 		a->paused_cap = false;
 		api_listener_update(a);
 	}
@@ -711,7 +730,15 @@ api_conn_new(struct event_base *base, void *arg)
 	evtimer_add(c->deadline, &deadline);
 	TAILQ_INSERT_TAIL(&a->conns, c, entry);
 	a->nconns++;
-	if (a->nconns >= LIMIT_API_CONNS && !api_evict_oldest(a, c)) {
+	/* At the cap, make room by dropping the connection that has waited
+	 * longest for its head, and stop accepting until one has gone (the
+	 * listener accepts everything pending in one go, faster than the
+	 * evictions, which run from the loop). */
+	if (a->nconns >= api_conn_cap()) {
+		if (api_evict_oldest(a, c))
+			log_ratelimited(1, 60, log_warnx, "api: %zu connections open (cap %zu): "
+			    "dropping those that wait longest for their request", a->nconns,
+			    api_conn_cap());
 		a->paused_cap = true;
 		api_listener_update(a);
 	}
@@ -982,10 +1009,13 @@ api_free(struct api *a)
 {
 	if (!a)
 		return;
-	if (a->http)
-		evhttp_free(a->http);
 	if (a->resume)
 		event_free(a->resume);
+	/* evhttp_free frees the listener before the connections, whose
+	 * free_context must then not touch it. */
+	a->listener = NULL;
+	if (a->http)
+		evhttp_free(a->http);
 	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }
