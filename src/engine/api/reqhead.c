@@ -85,9 +85,10 @@ reqhead_request_line(struct reqhead_str l, struct reqhead *h)
 	for (size_t i = 0; i < target.len; i++)
 		if ((unsigned char)target.p[i] <= ' ' || target.p[i] == 0x7f)
 			return -EINVAL;
-	if (ver.len != 8 || memcmp(ver.p, "HTTP/1.", 7) != 0)
+	if (ver.len != 8 || memcmp(ver.p, "HTTP/", 5) != 0 || ver.p[6] != '.' ||
+	    ver.p[5] < '0' || ver.p[5] > '9' || ver.p[7] < '0' || ver.p[7] > '9')
 		return -EINVAL;
-	if (ver.p[7] != '0' && ver.p[7] != '1')
+	if (ver.p[5] != '1' || (ver.p[7] != '0' && ver.p[7] != '1'))
 		return -ENOTSUP;
 	h->method = reqhead_method(m);
 	h->path = target;
