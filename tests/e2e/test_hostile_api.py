@@ -129,6 +129,17 @@ def test_oversized_bodies_not_buffered(nsmoatd):
     assert m.req("POST", "/api/v1/pos", token=m.token, body="@%s" % big)["status"] == 413
     ok = json.dumps({"name": "web", "prefixes": ["192.0.2.0/24"]})
     assert m.req("POST", "/api/v1/pos", token=m.token, body=ok)["status"] == 201
+    # An authorized upload that turns out useless: its memory is given back.
+    junk = m.dir / "junk.bin"
+    with open(str(junk), "wb") as f:
+        f.write(os.urandom(1 << 20) * 100)
+    before = m.rss_kib()
+    r = m.req("POST", "/api/v1/restore", token=m.token, body="@%s" % junk)
+    assert r["status"] == 400, r
+    time.sleep(0.5)
+    print("RSS KiB around a refused 100 MiB restore: %d -> %d" % (before, m.rss_kib()))
+    assert m.rss_kib() - before < 32 * 1024
+    assert not [n for n in os.listdir(m.state) if n.startswith(".restore-")]
 
 
 def test_idle_connections_past_descriptor_limit(nsmoatd):

@@ -677,6 +677,11 @@ api_conn_complete(struct evhttp_request *req, void *arg)
 	}
 	c->state = API_CONN_HEAD;
 	evtimer_add(c->deadline, &deadline);
+	/* A pipelined request already read waits in the socket's input: run the
+	 * filter on it once evhttp has set up the next request (deferred). */
+	if (evbuffer_get_length(bufferevent_get_input(c->sock)) > 0)
+		bufferevent_trigger(c->sock, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
+		    BEV_TRIG_IGNORE_WATERMARKS);
 }
 
 /* The filter's free_context: the connection is gone. */

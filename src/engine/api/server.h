@@ -4,10 +4,13 @@
  * only struct api_req and the functions below, never the HTTP library; the
  * route table is in api/route.c.
  *
- * Before a handler runs, api.c has matched the route (404/405), checked the
- * bearer token of mutating calls (401, constant-time compare) and the body
- * size against the route's cap (413). Every reply is JSON except backup;
- * errors are {"error": "...", "field": "..."}.
+ * Before a body byte is read, the connection filter in api/server.c has
+ * parsed the request head strictly (400), checked the Host header against
+ * the listen address and api.hosts (421), matched the route (404/405),
+ * checked the bearer token of mutating calls (401, constant-time compare)
+ * and the Content-Length against the route's cap (413); refused bodies are
+ * never buffered. Every reply is JSON except backup; errors are
+ * {"error": "...", "field": "..."}.
  */
 #ifndef MOAT_ENGINE_API_H
 #define MOAT_ENGINE_API_H
