@@ -163,6 +163,33 @@ def test_idle_connections_past_descriptor_limit(nsmoatd):
     assert m.req("GET", "/api/v1/health")["status"] == 200
 
 
+def _cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])       # utime + stime
+
+
+def test_accept_out_of_descriptors_pauses(nsmoatd):
+    m = nsmoatd
+    nfd = len(os.listdir("/proc/%d/fd" % m.proc.pid))
+    # Not one descriptor left: every accept() fails with EMFILE.
+    subprocess.run(["prlimit", "--pid", str(m.proc.pid), "--nofile=%d:%d" % (nfd, nfd)],
+                   check=True)
+    lines_before = len(m.log_lines())
+    cpu_before = _cpu_ticks(m.proc.pid)
+    idle = m.spawn_client("idle", 20, 5)
+    out, _ = idle.communicate(timeout=60)
+    cpu = _cpu_ticks(m.proc.pid) - cpu_before
+    hz = os.sysconf("SC_CLK_TCK")
+    lines = m.log_lines()[lines_before:]
+    print("EMFILE: clients %s; moatd used %.2f s of CPU in ~5 s; log: %s"
+          % (out.strip(), cpu / hz, lines))
+    assert m.proc.poll() is None
+    assert cpu < hz, cpu                   # paused, not spinning on accept()
+    assert 1 <= len(lines) <= 3, lines
+    assert any("Too many open files" in line for line in lines), lines
+
+
 def test_slow_head_cut_at_deadline(nsmoatd):
     m = nsmoatd
     r = m.call("slow", 30, timeout=60)
