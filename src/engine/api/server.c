@@ -954,6 +954,17 @@ api_write_url(const char *state_dir, const struct settings_api *l)
 	return r;
 }
 
+static size_t
+api_max_body(void)
+{
+	size_t max = 0;
+
+	for (size_t i = 0; i < api_nroutes; i++)
+		if (api_routes[i].max_body > max)
+			max = api_routes[i].max_body;
+	return max;
+}
+
 int
 api_start(struct event_base *base, struct engine *e, const struct settings_api *listen,
     const char *token, struct api **ret)
@@ -977,7 +988,9 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 		return -ENOMEM;
 	}
 	evhttp_set_bevcb(a->http, api_conn_new, a);
-	evhttp_set_max_body_size(a->http, LIMIT_API_RESTORE_BODY);
+	/* The filter enforces each route's cap from the head; evhttp's own cap
+	 * is the largest route's, a backstop. */
+	evhttp_set_max_body_size(a->http, (ev_ssize_t)api_max_body());
 	evhttp_set_max_headers_size(a->http, LIMIT_API_HEADERS);
 	evhttp_set_timeout(a->http, (int)LIMIT_API_TIMEOUT_S);
 	/* Every method reaches the dispatcher, which answers 405 in JSON. */
