@@ -510,13 +510,13 @@ api_conn_pass_head(struct api_conn *c, const char *buf, size_t len, struct evbuf
 			continue;
 		}
 		for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-			if (n >= strlen(hop[i]) && strncasecmp(p, hop[i], strlen(hop[i])) == 0) {
+			if (n >= strlen(hop[i]) && strncasecmp(p, hop[i], strlen(hop[i])) == 0)
 				drop = true;
-				if (i == 0 && memmem(p, n, "close", 5))
+		/* "Connection: close" (any case, among other tokens) */
+		if (drop && strncasecmp(p, "Connection:", 11) == 0)
+			for (size_t i = 11; i + 5 <= n; i++)
+				if (strncasecmp(p + i, "close", 5) == 0)
 					c->close_after = true;
-				if (i == 0 && memmem(p, n, "Close", 5))
-					c->close_after = true;
-			}
 		if (!drop)
 			evbuffer_add(dst, p, n);
 		p += n;
