@@ -188,6 +188,13 @@
 #define LIMIT_API_HEADERS		16384u
 /* A REST connection idle or trickling this long is dropped (slowloris). */
 #define LIMIT_API_TIMEOUT_S		30u
+/* A new REST connection must have sent its complete request head by then. */
+#define LIMIT_API_HEADER_DEADLINE_S	10u
+/* After accept() fails for want of descriptors, accepting pauses this long. */
+#define LIMIT_API_ACCEPT_PAUSE_MS	250u
+/* api.hosts: names the Host header may carry besides the listen address. */
+#define LIMIT_API_HOSTS			16u
+#define LIMIT_API_HOST_LEN		253u
 /* Categories in one flight query: there are twelve, a longer list is abuse. */
 #define LIMIT_FLIGHT_CATEGORIES		16u
 /* A flight message is for people; longer text is cut. */

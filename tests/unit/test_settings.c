@@ -149,6 +149,26 @@ test_listen_parse(void **state)
 }
 
 static void
+test_api_hosts(void **state)
+{
+	struct cfg_error err;
+	struct settings *c = NULL;
+
+	(void)state;
+	assert_int_equal(load("api:\n  hosts: [moat.example, Other.Example]\n"
+	    "  listen: \"127.0.0.1:9\"\n", &c, &err), 0);
+	assert_int_equal(c->api.nhosts, 2);
+	assert_string_equal(c->api.hosts[0], "moat.example");
+	assert_string_equal(c->api.hosts[1], "Other.Example");
+	assert_int_equal(c->api.port, 9);
+	settings_free(c);
+	expect_error("api:\n  hosts: [\"a:80\"]\n", "t.yaml:2:");
+	expect_error("api:\n  hosts: [\"\"]\n", "t.yaml:2:");
+	expect_error("api:\n  hosts: x\n", "t.yaml:2:");
+	expect_error("api:\n  hosts: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]\n", "t.yaml:2:");
+}
+
+static void
 test_missing_file(void **state)
 {
 	struct cfg_error err;
@@ -166,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_bad_positions),
 		cmocka_unit_test(test_listen_parse),
+		cmocka_unit_test(test_api_hosts),
 		cmocka_unit_test(test_missing_file),
 	};
 

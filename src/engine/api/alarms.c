@@ -80,6 +80,26 @@ alarm_parse(json_t *doc, struct alarm *al)
 	return NULL;
 }
 
+const char *
+api_alarms_check(const char *body, size_t len)
+{
+	static const char *const fields[] = { "", "type", "kind", "src", "decoy", "n_decoys",
+		"count", "scan" };
+	json_error_t jerr;
+	json_t *doc = json_loadb(body, len, 0, &jerr);
+	struct alarm al = { 0 };
+	const char *bad = alarm_parse(doc, &al);
+
+	json_decref(doc);
+	if (bad == NULL)
+		return NULL;
+	/* alarm_parse names fields with constants; return our own copy. */
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(fields[i], bad) == 0)
+			return fields[i];
+	return "";
+}
+
 /* The detection and the observation of the scanning source for PO po_id. */
 static void
 alarm_detect(struct engine *e, struct detection_ctx *d, const struct alarm *al, uint32_t po_id)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/limits.h"
+#include "engine/api/metrics.h"
 #include "engine/api/server.h"
 #include "engine/collect/module.h"
 #include "engine/conntab/conntab.h"
@@ -310,6 +311,14 @@ metrics_exporters(FILE *f, struct collector *c)
 			    ipaddr_format(&x->addr, buf, sizeof(buf)), x->domain,
 			    exporter_proto_name(x->proto), rows[k].name, rows[k].v);
 	}
+	fprintf(f, "# HELP moat_exporter_last_seen_timestamp_seconds When a flow exporter was "
+	    "last heard from (Unix time).\n"
+	    "# TYPE moat_exporter_last_seen_timestamp_seconds gauge\n");
+	for (size_t i = 0; i < n && i < LIMIT_COLLECT_EXPORTERS; i++)
+		fprintf(f, "moat_exporter_last_seen_timestamp_seconds{exporter=\"%s\",domain=\"%"
+		    PRIu32 "\",protocol=\"%s\"} %.3f\n",
+		    ipaddr_format(&xs[i].addr, buf, sizeof(buf)), xs[i].domain,
+		    exporter_proto_name(xs[i].proto), (double)xs[i].last_seen_ns / 1e9);
 	free(xs);
 	fprintf(f, "# HELP moat_collect_unparsed_total Datagrams no parser or exporter slot took.\n"
 	    "# TYPE moat_collect_unparsed_total counter\nmoat_collect_unparsed_total %" PRIu64 "\n",
@@ -322,14 +331,20 @@ metrics_inputs(FILE *f, struct collector *c)
 	struct collector_input ins[2 * LIMIT_COLLECT_LISTENERS];
 	size_t n = collector_inputs(c, ins, sizeof(ins) / sizeof(ins[0]));
 
+	char name[256];
+
 	fprintf(f, "# HELP moat_input_packets_total Packets read by pcap replays and captures.\n"
 	    "# TYPE moat_input_packets_total counter\n");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		fprintf(f, "moat_input_packets_total{kind=\"%s\",input=\"%s\"} %" PRIu64 "\n",
-		    ins[i].kind, ins[i].name, ins[i].packets);
+		    ins[i].kind, api_metrics_label(ins[i].name, name, sizeof(name)),
+		    ins[i].packets);
+	fprintf(f, "# HELP moat_input_kernel_drops_total Packets the kernel dropped before a "
+	    "capture read them.\n# TYPE moat_input_kernel_drops_total counter\n");
+	for (size_t i = 0; i < n; i++)
 		fprintf(f, "moat_input_kernel_drops_total{kind=\"%s\",input=\"%s\"} %" PRIu64 "\n",
-		    ins[i].kind, ins[i].name, ins[i].kernel_drops);
-	}
+		    ins[i].kind, api_metrics_label(ins[i].name, name, sizeof(name)),
+		    ins[i].kernel_drops);
 }
 
 void
@@ -347,7 +362,11 @@ api_traffic_metrics(struct api_req *r)
 		return;
 	}
 	fprintf(f, "# HELP moat_up moatd is running.\n# TYPE moat_up gauge\nmoat_up 1\n");
-	fprintf(f, "moat_pos %zu\n", poset_count(engine_pos(e)));
+	fprintf(f, "# HELP moat_pos Protected objects configured.\n# TYPE moat_pos gauge\n"
+	    "moat_pos %zu\n", poset_count(engine_pos(e)));
+	api_metrics_health(f, e);
+	api_metrics_attacks(f, e, api_req_metrics_mark(r));
+	api_metrics_mitigations(f, e);
 	if (c) {
 		metrics_pos(f, e, collector_counters(c));
 		metrics_ports(f, e, collector_counters(c));

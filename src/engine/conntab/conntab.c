@@ -695,15 +695,23 @@ conntab_metrics(FILE *f, struct engine *e)
 	fprintf(f, "# HELP moat_ins_connections_open moat-ins connections open (from its IPFIX telemetry).\n"
 	    "# TYPE moat_ins_connections_open gauge\nmoat_ins_connections_open %llu\n",
 	    (unsigned long long)st.open);
-	fprintf(f, "moat_ins_connections_tracked %llu\n", (unsigned long long)st.entries);
-	fprintf(f, "# TYPE moat_ins_connection_events_total counter\n");
+	fprintf(f, "# HELP moat_ins_connections_tracked Connections in the connection table.\n"
+	    "# TYPE moat_ins_connections_tracked gauge\nmoat_ins_connections_tracked %llu\n",
+	    (unsigned long long)st.entries);
+	fprintf(f, "# HELP moat_ins_connection_events_total moat-ins connection events by kind.\n"
+	    "# TYPE moat_ins_connection_events_total counter\n");
 	for (unsigned i = 0; i < INSIE_EVENT__COUNT; i++)
 		fprintf(f, "moat_ins_connection_events_total{kind=\"%s\"} %llu\n",
 		    conntab_event_name((uint8_t)i), (unsigned long long)st.events[i]);
-	fprintf(f, "# TYPE moat_ins_connections_evicted_total counter\n"
+	fprintf(f, "# HELP moat_ins_connections_evicted_total Connections evicted from a full "
+	    "table.\n# TYPE moat_ins_connections_evicted_total counter\n"
 	    "moat_ins_connections_evicted_total %llu\n", (unsigned long long)st.evictions);
-	fprintf(f, "moat_ins_connections_expired_total %llu\n", (unsigned long long)st.expired);
-	fprintf(f, "moat_ins_connection_events_dropped_total %llu\n",
+	fprintf(f, "# HELP moat_ins_connections_expired_total Connections expired after the "
+	    "retention.\n# TYPE moat_ins_connections_expired_total counter\n"
+	    "moat_ins_connections_expired_total %llu\n", (unsigned long long)st.expired);
+	fprintf(f, "# HELP moat_ins_connection_events_dropped_total Events dropped because the "
+	    "queue was full.\n# TYPE moat_ins_connection_events_dropped_total counter\n"
+	    "moat_ins_connection_events_dropped_total %llu\n",
 	    (unsigned long long)st.queue_drops);
 }
 

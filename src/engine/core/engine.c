@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "engine/collect/module.h"
@@ -331,6 +332,16 @@ engine_make_state_dir(const char *dir)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
+	/* Someone else's directory (or one others may write) could hold a
+	 * planted api.url, token or store: refuse it. */
+	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+		log_errx("state directory %s is owned by uid %u with mode %04o; it must be "
+		    "owned by uid %u and not writable by group or others (fix: chown %u %s && "
+		    "chmod 700 %s, or use another --state)", dir, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (unsigned)geteuid(), (unsigned)geteuid(),
+		    dir, dir);
+		return -EPERM;
+	}
 	return 0;
 }
 
@@ -351,7 +362,8 @@ engine_open_parts(struct engine *e)
 
 	r = engine_make_state_dir(e->state_dir);
 	if (r < 0) {
-		log_errx("state directory %s: %s", e->state_dir, strerror(-r));
+		if (r != -EPERM)	/* that one was explained already */
+			log_errx("state directory %s: %s", e->state_dir, strerror(-r));
 		return r;
 	}
 	r = store_open(e->conf->store.backend, e->store_path, &e->store);

@@ -173,26 +173,43 @@ settings_listen_parse(const char *s, struct settings_api *ret)
 	if (strnum_u64(colon + 1, 1, 65535, &port) < 0 || colon[1] < '1' || colon[1] > '9')
 		return -EINVAL;
 	a.port = (uint16_t)port;
-	snprintf(a.listen, sizeof(a.listen), "%s", s);
-	*ret = a;
+	snprintf(ret->listen, sizeof(ret->listen), "%s", s);
+	ret->addr = a.addr;
+	ret->port = a.port;	/* api.hosts is left as it is */
 	return 0;
 }
 
 static int
 settings_parse_api(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
-	static const char *const keys[] = { "listen", NULL };
+	static const char *const keys[] = { "listen", "hosts", NULL };
+	const struct cfg_node *hosts = NULL;
 	const char *listen = NULL;
 	int r;
 
 	r = cfg_check_keys(n, keys, err);
 	if (r == 0)
 		r = cfg_get_str(n, "listen", &listen, err);
-	if (r < 0 || !listen)
+	if (r == 0)
+		r = cfg_get_seq(n, "hosts", &hosts, err);
+	if (r < 0)
 		return r;
-	if (settings_listen_parse(listen, &c->api) < 0)
+	if (listen && settings_listen_parse(listen, &c->api) < 0)
 		return cfg_fail(err, cfg_get(n, "listen"),
 		    "listen: expected ADDRESS:PORT or [IPv6]:PORT, got '%s'", listen);
+	if (cfg_len(hosts) > LIMIT_API_HOSTS)
+		return cfg_fail(err, hosts, "hosts: at most %u names", LIMIT_API_HOSTS);
+	c->api.nhosts = 0;
+	for (size_t i = 0; i < cfg_len(hosts); i++) {
+		const struct cfg_node *h = cfg_seq_at(hosts, i);
+		const char *name = cfg_scalar(h);
+
+		if (!name || !*name || strlen(name) > LIMIT_API_HOST_LEN ||
+		    strpbrk(name, " \t/:@[]"))
+			return cfg_fail(err, h, "hosts: expected a host name without port, "
+			    "got '%s'", name ? name : "(not a string)");
+		snprintf(c->api.hosts[c->api.nhosts++], sizeof(c->api.hosts[0]), "%s", name);
+	}
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "common/cfg.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/prefix.h"
 #include "engine/core/flight.h"
@@ -51,6 +52,9 @@ struct settings_api {
 	char listen[IPADDR_STRLEN + 10];	/* as written: "127.0.0.1:8080", "[::1]:8080" */
 	struct ipaddr addr;
 	uint16_t port;
+	/* api.hosts: extra names accepted in the Host header (DNS rebinding). */
+	char hosts[LIMIT_API_HOSTS][LIMIT_API_HOST_LEN + 1];
+	size_t nhosts;
 };
 
 struct settings {

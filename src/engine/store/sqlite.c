@@ -715,6 +715,29 @@ store_sqlite_integrity_ok(sqlite3 *db)
 
 /* Validate the candidate backup at path and bring it to our schema version.
  * Any failure to read it as a moat backup is -EINVAL. */
+/*
+ * Every PO row's key must be the name inside its JSON: the engine keys POs by
+ * the row and builds them from the JSON, so a file where they disagree
+ * (doctored, or hand-edited) would leave two views of one PO.
+ */
+static int
+store_sqlite_check_po_keys(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = store_sqlite_prepare(db, "SELECT 1 FROM po WHERE typeof(name) != 'text'"
+	    " OR NOT json_valid(json) OR json_type(json, '$.name') IS NOT 'text'"
+	    " OR json_extract(json, '$.name') IS NOT name LIMIT 1", &st);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return -EINVAL;
+	return rc == SQLITE_DONE ? 0 : store_sqlite_errno(rc);
+}
+
 static int
 store_sqlite_check_backup(const char *path)
 {
@@ -733,6 +756,8 @@ store_sqlite_check_backup(const char *path)
 		r = -EINVAL;	/* an empty database is not a backup */
 	if (r == 0 && version < STORE_SQLITE_SCHEMA_VERSION)
 		r = store_sqlite_migrate(db);
+	if (r == 0)
+		r = store_sqlite_check_po_keys(db);
 	if (r == 0)
 		r = store_sqlite_exec(db, "PRAGMA journal_mode = DELETE");
 	sqlite3_close(db);
