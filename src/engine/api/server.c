@@ -244,7 +244,7 @@ api_dispatch(struct api_req *r)
 		api_reply_error(r, 400, NULL, "bad request URI");
 		return;
 	}
-	switch (api_route_match(api_routes, api_nroutes, method, path, &route, r->param)) {
+	switch (api_route_find(method, path, &route, r->param)) {
 	case API_NO_PATH:
 		api_reply_error(r, 404, NULL, "no such resource: %.200s", path);
 		return;
