@@ -5,13 +5,17 @@
  * the routes its rows name; none of them includes a module.
  *
  * Lifecycle of a row's state (the engine's slot for it, engine_slot()):
- * init() creates it (leaving the slot NULL means "not running": none of
- * the module's callbacks runs then); engine_wire() connects the modules'
- * states; start() lets it run (threads, talking to the outside); tick()
- * every reading interval (1 s); reset() on a factory reset (factory =
- * true: forget learned state) or a HealthTracker soft reset (false);
- * pos_changed() after the PO table and the LPM changed; fini() in reverse
- * order at stop. Every callback is optional and receives the state.
+ * init() creates it, after the store is open and the POs are replayed, and
+ * may not reach another module (leaving the slot NULL means "not running":
+ * none of the module's callbacks runs then); engine_wire() connects the
+ * modules' states once every init is done; start() lets it run (threads,
+ * talking to the outside), in table order; tick() every reading interval
+ * (1 s); reset() on a factory reset (factory = true: forget learned state)
+ * or a HealthTracker soft reset (false); pos_changed() after the PO table
+ * and the LPM changed (add, replace, delete, replay); fini() in reverse
+ * order at stop, the slot already cleared. Every callback is optional and
+ * receives the state. A state another module was handed by the wiring
+ * keeps its address until fini.
  */
 #ifndef MOAT_ENGINE_MODULES_H
 #define MOAT_ENGINE_MODULES_H
