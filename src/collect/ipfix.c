@@ -120,7 +120,7 @@ ipfix_flow_data(struct exporter *e, const struct ipfix_header *h, const struct n
 		if (!nftmpl_decode(t, set, r, &x))
 			break;
 		r->time_ns = x.end_ms ? x.end_ms * 1000000u : h->export_ns;
-		if (conn_fn != NULL && (x.ins_present & (1u << INSIE_ID_EVENT)))
+		if ((x.ins_present & (1u << INSIE_ID_EVENT)) && conn_fn != NULL)
 			ipfix_conn_event(e, h, r, &x, conn_fn, conn_ctx);
 		flowbatch_push(b, e, nftmpl_extra_rate(&x));
 		n++;
