@@ -136,8 +136,8 @@ test_module_routes(void **state)
 					continue;
 				assert_int_equal(api_route_find(bit, path, &rt, param), API_MATCH);
 				if (rt != t)
-					fail_msg("%s %s: routed to %s", engine_modules[m].name, path,
-					    rt->pattern);
+					fail_msg("%s %s: routed to %s", engine_modules[m].name,
+					    path, rt->pattern);
 			}
 			total++;
 		}
@@ -147,7 +147,8 @@ test_module_routes(void **state)
 		const struct api_route *rt;
 		char param[API_PARAM_MAX];
 
-		assert_int_equal(api_route_find(API_POST, "/api/v1/restore", &rt, param), API_MATCH);
+		assert_int_equal(api_route_find(API_POST, "/api/v1/restore", &rt, param),
+		    API_MATCH);
 		assert_int_equal(rt->max_body, LIMIT_API_RESTORE_BODY);
 		assert_int_equal(api_route_find(API_POST, "/api/v1/alarms", &rt, param), API_MATCH);
 		assert_int_equal(rt->max_body, LIMIT_API_BODY);

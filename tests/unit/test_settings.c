@@ -158,6 +158,7 @@ test_module_sections(void **state)
 {
 	static const char *const names[] = { "log", "state_dir", "api", "store", "flight",
 		"health", "pos", "connections", "collect", "detection", "mitigate" };
+	const struct conntab_settings *cs;
 	struct cfg_error err;
 	struct settings *c = NULL;
 	size_t n = 0;
@@ -173,10 +174,11 @@ test_module_sections(void **state)
 		if (strstr(err.msg, names[i]) == NULL)
 			fail_msg("%s not in \"%s\"", names[i], err.msg);
 	assert_int_equal(load("connections: {retention: 60s}\n", &c, &err), 0);
-	assert_int_equal(((const struct conntab_settings *)settings_ext(c, "connections"))->retention_s,
-	    60);
+	cs = settings_ext(c, "connections");
+	assert_non_null(cs);
+	assert_int_equal(cs->retention_s, 60);
 	assert_non_null(settings_ext(c, "mitigate"));
-	assert_null(settings_ext(c, "log"));		/* the engine's own: in struct settings */
+	assert_null(settings_ext(c, "log"));	/* the engine's own: in struct settings */
 	assert_null(settings_ext(c, "nonesuch"));
 	settings_free(c);
 }

@@ -52,8 +52,8 @@ typedef void (*engine_tick_fn)(struct engine *e, uint64_t now_ns, void *arg);
  * slot. */
 enum engine_mod {
 	ENGINE_MOD_CORE,
-	ENGINE_MOD_CONNTAB,	/* before the collector: it takes the collector's moat-ins events */
-	ENGINE_MOD_COLLECT,	/* before detection: a tick's readings reach it in the same tick */
+	ENGINE_MOD_CONNTAB,	/* before the collector: takes its moat-ins events */
+	ENGINE_MOD_COLLECT,	/* before detection: readings reach it in the same tick */
 	ENGINE_MOD_DETECTION,
 	ENGINE_MOD_MITIGATION,	/* after detection: it acts on its attacks */
 	ENGINE_NMODS

@@ -138,7 +138,8 @@ engine_wire(struct engine *e)
 	if (m != NULL) {
 		mitigation_set_detection(m, d);
 		if (d == NULL)
-			log_warnx("mitigation: detection is not running; only manual mitigation works");
+			log_warnx("mitigation: detection is not running; "
+			    "only manual mitigation works");
 		else if ((r = detection_listen(d, mitigation_on_attack, m)) < 0)
 			return r;
 	}
