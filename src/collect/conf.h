@@ -20,7 +20,7 @@
  * clock: exactly one pcap file, no udp/tcp listeners and no capture (live
  * inputs have no place on a clock that jumps through a day in seconds), and
  * no default listeners. Anything else is a configuration error.
- * Registered as a row of settings_sections[]; read back with
+ * Named by the collector's row of engine_modules[] (core/modules.c); read back with
  * settings_ext(conf, "collect").
  */
 #ifndef MOAT_ENGINE_COLLECT_CONF_H

@@ -24,6 +24,8 @@ struct exporter_table {
 	uint64_t refused;
 	struct exp_override ovr[LIMIT_COLLECT_EXPORTERS];
 	size_t novr;
+	ipfix_conn_fn conn_fn;		/* moat-ins connection events, or NULL */
+	void *conn_ctx;
 
 	pthread_mutex_t pub_lock;
 	struct exporter_info *pub;	/* LIMIT_COLLECT_EXPORTERS entries */
@@ -59,6 +61,20 @@ exporter_table_new(void)
 	}
 	pthread_mutex_init(&t->pub_lock, NULL);
 	return t;
+}
+
+void
+exporter_table_set_conn_sink(struct exporter_table *t, ipfix_conn_fn fn, void *ctx)
+{
+	t->conn_fn = fn;
+	t->conn_ctx = ctx;
+}
+
+ipfix_conn_fn
+exporter_table_conn_sink(const struct exporter_table *t, void **ret_ctx)
+{
+	*ret_ctx = t->conn_ctx;
+	return t->conn_fn;
 }
 
 void

@@ -68,6 +68,18 @@ struct exporter_table *exporter_table_new(void);
 void exporter_table_free(struct exporter_table *t);
 
 /*
+ * Where the IPFIX parser hands moat-ins's connection events (struct
+ * ipfix_conn, ipfix.h) of this table's exporters; NULL fn: nowhere. Set it
+ * before the parsing thread starts, clear it only after it stopped: the
+ * owner of the table (moatd's engine wiring) decides, nothing process-wide.
+ */
+struct ipfix_conn;
+typedef void (*ipfix_conn_fn)(void *ctx, const struct ipfix_conn *ev);
+void exporter_table_set_conn_sink(struct exporter_table *t, ipfix_conn_fn fn, void *ctx);
+/* The sink and its context (*ret_ctx); NULL when none is set. */
+ipfix_conn_fn exporter_table_conn_sink(const struct exporter_table *t, void **ret_ctx);
+
+/*
  * Find or create the exporter for (addr, domain, proto), and stamp it seen at
  * now_ns. Returns NULL when the table is full (the datagram must then be
  * dropped) or on allocation failure.

@@ -92,9 +92,9 @@ test_moat_ins_events(void **state)
 	struct ipaddr src = ct_addr("198.51.100.9"), dst = ct_addr("203.0.113.5");
 	const struct ipfix_conn *e = &cs.ev[0];
 
-	ipfix_set_conn_sink(conn_sink_fn, &cs);
+	exporter_table_set_conn_sink(tab, conn_sink_fn, &cs);
 	assert_int_equal(parse_file("ipfix_ins.bin"), 2);
-	ipfix_set_conn_sink(NULL, NULL);
+	exporter_table_set_conn_sink(tab, NULL, NULL);
 	assert_int_equal(cs.n, 2);
 	assert_true(ipaddr_equal(&e->exporter, &from));
 	assert_int_equal(e->domain, 4242);

@@ -454,7 +454,7 @@ api_conn_decide(struct api_conn *c, const char *buf, size_t len)
 	}
 	memcpy(path, h.path.p, h.path.len);
 	path[h.path.len] = '\0';
-	switch (api_route_match(api_routes, api_nroutes, h.method, path, &route, param)) {
+	switch (api_route_find(h.method, path, &route, param)) {
 	case API_NO_PATH:
 		api_conn_refuse(c, 404, "no such resource: %.60s", path);
 		return;
@@ -815,7 +815,7 @@ api_dispatch(struct api_req *r)
 		api_reply_error(r, 400, NULL, "bad request URI");
 		return;
 	}
-	switch (api_route_match(api_routes, api_nroutes, method, path, &route, r->param)) {
+	switch (api_route_find(method, path, &route, r->param)) {
 	case API_NO_PATH:
 		api_reply_error(r, 404, NULL, "no such resource: %.200s", path);
 		return;
@@ -954,17 +954,6 @@ api_write_url(const char *state_dir, const struct settings_api *l)
 	return r;
 }
 
-static size_t
-api_max_body(void)
-{
-	size_t max = 0;
-
-	for (size_t i = 0; i < api_nroutes; i++)
-		if (api_routes[i].max_body > max)
-			max = api_routes[i].max_body;
-	return max;
-}
-
 int
 api_start(struct event_base *base, struct engine *e, const struct settings_api *listen,
     const char *token, struct api **ret)
@@ -990,7 +979,7 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 	evhttp_set_bevcb(a->http, api_conn_new, a);
 	/* The filter enforces each route's cap from the head; evhttp's own cap
 	 * is the largest route's, a backstop. */
-	evhttp_set_max_body_size(a->http, (ev_ssize_t)api_max_body());
+	evhttp_set_max_body_size(a->http, (ev_ssize_t)api_route_max_body());
 	evhttp_set_max_headers_size(a->http, LIMIT_API_HEADERS);
 	evhttp_set_timeout(a->http, (int)LIMIT_API_TIMEOUT_S);
 	/* Every method reaches the dispatcher, which answers 405 in JSON. */

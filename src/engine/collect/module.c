@@ -20,7 +20,6 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "collect/conf.h"
-#include "engine/detect/module.h"
 #include "engine/po/poset.h"
 #include "engine/core/settings.h"
 
@@ -52,8 +51,11 @@ struct collector {
 	struct engine *e;
 	const struct collect_conf *conf;
 	struct counters *cnt;
+	/* set by the engine's wiring, before start */
 	counters_reading_fn reading_fn;
 	void *reading_ctx;
+	counters_obs_fn sample_fn;
+	void *sample_ctx;
 
 	/* PO matching: our own LPM, so a swap never frees one a thread uses */
 	struct lpm *lpm;
@@ -92,13 +94,10 @@ struct collector {
 	unsigned ninputs;
 };
 
-/* The running collector; one moatd runs one engine. Reset by fini. */
-static struct collector *the_collector;
-
 struct collector *
 collector_get(struct engine *e)
 {
-	return the_collector && the_collector->e == e ? the_collector : NULL;
+	return engine_slot(e, ENGINE_MOD_COLLECT);
 }
 
 const struct counters *
@@ -112,6 +111,19 @@ collector_set_reading_fn(struct collector *c, counters_reading_fn fn, void *ctx)
 {
 	c->reading_fn = fn;
 	c->reading_ctx = ctx;
+}
+
+void
+collector_set_sample_fn(struct collector *c, counters_obs_fn fn, void *ctx)
+{
+	c->sample_fn = fn;
+	c->sample_ctx = ctx;
+}
+
+void
+collector_set_conn_sink(struct collector *c, ipfix_conn_fn fn, void *ctx)
+{
+	exporter_table_set_conn_sink(c->exp, fn, ctx);
 }
 
 uint64_t
@@ -563,14 +575,13 @@ publish_ports(struct counters *c, const struct poset *set)
 }
 
 void
-collector_pos_changed(struct engine *e)
+collector_pos_changed(void *state)
 {
-	struct collector *c = collector_get(e);
+	struct collector *c = state;
+	const struct engine *e = c->e;
 	struct lpm *l = NULL;
 	unsigned i;
 
-	if (c == NULL)
-		return;
 	if (poset_build_lpm(engine_pos(e), &l) < 0) {
 		log_warnx("collect: cannot build the PO table for counting; keeping the old one");
 		return;
@@ -717,12 +728,13 @@ setup_inputs(struct collector *c)
 }
 
 int
-collector_init(struct engine *e)
+collector_init(struct engine *e, void **ret_state)
 {
 	const struct collect_conf *cc = settings_ext(engine_settings(e), "collect");
 	struct collector *c;
 	int r = -ENOMEM;
 
+	*ret_state = NULL;
 	if (cc == NULL)
 		return 0;	/* collection not configured */
 	c = calloc(1, sizeof(*c));
@@ -733,7 +745,6 @@ collector_init(struct engine *e)
 	c->epfd = -1;
 	c->step.wake_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
-	the_collector = c;
 	c->loc_base = cc->packet_time ? 0 : LIMIT_COLLECT_EXPORTERS;
 	c->cnt = counters_new(LIMIT_POS, c->loc_base + 2 * LIMIT_COLLECT_LISTENERS,
 	    shards_needed(cc));
@@ -749,27 +760,38 @@ collector_init(struct engine *e)
 		r = -errno;
 		goto fail;
 	}
-	collector_pos_changed(e);
+	collector_pos_changed(c);
 	if (cc->packet_time && (r = packet_clock_setup(c)) < 0)
 		goto fail;
-	if ((r = open_listeners(c)) < 0 || (r = setup_inputs(c)) < 0 || (r = start_threads(c)) < 0)
+	if ((r = open_listeners(c)) < 0 || (r = setup_inputs(c)) < 0)
 		goto fail;
 	counters_tick(c->cnt, clock_mono_ns(engine_clock(e)), NULL, NULL);
 	c->conf = NULL;	/* not kept: a reload replaces the settings */
+	*ret_state = c;
 	return 0;
 fail:
 	log_warnx("collect: start-up failed: %s", strerror(-r));
-	collector_fini(e);
+	collector_fini(c);
+	return r;
+}
+
+/* After the engine wired the sinks: the threads may call them from now on. */
+int
+collector_start(void *state)
+{
+	struct collector *c = state;
+	int r = start_threads(c);
+
+	if (r < 0)
+		log_warnx("collect: start-up failed: %s", strerror(-r));
 	return r;
 }
 
 void
-collector_fini(struct engine *e)
+collector_fini(void *state)
 {
-	struct collector *c = collector_get(e);
+	struct collector *c = state;
 
-	if (c == NULL)
-		return;
 	atomic_store(&c->stop, true);
 	if (c->step.wake_fd >= 0)
 		clock_step_cancel(&c->step);	/* a replay may wait for a tick */
@@ -800,25 +822,14 @@ collector_fini(struct engine *e)
 	clock_step_fini(&c->step);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
-	the_collector = NULL;
 }
 
 void
-collector_tick(struct engine *e, uint64_t now_ns)
+collector_tick(void *state, uint64_t now_ns)
 {
-	struct collector *c = collector_get(e);
+	struct collector *c = state;
 
-	if (c == NULL)
-		return;
-	if (c->reading_fn) {
-		counters_tick(c->cnt, now_ns, c->reading_fn, c->reading_ctx);
-	} else {
-		/* By default readings feed the detectors, and samples the attacks'
-		 * top lists, when detection runs. */
-		struct detection_ctx *d = detection_get(e);
-
-		counters_set_observer(c->cnt, d ? detection_sample_cb : NULL, d);
-		counters_tick(c->cnt, now_ns, d ? detection_reading_cb : NULL, d);
-	}
+	counters_set_observer(c->cnt, c->sample_fn, c->sample_ctx);
+	counters_tick(c->cnt, now_ns, c->reading_fn, c->reading_ctx);
 	retire_idle(c);
 }

@@ -19,6 +19,7 @@
 
 struct mitigation_ctx {
 	struct engine *e;
+	struct detection_ctx *d;	/* the engine's wiring; NULL: detection not running */
 	struct mit_mgr *mgr;
 	bool dirty;		/* state changed since the last save */
 	uint64_t pending[MITIGATION_MAX_PENDING];
@@ -26,13 +27,16 @@ struct mitigation_ctx {
 	uint64_t last_tick_ns;	/* monotonic, for the drop rate */
 };
 
-/* One moatd per process: the module's instance, reset at fini. */
-static struct mitigation_ctx *mitigation_instance;
-
 struct mitigation_ctx *
 mitigation_get(struct engine *e)
 {
-	return mitigation_instance != NULL && mitigation_instance->e == e ? mitigation_instance : NULL;
+	return engine_slot(e, ENGINE_MOD_MITIGATION);
+}
+
+void
+mitigation_set_detection(struct mitigation_ctx *m, struct detection_ctx *d)
+{
+	m->d = d;
 }
 
 /* ---- configuration ---- */
@@ -268,7 +272,7 @@ mitigation_start(struct mitigation_ctx *m, const struct decision_attack *a)
  * tick, and they decide what the rule matches (a victim's /32 rather than
  * the whole PO). The cost is at most one reading interval.
  */
-static void
+void
 mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_state old)
 {
 	struct mitigation_ctx *m = arg;
@@ -288,7 +292,7 @@ mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_s
 static void
 mitigation_start_pending(struct mitigation_ctx *m)
 {
-	struct detection_ctx *d = detection_get(m->e);
+	struct detection_ctx *d = m->d;
 	int r;
 
 	if (d == NULL || m->npending == 0)
@@ -314,7 +318,7 @@ mitigation_start_pending(struct mitigation_ctx *m)
 static void
 mitigation_end_orphans(struct mitigation_ctx *m)
 {
-	struct detection_ctx *d = detection_get(m->e);
+	struct detection_ctx *d = m->d;
 	uint64_t now = clock_wall_s(engine_clock(m->e));
 	const struct mit_entry *it;
 
@@ -342,9 +346,8 @@ mitigation_free(struct mitigation_ctx *m)
 }
 
 int
-mitigation_init(struct engine *e)
+mitigation_init(struct engine *e, void **ret_state)
 {
-	struct detection_ctx *d = detection_get(e);
 	struct mitigation_ctx *m;
 	int r;
 
@@ -358,35 +361,36 @@ mitigation_init(struct engine *e)
 	mitigation_allow_self(m);
 	mitigation_load(m);
 	mit_set_event_hook(m->mgr, mitigation_event, m);
+	*ret_state = m;
+	return 0;
+}
+
+/* After the wiring: the attacks detection restored decide what is orphaned. */
+int
+mitigation_startup(void *state)
+{
+	struct mitigation_ctx *m = state;
+	int r;
+
 	mitigation_end_orphans(m);	/* before reconciling: their rules are then stale */
-	r = mit_reconcile(m->mgr, clock_wall_s(engine_clock(e)));
+	r = mit_reconcile(m->mgr, clock_wall_s(engine_clock(m->e)));
 	if (r < 0)
 		log_warnx("mitigation: reconciling with the drivers' state: %s", strerror(-r));
 	else if (r > 0)
-		flight_record(engine_flight(e), "mitigation", "mitigation.reconcile", NULL,
+		flight_record(engine_flight(m->e), "mitigation", "mitigation.reconcile", NULL,
 		    "restart: %d rule(s) repaired (missing re-installed, stale removed)", r);
-	if (d == NULL)
-		log_warnx("mitigation: detection is not running; only manual mitigation works");
-	else if ((r = detection_listen(d, mitigation_on_attack, m)) < 0) {
-		mitigation_free(m);
-		return r;
-	}
-	mitigation_instance = m;
 	if (m->dirty)
 		mitigation_save(m);
 	return 0;
 }
 
 void
-mitigation_fini(struct engine *e)
+mitigation_fini(void *state)
 {
-	struct mitigation_ctx *m = mitigation_get(e);
+	struct mitigation_ctx *m = state;
 
-	if (m == NULL)
-		return;
 	/* Rules stay installed across a restart; the next start reconciles. */
 	mitigation_save(m);
-	mitigation_instance = NULL;
 	mitigation_free(m);
 }
 
@@ -406,7 +410,7 @@ mitigation_fini(struct engine *e)
 static void
 mitigation_traffic_floor(struct mitigation_ctx *m, uint64_t interval_ns)
 {
-	struct detection_ctx *d = detection_get(m->e);
+	struct detection_ctx *d = m->d;
 	uint64_t now = clock_wall_ns(engine_clock(m->e));
 	const struct mit_entry *it;
 
@@ -433,15 +437,13 @@ mitigation_traffic_floor(struct mitigation_ctx *m, uint64_t interval_ns)
 }
 
 void
-mitigation_tick(struct engine *e, uint64_t now_ns)
+mitigation_tick(void *state, uint64_t now_ns)
 {
-	struct mitigation_ctx *m = mitigation_get(e);
+	struct mitigation_ctx *m = state;
 
-	if (m == NULL)
-		return;
 	mitigation_start_pending(m);
 	/* The engine ticks on the monotonic clock; mitigations keep wall time. */
-	mit_tick(m->mgr, clock_wall_s(engine_clock(e)));
+	mit_tick(m->mgr, clock_wall_s(engine_clock(m->e)));
 	mitigation_traffic_floor(m, m->last_tick_ns ? now_ns - m->last_tick_ns : 0);
 	m->last_tick_ns = now_ns;
 	if (m->dirty)
@@ -449,13 +451,13 @@ mitigation_tick(struct engine *e, uint64_t now_ns)
 }
 
 void
-mitigation_reset(struct engine *e, bool factory)
+mitigation_reset(void *state, bool factory)
 {
-	struct mitigation_ctx *m = mitigation_get(e);
-	uint64_t now = clock_wall_s(engine_clock(e));
+	struct mitigation_ctx *m = state;
+	uint64_t now = clock_wall_s(engine_clock(m->e));
 	const struct mit_entry *it;
 
-	if (m == NULL || !factory)
+	if (!factory)
 		return;
 	for (size_t i = 0; (it = mit_at(m->mgr, i)) != NULL; i++)
 		(void)mit_stop(m->mgr, it->id, now, "factory reset");
@@ -489,7 +491,7 @@ int
 mitigation_manual(struct mitigation_ctx *m, uint64_t attack_id, const char *driver,
     uint64_t *ret_id)
 {
-	struct detection_ctx *d = detection_get(m->e);
+	struct detection_ctx *d = m->d;
 	const struct decision_attack *a = d != NULL ? decision_get(detection_decision(d), attack_id) : NULL;
 	struct mit_request q;
 	int r;
