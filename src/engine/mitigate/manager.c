@@ -18,18 +18,6 @@
 #define MIT_MAX_ALLOW 1024u
 /* Ended mitigations kept for `moat mitigations`; older ones are forgotten. */
 #define MIT_KEEP_ENDED 1000u
-/* Drivers open at once: one per registry row. */
-#define MIT_MAX_DRIVERS 8u
-
-static const struct mit_driver_ops *const mit_registry[] = {
-	&drv_nft_ops,
-	&drv_xdp_ops,
-	&drv_bgp_ops,
-	&drv_ins_ops,
-	&drv_notify_ops,
-};
-
-#define MIT_REGISTRY_LEN (sizeof(mit_registry) / sizeof(mit_registry[0]))
 
 struct mit_driver {
 	const struct mit_driver_ops *ops;
@@ -38,6 +26,8 @@ struct mit_driver {
 };
 
 struct mit_mgr {
+	const struct mit_driver_ops *const *table;	/* the caller's, by name */
+	size_t n_table;
 	struct prefix allow[MIT_MAX_ALLOW];
 	size_t n_allow;
 	uint64_t max_rules;
@@ -78,11 +68,11 @@ mit_status_name(enum mit_status s)
 }
 
 const struct mit_driver_ops *
-mit_driver_find(const char *name)
+mit_mgr_driver(const struct mit_mgr *m, const char *name)
 {
-	for (size_t i = 0; i < MIT_REGISTRY_LEN; i++)
-		if (strcmp(mit_registry[i]->name, name) == 0)
-			return mit_registry[i];
+	for (size_t i = 0; i < m->n_table; i++)
+		if (strcmp(m->table[i]->name, name) == 0)
+			return m->table[i];
 	return NULL;
 }
 
@@ -151,7 +141,7 @@ mit_parse_dry_run(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_err
 	for (size_t i = 0; i < cfg_len(seq) && m->n_dry_run < MIT_MAX_DRIVERS; i++) {
 		const struct cfg_node *n = cfg_seq_at(seq, i);
 
-		if (cfg_scalar(n) == NULL || mit_driver_find(cfg_scalar(n)) == NULL)
+		if (cfg_scalar(n) == NULL || mit_mgr_driver(m, cfg_scalar(n)) == NULL)
 			return cfg_fail(err, n, "dry_run: expected a driver name");
 		snprintf(m->dry_run[m->n_dry_run++], MIT_DRIVER_NAME, "%s", cfg_scalar(n));
 	}
@@ -202,7 +192,7 @@ mit_parse_drivers(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_err
 		return r;
 	for (size_t i = 0; i < cfg_len(map); i++) {
 		const char *name = cfg_map_key_at(map, i);
-		const struct mit_driver_ops *ops = mit_driver_find(name);
+		const struct mit_driver_ops *ops = mit_mgr_driver(m, name);
 		const struct cfg_node *dconf = cfg_map_val_at(map, i);
 		struct mit_driver *d;
 
@@ -246,13 +236,18 @@ mit_parse_conf(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_error 
 }
 
 int
-mit_mgr_new(const struct cfg_node *conf, struct mit_mgr **ret, struct cfg_error *err)
+mit_mgr_new(const struct cfg_node *conf, const struct mit_driver_ops *const *table,
+    size_t n_table, struct mit_mgr **ret, struct cfg_error *err)
 {
 	struct mit_mgr *m;
 	int r;
 
+	if (n_table > MIT_MAX_DRIVERS)
+		return -E2BIG;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return -ENOMEM;
+	m->table = table;
+	m->n_table = n_table;
 	m->max_rules = 1000;
 	m->max_duration_s = 3600;
 	m->retry_s = 30;
@@ -492,7 +487,7 @@ mit_at(const struct mit_mgr *m, size_t i)
 static struct mit_driver *
 mit_driver_by_name(struct mit_mgr *m, const char *name)
 {
-	const struct mit_driver_ops *ops = mit_driver_find(name);
+	const struct mit_driver_ops *ops = mit_mgr_driver(m, name);
 	struct cfg_error err = { { 0 } };
 	struct mit_driver *d;
 
@@ -610,7 +605,7 @@ int
 mit_start_with(struct mit_mgr *m, const struct mit_request *req, const char *driver,
     uint64_t now_s, uint64_t *ret_id)
 {
-	if (mit_driver_find(driver) == NULL)
+	if (mit_mgr_driver(m, driver) == NULL)
 		return -ENOENT;
 	return mit_begin(m, req, &driver, 1, now_s, ret_id);
 }

@@ -101,8 +101,8 @@ extern const struct mit_driver_ops drv_bgp_ops;
 extern const struct mit_driver_ops drv_ins_ops;
 extern const struct mit_driver_ops drv_notify_ops;
 
-/* The registry: every driver moat knows, by name. NULL if unknown. */
-const struct mit_driver_ops *mit_driver_find(const char *name);
+/* The drivers moatd ships; the engine hands them to mit_mgr_new() as its table. */
+#define MIT_MAX_DRIVERS 8u
 
 /* ---- the manager ---- */
 
@@ -136,7 +136,10 @@ struct mit_entry {
 };
 
 /*
- * Create the manager from the `mitigate:` config map (NULL = defaults):
+ * Create the manager from the `mitigate:` config map (NULL = defaults) and
+ * its driver table: the drivers it may use, by name (moatd passes the real
+ * ones, unit tests fakes; at most MIT_MAX_DRIVERS rows, the array must
+ * outlive the manager). Config keys:
  *   allowlist: [prefixes never blocked], max_rules: N, max_duration: 1h,
  *   retry: 30s, scope: target|proto|sources, action: drop|ratelimit,
  *   rate_pps: N, dry_run: [driver names], drivers: {nft: {...}, notify: {...}}
@@ -144,7 +147,10 @@ struct mit_entry {
  * Drivers that are not configured but named by a PO are opened with defaults
  * on first use.
  */
-int mit_mgr_new(const struct cfg_node *conf, struct mit_mgr **ret, struct cfg_error *err);
+int mit_mgr_new(const struct cfg_node *conf, const struct mit_driver_ops *const *table,
+    size_t n_table, struct mit_mgr **ret, struct cfg_error *err);
+/* The driver table row named `name`, or NULL if the table has none. */
+const struct mit_driver_ops *mit_mgr_driver(const struct mit_mgr *m, const char *name);
 void mit_mgr_free(struct mit_mgr *m);
 /*
  * Move everything (configuration, open drivers, mitigations) from `from`

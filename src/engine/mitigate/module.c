@@ -26,6 +26,17 @@ struct mitigation_ctx {
 	uint64_t last_tick_ns;	/* monotonic, for the drop rate */
 };
 
+/* The drivers moatd ships, in no particular order (a PO names its own). */
+static const struct mit_driver_ops *const mitigation_drivers[] = {
+	&drv_nft_ops,
+	&drv_xdp_ops,
+	&drv_bgp_ops,
+	&drv_ins_ops,
+	&drv_notify_ops,
+};
+
+#define MITIGATION_NDRIVERS (sizeof(mitigation_drivers) / sizeof(mitigation_drivers[0]))
+
 /* One moatd per process: the module's instance, reset at fini. */
 static struct mitigation_ctx *mitigation_instance;
 
@@ -51,7 +62,7 @@ mitigation_settings_parse(struct settings *c, const struct cfg_node *n, void **r
 
 	if (sec == NULL)
 		return -ENOMEM;
-	if ((r = mit_mgr_new(n, &sec->mgr, err)) < 0) {
+	if ((r = mit_mgr_new(n, mitigation_drivers, MITIGATION_NDRIVERS, &sec->mgr, err)) < 0) {
 		free(sec);
 		return r;
 	}
@@ -83,7 +94,7 @@ mitigation_new_mgr(struct engine *e, struct mit_mgr **ret)
 
 	if (sec != NULL)
 		return mit_mgr_take(sec->mgr, ret);
-	return mit_mgr_new(NULL, ret, &err);
+	return mit_mgr_new(NULL, mitigation_drivers, MITIGATION_NDRIVERS, ret, &err);
 }
 
 /* moatd's own API address is never blocked (unless it listens on any). */
@@ -496,7 +507,7 @@ mitigation_manual(struct mitigation_ctx *m, uint64_t attack_id, const char *driv
 
 	if (a == NULL)
 		return -ENOENT;
-	if (mit_driver_find(driver) == NULL)
+	if (mit_mgr_driver(m->mgr, driver) == NULL)
 		return -ESRCH;
 	mitigation_request(m, a, &q);
 	r = mit_start_with(m->mgr, &q, driver, clock_wall_s(engine_clock(m->e)), ret_id);
