@@ -517,10 +517,10 @@ test_save_load_reconcile_both_ways(void **state)
 	assert_int_equal(mit_get(m, id1)->status, MIT_MITIGATING);
 	assert_string_equal(mit_get(m, id1)->driver, "fa");
 	assert_int_equal(mit_get(m, id1)->rule.req.dport, 53);
-	assert_int_equal(mit_reconcile(m, 200), 2);	/* one re-added, one removed */
+	assert_int_equal(mit_reconcile(m, 200, NULL), 2);	/* one re-added, one removed */
 	assert_int_equal(FA->n, 2);
 	assert_true(fake_find(FA, id1) >= 0 && fake_find(FA, id2) >= 0 && fake_find(FA, 42) < 0);
-	assert_int_equal(mit_reconcile(m, 201), 0);	/* idempotent */
+	assert_int_equal(mit_reconcile(m, 201, NULL), 0);	/* idempotent */
 	/* Ids keep growing past the loaded ones. */
 	id3 = start(m, &(struct mit_request){ .attack_id = 3, .af = AF_INET, .n_targets = 1,
 	    .targets = { { .addr = { .af = AF_INET, .a = { 192, 0, 2, 12 } }, .len = 32 } } },
@@ -529,6 +529,112 @@ test_save_load_reconcile_both_ways(void **state)
 	assert_int_equal(mit_stop_attack(m, 1, 202), 0);
 	assert_int_equal(mit_stop_attack(m, 2, 202), 0);
 	assert_int_equal(fake_find(FA, id1), -1);
+	mit_mgr_free(m);
+	free(saved);
+}
+
+static const struct mit_inspection *
+inspection(const struct mit_reconcile_report *rep, const char *name)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		if (strcmp(rep->d[i].driver, name) == 0)
+			return &rep->d[i];
+	return NULL;
+}
+
+static void
+test_reconcile_inspects_unconfigured_drivers(void **state)
+{
+	/* Nothing configured, nothing saved: a killed run's leftover in fb
+	 * (and fc) is still found and removed. */
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_reconcile_report rep;
+
+	FB->rules[FB->n++] = (struct mit_rule){ .id = 77 };
+	FC->rules[FC->n++] = (struct mit_rule){ .id = 78 };
+	FC->rules[FC->n++] = (struct mit_rule){ .id = 79 };
+	assert_int_equal(mit_reconcile(m, 100, &rep), 3);
+	assert_int_equal(rep.n, 3);
+	assert_int_equal(FA->inspections + FB->inspections + FC->inspections, 3);
+	assert_int_equal(FB->n + FC->n, 0);
+	assert_int_equal(inspection(&rep, "fb")->removed, 1);
+	assert_int_equal(inspection(&rep, "fb")->removed_ids[0], 77);
+	assert_int_equal(inspection(&rep, "fc")->removed, 2);
+	assert_int_equal(inspection(&rep, "fa")->removed, 0);
+	assert_int_equal(mit_uninspected(m), 0);
+	mit_mgr_free(m);
+}
+
+static void
+test_unreachable_driver_never_stops_the_others(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = flood(1, "192.0.2.10");
+	struct mit_reconcile_report rep;
+	uint64_t id = start(m, &q, "fa", 100);
+	char *saved = mit_save(m);
+
+	mit_mgr_free(m);
+	/* Restart with fa's daemon down (it is first in the table) and
+	 * leftovers in fb and fc. */
+	FA->installed_rc = -ECONNREFUSED;
+	FB->rules[FB->n++] = (struct mit_rule){ .id = 77 };
+	FC->rules[FC->n++] = (struct mit_rule){ .id = 78 };
+	m = new_mgr(NULL);
+	assert_int_equal(mit_load(m, saved), 0);
+	assert_int_equal(mit_reconcile(m, 200, &rep), 2);
+	assert_int_equal(inspection(&rep, "fa")->error, -ECONNREFUSED);
+	assert_int_equal(FB->n + FC->n, 0);
+	assert_int_equal(FA->n, 1);	/* its live rule is left as it is */
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_int_equal(mit_uninspected(m), 1);
+
+	/* Still down: reinspect only asks fa. */
+	assert_int_equal(mit_reinspect(m, 260, &rep), 0);
+	assert_int_equal(rep.n, 1);
+	assert_int_equal(rep.d[0].error, -ECONNREFUSED);
+	assert_int_equal(FB->inspections, 1);
+	/* Back: a leftover it holds is removed, the live rule kept. */
+	FA->installed_rc = 0;
+	FA->rules[FA->n++] = (struct mit_rule){ .id = 5 };
+	assert_int_equal(mit_reinspect(m, 320, &rep), 1);
+	assert_int_equal(inspection(&rep, "fa")->removed_ids[0], 5);
+	assert_int_equal(FA->n, 1);
+	assert_int_equal(FA->rules[0].id, mit_get(m, id)->rule.id);
+	assert_int_equal(mit_uninspected(m), 0);
+	assert_int_equal(mit_reinspect(m, 380, &rep), 0);
+	assert_int_equal(rep.n, 0);
+	mit_mgr_free(m);
+	free(saved);
+}
+
+static void
+test_driver_needing_settings_is_skipped_unless_used(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_reconcile_report rep;
+	char *saved;
+	uint64_t id;
+	struct mit_request q = flood(1, "192.0.2.10");
+
+	FC->open_rc = -EINVAL;	/* like bgp without local_as */
+	assert_int_equal(mit_reconcile(m, 100, &rep), 0);
+	assert_true(inspection(&rep, "fc")->unconfigured);
+	assert_int_equal(inspection(&rep, "fc")->error, 0);
+	mit_mgr_free(m);
+
+	/* A saved live mitigation held by fc, fc unusable now: an error. */
+	FC->open_rc = 0;
+	m = new_mgr(NULL);
+	id = start(m, &q, "fc", 100);
+	saved = mit_save(m);
+	mit_mgr_free(m);
+	FC->open_rc = -EINVAL;
+	m = new_mgr(NULL);
+	assert_int_equal(mit_load(m, saved), 0);
+	assert_int_equal(mit_reconcile(m, 200, &rep), 0);
+	assert_int_equal(inspection(&rep, "fc")->error, -EINVAL);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
 	mit_mgr_free(m);
 	free(saved);
 }
@@ -585,6 +691,9 @@ main(void)
 		T(test_dry_run_driver_installs_nothing),
 		T(test_counters_read_back),
 		T(test_save_load_reconcile_both_ways),
+		T(test_reconcile_inspects_unconfigured_drivers),
+		T(test_unreachable_driver_never_stops_the_others),
+		T(test_driver_needing_settings_is_skipped_unless_used),
 		T(test_load_refuses_garbage),
 		T(test_bad_config_names_position),
 	};

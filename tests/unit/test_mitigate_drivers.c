@@ -262,11 +262,11 @@ test_restart_reconciles_both_ways(void **state)
 
 	m = new_mgr(NULL);
 	assert_int_equal(mit_load(m, saved), 0);
-	assert_int_equal(mit_reconcile(m, 2000), 2);	/* one re-added, one removed */
+	assert_int_equal(mit_reconcile(m, 2000, NULL), 2);	/* one re-added, one removed */
 	n = kernel_rules(ids, 8);
 	assert_int_equal(n, 2);
 	assert_true((ids[0] == id1 && ids[1] == id2) || (ids[0] == id2 && ids[1] == id1));
-	assert_int_equal(mit_reconcile(m, 2001), 0);	/* nothing duplicated */
+	assert_int_equal(mit_reconcile(m, 2001, NULL), 0);	/* nothing duplicated */
 	assert_int_equal(kernel_rules(ids, 8), 2);
 
 	assert_int_equal(mit_stop_attack(m, 7, 2002), 0);
@@ -399,7 +399,7 @@ test_xdp_survives_restart(void **state)
 
 	m = new_mgr(yaml);
 	assert_int_equal(mit_load(m, saved), 0);
-	assert_int_equal(mit_reconcile(m, 2000), 0);	/* found as it was: no repair */
+	assert_int_equal(mit_reconcile(m, 2000, NULL), 0);	/* found as it was: no repair */
 	assert_int_equal(mit_stop_attack(m, 22, 2001), 0);
 	assert_int_equal(xdp_prog_fd("mx0"), -1);
 	mit_mgr_free(m);
@@ -755,10 +755,10 @@ test_bgp_restart_reconciles(void **state)
 
 	m = new_mgr(yaml);
 	assert_int_equal(mit_load(m, saved), 0);
-	assert_int_equal(mit_reconcile(m, 2000), 2);
+	assert_int_equal(mit_reconcile(m, 2000, NULL), 2);
 	assert_true(bird_shows(NULL, "192.0.2.11/32", true));
 	assert_true(bird_shows(NULL, "192.0.2.99/32", false));
-	assert_int_equal(mit_reconcile(m, 2001), 0);
+	assert_int_equal(mit_reconcile(m, 2001, NULL), 0);
 	assert_int_equal(mit_stop_attack(m, 42, 2002), 0);
 	assert_true(bird_shows(NULL, "192.0.2.11/32", false));
 	mit_mgr_free(m);

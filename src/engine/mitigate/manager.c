@@ -23,6 +23,7 @@ struct mit_driver {
 	const struct mit_driver_ops *ops;
 	void *state;
 	bool dry_run;
+	bool inspected;		/* its external state was read and repaired */
 };
 
 struct mit_mgr {
@@ -841,14 +842,22 @@ mit_id_in(const uint64_t *ids, size_t n, uint64_t id)
 
 /* Repair one driver: re-apply what is missing, withdraw what nobody wants. */
 static int
-mit_reconcile_driver(struct mit_mgr *m, struct mit_driver *d, uint64_t now_s)
+mit_reconcile_driver(struct mit_mgr *m, struct mit_driver *d, struct mit_inspection *ins)
 {
 	uint64_t *ids = NULL;
 	size_t n = 0;
 	int repairs = 0, r;
 
-	if ((r = d->ops->installed(d->state, &ids, &n)) < 0)
-		return r == -EOPNOTSUPP ? 0 : r;
+	if ((r = d->ops->installed(d->state, &ids, &n)) < 0) {
+		if (r == -EOPNOTSUPP) {
+			ins->opaque = true;
+			d->inspected = true;
+			return 0;
+		}
+		ins->error = r;
+		return 0;
+	}
+	d->inspected = true;
 	for (size_t i = 0; i < m->n_entries; i++) {
 		struct mit_entry *e = &m->entries[i];
 		if (e->status != MIT_MITIGATING || e->dry_run || strcmp(e->driver, d->ops->name) != 0)
@@ -857,6 +866,7 @@ mit_reconcile_driver(struct mit_mgr *m, struct mit_driver *d, uint64_t now_s)
 			continue;
 		if (d->ops->apply(d->state, &e->rule) == 0) {
 			repairs++;
+			ins->reinstalled++;
 			mit_event(m, e, "reinstalled");
 		}
 	}
@@ -867,32 +877,108 @@ mit_reconcile_driver(struct mit_mgr *m, struct mit_driver *d, uint64_t now_s)
 			continue;
 		if (d->ops->withdraw(d->state, ids[i]) == 0) {
 			repairs++;
-			log_info("mitigate: removed stale %s rule %" PRIu64, d->ops->name, ids[i]);
+			if (ins->removed < sizeof(ins->removed_ids) / sizeof(ins->removed_ids[0]))
+				ins->removed_ids[ins->removed] = ids[i];
+			ins->removed++;
+			log_info("mitigate: removed leftover %s rule %" PRIu64, d->ops->name, ids[i]);
 		}
 	}
 	free(ids);
 	return repairs;
 }
 
-int
-mit_reconcile(struct mit_mgr *m, uint64_t now_s)
+/* Is `name` the driver of a live mitigation? */
+static bool
+mit_driver_in_use(const struct mit_mgr *m, const char *name)
 {
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (m->entries[i].status == MIT_MITIGATING && strcmp(m->entries[i].driver, name) == 0)
+			return true;
+	return false;
+}
+
+static struct mit_driver *
+mit_open_quiet(struct mit_mgr *m, const struct mit_driver_ops *ops, int *ret_err)
+{
+	struct cfg_error err = { { 0 } };
+	struct mit_driver *d;
+
+	*ret_err = mit_open_driver(m, ops, NULL, &d, &err);
+	return *ret_err < 0 ? NULL : d;
+}
+
+static int
+mit_reconcile_rows(struct mit_mgr *m, bool only_failed, struct mit_reconcile_report *rep)
+{
+	struct mit_reconcile_report local;
 	int total = 0;
 
-	/* Open every driver a mitigation names (ended ones too: their rules
-	 * may be stale there), so its state is checked. */
-	for (size_t i = 0; i < m->n_entries; i++)
-		if (m->entries[i].driver[0] != '\0')
-			(void)mit_driver_by_name(m, m->entries[i].driver);
-	for (size_t i = 0; i < m->n_drivers; i++) {
-		int r = mit_reconcile_driver(m, &m->drivers[i], now_s);
-		if (r < 0)
-			return r;
-		total += r;
+	if (rep == NULL)
+		rep = &local;
+	memset(rep, 0, sizeof(*rep));
+	for (size_t i = 0; i < m->n_table && rep->n < MIT_MAX_DRIVERS; i++) {
+		const struct mit_driver_ops *ops = m->table[i];
+		struct mit_inspection *ins = &rep->d[rep->n];
+		struct mit_driver *d;
+		int r;
+
+		memset(ins, 0, sizeof(*ins));
+		snprintf(ins->driver, sizeof(ins->driver), "%s", ops->name);
+		if ((d = mit_open_quiet(m, ops, &r)) == NULL) {
+			/* Needs settings it does not have: moat cannot have used it
+			 * in this configuration, unless a live mitigation says so. */
+			if (only_failed && !mit_driver_in_use(m, ops->name))
+				continue;
+			if (mit_driver_in_use(m, ops->name))
+				ins->error = r;
+			else
+				ins->unconfigured = true;
+			rep->n++;
+			continue;
+		}
+		if (only_failed && d->inspected)
+			continue;
+		total += mit_reconcile_driver(m, d, ins);
+		if (ins->error < 0)
+			log_warnx("mitigate: cannot inspect driver %s: %s", ops->name,
+			    strerror(-ins->error));
+		rep->n++;
 	}
+	return total;
+}
+
+int
+mit_reconcile(struct mit_mgr *m, uint64_t now_s, struct mit_reconcile_report *rep)
+{
+	int total;
+
+	for (size_t i = 0; i < m->n_drivers; i++)
+		m->drivers[i].inspected = false;
+	total = mit_reconcile_rows(m, false, rep);
 	/* Live mitigations that never got a driver: try again now. */
 	for (size_t i = 0; i < m->n_entries; i++)
 		if (m->entries[i].status == MIT_PENDING)
 			mit_try_drivers(m, &m->entries[i], now_s);
 	return total;
+}
+
+int
+mit_reinspect(struct mit_mgr *m, uint64_t now_s, struct mit_reconcile_report *rep)
+{
+	if (mit_uninspected(m) == 0) {
+		if (rep != NULL)
+			rep->n = 0;
+		return 0;
+	}
+	return mit_reconcile_rows(m, true, rep);
+}
+
+size_t
+mit_uninspected(const struct mit_mgr *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_drivers; i++)
+		n += !m->drivers[i].inspected;
+	return n;
 }

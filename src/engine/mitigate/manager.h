@@ -196,12 +196,39 @@ void mit_set_event_hook(struct mit_mgr *m, mit_event_fn fn, void *ctx);
 /*
  * Persistence and restart. mit_save() returns a JSON text (caller frees) of
  * every live mitigation; mit_load() restores them (before mit_reconcile()).
- * mit_reconcile() makes each driver's external state match: re-applies live
- * rules that are missing, withdraws moat rules nobody wants. Returns the
- * number of repairs, or a negative errno.
  */
 char *mit_save(const struct mit_mgr *m);
 int mit_load(struct mit_mgr *m, const char *json);
-int mit_reconcile(struct mit_mgr *m, uint64_t now_s);
+
+/* What reconciliation found in one driver. */
+struct mit_inspection {
+	char driver[MIT_DRIVER_NAME];
+	int error;		/* 0, or why the driver could not be inspected */
+	bool unconfigured;	/* cannot open without settings: nothing moat could know of */
+	bool opaque;		/* keeps no readable state (-EOPNOTSUPP): nothing to do */
+	uint32_t reinstalled, removed;
+	uint64_t removed_ids[16];	/* the first leftovers removed, for the record */
+};
+
+struct mit_reconcile_report {
+	struct mit_inspection d[MIT_MAX_DRIVERS];
+	size_t n;
+};
+
+/*
+ * Make every driver's external state match the live mitigations: re-apply
+ * live rules that are missing, withdraw moat rules nobody wants. Every row
+ * of the driver table is inspected, configured or not (a run with another
+ * configuration may have left rules there), each on its own: a driver that
+ * cannot be inspected (its daemon is down) is reported in rep and stays
+ * due, and never stops the others. A driver that needs settings to be
+ * opened (bgp) and has none is skipped, unless a live mitigation names it
+ * (then that is an error). rep may be NULL. Returns the number of repairs.
+ */
+int mit_reconcile(struct mit_mgr *m, uint64_t now_s, struct mit_reconcile_report *rep);
+/* The same, only for the drivers whose last inspection failed; 0 if none. */
+int mit_reinspect(struct mit_mgr *m, uint64_t now_s, struct mit_reconcile_report *rep);
+/* Drivers whose last inspection failed. */
+size_t mit_uninspected(const struct mit_mgr *m);
 
 #endif

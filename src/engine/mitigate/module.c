@@ -24,7 +24,11 @@ struct mitigation_ctx {
 	uint64_t pending[MITIGATION_MAX_PENDING];
 	size_t npending;
 	uint64_t last_tick_ns;	/* monotonic, for the drop rate */
+	uint64_t next_inspect_ns;	/* monotonic: retry drivers that could not be inspected */
 };
+
+/* Drivers that could not be inspected at start are tried again this often. */
+#define MITIGATION_REINSPECT_NS (60ULL * CLOCK_NS_PER_SEC)
 
 /* The drivers moatd ships, in no particular order (a PO names its own). */
 static const struct mit_driver_ops *const mitigation_drivers[] = {
@@ -341,6 +345,51 @@ mitigation_end_orphans(struct mitigation_ctx *m)
 	}
 }
 
+/*
+ * Record what reconciliation found: every leftover removed is a flight
+ * entry (what a killed run left must never go unseen), and a driver that
+ * could not be inspected is a health issue until an inspection succeeds.
+ */
+static void
+mitigation_reconcile(struct mitigation_ctx *m, bool only_failed, double significance)
+{
+	struct mit_reconcile_report rep;
+	uint64_t now = clock_wall_s(engine_clock(m->e));
+	int repairs = only_failed ? mit_reinspect(m->mgr, now, &rep) : mit_reconcile(m->mgr, now, &rep);
+
+	for (size_t i = 0; i < rep.n; i++) {
+		const struct mit_inspection *in = &rep.d[i];
+		json_t *ids, *detail;
+
+		if (in->error < 0) {
+			health_report(engine_health(m->e), "mitigation", significance,
+			    "cannot inspect driver %s for leftover rules: %s", in->driver,
+			    strerror(-in->error));
+			detail = json_pack("{s:s,s:s}", "driver", in->driver, "error",
+			    strerror(-in->error));
+			flight_record(engine_flight(m->e), "mitigation", "mitigation.inspect-failed",
+			    detail, "cannot inspect %s for leftover rules: %s (retried every minute)",
+			    in->driver, strerror(-in->error));
+			json_decref(detail);
+			continue;
+		}
+		if (in->removed == 0 && in->reinstalled == 0)
+			continue;
+		ids = json_array();
+		for (uint32_t k = 0; k < in->removed && k < 16; k++)
+			json_array_append_new(ids, json_integer((json_int_t)in->removed_ids[k]));
+		detail = json_pack("{s:s,s:i,s:i,s:o}", "driver", in->driver, "removed",
+		    (int)in->removed, "reinstalled", (int)in->reinstalled, "removed_ids", ids);
+		flight_record(engine_flight(m->e), "mitigation", "mitigation.reconcile", detail,
+		    "%s: %u leftover rule(s) removed, %u missing rule(s) re-installed", in->driver,
+		    in->removed, in->reinstalled);
+		json_decref(detail);
+	}
+	if (repairs > 0)
+		log_info("mitigation: reconciliation repaired %d rule(s)", repairs);
+	m->dirty = true;
+}
+
 /* ---- the module ---- */
 
 static void
@@ -370,12 +419,7 @@ mitigation_init(struct engine *e)
 	mitigation_load(m);
 	mit_set_event_hook(m->mgr, mitigation_event, m);
 	mitigation_end_orphans(m);	/* before reconciling: their rules are then stale */
-	r = mit_reconcile(m->mgr, clock_wall_s(engine_clock(e)));
-	if (r < 0)
-		log_warnx("mitigation: reconciling with the drivers' state: %s", strerror(-r));
-	else if (r > 0)
-		flight_record(engine_flight(e), "mitigation", "mitigation.reconcile", NULL,
-		    "restart: %d rule(s) repaired (missing re-installed, stale removed)", r);
+	mitigation_reconcile(m, false, 0.3);
 	if (d == NULL)
 		log_warnx("mitigation: detection is not running; only manual mitigation works");
 	else if ((r = detection_listen(d, mitigation_on_attack, m)) < 0) {
@@ -451,6 +495,11 @@ mitigation_tick(struct engine *e, uint64_t now_ns)
 	if (m == NULL)
 		return;
 	mitigation_start_pending(m);
+	if (mit_uninspected(m->mgr) > 0 && now_ns >= m->next_inspect_ns) {
+		if (m->next_inspect_ns != 0)
+			mitigation_reconcile(m, true, 0.05);
+		m->next_inspect_ns = now_ns + MITIGATION_REINSPECT_NS;
+	}
 	/* The engine ticks on the monotonic clock; mitigations keep wall time. */
 	mit_tick(m->mgr, clock_wall_s(engine_clock(e)));
 	mitigation_traffic_floor(m, m->last_tick_ns ? now_ns - m->last_tick_ns : 0);
