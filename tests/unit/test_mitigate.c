@@ -409,7 +409,7 @@ test_allowlist_is_never_blocked(void **state)
 	uint64_t id = start(m, &q, "fa", 100);
 
 	assert_int_equal(mit_get(m, id)->status, MIT_NOT_MITIGATED);
-	assert_non_null(strstr(mit_get(m, id)->reason, "allowlisted"));
+	assert_non_null(strstr(mit_get(m, id)->reason, "never-block"));
 	assert_int_equal(FA->applies, 0);
 	mit_mgr_free(m);
 }
@@ -652,6 +652,293 @@ test_load_refuses_garbage(void **state)
 	mit_mgr_free(m);
 }
 
+/* ---- block only what attacks ---- */
+
+static void
+add_target(struct mit_request *q, const char *prefix, uint64_t weight)
+{
+	assert_int_equal(prefix_parse(prefix, &q->targets[q->n_targets]), 0);
+	q->target_weight[q->n_targets++] = weight;
+}
+
+static void
+add_source(struct mit_request *q, const char *addr, uint64_t weight)
+{
+	assert_int_equal(ipaddr_parse(addr, &q->sources[q->n_sources]), 0);
+	q->source_weight[q->n_sources++] = weight;
+}
+
+static struct mit_request
+weighted(uint64_t attack_id)
+{
+	struct mit_request q = { .attack_id = attack_id, .af = AF_INET, .proto = 17 };
+
+	snprintf(q.po, sizeof(q.po), "web");
+	return q;
+}
+
+static void
+test_only_hosts_with_a_real_share_are_blocked(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+
+	/* The flooded host, and two busy hosts of the PO in the attack's top list. */
+	add_target(&q, "192.0.2.10/32", 9000);
+	add_target(&q, "192.0.2.11/32", 600);
+	add_target(&q, "192.0.2.12/32", 200);
+	q.targets_total = 10000;
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_MITIGATING);
+	assert_int_equal(FA->rules[0].req.n_targets, 1);
+	assert_int_equal(FA->rules[0].req.targets[0].addr.a[3], 10);
+	assert_non_null(strstr(e->narrowed, "192.0.2.11/32 (6.0% of the attack < 20%)"));
+	assert_non_null(strstr(e->narrowed, "192.0.2.12/32"));
+	mit_mgr_free(m);
+}
+
+static void
+test_share_threshold_is_configurable_and_exact(void **state)
+{
+	struct mit_mgr *m = new_mgr("min_target_share: 5\n");
+	struct mit_request q = weighted(1);
+
+	add_target(&q, "192.0.2.10/32", 9000);
+	add_target(&q, "192.0.2.11/32", 500);	/* exactly 5 %: kept */
+	add_target(&q, "192.0.2.12/32", 499);
+	q.targets_total = 10000;
+	(void)start(m, &q, "fa", 100);
+	assert_int_equal(FA->rules[0].req.n_targets, 2);
+	mit_mgr_free(m);
+}
+
+static void
+test_spread_attack_is_not_blocked_blindly(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+
+	for (int i = 0; i < 5; i++) {
+		char t[32];
+		snprintf(t, sizeof(t), "192.0.2.%d/32", 10 + i);
+		add_target(&q, t, 150);
+	}
+	q.targets_total = 1000;
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_NOT_MITIGATED);
+	assert_non_null(strstr(e->reason, "min_target_share"));
+	assert_int_equal(FA->applies, 0);
+	/* Unknown weights (a manual request): no share applies. */
+	q.attack_id = 2;
+	q.targets_total = 0;
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_MITIGATING);
+	assert_int_equal(FA->rules[0].req.n_targets, 5);
+	mit_mgr_free(m);
+}
+
+static void
+test_never_block_global_and_per_po(void **state)
+{
+	struct mit_mgr *m = new_mgr("never_block: [192.0.2.11]\n"
+	    "po: {web: {never_block: [192.0.2.12/32]}}\n");
+	struct mit_request q = weighted(1);
+	struct ipaddr a;
+	const struct mit_entry *e;
+
+	add_target(&q, "192.0.2.10/32", 0);
+	add_target(&q, "192.0.2.11/32", 0);
+	add_target(&q, "192.0.2.12/32", 0);
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(FA->rules[0].req.n_targets, 1);
+	assert_non_null(strstr(e->narrowed, "192.0.2.11/32 (never-block)"));
+	assert_non_null(strstr(e->narrowed, "192.0.2.12/32 (never-block)"));
+
+	/* The PO's own list is only the PO's. */
+	q.attack_id = 2;
+	snprintf(q.po, sizeof(q.po), "mail");
+	(void)start(m, &q, "fb", 100);
+	assert_int_equal(FB->rules[0].req.n_targets, 2);
+
+	/* A prefix covering the target counts too; so does mit_allow(). */
+	assert_int_equal(ipaddr_parse("192.0.2.12", &a), 0);
+	assert_true(mit_never_blocked(m, "web", &a));
+	assert_false(mit_never_blocked(m, "mail", &a));
+	mit_mgr_free(m);
+}
+
+static void
+test_never_block_sources_are_not_named(void **state)
+{
+	struct mit_mgr *m = new_mgr("scope: sources\nnever_block: [198.51.100.0/28]\n");
+	struct mit_request q = weighted(1);
+
+	add_target(&q, "192.0.2.10/32", 0);
+	add_source(&q, "198.51.100.2", 0);	/* a peer */
+	add_source(&q, "198.51.100.77", 0);
+	(void)start(m, &q, "fa", 100);
+	assert_int_equal(FA->rules[0].scope, MIT_SCOPE_SOURCES);
+	assert_int_equal(FA->rules[0].req.n_sources, 1);
+	assert_int_equal(FA->rules[0].req.sources[0].a[3], 77);
+	mit_mgr_free(m);
+}
+
+static void
+test_address_cap(void **state)
+{
+	struct mit_mgr *m = new_mgr("max_block_addresses: 256\nscope: target\n");
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+
+	add_target(&q, "192.0.2.0/24", 0);
+	add_target(&q, "198.51.100.1/32", 0);	/* one too many */
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_MITIGATING);
+	assert_int_equal(FA->rules[0].req.n_targets, 1);
+	assert_non_null(strstr(e->narrowed, "max_block_addresses"));
+	mit_mgr_free(m);
+
+	m = new_mgr("max_block_addresses: 100\n");
+	q.n_targets = 1;
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_NOT_MITIGATED);
+	assert_non_null(strstr(e->reason, "max_block_addresses"));
+	mit_mgr_free(m);
+}
+
+static void
+test_max_mitigations(void **state)
+{
+	struct mit_mgr *m = new_mgr("max_mitigations: 1\n");
+	struct mit_request q1 = flood(1, "192.0.2.10"), q2 = flood(2, "192.0.2.11");
+
+	(void)start(m, &q1, "fa", 100);
+	assert_int_equal(mit_get(m, start(m, &q2, "fa", 100))->status, MIT_NO_RESOURCES);
+	assert_int_equal(FA->n, 1);
+	mit_mgr_free(m);
+}
+
+static void
+test_dry_run_everything_or_one_po(void **state)
+{
+	struct mit_mgr *m = new_mgr("dry_run: true\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	const struct mit_entry *e = mit_get(m, start(m, &q, "fa,fb", 100));
+
+	assert_true(e->dry_run);
+	assert_int_equal(e->status, MIT_MITIGATING);
+	assert_non_null(strstr(e->reason, "would drop proto 17 dport 53 to 192.0.2.10/32"));
+	assert_int_equal(FA->applies + FB->applies, 0);
+	mit_tick(m, 101);
+	assert_int_equal(mit_stop_attack(m, 1, 102), 0);
+	assert_int_equal(FA->withdraws + FB->withdraws, 0);
+	mit_mgr_free(m);
+
+	m = new_mgr("po: {web: {dry_run: true}}\n");
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_true(e->dry_run);
+	assert_string_equal(e->driver, "fa");
+	assert_int_equal(FA->applies, 0);
+	q.attack_id = 2;
+	snprintf(q.po, sizeof(q.po), "mail");
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_false(e->dry_run);
+	assert_int_equal(FA->n, 1);
+	mit_mgr_free(m);
+}
+
+/* ---- refinement: scope sources ---- */
+
+static void
+test_sources_refined_without_a_gap(void **state)
+{
+	struct mit_mgr *m = new_mgr("scope: sources\n");
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+	uint64_t id, first, second;
+	struct events ev = { .n = 0 };
+
+	mit_set_event_hook(m, record_event, &ev);
+	/* Declared before any source was seen: the protocol for now. */
+	add_target(&q, "192.0.2.10/32", 0);
+	id = start(m, &q, "fa", 100);
+	e = mit_get(m, id);
+	assert_int_equal(e->rule.scope, MIT_SCOPE_PROTO);
+	first = e->rule.id;
+	assert_int_equal(mit_refine(m, &q, 101), 0);	/* nothing new */
+
+	/* Sources arrive: two flooders and a benign client below 10 %. */
+	add_source(&q, "198.51.100.2", 6000);
+	add_source(&q, "198.51.100.3", 3500);
+	add_source(&q, "198.51.100.9", 500);
+	q.sources_total = 10000;
+	assert_int_equal(mit_refine(m, &q, 102), 1);
+	e = mit_get(m, id);
+	second = e->rule.id;
+	assert_int_not_equal(second, first);
+	assert_int_equal(e->rule.scope, MIT_SCOPE_SOURCES);
+	assert_int_equal(e->rule.req.n_sources, 2);
+	assert_true(saw(&ev, "refined"));
+	/* What the driver saw: new rule applied, then the old one withdrawn. */
+	assert_int_equal(FA->n_order, 3);
+	assert_int_equal(FA->order[0], first);
+	assert_int_equal(FA->order[1], second);
+	assert_int_equal(FA->order[2], first | 1ull << 63);
+	assert_int_equal(FA->n, 1);
+	assert_int_equal(FA->rules[0].req.n_sources, 2);
+	assert_int_equal(mit_refine(m, &q, 103), 0);	/* same again: no churn */
+
+	/* The driver refuses the next refinement: the old rule stays. */
+	q.source_weight[2] = 2000;
+	FA->apply_rc = -ENOSPC;
+	assert_int_equal(mit_refine(m, &q, 104), -ENOSPC);
+	assert_int_equal(mit_get(m, id)->rule.id, second);
+	assert_int_equal(FA->n, 1);
+	FA->apply_rc = 0;
+
+	/* A request that narrows to nothing never lifts the rule. */
+	q.n_targets = 0;
+	assert_int_equal(mit_refine(m, &q, 105), 0);
+	assert_int_equal(FA->n, 1);
+
+	/* Ending withdraws the current rule. */
+	assert_int_equal(mit_stop_attack(m, 1, 106), 0);
+	assert_int_equal(FA->n, 0);
+	assert_int_equal(mit_refine(m, &q, 107), -ENOENT);
+	mit_mgr_free(m);
+}
+
+static void
+test_refined_rule_survives_restart(void **state)
+{
+	struct mit_mgr *m = new_mgr("scope: sources\n");
+	struct mit_request q = weighted(1);
+	uint64_t id, rule;
+	char *saved;
+
+	add_target(&q, "192.0.2.10/32", 0);
+	id = start(m, &q, "fa", 100);
+	add_source(&q, "198.51.100.2", 100);
+	q.sources_total = 100;
+	assert_int_equal(mit_refine(m, &q, 101), 1);
+	rule = mit_get(m, id)->rule.id;
+	saved = mit_save(m);
+	mit_mgr_free(m);
+
+	m = new_mgr("scope: sources\n");
+	assert_int_equal(mit_load(m, saved), 0);
+	assert_int_equal(mit_get(m, id)->rule.id, rule);
+	assert_int_equal(mit_reconcile(m, 200, NULL), 0);	/* neither stale nor missing */
+	assert_int_equal(FA->n, 1);
+	assert_int_equal(FA->rules[0].id, rule);
+	assert_int_equal(mit_stop(m, id, 201, "test"), 0);
+	assert_int_equal(FA->n, 0);
+	mit_mgr_free(m);
+	free(saved);
+}
+
 /* ---- configuration ---- */
 
 static void
@@ -666,6 +953,11 @@ test_bad_config_names_position(void **state)
 	assert_non_null(strstr(err.msg, "unknown driver"));
 	assert_int_equal(new_mgr_err("drivers: {fa: {bogus: 1}}\n", &err), -EINVAL);
 	assert_int_equal(new_mgr_err("dry_run: [nft]\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("min_target_share: 101\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("never_block: [not-a-prefix]\n", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "never_block"));
+	assert_int_equal(new_mgr_err("po: {web: {dry_run: maybe}}\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("po: {web: {gateway: 192.0.2.1}}\n", &err), -EINVAL);
 	assert_int_equal(new_mgr_err("drivers: {fa: {knob: 1}}\n", &err), 0);
 	assert_int_equal(FA->opens, 1);
 	assert_int_equal(FA->closes, 1);
@@ -695,6 +987,16 @@ main(void)
 		T(test_unreachable_driver_never_stops_the_others),
 		T(test_driver_needing_settings_is_skipped_unless_used),
 		T(test_load_refuses_garbage),
+		T(test_only_hosts_with_a_real_share_are_blocked),
+		T(test_share_threshold_is_configurable_and_exact),
+		T(test_spread_attack_is_not_blocked_blindly),
+		T(test_never_block_global_and_per_po),
+		T(test_never_block_sources_are_not_named),
+		T(test_address_cap),
+		T(test_max_mitigations),
+		T(test_dry_run_everything_or_one_po),
+		T(test_sources_refined_without_a_gap),
+		T(test_refined_rule_survives_restart),
 		T(test_bad_config_names_position),
 	};
 

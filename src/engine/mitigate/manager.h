@@ -58,6 +58,16 @@ struct mit_request {
 	struct prefix targets[MIT_MAX_TARGETS];
 	uint32_t n_sources;
 	struct ipaddr sources[MIT_MAX_SOURCES];
+	/*
+	 * How much of the attack's traffic each target and source carries
+	 * (packets, a lower bound) out of *_total, the attack's traffic on its
+	 * protocol/port. A total of 0 means unknown (manual requests, scans):
+	 * no minimum share is applied. Targets and sources come heaviest first.
+	 */
+	uint64_t target_weight[MIT_MAX_TARGETS];
+	uint64_t targets_total;
+	uint64_t source_weight[MIT_MAX_SOURCES];
+	uint64_t sources_total;
 	double peak_pps, peak_bps;
 	bool sources_only;		/* block the sources, whatever they send (scans) */
 };
@@ -119,7 +129,9 @@ struct mit_mgr;
 /*
  * One mitigation: an attack's request and what became of it. `driver` is the
  * driver holding it (or the last one tried); rule_id is what that driver
- * installed. dry_run mitigations record what would have been done.
+ * installed; it changes when the rule is refined (the new rule goes in
+ * before the old one comes out). dry_run mitigations record what would
+ * have been done.
  */
 struct mit_entry {
 	uint64_t id;
@@ -129,6 +141,7 @@ struct mit_entry {
 	uint32_t n_drivers;
 	char driver[MIT_DRIVER_NAME];
 	char reason[128];
+	char narrowed[192];	/* what was left out of the request, and why ("" = nothing) */
 	bool dry_run;
 	uint64_t started_s, updated_s, ended_s, next_retry_s;
 	struct mit_counters counters;
@@ -139,10 +152,14 @@ struct mit_entry {
  * Create the manager from the `mitigate:` config map (NULL = defaults) and
  * its driver table: the drivers it may use, by name (moatd passes the real
  * ones, unit tests fakes; at most MIT_MAX_DRIVERS rows, the array must
- * outlive the manager). Config keys:
- *   allowlist: [prefixes never blocked], max_rules: N, max_duration: 1h,
- *   retry: 30s, scope: target|proto|sources, action: drop|ratelimit,
- *   rate_pps: N, dry_run: [driver names], drivers: {nft: {...}, notify: {...}}
+ * outlive the manager). Config keys (docs/mitigation.md has them all):
+ *   never_block: [prefixes never blocked, as target or source] (allowlist: the old name),
+ *   min_target_share: 20 (%), min_source_share: 10 (%),
+ *   max_block_addresses: 256, max_mitigations: 50 (max_rules: the old name),
+ *   max_duration: 1h, retry: 30s, scope: target|proto|sources,
+ *   action: drop|ratelimit, rate_pps: N, dry_run: true|false|[driver names],
+ *   po: {NAME: {dry_run: bool, never_block: [prefixes]}},
+ *   drivers: {nft: {...}, notify: {...}}
  * Drivers named under `drivers:` are opened (validated, no external effect).
  * Drivers that are not configured but named by a PO are opened with defaults
  * on first use.
@@ -158,8 +175,10 @@ void mit_mgr_free(struct mit_mgr *m);
  * its owner). Used to adopt a manager built while the config was parsed.
  */
 int mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret);
-/* Add a prefix to the allowlist (moatd's own addresses, BGP peers). */
+/* Add a prefix to the never-block list (moatd's own addresses, its peers). */
 int mit_allow(struct mit_mgr *m, const struct prefix *p);
+/* Is `a` on the never-block list (global, or PO po's; po may be NULL)? */
+bool mit_never_blocked(const struct mit_mgr *m, const char *po, const struct ipaddr *a);
 
 /*
  * Start mitigating: try the drivers in order (names; unknown ones are
@@ -172,6 +191,16 @@ int mit_start(struct mit_mgr *m, const struct mit_request *req,
 /* Manual: mitigate with one named driver. */
 int mit_start_with(struct mit_mgr *m, const struct mit_request *req, const char *driver,
     uint64_t now_s, uint64_t *ret_id);
+/*
+ * Refine the live mitigation of req->attack_id with a newer request (top
+ * sources and targets have arrived): if the rule it gives differs, the
+ * holding driver installs the new rule (a new rule id) before the old one is
+ * withdrawn, so there is no gap; if that fails the old rule stays. A request
+ * that narrows to nothing keeps the old rule. Returns 1 when the rule
+ * changed, 0 when not, -ENOENT without a live mitigation, or the driver's
+ * error.
+ */
+int mit_refine(struct mit_mgr *m, const struct mit_request *req, uint64_t now_s);
 /* End a mitigation: withdraw exactly what was applied. -ENOENT if unknown. */
 int mit_stop(struct mit_mgr *m, uint64_t id, uint64_t now_s, const char *why);
 /* End the live mitigation of an attack, if any. */

@@ -7,9 +7,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "collect/conf.h"
 #include "engine/detect/module.h"
 #include "collect/reading.h"
 
@@ -101,17 +104,60 @@ mitigation_new_mgr(struct engine *e, struct mit_mgr **ret)
 	return mit_mgr_new(NULL, mitigation_drivers, MITIGATION_NDRIVERS, ret, &err);
 }
 
-/* moatd's own API address is never blocked (unless it listens on any). */
+static void
+mitigation_never_block(struct mitigation_ctx *m, const struct ipaddr *a)
+{
+	static const uint8_t zero[16];
+	struct prefix p;
+
+	if ((a->af != AF_INET && a->af != AF_INET6) || memcmp(a->a, zero, sizeof(zero)) == 0)
+		return;		/* unset, or "any" */
+	if (prefix_make(a, ipaddr_width(a->af), &p) == 0)
+		(void)mit_allow(m->mgr, &p);
+}
+
+/*
+ * Never blocked, by any driver: moatd's own addresses (the API's and every
+ * address of the host or namespace it runs in) and its configured peers
+ * (the exporters named under collect.sampling, the collectors' listening
+ * addresses). BGP neighbours and the POs' gateways and DNS servers are
+ * configured under mitigate.never_block and mitigate.po.NAME.never_block.
+ */
 static void
 mitigation_allow_self(struct mitigation_ctx *m)
 {
 	const struct settings *s = engine_settings(m->e);
-	struct prefix p = { .addr = s->api.addr };
-	static const uint8_t zero[16];
+	const struct collect_conf *cc = settings_ext(s, "collect");
+	struct ifaddrs *ifs = NULL;
 
-	p.len = p.addr.af == AF_INET ? 32 : 128;
-	if (p.addr.af != 0 && memcmp(p.addr.a, zero, sizeof(zero)) != 0)
-		(void)mit_allow(m->mgr, &p);
+	mitigation_never_block(m, &s->api.addr);
+	for (unsigned i = 0; cc != NULL && i < cc->nsampling; i++)
+		mitigation_never_block(m, &cc->sampling[i].exporter);
+	for (unsigned i = 0; cc != NULL && i < cc->nudp; i++)
+		mitigation_never_block(m, &cc->udp[i].addr);
+	for (unsigned i = 0; cc != NULL && i < cc->ntcp; i++)
+		mitigation_never_block(m, &cc->tcp[i].addr);
+	if (getifaddrs(&ifs) < 0) {
+		log_warnx("mitigation: listing own addresses: %s", strerror(errno));
+		return;
+	}
+	for (struct ifaddrs *it = ifs; it != NULL; it = it->ifa_next) {
+		struct ipaddr a = { 0 };
+
+		if (it->ifa_addr == NULL)
+			continue;
+		if (it->ifa_addr->sa_family == AF_INET) {
+			a.af = AF_INET;
+			memcpy(a.a, &((struct sockaddr_in *)(void *)it->ifa_addr)->sin_addr, 4);
+		} else if (it->ifa_addr->sa_family == AF_INET6) {
+			a.af = AF_INET6;
+			memcpy(a.a, &((struct sockaddr_in6 *)(void *)it->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		mitigation_never_block(m, &a);
+	}
+	freeifaddrs(ifs);
 }
 
 /* ---- persistence and the flight record ---- */
@@ -142,9 +188,10 @@ mitigation_event(void *ctx, const struct mit_entry *e, const char *event)
 
 	snprintf(name, sizeof(name), "mitigation.%s", event);
 	flight_record(engine_flight(m->e), "mitigation", name, detail,
-	    "mitigation %" PRIu64 " of attack %" PRIu64 " (%s): %s%s%s%s", e->id,
+	    "mitigation %" PRIu64 " of attack %" PRIu64 " (%s): %s%s%s%s%s%s%s%s", e->id,
 	    e->rule.req.attack_id, e->rule.req.po, mit_status_name(e->status),
-	    e->driver[0] ? " by " : "", e->driver, e->dry_run ? " (dry run)" : "");
+	    e->driver[0] ? " by " : "", e->driver, e->dry_run ? " (dry run)" : "",
+	    e->reason[0] ? ": " : "", e->reason, e->narrowed[0] ? "; left out: " : "", e->narrowed);
 	json_decref(detail);
 	m->dirty = true;
 }
@@ -201,18 +248,31 @@ mitigation_item_addr(const struct sketch_item *it, struct ipaddr *ret)
  * scan's targets are the whole PO: the decoys it touched are only where the
  * scanner happened to look.
  */
+/* An item's weight we are sure of: its count less what it may have inherited. */
+static uint64_t
+mitigation_item_weight(const struct sketch_item *it)
+{
+	return it->count > it->err ? it->count - it->err : 0;
+}
+
 static void
 mitigation_targets(const struct decision_attack *a, const struct po *po, struct mit_request *q)
 {
 	const struct sketch_item *top = a->top[DECISION_TOP_TARGETS];
 	unsigned ntop = a->type == DECISION_TYPE_SCAN ? 0 : a->ntop[DECISION_TOP_TARGETS];
 
+	/* The weights let the manager keep only hosts with a real share of
+	 * the attack (min_target_share): a busy host that is not attacked
+	 * shows in the top list too. */
+	if (ntop > 0)
+		q->targets_total = a->top_total[DECISION_TOP_TARGETS];
 	for (unsigned i = 0; i < ntop && q->n_targets < MIT_MAX_TARGETS; i++) {
 		struct ipaddr addr;
 
 		if (!mitigation_item_addr(&top[i], &addr) || (q->af != 0 && addr.af != q->af))
 			continue;
 		q->af = addr.af;
+		q->target_weight[q->n_targets] = mitigation_item_weight(&top[i]);
 		q->targets[q->n_targets].addr = addr;
 		q->targets[q->n_targets++].len = addr.af == AF_INET ? 32 : 128;
 	}
@@ -231,11 +291,14 @@ mitigation_sources(const struct decision_attack *a, struct mit_request *q)
 {
 	const struct sketch_item *top = a->top[DECISION_TOP_SOURCES];
 
+	q->sources_total = a->top_total[DECISION_TOP_SOURCES];
 	for (unsigned i = 0; i < a->ntop[DECISION_TOP_SOURCES] && q->n_sources < MIT_MAX_SOURCES; i++) {
 		struct ipaddr addr;
 
-		if (mitigation_item_addr(&top[i], &addr) && addr.af == q->af)
-			q->sources[q->n_sources++] = addr;
+		if (!mitigation_item_addr(&top[i], &addr) || addr.af != q->af)
+			continue;
+		q->source_weight[q->n_sources] = mitigation_item_weight(&top[i]);
+		q->sources[q->n_sources++] = addr;
 	}
 }
 
@@ -318,6 +381,40 @@ mitigation_start_pending(struct mitigation_ctx *m)
 	 * crash too, so a restart ends the rules when the attacks end. */
 	if ((r = detection_save(d)) < 0)
 		log_warnx("mitigation: saving the attacks: %s", strerror(-r));
+}
+
+/*
+ * Refine live mitigations as their attacks' top lists fill: the request
+ * built at declaration has few or no sources yet (scope: sources then falls
+ * back to the protocol), and targets' shares settle. The manager installs a
+ * changed rule before it withdraws the old one. Checked every tick; a rule
+ * only changes when what it would block changes.
+ */
+static void
+mitigation_refine(struct mitigation_ctx *m)
+{
+	struct detection_ctx *d = detection_get(m->e);
+	uint64_t now = clock_wall_s(engine_clock(m->e));
+	const struct mit_entry *it;
+
+	if (d == NULL)
+		return;
+	for (size_t i = 0; (it = mit_at(m->mgr, i)) != NULL; i++) {
+		const struct decision_attack *a;
+		struct mit_request q;
+		int r;
+
+		if (it->status != MIT_MITIGATING)
+			continue;
+		a = decision_get(detection_decision(d), it->rule.req.attack_id);
+		if (a == NULL || (a->state != DECISION_DECLARED && a->state != DECISION_ENDING) ||
+		    strcmp(a->po, it->rule.req.po) != 0)
+			continue;
+		mitigation_request(m, a, &q);
+		if ((r = mit_refine(m->mgr, &q, now)) < 0 && r != -ENOENT)
+			log_warnx("mitigation: refining the rule of attack %" PRIu64 ": %s", a->id,
+			    strerror(-r));
+	}
 }
 
 /*
@@ -495,6 +592,7 @@ mitigation_tick(struct engine *e, uint64_t now_ns)
 	if (m == NULL)
 		return;
 	mitigation_start_pending(m);
+	mitigation_refine(m);
 	if (mit_uninspected(m->mgr) > 0 && now_ns >= m->next_inspect_ns) {
 		if (m->next_inspect_ns != 0)
 			mitigation_reconcile(m, true, 0.05);
