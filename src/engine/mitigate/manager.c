@@ -493,13 +493,56 @@ mit_build_rule(const struct mit_mgr *m, const struct mit_request *req, struct mi
 		q->n_targets = MIT_MAX_TARGETS;
 	if (q->n_sources > MIT_MAX_SOURCES)
 		q->n_sources = MIT_MAX_SOURCES;
+	for (uint32_t i = 0; i < q->n_sources; i++) {
+		struct prefix host = { .addr = q->sources[i], .len = (uint8_t)ipaddr_width(q->af) };
+
+		if (q->sources[i].af != q->af)
+			continue;
+		if (mit_allowlisted(m, q->po, &host)) {
+			mit_note(note, note_len, ipaddr_format(&q->sources[i], buf, sizeof(buf)),
+			    "(never-block source)");
+			continue;
+		}
+		if (mit_below_share(q->source_weight[i], q->sources_total, m->min_source_share))
+			continue;	/* not a concentrated source: not named */
+		q->source_weight[n] = q->source_weight[i];
+		q->sources[n++] = q->sources[i];
+	}
+	q->n_sources = n;
+	if (q->sources_only) {
+		/* A scanner is blocked entirely, not one protocol of it. */
+		if (q->n_sources == 0) {
+			snprintf(reason, reason_len, "a scan without a source to block");
+			return false;
+		}
+		r->scope = MIT_SCOPE_SOURCES;
+		q->proto = 0;
+		q->dport = 0;
+		q->sport = 0;
+	}
+	if (r->scope == MIT_SCOPE_SOURCES && q->n_sources == 0)
+		r->scope = MIT_SCOPE_PROTO;	/* no concentrated source (yet): fall back */
+	if (r->scope != MIT_SCOPE_SOURCES)
+		q->n_sources = 0;
+	if (r->scope == MIT_SCOPE_TARGET) {
+		q->proto = 0;
+		q->dport = 0;
+		q->sport = 0;
+	}
+	/*
+	 * Targets: a never-block address is never cut off, so a rule that
+	 * blocks by destination leaves out every target covering one (a rule
+	 * naming sources only cuts those sources off). Hosts below
+	 * min_target_share are not under attack.
+	 */
+	n = 0;
 	for (uint32_t i = 0; i < q->n_targets; i++) {
 		const struct prefix *t = &q->targets[i];
 
 		prefix_format(t, buf, sizeof(buf));
 		if (t->addr.af != q->af)
 			continue;
-		if (mit_allowlisted(m, q->po, t)) {
+		if (r->scope != MIT_SCOPE_SOURCES && mit_allowlisted(m, q->po, t)) {
 			n_never++;
 			mit_note(note, note_len, buf, "(never-block)");
 			continue;
@@ -525,42 +568,6 @@ mit_build_rule(const struct mit_mgr *m, const struct mit_request *req, struct mi
 		else
 			snprintf(reason, reason_len, "no target of the request's family");
 		return false;
-	}
-	n = 0;
-	for (uint32_t i = 0; i < q->n_sources; i++) {
-		struct prefix host = { .addr = q->sources[i], .len = (uint8_t)ipaddr_width(q->af) };
-
-		if (q->sources[i].af != q->af)
-			continue;
-		if (mit_allowlisted(m, q->po, &host)) {
-			mit_note(note, note_len, ipaddr_format(&q->sources[i], buf, sizeof(buf)),
-			    "(never-block source)");
-			continue;
-		}
-		if (mit_below_share(q->source_weight[i], q->sources_total, m->min_source_share))
-			continue;	/* not a concentrated source: not named */
-		q->source_weight[n] = q->source_weight[i];
-		q->sources[n++] = q->sources[i];
-	}
-	q->n_sources = n;
-	if (q->sources_only && q->n_sources > 0) {
-		/* A scanner is blocked entirely, not one protocol of it. */
-		r->scope = MIT_SCOPE_SOURCES;
-		q->proto = 0;
-		q->dport = 0;
-		q->sport = 0;
-	} else if (q->sources_only) {
-		snprintf(reason, reason_len, "a scan without a source to block");
-		return false;
-	}
-	if (r->scope == MIT_SCOPE_SOURCES && q->n_sources == 0)
-		r->scope = MIT_SCOPE_PROTO;	/* no concentrated source (yet): fall back */
-	if (r->scope != MIT_SCOPE_SOURCES)
-		q->n_sources = 0;
-	if (r->scope == MIT_SCOPE_TARGET) {
-		q->proto = 0;
-		q->dport = 0;
-		q->sport = 0;
 	}
 	/* The address cap: sources cut off when the rule names them, else targets. */
 	if (r->scope == MIT_SCOPE_SOURCES) {
