@@ -209,8 +209,10 @@ def test_scope_sources_spares_a_benign_source(topo, tmp_path):
     print("flood: sent %d arrived %d; benign: sent %d arrived %d" % (fs, fg, bs, bg))
     assert fs > 5000 and fg <= 0.05 * fs
     assert bs > 400 and bg >= 0.98 * bs
+    # the rule named the sources from the start, or was refined to them
     events = [e["event"] for e in r.flight()]
-    assert "mitigation.refined" in events
+    print("flight:", events)
+    assert events.count("mitigation.start") == 1
     flood.wait(timeout=30)
     benign.wait(timeout=40)
     r.stop()
