@@ -142,12 +142,27 @@ fake_counters(void *state, uint64_t id, struct mit_counters *ret)
 	return 0;
 }
 
+/* fa's peers: a BGP speaker's neighbours; fails like a speaker that is down. */
+static int
+fake_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
+{
+	struct fake *f = fake_of(state);
+
+	if (f->installed_rc < 0)
+		return f->installed_rc;
+	assert_true(max >= 2);
+	assert_int_equal(ipaddr_parse("198.51.100.1", &out[0]), 0);
+	assert_int_equal(ipaddr_parse("2001:db8::1", &out[1]), 0);
+	*ret_n = 2;
+	return 0;
+}
+
 static const struct mit_driver_ops fake_a = { "fa", fake_open_a, fake_close, fake_apply,
-	fake_withdraw, fake_installed, fake_counters };
+	fake_withdraw, fake_installed, fake_counters, fake_peers };
 static const struct mit_driver_ops fake_b = { "fb", fake_open_b, fake_close, fake_apply,
-	fake_withdraw, fake_installed, fake_counters };
+	fake_withdraw, fake_installed, fake_counters, NULL };
 static const struct mit_driver_ops fake_c = { "fc", fake_open_c, fake_close, fake_apply,
-	fake_withdraw, fake_installed, fake_counters };
+	fake_withdraw, fake_installed, fake_counters, NULL };
 static const struct mit_driver_ops *const fake_table[] = { &fake_a, &fake_b, &fake_c };
 
 #define FA (&fakes[0])
@@ -770,6 +785,31 @@ test_never_block_global_and_per_po(void **state)
 }
 
 static void
+test_driver_peers_are_never_blocked(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+	struct ipaddr a;
+
+	assert_int_equal(ipaddr_parse("198.51.100.1", &a), 0);
+	FA->installed_rc = -ECONNREFUSED;	/* the speaker is down at start */
+	(void)mit_reconcile(m, 100, NULL);
+	assert_int_equal(mit_allow_peers(m), 0);
+	assert_false(mit_never_blocked(m, NULL, &a));
+	FA->installed_rc = 0;			/* it answers at the next inspection */
+	(void)mit_reinspect(m, 160, NULL);
+	assert_int_equal(mit_allow_peers(m), 2);
+	assert_int_equal(mit_allow_peers(m), 0);	/* once each */
+	assert_true(mit_never_blocked(m, "web", &a));
+	add_target(&q, "198.51.100.1/32", 0);
+	e = mit_get(m, start(m, &q, "fb", 200));
+	assert_int_equal(e->status, MIT_NOT_MITIGATED);
+	assert_int_equal(FB->applies, 0);
+	mit_mgr_free(m);
+}
+
+static void
 test_never_block_sources_are_not_named(void **state)
 {
 	struct mit_mgr *m = new_mgr("scope: sources\nnever_block: [198.51.100.0/28]\n");
@@ -991,6 +1031,7 @@ main(void)
 		T(test_share_threshold_is_configurable_and_exact),
 		T(test_spread_attack_is_not_blocked_blindly),
 		T(test_never_block_global_and_per_po),
+		T(test_driver_peers_are_never_blocked),
 		T(test_never_block_sources_are_not_named),
 		T(test_address_cap),
 		T(test_max_mitigations),

@@ -401,6 +401,40 @@ mit_allow(struct mit_mgr *m, const struct prefix *p)
 	return 0;
 }
 
+/* Peers one driver may report. */
+#define MIT_MAX_PEERS 64u
+
+int
+mit_allow_peers(struct mit_mgr *m)
+{
+	struct ipaddr peers[MIT_MAX_PEERS];
+	int added = 0;
+
+	for (size_t i = 0; i < m->n_drivers; i++) {
+		const struct mit_driver *d = &m->drivers[i];
+		size_t n = 0;
+
+		if (d->ops->peers == NULL || d->ops->peers(d->state, peers, MIT_MAX_PEERS, &n) < 0)
+			continue;
+		for (size_t k = 0; k < n && k < MIT_MAX_PEERS; k++) {
+			struct prefix p;
+			bool have = false;
+
+			if (prefix_make(&peers[k], ipaddr_width(peers[k].af), &p) < 0)
+				continue;
+			for (size_t j = 0; j < m->n_allow && !have; j++)
+				have = prefix_equal(&m->allow[j], &p);
+			if (!have && mit_allow(m, &p) == 0) {
+				char buf[PREFIX_STRLEN];
+				log_info("mitigate: %s peer %s is never blocked", d->ops->name,
+				    ipaddr_format(&peers[k], buf, sizeof(buf)));
+				added++;
+			}
+		}
+	}
+	return added;
+}
+
 void
 mit_set_event_hook(struct mit_mgr *m, mit_event_fn fn, void *ctx)
 {

@@ -94,6 +94,8 @@ struct mit_counters {
  * lists the ids present in the external system (for reconciliation; a
  * driver with no readable state returns -EOPNOTSUPP). counters() reads a
  * rule's packet/byte counters back (-EOPNOTSUPP if the driver has none).
+ * peers(), optional (NULL), lists the addresses the driver talks to that
+ * must never be blocked (a BGP speaker's neighbours); up to max into out.
  */
 struct mit_driver_ops {
 	const char *name;
@@ -103,6 +105,7 @@ struct mit_driver_ops {
 	int (*withdraw)(void *state, uint64_t id);
 	int (*installed)(void *state, uint64_t **ret_ids, size_t *ret_n);
 	int (*counters)(void *state, uint64_t id, struct mit_counters *ret);
+	int (*peers)(void *state, struct ipaddr *out, size_t max, size_t *ret_n);
 };
 
 extern const struct mit_driver_ops drv_nft_ops;
@@ -177,6 +180,12 @@ void mit_mgr_free(struct mit_mgr *m);
 int mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret);
 /* Add a prefix to the never-block list (moatd's own addresses, its peers). */
 int mit_allow(struct mit_mgr *m, const struct prefix *p);
+/*
+ * Add the peers every open driver reports (peers()) to the never-block
+ * list, once each. Returns how many were added; a driver that cannot say
+ * now (its daemon is down) is skipped.
+ */
+int mit_allow_peers(struct mit_mgr *m);
 /* Is `a` on the never-block list (global, or PO po's; po may be NULL)? */
 bool mit_never_blocked(const struct mit_mgr *m, const char *po, const struct ipaddr *a);
 

@@ -484,6 +484,9 @@ mitigation_reconcile(struct mitigation_ctx *m, bool only_failed, double signific
 	}
 	if (repairs > 0)
 		log_info("mitigation: reconciliation repaired %d rule(s)", repairs);
+	/* The drivers are open and their daemons answered (or will be asked
+	 * again with the next inspection): their peers are never blocked. */
+	(void)mit_allow_peers(m->mgr);
 	m->dirty = true;
 }
 
