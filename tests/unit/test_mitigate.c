@@ -930,6 +930,18 @@ test_sources_refined_without_a_gap(void **state)
 	assert_int_equal(FA->rules[0].req.n_sources, 2);
 	assert_int_equal(mit_refine(m, &q, 103), 0);	/* same again: no churn */
 
+	/* A named source dipping below the share but above half of it stays
+	 * (no churn at the threshold); below half it goes. */
+	q.source_weight[1] = 600;
+	assert_int_equal(mit_refine(m, &q, 103), 0);
+	q.source_weight[1] = 400;
+	assert_int_equal(mit_refine(m, &q, 103), 1);
+	assert_int_equal(mit_get(m, id)->rule.req.n_sources, 1);
+	second = mit_get(m, id)->rule.id;
+	q.source_weight[1] = 3500;
+	assert_int_equal(mit_refine(m, &q, 103), 1);
+	second = mit_get(m, id)->rule.id;
+
 	/* The driver refuses the next refinement: the old rule stays. */
 	q.source_weight[2] = 2000;
 	FA->apply_rc = -ENOSPC;

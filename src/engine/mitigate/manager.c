@@ -508,9 +508,33 @@ mit_below_share(uint64_t w, uint64_t total, uint64_t pct)
  * What was left out goes to `note`. Returns false (with a reason) if
  * nothing is left to block.
  */
+/* Does rule cur (NULL: none) name target t / source a? */
 static bool
-mit_build_rule(const struct mit_mgr *m, const struct mit_request *req, struct mit_rule *r,
-    char *reason, size_t reason_len, char *note, size_t note_len)
+mit_rule_has_target(const struct mit_rule *cur, const struct prefix *t)
+{
+	for (uint32_t i = 0; cur != NULL && i < cur->req.n_targets; i++)
+		if (prefix_equal(&cur->req.targets[i], t))
+			return true;
+	return false;
+}
+
+static bool
+mit_rule_has_source(const struct mit_rule *cur, const struct ipaddr *a)
+{
+	for (uint32_t i = 0; cur != NULL && cur->scope == MIT_SCOPE_SOURCES && i < cur->req.n_sources; i++)
+		if (ipaddr_equal(&cur->req.sources[i], a))
+			return true;
+	return false;
+}
+
+/*
+ * cur, when refining, is the rule in place: a target or source it names
+ * stays while it keeps half the minimum share (hysteresis), so a share
+ * hovering at the threshold does not replace the rule every second.
+ */
+static bool
+mit_build_rule(const struct mit_mgr *m, const struct mit_request *req, const struct mit_rule *cur,
+    struct mit_rule *r, char *reason, size_t reason_len, char *note, size_t note_len)
 {
 	struct mit_request *q = &r->req;
 	uint32_t n = 0, n_never = 0, n_small = 0;
@@ -537,7 +561,9 @@ mit_build_rule(const struct mit_mgr *m, const struct mit_request *req, struct mi
 			    "(never-block source)");
 			continue;
 		}
-		if (mit_below_share(q->source_weight[i], q->sources_total, m->min_source_share))
+		if (mit_below_share(q->source_weight[i], q->sources_total,
+		    mit_rule_has_source(cur, &q->sources[i]) ? m->min_source_share / 2 :
+		    m->min_source_share))
 			continue;	/* not a concentrated source: not named */
 		q->source_weight[n] = q->source_weight[i];
 		q->sources[n++] = q->sources[i];
@@ -581,7 +607,8 @@ mit_build_rule(const struct mit_mgr *m, const struct mit_request *req, struct mi
 			mit_note(note, note_len, buf, "(never-block)");
 			continue;
 		}
-		if (mit_below_share(q->target_weight[i], q->targets_total, m->min_target_share)) {
+		if (mit_below_share(q->target_weight[i], q->targets_total,
+		    mit_rule_has_target(cur, t) ? m->min_target_share / 2 : m->min_target_share)) {
 			n_small++;
 			snprintf(why, sizeof(why), "(%.1f%% of the attack < %" PRIu64 "%%)",
 			    100.0 * (double)q->target_weight[i] / (double)q->targets_total,
@@ -914,7 +941,7 @@ mit_refine(struct mit_mgr *m, const struct mit_request *req, uint64_t now_s)
 
 	if (e == NULL)
 		return -ENOENT;
-	if (!mit_build_rule(m, req, &rule, reason, sizeof(reason), note, sizeof(note)))
+	if (!mit_build_rule(m, req, &e->rule, &rule, reason, sizeof(reason), note, sizeof(note)))
 		return 0;	/* keep what holds the attack now */
 	rule.id = e->rule.id;
 	if (mit_rule_same(&rule, &e->rule))
@@ -944,7 +971,7 @@ mit_begin(struct mit_mgr *m, const struct mit_request *req, const char *const *d
 		*ret_id = e->id;
 		return -EEXIST;
 	}
-	ok = mit_build_rule(m, req, &rule, reason, sizeof(reason), note, sizeof(note));
+	ok = mit_build_rule(m, req, NULL, &rule, reason, sizeof(reason), note, sizeof(note));
 	if ((e = mit_new_entry(m, now_s)) == NULL)
 		return -ENOMEM;
 	e->rule = rule;
