@@ -414,7 +414,9 @@ mit_allow_peers(struct mit_mgr *m)
 		const struct mit_driver *d = &m->drivers[i];
 		size_t n = 0;
 
-		if (d->ops->peers == NULL || d->ops->peers(d->state, peers, MIT_MAX_PEERS, &n) < 0)
+		/* Not inspected: its daemon did not answer; do not wait on it twice. */
+		if (d->ops->peers == NULL || !d->inspected ||
+		    d->ops->peers(d->state, peers, MIT_MAX_PEERS, &n) < 0)
 			continue;
 		for (size_t k = 0; k < n && k < MIT_MAX_PEERS; k++) {
 			struct prefix p;

@@ -181,9 +181,9 @@ int mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret);
 /* Add a prefix to the never-block list (moatd's own addresses, its peers). */
 int mit_allow(struct mit_mgr *m, const struct prefix *p);
 /*
- * Add the peers every open driver reports (peers()) to the never-block
- * list, once each. Returns how many were added; a driver that cannot say
- * now (its daemon is down) is skipped.
+ * Add the peers every inspected driver reports (peers()) to the never-block
+ * list, once each. Returns how many were added; a driver whose last
+ * inspection failed, or that cannot say now, is skipped.
  */
 int mit_allow_peers(struct mit_mgr *m);
 /* Is `a` on the never-block list (global, or PO po's; po may be NULL)? */
