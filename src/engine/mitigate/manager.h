@@ -15,8 +15,14 @@
  * manager can reconcile after a restart: drivers list what exists, the
  * manager removes what it does not want and re-applies what is missing.
  *
- * This module does not include the event loop or the store; the engine calls
- * mit_tick() on its timer and persists mit_save() blobs.
+ * Do no harm: a rule names only targets and sources with a real share of
+ * the attack, never an address on the never-block list, and at most
+ * max_block_addresses addresses; dry runs install nothing.
+ *
+ * The driver table comes from the caller (moatd's module passes the real
+ * drivers, unit tests fakes). This module does not include the event loop
+ * or the store; the engine calls mit_tick() on its timer and persists
+ * mit_save() blobs.
  */
 #ifndef MOAT_MITIGATE_H
 #define MOAT_MITIGATE_H

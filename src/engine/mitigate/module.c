@@ -4,11 +4,11 @@
 #include "engine/mitigate/module.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
@@ -120,8 +120,9 @@ mitigation_never_block(struct mitigation_ctx *m, const struct ipaddr *a)
  * Never blocked, by any driver: moatd's own addresses (the API's and every
  * address of the host or namespace it runs in) and its configured peers
  * (the exporters named under collect.sampling, the collectors' listening
- * addresses). BGP neighbours and the POs' gateways and DNS servers are
- * configured under mitigate.never_block and mitigate.po.NAME.never_block.
+ * addresses). Drivers add their own peers after inspection (GoBGP's
+ * neighbours, mit_allow_peers()); the POs' gateways and DNS servers are
+ * configured under mitigate.po.NAME.never_block.
  */
 static void
 mitigation_allow_self(struct mitigation_ctx *m)
@@ -243,11 +244,6 @@ mitigation_item_addr(const struct sketch_item *it, struct ipaddr *ret)
 	return true;
 }
 
-/*
- * Targets: the attack's top destination hosts, else the PO's prefixes. A
- * scan's targets are the whole PO: the decoys it touched are only where the
- * scanner happened to look.
- */
 /* An item's weight we are sure of: its count less what it may have inherited. */
 static uint64_t
 mitigation_item_weight(const struct sketch_item *it)
@@ -255,6 +251,11 @@ mitigation_item_weight(const struct sketch_item *it)
 	return it->count > it->err ? it->count - it->err : 0;
 }
 
+/*
+ * Targets: the attack's top destination hosts, else the PO's prefixes. A
+ * scan's targets are the whole PO: the decoys it touched are only where the
+ * scanner happened to look.
+ */
 static void
 mitigation_targets(const struct decision_attack *a, const struct po *po, struct mit_request *q)
 {
