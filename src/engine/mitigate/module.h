@@ -1,12 +1,15 @@
 /*
  * mitigation: moatd's mitigation module — the MitigationMgr (mitigate.h)
  * wired to the engine. A declared attack becomes a mitigation request
- * (its top targets and sources, protocol, port, amplification source port)
- * tried on its PO's drivers in order; an ended attack withdraws exactly
- * what was applied. State is persisted in the store (kv "mitigate/state")
- * after every change, so a restart reconciles the kernel's and the BGP
- * speaker's state with what should exist. Every step is a flight entry
- * (category "mitigation").
+ * (its top targets and sources with their weights, protocol, port,
+ * amplification source port) tried on its PO's drivers in order, refined
+ * every tick as the attack's top lists fill; an ended attack withdraws
+ * exactly what was applied. The driver table is this module's (the manager
+ * takes it as an argument). State is persisted in the store (kv
+ * "mitigate/state") after every change; at start every driver is
+ * reconciled, configured or not, and one that cannot be inspected is a
+ * health issue retried every minute. moatd's own addresses and peers are
+ * never blocked. Every step is a flight entry (category "mitigation").
  *
  * Wiring: the state lives in the engine's ENGINE_MOD_MITIGATION slot
  * (mitigation_get()); its row of engine_modules[] (core/modules.c), after
