@@ -93,6 +93,8 @@
 #define LIMIT_CHAFF_ALARM_KEYS		16384u
 /* Distinct decoys remembered per aggregated alarm (the count goes on past it). */
 #define LIMIT_CHAFF_ALARM_DECOYS	8u
+/* chaff: logins of one source and port reported one by one per window (then counted) */
+#define LIMIT_CHAFF_ALARM_LOGINS	32u
 /* Allow-listed source prefixes. */
 #define LIMIT_CHAFF_ALLOW		1024u
 /* Liveness ARP packets per second across all decoys. */
