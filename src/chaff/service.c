@@ -384,23 +384,45 @@ persona_for(const struct service_ctx *s, const struct decoy *d)
 	return &s->personas[d->persona < s->n_personas ? d->persona : 0];
 }
 
+/*
+ * A free session slot, within the caps: LIMIT_CHAFF_SESSIONS_PER_SRC per
+ * source at one decoy, LIMIT_CHAFF_SESSIONS_PER_SRC_ALL per source over all
+ * decoys and LIMIT_CHAFF_SESSIONS_PER_DECOY per decoy, so one source holding
+ * idle connections silences one decoy's services at most, never every
+ * decoy's. -1 when a cap or the pool is full.
+ */
 static int
-session_alloc(struct service_ctx *s, uint32_t src)
+session_alloc(struct service_ctx *s, uint32_t src, uint32_t decoy)
 {
-	size_t per_src = 0;
+	size_t per_src = 0, per_pair = 0, per_decoy = 0;
 	int slot = -1;
 
 	for (size_t i = 0; i < s->n; i++) {
-		if (!s->pool[i].used) {
+		const struct service_session *ss = &s->pool[i];
+
+		if (!ss->used) {
 			if (slot < 0)
 				slot = (int)i;
-		} else if (s->pool[i].src == src) {
-			per_src++;
+			continue;
 		}
+		per_src += ss->src == src;
+		per_decoy += ss->decoy == decoy;
+		per_pair += ss->src == src && ss->decoy == decoy;
 	}
-	if (per_src >= LIMIT_CHAFF_SESSIONS_PER_SRC)
+	if (per_pair >= LIMIT_CHAFF_SESSIONS_PER_SRC || per_src >= LIMIT_CHAFF_SESSIONS_PER_SRC_ALL ||
+	    per_decoy >= LIMIT_CHAFF_SESSIONS_PER_DECOY)
 		return -1;
 	return slot;
+}
+
+static size_t
+ssh_bridges_of(const struct service_ctx *s, uint32_t src)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		n += s->pool[i].used && s->pool[i].src == src && s->pool[i].ssh_slot >= 0;
+	return n;
 }
 
 size_t
@@ -408,7 +430,7 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 {
 	struct service_ctx *s = arg;
 	struct service_session *ss;
-	int slot = session_alloc(s, c->saddr);
+	int slot = session_alloc(s, c->saddr, c->daddr);
 
 	if (slot < 0)
 		return 0;	/* over the per-source or global cap: a silent port */
@@ -416,11 +438,14 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 	memset(ss, 0, sizeof(*ss));
 	ss->used = true;
 	ss->src = c->saddr;
+	ss->decoy = c->daddr;
 	ss->kind = (uint8_t)service_for_port(c->dport);
 	ss->ssh_slot = -1;
 	c->session = slot;
 	c->service = ss->kind;
-	if (ss->kind == SERVICE_SSH && s->sshd) {
+	/* Half of the SSH bridges at most per source: one source's idle SSH
+	 * sessions cannot take the real handshake from every decoy. */
+	if (ss->kind == SERVICE_SSH && s->sshd && ssh_bridges_of(s, c->saddr) < SSHD_SESSIONS / 2) {
 		const char *b = or_default(persona_for(s, d)->svc.ssh_banner, "SSH-2.0-OpenSSH_8.2p1");
 		struct sshd_key k = { c->saddr, c->daddr, c->sport, c->dport };
 

@@ -36,6 +36,7 @@ struct service_session {
 	uint8_t kind;
 	uint8_t phase;
 	uint32_t src;
+	uint32_t decoy;		/* the decoy serving it (per-decoy caps) */
 	uint32_t bytes;
 	uint16_t line_len;
 	char line[LIMIT_CHAFF_LINE];
