@@ -49,14 +49,6 @@ def test_interface_flap_is_survived(topo):
     assert "receiving again" in out, out
 
 
-def test_check_mode_checks_the_interface(topo, tmp_path):
-    chaff = topo.ns("chaff")
-    conf, _ = chaffutil.write_config(
-        [{"ranges": ["198.51.100.20/32"], "personality": "linux-5.4"}])
-    r = topo.run(chaff, chaffutil.binpath("moat-chaff"), "-c", conf, "-n", check=False)
-    assert r.returncode == 1 and "no such interface" in r.stderr, (r.returncode, r.stderr)
-
-
 VLAN = r"""
 import sys, time
 from scapy.all import ARP, Dot1Q, Ether, AsyncSniffer, sendp, conf, get_if_hwaddr
