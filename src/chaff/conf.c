@@ -14,7 +14,7 @@
 
 static const char *const top_keys[] = {
 	"interface", "osdb", "seed", "decoys", "alarms", "alive", "user", "claim", "vlans",
-	NULL
+	"state_dir", NULL
 };
 static const char *const group_keys[] = {
 	"ranges", "exclude", "personality", "fingerprint", "tcp", "udp", NULL
@@ -245,6 +245,7 @@ parse_root(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 	    (r = copy_str(root, "interface", c->ifname, sizeof(c->ifname), err)) < 0 ||
 	    (r = copy_str(root, "osdb", c->osdb, sizeof(c->osdb), err)) < 0 ||
 	    (r = copy_str(root, "user", c->user, sizeof(c->user), err)) < 0 ||
+	    (r = copy_str(root, "state_dir", c->state_dir, sizeof(c->state_dir), err)) < 0 ||
 	    (r = cfg_get_u64(root, "seed", 0, UINT64_MAX, &seed, err)) < 0)
 		return r;
 	c->have_seed = cfg_get(root, "seed") != NULL;

@@ -89,6 +89,7 @@ struct conf {
 	uint64_t alive_interval_s;
 	uint64_t alive_pps;
 	char user[64];
+	char state_dir[256];	/* kept across restarts: the SSH host key secret; "" = none */
 	struct conf_claim claim;
 	uint16_t vlans[CONF_VLANS];	/* tagged frames answered only on these */
 	size_t n_vlans;

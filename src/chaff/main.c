@@ -350,6 +350,56 @@ sink_post(void *arg, const char *json, const struct alarm_entry *e, const char *
 	post_enqueue(arg, e->src, json);
 }
 
+/*
+ * The secret the decoys' SSH host keys derive from, kept in state_dir as
+ * ssh-hostkeys.secret (32 bytes, created once, mode 0600) so every decoy
+ * keeps its key across restarts. A file another user owns or others may
+ * read is refused. Without state_dir the secret is new at every start
+ * (and so are the keys), which is logged.
+ */
+static int
+host_key_secret(const char *dir, uint8_t secret[32])
+{
+	char path[512];
+	struct stat st;
+	ssize_t n;
+	int fd, r = 0;
+
+	if (!dir[0]) {
+		log_info("no state_dir: the decoys' SSH host keys change at every start");
+		return getrandom(secret, 32, 0) == 32 ? 0 : -EIO;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/ssh-hostkeys.secret", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		if (getrandom(secret, 32, 0) != 32)
+			return -EIO;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -errno;
+		n = write(fd, secret, 32);
+		if (n != 32 || fsync(fd) < 0)
+			r = n < 0 ? -errno : -EIO;
+		close(fd);
+		if (r == 0)
+			log_info("%s: new SSH host key secret", path);
+		return r;
+	}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0 || st.st_size != 32)
+		r = -EPERM;
+	else if (read(fd, secret, 32) != 32)
+		r = -EIO;
+	close(fd);
+	if (r == -EPERM)
+		log_warnx("%s: not a 32-byte file of ours with mode 0600: refused", path);
+	return r;
+}
+
 /* The bearer token for moatd: one line; a world-writable file is refused. */
 static int
 read_token(const char *path, char *buf, size_t cap)
@@ -742,6 +792,7 @@ main(int argc, char **argv)
 	uint64_t secret;
 	int c, r, sigfd;
 	struct respond_hooks hooks;
+	uint8_t key_secret[32];
 
 	memset(&ch, 0, sizeof(ch));
 	log_init("moat-chaff", LOG_DEST_STDERR, LOG_LVL_INFO, false);
@@ -804,7 +855,13 @@ main(int argc, char **argv)
 	if (sigfd < 0)
 		fatal("signalfd");
 	/* SSH workers (libssh) start before the sandbox, like every thread. */
-	if (sshd_init(&ch.sshd) < 0) {
+	if (host_key_secret(ch.conf.state_dir, key_secret) < 0) {
+		log_errx("%s: cannot keep the SSH host key secret", ch.conf.state_dir);
+		return 1;
+	}
+	r = sshd_init(&ch.sshd, key_secret);
+	explicit_bzero(key_secret, sizeof(key_secret));
+	if (r < 0) {
 		log_warnx("SSH decoy service unavailable: SSH ports answer with a banner only");
 		sshd_free(&ch.sshd);
 	} else {

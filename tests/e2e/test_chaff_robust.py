@@ -124,3 +124,36 @@ def test_claimed_address_is_released_to_its_owner(topo):
     proc.terminate()
     log = proc.communicate(timeout=10)[0]
     assert re.search(r"released claimed address 198\.51\.100\.150", log), log
+
+
+def keyscan(topo, ns, addrs):
+    out = topo.run(ns, "ssh-keyscan", "-T", "5", "-t", "ed25519", *addrs, check=False,
+                   timeout=30).stdout
+    keys = {}
+    for line in out.splitlines():
+        if line and not line.startswith("#"):
+            host, _, key = line.split(" ", 2)
+            keys[host] = key
+    return keys
+
+
+def test_ssh_host_keys_per_decoy_and_kept(topo, tmp_path):
+    """Each decoy has its own host key, and keeps it across a restart
+    (the secret it derives from lives in state_dir)."""
+    need("ssh-keyscan")
+    state = tmp_path / "chaff-state"
+    groups = [{"ranges": ["198.51.100.20/31"], "personality": "linux-5.4", "tcp": [22]}]
+    scan, chaff, proc, _ = chaffutil.setup(topo, groups, extra="state_dir: %s" % state)
+    addrs = ["198.51.100.20", "198.51.100.21"]
+    first = keyscan(topo, scan, addrs)
+    assert set(first) == set(addrs), first
+    assert first[addrs[0]] != first[addrs[1]], first
+    assert (state / "ssh-hostkeys.secret").stat().st_mode & 0o077 == 0
+    proc.terminate()
+    proc.wait(10)
+    conf, _ = chaffutil.write_config(groups, extra="state_dir: %s" % state)
+    proc = topo.spawn(chaff, chaffutil.binpath("moat-chaff"), "-c", conf)
+    time.sleep(0.3)
+    assert proc.poll() is None
+    again = keyscan(topo, scan, addrs)
+    assert again == first, (first, again)

@@ -129,6 +129,19 @@ test_caps(void **state)
 	}
 	assert_true(c[LIMIT_CHAFF_SESSIONS_PER_SRC - 1].session >= 0);
 	assert_int_equal(c[LIMIT_CHAFF_SESSIONS_PER_SRC].session, -1);
+	/* ... at one decoy: the same source still gets another decoy's service,
+	 * and another source this decoy's. */
+	{
+		struct conn other = { .saddr = 7, .daddr = 3, .dport = 21, .session = -1 };
+		struct conn peer = { .saddr = 8, .daddr = 2, .dport = 21, .session = -1 };
+
+		service_open(&f->s, &other, &f->d, f->out, sizeof(f->out));
+		service_open(&f->s, &peer, &f->d, f->out, sizeof(f->out));
+		assert_true(other.session >= 0);
+		assert_true(peer.session >= 0);
+		service_close(&f->s, &other);
+		service_close(&f->s, &peer);
+	}
 	/* Bytes per session; an endless line is cut, never overflows. */
 	memset(big, 'A', sizeof(big) - 1);
 	feed(f, &c[0], big, &close);
