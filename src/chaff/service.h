@@ -42,6 +42,9 @@ struct service_session {
 	char line[LIMIT_CHAFF_LINE];
 	char user[LIMIT_CHAFF_CRED];
 	int ssh_slot;		/* sshd bridge slot, -1 for none */
+	uint16_t http_status;	/* HTTP: the answer chosen at the request line */
+	bool http_head;		/* HTTP: HEAD (headers only) */
+	bool http_keep;		/* HTTP: keep the connection after the answer */
 };
 
 struct service_ctx {
