@@ -81,6 +81,82 @@ auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *pubkey
 /* Serve one session on fd until the client gives up, fails SSHD_MAX_TRIES
  * times or SSHD_TIMEOUT_S pass. Every password is recorded, every method
  * denied. */
+/*
+ * The algorithms the impersonated server offered, by its version (OpenSSH's
+ * release notes: ECDH in 5.7, SHA-2 MACs in 5.9, curve25519, chacha20 and
+ * the -etm MACs in 6.5, curve25519-sha256 and the group14-sha256/16/18
+ * groups in 7.4), restricted to what libssh implements and in OpenSSH's
+ * order. Anything that is not OpenSSH (Cisco's "Cisco-1.25") offers what
+ * an old IOS does. The host key algorithm is the decoy's key's. Two
+ * departures: no diffie-hellman-group-exchange (libssh's server reads
+ * /etc/ssh/moduli for it, which the sandbox forbids), and before 5.7
+ * diffie-hellman-group14-sha256 last, the one exchange a current client
+ * shares with such a list once group-exchange is gone.
+ */
+
+const struct sshd_algos *
+sshd_algos_for(const char *version)
+{
+	static const struct sshd_algos old = {
+		"diffie-hellman-group14-sha1,diffie-hellman-group1-sha1,"
+		"diffie-hellman-group14-sha256",
+		"aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,3des-cbc,aes192-cbc,aes256-cbc",
+		"hmac-sha1",
+	}, ecdh = {
+		"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
+		"diffie-hellman-group14-sha1,diffie-hellman-group1-sha1",
+		"aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,3des-cbc,aes192-cbc,aes256-cbc",
+		"hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+	}, c25519 = {
+		"curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+		"ecdh-sha2-nistp521,diffie-hellman-group14-sha1",
+		"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+		"aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+		"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,"
+		"hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+	}, modern = {
+		"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+		"ecdh-sha2-nistp521,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"
+		"diffie-hellman-group14-sha256",
+		"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+		"aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+		"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,"
+		"hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+	};
+	const char *v = strstr(version, "OpenSSH_");
+	unsigned major = 0, minor = 0;
+
+	if (!v)
+		return &old;
+	for (v += 8; *v && (*v < '0' || *v > '9'); v++)
+		;	/* "for_Windows_" */
+	if (sscanf(v, "%u.%u", &major, &minor) < 1)
+		return &modern;
+	if (major < 5 || (major == 5 && minor < 7))
+		return &old;
+	if (major < 6 || (major == 6 && minor < 5))
+		return &ecdh;
+	if (major < 7 || (major == 7 && minor < 4))
+		return &c25519;
+	return &modern;
+}
+
+/* Offer the version's algorithms (-EIO when libssh refuses one). */
+static int
+set_algos(ssh_bind bind, const char *version)
+{
+	const struct sshd_algos *a = sshd_algos_for(version);
+
+	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_KEY_EXCHANGE, a->kex) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_C_S, a->ciphers) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_S_C, a->ciphers) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HMAC_C_S, a->macs) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HMAC_S_C, a->macs) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, "ssh-ed25519") < 0)
+		return -EIO;
+	return 0;
+}
+
 static void
 serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 {
@@ -118,7 +194,7 @@ serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 		goto out;
 	}
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER, version) < 0 ||
-	    ssh_bind_accept_fd(bind, session, fd) != SSH_OK)
+	    set_algos(bind, version) < 0 || ssh_bind_accept_fd(bind, session, fd) != SSH_OK)
 		goto out;
 	fd = -1;	/* the session owns it now */
 	ssh_callbacks_init(&cb);

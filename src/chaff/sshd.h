@@ -72,6 +72,14 @@ struct sshd {
  * sandbox_enter(). */
 int sshd_init(struct sshd *s, const uint8_t secret[32]);
 
+/* The key exchanges, ciphers and MACs the server of that version
+ * ("OpenSSH_5.3", "OpenSSH_for_Windows_7.7", "Cisco-1.25") offered, as
+ * libssh lists (comma-separated, libssh's subset, OpenSSH's order). */
+struct sshd_algos {
+	const char *kex, *ciphers, *macs;
+};
+const struct sshd_algos *sshd_algos_for(const char *version);
+
 /* Decoy's Ed25519 host key (an ssh_key in *ret, the caller frees it),
  * derived from secret and the decoy's address (host order). */
 int sshd_host_key(const uint8_t secret[32], uint32_t decoy, void **ret);

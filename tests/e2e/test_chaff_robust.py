@@ -157,3 +157,38 @@ def test_ssh_host_keys_per_decoy_and_kept(topo, tmp_path):
     assert proc.poll() is None
     again = keyscan(topo, scan, addrs)
     assert again == first, (first, again)
+
+
+def server_proposal(topo, ns, addr):
+    """The server's KEXINIT lists as ssh -vv prints them."""
+    r = topo.run(ns, "ssh", "-vv", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                 "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
+                 "-p", "22", "nobody@" + addr, "true", check=False, timeout=30)
+    text = r.stderr
+    i = text.find("peer server KEXINIT proposal")
+    assert i >= 0, text
+    lists = {}
+    for line in text[i:].splitlines()[1:8]:
+        m = re.search(r"debug2: (KEX algorithms|host key algorithms|ciphers stoc|MACs stoc): (.*)",
+                      line)
+        if m:
+            lists[m.group(1)] = m.group(2).split(",")
+    assert "Permission denied" in text or "Authentications that can continue" in text, text
+    return lists
+
+
+def test_ssh_algorithms_follow_the_banner(topo):
+    """OpenSSH 5.3 offered neither curve25519 nor chacha20 nor SHA-2 MACs;
+    8.2 offers curve25519-sha256 first. The handshake completes under both."""
+    need("ssh")
+    scan, _, proc, _ = chaffutil.setup(
+        topo, [{"ranges": ["198.51.100.20/32"], "personality": "linux-2.6", "tcp": [22]},
+               {"ranges": ["198.51.100.21/32"], "personality": "linux-5.4", "tcp": [22]}])
+    old = server_proposal(topo, scan, "198.51.100.20")
+    assert not [k for k in old["KEX algorithms"] if "curve25519" in k or "ecdh" in k], old
+    assert "chacha20-poly1305@openssh.com" not in old["ciphers stoc"], old
+    assert old["MACs stoc"] == ["hmac-sha1"], old
+    new = server_proposal(topo, scan, "198.51.100.21")
+    assert new["KEX algorithms"][0] == "curve25519-sha256", new
+    assert "chacha20-poly1305@openssh.com" in new["ciphers stoc"], new
+    assert proc.poll() is None

@@ -77,12 +77,37 @@ test_host_keys_per_decoy(void **state)
 	ssh_key_free(c);
 }
 
+/* The offered algorithms follow the banner's OpenSSH release. */
+static void
+test_algorithms_by_version(void **state)
+{
+	const struct sshd_algos *a;
+
+	a = sshd_algos_for("OpenSSH_5.3");
+	assert_null(strstr(a->kex, "curve25519"));
+	assert_null(strstr(a->kex, "ecdh"));
+	assert_null(strstr(a->ciphers, "chacha20"));
+	assert_null(strstr(a->macs, "sha2"));
+	a = sshd_algos_for("OpenSSH_5.9p1 Debian-5ubuntu1");
+	assert_non_null(strstr(a->kex, "ecdh-sha2-nistp256"));
+	assert_null(strstr(a->kex, "curve25519"));
+	a = sshd_algos_for("OpenSSH_6.6.1p1 Ubuntu-2ubuntu2");
+	assert_true(strncmp(a->kex, "curve25519-sha256@libssh.org,", 29) == 0);
+	assert_non_null(strstr(a->ciphers, "chacha20-poly1305@openssh.com"));
+	a = sshd_algos_for("OpenSSH_8.2p1 Ubuntu-4ubuntu0.5");
+	assert_true(strncmp(a->kex, "curve25519-sha256,", 18) == 0);
+	assert_non_null(strstr(a->kex, "diffie-hellman-group16-sha512"));
+	assert_ptr_equal(sshd_algos_for("OpenSSH_for_Windows_7.7"), a);
+	assert_ptr_equal(sshd_algos_for("Cisco-1.25"), sshd_algos_for("OpenSSH_5.3"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slots_and_banner),
 		cmocka_unit_test(test_host_keys_per_decoy),
+		cmocka_unit_test(test_algorithms_by_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
