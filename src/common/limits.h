@@ -79,8 +79,12 @@
 /* TCP connections tracked at once (handshakes and sessions); a SYN flood
  * recycles the oldest half-open entry instead of growing memory. */
 #define LIMIT_CHAFF_CONNS		65536u
-/* Sessions at once from one source address: one scanner cannot take them all. */
+/* Sessions at once from one source address at one decoy: one scanner cannot take its services. */
 #define LIMIT_CHAFF_SESSIONS_PER_SRC	16u
+/* chaff: service sessions of one source over all decoys (1/8 of the 4,096-session pool) */
+#define LIMIT_CHAFF_SESSIONS_PER_SRC_ALL	512u
+/* chaff: service sessions at one decoy, whoever holds them (a host serves a few dozen) */
+#define LIMIT_CHAFF_SESSIONS_PER_DECOY	64u
 /* Bytes a service reads from one session before it closes it. */
 #define LIMIT_CHAFF_SESSION_BYTES	(64u << 10)
 /* Seconds a session may live: a decoy service never serves long. */
@@ -93,6 +97,8 @@
 #define LIMIT_CHAFF_ALARM_KEYS		16384u
 /* Distinct decoys remembered per aggregated alarm (the count goes on past it). */
 #define LIMIT_CHAFF_ALARM_DECOYS	8u
+/* chaff: logins of one source and port reported one by one per window (then counted) */
+#define LIMIT_CHAFF_ALARM_LOGINS	32u
 /* Allow-listed source prefixes. */
 #define LIMIT_CHAFF_ALLOW		1024u
 /* Liveness ARP packets per second across all decoys. */

@@ -166,6 +166,8 @@ detection_attack_json(const struct decision_attack *a, bool full)
 	    "current_pps", a->cur_pps,
 	    "current_bps", a->cur_bps,
 	    "reason", a->reason);
+	if (o != NULL && a->detect_only)
+		json_object_set_new(o, "detect_only", json_true());
 	if (o == NULL || !full)
 		return o;
 	json_object_set_new(o, "baseline_pps", json_real(a->base_pps));

@@ -356,7 +356,8 @@ mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_s
 {
 	struct mitigation_ctx *m = arg;
 
-	if (a->state == DECISION_DECLARED && old != DECISION_DECLARED && old != DECISION_ENDING) {
+	if (a->state == DECISION_DECLARED && old != DECISION_DECLARED && old != DECISION_ENDING &&
+	    !a->detect_only) {
 		if (m->npending < MITIGATION_MAX_PENDING)
 			m->pending[m->npending++] = a->id;
 		else
@@ -378,7 +379,8 @@ mitigation_start_pending(struct mitigation_ctx *m)
 		return;
 	for (size_t i = 0; i < m->npending; i++) {
 		const struct decision_attack *a = decision_get(detection_decision(d), m->pending[i]);
-		if (a != NULL && (a->state == DECISION_DECLARED || a->state == DECISION_ENDING))
+		if (a != NULL && !a->detect_only &&
+		    (a->state == DECISION_DECLARED || a->state == DECISION_ENDING))
 			mitigation_start(m, a);
 	}
 	m->npending = 0;
