@@ -190,11 +190,9 @@ ipfix_message(struct exporter_table *t, const struct ipaddr *from, struct cursor
 
 	if (!ipfix_read_header(c, &m.h))
 		return -EINVAL;
-	m.e = exporter_get(t, from, m.h.domain, EXPORTER_IPFIX, now_ns);
-	if (m.e == NULL) {
-		exporter_table_count_refused(t);
+	m.e = exporter_get(t, from, from, m.h.domain, EXPORTER_IPFIX, now_ns);
+	if (m.e == NULL)
 		return -ENOSPC;
-	}
 	m.e->h.datagrams++;
 	if (!cur_sub(c, m.h.length - IPFIX_HEADER_LEN, &body)) {
 		m.e->h.parse_errors++;
