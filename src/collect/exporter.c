@@ -8,10 +8,10 @@
 #include "collect/sflow.h"
 #include "common/limits.h"
 
-/* Open-addressing indexes with twice as many buckets as slots: at half load
-   a keyed hash leaves a run of LIMIT_COLLECT_PROBES full buckets with a
-   probability far below one in a billion a key. */
-#define EXP_HASH_SIZE	(2u * LIMIT_COLLECT_EXPORTERS)
+/* Open-addressing indexes with four times as many buckets as slots: at a
+   quarter load (linear probing clusters) a keyed hash leaves a run of
+   LIMIT_COLLECT_PROBES full buckets with a probability around 1e-9 a key. */
+#define EXP_HASH_SIZE	(4u * LIMIT_COLLECT_EXPORTERS)
 #define EXP_NONE	UINT16_MAX
 
 struct exp_override {

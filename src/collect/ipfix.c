@@ -132,7 +132,17 @@ ipfix_flow_data(struct exporter *e, const struct ipfix_header *h, const struct n
 		r->time_ns = x.end_ms ? x.end_ms * 1000000u : h->export_ns;
 		if (conn_fn != NULL && (x.ins_present & (1u << INSIE_ID_EVENT)))
 			ipfix_conn_event(e, h, r, &x);
-		flowbatch_push(b, e, nftmpl_extra_rate(&x));
+		if (x.has_reverse) {
+			struct flow_rec fwd = *r, rev;
+
+			flowbatch_push(b, e, nftmpl_extra_rate(&x));
+			if (nftmpl_reverse(&fwd, &x, &rev)) {
+				*flowbatch_slot(b) = rev;
+				flowbatch_push(b, e, nftmpl_extra_rate(&x));
+			}
+		} else {
+			flowbatch_push(b, e, nftmpl_extra_rate(&x));
+		}
 		n++;
 	}
 	return n;

@@ -68,7 +68,7 @@
 #define LIMIT_COLLECT_EXPORTERS_PER_ADDR 16u
 /* Linear probes in a keyed hash table fed by the wire before the key is
    refused (counted, a health issue): a bound on the cost of a lookup. */
-#define LIMIT_COLLECT_PROBES		16u
+#define LIMIT_COLLECT_PROBES		32u
 /* Allow-list prefixes per collector. */
 #define LIMIT_COLLECT_ALLOW		64u
 /* Capture worker threads (PACKET_FANOUT members) per interface. */
