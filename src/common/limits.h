@@ -60,9 +60,10 @@
    (two while it reconnects), so one sender cannot hold every slot. */
 #define LIMIT_COLLECT_TCP_PER_SOURCE	4u
 /* Seconds a new IPFIX/TCP connection has to send its first complete message
-   header; a connection silent (no whole message) this long is closed. */
+   header (16 bytes), and a started message to arrive whole: an exporter
+   writes whole messages, a slot holder trickles. */
 #define LIMIT_COLLECT_TCP_HEADER_S	5u
-#define LIMIT_COLLECT_TCP_IDLE_S	120u
+#define LIMIT_COLLECT_TCP_IDLE_S	15u
 /* Exporters (source ids / observation domains / sFlow sub-agents, all
    protocols) one source address may hold; a router has a handful. */
 #define LIMIT_COLLECT_EXPORTERS_PER_ADDR 16u

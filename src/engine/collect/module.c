@@ -379,7 +379,7 @@ conn_messages(struct collector *c, struct tcp_conn *k, struct counters_shard *sh
 
 		if (mlen < 0)
 			return false;
-		if (mlen > 0)
+		if (mlen > 0 && k->len - off >= IPFIX_HEADER_LEN)
 			k->header_seen = true;
 		if (mlen == 0 || (size_t)mlen > k->len - off)
 			break;
