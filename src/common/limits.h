@@ -70,6 +70,9 @@
 /* Linear probes in a keyed hash table fed by the wire before the key is
    refused (counted, a health issue): a bound on the cost of a lookup. */
 #define LIMIT_COLLECT_PROBES		32u
+/* Probes in a host table (half full at most) before the entry is dropped:
+   64 cache lines bound a record's cost whatever addresses a flood uses. */
+#define LIMIT_COLLECT_HOST_PROBES	64u
 /* Allow-list prefixes per collector. */
 #define LIMIT_COLLECT_ALLOW		64u
 /* Capture worker threads (PACKET_FANOUT members) per interface. */

@@ -80,6 +80,7 @@ struct collector {
 	/* Refusals as last reported (engine thread) */
 	struct exporter_refusals ref_seen;
 	uint64_t ref_report_ns[EXPORTER_REFUSED__COUNT];
+	uint64_t hosts_report_ns;
 	struct tcp_conn *conns[LIMIT_COLLECT_TCP_CONNS];
 	pthread_t net_th;
 	bool net_started;
@@ -613,6 +614,14 @@ report_refusals(struct collector *c, uint64_t now_ns)
 		json_decref(detail);
 		c->ref_seen.n[k] = ref.n[k];
 		c->ref_report_ns[k] = now_ns;
+	}
+	/* A full host table loses the per-host breakdown (never the PO totals). */
+	if (counters_hosts_dropped(c->cnt) > 0 && (c->hosts_report_ns == 0 ||
+	    now_ns - c->hosts_report_ns >= REFUSAL_REPORT_S * 1000000000ull)) {
+		health_report(engine_health(c->e), "collect", 0.1,
+		    "host table full: %llu host entries dropped in the last interval",
+		    (unsigned long long)counters_hosts_dropped(c->cnt));
+		c->hosts_report_ns = now_ns;
 	}
 }
 
