@@ -120,9 +120,19 @@ ipfix_flow_data(struct exporter *e, const struct ipfix_header *h, const struct n
 		if (!nftmpl_decode(t, set, r, &x))
 			break;
 		r->time_ns = x.end_ms ? x.end_ms * 1000000u : h->export_ns;
-		if ((x.ins_present & (1u << INSIE_ID_EVENT)) && conn_fn != NULL)
+		if (conn_fn != NULL && (x.ins_present & (1u << INSIE_ID_EVENT)))
 			ipfix_conn_event(e, h, r, &x, conn_fn, conn_ctx);
-		flowbatch_push(b, e, nftmpl_extra_rate(&x));
+		if (x.has_reverse) {
+			struct flow_rec fwd = *r, rev;
+
+			flowbatch_push(b, e, nftmpl_extra_rate(&x));
+			if (nftmpl_reverse(&fwd, &x, &rev)) {
+				*flowbatch_slot(b) = rev;
+				flowbatch_push(b, e, nftmpl_extra_rate(&x));
+			}
+		} else {
+			flowbatch_push(b, e, nftmpl_extra_rate(&x));
+		}
 		n++;
 	}
 	return n;
@@ -184,11 +194,9 @@ ipfix_message(struct exporter_table *t, const struct ipaddr *from, struct cursor
 
 	if (!ipfix_read_header(c, &m.h))
 		return -EINVAL;
-	m.e = exporter_get(t, from, m.h.domain, EXPORTER_IPFIX, now_ns);
-	if (m.e == NULL) {
-		exporter_table_count_refused(t);
+	m.e = exporter_get(t, from, from, m.h.domain, EXPORTER_IPFIX, now_ns);
+	if (m.e == NULL)
 		return -ENOSPC;
-	}
 	m.e->h.datagrams++;
 	if (!cur_sub(c, m.h.length - IPFIX_HEADER_LEN, &body)) {
 		m.e->h.parse_errors++;

@@ -56,6 +56,25 @@
 #define LIMIT_COLLECT_OBS		4096u
 /* IPFIX-over-TCP connections accepted at once, and one message's size. */
 #define LIMIT_COLLECT_TCP_CONNS		64u
+/* IPFIX-over-TCP connections from one address: a real exporter needs one
+   (two while it reconnects), so one sender cannot hold every slot. */
+#define LIMIT_COLLECT_TCP_PER_SOURCE	4u
+/* Seconds a new IPFIX/TCP connection has to send its first complete message
+   header (16 bytes), and a started message to arrive whole: an exporter
+   writes whole messages, a slot holder trickles. */
+#define LIMIT_COLLECT_TCP_HEADER_S	5u
+#define LIMIT_COLLECT_TCP_IDLE_S	15u
+/* Exporters (source ids / observation domains / sFlow sub-agents, all
+   protocols) one source address may hold; a router has a handful. */
+#define LIMIT_COLLECT_EXPORTERS_PER_ADDR 16u
+/* Linear probes in a keyed hash table fed by the wire before the key is
+   refused (counted, a health issue): a bound on the cost of a lookup. */
+#define LIMIT_COLLECT_PROBES		32u
+/* Probes in a host table (half full at most) before the entry is dropped:
+   64 cache lines bound a record's cost whatever addresses a flood uses. */
+#define LIMIT_COLLECT_HOST_PROBES	64u
+/* Allow-list prefixes per collector. */
+#define LIMIT_COLLECT_ALLOW		64u
 /* Capture worker threads (PACKET_FANOUT members) per interface. */
 #define LIMIT_COLLECT_CAPTURE_THREADS	16u
 /* UDP/TCP listeners configured. */
@@ -205,5 +224,17 @@
 #define LIMIT_FLIGHT_CATEGORIES		16u
 /* A flight message is for people; longer text is cut. */
 #define LIMIT_FLIGHT_MESSAGE		512u
+/* Flight entries one (category, event, source) writes singly per window;
+   past it they are counted and written as one "xN in W s" summary. */
+#define LIMIT_FLIGHT_BURST		5u
+/* The aggregation window, and the keys aggregated at once (a keyed table);
+   sources past it share one per-category bucket. */
+#define LIMIT_FLIGHT_WINDOW_S		10u
+#define LIMIT_FLIGHT_KEYS		512u
+/* Flight rows written per second in all (summaries apart): the store, and so
+   the event loop, never spend more than a few ms a second on the record. */
+#define LIMIT_FLIGHT_WRITES_PER_S	50u
+/* Rows one retention step deletes (a few ms); more waits for the next tick. */
+#define LIMIT_FLIGHT_PRUNE_BATCH	2000u
 
 #endif

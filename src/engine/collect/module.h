@@ -90,6 +90,9 @@ int collector_packet_clock_start(const struct settings *s, uint64_t *ret_start_n
 /* Copies of the exporters' and inputs' state (published once a second and
    whenever a replay finishes); return the total count, fill up to max. */
 size_t collector_exporters(struct collector *c, struct exporter_info *out, size_t max);
+/* Flow exports refused per reason (allow-list, caps, deadlines), as of the
+   network thread's last publish (every 0.5 s). */
+void collector_refusals(struct collector *c, struct exporter_refusals *ret);
 size_t collector_inputs(struct collector *c, struct collector_input *out, size_t max);
 /* Datagrams that no format recognised or no exporter could own. */
 uint64_t collector_unparsed(const struct collector *c);

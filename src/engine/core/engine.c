@@ -21,7 +21,6 @@
 #include "engine/core/modules.h"
 
 /* Flight retention runs every this many ticks: pruning is a DELETE scan. */
-#define ENGINE_PRUNE_TICKS 60u
 
 struct engine_tick_row {
 	engine_tick_fn fn;
@@ -474,6 +473,8 @@ engine_free(struct engine *e)
 			engine_modules[i].fini(state);
 	}
 	if (e->flight && e->store)
+		(void)flight_flush(e->flight, true);
+	if (e->flight && e->store)
 		flight_record(e->flight, "lifecycle", "stop", NULL, "moatd stopped (exit %d)",
 		    e->exit_code);
 	store_close(e->store);
@@ -498,11 +499,9 @@ engine_tick(struct engine *e)
 			engine_modules[i].tick(e->slot[i], now);
 	for (unsigned i = 0; i < e->nticks; i++)
 		e->ticks[i].fn(e, now, e->ticks[i].arg);
-	if (++e->nticked % ENGINE_PRUNE_TICKS == 0) {
-		r = flight_prune(e->flight);
-		if (r < 0)
-			engine_note_store_error(e, "flight retention", r);
-	}
+	r = flight_tick(e->flight);
+	if (r < 0)
+		engine_note_store_error(e, "flight retention", r);
 	health_tick(e->health);
 }
 
