@@ -19,6 +19,7 @@
 #include "common/cfg.h"
 #include "common/prefix.h"
 #include "engine/priv/client.h"
+#include "engine/priv/proxy.h"
 #include "engine/priv/proto.h"
 #include "engine/priv/server.h"
 
@@ -34,7 +35,8 @@ struct fake {
 static struct fake the_fake;	/* one per test binary: the ops table has no context */
 
 static int
-fake_open(const struct cfg_node *conf, void **ret_state, struct cfg_error *err)
+fake_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void **ret_state,
+    struct cfg_error *err)
 {
 	const char *x = NULL;
 
@@ -100,9 +102,20 @@ fake_counters(void *state, uint64_t id, struct mit_counters *ret)
 	return 0;
 }
 
+static int
+fake_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
+{
+	(void)state;
+	assert_true(max >= 1);
+	assert_int_equal(ipaddr_parse("198.51.100.1", &out[0]), 0);
+	*ret_n = 1;
+	return 0;
+}
+
 static const struct mit_driver_ops fake_ops = {
 	.name = "fake", .open = fake_open, .close = fake_close, .apply = fake_apply,
 	.withdraw = fake_withdraw, .installed = fake_installed, .counters = fake_counters,
+	.peers = fake_peers,
 };
 static const struct mit_driver_ops *const table[] = { &fake_ops };
 
@@ -313,11 +326,60 @@ test_handle_short(void **state)
 	assert_true(a.type & PRIV_REPLY);
 }
 
+/*
+ * The manager over proxies: a mitigation started in the engine reaches the
+ * privileged side's driver, configured by the privileged side's config (not
+ * the engine's), is undone there by id, and the driver's peers come back as
+ * never-block addresses.
+ */
+static void
+test_manager_through_proxies(void **state)
+{
+	static const char engine_yaml[] = "drivers:\n  fake: {x: from-engine}\n";
+	struct rig *g = *state;
+	struct priv_proxy_table *pt = NULL;
+	const struct mit_driver_ops *const *rows;
+	struct cfg_doc *doc = NULL;
+	struct cfg_error err;
+	struct mit_mgr *m = NULL;
+	struct mit_request req = rule(1).req;
+	const char *order[] = { "fake" };
+	struct ipaddr peer;
+	uint64_t id = 0;
+	size_t n = 0;
+
+	assert_int_equal(cfg_load_buffer("e", engine_yaml, strlen(engine_yaml), &doc, &err), 0);
+	assert_int_equal(mit_mgr_new(cfg_root(doc), table, 1, &m, &err), 0);
+	assert_string_equal(the_fake.conf_x, "from-engine");	/* opened here, as parsed */
+	assert_int_equal(priv_proxy_table_new(g->cli, table, 1, &pt), 0);
+	rows = priv_proxy_rows(pt, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0]->name, "fake");
+	assert_int_equal(mit_mgr_route(m, rows, n, &err), 0);
+	assert_string_equal(the_fake.conf_x, "from-conf");	/* reopened there, its own */
+
+	req.attack_id = 42;
+	assert_int_equal(mit_start(m, &req, order, 1, 1000, &id), 0);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_int_equal(the_fake.applies, 1);
+	assert_int_equal(mit_allow_peers(m), 0);	/* only inspected drivers are asked */
+	assert_true(mit_reconcile(m, 1001, NULL) >= 0);
+	assert_int_equal(mit_allow_peers(m), 1);
+	assert_int_equal(ipaddr_parse("198.51.100.1", &peer), 0);
+	assert_true(mit_never_blocked(m, NULL, &peer));
+	assert_int_equal(mit_stop(m, id, 1002, "test"), 0);
+	assert_int_equal(the_fake.withdraws, 1);
+	mit_mgr_free(m);
+	priv_proxy_table_free(pt);
+	cfg_free(doc);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_manager_through_proxies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_driver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_messages, setup, teardown),

@@ -18,6 +18,7 @@
 #include "engine/core/engine.h"
 #include "engine/core/loop.h"
 #include "engine/core/token.h"
+#include "engine/mitigate/module.h"
 #include "engine/priv/sep.h"
 
 #define MOATD_EXIT_CONFIG 2
@@ -123,15 +124,15 @@ static int
 moatd_split(const struct moatd_args *a, const struct settings *conf, int *ret_fd,
     int *ret_code)
 {
-	static const struct mit_driver_ops *const drivers[] = { &drv_nft_ops, &drv_xdp_ops,
-		&drv_bgp_ops, &drv_ins_ops, &drv_notify_ops };
+	size_t ntable;
+	const struct mit_driver_ops *const *table = mitigation_driver_table(&ntable);
 	struct privsep_opts po = {
 		.user = a->user,
 		.conf_path = a->conf_path,
 		.state_dir = a->state_dir ? a->state_dir :
 		    conf->state_dir ? conf->state_dir : SETTINGS_DEFAULT_STATE_DIR,
-		.table = drivers,
-		.ntable = sizeof(drivers) / sizeof(drivers[0]),
+		.table = table,
+		.ntable = ntable,
 	};
 
 	return privsep_split(&po, ret_fd, ret_code);

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/ipc.h"
@@ -179,6 +180,30 @@ priv_client_installed(struct priv_client *c, int32_t handle, uint64_t **ret_ids,
 	}
 	*ret_ids = ids;
 	*ret_n = len / sizeof(*ids);
+	return 0;
+}
+
+int
+priv_client_peers(struct priv_client *c, int32_t handle, struct ipaddr *out, size_t max,
+    size_t *ret_n)
+{
+	struct ipaddr peers[PRIV_MAX_PEERS];
+	size_t len = 0, n;
+	int r;
+
+	r = priv_call(c, PRIV_PEERS, handle, NULL, 0, peers, sizeof(peers), &len, NULL);
+	if (r < 0)
+		return r;
+	if (len % sizeof(peers[0]) != 0)
+		return -EPROTO;
+	n = len / sizeof(peers[0]);
+	for (size_t i = 0; i < n; i++)	/* what reaches mit_allow() is an address */
+		if (peers[i].af != AF_INET && peers[i].af != AF_INET6)
+			return -EPROTO;
+	if (n > max)
+		n = max;
+	memcpy(out, peers, n * sizeof(peers[0]));
+	*ret_n = n;
 	return 0;
 }
 

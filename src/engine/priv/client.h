@@ -31,6 +31,9 @@ int priv_client_installed(struct priv_client *c, int32_t handle, uint64_t **ret_
     size_t *ret_n);
 int priv_client_counters(struct priv_client *c, int32_t handle, uint64_t id,
     struct mit_counters *ret);
+/* The driver's peers (never blocked), at most max into out; -EOPNOTSUPP: none. */
+int priv_client_peers(struct priv_client *c, int32_t handle, struct ipaddr *out, size_t max,
+    size_t *ret_n);
 
 /*
  * Send a raw datagram and wait for any reply's result: for tests of the

@@ -10,7 +10,8 @@
  * detection, the REST API, the store — runs in the engine, which holds no
  * capability. So the vocabulary is the driver interface of
  * mitigate/manager.h and nothing more: open a driver, apply a rule,
- * withdraw a rule, list rules, read counters, close.
+ * withdraw a rule, list rules, read counters, list the driver's peers
+ * (never to be blocked), close.
  *
  * Every message is one datagram: a fixed header, then a body whose size is
  * exact for its type. Requests carry a sequence number the reply echoes.
@@ -29,6 +30,8 @@
 #define PRIV_VERSION 1u
 /* Rule ids one INSTALLED reply lists; a driver with more answers -E2BIG. */
 #define PRIV_MAX_IDS 1024u
+/* Peers one PEERS reply lists (a BGP speaker's neighbours). */
+#define PRIV_MAX_PEERS 64u
 
 enum priv_type {
 	PRIV_OPEN = 1,		/* body: priv_open; reply: handle */
@@ -37,6 +40,7 @@ enum priv_type {
 	PRIV_WITHDRAW,		/* body: priv_id */
 	PRIV_INSTALLED,		/* no body; reply body: n ids */
 	PRIV_COUNTERS,		/* body: priv_id; reply body: struct mit_counters */
+	PRIV_PEERS,		/* no body; reply body: n struct ipaddr */
 	PRIV_REPLY = 0x80,
 };
 

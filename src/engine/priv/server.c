@@ -166,7 +166,7 @@ priv_open(struct priv_server *s, const struct priv_open *o)
 		;
 	if (i == PRIV_MAX_HANDLES)
 		return -ENOSPC;
-	if ((r = ops->open(priv_driver_conf(s, o->driver), &s->h[i].state, &err)) < 0) {
+	if ((r = ops->open(ops, priv_driver_conf(s, o->driver), &s->h[i].state, &err)) < 0) {
 		log_warnx("priv: cannot open driver %s: %s", o->driver, err.msg);
 		return r;
 	}
@@ -193,9 +193,29 @@ priv_body_size(uint16_t type, size_t *ret)
 	case PRIV_WITHDRAW: *ret = sizeof(struct priv_id); return 0;
 	case PRIV_INSTALLED: *ret = 0; return 0;
 	case PRIV_COUNTERS: *ret = sizeof(struct priv_id); return 0;
+	case PRIV_PEERS: *ret = 0; return 0;
 	default: break;
 	}
 	return -EPROTO;
+}
+
+/* The driver's peers into body (at most PRIV_MAX_PEERS); none when it has no peers op. */
+static int
+priv_peers(struct priv_handle *h, uint8_t *body, size_t *ret_len)
+{
+	struct ipaddr peers[PRIV_MAX_PEERS];
+	size_t n = 0;
+	int r;
+
+	if (h->ops->peers == NULL)
+		return -EOPNOTSUPP;
+	if ((r = h->ops->peers(h->state, peers, PRIV_MAX_PEERS, &n)) < 0)
+		return r;
+	if (n > PRIV_MAX_PEERS)
+		n = PRIV_MAX_PEERS;
+	memcpy(body, peers, n * sizeof(peers[0]));
+	*ret_len = n * sizeof(peers[0]);
+	return 0;
 }
 
 /* Run a well-formed request against handle h; writes a reply body into
@@ -246,6 +266,8 @@ priv_run(struct priv_server *s, const struct priv_hdr *q, const void *in, struct
 		*ret_len = n * sizeof(*ids);
 		free(ids);
 		return 0;
+	case PRIV_PEERS:
+		return priv_peers(h, body, ret_len);
 	default:
 		return priv_refuse(s, "unknown request");
 	}
@@ -294,6 +316,8 @@ priv_server_serve(struct priv_server *s, int fd)
 {
 	static_assert(sizeof(struct mit_rule) + sizeof(struct priv_hdr) <= PRIV_MSG_MAX,
 	    "a rule fits one message");
+	static_assert(PRIV_MAX_PEERS * sizeof(struct ipaddr) + sizeof(struct priv_hdr) <=
+	    PRIV_MSG_MAX, "the peers fit one message");
 	_Alignas(8) uint8_t in[PRIV_MSG_MAX], out[PRIV_MSG_MAX];
 	size_t nfds = 0, n;
 	ssize_t len;
