@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "engine/core/modules.h"
 #include "engine/priv/client.h"
@@ -329,12 +330,13 @@ engine_make_state_dir(const char *dir)
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	/* Someone else's directory (or one others may write) could hold a
-	 * planted api.url, token or store: refuse it. */
-	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+	 * planted api.url, token or store: refuse it. Ours is the file system
+	 * identity (split moatd's engine is its user's before it drops root). */
+	if (st.st_uid != fileio_fs_uid() || (st.st_mode & 022)) {
 		log_errx("state directory %s is owned by uid %u with mode %04o; it must be "
 		    "owned by uid %u and not writable by group or others (fix: chown %u %s && "
 		    "chmod 700 %s, or use another --state)", dir, (unsigned)st.st_uid,
-		    (unsigned)(st.st_mode & 07777), (unsigned)geteuid(), (unsigned)geteuid(),
+		    (unsigned)(st.st_mode & 07777), (unsigned)fileio_fs_uid(), (unsigned)fileio_fs_uid(),
 		    dir, dir);
 		return -EPERM;
 	}

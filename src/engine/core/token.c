@@ -10,9 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "common/fileio.h"
 
 static bool
 token_valid(const char *s)
@@ -59,14 +60,6 @@ token_create(const char *path, char ret[TOKEN_HEX_LEN + 1])
 	return 0;
 }
 
-/* The user files are made and checked as: the file system identity, which
- * privilege separation sets to the engine's user before it drops root. */
-static uid_t
-token_fs_uid(void)
-{
-	return (uid_t)setfsuid((uid_t)-1);	/* an invalid id changes nothing */
-}
-
 static int
 token_read(int fd, char ret[TOKEN_HEX_LEN + 1], bool *ret_fixed_mode)
 {
@@ -76,7 +69,7 @@ token_read(int fd, char ret[TOKEN_HEX_LEN + 1], bool *ret_fixed_mode)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_uid != token_fs_uid() || (st.st_mode & 022))
+	if (!S_ISREG(st.st_mode) || st.st_uid != fileio_fs_uid() || (st.st_mode & 022))
 		return -EPERM;
 	*ret_fixed_mode = false;
 	if (st.st_mode & 044) {
