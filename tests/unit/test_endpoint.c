@@ -122,7 +122,7 @@ test_api_url(void **state)
 static void
 test_daemon_user_state(void **state)
 {
-	char sub[PATH_MAX], st[PATH_MAX], path[PATH_MAX + 16];
+	char sub[PATH_MAX], st[PATH_MAX + 8], path[PATH_MAX + 24];
 	char *u = NULL;
 	FILE *f;
 
