@@ -215,6 +215,11 @@
 #define LIMIT_API_TIMEOUT_S		30u
 /* A new REST connection must have sent its complete request head by then. */
 #define LIMIT_API_HEADER_DEADLINE_S	10u
+/* After refusing a request whose body is still coming, keep reading (and
+ * dropping) this long, or this much, so the client reads the refusal
+ * instead of a reset: the lingering close of other HTTP servers. */
+#define LIMIT_API_LINGER_MS		2000u
+#define LIMIT_API_LINGER_BYTES		(4u << 20)
 /* After accept() fails for want of descriptors, accepting pauses this long. */
 #define LIMIT_API_ACCEPT_PAUSE_MS	250u
 /* api.hosts: names the Host header may carry besides the listen address. */

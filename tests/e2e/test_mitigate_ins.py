@@ -52,11 +52,12 @@ def test_ins_driver_denies_and_lifts(topo, tmp_path):
     with open(os.path.join(state, "api.token")) as f:
         token = f.read().strip()
     alarm = {"type": "chaff.alarm", "kind": "syn_scan", "src": ATK_ADDR, "decoy": "192.0.2.99",
-             "n_decoys": 12, "count": 40, "scan": True, "proto": "tcp"}
+             "n_decoys": 12, "count": 40, "scan": True, "proto": "tcp", "proven": True}
     r = topo.run(srv, "curl", "-s", "-H", "Authorization: Bearer " + token,
                  "-H", "Content-Type: application/json", "-d", json.dumps(alarm),
                  "http://127.0.0.1:%d/api/v1/alarms" % port)
-    assert json.loads(r.stdout) == {"accepted": True, "po": "web", "detection": True}
+    assert json.loads(r.stdout) == {"accepted": True, "po": "web", "detection": True,
+                                    "detect_only": False}
 
     def denied():
         ms = json.loads(topo.run(srv, *moat, "--json", "mitigations").stdout)["mitigations"]

@@ -57,6 +57,7 @@ enum api_conn_state {
 	API_CONN_DONE,		/* the request is in evhttp's hands */
 	API_CONN_DISCARD,	/* refused: input dropped until the reply is out */
 	API_CONN_CLOSING,	/* reply handed over: close once it has left */
+	API_CONN_LINGER,	/* refusal sent, our side shut: drop input until EOF or a bound */
 };
 
 struct api_conn {
@@ -69,6 +70,8 @@ struct api_conn {
 	enum api_conn_state state;
 	uint64_t body_left;
 	size_t body_len;		/* the Content-Length passed on */
+	bool refused;			/* refused at the head: linger before closing */
+	size_t lingered;		/* bytes dropped in API_CONN_LINGER */
 	int status;			/* refused: the HTTP status the dispatcher sends */
 	char why[96];
 };
@@ -557,6 +560,7 @@ api_conn_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 			evbuffer_drain(src, have);
 			evbuffer_add(dst, refused, sizeof(refused) - 1);
 			c->close_after = true;
+			c->refused = true;
 			c->state = API_CONN_DISCARD;
 			return BEV_OK;
 		}
@@ -580,6 +584,12 @@ api_conn_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	case API_CONN_DISCARD:
 	case API_CONN_CLOSING:
 		evbuffer_drain(src, have);
+		return BEV_NEED_MORE;
+	case API_CONN_LINGER:
+		evbuffer_drain(src, have);
+		c->lingered += have;
+		if (c->lingered > LIMIT_API_LINGER_BYTES)
+			event_active(c->deadline, EV_TIMEOUT, 1);
 		return BEV_NEED_MORE;
 	}
 	return BEV_ERROR;
@@ -630,6 +640,27 @@ api_evict_oldest(struct api *a, const struct api_conn *except)
 	return false;
 }
 
+/*
+ * The reply to a refused request has left: shut our side and keep dropping
+ * what the client still sends for a bounded while, so it reads the refusal
+ * rather than a reset (closing with unread input sends RST, and a client
+ * still writing its body sees EPIPE before it reads). False: close now.
+ */
+static bool
+api_conn_linger(struct api_conn *c)
+{
+	const struct timeval linger = { .tv_sec = LIMIT_API_LINGER_MS / 1000,
+		.tv_usec = (LIMIT_API_LINGER_MS % 1000) * 1000 };
+	evutil_socket_t fd = bufferevent_getfd(c->sock);
+
+	if (!c->refused || fd < 0 || shutdown(fd, SHUT_WR) < 0)
+		return false;
+	c->state = API_CONN_LINGER;
+	c->lingered = 0;
+	evtimer_add(c->deadline, &linger);
+	return true;
+}
+
 static void
 api_conn_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -640,7 +671,10 @@ api_conn_deadline(evutil_socket_t fd, short what, void *arg)
 	if (c->state == API_CONN_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(c->sock)) > 0)
 		return;		/* not yet: the output callback calls again */
-	if (c->state != API_CONN_HEAD && c->state != API_CONN_CLOSING)
+	if (c->state == API_CONN_CLOSING && api_conn_linger(c))
+		return;
+	if (c->state != API_CONN_HEAD && c->state != API_CONN_CLOSING &&
+	    c->state != API_CONN_LINGER)
 		return;
 	/* evhttp's error callback frees the connection (and, through the
 	 * filter's free_context, c). */
