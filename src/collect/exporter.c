@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/nftmpl.h"
-#include "collect/sflow.h"
 #include "common/limits.h"
 
 /* Open-addressing indexes with four times as many buckets as slots: at a
@@ -115,8 +113,8 @@ exporter_table_new(void)
 static void
 exp_free(struct exporter *e)
 {
-	nftmpl_cache_free(e->tmpl);
-	sflow_ifaces_free(e->ifaces);
+	if (e->state_ops != NULL)
+		e->state_ops->free(e);
 	free(e);
 }
 
@@ -453,7 +451,7 @@ exp_info(const struct exporter *e, struct exporter_info *ret)
 	ret->index = e->index;
 	ret->sampling = exporter_sampling(e, 0);
 	ret->sampling_seen = e->sampling_seen;
-	ret->templates = (uint32_t)nftmpl_cache_count(e->tmpl);
+	ret->templates = e->state_ops && e->state_ops->templates ? e->state_ops->templates(e) : 0;
 	ret->first_seen_ns = e->first_seen_ns;
 	ret->last_seen_ns = e->last_seen_ns;
 	ret->h = e->h;

@@ -55,6 +55,7 @@ struct exporter_health {
 	uint64_t packets;	/* packets reported, unscaled */
 };
 
+struct exporter_state_ops;
 struct nftmpl_cache;
 struct sflow_ifaces;
 
@@ -73,6 +74,15 @@ struct exporter {
 	struct exporter_health h;
 	struct nftmpl_cache *tmpl;	/* NetFlow v9 / IPFIX only, created on first use */
 	struct sflow_ifaces *ifaces;	/* sFlow only, created on first use */
+	/* Set by the parser that created tmpl or ifaces (nftmpl.c, sflow.c), so
+	 * the table frees and counts them without knowing any parser. */
+	const struct exporter_state_ops *state_ops;
+};
+
+/* How a parser's per-exporter state is freed and reported. */
+struct exporter_state_ops {
+	void (*free)(struct exporter *e);
+	uint32_t (*templates)(const struct exporter *e);	/* NULL: none */
 };
 
 struct exporter_table;

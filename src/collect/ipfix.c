@@ -159,7 +159,7 @@ ipfix_set(struct ipfix_msg *m, struct cursor *c)
 	if (!cur_be16(c, &id) || !cur_be16(c, &len) || len < 4 || !cur_sub(c, len - 4u, &set))
 		return -EINVAL;
 	if (id == 2 || id == 3) {
-		if (m->e->tmpl == NULL && (m->e->tmpl = nftmpl_cache_new()) == NULL)
+		if (nftmpl_cache_of(m->e) == NULL)
 			return -ENOMEM;
 		r = nftmpl_parse_set(m->e->tmpl, &set, NFTMPL_IPFIX, id == 3);
 		return r < 0 ? r : 0;

@@ -77,7 +77,7 @@ nf9_template_set(struct exporter *e, struct cursor *set, bool options)
 {
 	int r;
 
-	if (e->tmpl == NULL && (e->tmpl = nftmpl_cache_new()) == NULL)
+	if (nftmpl_cache_of(e) == NULL)
 		return -ENOMEM;
 	r = nftmpl_parse_set(e->tmpl, set, NFTMPL_V9, options);
 	return r < 0 ? r : 0;

@@ -103,6 +103,32 @@ nftmpl_cache_count(const struct nftmpl_cache *c)
 	return c ? c->n : 0;
 }
 
+static void
+nftmpl_exporter_free(struct exporter *e)
+{
+	nftmpl_cache_free(e->tmpl);
+	e->tmpl = NULL;
+}
+
+static uint32_t
+nftmpl_exporter_templates(const struct exporter *e)
+{
+	return (uint32_t)nftmpl_cache_count(e->tmpl);
+}
+
+static const struct exporter_state_ops nftmpl_state_ops = {
+	.free = nftmpl_exporter_free,
+	.templates = nftmpl_exporter_templates,
+};
+
+struct nftmpl_cache *
+nftmpl_cache_of(struct exporter *e)
+{
+	if (e->tmpl == NULL && (e->tmpl = nftmpl_cache_new()) != NULL)
+		e->state_ops = &nftmpl_state_ops;
+	return e->tmpl;
+}
+
 /* Index of id in the sorted array, or where it would go. */
 static size_t
 cache_pos(const struct nftmpl_cache *c, uint16_t id)

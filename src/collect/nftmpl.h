@@ -47,6 +47,8 @@ struct nftmpl_cache;
 
 /* The cache of one exporter; created on first use. NULL + errno. */
 struct nftmpl_cache *nftmpl_cache_new(void);
+/* e's cache, created on first use (and freed with e). NULL + errno. */
+struct nftmpl_cache *nftmpl_cache_of(struct exporter *e);
 void nftmpl_cache_free(struct nftmpl_cache *c);		/* accepts NULL */
 size_t nftmpl_cache_count(const struct nftmpl_cache *c);	/* accepts NULL */
 const struct nftmpl *nftmpl_find(const struct nftmpl_cache *c, uint16_t id);

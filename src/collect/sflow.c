@@ -157,6 +157,15 @@ sflow_flow_sample(struct sflow_dgram *d, struct cursor *c, bool expanded)
 	return sflow_flow_records(d, c, nrec, rate);
 }
 
+static void
+sflow_exporter_free(struct exporter *e)
+{
+	sflow_ifaces_free(e->ifaces);
+	e->ifaces = NULL;
+}
+
+static const struct exporter_state_ops sflow_state_ops = { .free = sflow_exporter_free };
+
 static struct sflow_iface *
 sflow_iface_slot(struct exporter *e, uint32_t ifindex)
 {
@@ -164,6 +173,7 @@ sflow_iface_slot(struct exporter *e, uint32_t ifindex)
 
 	if (s == NULL && (s = e->ifaces = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	e->state_ops = &sflow_state_ops;
 	for (size_t k = 0; k < s->n; k++)
 		if (s->i[k].ifindex == ifindex)
 			return &s->i[k];

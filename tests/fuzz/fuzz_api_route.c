@@ -7,6 +7,7 @@
 
 #include "engine/api/route.h"
 #include "engine/core/flight.h"
+#include "engine/core/modules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	for (unsigned m = API_GET; m <= API_OTHER; m <<= 1)
-		if (api_route_find(m, s, &rt, param) == API_MATCH &&
+		if (api_route_find(engine_modules, m, s, &rt, param) == API_MATCH &&
 		    strlen(param) >= API_PARAM_MAX)
 			abort();
 	(void)flight_parse_time(s, 1700000000000, true, &t);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "engine/core/settings.h"
+#include "engine/core/modules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -14,7 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cfg_error err;
 	struct settings *s = NULL;
 
-	if (settings_load_buffer("fuzz.yaml", (const char *)data, size, 0, &s, &err) == 0)
+	if (settings_load_buffer("fuzz.yaml", (const char *)data, size, engine_modules, 0, &s, &err) == 0)
 		settings_free(s);
 	return 0;
 }

@@ -100,7 +100,7 @@ test_contract_routes(void **state)
 	char param[API_PARAM_MAX];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum api_match m = api_route_find(cases[i].method, cases[i].path, &rt, param);
+		enum api_match m = api_route_find(engine_modules, cases[i].method, cases[i].path, &rt, param);
 
 		if (m != cases[i].want)
 			fail_msg("%s: got %d, want %d", cases[i].path, m, cases[i].want);
@@ -134,7 +134,7 @@ test_module_routes(void **state)
 			for (unsigned bit = API_GET; bit <= API_DELETE; bit <<= 1) {
 				if (!(t->methods & bit))
 					continue;
-				assert_int_equal(api_route_find(bit, path, &rt, param), API_MATCH);
+				assert_int_equal(api_route_find(engine_modules, bit, path, &rt, param), API_MATCH);
 				if (rt != t)
 					fail_msg("%s %s: routed to %s", engine_modules[m].name,
 					    path, rt->pattern);
@@ -147,12 +147,12 @@ test_module_routes(void **state)
 		const struct api_route *rt;
 		char param[API_PARAM_MAX];
 
-		assert_int_equal(api_route_find(API_POST, "/api/v1/restore", &rt, param),
+		assert_int_equal(api_route_find(engine_modules, API_POST, "/api/v1/restore", &rt, param),
 		    API_MATCH);
 		assert_int_equal(rt->max_body, LIMIT_API_RESTORE_BODY);
-		assert_int_equal(api_route_find(API_POST, "/api/v1/alarms", &rt, param), API_MATCH);
+		assert_int_equal(api_route_find(engine_modules, API_POST, "/api/v1/alarms", &rt, param), API_MATCH);
 		assert_int_equal(rt->max_body, LIMIT_API_BODY);
-		assert_int_equal(api_route_find(API_GET, "/metrics", &rt, param), API_MATCH);
+		assert_int_equal(api_route_find(engine_modules, API_GET, "/metrics", &rt, param), API_MATCH);
 		assert_int_equal(rt->max_body, 0);
 	}
 }

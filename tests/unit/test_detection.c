@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "engine/detect/module.h"
 #include "engine/core/engine.h"
+#include "engine/core/modules.h"
 
 #define NS CLOCK_NS_PER_SEC
 #define T0_NS (1700000000ULL * NS)
@@ -38,12 +39,13 @@ static const char *engine_yaml = cfg_yaml;
 static struct engine *
 open_engine(const char *dir)
 {
-	struct engine_opts o = { .state_dir = dir, .manual_clock = true, .start_ns = T0_NS };
+	struct engine_opts o = { .state_dir = dir, .manual_clock = true, .start_ns = T0_NS,
+		.modules = engine_modules, .wire = engine_wire };
 	struct cfg_error err;
 	struct settings *s = NULL;
 	struct engine *e = NULL;
 
-	assert_int_equal(settings_load_buffer("t.yaml", engine_yaml, strlen(engine_yaml), 1700000000,
+	assert_int_equal(settings_load_buffer("t.yaml", engine_yaml, strlen(engine_yaml), engine_modules, 1700000000,
 	    &s, &err), 0);
 	assert_int_equal(engine_new(&o, s, &e), 0);
 	return e;
@@ -243,7 +245,7 @@ expect_config_error(const char *yaml, const char *msg)
 	struct cfg_error err = { "" };
 	struct settings *s = NULL;
 
-	assert_int_not_equal(settings_load_buffer("t.yaml", yaml, strlen(yaml), 1700000000, &s, &err), 0);
+	assert_int_not_equal(settings_load_buffer("t.yaml", yaml, strlen(yaml), engine_modules, 1700000000, &s, &err), 0);
 	if (strstr(err.msg, msg) == NULL)
 		fail_msg("expected \"%s\" in \"%s\"", msg, err.msg);
 }

@@ -18,6 +18,7 @@
 #include "engine/core/engine.h"
 #include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
+#include "engine/core/modules.h"
 
 #define T0_NS (1700000000ULL * CLOCK_NS_PER_SEC)
 
@@ -34,12 +35,13 @@ struct fixture {
 static struct engine *
 open_engine(const char *dir, const char *yaml)
 {
-	struct engine_opts o = { .state_dir = dir, .manual_clock = true, .start_ns = T0_NS };
+	struct engine_opts o = { .state_dir = dir, .manual_clock = true, .start_ns = T0_NS,
+		.modules = engine_modules, .wire = engine_wire };
 	struct cfg_error err;
 	struct settings *s = NULL;
 	struct engine *e = NULL;
 
-	assert_int_equal(settings_load_buffer("t.yaml", yaml, strlen(yaml), 1700000000, &s, &err), 0);
+	assert_int_equal(settings_load_buffer("t.yaml", yaml, strlen(yaml), engine_modules, 1700000000, &s, &err), 0);
 	assert_int_equal(engine_new(&o, s, &e), 0);
 	return e;
 }
@@ -188,7 +190,7 @@ test_reload_replays_config(void **state)
 	struct po_error err;
 
 	assert_int_equal(put(fx->e, "{\"name\":\"web\",\"prefixes\":[\"192.0.2.0/24\"]}", true, &err), 0);
-	assert_int_equal(settings_load_buffer("t2.yaml", yaml2, strlen(yaml2), 0, &s, &cerr), 0);
+	assert_int_equal(settings_load_buffer("t2.yaml", yaml2, strlen(yaml2), engine_modules, 0, &s, &cerr), 0);
 	assert_int_equal(engine_reload(fx->e, s), 0);
 	assert_null(poset_find(engine_pos(fx->e), "cfgpo", NULL));
 	assert_non_null(poset_find(engine_pos(fx->e), "other", NULL));

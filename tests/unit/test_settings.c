@@ -19,7 +19,7 @@ static int
 load(const char *yaml, struct settings **ret, struct cfg_error *err)
 {
 	memset(err, 0, sizeof(*err));
-	return settings_load_buffer("t.yaml", yaml, strlen(yaml), 1700000000, ret, err);
+	return settings_load_buffer("t.yaml", yaml, strlen(yaml), engine_modules, 1700000000, ret, err);
 }
 
 /* yaml must be refused with an error starting with `where`. */
@@ -42,7 +42,7 @@ test_defaults(void **state)
 	struct settings *c = NULL;
 
 	assert_int_equal(settings_load_buffer("<defaults>", settings_defaults_yaml,
-	    strlen(settings_defaults_yaml), 0, &c, &err), 0);
+	    strlen(settings_defaults_yaml), engine_modules, 0, &c, &err), 0);
 	assert_int_equal(c->log.level, LOG_LVL_INFO);
 	assert_int_equal(c->log.target, LOG_DEST_STDERR);
 	assert_string_equal(c->api.listen, "127.0.0.1:8080");
@@ -209,7 +209,7 @@ test_missing_file(void **state)
 	struct cfg_error err;
 	struct settings *c = NULL;
 
-	assert_int_equal(settings_load("/nonexistent/moatd.yaml", 0, &c, &err), -ENOENT);
+	assert_int_equal(settings_load("/nonexistent/moatd.yaml", engine_modules, 0, &c, &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "/nonexistent/moatd.yaml"));
 }
 

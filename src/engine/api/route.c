@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "engine/core/modules.h"
+#include "engine/core/module.h"
 
 /* Next segment of *p (after its leading '/'); false at the end. */
 static bool
@@ -83,13 +83,13 @@ api_route_mutating(unsigned method)
 }
 
 enum api_match
-api_route_find(unsigned method, const char *path, const struct api_route **ret_route,
-    char param[API_PARAM_MAX])
+api_route_find(const struct engine_module *mods, unsigned method, const char *path,
+    const struct api_route **ret_route, char param[API_PARAM_MAX])
 {
 	bool path_known = false;
 
 	for (size_t m = 0; m < ENGINE_NMODS; m++) {
-		const struct api_route *table = engine_modules[m].routes;
+		const struct api_route *table = mods[m].routes;
 		size_t n = 0;
 
 		if (table == NULL)
@@ -110,12 +110,12 @@ api_route_find(unsigned method, const char *path, const struct api_route **ret_r
 }
 
 size_t
-api_route_max_body(void)
+api_route_max_body(const struct engine_module *mods)
 {
 	size_t max = 0;
 
 	for (size_t m = 0; m < ENGINE_NMODS; m++)
-		for (const struct api_route *r = engine_modules[m].routes;
+		for (const struct api_route *r = mods[m].routes;
 		    r != NULL && r->pattern != NULL; r++)
 			if (r->max_body > max)
 				max = r->max_body;

@@ -26,6 +26,7 @@ enum api_method {
 #define API_PARAM_MAX 128
 
 struct api_req;
+struct engine_module;
 typedef void (*api_handler)(struct api_req *r);
 
 struct api_route {
@@ -47,16 +48,17 @@ enum api_match api_route_match(const struct api_route *table, size_t n, unsigned
     const char *path, const struct api_route **ret_route, char param[API_PARAM_MAX]);
 
 /*
- * The same over every module's routes (the rows of engine_modules[]): the
+ * The same over every module's routes (mods: the engine's module table,
+ * ENGINE_NMODS rows, engine_module_rows()): the
  * first route whose path and method match; API_NO_METHOD if some module
  * has the path but none the method. No two modules' routes take the same
  * method and path, so the modules' order does not change the answer.
  */
-enum api_match api_route_find(unsigned method, const char *path,
-    const struct api_route **ret_route, char param[API_PARAM_MAX]);
+enum api_match api_route_find(const struct engine_module *mods, unsigned method,
+    const char *path, const struct api_route **ret_route, char param[API_PARAM_MAX]);
 
 /* The largest body any module's route accepts (evhttp's own cap). */
-size_t api_route_max_body(void);
+size_t api_route_max_body(const struct engine_module *mods);
 
 /* True if the method needs the bearer token (everything but GET). */
 int api_route_mutating(unsigned method);

@@ -45,7 +45,6 @@
 
 #include "common/limits.h"
 #include "common/log.h"
-#include "engine/api/admin.h"
 #include "engine/api/metrics.h"
 #include "engine/api/reqhead.h"
 #include "engine/api/route.h"
@@ -457,7 +456,7 @@ api_conn_decide(struct api_conn *c, const char *buf, size_t len)
 	}
 	memcpy(path, h.path.p, h.path.len);
 	path[h.path.len] = '\0';
-	switch (api_route_find(h.method, path, &route, param)) {
+	switch (api_route_find(engine_module_rows(a->e), h.method, path, &route, param)) {
 	case API_NO_PATH:
 		api_conn_refuse(c, 404, "no such resource: %.60s", path);
 		return;
@@ -849,7 +848,7 @@ api_dispatch(struct api_req *r)
 		api_reply_error(r, 400, NULL, "bad request URI");
 		return;
 	}
-	switch (api_route_find(method, path, &route, r->param)) {
+	switch (api_route_find(engine_module_rows(r->api->e), method, path, &route, r->param)) {
 	case API_NO_PATH:
 		api_reply_error(r, 404, NULL, "no such resource: %.200s", path);
 		return;
@@ -1013,7 +1012,7 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 	evhttp_set_bevcb(a->http, api_conn_new, a);
 	/* The filter enforces each route's cap from the head; evhttp's own cap
 	 * is the largest route's, a backstop. */
-	evhttp_set_max_body_size(a->http, (ev_ssize_t)api_route_max_body());
+	evhttp_set_max_body_size(a->http, (ev_ssize_t)api_route_max_body(engine_module_rows(a->e)));
 	evhttp_set_max_headers_size(a->http, LIMIT_API_HEADERS);
 	evhttp_set_timeout(a->http, (int)LIMIT_API_TIMEOUT_S);
 	/* Every method reaches the dispatcher, which answers 405 in JSON. */
@@ -1036,7 +1035,6 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 	a->listener = evhttp_bound_socket_get_listener(bound);
 	evconnlistener_set_error_cb(a->listener, api_accept_error);
 	event_add(a->resume, &tick);
-	api_admin_sweep(engine_state_dir(e));
 	r = api_write_url(engine_state_dir(e), listen);
 	if (r < 0)
 		log_warnx("api: cannot write %s/api.url: %s", engine_state_dir(e), strerror(-r));

@@ -19,7 +19,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
-#include "engine/core/modules.h"
+#include "engine/core/statedir.h"
 #include "engine/priv/client.h"
 #include "engine/priv/sep.h"
 
@@ -30,6 +30,8 @@ struct engine_tick_row {
 
 struct engine {
 	struct clock clock;
+	const struct engine_module *mods;	/* ENGINE_NMODS rows (core/module.h) */
+	int (*wire)(struct engine *e);
 	struct settings *conf;
 	char *state_dir;
 	char *store_path;
@@ -101,6 +103,12 @@ const struct lpm *
 engine_lpm(const struct engine *e)
 {
 	return e->lpm;
+}
+
+const struct engine_module *
+engine_module_rows(const struct engine *e)
+{
+	return e->mods;
 }
 
 struct priv_client *
@@ -189,16 +197,16 @@ static void
 engine_modules_pos_changed(struct engine *e)
 {
 	for (size_t i = 0; i < ENGINE_NMODS; i++)
-		if (engine_modules[i].pos_changed && e->slot[i])
-			engine_modules[i].pos_changed(e->slot[i]);
+		if (e->mods[i].pos_changed && e->slot[i])
+			e->mods[i].pos_changed(e->slot[i]);
 }
 
 static void
 engine_modules_reset(struct engine *e, bool factory)
 {
 	for (size_t i = 0; i < ENGINE_NMODS; i++)
-		if (engine_modules[i].reset && e->slot[i])
-			engine_modules[i].reset(e->slot[i], factory);
+		if (e->mods[i].reset && e->slot[i])
+			e->mods[i].reset(e->slot[i], factory);
 }
 
 /* Build the LPM of the current table and swap it in. On failure the old
@@ -318,31 +326,6 @@ engine_on_soft_reset(void *arg)
 	engine_modules_reset(e, false);
 }
 
-static int
-engine_make_state_dir(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (stat(dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	/* Someone else's directory (or one others may write) could hold a
-	 * planted api.url, token or store: refuse it. Ours is the file system
-	 * identity (split moatd's engine is its user's before it drops root). */
-	if (st.st_uid != fileio_fs_uid() || (st.st_mode & 022)) {
-		log_errx("state directory %s is owned by uid %u with mode %04o; it must be "
-		    "owned by uid %u and not writable by group or others (fix: chown %u %s && "
-		    "chmod 700 %s, or use another --state)", dir, (unsigned)st.st_uid,
-		    (unsigned)(st.st_mode & 07777), (unsigned)fileio_fs_uid(), (unsigned)fileio_fs_uid(),
-		    dir, dir);
-		return -EPERM;
-	}
-	return 0;
-}
-
 static char *
 engine_join(const char *dir, const char *name)
 {
@@ -358,12 +341,13 @@ engine_open_parts(struct engine *e)
 {
 	int r;
 
-	r = engine_make_state_dir(e->state_dir);
+	r = statedir_make(e->state_dir);
 	if (r < 0) {
 		if (r != -EPERM)	/* that one was explained already */
 			log_errx("state directory %s: %s", e->state_dir, strerror(-r));
 		return r;
 	}
+	statedir_sweep(e->state_dir);
 	r = store_open(e->conf->store.backend, e->store_path, &e->store);
 	if (r < 0) {
 		log_errx("store %s (%s): %s%s", e->store_path, e->conf->store.backend, strerror(-r),
@@ -391,7 +375,7 @@ engine_init_modules(struct engine *e)
 	int r;
 
 	for (; e->ninit < ENGINE_NMODS; e->ninit++) {
-		const struct engine_module *m = &engine_modules[e->ninit];
+		const struct engine_module *m = &e->mods[e->ninit];
 
 		if (!m->init)
 			continue;
@@ -401,13 +385,13 @@ engine_init_modules(struct engine *e)
 			return r;
 		}
 	}
-	r = engine_wire(e);
+	r = e->wire ? e->wire(e) : 0;
 	if (r < 0) {
 		log_errx("wiring the modules: %s", strerror(-r));
 		return r;
 	}
 	for (size_t i = 0; i < ENGINE_NMODS; i++) {
-		const struct engine_module *m = &engine_modules[i];
+		const struct engine_module *m = &e->mods[i];
 
 		if (!m->start || !e->slot[i])
 			continue;
@@ -428,10 +412,13 @@ engine_new(const struct engine_opts *o, struct settings *conf, struct engine **r
 	struct engine *e = calloc(1, sizeof(*e));
 	int r;
 
-	if (!e) {
+	if (!e || !o->modules) {
 		settings_free(conf);
-		return -ENOMEM;
+		free(e);
+		return e ? -EINVAL : -ENOMEM;
 	}
+	e->mods = o->modules;
+	e->wire = o->wire;
 	e->conf = conf;
 	e->clock_driver.fd = -1;
 	if (o->manual_clock)
@@ -481,8 +468,8 @@ engine_free(struct engine *e)
 		void *state = e->slot[i];
 
 		e->slot[i] = NULL;	/* not running any more, also to the others' fini */
-		if (engine_modules[i].fini && state)
-			engine_modules[i].fini(state);
+		if (e->mods[i].fini && state)
+			e->mods[i].fini(state);
 	}
 	if (e->flight && e->store)
 		(void)flight_flush(e->flight, true);
@@ -508,8 +495,8 @@ engine_tick(struct engine *e)
 	int r;
 
 	for (size_t i = 0; i < e->ninit; i++)
-		if (engine_modules[i].tick && e->slot[i])
-			engine_modules[i].tick(e->slot[i], now);
+		if (e->mods[i].tick && e->slot[i])
+			e->mods[i].tick(e->slot[i], now);
 	for (unsigned i = 0; i < e->nticks; i++)
 		e->ticks[i].fn(e, now, e->ticks[i].arg);
 	r = flight_tick(e->flight);

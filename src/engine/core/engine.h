@@ -32,6 +32,7 @@
 
 #include "common/clock.h"
 #include "common/lpm.h"
+#include "engine/core/module.h"
 #include "engine/core/settings.h"
 #include "engine/core/flight.h"
 #include "engine/core/health.h"
@@ -47,18 +48,6 @@ struct engine;
 
 typedef void (*engine_tick_fn)(struct engine *e, uint64_t now_ns, void *arg);
 
-/* The modules of moatd, in the order of engine_modules[] (init, start and
- * tick in this order, fini in reverse); an id is the index of the module's
- * slot. */
-enum engine_mod {
-	ENGINE_MOD_CORE,
-	ENGINE_MOD_CONNTAB,	/* before the collector: takes its moat-ins events */
-	ENGINE_MOD_COLLECT,	/* before detection: readings reach it in the same tick */
-	ENGINE_MOD_DETECTION,
-	ENGINE_MOD_MITIGATION,	/* after detection: it acts on its attacks */
-	ENGINE_NMODS
-};
-
 /* The state module id's init() left in its slot; NULL when the module is
  * not running (not configured, not initialised yet, or stopped). Modules
  * wrap it in a typed accessor; nothing else should call it. */
@@ -71,6 +60,11 @@ struct engine_opts {
 	uint64_t start_ns;	/* manual clock start */
 	bool privsep;		/* priv_fd is the channel to the privileged part */
 	int priv_fd;
+	/* The module table (ENGINE_NMODS rows, core/module.h) and the wiring
+	 * between the modules' states, run after every init: moatd passes
+	 * engine_modules and engine_wire (core/modules.h). */
+	const struct engine_module *modules;
+	int (*wire)(struct engine *e);
 };
 
 /*
@@ -96,6 +90,8 @@ const char *engine_state_dir(const struct engine *e);
 /* The channel to the privileged part that runs the mitigation drivers, or
  * NULL when moatd runs in one process (no --user). */
 struct priv_client *engine_priv(struct engine *e);
+/* The module table the engine was made with (ENGINE_NMODS rows). */
+const struct engine_module *engine_module_rows(const struct engine *e);
 int64_t engine_started_at(const struct engine *e);
 uint64_t engine_uptime_s(const struct engine *e);
 

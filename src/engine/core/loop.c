@@ -83,7 +83,8 @@ loop_reload(struct loop *l)
 	int r;
 
 	loop_notify("RELOADING=1");
-	r = settings_load(l->o->conf_path, (int64_t)clock_wall_s(clk), &c, &err);
+	r = settings_load(l->o->conf_path, engine_module_rows(l->e), (int64_t)clock_wall_s(clk), &c,
+	    &err);
 	if (r < 0) {
 		log_warnx("reload: %s; keeping the running configuration", err.msg);
 		flight_record(engine_flight(l->e), "config", "reload.failed", NULL,

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "engine/backtest/backtest.h"
 #include "engine/collect/module.h"
+#include "engine/core/modules.h"
 #include "engine/core/settings.h"
 #include "engine/core/engine.h"
 #include "engine/core/loop.h"
@@ -171,7 +172,7 @@ main(int argc, char **argv)
 	code = moatd_parse_args(argc, argv, &a);
 	if (code >= 0)
 		return code;
-	if (settings_load(a.conf_path, (int64_t)time(NULL), &conf, &err) < 0) {
+	if (settings_load(a.conf_path, engine_modules, (int64_t)time(NULL), &conf, &err) < 0) {
 		log_errx("%s", err.msg);
 		return MOATD_EXIT_CONFIG;
 	}
@@ -198,6 +199,8 @@ main(int argc, char **argv)
 			return r < 0 ? 1 : code;	/* the privileged part is done */
 		}
 	}
+	eo.modules = engine_modules;
+	eo.wire = engine_wire;
 	eo.privsep = a.user != NULL;
 	eo.priv_fd = priv_fd;
 	if (engine_new(&eo, conf, &e) < 0)

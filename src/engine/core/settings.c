@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "common/strnum.h"
-#include "engine/core/modules.h"
+#include "engine/core/module.h"
 #include "engine/po/poset.h"
 #include "engine/store/store.h"
 
@@ -62,12 +62,12 @@ const struct settings_section settings_core_sections[] = {
  * (or past SETTINGS_MAX_SECTIONS, which the unit tests check is enough).
  */
 static const struct settings_section *
-settings_section_at(size_t i)
+settings_section_at(const struct settings *c, size_t i)
 {
 	if (i >= SETTINGS_MAX_SECTIONS)
 		return NULL;
 	for (size_t m = 0; m < ENGINE_NMODS; m++)
-		for (const struct settings_section *sec = engine_modules[m].sections;
+		for (const struct settings_section *sec = c->mods[m].sections;
 		    sec != NULL && sec->name != NULL; sec++)
 			if (i-- == 0)
 				return sec;
@@ -453,13 +453,13 @@ settings_parse_root(struct settings *c, const struct cfg_node *root, struct cfg_
 
 	if (root && cfg_kind(root) != CFG_MAP)
 		return cfg_fail(err, root, "expected a map of sections");
-	while ((sec = settings_section_at(nsec)) != NULL)
+	while ((sec = settings_section_at(c, nsec)) != NULL)
 		allowed[nsec++] = sec->name;
 	allowed[nsec] = NULL;
 	r = cfg_check_keys(root, allowed, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; (sec = settings_section_at(i)) != NULL; i++) {
+	for (size_t i = 0; (sec = settings_section_at(c, i)) != NULL; i++) {
 		const struct cfg_node *n = cfg_get(root, sec->name);
 
 		r = sec->parse(c, n, &c->ext[i], err);
@@ -470,14 +470,15 @@ settings_parse_root(struct settings *c, const struct cfg_node *root, struct cfg_
 }
 
 static int
-settings_from_doc(struct cfg_doc *doc, const char *source, int64_t now_s, struct settings **ret,
-    struct cfg_error *err)
+settings_from_doc(struct cfg_doc *doc, const char *source, const struct engine_module *mods,
+    int64_t now_s, struct settings **ret, struct cfg_error *err)
 {
 	struct settings *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
 		return -ENOMEM;
+	c->mods = mods;
 	snprintf(c->source, sizeof(c->source), "%s", source);
 	settings_set_defaults(c);
 	c->loaded_at = now_s;
@@ -493,8 +494,8 @@ settings_from_doc(struct cfg_doc *doc, const char *source, int64_t now_s, struct
 }
 
 int
-settings_load_buffer(const char *name, const char *buf, size_t len, int64_t now_s,
-    struct settings **ret, struct cfg_error *err)
+settings_load_buffer(const char *name, const char *buf, size_t len,
+    const struct engine_module *mods, int64_t now_s, struct settings **ret, struct cfg_error *err)
 {
 	struct cfg_doc *doc;
 	int r;
@@ -502,13 +503,14 @@ settings_load_buffer(const char *name, const char *buf, size_t len, int64_t now_
 	r = cfg_load_buffer(name, buf, len, &doc, err);
 	if (r < 0)
 		return r;
-	r = settings_from_doc(doc, name, now_s, ret, err);
+	r = settings_from_doc(doc, name, mods, now_s, ret, err);
 	cfg_free(doc);
 	return r;
 }
 
 int
-settings_load(const char *path, int64_t now_s, struct settings **ret, struct cfg_error *err)
+settings_load(const char *path, const struct engine_module *mods, int64_t now_s,
+    struct settings **ret, struct cfg_error *err)
 {
 	struct cfg_doc *doc;
 	struct stat st;
@@ -517,13 +519,13 @@ settings_load(const char *path, int64_t now_s, struct settings **ret, struct cfg
 	if (!path) {
 		if (stat(SETTINGS_DEFAULT_PATH, &st) < 0 && errno == ENOENT)
 			return settings_load_buffer("<defaults>", settings_defaults_yaml,
-			    strlen(settings_defaults_yaml), now_s, ret, err);
+			    strlen(settings_defaults_yaml), mods, now_s, ret, err);
 		path = SETTINGS_DEFAULT_PATH;
 	}
 	r = cfg_load_file(path, &doc, err);
 	if (r < 0)
 		return r;
-	r = settings_from_doc(doc, path, now_s, ret, err);
+	r = settings_from_doc(doc, path, mods, now_s, ret, err);
 	cfg_free(doc);
 	return r;
 }
@@ -535,7 +537,7 @@ settings_free(struct settings *c)
 
 	if (!c)
 		return;
-	for (size_t i = 0; (sec = settings_section_at(i)) != NULL; i++)
+	for (size_t i = 0; (sec = settings_section_at(c, i)) != NULL; i++)
 		if (c->ext[i] && sec->free_ext)
 			sec->free_ext(c->ext[i]);
 	for (size_t i = 0; i < c->npos; i++)
@@ -551,7 +553,7 @@ settings_ext(const struct settings *c, const char *section)
 {
 	const struct settings_section *sec;
 
-	for (size_t i = 0; (sec = settings_section_at(i)) != NULL; i++)
+	for (size_t i = 0; (sec = settings_section_at(c, i)) != NULL; i++)
 		if (strcmp(sec->name, section) == 0)
 			return c->ext[i];
 	return NULL;

@@ -2,7 +2,8 @@
  * settings: moatd's configuration ("conf" in the design notes), read with
  * common/cfg.h.
  *
- * Top-level sections come from the rows of engine_modules[] (core/modules.h):
+ * Top-level sections come from the rows of the module table the caller
+ * passes (moatd: engine_modules, core/modules.h; a row: core/module.h):
  * each module's row names its sections (struct settings_section: parse and
  * free functions), in table order; the engine's own sections
  * (settings_core_sections: log, state_dir, api, store, flight, health, pos)
@@ -78,7 +79,10 @@ struct settings {
 	struct po **pos;		/* source = config */
 	size_t npos;
 	void *ext[SETTINGS_MAX_SECTIONS];	/* by section, in the order of the module table */
+	const struct engine_module *mods;	/* that table (ENGINE_NMODS rows) */
 };
+
+struct engine_module;
 
 /* The engine's own sections (the core row of engine_modules[]); ends with
  * a row whose name is NULL. */
@@ -89,13 +93,15 @@ extern const char settings_defaults_yaml[];
 
 /*
  * Load the configuration. path NULL: SETTINGS_DEFAULT_PATH if it exists, else the
- * embedded defaults. A given path that does not exist is an error. now_s
- * stamps the config POs' created_at/updated_at.
+ * embedded defaults. A given path that does not exist is an error. mods:
+ * the module table whose rows name the sections (it must outlive the
+ * settings). now_s stamps the config POs' created_at/updated_at.
  */
-int settings_load(const char *path, int64_t now_s, struct settings **ret, struct cfg_error *err);
-/* Same from a buffer (tests, fuzzing); name is used in messages. */
-int settings_load_buffer(const char *name, const char *buf, size_t len, int64_t now_s,
+int settings_load(const char *path, const struct engine_module *mods, int64_t now_s,
     struct settings **ret, struct cfg_error *err);
+/* Same from a buffer (tests, fuzzing); name is used in messages. */
+int settings_load_buffer(const char *name, const char *buf, size_t len,
+    const struct engine_module *mods, int64_t now_s, struct settings **ret, struct cfg_error *err);
 void settings_free(struct settings *c);
 
 /* The object a registered section's parse() returned; NULL if none. */

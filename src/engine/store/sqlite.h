@@ -1,11 +1,12 @@
 /*
  * store_sqlite: the SQLite backend of store.h (WAL, versioned migrations,
- * online backup). Use it through store_open("sqlite", ...).
+ * online backup), implementing store/repo.h. Use it through
+ * store_open("sqlite", ...).
  */
 #ifndef MOAT_ENGINE_STORE_SQLITE_H
 #define MOAT_ENGINE_STORE_SQLITE_H
 
-#include "engine/store/store.h"
+#include "engine/store/repo.h"
 
 /* The schema version this build writes; backups up to it can be restored. */
 #define STORE_SQLITE_SCHEMA_VERSION 1
