@@ -30,6 +30,7 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_mitigate,
 	&cmd_unmitigate,
 	&cmd_run,
+	&cmd_backtest,
 	&cmd_help,
 };
 
