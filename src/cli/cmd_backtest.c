@@ -16,6 +16,10 @@
 
 #include "cli/cmd.h"
 
+#ifndef MOAT_SBINDIR
+#define MOAT_SBINDIR "/usr/local/sbin"
+#endif
+
 static const char cmd_backtest_text[] =
 "NAME\n"
 "    moat backtest - replay recorded traffic through the detection, offline\n"
@@ -33,8 +37,8 @@ static const char cmd_backtest_text[] =
 "    counted by the collectors' own decoder on packet time, goes through\n"
 "    the same detectors and decision point as moatd, and the attacks that\n"
 "    would have been declared are reported with their start, declaration,\n"
-"    end, type, peak rates and reason. No server is contacted; --url and\n"
-"    --token are ignored. See docs/detection.md (Backtest).\n"
+"    end, type, peak rates and reason. No server is contacted; --api and\n"
+"    --state are ignored. See docs/detection.md (Backtest).\n"
 "\n"
 "OPTIONS\n"
 "    --json          the report as JSON\n"
@@ -44,21 +48,30 @@ static const char cmd_backtest_text[] =
 "    --pcap          FILE is a capture; --po names the protected objects\n"
 "\n"
 "ENVIRONMENT\n"
-"    MOATD           path of the moatd program (default: next to moat, then\n"
-"                    ../engine/ in a build tree, then $PATH).\n"
+"    MOATD           path of the moatd program. Default: next to moat, then\n"
+"                    ../sbin/ (installed: moat in bin/, moatd in sbin/), then\n"
+"                    ../engine/ (a build tree), then the configured sbindir\n"
+"                    (" MOAT_SBINDIR "), then $PATH.\n"
 "\n"
 "EXIT STATUS\n"
 "    0 done, 1 a bad input file (the line is named), 2 usage; 126/127 when\n"
-"    moatd cannot be started.\n"
+"    moatd cannot be started (127: not found).\n"
 "\n"
 "EXAMPLES\n"
 "    moat backtest --set rate.enter_ratio=1.3 week.csv\n"
+"    moat backtest --json --set rate.learn=1h week.csv\n"
 "    moat backtest --pcap --po web=192.0.2.0/24@53,80 --set limits.udp.pps=1000 day.pcap\n";
 
-/* moatd: $MOATD, next to this program, ../engine/ (build tree), else $PATH. */
+/*
+ * Put the moatd to run in buf: $MOATD as given; else the first executable of
+ * next to this program, ../sbin/, ../engine/ (relative to this program, so a
+ * moved install or a build tree finds its own moatd, not another version's)
+ * and MOAT_SBINDIR; else "moatd", for execvp to look up in $PATH.
+ */
 static void
 cmd_backtest_find_moatd(char *buf, size_t len)
 {
+	static const char *const rel[] = { "moatd", "../sbin/moatd", "../engine/moatd" };
 	const char *env = getenv("MOATD");
 	char self[PATH_MAX];
 	ssize_t n;
@@ -74,13 +87,14 @@ cmd_backtest_find_moatd(char *buf, size_t len)
 		slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			if ((size_t)snprintf(buf, len, "%s/moatd", self) < len && access(buf, X_OK) == 0)
-				return;
-			if ((size_t)snprintf(buf, len, "%s/../engine/moatd", self) < len &&
-			    access(buf, X_OK) == 0)
-				return;
+			for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+				if ((size_t)snprintf(buf, len, "%s/%s", self, rel[i]) < len &&
+				    access(buf, X_OK) == 0)
+					return;
 		}
 	}
+	if ((size_t)snprintf(buf, len, "%s/moatd", MOAT_SBINDIR) < len && access(buf, X_OK) == 0)
+		return;
 	snprintf(buf, len, "moatd");
 }
 
@@ -89,27 +103,34 @@ cmd_backtest_run(struct cli *cli, int argc, char **argv)
 {
 	char moatd[PATH_MAX];
 	char **av;
+	size_t n = 0;
+	int err;
 
 	if (argc < 2)
 		return cli_usage_error(&cmd_backtest, "missing FILE (or - for standard input)");
-	/* moatd --backtest parses and checks the options itself; argv[0] is
-	 * "backtest", replaced by the program and "--backtest". */
-	av = calloc((size_t)argc + 2, sizeof(*av));
+	/* moatd --backtest parses and checks the options itself. The dispatcher
+	 * took --json out of argv (cli->json), so it is passed back; argv[0]
+	 * ("backtest") is replaced by the program and "--backtest". */
+	av = calloc((size_t)argc + 3, sizeof(*av));
 	if (!av) {
 		fprintf(stderr, "moat backtest: out of memory\n");
 		return CLI_EXIT_REFUSED;
 	}
 	cmd_backtest_find_moatd(moatd, sizeof(moatd));
-	av[0] = moatd;
-	av[1] = (char *)"--backtest";
+	av[n++] = moatd;
+	av[n++] = (char *)"--backtest";
+	if (cli->json)
+		av[n++] = (char *)"--json";
 	for (int i = 1; i < argc; i++)
-		av[i + 1] = argv[i];
-	av[argc + 1] = NULL;
+		av[n++] = argv[i];
+	av[n] = NULL;
 	fflush(NULL);
 	execvp(av[0], av);
-	fprintf(stderr, "moat backtest: cannot start %s: %s\n", av[0], strerror(errno));
+	err = errno;
+	fprintf(stderr, "moat backtest: cannot start %s: %s%s\n", av[0], strerror(err),
+	    err == ENOENT ? " (install moatd, or set MOATD to its path)" : "");
 	free(av);
-	return errno == ENOENT ? 127 : 126;
+	return err == ENOENT ? 127 : 126;
 }
 
 const struct cli_cmd cmd_backtest = {
