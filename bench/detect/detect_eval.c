@@ -296,7 +296,9 @@ gen_second(const struct scenario *sc, struct gen *g, uint32_t po, unsigned proto
 	const struct injected *a = with_attacks ? active_attack(sc, po, t) : NULL;
 	double mean = benign_pps(m, proto, t);
 	double *z = &g->drift[po][proto];
-	double pk, bytes, syns, frags, apk = 0, abytes = 0;
+	/* new flows per packet: benign TCP sessions are long, UDP and ICMP short */
+	static const double flow_share[PROTO__COUNT] = { 0.05, 0.5, 0.3, 0.2 };
+	double pk, bytes, syns, frags, flows, apk = 0, abytes = 0;
 
 	*z = 0.998 * *z + 0.0632 * 0.03 * rng_n(&g->r);	/* ~3 % slow drift */
 	pk = mean * (1 + *z) * (1 + 0.02 * rng_n(&g->r)) + sqrt(mean) * rng_n(&g->r);
@@ -307,6 +309,7 @@ gen_second(const struct scenario *sc, struct gen *g, uint32_t po, unsigned proto
 		bytes = 0;
 	syns = proto == PROTO_TCP ? pk * 0.02 : 0;
 	frags = proto == PROTO_UDP ? pk * 0.001 : 0;
+	flows = pk * flow_share[proto];
 	if (a != NULL && a->type->proto == proto) {
 		double base_pps = benign_pps(m, proto, a->s0);	/* the hour's baseline */
 
@@ -321,6 +324,8 @@ gen_second(const struct scenario *sc, struct gen *g, uint32_t po, unsigned proto
 			syns += apk;
 		if (a->type->kind == K_FRAG)
 			frags += apk;
+		/* spoofed sources open a flow per packet; reflectors are few */
+		flows += a->type->kind == K_AMP || a->type->kind == K_FRAG ? apk * 0.01 : apk;
 	}
 	out->rd = (struct reading){
 		.time_ns = (EPOCH + t + 1) * NS,
@@ -331,6 +336,7 @@ gen_second(const struct scenario *sc, struct gen *g, uint32_t po, unsigned proto
 		.packets = (uint64_t)(pk + apk),
 		.bytes = (uint64_t)(bytes + abytes),
 		.syns = (uint64_t)syns,
+		.flows = (uint64_t)flows,
 		.frags = (uint64_t)frags,
 	};
 	out->atk_packets = (uint64_t)apk;
@@ -475,16 +481,17 @@ write_csv(struct scenario *sc, const char *path)
 		perror(path);
 		return 1;
 	}
-	fprintf(f, "time,po,protocol,direction,bytes,packets,syns,frags\n");
+	fprintf(f, "time,po,protocol,direction,bytes,packets,flows,syns,frags\n");
 	for (uint64_t t = 0; t < sc->total_s; t++)
 		for (uint32_t po = 0; po < sc->npos; po++)
 			for (unsigned proto = 0; proto < PROTO__COUNT; proto++) {
 				struct sample s;
 
 				gen_second(sc, &g, po, proto, t, true, &s);
-				fprintf(f, "%" PRIu64 ",%s,%s,in,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-				    s.rd.time_ns / NS, sc->models[po].name, detect_proto_name(proto),
-				    s.rd.bytes, s.rd.packets, s.rd.syns, s.rd.frags);
+				fprintf(f, "%" PRIu64 ",%s,%s,in,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				    ",%" PRIu64 "\n", s.rd.time_ns / NS, sc->models[po].name,
+				    detect_proto_name(proto), s.rd.bytes, s.rd.packets, s.rd.flows, s.rd.syns,
+				    s.rd.frags);
 			}
 	/* po protocol size first_reading last_reading type */
 	for (unsigned i = 0; i < sc->natk; i++) {

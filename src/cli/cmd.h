@@ -28,6 +28,7 @@ extern const struct cli_cmd cmd_backup;
 extern const struct cli_cmd cmd_restore;
 extern const struct cli_cmd cmd_reset;
 extern const struct cli_cmd cmd_run;
+extern const struct cli_cmd cmd_backtest;
 extern const struct cli_cmd cmd_help;
 
 /*

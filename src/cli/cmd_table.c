@@ -17,6 +17,7 @@ static const struct cli_cmd *const cmd_list[] = {
 	&cmd_mitigate,
 	&cmd_unmitigate,
 	&cmd_run,
+	&cmd_backtest,
 	&cmd_help,
 };
 

@@ -1,7 +1,9 @@
 /* Unit tests for engine/detect_rate: warm-up and learning declare nothing,
  * persistence and strong deviations, frozen baseline, hysteresis, the
  * hour-of-week profile (a morning rise is normal, a night doubling is not),
- * reset, and the state blob (round trip and hostile blobs). */
+ * reset, the state blob (round trip and hostile blobs), learning-time
+ * surges, and level shifts of the same character re-learned while floods
+ * are not. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -25,6 +27,7 @@ struct harness {
 	struct detection last;
 	uint64_t first_attack_ns;
 	uint64_t rng;
+	double normal;	/* h_feed: packets/s above this are a flood's */
 };
 
 static const struct dparams *
@@ -64,6 +67,7 @@ h_new(bool profile)
 	h->p.rate.learn_s = 300;
 	h->p.rate.profile = profile;
 	h->rng = 42;
+	h->normal = 1000;
 	env.ctx = h;
 	assert_int_equal(detect_rate_ops.new(&env, &h->st), 0);
 	return h;
@@ -86,23 +90,41 @@ h_noise(struct harness *h)
 	return (double)(h->rng >> 11) / (double)(1ULL << 52) - 1.0;
 }
 
-/* One reading of `pps` packets/s (+-5 % noise), 500 bytes each. */
+/* One reading: `benign` packets/s (+-5 % noise) of 500 bytes with a new
+ * flow every 10 packets, and `flood` packets/s of 60 bytes with a new flow
+ * each (spoofed sources): the flood has another character. */
 static void
-h_feed(struct harness *h, uint64_t t_ns, uint64_t interval_ns, double pps)
+h_feed_mix(struct harness *h, uint64_t t_ns, uint64_t interval_ns, double benign, double flood)
 {
 	double secs = (double)interval_ns / NS;
-	double pk = pps * secs * (1 + 0.05 * h_noise(h));
+	double pk = benign * secs * (1 + 0.05 * h_noise(h)), fl = flood * secs;
 	struct reading r = {
 		.time_ns = t_ns,
 		.interval_ns = interval_ns,
 		.po_id = 7,
 		.proto = PROTO_UDP,
 		.dir = DIR_IN,
-		.packets = (uint64_t)pk,
-		.bytes = (uint64_t)(pk * 500),
+		.packets = (uint64_t)(pk + fl),
+		.bytes = (uint64_t)(pk * 500 + fl * 60),
+		.flows = (uint64_t)(pk / 10 + fl),
 	};
 
 	detect_rate_ops.feed(h->st, &r);
+}
+
+/* `pps` packets/s: up to h->normal benign, the rest a flood. */
+static void
+h_feed(struct harness *h, uint64_t t_ns, uint64_t interval_ns, double pps)
+{
+	h_feed_mix(h, t_ns, interval_ns, fmin(pps, h->normal), fmax(pps - h->normal, 0));
+}
+
+/* The same traffic at `pps` packets/s, all benign. */
+static void
+h_run_benign(struct harness *h, unsigned from, unsigned to, double pps)
+{
+	for (unsigned s = from; s < to; s++)
+		h_feed_mix(h, T0 + (uint64_t)(s + 1) * NS, NS, pps, 0);
 }
 
 /* Feed seconds [from, to) at a constant rate. */
@@ -118,6 +140,7 @@ test_learning_declares_nothing(void **state)
 {
 	struct harness *h = h_new(false);
 
+	h->p.rate.learn_ratio = 0;	/* blind while learning, as the seed */
 	h_run(h, 0, 100, 1000);
 	h_run(h, 100, 200, 50000);	/* a flood inside the learning period */
 	assert_int_equal(h->attacks, 0);
@@ -301,12 +324,12 @@ run_weeks(struct harness *h, unsigned weeks, double night_factor)
 
 	h->p.rate.learn_s = 7 * 86400;
 	for (uint64_t t = 0; t < weeks * 7 * 86400ULL; t += step) {
-		double pps = 2000 * shape(start + t);
+		double pps = 2000 * shape(start + t), flood = 0;
 		uint64_t day = t / 86400, hour = (t % 86400) / 3600;
 
 		if (day == 15 && hour == 3 && (t % 3600) >= 600 && (t % 3600) < 1200)
-			pps *= night_factor;
-		h_feed(h, (start + t + step) * NS, step * NS, pps);
+			flood = pps * (night_factor - 1);
+		h_feed_mix(h, (start + t + step) * NS, step * NS, pps, flood);
 		if (day == 14)
 			third_week_attacks = h->attacks;
 	}
@@ -327,8 +350,11 @@ test_profile_expects_morning_rise(void **state)
 	assert_true(h->first_attack_ns / NS % 86400 / 3600 == 3);
 	h_free(h);
 
-	/* Without the profile the same mornings look like attacks. */
+	/* Without the profile (nor the character) the same mornings look like
+	 * attacks. */
 	h = h_new(false);
+	h->p.rate.organic_ratio = 0;
+	h->p.rate.relearn_s = 0;
 	h->p.rate.min_pps = 0;
 	h->p.rate.min_bps = 0;
 	before = run_weeks(h, 3, 1.0);
@@ -448,11 +474,97 @@ test_silent_series_yield_to_traffic(void **state)
 	h_free(h);
 }
 
+/* Protection from the first hour: during learning a flood above
+ * learn_ratio x the short learning baseline is declared; a 2x flood stays
+ * under learn_ratio. */
+static void
+test_learning_catches_surges(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h->p.rate.learn_s = 86400;
+	h_run(h, 0, 100, 1000);
+	h_run(h, 100, 160, 2000);	/* 2x: below learn_ratio (2.5) */
+	assert_int_equal(h->attacks, 0);
+	h_run(h, 160, 400, 1000);
+	h_run(h, 400, 410, 5000);	/* 5x flood in the first minutes */
+	assert_true(h->attacks > 0);
+	assert_int_equal(h->learned, 0);
+	assert_true(h->last.pps > 4000 && h->last.expected_pps < 1500);
+	h_free(h);
+}
+
+/* A sustained step with the same character: +100 % is never declared and
+ * becomes the baseline within rate.relearn; a 6x one (above organic_ratio)
+ * is declared and re-learned within rate.relearn, so its detections stop. */
+static void
+test_shift_relearned(void **state)
+{
+	struct harness *h = h_new(false);
+	unsigned n;
+
+	h_run_benign(h, 0, 600, 1000);
+	h_run_benign(h, 600, 600 + 660, 2000);	/* +100 % for good */
+	assert_int_equal(h->attacks, 0);
+	n = h->suspects;
+	h_run_benign(h, 1260, 1400, 2000);
+	assert_int_equal(h->suspects, n);	/* the new level is normal now */
+	h_run_benign(h, 1400, 1400 + 660, 12000);	/* 6x the new level, same character */
+	assert_true(h->attacks > 0);
+	n = h->attacks;
+	h_run_benign(h, 2060, 2200, 12000);
+	assert_int_equal(h->attacks, n);	/* re-learned: no more detections */
+	/* ... and the new level still sees a flood */
+	h_feed_mix(h, T0 + 2201 * NS, NS, 12000, 24000);
+	h_feed_mix(h, T0 + 2202 * NS, NS, 12000, 24000);
+	h_feed_mix(h, T0 + 2203 * NS, NS, 12000, 24000);
+	assert_true(h->attacks > n);
+	h_free(h);
+}
+
+/* A flood (tiny packets, a flow per packet) is never re-learned: it stays
+ * declared through several rate.relearn windows. */
+static void
+test_flood_not_relearned(void **state)
+{
+	struct harness *h = h_new(false);
+	unsigned n;
+
+	h_run(h, 0, 600, 1000);
+	h_run(h, 600, 600 + 3 * 600 + 10, 3000);
+	n = h->attacks;
+	assert_true(n > 1700);
+	h_run(h, 2410, 2420, 3000);
+	assert_int_equal(h->attacks, n + 10);
+	h_free(h);
+}
+
+/* An organic surge below organic_ratio is suspected, never declared; the
+ * same size with a flood's character is declared. */
+static void
+test_organic_surge(void **state)
+{
+	struct harness *h = h_new(false);
+
+	h_run_benign(h, 0, 600, 1000);
+	h_run_benign(h, 600, 780, 2000);	/* a 2x flash crowd for 3 minutes */
+	assert_int_equal(h->attacks, 0);
+	assert_true(h->suspects > 0);
+	h_run_benign(h, 780, 1400, 1000);
+	h_run(h, 1400, 1403, 2000);		/* a 2x flood */
+	assert_int_equal(h->attacks, 1);
+	h_free(h);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_learning_declares_nothing),
+		cmocka_unit_test(test_learning_catches_surges),
+		cmocka_unit_test(test_shift_relearned),
+		cmocka_unit_test(test_flood_not_relearned),
+		cmocka_unit_test(test_organic_surge),
 		cmocka_unit_test(test_persistence_and_strength),
 		cmocka_unit_test(test_small_and_short_are_ignored),
 		cmocka_unit_test(test_noise_floor),

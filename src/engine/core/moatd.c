@@ -37,7 +37,9 @@ moatd_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: moatd [-c FILE] [--state DIR] [-u USER] [-n|--check] [-d|--debug] [--version]\n"
-
+	    "       moatd --backtest [--json] [--preset P] [--set KEY=VALUE ...] [--pcap --po ...] FILE|-\n"
+	    "                     replay recorded traffic through the detection, offline\n"
+	    "                     (moatd --backtest --help; docs/detection.md)\n"
 	    "  -c, --config FILE  configuration (default " SETTINGS_DEFAULT_PATH ", else built-in defaults)\n"
 	    "  -s, --state DIR    state directory: store, api.token, api.url (default: config\n"
 	    "                     state_dir, else " SETTINGS_DEFAULT_STATE_DIR ")\n"

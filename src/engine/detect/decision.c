@@ -21,6 +21,10 @@ struct decision_live {
 	struct sketch *sk[DECISION_TOP__COUNT];
 };
 
+/* Without a baseline or a limit, the drops that sustain an attack: the
+ * share of its peak Defense4All's traffic floor used. */
+#define DECISION_DROPS_PEAK_SHARE 0.1
+
 struct decision {
 	struct decision_hooks h;
 	struct decision_live **live;	/* [nlive], oldest first */
@@ -543,6 +547,19 @@ decision_get(const struct decision *dp, uint64_t id)
 			return a;
 	}
 	return NULL;
+}
+
+bool
+decision_drops_sustain(const struct decision *dp, const struct decision_attack *a,
+    double drop_pps)
+{
+	const struct dparams *p = dp->h.params(dp->h.ctx, a->po_id);
+	double normal = a->base_pps > 0 ? a->base_pps :
+	    a->proto < PROTO__COUNT ? p->limits[a->proto].pps : 0;
+
+	if (normal <= 0)
+		return drop_pps >= DECISION_DROPS_PEAK_SHARE * a->peak_pps;
+	return drop_pps > normal * p->rate.enter_ratio;
 }
 
 size_t

@@ -137,6 +137,17 @@ int decision_walk(const struct decision *dp, decision_walk_fn fn, void *arg);
 /* The attack with this id (live or in history), or NULL. */
 const struct decision_attack *decision_get(const struct decision *dp, uint64_t id);
 size_t decision_live_count(const struct decision *dp);
+/*
+ * Does a mitigation rule that drops drop_pps of attack a's traffic keep the
+ * attack alive? A rule may hide the attack's traffic from the capture, so
+ * its drops stand for it, but a rule also drops the target's legitimate
+ * traffic: the drops sustain the attack only while they exceed what the
+ * traffic normally carries (the attack's baseline, else its PO's pps limit
+ * for the protocol) by the attack's margin (its PO's rate.enter_ratio).
+ * With neither a baseline nor a limit known, a tenth of the attack's peak.
+ */
+bool decision_drops_sustain(const struct decision *dp, const struct decision_attack *a,
+    double drop_pps);
 /* Detections refused because the live table was full. */
 uint64_t decision_refused(const struct decision *dp);
 

@@ -208,19 +208,31 @@ detection_emit(void *ctx, const struct detection *det)
 	hostcheck_emitted(&d->hc, det);
 }
 
-/* One flight entry per series that finished learning: rate-limited like
- * suspicions, since a new PO finishes all its series at once. */
+/*
+ * One flight entry per series that finished learning. The series is the
+ * entry's source, so the flight record's aggregation (per category, event,
+ * source) keeps each series' entry whole: a new PO finishes all its series
+ * at once, and under one shared source all but the first few would be
+ * folded into an unnamed count. Past the record's writes-per-second cap the
+ * summary still names the series. The log line is rate-limited.
+ */
 static void
 detection_learned(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
 {
 	struct detection_ctx *d = ctx;
+	char series[LIMIT_FLIGHT_MESSAGE / 2];
+	json_t *detail;
 
 	log_ratelimited(10, 60, log_info, "detection: %s %s %s learned; rate detection active",
 	    detection_po_name(d, po_id), detect_proto_name(proto), detect_dir_name(dir));
-	flight_record(engine_flight(d->e), "learning", "learning.done", NULL,
-	    "%s %s %s%s%.0u: learning period over, rate detection active",
-	    detection_po_name(d, po_id), detect_proto_name(proto), detect_dir_name(dir),
-	    port ? " port " : "", port);
+	snprintf(series, sizeof(series), "%s %s %s%s%.0u", detection_po_name(d, po_id),
+	    detect_proto_name(proto), detect_dir_name(dir), port ? " port " : "", port);
+	detail = json_pack("{s:s, s:s, s:s, s:s, s:i}", "source", series,
+	    "po", detection_po_name(d, po_id), "protocol", detect_proto_name(proto),
+	    "direction", detect_dir_name(dir), "port", (int)port);
+	flight_record(engine_flight(d->e), "learning", "learning.done", detail,
+	    "%s: learning period over, rate detection active", series);
+	json_decref(detail);
 }
 
 static void

@@ -30,6 +30,10 @@ static const struct dparams dparams_moat = {
 		.count_down = true,
 		.profile = true,
 		.reset_baseline = false,
+		.relearn_s = 600,
+		.organic_ratio = 5,
+		.learn_ratio = 2.5,
+		.char_tolerance = 0.3,
 	},
 	.threshold_expiry_s = 10,
 	.quiet_s = 30,
@@ -111,6 +115,10 @@ static const struct dparams_field dparams_fields[] = {
 	{ "rate.count_down", DP_BOOL, RATE(count_down), 0 },
 	{ "rate.profile", DP_BOOL, RATE(profile), 0 },
 	{ "rate.reset_baseline", DP_BOOL, RATE(reset_baseline), 0 },
+	{ "rate.relearn", DP_DURATION, RATE(relearn_s), 7 * 86400 },
+	{ "rate.organic_ratio", DP_DOUBLE, RATE(organic_ratio), 1000 },
+	{ "rate.learn_ratio", DP_DOUBLE, RATE(learn_ratio), 1000 },
+	{ "rate.char_tolerance", DP_DOUBLE, RATE(char_tolerance), 10 },
 	{ "threshold_expiry", DP_DURATION, offsetof(struct dparams, threshold_expiry_s), 86400 },
 	{ "quiet", DP_DURATION, offsetof(struct dparams, quiet_s), 86400 },
 };
@@ -233,6 +241,8 @@ dparams_check(const struct dparams *p, const char **ret_what)
 		*ret_what = "rate.period and rate.period_learn must be positive";
 	else if (r->warmup_s > r->learn_s)
 		*ret_what = "rate.warmup must not exceed rate.learn";
+	else if (r->learn_ratio != 0 && r->learn_ratio < r->enter_ratio)
+		*ret_what = "rate.learn_ratio must be 0 (off) or at least rate.enter_ratio";
 	else
 		return 0;
 	return -EINVAL;

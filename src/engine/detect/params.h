@@ -31,6 +31,14 @@ struct dparams_rate {
 	bool count_down;	/* a normal reading decrements the count instead of clearing it */
 	bool profile;		/* learn the hour-of-week profile and expect its shape */
 	bool reset_baseline;	/* an attack's end re-learns the baseline (the seed) or keeps it */
+	/* Level shifts and surges that keep the traffic's character (packet
+	 * size, SYN, fragment and new-flow shares of what is above the
+	 * baseline; docs/detection.md): */
+	double relearn_s;	/* a shift over the baseline this long with the same character is
+				 * re-learned, ending its attack; re-examined every such span (0 = off) */
+	double organic_ratio;	/* a surge with the same character is declared only above this (0 = off) */
+	double learn_ratio;	/* during learning: declare above this x the short baseline (0 = blind) */
+	double char_tolerance;	/* relative tolerance of the character comparison */
 };
 
 /* Absolute limits for one protocol; 0 = no limit. */

@@ -21,6 +21,18 @@
  * clear it; at `persist` an over reading emits a detection that expires
  * unless repeated. While the count is non-zero or the series detected the
  * baseline and profile are frozen, so attack traffic is never learned.
+ *
+ * Frozen forever would keep a sustained level shift (a new customer, the
+ * day after a holiday) declared until an operator acts, so the excess over
+ * the expected rate is also judged by its character: its packet size and
+ * its SYN, fragment and new-flow shares against those the series learned
+ * from unfrozen traffic. An excess with the traffic's own character (more
+ * of the same users) is declared only above `organic_ratio`, and one that
+ * lasts `relearn` becomes the new baseline, which ends its attack; an
+ * excess of another character (tiny packets, SYNs, fragments, spoofed or
+ * few heavy sources, reflectors' large packets) is not learned and is
+ * re-examined every `relearn`. During the learning period the short
+ * learning baseline catches surges above `learn_ratio`.
  */
 #include <errno.h>
 #include <math.h>
@@ -36,7 +48,16 @@
 
 #define RATE_SLOT_S 900.0			/* a quarter of an hour */
 #define RATE_SLOTS 672				/* quarter hours in a week */
-#define RATE_BLOB_MAGIC 0x4d445232u	/* "MDR2" */
+#define RATE_BLOB_MAGIC 0x4d445233u	/* "MDR3": MDR2 plus the character */
+#define RATE_BLOB_MAGIC2 0x4d445232u	/* "MDR2": loaded with an unknown character */
+/* Weight of the previous readings in the recent excess (about 3 readings),
+ * which decides whether a surge is declared. */
+#define RATE_RECENT_DECAY 0.7
+/* Absolute slack of the share comparisons (SYNs, fragments): shares of a
+ * few per cent are noise at low rates. */
+#define RATE_SHARE_SLACK 0.02
+/* Counting noise allowed in a character comparison, in standard deviations. */
+#define RATE_NOISE_SIGMAS 3.0
 #define RATE_PROFILE_MIN_FACTOR 0.05
 #define RATE_PROFILE_MAX_FACTOR 20.0
 /* A slot contributes to the profile only if at least half of it was seen
@@ -46,6 +67,8 @@
 #define RATE_PROFILE_BLEND 0.5
 
 enum { M_BYTES, M_PKTS, M__COUNT };
+/* The counts of a reading whose ratios make the traffic's character. */
+enum { C_BYTES, C_PKTS, C_SYNS, C_FLOWS, C_FRAGS, C__COUNT };
 
 struct rate_profile {
 	float bucket[RATE_SLOTS];	/* mean rate of that slot of the week; < 0 = unknown */
@@ -63,6 +86,13 @@ struct rate_measure {
 	struct rate_profile prof;
 };
 
+/* Counts above those the learned character expects, and the counts
+ * themselves (their Poisson noise bounds what a difference means). */
+struct rate_excess {
+	double ex[C__COUNT];
+	double tot[C__COUNT];
+};
+
 struct rate_series {
 	uint32_t po_id;
 	uint8_t proto, dir;
@@ -74,6 +104,12 @@ struct rate_series {
 	uint64_t start_ns;	/* first reading since start or reset */
 	uint64_t last_ns;
 	struct rate_measure m[M__COUNT];
+	double ch[C__COUNT];	/* EWMA of each count's rate, unfrozen traffic only: the character */
+	/* The shift window: since the count left zero (not saved). */
+	struct rate_excess win;		/* the whole window */
+	struct rate_excess recent;	/* the same, decaying: the last few readings */
+	double lvl[M__COUNT];	/* sum of rate / factor x dt: the level to re-learn */
+	double win_dt;
 };
 
 struct rate_state {
@@ -344,18 +380,21 @@ struct rate_eval {
 	bool over;
 	bool strong;
 	int worst;		/* the measure with the largest ratio */
+	double rel;		/* its ratio rate / expected */
 };
 
 static void
-rate_evaluate(const struct rate_series *s, const struct dparams_rate *pr, struct rate_eval *ev)
+rate_evaluate(const struct rate_series *s, const struct dparams_rate *pr, double enter_ratio,
+    struct rate_eval *ev)
 {
-	double ratio = s->detected ? pr->stay_ratio : pr->enter_ratio;
+	double ratio = s->detected ? pr->stay_ratio : enter_ratio;
 	double k = s->detected ? pr->stay_spreads : pr->enter_spreads;
 	const double floor_x[M__COUNT] = { pr->min_bps, pr->min_pps };
 	double best = 0;
 
 	ev->over = ev->strong = false;
 	ev->worst = M_PKTS;
+	ev->rel = 0;
 	for (int i = 0; i < M__COUNT; i++) {
 		double e = s->m[i].mean * ev->f[i];
 		double sp = fmax(s->m[i].spread * ev->f[i], pr->spread_floor * e);
@@ -373,8 +412,115 @@ rate_evaluate(const struct rate_series *s, const struct dparams_rate *pr, struct
 		if (rel > best) {
 			best = rel;
 			ev->worst = i;
+			ev->rel = rel;
 		}
 	}
+}
+
+/* --- character --- */
+
+static void
+rate_counts(const struct reading *r, double dt, double ret_c[C__COUNT])
+{
+	ret_c[C_BYTES] = (double)r->bytes / dt;
+	ret_c[C_PKTS] = (double)r->packets / dt;
+	ret_c[C_SYNS] = (double)r->syns / dt;
+	ret_c[C_FLOWS] = (double)r->flows / dt;
+	ret_c[C_FRAGS] = (double)r->frags / dt;
+}
+
+static void
+rate_char_learn(struct rate_series *s, const double c[C__COUNT], double alpha)
+{
+	for (int k = 0; k < C__COUNT; k++)
+		s->ch[k] = (1 - alpha) * s->ch[k] + alpha * c[k];
+}
+
+static void
+rate_window_clear(struct rate_series *s)
+{
+	memset(&s->win, 0, sizeof(s->win));
+	memset(&s->recent, 0, sizeof(s->recent));
+	memset(s->lvl, 0, sizeof(s->lvl));
+	s->win_dt = 0;
+}
+
+/* Add one reading to the shift window: its counts above those the learned
+ * character expects at the expected packet rate. */
+static void
+rate_window_add(struct rate_series *s, const double c[C__COUNT], const struct rate_eval *ev,
+    double dt)
+{
+	double bp = s->ch[C_PKTS];
+
+	for (int k = 0; k < C__COUNT; k++) {
+		double e = k == C_BYTES ? ev->e[M_BYTES] : k == C_PKTS ? ev->e[M_PKTS] :
+		    bp > 0 ? ev->e[M_PKTS] * s->ch[k] / bp : 0;
+		double x = (c[k] - e) * dt;
+
+		s->win.ex[k] += x;
+		s->win.tot[k] += c[k] * dt;
+		s->recent.ex[k] = RATE_RECENT_DECAY * s->recent.ex[k] + x;
+		s->recent.tot[k] = RATE_RECENT_DECAY * s->recent.tot[k] + c[k] * dt;
+	}
+	for (int i = 0; i < M__COUNT; i++)
+		s->lvl[i] += ev->x[i] / ev->f[i] * dt;
+	s->win_dt += dt;
+}
+
+/*
+ * Does an excess have the series' own character? Its packet size within
+ * the tolerance, its new flows per packet within twice it (a flood from
+ * spoofed sources opens a flow per packet, one from a few heavy sources
+ * almost none), its SYN and fragment shares within the tolerance plus a
+ * small slack. Counts of SYNs and flows are small at low rates, so each
+ * comparison also allows RATE_NOISE_SIGMAS of their counting (Poisson)
+ * noise. An excess without packets above its own noise (bytes only: large
+ * packets) or a series without a learned character is not organic: when
+ * in doubt, it is an attack.
+ */
+static bool
+rate_organic(const struct rate_series *s, const struct rate_excess *w, double tol)
+{
+	double bp = s->ch[C_PKTS], xp = w->ex[C_PKTS], bsize, xsize;
+	const int shares[] = { C_SYNS, C_FRAGS, C_FLOWS };
+
+	if (bp <= 0 || s->ch[C_BYTES] <= 0 || w->ex[C_BYTES] <= 0 ||
+	    xp <= RATE_NOISE_SIGMAS * sqrt(w->tot[C_PKTS]))
+		return false;
+	bsize = s->ch[C_BYTES] / bp;
+	xsize = w->ex[C_BYTES] / xp;
+	if (xsize > bsize * (1 + tol) || xsize < bsize / (1 + tol))
+		return false;
+	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++) {
+		int k = shares[i];
+		double b = s->ch[k] / bp;
+		double t = k == C_FLOWS ? 2 * tol : tol;
+		double allow = (t * b + RATE_SHARE_SLACK) * xp +
+		    RATE_NOISE_SIGMAS * sqrt(w->tot[k] + b * b * w->tot[C_PKTS]);
+
+		if (fabs(w->ex[k] - b * xp) > allow)
+			return false;
+	}
+	return true;
+}
+
+/* The window's level becomes the baseline (spreads keep their relative
+ * size) and the suspicion is cleared: the shift is the new normal. */
+static void
+rate_relearn(struct rate_series *s)
+{
+	for (int i = 0; i < M__COUNT; i++) {
+		struct rate_measure *m = &s->m[i];
+		double lvl = s->lvl[i] / s->win_dt;
+
+		if (m->mean > 0)
+			m->spread *= lvl / m->mean;
+		m->mean = lvl;
+	}
+	s->count = 0;
+	s->detected = false;
+	rate_window_clear(s);
 }
 
 static void
@@ -458,7 +604,8 @@ rate_feed(void *arg, const struct reading *r)
 	const struct dparams_rate *pr;
 	struct rate_series *s;
 	struct rate_eval ev;
-	double dt, t_s, age_s;
+	double dt, t_s, age_s, period, c[C__COUNT];
+	bool learning, organic;
 
 	if (r->proto >= PROTO__COUNT || r->dir >= DIR__COUNT)
 		return;
@@ -482,26 +629,47 @@ rate_feed(void *arg, const struct reading *r)
 		s->start_ns = r->time_ns;
 	s->last_ns = r->time_ns;
 	age_s = (double)(r->time_ns - s->start_ns) / 1e9;
+	rate_counts(r, dt, c);
 	if (!s->seeded || age_s < pr->warmup_s) {
+		rate_char_learn(s, c, s->seeded ? dt / (age_s + dt) : 1.0);
 		rate_warm(s, &ev, age_s, dt);
 		return;
 	}
-	if (!s->learned && age_s < pr->learn_s) {
-		rate_update(s, &ev, t_s, dt, pr->period_learn_s);
+	learning = !s->learned && age_s < pr->learn_s;
+	period = learning ? pr->period_learn_s : pr->period_s;
+	if (learning && pr->learn_ratio <= 0) {
+		rate_char_learn(s, c, dt / (period + dt));
+		rate_update(s, &ev, t_s, dt, period);
 		return;
 	}
-	if (!s->learned) {
+	if (!learning && !s->learned) {
 		s->learned = true;
 		if (st->env.learned != NULL)
 			st->env.learned(st->env.ctx, s->po_id, s->proto, s->dir, s->port);
 	}
-	rate_evaluate(s, pr, &ev);
+	rate_evaluate(s, pr, learning ? pr->learn_ratio : pr->enter_ratio, &ev);
 	rate_count(s, pr, &ev);
-	if (s->count == 0)
-		rate_update(s, &ev, t_s, dt, pr->period_s);
+	if (s->count == 0) {
+		rate_char_learn(s, c, dt / (period + dt));
+		rate_update(s, &ev, t_s, dt, period);
+		rate_window_clear(s);
+		return;
+	}
+	rate_window_add(s, c, &ev, dt);
+	/* The schedule: every `relearn` of a shift its whole window is judged;
+	 * the same character becomes the baseline, another starts a new window. */
+	if (pr->relearn_s > 0 && s->win_dt >= pr->relearn_s) {
+		if (rate_organic(s, &s->win, pr->char_tolerance)) {
+			rate_relearn(s);
+			return;
+		}
+		rate_window_clear(s);
+	}
 	if (!ev.over)
 		return;
-	if (s->count >= pr->persist) {
+	organic = pr->organic_ratio > 0 && !s->detected &&
+	    rate_organic(s, &s->recent, pr->char_tolerance);
+	if (s->count >= pr->persist && (!organic || ev.rel >= pr->organic_ratio)) {
 		s->detected = true;
 		rate_emit(st, s, r, pr, &ev, DETECT_ATTACK);
 	} else if (!s->detected) {
@@ -529,6 +697,7 @@ rate_reset(void *arg, uint32_t po_id, uint8_t proto, uint16_t port)
 		pr = &st->env.params(st->env.ctx, po_id)->rate;
 		s->count = 0;
 		s->detected = false;
+		rate_window_clear(s);
 		if (pr->reset_baseline)
 			s->seeded = false;	/* warm up again; the profile is kept */
 	}
@@ -608,6 +777,8 @@ rate_save(void *arg, uint8_t **ret_blob, size_t *ret_len)
 		detect_buf_u64(&b, s->last_ns);
 		for (int m = 0; m < M__COUNT; m++)
 			rate_save_measure(&b, &s->m[m]);
+		for (int k = 0; k < C__COUNT; k++)
+			detect_buf_f64(&b, s->ch[k]);
 	}
 	return detect_buf_take(&b, ret_blob, ret_len);
 }
@@ -642,7 +813,7 @@ rate_load_measure(struct cursor *c, struct rate_measure *m)
 }
 
 static bool
-rate_load_series(struct cursor *c, struct rate_series *s)
+rate_load_series(struct cursor *c, struct rate_series *s, bool with_char)
 {
 	uint8_t flags;
 
@@ -659,6 +830,9 @@ rate_load_series(struct cursor *c, struct rate_series *s)
 	for (int m = 0; m < M__COUNT; m++)
 		if (!rate_load_measure(c, &s->m[m]))
 			return false;
+	for (int k = 0; with_char && k < C__COUNT; k++)
+		if (!detect_cur_f64(c, &s->ch[k]) || !(s->ch[k] >= 0 && s->ch[k] <= 1e18))
+			return false;
 	return true;
 }
 
@@ -670,7 +844,8 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 	uint32_t magic, n, slots = 64;
 	int r = -EINVAL;
 
-	if (!cur_be32(&c, &magic) || !cur_be32(&c, &n) || magic != RATE_BLOB_MAGIC ||
+	if (!cur_be32(&c, &magic) || !cur_be32(&c, &n) ||
+	    (magic != RATE_BLOB_MAGIC && magic != RATE_BLOB_MAGIC2) ||
 	    n > LIMIT_DETECT_SERIES || n > cur_left(&c) / 8)
 		return -EINVAL;
 	tmp.cap = n ? n : 1;
@@ -678,7 +853,7 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 	if (tmp.series == NULL)
 		return -ENOMEM;
 	for (tmp.n = 0; tmp.n < n; tmp.n++)
-		if (!rate_load_series(&c, &tmp.series[tmp.n]))
+		if (!rate_load_series(&c, &tmp.series[tmp.n], magic == RATE_BLOB_MAGIC))
 			goto out;
 	if (!cur_empty(&c))
 		goto out;

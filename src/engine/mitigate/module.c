@@ -588,15 +588,15 @@ mitigation_fini(void *state)
 }
 
 /*
- * The attack traffic floor (Defense4All): a mitigated attack's traffic may
- * no longer reach the capture (XDP drops before the packet taps; upstream
- * BGP drops before the router), so the rules' own drop counters keep the
- * attack alive. A rule still dropping at least a tenth of the attack's peak
- * rate is a "mitigation" detection; when the flood stops the detections
- * expire and the attack ends as usual. Legitimate traffic caught by a wide
- * rule is far below that floor, so it cannot hold an attack open.
+ * The attack traffic floor: a mitigated attack's traffic may no longer
+ * reach the capture (XDP drops before the packet taps; upstream BGP drops
+ * before the router), so the rules' own drop counters stand for it. A rule
+ * dropping more than the traffic's baseline by the attack's margin
+ * (decision_drops_sustain) is a "mitigation" detection; the target's own
+ * legitimate traffic caught by the rule is about its baseline, so it never
+ * holds an attack open: when the flood stops the detections expire and the
+ * attack ends as usual (docs/detection.md).
  */
-#define MITIGATION_FLOOR_SHARE 0.1
 #define MITIGATION_FLOOR_MIN_PPS 10.0
 #define MITIGATION_FLOOR_EXPIRY_NS (5ULL * CLOCK_NS_PER_SEC)
 
@@ -617,7 +617,8 @@ mitigation_traffic_floor(struct mitigation_ctx *m, uint64_t interval_ns)
 		a = decision_get(detection_decision(d), it->rule.req.attack_id);
 		pps = (double)dropped * 1e9 / (double)interval_ns;
 		if (a == NULL || (a->state != DECISION_DECLARED && a->state != DECISION_ENDING) ||
-		    pps < MITIGATION_FLOOR_MIN_PPS || pps < MITIGATION_FLOOR_SHARE * a->peak_pps)
+		    pps < MITIGATION_FLOOR_MIN_PPS ||
+		    !decision_drops_sustain(detection_decision(d), a, pps))
 			continue;
 		struct detection det = {
 			.kind = DETECT_ATTACK, .detector = "mitigation", .po_id = a->po_id,
