@@ -26,11 +26,13 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "engine/api/route.h"
+#include "engine/api/www.h"
 #include "engine/core/token.h"
 
 struct api {
 	struct evhttp *http;
 	struct engine *e;
+	struct api_www *www;	/* the dashboard's files (api/www.c) */
 	char token[TOKEN_HEX_LEN + 1];
 };
 
@@ -281,7 +283,13 @@ static void
 api_on_request(struct evhttp_request *req, void *arg)
 {
 	struct api_req r = { .req = req, .api = arg };
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
+	if (path && *path && api_www_owns(path)) {
+		api_www_serve(r.api->www, req, path);
+		return;
+	}
 	TAILQ_INIT(&r.query);
 	api_dispatch(&r);
 	if (!r.replied) {
@@ -372,8 +380,14 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 		return -ENOMEM;
 	a->e = e;
 	snprintf(a->token, sizeof(a->token), "%s", token);
+	r = api_www_load(engine_settings(e)->api_www, &a->www);
+	if (r < 0) {
+		free(a);
+		return r;
+	}
 	a->http = evhttp_new(base);
 	if (!a->http) {
+		api_www_free(a->www);
 		free(a);
 		return -ENOMEM;
 	}
@@ -411,6 +425,7 @@ api_free(struct api *a)
 		return;
 	if (a->http)
 		evhttp_free(a->http);
+	api_www_free(a->www);
 	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }

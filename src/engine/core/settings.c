@@ -181,13 +181,15 @@ settings_listen_parse(const char *s, struct settings_api *ret)
 static int
 settings_parse_api(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
-	static const char *const keys[] = { "listen", NULL };
+	static const char *const keys[] = { "listen", "www", NULL };
 	const char *listen = NULL;
 	int r;
 
 	r = cfg_check_keys(n, keys, err);
 	if (r == 0)
 		r = cfg_get_str(n, "listen", &listen, err);
+	if (r == 0)
+		r = settings_get_path(n, "www", &c->api_www, err);
 	if (r < 0 || !listen)
 		return r;
 	if (settings_listen_parse(listen, &c->api) < 0)
@@ -513,6 +515,7 @@ settings_free(struct settings *c)
 		po_free(c->pos[i]);
 	free(c->pos);
 	free(c->state_dir);
+	free(c->api_www);
 	free(c->store.path);
 	free(c);
 }
