@@ -157,7 +157,7 @@
 		const conns = usePoll('/api/v1/connections?limit=1', 5000);
 		const hd = health.data;
 		const live = attacks.data ? attacks.data.attacks : [];
-		const active = mits.data ? mits.data.mitigations.filter((m) => m.status === 'active') : [];
+		const active = mits.data ? mits.data.mitigations.filter((m) => m.status === 'mitigating' || m.status === 'pending') : [];
 		const alarms = decoys.data ? decoys.data.entries : [];
 		const cn = conns.error ? null : conns.data;
 		const declared = live.filter((a) => a.state === 'declared').length;
@@ -195,7 +195,7 @@
 					</table>` : html`<${Empty}>No protected object yet (moat po add …).<//>`}
 				</div>
 				<div class="panel"><h2>Live attacks</h2><${AttackTable} list=${live} /></div>
-				<div class="panel"><h2>Active mitigations</h2><${MitTable} list=${active} /></div>
+				<div class="panel"><h2>Active mitigations</h2><${MitTable} list=${active} compact /></div>
 				<div class="panel"><h2>Decoy alarms (last hour)</h2>
 					${alarms.length ? html`<div class="scroll"><table>
 						<tr><th>time</th><th>source</th><th>decoy</th><th>kind</th></tr>
@@ -220,20 +220,23 @@
 		</table></div>`;
 	}
 
-	function MitTable({ list, onStop }) {
+	/* compact: for half-width panels (no PO, sources, bytes, start) */
+	function MitTable({ list, onStop, compact }) {
 		if (!list || !list.length)
 			return html`<${Empty}>No mitigation.<//>`;
+		const full = !compact;
 		return html`<div class="scroll"><table data-table="mitigations">
-			<tr><th>id</th><th>status</th><th>attack</th><th>PO</th><th>driver</th><th>sources</th>
-				<th class="n">dropped pkts</th><th class="n">dropped bytes</th><th>started</th>${onStop ? html`<th></th>` : null}</tr>
+			<tr><th>id</th><th>status</th><th>attack</th>${full ? html`<th>PO</th>` : null}<th>driver</th>${full ? html`<th>sources</th>` : null}
+				<th class="n">dropped pkts</th>${full ? html`<th class="n">dropped bytes</th><th>started</th>` : null}${onStop ? html`<th></th>` : null}</tr>
 			${list.map((m) => html`<tr data-mitigation=${m.id}>
-				<td>${m.id}</td><td><${Badge} v=${m.status} />${m.dry_run ? html` <span class="dim">dry run</span>` : null}</td>
+				<td class="mono" title=${String(m.id)}>${String(m.id).length > 8 ? '…' + String(m.id).slice(-6) : m.id}</td>
+				<td><${Badge} v=${m.status} />${m.dry_run ? html` <span class="dim">dry run</span>` : null}</td>
 				<td><a href=${'#/attack/' + m.request.attack_id}>#${m.request.attack_id}</a></td>
-				<td>${m.request.po}</td><td>${m.driver || (m.drivers || []).join(', ')}</td>
-				<td class="mono">${m.request.sources.slice(0, 3).join(' ') || 'any'}${m.request.sources.length > 3 ? ' +' + (m.request.sources.length - 3) : ''}</td>
-				<td class="n" data-drops="packets">${fmtNum(m.packets)}</td><td class="n">${fmtNum(m.bytes)}</td>
-				<td>${fmtTime(m.started)}</td>
-				${onStop ? html`<td>${m.status === 'active' ? html`<button class="danger" data-action="unmitigate" onClick=${() => onStop(m)}>withdraw</button>` : null}</td>` : null}
+				${full ? html`<td>${m.request.po}</td>` : null}<td>${m.driver || (m.drivers || []).join(', ')}</td>
+				${full ? html`<td class="mono">${m.request.sources.slice(0, 3).join(' ') || 'any'}${m.request.sources.length > 3 ? ' +' + (m.request.sources.length - 3) : ''}</td>` : null}
+				<td class="n" data-drops="packets">${fmtNum(m.packets)}</td>
+				${full ? html`<td class="n">${fmtNum(m.bytes)}</td><td>${fmtTime(m.started)}</td>` : null}
+				${onStop ? html`<td>${m.status === 'mitigating' || m.status === 'pending' ? html`<button class="danger" data-action="unmitigate" onClick=${() => onStop(m)}>withdraw</button>` : null}</td>` : null}
 			</tr>`)}
 		</table></div>`;
 	}
@@ -247,10 +250,12 @@
 			const opts = {
 				width: Math.max(300, el.clientWidth), height: 170,
 				cursor: { drag: { x: false, y: false } },
-				legend: { show: true },
-				scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(10, hi * 1.15, (threshold || 0) * 1.1)] } },
+				legend: { show: true, live: false },
+				/* a fixed two-minute window ending now: reads as live from the first point */
+				scales: { x: { time: true, range: (u, lo, hi) => [hi - 120, hi + 1] }, y: { range: (u, lo, hi) => [0, Math.max(10, hi * 1.15, (threshold || 0) * 1.1)] } },
 				axes: [
-					{ stroke: '#94a3b8', grid: { stroke: '#1b2742' }, ticks: { stroke: '#24324f' } },
+					{ stroke: '#94a3b8', grid: { stroke: '#1b2742' }, ticks: { stroke: '#24324f' },
+						values: (u, v) => v.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false })) },
 					{ stroke: '#94a3b8', grid: { stroke: '#1b2742' }, ticks: { stroke: '#24324f' }, size: 56,
 						values: (u, v) => v.map(fmtNum) },
 				],
@@ -263,6 +268,7 @@
 				hooks: {
 					drawClear: [(u) => {
 						const c = u.ctx;
+						let n = 0;
 						c.save();
 						for (const a of shade.current) {
 							const x0 = u.valToPos(Math.max(a.start, u.scales.x.min), 'x', true);
@@ -271,8 +277,11 @@
 								continue;
 							c.fillStyle = a.state === 'declared' || a.declared ? 'rgba(239,68,68,0.22)' : 'rgba(245,158,11,0.18)';
 							c.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+							n++;
 						}
 						c.restore();
+						/* for tests and curious operators: what the last draw shaded */
+						el.parentNode.dataset.shaded = String(n);
 					}],
 				},
 			};
@@ -289,7 +298,8 @@
 				hist.map(() => threshold || null)]);
 		}, [hist, threshold, attacks]);
 		const last = hist.length ? hist[hist.length - 1][proto] : null;
-		return html`<div class="panel chart" data-chart=${proto}>
+		const peak = hist.reduce((m, p) => Math.max(m, p[proto].pps), 0);
+		return html`<div class="panel chart" data-chart=${proto} data-peak=${Math.round(peak)} data-points=${hist.length}>
 			<div class="title"><h2>${proto}</h2><span class="now">${last ? fmtNum(last.pps) + ' pps · ' + fmtNum(last.bps) + ' bit/s' : ''}</span></div>
 			<div ref=${ref}></div></div>`;
 	}
@@ -383,10 +393,10 @@
 			<div class="panel"><${AttackTable} list=${a.data ? a.data.attacks : []} /></div>`;
 	}
 
-	function TopList({ title, list, key }) {
+	function TopList({ title, list, field }) {
 		return html`<div class="panel"><h2>${title}</h2>${list && list.length ? html`<table>
-			<tr><th>${key}</th><th class="n">weight</th><th class="n">share</th></tr>
-			${list.map((x) => html`<tr><td class="mono">${x[key]}</td><td class="n">${fmtNum(x.packets !== undefined ? x.packets : x.weight)}</td>
+			<tr><th>${field}</th><th class="n">${field === 'port' ? 'weight' : 'packets'}</th><th class="n">share</th></tr>
+			${list.map((x) => html`<tr><td class="mono">${x[field]}</td><td class="n">${fmtNum(x.packets !== undefined ? x.packets : x.weight)}</td>
 				<td class="n">${(x.share * 100).toFixed(1)}%</td></tr>`)}</table>` : html`<${Empty}>none<//>`}</div>`;
 	}
 
@@ -436,13 +446,13 @@
 						${at.detectors.map((d) => html`<tr><td>${d.name}</td><td class="n">${d.confidence}</td><td class="n">${d.count}</td><td>${fmtTime(d.first)}</td><td>${fmtTime(d.last)}</td></tr>`)}</table>` : null}
 				</div>
 				<div class="panel"><h2>Mitigation</h2>
-					<${MitTable} list=${mine} onStop=${stop} />
+					<${MitTable} list=${mine} onStop=${stop} compact />
 					<div class="row sec"><select value=${driver} onChange=${(e) => setDriver(e.target.value)}>
 						<option value="">driver: PO default</option>${['nft', 'xdp', 'bgp', 'ins', 'notify'].map((d) => html`<option value=${d}>${d}</option>`)}</select>
 						<button class="primary" data-action="mitigate" onClick=${mitigate}>mitigate</button></div>
 				</div>
-				<${TopList} title="Top sources" list=${at.top_sources} key="address" />
-				<${TopList} title="Top targets" list=${at.top_targets} key="address" />
+				<${TopList} title="Top sources" list=${at.top_sources} field="address" />
+				<${TopList} title="Top targets" list=${at.top_targets} field="address" />
 			</div>
 			<div class="panel sec"><h2>Flight record of this attack</h2>${events.length ? html`<div class="scroll"><table>
 				<tr><th>time</th><th>event</th><th>message</th></tr>
