@@ -309,7 +309,8 @@ class Demo:
             topo.run(ns, "ip", "route", "add", "default", "via", "%s.1" % (
                 ATK if ns == self.atk else CLI).rsplit(".", 1)[0])
         topo.run(self.srv, "ip", "route", "add", "default", "via", RTR_LAN)
-        self.say("network", "namespaces up: router, LAN bridge, server, client, attacker")
+        self.say("network", "namespaces %s-*: router, LAN bridge, server, client, attacker"
+                 % self.topo.tag)
 
     def start_moatd(self):
         api_port = 8080
