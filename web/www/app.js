@@ -242,7 +242,8 @@
 	}
 
 	/* One protocol's chart: pps in, the 60 s average, threshold, attack shading. */
-	function Chart({ proto, hist, threshold, attacks }) {
+	function Chart({ proto, hist, threshold, synThreshold, attacks }) {
+		const tcp = proto === 'tcp';
 		const ref = useRef(null), plot = useRef(null), shade = useRef([]);
 		shade.current = attacks;
 		useEffect(() => {
@@ -252,7 +253,7 @@
 				cursor: { drag: { x: false, y: false } },
 				legend: { show: true, live: false },
 				/* a fixed two-minute window ending now: reads as live from the first point */
-				scales: { x: { time: true, range: (u, lo, hi) => [hi - 120, hi + 1] }, y: { range: (u, lo, hi) => [0, Math.max(10, hi * 1.15, (threshold || 0) * 1.1)] } },
+				scales: { x: { time: true, range: (u, lo, hi) => [hi - HISTORY, hi + 1] }, y: { range: (u, lo, hi) => [0, Math.max(10, hi * 1.15)] } },
 				axes: [
 					{ stroke: '#94a3b8', grid: { stroke: '#1b2742' }, ticks: { stroke: '#24324f' },
 						values: (u, v) => v.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false })) },
@@ -263,8 +264,11 @@
 					{},
 					{ label: proto + ' pps in', stroke: COLORS[proto], width: 2, fill: COLORS[proto] + '22', value: (u, v) => fmtNum(v) },
 					{ label: 'expected (60 s avg)', stroke: '#94a3b8', width: 1, dash: [4, 4], value: (u, v) => fmtNum(v) },
-					{ label: 'threshold', stroke: '#ef4444', width: 1, dash: [8, 4], value: (u, v) => fmtNum(v) },
-				],
+					{ label: 'pps threshold', stroke: '#ef4444', width: 1, dash: [8, 4], value: (u, v) => fmtNum(v) },
+				].concat(tcp ? [
+					{ label: 'SYN/s', stroke: '#fbbf24', width: 1.5, value: (u, v) => fmtNum(v) },
+					{ label: 'SYN/s threshold', stroke: '#fb923c', width: 1, dash: [2, 3], value: (u, v) => fmtNum(v) },
+				] : []),
 				hooks: {
 					drawClear: [(u) => {
 						const c = u.ctx;
@@ -285,7 +289,7 @@
 					}],
 				},
 			};
-			plot.current = new window.uPlot(opts, [[], [], [], []], el);
+			plot.current = new window.uPlot(opts, tcp ? [[], [], [], [], [], []] : [[], [], [], []], el);
 			const ro = new ResizeObserver(() => plot.current && plot.current.setSize({ width: Math.max(300, el.clientWidth), height: 170 }));
 			ro.observe(el);
 			return () => { ro.disconnect(); plot.current.destroy(); plot.current = null; };
@@ -294,9 +298,12 @@
 			if (!plot.current)
 				return;
 			const t = hist.map((p) => p.t);
-			plot.current.setData([t, hist.map((p) => p[proto].pps), hist.map((p) => p[proto].avg),
-				hist.map(() => threshold || null)]);
-		}, [hist, threshold, attacks]);
+			const data = [t, hist.map((p) => p[proto].pps), hist.map((p) => p[proto].avg),
+				hist.map(() => threshold || null)];
+			if (tcp)
+				data.push(hist.map((p) => p.tcp.syn), hist.map(() => synThreshold || null));
+			plot.current.setData(data);
+		}, [hist, threshold, synThreshold, attacks]);
 		const last = hist.length ? hist[hist.length - 1][proto] : null;
 		const peak = hist.reduce((m, p) => Math.max(m, p[proto].pps), 0);
 		return html`<div class="panel chart" data-chart=${proto} data-peak=${Math.round(peak)} data-points=${hist.length}>
@@ -306,23 +313,19 @@
 
 	function PoView({ name }) {
 		const po = usePoll('/api/v1/pos/' + encodeURIComponent(name), 10000);
-		const traffic = usePoll('/api/v1/pos/' + encodeURIComponent(name) + '/traffic', 1000);
+		const traffic = usePoll('/api/v1/pos/' + encodeURIComponent(name) + '/traffic', 2000);
+		/* moatd keeps the last HISTORY seconds of each PO: the chart starts full */
+		const history = usePoll('/api/v1/pos/' + encodeURIComponent(name) + '/history?seconds=' + HISTORY, 1000);
 		const attacks = usePoll('/api/v1/attacks', 3000);
-		const [hist, setHist] = useState([]);
 		const [edit, setEdit] = useState(null);
 		const [msg, setMsg] = useState(null);
-		useEffect(() => setHist([]), [name]);
-		useEffect(() => {
-			const d = traffic.data;
-			if (!d || !d.collecting)
-				return;
-			const p = { t: traffic.at / 1000 };
-			for (const pr of PROTOS) {
-				const s = d.traffic.in[pr];
-				p[pr] = { pps: s ? s.rate['1s'].pps : 0, bps: s ? s.rate['1s'].bps : 0, avg: s ? s.rate['60s'].pps : 0 };
-			}
-			setHist((hs) => hs.concat([p]).slice(-HISTORY));
-		}, [traffic.at]);
+		const hd = history.data;
+		const hist = hd ? hd.t.map((t, i) => {
+			const p = { t };
+			for (const pr of PROTOS)
+				p[pr] = { pps: hd[pr].pps[i], bps: hd[pr].bps[i], syn: hd[pr].syn_pps[i], avg: hd[pr].avg_pps[i] };
+			return p;
+		}) : [];
 		const mine = attacks.data ? attacks.data.attacks.filter((a) => a.po === name) : [];
 		const pd = po.data;
 		const save = async () => {
@@ -347,7 +350,7 @@
 				<span class="dim"><span class=${'live' + (d && d.collecting ? '' : ' off')}></span>${d && d.collecting ? 'live, 1 s' : 'not collecting'}</span>
 				<span style=${{ flex: 1 }}></span>
 				${pd && pd.source !== 'config' ? html`<button data-action="po-edit" onClick=${startEdit}>edit</button>` : null}</div>
-			<${Err} e=${po.error} /><${Err} e=${traffic.error} />
+			<${Err} e=${po.error} /><${Err} e=${traffic.error} /><${Err} e=${history.error} />
 			${msg && msg.err ? html`<div class="msg err">${msg.err}</div>` : null}
 			${msg && msg.ok ? html`<div class="msg ok">${msg.ok}</div>` : null}
 			${edit !== null ? html`<div class="panel sec"><h2>Edit (PUT /api/v1/pos/${name})</h2>
@@ -363,9 +366,10 @@
 			<div class="grid charts sec">
 				${PROTOS.map((pr) => html`<${Chart} key=${pr} proto=${pr} hist=${hist}
 					threshold=${pd && pd.thresholds && pd.thresholds[pr] ? pd.thresholds[pr].pps : 0}
+					synThreshold=${pd && pd.thresholds && pd.thresholds.tcp ? pd.thresholds.tcp.syn_pps : 0}
 					attacks=${mine.filter((a) => a.protocol === pr)} />`)}
 			</div>
-			<div class="dim">Shaded: attacks on this PO (amber suspected, red declared). Dashed grey: the 60 s average; dashed red: the PO's pps threshold.</div>
+			<div class="dim">Inbound, one point a second, the last 5 minutes. Shaded: attacks on this PO (amber suspected, red declared). Dashed grey: the 60 s average; dashed red: the PO's thresholds.</div>
 			<div class="grid two sec">
 				<div class="panel"><h2>Ports</h2>${d && d.ports && d.ports.length ? html`<table>
 					<tr><th>port</th><th>proto</th><th class="n">pps in</th><th class="n">bit/s in</th><th class="n">pps out</th></tr>

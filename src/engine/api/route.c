@@ -12,6 +12,7 @@
 #include "engine/api/connections.h"
 #include "engine/api/alarms.h"
 #include "engine/api/flight.h"
+#include "engine/api/history.h"
 #include "engine/api/mitigations.h"
 #include "engine/api/pos.h"
 #include "engine/api/traffic.h"
@@ -28,6 +29,7 @@ const struct api_route api_routes[] = {
 	{ API_GET, "/api/v1/attacks", api_attacks_list, 0 },
 	{ API_GET, "/api/v1/attacks/{id}", api_attacks_get, 0 },
 	{ API_GET, "/api/v1/pos/{name}/traffic", api_traffic_po, 0 },
+	{ API_GET, "/api/v1/pos/{name}/history", api_history_po, 0 },
 	{ API_GET, "/api/v1/exporters", api_traffic_exporters, 0 },
 	{ API_GET, "/metrics", api_traffic_metrics, 0 },
 	{ API_POST, "/api/v1/alarms", api_alarms_post, LIMIT_API_BODY },

@@ -25,6 +25,7 @@
 
 #include "common/limits.h"
 #include "common/log.h"
+#include "engine/api/history.h"
 #include "engine/api/route.h"
 #include "engine/api/www.h"
 #include "engine/core/token.h"
@@ -33,6 +34,7 @@ struct api {
 	struct evhttp *http;
 	struct engine *e;
 	struct api_www *www;	/* the dashboard's files (api/www.c) */
+	struct api_history *history;	/* its traffic charts (api/history.c) */
 	char token[TOKEN_HEX_LEN + 1];
 };
 
@@ -385,8 +387,11 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 		free(a);
 		return r;
 	}
+	if ((r = api_history_start(e, &a->history)) < 0)
+		log_warnx("api: no traffic history for the dashboard: %s", strerror(-r));
 	a->http = evhttp_new(base);
 	if (!a->http) {
+		api_history_free(a->history);
 		api_www_free(a->www);
 		free(a);
 		return -ENOMEM;
@@ -426,6 +431,7 @@ api_free(struct api *a)
 	if (a->http)
 		evhttp_free(a->http);
 	api_www_free(a->www);
+	api_history_free(a->history);
 	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }
