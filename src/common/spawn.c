@@ -100,6 +100,30 @@ spawn_child_cloexec_walk(void)
 	return n < 0 ? -1 : 0;
 }
 
+/*
+ * glibc refuses sigaction on the signals it reserves for itself (32 and 33),
+ * yet an ignored disposition of those is inherited through execve from
+ * whoever started us. The kernel call resets them; its struct is the
+ * generic one (handler, flags, restorer, mask) on the architectures we
+ * build for. SIGKILL and SIGSTOP fail here too, harmlessly.
+ */
+static void
+spawn_child_default_raw(int sig)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} ksa = { .handler = SIG_DFL };
+
+	(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+#else
+	(void)sig;
+#endif
+}
+
 static _Noreturn void
 spawn_child(const struct spawn_child *c)
 {
@@ -112,7 +136,8 @@ spawn_child(const struct spawn_child *c)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < _NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+		if (sigaction(sig, &sa, NULL) < 0 && errno == EINVAL)
+			spawn_child_default_raw(sig);
 	if ((c->flags & SPAWN_NEW_PGRP) && setpgid(0, 0) < 0)
 		spawn_child_fail(c->report, errno);
 	if ((c->flags & SPAWN_NEW_NETNS) && unshare(CLONE_NEWNET) < 0)
