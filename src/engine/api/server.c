@@ -890,9 +890,11 @@ api_on_request(struct evhttp_request *req, void *arg)
 		}
 		api_reply_error(&r, c->status, NULL, "%s", c->why);
 	} else if (path && *path && api_www_owns(path)) {
-		/* the dashboard answers in its own headers, never in JSON */
+		/* the dashboard answers in its own headers, never in JSON; its
+		 * reply is pushed through the filter like api_send()'s */
 		api_www_serve(r.api->www, req, path);
 		r.replied = true;
+		bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
 	} else {
 		api_dispatch(&r);
 	}
