@@ -313,7 +313,19 @@ class Demo:
                  % self.topo.tag)
 
     def start_moatd(self):
-        api_port = 8080
+        # The dashboard's host port first: moatd (alone in rtr's namespace)
+        # listens on the same port, so the Host header the browser sends
+        # through the relay (127.0.0.1:PORT) is moatd's own address and port
+        # (moatd answers 421 to any other Host: DNS rebinding).
+        port = int(os.environ.get("DEMO_PORT", "8080"))
+        for p in list(range(port, port + 50)) + [0]:
+            try:
+                self.relay = Relay(self.rtr, ("127.0.0.1", 0), p)
+                break
+            except OSError:
+                continue
+        api_port = self.api_port = self.relay.port
+        self.relay.dst = ("127.0.0.1", api_port)
         conf = os.path.join(self.tmp, "moatd.yaml")
         with open(conf, "w") as f:
             f.write(textwrap.dedent("""\
@@ -345,13 +357,6 @@ class Demo:
         wait_for(lambda: os.path.exists(os.path.join(self.state, "api.url")) and self.topo.run(
             self.rtr, self.bin["moat"], "--state", self.state, "status", check=False).returncode == 0,
             timeout=15, what="moatd")
-        port = int(os.environ.get("DEMO_PORT", "8080"))
-        for p in list(range(port, port + 50)) + [0]:
-            try:
-                self.relay = Relay(self.rtr, ("127.0.0.1", api_port), p)
-                break
-            except OSError:
-                continue
         self.url = "http://127.0.0.1:%d" % self.relay.port
         self.say("moatd", "running in the router namespace (SQLite store in %s)" % self.state)
         self.moat("po", "add", "web", "--prefix", SRV + "/32", "--port", "80", "--driver", "nft",
@@ -406,12 +411,13 @@ class Demo:
                   file: "%s/chaff-alarms.jsonl"
                   window: 2s
                   allow: [%s]
-                  moatd_url: "http://127.0.0.1:8080/api/v1/alarms"
+                  moatd_url: "http://127.0.0.1:%d/api/v1/alarms"
                   moatd_token_file: "%s/api.token"
                 alive:
                   pps: 1000
                   interval: 1h
-                """ % (self.if_chaff, ", ".join(DECOYS), self.tmp, RTR_LAN + "/32", self.state)))
+                """ % (self.if_chaff, ", ".join(DECOYS), self.tmp, RTR_LAN + "/32", self.api_port,
+                       self.state)))
         log = open(os.path.join(self.tmp, "chaff.log"), "w")
         self.chaff = self.topo.spawn(self.rtr, self.bin["moat-chaff"], "-c", conf,
                                      stdout=log, stderr=subprocess.STDOUT)
