@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -57,6 +58,20 @@ def test_dashboard_in_chromium(topo, tmp_path):
         wait_for(lambda: mitigating(r, 1), timeout=15, interval=0.2, what="the flood mitigated")
     except AssertionError:
         raise AssertionError(r.log())
+
+    # the charts' history: the flood's seconds are there, in wall time
+    def get(path):
+        q = topo.run(r.rtr, "curl", "-s", "-w", "\\n%{http_code}", url + path, check=False)
+        body, _, code = q.stdout.rpartition("\n")
+        return int(code), json.loads(body)
+    code, h = get("/api/v1/pos/web/history?seconds=60")
+    assert code == 200, h
+    assert 1 <= len(h["t"]) <= 60 and len(h["udp"]["pps"]) == len(h["t"]), h
+    assert abs(h["t"][-1] - time.time()) < 30, h["t"][-1]
+    assert max(h["udp"]["pps"]) > 1000, h["udp"]
+    assert get("/api/v1/pos/web/history?seconds=0")[1].get("field") == "seconds"
+    assert get("/api/v1/pos/web/history?seconds=301")[0] == 400
+    assert get("/api/v1/pos/nope/history")[0] == 404
 
     shutil.rmtree(SHOTS, ignore_errors=True)
     p = topo.run(r.rtr, "node", SCRIPT, url, SHOTS, "web", token_file, check=False,
@@ -107,6 +122,14 @@ def test_static_files_are_safe(topo, tmp_path):
     assert curl("-X", "POST", url + "/").startswith("HTTP/1.1 405")
     assert curl("-X", "PUT", url + "/app.js").startswith("HTTP/1.1 405")
     assert curl("-I", url + "/app.js").startswith("HTTP/1.1 200")
+    # a body is refused from its head, before it is read
+    assert curl("-X", "POST", "-d", "x" * 100, url + "/").startswith("HTTP/1.1 413")
+    # small files one after another on one kept-alive connection (the reply
+    # must leave through the connection filter at once)
+    both = topo.run(r.rtr, "curl", "-s", "-m", "10", "-o", "/dev/null", "-o", "/dev/null",
+                    "-w", "%{http_code} %{num_connects},", url + "/", url + "/favicon.svg",
+                    check=False).stdout
+    assert both == "200 1,200 0,", both
     # the REST API keeps answering in JSON, unknown API paths too
     assert "application/json" in curl(url + "/api/v1/health").lower()
     assert curl(url + "/api/v1/nope").startswith("HTTP/1.1 404")
