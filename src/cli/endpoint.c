@@ -1,6 +1,7 @@
 #include "cli/endpoint.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,8 +29,48 @@ endpoint_state_dir(const char *opt)
  * that another local user could have written (theirs, or writable by group
  * or others) may point the CLI, and its bearer token, at their listener.
  */
+static bool
+endpoint_safe_dir(const char *dir, bool want_owner, uid_t owner)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_mode & 022))
+		return false;
+	if (want_owner)
+		return st.st_uid == owner;
+	return st.st_uid == 0 || st.st_uid == geteuid();
+}
+
+/*
+ * Split moatd (--user) writes its files as its engine's user, in a state
+ * directory the privileged part gave that user. Such a file is trusted when
+ * its directory is that user's alone and sits in a directory only root (or
+ * we) can write: then nobody but the administrator chose that user.
+ */
+static bool
+endpoint_daemon_owned(const char *path, uid_t owner)
+{
+	char dir[PATH_MAX], parent[PATH_MAX];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
+	    (slash = strrchr(dir, '/')) == NULL)
+		return false;
+	*slash = '\0';
+	if (dir[0] == '\0')
+		return false;	/* the root directory holds no state */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return endpoint_safe_dir(dir, true, owner) && endpoint_safe_dir(parent, false, 0);
+}
+
 static int
-endpoint_trusted(int fd)
+endpoint_trusted(int fd, const char *path)
 {
 	struct stat st;
 
@@ -37,9 +78,9 @@ endpoint_trusted(int fd)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EPERM;
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return -EPERM;
 	if (st.st_mode & 022)
+		return -EPERM;
+	if (st.st_uid != 0 && st.st_uid != geteuid() && !endpoint_daemon_owned(path, st.st_uid))
 		return -EPERM;
 	return 0;
 }
@@ -54,7 +95,7 @@ endpoint_read_line(const char *path, size_t max, char **ret)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return -errno;
-	if ((r = endpoint_trusted(fd)) < 0)
+	if ((r = endpoint_trusted(fd, path)) < 0)
 		goto out;
 	if ((buf = malloc(max + 2)) == NULL) {
 		r = -ENOMEM;

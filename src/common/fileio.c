@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
@@ -229,4 +230,10 @@ out:
 		unlinkat(dirfd, tmp, 0);
 	close(dirfd);
 	return r;
+}
+
+uid_t
+fileio_fs_uid(void)
+{
+	return (uid_t)setfsuid((uid_t)-1);	/* an invalid id changes nothing */
 }

@@ -58,4 +58,11 @@ int fileio_read_at(int dirfd, const char *name, size_t max, unsigned flags, char
  */
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/*
+ * The user the file system checks this process as (its fsuid: the effective
+ * uid unless setfsuid() changed it — moatd's engine before it drops). The
+ * owner a trusted file or directory must have.
+ */
+uid_t fileio_fs_uid(void);
+
 #endif

@@ -1,5 +1,6 @@
 /* Unit tests for cli/endpoint: state dir, API URL and token discovery. */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,6 +114,44 @@ test_api_url(void **state)
 	unlink(path);
 }
 
+/*
+ * Split moatd's files are its engine user's, in a state directory that user
+ * owns alone: trusted when only root could have handed the directory out
+ * (its parent is root's and writable by no one else), refused otherwise.
+ */
+static void
+test_daemon_user_state(void **state)
+{
+	char sub[PATH_MAX], st[PATH_MAX + 8], path[PATH_MAX + 24];
+	char *u = NULL;
+	FILE *f;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(sub, sizeof(sub), "%s/lib", dir);
+	snprintf(st, sizeof(st), "%s/moat", sub);
+	snprintf(path, sizeof(path), "%s/api.url", st);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(mkdir(st, 0700), 0);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("http://127.0.0.1:9\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(endpoint_api_url(NULL, st, &u), -EPERM);	/* the dir is root's */
+	assert_int_equal(chown(st, 65534, 65534), 0);
+	assert_int_equal(endpoint_api_url(NULL, st, &u), 0);	/* the daemon user's, from root */
+	assert_string_equal(u, "http://127.0.0.1:9");
+	free(u);
+	u = NULL;
+	assert_int_equal(chmod(st, 0770), 0);		/* its group may write: no */
+	assert_int_equal(endpoint_api_url(NULL, st, &u), -EPERM);
+	assert_int_equal(chmod(st, 0700), 0);
+	assert_int_equal(chmod(sub, 01777), 0);		/* anyone could have made it: no */
+	assert_int_equal(endpoint_api_url(NULL, st, &u), -EPERM);
+	assert_null(u);
+}
+
 static void
 test_token(void **state)
 {
@@ -166,6 +205,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_state_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_user_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_line, setup, teardown),
 	};

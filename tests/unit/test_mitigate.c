@@ -59,9 +59,9 @@ fake_open(struct fake *f, const struct cfg_node *conf, void **ret, struct cfg_er
 	return 0;
 }
 
-static int fake_open_a(const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[0], c, r, e); }
-static int fake_open_b(const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[1], c, r, e); }
-static int fake_open_c(const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[2], c, r, e); }
+static int fake_open_a(const struct mit_driver_ops *s, const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[0], c, r, e); }
+static int fake_open_b(const struct mit_driver_ops *s, const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[1], c, r, e); }
+static int fake_open_c(const struct mit_driver_ops *s, const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[2], c, r, e); }
 
 static void
 fake_close(void *state)

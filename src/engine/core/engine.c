@@ -17,10 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "engine/core/modules.h"
-
-/* Flight retention runs every this many ticks: pruning is a DELETE scan. */
+#include "engine/priv/client.h"
+#include "engine/priv/sep.h"
 
 struct engine_tick_row {
 	engine_tick_fn fn;
@@ -37,6 +38,7 @@ struct engine {
 	struct health *health;
 	struct poset *pos;
 	struct lpm *lpm;
+	struct priv_client *priv;	/* NULL: one process, drivers run here */
 	struct engine_tick_row ticks[ENGINE_MAX_TICKS];
 	unsigned nticks;
 	struct {
@@ -99,6 +101,12 @@ const struct lpm *
 engine_lpm(const struct engine *e)
 {
 	return e->lpm;
+}
+
+struct priv_client *
+engine_priv(struct engine *e)
+{
+	return e->priv;
 }
 
 const char *
@@ -322,12 +330,13 @@ engine_make_state_dir(const char *dir)
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	/* Someone else's directory (or one others may write) could hold a
-	 * planted api.url, token or store: refuse it. */
-	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+	 * planted api.url, token or store: refuse it. Ours is the file system
+	 * identity (split moatd's engine is its user's before it drops root). */
+	if (st.st_uid != fileio_fs_uid() || (st.st_mode & 022)) {
 		log_errx("state directory %s is owned by uid %u with mode %04o; it must be "
 		    "owned by uid %u and not writable by group or others (fix: chown %u %s && "
 		    "chmod 700 %s, or use another --state)", dir, (unsigned)st.st_uid,
-		    (unsigned)(st.st_mode & 07777), (unsigned)geteuid(), (unsigned)geteuid(),
+		    (unsigned)(st.st_mode & 07777), (unsigned)fileio_fs_uid(), (unsigned)fileio_fs_uid(),
 		    dir, dir);
 		return -EPERM;
 	}
@@ -437,6 +446,9 @@ engine_new(const struct engine_opts *o, struct settings *conf, struct engine **r
 		r = -ENOMEM;
 		goto fail;
 	}
+	if (o->privsep &&
+	    (r = priv_client_new(o->priv_fd, PRIVSEP_CALL_TIMEOUT_MS, &e->priv)) < 0)
+		goto fail;
 	r = engine_open_parts(e);
 	if (r < 0)
 		goto fail;
@@ -483,6 +495,7 @@ engine_free(struct engine *e)
 	poset_free(e->pos);
 	lpm_free(e->lpm);
 	settings_free(e->conf);
+	priv_client_free(e->priv);
 	free(e->state_dir);
 	free(e->store_path);
 	free(e);

@@ -70,6 +70,8 @@ struct engine_opts {
 	const char *conf_path;	/* -c; NULL: default path or embedded defaults */
 	bool manual_clock;	/* tests: time moves only with clock_advance() */
 	uint64_t start_ns;	/* manual clock start */
+	bool privsep;		/* priv_fd is the channel to the privileged part */
+	int priv_fd;
 };
 
 /*
@@ -92,6 +94,9 @@ const struct poset *engine_pos(const struct engine *e);
  * PO change (the engine builds a new one and swaps). */
 const struct lpm *engine_lpm(const struct engine *e);
 const char *engine_state_dir(const struct engine *e);
+/* The channel to the privileged part that runs the mitigation drivers, or
+ * NULL when moatd runs in one process (no --user). */
+struct priv_client *engine_priv(struct engine *e);
 int64_t engine_started_at(const struct engine *e);
 uint64_t engine_uptime_s(const struct engine *e);
 

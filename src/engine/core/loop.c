@@ -190,7 +190,7 @@ loop_run(struct engine *e, const struct loop_opts *o)
 		goto out;
 	}
 	r = api_start(l.base, e, &engine_settings(e)->api, o->token, &api);
-	if (r < 0)
+	if (r < 0 || (o->ready && o->ready(o->ready_arg) != 0))
 		goto out;
 	loop_notify("READY=1");
 	log_info("moatd %s running, state in %s", ENGINE_VERSION, engine_state_dir(e));

@@ -19,6 +19,10 @@ struct loop_opts {
 	const char *conf_path;	/* for SIGHUP; NULL: default path or defaults */
 	bool debug;		/* -d: keep debug logging to stderr across reloads */
 	const char *token;	/* the API bearer token */
+	/* Called once the API listens, before the loop turns (privilege
+	 * separation drops privileges here); non-zero stops moatd with 1. */
+	int (*ready)(void *arg);
+	void *ready_arg;
 };
 
 /* Run until a stop is requested; returns the exit code (0, or 1 when the

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
+
 static bool
 token_valid(const char *s)
 {
@@ -67,7 +69,7 @@ token_read(int fd, char ret[TOKEN_HEX_LEN + 1], bool *ret_fixed_mode)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+	if (!S_ISREG(st.st_mode) || st.st_uid != fileio_fs_uid() || (st.st_mode & 022))
 		return -EPERM;
 	*ret_fixed_mode = false;
 	if (st.st_mode & 044) {

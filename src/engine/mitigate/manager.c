@@ -256,7 +256,7 @@ mit_open_driver(struct mit_mgr *m, const struct mit_driver_ops *ops,
 	if (m->n_drivers == MIT_MAX_DRIVERS)
 		return -ENOSPC;
 	d = &m->drivers[m->n_drivers];
-	if ((r = ops->open(conf, &d->state, err)) < 0)
+	if ((r = ops->open(ops, conf, &d->state, err)) < 0)
 		return r;
 	d->ops = ops;
 	d->dry_run = mit_wants_dry_run(m, ops->name);
@@ -389,6 +389,32 @@ mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret)
 	from->n_entries = from->cap_entries = 0;
 	from->event_fn = NULL;
 	*ret = m;
+	return 0;
+}
+
+int
+mit_mgr_route(struct mit_mgr *m, const struct mit_driver_ops *const *table, size_t n_table,
+    struct cfg_error *err)
+{
+	struct mit_driver old[MIT_MAX_DRIVERS];
+	size_t n_old = m->n_drivers;
+	struct mit_driver *d;
+	int r;
+
+	memcpy(old, m->drivers, n_old * sizeof(old[0]));
+	for (size_t i = 0; i < n_old; i++)
+		old[i].ops->close(old[i].state);
+	m->table = table;
+	m->n_table = n_table;
+	m->n_drivers = 0;
+	for (size_t i = 0; i < n_old; i++) {
+		const struct mit_driver_ops *ops = mit_mgr_driver(m, old[i].ops->name);
+
+		if (ops == NULL)
+			return cfg_fail(err, NULL, "driver %s: not in the new table", old[i].ops->name);
+		if ((r = mit_open_driver(m, ops, NULL, &d, err)) < 0)
+			return r;
+	}
 	return 0;
 }
 

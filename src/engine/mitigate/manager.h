@@ -94,7 +94,9 @@ struct mit_counters {
 
 /*
  * A mitigation driver. open() parses the driver's config map (may be NULL
- * for defaults) and prepares, without touching external state; close()
+ * for defaults) and prepares, without touching external state; it is given
+ * its own row (self), so one implementation can stand for several drivers
+ * (priv/proxy.c forwards each to moatd's privileged part); close()
  * releases. apply() installs r (idempotent for the same id); withdraw()
  * removes rule `id` and returns -ENOENT if it is not there. installed()
  * lists the ids present in the external system (for reconciliation; a
@@ -105,7 +107,8 @@ struct mit_counters {
  */
 struct mit_driver_ops {
 	const char *name;
-	int (*open)(const struct cfg_node *conf, void **ret_state, struct cfg_error *err);
+	int (*open)(const struct mit_driver_ops *self, const struct cfg_node *conf,
+	    void **ret_state, struct cfg_error *err);
 	void (*close)(void *state);
 	int (*apply)(void *state, const struct mit_rule *r);
 	int (*withdraw)(void *state, uint64_t id);
@@ -184,6 +187,15 @@ void mit_mgr_free(struct mit_mgr *m);
  * its owner). Used to adopt a manager built while the config was parsed.
  */
 int mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret);
+/*
+ * Swap the driver table for one whose rows bear the same names (moatd's
+ * privileged part's proxies, priv/proxy.h): the open drivers are closed and
+ * opened again through the new rows, without their config (the new rows
+ * have theirs elsewhere). Before any mitigation is live: a live rule
+ * belongs to the driver instance that installed it.
+ */
+int mit_mgr_route(struct mit_mgr *m, const struct mit_driver_ops *const *table, size_t n_table,
+    struct cfg_error *err);
 /* Add a prefix to the never-block list (moatd's own addresses, its peers). */
 int mit_allow(struct mit_mgr *m, const struct prefix *p);
 /*

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "collect/conf.h"
 #include "engine/detect/module.h"
+#include "engine/priv/proxy.h"
 #include "collect/reading.h"
 
 #define MITIGATION_KV "mitigate/state"
@@ -24,6 +25,7 @@ struct mitigation_ctx {
 	struct engine *e;
 	struct detection_ctx *d;	/* the engine's wiring; NULL: detection not running */
 	struct mit_mgr *mgr;
+	struct priv_proxy_table *proxies;	/* split moatd: the drivers, forwarded */
 	bool dirty;		/* state changed since the last save */
 	uint64_t pending[MITIGATION_MAX_PENDING];
 	size_t npending;
@@ -44,6 +46,13 @@ static const struct mit_driver_ops *const mitigation_drivers[] = {
 };
 
 #define MITIGATION_NDRIVERS (sizeof(mitigation_drivers) / sizeof(mitigation_drivers[0]))
+
+const struct mit_driver_ops *const *
+mitigation_driver_table(size_t *ret_n)
+{
+	*ret_n = MITIGATION_NDRIVERS;
+	return mitigation_drivers;
+}
 
 struct mitigation_ctx *
 mitigation_get(struct engine *e)
@@ -106,6 +115,28 @@ mitigation_new_mgr(struct engine *e, struct mit_mgr **ret)
 	if (sec != NULL)
 		return mit_mgr_take(sec->mgr, ret);
 	return mit_mgr_new(NULL, mitigation_drivers, MITIGATION_NDRIVERS, ret, &err);
+}
+
+/*
+ * Split moatd (--user): the engine holds no capability, so its drivers are
+ * proxies to the privileged part's (priv/proxy.h), swapped in before any
+ * mitigation is restored.
+ */
+static int
+mitigation_use_proxies(struct mitigation_ctx *m, struct priv_client *c)
+{
+	const struct mit_driver_ops *const *rows;
+	struct cfg_error err = { { 0 } };
+	size_t n;
+	int r;
+
+	if ((r = priv_proxy_table_new(c, mitigation_drivers, MITIGATION_NDRIVERS, &m->proxies)) < 0)
+		return r;
+	rows = priv_proxy_rows(m->proxies, &n);
+	if ((r = mit_mgr_route(m->mgr, rows, n, &err)) < 0)
+		log_warnx("mitigation: drivers through the privileged part: %s",
+		    err.msg[0] ? err.msg : strerror(-r));
+	return r;
 }
 
 static void
@@ -504,7 +535,8 @@ mitigation_free(struct mitigation_ctx *m)
 {
 	if (m == NULL)
 		return;
-	mit_mgr_free(m->mgr);
+	mit_mgr_free(m->mgr);	/* closes the proxies' drivers first */
+	priv_proxy_table_free(m->proxies);
 	free(m);
 }
 
@@ -519,6 +551,10 @@ mitigation_init(struct engine *e, void **ret_state)
 	m->e = e;
 	if ((r = mitigation_new_mgr(e, &m->mgr)) < 0) {
 		free(m);
+		return r;
+	}
+	if (engine_priv(e) != NULL && (r = mitigation_use_proxies(m, engine_priv(e))) < 0) {
+		mitigation_free(m);
 		return r;
 	}
 	mitigation_allow_self(m);

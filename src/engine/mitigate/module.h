@@ -43,6 +43,9 @@ void mitigation_tick(void *state, uint64_t now_ns);
 /* A factory reset ends every mitigation (rules removed) and forgets them. */
 void mitigation_reset(void *state, bool factory);
 
+/* The drivers moatd ships (the privileged part runs the same table). */
+const struct mit_driver_ops *const *mitigation_driver_table(size_t *ret_n);
+
 /* The running module of engine e (its slot), or NULL. */
 struct mitigation_ctx *mitigation_get(struct engine *e);
 

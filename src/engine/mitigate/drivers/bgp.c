@@ -135,7 +135,8 @@ bgp_parse_conf(struct drv_bgp *d, const struct cfg_node *conf, struct cfg_error 
 }
 
 static int
-bgp_open(const struct cfg_node *conf, void **ret_state, struct cfg_error *err)
+bgp_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void **ret_state,
+    struct cfg_error *err)
 {
 	struct drv_bgp *d;
 	int r;

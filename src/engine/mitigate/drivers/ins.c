@@ -44,7 +44,8 @@ struct drv_ins {
 };
 
 static int
-ins_open(const struct cfg_node *conf, void **ret_state, struct cfg_error *err)
+ins_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void **ret_state,
+    struct cfg_error *err)
 {
 	static const char *const keys[] = { "socket", "deny", "timeout_ms", NULL };
 	const char *path = "/run/moat-ins.sock";

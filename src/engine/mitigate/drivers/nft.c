@@ -82,7 +82,8 @@ nft_parse_conf(struct drv_nft *d, const struct cfg_node *conf, struct cfg_error 
 }
 
 static int
-nft_open(const struct cfg_node *conf, void **ret_state, struct cfg_error *err)
+nft_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void **ret_state,
+    struct cfg_error *err)
 {
 	struct drv_nft *d;
 	int r;

@@ -50,7 +50,8 @@ struct drv_notify {
 };
 
 static int
-notify_open(const struct cfg_node *conf, void **ret_state, struct cfg_error *err)
+notify_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void **ret_state,
+    struct cfg_error *err)
 {
 	static const char *const keys[] = { "script", "webhook", "timeout_ms", NULL };
 	const char *script = NULL, *webhook = NULL;

@@ -94,7 +94,8 @@ xdp_close_fds(struct drv_xdp *d)
 }
 
 static int
-xdp_open(const struct cfg_node *conf, void **ret_state, struct cfg_error *err)
+xdp_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void **ret_state,
+    struct cfg_error *err)
 {
 	struct drv_xdp *d;
 	int r;
