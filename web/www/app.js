@@ -252,7 +252,7 @@
 				width: Math.max(300, el.clientWidth), height: 170,
 				cursor: { drag: { x: false, y: false } },
 				legend: { show: true, live: false },
-				/* a fixed two-minute window ending now: reads as live from the first point */
+				/* a fixed window of HISTORY seconds ending at the newest point */
 				scales: { x: { time: true, range: (u, lo, hi) => [hi - HISTORY, hi + 1] }, y: { range: (u, lo, hi) => [0, Math.max(10, hi * 1.15)] } },
 				axes: [
 					{ stroke: '#94a3b8', grid: { stroke: '#1b2742' }, ticks: { stroke: '#24324f' },
