@@ -40,8 +40,10 @@ collect_endpoint_parse(const char *s, struct collect_endpoint *ret)
 	host[hl] = '\0';
 	if (ipaddr_parse(host, &ep.addr) < 0 || strnum_i64(colon + 1, 1, 65535, &port) < 0)
 		return -EINVAL;
-	ep.port = (uint16_t)port;
-	*ret = ep;
+	/* addr and port only: the caller may have set allow already (the map
+	 * form), and ep's other fields were never set */
+	ret->addr = ep.addr;
+	ret->port = (uint16_t)port;
 	return 0;
 }
 

@@ -102,7 +102,8 @@ int collect_allow_default(struct collect_allow *ret);
 /* Text for logs: "127.0.0.0/8, 192.0.2.0/24" or "any". */
 void collect_allow_format(const struct collect_allow *a, char *buf, size_t len);
 
-/* "ADDR:PORT" or "[ADDR6]:PORT". -EINVAL. */
+/* "ADDR:PORT" or "[ADDR6]:PORT" into ret's addr and port (allow is left as
+   it is). -EINVAL. */
 int collect_endpoint_parse(const char *s, struct collect_endpoint *ret);
 
 #endif

@@ -25,6 +25,12 @@
 #define LIMIT_API_BODY			(1u << 20)
 /* REST restore body: a whole backup file. */
 #define LIMIT_API_RESTORE_BODY		(256u << 20)
+/* The dashboard's static files in memory together (the app and its libraries are ~150 KiB). */
+#define LIMIT_WWW_BYTES			(8u << 20)
+/* Dashboard traffic history: points per PO (5 min at one reading a second). */
+#define LIMIT_HISTORY_POINTS		300u
+/* ... and POs with a history (the lowest ids): 64 x 300 points is ~1.3 MiB. */
+#define LIMIT_HISTORY_POS		64u
 /* Concurrent REST connections; the API is for operators and the CLI. */
 #define LIMIT_API_CONNS			256u
 /* Flight-record entries returned by one query. */

@@ -85,6 +85,8 @@ test_contract_routes(void **state)
 		{ API_DELETE, "/api/v1/attacks/7", API_NO_METHOD },
 		{ API_GET, "/api/v1/pos/web/traffic", API_MATCH },
 		{ API_PUT, "/api/v1/pos/web/traffic", API_NO_METHOD },
+		{ API_GET, "/api/v1/pos/web/history", API_MATCH },
+		{ API_POST, "/api/v1/pos/web/history", API_NO_METHOD },
 		{ API_GET, "/api/v1/exporters", API_MATCH },
 		{ API_GET, "/metrics", API_MATCH },
 		{ API_POST, "/api/v1/alarms", API_MATCH },
@@ -142,7 +144,7 @@ test_module_routes(void **state)
 			total++;
 		}
 	}
-	assert_int_equal(total, 21);	/* every route moatd had in one table */
+	assert_int_equal(total, 22);	/* the 21 of the old single table + history */
 	{
 		const struct api_route *rt;
 		char param[API_PARAM_MAX];

@@ -158,6 +158,30 @@ test_endpoint_parse(void **state)
 	assert_int_equal(collect_endpoint_parse(":80", &ep), -EINVAL);
 	assert_int_equal(collect_endpoint_parse("[]:80", &ep), -EINVAL);
 	assert_int_equal(collect_endpoint_parse("192.0.2.1:0", &ep), -EINVAL);
+	/* only addr and port are written: an index set by the caller stays */
+	ep.allow = 1;
+	assert_int_equal(collect_endpoint_parse("192.0.2.1:4739", &ep), 0);
+	assert_int_equal(ep.allow, 1);
+}
+
+/* Each listener's allow-list index: 0 (the section's) for a plain string,
+ * its own for the map form — the parsed address must not overwrite it. */
+static void
+test_listener_allow_index(void **state)
+{
+	struct cfg_error err;
+	struct collect_conf *cc;
+
+	assert_int_equal(parse("collect:\n"
+	    "  udp: [\"203.0.113.1:4739\", {listen: \"127.0.0.1:2055\", exporters: [192.0.2.0/24]}]\n"
+	    "  tcp: [\"127.0.0.1:4739\"]\n", &cc, &err), 0);
+	assert_int_equal(cc->nudp, 2);
+	assert_int_equal(cc->udp[0].allow, 0);
+	assert_int_equal(cc->udp[1].allow, 1);
+	assert_int_equal(cc->udp[1].port, 2055);
+	assert_int_equal(cc->tcp[0].allow, 0);
+	assert_int_equal(cc->nallow, 2);
+	collect_conf_free(cc);
 }
 
 int
@@ -169,6 +193,7 @@ main(void)
 		cmocka_unit_test_teardown(test_errors_name_position, teardown),
 		cmocka_unit_test_teardown(test_packet_clock, teardown),
 		cmocka_unit_test(test_endpoint_parse),
+		cmocka_unit_test_teardown(test_listener_allow_index, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

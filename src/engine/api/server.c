@@ -48,6 +48,7 @@
 #include "engine/api/metrics.h"
 #include "engine/api/reqhead.h"
 #include "engine/api/route.h"
+#include "engine/api/www.h"
 #include "engine/core/token.h"
 
 enum api_conn_state {
@@ -81,6 +82,7 @@ struct api {
 	struct evhttp *http;
 	struct event_base *base;
 	struct engine *e;
+	struct api_www *www;		/* the dashboard's files (api/www.c) */
 	struct evconnlistener *listener;
 	struct event *resume;		/* tick that re-enables a paused listener */
 	bool paused_cap;
@@ -456,6 +458,17 @@ api_conn_decide(struct api_conn *c, const char *buf, size_t len)
 	}
 	memcpy(path, h.path.p, h.path.len);
 	path[h.path.len] = '\0';
+	if (api_www_owns(path)) {
+		/* The dashboard's files: any method reaches www.c, which answers
+		 * GET and HEAD and 405 to the rest; none takes a body. */
+		if (h.chunked_or_other_te || h.content_length > 0) {
+			api_conn_refuse(c, 413, "the dashboard takes no request body");
+			return;
+		}
+		c->body_left = 0;
+		c->body_len = 0;
+		return;
+	}
 	switch (api_route_find(engine_module_rows(a->e), h.method, path, &route, param)) {
 	case API_NO_PATH:
 		api_conn_refuse(c, 404, "no such resource: %.60s", path);
@@ -885,6 +898,8 @@ static void
 api_on_request(struct evhttp_request *req, void *arg)
 {
 	struct api_req r = { .req = req, .api = arg };
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	struct api_conn *c = api_conn_of(r.api, req);
 
 	r.conn = c;
@@ -907,6 +922,12 @@ api_on_request(struct evhttp_request *req, void *arg)
 			    host ? host : "?", c->why);
 		}
 		api_reply_error(&r, c->status, NULL, "%s", c->why);
+	} else if (path && *path && api_www_owns(path)) {
+		/* the dashboard answers in its own headers, never in JSON; its
+		 * reply is pushed through the filter like api_send()'s */
+		api_www_serve(r.api->www, req, path);
+		r.replied = true;
+		bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
 	} else {
 		api_dispatch(&r);
 	}
@@ -1003,6 +1024,11 @@ api_start(struct event_base *base, struct engine *e, const struct settings_api *
 	a->listen = *listen;
 	TAILQ_INIT(&a->conns);
 	snprintf(a->token, sizeof(a->token), "%s", token);
+	r = api_www_load(engine_settings(e)->api_www, &a->www);
+	if (r < 0) {
+		free(a);
+		return r;
+	}
 	a->http = evhttp_new(base);
 	a->resume = event_new(base, -1, EV_PERSIST, api_resume, a);
 	if (!a->http || !a->resume) {
@@ -1055,6 +1081,7 @@ api_free(struct api *a)
 	a->listener = NULL;
 	if (a->http)
 		evhttp_free(a->http);
+	api_www_free(a->www);
 	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }

@@ -37,6 +37,7 @@ enum engine_mod {
 	ENGINE_MOD_COLLECT,	/* before detection: readings reach it in the same tick */
 	ENGINE_MOD_DETECTION,
 	ENGINE_MOD_MITIGATION,	/* after detection: it acts on its attacks */
+	ENGINE_MOD_HISTORY,	/* after the collector: samples the interval it closed */
 	ENGINE_NMODS
 };
 

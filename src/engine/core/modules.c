@@ -13,6 +13,7 @@
 #include "engine/api/attacks.h"
 #include "engine/api/connections.h"
 #include "engine/api/flight.h"
+#include "engine/api/history.h"
 #include "engine/api/mitigations.h"
 #include "engine/api/pos.h"
 #include "engine/api/route.h"
@@ -95,6 +96,13 @@ static const struct api_route mitigation_routes[] = {
 	{ 0 },
 };
 
+/* ---- the dashboard's traffic history ---- */
+
+static const struct api_route history_routes[] = {
+	{ API_GET, "/api/v1/pos/{name}/history", api_history_po, 0 },
+	{ 0 },
+};
+
 const struct engine_module engine_modules[ENGINE_NMODS] = {
 	[ENGINE_MOD_CORE] = { .name = "core", .sections = settings_core_sections,
 	    .routes = core_routes },
@@ -113,6 +121,9 @@ const struct engine_module engine_modules[ENGINE_NMODS] = {
 	    .start = mitigation_startup, .fini = mitigation_fini, .tick = mitigation_tick,
 	    .reset = mitigation_reset, .sections = mitigation_sections,
 	    .routes = mitigation_routes },
+	[ENGINE_MOD_HISTORY] = { .name = "history", .init = api_history_init,
+	    .fini = api_history_fini, .tick = api_history_tick,
+	    .pos_changed = api_history_pos_changed, .routes = history_routes },
 };
 
 int
@@ -122,6 +133,7 @@ engine_wire(struct engine *e)
 	struct collector *c = collector_get(e);
 	struct detection_ctx *d = detection_get(e);
 	struct mitigation_ctx *m = mitigation_get(e);
+	struct api_history *h = api_history_get(e);
 	int r;
 
 	if (c != NULL) {
@@ -135,6 +147,8 @@ engine_wire(struct engine *e)
 		detection_set_counters(d, c != NULL ? collector_counters(c) : NULL);
 	if (t != NULL)
 		conntab_set_detection(t, d);
+	if (h != NULL)
+		api_history_set_counters(h, c != NULL ? collector_counters(c) : NULL);
 	if (m != NULL) {
 		mitigation_set_detection(m, d);
 		if (d == NULL)

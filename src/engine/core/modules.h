@@ -18,8 +18,9 @@ extern const struct engine_module engine_modules[ENGINE_NMODS];
  * collector's moat-ins connection events to the connection table, its
  * readings and samples to detection, the counters to detection (top
  * targets, host limits), detection to the connection table's and the
- * mitigation's slow verdicts and drop floors, and mitigation to
- * detection's attack changes. Returns a negative errno if a link cannot
+ * mitigation's slow verdicts and drop floors, mitigation to
+ * detection's attack changes, and the counters to the dashboard's traffic
+ * history. Returns a negative errno if a link cannot
  * be made.
  */
 int engine_wire(struct engine *e);

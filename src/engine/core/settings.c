@@ -191,7 +191,7 @@ settings_listen_parse(const char *s, struct settings_api *ret)
 static int
 settings_parse_api(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
-	static const char *const keys[] = { "listen", "hosts", NULL };
+	static const char *const keys[] = { "listen", "hosts", "www", NULL };
 	const struct cfg_node *hosts = NULL;
 	const char *listen = NULL;
 	int r;
@@ -201,6 +201,8 @@ settings_parse_api(struct settings *c, const struct cfg_node *n, void **ret_ext,
 		r = cfg_get_str(n, "listen", &listen, err);
 	if (r == 0)
 		r = cfg_get_seq(n, "hosts", &hosts, err);
+	if (r == 0)
+		r = settings_get_path(n, "www", &c->api_www, err);
 	if (r < 0)
 		return r;
 	if (listen && settings_listen_parse(listen, &c->api) < 0)
@@ -544,6 +546,7 @@ settings_free(struct settings *c)
 		po_free(c->pos[i]);
 	free(c->pos);
 	free(c->state_dir);
+	free(c->api_www);
 	free(c->store.path);
 	free(c);
 }

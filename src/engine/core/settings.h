@@ -70,6 +70,7 @@ struct settings {
 	} log;
 	char *state_dir;		/* NULL: not set (moatd --state or the default) */
 	struct settings_api api;
+	char *api_www;			/* api.www: dashboard files; NULL: installed dir, else build tree */
 	struct {
 		char backend[16];
 		char *path;		/* NULL: <state_dir>/moat.db */
