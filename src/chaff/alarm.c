@@ -268,20 +268,27 @@ alarm_contact(struct alarm *a, const struct respond_contact *c, uint64_t now_ns)
 	}
 }
 
-void
+size_t
 alarm_tick(struct alarm *a, uint64_t now_ns, bool flush_all)
 {
+	size_t held = 0;
+
 	for (uint32_t i = 0; i <= a->mask; i++) {
 		struct alarm_entry *e = &a->v[i];
 
-		if (!e->used || (!flush_all && now_ns - e->first_ns < a->window_ns))
+		if (!e->used)
 			continue;
+		if (!flush_all && now_ns - e->first_ns < a->window_ns) {
+			held++;
+			continue;
+		}
 		/* The first contact was reported when it came; report the window
 		 * only if more followed. */
 		if (e->count > e->reported)
 			report(a, e, NULL);
 		e->used = false;
 	}
+	return held;
 }
 
 void

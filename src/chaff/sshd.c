@@ -441,6 +441,8 @@ sshd_open(struct sshd *s, const struct sshd_key *key, const char *version)
 		pthread_cond_signal(&s->cv);
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (slot >= 0 && s->on_session)
+		s->on_session(s->on_session_arg, slot, s->sess[slot].fd);
 	return slot;
 }
 
@@ -457,6 +459,9 @@ sshd_close(struct sshd *s, int slot)
 {
 	if (slot < 0 || slot >= SSHD_SESSIONS)
 		return;
+	/* used changes only on this thread: no lock needed to read it. */
+	if (s->sess[slot].used && s->on_session)
+		s->on_session(s->on_session_arg, slot, -1);
 	pthread_mutex_lock(&s->mu);
 	if (s->sess[slot].used) {
 		close(s->sess[slot].fd);
