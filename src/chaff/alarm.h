@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "chaff/respond.h"
+#include "common/hash.h"
 #include "common/limits.h"
 
 struct alarm_entry {
@@ -71,6 +72,7 @@ struct alarm {
 	void *persona_arg;
 	uint64_t reports, suppressed_allow;
 	uint64_t wall_offset_ns;	/* wall - monotonic, for timestamps */
+	struct hash_key key;	/* slots and the decoy sketch (alarm_init draws it) */
 };
 
 int alarm_init(struct alarm *a, uint64_t window_ns, const struct decoy_prefix *allow,

@@ -139,7 +139,7 @@ build_decoys(struct chaff_run *ch, uint64_t secret)
 	size_t osdb_len = 0, total = 0;
 	int r;
 
-	r = osdb_read_file(ch->conf.osdb, &osdb, &osdb_len);
+	r = fileio_read(ch->conf.osdb, LIMIT_CHAFF_OSDB_BYTES, 0, &osdb, &osdb_len);
 	if (r < 0) {
 		log_warnx("%s: %s", ch->conf.osdb, strerror(-r));
 		return r;
