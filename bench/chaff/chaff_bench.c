@@ -28,6 +28,8 @@
 #include "chaff/respond.h"
 #include "chaff/service.h"
 #include "common/clock.h"
+#include "common/fileio.h"
+#include "common/limits.h"
 
 #define NFRAMES 4096
 #define BASE 0xc6120000u	/* 198.18.0.0/16 */
@@ -163,7 +165,7 @@ main(int argc, char **argv)
 		return 1;
 	rss0 = rss_kib();
 	t0 = clock_now_ns(CLOCK_MONOTONIC);
-	if (osdb_read_file(OSDB_PATH, &text, &len) < 0) {
+	if (fileio_read(OSDB_PATH, LIMIT_CHAFF_OSDB_BYTES, 0, &text, &len) < 0) {
 		fprintf(stderr, "bench_chaff: %s missing (install nmap-common)\n", OSDB_PATH);
 		return 1;
 	}

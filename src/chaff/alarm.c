@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "chaff/decoy.h"
+#include "common/hash.h"
 
 /* Entries examined per key before recycling the oldest. */
 #define ALARM_PROBE 16u
@@ -18,8 +19,13 @@ int
 alarm_init(struct alarm *a, uint64_t window_ns, const struct decoy_prefix *allow, size_t n_allow)
 {
 	struct timespec w, m;
+	int r;
 
 	memset(a, 0, sizeof(*a));
+	/* Sources choose the keys: the table's slots must not be predictable. */
+	r = hash_key_init(&a->key);
+	if (r < 0)
+		return r;
 	/* jansson seeds its hash from /dev/urandom on first use: do it now,
 	 * before the sandbox forbids open(). */
 	json_object_seed(0);
@@ -172,9 +178,9 @@ entry_from_contact(struct alarm_entry *e, const struct respond_contact *c, uint6
 }
 
 static void
-add_decoy(struct alarm_entry *e, uint32_t decoy)
+add_decoy(const struct alarm *a, struct alarm_entry *e, uint32_t decoy)
 {
-	uint32_t bit = (uint32_t)decoy_mix(decoy) & 511;
+	uint32_t bit = (uint32_t)hash_u32(&a->key, decoy) & 511;
 
 	e->seen[bit / 64] |= 1ULL << (bit % 64);
 	for (unsigned i = 0; i < e->n_decoys; i++)
@@ -214,7 +220,7 @@ key_port(const struct respond_contact *c)
 static struct alarm_entry *
 slot_for(struct alarm *a, uint32_t src, uint8_t kind, uint16_t port, uint64_t now_ns)
 {
-	uint32_t h = (uint32_t)decoy_mix((uint64_t)src << 24 | (uint64_t)port << 8 | kind) &
+	uint32_t h = (uint32_t)hash_u64(&a->key, (uint64_t)src << 24 | (uint64_t)port << 8 | kind) &
 		     a->mask;
 	struct alarm_entry *oldest = NULL;
 
@@ -247,41 +253,48 @@ alarm_contact(struct alarm *a, const struct respond_contact *c, uint64_t now_ns)
 	e = slot_for(a, c->src, (uint8_t)c->kind, key_port(c), now_ns);
 	if (!e->used) {
 		entry_from_contact(e, c, now_ns);
-		add_decoy(e, c->decoy);
+		add_decoy(a, e, c->decoy);
 		e->count = 1;
 		report(a, e, c);
 		e->reported_first = true;
 		e->reported = 1;
 		return;
 	}
-	add_decoy(e, c->decoy);
+	add_decoy(a, e, c->decoy);
 	e->count++;
 	e->last_ns = now_ns;
 	if (c->kind == CONTACT_LOGIN && e->reported < LIMIT_CHAFF_ALARM_LOGINS &&
 	    e->reported == e->count - 1) {
 		/* Credentials are worth a line each, up to the cap. */
 		entry_from_contact(&single, c, now_ns);
-		add_decoy(&single, c->decoy);
+		add_decoy(a, &single, c->decoy);
 		single.count = 1;
 		report(a, &single, c);
 		e->reported++;
 	}
 }
 
-void
+size_t
 alarm_tick(struct alarm *a, uint64_t now_ns, bool flush_all)
 {
+	size_t held = 0;
+
 	for (uint32_t i = 0; i <= a->mask; i++) {
 		struct alarm_entry *e = &a->v[i];
 
-		if (!e->used || (!flush_all && now_ns - e->first_ns < a->window_ns))
+		if (!e->used)
 			continue;
+		if (!flush_all && now_ns - e->first_ns < a->window_ns) {
+			held++;
+			continue;
+		}
 		/* The first contact was reported when it came; report the window
 		 * only if more followed. */
 		if (e->count > e->reported)
 			report(a, e, NULL);
 		e->used = false;
 	}
+	return held;
 }
 
 void

@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "chaff/respond.h"
+#include "common/hash.h"
 #include "common/limits.h"
 
 struct alarm_entry {
@@ -71,6 +72,7 @@ struct alarm {
 	void *persona_arg;
 	uint64_t reports, suppressed_allow;
 	uint64_t wall_offset_ns;	/* wall - monotonic, for timestamps */
+	struct hash_key key;	/* slots and the decoy sketch (alarm_init draws it) */
 };
 
 int alarm_init(struct alarm *a, uint64_t window_ns, const struct decoy_prefix *allow,
@@ -80,8 +82,10 @@ int alarm_add_sink(struct alarm *a, alarm_sink_fn fn, void *arg);
 
 /* Account one contact at monotonic time now_ns. */
 void alarm_contact(struct alarm *a, const struct respond_contact *c, uint64_t now_ns);
-/* Report and drop the keys whose window has ended (all of them when flush_all). */
-void alarm_tick(struct alarm *a, uint64_t now_ns, bool flush_all);
+/* Report and drop the keys whose window has ended (all of them when
+   flush_all); returns the number of keys still held, whose windows need
+   more ticks (0: nothing to tick until the next contact). */
+size_t alarm_tick(struct alarm *a, uint64_t now_ns, bool flush_all);
 
 /* Sink: JSON lines to a stdio stream (flushed per line). arg is the FILE *. */
 void alarm_sink_file(void *arg, const char *json, const struct alarm_entry *e,

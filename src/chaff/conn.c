@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chaff/decoy.h"
+#include "common/wbuf.h"
 
 /* Slots examined for one key: a small window keeps lookups O(1). */
 #define CONN_PROBE	8u
 
 int
-conn_table_init(struct conn_table *t, size_t want, uint64_t seed)
+conn_table_init(struct conn_table *t, size_t want, const struct hash_key *key)
 {
 	size_t n = 16;
 
@@ -22,7 +22,7 @@ conn_table_init(struct conn_table *t, size_t want, uint64_t seed)
 	if (!t->v)
 		return -ENOMEM;
 	t->mask = (uint32_t)(n - 1);
-	t->seed = seed;
+	t->key = *key;
 	return 0;
 }
 
@@ -39,10 +39,13 @@ static uint32_t
 slot_of(const struct conn_table *t, uint32_t saddr, uint16_t sport, uint32_t daddr,
 	uint16_t dport)
 {
-	uint64_t k = (uint64_t)saddr << 32 | daddr;
+	uint8_t k[12];
 
-	k = decoy_mix(k ^ t->seed) ^ ((uint64_t)sport << 16 | dport);
-	return (uint32_t)decoy_mix(k) & t->mask;
+	wb_patch_u32(k, saddr);
+	wb_patch_u32(k + 4, daddr);
+	wb_patch_u16(k + 8, sport);
+	wb_patch_u16(k + 10, dport);
+	return (uint32_t)hash_bytes(&t->key, k, sizeof(k)) & t->mask;
 }
 
 static bool

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/hash.h"
+
 /* CONN_FIN_WAIT: we sent our FIN first and wait for theirs; CONN_LAST_ACK:
  * they closed, we answered with our FIN and wait for its ACK. Both keep the
  * entry so the last segments of a normal close are not taken for scans. */
@@ -37,12 +39,13 @@ struct conn {
 struct conn_table {
 	struct conn *v;
 	uint32_t mask;
-	uint64_t seed;
+	struct hash_key key;	/* slots are keyed: a scanner cannot aim its keys at one window */
 	size_t used;
 };
 
-/* A table of at least `want` slots (rounded up to a power of two). */
-int conn_table_init(struct conn_table *t, size_t want, uint64_t seed);
+/* A table of at least `want` slots (rounded up to a power of two), hashed
+   with key (hash_key_init() at start; fixed in tests). */
+int conn_table_init(struct conn_table *t, size_t want, const struct hash_key *key);
 void conn_table_free(struct conn_table *t);
 
 struct conn *conn_find(struct conn_table *t, uint32_t saddr, uint16_t sport,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "common/wbuf.h"
 
 #define ETH_HLEN	14
 #define IP_MF		0x2000
@@ -241,6 +242,7 @@ bool
 frame_l4_csum_ok(const struct frame *f)
 {
 	uint8_t pseudo[12];
+	struct wbuf w = wb_init(pseudo, sizeof(pseudo));
 	uint32_t sum;
 
 	if (f->kind == FRAME_ICMP)
@@ -250,11 +252,10 @@ frame_l4_csum_ok(const struct frame *f)
 	if (f->kind == FRAME_UDP && f->ip.l4_len >= 8 &&
 	    f->ip.l4[6] == 0 && f->ip.l4[7] == 0)
 		return true;
-	memcpy(pseudo, f->ip.hdr + 12, 8);
-	pseudo[8] = 0;
-	pseudo[9] = f->ip.proto;
-	pseudo[10] = (uint8_t)(f->ip.l4_len >> 8);
-	pseudo[11] = (uint8_t)f->ip.l4_len;
+	wb_bytes(&w, f->ip.hdr + 12, 8);	/* source and destination */
+	wb_u8(&w, 0);
+	wb_u8(&w, f->ip.proto);
+	wb_u16(&w, (uint16_t)f->ip.l4_len);
 	sum = frame_csum_add(0, pseudo, sizeof(pseudo));
 	sum = frame_csum_add(sum, f->ip.l4, f->ip.l4_len);
 	return frame_csum_fold(sum) == 0;

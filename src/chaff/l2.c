@@ -122,6 +122,9 @@ l2_recv(struct l2 *l, uint8_t *buf, size_t cap, size_t *ret_len, bool *ret_csum_
 	ssize_t n;
 
 	for (;;) {
+		/* Cleared each time: a socket of another family (a test's
+		   socketpair standing in for the interface) fills less of it. */
+		memset(&from, 0, sizeof(from));
 		m.msg_controllen = sizeof(ctl);
 		m.msg_namelen = sizeof(from);
 		n = recvmsg(l->fd, &m, MSG_TRUNC);

@@ -54,9 +54,7 @@ struct osdb_fp {
 int osdb_find(const char *text, size_t len, const char *name, unsigned nth,
 	      struct osdb_fp *ret);
 
-/* Read a database file (at most LIMIT_CHAFF_OSDB_BYTES) into a malloc'd,
- * NUL-terminated buffer the caller frees. */
-int osdb_read_file(const char *path, char **ret_text, size_t *ret_len);
+/* The database file is read with fileio_read(path, LIMIT_CHAFF_OSDB_BYTES, ...). */
 
 /* The expression of test t, attribute key; NULL when the test or the
  * attribute is absent. An empty string is a present, empty value (O=). */

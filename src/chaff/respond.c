@@ -9,6 +9,7 @@
 #include "chaff/emit.h"
 #include "chaff/frame.h"
 #include "common/limits.h"
+#include "common/wbuf.h"
 
 /* The MSS of a 1500-byte Ethernet MTU: what every OS presets advertise. */
 #define ETHERNET_MSS 1460u
@@ -36,6 +37,9 @@ respond_init(struct respond *r, struct decoy_table *decoys, const struct persona
 	     size_t n_personas, const struct respond_group *groups, size_t n_groups,
 	     size_t max_conns, const struct respond_hooks *hooks)
 {
+	struct hash_key key;
+	int rc;
+
 	memset(r, 0, sizeof(*r));
 	r->decoys = decoys;
 	r->personas = personas;
@@ -44,7 +48,10 @@ respond_init(struct respond *r, struct decoy_table *decoys, const struct persona
 	r->n_groups = n_groups;
 	r->hooks = *hooks;
 	r->icmp_tokens = LIMIT_CHAFF_ICMP_ERR_BURST;
-	return conn_table_init(&r->conns, max_conns, decoy_mix(decoys->secret ^ 0xc0));
+	rc = hash_key_init(&key);
+	if (rc < 0)
+		return rc;
+	return conn_table_init(&r->conns, max_conns, &key);
 }
 
 void
@@ -59,6 +66,7 @@ static void
 send_frame(struct respond *r, const uint8_t *buf, size_t len)
 {
 	uint8_t tagged[EMIT_FRAME_MAX + 4];
+	struct wbuf w;
 
 	if (len == 0)
 		return;
@@ -68,13 +76,13 @@ send_frame(struct respond *r, const uint8_t *buf, size_t len)
 		return;
 	}
 	/* Answer on the VLAN the question came from: insert the 802.1Q tag. */
-	memcpy(tagged, buf, 12);
-	tagged[12] = FRAME_ETH_VLAN >> 8;
-	tagged[13] = FRAME_ETH_VLAN & 0xff;
-	tagged[14] = (uint8_t)(r->tx_vlan >> 8 & 0x0f);
-	tagged[15] = (uint8_t)r->tx_vlan;
-	memcpy(tagged + 16, buf + 12, len - 12);
-	r->hooks.send(r->hooks.arg, tagged, len + 4);
+	w = wb_init(tagged, sizeof(tagged));
+	wb_bytes(&w, buf, 12);			/* the MAC addresses */
+	wb_u16(&w, FRAME_ETH_VLAN);
+	wb_u16(&w, r->tx_vlan & 0x0fff);	/* priority 0, the VLAN id */
+	wb_bytes(&w, buf + 12, len - 12);
+	if (wb_ok(&w))
+		r->hooks.send(r->hooks.arg, tagged, wb_len(&w));
 }
 
 static bool
@@ -325,39 +333,34 @@ send_ip(struct respond *r, const struct frame *f, const struct decoy *d,
 }
 
 static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
 handle_icmp(struct respond *r, const struct frame *f, struct decoy *d)
 {
 	const struct persona *p = persona_of(r, d);
 	const struct frame_icmp *ic = &f->icmp;
-	uint8_t body[EMIT_FRAME_MAX - 34];
+	uint8_t body[EMIT_FRAME_MAX - 34], *csum;
+	struct wbuf w = wb_init(body, sizeof(body));
 	struct emit_ip ip = { .src = d->addr, .dst = f->ip.src, .proto = 1, .tos = f->ip.tos };
 	bool req_df = (f->ip.frag & 0x4000) != 0;
-	size_t len;
 
 	if (ic->type != 8)
 		return;
 	contact(r, CONTACT_PING, f, d, 0, 0);
-	if (!p->ie.respond || 8 + ic->data_len > sizeof(body))
+	if (!p->ie.respond)
 		return;
-	len = 8 + ic->data_len;
-	body[0] = 0;
-	body[1] = p->ie.cd == 'S' ? ic->code : p->ie.cd == 'V' ? p->ie.cd_val : 0;
-	body[2] = body[3] = 0;
-	put16(body + 4, ic->id);
-	put16(body + 6, ic->seq);
-	memcpy(body + 8, ic->data, ic->data_len);
-	put16(body + 2, frame_csum_fold(frame_csum_add(0, body, len)));
+	wb_u8(&w, 0);		/* echo reply */
+	wb_u8(&w, p->ie.cd == 'S' ? ic->code : p->ie.cd == 'V' ? p->ie.cd_val : 0);
+	csum = wb_reserve(&w, 2);
+	wb_patch_u16(csum, 0);
+	wb_u16(&w, ic->id);
+	wb_u16(&w, ic->seq);
+	wb_bytes(&w, ic->data, ic->data_len);
+	if (!wb_ok(&w))
+		return;
+	wb_patch_u16(csum, frame_csum_fold(frame_csum_add(0, body, wb_len(&w))));
 	ip.ttl = p->ie.ttl;
 	ip.df = p->ie.dfi == 'Y' || (p->ie.dfi == 'S' && req_df) || (p->ie.dfi == 'O' && !req_df);
 	ip.id = icmp_ipid(p, d);
-	send_ip(r, f, d, &ip, body, len);
+	send_ip(r, f, d, &ip, body, wb_len(&w));
 }
 
 /* --- UDP --- */
@@ -386,10 +389,10 @@ udp_unreachable(struct respond *r, const struct frame *f, struct decoy *d)
 {
 	const struct persona *p = persona_of(r, d);
 	const struct persona_u1 *u = &p->u1;
-	uint8_t body[EMIT_FRAME_MAX - 34];
+	uint8_t body[EMIT_FRAME_MAX - 34], *csum, *q;
+	struct wbuf w = wb_init(body, sizeof(body));
 	struct emit_ip ip = { .src = d->addr, .dst = f->ip.src, .proto = 1 };
 	size_t quote, orig = f->ip.total_len;
-	uint8_t *q = body + 8;
 
 	if (!u->respond || !icmp_error_allowed(r))
 		return;
@@ -401,33 +404,35 @@ udp_unreachable(struct respond *r, const struct frame *f, struct decoy *d)
 		quote = f->ip.ihl + 8u;
 	if (8 + quote > sizeof(body))
 		quote = sizeof(body) - 8;
-	memset(body, 0, 8);
-	body[0] = 3;
-	body[1] = 3;
-	body[4] = (uint8_t)(u->un >> 24);
-	body[5] = (uint8_t)(u->un >> 16);
-	body[6] = (uint8_t)(u->un >> 8);
-	body[7] = (uint8_t)u->un;
+	wb_u8(&w, 3);		/* destination unreachable */
+	wb_u8(&w, 3);		/* port unreachable */
+	csum = wb_reserve(&w, 2);
+	wb_patch_u16(csum, 0);
+	wb_u32(&w, u->un);	/* the "unused" field as the personality fills it */
+	q = wb_reserve(&w, quote);
+	if (!wb_ok(&w))
+		return;
 	memcpy(q, f->ip.hdr, quote);
+	/* The quoted header, altered the way the personality's stack does. */
 	if (u->ripl >= 0)
-		put16(q + 2, (uint16_t)u->ripl);
+		wb_patch_u16(q + 2, (uint16_t)u->ripl);
 	if (u->rid >= 0)
-		put16(q + 4, (uint16_t)u->rid);
+		wb_patch_u16(q + 4, (uint16_t)u->rid);
 	if (u->ripl >= 0 || u->rid >= 0 || u->ripck != 'G') {
-		put16(q + 10, 0);
+		wb_patch_u16(q + 10, 0);
 		if (u->ripck != 'Z')
-			put16(q + 10, (uint16_t)(frame_csum_fold(frame_csum_add(0, q, f->ip.ihl)) +
-						  (u->ripck == 'I' ? 1 : 0)));
+			wb_patch_u16(q + 10, (uint16_t)(frame_csum_fold(frame_csum_add(0, q, f->ip.ihl)) +
+							(u->ripck == 'I' ? 1 : 0)));
 	}
 	if (u->ruck >= 0 && quote >= f->ip.ihl + 8u)
-		put16(q + f->ip.ihl + 6, (uint16_t)u->ruck);
+		wb_patch_u16(q + f->ip.ihl + 6, (uint16_t)u->ruck);
 	if (u->rud == 'I' && quote > f->ip.ihl + 8u)
 		q[f->ip.ihl + 8] ^= 0xff;
-	put16(body + 2, frame_csum_fold(frame_csum_add(0, body, 8 + quote)));
+	wb_patch_u16(csum, frame_csum_fold(frame_csum_add(0, body, wb_len(&w))));
 	ip.ttl = u->ttl;
 	ip.df = u->df;
 	ip.id = icmp_ipid(p, d);
-	send_ip(r, f, d, &ip, body, 8 + quote);
+	send_ip(r, f, d, &ip, body, wb_len(&w));
 }
 
 static void

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/wbuf.h"
+
 static void
 copy_cut(char *dst, size_t cap, const char *src)
 {
@@ -259,56 +261,51 @@ worker(void *arg)
 	return NULL;
 }
 
-static size_t
-put_u32(uint8_t *p, uint32_t v)
+/* An SSH string (RFC 4251): a 32-bit length, then the bytes. */
+static void
+put_str(struct wbuf *w, const void *s, size_t len)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-	return 4;
-}
-
-static size_t
-put_str(uint8_t *p, const void *s, size_t len)
-{
-	put_u32(p, (uint32_t)len);
-	memcpy(p + 4, s, len);
-	return 4 + len;
+	wb_u32(w, (uint32_t)len);
+	wb_bytes(w, s, len);
 }
 
 /*
  * An Ed25519 key in OpenSSH's own private key container (PROTOCOL.key:
  * "openssh-key-v1", no cipher), the one format libssh reads natively for
- * Ed25519: the private part is seed || public key.
+ * Ed25519: the private part is seed || public key. Its length, or 0 when
+ * out[0..cap) is too small.
  */
 static size_t
-openssh_ed25519(const uint8_t seed[32], const uint8_t pub[32], uint32_t check, uint8_t *out)
+openssh_ed25519(const uint8_t seed[32], const uint8_t pub[32], uint32_t check, uint8_t *out,
+		size_t cap)
 {
 	static const char magic[] = "openssh-key-v1", type[] = "ssh-ed25519";
 	uint8_t pubblob[4 + sizeof(type) - 1 + 4 + 32], priv[256], sk[64];
-	size_t n = 0, pn = 0, bn;
+	struct wbuf o = wb_init(out, cap), b = wb_init(pubblob, sizeof(pubblob));
+	struct wbuf p = wb_init(priv, sizeof(priv));
+	size_t n = 0;
 
-	bn = put_str(pubblob, type, sizeof(type) - 1);
-	bn += put_str(pubblob + bn, pub, 32);
+	put_str(&b, type, sizeof(type) - 1);
+	put_str(&b, pub, 32);
 	memcpy(sk, seed, 32);
 	memcpy(sk + 32, pub, 32);
-	pn += put_u32(priv + pn, check);
-	pn += put_u32(priv + pn, check);
-	pn += put_str(priv + pn, type, sizeof(type) - 1);
-	pn += put_str(priv + pn, pub, 32);
-	pn += put_str(priv + pn, sk, 64);
-	pn += put_str(priv + pn, "", 0);
-	for (uint8_t pad = 1; pn % 8 != 0; pad++)
-		priv[pn++] = pad;
-	memcpy(out, magic, sizeof(magic));	/* with its NUL */
-	n = sizeof(magic);
-	n += put_str(out + n, "none", 4);
-	n += put_str(out + n, "none", 4);
-	n += put_str(out + n, "", 0);
-	n += put_u32(out + n, 1);
-	n += put_str(out + n, pubblob, bn);
-	n += put_str(out + n, priv, pn);
+	wb_u32(&p, check);
+	wb_u32(&p, check);
+	put_str(&p, type, sizeof(type) - 1);
+	put_str(&p, pub, 32);
+	put_str(&p, sk, 64);
+	put_str(&p, "", 0);
+	for (uint8_t pad = 1; wb_len(&p) % 8 != 0; pad++)
+		wb_u8(&p, pad);
+	wb_bytes(&o, magic, sizeof(magic));	/* with its NUL */
+	put_str(&o, "none", 4);
+	put_str(&o, "none", 4);
+	put_str(&o, "", 0);
+	wb_u32(&o, 1);
+	put_str(&o, pubblob, wb_len(&b));
+	put_str(&o, priv, wb_len(&p));
+	if (wb_ok(&o) && wb_ok(&b) && wb_ok(&p))
+		n = wb_len(&o);
 	OPENSSL_cleanse(priv, sizeof(priv));
 	OPENSSL_cleanse(sk, sizeof(sk));
 	return n;
@@ -329,13 +326,15 @@ sshd_host_key(const uint8_t secret[32], uint32_t decoy, void **ret)
 	int r = -EIO, b64;
 
 	memcpy(msg, label, sizeof(label));
-	put_u32(msg + sizeof(label), decoy);
+	wb_patch_u32(msg + sizeof(label), decoy);
 	if (!HMAC(EVP_sha256(), secret, 32, msg, sizeof(msg), seed, &seed_len) || seed_len < 32)
 		goto out;
 	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
 	if (!pk || EVP_PKEY_get_raw_public_key(pk, pub, &pub_len) != 1 || pub_len != 32)
 		goto out;
-	blob_len = openssh_ed25519(seed, pub, decoy ^ 0x5eed5eedu, blob);
+	blob_len = openssh_ed25519(seed, pub, decoy ^ 0x5eed5eedu, blob, sizeof(blob));
+	if (blob_len == 0)
+		goto out;
 	memcpy(text, head, sizeof(head) - 1);
 	b64 = EVP_EncodeBlock((unsigned char *)text + sizeof(head) - 1, blob, (int)blob_len);
 	if (b64 <= 0)
@@ -441,6 +440,8 @@ sshd_open(struct sshd *s, const struct sshd_key *key, const char *version)
 		pthread_cond_signal(&s->cv);
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (slot >= 0 && s->on_session)
+		s->on_session(s->on_session_arg, slot, s->sess[slot].fd);
 	return slot;
 }
 
@@ -457,6 +458,9 @@ sshd_close(struct sshd *s, int slot)
 {
 	if (slot < 0 || slot >= SSHD_SESSIONS)
 		return;
+	/* used changes only on this thread: no lock needed to read it. */
+	if (s->sess[slot].used && s->on_session)
+		s->on_session(s->on_session_arg, slot, -1);
 	pthread_mutex_lock(&s->mu);
 	if (s->sess[slot].used) {
 		close(s->sess[slot].fd);

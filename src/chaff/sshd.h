@@ -65,6 +65,11 @@ struct sshd {
 	size_t cred_head, cred_count;
 	int event_fd;		/* readable when credentials are queued */
 	uint64_t dropped_creds;
+	/* Optional, set after sshd_init(): called on the main loop's thread
+	 * when a slot's socket opens (fd >= 0, by sshd_open()) and just before
+	 * it is closed (fd == -1, by sshd_close()), so the loop can watch it. */
+	void (*on_session)(void *arg, int slot, int fd);
+	void *on_session_arg;
 };
 
 /* Keep the secret, make the fallback key (and one decoy key, so every

@@ -134,6 +134,8 @@
 #define LIMIT_CHAFF_ICMP_ERR_BURST	50u
 /* Alarm reports waiting to be POSTed to moatd; past it the oldest are dropped. */
 #define LIMIT_CHAFF_POST_QUEUE		1024u
+/* The moatd bearer token file: one short word (the token keeps 128 bytes). */
+#define LIMIT_CHAFF_TOKEN_FILE		4096u
 
 /* --- common: configuration reader (src/common/cfg.c) --- */
 /* One scalar: a name, number, path or an embedded PEM block is far below 1 MiB. */

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "chaff/osdb.h"
+#include "common/fileio.h"
+#include "common/limits.h"
 
 static const char db[] =
 	"# comment\n"
@@ -84,7 +86,7 @@ test_real_db(void **state)
 	char *text = NULL;
 	size_t len = 0;
 
-	if (osdb_read_file(OSDB_PATH, &text, &len) < 0) {
+	if (fileio_read(OSDB_PATH, LIMIT_CHAFF_OSDB_BYTES, 0, &text, &len) < 0) {
 		free(fp);
 		skip();
 	}

@@ -10,6 +10,8 @@
 
 #include "chaff/frame.h"
 #include "chaff/persona.h"
+#include "common/fileio.h"
+#include "common/limits.h"
 
 static const char fp_text[] =
 	"Fingerprint Microsoft Windows Server 2016 build 10586 - 14393\n"
@@ -87,7 +89,7 @@ test_presets(void **state)
 	 * nmap's database when it is installed. */
 	char *text = NULL;
 	size_t len = 0;
-	bool have_db = osdb_read_file(OSDB_PATH, &text, &len) == 0;
+	bool have_db = fileio_read(OSDB_PATH, LIMIT_CHAFF_OSDB_BYTES, 0, &text, &len) == 0;
 
 	assert_true(persona_preset_count() >= 12);
 	for (size_t i = 0; i < persona_preset_count(); i++) {

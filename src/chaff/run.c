@@ -1,0 +1,1090 @@
+/*
+ * run: moat-chaff from configuration to shutdown on one evloop. See run.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netdb.h>
+#include <unistd.h>
+
+#include "chaff/alarm.h"
+#include "chaff/claim.h"
+#include "chaff/conf.h"
+#include "chaff/l2.h"
+#include "chaff/osdb.h"
+#include "chaff/persona.h"
+#include "chaff/post.h"
+#include "chaff/respond.h"
+#include "chaff/run.h"
+#include "chaff/service.h"
+#include "chaff/sshd.h"
+#include "common/clock.h"
+#include "common/evloop.h"
+#include "common/fileio.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/sandbox.h"
+
+/* Frames handled per wake-up before timers get a turn. */
+#define RX_BATCH	256
+/* Service sessions at once across all decoys. */
+#define SESSIONS	4096
+
+struct chaff_run {
+	struct conf conf;
+	struct persona *personas;
+	size_t n_personas;
+	struct respond_group *groups;
+	struct decoy_table decoys;
+	struct respond resp;
+	struct service_ctx svc;
+	struct alarm alarm;
+	struct l2 l2;
+	struct clock clk;
+	struct post post;
+	bool have_post;
+	struct sshd sshd;
+	bool have_sshd;
+	struct claim claim;
+	uint16_t claim_group, claim_persona;
+	bool link_down;		/* the interface is down (logged once per flap) */
+	uint8_t rx_buf[65536];	/* one received frame (any MTU) */
+	FILE *alarm_out;
+	int syslog_fd;
+	char hostname[64];
+	uint64_t alive_done;	/* decoys announced in this round */
+	uint64_t alive_start, alive_stride;	/* this round's order */
+	uint64_t alive_wait_ns;	/* from this round's start to the next */
+	double alive_credit;	/* packets the liveness budget allows now */
+	uint64_t alive_last_ns;
+	uint64_t alive_round_ns;	/* start of the current liveness round */
+	struct evloop *loop;
+	struct evloop_timer *alive_timer;	/* the next announcement or round */
+	struct evloop_timer *alarm_timer;	/* armed while alarm keys are held */
+	struct evloop_timer *expire_timer;	/* armed while connections are held */
+	struct evloop_io *sess_io[SSHD_SESSIONS];
+	struct sess_ref {
+		struct chaff_run *ch;
+		int slot;
+	} sess_ref[SSHD_SESSIONS];
+	bool have_l2, started;
+	int loop_err;		/* why the loop stopped, 0 for a signal */
+};
+
+/* Find or load the personality for a group; returns its index. */
+static int
+group_persona(struct chaff_run *ch, const struct conf_group *g, const char *osdb,
+	      size_t osdb_len)
+{
+	const struct persona_preset *pre = g->personality[0] ?
+		persona_preset_find(g->personality) : NULL;
+	const char *fpname = pre ? pre->fingerprint : g->fingerprint;
+	const char *pname = pre ? pre->name : g->fingerprint;
+	struct osdb_fp *fp;
+	char err[256];
+	int r;
+
+	for (size_t i = 0; i < ch->n_personas; i++)
+		if (strcmp(ch->personas[i].name, pname) == 0 ||
+		    (!pre && strcmp(ch->personas[i].os, fpname) == 0))
+			return (int)i;
+	if (ch->n_personas >= LIMIT_CHAFF_PERSONAS) {
+		log_warnx("more than %u distinct personalities", LIMIT_CHAFF_PERSONAS);
+		return -ENOSPC;
+	}
+	fp = calloc(1, sizeof(*fp));
+	if (!fp)
+		return -ENOMEM;
+	r = osdb_find(osdb, osdb_len, fpname, pre ? pre->nth : 0, fp);
+	if (r < 0) {
+		log_warnx("%s: fingerprint \"%s\" %s", ch->conf.osdb, fpname,
+			  r == -ENOENT ? "not found" : "is malformed");
+		free(fp);
+		return r;
+	}
+	r = persona_from_fp(pre, fp, &ch->personas[ch->n_personas], err, sizeof(err));
+	free(fp);
+	if (r < 0) {
+		log_warnx("%s", err);
+		return r;
+	}
+	if (!pre)
+		snprintf(ch->personas[ch->n_personas].name, sizeof(ch->personas[0].name), "%.31s",
+			 fpname);
+	return (int)ch->n_personas++;
+}
+
+static size_t
+group_size(const struct conf_group *g)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->n_ranges; i++)
+		n += (size_t)1 << (32 - g->ranges[i].len);
+	return n;
+}
+
+static int
+build_decoys(struct chaff_run *ch, uint64_t secret)
+{
+	char *osdb = NULL;
+	size_t osdb_len = 0, total = 0;
+	int r;
+
+	r = fileio_read(ch->conf.osdb, LIMIT_CHAFF_OSDB_BYTES, 0, &osdb, &osdb_len);
+	if (r < 0) {
+		log_warnx("%s: %s", ch->conf.osdb, strerror(-r));
+		return r;
+	}
+	ch->personas = calloc(LIMIT_CHAFF_PERSONAS, sizeof(*ch->personas));
+	ch->groups = calloc(ch->conf.n_groups + 1, sizeof(*ch->groups));
+	if (!ch->personas || !ch->groups) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ch->conf.n_groups; i++)
+		total += group_size(&ch->conf.groups[i]);
+	if (ch->conf.claim.enabled)
+		total += ch->conf.claim.max;
+	if (total > LIMIT_CHAFF_DECOYS) {
+		log_warnx("%zu decoy addresses configured, at most %u", total, LIMIT_CHAFF_DECOYS);
+		r = -E2BIG;
+		goto out;
+	}
+	r = decoy_table_init(&ch->decoys, total, secret, clock_mono_ns(&ch->clk));
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < ch->conf.n_groups; i++) {
+		const struct conf_group *g = &ch->conf.groups[i];
+		int p = group_persona(ch, g, osdb, osdb_len);
+
+		if (p < 0) {
+			r = p;
+			goto out;
+		}
+		ch->groups[i] = g->ports;
+		for (size_t j = 0; j < g->n_ranges; j++) {
+			r = decoy_table_add(&ch->decoys, g->ranges[j].base, g->ranges[j].len,
+					    g->exclude, g->n_exclude, (uint16_t)i, (uint16_t)p,
+					    ch->personas[p].oui);
+			if (r < 0)
+				goto out;
+		}
+	}
+	if (ch->conf.claim.enabled) {
+		const struct conf_claim *k = &ch->conf.claim;
+		int p = group_persona(ch, &k->group, osdb, osdb_len);
+
+		if (p < 0) {
+			r = p;
+			goto out;
+		}
+		ch->claim_group = (uint16_t)ch->conf.n_groups;
+		ch->claim_persona = (uint16_t)p;
+		ch->groups[ch->conf.n_groups] = k->group.ports;
+		claim_init(&ch->claim, k->group.ranges, k->group.n_ranges, k->reserved,
+			   k->n_reserved, (unsigned)k->after, (uint64_t)k->within_s * 1000000000ULL,
+			   k->max);
+	}
+	{
+		uint32_t dup = 0;
+
+		r = decoy_table_seal(&ch->decoys, &dup);
+		if (r < 0)
+			log_warnx("decoy %u.%u.%u.%u is in two groups", dup >> 24,
+				  dup >> 16 & 255, dup >> 8 & 255, dup & 255);
+	}
+out:
+	free(osdb);
+	return r;
+}
+
+static void alive_schedule(struct chaff_run *ch, uint64_t now);
+
+/* --- hooks --- */
+
+static void
+hook_send(void *arg, const uint8_t *frame, size_t len)
+{
+	struct chaff_run *ch = arg;
+	int r = l2_send(&ch->l2, frame, len);
+
+	if (r < 0 && r != -EAGAIN)
+		log_ratelimited(5, 10, log_warnx, "send on %s: %s", ch->conf.ifname, strerror(-r));
+}
+
+static void
+hook_contact(void *arg, const struct respond_contact *c)
+{
+	struct chaff_run *ch = arg;
+
+	alarm_contact(&ch->alarm, c, clock_mono_ns(&ch->clk));
+	/* A key is held now: its window must be ticked until it ends. */
+	if (ch->alarm_timer && !evloop_timer_armed(ch->alarm_timer))
+		evloop_timer_arm(ch->alarm_timer, CHAFF_RUN_ALARM_TICK_NS, CHAFF_RUN_ALARM_TICK_NS);
+}
+
+/*
+ * ARP from a decoy's address with another MAC: a real host uses it. A
+ * claimed address is given back to its owner at once (logged, an alarm);
+ * a configured decoy stays (the operator chose it) but the conflict is an
+ * alarm. An address probe (RFC 5227) for a claimed address releases it
+ * silently: a host is taking a free address, nobody is attacking.
+ */
+static bool
+hook_arp_conflict(void *arg, struct decoy *d, const uint8_t sha[6], bool probe)
+{
+	struct chaff_run *ch = arg;
+	struct respond_contact c = { .kind = CONTACT_CONFLICT, .src = d->addr, .decoy = d->addr };
+	uint32_t addr = d->addr;
+	bool claimed = ch->conf.claim.enabled && d->group == ch->claim_group;
+
+	memcpy(c.src_mac, sha, 6);
+	if (!claimed) {
+		if (probe)
+			return false;
+		log_ratelimited(1, 60, log_warnx, "%u.%u.%u.%u: ARP from %02x:%02x:%02x:%02x:%02x:%02x "
+				"for a configured decoy's address", addr >> 24, addr >> 16 & 255,
+				addr >> 8 & 255, addr & 255, sha[0], sha[1], sha[2], sha[3], sha[4], sha[5]);
+		hook_contact(ch, &c);
+		return false;
+	}
+	if (decoy_table_remove(&ch->decoys, addr) < 0)
+		return false;
+	if (ch->claim.claimed > 0)
+		ch->claim.claimed--;
+	claim_alive(&ch->claim, addr);
+	log_info("released claimed address %u.%u.%u.%u: %s from %02x:%02x:%02x:%02x:%02x:%02x",
+		 addr >> 24, addr >> 16 & 255, addr >> 8 & 255, addr & 255,
+		 probe ? "address probe" : "its owner answers", sha[0], sha[1], sha[2], sha[3],
+		 sha[4], sha[5]);
+	if (!probe)
+		hook_contact(ch, &c);
+	alive_schedule(ch, clock_mono_ns(&ch->clk));	/* one decoy fewer */
+	return true;
+}
+
+/* ARP that no decoy answered: evidence for claiming unused addresses. */
+static void
+hook_arp_other(void *arg, const uint8_t src_mac[6], const struct frame_arp *a)
+{
+	struct chaff_run *ch = arg;
+	int r;
+
+	if (!ch->conf.claim.enabled)
+		return;
+	if (a->spa != 0)
+		claim_alive(&ch->claim, a->spa);	/* whoever speaks ARP is alive */
+	if (a->op != 1 || a->spa == a->tpa ||
+	    !claim_request(&ch->claim, a->tpa, clock_mono_ns(&ch->clk)))
+		return;
+	r = decoy_table_insert(&ch->decoys, a->tpa, ch->claim_group, ch->claim_persona,
+			       ch->personas[ch->claim_persona].oui);
+	if (r < 0) {
+		log_ratelimited(1, 60, log_warnx, "claim %u.%u.%u.%u: %s", a->tpa >> 24,
+				a->tpa >> 16 & 255, a->tpa >> 8 & 255, a->tpa & 255, strerror(-r));
+		return;
+	}
+	log_info("claimed unused address %u.%u.%u.%u after unanswered ARP requests",
+		 a->tpa >> 24, a->tpa >> 16 & 255, a->tpa >> 8 & 255, a->tpa & 255);
+	respond_announce(&ch->resp, decoy_find(&ch->decoys, a->tpa));
+	alive_schedule(ch, clock_mono_ns(&ch->clk));	/* one decoy more */
+}
+
+static size_t
+hook_svc_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, size_t cap)
+{
+	struct chaff_run *ch = arg;
+
+	return service_open(&ch->svc, c, d, out, cap);
+}
+
+static size_t
+hook_svc_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
+	      size_t len, uint8_t *out, size_t cap, bool *close)
+{
+	struct chaff_run *ch = arg;
+
+	return service_data(&ch->svc, c, d, data, len, out, cap, close);
+}
+
+static void
+hook_svc_close(void *arg, struct conn *c)
+{
+	struct chaff_run *ch = arg;
+
+	service_close(&ch->svc, c);
+}
+
+static const char *
+alarm_persona_name(void *arg, uint32_t addr)
+{
+	struct chaff_run *ch = arg;
+	struct decoy *d = decoy_find(&ch->decoys, addr);
+
+	return d && d->persona < ch->n_personas ? ch->personas[d->persona].name : "";
+}
+
+static void
+sink_syslog(void *arg, const char *json, const struct alarm_entry *e, const char *kind)
+{
+	struct chaff_run *ch = arg;
+	char buf[4096];
+	size_t n;
+
+	n = alarm_format_syslog(buf, sizeof(buf), ch->hostname, (int)getpid(),
+				clock_wall_ns(&ch->clk), kind, e, json);
+	if (n > 0 && send(ch->syslog_fd, buf, n, MSG_DONTWAIT) < 0)
+		log_ratelimited(1, 60, log_warn, "syslog send");
+}
+
+static void
+sink_post(void *arg, const char *json, const struct alarm_entry *e, const char *kind)
+{
+	post_enqueue(arg, e->src, json);
+}
+
+/*
+ * The secret the decoys' SSH host keys derive from, kept in state_dir as
+ * ssh-hostkeys.secret (32 bytes, created once, mode 0600) so every decoy
+ * keeps its key across restarts. A file another user owns or others may
+ * read is refused. Without state_dir the secret is new at every start
+ * (and so are the keys), which is logged.
+ */
+static int
+host_key_secret(const char *dir, uint8_t secret[32])
+{
+	char path[512];
+	struct stat st;
+	ssize_t n;
+	int fd, r = 0;
+
+	if (!dir[0]) {
+		log_info("no state_dir: the decoys' SSH host keys change at every start");
+		return getrandom(secret, 32, 0) == 32 ? 0 : -EIO;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/ssh-hostkeys.secret", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		if (getrandom(secret, 32, 0) != 32)
+			return -EIO;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -errno;
+		n = write(fd, secret, 32);
+		if (n != 32 || fsync(fd) < 0)
+			r = n < 0 ? -errno : -EIO;
+		close(fd);
+		if (r == 0)
+			log_info("%s: new SSH host key secret", path);
+		return r;
+	}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0 || st.st_size != 32)
+		r = -EPERM;
+	else if (read(fd, secret, 32) != 32)
+		r = -EIO;
+	close(fd);
+	if (r == -EPERM)
+		log_warnx("%s: not a 32-byte file of ours with mode 0600: refused", path);
+	return r;
+}
+
+/* The bearer token for moatd: its first word. A file others could have
+   written (group- or world-writable) is refused. */
+static int
+read_token(const char *path, char *buf, size_t cap)
+{
+	char *text = NULL;
+	size_t len, n;
+	int r;
+
+	r = fileio_read(path, LIMIT_CHAFF_TOKEN_FILE, FILEIO_PRIVATE, &text, &len);
+	if (r == -EPERM) {
+		log_warnx("%s: group- or world-writable token file refused", path);
+		return r;
+	}
+	if (r < 0) {
+		log_warnx("%s: %s", path, strerror(-r));
+		return r;
+	}
+	n = strcspn(text, " \t\r\n");
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	explicit_bzero(text, len);
+	free(text);
+	return 0;
+}
+
+/* Connect a datagram socket to "udp:HOST:PORT" or "unix:PATH". */
+static int
+open_syslog(const char *target)
+{
+	int fd;
+
+	if (strncmp(target, "unix:", 5) == 0) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+		if (strlen(target + 5) >= sizeof(sun.sun_path))
+			return -ENAMETOOLONG;
+		strcpy(sun.sun_path, target + 5);
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+		return fd;
+	}
+	{
+		char host[256];
+		const char *hp = target + 4, *colon = strrchr(hp, ':');
+		struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
+		int r;
+
+		if (!colon || (size_t)(colon - hp) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, hp, (size_t)(colon - hp));
+		host[colon - hp] = '\0';
+		if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+			return -EINVAL;
+		fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		r = fd < 0 ? -errno : 0;
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			r = -errno;
+			close(fd);
+		}
+		freeaddrinfo(ai);
+		return r < 0 ? r : fd;
+	}
+}
+
+static int
+setup_alarms(struct chaff_run *ch)
+{
+	int r;
+
+	r = alarm_init(&ch->alarm, ch->conf.alarm_window_s * 1000000000ULL, ch->conf.allow,
+		       ch->conf.n_allow);
+	if (r < 0)
+		return r;
+	ch->alarm.persona_name = alarm_persona_name;
+	ch->alarm.persona_arg = ch;
+	if (strcmp(ch->conf.alarm_file, "-") == 0) {
+		ch->alarm_out = stdout;
+	} else if (ch->conf.alarm_file[0]) {
+		ch->alarm_out = fopen(ch->conf.alarm_file, "ae");
+		if (!ch->alarm_out) {
+			log_warn("%s", ch->conf.alarm_file);
+			return -errno;
+		}
+	}
+	if (ch->alarm_out)
+		alarm_add_sink(&ch->alarm, alarm_sink_file, ch->alarm_out);
+	ch->syslog_fd = -1;
+	if (ch->conf.syslog[0]) {
+		ch->syslog_fd = open_syslog(ch->conf.syslog);
+		if (ch->syslog_fd < 0) {
+			log_warnx("syslog %s: %s", ch->conf.syslog, strerror(-ch->syslog_fd));
+			return ch->syslog_fd;
+		}
+		gethostname(ch->hostname, sizeof(ch->hostname) - 1);
+		alarm_add_sink(&ch->alarm, sink_syslog, ch);
+	}
+	if (ch->conf.moatd_url[0]) {
+		char token[129] = "";
+
+		if (ch->conf.moatd_token_file[0] &&
+		    read_token(ch->conf.moatd_token_file, token, sizeof(token)) < 0)
+			return -EINVAL;
+		r = post_init(&ch->post, ch->conf.moatd_url, token);
+		if (r < 0) {
+			log_warnx("alarms.moatd_url %s: expected http://IP:PORT/PATH", ch->conf.moatd_url);
+			return r;
+		}
+		ch->have_post = true;
+		alarm_add_sink(&ch->alarm, sink_post, &ch->post);
+	}
+	return 0;
+}
+
+/* --- liveness: gratuitous ARP at start, then each decoy about every interval --- */
+
+static uint64_t
+gcd_u64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/*
+ * A new round: visit the decoys in a fresh pseudo-random order (a random
+ * start and a stride coprime to their number), so each decoy's period
+ * varies round to round instead of all keeping one fixed phase, and wait
+ * interval ±25% before the round after.
+ */
+static void
+alive_new_round(struct chaff_run *ch, uint64_t now)
+{
+	uint64_t interval = ch->conf.alive_interval_s * 1000000000ULL;
+	struct decoy *r = &ch->decoys.v[0];
+	uint64_t n = ch->decoys.n;
+
+	ch->alive_done = 0;
+	ch->alive_start = n ? decoy_rand(r) % n : 0;
+	ch->alive_stride = 1;
+	if (n > 2) {
+		do {
+			ch->alive_stride = 1 + decoy_rand(r) % (n - 1);
+		} while (gcd_u64(ch->alive_stride, n) != 1);
+	}
+	ch->alive_round_ns = now;
+	ch->alive_wait_ns = interval - interval / 4 + (interval / 2 ? decoy_rand(r) % (interval / 2) : 0);
+}
+
+static void
+alive_tick(struct chaff_run *ch, uint64_t now)
+{
+	double pps = (double)ch->conf.alive_pps;
+
+	if (pps <= 0 || ch->decoys.n == 0)
+		return;
+	ch->alive_credit += pps * (double)(now - ch->alive_last_ns) / 1e9;
+	if (ch->alive_credit > pps)
+		ch->alive_credit = pps;	/* at most one second of burst */
+	ch->alive_last_ns = now;
+	while (ch->alive_credit >= 1.0) {
+		if (ch->alive_done >= ch->decoys.n) {
+			if (ch->conf.alive_interval_s == 0 || now - ch->alive_round_ns < ch->alive_wait_ns)
+				return;
+			alive_new_round(ch, now);
+		}
+		respond_announce(&ch->resp, &ch->decoys.v[(ch->alive_start + ch->alive_done *
+							     ch->alive_stride) % ch->decoys.n]);
+		ch->alive_done++;
+		ch->alive_credit -= 1.0;
+	}
+}
+
+/*
+ * When the next announcement is due: while a round is under way, when the
+ * budget allows one more packet, but no sooner than CHAFF_RUN_ALIVE_TICK_NS
+ * after the last batch (announcements go in batches, as the budget fills);
+ * after a round, when the next one starts; never when there is nothing to
+ * announce. Called after every tick and whenever the set of decoys changes.
+ */
+static void
+alive_schedule(struct chaff_run *ch, uint64_t now)
+{
+	double pps = (double)ch->conf.alive_pps;
+	uint64_t due;
+
+	if (!ch->alive_timer)
+		return;
+	if (pps <= 0 || ch->decoys.n == 0 ||
+	    (ch->alive_done >= ch->decoys.n && ch->conf.alive_interval_s == 0)) {
+		evloop_timer_disarm(ch->alive_timer);
+		return;
+	}
+	if (ch->alive_done >= ch->decoys.n) {
+		due = ch->alive_round_ns + ch->alive_wait_ns;
+	} else {
+		due = ch->alive_last_ns;
+		if (ch->alive_credit < 1.0)
+			due += (uint64_t)((1.0 - ch->alive_credit) / pps * 1e9) + 1;
+		if (due < ch->alive_last_ns + CHAFF_RUN_ALIVE_TICK_NS)
+			due = ch->alive_last_ns + CHAFF_RUN_ALIVE_TICK_NS;
+	}
+	evloop_timer_arm(ch->alive_timer, due > now ? due - now : 0, 0);
+}
+
+static void
+on_alive(struct evloop_timer *t, void *arg)
+{
+	struct chaff_run *ch = arg;
+	uint64_t now = clock_mono_ns(&ch->clk);
+
+	(void)t;
+	ch->resp.now_ns = now;
+	alive_tick(ch, now);
+	alive_schedule(ch, now);
+}
+
+static void
+on_alarm_tick(struct evloop_timer *t, void *arg)
+{
+	struct chaff_run *ch = arg;
+
+	if (alarm_tick(&ch->alarm, clock_mono_ns(&ch->clk), false) == 0)
+		evloop_timer_disarm(t);
+}
+
+static void
+on_expire(struct evloop_timer *t, void *arg)
+{
+	struct chaff_run *ch = arg;
+
+	ch->resp.now_ns = clock_mono_ns(&ch->clk);
+	respond_expire(&ch->resp, CHAFF_RUN_IDLE_NS);
+	if (ch->resp.conns.used == 0)
+		evloop_timer_disarm(t);
+}
+
+/* Connections are held: look for idle ones until none is left. */
+static void
+expire_schedule(struct chaff_run *ch)
+{
+	if (ch->resp.conns.used > 0 && !evloop_timer_armed(ch->expire_timer))
+		evloop_timer_arm(ch->expire_timer, CHAFF_RUN_EXPIRE_NS, CHAFF_RUN_EXPIRE_NS);
+}
+
+static void
+on_signal(struct evloop *loop, int signo, void *arg)
+{
+	struct chaff_run *ch = arg;
+
+	(void)signo;
+	ch->loop_err = 0;
+	evloop_break(loop);
+}
+
+/*
+ * The interface went down: the packet socket reports ENETDOWN once and stays
+ * bound to the interface, receiving again when it comes back up (the kernel
+ * re-hooks it), so nothing is re-opened and every decoy, connection and
+ * alarm window is kept. Logged once per flap.
+ */
+static void
+link_went_down(struct chaff_run *ch)
+{
+	if (!ch->link_down)
+		log_warnx("%s: interface down; waiting for it to come back (state kept)",
+			  ch->conf.ifname);
+	ch->link_down = true;
+}
+
+static void
+drain_rx(struct chaff_run *ch)
+{
+	for (int i = 0; i < RX_BATCH; i++) {
+		size_t len;
+		bool unverified;
+		uint16_t vlan;
+		int r = l2_recv(&ch->l2, ch->rx_buf, sizeof(ch->rx_buf), &len, &unverified, &vlan);
+
+		if (r == -EAGAIN)
+			return;
+		if (r == -ENETDOWN) {
+			link_went_down(ch);
+			return;
+		}
+		if (r < 0) {
+			log_ratelimited(5, 10, log_warnx, "recv: %s", strerror(-r));
+			return;
+		}
+		if (ch->link_down) {
+			log_info("%s: receiving again; %zu decoys and their state kept",
+				 ch->conf.ifname, ch->decoys.n);
+			ch->link_down = false;
+		}
+		ch->resp.now_ns = clock_mono_ns(&ch->clk);
+		ch->resp.rx_vlan = vlan;
+		respond_frame(&ch->resp, ch->rx_buf, len, unverified);
+	}
+}
+
+/* Credentials from the SSH workers become login alarms here, on the loop's thread. */
+static void
+drain_ssh_creds(struct chaff_run *ch)
+{
+	struct sshd_cred cr;
+
+	while (sshd_pop_cred(&ch->sshd, &cr)) {
+		struct respond_contact c = {
+			.kind = CONTACT_LOGIN, .src = cr.key.saddr, .decoy = cr.key.daddr,
+			.proto = 6, .sport = cr.key.sport, .dport = cr.key.dport,
+			.detail = cr.client[0] ? cr.client : "ssh", .user = cr.user, .pass = cr.pass,
+		};
+		struct conn *cn = conn_find(&ch->resp.conns, cr.key.saddr, cr.key.sport,
+					    cr.key.daddr, cr.key.dport);
+
+		if (cn)
+			memcpy(c.src_mac, cn->peer_mac, 6);
+		hook_contact(ch, &c);
+	}
+}
+
+/* Bytes libssh wrote for a session go out on its TCP connection; EOF closes it. */
+static void
+pump_ssh(struct chaff_run *ch, int slot)
+{
+	struct sshd_session *ss = &ch->sshd.sess[slot];
+	struct conn *c = conn_find(&ch->resp.conns, ss->key.saddr, ss->key.sport,
+				   ss->key.daddr, ss->key.dport);
+	uint8_t buf[8192];
+	ssize_t n;
+
+	if (!c) {
+		sshd_close(&ch->sshd, slot);
+		return;
+	}
+	n = read(ss->fd, buf, sizeof(buf));
+	if (n > 0) {
+		ch->resp.now_ns = clock_mono_ns(&ch->clk);
+		c->last_ns = ch->resp.now_ns;
+		respond_tcp_send(&ch->resp, c, buf, (size_t)n, false);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		respond_tcp_close(&ch->resp, c);
+	}
+}
+
+/*
+ * The packet socket. An error is read (and cleared) first: the interface
+ * going down is waited out, its removal ends the loop, since the socket is
+ * dead and the privileges to open another are gone.
+ */
+static void
+on_l2(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	struct chaff_run *ch = arg;
+
+	(void)io;
+	(void)fd;
+	if (revents & EVLOOP_ERR) {
+		int e = l2_error(&ch->l2);	/* reading it clears it */
+
+		if (e == -ENETDOWN) {
+			link_went_down(ch);
+		} else if (e == -ENODEV || e == -ENXIO) {
+			log_warnx("%s: interface removed", ch->conf.ifname);
+			ch->loop_err = e;
+			evloop_break(ch->loop);
+			return;
+		} else if (e < 0) {
+			log_ratelimited(5, 10, log_warnx, "%s: %s", ch->conf.ifname, strerror(-e));
+		}
+	}
+	if (revents & EVLOOP_IN)
+		drain_rx(ch);
+	expire_schedule(ch);
+}
+
+static void
+on_creds(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	(void)io;
+	(void)fd;
+	(void)revents;
+	drain_ssh_creds(arg);
+}
+
+static void
+on_session_io(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	struct sess_ref *ref = arg;
+
+	(void)io;
+	(void)fd;
+	(void)revents;
+	pump_ssh(ref->ch, ref->slot);
+	expire_schedule(ref->ch);
+}
+
+/* sshd's hook: watch a session's socket while it is open. */
+static void
+on_session(void *arg, int slot, int fd)
+{
+	struct chaff_run *ch = arg;
+	int r;
+
+	evloop_io_del(ch->sess_io[slot]);
+	ch->sess_io[slot] = NULL;
+	if (fd < 0)
+		return;
+	ch->sess_ref[slot] = (struct sess_ref){ .ch = ch, .slot = slot };
+	r = evloop_add_fd(ch->loop, fd, EVLOOP_IN, on_session_io, &ch->sess_ref[slot],
+			  &ch->sess_io[slot]);
+	if (r < 0) {
+		/* The connection idles out and its close frees the slot. */
+		log_ratelimited(1, 60, log_warnx, "SSH session: %s", strerror(-r));
+	}
+}
+
+static int
+enter_sandbox(const struct chaff_run *ch)
+{
+	/* Beyond the base set: the packet socket, signalfd, exit statistics. */
+	static const char *const extra[] = {
+		"sendto", "sendmsg", "recvmsg", "getsockopt", "getpid", "signalfd4", "poll",
+		"ppoll", "setsockopt", "getpeername", "getsockname", "socketpair", NULL
+	};
+	/* The moatd POST worker also opens one TCP connection per report. */
+	static const char *const extra_post[] = {
+		"sendto", "sendmsg", "recvmsg", "getsockopt", "getpid", "signalfd4", "poll",
+		"ppoll", "socket", "connect", "setsockopt", "getpeername", "getsockname",
+		"socketpair", NULL
+	};
+	char err[256] = "";
+	struct sandbox_opts o = {
+		.user = ch->conf.user[0] ? ch->conf.user : NULL,
+		.seccomp = true,
+		.syscalls = ch->have_post ? extra_post : extra,
+		.deny = SANDBOX_DENY_KILL,
+		.errbuf = err,
+		.errbuf_len = sizeof(err),
+	};
+	int r = sandbox_enter(&o);
+
+	if (r < 0)
+		log_warnx("sandbox: %s", err[0] ? err : strerror(-r));
+	return r;
+}
+
+
+int
+chaff_run_load(const char *path, struct chaff_run **ret_ch)
+{
+	struct chaff_run *ch;
+	struct cfg_error err;
+	uint64_t secret;
+	int r;
+
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	ch->syslog_fd = -1;
+	ch->l2.fd = -1;
+	r = conf_load(path, &ch->conf, &err);
+	if (r < 0) {
+		log_errx("%s", err.msg);
+		goto fail;
+	}
+	clock_init_real(&ch->clk);
+	if (ch->conf.have_seed) {
+		secret = decoy_mix(ch->conf.seed);
+	} else if (getrandom(&secret, sizeof(secret), 0) != sizeof(secret)) {
+		r = -errno;
+		log_warn("getrandom");
+		goto fail;
+	}
+	r = build_decoys(ch, secret);
+	if (r < 0)
+		goto fail;
+	*ret_ch = ch;
+	return 0;
+fail:
+	chaff_run_free(ch);
+	return r;
+}
+
+int
+chaff_run_check(const struct chaff_run *ch, const char *path)
+{
+	if (l2_check(ch->conf.ifname) < 0) {
+		log_errx("%s: interface %s: no such interface", path, ch->conf.ifname);
+		return -ENODEV;
+	}
+	printf("%s: ok: %zu decoys, %zu personalities\n", path, ch->decoys.n, ch->n_personas);
+	return 0;
+}
+
+int
+chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
+{
+	struct respond_hooks hooks;
+	uint8_t key_secret[32];
+	int r;
+
+	r = setup_alarms(ch);
+	if (r < 0)
+		goto out;
+	r = service_init(&ch->svc, SESSIONS, ch->personas, ch->n_personas);
+	if (r < 0) {
+		log_warnx("services: %s", strerror(-r));
+		goto out;
+	}
+	ch->svc.report = hook_contact;
+	ch->svc.report_arg = ch;
+	hooks = (struct respond_hooks){
+		.send = hook_send, .contact = hook_contact,
+		.svc_open = hook_svc_open, .svc_data = hook_svc_data, .svc_close = hook_svc_close,
+		.arp_other = hook_arp_other, .arp_conflict = hook_arp_conflict,
+		.arg = ch,
+	};
+	r = respond_init(&ch->resp, &ch->decoys, ch->personas, ch->n_personas, ch->groups,
+			 ch->conf.n_groups + (ch->conf.claim.enabled ? 1 : 0), LIMIT_CHAFF_CONNS,
+			 &hooks);
+	if (r < 0) {
+		log_warnx("responder: %s", strerror(-r));
+		goto out;
+	}
+	if (l2_fd >= 0) {
+		ch->l2.fd = l2_fd;
+		ch->l2.mtu = 1500;
+	} else {
+		r = l2_open(ch->conf.ifname, &ch->l2);
+		if (r < 0) {
+			log_warnx("%s: %s", ch->conf.ifname, strerror(-r));
+			goto out;
+		}
+	}
+	ch->have_l2 = true;
+	ch->resp.mtu = ch->l2.mtu;
+	ch->resp.vlans = ch->conf.vlans;
+	ch->resp.n_vlans = ch->conf.n_vlans;
+	/* Signals are blocked before any thread starts, so only the loop's
+	   signalfd receives them. */
+	if ((r = evloop_new(&ch->loop)) < 0 ||
+	    (r = evloop_add_signal(ch->loop, SIGTERM, on_signal, ch)) < 0 ||
+	    (r = evloop_add_signal(ch->loop, SIGINT, on_signal, ch)) < 0 ||
+	    (r = evloop_add_fd(ch->loop, ch->l2.fd, EVLOOP_IN, on_l2, ch, NULL)) < 0 ||
+	    (r = evloop_timer_new(ch->loop, on_alive, ch, &ch->alive_timer)) < 0 ||
+	    (r = evloop_timer_new(ch->loop, on_alarm_tick, ch, &ch->alarm_timer)) < 0 ||
+	    (r = evloop_timer_new(ch->loop, on_expire, ch, &ch->expire_timer)) < 0) {
+		log_warnx("event loop: %s", strerror(-r));
+		goto out;
+	}
+	if (!(flags & CHAFF_RUN_NO_SSHD)) {
+		/* SSH workers (libssh) start before the sandbox, like every thread. */
+		r = host_key_secret(ch->conf.state_dir, key_secret);
+		if (r < 0) {
+			log_warnx("%s: cannot keep the SSH host key secret", ch->conf.state_dir);
+			goto out;
+		}
+		r = sshd_init(&ch->sshd, key_secret);
+		explicit_bzero(key_secret, sizeof(key_secret));
+		if (r < 0) {
+			log_warnx("SSH decoy service unavailable: SSH ports answer with a banner only");
+			sshd_free(&ch->sshd);
+		} else {
+			ch->have_sshd = true;
+			ch->svc.sshd = &ch->sshd;
+			ch->sshd.on_session = on_session;
+			ch->sshd.on_session_arg = ch;
+			r = evloop_add_fd(ch->loop, ch->sshd.event_fd, EVLOOP_IN, on_creds, ch, NULL);
+			if (r < 0) {
+				log_warnx("event loop: %s", strerror(-r));
+				goto out;
+			}
+		}
+	}
+	if (ch->have_post) {
+		r = post_start(&ch->post);
+		if (r < 0) {
+			log_warnx("cannot start the moatd POST worker");
+			goto out;
+		}
+	}
+	if (!(flags & CHAFF_RUN_NO_SANDBOX)) {
+		r = enter_sandbox(ch);
+		if (r < 0)
+			goto out;
+	}
+	ch->started = true;
+	log_info("answering for %zu decoys on %s (%zu personalities)", ch->decoys.n,
+		 ch->conf.ifname, ch->n_personas);
+	ch->alive_last_ns = clock_mono_ns(&ch->clk);
+	ch->alive_credit = 0;
+	if (ch->decoys.n)
+		alive_new_round(ch, ch->alive_last_ns);	/* the first round is the start-up announcement */
+	alive_schedule(ch, ch->alive_last_ns);
+	r = 0;
+out:
+	return r;
+}
+
+struct evloop *
+chaff_run_evloop(struct chaff_run *ch)
+{
+	return ch->loop;
+}
+
+int
+chaff_run_loop(struct chaff_run *ch)
+{
+	int r;
+
+	ch->loop_err = 0;
+	r = evloop_run(ch->loop);
+	if (r < 0) {
+		log_warnx("event loop: %s", strerror(-r));
+		return r;
+	}
+	return ch->loop_err;
+}
+
+void
+chaff_run_counts(const struct chaff_run *ch, uint64_t *ret_frames, uint64_t *ret_sent)
+{
+	*ret_frames = ch->resp.stats.frames;
+	*ret_sent = ch->resp.stats.sent;
+}
+
+void
+chaff_run_free(struct chaff_run *ch)
+{
+	if (!ch)
+		return;
+	if (ch->started) {
+		alarm_tick(&ch->alarm, clock_mono_ns(&ch->clk), true);
+		log_info("stopping: %llu frames, %llu sent, %llu malformed, %llu bad checksums, "
+			 "%llu kernel drops, %llu alarms, %llu ICMP errors over budget",
+			 (unsigned long long)ch->resp.stats.frames,
+			 (unsigned long long)ch->resp.stats.sent,
+			 (unsigned long long)ch->resp.stats.dropped_malformed,
+			 (unsigned long long)ch->resp.stats.dropped_csum,
+			 (unsigned long long)l2_drops(&ch->l2), (unsigned long long)ch->alarm.reports,
+			 (unsigned long long)ch->resp.stats.icmp_limited);
+	}
+	/* The loop goes first: its watches refer to descriptors closed below. */
+	evloop_free(ch->loop);
+	ch->loop = NULL;
+	ch->alive_timer = ch->alarm_timer = ch->expire_timer = NULL;
+	if (ch->have_sshd) {
+		ch->sshd.on_session = NULL;
+		sshd_free(&ch->sshd);
+	}
+	if (ch->have_post) {
+		if (ch->started)
+			log_info("moatd: %llu alarms posted, %llu failed, %llu dropped",
+				 (unsigned long long)ch->post.sent, (unsigned long long)ch->post.failed,
+				 (unsigned long long)ch->post.dropped);
+		post_free(&ch->post);
+	}
+	if (ch->have_l2)
+		l2_close(&ch->l2);
+	if (ch->syslog_fd >= 0)
+		close(ch->syslog_fd);
+	if (ch->alarm_out && ch->alarm_out != stdout)
+		fclose(ch->alarm_out);
+	respond_free(&ch->resp);
+	service_free(&ch->svc);
+	alarm_free(&ch->alarm);
+	decoy_table_free(&ch->decoys);
+	free(ch->personas);
+	free(ch->groups);
+	conf_free(&ch->conf);
+	free(ch);
+}
