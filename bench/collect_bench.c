@@ -57,6 +57,7 @@
 #include "common/clock.h"
 #include "common/lpm.h"
 #include "common/strnum.h"
+#include "common/wbuf.h"
 #include "collect/counters.h"
 
 #define NPOS_V4		768u
@@ -68,57 +69,28 @@
 
 static double scale = 1.0;
 
-struct wbuf {
-	uint8_t *p;
-	size_t len, cap;
-};
+/* Room for one generated datagram (the largest, NetFlow v5's, is 1,464 bytes). */
+#define DGRAM_CAP	4096u
+/* One pcap packet: a 16-byte record header and a 64-byte frame. */
+#define PCAP_REC	(16u + 64u)
 
-static void
-wput(struct wbuf *w, const void *src, size_t n)
+/* A writer over a new buffer of cap bytes; the bench cannot run without it. */
+static struct wbuf
+wb_new(size_t cap)
 {
-	if (w->len + n > w->cap) {
-		w->cap = (w->cap + n) * 2;
-		w->p = realloc(w->p, w->cap);
-		if (w->p == NULL)
-			abort();
-	}
-	memcpy(w->p + w->len, src, n);
-	w->len += n;
+	void *p = malloc(cap);
+
+	if (p == NULL)
+		abort();
+	return wb_init(p, cap);
 }
 
+/* A generator overran its buffer: a bug in this file. */
 static void
-w8(struct wbuf *w, uint8_t v)
+wb_check(const struct wbuf *w)
 {
-	wput(w, &v, 1);
-}
-
-static void
-w16(struct wbuf *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	wput(w, b, 2);
-}
-
-static void
-w32(struct wbuf *w, uint32_t v)
-{
-	w16(w, (uint16_t)(v >> 16));
-	w16(w, (uint16_t)v);
-}
-
-static void
-w64(struct wbuf *w, uint64_t v)
-{
-	w32(w, (uint32_t)(v >> 32));
-	w32(w, (uint32_t)v);
-}
-
-static void
-patch16(struct wbuf *w, size_t at, uint16_t v)
-{
-	w->p[at] = (uint8_t)(v >> 8);
-	w->p[at + 1] = (uint8_t)v;
+	if (!wb_ok(w))
+		abort();
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -191,13 +163,16 @@ build_lpm(void)
 static void
 gen_nf5(struct wbuf *w, uint32_t seq)
 {
-	w16(w, 5), w16(w, 30), w32(w, 100000), w32(w, 1700000000), w32(w, 0), w32(w, seq);
-	w8(w, 0), w8(w, 0), w16(w, 0);
+	wb_u16(w, 5), wb_u16(w, 30), wb_u32(w, 100000), wb_u32(w, 1700000000), wb_u32(w, 0);
+	wb_u32(w, seq);
+	wb_u8(w, 0), wb_u8(w, 0), wb_u16(w, 0);
 	for (int i = 0; i < 30; i++) {
-		w32(w, 0xcb0071f0u), w32(w, dst_v4()), w32(w, 0), w16(w, 1), w16(w, 2);
-		w32(w, 3), w32(w, 1500), w32(w, 99000), w32(w, 99500);
-		w16(w, (uint16_t)rng()), w16(w, 443), w8(w, 0), w8(w, 0x12), w8(w, 6), w8(w, 0);
-		w16(w, 0), w16(w, 0), w8(w, 0), w8(w, 0), w16(w, 0);
+		wb_u32(w, 0xcb0071f0u), wb_u32(w, dst_v4()), wb_u32(w, 0), wb_u16(w, 1);
+		wb_u16(w, 2);
+		wb_u32(w, 3), wb_u32(w, 1500), wb_u32(w, 99000), wb_u32(w, 99500);
+		wb_u16(w, (uint16_t)rng()), wb_u16(w, 443), wb_u8(w, 0), wb_u8(w, 0x12);
+		wb_u8(w, 6), wb_u8(w, 0);
+		wb_u16(w, 0), wb_u16(w, 0), wb_u8(w, 0), wb_u8(w, 0), wb_u16(w, 0);
 	}
 }
 
@@ -206,48 +181,56 @@ gen_nf9(struct wbuf *w, uint32_t seq)
 {
 	size_t at;
 
-	w16(w, 9), w16(w, 31), w32(w, 100000), w32(w, 1700000000), w32(w, seq), w32(w, 1);
+	wb_u16(w, 9), wb_u16(w, 31), wb_u32(w, 100000), wb_u32(w, 1700000000), wb_u32(w, seq);
+	wb_u32(w, 1);
 	/* template 256: src4 dst4 sport dport proto flags bytes pkts last first */
-	w16(w, 0), w16(w, 4 + 4 + 10 * 4), w16(w, 256), w16(w, 10);
-	w16(w, 8), w16(w, 4), w16(w, 12), w16(w, 4), w16(w, 7), w16(w, 2), w16(w, 11), w16(w, 2);
-	w16(w, 4), w16(w, 1), w16(w, 6), w16(w, 1), w16(w, 1), w16(w, 4), w16(w, 2), w16(w, 4);
-	w16(w, 21), w16(w, 4), w16(w, 22), w16(w, 4);
-	at = w->len;
-	w16(w, 256), w16(w, 0);
+	wb_u16(w, 0), wb_u16(w, 4 + 4 + 10 * 4), wb_u16(w, 256), wb_u16(w, 10);
+	wb_u16(w, 8), wb_u16(w, 4), wb_u16(w, 12), wb_u16(w, 4), wb_u16(w, 7), wb_u16(w, 2);
+	wb_u16(w, 11), wb_u16(w, 2);
+	wb_u16(w, 4), wb_u16(w, 1), wb_u16(w, 6), wb_u16(w, 1), wb_u16(w, 1), wb_u16(w, 4);
+	wb_u16(w, 2), wb_u16(w, 4);
+	wb_u16(w, 21), wb_u16(w, 4), wb_u16(w, 22), wb_u16(w, 4);
+	at = wb_len(w);
+	wb_u16(w, 256), wb_u16(w, 0);
 	for (int i = 0; i < 30; i++) {
-		w32(w, 0xcb0071f0u), w32(w, dst_v4()), w16(w, (uint16_t)rng()), w16(w, 80);
-		w8(w, 6), w8(w, 0x02), w32(w, 60), w32(w, 1), w32(w, 99000), w32(w, 99000);
+		wb_u32(w, 0xcb0071f0u), wb_u32(w, dst_v4()), wb_u16(w, (uint16_t)rng());
+		wb_u16(w, 80);
+		wb_u8(w, 6), wb_u8(w, 0x02), wb_u32(w, 60), wb_u32(w, 1), wb_u32(w, 99000);
+		wb_u32(w, 99000);
 	}
-	while ((w->len - at) % 4)
-		w8(w, 0);
-	patch16(w, at + 2, (uint16_t)(w->len - at));
+	while ((wb_len(w) - at) % 4)
+		wb_u8(w, 0);
+	wb_patch_u16(w->p + at + 2, (uint16_t)(wb_len(w) - at));
 }
 
 static void
 gen_ipfix(struct wbuf *w, uint32_t seq)
 {
-	size_t start = w->len, at;
+	size_t start = wb_len(w), at;
 	uint8_t a[16];
 
-	w16(w, 10), w16(w, 0), w32(w, 1700000000), w32(w, seq), w32(w, 1);
+	wb_u16(w, 10), wb_u16(w, 0), wb_u32(w, 1700000000), wb_u32(w, seq), wb_u32(w, 1);
 	/* template 300: src6 dst6 sport dport proto octets(8) packets(8) end-ms, name (varlen) */
-	w16(w, 2), w16(w, 4 + 4 + 9 * 4), w16(w, 300), w16(w, 9);
-	w16(w, 27), w16(w, 16), w16(w, 28), w16(w, 16), w16(w, 7), w16(w, 2), w16(w, 11), w16(w, 2);
-	w16(w, 4), w16(w, 1), w16(w, 1), w16(w, 8), w16(w, 2), w16(w, 8), w16(w, 153), w16(w, 8);
-	w16(w, 82), w16(w, 0xffff);
-	at = w->len;
-	w16(w, 300), w16(w, 0);
+	wb_u16(w, 2), wb_u16(w, 4 + 4 + 9 * 4), wb_u16(w, 300), wb_u16(w, 9);
+	wb_u16(w, 27), wb_u16(w, 16), wb_u16(w, 28), wb_u16(w, 16), wb_u16(w, 7), wb_u16(w, 2);
+	wb_u16(w, 11), wb_u16(w, 2);
+	wb_u16(w, 4), wb_u16(w, 1), wb_u16(w, 1), wb_u16(w, 8), wb_u16(w, 2), wb_u16(w, 8);
+	wb_u16(w, 153), wb_u16(w, 8);
+	wb_u16(w, 82), wb_u16(w, 0xffff);
+	at = wb_len(w);
+	wb_u16(w, 300), wb_u16(w, 0);
 	for (int i = 0; i < 20; i++) {
 		memset(a, 0, 16);
 		a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8, a[15] = 1;
-		wput(w, a, 16);
+		wb_bytes(w, a, 16);
 		dst_v6(a);
-		wput(w, a, 16);
-		w16(w, (uint16_t)rng()), w16(w, 53), w8(w, 17), w64(w, 512), w64(w, 4);
-		w64(w, 1700000000123ull), w8(w, 4), wput(w, "eth0", 4);
+		wb_bytes(w, a, 16);
+		wb_u16(w, (uint16_t)rng()), wb_u16(w, 53), wb_u8(w, 17), wb_u64(w, 512);
+		wb_u64(w, 4);
+		wb_u64(w, 1700000000123ull), wb_u8(w, 4), wb_bytes(w, "eth0", 4);
 	}
-	patch16(w, at + 2, (uint16_t)(w->len - at));
-	patch16(w, start + 2, (uint16_t)(w->len - start));
+	wb_patch_u16(w->p + at + 2, (uint16_t)(wb_len(w) - at));
+	wb_patch_u16(w->p + start + 2, (uint16_t)(wb_len(w) - start));
 }
 
 /* An Ethernet/IPv4/TCP SYN frame of 64 bytes to a PO address. */
@@ -256,39 +239,46 @@ gen_frame(struct wbuf *w)
 {
 	static const uint8_t mac[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
 
-	wput(w, mac, 12), w16(w, 0x0800);
-	w8(w, 0x45), w8(w, 0), w16(w, 40), w16(w, 1), w16(w, 0), w8(w, 64), w8(w, 6), w16(w, 0);
-	w32(w, 0xcb0071f0u), w32(w, dst_v4());
-	w16(w, (uint16_t)rng()), w16(w, 80), w32(w, 1), w32(w, 0), w8(w, 0x50), w8(w, 0x02);
-	w16(w, 1024), w16(w, 0), w16(w, 0);
-	w32(w, 0), w32(w, 0), w16(w, 0);	/* Ethernet padding to 64 */
+	wb_bytes(w, mac, 12), wb_u16(w, 0x0800);
+	wb_u8(w, 0x45), wb_u8(w, 0), wb_u16(w, 40), wb_u16(w, 1), wb_u16(w, 0), wb_u8(w, 64);
+	wb_u8(w, 6), wb_u16(w, 0);
+	wb_u32(w, 0xcb0071f0u), wb_u32(w, dst_v4());
+	wb_u16(w, (uint16_t)rng()), wb_u16(w, 80), wb_u32(w, 1), wb_u32(w, 0), wb_u8(w, 0x50);
+	wb_u8(w, 0x02);
+	wb_u16(w, 1024), wb_u16(w, 0), wb_u16(w, 0);
+	wb_u32(w, 0), wb_u32(w, 0), wb_u16(w, 0);	/* Ethernet padding to 64 */
 }
 
 static void
 gen_sflow(struct wbuf *w, uint32_t seq)
 {
-	w32(w, 5), w32(w, 1), w32(w, 0xc00002fe), w32(w, 0), w32(w, seq), w32(w, 1000), w32(w, 10);
+	wb_u32(w, 5), wb_u32(w, 1), wb_u32(w, 0xc00002fe), wb_u32(w, 0), wb_u32(w, seq);
+	wb_u32(w, 1000), wb_u32(w, 10);
 	for (int i = 0; i < 10; i++) {
-		struct wbuf f = { 0 };
+		uint8_t fb[64];
+		struct wbuf f = wb_init(fb, sizeof(fb));
 
 		gen_frame(&f);
-		w32(w, 1), w32(w, 32 + 8 + 16 + (uint32_t)f.len);
-		w32(w, (uint32_t)i), w32(w, 3), w32(w, 1024), w32(w, 1024 * (uint32_t)i), w32(w, 0);
-		w32(w, 3), w32(w, 4), w32(w, 1);
-		w32(w, 1), w32(w, 16 + (uint32_t)f.len);
-		w32(w, 1), w32(w, (uint32_t)f.len + 4), w32(w, 4), w32(w, (uint32_t)f.len);
-		wput(w, f.p, f.len);
-		free(f.p);
+		wb_check(&f);
+		wb_u32(w, 1), wb_u32(w, 32 + 8 + 16 + (uint32_t)f.len);
+		wb_u32(w, (uint32_t)i), wb_u32(w, 3), wb_u32(w, 1024);
+		wb_u32(w, 1024 * (uint32_t)i), wb_u32(w, 0);
+		wb_u32(w, 3), wb_u32(w, 4), wb_u32(w, 1);
+		wb_u32(w, 1), wb_u32(w, 16 + (uint32_t)f.len);
+		wb_u32(w, 1), wb_u32(w, (uint32_t)f.len + 4), wb_u32(w, 4);
+		wb_u32(w, (uint32_t)f.len);
+		wb_bytes(w, f.p, f.len);
 	}
 }
 
 static void
 gen_pcap(struct wbuf *w, unsigned n)
 {
-	w32(w, 0xa1b2c3d4u);	/* written big-endian: libpcap swaps */
-	w16(w, 2), w16(w, 4), w32(w, 0), w32(w, 0), w32(w, 65535), w32(w, 1);
+	wb_u32(w, 0xa1b2c3d4u);	/* written big-endian: libpcap swaps */
+	wb_u16(w, 2), wb_u16(w, 4), wb_u32(w, 0), wb_u32(w, 0), wb_u32(w, 65535), wb_u32(w, 1);
 	for (unsigned i = 0; i < n; i++) {
-		w32(w, 1700000000u + i / 100000u), w32(w, i % 100000u * 10u), w32(w, 64), w32(w, 64);
+		wb_u32(w, 1700000000u + i / 100000u), wb_u32(w, i % 100000u * 10u);
+		wb_u32(w, 64), wb_u32(w, 64);
 		gen_frame(w);
 	}
 }
@@ -726,7 +716,7 @@ main(int argc, char **argv)
 	    nf9 = { "netflow9", { { 0 } }, 30 }, ipfix = { "ipfix", { { 0 } }, 20 },
 	    sfl = { "sflow", { { 0 } }, 10 };
 	struct dgram_set *sets[] = { &nf5, &nf9, &ipfix, &sfl };
-	struct wbuf cap = { 0 };
+	struct wbuf cap = wb_new(24 + (size_t)PCAP_PKTS * PCAP_REC);
 	struct counters *c;
 	struct lpm *l;
 	char path[] = "/tmp/bench_collect_XXXXXX";
@@ -743,12 +733,17 @@ main(int argc, char **argv)
 		return 1;
 	counters_set_lpm(c, l);
 	for (uint32_t i = 0; i < NDGRAMS; i++) {
+		for (unsigned s = 0; s < 4; s++)
+			sets[s]->d[i] = wb_new(DGRAM_CAP);
 		gen_nf5(&nf5.d[i], i * 30);
 		gen_nf9(&nf9.d[i], i);
 		gen_ipfix(&ipfix.d[i], i * 20);
 		gen_sflow(&sfl.d[i], i);
+		for (unsigned s = 0; s < 4; s++)
+			wb_check(&sets[s]->d[i]);
 	}
 	gen_pcap(&cap, PCAP_PKTS);
+	wb_check(&cap);
 
 	printf("collect_bench: %u POs in the LPM (%zu KiB), rates per thread CPU second\n",
 	    NPOS, lpm_memory(l) / 1024);

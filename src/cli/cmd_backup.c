@@ -1,7 +1,5 @@
 /* moat backup FILE: save moatd's whole state (POST /api/v1/backup). */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +7,7 @@
 
 #include "cli/client.h"
 #include "cli/cmd.h"
+#include "common/fileio.h"
 #include "common/log.h"
 
 static const char cmd_backup_text[] =
@@ -50,44 +49,6 @@ cmd_backup_write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Write data to path via a synced temporary file and rename(2), so a crash
- * leaves either the old file or the whole new one. */
-static int
-cmd_backup_save(const char *path, const char *data, size_t len)
-{
-	char tmp[4096], dir[4096];
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-		return -errno;
-	if ((r = cmd_backup_write_all(fd, data, len)) < 0 || (fsync(fd) < 0 && (r = -errno)))
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		r = -errno;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	/* Make the rename itself durable. */
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
-}
-
 static int
 cmd_backup_run(struct cli *cli, int argc, char **argv)
 {
@@ -107,7 +68,7 @@ cmd_backup_run(struct cli *cli, int argc, char **argv)
 	if (strcmp(argv[1], "-") == 0) {
 		e = cmd_backup_write_all(STDOUT_FILENO, r.body, r.len);
 	} else {
-		e = cmd_backup_save(argv[1], r.body, r.len);
+		e = fileio_write_atomic(argv[1], r.body, r.len, 0600);
 		if (e == 0)
 			fprintf(stderr, "backup written to %s (%zu bytes)\n", argv[1], r.len);
 	}

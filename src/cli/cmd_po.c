@@ -11,6 +11,7 @@
 #include "cli/cliarg.h"
 #include "cli/cmd.h"
 #include "cli/outfmt.h"
+#include "common/fileio.h"
 #include "common/limits.h"
 #include "common/log.h"
 
@@ -48,8 +49,9 @@ static const char cmd_po_text[] =
 "    --host-threshold PROTO.METRIC=N\n"
 "                        the same limits for each destination host of the\n"
 "                        PO (host_thresholds); repeatable\n"
-"    --file F            read the PO as JSON (the API's PO object) from F,\n"
-"                        or stdin for \"-\"; NAME, if given, overrides its name\n"
+"    --file F            read the PO as JSON (the API's PO object) from F\n"
+"                        (a regular file; pipe anything else to \"-\"), or\n"
+"                        stdin for \"-\"; NAME, if given, overrides its name\n"
 "    --replace           create or replace (PUT) instead of create (POST)\n"
 "    --json              print the server's JSON\n"
 "\n"
@@ -178,9 +180,10 @@ cmd_po_show(struct cli *cli, int argc, char **argv)
 	return client_show(cli, path, cmd_po_render_one);
 }
 
-/* Read all of f, at most max bytes, into *ret/len; -EFBIG if longer. */
+/* Read all of standard input (a pipe, which fileio_read() refuses), at most
+ * max bytes, into *ret/len; -EFBIG if longer. */
 static int
-cmd_po_slurp(FILE *f, size_t max, char **ret, size_t *ret_len)
+cmd_po_slurp_stdin(FILE *f, size_t max, char **ret, size_t *ret_len)
 {
 	char *buf;
 	size_t n;
@@ -207,20 +210,16 @@ cmd_po_load_file(const char *path, json_t **ret)
 	json_t *po;
 	char *buf;
 	size_t len;
-	FILE *f;
 	int r;
 
-	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	if (f == NULL) {
-		log_errx("po add: cannot read %s: %s", path, strerror(errno));
-		return CLI_EXIT_REFUSED;
-	}
-	r = cmd_po_slurp(f, LIMIT_CLI_PO_FILE, &buf, &len);
-	if (f != stdin)
-		fclose(f);
+	if (strcmp(path, "-") == 0)
+		r = cmd_po_slurp_stdin(stdin, LIMIT_CLI_PO_FILE, &buf, &len);
+	else
+		r = fileio_read(path, LIMIT_CLI_PO_FILE, 0, &buf, &len);
 	if (r < 0) {
-		log_errx("po add: %s: %s", path, r == -EFBIG ?
-		    "larger than the API accepts" : strerror(-r));
+		log_errx("po add: cannot read %s: %s", path, r == -EFBIG ?
+		    "larger than the API accepts" : r == -EINVAL ? "not a regular file" :
+		    strerror(-r));
 		return CLI_EXIT_REFUSED;
 	}
 	po = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);

@@ -1,14 +1,12 @@
 /* moat restore FILE: replace moatd's state with a backup (POST /api/v1/restore). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/client.h"
 #include "cli/cmd.h"
+#include "common/fileio.h"
 #include "common/limits.h"
 #include "common/log.h"
 
@@ -33,56 +31,6 @@ static const char cmd_restore_text[] =
 "EXAMPLES\n"
 "    moat restore /var/backups/moat-2026-11-21.db\n";
 
-/* Read a regular file of at most max bytes into *ret (length *ret_len). */
-static int
-cmd_restore_read(const char *path, size_t max, char **ret, size_t *ret_len)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < 0) {
-		r = -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		r = -EFBIG;
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;	/* shrank while reading: send what is there */
-		len += (size_t)n;
-	}
-	*ret = buf;
-	*ret_len = len;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
 static int
 cmd_restore_run(struct cli *cli, int argc, char **argv)
 {
@@ -94,7 +42,7 @@ cmd_restore_run(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage_error(&cmd_restore, "expected FILE");
-	if ((e = cmd_restore_read(argv[1], LIMIT_API_RESTORE_BODY, &data, &len)) < 0) {
+	if ((e = fileio_read(argv[1], LIMIT_API_RESTORE_BODY, 0, &data, &len)) < 0) {
 		log_errx("restore: cannot read %s: %s", argv[1],
 		    e == -EINVAL ? "not a regular file" :
 		    e == -EFBIG ? "larger than moatd accepts" : strerror(-e));

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/cursor.h"
+#include "common/hash.h"
 #include "common/limits.h"
 #include "common/strnum.h"
 #include "collect/counters.h"
@@ -64,6 +65,7 @@ struct backtest {
 	uint32_t npos, cappos;
 	uint32_t *index;	/* po id + 1; 0 = free */
 	uint32_t mask;
+	struct hash_key key;	/* PO names come from the input's files */
 };
 
 static const struct dparams *
@@ -131,6 +133,9 @@ backtest_new(const struct dparams *params, struct backtest **ret)
 		return -ENOMEM;
 	bt->params = *params;
 	clock_init_manual(&bt->clock, 0);
+	if ((r = hash_key_init(&bt->key)) < 0)
+		goto fail;
+	r = -ENOMEM;
 	bt->mask = 63;
 	bt->index = calloc(bt->mask + 1, sizeof(*bt->index));
 	if (bt->index == NULL)
@@ -168,13 +173,9 @@ backtest_free(struct backtest *bt)
 /* --- PO names --- */
 
 static uint32_t
-bt_name_hash(const char *s)
+bt_name_hash(const struct backtest *bt, const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return (uint32_t)hash_bytes(&bt->key, s, strlen(s));
 }
 
 static bool
@@ -203,7 +204,7 @@ bt_index_grow(struct backtest *bt)
 	bt->index = index;
 	bt->mask = slots - 1;
 	for (uint32_t i = 0; i < bt->npos; i++) {
-		uint32_t h = bt_name_hash(bt->pos[i].name) & bt->mask;
+		uint32_t h = bt_name_hash(bt, bt->pos[i].name) & bt->mask;
 
 		while (bt->index[h] != 0)
 			h = (h + 1) & bt->mask;
@@ -220,7 +221,7 @@ backtest_po(struct backtest *bt, const char *name, uint32_t *ret_id)
 
 	if (!bt_name_valid(name))
 		return -EINVAL;
-	for (h = bt_name_hash(name) & bt->mask; bt->index[h] != 0; h = (h + 1) & bt->mask)
+	for (h = bt_name_hash(bt, name) & bt->mask; bt->index[h] != 0; h = (h + 1) & bt->mask)
 		if (strcmp(bt->pos[bt->index[h] - 1].name, name) == 0) {
 			*ret_id = bt->index[h] - 1;
 			return 0;

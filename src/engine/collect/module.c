@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -17,6 +16,7 @@
 #include "collect/ipfix.h"
 #include "collect/pcapin.h"
 #include "common/clock.h"
+#include "common/evloop.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "collect/conf.h"
@@ -34,7 +34,10 @@
 #define REFUSAL_REPORT_S 60u		/* one health issue per refusal reason a minute */
 
 struct tcp_conn {
+	struct collector *c;
+	unsigned idx;			/* into conns[] */
 	int fd;
+	struct evloop_io *io;
 	struct ipaddr peer;
 	uint64_t accepted_ns;
 	uint64_t progress_ns;		/* the last complete message (or accept) */
@@ -54,6 +57,12 @@ struct pcap_job {
 	bool started;
 };
 
+/* A listener's handle for its evloop callback. */
+struct listener_ref {
+	struct collector *c;
+	unsigned idx;			/* into udp[] or tcpl[] */
+};
+
 struct collector {
 	struct engine *e;
 	const struct collect_conf *conf;
@@ -68,13 +77,18 @@ struct collector {
 	struct lpm *lpm;
 	struct lpm *retired[RETIRED_MAX];
 
-	/* network thread: UDP and IPFIX/TCP */
+	/* network thread: UDP and IPFIX/TCP on its own loop, stopped through
+	   stop_fd (an eventfd the loop watches) */
 	struct exporter_table *exp;
-	int epfd;
+	struct evloop *loop;
+	struct evloop_timer *sweep;
+	int stop_fd;
 	int udp[LIMIT_COLLECT_LISTENERS];
 	unsigned nudp;
 	int tcpl[LIMIT_COLLECT_LISTENERS];
 	unsigned ntcpl;
+	struct listener_ref udp_ref[LIMIT_COLLECT_LISTENERS];
+	struct listener_ref tcpl_ref[LIMIT_COLLECT_LISTENERS];
 	/* Allow-lists, resolved at start; each listener's index into allow[] */
 	struct collect_allow allow[1 + 2 * LIMIT_COLLECT_LISTENERS];
 	uint8_t udp_allow[LIMIT_COLLECT_LISTENERS];
@@ -213,17 +227,7 @@ open_socket(const struct collect_endpoint *ep, int type)
 	return fd;
 }
 
-static int
-epoll_add(struct collector *c, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-
-	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-/* epoll tags: kind in the top byte, index below */
-enum { TAG_UDP = 1, TAG_TCPL, TAG_CONN };
-#define TAG(kind, i) ((uint64_t)(kind) << 56 | (uint64_t)(i))
+static evloop_io_fn on_udp, on_tcpl, on_conn;
 
 static int
 open_listeners(struct collector *c)
@@ -242,8 +246,10 @@ open_listeners(struct collector *c)
 			return fd;
 		}
 		c->udp_allow[c->nudp] = (uint8_t)ep->allow;
+		c->udp_ref[c->nudp] = (struct listener_ref){ c, c->nudp };
 		c->udp[c->nudp++] = fd;
-		if ((r = epoll_add(c, fd, TAG(TAG_UDP, c->nudp - 1))) < 0)
+		if ((r = evloop_add_fd(c->loop, fd, EVLOOP_IN, on_udp, &c->udp_ref[c->nudp - 1],
+		    NULL)) < 0)
 			return r;
 		log_info("collect: listening for flow exports on udp %s port %u",
 		    ipaddr_format(&ep->addr, buf, sizeof(buf)), ep->port);
@@ -259,8 +265,10 @@ open_listeners(struct collector *c)
 			return fd;
 		}
 		c->tcp_allow[c->ntcpl] = (uint8_t)ep->allow;
+		c->tcpl_ref[c->ntcpl] = (struct listener_ref){ c, c->ntcpl };
 		c->tcpl[c->ntcpl++] = fd;
-		if ((r = epoll_add(c, fd, TAG(TAG_TCPL, c->ntcpl - 1))) < 0)
+		if ((r = evloop_add_fd(c->loop, fd, EVLOOP_IN, on_tcpl, &c->tcpl_ref[c->ntcpl - 1],
+		    NULL)) < 0)
 			return r;
 		log_info("collect: listening for IPFIX on tcp %s port %u",
 		    ipaddr_format(&ep->addr, buf, sizeof(buf)), ep->port);
@@ -320,7 +328,8 @@ udp_drain(struct collector *c, unsigned idx, struct counters_shard *shard)
 static void
 conn_close(struct collector *c, unsigned i)
 {
-	close(c->conns[i]->fd);	/* also leaves the epoll set */
+	evloop_io_del(c->conns[i]->io);	/* before the close, as evloop asks */
+	close(c->conns[i]->fd);
 	free(c->conns[i]);
 	c->conns[i] = NULL;
 }
@@ -372,11 +381,13 @@ tcp_accept(struct collector *c, unsigned idx)
 			close(fd);
 			continue;
 		}
+		c->conns[i]->c = c;
+		c->conns[i]->idx = i;
 		c->conns[i]->fd = fd;
 		c->conns[i]->peer = peer;
 		c->conns[i]->accepted_ns = now;
 		c->conns[i]->progress_ns = now;
-		if (epoll_add(c, fd, TAG(TAG_CONN, i)) < 0)
+		if (evloop_add_fd(c->loop, fd, EVLOOP_IN, on_conn, c->conns[i], &c->conns[i]->io) < 0)
 			conn_close(c, i);
 	}
 }
@@ -452,34 +463,76 @@ tcp_sweep(struct collector *c, uint64_t now)
 	}
 }
 
+/* The network thread's shard: only that thread counts into it. */
+static struct counters_shard *
+net_shard(struct collector *c)
+{
+	return counters_shard(c->cnt, 0);
+}
+
+static void
+on_udp(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	const struct listener_ref *ref = arg;
+
+	(void)io, (void)fd, (void)revents;
+	udp_drain(ref->c, ref->idx, net_shard(ref->c));
+}
+
+static void
+on_tcpl(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	const struct listener_ref *ref = arg;
+
+	(void)io, (void)fd, (void)revents;
+	tcp_accept(ref->c, ref->idx);
+}
+
+static void
+on_conn(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	struct tcp_conn *k = arg;
+
+	(void)io, (void)fd, (void)revents;
+	tcp_read(k->c, k->idx, net_shard(k->c));
+}
+
+/* Every SWEEP_NS: TCP deadlines, exporter expiry, publishing the table. */
+static void
+on_sweep(struct evloop_timer *t, void *arg)
+{
+	struct collector *c = arg;
+	uint64_t now = clock_now_ns(CLOCK_REALTIME);
+
+	(void)t;
+	tcp_sweep(c, now);
+	exporter_table_expire(c->exp, now);
+	exporter_table_publish(c->exp);
+}
+
+/* collector_fini() wrote to stop_fd: leave the loop. */
+static void
+on_stop(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	struct collector *c = arg;
+
+	(void)io, (void)fd, (void)revents;
+	evloop_break(c->loop);
+}
+
+/* The loop's sockets, timer and stop descriptor are registered by
+   collector_init() before this thread starts; from then on only this thread
+   touches the loop, until collector_fini() has joined it. */
 static void *
 net_thread(void *arg)
 {
 	struct collector *c = arg;
-	struct counters_shard *shard = counters_shard(c->cnt, 0);
-	uint64_t last_pub = 0;
+	int r;
 
-	while (!atomic_load(&c->stop)) {
-		struct epoll_event evs[16];
-		int n = epoll_wait(c->epfd, evs, 16, 500);
-
-		for (int i = 0; i < n; i++) {
-			unsigned kind = (unsigned)(evs[i].data.u64 >> 56);
-			unsigned idx = (unsigned)(evs[i].data.u64 & 0xffffffu);
-
-			if (kind == TAG_UDP)
-				udp_drain(c, idx, shard);
-			else if (kind == TAG_TCPL)
-				tcp_accept(c, idx);
-			else if (kind == TAG_CONN && c->conns[idx])
-				tcp_read(c, idx, shard);
-		}
-		if (clock_now_ns(CLOCK_REALTIME) - last_pub >= SWEEP_NS) {
-			last_pub = clock_now_ns(CLOCK_REALTIME);
-			tcp_sweep(c, last_pub);
-			exporter_table_expire(c->exp, last_pub);
-			exporter_table_publish(c->exp);
-		}
+	evloop_timer_arm(c->sweep, 0, SWEEP_NS);
+	if ((r = evloop_run(c->loop)) < 0) {
+		errno = -r;
+		log_warn("collect: network loop stopped");
 	}
 	exporter_table_publish(c->exp);
 	return NULL;
@@ -899,7 +952,7 @@ collector_init(struct engine *e, void **ret_state)
 		return -ENOMEM;
 	c->e = e;
 	c->conf = cc;
-	c->epfd = -1;
+	c->stop_fd = -1;
 	c->step.wake_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	c->loc_base = cc->packet_time ? 0 : LIMIT_COLLECT_EXPORTERS;
@@ -914,11 +967,16 @@ collector_init(struct engine *e, void **ret_state)
 			goto fail;
 	if ((r = setup_allow(c)) < 0)
 		goto fail;
-	c->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->epfd < 0) {
+	if ((r = evloop_new(&c->loop)) < 0 ||
+	    (r = evloop_timer_new(c->loop, on_sweep, c, &c->sweep)) < 0)
+		goto fail;
+	c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->stop_fd < 0) {
 		r = -errno;
 		goto fail;
 	}
+	if ((r = evloop_add_fd(c->loop, c->stop_fd, EVLOOP_IN, on_stop, c, NULL)) < 0)
+		goto fail;
 	collector_pos_changed(c);
 	if (cc->packet_time && (r = packet_clock_setup(c)) < 0)
 		goto fail;
@@ -952,6 +1010,8 @@ collector_fini(void *state)
 	struct collector *c = state;
 
 	atomic_store(&c->stop, true);
+	if (c->stop_fd >= 0)
+		(void)eventfd_write(c->stop_fd, 1);
 	if (c->step.wake_fd >= 0)
 		clock_step_cancel(&c->step);	/* a replay may wait for a tick */
 	if (c->net_started)
@@ -963,15 +1023,16 @@ collector_fini(void *state)
 	}
 	for (unsigned i = 0; i < c->ncap; i++)
 		afpacket_close(c->cap[i]);
+	for (unsigned i = 0; i < LIMIT_COLLECT_TCP_CONNS; i++)
+		if (c->conns[i])
+			conn_close(c, i);
+	evloop_free(c->loop);	/* the listeners' and stop_fd's ios with it */
 	for (unsigned i = 0; i < c->nudp; i++)
 		close(c->udp[i]);
 	for (unsigned i = 0; i < c->ntcpl; i++)
 		close(c->tcpl[i]);
-	for (unsigned i = 0; i < LIMIT_COLLECT_TCP_CONNS; i++)
-		if (c->conns[i])
-			conn_close(c, i);
-	if (c->epfd >= 0)
-		close(c->epfd);
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
 	counters_free(c->cnt);
 	exporter_table_free(c->exp);
 	lpm_free(c->lpm);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/hash.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "engine/detect/module.h"
@@ -40,6 +41,7 @@ struct slow_group {
 
 struct conntab {
 	uint32_t cap, nbuckets;
+	struct hash_key key;		/* exporters choose the ids: a secret hash */
 	uint64_t retention_ns;
 	struct slot *s;
 	uint32_t *bucket;
@@ -162,6 +164,8 @@ conntab_new(uint32_t cap, uint64_t retention_ns)
 
 	if (t == NULL || cap == 0 || cap >= CONNTAB_NONE)
 		goto fail;
+	if (hash_key_init(&t->key) < 0)
+		goto fail;
 	t->cap = cap;
 	t->nbuckets = cap;
 	t->retention_ns = retention_ns;
@@ -201,15 +205,19 @@ conntab_free(struct conntab *t)
 	free(t);
 }
 
+/* The exporter, its domain and the connection id are all chosen by whoever
+   sends the records: keyed with the table's secret, so no flood of chosen
+   ids can pile onto one chain. */
 static uint32_t
 conntab_hash(const struct conntab *t, const struct ipaddr *exp, uint32_t domain, uint64_t id)
 {
-	uint64_t h = id * 0x9e3779b97f4a7c15ull ^ domain;
+	uint8_t k[sizeof(exp->a) + 4 + 8 + 1];
 
-	for (size_t i = 0; i < sizeof(exp->a); i++)
-		h = (h ^ exp->a[i]) * 0x100000001b3ull;
-	h ^= h >> 29;
-	return (uint32_t)(h % t->nbuckets);
+	memcpy(k, exp->a, sizeof(exp->a));
+	memcpy(k + sizeof(exp->a), &domain, 4);
+	memcpy(k + sizeof(exp->a) + 4, &id, 8);
+	k[sizeof(k) - 1] = (uint8_t)exp->af;
+	return (uint32_t)(hash_bytes(&t->key, k, sizeof(k)) % t->nbuckets);
 }
 
 static uint32_t

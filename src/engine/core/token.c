@@ -1,7 +1,10 @@
 /*
- * token: create or load the API token file. Everything is opened with
- * O_NOFOLLOW | O_CLOEXEC so a symlink planted in the state directory cannot
- * redirect the secret.
+ * token: create or load the API token file. It is read with O_NOFOLLOW and
+ * created through fileio_write_atomic() (a new O_EXCL temporary file renamed
+ * into place), so a symlink planted in the state directory cannot redirect
+ * the secret. The read stays on its own descriptor: the owner and mode
+ * checks, and the fchmod that repairs a readable token, must be made on the
+ * file that is read, which fileio_read() does not offer.
  */
 #include "engine/core/token.h"
 
@@ -34,7 +37,7 @@ token_create(const char *path, char ret[TOKEN_HEX_LEN + 1])
 	unsigned char raw[TOKEN_HEX_LEN / 2];
 	char text[TOKEN_HEX_LEN + 2];
 	ssize_t n;
-	int fd, r = 0;
+	int r;
 
 	n = getrandom(raw, sizeof(raw), 0);
 	if (n != (ssize_t)sizeof(raw))
@@ -45,16 +48,10 @@ token_create(const char *path, char ret[TOKEN_HEX_LEN + 1])
 	}
 	text[TOKEN_HEX_LEN] = '\n';
 	text[TOKEN_HEX_LEN + 1] = '\0';
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, TOKEN_HEX_LEN + 1) != TOKEN_HEX_LEN + 1 || fsync(fd) < 0)
-		r = errno ? -errno : -EIO;
-	close(fd);
-	if (r < 0) {
-		unlink(path);
+	/* Atomically: a CLI reading the token while moatd starts, or moatd
+	   after a crash, sees no file or the whole token, never a short one. */
+	if ((r = fileio_write_atomic(path, text, TOKEN_HEX_LEN + 1, 0600)) < 0)
 		return r;
-	}
 	memcpy(ret, text, TOKEN_HEX_LEN);
 	ret[TOKEN_HEX_LEN] = '\0';
 	return 0;

@@ -20,22 +20,16 @@
  * local API); the engine's loop waits for it.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "common/clock.h"
 #include "common/log.h"
+#include "common/spawn.h"
 #include "common/strnum.h"
 #include "engine/mitigate/manager.h"
 
@@ -45,8 +39,6 @@
 #define BGP_MAX_ARGS 64
 /* Rule ids one path may carry (one large community each); more attacks on one host decline. */
 #define BGP_MAX_TAGS 8
-
-extern char **environ;
 
 enum bgp_mode { BGP_BLACKHOLE, BGP_FLOWSPEC };
 
@@ -205,86 +197,50 @@ bgp_argv_init(struct drv_bgp *d, struct bgp_argv *a, const char *family)
 	bgp_arg(a, "%s", family);
 }
 
-/* Read the child's output until EOF or the deadline; returns bytes read or -errno. */
-static ssize_t
-bgp_read_all(int fd, char *out, size_t cap, uint64_t deadline_ms)
-{
-	size_t len = 0;
-
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		uint64_t now = clock_now_ns(CLOCK_MONOTONIC) / 1000000u;
-		ssize_t n;
-
-		if (now >= deadline_ms)
-			return -ETIMEDOUT;
-		if (poll(&p, 1, (int)(deadline_ms - now)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		n = read(fd, out + len, cap - 1 - len);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == cap - 1)
-			return -EMSGSIZE;
-	}
-	out[len] = '\0';
-	return (ssize_t)len;
-}
-
 /*
- * Run gobgp with a's arguments. On success *ret_out (if not NULL) is its
- * standard output, malloc'd. A non-zero exit is -EIO, logged with gobgp's
- * own message.
+ * Run gobgp with a's arguments (common/spawn: no shell, stdin from
+ * /dev/null, killed at the driver's timeout, stdout and stderr captured
+ * together up to BGP_MAX_OUTPUT). On success *ret_out (if not NULL) is its
+ * output, malloc'd. A non-zero exit is -EIO, logged with gobgp's own
+ * message; more output than the cap is -EMSGSIZE.
  */
 static int
 bgp_run(struct drv_bgp *d, struct bgp_argv *a, char **ret_out)
 {
-	posix_spawn_file_actions_t fa;
-	char *out = malloc(BGP_MAX_OUTPUT);
-	int pipefd[2], status = 0, r;
-	ssize_t n;
-	pid_t pid;
+	const struct spawn_opts o = {
+		.path = d->gobgp,
+		.argv = a->v,
+		.out = SPAWN_OUT_CAPTURE,
+		.err = SPAWN_OUT_MERGE,
+		.capture_max = BGP_MAX_OUTPUT - 1,
+		.timeout_ms = (uint64_t)d->timeout_ms,
+	};
+	struct spawn_result res;
+	int r;
 
-	if (out == NULL)
-		return -ENOMEM;
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		free(out);
-		return -errno;
+	if ((r = spawn_run(&o, &res)) < 0) {
+		if (r == -ETIMEDOUT)
+			log_warnx("bgp: gobgp %s %s failed: %s", a->v[9] ? a->v[9] : "",
+			    a->v[10] ? a->v[10] : "", strerror(-r));
+		else
+			log_warnx("bgp: cannot run %s: %s", d->gobgp, strerror(-r));
+		return r;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
-	r = posix_spawn(&pid, d->gobgp, &fa, NULL, a->v, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	if (r != 0) {
-		close(pipefd[0]);
-		free(out);
-		log_warnx("bgp: cannot run %s: %s", d->gobgp, strerror(r));
-		return -r;
-	}
-	n = bgp_read_all(pipefd[0], out, BGP_MAX_OUTPUT,
-	    clock_now_ns(CLOCK_MONOTONIC) / 1000000u + (uint64_t)d->timeout_ms);
-	close(pipefd[0]);
-	if (n < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (res.out_truncated)
+		r = -EMSGSIZE;
+	else if (!WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0)
+		r = -EIO;
+	if (r < 0) {
 		log_warnx("bgp: gobgp %s %s failed: %s", a->v[9] ? a->v[9] : "", a->v[10] ? a->v[10] : "",
-		    n < 0 ? strerror((int)-n) : out);
-		free(out);
-		return n < 0 ? (int)n : -EIO;
+		    r == -EMSGSIZE ? strerror(EMSGSIZE) : res.out);
+		spawn_result_fini(&res);
+		return r;
 	}
-	if (ret_out != NULL)
-		*ret_out = out;
-	else
-		free(out);
+	if (ret_out != NULL) {
+		*ret_out = res.out;
+		res.out = NULL;
+	}
+	spawn_result_fini(&res);
 	return 0;
 }
 

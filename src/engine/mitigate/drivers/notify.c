@@ -12,28 +12,23 @@
  * the driver remembers what it announced only to send the matching "unban".
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <curl/curl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "common/log.h"
+#include "common/spawn.h"
 #include "engine/mitigate/manager.h"
 
 /* Rules remembered for their "unban"; beyond this the oldest is forgotten. */
 #define NOTIFY_MAX_RULES 4096u
 /* Background scripts at once; more are refused rather than forking without bound. */
 #define NOTIFY_MAX_CHILDREN 32u
-
-extern char **environ;
 
 struct notify_entry {
 	uint64_t id;
@@ -46,7 +41,8 @@ struct drv_notify {
 	int64_t timeout_ms;
 	struct notify_entry *rules;	/* ring of NOTIFY_MAX_RULES */
 	size_t n_rules, next;
-	pid_t children[NOTIFY_MAX_CHILDREN];
+	struct spawn_proc children[NOTIFY_MAX_CHILDREN];
+	bool running[NOTIFY_MAX_CHILDREN];
 };
 
 static int
@@ -88,13 +84,14 @@ notify_reap(struct drv_notify *d, bool wait)
 	for (size_t i = 0; i < NOTIFY_MAX_CHILDREN; i++) {
 		int status;
 
-		if (d->children[i] <= 0)
+		if (!d->running[i])
 			continue;
-		if (waitpid(d->children[i], &status, wait ? 0 : WNOHANG) == d->children[i]) {
+		if ((wait ? spawn_wait(&d->children[i], &status) :
+		    spawn_reap(&d->children[i], &status)) == 0) {
 			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 				log_warnx("notify: script %s exited with status %d", d->script,
 				    WEXITSTATUS(status));
-			d->children[i] = 0;
+			d->running[i] = false;
 		}
 	}
 }
@@ -150,12 +147,12 @@ notify_json_str(json_t *v, char *dst, size_t len)
 static int
 notify_spawn_script(struct drv_notify *d, const char *action, json_t *doc)
 {
-	char a_action[16], a_target[PREFIX_STRLEN], a_po[72], a_type[40], a_pps[32], *text;
+	char a_action[16], a_target[PREFIX_STRLEN], a_po[72], a_type[40], a_pps[32], *text, *line;
 	char *argv[] = { d->script, a_action, a_target, a_po, a_type, a_pps, NULL };
-	posix_spawn_file_actions_t fa;
-	int pipefd[2], r;
-	size_t slot;
-	pid_t pid;
+	struct spawn_opts o = { .path = d->script, .argv = argv, .out = SPAWN_OUT_PASS,
+		.err = SPAWN_OUT_PASS };
+	size_t slot, len;
+	int r;
 
 	snprintf(a_action, sizeof(a_action), "%s", action);
 	notify_json_str(json_array_get(json_object_get(doc, "targets"), 0), a_target, sizeof(a_target));
@@ -163,30 +160,28 @@ notify_spawn_script(struct drv_notify *d, const char *action, json_t *doc)
 	notify_json_str(json_object_get(doc, "attack_type"), a_type, sizeof(a_type));
 	snprintf(a_pps, sizeof(a_pps), "%.0f", json_real_value(json_object_get(doc, "peak_pps")));
 	notify_reap(d, false);
-	for (slot = 0; slot < NOTIFY_MAX_CHILDREN && d->children[slot] > 0; slot++)
+	for (slot = 0; slot < NOTIFY_MAX_CHILDREN && d->running[slot]; slot++)
 		;
 	if (slot == NOTIFY_MAX_CHILDREN)
 		return -EAGAIN;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[0], STDIN_FILENO);
-	r = posix_spawn(&pid, d->script, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[0]);
-	if (r != 0) {
-		close(pipefd[1]);
-		return -r;
-	}
-	d->children[slot] = pid;
-	/* The JSON is a few KiB at most: below the pipe buffer, so this never blocks. */
-	if ((text = json_dumps(doc, JSON_COMPACT)) != NULL) {
-		size_t len = strlen(text);
-		if (write(pipefd[1], text, len) != (ssize_t)len || write(pipefd[1], "\n", 1) != 1)
-			log_warn("notify: writing to script %s", d->script);
+	/* The rule as one line of JSON on stdin: a few KiB, fed through the
+	   pipe before the script starts (over SPAWN_STDIN_MAX: -EMSGSIZE). */
+	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
+		return -ENOMEM;
+	len = strlen(text);
+	if ((line = realloc(text, len + 2)) == NULL) {
 		free(text);
+		return -ENOMEM;
 	}
-	close(pipefd[1]);
+	line[len++] = '\n';
+	line[len] = '\0';
+	o.stdin_data = line;
+	o.stdin_len = len;
+	r = spawn_start(&o, &d->children[slot]);
+	free(line);
+	if (r < 0)
+		return r;
+	d->running[slot] = true;
 	return 0;
 }
 
