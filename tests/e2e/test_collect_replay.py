@@ -28,7 +28,7 @@ BENIGN = (("web_udp", 3), ("dns_tcp", 2))   # per second, the whole span
 CONFIG = POS_YAML.replace("prefixes: [192.0.2.0/24, \"2001:db8:1::/48\"]\n",
                           "prefixes: [192.0.2.0/24, \"2001:db8:1::/48\"]\n"
                           "    thresholds: {udp: {pps: 200}}\n") + """detection:
-  set: {threshold_expiry: 2s, quiet: 5s}
+  set: {threshold_expiry: 2s, rate.expiry: 2s, quiet: 5s}
 collect:
   clock: packet
   pcap:
@@ -116,7 +116,8 @@ def test_packet_time_replay(topo, tmp_path, speed):
     assert a["state"] == "ended"
     assert T0 + FLOOD_START <= a["start"] <= T0 + FLOOD_START + 2
     assert a["start"] <= a["declared"] <= T0 + FLOOD_START + 2
-    # ends once the last detection expired (2 s) and the quiet time (5 s) passed
+    # ends once the last detection expired (2 s: the threshold and, during
+    # learning, the short-baseline rate detector) and the quiet time (5 s) passed
     assert T0 + FLOOD_END <= a["end"] <= T0 + FLOOD_END + 2 + 5 + 2
 
     # Flight entries carry packet time too.
