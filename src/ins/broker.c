@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -149,8 +151,33 @@ broker_do_socket(struct broker *b, const struct ins_msg *req, int *ret_fd)
 	return 0;
 }
 
+/* "alice" (uid 1000), or "uid 1000" when the user has no name. */
+static void
+broker_user_name(uid_t uid, char *buf, size_t len)
+{
+	char pwbuf[1024];
+	struct passwd pw, *u = NULL;
+
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &u) == 0 && u)
+		snprintf(buf, len, "%s (uid %u)", u->pw_name, (unsigned)uid);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+}
+
+/* A refused request, by user name and pid. */
+static void
+broker_log_refusal(const struct client *c, const char *what, unsigned port)
+{
+	char who[96];
+
+	broker_user_name(c->cred.uid, who, sizeof(who));
+	log_ratelimited(5, 1, log_warnx, "refused %s %u to %s, pid %ld: not allowed by the policy "
+			"(ports below %u: root or bind.privileged_users)", what, port, who,
+			(long)c->cred.pid, POLICY_PRIV_PORT);
+}
+
 static int
-broker_do_bind(struct broker *b, const struct ins_msg *req, int fd)
+broker_do_bind(struct broker *b, const struct client *c, const struct ins_msg *req, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -158,9 +185,11 @@ broker_do_bind(struct broker *b, const struct ins_msg *req, int fd)
 
 	if (!broker_is_inet_sock(fd, 0))
 		return -ENOTSOCK;
-	r = policy_check_bind(&b->pol, &req->addr);
-	if (r < 0)
+	r = policy_check_bind(&b->pol, &req->addr, (uint32_t)c->cred.uid);
+	if (r < 0) {
+		broker_log_refusal(c, "bind to port", req->addr.port);
 		return r;
+	}
 	len = insproto_addr_to_sa(&req->addr, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 		return -errno;
@@ -169,7 +198,8 @@ broker_do_bind(struct broker *b, const struct ins_msg *req, int fd)
 }
 
 static int
-broker_do_listen(struct broker *b, const struct ins_msg *req, int *fd, int *ret_bell)
+broker_do_listen(struct broker *b, const struct client *c, const struct ins_msg *req, int *fd,
+		 int *ret_bell)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -183,9 +213,11 @@ broker_do_listen(struct broker *b, const struct ins_msg *req, int *fd, int *ret_
 	/* listen() on an unbound socket picks a port: check what it would be after the fact. */
 	if (getsockname(*fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    insproto_addr_from_sa((struct sockaddr *)&ss, len, &a) == 0 && a.port != 0) {
-		r = policy_check_bind(&b->pol, &a);
-		if (r < 0)
+		r = policy_check_bind(&b->pol, &a, (uint32_t)c->cred.uid);
+		if (r < 0) {
+			broker_log_refusal(c, "listen on port", a.port);
 			return r;
+		}
 	}
 	r = lsn_create(b, *fd, (int)(req->backlog > 65535 ? 65535 : req->backlog), ret_bell);
 	if (r < 0)
@@ -249,9 +281,9 @@ broker_dispatch(struct broker *b, const struct client *c, const struct ins_msg *
 	case INS_SOCKET:
 		return broker_do_socket(b, req, ret_fd);
 	case INS_BIND:
-		return broker_do_bind(b, req, *fd);
+		return broker_do_bind(b, c, req, *fd);
 	case INS_LISTEN:
-		return broker_do_listen(b, req, fd, ret_fd);
+		return broker_do_listen(b, c, req, fd, ret_fd);
 	case INS_CONNECT:
 		return policy_check_connect(&b->pol, req->socktype, &req->addr);
 	case INS_GETNAME:
@@ -336,10 +368,19 @@ client_event(struct broker *b, struct bk_ev *ev, uint32_t events)
 	}
 }
 
+/*
+ * Authorisation is by the kernel's word on the client (SO_PEERCRED), never
+ * by the control socket's file mode: the policy's clients list if it has
+ * one, else anyone in run mode (the program's own users: nginx workers,
+ * memcached -u, postgres), else root and the broker's own uid.
+ */
 static bool
 broker_client_allowed(const struct broker *b, const struct ucred *cred)
 {
-	return cred->uid == 0 || cred->uid == b->owner_uid;
+	if (cred->uid == 0 || (!b->pol.clients_set && (b->any_client || cred->uid == b->owner_uid)))
+		return true;
+	return b->pol.clients_set && policy_check_client(&b->pol, (uint32_t)cred->uid,
+							 (uint32_t)cred->gid) == 0;
 }
 
 static void
@@ -355,10 +396,17 @@ broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
 				log_ratelimited(5, 1, log_warn, "accept on control socket");
 			return;
 		}
-		if (ipc_peercred(fd, &cred) < 0 || !broker_client_allowed(b, &cred) ||
-		    b->nclients >= LIMIT_INS_CLIENTS) {
-			log_ratelimited(5, 1, log_warnx, "control client refused (uid %d, %u clients)",
-					(int)cred.uid, b->nclients);
+		if (ipc_peercred(fd, &cred) < 0) {
+			close(fd);
+			continue;
+		}
+		if (!broker_client_allowed(b, &cred) || b->nclients >= LIMIT_INS_CLIENTS) {
+			char who[96];
+
+			broker_user_name(cred.uid, who, sizeof(who));
+			log_ratelimited(5, 1, log_warnx, "control client %s, pid %ld refused: %s", who,
+					(long)cred.pid, b->nclients >= LIMIT_INS_CLIENTS
+					? "too many clients" : "not a user the policy's clients allow");
 			close(fd);
 			continue;
 		}
@@ -441,7 +489,8 @@ broker_init(struct broker *b, const char *path, const struct policy *pol)
 		r = -errno;
 		goto fail;
 	}
-	r = ipc_listen_unix(path, 0600, 128);
+	/* Any local user may connect; broker_client_allowed decides by SO_PEERCRED. */
+	r = ipc_listen_unix(path, 0666, 128);
 	if (r < 0)
 		goto fail;
 	memcpy(b->ctl_path, path, strlen(path) + 1);

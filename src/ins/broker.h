@@ -44,7 +44,8 @@ struct broker {
 	int epfd;
 	struct bk_ev ctl;		/* listening control socket */
 	char ctl_path[108];
-	uid_t owner_uid;		/* clients must be this uid or root */
+	uid_t owner_uid;		/* without a clients policy: this uid or root ... */
+	bool any_client;		/* ... or, in run mode, any user (broker_client_allowed) */
 	struct policy pol;
 	uint32_t sock_mark;		/* SO_MARK for every socket handed out; 0 = none (insnft.h) */
 	struct clock clk;

@@ -15,6 +15,8 @@
 #include <linux/capability.h>
 #include <limits.h>
 #include <netdb.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +39,7 @@
 
 struct ins_opts {
 	const char *sock;
+	const char *user;	/* --user USER[:GROUP]: the command runs as USER */
 	const char *ipfix;
 	const char *policy;
 	bool isolate;
@@ -69,6 +72,7 @@ ins_usage(FILE *f)
 		"usage: moat-ins [-v] [--policy FILE] [--hold none|data|http] [--hold-timeout MS]\n"
 		"                [--max-held-per-source N] [--max-conns-per-source N]\n"
 		"                [--min-rate BYTES_PER_S] [--ipfix ADDR:PORT] [--no-sandbox]\n"
+		"                [--user USER[:GROUP]]\n"
 		"                --socket PATH\n"
 		"       moat-ins [options] [--isolate] [--socket PATH] -- CMD [ARGS...]\n"
 		"       moat-ins --check --policy FILE\n");
@@ -135,10 +139,69 @@ ins_find_shim(char *buf, size_t len)
 	return access(buf, R_OK) == 0 ? 0 : -ENOENT;
 }
 
+/* The user the command runs as (--user), resolved before the fork. */
+struct ins_user {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+	char home[256];
+};
+
+/* "USER[:GROUP]" (names or numbers) into *u; exits on an unknown name. */
+static void
+ins_resolve_user(const char *spec, struct ins_user *u)
+{
+	char buf[4096], user[64], *colon;
+	struct passwd pw, *p = NULL;
+	uint64_t v;
+
+	snprintf(user, sizeof(user), "%s", spec);
+	colon = strchr(user, ':');
+	if (colon)
+		*colon++ = '\0';
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &p) != 0 || !p) {
+		if (strnum_u64(user, 0, UINT32_MAX - 1, &v) < 0 ||
+		    getpwuid_r((uid_t)v, &pw, buf, sizeof(buf), &p) != 0 || !p)
+			fatalx("--user %s: no such user", spec);
+	}
+	u->set = true;
+	u->uid = p->pw_uid;
+	u->gid = p->pw_gid;
+	snprintf(u->name, sizeof(u->name), "%s", p->pw_name);
+	snprintf(u->home, sizeof(u->home), "%s", p->pw_dir);
+	if (colon && *colon) {
+		struct group gr, *g = NULL;
+
+		if (getgrnam_r(colon, &gr, buf, sizeof(buf), &g) == 0 && g)
+			u->gid = g->gr_gid;
+		else if (strnum_u64(colon, 0, UINT32_MAX - 1, &v) == 0)
+			u->gid = (gid_t)v;
+		else
+			fatalx("--user %s: no such group", spec);
+	}
+}
+
+/* In the child: become the --user (groups, then gid, then uid), as runuser does. */
+static void
+ins_child_become(const struct ins_user *u)
+{
+	if (!u->set)
+		return;
+	if (initgroups(u->name, u->gid) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0) {
+		fprintf(stderr, "moat-ins: --user %s: %s\n", u->name, strerror(errno));
+		_exit(126);
+	}
+	if (setenv("USER", u->name, 1) < 0 || setenv("LOGNAME", u->name, 1) < 0 ||
+	    setenv("HOME", u->home, 1) < 0)
+		_exit(126);
+}
+
 /* In the child: isolate, set the environment, exec. Never returns. */
 static _Noreturn void
 ins_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
-	       const sigset_t *oldmask)
+	       const struct ins_user *user, const sigset_t *oldmask)
 {
 	const char *pre = getenv("LD_PRELOAD");
 	char *val;
@@ -148,6 +211,7 @@ ins_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
 		fprintf(stderr, "moat-ins: unshare(CLONE_NEWNET): %s\n", strerror(errno));
 		_exit(126);
 	}
+	ins_child_become(user);
 	if (pre && *pre) {
 		if (asprintf(&val, "%s:%s", shim, pre) < 0)
 			_exit(126);
@@ -209,6 +273,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "isolate", no_argument, NULL, 'i' },
 		{ "hold", required_argument, NULL, 'H' },
@@ -244,6 +309,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 		case 'n': o->check = true; break;
 		case 'S': o->no_sandbox = true; break;
 		case 's': o->sock = optarg; break;
+		case 'u': o->user = optarg; break;
 		case 'p': o->policy = optarg; break;
 		case 'i': o->isolate = true; break;
 		case 'v': o->verbose = true; break;
@@ -461,14 +527,20 @@ ins_warm_resolver(void)
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;
 
+	char buf[1024];
+	struct passwd pw, *u = NULL;
+
 	if (getaddrinfo("localhost", "80", &hints, &res) == 0)
 		freeaddrinfo(res);
+	(void)getpwuid_r(0, &pw, buf, sizeof(buf), &u);	/* refusals are logged by user name */
 }
 
 /*
  * Once the command is started and every socket of our own is open: keep only
- * CAP_NET_ADMIN (SOCK_DESTROY, nftables reloads) and CAP_NET_BIND_SERVICE
- * (binding low ports for the application), shrink the bounding set, set
+ * CAP_NET_ADMIN (SOCK_DESTROY, nftables reloads), CAP_NET_BIND_SERVICE
+ * (binding low ports for the application) and CAP_KILL (passing signals on to
+ * a command that runs as another user: --user, or one that dropped
+ * privileges itself), shrink the bounding set, set
  * no_new_privs and load the seccomp allow-list (unless --no-sandbox). Then
  * start the resolver threads, which inherit exactly that.
  */
@@ -478,7 +550,8 @@ ins_confine_and_start(struct broker *b, const struct ins_opts *o)
 	char err[256] = "";
 	struct sandbox_opts so = {
 		.keep_caps = geteuid() == 0 ? SANDBOX_CAP(CAP_NET_ADMIN) |
-					       SANDBOX_CAP(CAP_NET_BIND_SERVICE) : 0,
+					       SANDBOX_CAP(CAP_NET_BIND_SERVICE) |
+					       SANDBOX_CAP(CAP_KILL) : 0,
 		.seccomp = true,
 		.syscalls = broker_sandbox_syscalls,
 		.errbuf = err,
@@ -504,9 +577,12 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 		char **cmd)
 {
 	char dir[] = "/tmp/moat-ins.XXXXXX", path[PATH_MAX], shim[PATH_MAX];
+	struct ins_user user = { 0 };
 	sigset_t oldmask;
 	int r, code;
 
+	if (o->user)
+		ins_resolve_user(o->user, &user);
 	if (ins_find_shim(shim, sizeof(shim)) < 0)
 		fatalx("libmoat-shim.so not found next to moat-ins (set MOAT_SHIM)");
 	if (o->sock)
@@ -519,6 +595,14 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 	r = broker_init(&m->b, path, pol);
 	if (r < 0)
 		fatalx("control socket %s: %s", path, strerror(-r));
+	/*
+	 * The program's own users (workers that setuid, --user) reach the socket:
+	 * the directory is searchable, not listable, and the broker authorises
+	 * each client by SO_PEERCRED (broker_client_allowed).
+	 */
+	m->b.any_client = true;
+	if (!o->sock && chmod(dir, 0711) < 0)
+		fatal("chmod %s", dir);
 	ins_setup_ipfix(&m->b, o);
 	ins_setup_nft(m);
 	if (ins_setup_signals(m) < 0)
@@ -527,7 +611,7 @@ ins_run_command(struct ins_main *m, const struct ins_opts *o, const struct polic
 	if (m->child < 0)
 		fatal("fork");
 	if (m->child == 0)
-		ins_exec_child(cmd, shim, path, o->isolate, &oldmask);
+		ins_exec_child(cmd, shim, path, o->isolate, &user, &oldmask);
 	ins_confine_and_start(&m->b, o);
 	r = broker_run(&m->b);
 	if (r < 0)
