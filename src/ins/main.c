@@ -35,6 +35,7 @@
 #include "common/strnum.h"
 #include "ins/broker.h"
 #include "ins/insnft.h"
+#include "ins/isolate.h"
 #include "proto/insproto.h"
 
 struct ins_opts {
@@ -205,13 +206,23 @@ ins_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
 {
 	const char *pre = getenv("LD_PRELOAD");
 	char *val;
+	char err[256];
 
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	if (isolate && unshare(CLONE_NEWNET) < 0) {
 		fprintf(stderr, "moat-ins: unshare(CLONE_NEWNET): %s\n", strerror(errno));
 		_exit(126);
 	}
+	/* The isolation must hold against the program: see isolate.h. */
+	if (isolate && isolate_drop_bounding(err, sizeof(err)) < 0) {
+		fprintf(stderr, "moat-ins: --isolate: %s\n", err);
+		_exit(126);
+	}
 	ins_child_become(user);
+	if (isolate && isolate_seal(err, sizeof(err)) < 0) {
+		fprintf(stderr, "moat-ins: --isolate: %s\n", err);
+		_exit(126);
+	}
 	if (pre && *pre) {
 		if (asprintf(&val, "%s:%s", shim, pre) < 0)
 			_exit(126);
