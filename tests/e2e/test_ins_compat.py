@@ -6,7 +6,7 @@ import os
 import re
 import textwrap
 
-from inslib import (CLI_ADDR, SRV_ADDR, moat_ins, port_open, proc_output, two_namespaces)
+from inslib import CLI_ADDR, SRV_ADDR, moat_ins, port_open, proc_output, two_namespaces
 
 PY = "/usr/bin/python3"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -59,3 +59,58 @@ def test_compat_table_rows():
         assert tests, row
         for t in tests:
             assert "def %s(" % t in source, (row, t)
+
+
+NGINX_PROXY_CONF = """
+daemon off;
+master_process on;
+worker_processes 2;
+user www-data;
+pid {d}/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 256; use epoll; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 80 default_server;
+        location / {{ proxy_pass http://{upstream}:8080; }}
+    }}
+}}
+"""
+
+
+def test_nginx_reverse_proxy(topo):
+    """nginx as a reverse proxy: its workers (user www-data, environment cleared)
+    connect to an upstream in another namespace through the broker."""
+    import shutil
+    import tempfile
+    from inslib import curl
+    srv, cli = two_namespaces(topo)
+    with tempfile.TemporaryDirectory() as up:
+        with open(os.path.join(up, "up.txt"), "w") as f:
+            f.write("from upstream\n")
+        upstream = topo.spawn(cli, PY, "-m", "http.server", "--bind", CLI_ADDR, "--directory",
+                              up, "8080")
+        port_open(topo, cli, CLI_ADDR, 8080)
+        d = tempfile.mkdtemp(prefix="moat-nginx-")
+        try:
+            os.chmod(d, 0o755)
+            conf = os.path.join(d, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(NGINX_PROXY_CONF.format(d=d, upstream=CLI_ADDR))
+            p = topo.spawn(srv, *moat_ins("--isolate", "--", "nginx", "-e", "stderr", "-p", d,
+                                          "-c", conf))
+            port_open(topo, cli, SRV_ADDR, 80)
+            codes = [curl(topo, cli, "http://%s/up.txt" % SRV_ADDR) for _ in range(10)]
+            body = topo.run(cli, "curl", "-s", "-m", "5", "http://%s/up.txt" % SRV_ADDR).stdout
+            out = proc_output(p)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        proc_output(upstream)
+    assert codes == ["200"] * 10, out
+    assert body == "from upstream\n"
