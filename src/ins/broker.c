@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -131,6 +132,17 @@ broker_do_socket(struct broker *b, const struct ins_msg *req, int *ret_fd)
 	r = policy_check_socket(&b->pol, req->family, req->socktype);
 	if (r < 0)
 		return r;
+	if (req->family == INS_AF_NETLINK_ROUTE) {
+		/* Interface enumeration in our namespace; never marked (it sends nothing out). */
+		type = req->socktype == INS_SOCK_RAW ? SOCK_RAW : SOCK_DGRAM;
+		if (req->flags & INS_SF_NONBLOCK)
+			type |= SOCK_NONBLOCK;
+		fd = socket(AF_NETLINK, type | SOCK_CLOEXEC, NETLINK_ROUTE);
+		if (fd < 0)
+			return -errno;
+		*ret_fd = fd;
+		return 0;
+	}
 	if (req->protocol != 0 && req->protocol != (uint32_t)want_proto)
 		return -EPROTONOSUPPORT;
 	if (req->flags & INS_SF_NONBLOCK)

@@ -146,6 +146,8 @@ policy_prefix_match(const struct policy_prefix *p, const struct ins_addr *a)
 int
 policy_check_socket(const struct policy *p, uint8_t family, uint8_t socktype)
 {
+	if (family == INS_AF_NETLINK_ROUTE)	/* reading interfaces: see insproto.h */
+		return socktype == INS_SOCK_RAW || socktype == INS_SOCK_DGRAM ? 0 : -EPROTONOSUPPORT;
 	if (family != INS_AF_INET && family != INS_AF_INET6)
 		return -EAFNOSUPPORT;
 	if (socktype == INS_SOCK_STREAM)

@@ -78,8 +78,14 @@ enum ins_type {
 	INS_REPLY = 0x80,
 };
 
-enum ins_af { INS_AF_INET = 4, INS_AF_INET6 = 6 };
-enum ins_socktype { INS_SOCK_STREAM = 1, INS_SOCK_DGRAM = 2 };
+/*
+ * INS_AF_NETLINK_ROUTE (SOCKET only): a NETLINK_ROUTE socket in the broker's
+ * namespace, so that interface enumeration (RTM_GETLINK/RTM_GETADDR dumps,
+ * e.g. dnsmasq --bind-dynamic) sees the broker's addresses; socktype RAW or
+ * DGRAM. Changes through it still need the program's own CAP_NET_ADMIN.
+ */
+enum ins_af { INS_AF_INET = 4, INS_AF_INET6 = 6, INS_AF_NETLINK_ROUTE = 16 };
+enum ins_socktype { INS_SOCK_STREAM = 1, INS_SOCK_DGRAM = 2, INS_SOCK_RAW = 3 };
 /* SOCKET flags: the SOCK_NONBLOCK / SOCK_CLOEXEC the application asked for. */
 enum ins_sockflag { INS_SF_NONBLOCK = 1, INS_SF_CLOEXEC = 2, INS_SF_ALL = 3 };
 

@@ -114,3 +114,43 @@ def test_nginx_reverse_proxy(topo):
         proc_output(upstream)
     assert codes == ["200"] * 10, out
     assert body == "from upstream\n"
+
+
+DNS_QUERY = textwrap.dedent("""
+    import socket, struct, sys
+    server, name, proto = sys.argv[1], sys.argv[2], sys.argv[3]
+    q = struct.pack("!HHHHHH", 0x4d49, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\\0"
+    q += struct.pack("!HH", 1, 1)
+    if proto == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.sendto(q, (server, 53))
+        r = s.recv(4096)
+    else:
+        s = socket.create_connection((server, 53), timeout=3)
+        s.sendall(struct.pack("!H", len(q)) + q)
+        n = struct.unpack("!H", s.recv(2))[0]
+        r = b""
+        while len(r) < n:
+            r += s.recv(n - len(r))
+    print(socket.inet_ntoa(r[-4:]))
+""")
+
+
+def test_dnsmasq_udp_tcp(topo):
+    """dnsmasq (wildcard, and --bind-dynamic, which enumerates interfaces over
+    netlink) answers over UDP and TCP from another namespace."""
+    srv, cli = two_namespaces(topo)
+    for extra in ([], ["--bind-dynamic"]):
+        p = topo.spawn(srv, *moat_ins("--isolate", "--", "dnsmasq", "--no-daemon",
+                                      "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+                                      "--log-facility=-", "--pid-file=",
+                                      "--address=/moat.test/203.0.113.77", *extra))
+        try:
+            port_open(topo, cli, SRV_ADDR, 53)
+            got = [topo.run(cli, PY, "-c", DNS_QUERY, SRV_ADDR, "www.moat.test", proto,
+                            check=False).stdout.strip() for proto in ("udp", "tcp")]
+        finally:
+            out = proc_output(p)
+        assert got == ["203.0.113.77"] * 2, (extra, got, out)

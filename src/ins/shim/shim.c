@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <linux/close_range.h>
+#include <linux/netlink.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -378,10 +379,18 @@ socket(int domain, int type, int protocol)
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int fd, r;
 
-	if (shim_off() || !shim_is_inet(domain) || (base != SOCK_STREAM && base != SOCK_DGRAM))
+	if (!shim_off() && domain == AF_NETLINK && protocol == NETLINK_ROUTE &&
+	    (base == SOCK_RAW || base == SOCK_DGRAM)) {
+		/* Interfaces and addresses as the broker's namespace has them. */
+		req.family = INS_AF_NETLINK_ROUTE;
+		req.socktype = base == SOCK_RAW ? INS_SOCK_RAW : INS_SOCK_DGRAM;
+		protocol = 0;
+	} else if (shim_off() || !shim_is_inet(domain) || (base != SOCK_STREAM && base != SOCK_DGRAM)) {
 		return SHIM_REAL(socket, domain, type, protocol);
-	req.family = domain == AF_INET ? INS_AF_INET : INS_AF_INET6;
-	req.socktype = base == SOCK_STREAM ? INS_SOCK_STREAM : INS_SOCK_DGRAM;
+	} else {
+		req.family = domain == AF_INET ? INS_AF_INET : INS_AF_INET6;
+		req.socktype = base == SOCK_STREAM ? INS_SOCK_STREAM : INS_SOCK_DGRAM;
+	}
 	req.flags = (uint8_t)(((type & SOCK_NONBLOCK) ? INS_SF_NONBLOCK : 0) |
 			      ((type & SOCK_CLOEXEC) ? INS_SF_CLOEXEC : 0));
 	req.protocol = (uint32_t)protocol;
