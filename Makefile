@@ -28,7 +28,7 @@ san: deps
 
 unit: san
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C $(SAN) --suite unit --print-errorlogs; rc=$$?; \
+		meson test -C $(SAN) --suite unit --suite integration --print-errorlogs; rc=$$?; \
 		scripts/unit-summary $(SAN) || rc=1; exit $$rc
 
 fuzz-test: san

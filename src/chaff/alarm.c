@@ -132,6 +132,8 @@ report(struct alarm *a, const struct alarm_entry *e, const struct respond_contac
 	json_object_set_new(o, "first", json_string(t0));
 	json_object_set_new(o, "last", json_string(t1));
 	json_object_set_new(o, "scan", json_boolean(alarm_distinct(e) > 1));
+	json_object_set_new(o, "proven",
+			    json_boolean(respond_contact_proven((enum respond_contact_kind)e->kind)));
 	json_object_set_new(o, "proto", json_string(proto_name(e->proto)));
 	if (e->proto == 6 || e->proto == 17)
 		json_object_set_new(o, "dport", json_integer(e->dport));
@@ -202,22 +204,31 @@ alarm_distinct(const struct alarm_entry *e)
 	}
 }
 
-static struct alarm_entry *
-slot_for(struct alarm *a, uint32_t src, uint8_t kind, uint64_t now_ns)
+/* Service requests and logins are counted per port; scans per source and kind. */
+static uint16_t
+key_port(const struct respond_contact *c)
 {
-	uint32_t h = (uint32_t)decoy_mix((uint64_t)src << 8 | kind) & a->mask;
+	return c->kind == CONTACT_SERVICE || c->kind == CONTACT_LOGIN ? c->dport : 0;
+}
+
+static struct alarm_entry *
+slot_for(struct alarm *a, uint32_t src, uint8_t kind, uint16_t port, uint64_t now_ns)
+{
+	uint32_t h = (uint32_t)decoy_mix((uint64_t)src << 24 | (uint64_t)port << 8 | kind) &
+		     a->mask;
 	struct alarm_entry *oldest = NULL;
 
 	for (uint32_t i = 0; i < ALARM_PROBE; i++) {
 		struct alarm_entry *e = &a->v[(h + i) & a->mask];
 
-		if (!e->used || (e->src == src && e->kind == kind))
+		if (!e->used || (e->src == src && e->kind == kind &&
+				 (port == 0 || e->dport == port)))
 			return e;
 		if (!oldest || e->first_ns < oldest->first_ns)
 			oldest = e;
 	}
 	/* Full: report the oldest now and reuse its slot. */
-	if (oldest->count > 1)
+	if (oldest->count > oldest->reported)
 		report(a, oldest, NULL);
 	oldest->used = false;
 	(void)now_ns;
@@ -233,25 +244,28 @@ alarm_contact(struct alarm *a, const struct respond_contact *c, uint64_t now_ns)
 		a->suppressed_allow++;
 		return;
 	}
-	if (c->kind == CONTACT_LOGIN || c->kind == CONTACT_SERVICE) {
-		entry_from_contact(&single, c, now_ns);
-		add_decoy(&single, c->decoy);
-		single.count = 1;
-		report(a, &single, c);
-		return;
-	}
-	e = slot_for(a, c->src, (uint8_t)c->kind, now_ns);
+	e = slot_for(a, c->src, (uint8_t)c->kind, key_port(c), now_ns);
 	if (!e->used) {
 		entry_from_contact(e, c, now_ns);
 		add_decoy(e, c->decoy);
 		e->count = 1;
 		report(a, e, c);
 		e->reported_first = true;
+		e->reported = 1;
 		return;
 	}
 	add_decoy(e, c->decoy);
 	e->count++;
 	e->last_ns = now_ns;
+	if (c->kind == CONTACT_LOGIN && e->reported < LIMIT_CHAFF_ALARM_LOGINS &&
+	    e->reported == e->count - 1) {
+		/* Credentials are worth a line each, up to the cap. */
+		entry_from_contact(&single, c, now_ns);
+		add_decoy(&single, c->decoy);
+		single.count = 1;
+		report(a, &single, c);
+		e->reported++;
+	}
 }
 
 void
@@ -264,7 +278,7 @@ alarm_tick(struct alarm *a, uint64_t now_ns, bool flush_all)
 			continue;
 		/* The first contact was reported when it came; report the window
 		 * only if more followed. */
-		if (e->count > 1)
+		if (e->count > e->reported)
 			report(a, e, NULL);
 		e->used = false;
 	}

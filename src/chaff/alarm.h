@@ -2,11 +2,16 @@
  * alarm: every contact with a decoy becomes an alarm, aggregated so that a
  * sweep is a handful of lines, not one per address.
  *
- * Contacts are keyed by (source address, kind). The first contact of a key
- * is reported at once (so the first alarm is immediate); later ones are
- * counted, with up to LIMIT_CHAFF_ALARM_DECOYS distinct decoys remembered,
- * and reported as one aggregate when the key's window ends. Logins (which
- * carry credentials) and service requests are reported one by one. Sources
+ * Contacts are keyed by (source address, kind), and by port for service
+ * requests and logins. The first contact of a key is reported at once (so
+ * the first alarm is immediate); later ones are counted, with up to
+ * LIMIT_CHAFF_ALARM_DECOYS distinct decoys remembered, and reported as one
+ * aggregate when the key's window ends: 18 KB of SMTP NOOPs are one alarm
+ * and a count, not thousands of lines. Logins (which carry credentials)
+ * are reported one by one up to LIMIT_CHAFF_ALARM_LOGINS per key and
+ * window, then counted. Every report says whether its contact proves the
+ * source address ("proven": a completed TCP handshake); moatd mitigates
+ * only on proven reports. Sources
  * on the allow-list never alarm. The key table is bounded
  * (LIMIT_CHAFF_ALARM_KEYS): when it is full the oldest key is reported and
  * recycled.
@@ -37,6 +42,7 @@ struct alarm_entry {
 	uint16_t dport;
 	uint32_t decoys[LIMIT_CHAFF_ALARM_DECOYS];
 	uint64_t count;
+	uint32_t reported;	/* contacts already reported one by one */
 	uint64_t seen[8];	/* 512-bit linear-counting sketch of distinct decoys */
 	uint64_t first_ns, last_ns;
 };

@@ -13,7 +13,8 @@
 #include "common/strnum.h"
 
 static const char *const top_keys[] = {
-	"interface", "osdb", "seed", "decoys", "alarms", "alive", "user", "claim", NULL
+	"interface", "osdb", "seed", "decoys", "alarms", "alive", "user", "claim", "vlans",
+	"state_dir", NULL
 };
 static const char *const group_keys[] = {
 	"ranges", "exclude", "personality", "fingerprint", "tcp", "udp", NULL
@@ -205,6 +206,31 @@ parse_claim(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 	return 0;
 }
 
+/* vlans: the 802.1Q ids whose tagged frames are answered (tagged alike). */
+static int
+parse_vlans(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
+{
+	const struct cfg_node *seq = NULL;
+	int r;
+
+	r = cfg_get_seq(root, "vlans", &seq, err);
+	if (r < 0 || !seq)
+		return r;
+	if (cfg_len(seq) > CONF_VLANS)
+		return cfg_fail(err, seq, "vlans: at most %u", CONF_VLANS);
+	for (size_t i = 0; i < cfg_len(seq); i++) {
+		const struct cfg_node *it = cfg_seq_at(seq, i);
+		const char *s = cfg_scalar(it);
+		uint64_t v;
+
+		if (!s || strnum_u64(s, 1, 4094, &v) < 0)
+			return cfg_fail(err, it, "vlans: expected a VLAN id 1..4094");
+		c->vlans[i] = (uint16_t)v;
+	}
+	c->n_vlans = cfg_len(seq);
+	return 0;
+}
+
 static int
 parse_root(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 {
@@ -219,6 +245,7 @@ parse_root(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 	    (r = copy_str(root, "interface", c->ifname, sizeof(c->ifname), err)) < 0 ||
 	    (r = copy_str(root, "osdb", c->osdb, sizeof(c->osdb), err)) < 0 ||
 	    (r = copy_str(root, "user", c->user, sizeof(c->user), err)) < 0 ||
+	    (r = copy_str(root, "state_dir", c->state_dir, sizeof(c->state_dir), err)) < 0 ||
 	    (r = cfg_get_u64(root, "seed", 0, UINT64_MAX, &seed, err)) < 0)
 		return r;
 	c->have_seed = cfg_get(root, "seed") != NULL;
@@ -239,7 +266,8 @@ parse_root(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 		if ((r = parse_group(cfg_seq_at(groups, i), &c->groups[i], err)) < 0)
 			return r;
 	}
-	if ((r = parse_alarms(root, c, err)) < 0 || (r = parse_claim(root, c, err)) < 0)
+	if ((r = parse_alarms(root, c, err)) < 0 || (r = parse_claim(root, c, err)) < 0 ||
+	    (r = parse_vlans(root, c, err)) < 0)
 		return r;
 	if ((r = cfg_get_map(root, "alive", &alive, err)) < 0 ||
 	    (r = cfg_check_keys(alive, alive_keys, err)) < 0 ||

@@ -69,6 +69,9 @@ struct conf_claim {
 	uint64_t max;
 };
 
+/* VLAN ids a decoy network may answer on (a handful per segment in practice). */
+#define CONF_VLANS 64
+
 struct conf {
 	char ifname[IF_NAMESIZE];
 	char osdb[256];
@@ -86,7 +89,10 @@ struct conf {
 	uint64_t alive_interval_s;
 	uint64_t alive_pps;
 	char user[64];
+	char state_dir[256];	/* kept across restarts: the SSH host key secret; "" = none */
 	struct conf_claim claim;
+	uint16_t vlans[CONF_VLANS];	/* tagged frames answered only on these */
+	size_t n_vlans;
 };
 
 int conf_load(const char *path, struct conf *ret, struct cfg_error *err);

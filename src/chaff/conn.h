@@ -30,6 +30,7 @@ struct conn {
 	uint32_t rcv_nxt;	/* next sequence number we expect */
 	uint32_t bytes_in;
 	int32_t session;	/* service session slot, -1 for none */
+	uint16_t vlan;		/* 802.1Q id the connection arrived with, 0 = none */
 	uint64_t start_ns, last_ns;
 };
 

@@ -157,6 +157,20 @@ decoy_table_insert(struct decoy_table *t, uint32_t addr, uint16_t group, uint16_
 	return 0;
 }
 
+int
+decoy_table_remove(struct decoy_table *t, uint32_t addr)
+{
+	struct decoy *d = decoy_find(t, addr);
+	size_t i;
+
+	if (!d)
+		return -ENOENT;
+	i = (size_t)(d - t->v);
+	memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
+	t->n--;
+	return 0;
+}
+
 struct decoy *
 decoy_find(const struct decoy_table *t, uint32_t addr)
 {

@@ -66,6 +66,10 @@ int decoy_table_seal(struct decoy_table *t, uint32_t *ret_dup);
 int decoy_table_insert(struct decoy_table *t, uint32_t addr, uint16_t group, uint16_t persona,
 		       const uint8_t oui[3]);
 
+/* Remove one decoy (a claimed address whose owner came back); -ENOENT if
+ * absent. Pointers to decoys are invalid afterwards. */
+int decoy_table_remove(struct decoy_table *t, uint32_t addr);
+
 struct decoy *decoy_find(const struct decoy_table *t, uint32_t addr);
 
 /* A 64-bit random number from the decoy's own generator. */

@@ -166,9 +166,13 @@ frame_parse(const uint8_t *buf, size_t len, struct frame *ret)
 	if (!cur_bytes(&c, f.dst, 6) || !cur_bytes(&c, f.src, 6) ||
 	    !cur_be16(&c, &f.ethertype))
 		return -EINVAL;
-	if (f.ethertype == FRAME_ETH_VLAN &&
-	    (!cur_skip(&c, 2) || !cur_be16(&c, &f.ethertype)))
-		return -EINVAL;
+	if (f.ethertype == FRAME_ETH_VLAN) {
+		uint16_t tci;
+
+		if (!cur_be16(&c, &tci) || !cur_be16(&c, &f.ethertype))
+			return -EINVAL;
+		f.vlan = tci & 0x0fff;
+	}
 	switch (f.ethertype) {
 	case FRAME_ETH_ARP:
 		f.kind = FRAME_ARP;

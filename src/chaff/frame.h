@@ -98,6 +98,7 @@ struct frame {
 	enum frame_kind kind;
 	uint8_t dst[6], src[6];
 	uint16_t ethertype;
+	uint16_t vlan;		/* 802.1Q id when the frame carried a tag, else 0 */
 	struct frame_arp arp;
 	struct frame_ip ip;
 	union {

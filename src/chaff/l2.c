@@ -6,7 +6,9 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +20,18 @@ static int
 setopt(int fd, int level, int name, const void *v, socklen_t len)
 {
 	return setsockopt(fd, level, name, v, len) < 0 ? -errno : 0;
+}
+
+static unsigned
+if_mtu(int fd, const char *ifname)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0 || ifr.ifr_mtu <= 0)
+		return 1500;
+	return (unsigned)ifr.ifr_mtu;
 }
 
 int
@@ -55,6 +69,7 @@ l2_open(const char *ifname, struct l2 *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->fd = fd;
 	ret->ifindex = (int)idx;
+	ret->mtu = if_mtu(fd, ifname);
 	return 0;
 fail:
 	close(fd);
@@ -71,7 +86,25 @@ l2_close(struct l2 *l)
 }
 
 int
-l2_recv(struct l2 *l, uint8_t *buf, size_t cap, size_t *ret_len, bool *ret_csum_unverified)
+l2_check(const char *ifname)
+{
+	return if_nametoindex(ifname) == 0 ? -ENODEV : 0;
+}
+
+int
+l2_error(struct l2 *l)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+
+	if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+		return -errno;
+	return -e;
+}
+
+int
+l2_recv(struct l2 *l, uint8_t *buf, size_t cap, size_t *ret_len, bool *ret_csum_unverified,
+	uint16_t *ret_vlan)
 {
 	union {
 		struct cmsghdr h;
@@ -85,6 +118,7 @@ l2_recv(struct l2 *l, uint8_t *buf, size_t cap, size_t *ret_len, bool *ret_csum_
 		.msg_control = &ctl, .msg_controllen = sizeof(ctl),
 	};
 	bool unverified = false;
+	uint16_t vlan = 0;
 	ssize_t n;
 
 	for (;;) {
@@ -105,10 +139,13 @@ l2_recv(struct l2 *l, uint8_t *buf, size_t cap, size_t *ret_len, bool *ret_csum_
 			continue;
 		memcpy(&aux, CMSG_DATA(c), sizeof(aux));
 		unverified = (aux.tp_status & TP_STATUS_CSUMNOTREADY) != 0;
+		if (aux.tp_status & TP_STATUS_VLAN_VALID)
+			vlan = aux.tp_vlan_tci & 0x0fff;
 	}
 	l->rx++;
 	*ret_len = (size_t)n;
 	*ret_csum_unverified = unverified;
+	*ret_vlan = vlan;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 struct l2 {
 	int fd;
 	int ifindex;
+	unsigned mtu;		/* the interface's MTU when opened */
 	uint64_t rx, tx, tx_errors;
 };
 
@@ -24,8 +25,16 @@ struct l2 {
 int l2_open(const char *ifname, struct l2 *ret);
 void l2_close(struct l2 *l);
 
-/* Receive one frame: 0 and its length, -EAGAIN when none is queued. */
-int l2_recv(struct l2 *l, uint8_t *buf, size_t cap, size_t *ret_len, bool *ret_csum_unverified);
+/* Receive one frame: 0 and its length, -EAGAIN when none is queued.
+ * *ret_vlan is the 802.1Q id the kernel took off the frame (0: none). */
+int l2_recv(struct l2 *l, uint8_t *buf, size_t cap, size_t *ret_len, bool *ret_csum_unverified,
+	    uint16_t *ret_vlan);
+/* The socket's pending error (negative errno; 0 if none), cleared by
+ * reading it: -ENETDOWN when the interface went down. The socket stays
+ * bound to the interface and receives again when it comes back up. */
+int l2_error(struct l2 *l);
+/* 0 when an interface of that name exists, -ENODEV otherwise. */
+int l2_check(const char *ifname);
 /* Send one frame; -EAGAIN when the socket buffer is full (the frame is dropped). */
 int l2_send(struct l2 *l, const uint8_t *frame, size_t len);
 /* Kernel drop counter since the last call (PACKET_STATISTICS). */

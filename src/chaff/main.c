@@ -62,6 +62,7 @@ struct chaff {
 	bool have_sshd;
 	struct claim claim;
 	uint16_t claim_group, claim_persona;
+	bool link_down;		/* the interface is down (logged once per flap) */
 	uint8_t rx_buf[65536];	/* one received frame (any MTU) */
 	FILE *alarm_out;
 	int syslog_fd;
@@ -231,6 +232,45 @@ hook_contact(void *arg, const struct respond_contact *c)
 	alarm_contact(&ch->alarm, c, clock_mono_ns(&ch->clk));
 }
 
+/*
+ * ARP from a decoy's address with another MAC: a real host uses it. A
+ * claimed address is given back to its owner at once (logged, an alarm);
+ * a configured decoy stays (the operator chose it) but the conflict is an
+ * alarm. An address probe (RFC 5227) for a claimed address releases it
+ * silently: a host is taking a free address, nobody is attacking.
+ */
+static bool
+hook_arp_conflict(void *arg, struct decoy *d, const uint8_t sha[6], bool probe)
+{
+	struct chaff *ch = arg;
+	struct respond_contact c = { .kind = CONTACT_CONFLICT, .src = d->addr, .decoy = d->addr };
+	uint32_t addr = d->addr;
+	bool claimed = ch->conf.claim.enabled && d->group == ch->claim_group;
+
+	memcpy(c.src_mac, sha, 6);
+	if (!claimed) {
+		if (probe)
+			return false;
+		log_ratelimited(1, 60, log_warnx, "%u.%u.%u.%u: ARP from %02x:%02x:%02x:%02x:%02x:%02x "
+				"for a configured decoy's address", addr >> 24, addr >> 16 & 255,
+				addr >> 8 & 255, addr & 255, sha[0], sha[1], sha[2], sha[3], sha[4], sha[5]);
+		hook_contact(ch, &c);
+		return false;
+	}
+	if (decoy_table_remove(&ch->decoys, addr) < 0)
+		return false;
+	if (ch->claim.claimed > 0)
+		ch->claim.claimed--;
+	claim_alive(&ch->claim, addr);
+	log_info("released claimed address %u.%u.%u.%u: %s from %02x:%02x:%02x:%02x:%02x:%02x",
+		 addr >> 24, addr >> 16 & 255, addr >> 8 & 255, addr & 255,
+		 probe ? "address probe" : "its owner answers", sha[0], sha[1], sha[2], sha[3],
+		 sha[4], sha[5]);
+	if (!probe)
+		hook_contact(ch, &c);
+	return true;
+}
+
 /* ARP that no decoy answered: evidence for claiming unused addresses. */
 static void
 hook_arp_other(void *arg, const uint8_t src_mac[6], const struct frame_arp *a)
@@ -307,7 +347,57 @@ sink_syslog(void *arg, const char *json, const struct alarm_entry *e, const char
 static void
 sink_post(void *arg, const char *json, const struct alarm_entry *e, const char *kind)
 {
-	post_enqueue(arg, json);
+	post_enqueue(arg, e->src, json);
+}
+
+/*
+ * The secret the decoys' SSH host keys derive from, kept in state_dir as
+ * ssh-hostkeys.secret (32 bytes, created once, mode 0600) so every decoy
+ * keeps its key across restarts. A file another user owns or others may
+ * read is refused. Without state_dir the secret is new at every start
+ * (and so are the keys), which is logged.
+ */
+static int
+host_key_secret(const char *dir, uint8_t secret[32])
+{
+	char path[512];
+	struct stat st;
+	ssize_t n;
+	int fd, r = 0;
+
+	if (!dir[0]) {
+		log_info("no state_dir: the decoys' SSH host keys change at every start");
+		return getrandom(secret, 32, 0) == 32 ? 0 : -EIO;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/ssh-hostkeys.secret", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		if (getrandom(secret, 32, 0) != 32)
+			return -EIO;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -errno;
+		n = write(fd, secret, 32);
+		if (n != 32 || fsync(fd) < 0)
+			r = n < 0 ? -errno : -EIO;
+		close(fd);
+		if (r == 0)
+			log_info("%s: new SSH host key secret", path);
+		return r;
+	}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0 || st.st_size != 32)
+		r = -EPERM;
+	else if (read(fd, secret, 32) != 32)
+		r = -EIO;
+	close(fd);
+	if (r == -EPERM)
+		log_warnx("%s: not a 32-byte file of ours with mode 0600: refused", path);
+	return r;
 }
 
 /* The bearer token for moatd: one line; a world-writable file is refused. */
@@ -505,21 +595,47 @@ open_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/*
+ * The interface went down: the packet socket reports ENETDOWN once and stays
+ * bound to the interface, receiving again when it comes back up (the kernel
+ * re-hooks it), so nothing is re-opened and every decoy, connection and
+ * alarm window is kept. Logged once per flap.
+ */
+static void
+link_went_down(struct chaff *ch)
+{
+	if (!ch->link_down)
+		log_warnx("%s: interface down; waiting for it to come back (state kept)",
+			  ch->conf.ifname);
+	ch->link_down = true;
+}
+
 static void
 drain_rx(struct chaff *ch)
 {
 	for (int i = 0; i < RX_BATCH; i++) {
 		size_t len;
 		bool unverified;
-		int r = l2_recv(&ch->l2, ch->rx_buf, sizeof(ch->rx_buf), &len, &unverified);
+		uint16_t vlan;
+		int r = l2_recv(&ch->l2, ch->rx_buf, sizeof(ch->rx_buf), &len, &unverified, &vlan);
 
 		if (r == -EAGAIN)
 			return;
+		if (r == -ENETDOWN) {
+			link_went_down(ch);
+			return;
+		}
 		if (r < 0) {
 			log_ratelimited(5, 10, log_warnx, "recv: %s", strerror(-r));
 			return;
 		}
+		if (ch->link_down) {
+			log_info("%s: receiving again; %zu decoys and their state kept",
+				 ch->conf.ifname, ch->decoys.n);
+			ch->link_down = false;
+		}
 		ch->resp.now_ns = clock_mono_ns(&ch->clk);
+		ch->resp.rx_vlan = vlan;
 		respond_frame(&ch->resp, ch->rx_buf, len, unverified);
 	}
 }
@@ -595,8 +711,22 @@ run(struct chaff *ch, int sigfd)
 			return -errno;
 		if (pfd[1].revents & POLLIN)
 			break;
-		if (pfd[0].revents & (POLLERR | POLLNVAL))
+		if (pfd[0].revents & POLLNVAL)
 			return -EIO;
+		if (pfd[0].revents & POLLERR) {
+			int e = l2_error(&ch->l2);	/* reading it clears it */
+
+			if (e == -ENETDOWN)
+				link_went_down(ch);
+			else if (e == -ENODEV || e == -ENXIO) {
+				/* Deleted, not downed: the socket is dead and the
+				 * privileges to open another are gone. */
+				log_warnx("%s: interface removed", ch->conf.ifname);
+				return e;
+			} else if (e < 0)
+				log_ratelimited(5, 10, log_warnx, "%s: %s", ch->conf.ifname,
+						strerror(-e));
+		}
 		if (pfd[0].revents & POLLIN)
 			drain_rx(ch);
 		if (ch->have_sshd) {
@@ -662,6 +792,7 @@ main(int argc, char **argv)
 	uint64_t secret;
 	int c, r, sigfd;
 	struct respond_hooks hooks;
+	uint8_t key_secret[32];
 
 	memset(&ch, 0, sizeof(ch));
 	log_init("moat-chaff", LOG_DEST_STDERR, LOG_LVL_INFO, false);
@@ -689,6 +820,10 @@ main(int argc, char **argv)
 	if (build_decoys(&ch, secret) < 0)
 		return 1;
 	if (check) {
+		if (l2_check(ch.conf.ifname) < 0) {
+			log_errx("%s: interface %s: no such interface", path, ch.conf.ifname);
+			return 1;
+		}
 		printf("%s: ok: %zu decoys, %zu personalities\n", path, ch.decoys.n, ch.n_personas);
 		return 0;
 	}
@@ -701,7 +836,7 @@ main(int argc, char **argv)
 	hooks = (struct respond_hooks){
 		.send = hook_send, .contact = hook_contact,
 		.svc_open = hook_svc_open, .svc_data = hook_svc_data, .svc_close = hook_svc_close,
-		.arp_other = hook_arp_other,
+		.arp_other = hook_arp_other, .arp_conflict = hook_arp_conflict,
 		.arg = &ch,
 	};
 	if (respond_init(&ch.resp, &ch.decoys, ch.personas, ch.n_personas, ch.groups,
@@ -713,11 +848,20 @@ main(int argc, char **argv)
 		log_errx("%s: %s", ch.conf.ifname, strerror(-r));
 		return 1;
 	}
+	ch.resp.mtu = ch.l2.mtu;
+	ch.resp.vlans = ch.conf.vlans;
+	ch.resp.n_vlans = ch.conf.n_vlans;
 	sigfd = open_signals();
 	if (sigfd < 0)
 		fatal("signalfd");
 	/* SSH workers (libssh) start before the sandbox, like every thread. */
-	if (sshd_init(&ch.sshd) < 0) {
+	if (host_key_secret(ch.conf.state_dir, key_secret) < 0) {
+		log_errx("%s: cannot keep the SSH host key secret", ch.conf.state_dir);
+		return 1;
+	}
+	r = sshd_init(&ch.sshd, key_secret);
+	explicit_bzero(key_secret, sizeof(key_secret));
+	if (r < 0) {
 		log_warnx("SSH decoy service unavailable: SSH ports answer with a banner only");
 		sshd_free(&ch.sshd);
 	} else {

@@ -300,8 +300,11 @@ seq_generator(struct build *b, struct persona *p)
 	p->isn_rate = isr ? exp2((double)isr / 8.0) : 0;
 	p->random_isn = isr > 0x118;
 	p->isn_spread = 0;
+	/* nmap divides the standard deviation by the GCD when the GCD is
+	 * above 9 (osscan2.cc): SP is then in GCD steps, not in ISNs. */
 	if (p->isn_rate > 0 && sp > 0)
-		p->isn_spread = exp2((double)sp / 8.0) / p->isn_rate;
+		p->isn_spread = exp2((double)sp / 8.0) * (p->isn_gcd > 9 ? p->isn_gcd : 1) /
+				p->isn_rate;
 	p->ti = ipid_of(b, "TI", &p->ti_val);
 	p->ci = ipid_of(b, "CI", &p->ci_val);
 	p->ii = ipid_of(b, "II", &p->ii_val);

@@ -15,6 +15,8 @@
 
 /* Each step of a POST (connect, write, read) waits at most this long. */
 #define POST_TIMEOUT_MS 2000
+/* Per-source scratch slots: twice the queue, so open addressing always finds one. */
+#define POST_SCRATCH (2 * LIMIT_CHAFF_POST_QUEUE)
 
 int
 post_init(struct post *p, const char *url, const char *token)
@@ -67,8 +69,17 @@ post_init(struct post *p, const char *url, const char *token)
 		return -EINVAL;
 	snprintf(p->token, sizeof(p->token), "%s", token ? token : "");
 	p->queue = calloc(LIMIT_CHAFF_POST_QUEUE, sizeof(*p->queue));
-	if (!p->queue)
+	p->srcs = calloc(LIMIT_CHAFF_POST_QUEUE, sizeof(*p->srcs));
+	p->scratch = calloc(POST_SCRATCH, sizeof(*p->scratch));
+	if (!p->queue || !p->srcs || !p->scratch) {
+		free(p->queue);
+		free(p->srcs);
+		free(p->scratch);
+		p->queue = NULL;
+		p->srcs = NULL;
+		p->scratch = NULL;
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	return 0;
@@ -234,8 +245,62 @@ post_start(struct post *p)
 	return 0;
 }
 
+static struct post_src *
+scratch_slot(struct post *p, uint32_t src)
+{
+	uint32_t h = (uint32_t)(src * 2654435761u) % POST_SCRATCH;
+
+	/* POST_SCRATCH is twice the queue: a free slot always exists. */
+	while (p->scratch[h].used && p->scratch[h].src != src)
+		h = (h + 1) % POST_SCRATCH;
+	p->scratch[h].used = true;
+	p->scratch[h].src = src;
+	return &p->scratch[h];
+}
+
+/*
+ * The queue position (from head) of the report to drop when the queue is
+ * full and a report from src arrives: the oldest report that is neither the
+ * first nor the newest of its source (the arriving one counts as src's
+ * newest); when no source has such a report, the oldest of all.
+ */
+static size_t
+victim(struct post *p, uint32_t src)
+{
+	size_t i;
+
+	memset(p->scratch, 0, POST_SCRATCH * sizeof(*p->scratch));
+	for (i = 0; i < p->count; i++)
+		scratch_slot(p, p->srcs[(p->head + i) % LIMIT_CHAFF_POST_QUEUE])->total++;
+	scratch_slot(p, src)->total++;
+	for (i = 0; i < p->count; i++) {
+		struct post_src *s = scratch_slot(p, p->srcs[(p->head + i) % LIMIT_CHAFF_POST_QUEUE]);
+
+		if (s->seen++ > 0 && s->seen < s->total)
+			return i;
+	}
+	return 0;
+}
+
+/* Remove the report at queue position pos (from head), keeping the order. */
+static void
+drop_at(struct post *p, size_t pos)
+{
+	size_t q = LIMIT_CHAFF_POST_QUEUE;
+
+	free(p->queue[(p->head + pos) % q]);
+	for (size_t i = pos; i > 0; i--) {
+		p->queue[(p->head + i) % q] = p->queue[(p->head + i - 1) % q];
+		p->srcs[(p->head + i) % q] = p->srcs[(p->head + i - 1) % q];
+	}
+	p->queue[p->head] = NULL;
+	p->head = (p->head + 1) % q;
+	p->count--;
+	p->dropped++;
+}
+
 void
-post_enqueue(struct post *p, const char *json)
+post_enqueue(struct post *p, uint32_t src, const char *json)
 {
 	char *copy = strdup(json);
 	size_t tail;
@@ -243,15 +308,11 @@ post_enqueue(struct post *p, const char *json)
 	if (!copy)
 		return;
 	pthread_mutex_lock(&p->mu);
-	if (p->count == LIMIT_CHAFF_POST_QUEUE) {
-		free(p->queue[p->head]);
-		p->queue[p->head] = NULL;
-		p->head = (p->head + 1) % LIMIT_CHAFF_POST_QUEUE;
-		p->count--;
-		p->dropped++;
-	}
+	if (p->count == LIMIT_CHAFF_POST_QUEUE)
+		drop_at(p, victim(p, src));
 	tail = (p->head + p->count) % LIMIT_CHAFF_POST_QUEUE;
 	p->queue[tail] = copy;
+	p->srcs[tail] = src;
 	p->count++;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
@@ -273,6 +334,10 @@ post_free(struct post *p)
 		free(p->queue[i]);
 	free(p->queue);
 	p->queue = NULL;
+	free(p->srcs);
+	p->srcs = NULL;
+	free(p->scratch);
+	p->scratch = NULL;
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 }

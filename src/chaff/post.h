@@ -1,8 +1,10 @@
 /*
  * post: delivers alarm reports to moatd with HTTP POST, off the packet path.
  *
- * Reports are queued (at most LIMIT_CHAFF_POST_QUEUE; when full the oldest
- * is dropped and counted) and a worker thread POSTs each one as
+ * Reports are queued (at most LIMIT_CHAFF_POST_QUEUE; when full, one report
+ * that is neither the first nor the newest queued of its source is dropped
+ * and counted, so a flood from one source cannot flush everyone else's
+ * alarms) and a worker thread POSTs each one as
  * application/json to the configured URL with a bearer token, one short
  * non-blocking connection per report, each step bounded by 2 seconds. The URL must name the host
  * by IP address ("http://127.0.0.1:8080/api/v1/alarms"): no DNS after the
@@ -19,6 +21,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct post_src {
+	uint32_t src;
+	uint16_t total, seen;
+	bool used;
+};
+
 struct post {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -29,6 +37,8 @@ struct post {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	char **queue;
+	uint32_t *srcs;		/* the source address of each queued report */
+	struct post_src *scratch;	/* per-source counts when choosing what to drop */
 	size_t head, count;
 	bool stop, started;
 	uint64_t sent, failed, dropped;
@@ -38,8 +48,8 @@ struct post {
 int post_init(struct post *p, const char *url, const char *token);
 /* Start the worker thread. */
 int post_start(struct post *p);
-/* Queue a copy of json; never blocks on the network. */
-void post_enqueue(struct post *p, const char *json);
+/* Queue a copy of json (a report about source src); never blocks on the network. */
+void post_enqueue(struct post *p, uint32_t src, const char *json);
 /* Stop the worker (pending reports get one more try) and free everything. */
 void post_free(struct post *p);
 

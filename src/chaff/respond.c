@@ -3,11 +3,15 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "chaff/emit.h"
 #include "chaff/frame.h"
 #include "common/limits.h"
+
+/* The MSS of a 1500-byte Ethernet MTU: what every OS presets advertise. */
+#define ETHERNET_MSS 1460u
 
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[6];
@@ -18,6 +22,7 @@ static const char *const contact_names[CONTACT_NKINDS] = {
 	[CONTACT_FIN] = "fin_scan", [CONTACT_XMAS] = "xmas_scan", [CONTACT_ACK] = "ack_scan",
 	[CONTACT_OSPROBE] = "os_probe", [CONTACT_UDP] = "udp_scan",
 	[CONTACT_SERVICE] = "service", [CONTACT_LOGIN] = "login",
+	[CONTACT_CONFLICT] = "arp_conflict",
 };
 
 const char *
@@ -53,10 +58,34 @@ respond_free(struct respond *r)
 static void
 send_frame(struct respond *r, const uint8_t *buf, size_t len)
 {
+	uint8_t tagged[EMIT_FRAME_MAX + 4];
+
 	if (len == 0)
 		return;
 	r->stats.sent++;
-	r->hooks.send(r->hooks.arg, buf, len);
+	if (r->tx_vlan == 0 || len < 14 || len > EMIT_FRAME_MAX) {
+		r->hooks.send(r->hooks.arg, buf, len);
+		return;
+	}
+	/* Answer on the VLAN the question came from: insert the 802.1Q tag. */
+	memcpy(tagged, buf, 12);
+	tagged[12] = FRAME_ETH_VLAN >> 8;
+	tagged[13] = FRAME_ETH_VLAN & 0xff;
+	tagged[14] = (uint8_t)(r->tx_vlan >> 8 & 0x0f);
+	tagged[15] = (uint8_t)r->tx_vlan;
+	memcpy(tagged + 16, buf + 12, len - 12);
+	r->hooks.send(r->hooks.arg, tagged, len + 4);
+}
+
+static bool
+vlan_allowed(const struct respond *r, uint16_t vlan)
+{
+	if (vlan == 0)
+		return true;
+	for (size_t i = 0; i < r->n_vlans; i++)
+		if (r->vlans[i] == vlan)
+			return true;
+	return false;
 }
 
 static void
@@ -73,6 +102,12 @@ contact(struct respond *r, enum respond_contact_kind kind, const struct frame *f
 	c.proto = f->kind == FRAME_ARP ? 0 : f->ip.proto;
 	memcpy(c.src_mac, f->src, 6);
 	r->hooks.contact(r->hooks.arg, &c);
+}
+
+bool
+respond_contact_proven(enum respond_contact_kind k)
+{
+	return k == CONTACT_CONNECT || k == CONTACT_SERVICE || k == CONTACT_LOGIN;
 }
 
 static const struct persona *
@@ -178,8 +213,24 @@ next_isn(struct respond *r, const struct persona *p, struct decoy *d, bool advan
 	spread = p->isn_spread > 0.95 ? 0.95 : p->isn_spread;
 	c = (d->isn_phase ? 0.913 : -0.913) *
 	    (0.95 + 0.1 * (double)(decoy_rand(d) % 1024) / 1024.0);
-	inc = fmod(p->isn_rate * dt * (1.0 + spread * c), 4294967296.0);
-	isn = d->isn_last + (uint32_t)((uint64_t)(inc / p->isn_gcd + 0.5) * p->isn_gcd);
+	if (p->isn_gcd > 9) {
+		/* Steps of a large GCD (64000 on old BSD stacks) are a handful
+		 * per probe interval: rounding each continuous increment would
+		 * make them all equal (SP = 0). Alternate between two whole
+		 * numbers of steps instead, lo and lo + span, whose spread is
+		 * the one the continuous line would have had. */
+		double m = p->isn_rate * dt / p->isn_gcd;
+		double span = floor(2.0 * 0.913 * spread * m + 0.5);
+		double lo = floor(m - span / 2.0 + 0.5);
+
+		if (lo < 0)
+			lo = 0;
+		inc = fmod((d->isn_phase ? lo + span : lo) * p->isn_gcd, 4294967296.0);
+		isn = d->isn_last + (uint32_t)inc;
+	} else {
+		inc = fmod(p->isn_rate * dt * (1.0 + spread * c), 4294967296.0);
+		isn = d->isn_last + (uint32_t)((uint64_t)(inc / p->isn_gcd + 0.5) * p->isn_gcd);
+	}
 	if (advance) {
 		d->isn_last = isn;
 		d->isn_last_ns = r->now_ns;
@@ -223,6 +274,16 @@ handle_arp(struct respond *r, const struct frame *f)
 	uint8_t out[EMIT_FRAME_MAX];
 	struct decoy *d;
 
+	/* Someone else speaks for a decoy's address: its real owner. */
+	if (a->spa != 0 && !(a->sha[0] & 1) && r->hooks.arp_conflict &&
+	    (d = decoy_find(r->decoys, a->spa)) != NULL && memcmp(a->sha, d->mac, 6) != 0) {
+		(void)r->hooks.arp_conflict(r->hooks.arg, d, a->sha, false);
+		return;
+	}
+	if (a->spa == 0 && a->op == 1 && !(a->sha[0] & 1) && r->hooks.arp_conflict &&
+	    (d = decoy_find(r->decoys, a->tpa)) != NULL &&
+	    r->hooks.arp_conflict(r->hooks.arg, d, a->sha, true))
+		return;
 	/* Like Linux: only requests, never from a multicast/broadcast sender,
 	 * never for a multicast target. Replies and others' traffic only
 	 * feed address claiming. */
@@ -236,7 +297,10 @@ handle_arp(struct respond *r, const struct frame *f)
 		r->hooks.arp_other(r->hooks.arg, f->src, a);
 	if (!d || a->spa == a->tpa)
 		return;
-	contact(r, CONTACT_ARP, f, d, 0, 0);
+	/* An address probe (RFC 5227, sender 0.0.0.0: a DHCP client checking
+	 * its lease) is answered as Linux does, but is no contact. */
+	if (a->spa != 0)
+		contact(r, CONTACT_ARP, f, d, 0, 0);
 	send_frame(r, out, emit_arp(out, sizeof(out), a->sha, 2, d->mac, d->addr, a->sha, a->spa));
 }
 
@@ -465,11 +529,54 @@ filter_opts(const char *s, const struct frame_tcpopt *o, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+/*
+ * The MSS an ordinary SYN/ACK carries: what the decoy's Ethernet link
+ * allows (the interface MTU less 40, at most the fingerprint's own value
+ * when that is smaller, e.g. 536 or 1380), capped by the peer's MSS. The
+ * fingerprint's O1 value (16344 on macOS, 65495 on some Windows: measured
+ * over loopback) is only for nmap's probes; elsewhere p0f reads it as
+ * "link=loopback".
+ */
+static uint16_t
+real_mss(const struct respond *r, const char *fp_opts, const struct frame_tcpopt *peer)
+{
+	unsigned mtu = r->mtu >= 576 && r->mtu <= 9216 ? r->mtu : 1500;
+	unsigned mss = mtu - 40, fp = 0;
+	const char *m = strchr(fp_opts, 'M');
+
+	if (mss > ETHERNET_MSS)
+		mss = ETHERNET_MSS;
+	if (m) {
+		for (m++; (*m >= '0' && *m <= '9') || (*m >= 'A' && *m <= 'F'); m++)
+			fp = fp * 16 + (unsigned)(*m <= '9' ? *m - '0' : *m - 'A' + 10);
+		if (fp >= 64 && fp < mss)
+			mss = fp;
+	}
+	if (peer->mss_present && peer->mss >= 64 && peer->mss < mss)
+		mss = peer->mss;
+	return (uint16_t)mss;
+}
+
+/* Replace the value of the M option in an nmap option string. */
+static void
+set_opts_mss(char *opts, size_t cap, uint16_t mss)
+{
+	char *m = strchr(opts, 'M'), *e, tail[40];
+
+	if (!m)
+		return;
+	for (e = m + 1; (*e >= '0' && *e <= '9') || (*e >= 'A' && *e <= 'F'); e++)
+		;
+	snprintf(tail, sizeof(tail), "%s", e);
+	snprintf(m, cap - (size_t)(m - opts), "M%X%s", mss, tail);
+}
+
 struct tcp_answer {
 	const struct persona_tcp *row;
 	const char *opts;
 	uint32_t isn;		/* our sequence number when the row says "other" */
 	uint8_t extra_flags;	/* ECN bits for the ECN probe's answer */
+	bool real_syn;		/* the SYN/ACK of a real connection: ack = seq + 1 */
 };
 
 static void
@@ -500,7 +607,10 @@ send_tcp_answer(struct respond *r, const struct frame *f, struct decoy *d,
 	case PERSONA_SEQ_ACK1: et.seq = t->ack + 1; break;
 	default: et.seq = a->isn; break;
 	}
-	switch (row->ack) {
+	/* A fingerprint's A=O (HP's T1) describes what the OS answered to
+	 * nmap's probes; a SYN/ACK that opens a real connection acks the
+	 * SYN, or no connection would ever complete. */
+	switch (a->real_syn ? PERSONA_ACK_SEQ1 : row->ack) {
 	case PERSONA_ACK_ZERO: et.ack = 0; break;
 	case PERSONA_ACK_SEQ: et.ack = t->seq; break;
 	case PERSONA_ACK_SEQ1: et.ack = t->seq + 1 + (uint32_t)t->data_len; break;
@@ -535,7 +645,7 @@ static void
 answer_row(struct respond *r, const struct frame *f, struct decoy *d, int row)
 {
 	const struct persona *p = persona_of(r, d);
-	struct tcp_answer a = { .row = &p->tcp[row], .opts = p->tcp[row].opts };
+	struct tcp_answer a = { .row = &p->tcp[row], .opts = p->tcp[row].opts, .real_syn = false };
 
 	if (!a.row->respond)
 		return;
@@ -564,12 +674,17 @@ tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
 		idx = seq_probe_index(t, &o);
 		a.extra_flags = 0;
 	}
-	probe = idx >= 0 && t->opt_len > 0;
+	/* nmap's ECN probe has window 3; a client that merely negotiates
+	 * ECN is an ordinary SYN (with the ECN answer bits). */
+	probe = idx >= 0 && t->opt_len > 0 && (idx != PERSONA_ECN || t->win == 3);
+	/* The ECN line has no A test: every stack acks that SYN. */
+	a.real_syn = !probe || idx == PERSONA_ECN;
 	if (probe) {
 		a.opts = p->tcp[idx].opts;
 	} else {
 		idx = PERSONA_SEQ1;
 		filter_opts(p->tcp[idx].opts, &o, opts, sizeof(opts));
+		set_opts_mss(opts, sizeof(opts), real_mss(r, p->tcp[idx].opts, &o));
 		a.opts = opts;
 	}
 	a.row = &p->tcp[idx];
@@ -581,6 +696,7 @@ tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
 	if (did_evict && evicted.session >= 0 && r->hooks.svc_close)
 		r->hooks.svc_close(r->hooks.arg, &evicted);
 	memcpy(c->peer_mac, f->src, 6);
+	c->vlan = r->tx_vlan;
 	c->snd_nxt = a.isn + 1;
 	c->rcv_nxt = t->seq + 1;
 	c->win = a.row->win;
@@ -595,10 +711,13 @@ respond_tcp_send(struct respond *r, struct conn *c, const uint8_t *data, size_t 
 	struct emit_tcp et;
 	struct emit_ip ip;
 	uint8_t seg[EMIT_FRAME_MAX - 34], out[EMIT_FRAME_MAX];
+	uint16_t saved_vlan;
 
 	if (!d)
 		return;
 	p = persona_of(r, d);
+	saved_vlan = r->tx_vlan;
+	r->tx_vlan = c->vlan;
 	while (len > 0 || fin) {
 		size_t n = len > 1400 ? 1400 : len;
 
@@ -629,6 +748,7 @@ respond_tcp_send(struct respond *r, struct conn *c, const uint8_t *data, size_t 
 		if (et.flags & FRAME_TCP_FIN)
 			break;
 	}
+	r->tx_vlan = saved_vlan;
 }
 
 static void
@@ -812,17 +932,37 @@ handle_tcp(struct respond *r, const struct frame *f, struct decoy *d)
 		answer_row(r, f, d, PERSONA_T7);
 }
 
+static void respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified);
+
 void
 respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_unverified)
 {
 	struct frame f;
-	struct decoy *d;
 
 	r->stats.frames++;
 	if (frame_parse(buf, len, &f) < 0) {
 		r->stats.dropped_malformed++;
+		r->rx_vlan = 0;
 		return;
 	}
+	/* The tag is in the frame, or the kernel took it off (auxdata). */
+	r->tx_vlan = f.vlan ? f.vlan : r->rx_vlan;
+	r->rx_vlan = 0;
+	if (!vlan_allowed(r, r->tx_vlan)) {
+		r->stats.vlan_refused++;
+		r->tx_vlan = 0;
+		return;
+	}
+	respond_dispatch(r, &f, csum_unverified);
+	r->tx_vlan = 0;
+}
+
+static void
+respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified)
+{
+	struct frame f = *fp;
+	struct decoy *d;
+
 	if (f.kind == FRAME_ARP) {
 		handle_arp(r, &f);
 		return;

@@ -35,10 +35,17 @@ enum respond_contact_kind {
 	CONTACT_UDP,
 	CONTACT_SERVICE,	/* data to a service */
 	CONTACT_LOGIN,		/* credentials offered to a service */
+	CONTACT_CONFLICT,	/* ARP from a decoy's address with another MAC */
 	CONTACT_NKINDS
 };
 
 const char *respond_contact_name(enum respond_contact_kind k);
+
+/* Whether a contact of this kind proves its source address: only a completed
+ * TCP handshake (the peer acked our SYN/ACK's ISN, which it could only see
+ * at that address) and what follows on that connection. ARP, ICMP, UDP and
+ * single TCP segments can carry any source address. */
+bool respond_contact_proven(enum respond_contact_kind k);
 
 struct respond_contact {
 	enum respond_contact_kind kind;
@@ -70,11 +77,18 @@ struct respond_hooks {
 	/* Every well-formed ARP frame no decoy answered (for claiming unused
 	 * addresses). Optional. */
 	void (*arp_other)(void *arg, const uint8_t src_mac[6], const struct frame_arp *arp);
+	/* ARP (request or reply) whose sender is decoy d's address with another
+	 * MAC: a real host holds it (a claimed address's owner came back); or,
+	 * probe = true, an RFC 5227 probe (sender 0.0.0.0) for d's address: a
+	 * host is about to take it. Returns true when it removed d from the
+	 * table (the frame is then not answered). Optional. */
+	bool (*arp_conflict)(void *arg, struct decoy *d, const uint8_t sha[6], bool probe);
 	void *arg;
 };
 
 struct respond_stats {
 	uint64_t frames, dropped_malformed, dropped_csum, not_ours, sent, icmp_limited;
+	uint64_t vlan_refused;	/* tagged with an id not configured */
 };
 
 struct respond {
@@ -89,6 +103,13 @@ struct respond {
 	uint64_t now_ns;	/* set by the caller before each frame */
 	double icmp_tokens;	/* ICMP error budget (LIMIT_CHAFF_ICMP_ERR_*) */
 	uint64_t icmp_last_ns;
+	unsigned mtu;		/* the interface's MTU (0: 1500), for the MSS of SYN/ACKs */
+	/* 802.1Q: tagged frames are answered only for these ids, tagged alike;
+	 * rx_vlan is the tag the kernel took off the next frame (0: none). */
+	const uint16_t *vlans;
+	size_t n_vlans;
+	uint16_t rx_vlan;
+	uint16_t tx_vlan;	/* the tag of what is being answered (internal) */
 };
 
 int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 struct svc_ops {
@@ -96,24 +97,162 @@ http_page(const char *server)
 	return "<html><body></body></html>\n";
 }
 
+/* The flavour of the server the preset names, for its status pages and headers. */
+enum http_flavour { HTTP_APACHE, HTTP_NGINX, HTTP_IIS, HTTP_OTHER };
+
+static enum http_flavour
+http_flavour(const char *server)
+{
+	if (strncmp(server, "Apache", 6) == 0)
+		return HTTP_APACHE;
+	if (strncmp(server, "nginx", 5) == 0)
+		return HTTP_NGINX;
+	if (strncmp(server, "Microsoft-IIS", 13) == 0)
+		return HTTP_IIS;
+	return HTTP_OTHER;
+}
+
+static const char *
+http_reason(uint16_t status, enum http_flavour f)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 404: return "Not Found";
+	case 405: return f == HTTP_NGINX ? "Not Allowed" : "Method Not Allowed";
+	case 501: return "Not Implemented";
+	default: return "Bad Request";
+	}
+}
+
+/* The status page a server of that flavour sends (nginx's and Apache's own texts). */
+static size_t
+http_error_page(char *out, size_t cap, uint16_t status, enum http_flavour f, const char *server,
+		const struct conn *c)
+{
+	const char *reason = http_reason(status, f);
+
+	switch (f) {
+	case HTTP_NGINX:
+		return say(out, cap, "<html>\r\n<head><title>%u %s</title></head>\r\n<body>\r\n"
+			   "<center><h1>%u %s</h1></center>\r\n<hr><center>%s</center>\r\n"
+			   "</body>\r\n</html>\r\n", status, reason, status, reason, server);
+	case HTTP_APACHE:
+		return say(out, cap, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
+			   "<html><head>\n<title>%u %s</title>\n</head><body>\n<h1>%s</h1>\n"
+			   "<p>%s</p>\n<hr>\n<address>%s Server at %u.%u.%u.%u Port %u</address>\n"
+			   "</body></html>\n", status, reason, reason,
+			   status == 404 ? "The requested URL was not found on this server." :
+			   "The requested method is not supported.", server, c->daddr >> 24,
+			   c->daddr >> 16 & 255, c->daddr >> 8 & 255, c->daddr & 255, c->dport);
+	case HTTP_IIS:
+		return say(out, cap, "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
+			   "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n<html "
+			   "xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<meta http-equiv="
+			   "\"Content-Type\" content=\"text/html; charset=iso-8859-1\"/>\r\n<title>"
+			   "%u - %s</title>\r\n</head>\r\n<body>\r\n<h2>%u - %s</h2>\r\n</body>\r\n"
+			   "</html>\r\n", status, reason, status, reason);
+	default:
+		return say(out, cap, "<html><head><title>%u %s</title></head><body><h1>%s</h1>"
+			   "</body></html>\n", status, reason, reason);
+	}
+}
+
+/* The answer to a request line: 200 for the root and the default page,
+ * 404 for any other path, 405 (or 501) for methods a static server refuses. */
+static void
+http_request(struct service_session *ss, const char *line, enum http_flavour f)
+{
+	char method[16] = "", path[256] = "", version[16] = "";
+
+	(void)sscanf(line, "%15s %255s %15s", method, path, version);
+	ss->http_head = strcmp(method, "HEAD") == 0;
+	ss->http_keep = strcmp(version, "HTTP/1.1") == 0;
+	if (strcmp(method, "GET") != 0 && !ss->http_head && strcmp(method, "POST") != 0)
+		ss->http_status = f == HTTP_APACHE && strcmp(method, "PUT") != 0 &&
+				  strcmp(method, "DELETE") != 0 && strcmp(method, "OPTIONS") != 0 ?
+				  501 : 405;
+	else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
+		 (f == HTTP_IIS && strcmp(path, "/iisstart.htm") == 0))
+		ss->http_status = strcmp(method, "POST") == 0 && f != HTTP_APACHE ? 405 : 200;
+	else
+		ss->http_status = 404;
+	if (version[0] == '\0')
+		ss->http_status = 400;
+}
+
+/*
+ * HTTP as the named server does it: one answer per request (the request
+ * line and headers read to the empty line), with Date, the server's own
+ * status pages, HEAD without a body, and HTTP/1.1 keep-alive (1.0 and
+ * "Connection: close" close after the answer).
+ */
 static size_t
 http_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	  const struct conn *c, char *out, size_t cap, bool *close)
 {
 	const char *server = or_default(p->svc.http_server, "Apache");
-	const char *page = http_page(server);
+	enum http_flavour f = http_flavour(server);
+	char body[1024], date[64];
+	const char *page = body, *keep, *allow;
+	size_t blen, n;
+	time_t now = time(NULL);
+	struct tm tm;
 
 	if (ss->phase == 0) {
+		if (ss->line[0] == '\0')
+			return 0;	/* blank lines between requests */
 		report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+		http_request(ss, ss->line, f);
 		ss->phase = 1;
+		return 0;
 	}
-	if (ss->line[0] != '\0')
+	if (ss->line[0] != '\0') {
+		if (strncasecmp(ss->line, "Connection:", 11) == 0)
+			ss->http_keep = strcasestr(ss->line + 11, "close") == NULL &&
+					(ss->http_keep || strcasestr(ss->line + 11, "keep-alive"));
 		return 0;	/* headers go on until the empty line */
-	*close = true;
-	return say(out, cap,
-		   "HTTP/1.1 200 OK\r\nServer: %s\r\nContent-Type: text/html\r\n"
-		   "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		   server, strlen(page), page);
+	}
+	ss->phase = 0;
+	if (ss->http_status == 200) {
+		page = http_page(server);
+		blen = strlen(page);
+	} else {
+		blen = http_error_page(body, sizeof(body), ss->http_status, f, server, c);
+	}
+	if (ss->http_status == 400)
+		ss->http_keep = false;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	keep = !ss->http_keep ? "Connection: close\r\n" :
+	       f == HTTP_APACHE ? "Keep-Alive: timeout=5, max=100\r\nConnection: Keep-Alive\r\n" :
+	       "Connection: keep-alive\r\n";
+	allow = ss->http_status == 405 && f != HTTP_NGINX ? "Allow: GET, HEAD, POST, OPTIONS\r\n" : "";
+	/* Each server's header order, as they send them. */
+	switch (f) {
+	case HTTP_APACHE:
+		n = say(out, cap, "HTTP/1.1 %u %s\r\nDate: %s\r\nServer: %s\r\n%s"
+			"Content-Length: %zu\r\n%sContent-Type: text/html%s\r\n\r\n",
+			ss->http_status, http_reason(ss->http_status, f), date, server, allow, blen,
+			keep, ss->http_status == 200 ? "" : "; charset=iso-8859-1");
+		break;
+	case HTTP_IIS:
+		n = say(out, cap, "HTTP/1.1 %u %s\r\nContent-Type: text/html\r\nServer: %s\r\n%s"
+			"Date: %s\r\n%sContent-Length: %zu\r\n\r\n", ss->http_status,
+			http_reason(ss->http_status, f), server, allow, date,
+			ss->http_keep ? "" : "Connection: close\r\n", blen);
+		break;
+	default:
+		n = say(out, cap, "HTTP/1.1 %u %s\r\nServer: %s\r\nDate: %s\r\n"
+			"Content-Type: text/html\r\nContent-Length: %zu\r\n%s%s\r\n",
+			ss->http_status, http_reason(ss->http_status, f), server, date, blen, keep,
+			allow);
+		break;
+	}
+	if (!ss->http_head && n < cap)
+		n += say(out + n, cap - n, "%s", page);
+	if (!ss->http_keep)
+		*close = true;
+	return n;
 }
 
 /* --- SSH: the impersonated OpenSSH's identification; the session ends at the client's. --- */
@@ -384,23 +523,45 @@ persona_for(const struct service_ctx *s, const struct decoy *d)
 	return &s->personas[d->persona < s->n_personas ? d->persona : 0];
 }
 
+/*
+ * A free session slot, within the caps: LIMIT_CHAFF_SESSIONS_PER_SRC per
+ * source at one decoy, LIMIT_CHAFF_SESSIONS_PER_SRC_ALL per source over all
+ * decoys and LIMIT_CHAFF_SESSIONS_PER_DECOY per decoy, so one source holding
+ * idle connections silences one decoy's services at most, never every
+ * decoy's. -1 when a cap or the pool is full.
+ */
 static int
-session_alloc(struct service_ctx *s, uint32_t src)
+session_alloc(struct service_ctx *s, uint32_t src, uint32_t decoy)
 {
-	size_t per_src = 0;
+	size_t per_src = 0, per_pair = 0, per_decoy = 0;
 	int slot = -1;
 
 	for (size_t i = 0; i < s->n; i++) {
-		if (!s->pool[i].used) {
+		const struct service_session *ss = &s->pool[i];
+
+		if (!ss->used) {
 			if (slot < 0)
 				slot = (int)i;
-		} else if (s->pool[i].src == src) {
-			per_src++;
+			continue;
 		}
+		per_src += ss->src == src;
+		per_decoy += ss->decoy == decoy;
+		per_pair += ss->src == src && ss->decoy == decoy;
 	}
-	if (per_src >= LIMIT_CHAFF_SESSIONS_PER_SRC)
+	if (per_pair >= LIMIT_CHAFF_SESSIONS_PER_SRC || per_src >= LIMIT_CHAFF_SESSIONS_PER_SRC_ALL ||
+	    per_decoy >= LIMIT_CHAFF_SESSIONS_PER_DECOY)
 		return -1;
 	return slot;
+}
+
+static size_t
+ssh_bridges_of(const struct service_ctx *s, uint32_t src)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		n += s->pool[i].used && s->pool[i].src == src && s->pool[i].ssh_slot >= 0;
+	return n;
 }
 
 size_t
@@ -408,7 +569,7 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 {
 	struct service_ctx *s = arg;
 	struct service_session *ss;
-	int slot = session_alloc(s, c->saddr);
+	int slot = session_alloc(s, c->saddr, c->daddr);
 
 	if (slot < 0)
 		return 0;	/* over the per-source or global cap: a silent port */
@@ -416,11 +577,14 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 	memset(ss, 0, sizeof(*ss));
 	ss->used = true;
 	ss->src = c->saddr;
+	ss->decoy = c->daddr;
 	ss->kind = (uint8_t)service_for_port(c->dport);
 	ss->ssh_slot = -1;
 	c->session = slot;
 	c->service = ss->kind;
-	if (ss->kind == SERVICE_SSH && s->sshd) {
+	/* Half of the SSH bridges at most per source: one source's idle SSH
+	 * sessions cannot take the real handshake from every decoy. */
+	if (ss->kind == SERVICE_SSH && s->sshd && ssh_bridges_of(s, c->saddr) < SSHD_SESSIONS / 2) {
 		const char *b = or_default(persona_for(s, d)->svc.ssh_banner, "SSH-2.0-OpenSSH_8.2p1");
 		struct sshd_key k = { c->saddr, c->daddr, c->sport, c->dport };
 

@@ -36,11 +36,15 @@ struct service_session {
 	uint8_t kind;
 	uint8_t phase;
 	uint32_t src;
+	uint32_t decoy;		/* the decoy serving it (per-decoy caps) */
 	uint32_t bytes;
 	uint16_t line_len;
 	char line[LIMIT_CHAFF_LINE];
 	char user[LIMIT_CHAFF_CRED];
 	int ssh_slot;		/* sshd bridge slot, -1 for none */
+	uint16_t http_status;	/* HTTP: the answer chosen at the request line */
+	bool http_head;		/* HTTP: HEAD (headers only) */
+	bool http_keep;		/* HTTP: keep the connection after the answer */
 };
 
 struct service_ctx {

@@ -5,6 +5,8 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -79,6 +81,82 @@ auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *pubkey
 /* Serve one session on fd until the client gives up, fails SSHD_MAX_TRIES
  * times or SSHD_TIMEOUT_S pass. Every password is recorded, every method
  * denied. */
+/*
+ * The algorithms the impersonated server offered, by its version (OpenSSH's
+ * release notes: ECDH in 5.7, SHA-2 MACs in 5.9, curve25519, chacha20 and
+ * the -etm MACs in 6.5, curve25519-sha256 and the group14-sha256/16/18
+ * groups in 7.4), restricted to what libssh implements and in OpenSSH's
+ * order. Anything that is not OpenSSH (Cisco's "Cisco-1.25") offers what
+ * an old IOS does. The host key algorithm is the decoy's key's. Two
+ * departures: no diffie-hellman-group-exchange (libssh's server reads
+ * /etc/ssh/moduli for it, which the sandbox forbids), and before 5.7
+ * diffie-hellman-group14-sha256 last, the one exchange a current client
+ * shares with such a list once group-exchange is gone.
+ */
+
+const struct sshd_algos *
+sshd_algos_for(const char *version)
+{
+	static const struct sshd_algos old = {
+		"diffie-hellman-group14-sha1,diffie-hellman-group1-sha1,"
+		"diffie-hellman-group14-sha256",
+		"aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,3des-cbc,aes192-cbc,aes256-cbc",
+		"hmac-sha1",
+	}, ecdh = {
+		"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
+		"diffie-hellman-group14-sha1,diffie-hellman-group1-sha1",
+		"aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,3des-cbc,aes192-cbc,aes256-cbc",
+		"hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+	}, c25519 = {
+		"curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+		"ecdh-sha2-nistp521,diffie-hellman-group14-sha1",
+		"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+		"aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+		"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,"
+		"hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+	}, modern = {
+		"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+		"ecdh-sha2-nistp521,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"
+		"diffie-hellman-group14-sha256",
+		"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+		"aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+		"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,"
+		"hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+	};
+	const char *v = strstr(version, "OpenSSH_");
+	unsigned major = 0, minor = 0;
+
+	if (!v)
+		return &old;
+	for (v += 8; *v && (*v < '0' || *v > '9'); v++)
+		;	/* "for_Windows_" */
+	if (sscanf(v, "%u.%u", &major, &minor) < 1)
+		return &modern;
+	if (major < 5 || (major == 5 && minor < 7))
+		return &old;
+	if (major < 6 || (major == 6 && minor < 5))
+		return &ecdh;
+	if (major < 7 || (major == 7 && minor < 4))
+		return &c25519;
+	return &modern;
+}
+
+/* Offer the version's algorithms (-EIO when libssh refuses one). */
+static int
+set_algos(ssh_bind bind, const char *version)
+{
+	const struct sshd_algos *a = sshd_algos_for(version);
+
+	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_KEY_EXCHANGE, a->kex) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_C_S, a->ciphers) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_S_C, a->ciphers) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HMAC_C_S, a->macs) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HMAC_S_C, a->macs) < 0 ||
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, "ssh-ed25519") < 0)
+		return -EIO;
+	return 0;
+}
+
 static void
 serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 {
@@ -106,14 +184,17 @@ serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 	 * decoy's behaviour must not depend on the host's files. */
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no_config) < 0)
 		goto out;
-	/* The bind takes ownership of the key it imports: give it a copy. */
-	key_copy = ssh_key_dup(s->hostkey);
+	/* The bind takes ownership of the key it imports: the decoy's own
+	 * (made for this session: a few microseconds), else a copy of the
+	 * fallback. */
+	if (sshd_host_key(s->secret, key->daddr, (void **)&key_copy) < 0)
+		key_copy = ssh_key_dup(s->hostkey);
 	if (!key_copy || ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key_copy) < 0) {
 		ssh_key_free(key_copy);
 		goto out;
 	}
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER, version) < 0 ||
-	    ssh_bind_accept_fd(bind, session, fd) != SSH_OK)
+	    set_algos(bind, version) < 0 || ssh_bind_accept_fd(bind, session, fd) != SSH_OK)
 		goto out;
 	fd = -1;	/* the session owns it now */
 	ssh_callbacks_init(&cb);
@@ -178,18 +259,119 @@ worker(void *arg)
 	return NULL;
 }
 
+static size_t
+put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return 4;
+}
+
+static size_t
+put_str(uint8_t *p, const void *s, size_t len)
+{
+	put_u32(p, (uint32_t)len);
+	memcpy(p + 4, s, len);
+	return 4 + len;
+}
+
+/*
+ * An Ed25519 key in OpenSSH's own private key container (PROTOCOL.key:
+ * "openssh-key-v1", no cipher), the one format libssh reads natively for
+ * Ed25519: the private part is seed || public key.
+ */
+static size_t
+openssh_ed25519(const uint8_t seed[32], const uint8_t pub[32], uint32_t check, uint8_t *out)
+{
+	static const char magic[] = "openssh-key-v1", type[] = "ssh-ed25519";
+	uint8_t pubblob[4 + sizeof(type) - 1 + 4 + 32], priv[256], sk[64];
+	size_t n = 0, pn = 0, bn;
+
+	bn = put_str(pubblob, type, sizeof(type) - 1);
+	bn += put_str(pubblob + bn, pub, 32);
+	memcpy(sk, seed, 32);
+	memcpy(sk + 32, pub, 32);
+	pn += put_u32(priv + pn, check);
+	pn += put_u32(priv + pn, check);
+	pn += put_str(priv + pn, type, sizeof(type) - 1);
+	pn += put_str(priv + pn, pub, 32);
+	pn += put_str(priv + pn, sk, 64);
+	pn += put_str(priv + pn, "", 0);
+	for (uint8_t pad = 1; pn % 8 != 0; pad++)
+		priv[pn++] = pad;
+	memcpy(out, magic, sizeof(magic));	/* with its NUL */
+	n = sizeof(magic);
+	n += put_str(out + n, "none", 4);
+	n += put_str(out + n, "none", 4);
+	n += put_str(out + n, "", 0);
+	n += put_u32(out + n, 1);
+	n += put_str(out + n, pubblob, bn);
+	n += put_str(out + n, priv, pn);
+	OPENSSL_cleanse(priv, sizeof(priv));
+	OPENSSL_cleanse(sk, sizeof(sk));
+	return n;
+}
+
 int
-sshd_init(struct sshd *s)
+sshd_host_key(const uint8_t secret[32], uint32_t decoy, void **ret)
+{
+	static const char label[] = "moat-chaff ssh-ed25519 host key";
+	static const char head[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
+	static const char tail[] = "\n-----END OPENSSH PRIVATE KEY-----\n";
+	uint8_t msg[sizeof(label) + 4], seed[EVP_MAX_MD_SIZE], pub[32], blob[512];
+	char text[sizeof(head) + 4 * sizeof(blob) / 3 + 8 + sizeof(tail)];
+	unsigned seed_len = 0;
+	size_t pub_len = sizeof(pub), blob_len;
+	EVP_PKEY *pk = NULL;
+	ssh_key key = NULL;
+	int r = -EIO, b64;
+
+	memcpy(msg, label, sizeof(label));
+	put_u32(msg + sizeof(label), decoy);
+	if (!HMAC(EVP_sha256(), secret, 32, msg, sizeof(msg), seed, &seed_len) || seed_len < 32)
+		goto out;
+	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	if (!pk || EVP_PKEY_get_raw_public_key(pk, pub, &pub_len) != 1 || pub_len != 32)
+		goto out;
+	blob_len = openssh_ed25519(seed, pub, decoy ^ 0x5eed5eedu, blob);
+	memcpy(text, head, sizeof(head) - 1);
+	b64 = EVP_EncodeBlock((unsigned char *)text + sizeof(head) - 1, blob, (int)blob_len);
+	if (b64 <= 0)
+		goto out;
+	memcpy(text + sizeof(head) - 1 + b64, tail, sizeof(tail));
+	if (ssh_pki_import_privkey_base64(text, NULL, NULL, NULL, &key) != SSH_OK)
+		goto out;
+	*ret = key;
+	r = 0;
+out:
+	OPENSSL_cleanse(seed, sizeof(seed));
+	OPENSSL_cleanse(blob, sizeof(blob));
+	OPENSSL_cleanse(text, sizeof(text));
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+int
+sshd_init(struct sshd *s, const uint8_t secret[32])
 {
 	ssh_key key = NULL;
+	void *probe = NULL;
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < SSHD_SESSIONS; i++)
 		s->sess[i].fd = s->sess[i].peer_fd = -1;
+	memcpy(s->secret, secret, sizeof(s->secret));
 	if (ssh_init() < 0 || ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK)
 		return -EIO;
 	s->hostkey = key;
+	/* One derivation now loads every algorithm, encoder and decoder the
+	 * workers need while files may still be opened. */
+	if (sshd_host_key(s->secret, 0, &probe) < 0)
+		return -EIO;
+	ssh_key_free(probe);
 	s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->event_fd < 0)
 		return -errno;
@@ -223,6 +405,7 @@ sshd_free(struct sshd *s)
 			close(s->sess[i].peer_fd);
 	ssh_key_free(s->hostkey);
 	s->hostkey = NULL;
+	OPENSSL_cleanse(s->secret, sizeof(s->secret));
 	close(s->event_fd);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);

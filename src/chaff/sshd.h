@@ -7,7 +7,10 @@
  * other end in a worker thread (a fixed pool started before the sandbox;
  * sessions beyond SSHD_SESSIONS are refused by the caller). The server's
  * identification is the impersonated OpenSSH's ("SSH-2.0-OpenSSH_8.2p1
- * Ubuntu-4ubuntu0.5"); the host key is an Ed25519 key generated at start.
+ * Ubuntu-4ubuntu0.5"); each decoy has its own Ed25519 host key, derived
+ * from a 32-byte secret and the decoy's address (HMAC-SHA256 as the key's
+ * seed), so the keys differ between decoys and stay the same across
+ * restarts when the secret is kept (moat-chaff keeps it in its state_dir).
  * Credentials travel back to the main loop through a bounded queue and an
  * eventfd, so alarms stay single-threaded. A session ends after
  * SSHD_MAX_TRIES password attempts or SSHD_TIMEOUT_S of silence.
@@ -50,7 +53,8 @@ struct sshd_session {
 };
 
 struct sshd {
-	void *hostkey;		/* ssh_key */
+	void *hostkey;		/* ssh_key: the fallback if a decoy's key cannot be made */
+	uint8_t secret[32];	/* per-decoy host keys derive from it */
 	pthread_t workers[SSHD_WORKERS];
 	unsigned n_workers;
 	pthread_mutex_t mu;
@@ -63,8 +67,22 @@ struct sshd {
 	uint64_t dropped_creds;
 };
 
-/* Generate the host key and start the workers (before sandbox_enter()). */
-int sshd_init(struct sshd *s);
+/* Keep the secret, make the fallback key (and one decoy key, so every
+ * library path the workers use is loaded) and start the workers, before
+ * sandbox_enter(). */
+int sshd_init(struct sshd *s, const uint8_t secret[32]);
+
+/* The key exchanges, ciphers and MACs the server of that version
+ * ("OpenSSH_5.3", "OpenSSH_for_Windows_7.7", "Cisco-1.25") offered, as
+ * libssh lists (comma-separated, libssh's subset, OpenSSH's order). */
+struct sshd_algos {
+	const char *kex, *ciphers, *macs;
+};
+const struct sshd_algos *sshd_algos_for(const char *version);
+
+/* Decoy's Ed25519 host key (an ssh_key in *ret, the caller frees it),
+ * derived from secret and the decoy's address (host order). */
+int sshd_host_key(const uint8_t secret[32], uint32_t decoy, void **ret);
 void sshd_free(struct sshd *s);
 
 /* Start a session for a TCP connection; returns the slot or -EBUSY. version

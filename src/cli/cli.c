@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cmd.h"
 #include "cli/httpc.h"
 #include "common/log.h"
 
@@ -13,51 +12,29 @@
 #define MOAT_VERSION "unknown"
 #endif
 
-/* The command table, in the order `moat --help` lists it. */
-static const struct cli_cmd *const cli_cmds[] = {
-	&cmd_status,
-	&cmd_po,
-	&cmd_flight,
-	&cmd_traffic,
-	&cmd_exporters,
-	&cmd_attacks,
-	&cmd_attack,
-	&cmd_connections,
-	&cmd_backup,
-	&cmd_restore,
-	&cmd_reset,
-	&cmd_mitigations,
-	&cmd_mitigate,
-	&cmd_unmitigate,
-	&cmd_run,
-	&cmd_help,
-};
-
-#define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
-
 size_t
-cli_ncmds(void)
+cli_ncmds(const struct cli *cli)
 {
-	return CLI_NCMDS;
+	return cli->cmds->n;
 }
 
 const struct cli_cmd *
-cli_cmd_at(size_t i)
+cli_cmd_at(const struct cli *cli, size_t i)
 {
-	return i < CLI_NCMDS ? cli_cmds[i] : NULL;
+	return i < cli->cmds->n ? cli->cmds->cmd[i] : NULL;
 }
 
 const struct cli_cmd *
-cli_find(const char *name)
+cli_find(const struct cli *cli, const char *name)
 {
-	for (size_t i = 0; i < CLI_NCMDS; i++)
-		if (strcmp(cli_cmds[i]->name, name) == 0)
-			return cli_cmds[i];
+	for (size_t i = 0; i < cli->cmds->n; i++)
+		if (strcmp(cli->cmds->cmd[i]->name, name) == 0)
+			return cli->cmds->cmd[i];
 	return NULL;
 }
 
 void
-cli_print_usage(FILE *f)
+cli_print_usage(const struct cli *cli, FILE *f)
 {
 	fprintf(f,
 	    "usage: moat [--state DIR] [--api URL] [--json] COMMAND [ARGS...]\n"
@@ -65,8 +42,8 @@ cli_print_usage(FILE *f)
 	    "The command line for moatd, over its REST API.\n"
 	    "\n"
 	    "Commands:\n");
-	for (size_t i = 0; i < CLI_NCMDS; i++)
-		fprintf(f, "  %-12s %s\n", cli_cmds[i]->name, cli_cmds[i]->summary);
+	for (size_t i = 0; i < cli->cmds->n; i++)
+		fprintf(f, "  %-12s %s\n", cli->cmds->cmd[i]->name, cli->cmds->cmd[i]->summary);
 	fprintf(f,
 	    "\n"
 	    "Global options:\n"
@@ -188,14 +165,14 @@ cli_parse_global(struct cli *cli, int argc, char **argv, int *ret_first)
 			printf("moat %s\n", MOAT_VERSION);
 			return CLI_EXIT_OK;
 		case 'h':
-			cli_print_usage(stdout);
+			cli_print_usage(cli, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option(NULL, argv);
 		}
 	}
 	if (optind >= argc) {
-		cli_print_usage(stderr);
+		cli_print_usage(cli, stderr);
 		return CLI_EXIT_USAGE;
 	}
 	*ret_first = optind;
@@ -206,7 +183,7 @@ cli_parse_global(struct cli *cli, int argc, char **argv, int *ret_first)
 static int
 cli_dispatch(struct cli *cli, int argc, char **argv)
 {
-	const struct cli_cmd *cmd = cli_find(argv[0]);
+	const struct cli_cmd *cmd = cli_find(cli, argv[0]);
 	bool help;
 
 	if (cmd == NULL)
@@ -221,9 +198,9 @@ cli_dispatch(struct cli *cli, int argc, char **argv)
 }
 
 int
-cli_main(int argc, char **argv)
+cli_main(const struct cli_cmds *cmds, int argc, char **argv)
 {
-	struct cli cli = { 0 };
+	struct cli cli = { .cmds = cmds };
 	int first = 0, r;
 
 	log_init("moat", LOG_DEST_STDERR, LOG_LVL_INFO, false);

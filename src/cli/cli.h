@@ -26,7 +26,10 @@ enum cli_exit {
 };
 
 /* Per-invocation context: global options, resolved lazily by client.c. */
+struct cli_cmds;
+
 struct cli {
+	const struct cli_cmds *cmds; /* the command table cli_main was given */
 	const char *state_opt; /* --state DIR, or NULL */
 	const char *api_opt;   /* --api URL, or NULL */
 	bool json;	       /* --json: print the server's JSON as received */
@@ -44,17 +47,25 @@ struct cli_cmd {
 	const char *help;    /* man-style page for `moat help VERB` */
 };
 
+/* The commands `moat` knows, in the order `moat --help` lists them. The
+ * table is handed to cli_main by its caller (cmd_table.c builds moat's), so
+ * the dispatcher does not depend on the commands that depend on it. */
+struct cli_cmds {
+	const struct cli_cmd *const *cmd;
+	size_t n;
+};
+
 /* The whole program: parse global options, dispatch, return the exit code. */
-int cli_main(int argc, char **argv);
+int cli_main(const struct cli_cmds *cmds, int argc, char **argv);
 
 /* The command named name, or NULL. */
-const struct cli_cmd *cli_find(const char *name);
+const struct cli_cmd *cli_find(const struct cli *cli, const char *name);
 /* Number of commands and the i-th one (for help listings and tests). */
-size_t cli_ncmds(void);
-const struct cli_cmd *cli_cmd_at(size_t i);
+size_t cli_ncmds(const struct cli *cli);
+const struct cli_cmd *cli_cmd_at(const struct cli *cli, size_t i);
 
 /* Print `moat --help` (the command list) to f. */
-void cli_print_usage(FILE *f);
+void cli_print_usage(const struct cli *cli, FILE *f);
 /* Report a usage error for cmd on stderr ("moat VERB: msg" and a hint to see
  * `moat help VERB`); returns CLI_EXIT_USAGE so callers can `return` it. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)

@@ -27,6 +27,10 @@ client_api_url(struct cli *cli)
 		if (r == -EINVAL)
 			log_errx("bad API URL (from --api, MOAT_API or %s/api.url): "
 			    "expected http://HOST:PORT", state);
+		else if (r == -EPERM)
+			log_errx("refusing %s/api.url: it must be a file owned by root or by you "
+			    "and writable by no one else (another user may have planted it to "
+			    "receive the API token); check the state directory, or pass --api", state);
 		else
 			log_errx("cannot read %s/api.url: %s", state, strerror(-r));
 		return NULL;
@@ -47,6 +51,9 @@ client_token(struct cli *cli)
 	if ((r = endpoint_token(state, &cli->token)) < 0) {
 		if (r == -EINVAL)
 			log_errx("the API token (MOAT_TOKEN or %s/api.token) is malformed", state);
+		else if (r == -EPERM)
+			log_errx("refusing %s/api.token: it must be a file owned by root or by you "
+			    "and writable by no one else; check the state directory", state);
 		else
 			log_errx("cannot read the API token %s/api.token: %s; "
 			    "run as root or set MOAT_TOKEN", state, strerror(-r));

@@ -1,6 +1,6 @@
 /*
  * cmd: the commands of `moat`, one per cmd_<verb>.c. Adding a command is
- * adding its file, a line here, a row in cli.c's table and the file in
+ * adding its file, a line here, a row in cmd_table.c and the file in
  * meson.build (docs/cli.md walks through it).
  */
 #ifndef MOAT_CMD_H
@@ -9,6 +9,9 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+
+/* Every command below, in `moat --help` order (cmd_table.c). */
+extern const struct cli_cmds cmd_table;
 
 extern const struct cli_cmd cmd_status;
 extern const struct cli_cmd cmd_po;

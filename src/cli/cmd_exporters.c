@@ -21,7 +21,13 @@ static const char cmd_exporters_text[] =
 "    datagrams, records, sequence gaps (records or datagrams lost on the\n"
 "    way), template misses (data before its template) and parse errors.\n"
 "    Then the pcap replays and capture interfaces with their packet counts\n"
-"    and kernel drops. Needs no token.\n"
+"    and kernel drops. SAMPLING is the rate applied; for sFlow, RATE SEEN is\n"
+"    the rate the agent's samples carry. Last, the flow exports refused, by\n"
+"    reason, with the last sender refused: not_allowed (not on the input's\n"
+"    exporters: allow-list), sender_cap (one address holding too many source\n"
+"    ids), table_full, hash_probe, tcp_sender_cap and tcp_deadline (IPFIX/TCP\n"
+"    connections over the per-address cap or silent past the deadline).\n"
+"    Needs no token.\n"
 "\n"
 "EXIT STATUS\n"
 "    0 success, 2 usage, 3 moatd unreachable, 5 server error.\n"
@@ -29,6 +35,23 @@ static const char cmd_exporters_text[] =
 "EXAMPLES\n"
 "    moat exporters\n"
 "    moat --json exporters\n";
+
+/* "refused: not_allowed 1024 (last 203.0.113.9)" lines for reasons seen. */
+static void
+print_refused(json_t *ref)
+{
+	const char *reason;
+	json_t *v;
+
+	json_object_foreach(ref, reason, v) {
+		json_int_t n = json_integer_value(json_object_get(v, "count"));
+		const char *last = json_string_value(json_object_get(v, "last_source"));
+
+		if (json_is_object(v) && n > 0)
+			printf("refused %s: %lld (last from %s)\n", reason, (long long)n,
+			    last ? last : "?");
+	}
+}
 
 static int
 cmd_exporters_run(struct cli *cli, int argc, char **argv)
@@ -38,6 +61,7 @@ cmd_exporters_run(struct cli *cli, int argc, char **argv)
 		{ "DOMAIN", "domain", OUTFMT_INT },
 		{ "PROTOCOL", "protocol", OUTFMT_STR },
 		{ "SAMPLING", "sampling", OUTFMT_INT },
+		{ "RATE SEEN", "sampling_seen", OUTFMT_INT },
 		{ "TEMPLATES", "templates", OUTFMT_INT },
 		{ "LAST SEEN (UTC)", "last_seen", OUTFMT_TIME },
 		{ "DATAGRAMS", "datagrams", OUTFMT_SI },
@@ -81,6 +105,7 @@ cmd_exporters_run(struct cli *cli, int argc, char **argv)
 			outfmt_json_table(stdout, json_object_get(r.json, "inputs"), icols,
 			    sizeof(icols) / sizeof(icols[0]), NULL);
 		}
+		print_refused(json_object_get(r.json, "refused"));
 	}
 	client_reply_free(&r);
 	return CLI_EXIT_OK;

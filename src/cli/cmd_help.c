@@ -29,12 +29,12 @@ cmd_help_run(struct cli *cli, int argc, char **argv)
 	const struct cli_cmd *cmd;
 
 	if (argc < 2) {
-		cli_print_usage(stdout);
+		cli_print_usage(cli, stdout);
 		return CLI_EXIT_OK;
 	}
 	if (argc > 2)
 		return cli_usage_error(&cmd_help, "expected one COMMAND");
-	if ((cmd = cli_find(argv[1])) == NULL)
+	if ((cmd = cli_find(cli, argv[1])) == NULL)
 		return cli_usage_error(&cmd_help, "unknown command '%s'", argv[1]);
 	fputs(cmd->help, stdout);
 	return CLI_EXIT_OK;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/limits.h"
@@ -22,6 +23,27 @@ endpoint_state_dir(const char *opt)
 	return ENDPOINT_DEFAULT_STATE;
 }
 
+/*
+ * The API address and token come from the state directory. A file there
+ * that another local user could have written (theirs, or writable by group
+ * or others) may point the CLI, and its bearer token, at their listener.
+ */
+static int
+endpoint_trusted(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EPERM;
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return -EPERM;
+	if (st.st_mode & 022)
+		return -EPERM;
+	return 0;
+}
+
 int
 endpoint_read_line(const char *path, size_t max, char **ret)
 {
@@ -30,8 +52,10 @@ endpoint_read_line(const char *path, size_t max, char **ret)
 	size_t len = 0;
 	int fd, r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return -errno;
+	if ((r = endpoint_trusted(fd)) < 0)
+		goto out;
 	if ((buf = malloc(max + 2)) == NULL) {
 		r = -ENOMEM;
 		goto out;
@@ -123,6 +147,8 @@ endpoint_api_url(const char *opt, const char *state_dir, char **ret_url)
 	r = endpoint_read_line(path, LIMIT_CLI_URL, &line);
 	if (r == -EFBIG)
 		return -EINVAL;
+	if (r == -EPERM)
+		return r;	/* untrusted: never fall back silently */
 	if (r < 0)
 		return endpoint_set_url(ENDPOINT_DEFAULT_API, ret_url);
 	r = endpoint_set_url(line, ret_url);

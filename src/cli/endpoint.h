@@ -25,19 +25,23 @@ const char *endpoint_state_dir(const char *opt);
  * The API base URL without a trailing '/', in *ret_url (caller frees).
  * An api.url that cannot be read (missing, or in a state dir this user may
  * not enter) falls back to the default; malformed content (option,
- * environment or file) is -EINVAL.
+ * environment or file) is -EINVAL; an untrusted file is -EPERM.
  */
 int endpoint_api_url(const char *opt, const char *state_dir, char **ret_url);
 
 /*
  * The API token in *ret_token (caller frees): $MOAT_TOKEN if set, else the
  * first line of <state_dir>/api.token. Returns -EINVAL for a malformed token
- * or the negative errno of reading the file (-EACCES, -ENOENT).
+ * or the negative errno of reading the file (-EACCES, -ENOENT, -EPERM for an
+ * untrusted file, see endpoint_read_line).
  */
 int endpoint_token(const char *state_dir, char **ret_token);
 
 /* Read a one-line text file of at most max bytes into *ret (caller frees),
- * trailing whitespace removed. -EFBIG if longer. Exposed for tests. */
+ * trailing whitespace removed. -EFBIG if longer; -EPERM if it is not a
+ * regular file owned by root or the effective user and closed to writes by
+ * group and others (it may have been planted: api.url then is an error, not
+ * the default). Exposed for tests. */
 int endpoint_read_line(const char *path, size_t max, char **ret);
 
 #endif

@@ -1,6 +1,9 @@
 #include "collect/conf.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,11 +45,40 @@ collect_endpoint_parse(const char *s, struct collect_endpoint *ret)
 	return 0;
 }
 
-/* A sequence of "ADDR:PORT" strings into eps. */
+/* exporters: any | [PREFIX or ADDRESS, ...] into a. */
+static int
+parse_allow(const struct cfg_node *v, struct collect_allow *a, struct cfg_error *err)
+{
+	const char *s = cfg_kind(v) == CFG_SCALAR ? cfg_scalar(v) : NULL;
+
+	memset(a, 0, sizeof(*a));
+	if (s != NULL && strcmp(s, "any") == 0) {
+		a->mode = COLLECT_ALLOW_ANY;
+		return 0;
+	}
+	if (cfg_kind(v) != CFG_SEQ)
+		return cfg_fail(err, v, "exporters: expected any or a list of prefixes");
+	if (cfg_len(v) > LIMIT_COLLECT_ALLOW)
+		return cfg_fail(err, v, "exporters: at most %u prefixes", LIMIT_COLLECT_ALLOW);
+	a->mode = COLLECT_ALLOW_LIST;
+	for (size_t i = 0; i < cfg_len(v); i++) {
+		const struct cfg_node *e = cfg_seq_at(v, i);
+		const char *t = cfg_scalar(e);
+
+		if (t == NULL || prefix_parse(t, &a->p[a->n]) < 0)
+			return cfg_fail(err, e, "exporters: expected a prefix or an address");
+		a->n++;
+	}
+	return 0;
+}
+
+/* A sequence of "ADDR:PORT" strings, or {listen: ADDR:PORT, exporters: ...}
+   maps, into eps. */
 static int
 parse_endpoints(const struct cfg_node *n, const char *key, struct collect_endpoint *eps,
-    unsigned *ret_n, struct cfg_error *err)
+    unsigned *ret_n, struct collect_conf *cc, struct cfg_error *err)
 {
+	static const char *const keys[] = { "listen", "exporters", NULL };
 	const struct cfg_node *seq = NULL;
 	int r = cfg_get_seq(n, key, &seq, err);
 
@@ -58,11 +90,125 @@ parse_endpoints(const struct cfg_node *n, const char *key, struct collect_endpoi
 		const struct cfg_node *v = cfg_seq_at(seq, i);
 		const char *s = cfg_scalar(v);
 
+		if (cfg_kind(v) == CFG_MAP) {
+			const struct cfg_node *ex = cfg_get(v, "exporters");
+
+			if ((r = cfg_check_keys(v, keys, err)) < 0 ||
+			    (r = cfg_get_str(v, "listen", &s, err)) < 0)
+				return r;
+			if (ex != NULL) {
+				if ((r = parse_allow(ex, &cc->allow[cc->nallow], err)) < 0)
+					return r;
+				eps[i].allow = (int)cc->nallow++;
+			}
+		}
 		if (s == NULL || collect_endpoint_parse(s, &eps[i]) < 0)
-			return cfg_fail(err, v, "%s: expected ADDRESS:PORT or [IPv6]:PORT", key);
+			return cfg_fail(err, v, "%s: expected ADDRESS:PORT, [IPv6]:PORT or "
+			    "{listen: ADDRESS:PORT, exporters: [...]}", key);
 	}
 	*ret_n = (unsigned)cfg_len(seq);
 	return 0;
+}
+
+bool
+collect_allow_match(const struct collect_allow *a, const struct ipaddr *addr)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	if (a->mode == COLLECT_ALLOW_ANY)
+		return true;
+	for (unsigned i = 0; i < a->n; i++)
+		if (prefix_contains(&a->p[i], addr))
+			return true;
+	if (a->mode == COLLECT_ALLOW_DEFAULT && a->n == 0)
+		return (addr->af == AF_INET && addr->a[0] == 127) ||
+		    (addr->af == AF_INET6 && memcmp(addr->a, v6lo, 16) == 0);
+	return false;
+}
+
+static void
+allow_add(struct collect_allow *a, const struct ipaddr *addr, unsigned len)
+{
+	struct prefix p;
+
+	if (a->n >= LIMIT_COLLECT_ALLOW || prefix_make(addr, len, &p) < 0)
+		return;
+	for (unsigned i = 0; i < a->n; i++)
+		if (prefix_equal(&a->p[i], &p))
+			return;
+	a->p[a->n++] = p;
+}
+
+static unsigned
+mask_len(const struct sockaddr *sa)
+{
+	const uint8_t *b;
+	size_t n;
+	unsigned len = 0;
+
+	if (sa->sa_family == AF_INET) {
+		b = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		n = 4;
+	} else {
+		b = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		n = 16;
+	}
+	for (size_t i = 0; i < n && b[i] == 0xff; i++)
+		len += 8;
+	if (len < n * 8)
+		for (uint8_t m = b[len / 8]; m & 0x80; m <<= 1)
+			len++;
+	return len;
+}
+
+int
+collect_allow_default(struct collect_allow *ret)
+{
+	struct ifaddrs *ifa = NULL;
+	struct ipaddr a;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->mode = COLLECT_ALLOW_DEFAULT;
+	if (ipaddr_parse("127.0.0.0", &a) == 0)
+		allow_add(ret, &a, 8);
+	if (ipaddr_parse("::1", &a) == 0)
+		allow_add(ret, &a, 128);
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next) {
+		const struct sockaddr *sa = i->ifa_addr;
+
+		if (sa == NULL || i->ifa_netmask == NULL ||
+		    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.af = sa->sa_family;
+		if (sa->sa_family == AF_INET)
+			memcpy(a.a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		else
+			memcpy(a.a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		allow_add(ret, &a, mask_len(i->ifa_netmask));
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
+void
+collect_allow_format(const struct collect_allow *a, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (a->mode == COLLECT_ALLOW_ANY) {
+		snprintf(buf, len, "any");
+		return;
+	}
+	for (unsigned i = 0; i < a->n && off < len; i++) {
+		char p[PREFIX_STRLEN];
+
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+		    prefix_format(&a->p[i], p, sizeof(p)));
+	}
 }
 
 static int
@@ -218,7 +364,7 @@ collect_conf_parse(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err)
 {
 	static const char *const keys[] = { "udp", "tcp", "sampling", "capture", "pcap", "clock",
-		NULL };
+		"exporters", NULL };
 	struct collect_conf *cc;
 	int r;
 
@@ -232,10 +378,13 @@ collect_conf_parse(struct settings *c, const struct cfg_node *n, void **ret_ext,
 	cc = calloc(1, sizeof(*cc));
 	if (cc == NULL)
 		return -ENOMEM;
+	cc->nallow = 1;		/* allow[0]: the section's, DEFAULT unless set */
 	if (cfg_kind(n) == CFG_MAP) {
 		if ((r = cfg_check_keys(n, keys, err)) < 0 ||
-		    (r = parse_endpoints(n, "udp", cc->udp, &cc->nudp, err)) < 0 ||
-		    (r = parse_endpoints(n, "tcp", cc->tcp, &cc->ntcp, err)) < 0 ||
+		    (cfg_get(n, "exporters") != NULL &&
+		    (r = parse_allow(cfg_get(n, "exporters"), &cc->allow[0], err)) < 0) ||
+		    (r = parse_endpoints(n, "udp", cc->udp, &cc->nudp, cc, err)) < 0 ||
+		    (r = parse_endpoints(n, "tcp", cc->tcp, &cc->ntcp, cc, err)) < 0 ||
 		    (r = parse_sampling(n, cc, err)) < 0 || (r = parse_capture(n, cc, err)) < 0 ||
 		    (r = parse_pcap(n, cc, err)) < 0 || (r = parse_clock(n, cc, err)) < 0)
 			goto fail;

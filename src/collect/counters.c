@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/hash.h"
 #include "common/limits.h"
 
 #define NCOMBO		(DIR__COUNT * PROTO__COUNT)
@@ -147,6 +148,7 @@ struct counters {
 	uint32_t *mh_used;
 	uint32_t nmh;
 	uint64_t hosts_dropped;
+	uint64_t hkey;			/* host-table hash key, random per process */
 	counters_obs_fn obs_fn;
 	void *obs_ctx;
 };
@@ -182,10 +184,42 @@ port_index(uint32_t slot, unsigned dir, unsigned proto)
 	return ((size_t)slot * PORT_COMBO + dir * PORT_PROTOS + proto) * CNT__COUNT;
 }
 
-static uint32_t
-host_hash(const struct ipaddr *a, uint32_t po, unsigned proto)
+static inline uint64_t
+host_mix(uint64_t h)
 {
-	return ipaddr_hash(a, po * PROTO__COUNT + proto);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+/*
+ * The host tables' hash: destination addresses are chosen by whoever sends
+ * the traffic, so the mix starts from a 64-bit key drawn per process (an
+ * attacker cannot aim a flood of addresses at one run of buckets without
+ * it), and probes stop after LIMIT_COLLECT_HOST_PROBES (the entry counts as
+ * dropped, which the engine reports). A multiply-xorshift rather than
+ * SipHash: this runs per record on the hot path; the key is never exposed.
+ */
+static inline uint32_t
+host_hash(const struct counters *c, const struct ipaddr *a, uint32_t po, unsigned proto)
+{
+	uint64_t h = host_mix(c->hkey ^ ((uint64_t)(po * PROTO__COUNT + proto) << 8 | a->af));
+	uint64_t w;
+
+	if (a->af == AF_INET6) {
+		memcpy(&w, a->a, 8);
+		h = host_mix(h ^ w);
+		memcpy(&w, a->a + 8, 8);
+		h = host_mix(h ^ w ^ c->hkey);
+	} else {
+		uint32_t v4;
+
+		memcpy(&v4, a->a, 4);
+		h = host_mix(h ^ v4);
+	}
+	return (uint32_t)(h ^ h >> 32);
 }
 
 /* ---- allocation ---- */
@@ -392,6 +426,13 @@ counters_new(uint32_t max_pos, uint32_t max_locations, unsigned nshards)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
+	{
+		struct hash_key k;
+
+		if (hash_key_init(&k) < 0)
+			goto fail;
+		c->hkey = k.k0 ^ k.k1;
+	}
 	c->max_pos = c->npos = max_pos;
 	c->max_loc = max_locations;
 	c->nshards = nshards;
@@ -533,9 +574,15 @@ host_add(struct host_tab *h, uint32_t tag, uint32_t po, uint8_t proto, const str
 {
 	uint32_t i = tag & HOST_MASK;
 
-	for (;;) {
+	for (unsigned probe = 0;; probe++) {
 		struct host_ent *e = &h->e[i];
 
+		if (probe == LIMIT_COLLECT_HOST_PROBES) {
+			atomic_store_explicit(&h->dropped,
+			    atomic_load_explicit(&h->dropped, memory_order_relaxed) + 1,
+			    memory_order_relaxed);
+			return;
+		}
 		if (!atomic_load_explicit(&e->used, memory_order_relaxed)) {
 			uint32_t n = atomic_load_explicit(&h->nused, memory_order_relaxed);
 
@@ -560,7 +607,7 @@ host_add(struct host_tab *h, uint32_t tag, uint32_t po, uint8_t proto, const str
 			cnt_add_n(e->v, v, HOST_NV);
 			return;
 		}
-		i = (i + 1) & HOST_MASK;	/* the table is never more than half full */
+		i = (i + 1) & HOST_MASK;
 	}
 }
 
@@ -685,7 +732,7 @@ plan_chunk(const struct counters_shard *s, const struct lpm *l, const struct por
 		p->sout = lookup(l, &r->src);
 		p->pin = p->pout = NO_SLOT;
 		if (p->din < c->max_pos) {
-			p->host = host_hash(&r->dst, p->din, p->proto);
+			p->host = host_hash(c, &r->dst, p->din, p->proto);
 			prefetch_group(&s->po[key_index(p->din, DIR_IN, p->proto)]);
 			__builtin_prefetch(&h->e[p->host & HOST_MASK], 1);
 			if (ported && (p->pin = port_slot(pt, p->din, r->dport)) != NO_SLOT)
@@ -859,14 +906,18 @@ merge_clear(struct counters *c)
 static void
 merge_one(struct counters *c, const struct host_ent *e)
 {
-	uint32_t i = host_hash(&e->addr, e->po, e->proto) & HOST_MASK;
+	uint32_t i = host_hash(c, &e->addr, e->po, e->proto) & HOST_MASK;
 	uint64_t v[HOST_NV];
 
 	for (unsigned k = 0; k < HOST_NV; k++)
 		v[k] = atomic_load_explicit(&e->v[k], memory_order_relaxed);
-	for (;;) {
+	for (unsigned probe = 0;; probe++) {
 		struct merged_host *m = &c->mh[i];
 
+		if (probe == LIMIT_COLLECT_HOST_PROBES) {
+			c->hosts_dropped++;
+			return;
+		}
 		if (!m->used) {
 			if (c->nmh >= LIMIT_COLLECT_HOSTS) {
 				c->hosts_dropped++;
@@ -891,9 +942,9 @@ merge_one(struct counters *c, const struct host_ent *e)
 static const struct merged_host *
 merged_find(const struct counters *c, uint32_t po, unsigned proto, const struct ipaddr *a)
 {
-	uint32_t i = host_hash(a, po, proto) & HOST_MASK;
+	uint32_t i = host_hash(c, a, po, proto) & HOST_MASK;
 
-	for (;;) {
+	for (unsigned probe = 0; probe < LIMIT_COLLECT_HOST_PROBES; probe++) {
 		const struct merged_host *m = &c->mh[i];
 
 		if (!m->used)
@@ -902,6 +953,7 @@ merged_find(const struct counters *c, uint32_t po, unsigned proto, const struct 
 			return m;
 		i = (i + 1) & HOST_MASK;
 	}
+	return NULL;
 }
 
 void

@@ -48,8 +48,9 @@ flowbatch_slot(struct flowbatch *b)
 /*
  * Keep the record in the current slot. For flow records (not single
  * packets) the SYN count is estimated from the OR of the flags: a flow with
- * SYN and no ACK is all SYNs (a flood or a failed handshake); with ACK it
- * held one SYN at most.
+ * SYN and no ACK is all SYNs (a flood or a failed handshake); a flow with
+ * ACK set counts none — a SYN-ACK (the server's side, or a reflection) is
+ * not a SYN, and a completed client handshake is not a flood.
  */
 static inline void
 flowbatch_push(struct flowbatch *b, struct exporter *e, uint32_t rec_rate)
@@ -59,7 +60,7 @@ flowbatch_push(struct flowbatch *b, struct exporter *e, uint32_t rec_rate)
 	r->location = e->index;
 	r->sampling = exporter_sampling(e, rec_rate);
 	if (!(r->flags & FLOWREC_PACKET) && r->proto == 6 && (r->tcp_flags & 0x02))
-		r->syns = (r->tcp_flags & 0x10) ? 1u :
+		r->syns = (r->tcp_flags & 0x10) ? 0u :
 		    (r->packets > UINT32_MAX ? UINT32_MAX : (uint32_t)r->packets);
 	e->h.records++;
 	e->h.bytes += r->bytes;

@@ -15,16 +15,6 @@ struct ipfix_header {
 	uint32_t domain;
 };
 
-static ipfix_conn_fn conn_fn;
-static void *conn_ctx;
-
-void
-ipfix_set_conn_sink(ipfix_conn_fn fn, void *ctx)
-{
-	conn_fn = fn;
-	conn_ctx = ctx;
-}
-
 static uint32_t
 ipfix_u32(uint64_t v)
 {
@@ -41,7 +31,7 @@ ipfix_ins_opt(const struct nftmpl_extra *x, enum insie_id ie)
 /* The connection's view of a moat-ins record, to the sink. */
 static void
 ipfix_conn_event(const struct exporter *e, const struct ipfix_header *h, const struct flow_rec *r,
-    const struct nftmpl_extra *x)
+    const struct nftmpl_extra *x, ipfix_conn_fn conn_fn, void *conn_ctx)
 {
 	struct ipfix_conn ev = {
 		.domain = h->domain,
@@ -119,7 +109,7 @@ ipfix_options_data(struct exporter *e, const struct nftmpl *t, struct cursor *se
 /* Returns the number of data records in the set (for the sequence). */
 static uint32_t
 ipfix_flow_data(struct exporter *e, const struct ipfix_header *h, const struct nftmpl *t,
-    struct cursor *set, struct flowbatch *b)
+    struct cursor *set, struct flowbatch *b, ipfix_conn_fn conn_fn, void *conn_ctx)
 {
 	struct nftmpl_extra x;
 	uint32_t n = 0;
@@ -131,8 +121,18 @@ ipfix_flow_data(struct exporter *e, const struct ipfix_header *h, const struct n
 			break;
 		r->time_ns = x.end_ms ? x.end_ms * 1000000u : h->export_ns;
 		if (conn_fn != NULL && (x.ins_present & (1u << INSIE_ID_EVENT)))
-			ipfix_conn_event(e, h, r, &x);
-		flowbatch_push(b, e, nftmpl_extra_rate(&x));
+			ipfix_conn_event(e, h, r, &x, conn_fn, conn_ctx);
+		if (x.has_reverse) {
+			struct flow_rec fwd = *r, rev;
+
+			flowbatch_push(b, e, nftmpl_extra_rate(&x));
+			if (nftmpl_reverse(&fwd, &x, &rev)) {
+				*flowbatch_slot(b) = rev;
+				flowbatch_push(b, e, nftmpl_extra_rate(&x));
+			}
+		} else {
+			flowbatch_push(b, e, nftmpl_extra_rate(&x));
+		}
 		n++;
 	}
 	return n;
@@ -142,6 +142,8 @@ struct ipfix_msg {
 	struct exporter *e;
 	struct ipfix_header h;
 	struct flowbatch *b;
+	ipfix_conn_fn conn_fn;		/* the table's connection sink, or NULL */
+	void *conn_ctx;
 	uint32_t data_records;	/* all data records, for the sequence */
 	int flows;
 };
@@ -174,7 +176,7 @@ ipfix_set(struct ipfix_msg *m, struct cursor *c)
 		m->data_records += ipfix_options_data(m->e, t, &set);
 		return 0;
 	}
-	r = (int)ipfix_flow_data(m->e, &m->h, t, &set, m->b);
+	r = (int)ipfix_flow_data(m->e, &m->h, t, &set, m->b, m->conn_fn, m->conn_ctx);
 	m->data_records += (uint32_t)r;
 	m->flows += r;
 	return 0;
@@ -188,13 +190,13 @@ ipfix_message(struct exporter_table *t, const struct ipaddr *from, struct cursor
 	struct cursor body;
 	int r = 0;
 
+	m.conn_fn = exporter_table_conn_sink(t, &m.conn_ctx);
+
 	if (!ipfix_read_header(c, &m.h))
 		return -EINVAL;
-	m.e = exporter_get(t, from, m.h.domain, EXPORTER_IPFIX, now_ns);
-	if (m.e == NULL) {
-		exporter_table_count_refused(t);
+	m.e = exporter_get(t, from, from, m.h.domain, EXPORTER_IPFIX, now_ns);
+	if (m.e == NULL)
 		return -ENOSPC;
-	}
 	m.e->h.datagrams++;
 	if (!cur_sub(c, m.h.length - IPFIX_HEADER_LEN, &body)) {
 		m.e->h.parse_errors++;

@@ -51,13 +51,11 @@ struct ipfix_conn {
 };
 
 /*
- * Where connection events go: fn(ctx, ev) is called from the parsing
- * thread, for each one, during ipfix_parse(); ev is valid during the call
- * only. One sink per process (moatd has one collector); set it before
- * parsing starts and clear it (NULL) only after the parsing thread stopped.
+ * Where connection events go is a property of the exporter table
+ * (exporter_table_set_conn_sink(), exporter.h): fn(ctx, ev) is called from
+ * the parsing thread, for each one, during ipfix_parse(); ev is valid during
+ * the call only. No sink: the records are counted as flows only.
  */
-typedef void (*ipfix_conn_fn)(void *ctx, const struct ipfix_conn *ev);
-void ipfix_set_conn_sink(ipfix_conn_fn fn, void *ctx);
 
 /*
  * Parse every message in c (a UDP datagram holds one; a TCP read may be

@@ -91,11 +91,9 @@ nf5_parse(struct exporter_table *t, const struct ipaddr *from, struct cursor *c,
 
 	if (!nf5_read_header(c, &h))
 		return -EINVAL;
-	e = exporter_get(t, from, h.engine, EXPORTER_NF5, now_ns);
-	if (e == NULL) {
-		exporter_table_count_refused(t);
+	e = exporter_get(t, from, from, h.engine, EXPORTER_NF5, now_ns);
+	if (e == NULL)
 		return -ENOSPC;
-	}
 	e->h.datagrams++;
 	if (h.count == 0 || h.count > NF5_MAX_RECORDS ||
 	    !cur_sub(c, (size_t)h.count * NF5_RECORD_LEN, &recs)) {

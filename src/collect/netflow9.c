@@ -127,11 +127,9 @@ nf9_parse(struct exporter_table *t, const struct ipaddr *from, struct cursor *c,
 
 	if (!nf9_read_header(c, &h))
 		return -EINVAL;
-	e = exporter_get(t, from, h.source_id, EXPORTER_NF9, now_ns);
-	if (e == NULL) {
-		exporter_table_count_refused(t);
+	e = exporter_get(t, from, from, h.source_id, EXPORTER_NF9, now_ns);
+	if (e == NULL)
 		return -ENOSPC;
-	}
 	e->h.datagrams++;
 	exporter_seq(e, h.sequence, 1);
 	flowbatch_init(&b, fn, ctx);

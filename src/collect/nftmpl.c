@@ -31,6 +31,11 @@ enum nftmpl_op {
 	OP_PKT_SPACE,
 	OP_FRAG_OFFSET,
 	OP_START_MS,
+	OP_RBYTES,		/* RFC 5103 reverse elements (PEN 29305) */
+	OP_RPKTS,
+	OP_RBYTES_TOTAL,
+	OP_RPKTS_TOTAL,
+	OP_RTCPFLAGS,
 	OP_INS,			/* OP_INS + i: moat-ins element i (enum insie_id) */
 	OP_INS_LAST = OP_INS + INSIE_ID__COUNT - 1,
 };
@@ -183,6 +188,24 @@ field_op_ins(uint16_t ie, uint16_t len)
 	return (uint8_t)(OP_INS + ie);
 }
 
+/* RFC 5103: the reverse of a counter is the same element under PEN 29305. */
+#define REVERSE_PEN 29305u
+
+static uint8_t
+field_op_reverse(uint16_t ie, uint16_t len)
+{
+	if (len == 0 || len > 8)
+		return OP_SKIP;
+	switch (ie) {
+	case 1: return OP_RBYTES;		/* reverseOctetDeltaCount */
+	case 2: return OP_RPKTS;		/* reversePacketDeltaCount */
+	case 6: return OP_RTCPFLAGS;		/* reverseTcpControlBits */
+	case 85: return OP_RBYTES_TOTAL;	/* reverseOctetTotalCount */
+	case 86: return OP_RPKTS_TOTAL;		/* reversePacketTotalCount */
+	default: return OP_SKIP;
+	}
+}
+
 static uint8_t
 field_op(uint16_t ie, uint32_t pen, uint16_t len)
 {
@@ -190,6 +213,8 @@ field_op(uint16_t ie, uint32_t pen, uint16_t len)
 		return OP_SKIP;
 	if (pen == INSIE_PEN)
 		return field_op_ins(ie, len);
+	if (pen == REVERSE_PEN)
+		return field_op_reverse(ie, len);
 	if (pen != 0)
 		return OP_SKIP;
 	for (size_t i = 0; i < sizeof(ie_table) / sizeof(ie_table[0]); i++) {
@@ -421,6 +446,27 @@ apply(uint8_t op, struct cursor *v, struct flow_rec *r, struct nftmpl_extra *x)
 	case OP_START_MS:
 		x->start_ms = n;
 		break;
+	case OP_RBYTES:
+		x->rbytes = n;
+		x->has_reverse = true;
+		break;
+	case OP_RPKTS:
+		x->rpackets = n;
+		x->has_reverse = true;
+		break;
+	case OP_RBYTES_TOTAL:
+		if (x->rbytes == 0)
+			x->rbytes = n;
+		x->has_reverse = true;
+		break;
+	case OP_RPKTS_TOTAL:
+		if (x->rpackets == 0)
+			x->rpackets = n;
+		x->has_reverse = true;
+		break;
+	case OP_RTCPFLAGS:
+		x->rtcp_flags = (uint8_t)n;
+		break;
 	case OP_SAMPLING:
 		x->sampling = (uint32_t)min_u64(n, UINT32_MAX);
 		break;
@@ -472,6 +518,25 @@ nftmpl_decode(const struct nftmpl *t, struct cursor *rec, struct flow_rec *r,
 		if (f->op != OP_SKIP)
 			apply(f->op, &v, r, x);
 	}
+	return true;
+}
+
+bool
+nftmpl_reverse(const struct flow_rec *fwd, const struct nftmpl_extra *x, struct flow_rec *ret)
+{
+	if (!x->has_reverse || (x->rbytes == 0 && x->rpackets == 0))
+		return false;
+	*ret = *fwd;
+	ret->src = fwd->dst;
+	ret->dst = fwd->src;
+	if (fwd->proto == 6 || fwd->proto == 17 || fwd->proto == 132) {
+		ret->sport = fwd->dport;
+		ret->dport = fwd->sport;
+	}
+	ret->bytes = x->rbytes;
+	ret->packets = x->rpackets;
+	ret->tcp_flags = x->rtcp_flags;
+	ret->syns = 0;
 	return true;
 }
 

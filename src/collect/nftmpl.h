@@ -69,6 +69,9 @@ struct nftmpl_extra {
 	bool has_uptime;
 	uint32_t sampling;	/* samplingInterval etc.; 0 = absent */
 	uint32_t pkt_interval, pkt_space; /* IPFIX samplingPacketInterval/Space */
+	uint64_t rbytes, rpackets; /* RFC 5103 reverse counters (biflows) */
+	uint8_t rtcp_flags;	/* reverseTcpControlBits */
+	bool has_reverse;	/* a reverse counter was in the record */
 	uint32_t ins_present;	/* bit i: ins[i] was in the record */
 	uint64_t ins[INSIE_ID__COUNT];	/* moat-ins's elements (enum insie_id, under
 					   INSIE_PEN); other enterprise elements are skipped */
@@ -81,6 +84,12 @@ struct nftmpl_extra {
  */
 bool nftmpl_decode(const struct nftmpl *t, struct cursor *rec, struct flow_rec *r,
     struct nftmpl_extra *x);
+
+/* RFC 5103 biflow: the reverse direction of fwd (addresses and ports
+   swapped, the reverse counters and flags) into *ret; false when the record
+   carried no reverse traffic. */
+bool nftmpl_reverse(const struct flow_rec *fwd, const struct nftmpl_extra *x,
+    struct flow_rec *ret);
 
 /* The sampling rate an nftmpl_extra implies, 0 if none. */
 uint32_t nftmpl_extra_rate(const struct nftmpl_extra *x);

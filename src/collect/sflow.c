@@ -152,6 +152,8 @@ sflow_flow_sample(struct sflow_dgram *d, struct cursor *c, bool expanded)
 	    !cur_be32(c, &pool) || !cur_be32(c, &drops) || !cur_skip(c, skip_if) ||
 	    !cur_be32(c, &nrec))
 		return -EINVAL;
+	if (rate != 0)
+		d->e->sampling_seen = rate;	/* shown per exporter: sFlow carries it per sample */
 	return sflow_flow_records(d, c, nrec, rate);
 }
 
@@ -244,16 +246,13 @@ sflow_parse(struct exporter_table *t, const struct ipaddr *from, struct cursor *
 	struct flowbatch b;
 	int r = 0;
 
-	(void)from;
 	if (!cur_be32(c, &version) || version != 5 || !sflow_read_addr(c, &agent) ||
 	    !cur_be32(c, &sub_agent) || !cur_be32(c, &seq) || !cur_be32(c, &uptime) ||
 	    !cur_be32(c, &nsamples))
 		return -EINVAL;
-	d.e = exporter_get(t, &agent, sub_agent, EXPORTER_SFLOW, now_ns);
-	if (d.e == NULL) {
-		exporter_table_count_refused(t);
+	d.e = exporter_get(t, from, &agent, sub_agent, EXPORTER_SFLOW, now_ns);
+	if (d.e == NULL)
 		return -ENOSPC;
-	}
 	d.e->h.datagrams++;
 	exporter_seq(d.e, seq, 1);
 	flowbatch_init(&b, fn, ctx);

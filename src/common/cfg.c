@@ -10,17 +10,15 @@
 #include "common/cfg.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
+#include "common/fileio.h"
 #include "common/limits.h"
 #include "common/strnum.h"
 
@@ -666,60 +664,14 @@ cfg_load_buffer(const char *name, const char *buf, size_t len, struct cfg_doc **
 static int
 read_file(const char *path, char **ret_buf, size_t *ret_len, struct cfg_error *err)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r;
+	int r = fileio_read(path, LIMIT_CONFIG_BYTES, 0, ret_buf, ret_len);
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		r = -errno;
-		err_at(err, path, 0, 0, "cannot open: %s", strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		err_at(err, path, 0, 0, "cannot stat: %s", strerror(-r));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		err_at(err, path, 0, 0, "not a regular file");
-		goto out;
-	}
-	if ((uint64_t)st.st_size > LIMIT_CONFIG_BYTES) {
-		r = -EFBIG;
+	if (r == -EFBIG)
 		err_at(err, path, 0, 0, "larger than %u bytes", LIMIT_CONFIG_BYTES);
-		goto out;
-	}
-	/* One spare byte detects a file that grew since fstat(). */
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = -ENOMEM;
-		err_at(err, path, 0, 0, "out of memory");
-		goto out;
-	}
-	while ((n = read(fd, buf + len, (size_t)st.st_size + 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			err_at(err, path, 0, 0, "cannot read: %s", strerror(-r));
-			goto out;
-		}
-		len += (size_t)n;
-		if (len > (size_t)st.st_size) {
-			r = -EAGAIN;
-			err_at(err, path, 0, 0, "file changed while being read");
-			goto out;
-		}
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
+	else if (r == -EINVAL)
+		err_at(err, path, 0, 0, "not a regular file");
+	else if (r < 0)
+		err_at(err, path, 0, 0, "cannot open: %s", strerror(-r));
 	return r;
 }
 

@@ -56,6 +56,25 @@
 #define LIMIT_COLLECT_OBS		4096u
 /* IPFIX-over-TCP connections accepted at once, and one message's size. */
 #define LIMIT_COLLECT_TCP_CONNS		64u
+/* IPFIX-over-TCP connections from one address: a real exporter needs one
+   (two while it reconnects), so one sender cannot hold every slot. */
+#define LIMIT_COLLECT_TCP_PER_SOURCE	4u
+/* Seconds a new IPFIX/TCP connection has to send its first complete message
+   header (16 bytes), and a started message to arrive whole: an exporter
+   writes whole messages, a slot holder trickles. */
+#define LIMIT_COLLECT_TCP_HEADER_S	5u
+#define LIMIT_COLLECT_TCP_IDLE_S	15u
+/* Exporters (source ids / observation domains / sFlow sub-agents, all
+   protocols) one source address may hold; a router has a handful. */
+#define LIMIT_COLLECT_EXPORTERS_PER_ADDR 16u
+/* Linear probes in a keyed hash table fed by the wire before the key is
+   refused (counted, a health issue): a bound on the cost of a lookup. */
+#define LIMIT_COLLECT_PROBES		32u
+/* Probes in a host table (half full at most) before the entry is dropped:
+   64 cache lines bound a record's cost whatever addresses a flood uses. */
+#define LIMIT_COLLECT_HOST_PROBES	64u
+/* Allow-list prefixes per collector. */
+#define LIMIT_COLLECT_ALLOW		64u
 /* Capture worker threads (PACKET_FANOUT members) per interface. */
 #define LIMIT_COLLECT_CAPTURE_THREADS	16u
 /* UDP/TCP listeners configured. */
@@ -79,8 +98,12 @@
 /* TCP connections tracked at once (handshakes and sessions); a SYN flood
  * recycles the oldest half-open entry instead of growing memory. */
 #define LIMIT_CHAFF_CONNS		65536u
-/* Sessions at once from one source address: one scanner cannot take them all. */
+/* Sessions at once from one source address at one decoy: one scanner cannot take its services. */
 #define LIMIT_CHAFF_SESSIONS_PER_SRC	16u
+/* chaff: service sessions of one source over all decoys (1/8 of the 4,096-session pool) */
+#define LIMIT_CHAFF_SESSIONS_PER_SRC_ALL	512u
+/* chaff: service sessions at one decoy, whoever holds them (a host serves a few dozen) */
+#define LIMIT_CHAFF_SESSIONS_PER_DECOY	64u
 /* Bytes a service reads from one session before it closes it. */
 #define LIMIT_CHAFF_SESSION_BYTES	(64u << 10)
 /* Seconds a session may live: a decoy service never serves long. */
@@ -93,6 +116,8 @@
 #define LIMIT_CHAFF_ALARM_KEYS		16384u
 /* Distinct decoys remembered per aggregated alarm (the count goes on past it). */
 #define LIMIT_CHAFF_ALARM_DECOYS	8u
+/* chaff: logins of one source and port reported one by one per window (then counted) */
+#define LIMIT_CHAFF_ALARM_LOGINS	32u
 /* Allow-listed source prefixes. */
 #define LIMIT_CHAFF_ALLOW		1024u
 /* Liveness ARP packets per second across all decoys. */
@@ -188,9 +213,28 @@
 #define LIMIT_API_HEADERS		16384u
 /* A REST connection idle or trickling this long is dropped (slowloris). */
 #define LIMIT_API_TIMEOUT_S		30u
+/* A new REST connection must have sent its complete request head by then. */
+#define LIMIT_API_HEADER_DEADLINE_S	10u
+/* After accept() fails for want of descriptors, accepting pauses this long. */
+#define LIMIT_API_ACCEPT_PAUSE_MS	250u
+/* api.hosts: names the Host header may carry besides the listen address. */
+#define LIMIT_API_HOSTS			16u
+#define LIMIT_API_HOST_LEN		253u
 /* Categories in one flight query: there are twelve, a longer list is abuse. */
 #define LIMIT_FLIGHT_CATEGORIES		16u
 /* A flight message is for people; longer text is cut. */
 #define LIMIT_FLIGHT_MESSAGE		512u
+/* Flight entries one (category, event, source) writes singly per window;
+   past it they are counted and written as one "xN in W s" summary. */
+#define LIMIT_FLIGHT_BURST		5u
+/* The aggregation window, and the keys aggregated at once (a keyed table);
+   sources past it share one per-category bucket. */
+#define LIMIT_FLIGHT_WINDOW_S		10u
+#define LIMIT_FLIGHT_KEYS		512u
+/* Flight rows written per second in all (summaries apart): the store, and so
+   the event loop, never spend more than a few ms a second on the record. */
+#define LIMIT_FLIGHT_WRITES_PER_S	50u
+/* Rows one retention step deletes (a few ms); more waits for the next tick. */
+#define LIMIT_FLIGHT_PRUNE_BATCH	2000u
 
 #endif

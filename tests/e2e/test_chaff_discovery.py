@@ -68,10 +68,16 @@ def run(argv):
 
 
 def test_check_mode_and_config_errors(topo):
-    """-n validates the config and the personalities, and exits; errors name file:line:col."""
+    """-n validates the config, the personalities and that the interface
+    exists, and exits; errors name file:line:col."""
+    scan = topo.ns("scan")
+    chaff = topo.ns("chaff")
+    topo.veth(scan, chaffutil.SCANNER_ADDR + "/16", chaff, None, name_b="chaff0")
     good, _ = chaffutil.write_config(GROUPS)
-    r = run([chaffutil.binpath("moat-chaff"), "-c", good, "-n"])
+    r = topo.run(chaff, chaffutil.binpath("moat-chaff"), "-c", good, "-n", check=False)
     assert r.returncode == 0 and "ok: 16 decoys, 2 personalities" in r.stdout, r
+    r = topo.run(scan, chaffutil.binpath("moat-chaff"), "-c", good, "-n", check=False)
+    assert r.returncode == 1 and "chaff0: no such interface" in r.stderr, r
     bad, _ = chaffutil.write_config([{"ranges": ["198.51.100.16/28"], "personality": "beos"}])
     r = run([chaffutil.binpath("moat-chaff"), "-c", bad, "-n"])
     assert r.returncode == 1

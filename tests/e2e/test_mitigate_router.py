@@ -323,6 +323,8 @@ def test_bgp_blackhole_from_a_live_attack(topo, tmp_path):
                      UDP_FLOOD % {"n": 200000, "pps": 20000, "port": 9, "secs": 8})
     m = wait_for(lambda: mitigating(r, 1), timeout=10, interval=0.2, what="mitigation")[0]
     assert m["driver"] == "bgp"
+    # the speaker's neighbour (BIRD) is on the never-block list
+    assert "bgp peer 198.51.100.2 is never blocked" in r.log(), r.log()
     wait_for(lambda: "(65535,666)" in bird("show", "route", "203.0.113.10/32", "all"),
              timeout=10, what="the blackhole route at the upstream")
     udp.wait(timeout=30)

@@ -16,11 +16,19 @@ fuzz_conn_sink(void *ctx, const struct ipfix_conn *ev)
 	    ev->src.af + ev->dst.af;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* ipfix_parse with the connection sink set on the harness's table. */
+static int
+fuzz_ipfix_parse(struct exporter_table *t, const struct ipaddr *from, struct cursor *c,
+    uint64_t now_ns, flowrec_sink_fn fn, void *ctx)
 {
 	static uint64_t sum;
 
-	ipfix_set_conn_sink(fuzz_conn_sink, &sum);
-	return fuzz_flow_datagrams(data, size, ipfix_parse);
+	exporter_table_set_conn_sink(t, fuzz_conn_sink, &sum);
+	return ipfix_parse(t, from, c, now_ns, fn, ctx);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_flow_datagrams(data, size, fuzz_ipfix_parse);
 }

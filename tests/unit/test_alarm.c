@@ -150,6 +150,89 @@ test_syslog_format(void **state)
 	assert_int_equal(n, 15);
 }
 
+/* 3,000 SMTP NOOPs from one source: one alarm at once, one count at the window's end. */
+static void
+test_service_flood_is_aggregated(void **state)
+{
+	struct alarm a;
+	struct captured cap = { 0 };
+	struct respond_contact c = { .kind = CONTACT_SERVICE, .src = 0xc6336401, .decoy = 0xc6336410,
+				     .proto = 6, .dport = 25, .detail = "NOOP" };
+	struct respond_contact other = c;
+	json_t *j;
+
+	assert_int_equal(alarm_init(&a, 10 * S, NULL, 0), 0);
+	assert_int_equal(alarm_add_sink(&a, capture, &cap), 0);
+	for (int i = 0; i < 3000; i++)
+		alarm_contact(&a, &c, S + (uint64_t)i);
+	assert_int_equal(cap.n, 1);
+	/* Another port of the same source is its own key. */
+	other.dport = 21;
+	alarm_contact(&a, &other, 2 * S);
+	assert_int_equal(cap.n, 2);
+	j = line_json(&cap, 0);
+	assert_string_equal(json_string_value(json_object_get(j, "detail")), "NOOP");
+	assert_true(json_is_true(json_object_get(j, "proven")));	/* on a connection */
+	json_decref(j);
+	alarm_tick(&a, 12 * S, false);
+	assert_int_equal(cap.n, 3);
+	j = line_json(&cap, 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 3000);
+	assert_int_equal(json_integer_value(json_object_get(j, "dport")), 25);
+	json_decref(j);
+	captured_free(&cap);
+	alarm_free(&a);
+}
+
+/* Only a completed handshake proves the source; ARP, ping, UDP, SYNs do not. */
+static void
+test_proven_flag(void **state)
+{
+	static const enum respond_contact_kind kinds[] = { CONTACT_ARP, CONTACT_PING, CONTACT_SYN,
+		CONTACT_UDP, CONTACT_CONFLICT, CONTACT_CONNECT };
+	struct alarm a;
+	struct captured cap = { 0 };
+
+	assert_int_equal(alarm_init(&a, 10 * S, NULL, 0), 0);
+	assert_int_equal(alarm_add_sink(&a, capture, &cap), 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct respond_contact c = { .kind = kinds[i], .src = 0xc6336401, .decoy = 0xc6336410 };
+		json_t *j;
+
+		alarm_contact(&a, &c, S);
+		j = line_json(&cap, i);
+		assert_int_equal(json_is_true(json_object_get(j, "proven")),
+				 kinds[i] == CONTACT_CONNECT);
+		json_decref(j);
+	}
+	captured_free(&cap);
+	alarm_free(&a);
+}
+
+/* Logins: one line each up to the cap per window, then counted. */
+static void
+test_login_spray_capped(void **state)
+{
+	struct alarm a;
+	struct captured cap = { 0 };
+	struct respond_contact c = { .kind = CONTACT_LOGIN, .src = 0xc6336401, .decoy = 0xc6336410,
+				     .proto = 6, .dport = 21, .user = "root", .pass = "x" };
+	json_t *j;
+
+	assert_int_equal(alarm_init(&a, 10 * S, NULL, 0), 0);
+	assert_int_equal(alarm_add_sink(&a, capture, &cap), 0);
+	for (int i = 0; i < 1000; i++)
+		alarm_contact(&a, &c, S + (uint64_t)i);
+	assert_int_equal(cap.n, LIMIT_CHAFF_ALARM_LOGINS);
+	alarm_tick(&a, 12 * S, false);
+	assert_int_equal(cap.n, LIMIT_CHAFF_ALARM_LOGINS + 1);
+	j = line_json(&cap, cap.n - 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 1000);
+	json_decref(j);
+	captured_free(&cap);
+	alarm_free(&a);
+}
+
 int
 main(void)
 {
@@ -158,6 +241,9 @@ main(void)
 		cmocka_unit_test(test_exact_small_counts),
 		cmocka_unit_test(test_allow_and_login),
 		cmocka_unit_test(test_syslog_format),
+		cmocka_unit_test(test_service_flood_is_aggregated),
+		cmocka_unit_test(test_proven_flag),
+		cmocka_unit_test(test_login_spray_capped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

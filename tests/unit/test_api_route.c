@@ -1,13 +1,16 @@
 /* Unit tests for engine/api_route: literal and {param} matching, 404 versus
- * 405, and the shipped table's contract routes. */
+ * 405, and the shipped routes (the modules' route tables) by contract. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/limits.h"
 #include "engine/api/route.h"
+#include "engine/core/modules.h"
 
 static void h1(struct api_req *r) { (void)r; }
 static void h2(struct api_req *r) { (void)r; }
@@ -77,13 +80,27 @@ test_contract_routes(void **state)
 		{ API_POST, "/api/v1/restore", API_MATCH },
 		{ API_POST, "/api/v1/reset", API_MATCH },
 		{ API_GET, "/api/v2/health", API_NO_PATH },
+		{ API_GET, "/api/v1/attacks", API_MATCH },
+		{ API_GET, "/api/v1/attacks/7", API_MATCH },
+		{ API_DELETE, "/api/v1/attacks/7", API_NO_METHOD },
+		{ API_GET, "/api/v1/pos/web/traffic", API_MATCH },
+		{ API_PUT, "/api/v1/pos/web/traffic", API_NO_METHOD },
+		{ API_GET, "/api/v1/exporters", API_MATCH },
+		{ API_GET, "/metrics", API_MATCH },
+		{ API_POST, "/api/v1/alarms", API_MATCH },
+		{ API_GET, "/api/v1/alarms", API_NO_METHOD },
+		{ API_GET, "/api/v1/connections", API_MATCH },
+		{ API_GET, "/api/v1/mitigations", API_MATCH },
+		{ API_POST, "/api/v1/mitigations", API_MATCH },
+		{ API_GET, "/api/v1/mitigations/3", API_MATCH },
+		{ API_DELETE, "/api/v1/mitigations/3", API_MATCH },
+		{ API_PUT, "/api/v1/mitigations/3", API_NO_METHOD },
 	};
 	const struct api_route *rt;
 	char param[API_PARAM_MAX];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum api_match m = api_route_match(api_routes, api_nroutes, cases[i].method,
-		    cases[i].path, &rt, param);
+		enum api_match m = api_route_find(cases[i].method, cases[i].path, &rt, param);
 
 		if (m != cases[i].want)
 			fail_msg("%s: got %d, want %d", cases[i].path, m, cases[i].want);
@@ -92,12 +109,61 @@ test_contract_routes(void **state)
 	assert_true(api_route_mutating(API_DELETE));
 }
 
+/* Every module's row carries its routes: each route is found by the
+ * router as itself (no other module's route shadows it), and the bodies
+ * keep their caps. */
+static void
+test_module_routes(void **state)
+{
+	size_t total = 0;
+
+	for (size_t m = 0; m < ENGINE_NMODS; m++) {
+		const struct api_route *t = engine_modules[m].routes;
+
+		for (; t != NULL && t->pattern != NULL; t++) {
+			const struct api_route *rt = NULL;
+			char path[256], param[API_PARAM_MAX];
+			const char *brace = strchr(t->pattern, '{');
+
+			/* The pattern with its {param} replaced by "x". */
+			if (brace != NULL)
+				snprintf(path, sizeof(path), "%.*sx%s", (int)(brace - t->pattern),
+				    t->pattern, strchr(brace, '}') + 1);
+			else
+				snprintf(path, sizeof(path), "%s", t->pattern);
+			for (unsigned bit = API_GET; bit <= API_DELETE; bit <<= 1) {
+				if (!(t->methods & bit))
+					continue;
+				assert_int_equal(api_route_find(bit, path, &rt, param), API_MATCH);
+				if (rt != t)
+					fail_msg("%s %s: routed to %s", engine_modules[m].name,
+					    path, rt->pattern);
+			}
+			total++;
+		}
+	}
+	assert_int_equal(total, 21);	/* every route moatd had in one table */
+	{
+		const struct api_route *rt;
+		char param[API_PARAM_MAX];
+
+		assert_int_equal(api_route_find(API_POST, "/api/v1/restore", &rt, param),
+		    API_MATCH);
+		assert_int_equal(rt->max_body, LIMIT_API_RESTORE_BODY);
+		assert_int_equal(api_route_find(API_POST, "/api/v1/alarms", &rt, param), API_MATCH);
+		assert_int_equal(rt->max_body, LIMIT_API_BODY);
+		assert_int_equal(api_route_find(API_GET, "/metrics", &rt, param), API_MATCH);
+		assert_int_equal(rt->max_body, 0);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_contract_routes),
+		cmocka_unit_test(test_module_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

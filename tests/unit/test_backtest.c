@@ -79,6 +79,9 @@ test_csv_errors(void **state)
 	    "line 5: time goes backwards");
 	expect_error("time,po,protocol,direction,bytes,packets\n2,web,tcp,in,1,1\n2,web,tcp,in,1,1\n",
 	    "line 3: time does not advance");
+	/* A time whose nanoseconds overflow uint64_t (found by fuzz_backtest_csv). */
+	expect_error("time,po,protocol,direction,bytes,packets\n99999999999.5,web,tcp,in,1,1\n", "line 2: bad time");
+	expect_error("time,po,protocol,direction,bytes,packets\n20000000000,web,tcp,in,1,1\n", "line 2: bad time");
 	expect_error("time,po,protocol,direction,bytes,packets,port\n1,web,tcp,in,1,1,65536\n", "port must be");
 }
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cli/cli.h"
+#include "cli/cmd.h"
 
 /* Run cli_main on a copy of the given words (it may permute argv). */
 static int
@@ -24,7 +25,7 @@ run(const char *first, ...)
 		owned[argc] = argv[argc] = strdup(w), argc++;
 	va_end(ap);
 	argv[argc] = NULL;
-	int rc = cli_main(argc, argv);
+	int rc = cli_main(&cmd_table, argc, argv);
 	for (int i = 1; i < argc; i++)
 		free(owned[i]);
 	return rc;
@@ -35,22 +36,23 @@ test_table_complete(void **state)
 {
 	static const char *const sections[] = { "NAME\n", "SYNOPSIS\n", "DESCRIPTION\n",
 		"EXIT STATUS\n", "EXAMPLES\n" };
+	const struct cli cli_ = { .cmds = &cmd_table }, *cli = &cli_;
 
-	assert_true(cli_ncmds() >= 7);
-	for (size_t i = 0; i < cli_ncmds(); i++) {
-		const struct cli_cmd *c = cli_cmd_at(i);
+	assert_true(cli_ncmds(cli) >= 7);
+	for (size_t i = 0; i < cli_ncmds(cli); i++) {
+		const struct cli_cmd *c = cli_cmd_at(cli, i);
 
 		assert_non_null(c->name);
 		assert_non_null(c->run);
 		assert_non_null(c->summary);
-		assert_ptr_equal(cli_find(c->name), c);
+		assert_ptr_equal(cli_find(cli, c->name), c);
 		for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++)
 			if (strstr(c->help, sections[s]) == NULL)
 				fail_msg("help of %s lacks %s", c->name, sections[s]);
 	}
-	assert_null(cli_cmd_at(cli_ncmds()));
-	assert_null(cli_find("nonesuch"));
-	assert_non_null(cli_find("po"));
+	assert_null(cli_cmd_at(cli, cli_ncmds(cli)));
+	assert_null(cli_find(cli, "nonesuch"));
+	assert_non_null(cli_find(cli, "po"));
 }
 
 static void

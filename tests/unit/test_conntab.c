@@ -136,9 +136,14 @@ test_slow_states(void **state)
 	e = ev(INSIE_CLOSE, 1);	/* the close after the destroy: still slow */
 	c = conntab_apply(t, &e, 0, 3 * NS);
 	assert_int_equal(c->state, CONNTAB_SLOW);
+	assert_int_equal(c->last_event, INSIE_SLOW_READ);	/* the verdict stays the reason */
 	e = ev(INSIE_HOLD_TIMEOUT, 2);	/* never handed over */
 	c = conntab_apply(t, &e, 0, 3 * NS);
 	assert_int_equal(c->state, CONNTAB_DROPPED);
+	e = ev(INSIE_CLOSE, 2);
+	c = conntab_apply(t, &e, 0, 4 * NS);
+	assert_int_equal(c->state, CONNTAB_DROPPED);
+	assert_int_equal(c->last_event, INSIE_HOLD_TIMEOUT);
 	assert_true(conntab_event_is_slow(INSIE_HOLD_TIMEOUT));
 	assert_true(conntab_event_is_slow(INSIE_CAPPED));
 	assert_true(conntab_event_is_slow(INSIE_SLOW_BODY));

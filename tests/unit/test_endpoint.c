@@ -97,6 +97,20 @@ test_api_url(void **state)
 	assert_int_equal(endpoint_api_url("127.0.0.1:8080", dir, &u), -EINVAL);
 	assert_int_equal(endpoint_api_url("http://a b", dir, &u), -EINVAL);
 	assert_null(u);
+	/* A file others may write, or another user's, is refused (it could
+	 * send the token elsewhere), not replaced by the default. */
+	put("api.url", "http://127.0.0.1:9\n", 0666);
+	assert_int_equal(endpoint_api_url(NULL, dir, &u), -EPERM);
+	put("api.url", "http://127.0.0.1:9\n", 0620);
+	assert_int_equal(endpoint_api_url(NULL, dir, &u), -EPERM);
+	snprintf(path, sizeof(path), "%s/api.url", dir);
+	put("api.url", "http://127.0.0.1:9\n", 0644);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(endpoint_api_url(NULL, dir, &u), -EPERM);
+	}
+	assert_null(u);
+	unlink(path);
 }
 
 static void
@@ -126,6 +140,8 @@ test_token(void **state)
 	assert_int_equal(endpoint_token(dir, &t), -EINVAL);
 	put("api.token", "", 0600);
 	assert_int_equal(endpoint_token(dir, &t), -EINVAL);
+	put("api.token", "0123456789abcdef\n", 0602);
+	assert_int_equal(endpoint_token(dir, &t), -EPERM);
 	assert_null(t);
 }
 

@@ -1,6 +1,7 @@
 /* Unit tests for engine/engine: PO lifecycle through the engine (conflicts,
  * config POs, persistence across a reopen), backup/restore, factory reset,
- * reload, and the LPM swapped on every change. Manual clock; temp state. */
+ * reload, the LPM swapped on every change, and the modules' state slots
+ * (two engines in one process). Manual clock; temp state. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "engine/collect/module.h"
+#include "engine/conntab/conntab.h"
 #include "engine/core/engine.h"
+#include "engine/detect/module.h"
+#include "engine/mitigate/module.h"
 
 #define T0_NS (1700000000ULL * CLOCK_NS_PER_SEC)
 
@@ -215,6 +220,89 @@ test_tick_and_fatal(void **state)
 	assert_int_equal(code, 1);
 }
 
+/* The connections of engine e's table. */
+static unsigned
+conns_of(struct engine *e)
+{
+	struct conntab_stats st;
+
+	conntab_stats(conntab_get(e), &st);
+	return (unsigned)st.entries;
+}
+
+/*
+ * Each module's state lives in its engine's slot: two engines in one
+ * process have their own detection, connection table and mitigation, what
+ * one learns the other does not see, and freeing one leaves the other
+ * running. (With process-wide instance pointers the second engine took
+ * the first one's modules away.)
+ */
+static void
+test_two_engines(void **state)
+{
+	struct fixture *fx = *state;
+	char dir2[64] = "/tmp/moat-test-engine2-XXXXXX", cmd[128];
+	struct engine *e1 = fx->e, *e2;
+	struct detection_ctx *d1 = detection_get(e1), *d2;
+	struct ipfix_conn ev = {
+		.domain = 7, .event = INSIE_OPEN, .conn_id = 1, .sport = 40000, .dport = 80,
+		.start_ms = 1700000000000ull, .end_ms = 1700000000001ull,
+		.ttfb_ms = IPFIX_CONN_UNKNOWN, .headers_ms = IPFIX_CONN_UNKNOWN,
+	};
+	struct detection det = {
+		.kind = DETECT_ATTACK, .detector = "test", .po_id = 0, .proto = PROTO_UDP,
+		.dir = DIR_IN, .confidence = 90, .reason = "test flood",
+	};
+
+	assert_non_null(mkdtemp(dir2));
+	e2 = open_engine(dir2, cfg_yaml);
+	d2 = detection_get(e2);
+	/* Both engines run every module, each with its own state. */
+	assert_non_null(d1);
+	assert_non_null(d2);
+	assert_ptr_not_equal(d1, d2);
+	assert_ptr_equal(detection_get(e1), d1);
+	assert_non_null(conntab_get(e1));
+	assert_non_null(conntab_get(e2));
+	assert_ptr_not_equal(conntab_get(e1), conntab_get(e2));
+	assert_non_null(mitigation_get(e1));
+	assert_non_null(mitigation_get(e2));
+	assert_ptr_not_equal(mitigation_get(e1), mitigation_get(e2));
+	assert_null(collector_get(e1));	/* no collect: section */
+	assert_null(collector_get(e2));
+
+	/* An attack detected by the second engine is only the second's. */
+	det.time_ns = clock_wall_ns(engine_clock(e2));
+	det.expiry_ns = det.time_ns + 60 * CLOCK_NS_PER_SEC;
+	detection_external(d2, &det, NULL);
+	clock_advance(engine_clock(e2), CLOCK_NS_PER_SEC);
+	engine_tick(e2);
+	assert_int_equal(decision_live_count(detection_decision(d2)), 1);
+	assert_int_equal(decision_live_count(detection_decision(d1)), 0);
+
+	/* A connection moat-ins reports to the first engine's table stays there. */
+	assert_int_equal(ipaddr_parse("192.0.2.1", &ev.exporter), 0);
+	assert_int_equal(ipaddr_parse("198.51.100.9", &ev.src), 0);
+	assert_int_equal(ipaddr_parse("203.0.113.5", &ev.dst), 0);
+	conntab_sink(conntab_get(e1), &ev);
+	engine_tick(e1);
+	engine_tick(e2);
+	assert_int_equal(conns_of(e1), 1);
+	assert_int_equal(conns_of(e2), 0);
+
+	/* Freeing the second engine leaves the first one's modules running. */
+	engine_free(e2);
+	assert_ptr_equal(detection_get(e1), d1);
+	assert_non_null(conntab_get(e1));
+	assert_non_null(mitigation_get(e1));
+	clock_advance(engine_clock(e1), CLOCK_NS_PER_SEC);
+	engine_tick(e1);
+	assert_int_equal(conns_of(e1), 1);
+	assert_int_equal(decision_live_count(detection_decision(d1)), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir2);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -223,6 +311,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_backup_reset_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_replays_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tick_and_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_engines, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

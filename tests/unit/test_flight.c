@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "common/limits.h"
 #include "engine/core/flight.h"
 
 #define T0_NS (1700000000ULL * CLOCK_NS_PER_SEC)
@@ -115,11 +116,69 @@ test_retention(void **state)
 	clock_advance(&fx->clock, 7200 * CLOCK_NS_PER_SEC);
 	for (int i = 0; i < 5; i++)
 		flight_record(fx->f, "config", "new", NULL, "new %d", i);
-	assert_int_equal(flight_prune(fx->f), 0);
+	assert_int_equal(flight_prune(fx->f), 3);
 	arr = query_all(fx->f);
 	assert_int_equal(json_array_size(arr), 3);	/* max_rows */
 	assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "message")), "new 4");
 	json_decref(arr);
+}
+
+/* A spray from one source is written LIMIT_FLIGHT_BURST times singly, then
+   counted and summarised when its window closes; another source and the
+   operator's categories keep their own entries. */
+static void
+test_aggregation(void **state)
+{
+	struct fixture *fx = *state;
+	json_t *a = json_pack("{s:s}", "src", "203.0.113.9");
+	json_t *b = json_pack("{s:s}", "src", "198.51.100.7");
+	json_t *arr, *last;
+
+	for (int i = 0; i < 3200; i++)
+		assert_int_equal(flight_record(fx->f, "decoy", "decoy.contact", a, "login %d", i), 0);
+	flight_record(fx->f, "decoy", "decoy.contact", b, "other");
+	flight_record(fx->f, "config", "po.add", NULL, "operator");
+	assert_int_equal(flight_suppressed(fx->f), 3200 - LIMIT_FLIGHT_BURST);
+	arr = query_all(fx->f);
+	assert_int_equal(json_array_size(arr), LIMIT_FLIGHT_BURST + 2);
+	json_decref(arr);
+	clock_advance(&fx->clock, (LIMIT_FLIGHT_WINDOW_S + 1) * CLOCK_NS_PER_SEC);
+	assert_int_equal(flight_tick(fx->f), 0);
+	arr = query_all(fx->f);
+	last = json_array_get(arr, 0);
+	assert_string_equal(json_string_value(json_object_get(last, "event")), "decoy.contact");
+	assert_non_null(strstr(json_string_value(json_object_get(last, "message")), "203.0.113.9"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(last, "detail"), "count")),
+	    3200);
+	json_decref(arr);
+	/* A new window writes singly again. */
+	assert_int_equal(flight_record(fx->f, "decoy", "decoy.contact", a, "again"), 0);
+	arr = query_all(fx->f);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "message")),
+	    "again");
+	json_decref(arr);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* Past LIMIT_FLIGHT_WRITES_PER_S in one second, even distinct sources are
+   counted rather than written. */
+static void
+test_rate(void **state)
+{
+	struct fixture *fx = *state;
+	char src[32];
+
+	for (int i = 0; i < 200; i++) {
+		json_t *d;
+
+		snprintf(src, sizeof(src), "192.0.2.%d", i);
+		d = json_pack("{s:s}", "src", src);
+		flight_record(fx->f, "decoy", "decoy.contact", d, "contact %d", i);
+		json_decref(d);
+	}
+	assert_int_equal(flight_suppressed(fx->f), 200 - LIMIT_FLIGHT_WRITES_PER_S);
+	assert_int_equal(flight_flush(fx->f, true), 0);
 }
 
 static void
@@ -174,6 +233,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_record_and_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_category_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aggregation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate, setup, teardown),
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_parse_categories),
 		cmocka_unit_test_setup_teardown(test_query_limits, setup, teardown),

@@ -46,6 +46,91 @@ parse_file(const char *name)
 	return parse_buf(ct_load(name, buf, sizeof(buf)));
 }
 
+/* Big-endian writers for hand-built messages. */
+static size_t
+put16(uint8_t *p, size_t off, uint16_t v)
+{
+	p[off] = (uint8_t)(v >> 8);
+	p[off + 1] = (uint8_t)v;
+	return off + 2;
+}
+
+static size_t
+put32(uint8_t *p, size_t off, uint32_t v)
+{
+	off = put16(p, off, (uint16_t)(v >> 16));
+	return put16(p, off, (uint16_t)v);
+}
+
+/*
+ * RFC 5103 biflow: one record 192.0.2.10:1111 -> 198.51.100.1:80 with 600
+ * bytes / 5 packets forward (SYN|ACK|PSH) and reverse counters (PEN 29305)
+ * of 9000 bytes / 7 packets with SYN|ACK: two records come out, the reverse
+ * one with addresses and ports swapped, and neither counts a SYN.
+ */
+static void
+test_biflow_reverse_counters(void **state)
+{
+	static const uint16_t fields[][2] = {
+		{ 8, 4 }, { 12, 4 }, { 7, 2 }, { 11, 2 }, { 4, 1 }, { 1, 4 }, { 2, 4 }, { 6, 1 },
+	};
+	static const uint16_t rev[][2] = { { 1, 4 }, { 2, 4 }, { 6, 1 } };
+	size_t off = 16, tlen_at, dlen_at;
+
+	memset(buf, 0, sizeof(buf));
+	/* template set */
+	off = put16(buf, off, 2);
+	tlen_at = off;
+	off = put16(buf, off, 0);
+	off = put16(buf, off, 300);
+	off = put16(buf, off, 11);
+	for (size_t i = 0; i < 8; i++) {
+		off = put16(buf, off, fields[i][0]);
+		off = put16(buf, off, fields[i][1]);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		off = put16(buf, off, (uint16_t)(0x8000u | rev[i][0]));
+		off = put16(buf, off, rev[i][1]);
+		off = put32(buf, off, 29305);
+	}
+	put16(buf, tlen_at, (uint16_t)(off - tlen_at + 2));
+	/* data set */
+	dlen_at = off + 2;
+	off = put16(buf, off, 300);
+	off = put16(buf, off, 0);
+	off = put32(buf, off, 0xc000020au);
+	off = put32(buf, off, 0xc6336401u);
+	off = put16(buf, off, 1111);
+	off = put16(buf, off, 80);
+	buf[off++] = 6;
+	off = put32(buf, off, 600);
+	off = put32(buf, off, 5);
+	buf[off++] = 0x1a;
+	off = put32(buf, off, 9000);
+	off = put32(buf, off, 7);
+	buf[off++] = 0x12;
+	put16(buf, dlen_at, (uint16_t)(off - dlen_at + 2));
+	/* header */
+	put16(buf, 0, 10);
+	put16(buf, 2, (uint16_t)off);
+	put32(buf, 4, 1700000000u);
+	put32(buf, 8, 0);
+	put32(buf, 12, 1);
+	assert_int_equal(parse_buf(off), 1);
+	assert_int_equal(sink.n, 2);
+	assert_int_equal(sink.r[0].bytes, 600);
+	assert_int_equal(sink.r[0].sport, 1111);
+	assert_int_equal(sink.r[0].syns, 0);
+	assert_int_equal(sink.r[1].bytes, 9000);
+	assert_int_equal(sink.r[1].packets, 7);
+	assert_int_equal(sink.r[1].sport, 80);
+	assert_int_equal(sink.r[1].dport, 1111);
+	assert_int_equal(sink.r[1].tcp_flags, 0x12);
+	assert_int_equal(sink.r[1].syns, 0);
+	assert_true(ipaddr_equal(&sink.r[1].src, &sink.r[0].dst));
+	assert_true(ipaddr_equal(&sink.r[1].dst, &sink.r[0].src));
+}
+
 static void
 test_varlen_and_enterprise_fields(void **state)
 {
@@ -92,9 +177,9 @@ test_moat_ins_events(void **state)
 	struct ipaddr src = ct_addr("198.51.100.9"), dst = ct_addr("203.0.113.5");
 	const struct ipfix_conn *e = &cs.ev[0];
 
-	ipfix_set_conn_sink(conn_sink_fn, &cs);
+	exporter_table_set_conn_sink(tab, conn_sink_fn, &cs);
 	assert_int_equal(parse_file("ipfix_ins.bin"), 2);
-	ipfix_set_conn_sink(NULL, NULL);
+	exporter_table_set_conn_sink(tab, NULL, NULL);
 	assert_int_equal(cs.n, 2);
 	assert_true(ipaddr_equal(&e->exporter, &from));
 	assert_int_equal(e->domain, 4242);
@@ -223,6 +308,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_biflow_reverse_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_varlen_and_enterprise_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_moat_ins_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_miss_then_withdraw, setup, teardown),

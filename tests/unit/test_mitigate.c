@@ -1,13 +1,13 @@
 /*
- * Unit tests for engine/mitigate (the MitigationMgr) with the real nftables
- * driver, inside a network namespace of the test's own (unshare): rules are
- * installed in the kernel and read back with `nft -j`, never on the host.
- * Without root (no CLONE_NEWNET) the nft cases are skipped.
+ * Unit tests of engine/mitigate (the MitigationMgr) with fake drivers: no
+ * root, no kernel, no GoBGP. Each fake keeps its "external state" (the rules
+ * it holds) in a test-global that outlives the manager, so a restart
+ * (free, new, load, reconcile) sees what a killed moatd left behind. The
+ * real drivers are tested in test_mitigate_drivers.c (suite integration).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,58 +16,202 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 #include <cmocka.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/udp.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <sys/stat.h>
-#include <signal.h>
-#include <sys/wait.h>
 
 #include "common/cfg.h"
 #include "engine/mitigate/manager.h"
 
-static bool have_netns;
+#define FAKE_MAX_RULES 64
 
-/* Rule ids with a "moat:" comment currently in the kernel's inet moat table. */
-static size_t
-kernel_rules(uint64_t *ids, size_t max)
+/* One fake driver: what its calls return and what it holds. */
+struct fake {
+	int apply_rc;		/* apply() returns this (0 = installs) */
+	int installed_rc;	/* installed() returns this (0 = lists) */
+	int open_rc;		/* open() returns this */
+	struct mit_rule rules[FAKE_MAX_RULES];	/* the external state */
+	size_t n;
+	unsigned opens, closes, applies, withdraws, inspections;
+	uint64_t packets;	/* counters() of every rule */
+	uint64_t order[FAKE_MAX_RULES * 4];	/* +id applied, id|1<<63 withdrawn */
+	size_t n_order;
+};
+
+static struct fake fakes[3];
+
+static struct fake *
+fake_of(void *state)
 {
-	FILE *f = popen("nft -j list table inet moat 2>/dev/null", "r");
-	char buf[65536];
-	size_t len, n = 0, i;
-	json_t *doc, *it;
-
-	assert_non_null(f);
-	len = fread(buf, 1, sizeof(buf) - 1, f);
-	pclose(f);
-	buf[len] = '\0';
-	if ((doc = json_loads(buf, 0, NULL)) == NULL)
-		return 0;
-	json_array_foreach(json_object_get(doc, "nftables"), i, it) {
-		const char *c = json_string_value(json_object_get(json_object_get(it, "rule"), "comment"));
-		if (c != NULL && strncmp(c, "moat:", 5) == 0 && n < max)
-			ids[n++] = strtoull(c + 5, NULL, 10);
-	}
-	json_decref(doc);
-	return n;
+	return state;
 }
 
-static void
-flush_moat_table(void)
+static int
+fake_open(struct fake *f, const struct cfg_node *conf, void **ret, struct cfg_error *err)
 {
-	assert_int_equal(system("nft delete table inet moat 2>/dev/null; true"), 0);
+	static const char *const keys[] = { "knob", NULL };
+	int r;
+
+	if (conf != NULL && (r = cfg_check_keys(conf, keys, err)) < 0)
+		return r;
+	f->opens++;
+	if (f->open_rc < 0)
+		return f->open_rc;
+	*ret = f;
+	return 0;
+}
+
+static int fake_open_a(const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[0], c, r, e); }
+static int fake_open_b(const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[1], c, r, e); }
+static int fake_open_c(const struct cfg_node *c, void **r, struct cfg_error *e) { return fake_open(&fakes[2], c, r, e); }
+
+static void
+fake_close(void *state)
+{
+	fake_of(state)->closes++;	/* the rules stay, like the kernel's */
+}
+
+static ssize_t
+fake_find(const struct fake *f, uint64_t id)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->rules[i].id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int
+fake_apply(void *state, const struct mit_rule *r)
+{
+	struct fake *f = fake_of(state);
+	ssize_t i;
+
+	f->applies++;
+	if (f->apply_rc != 0)
+		return f->apply_rc;
+	if ((i = fake_find(f, r->id)) < 0) {
+		assert_true(f->n < FAKE_MAX_RULES);
+		i = (ssize_t)f->n++;
+	}
+	f->rules[i] = *r;
+	if (f->n_order < sizeof(f->order) / sizeof(f->order[0]))
+		f->order[f->n_order++] = r->id;
+	return 0;
+}
+
+static int
+fake_withdraw(void *state, uint64_t id)
+{
+	struct fake *f = fake_of(state);
+	ssize_t i = fake_find(f, id);
+
+	f->withdraws++;
+	if (i < 0)
+		return -ENOENT;
+	f->rules[i] = f->rules[--f->n];
+	if (f->n_order < sizeof(f->order) / sizeof(f->order[0]))
+		f->order[f->n_order++] = id | 1ull << 63;
+	return 0;
+}
+
+static int
+fake_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
+{
+	struct fake *f = fake_of(state);
+	uint64_t *ids;
+
+	f->inspections++;
+	if (f->installed_rc < 0)
+		return f->installed_rc;
+	if ((ids = calloc(f->n + 1, sizeof(*ids))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++)
+		ids[i] = f->rules[i].id;
+	*ret_ids = ids;
+	*ret_n = f->n;
+	return 0;
+}
+
+static int
+fake_counters(void *state, uint64_t id, struct mit_counters *ret)
+{
+	struct fake *f = fake_of(state);
+
+	if (fake_find(f, id) < 0)
+		return -ENOENT;
+	ret->packets = f->packets;
+	ret->bytes = f->packets * 100;
+	return 0;
+}
+
+/* fa's peers: a BGP speaker's neighbours; fails like a speaker that is down. */
+static int
+fake_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
+{
+	struct fake *f = fake_of(state);
+
+	if (f->installed_rc < 0)
+		return f->installed_rc;
+	assert_true(max >= 2);
+	assert_int_equal(ipaddr_parse("198.51.100.1", &out[0]), 0);
+	assert_int_equal(ipaddr_parse("2001:db8::1", &out[1]), 0);
+	*ret_n = 2;
+	return 0;
+}
+
+static const struct mit_driver_ops fake_a = { "fa", fake_open_a, fake_close, fake_apply,
+	fake_withdraw, fake_installed, fake_counters, fake_peers };
+static const struct mit_driver_ops fake_b = { "fb", fake_open_b, fake_close, fake_apply,
+	fake_withdraw, fake_installed, fake_counters, NULL };
+static const struct mit_driver_ops fake_c = { "fc", fake_open_c, fake_close, fake_apply,
+	fake_withdraw, fake_installed, fake_counters, NULL };
+static const struct mit_driver_ops *const fake_table[] = { &fake_a, &fake_b, &fake_c };
+
+#define FA (&fakes[0])
+#define FB (&fakes[1])
+#define FC (&fakes[2])
+
+static int
+reset_fakes(void **state)
+{
+	memset(fakes, 0, sizeof(fakes));
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static struct mit_mgr *
+new_mgr(const char *yaml)
+{
+	struct cfg_error err = { { 0 } };
+	struct cfg_doc *doc = NULL;
+	struct mit_mgr *m = NULL;
+
+	if (yaml != NULL)
+		assert_int_equal(cfg_load_buffer("test.yaml", yaml, strlen(yaml), &doc, &err), 0);
+	if (mit_mgr_new(doc ? cfg_root(doc) : NULL, fake_table, 3, &m, &err) < 0)
+		fail_msg("mit_mgr_new: %s", err.msg);
+	cfg_free(doc);
+	return m;
+}
+
+static int
+new_mgr_err(const char *yaml, struct cfg_error *err)
+{
+	struct cfg_doc *doc = NULL;
+	struct mit_mgr *m = NULL;
+	int r;
+
+	assert_int_equal(cfg_load_buffer("t.yaml", yaml, strlen(yaml), &doc, err), 0);
+	r = mit_mgr_new(cfg_root(doc), fake_table, 3, &m, err);
+	if (r == 0)
+		mit_mgr_free(m);
+	else
+		assert_null(m);
+	cfg_free(doc);
+	return r;
 }
 
 static struct mit_request
-udp_flood_request(uint64_t attack_id, const char *target)
+flood(uint64_t attack_id, const char *target)
 {
 	struct mit_request q = { .attack_id = attack_id, .af = AF_INET, .proto = 17, .dport = 53 };
 
@@ -80,721 +224,834 @@ udp_flood_request(uint64_t attack_id, const char *target)
 	return q;
 }
 
-static struct mit_mgr *
-new_mgr(const char *yaml)
+static uint64_t
+start(struct mit_mgr *m, const struct mit_request *q, const char *list, uint64_t now)
 {
-	struct cfg_error err = { { 0 } };
-	struct cfg_doc *doc = NULL;
-	struct mit_mgr *m = NULL;
+	const char *names[8];
+	char buf[128], *save = NULL;
+	size_t n = 0;
+	uint64_t id = 0;
 
-	if (yaml != NULL)
-		assert_int_equal(cfg_load_buffer("test.yaml", yaml, strlen(yaml), &doc, &err), 0);
-	if (mit_mgr_new(doc ? cfg_root(doc) : NULL, &m, &err) < 0)
-		fail_msg("mit_mgr_new: %s", err.msg);
-	cfg_free(doc);
-	return m;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ",", &save); t != NULL && n < 8; t = strtok_r(NULL, ",", &save))
+		names[n++] = t;
+	assert_int_equal(mit_start(m, q, names, n, now, &id), 0);
+	assert_int_not_equal(id, 0);
+	return id;
 }
 
+struct events {
+	char names[32][24];
+	size_t n;
+};
+
 static void
-test_nft_apply_and_exact_undo(void **state)
+record_event(void *ctx, const struct mit_entry *e, const char *event)
 {
-	const char *drivers[] = { "nft" };
-	struct mit_request q = udp_flood_request(1, "192.0.2.10");
-	struct mit_mgr *m;
-	const struct mit_entry *e;
-	uint64_t id, ids[8];
+	struct events *ev = ctx;
 
-	if (!have_netns)
-		skip();
-	flush_moat_table();
-	m = new_mgr(NULL);
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
-	e = mit_get(m, id);
-	assert_int_equal(e->status, MIT_MITIGATING);
-	assert_string_equal(e->driver, "nft");
-	assert_int_equal(kernel_rules(ids, 8), 1);
-	assert_true(ids[0] == e->rule.id);
-
-	/* Starting again for the same attack is an update, not a second rule. */
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1001, &id), -EEXIST);
-	assert_int_equal(kernel_rules(ids, 8), 1);
-
-	assert_int_equal(mit_stop(m, id, 1002, "test"), 0);
-	assert_int_equal(mit_get(m, id)->status, MIT_ENDED);
-	assert_int_equal(kernel_rules(ids, 8), 0);
-	/* The last rule took moat's table with it: nothing left behind. */
-	assert_int_not_equal(system("nft list table inet moat >/dev/null 2>&1"), 0);
-	assert_int_equal(mit_stop(m, id, 1003, "again"), -EALREADY);
-	mit_mgr_free(m);
+	if (ev->n < 32)
+		snprintf(ev->names[ev->n++], sizeof(ev->names[0]), "%s", event);
 }
 
-static void
-test_decline_moves_to_next_driver(void **state)
+static bool
+saw(const struct events *ev, const char *name)
 {
-	/* "notify" with nothing configured is not applicable; nft takes it. */
-	const char *drivers[] = { "nosuch", "notify", "nft" };
-	struct mit_request q = udp_flood_request(2, "192.0.2.11");
-	struct mit_mgr *m;
-	uint64_t id, ids[8];
-
-	if (!have_netns)
-		skip();
-	flush_moat_table();
-	m = new_mgr(NULL);
-	assert_int_equal(mit_start(m, &q, drivers, 3, 1000, &id), 0);
-	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
-	assert_string_equal(mit_get(m, id)->driver, "nft");
-	assert_int_equal(kernel_rules(ids, 8), 1);
-	assert_int_equal(mit_stop_attack(m, 2, 1001), 0);
-	assert_int_equal(kernel_rules(ids, 8), 0);
-	mit_mgr_free(m);
+	for (size_t i = 0; i < ev->n; i++)
+		if (strcmp(ev->names[i], name) == 0)
+			return true;
+	return false;
 }
 
+/* ---- decline order ---- */
+
 static void
-test_not_mitigated_when_nothing_applies(void **state)
+test_not_applicable_moves_to_next(void **state)
 {
-	const char *drivers[] = { "notify" };
-	struct mit_request q = udp_flood_request(3, "192.0.2.12");
 	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = flood(1, "192.0.2.10");
 	uint64_t id;
 
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
+	FA->apply_rc = -EOPNOTSUPP;
+	id = start(m, &q, "fa,fb,fc", 100);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_string_equal(mit_get(m, id)->driver, "fb");
+	assert_int_equal(FA->applies, 1);
+	assert_int_equal(FB->applies, 1);
+	assert_int_equal(FC->applies, 0);	/* never asked once fb holds it */
+	assert_int_equal(FA->n, 0);
+	assert_int_equal(FB->n, 1);
+	assert_int_equal(FB->rules[0].id, mit_get(m, id)->rule.id);
+	mit_mgr_free(m);
+}
+
+static void
+test_unknown_driver_is_skipped(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id = start(m, &q, "nosuch,fc", 100);
+
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_string_equal(mit_get(m, id)->driver, "fc");
+	assert_null(mit_mgr_driver(m, "nosuch"));
+	assert_non_null(mit_mgr_driver(m, "fb"));
+	mit_mgr_free(m);
+}
+
+static void
+test_no_resources_moves_on_then_holds(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id;
+
+	FA->apply_rc = -ENOSPC;
+	id = start(m, &q, "fa,fb", 100);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_string_equal(mit_get(m, id)->driver, "fb");
+	mit_mgr_free(m);
+}
+
+static void
+test_nothing_applicable_is_not_mitigated_and_not_retried(void **state)
+{
+	struct mit_mgr *m = new_mgr("retry: 10s\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id;
+
+	FA->apply_rc = FB->apply_rc = -EOPNOTSUPP;
+	id = start(m, &q, "fa,fb", 100);
 	assert_int_equal(mit_get(m, id)->status, MIT_NOT_MITIGATED);
+	assert_non_null(strstr(mit_get(m, id)->reason, "not applicable"));
+	FA->apply_rc = 0;
+	mit_tick(m, 200);
+	assert_int_equal(mit_get(m, id)->status, MIT_NOT_MITIGATED);
+	assert_int_equal(FA->applies, 1);
+	mit_mgr_free(m);
+}
+
+static void
+test_po_without_drivers(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id;
+
+	assert_int_equal(mit_start(m, &q, NULL, 0, 100, &id), 0);
+	assert_int_equal(mit_get(m, id)->status, MIT_NOT_MITIGATED);
+	assert_non_null(strstr(mit_get(m, id)->reason, "no driver"));
+	mit_mgr_free(m);
+}
+
+/* ---- retries ---- */
+
+static void
+test_no_resources_retried_on_timer(void **state)
+{
+	struct mit_mgr *m = new_mgr("retry: 30s\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	struct events ev = { .n = 0 };
+	uint64_t id;
+
+	mit_set_event_hook(m, record_event, &ev);
+	FA->apply_rc = -ENOSPC;
+	FB->apply_rc = -EOPNOTSUPP;
+	id = start(m, &q, "fa,fb", 100);
+	assert_int_equal(mit_get(m, id)->status, MIT_NO_RESOURCES);
+	assert_int_equal(mit_get(m, id)->next_retry_s, 130);
+	assert_true(saw(&ev, "start"));
+
+	mit_tick(m, 129);	/* not yet */
+	assert_int_equal(FA->applies, 1);
+	mit_tick(m, 130);	/* still no room: stays, retried again later */
+	assert_int_equal(FA->applies, 2);
+	assert_int_equal(mit_get(m, id)->status, MIT_NO_RESOURCES);
+	assert_int_equal(mit_get(m, id)->next_retry_s, 160);
+
+	FA->apply_rc = 0;	/* room again */
+	mit_tick(m, 160);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_string_equal(mit_get(m, id)->driver, "fa");
+	assert_int_equal(FA->n, 1);
+	assert_true(saw(&ev, "retry"));
+	mit_mgr_free(m);
+}
+
+/* ---- caps ---- */
+
+static void
+test_rule_cap_defers_then_admits(void **state)
+{
+	struct mit_mgr *m = new_mgr("max_rules: 2\nretry: 10s\n");
+	struct mit_request q1 = flood(1, "192.0.2.10"), q2 = flood(2, "192.0.2.11"),
+	    q3 = flood(3, "192.0.2.12");
+	uint64_t id1 = start(m, &q1, "fa", 100), id3;
+
+	(void)start(m, &q2, "fa", 100);
+	id3 = start(m, &q3, "fa", 100);
+	assert_int_equal(mit_get(m, id3)->status, MIT_NO_RESOURCES);
+	assert_non_null(strstr(mit_get(m, id3)->reason, "cap"));
+	assert_int_equal(FA->n, 2);
+	assert_int_equal(mit_stop(m, id1, 105, "test"), 0);
+	mit_tick(m, 110);
+	assert_int_equal(mit_get(m, id3)->status, MIT_MITIGATING);
+	assert_int_equal(FA->n, 2);
+	mit_mgr_free(m);
+}
+
+static void
+test_max_duration_ends_and_withdraws(void **state)
+{
+	struct mit_mgr *m = new_mgr("max_duration: 10m\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id = start(m, &q, "fa", 1000);
+
+	mit_tick(m, 1599);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	mit_tick(m, 1600);
+	assert_int_equal(mit_get(m, id)->status, MIT_ENDED);
+	assert_non_null(strstr(mit_get(m, id)->reason, "maximum"));
+	assert_int_equal(FA->n, 0);
 	mit_mgr_free(m);
 }
 
 static void
 test_allowlist_is_never_blocked(void **state)
 {
-	const char *drivers[] = { "nft" };
-	struct mit_request q = udp_flood_request(4, "192.0.2.13");
 	struct mit_mgr *m = new_mgr("allowlist: [192.0.2.0/24]\n");
-	uint64_t id, ids[8];
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id = start(m, &q, "fa", 100);
 
-	if (have_netns)
-		flush_moat_table();
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
 	assert_int_equal(mit_get(m, id)->status, MIT_NOT_MITIGATED);
-	assert_non_null(strstr(mit_get(m, id)->reason, "allowlisted"));
-	if (have_netns)
-		assert_int_equal(kernel_rules(ids, 8), 0);
+	assert_non_null(strstr(mit_get(m, id)->reason, "never-block"));
+	assert_int_equal(FA->applies, 0);
+	mit_mgr_free(m);
+}
+
+/* ---- undo ---- */
+
+static void
+test_stop_withdraws_exactly_what_was_applied(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q1 = flood(1, "192.0.2.10"), q2 = flood(2, "192.0.2.11");
+	uint64_t id1, id2, rule2;
+
+	FA->apply_rc = -EOPNOTSUPP;
+	id1 = start(m, &q1, "fa,fb", 100);	/* held by fb */
+	FA->apply_rc = 0;
+	id2 = start(m, &q2, "fa,fb", 100);	/* held by fa */
+	rule2 = mit_get(m, id2)->rule.id;
+	/* Someone else's rule with another id sits in fb too. */
+	FB->rules[FB->n++] = (struct mit_rule){ .id = 999 };
+
+	assert_int_equal(mit_stop_attack(m, 1, 110), 0);
+	assert_int_equal(mit_get(m, id1)->status, MIT_ENDED);
+	assert_int_equal(FB->withdraws, 1);
+	assert_int_equal(FA->withdraws, 0);	/* only the holder is asked */
+	assert_int_equal(FB->n, 1);
+	assert_int_equal(FB->rules[0].id, 999);
+	assert_int_equal(FA->n, 1);
+	assert_int_equal(FA->rules[0].id, rule2);
+
+	assert_int_equal(mit_stop(m, id1, 111, "again"), -EALREADY);
+	assert_int_equal(mit_stop(m, 12345, 111, "nobody"), -ENOENT);
+	assert_int_equal(mit_stop_attack(m, 1, 111), -ENOENT);
+	assert_int_equal(mit_stop(m, id2, 112, "operator"), 0);
+	assert_int_equal(FA->n, 0);
+	assert_string_equal(mit_get(m, id2)->reason, "operator");
 	mit_mgr_free(m);
 }
 
 static void
-test_dry_run_records_without_effect(void **state)
+test_same_attack_updates_in_place(void **state)
 {
-	const char *drivers[] = { "nft" };
-	struct mit_request q = udp_flood_request(5, "192.0.2.14");
-	struct mit_mgr *m = new_mgr("dry_run: [nft]\n");
-	uint64_t id, ids[8];
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = flood(1, "192.0.2.10");
+	const char *names[] = { "fa" };
+	uint64_t id = start(m, &q, "fa", 100), again = 0;
 
-	if (have_netns)
-		flush_moat_table();
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
+	assert_int_equal(mit_start(m, &q, names, 1, 101, &again), -EEXIST);
+	assert_int_equal(again, id);
+	assert_int_equal(FA->n, 1);
+	mit_mgr_free(m);
+}
+
+static void
+test_dry_run_driver_installs_nothing(void **state)
+{
+	struct mit_mgr *m = new_mgr("dry_run: [fa]\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id = start(m, &q, "fa", 100);
+
 	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
 	assert_true(mit_get(m, id)->dry_run);
-	if (have_netns)
-		assert_int_equal(kernel_rules(ids, 8), 0);
-	assert_int_equal(mit_stop(m, id, 1001, "test"), 0);
+	assert_int_equal(FA->applies, 0);
+	assert_int_equal(mit_stop(m, id, 101, "test"), 0);
+	assert_int_equal(FA->withdraws, 0);
 	mit_mgr_free(m);
 }
 
 static void
-test_max_duration_ends(void **state)
+test_counters_read_back(void **state)
 {
-	const char *drivers[] = { "nft" };
-	struct mit_request q = udp_flood_request(6, "192.0.2.15");
-	struct mit_mgr *m;
-	uint64_t id, ids[8];
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id = start(m, &q, "fa", 100);
 
-	if (!have_netns)
-		skip();
-	flush_moat_table();
-	m = new_mgr("max_duration: 10m\n");
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
-	mit_tick(m, 1000 + 599);
-	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
-	mit_tick(m, 1000 + 600);
-	assert_int_equal(mit_get(m, id)->status, MIT_ENDED);
-	assert_int_equal(kernel_rules(ids, 8), 0);
+	FA->packets = 500;
+	mit_tick(m, 101);
+	assert_int_equal(mit_get(m, id)->counters.packets, 500);
+	assert_int_equal(mit_take_dropped(m, 0), 500);
+	FA->packets = 800;
+	mit_tick(m, 102);
+	assert_int_equal(mit_take_dropped(m, 0), 300);
+	assert_int_equal(mit_take_dropped(m, 0), 0);
 	mit_mgr_free(m);
 }
 
-static void
-test_restart_reconciles_both_ways(void **state)
-{
-	const char *drivers[] = { "nft" };
-	struct mit_request q1 = udp_flood_request(7, "192.0.2.16");
-	struct mit_request q2 = udp_flood_request(8, "192.0.2.17");
-	struct mit_mgr *m;
-	uint64_t id1, id2, ids[8];
-	char *saved, cmd[256];
-	size_t n;
+/* ---- persistence and reconciliation ---- */
 
-	if (!have_netns)
-		skip();
-	flush_moat_table();
-	m = new_mgr(NULL);
-	assert_int_equal(mit_start(m, &q1, drivers, 1, 1000, &id1), 0);
-	assert_int_equal(mit_start(m, &q2, drivers, 1, 1000, &id2), 0);
-	saved = mit_save(m);
+static void
+test_save_load_reconcile_both_ways(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q1 = flood(1, "192.0.2.10"), q2 = flood(2, "192.0.2.11");
+	uint64_t id1 = start(m, &q1, "fa", 100), id2 = start(m, &q2, "fa", 100), id3;
+	char *saved = mit_save(m);
+
 	assert_non_null(saved);
-	/* "SIGKILL": the manager goes away without withdrawing anything. */
-	mit_mgr_free(m);
-	assert_int_equal(kernel_rules(ids, 8), 2);
-
-	/* Someone deletes rule 1 by hand and leaves a stale moat rule behind. */
-	snprintf(cmd, sizeof(cmd),
-	    "h=$(nft -a list chain inet moat mitigate | sed -n 's/.*comment \"moat:%" PRIu64
-	    "\" # handle \\([0-9]*\\).*/\\1/p'); nft delete rule inet moat mitigate handle $h", id1);
-	assert_int_equal(system(cmd), 0);
-	assert_int_equal(system("nft add rule inet moat mitigate ip daddr 203.0.113.9 drop "
-	    "comment '\"moat:42\"'"), 0);
-	assert_int_equal(kernel_rules(ids, 8), 2);
+	mit_mgr_free(m);	/* "SIGKILL": nothing withdrawn */
+	assert_int_equal(FA->n, 2);
+	assert_int_equal(fake_withdraw(FA, id1), 0);	/* lost by hand */
+	FA->rules[FA->n++] = (struct mit_rule){ .id = 42 };	/* a stale one */
 
 	m = new_mgr(NULL);
 	assert_int_equal(mit_load(m, saved), 0);
-	assert_int_equal(mit_reconcile(m, 2000), 2);	/* one re-added, one removed */
-	n = kernel_rules(ids, 8);
-	assert_int_equal(n, 2);
-	assert_true((ids[0] == id1 && ids[1] == id2) || (ids[0] == id2 && ids[1] == id1));
-	assert_int_equal(mit_reconcile(m, 2001), 0);	/* nothing duplicated */
-	assert_int_equal(kernel_rules(ids, 8), 2);
-
-	assert_int_equal(mit_stop_attack(m, 7, 2002), 0);
-	assert_int_equal(mit_stop_attack(m, 8, 2002), 0);
-	assert_int_equal(kernel_rules(ids, 8), 0);
+	assert_int_equal(mit_get(m, id1)->status, MIT_MITIGATING);
+	assert_string_equal(mit_get(m, id1)->driver, "fa");
+	assert_int_equal(mit_get(m, id1)->rule.req.dport, 53);
+	assert_int_equal(mit_reconcile(m, 200, NULL), 2);	/* one re-added, one removed */
+	assert_int_equal(FA->n, 2);
+	assert_true(fake_find(FA, id1) >= 0 && fake_find(FA, id2) >= 0 && fake_find(FA, 42) < 0);
+	assert_int_equal(mit_reconcile(m, 201, NULL), 0);	/* idempotent */
+	/* Ids keep growing past the loaded ones. */
+	id3 = start(m, &(struct mit_request){ .attack_id = 3, .af = AF_INET, .n_targets = 1,
+	    .targets = { { .addr = { .af = AF_INET, .a = { 192, 0, 2, 12 } }, .len = 32 } } },
+	    "fa", 100);
+	assert_true(id3 > id2);
+	assert_int_equal(mit_stop_attack(m, 1, 202), 0);
+	assert_int_equal(mit_stop_attack(m, 2, 202), 0);
+	assert_int_equal(fake_find(FA, id1), -1);
 	mit_mgr_free(m);
 	free(saved);
 }
 
-static void
-test_bad_config_names_position(void **state)
+static const struct mit_inspection *
+inspection(const struct mit_reconcile_report *rep, const char *name)
 {
-	const char *yaml = "scope: everything\n";
-	struct cfg_error err = { { 0 } };
-	struct cfg_doc *doc = NULL;
-	struct mit_mgr *m = NULL;
-
-	assert_int_equal(cfg_load_buffer("t.yaml", yaml, strlen(yaml), &doc, &err), 0);
-	assert_int_equal(mit_mgr_new(cfg_root(doc), &m, &err), -EINVAL);
-	assert_null(m);
-	assert_non_null(strstr(err.msg, "t.yaml:1:"));
-	assert_non_null(strstr(err.msg, "scope"));
-	cfg_free(doc);
-}
-
-/* ---- XDP: the program's verdicts, checked with BPF_PROG_TEST_RUN ---- */
-
-static int
-xdp_prog_fd(const char *ifname)
-{
-	__u32 id = 0;
-
-	if (bpf_xdp_query_id((int)if_nametoindex(ifname), 0, &id) < 0 || id == 0)
-		return -1;
-	return bpf_prog_get_fd_by_id(id);
-}
-
-/* Run the attached program on an Ethernet/IPv4/UDP frame; returns its verdict. */
-static int
-xdp_verdict(int prog_fd, const char *src, const char *dst, uint16_t dport)
-{
-	/* Offset by 2 so the IP header after the 14-byte Ethernet header is aligned. */
-	uint8_t buf[66] __attribute__((aligned(8))) = { 0 };
-	uint8_t *frame = buf + 2;
-	struct ethhdr *eth = (struct ethhdr *)frame;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct udphdr *udp = (struct udphdr *)(ip + 1);
-	struct ipaddr s, d;
-	struct bpf_test_run_opts opts = { .sz = sizeof(opts), .data_in = frame,
-		.data_size_in = 64, .repeat = 1 };
-
-	assert_int_equal(ipaddr_parse(src, &s), 0);
-	assert_int_equal(ipaddr_parse(dst, &d), 0);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = 17;
-	ip->tot_len = htons(64 - sizeof(*eth));
-	memcpy(&ip->saddr, s.a, 4);
-	memcpy(&ip->daddr, d.a, 4);
-	udp->source = htons(40000);
-	udp->dest = htons(dport);
-	assert_int_equal(bpf_prog_test_run_opts(prog_fd, &opts), 0);
-	return (int)opts.retval;
-}
-
-static void
-make_veth(void)
-{
-	assert_int_equal(system("ip link del mx0 2>/dev/null; ip link add mx0 type veth peer name mx1 "
-	    "&& ip link set mx0 up && ip link set mx1 up"), 0);
-}
-
-static void
-test_xdp_drops_exactly_the_attack(void **state)
-{
-	const char *drivers[] = { "xdp" };
-	struct mit_request q = udp_flood_request(20, "192.0.2.0/24");
-	struct mit_request q2 = udp_flood_request(21, "192.0.2.10");
-	struct mit_counters c;
-	struct mit_mgr *m;
-	uint64_t id, id2;
-	const struct mit_entry *e;
-	int fd;
-
-	if (!have_netns)
-		skip();
-	make_veth();
-	m = new_mgr("drivers:\n  xdp: {interfaces: [mx0]}\n");
-	q.n_sources = 0;
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
-	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
-	assert_string_equal(mit_get(m, id)->driver, "xdp");
-	fd = xdp_prog_fd("mx0");
-	assert_true(fd >= 0);
-
-	/* Scope "proto": UDP to port 53 of the /24 is dropped, nothing else. */
-	assert_int_equal(xdp_verdict(fd, "198.51.100.1", "192.0.2.77", 53), XDP_DROP);
-	assert_int_equal(xdp_verdict(fd, "198.51.100.1", "192.0.2.77", 80), XDP_PASS);
-	assert_int_equal(xdp_verdict(fd, "198.51.100.1", "192.0.3.1", 53), XDP_PASS);
-
-	/* A more specific source-scoped rule must not hide the covering one. */
-	assert_int_equal(mit_start(m, &q2, drivers, 1, 1000, &id2), 0);
-	assert_int_equal(xdp_verdict(fd, "198.51.100.1", "192.0.2.10", 53), XDP_DROP);
-	assert_int_equal(mit_stop(m, id, 1001, "test"), 0);
-	/* Rule 1 withdrawn: only rule 2's /32 still drops. */
-	assert_int_equal(xdp_verdict(fd, "198.51.100.1", "192.0.2.10", 53), XDP_DROP);
-	assert_int_equal(xdp_verdict(fd, "198.51.100.1", "192.0.2.77", 53), XDP_PASS);
-
-	/* The program counted what it dropped for rule 2; the tick reads it back. */
-	mit_tick(m, 1002);
-	e = mit_get(m, id2);
-	assert_int_equal(e->status, MIT_MITIGATING);
-	c = e->counters;
-	assert_true(c.packets >= 1 && c.bytes >= 64);
-	assert_int_equal(mit_stop(m, id2, 1003, "test"), 0);
-	close(fd);
-	/* The last rule gone, the program is detached: nothing left behind. */
-	assert_int_equal(xdp_prog_fd("mx0"), -1);
-	mit_mgr_free(m);
-}
-
-static void
-test_xdp_survives_restart(void **state)
-{
-	const char *drivers[] = { "xdp" };
-	const char *yaml = "drivers:\n  xdp: {interfaces: [mx0]}\n";
-	struct mit_request q = udp_flood_request(22, "192.0.2.20");
-	struct mit_mgr *m;
-	uint64_t id;
-	char *saved;
-	int fd;
-
-	if (!have_netns)
-		skip();
-	make_veth();
-	m = new_mgr(yaml);
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
-	saved = mit_save(m);
-	mit_mgr_free(m);	/* killed: the program stays and keeps dropping */
-	fd = xdp_prog_fd("mx0");
-	assert_true(fd >= 0);
-	assert_int_equal(xdp_verdict(fd, "198.51.100.7", "192.0.2.20", 53), XDP_DROP);
-	close(fd);
-
-	m = new_mgr(yaml);
-	assert_int_equal(mit_load(m, saved), 0);
-	assert_int_equal(mit_reconcile(m, 2000), 0);	/* found as it was: no repair */
-	assert_int_equal(mit_stop_attack(m, 22, 2001), 0);
-	assert_int_equal(xdp_prog_fd("mx0"), -1);
-	mit_mgr_free(m);
-	free(saved);
-}
-
-static void
-test_ratelimit_skips_xdp_for_nft(void **state)
-{
-	const char *drivers[] = { "xdp", "nft" };
-	struct mit_request q = udp_flood_request(23, "192.0.2.30");
-	struct mit_mgr *m;
-	uint64_t id, ids[8];
-
-	if (!have_netns)
-		skip();
-	make_veth();
-	flush_moat_table();
-	m = new_mgr("action: ratelimit\nrate_pps: 500\ndrivers:\n  xdp: {interfaces: [mx0]}\n");
-	assert_int_equal(mit_start(m, &q, drivers, 1 + 1, 1000, &id), 0);
-	assert_string_equal(mit_get(m, id)->driver, "nft");
-	assert_int_equal(kernel_rules(ids, 8), 1);
-	assert_int_equal(xdp_prog_fd("mx0"), -1);
-	assert_int_equal(mit_stop(m, id, 1001, "test"), 0);
-	mit_mgr_free(m);
-}
-
-/* ---- notify: a real script and a real HTTP receiver on loopback ---- */
-
-struct receiver {
-	int fd;
-	char body[2][8192];
-};
-
-/* Accept one HTTP request, keep its body, answer 200. */
-static void
-receive_one(int fd, char *body, size_t body_len)
-{
-	char buf[16384];
-	size_t len = 0;
-	ssize_t n;
-	int c;
-
-	/* A script exiting (SIGCHLD) may interrupt us: retry. */
-	while ((c = accept(fd, NULL, NULL)) < 0 && errno == EINTR)
-		;
-	if (c < 0) {
-		snprintf(body, body_len, "accept: %s", strerror(errno));
-		return;
-	}
-	while (len < sizeof(buf) - 1) {
-		char *hdr_end, *cl;
-		if ((n = read(c, buf + len, sizeof(buf) - 1 - len)) < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if ((hdr_end = strstr(buf, "\r\n\r\n")) == NULL)
-			continue;
-		cl = strcasestr(buf, "Content-Length:");
-		if (cl != NULL && len >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 15, NULL, 10)) {
-			snprintf(body, body_len, "%s", hdr_end + 4);
-			break;
-		}
-	}
-	if (body[0] == '\0') {
-		buf[len] = '\0';
-		snprintf(body, body_len, "incomplete after %zu bytes: %.1000s", len, buf);
-	}
-	dprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-	close(c);
-}
-
-/* The webhook receiver: the "ban" and then the "unban" call. */
-static void *
-receiver_main(void *arg)
-{
-	struct receiver *rv = arg;
-
-	receive_one(rv->fd, rv->body[0], sizeof(rv->body[0]));
-	receive_one(rv->fd, rv->body[1], sizeof(rv->body[1]));
+	for (size_t i = 0; i < rep->n; i++)
+		if (strcmp(rep->d[i].driver, name) == 0)
+			return &rep->d[i];
 	return NULL;
 }
 
 static void
-test_notify_script_and_webhook(void **state)
+test_reconcile_inspects_unconfigured_drivers(void **state)
 {
-	const char *drivers[] = { "notify" };
-	struct mit_request q = udp_flood_request(30, "192.0.2.40");
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t slen = sizeof(sin);
-	char dir[] = "/tmp/moat-notify-XXXXXX", script[128], out[160], yaml[512], got[4096];
-	struct receiver rv = { 0 };
-	struct mit_mgr *m;
-	pthread_t th;
-	uint64_t id;
-	FILE *f;
-	size_t n;
+	/* Nothing configured, nothing saved: a killed run's leftover in fb
+	 * (and fc) is still found and removed. */
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_reconcile_report rep;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(script, sizeof(script), "%s/hook.sh", dir);
-	snprintf(out, sizeof(out), "%s/calls", dir);
-	f = fopen(script, "w");
-	assert_non_null(f);
-	/* One file per call: the ban and unban scripts may run at the same time. */
-	fprintf(f, "#!/bin/sh\nf=$(mktemp %s.XXXXXX)\necho \"$@\" > $f\ncat >> $f\n", out);
-	fclose(f);
-	assert_int_equal(chmod(script, 0700), 0);
-
-	rv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(rv.fd >= 0);
-	assert_int_equal(bind(rv.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(rv.fd, 4), 0);
-	/* accept() gives up after 10 s, so a broken webhook fails the test instead of hanging it. */
-	assert_int_equal(setsockopt(rv.fd, SOL_SOCKET, SO_RCVTIMEO,
-	    &(struct timeval){ .tv_sec = 10 }, sizeof(struct timeval)), 0);
-	assert_int_equal(getsockname(rv.fd, (struct sockaddr *)&sin, &slen), 0);
-	assert_int_equal(pthread_create(&th, NULL, receiver_main, &rv), 0);
-
-	snprintf(yaml, sizeof(yaml), "drivers:\n  notify:\n    script: %s\n"
-	    "    webhook: http://127.0.0.1:%d/hook\n", script, ntohs(sin.sin_port));
-	m = new_mgr(yaml);
-	q.peak_pps = 12345;
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
-	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
-	assert_int_equal(mit_stop(m, id, 1001, "test"), 0);
-	pthread_join(th, NULL);
-	close(rv.fd);
-	assert_non_null(strstr(rv.body[0], "\"event\":\"ban\""));
-	assert_non_null(strstr(rv.body[0], "\"po\":\"web\""));
-	assert_non_null(strstr(rv.body[0], "192.0.2.40"));
-	if (strstr(rv.body[1], "\"event\":\"unban\"") == NULL)
-		fail_msg("second webhook body: '%s' / first: '%s'", rv.body[1], rv.body[0]);
-	mit_mgr_free(m);	/* waits for the scripts */
-	snprintf(yaml, sizeof(yaml), "cat %s.* > %s", out, out);
-	assert_int_equal(system(yaml), 0);
-	f = fopen(out, "r");
-	assert_non_null(f);
-	n = fread(got, 1, sizeof(got) - 1, f);
-	got[n] = '\0';
-	fclose(f);
-	assert_non_null(strstr(got, "ban 192.0.2.40/32 web udp-flood 12345\n{"));
-	assert_non_null(strstr(got, "unban 192.0.2.40/32 web udp-flood 12345\n{"));
-	assert_non_null(strstr(got, "\"attack_id\":30"));
-	snprintf(yaml, sizeof(yaml), "rm -rf %s", dir);
-	assert_int_equal(system(yaml), 0);
-}
-
-/* ---- bgp: GoBGP here, BIRD 2 in a second namespace, checked on BIRD's side ---- */
-
-struct bgp_lab {
-	char dir[64];
-	char ns[32];
-	pid_t gobgpd;
-};
-
-static struct bgp_lab lab;
-
-static bool
-have_program(const char *name)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
-	return system(cmd) == 0;
-}
-
-/* Run a shell command and return its output (static buffer). */
-static const char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *
-sh_out(const char *fmt, ...)
-{
-	static char out[65536];
-	char cmd[1024];
-	va_list ap;
-	size_t n;
-	FILE *f;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	if ((f = popen(cmd, "r")) == NULL)
-		return out;
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	pclose(f);
-	return out;
-}
-
-/* Format and run a shell command; returns its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-/* Poll BIRD's view until `needle` is (present) or is not (!present) in it; 15 s at most. */
-static bool
-bird_shows(const char *table, const char *needle, bool present)
-{
-	for (int i = 0; i < 150; i++) {
-		const char *o = sh_out("ip netns exec %s birdc -s %s/bird.ctl show route %s%s all",
-		    lab.ns, lab.dir, table ? "table " : "", table ? table : "");
-		if ((strstr(o, needle) != NULL) == present)
-			return true;
-		usleep(100 * 1000);
-	}
-	return false;
-}
-
-static int
-bgp_lab_up(void **state)
-{
-	char path[128];
-	FILE *f;
-
-	if (!have_netns || !have_program("gobgpd") || !have_program("bird"))
-		return 0;
-	snprintf(lab.dir, sizeof(lab.dir), "/tmp/moat-bgp-XXXXXX");
-	assert_non_null(mkdtemp(lab.dir));
-	snprintf(lab.ns, sizeof(lab.ns), "moatbgp%d", (int)getpid());
-	assert_int_equal(sh("ip netns add %s && ip link add bg0 type veth peer name bg1 netns %s"
-	    " && ip addr add 198.51.100.1/30 dev bg0 && ip link set bg0 up"
-	    " && ip -n %s addr add 198.51.100.2/30 dev bg1 && ip -n %s link set bg1 up"
-	    " && ip -n %s link set lo up", lab.ns, lab.ns, lab.ns, lab.ns, lab.ns), 0);
-
-	snprintf(path, sizeof(path), "%s/gobgpd.toml", lab.dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "[global.config]\n  as = 64500\n  router-id = \"198.51.100.1\"\n  port = 1790\n"
-	    "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"198.51.100.2\"\n"
-	    "    peer-as = 64501\n  [neighbors.timers.config]\n    connect-retry = 1\n"
-	    "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-	    "      afi-safi-name = \"ipv4-unicast\"\n"
-	    "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
-	    "      afi-safi-name = \"ipv4-flowspec\"\n");
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/bird.conf", lab.dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "router id 198.51.100.2;\nprotocol device {}\nflow4 table flowtab4;\n"
-	    "protocol bgp up {\n  local 198.51.100.2 as 64501;\n"
-	    "  neighbor 198.51.100.1 port 1790 as 64500;\n  connect delay time 1;\n"
-	    "  connect retry time 1;\n  ipv4 { import all; export none; };\n"
-	    "  flow4 { table flowtab4; import all; export none; };\n}\n");
-	fclose(f);
-
-	lab.gobgpd = fork();
-	assert_true(lab.gobgpd >= 0);
-	if (lab.gobgpd == 0) {
-		char conf[128], log[128];
-		snprintf(conf, sizeof(conf), "%s/gobgpd.toml", lab.dir);
-		snprintf(log, sizeof(log), "%s/gobgpd.log", lab.dir);
-		if (freopen(log, "w", stdout) == NULL || freopen(log, "w", stderr) == NULL)
-			_exit(127);
-		execlp("gobgpd", "gobgpd", "-f", conf, "-t", "toml", "--api-hosts",
-		    "127.0.0.1:50051", (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(sh("ip netns exec %s bird -c %s/bird.conf -s %s/bird.ctl -P %s/bird.pid",
-	    lab.ns, lab.dir, lab.dir, lab.dir), 0);
-	for (int i = 0; i < 300; i++) {
-		if (strstr(sh_out("gobgp neighbor 2>/dev/null"), "Establ") != NULL)
-			return 0;
-		usleep(100 * 1000);
-	}
-	fail_msg("BGP session with BIRD did not come up: %s", sh_out("cat %s/gobgpd.log", lab.dir));
-	return 0;
-}
-
-static int
-bgp_lab_down(void **state)
-{
-	if (lab.gobgpd > 0) {
-		kill(lab.gobgpd, SIGTERM);
-		waitpid(lab.gobgpd, NULL, 0);
-		lab.gobgpd = 0;
-	}
-	if (lab.ns[0] != '\0') {
-		if (sh("kill $(cat %s/bird.pid) 2>/dev/null; ip link del bg0 2>/dev/null;"
-		    " ip netns del %s; rm -rf %s", lab.dir, lab.ns, lab.dir) != 0)
-			fprintf(stderr, "bgp lab: cleanup of %s failed\n", lab.ns);
-		lab.ns[0] = '\0';
-	}
-	return 0;
-}
-
-static void
-test_bgp_blackhole_and_flowspec(void **state)
-{
-	const char *drivers[] = { "bgp" };
-	struct mit_request q1 = udp_flood_request(40, "192.0.2.10");
-	struct mit_request q2 = udp_flood_request(41, "192.0.2.10");
-	struct mit_mgr *m;
-	uint64_t id1, id2;
-
-	if (lab.ns[0] == '\0')
-		skip();
-	m = new_mgr("scope: target\ndrivers:\n  bgp: {local_as: 64500, next_hop: 198.51.100.1}\n");
-	assert_int_equal(mit_start(m, &q1, drivers, 1, 1000, &id1), 0);
-	assert_int_equal(mit_get(m, id1)->status, MIT_MITIGATING);
-	assert_true(bird_shows(NULL, "BGP.community: (65535,666)", true));
-	assert_true(bird_shows(NULL, "192.0.2.10/32", true));
-
-	/* Two attacks want the same host route; ending one keeps it. */
-	assert_int_equal(mit_start(m, &q2, drivers, 1, 1000, &id2), 0);
-	assert_int_equal(mit_stop(m, id1, 1001, "test"), 0);
-	assert_true(bird_shows(NULL, "192.0.2.10/32", true));
-	assert_int_equal(mit_stop(m, id2, 1002, "test"), 0);
-	assert_true(bird_shows(NULL, "192.0.2.10/32", false));
-	mit_mgr_free(m);
-
-	m = new_mgr("drivers:\n  bgp: {local_as: 64500, mode: flowspec}\n");
-	assert_int_equal(mit_start(m, &q1, drivers, 1, 2000, &id1), 0);
-	assert_int_equal(mit_get(m, id1)->status, MIT_MITIGATING);
-	assert_true(bird_shows("flowtab4", "dst 192.0.2.10/32; proto 17; dport 53;", true));
-	assert_int_equal(mit_stop(m, id1, 2001, "test"), 0);
-	assert_true(bird_shows("flowtab4", "192.0.2.10/32", false));
+	FB->rules[FB->n++] = (struct mit_rule){ .id = 77 };
+	FC->rules[FC->n++] = (struct mit_rule){ .id = 78 };
+	FC->rules[FC->n++] = (struct mit_rule){ .id = 79 };
+	assert_int_equal(mit_reconcile(m, 100, &rep), 3);
+	assert_int_equal(rep.n, 3);
+	assert_int_equal(FA->inspections + FB->inspections + FC->inspections, 3);
+	assert_int_equal(FB->n + FC->n, 0);
+	assert_int_equal(inspection(&rep, "fb")->removed, 1);
+	assert_int_equal(inspection(&rep, "fb")->removed_ids[0], 77);
+	assert_int_equal(inspection(&rep, "fc")->removed, 2);
+	assert_int_equal(inspection(&rep, "fa")->removed, 0);
+	assert_int_equal(mit_uninspected(m), 0);
 	mit_mgr_free(m);
 }
 
 static void
-test_bgp_restart_reconciles(void **state)
+test_unreachable_driver_never_stops_the_others(void **state)
 {
-	const char *drivers[] = { "bgp" };
-	const char *yaml = "scope: target\ndrivers:\n  bgp: {local_as: 64500, next_hop: 198.51.100.1}\n";
-	struct mit_request q = udp_flood_request(42, "192.0.2.11");
-	struct mit_mgr *m;
-	uint64_t id;
-	char *saved;
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = flood(1, "192.0.2.10");
+	struct mit_reconcile_report rep;
+	uint64_t id = start(m, &q, "fa", 100);
+	char *saved = mit_save(m);
 
-	if (lab.ns[0] == '\0')
-		skip();
-	m = new_mgr(yaml);
-	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
-	saved = mit_save(m);
 	mit_mgr_free(m);
-	assert_true(bird_shows(NULL, "192.0.2.11/32", true));
-	/* By hand: the live route withdrawn, a stale moat-tagged one added. */
-	assert_int_equal(system("gobgp global rib -a ipv4 del 192.0.2.11/32"), 0);
-	assert_int_equal(system("gobgp global rib -a ipv4 add 192.0.2.99/32 nexthop 198.51.100.1 "
-	    "community 65535:666 large-community 64500:0:7"), 0);
-	assert_true(bird_shows(NULL, "192.0.2.99/32", true));
-
-	m = new_mgr(yaml);
+	/* Restart with fa's daemon down (it is first in the table) and
+	 * leftovers in fb and fc. */
+	FA->installed_rc = -ECONNREFUSED;
+	FB->rules[FB->n++] = (struct mit_rule){ .id = 77 };
+	FC->rules[FC->n++] = (struct mit_rule){ .id = 78 };
+	m = new_mgr(NULL);
 	assert_int_equal(mit_load(m, saved), 0);
-	assert_int_equal(mit_reconcile(m, 2000), 2);
-	assert_true(bird_shows(NULL, "192.0.2.11/32", true));
-	assert_true(bird_shows(NULL, "192.0.2.99/32", false));
-	assert_int_equal(mit_reconcile(m, 2001), 0);
-	assert_int_equal(mit_stop_attack(m, 42, 2002), 0);
-	assert_true(bird_shows(NULL, "192.0.2.11/32", false));
+	assert_int_equal(mit_reconcile(m, 200, &rep), 2);
+	assert_int_equal(inspection(&rep, "fa")->error, -ECONNREFUSED);
+	assert_int_equal(FB->n + FC->n, 0);
+	assert_int_equal(FA->n, 1);	/* its live rule is left as it is */
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_int_equal(mit_uninspected(m), 1);
+
+	/* Still down: reinspect only asks fa. */
+	assert_int_equal(mit_reinspect(m, 260, &rep), 0);
+	assert_int_equal(rep.n, 1);
+	assert_int_equal(rep.d[0].error, -ECONNREFUSED);
+	assert_int_equal(FB->inspections, 1);
+	/* Back: a leftover it holds is removed, the live rule kept. */
+	FA->installed_rc = 0;
+	FA->rules[FA->n++] = (struct mit_rule){ .id = 5 };
+	assert_int_equal(mit_reinspect(m, 320, &rep), 1);
+	assert_int_equal(inspection(&rep, "fa")->removed_ids[0], 5);
+	assert_int_equal(FA->n, 1);
+	assert_int_equal(FA->rules[0].id, mit_get(m, id)->rule.id);
+	assert_int_equal(mit_uninspected(m), 0);
+	assert_int_equal(mit_reinspect(m, 380, &rep), 0);
+	assert_int_equal(rep.n, 0);
 	mit_mgr_free(m);
 	free(saved);
 }
+
+static void
+test_driver_needing_settings_is_skipped_unless_used(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_reconcile_report rep;
+	char *saved;
+	uint64_t id;
+	struct mit_request q = flood(1, "192.0.2.10");
+
+	FC->open_rc = -EINVAL;	/* like bgp without local_as */
+	assert_int_equal(mit_reconcile(m, 100, &rep), 0);
+	assert_true(inspection(&rep, "fc")->unconfigured);
+	assert_int_equal(inspection(&rep, "fc")->error, 0);
+	mit_mgr_free(m);
+
+	/* A saved live mitigation held by fc, fc unusable now: an error. */
+	FC->open_rc = 0;
+	m = new_mgr(NULL);
+	id = start(m, &q, "fc", 100);
+	saved = mit_save(m);
+	mit_mgr_free(m);
+	FC->open_rc = -EINVAL;
+	m = new_mgr(NULL);
+	assert_int_equal(mit_load(m, saved), 0);
+	assert_int_equal(mit_reconcile(m, 200, &rep), 0);
+	assert_int_equal(inspection(&rep, "fc")->error, -EINVAL);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	mit_mgr_free(m);
+	free(saved);
+}
+
+static void
+test_load_refuses_garbage(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+
+	assert_int_equal(mit_load(m, "not json"), -EINVAL);
+	assert_int_equal(mit_load(m, "{\"version\":2}"), -EINVAL);
+	assert_int_equal(mit_load(m, "{\"version\":1,\"mitigations\":[{\"id\":5,\"request\":"
+	    "{\"targets\":[\"nope\"]}}]}"), -EINVAL);
+	assert_null(mit_at(m, 0));
+	mit_mgr_free(m);
+}
+
+/* ---- block only what attacks ---- */
+
+static void
+add_target(struct mit_request *q, const char *prefix, uint64_t weight)
+{
+	assert_int_equal(prefix_parse(prefix, &q->targets[q->n_targets]), 0);
+	q->target_weight[q->n_targets++] = weight;
+}
+
+static void
+add_source(struct mit_request *q, const char *addr, uint64_t weight)
+{
+	assert_int_equal(ipaddr_parse(addr, &q->sources[q->n_sources]), 0);
+	q->source_weight[q->n_sources++] = weight;
+}
+
+static struct mit_request
+weighted(uint64_t attack_id)
+{
+	struct mit_request q = { .attack_id = attack_id, .af = AF_INET, .proto = 17 };
+
+	snprintf(q.po, sizeof(q.po), "web");
+	return q;
+}
+
+static void
+test_only_hosts_with_a_real_share_are_blocked(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+
+	/* The flooded host, and two busy hosts of the PO in the attack's top list. */
+	add_target(&q, "192.0.2.10/32", 9000);
+	add_target(&q, "192.0.2.11/32", 600);
+	add_target(&q, "192.0.2.12/32", 200);
+	q.targets_total = 10000;
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_MITIGATING);
+	assert_int_equal(FA->rules[0].req.n_targets, 1);
+	assert_int_equal(FA->rules[0].req.targets[0].addr.a[3], 10);
+	assert_non_null(strstr(e->narrowed, "192.0.2.11/32 (6.0% of the attack < 20%)"));
+	assert_non_null(strstr(e->narrowed, "192.0.2.12/32"));
+	mit_mgr_free(m);
+}
+
+static void
+test_share_threshold_is_configurable_and_exact(void **state)
+{
+	struct mit_mgr *m = new_mgr("min_target_share: 5\n");
+	struct mit_request q = weighted(1);
+
+	add_target(&q, "192.0.2.10/32", 9000);
+	add_target(&q, "192.0.2.11/32", 500);	/* exactly 5 %: kept */
+	add_target(&q, "192.0.2.12/32", 499);
+	q.targets_total = 10000;
+	(void)start(m, &q, "fa", 100);
+	assert_int_equal(FA->rules[0].req.n_targets, 2);
+	mit_mgr_free(m);
+}
+
+static void
+test_spread_attack_is_not_blocked_blindly(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+
+	for (int i = 0; i < 5; i++) {
+		char t[32];
+		snprintf(t, sizeof(t), "192.0.2.%d/32", 10 + i);
+		add_target(&q, t, 150);
+	}
+	q.targets_total = 1000;
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_NOT_MITIGATED);
+	assert_non_null(strstr(e->reason, "min_target_share"));
+	assert_int_equal(FA->applies, 0);
+	/* Unknown weights (a manual request): no share applies. */
+	q.attack_id = 2;
+	q.targets_total = 0;
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_MITIGATING);
+	assert_int_equal(FA->rules[0].req.n_targets, 5);
+	mit_mgr_free(m);
+}
+
+static void
+test_never_block_global_and_per_po(void **state)
+{
+	struct mit_mgr *m = new_mgr("never_block: [192.0.2.11]\n"
+	    "po: {web: {never_block: [192.0.2.12/32]}}\n");
+	struct mit_request q = weighted(1);
+	struct ipaddr a;
+	const struct mit_entry *e;
+
+	add_target(&q, "192.0.2.10/32", 0);
+	add_target(&q, "192.0.2.11/32", 0);
+	add_target(&q, "192.0.2.12/32", 0);
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(FA->rules[0].req.n_targets, 1);
+	assert_non_null(strstr(e->narrowed, "192.0.2.11/32 (never-block)"));
+	assert_non_null(strstr(e->narrowed, "192.0.2.12/32 (never-block)"));
+
+	/* The PO's own list is only the PO's. */
+	q.attack_id = 2;
+	snprintf(q.po, sizeof(q.po), "mail");
+	(void)start(m, &q, "fb", 100);
+	assert_int_equal(FB->rules[0].req.n_targets, 2);
+
+	/* A prefix covering the target counts too; so does mit_allow(). */
+	assert_int_equal(ipaddr_parse("192.0.2.12", &a), 0);
+	assert_true(mit_never_blocked(m, "web", &a));
+	assert_false(mit_never_blocked(m, "mail", &a));
+	mit_mgr_free(m);
+}
+
+static void
+test_driver_peers_are_never_blocked(void **state)
+{
+	struct mit_mgr *m = new_mgr(NULL);
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+	struct ipaddr a;
+
+	assert_int_equal(ipaddr_parse("198.51.100.1", &a), 0);
+	FA->installed_rc = -ECONNREFUSED;	/* the speaker is down at start */
+	(void)mit_reconcile(m, 100, NULL);
+	assert_int_equal(mit_allow_peers(m), 0);
+	assert_false(mit_never_blocked(m, NULL, &a));
+	FA->installed_rc = 0;			/* it answers at the next inspection */
+	(void)mit_reinspect(m, 160, NULL);
+	assert_int_equal(mit_allow_peers(m), 2);
+	assert_int_equal(mit_allow_peers(m), 0);	/* once each */
+	assert_true(mit_never_blocked(m, "web", &a));
+	add_target(&q, "198.51.100.1/32", 0);
+	e = mit_get(m, start(m, &q, "fb", 200));
+	assert_int_equal(e->status, MIT_NOT_MITIGATED);
+	assert_int_equal(FB->applies, 0);
+	mit_mgr_free(m);
+}
+
+static void
+test_never_block_sources_are_not_named(void **state)
+{
+	struct mit_mgr *m = new_mgr("scope: sources\nnever_block: [198.51.100.0/28]\n");
+	struct mit_request q = weighted(1);
+
+	add_target(&q, "192.0.2.10/32", 0);
+	add_source(&q, "198.51.100.2", 0);	/* a peer */
+	add_source(&q, "198.51.100.77", 0);
+	(void)start(m, &q, "fa", 100);
+	assert_int_equal(FA->rules[0].scope, MIT_SCOPE_SOURCES);
+	assert_int_equal(FA->rules[0].req.n_sources, 1);
+	assert_int_equal(FA->rules[0].req.sources[0].a[3], 77);
+	mit_mgr_free(m);
+}
+
+static void
+test_address_cap(void **state)
+{
+	struct mit_mgr *m = new_mgr("max_block_addresses: 256\nscope: target\n");
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+
+	add_target(&q, "192.0.2.0/24", 0);
+	add_target(&q, "198.51.100.1/32", 0);	/* one too many */
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_MITIGATING);
+	assert_int_equal(FA->rules[0].req.n_targets, 1);
+	assert_non_null(strstr(e->narrowed, "max_block_addresses"));
+	mit_mgr_free(m);
+
+	m = new_mgr("max_block_addresses: 100\n");
+	q.n_targets = 1;
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_int_equal(e->status, MIT_NOT_MITIGATED);
+	assert_non_null(strstr(e->reason, "max_block_addresses"));
+	mit_mgr_free(m);
+}
+
+static void
+test_max_mitigations(void **state)
+{
+	struct mit_mgr *m = new_mgr("max_mitigations: 1\n");
+	struct mit_request q1 = flood(1, "192.0.2.10"), q2 = flood(2, "192.0.2.11");
+
+	(void)start(m, &q1, "fa", 100);
+	assert_int_equal(mit_get(m, start(m, &q2, "fa", 100))->status, MIT_NO_RESOURCES);
+	assert_int_equal(FA->n, 1);
+	mit_mgr_free(m);
+}
+
+static void
+test_dry_run_everything_or_one_po(void **state)
+{
+	struct mit_mgr *m = new_mgr("dry_run: true\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	const struct mit_entry *e = mit_get(m, start(m, &q, "fa,fb", 100));
+
+	assert_true(e->dry_run);
+	assert_int_equal(e->status, MIT_MITIGATING);
+	assert_non_null(strstr(e->reason, "would drop proto 17 dport 53 to 192.0.2.10/32"));
+	assert_int_equal(FA->applies + FB->applies, 0);
+	mit_tick(m, 101);
+	assert_int_equal(mit_stop_attack(m, 1, 102), 0);
+	assert_int_equal(FA->withdraws + FB->withdraws, 0);
+	mit_mgr_free(m);
+
+	m = new_mgr("po: {web: {dry_run: true}}\n");
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_true(e->dry_run);
+	assert_string_equal(e->driver, "fa");
+	assert_int_equal(FA->applies, 0);
+	q.attack_id = 2;
+	snprintf(q.po, sizeof(q.po), "mail");
+	e = mit_get(m, start(m, &q, "fa", 100));
+	assert_false(e->dry_run);
+	assert_int_equal(FA->n, 1);
+	mit_mgr_free(m);
+}
+
+/* ---- refinement: scope sources ---- */
+
+static void
+test_sources_refined_without_a_gap(void **state)
+{
+	struct mit_mgr *m = new_mgr("scope: sources\n");
+	struct mit_request q = weighted(1);
+	const struct mit_entry *e;
+	uint64_t id, first, second;
+	struct events ev = { .n = 0 };
+
+	mit_set_event_hook(m, record_event, &ev);
+	/* Declared before any source was seen: the protocol for now. */
+	add_target(&q, "192.0.2.10/32", 0);
+	id = start(m, &q, "fa", 100);
+	e = mit_get(m, id);
+	assert_int_equal(e->rule.scope, MIT_SCOPE_PROTO);
+	first = e->rule.id;
+	assert_int_equal(mit_refine(m, &q, 101), 0);	/* nothing new */
+
+	/* Sources arrive: two flooders and a benign client below 10 %. */
+	add_source(&q, "198.51.100.2", 6000);
+	add_source(&q, "198.51.100.3", 3500);
+	add_source(&q, "198.51.100.9", 500);
+	q.sources_total = 10000;
+	assert_int_equal(mit_refine(m, &q, 102), 1);
+	e = mit_get(m, id);
+	second = e->rule.id;
+	assert_int_not_equal(second, first);
+	assert_int_equal(e->rule.scope, MIT_SCOPE_SOURCES);
+	assert_int_equal(e->rule.req.n_sources, 2);
+	assert_true(saw(&ev, "refined"));
+	/* What the driver saw: new rule applied, then the old one withdrawn. */
+	assert_int_equal(FA->n_order, 3);
+	assert_int_equal(FA->order[0], first);
+	assert_int_equal(FA->order[1], second);
+	assert_int_equal(FA->order[2], first | 1ull << 63);
+	assert_int_equal(FA->n, 1);
+	assert_int_equal(FA->rules[0].req.n_sources, 2);
+	assert_int_equal(mit_refine(m, &q, 103), 0);	/* same again: no churn */
+
+	/* A named source dipping below the share but above half of it stays
+	 * (no churn at the threshold); below half it goes. */
+	q.source_weight[1] = 600;
+	assert_int_equal(mit_refine(m, &q, 103), 0);
+	q.source_weight[1] = 400;
+	assert_int_equal(mit_refine(m, &q, 103), 1);
+	assert_int_equal(mit_get(m, id)->rule.req.n_sources, 1);
+	second = mit_get(m, id)->rule.id;
+	q.source_weight[1] = 3500;
+	assert_int_equal(mit_refine(m, &q, 103), 1);
+	second = mit_get(m, id)->rule.id;
+
+	/* The driver refuses the next refinement: the old rule stays. */
+	q.source_weight[2] = 2000;
+	FA->apply_rc = -ENOSPC;
+	assert_int_equal(mit_refine(m, &q, 104), -ENOSPC);
+	assert_int_equal(mit_get(m, id)->rule.id, second);
+	assert_int_equal(FA->n, 1);
+	FA->apply_rc = 0;
+
+	/* A request that narrows to nothing never lifts the rule. */
+	q.n_targets = 0;
+	assert_int_equal(mit_refine(m, &q, 105), 0);
+	assert_int_equal(FA->n, 1);
+
+	/* Ending withdraws the current rule. */
+	assert_int_equal(mit_stop_attack(m, 1, 106), 0);
+	assert_int_equal(FA->n, 0);
+	assert_int_equal(mit_refine(m, &q, 107), -ENOENT);
+	mit_mgr_free(m);
+}
+
+static void
+test_refined_rule_survives_restart(void **state)
+{
+	struct mit_mgr *m = new_mgr("scope: sources\n");
+	struct mit_request q = weighted(1);
+	uint64_t id, rule;
+	char *saved;
+
+	add_target(&q, "192.0.2.10/32", 0);
+	id = start(m, &q, "fa", 100);
+	add_source(&q, "198.51.100.2", 100);
+	q.sources_total = 100;
+	assert_int_equal(mit_refine(m, &q, 101), 1);
+	rule = mit_get(m, id)->rule.id;
+	saved = mit_save(m);
+	mit_mgr_free(m);
+
+	m = new_mgr("scope: sources\n");
+	assert_int_equal(mit_load(m, saved), 0);
+	assert_int_equal(mit_get(m, id)->rule.id, rule);
+	assert_int_equal(mit_reconcile(m, 200, NULL), 0);	/* neither stale nor missing */
+	assert_int_equal(FA->n, 1);
+	assert_int_equal(FA->rules[0].id, rule);
+	assert_int_equal(mit_stop(m, id, 201, "test"), 0);
+	assert_int_equal(FA->n, 0);
+	mit_mgr_free(m);
+	free(saved);
+}
+
+/* ---- configuration ---- */
+
+static void
+test_bad_config_names_position(void **state)
+{
+	struct cfg_error err = { { 0 } };
+
+	assert_int_equal(new_mgr_err("scope: everything\n", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "t.yaml:1:"));
+	assert_non_null(strstr(err.msg, "scope"));
+	assert_int_equal(new_mgr_err("drivers: {nft: {}}\n", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "unknown driver"));
+	assert_int_equal(new_mgr_err("drivers: {fa: {bogus: 1}}\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("dry_run: [nft]\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("min_target_share: 101\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("never_block: [not-a-prefix]\n", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "never_block"));
+	assert_int_equal(new_mgr_err("po: {web: {dry_run: maybe}}\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("po: {web: {gateway: 192.0.2.1}}\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("drivers: {fa: {knob: 1}}\n", &err), 0);
+	assert_int_equal(FA->opens, 1);
+	assert_int_equal(FA->closes, 1);
+}
+
+#define T(fn) cmocka_unit_test_setup(fn, reset_fakes)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nft_apply_and_exact_undo),
-		cmocka_unit_test(test_decline_moves_to_next_driver),
-		cmocka_unit_test(test_not_mitigated_when_nothing_applies),
-		cmocka_unit_test(test_allowlist_is_never_blocked),
-		cmocka_unit_test(test_dry_run_records_without_effect),
-		cmocka_unit_test(test_max_duration_ends),
-		cmocka_unit_test(test_restart_reconciles_both_ways),
-		cmocka_unit_test(test_bad_config_names_position),
-		cmocka_unit_test(test_xdp_drops_exactly_the_attack),
-		cmocka_unit_test(test_xdp_survives_restart),
-		cmocka_unit_test(test_ratelimit_skips_xdp_for_nft),
-		cmocka_unit_test(test_notify_script_and_webhook),
-		cmocka_unit_test_setup_teardown(test_bgp_blackhole_and_flowspec, bgp_lab_up, bgp_lab_down),
-		cmocka_unit_test_setup_teardown(test_bgp_restart_reconciles, bgp_lab_up, bgp_lab_down),
+		T(test_not_applicable_moves_to_next),
+		T(test_unknown_driver_is_skipped),
+		T(test_no_resources_moves_on_then_holds),
+		T(test_nothing_applicable_is_not_mitigated_and_not_retried),
+		T(test_po_without_drivers),
+		T(test_no_resources_retried_on_timer),
+		T(test_rule_cap_defers_then_admits),
+		T(test_max_duration_ends_and_withdraws),
+		T(test_allowlist_is_never_blocked),
+		T(test_stop_withdraws_exactly_what_was_applied),
+		T(test_same_attack_updates_in_place),
+		T(test_dry_run_driver_installs_nothing),
+		T(test_counters_read_back),
+		T(test_save_load_reconcile_both_ways),
+		T(test_reconcile_inspects_unconfigured_drivers),
+		T(test_unreachable_driver_never_stops_the_others),
+		T(test_driver_needing_settings_is_skipped_unless_used),
+		T(test_load_refuses_garbage),
+		T(test_only_hosts_with_a_real_share_are_blocked),
+		T(test_share_threshold_is_configurable_and_exact),
+		T(test_spread_attack_is_not_blocked_blindly),
+		T(test_never_block_global_and_per_po),
+		T(test_driver_peers_are_never_blocked),
+		T(test_never_block_sources_are_not_named),
+		T(test_address_cap),
+		T(test_max_mitigations),
+		T(test_dry_run_everything_or_one_po),
+		T(test_sources_refined_without_a_gap),
+		T(test_refined_rule_survives_restart),
+		T(test_bad_config_names_position),
 	};
 
-	/* A namespace of our own: nothing here can touch the host's ruleset. */
-	have_netns = unshare(CLONE_NEWNET) == 0 && system("ip link set lo up") == 0;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "chaff/post.h"
+#include "common/limits.h"
 
 static void
 test_urls(void **state)
@@ -62,7 +64,7 @@ test_post_roundtrip(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/v1/alarms", ntohs(sin.sin_port));
 	assert_int_equal(post_init(&p, url, "s3cr3t"), 0);
 	assert_int_equal(post_start(&p), 0);
-	post_enqueue(&p, "{\"kind\":\"arp\"}");
+	post_enqueue(&p, 0xc6336401u, "{\"kind\":\"arp\"}");
 	cfd = accept(lfd, NULL, NULL);
 	assert_true(cfd >= 0);
 	while (got < sizeof(req) - 1 && !strstr(req, "{\"kind\":\"arp\"}")) {
@@ -84,6 +86,38 @@ test_post_roundtrip(void **state)
 	close(lfd);
 }
 
+/* A flood from one source keeps everyone's first report and its own first and newest. */
+static void
+test_queue_keeps_first_per_source(void **state)
+{
+	struct post p;
+	char buf[64];
+	bool b_kept = false, a_first = false, a_last = false;
+
+	(void)state;
+	assert_int_equal(post_init(&p, "http://127.0.0.1:9/api/v1/alarms", NULL), 0);
+	post_enqueue(&p, 1, "A0");
+	post_enqueue(&p, 2, "B0");
+	for (unsigned i = 1; i <= 3 * LIMIT_CHAFF_POST_QUEUE; i++) {
+		snprintf(buf, sizeof(buf), "A%u", i);
+		post_enqueue(&p, 1, buf);
+	}
+	snprintf(buf, sizeof(buf), "A%u", 3 * LIMIT_CHAFF_POST_QUEUE);
+	assert_int_equal(p.count, LIMIT_CHAFF_POST_QUEUE);
+	assert_true(p.dropped > 0);
+	for (size_t i = 0; i < p.count; i++) {
+		const char *q = p.queue[(p.head + i) % LIMIT_CHAFF_POST_QUEUE];
+
+		b_kept |= strcmp(q, "B0") == 0;
+		a_first |= strcmp(q, "A0") == 0;
+		a_last |= strcmp(q, buf) == 0;
+	}
+	assert_true(b_kept);
+	assert_true(a_first);
+	assert_true(a_last);
+	post_free(&p);
+}
+
 int
 main(void)
 {
@@ -91,6 +125,7 @@ main(void)
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_post_roundtrip),
+		cmocka_unit_test(test_queue_keeps_first_per_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

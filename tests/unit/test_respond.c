@@ -1,9 +1,12 @@
 /* Unit tests for src/chaff/respond.c: answers per personality, checked on the wire. */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -30,6 +33,42 @@ static const char linux_fp[] =
 	"U1(DF=N%T=3B-45%TG=40%IPL=164%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=G%RUD=G)\n"
 	"IE(DFI=N%T=3B-45%TG=40%CD=S)\n";
 
+/* nmap-os-db's HP LaserJet 2420: T1 says A=O|S+ (it acked nmap's probes oddly). */
+static const char hp_fp[] =
+	"Fingerprint HP LaserJet 2420 printer\n"
+	"Class HP | embedded || printer\n"
+	"SEQ(SP=93-9D%GCD=1-6%ISR=9A-A4%TI=I%II=I%SS=S%TS=1)\n"
+	"OPS(O1=M5B4NW0NNT11%O2=M5B4NW0NNT11%O3=M5B4NW0NNT11%O4=M5B4NW0NNT11%O5=M5B4NW0NNT11%O6=M5B4NNT11)\n"
+	"WIN(W1=5B4%W2=5B4%W3=5B4%W4=5B4%W5=5B4%W6=5B4)\n"
+	"ECN(R=N)\n"
+	"T1(R=Y%DF=N%T=42%TG=40%S=O%A=O|S+%F=AS%RD=0%Q=)\n"
+	"T2(R=N)\n"
+	"T3(R=N)\n"
+	"T4(R=Y%DF=N%T=42%TG=40%W=5B4%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
+	"T5(R=Y%DF=N%T=42%TG=40%W=0%S=Z%A=S+%F=AR%O=%RD=0%Q=)\n"
+	"T6(R=Y%DF=N%T=42%TG=40%W=0%S=A%A=Z%F=R%O=%RD=0%Q=)\n"
+	"T7(R=Y%DF=N%T=42%TG=40%W=0%S=Z%A=S%F=AR%O=%RD=0%Q=)\n"
+	"U1(DF=N%T=42%TG=40%IPL=38%UN=0%RIPL=G%RID=4210%RIPCK=Z%RUCK=0%RUD=G)\n"
+	"IE(DFI=S%T=42%TG=40%CD=S)\n";
+
+/* nmap-os-db's 3Com 5500-EI: ISNs in steps of 64000 (GCD=FA00), SP=B-15. */
+static const char gcd_fp[] =
+	"Fingerprint 3Com 5500-EI switch\n"
+	"Class 3Com | embedded || switch\n"
+	"SEQ(SP=B-15%GCD=FA00|1F400|2EE00|3E800|4E200%ISR=96-A0%TI=I%II=I%SS=S%TS=U)\n"
+	"OPS(O1=M5B4%O2=M5B4%O3=M5B4%O4=M5B4%O5=M5B4%O6=M5B4)\n"
+	"WIN(W1=2000%W2=2000%W3=2000%W4=2000%W5=2000%W6=2000)\n"
+	"ECN(R=Y%DF=N%T=FB-105%TG=FF%W=2000%O=M5B4%CC=N)\n"
+	"T1(R=Y%DF=N%T=FB-105%TG=FF%S=O%A=O|S+%F=AS%RD=0)\n"
+	"T2(R=N)\n"
+	"T3(R=N)\n"
+	"T4(R=N)\n"
+	"T5(R=Y%DF=N%T=FB-105%TG=FF%W=0%S=Z%A=S+%F=AR%RD=0)\n"
+	"T6(R=N)\n"
+	"T7(R=N)\n"
+	"U1(DF=N%T=FB-105%TG=FF%IPL=38%UN=0%RIPL=G%RID=G%RIPCK=G%RUCK=0%RUD=G)\n"
+	"IE(DFI=S%T=FB-105%TG=FF%CD=S)\n";
+
 #define DECOY 0xc6336411u
 #define PEER 0xc6336401u
 
@@ -45,6 +84,8 @@ struct harness {
 	size_t n_out;
 	struct respond_contact last;
 	size_t n_contacts;
+	size_t n_conflicts;
+	bool conflict_probe;
 };
 
 static void
@@ -67,15 +108,26 @@ on_contact(void *arg, const struct respond_contact *c)
 	h->n_contacts++;
 }
 
+static bool
+on_conflict(void *arg, struct decoy *d, const uint8_t sha[6], bool probe)
+{
+	struct harness *h = arg;
+
+	h->n_conflicts++;
+	h->conflict_probe = probe;
+	return false;
+}
+
 static int
-setup(void **state)
+setup_fp(void **state, const char *text, const char *name)
 {
 	struct harness *h = calloc(1, sizeof(*h));
 	struct osdb_fp *fp = calloc(1, sizeof(*fp));
-	struct respond_hooks hooks = { .send = on_send, .contact = on_contact, .arg = h };
+	struct respond_hooks hooks = { .send = on_send, .contact = on_contact,
+				       .arp_conflict = on_conflict, .arg = h };
 	char err[128];
 
-	assert_int_equal(osdb_find(linux_fp, sizeof(linux_fp) - 1, "Linux 4.15 - 5.6", 0, fp), 0);
+	assert_int_equal(osdb_find(text, strlen(text), name, 0, fp), 0);
 	assert_int_equal(persona_from_fp(persona_preset_find("linux-4.15"), fp, &h->p, err,
 					 sizeof(err)), 0);
 	free(fp);
@@ -88,6 +140,12 @@ setup(void **state)
 	h->r.now_ns = 1000000000ULL;
 	*state = h;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_fp(state, linux_fp, "Linux 4.15 - 5.6");
 }
 
 static int
@@ -357,6 +415,199 @@ test_session_lifetime(void **state)
 	assert_int_equal(h->last.kind, CONTACT_CONNECT);
 }
 
+/* A=O|S+: nmap's probes get the odd ack, a real SYN an ack a client accepts. */
+static void
+test_ack_other_only_for_probes(void **state)
+{
+	struct harness *h;
+	struct frame f;
+	uint32_t isn;
+
+	setup_fp(state, hp_fp, "HP LaserJet 2420 printer");
+	h = *state;
+	h->g.tcp_ports[0] = 80;
+	feed_tcp(h, 80, FRAME_TCP_SYN, 7000, 0, 29200, "M5B4ST11NW7", NULL);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	assert_int_equal(f.tcp.ack, 7001);
+	isn = f.tcp.seq;
+	feed_tcp(h, 80, FRAME_TCP_ACK, 7001, isn + 1, 29200, NULL, NULL);
+	assert_int_equal(h->last.kind, CONTACT_CONNECT);
+	/* nmap's first SEQ probe: the fingerprint's A=O. */
+	feed_tcp(h, 80, FRAME_TCP_SYN, 9000, 0, 1, "W9NM5B4T10S", NULL);
+	parse_out(h, 0, &f);
+	assert_int_not_equal(f.tcp.ack, 9001);
+	teardown(state);
+}
+
+/* nmap's SEQ arithmetic (osscan2.cc) over the ISNs of SYN/ACKs 100 ms apart. */
+static void
+nmap_seq(const uint32_t *isn, size_t n, double dt, uint32_t *ret_gcd, int *ret_isr, int *ret_sp)
+{
+	uint32_t diff[8], g = 0;
+	double rate[8], avg = 0, sd = 0, div;
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t a = isn[i + 1] - isn[i], b = isn[i] - isn[i + 1];
+
+		diff[i] = a < b ? a : b;
+		for (uint32_t x = g, y = diff[i]; ; ) {
+			if (y == 0) {
+				g = x;
+				break;
+			}
+			uint32_t t = x % y;
+
+			x = y;
+			y = t;
+		}
+		rate[i] = diff[i] / dt;
+		avg += rate[i];
+	}
+	avg /= (double)(n - 1);
+	div = g > 9 ? g : 1;
+	for (size_t i = 0; i + 1 < n; i++)
+		sd += (rate[i] / div - avg / div) * (rate[i] / div - avg / div);
+	sd = sqrt(sd / (double)(n - 2));
+	*ret_gcd = g;
+	*ret_isr = (int)(0.5 + log2(avg) * 8);
+	*ret_sp = sd <= 1 ? 0 : (int)(0.5 + log2(sd) * 8);
+}
+
+/* A large GCD: SP is measured in GCD steps, and must land in the fingerprint's range. */
+static void
+test_large_gcd_sp(void **state)
+{
+	struct harness *h;
+	struct frame f;
+	uint32_t isn[6], g;
+	int isr, sp;
+
+	setup_fp(state, gcd_fp, "3Com 5500-EI switch");
+	h = *state;
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < 6; i++) {
+			feed_tcp(h, 22, FRAME_TCP_SYN, 100u + (uint32_t)i, 0, 1, "W9NM5B4T10S", NULL);
+			parse_out(h, 0, &f);
+			isn[i] = f.tcp.seq;
+			h->r.now_ns += 100000000ULL;
+		}
+		nmap_seq(isn, 6, 0.1, &g, &isr, &sp);
+		assert_int_equal(g % 64000, 0);
+		assert_true(g >= 64000 && g <= 5 * 64000);
+		assert_in_range(isr, 0x96, 0xa0);
+		assert_in_range(sp, 0xb, 0x15);
+		h->r.now_ns += 3000000000ULL;
+	}
+	teardown(state);
+}
+
+/* Ordinary SYNs get an Ethernet MSS (capped by the peer's and the MTU), nmap's the O1 value. */
+static void
+test_realistic_mss(void **state)
+{
+	static char fp[sizeof(linux_fp) + 8];
+	struct harness *h;
+	struct frame f;
+	struct frame_tcpopt o;
+	const char *m;
+
+	/* O1's MSS made macOS's (16344: measured over loopback). */
+	m = strstr(linux_fp, "O1=M5B4");
+	snprintf(fp, sizeof(fp), "%.*sO1=M3FD8%s", (int)(m - linux_fp), linux_fp, m + 7);
+	setup_fp(state, fp, "Linux 4.15 - 5.6");
+	h = *state;
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, "M5B4ST11NW7", NULL);
+	parse_out(h, 0, &f);
+	frame_tcp_options(&f.tcp, &o);
+	assert_int_equal(o.mss, 1460);
+	feed_tcp(h, 22, FRAME_TCP_SYN, 200, 0, 64240, "M4B0ST11NW7", NULL);
+	parse_out(h, 0, &f);
+	frame_tcp_options(&f.tcp, &o);
+	assert_int_equal(o.mss, 1200);
+	h->r.mtu = 1400;
+	feed_tcp(h, 22, FRAME_TCP_SYN, 300, 0, 64240, "M5B4ST11NW7", NULL);
+	parse_out(h, 0, &f);
+	frame_tcp_options(&f.tcp, &o);
+	assert_int_equal(o.mss, 1360);
+	/* nmap's probe: the fingerprint's own value. */
+	feed_tcp(h, 22, FRAME_TCP_SYN, 400, 0, 1, "W9NM5B4T10S", NULL);
+	parse_out(h, 0, &f);
+	frame_tcp_options(&f.tcp, &o);
+	assert_int_equal(o.mss, 0x3fd8);
+	teardown(state);
+}
+
+static size_t
+arp_frame(uint8_t *buf, uint32_t spa, uint32_t tpa, uint16_t op)
+{
+	return emit_arp(buf, EMIT_FRAME_MAX, (const uint8_t *)"\xff\xff\xff\xff\xff\xff", op,
+			peer_mac, spa, (const uint8_t *)"\0\0\0\0\0\0", tpa);
+}
+
+/* RFC 5227 probe (sender 0.0.0.0): answered like Linux, but no alarm. */
+static void
+test_arp_probe_no_alarm(void **state)
+{
+	struct harness *h = *state;
+	uint8_t buf[EMIT_FRAME_MAX];
+	size_t n = arp_frame(buf, 0, DECOY, 1);
+
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(h->n_contacts, 0);
+	assert_int_equal(h->n_conflicts, 1);
+	assert_true(h->conflict_probe);
+	/* ARP from the decoy's own address with another MAC: its owner. */
+	h->n_out = 0;
+	n = arp_frame(buf, DECOY, PEER, 2);
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 0);
+	assert_int_equal(h->n_conflicts, 2);
+	assert_false(h->conflict_probe);
+}
+
+/* 802.1Q: only configured VLANs are answered, tagged as they came. */
+static void
+test_vlan(void **state)
+{
+	static const uint16_t vlans[] = { 10 };
+	struct harness *h = *state;
+	uint8_t plain[EMIT_FRAME_MAX], tagged[EMIT_FRAME_MAX + 4];
+	size_t n = arp_frame(plain, PEER, DECOY, 1);
+	struct frame f;
+
+	memcpy(tagged, plain, 12);
+	tagged[12] = 0x81, tagged[13] = 0x00, tagged[14] = 0x00, tagged[15] = 10;
+	memcpy(tagged + 16, plain + 12, n - 12);
+	respond_frame(&h->r, tagged, n + 4, false);
+	assert_int_equal(h->n_out, 0);
+	assert_int_equal(h->r.stats.vlan_refused, 1);
+	/* The kernel took the tag off (auxdata): the same. */
+	h->r.rx_vlan = 10;
+	respond_frame(&h->r, plain, n, false);
+	assert_int_equal(h->n_out, 0);
+	h->r.vlans = vlans;
+	h->r.n_vlans = 1;
+	respond_frame(&h->r, tagged, n + 4, false);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(h->out[0][12], 0x81);
+	assert_int_equal(h->out[0][15], 10);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.vlan, 10);
+	assert_int_equal(f.arp.op, 2);
+	h->n_out = 0;
+	h->r.rx_vlan = 10;
+	respond_frame(&h->r, plain, n, false);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(h->out[0][15], 10);
+	/* Untagged stays untagged. */
+	h->n_out = 0;
+	respond_frame(&h->r, plain, n, false);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(h->out[0][12], 0x08);
+}
+
 int
 main(void)
 {
@@ -369,6 +620,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_errors_are_budgeted, setup, teardown),
+		cmocka_unit_test(test_ack_other_only_for_probes),
+		cmocka_unit_test(test_large_gcd_sp),
+		cmocka_unit_test(test_realistic_mss),
+		cmocka_unit_test_setup_teardown(test_arp_probe_no_alarm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vlan, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

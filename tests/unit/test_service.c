@@ -78,10 +78,26 @@ test_http(void **state)
 	assert_int_equal(service_open(&f->s, &c, &f->d, f->out, sizeof(f->out)), 0);
 	assert_int_equal(feed(f, &c, "GET /admin HTTP/1.1\r\nHost: x\r\n", &close), 0);
 	assert_string_equal(f->rec.detail, "GET /admin HTTP/1.1");
+	/* Another path: the server's own 404 page; HTTP/1.1 keeps the connection. */
 	assert_true(feed(f, &c, "\r\n", &close) > 0);
-	assert_true(close);
+	assert_false(close);
+	assert_non_null(strstr((char *)f->out, "HTTP/1.1 404 Not Found\r\n"));
 	assert_non_null(strstr((char *)f->out, "Server: nginx/1.18.0 (Ubuntu)\r\n"));
+	assert_non_null(strstr((char *)f->out, "\r\nDate: "));
+	assert_non_null(strstr((char *)f->out, "Connection: keep-alive\r\n"));
+	assert_non_null(strstr((char *)f->out, "<center>nginx/1.18.0 (Ubuntu)</center>"));
+	/* The root: the default page. */
+	assert_true(feed(f, &c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &close) > 0);
+	assert_non_null(strstr((char *)f->out, "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr((char *)f->out, "<title>Welcome to nginx!</title>"));
+	/* HEAD: the same headers, no body. */
+	assert_true(feed(f, &c, "HEAD / HTTP/1.1\r\n\r\n", &close) > 0);
+	assert_non_null(strstr((char *)f->out, "HTTP/1.1 200 OK\r\n"));
+	assert_null(strstr((char *)f->out, "<title>"));
+	/* A method a static server refuses; then Connection: close closes. */
+	assert_true(feed(f, &c, "DELETE / HTTP/1.1\r\nConnection: close\r\n\r\n", &close) > 0);
+	assert_non_null(strstr((char *)f->out, "HTTP/1.1 405 Not Allowed\r\n"));
+	assert_true(close);
 	service_close(&f->s, &c);
 }
 
@@ -129,6 +145,19 @@ test_caps(void **state)
 	}
 	assert_true(c[LIMIT_CHAFF_SESSIONS_PER_SRC - 1].session >= 0);
 	assert_int_equal(c[LIMIT_CHAFF_SESSIONS_PER_SRC].session, -1);
+	/* ... at one decoy: the same source still gets another decoy's service,
+	 * and another source this decoy's. */
+	{
+		struct conn other = { .saddr = 7, .daddr = 3, .dport = 21, .session = -1 };
+		struct conn peer = { .saddr = 8, .daddr = 2, .dport = 21, .session = -1 };
+
+		service_open(&f->s, &other, &f->d, f->out, sizeof(f->out));
+		service_open(&f->s, &peer, &f->d, f->out, sizeof(f->out));
+		assert_true(other.session >= 0);
+		assert_true(peer.session >= 0);
+		service_close(&f->s, &other);
+		service_close(&f->s, &peer);
+	}
 	/* Bytes per session; an endless line is cut, never overflows. */
 	memset(big, 'A', sizeof(big) - 1);
 	feed(f, &c[0], big, &close);

@@ -1,5 +1,6 @@
-/* Unit tests for engine/settings: defaults, every engine section, and bad
- * configurations whose errors must name file:line:column. */
+/* Unit tests for engine/settings: defaults, every engine section, bad
+ * configurations whose errors must name file:line:column, and the sections
+ * taken from the module table's rows. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "engine/conntab/conntab.h"
+#include "engine/core/modules.h"
 #include "engine/core/settings.h"
 
 static int
@@ -148,6 +151,58 @@ test_listen_parse(void **state)
 	assert_int_equal(settings_listen_parse(":80", &a), -EINVAL);
 }
 
+/* Every module row's sections are top-level keys (the unknown-key error
+ * names them all), fit SETTINGS_MAX_SECTIONS, and modules read theirs back. */
+static void
+test_module_sections(void **state)
+{
+	static const char *const names[] = { "log", "state_dir", "api", "store", "flight",
+		"health", "pos", "connections", "collect", "detection", "mitigate" };
+	const struct conntab_settings *cs;
+	struct cfg_error err;
+	struct settings *c = NULL;
+	size_t n = 0;
+
+	for (size_t m = 0; m < ENGINE_NMODS; m++)
+		for (const struct settings_section *sec = engine_modules[m].sections;
+		    sec != NULL && sec->name != NULL; sec++)
+			n++;
+	assert_int_equal(n, sizeof(names) / sizeof(names[0]));
+	assert_true(n <= SETTINGS_MAX_SECTIONS);
+	assert_int_not_equal(load("lgo: {}\n", &c, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strstr(err.msg, names[i]) == NULL)
+			fail_msg("%s not in \"%s\"", names[i], err.msg);
+	assert_int_equal(load("connections: {retention: 60s}\n", &c, &err), 0);
+	cs = settings_ext(c, "connections");
+	assert_non_null(cs);
+	assert_int_equal(cs->retention_s, 60);
+	assert_non_null(settings_ext(c, "mitigate"));
+	assert_null(settings_ext(c, "log"));	/* the engine's own: in struct settings */
+	assert_null(settings_ext(c, "nonesuch"));
+	settings_free(c);
+}
+
+static void
+test_api_hosts(void **state)
+{
+	struct cfg_error err;
+	struct settings *c = NULL;
+
+	(void)state;
+	assert_int_equal(load("api:\n  hosts: [moat.example, Other.Example]\n"
+	    "  listen: \"127.0.0.1:9\"\n", &c, &err), 0);
+	assert_int_equal(c->api.nhosts, 2);
+	assert_string_equal(c->api.hosts[0], "moat.example");
+	assert_string_equal(c->api.hosts[1], "Other.Example");
+	assert_int_equal(c->api.port, 9);
+	settings_free(c);
+	expect_error("api:\n  hosts: [\"a:80\"]\n", "t.yaml:2:");
+	expect_error("api:\n  hosts: [\"\"]\n", "t.yaml:2:");
+	expect_error("api:\n  hosts: x\n", "t.yaml:2:");
+	expect_error("api:\n  hosts: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]\n", "t.yaml:2:");
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -166,6 +221,8 @@ main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_bad_positions),
 		cmocka_unit_test(test_listen_parse),
+		cmocka_unit_test(test_api_hosts),
+		cmocka_unit_test(test_module_sections),
 		cmocka_unit_test(test_missing_file),
 	};
 

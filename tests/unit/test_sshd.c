@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <libssh/libssh.h>
+
 #include "chaff/sshd.h"
 
 static void
@@ -22,7 +24,9 @@ test_slots_and_banner(void **state)
 	int slots[SSHD_SESSIONS], fd;
 	ssize_t n;
 
-	assert_int_equal(sshd_init(&s), 0);
+	static const uint8_t secret[32] = { 1, 2, 3 };
+
+	assert_int_equal(sshd_init(&s, secret), 0);
 	for (int i = 0; i < SSHD_SESSIONS; i++) {
 		slots[i] = sshd_open(&s, &k, "OpenSSH_8.2p1 Ubuntu-4ubuntu0.5");
 		assert_true(slots[i] >= 0);
@@ -43,11 +47,67 @@ test_slots_and_banner(void **state)
 	sshd_free(&s);
 }
 
+/* Each decoy has its own host key, the same for the same secret (across restarts). */
+static void
+test_host_keys_per_decoy(void **state)
+{
+	static const uint8_t secret[32] = { 1, 2, 3 }, other[32] = { 9 };
+	void *a, *a2, *b, *c;
+	char *pa, *pa2, *pb, *pc;
+
+	assert_int_equal(sshd_host_key(secret, 0xc6336411u, &a), 0);
+	assert_int_equal(sshd_host_key(secret, 0xc6336411u, &a2), 0);
+	assert_int_equal(sshd_host_key(secret, 0xc6336412u, &b), 0);
+	assert_int_equal(sshd_host_key(other, 0xc6336411u, &c), 0);
+	assert_int_equal(ssh_key_type(a), SSH_KEYTYPE_ED25519);
+	assert_int_equal(ssh_pki_export_pubkey_base64(a, &pa), SSH_OK);
+	assert_int_equal(ssh_pki_export_pubkey_base64(a2, &pa2), SSH_OK);
+	assert_int_equal(ssh_pki_export_pubkey_base64(b, &pb), SSH_OK);
+	assert_int_equal(ssh_pki_export_pubkey_base64(c, &pc), SSH_OK);
+	assert_string_equal(pa, pa2);
+	assert_string_not_equal(pa, pb);
+	assert_string_not_equal(pa, pc);
+	ssh_string_free_char(pa);
+	ssh_string_free_char(pa2);
+	ssh_string_free_char(pb);
+	ssh_string_free_char(pc);
+	ssh_key_free(a);
+	ssh_key_free(a2);
+	ssh_key_free(b);
+	ssh_key_free(c);
+}
+
+/* The offered algorithms follow the banner's OpenSSH release. */
+static void
+test_algorithms_by_version(void **state)
+{
+	const struct sshd_algos *a;
+
+	a = sshd_algos_for("OpenSSH_5.3");
+	assert_null(strstr(a->kex, "curve25519"));
+	assert_null(strstr(a->kex, "ecdh"));
+	assert_null(strstr(a->ciphers, "chacha20"));
+	assert_null(strstr(a->macs, "sha2"));
+	a = sshd_algos_for("OpenSSH_5.9p1 Debian-5ubuntu1");
+	assert_non_null(strstr(a->kex, "ecdh-sha2-nistp256"));
+	assert_null(strstr(a->kex, "curve25519"));
+	a = sshd_algos_for("OpenSSH_6.6.1p1 Ubuntu-2ubuntu2");
+	assert_true(strncmp(a->kex, "curve25519-sha256@libssh.org,", 29) == 0);
+	assert_non_null(strstr(a->ciphers, "chacha20-poly1305@openssh.com"));
+	a = sshd_algos_for("OpenSSH_8.2p1 Ubuntu-4ubuntu0.5");
+	assert_true(strncmp(a->kex, "curve25519-sha256,", 18) == 0);
+	assert_non_null(strstr(a->kex, "diffie-hellman-group16-sha512"));
+	assert_ptr_equal(sshd_algos_for("OpenSSH_for_Windows_7.7"), a);
+	assert_ptr_equal(sshd_algos_for("Cisco-1.25"), sshd_algos_for("OpenSSH_5.3"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slots_and_banner),
+		cmocka_unit_test(test_host_keys_per_decoy),
+		cmocka_unit_test(test_algorithms_by_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

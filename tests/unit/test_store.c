@@ -193,14 +193,76 @@ test_flight_query_and_prune(void **state)
 	assert_int_equal(store_flight_query(fx->s, &f, collect_flight, &fs), 0);
 	assert_int_equal(fs.n, 1);
 
-	/* Older than 1500 goes, then all but the newest two. */
-	assert_int_equal(store_flight_prune(fx->s, 1500, 2), 0);
+	/* Older than 1500 goes, then all but the newest two in insertion order
+	   (3000 was written before 2000). */
+	assert_int_equal(store_flight_prune(fx->s, 1500, 2, 100), 2);
 	f = (struct store_flight_filter){ .since_ms = 0, .until_ms = INT64_MAX, .limit = 100 };
 	memset(&fs, 0, sizeof(fs));
 	assert_int_equal(store_flight_query(fx->s, &f, collect_flight, &fs), 0);
 	assert_int_equal(fs.n, 2);
 	assert_int_equal(fs.times[0], 4000);
-	assert_int_equal(fs.times[1], 3000);
+	assert_int_equal(fs.times[1], 2000);
+	assert_int_equal(store_flight_prune(fx->s, 1500, 2, 100), 0);
+}
+
+/* A step deletes at most its batch; steps repeated reach the cap. */
+static void
+test_flight_prune_bounded(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_flight_filter f = { .since_ms = 0, .until_ms = INT64_MAX, .limit = 100 };
+	struct flight_seen fs = { 0 };
+	int steps = 0, r;
+
+	for (int i = 0; i < 50; i++)
+		append(fx->s, 10000 + i, "health");
+	while ((r = store_flight_prune(fx->s, 0, 5, 10)) == 10)
+		steps++;
+	assert_int_equal(r, 5);
+	assert_int_equal(steps, 4);
+	assert_int_equal(store_flight_query(fx->s, &f, collect_flight, &fs), 0);
+	assert_int_equal(fs.n, 5);
+	assert_int_equal(fs.times[0], 10049);
+	assert_int_equal(fs.times[4], 10045);
+	/* By age, bounded the same way. */
+	assert_int_equal(store_flight_prune(fx->s, 10047, 0, 1), 1);
+	assert_int_equal(store_flight_prune(fx->s, 10047, 0, 10), 1);
+	assert_int_equal(store_flight_prune(fx->s, 10047, 0, 10), 0);
+}
+
+/* Every retention statement finds its rows through an index: O(log n) a
+   row, never a scan of the table (a quadratic trim froze the event loop). */
+static void
+test_flight_prune_plan(void **state)
+{
+	struct fixture *fx = *state;
+	const char *const sqls[] = {
+		store_sqlite_flight_age_sql, store_sqlite_flight_maxid_sql, store_sqlite_flight_cut_sql,
+	};
+	sqlite3 *db;
+
+	for (int i = 0; i < 100; i++)
+		append(fx->s, 1000 + i, "decoy");
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+		char sql[512];
+		sqlite3_stmt *st;
+		int rows = 0;
+
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sqls[i]);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(st, 3);
+
+			rows++;
+			print_message("plan %zu: %s\n", i, detail);
+			assert_null(strstr(detail, "SCAN flight"));
+			assert_null(strstr(detail, "CORRELATED"));
+		}
+		assert_true(rows > 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
 }
 
 static void
@@ -327,6 +389,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_po_crud_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flight_query_and_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flight_prune_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flight_prune_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_garbage, setup, teardown),

@@ -5,6 +5,7 @@
  */
 #include "engine/api/admin.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -56,6 +57,27 @@ api_admin_unlink_db(const char *path)
 		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
 		unlink(p);
 	}
+}
+
+void
+api_admin_sweep(const char *state_dir)
+{
+	static const char *const prefixes[] = { ".backup-", ".restore-", "api.url.tmp" };
+	DIR *d = opendir(state_dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+			if (strncmp(de->d_name, prefixes[i], strlen(prefixes[i])) != 0)
+				continue;
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+				log_info("api: removed %s/%s, left by an interrupted backup or "
+				    "restore", state_dir, de->d_name);
+		}
+	}
+	closedir(d);
 }
 
 void

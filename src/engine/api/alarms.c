@@ -10,6 +10,13 @@
  * top source is the contacting address — so the PO's drivers block the
  * scanner. Fields the engine does not use are accepted as they are, so
  * moat-chaff can add fields without breaking older engines.
+ *
+ * Spoofable evidence never mitigates by itself (STYLE rule 28): only a
+ * report with "proven": true (a completed TCP handshake, which a forged
+ * source address cannot achieve) drives mitigation. Any other report (ARP,
+ * ICMP, UDP, single segments; "proven" absent or false) is a detect-only
+ * detection: the attack is declared and shown, never mitigated, and its
+ * source never becomes a mitigation source (it is not observed).
  */
 #include "engine/api/alarms.h"
 
@@ -30,6 +37,7 @@ struct alarm {
 	struct ipaddr src, decoy;
 	int64_t n_decoys, count;
 	bool scan;
+	bool proven;	/* the contact proves the source address */
 };
 
 static bool
@@ -77,7 +85,31 @@ alarm_parse(json_t *doc, struct alarm *al)
 	if (v != NULL && !json_is_boolean(v))
 		return "scan";
 	al->scan = json_is_true(v) || al->n_decoys > 1 || alarm_is_scan_kind(al->kind);
+	v = json_object_get(doc, "proven");
+	if (v != NULL && !json_is_boolean(v))
+		return "proven";
+	al->proven = json_is_true(v);
 	return NULL;
+}
+
+const char *
+api_alarms_check(const char *body, size_t len)
+{
+	static const char *const fields[] = { "", "type", "kind", "src", "decoy", "n_decoys",
+		"count", "scan" };
+	json_error_t jerr;
+	json_t *doc = json_loadb(body, len, 0, &jerr);
+	struct alarm al = { 0 };
+	const char *bad = alarm_parse(doc, &al);
+
+	json_decref(doc);
+	if (bad == NULL)
+		return NULL;
+	/* alarm_parse names fields with constants; return our own copy. */
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(fields[i], bad) == 0)
+			return fields[i];
+	return "";
 }
 
 /* The detection and the observation of the scanning source for PO po_id. */
@@ -94,6 +126,7 @@ alarm_detect(struct engine *e, struct detection_ctx *d, const struct alarm *al, 
 		.proto = PROTO_OTHER,	/* one scan attack per PO, whatever it probes with */
 		.dir = DIR_IN,
 		.confidence = al->scan ? 95 : 70,
+		.detect_only = !al->proven,
 		.time_ns = now,
 		.expiry_ns = now + ALARM_EXPIRY_NS,
 	};
@@ -104,11 +137,12 @@ alarm_detect(struct engine *e, struct detection_ctx *d, const struct alarm *al, 
 		.packets = al->count > 0 ? (uint64_t)al->count : 1,
 	};
 
-	snprintf(det.reason, sizeof(det.reason), "moat-chaff: %s from %s touched %lld decoy(s)",
-	    al->kind, ipaddr_format(&al->src, src, sizeof(src)), (long long)al->n_decoys);
+	snprintf(det.reason, sizeof(det.reason), "moat-chaff: %s from %s touched %lld decoy(s)%s",
+	    al->kind, ipaddr_format(&al->src, src, sizeof(src)), (long long)al->n_decoys,
+	    al->proven ? "" : " (source unproven: detect-only)");
 	memcpy(obs.src, al->src.a, sizeof(obs.src));
 	memcpy(obs.dst, al->decoy.a, sizeof(obs.dst));
-	detection_external(d, &det, &obs);
+	detection_external(d, &det, al->proven ? &obs : NULL);
 	(void)detection_save(d);	/* a scan's attack outlives a crash */
 }
 
@@ -142,7 +176,7 @@ api_alarms_post(struct api_req *r)
 	    po ? po->name : "");
 	if (po != NULL && d != NULL)
 		alarm_detect(e, d, &al, po_id);
-	api_reply_json(r, 202, json_pack("{s:b,s:s?,s:b}", "accepted", 1, "po", po ? po->name : NULL,
-	    "detection", po != NULL && d != NULL));
+	api_reply_json(r, 202, json_pack("{s:b,s:s?,s:b,s:b}", "accepted", 1, "po",
+	    po ? po->name : NULL, "detection", po != NULL && d != NULL, "detect_only", !al.proven));
 	json_decref(doc);
 }

@@ -66,12 +66,14 @@ api_mitigations_get(struct api_req *r)
 	api_reply_json(r, 200, one);
 }
 
+/* NULL if body is {"attack": ID, "driver": NAME}, else the offending key ("" for
+ * not an object); *ret_doc is the parsed document either way (caller frees). */
 static const char *
-api_mitigations_parse(struct api_req *r, uint64_t *ret_attack, const char **ret_driver,
-    json_t **ret_doc)
+api_mitigations_parse(const char *body, size_t len, uint64_t *ret_attack,
+    const char **ret_driver, json_t **ret_doc)
 {
 	json_error_t jerr;
-	json_t *doc = json_loadb(api_req_body(r), api_req_body_len(r), 0, &jerr), *v;
+	json_t *doc = body ? json_loadb(body, len, 0, &jerr) : NULL, *v;
 	const char *key;
 
 	*ret_doc = doc;
@@ -91,6 +93,21 @@ api_mitigations_parse(struct api_req *r, uint64_t *ret_attack, const char **ret_
 	return NULL;
 }
 
+int
+api_mitigations_check(const char *body, size_t len, uint64_t *ret_attack)
+{
+	const char *driver = NULL, *bad;
+	uint64_t attack = 0;
+	json_t *doc;
+
+	bad = api_mitigations_parse(body, len, &attack, &driver, &doc);
+	json_decref(doc);
+	if (bad != NULL)
+		return -EINVAL;
+	*ret_attack = attack;
+	return 0;
+}
+
 void
 api_mitigations_create(struct api_req *r)
 {
@@ -102,7 +119,8 @@ api_mitigations_create(struct api_req *r)
 
 	if (m == NULL)
 		return;
-	if ((bad = api_mitigations_parse(r, &attack, &driver, &doc)) != NULL) {
+	if ((bad = api_mitigations_parse(api_req_body(r), api_req_body_len(r), &attack, &driver,
+	    &doc)) != NULL) {
 		if (*bad == '\0')
 			api_reply_error(r, 400, NULL, "expected a JSON object {\"attack\": ID, \"driver\": NAME}");
 		else

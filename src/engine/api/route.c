@@ -1,47 +1,12 @@
 /*
- * api_route: the /api/v1 route table and a segment-wise matcher.
+ * api_route: a segment-wise matcher over the modules' route tables.
  */
 #include "engine/api/route.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "common/limits.h"
-#include "engine/api/admin.h"
-#include "engine/api/attacks.h"
-#include "engine/api/connections.h"
-#include "engine/api/alarms.h"
-#include "engine/api/flight.h"
-#include "engine/api/mitigations.h"
-#include "engine/api/pos.h"
-#include "engine/api/traffic.h"
-
-/* Every REST route of moatd. Another part adds its routes as rows here. */
-const struct api_route api_routes[] = {
-	{ API_GET, "/api/v1/health", api_admin_health, 0 },
-	{ API_GET, "/api/v1/pos", api_pos_list, 0 },
-	{ API_POST, "/api/v1/pos", api_pos_create, LIMIT_API_BODY },
-	{ API_GET, "/api/v1/pos/{name}", api_pos_get, 0 },
-	{ API_PUT, "/api/v1/pos/{name}", api_pos_replace, LIMIT_API_BODY },
-	{ API_DELETE, "/api/v1/pos/{name}", api_pos_delete, 0 },
-	{ API_GET, "/api/v1/flight", api_flight_get, 0 },
-	{ API_GET, "/api/v1/attacks", api_attacks_list, 0 },
-	{ API_GET, "/api/v1/attacks/{id}", api_attacks_get, 0 },
-	{ API_GET, "/api/v1/pos/{name}/traffic", api_traffic_po, 0 },
-	{ API_GET, "/api/v1/exporters", api_traffic_exporters, 0 },
-	{ API_GET, "/metrics", api_traffic_metrics, 0 },
-	{ API_POST, "/api/v1/alarms", api_alarms_post, LIMIT_API_BODY },
-	{ API_GET, "/api/v1/connections", api_connections_list, 0 },
-	{ API_GET, "/api/v1/mitigations", api_mitigations_list, 0 },
-	{ API_GET, "/api/v1/mitigations/{id}", api_mitigations_get, 0 },
-	{ API_POST, "/api/v1/mitigations", api_mitigations_create, LIMIT_API_BODY },
-	{ API_DELETE, "/api/v1/mitigations/{id}", api_mitigations_delete, 0 },
-	{ API_POST, "/api/v1/backup", api_admin_backup, LIMIT_API_BODY },
-	{ API_POST, "/api/v1/restore", api_admin_restore, LIMIT_API_RESTORE_BODY },
-	{ API_POST, "/api/v1/reset", api_admin_reset, LIMIT_API_BODY },
-};
-
-const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
+#include "engine/core/modules.h"
 
 /* Next segment of *p (after its leading '/'); false at the end. */
 static bool
@@ -115,4 +80,44 @@ int
 api_route_mutating(unsigned method)
 {
 	return method != API_GET;
+}
+
+enum api_match
+api_route_find(unsigned method, const char *path, const struct api_route **ret_route,
+    char param[API_PARAM_MAX])
+{
+	bool path_known = false;
+
+	for (size_t m = 0; m < ENGINE_NMODS; m++) {
+		const struct api_route *table = engine_modules[m].routes;
+		size_t n = 0;
+
+		if (table == NULL)
+			continue;
+		while (table[n].pattern != NULL)
+			n++;
+		switch (api_route_match(table, n, method, path, ret_route, param)) {
+		case API_MATCH:
+			return API_MATCH;
+		case API_NO_METHOD:
+			path_known = true;
+			break;
+		case API_NO_PATH:
+			break;
+		}
+	}
+	return path_known ? API_NO_METHOD : API_NO_PATH;
+}
+
+size_t
+api_route_max_body(void)
+{
+	size_t max = 0;
+
+	for (size_t m = 0; m < ENGINE_NMODS; m++)
+		for (const struct api_route *r = engine_modules[m].routes;
+		    r != NULL && r->pattern != NULL; r++)
+			if (r->max_body > max)
+				max = r->max_body;
+	return max;
 }

@@ -4,8 +4,11 @@
  * handler, body cap}; a pattern is a path whose segments are literals or
  * one "{param}" (one non-empty segment, at most API_PARAM_MAX - 1 bytes).
  *
- * Adding REST routes: write handlers in api_<resource>.c (see api.h for the
- * request/reply calls) and add rows to api_routes[] in api/route.c.
+ * The routes are not listed here: each module's row in engine_modules[]
+ * (core/modules.c) carries its route table, and api_route_find() walks
+ * them. Adding REST routes: write handlers in api/<resource>.c (see
+ * server.h for the request/reply calls) and add rows to the module's route
+ * table in core/modules.c.
  */
 #ifndef MOAT_ENGINE_API_ROUTE_H
 #define MOAT_ENGINE_API_ROUTE_H
@@ -34,9 +37,6 @@ struct api_route {
 
 enum api_match { API_MATCH, API_NO_PATH, API_NO_METHOD };
 
-extern const struct api_route api_routes[];
-extern const size_t api_nroutes;
-
 /*
  * Match method and path (no query string) against table. API_MATCH sets
  * *ret_route and copies the {param} segment, if any, into param (else "").
@@ -45,6 +45,18 @@ extern const size_t api_nroutes;
  */
 enum api_match api_route_match(const struct api_route *table, size_t n, unsigned method,
     const char *path, const struct api_route **ret_route, char param[API_PARAM_MAX]);
+
+/*
+ * The same over every module's routes (the rows of engine_modules[]): the
+ * first route whose path and method match; API_NO_METHOD if some module
+ * has the path but none the method. No two modules' routes take the same
+ * method and path, so the modules' order does not change the answer.
+ */
+enum api_match api_route_find(unsigned method, const char *path,
+    const struct api_route **ret_route, char param[API_PARAM_MAX]);
+
+/* The largest body any module's route accepts (evhttp's own cap). */
+size_t api_route_max_body(void);
 
 /* True if the method needs the bearer token (everything but GET). */
 int api_route_mutating(unsigned method);

@@ -4,10 +4,13 @@
  * only struct api_req and the functions below, never the HTTP library; the
  * route table is in api/route.c.
  *
- * Before a handler runs, api.c has matched the route (404/405), checked the
- * bearer token of mutating calls (401, constant-time compare) and the body
- * size against the route's cap (413). Every reply is JSON except backup;
- * errors are {"error": "...", "field": "..."}.
+ * Before a body byte is read, the connection filter in api/server.c has
+ * parsed the request head strictly (400), checked the Host header against
+ * the listen address and api.hosts (421), matched the route (404/405),
+ * checked the bearer token of mutating calls (401, constant-time compare)
+ * and the Content-Length against the route's cap (413); refused bodies are
+ * never buffered. Every reply is JSON except backup; errors are
+ * {"error": "...", "field": "..."}.
  */
 #ifndef MOAT_ENGINE_API_H
 #define MOAT_ENGINE_API_H
@@ -22,6 +25,7 @@
 struct event_base;
 struct api;
 struct api_req;
+struct api_metrics_mark;
 
 /*
  * Listen on listen->addr:port (socket CLOEXEC|NONBLOCK) and serve. token is
@@ -33,6 +37,8 @@ int api_start(struct event_base *base, struct engine *e, const struct settings_a
 void api_free(struct api *a);
 
 struct engine *api_req_engine(struct api_req *r);
+/* The server's state for counters /metrics derives (api/metrics.h). */
+struct api_metrics_mark *api_req_metrics_mark(struct api_req *r);
 /* The {param} of the matched route ("" if none). */
 const char *api_req_param(const struct api_req *r);
 /* A query parameter (decoded), NULL if absent. */

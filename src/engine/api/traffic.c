@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/limits.h"
+#include "engine/api/metrics.h"
 #include "engine/api/server.h"
 #include "engine/collect/module.h"
 #include "engine/conntab/conntab.h"
@@ -165,10 +166,11 @@ exporter_json(const struct exporter_info *x)
 {
 	char buf[IPADDR_STRLEN];
 
-	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "address", ipaddr_format(&x->addr, buf, sizeof(buf)), "domain", (json_int_t)x->domain,
 	    "protocol", exporter_proto_name(x->proto), "location", (json_int_t)x->index,
-	    "sampling", (json_int_t)x->sampling, "templates", (json_int_t)x->templates,
+	    "sampling", (json_int_t)x->sampling, "sampling_seen", (json_int_t)x->sampling_seen,
+	    "templates", (json_int_t)x->templates,
 	    "first_seen", (json_int_t)(x->first_seen_ns / 1000000000u),
 	    "last_seen", (json_int_t)(x->last_seen_ns / 1000000000u),
 	    "datagrams", (json_int_t)x->h.datagrams, "records", (json_int_t)x->h.records,
@@ -189,6 +191,28 @@ input_json(const struct collector_input *in)
 	    "kernel_drops", (json_int_t)in->kernel_drops,
 	    "clock", in->packet_time ? "packet" : "real",
 	    "first_packet", (double)in->first_ns / 1e9, "last_packet", (double)in->last_ns / 1e9);
+}
+
+/* {"not_allowed": {"count": N, "last_source": "192.0.2.9", "last_time": T}, ...,
+   "evicted_idle": N, "evicted_lru": N} */
+static json_t *
+refusals_json(struct collector *c)
+{
+	struct exporter_refusals ref;
+	json_t *o = json_object();
+	char buf[IPADDR_STRLEN];
+
+	collector_refusals(c, &ref);
+	for (unsigned k = 0; o != NULL && k < EXPORTER_REFUSED__COUNT; k++)
+		json_object_set_new(o, exporter_refusal_name(k), json_pack("{s:I, s:s?, s:I}",
+		    "count", (json_int_t)ref.n[k],
+		    "last_source", ref.n[k] ? ipaddr_format(&ref.last[k], buf, sizeof(buf)) : NULL,
+		    "last_time", (json_int_t)(ref.last_ns[k] / 1000000000u)));
+	if (o != NULL) {
+		json_object_set_new(o, "evicted_idle", json_integer((json_int_t)ref.evicted_idle));
+		json_object_set_new(o, "evicted_lru", json_integer((json_int_t)ref.evicted_lru));
+	}
+	return o;
 }
 
 void
@@ -222,8 +246,9 @@ api_traffic_exporters(struct api_req *r)
 	ni = collector_inputs(c, ins, sizeof(ins) / sizeof(ins[0]));
 	for (size_t i = 0; i < ni; i++)
 		json_array_append_new(inputs, input_json(&ins[i]));
-	api_reply_json(r, 200, json_pack("{s:b, s:o, s:o, s:I}", "collecting", 1, "exporters", ex,
-	    "inputs", inputs, "unparsed", (json_int_t)collector_unparsed(c)));
+	api_reply_json(r, 200, json_pack("{s:b, s:o, s:o, s:I, s:o}", "collecting", 1, "exporters", ex,
+	    "inputs", inputs, "unparsed", (json_int_t)collector_unparsed(c),
+	    "refused", refusals_json(c)));
 }
 
 /* ---- Prometheus text ---- */
@@ -310,10 +335,35 @@ metrics_exporters(FILE *f, struct collector *c)
 			    ipaddr_format(&x->addr, buf, sizeof(buf)), x->domain,
 			    exporter_proto_name(x->proto), rows[k].name, rows[k].v);
 	}
+	fprintf(f, "# HELP moat_exporter_last_seen_timestamp_seconds When a flow exporter was "
+	    "last heard from (Unix time).\n"
+	    "# TYPE moat_exporter_last_seen_timestamp_seconds gauge\n");
+	for (size_t i = 0; i < n && i < LIMIT_COLLECT_EXPORTERS; i++)
+		fprintf(f, "moat_exporter_last_seen_timestamp_seconds{exporter=\"%s\",domain=\"%"
+		    PRIu32 "\",protocol=\"%s\"} %.3f\n",
+		    ipaddr_format(&xs[i].addr, buf, sizeof(buf)), xs[i].domain,
+		    exporter_proto_name(xs[i].proto), (double)xs[i].last_seen_ns / 1e9);
 	free(xs);
 	fprintf(f, "# HELP moat_collect_unparsed_total Datagrams no parser or exporter slot took.\n"
 	    "# TYPE moat_collect_unparsed_total counter\nmoat_collect_unparsed_total %" PRIu64 "\n",
 	    collector_unparsed(c));
+	{
+		struct exporter_refusals ref;
+
+		collector_refusals(c, &ref);
+		fprintf(f, "# HELP moat_collect_refused_total Flow exports refused, by reason "
+		    "(allow-list, per-sender cap, full table, hash probe, IPFIX/TCP caps).\n"
+		    "# TYPE moat_collect_refused_total counter\n");
+		for (unsigned k = 0; k < EXPORTER_REFUSED__COUNT; k++)
+			fprintf(f, "moat_collect_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+			    exporter_refusal_name(k), ref.n[k]);
+		fprintf(f, "# HELP moat_collect_exporters_evicted_total Exporters evicted (idle, or "
+		    "least recently seen when the table was full).\n"
+		    "# TYPE moat_collect_exporters_evicted_total counter\n"
+		    "moat_collect_exporters_evicted_total{why=\"idle\"} %" PRIu64 "\n"
+		    "moat_collect_exporters_evicted_total{why=\"lru\"} %" PRIu64 "\n",
+		    ref.evicted_idle, ref.evicted_lru);
+	}
 }
 
 static void
@@ -322,14 +372,20 @@ metrics_inputs(FILE *f, struct collector *c)
 	struct collector_input ins[2 * LIMIT_COLLECT_LISTENERS];
 	size_t n = collector_inputs(c, ins, sizeof(ins) / sizeof(ins[0]));
 
+	char name[256];
+
 	fprintf(f, "# HELP moat_input_packets_total Packets read by pcap replays and captures.\n"
 	    "# TYPE moat_input_packets_total counter\n");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		fprintf(f, "moat_input_packets_total{kind=\"%s\",input=\"%s\"} %" PRIu64 "\n",
-		    ins[i].kind, ins[i].name, ins[i].packets);
+		    ins[i].kind, api_metrics_label(ins[i].name, name, sizeof(name)),
+		    ins[i].packets);
+	fprintf(f, "# HELP moat_input_kernel_drops_total Packets the kernel dropped before a "
+	    "capture read them.\n# TYPE moat_input_kernel_drops_total counter\n");
+	for (size_t i = 0; i < n; i++)
 		fprintf(f, "moat_input_kernel_drops_total{kind=\"%s\",input=\"%s\"} %" PRIu64 "\n",
-		    ins[i].kind, ins[i].name, ins[i].kernel_drops);
-	}
+		    ins[i].kind, api_metrics_label(ins[i].name, name, sizeof(name)),
+		    ins[i].kernel_drops);
 }
 
 void
@@ -347,7 +403,11 @@ api_traffic_metrics(struct api_req *r)
 		return;
 	}
 	fprintf(f, "# HELP moat_up moatd is running.\n# TYPE moat_up gauge\nmoat_up 1\n");
-	fprintf(f, "moat_pos %zu\n", poset_count(engine_pos(e)));
+	fprintf(f, "# HELP moat_pos Protected objects configured.\n# TYPE moat_pos gauge\n"
+	    "moat_pos %zu\n", poset_count(engine_pos(e)));
+	api_metrics_health(f, e);
+	api_metrics_attacks(f, e, api_req_metrics_mark(r));
+	api_metrics_mitigations(f, e);
 	if (c) {
 		metrics_pos(f, e, collector_counters(c));
 		metrics_ports(f, e, collector_counters(c));

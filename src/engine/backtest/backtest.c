@@ -383,18 +383,22 @@ bt_header(struct bt_csv *csv, char *line)
 	return 0;
 }
 
-/* Unix seconds, integer or decimal, to ns. */
+/* Unix seconds, integer or decimal, to ns. The bound (year 2286) keeps
+ * the product within uint64_t: a larger time would wrap, or as a double
+ * convert with undefined behaviour. */
+#define BT_TIME_MAX_S 10000000000ULL
+
 static int
 bt_time(const char *s, uint64_t *ret)
 {
 	uint64_t secs;
 	double d;
 
-	if (strnum_u64(s, 0, 100000000000ULL, &secs) == 0) {
+	if (strnum_u64(s, 0, BT_TIME_MAX_S, &secs) == 0) {
 		*ret = secs * CLOCK_NS_PER_SEC;
 		return 0;
 	}
-	if (strnum_double(s, 0, 1e11, &d) < 0)
+	if (strnum_double(s, 0, (double)BT_TIME_MAX_S, &d) < 0)
 		return -EINVAL;
 	*ret = (uint64_t)(d * 1e9 + 0.5);
 	return 0;

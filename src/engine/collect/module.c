@@ -20,7 +20,8 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "collect/conf.h"
-#include "engine/detect/module.h"
+#include "engine/core/flight.h"
+#include "engine/core/health.h"
 #include "engine/po/poset.h"
 #include "engine/core/settings.h"
 
@@ -29,10 +30,15 @@
 #define DGRAM_MAX	65536u
 #define PCAP_CHUNK	4096u		/* packets between stats updates */
 #define RETIRED_MAX	8u
+#define SWEEP_NS	500000000u	/* exporter expiry, TCP deadlines, publishing */
+#define REFUSAL_REPORT_S 60u		/* one health issue per refusal reason a minute */
 
 struct tcp_conn {
 	int fd;
 	struct ipaddr peer;
+	uint64_t accepted_ns;
+	uint64_t progress_ns;		/* the last complete message (or accept) */
+	bool header_seen;		/* a complete message header has arrived */
 	size_t len;
 	uint8_t buf[65536];		/* one IPFIX message at most (16-bit length) */
 };
@@ -52,8 +58,11 @@ struct collector {
 	struct engine *e;
 	const struct collect_conf *conf;
 	struct counters *cnt;
+	/* set by the engine's wiring, before start */
 	counters_reading_fn reading_fn;
 	void *reading_ctx;
+	counters_obs_fn sample_fn;
+	void *sample_ctx;
 
 	/* PO matching: our own LPM, so a swap never frees one a thread uses */
 	struct lpm *lpm;
@@ -66,6 +75,14 @@ struct collector {
 	unsigned nudp;
 	int tcpl[LIMIT_COLLECT_LISTENERS];
 	unsigned ntcpl;
+	/* Allow-lists, resolved at start; each listener's index into allow[] */
+	struct collect_allow allow[1 + 2 * LIMIT_COLLECT_LISTENERS];
+	uint8_t udp_allow[LIMIT_COLLECT_LISTENERS];
+	uint8_t tcp_allow[LIMIT_COLLECT_LISTENERS];
+	/* Refusals as last reported (engine thread) */
+	struct exporter_refusals ref_seen;
+	uint64_t ref_report_ns[EXPORTER_REFUSED__COUNT];
+	uint64_t hosts_report_ns;
 	struct tcp_conn *conns[LIMIT_COLLECT_TCP_CONNS];
 	pthread_t net_th;
 	bool net_started;
@@ -92,13 +109,10 @@ struct collector {
 	unsigned ninputs;
 };
 
-/* The running collector; one moatd runs one engine. Reset by fini. */
-static struct collector *the_collector;
-
 struct collector *
 collector_get(struct engine *e)
 {
-	return the_collector && the_collector->e == e ? the_collector : NULL;
+	return engine_slot(e, ENGINE_MOD_COLLECT);
 }
 
 const struct counters *
@@ -112,6 +126,19 @@ collector_set_reading_fn(struct collector *c, counters_reading_fn fn, void *ctx)
 {
 	c->reading_fn = fn;
 	c->reading_ctx = ctx;
+}
+
+void
+collector_set_sample_fn(struct collector *c, counters_obs_fn fn, void *ctx)
+{
+	c->sample_fn = fn;
+	c->sample_ctx = ctx;
+}
+
+void
+collector_set_conn_sink(struct collector *c, ipfix_conn_fn fn, void *ctx)
+{
+	exporter_table_set_conn_sink(c->exp, fn, ctx);
 }
 
 uint64_t
@@ -214,6 +241,7 @@ open_listeners(struct collector *c)
 			    ep->port);
 			return fd;
 		}
+		c->udp_allow[c->nudp] = (uint8_t)ep->allow;
 		c->udp[c->nudp++] = fd;
 		if ((r = epoll_add(c, fd, TAG(TAG_UDP, c->nudp - 1))) < 0)
 			return r;
@@ -230,6 +258,7 @@ open_listeners(struct collector *c)
 			    ep->port);
 			return fd;
 		}
+		c->tcp_allow[c->ntcpl] = (uint8_t)ep->allow;
 		c->tcpl[c->ntcpl++] = fd;
 		if ((r = epoll_add(c, fd, TAG(TAG_TCPL, c->ntcpl - 1))) < 0)
 			return r;
@@ -249,8 +278,10 @@ count_result(struct collector *c, int r)
 }
 
 static void
-udp_drain(struct collector *c, int fd, struct counters_shard *shard)
+udp_drain(struct collector *c, unsigned idx, struct counters_shard *shard)
 {
+	const struct collect_allow *allow = &c->allow[c->udp_allow[idx]];
+	int fd = c->udp[idx];
 	struct mmsghdr msgs[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
 	struct sockaddr_storage from[RECV_BATCH];
@@ -274,6 +305,10 @@ udp_drain(struct collector *c, int fd, struct counters_shard *shard)
 			struct ipaddr src;
 
 			sockaddr_ipaddr(&from[i], &src);
+			if (!collect_allow_match(allow, &src)) {
+				exporter_table_refuse(c->exp, EXPORTER_REFUSED_NOT_ALLOWED, &src, now);
+				continue;
+			}
 			count_result(c, dgram_parse(c->exp, &src, c->rbuf[i], msgs[i].msg_len, now,
 			    counters_sink, shard));
 		}
@@ -290,17 +325,45 @@ conn_close(struct collector *c, unsigned i)
 	c->conns[i] = NULL;
 }
 
-static void
-tcp_accept(struct collector *c, int lfd)
+/* Connections open from peer. */
+static unsigned
+conns_from(const struct collector *c, const struct ipaddr *peer)
 {
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < LIMIT_COLLECT_TCP_CONNS; i++)
+		if (c->conns[i] && ipaddr_equal(&c->conns[i]->peer, peer))
+			n++;
+	return n;
+}
+
+static void
+tcp_accept(struct collector *c, unsigned idx)
+{
+	const struct collect_allow *allow = &c->allow[c->tcp_allow[idx]];
+	int lfd = c->tcpl[idx];
+
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		uint64_t now = clock_now_ns(CLOCK_REALTIME);
+		struct ipaddr peer;
 		unsigned i;
 
 		if (fd < 0)
 			return;
+		sockaddr_ipaddr(&ss, &peer);
+		if (!collect_allow_match(allow, &peer)) {
+			exporter_table_refuse(c->exp, EXPORTER_REFUSED_NOT_ALLOWED, &peer, now);
+			close(fd);
+			continue;
+		}
+		if (conns_from(c, &peer) >= LIMIT_COLLECT_TCP_PER_SOURCE) {
+			exporter_table_refuse(c->exp, EXPORTER_REFUSED_TCP_CAP, &peer, now);
+			close(fd);
+			continue;
+		}
 		for (i = 0; i < LIMIT_COLLECT_TCP_CONNS && c->conns[i]; i++)
 			;
 		if (i == LIMIT_COLLECT_TCP_CONNS || (c->conns[i] = calloc(1, sizeof(struct tcp_conn))) == NULL) {
@@ -310,7 +373,9 @@ tcp_accept(struct collector *c, int lfd)
 			continue;
 		}
 		c->conns[i]->fd = fd;
-		sockaddr_ipaddr(&ss, &c->conns[i]->peer);
+		c->conns[i]->peer = peer;
+		c->conns[i]->accepted_ns = now;
+		c->conns[i]->progress_ns = now;
 		if (epoll_add(c, fd, TAG(TAG_CONN, i)) < 0)
 			conn_close(c, i);
 	}
@@ -327,8 +392,11 @@ conn_messages(struct collector *c, struct tcp_conn *k, struct counters_shard *sh
 
 		if (mlen < 0)
 			return false;
+		if (mlen > 0 && k->len - off >= IPFIX_HEADER_LEN)
+			k->header_seen = true;
 		if (mlen == 0 || (size_t)mlen > k->len - off)
 			break;
+		k->progress_ns = clock_now_ns(CLOCK_REALTIME);
 		if (ipfix_parse(c->exp, &k->peer, &(struct cursor){ k->buf + off, (size_t)mlen, 0 },
 		    clock_now_ns(CLOCK_REALTIME), counters_sink, shard) < 0)
 			atomic_fetch_add(&c->unparsed, 1);
@@ -362,6 +430,28 @@ tcp_read(struct collector *c, unsigned i, struct counters_shard *shard)
 	}
 }
 
+/*
+ * Close connections that hold a slot without exporting: no complete message
+ * header within LIMIT_COLLECT_TCP_HEADER_S of the accept, or a partial
+ * message trickling for LIMIT_COLLECT_TCP_IDLE_S. A connection with nothing
+ * buffered may stay quiet (an exporter with no flows to report).
+ */
+static void
+tcp_sweep(struct collector *c, uint64_t now)
+{
+	for (unsigned i = 0; i < LIMIT_COLLECT_TCP_CONNS; i++) {
+		struct tcp_conn *k = c->conns[i];
+
+		if (k == NULL)
+			continue;
+		if ((!k->header_seen && now - k->accepted_ns >= LIMIT_COLLECT_TCP_HEADER_S * 1000000000ull) ||
+		    (k->len > 0 && now - k->progress_ns >= LIMIT_COLLECT_TCP_IDLE_S * 1000000000ull)) {
+			exporter_table_refuse(c->exp, EXPORTER_REFUSED_TCP_DEADLINE, &k->peer, now);
+			conn_close(c, i);
+		}
+	}
+}
+
 static void *
 net_thread(void *arg)
 {
@@ -378,15 +468,17 @@ net_thread(void *arg)
 			unsigned idx = (unsigned)(evs[i].data.u64 & 0xffffffu);
 
 			if (kind == TAG_UDP)
-				udp_drain(c, c->udp[idx], shard);
+				udp_drain(c, idx, shard);
 			else if (kind == TAG_TCPL)
-				tcp_accept(c, c->tcpl[idx]);
+				tcp_accept(c, idx);
 			else if (kind == TAG_CONN && c->conns[idx])
 				tcp_read(c, idx, shard);
 		}
-		if (clock_now_ns(CLOCK_REALTIME) - last_pub >= 500000000u) {
-			exporter_table_publish(c->exp);
+		if (clock_now_ns(CLOCK_REALTIME) - last_pub >= SWEEP_NS) {
 			last_pub = clock_now_ns(CLOCK_REALTIME);
+			tcp_sweep(c, last_pub);
+			exporter_table_expire(c->exp, last_pub);
+			exporter_table_publish(c->exp);
 		}
 	}
 	exporter_table_publish(c->exp);
@@ -495,6 +587,83 @@ collector_exporters(struct collector *c, struct exporter_info *out, size_t max)
 	return exporter_table_snapshot(c->exp, out, max);
 }
 
+void
+collector_refusals(struct collector *c, struct exporter_refusals *ret)
+{
+	exporter_table_refusals(c->exp, ret);
+}
+
+/*
+ * Refused senders are a health issue naming the last offender, at most once
+ * a minute per reason (significance 0.1: a steady flood keeps moatd
+ * "degraded", never drives it to a reset), and a flight entry.
+ */
+static void
+report_refusals(struct collector *c, uint64_t now_ns)
+{
+	struct exporter_refusals ref;
+	char buf[IPADDR_STRLEN];
+
+	exporter_table_refusals(c->exp, &ref);
+	for (unsigned k = 0; k < EXPORTER_REFUSED__COUNT; k++) {
+		uint64_t n = ref.n[k] - c->ref_seen.n[k];
+		json_t *detail;
+
+		if (n == 0 || (c->ref_report_ns[k] != 0 &&
+		    now_ns - c->ref_report_ns[k] < REFUSAL_REPORT_S * 1000000000ull))
+			continue;
+		ipaddr_format(&ref.last[k], buf, sizeof(buf));
+		health_report(engine_health(c->e), "collect", 0.1,
+		    "flow exports refused (%s): %llu, the last from %s", exporter_refusal_name(k),
+		    (unsigned long long)n, buf);
+		log_warnx("collect: %llu flow exports refused (%s), the last from %s",
+		    (unsigned long long)n, exporter_refusal_name(k), buf);
+		detail = json_pack("{s:s, s:s, s:I}", "source", buf, "reason",
+		    exporter_refusal_name(k), "count", (json_int_t)n);
+		flight_record(engine_flight(c->e), "exporter", "exporter.refused", detail,
+		    "%llu flow exports refused (%s), the last from %s", (unsigned long long)n,
+		    exporter_refusal_name(k), buf);
+		json_decref(detail);
+		c->ref_seen.n[k] = ref.n[k];
+		c->ref_report_ns[k] = now_ns;
+	}
+	/* A full host table loses the per-host breakdown (never the PO totals). */
+	if (counters_hosts_dropped(c->cnt) > 0 && (c->hosts_report_ns == 0 ||
+	    now_ns - c->hosts_report_ns >= REFUSAL_REPORT_S * 1000000000ull)) {
+		health_report(engine_health(c->e), "collect", 0.1,
+		    "host table full: %llu host entries dropped in the last interval",
+		    (unsigned long long)counters_hosts_dropped(c->cnt));
+		c->hosts_report_ns = now_ns;
+	}
+}
+
+/* Resolve the default allow-lists, and say loudly what they admit. */
+static int
+setup_allow(struct collector *c)
+{
+	char text[1024];
+
+	memcpy(c->allow, c->conf->allow, sizeof(c->allow));
+	for (unsigned i = 0; i < c->conf->nallow; i++) {
+		struct collect_allow *a = &c->allow[i];
+		int r;
+
+		if (a->mode == COLLECT_ALLOW_DEFAULT) {
+			if ((r = collect_allow_default(a)) < 0)
+				return r;
+			if (c->conf->nudp + c->conf->ntcp == 0)
+				continue;
+			collect_allow_format(a, text, sizeof(text));
+			log_warnx("collect: no exporters: allow-list configured; flow exports are "
+			    "accepted only from loopback and this host's connected subnets (%s)", text);
+		} else if (a->mode == COLLECT_ALLOW_ANY) {
+			log_warnx("collect: exporters: any — flow exports are accepted from every "
+			    "address; forged datagrams can create exporters and traffic");
+		}
+	}
+	return 0;
+}
+
 static void
 capture_refresh(struct collector *c)
 {
@@ -563,14 +732,13 @@ publish_ports(struct counters *c, const struct poset *set)
 }
 
 void
-collector_pos_changed(struct engine *e)
+collector_pos_changed(void *state)
 {
-	struct collector *c = collector_get(e);
+	struct collector *c = state;
+	const struct engine *e = c->e;
 	struct lpm *l = NULL;
 	unsigned i;
 
-	if (c == NULL)
-		return;
 	if (poset_build_lpm(engine_pos(e), &l) < 0) {
 		log_warnx("collect: cannot build the PO table for counting; keeping the old one");
 		return;
@@ -717,12 +885,13 @@ setup_inputs(struct collector *c)
 }
 
 int
-collector_init(struct engine *e)
+collector_init(struct engine *e, void **ret_state)
 {
 	const struct collect_conf *cc = settings_ext(engine_settings(e), "collect");
 	struct collector *c;
 	int r = -ENOMEM;
 
+	*ret_state = NULL;
 	if (cc == NULL)
 		return 0;	/* collection not configured */
 	c = calloc(1, sizeof(*c));
@@ -733,7 +902,6 @@ collector_init(struct engine *e)
 	c->epfd = -1;
 	c->step.wake_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
-	the_collector = c;
 	c->loc_base = cc->packet_time ? 0 : LIMIT_COLLECT_EXPORTERS;
 	c->cnt = counters_new(LIMIT_POS, c->loc_base + 2 * LIMIT_COLLECT_LISTENERS,
 	    shards_needed(cc));
@@ -744,32 +912,45 @@ collector_init(struct engine *e)
 	for (unsigned i = 0; i < cc->nsampling; i++)
 		if ((r = exporter_set_override(c->exp, &cc->sampling[i].exporter, cc->sampling[i].rate)) < 0)
 			goto fail;
+	if ((r = setup_allow(c)) < 0)
+		goto fail;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->epfd < 0) {
 		r = -errno;
 		goto fail;
 	}
-	collector_pos_changed(e);
+	collector_pos_changed(c);
 	if (cc->packet_time && (r = packet_clock_setup(c)) < 0)
 		goto fail;
-	if ((r = open_listeners(c)) < 0 || (r = setup_inputs(c)) < 0 || (r = start_threads(c)) < 0)
+	if ((r = open_listeners(c)) < 0 || (r = setup_inputs(c)) < 0)
 		goto fail;
 	counters_tick(c->cnt, clock_mono_ns(engine_clock(e)), NULL, NULL);
 	c->conf = NULL;	/* not kept: a reload replaces the settings */
+	*ret_state = c;
 	return 0;
 fail:
 	log_warnx("collect: start-up failed: %s", strerror(-r));
-	collector_fini(e);
+	collector_fini(c);
+	return r;
+}
+
+/* After the engine wired the sinks: the threads may call them from now on. */
+int
+collector_start(void *state)
+{
+	struct collector *c = state;
+	int r = start_threads(c);
+
+	if (r < 0)
+		log_warnx("collect: start-up failed: %s", strerror(-r));
 	return r;
 }
 
 void
-collector_fini(struct engine *e)
+collector_fini(void *state)
 {
-	struct collector *c = collector_get(e);
+	struct collector *c = state;
 
-	if (c == NULL)
-		return;
 	atomic_store(&c->stop, true);
 	if (c->step.wake_fd >= 0)
 		clock_step_cancel(&c->step);	/* a replay may wait for a tick */
@@ -800,25 +981,15 @@ collector_fini(struct engine *e)
 	clock_step_fini(&c->step);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
-	the_collector = NULL;
 }
 
 void
-collector_tick(struct engine *e, uint64_t now_ns)
+collector_tick(void *state, uint64_t now_ns)
 {
-	struct collector *c = collector_get(e);
+	struct collector *c = state;
 
-	if (c == NULL)
-		return;
-	if (c->reading_fn) {
-		counters_tick(c->cnt, now_ns, c->reading_fn, c->reading_ctx);
-	} else {
-		/* By default readings feed the detectors, and samples the attacks'
-		 * top lists, when detection runs. */
-		struct detection_ctx *d = detection_get(e);
-
-		counters_set_observer(c->cnt, d ? detection_sample_cb : NULL, d);
-		counters_tick(c->cnt, now_ns, d ? detection_reading_cb : NULL, d);
-	}
+	counters_set_observer(c->cnt, c->sample_fn, c->sample_ctx);
+	counters_tick(c->cnt, now_ns, c->reading_fn, c->reading_ctx);
+	report_refusals(c, now_ns);
 	retire_idle(c);
 }

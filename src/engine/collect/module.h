@@ -15,13 +15,18 @@
  * decisions; the real 1 s timer does not tick. When the file ends the last
  * second is closed, the input says done, the clock stands still and moatd
  * keeps serving the API. The engine's 1 s tick closes the counters' interval and
- * hands the readings to the reading callback (detection); PO changes build
- * a fresh LPM for the counters, and the old one is freed once no thread
- * uses it.
+ * hands the readings to the reading function and the samples to the sample
+ * function; PO changes build a fresh LPM for the counters, and the old one
+ * is freed once no thread uses it.
  *
- * Wiring: COLLECTOR_MODULE is a row of engine_modules[]; the `collect:`
- * configuration section is collect/conf.h; REST handlers are in
- * api/traffic.c.
+ * Wiring: the collector's state lives in the engine's ENGINE_MOD_COLLECT
+ * slot (collector_get()); its row of engine_modules[] (core/modules.c)
+ * names the `collect:` section (collect/conf.h) and its REST routes
+ * (api/traffic.c). It includes no other module: between init and start the
+ * engine hands it where readings and samples go (detection) and where
+ * moat-ins's connection events go (the connection table), and hands its
+ * counters to detection. The threads start in collector_start(), after
+ * the wiring, and stop in collector_fini().
  */
 #ifndef MOAT_ENGINE_COLLECTOR_H
 #define MOAT_ENGINE_COLLECTOR_H
@@ -36,22 +41,28 @@
 
 struct collector;
 
-/* The engine module: a row of engine_modules[] (before detection, so a
-   tick's readings reach the detectors in the same tick). */
-int collector_init(struct engine *e);
-void collector_fini(struct engine *e);
-void collector_tick(struct engine *e, uint64_t now_ns);
-void collector_pos_changed(struct engine *e);
-#define COLLECTOR_MODULE                                                              \
-	{ .name = "collect", .init = collector_init, .fini = collector_fini,          \
-	  .tick = collector_tick, .pos_changed = collector_pos_changed }
+/* The engine module (core/modules.h), a row of engine_modules[] before
+   detection's, so a tick's readings reach the detectors in the same tick.
+   init leaves the slot NULL when collection is not configured; every other
+   function takes the struct collector. */
+int collector_init(struct engine *e, void **ret_state);
+int collector_start(void *state);
+void collector_fini(void *state);
+void collector_tick(void *state, uint64_t now_ns);
+void collector_pos_changed(void *state);
 
-/* The collector of engine e, or NULL when collection is not configured. */
+/* The collector of engine e (its slot), or NULL when collection is not configured. */
 struct collector *collector_get(struct engine *e);
 const struct counters *collector_counters(const struct collector *c);
 
-/* Where readings go each interval (detection); NULL fn: nowhere. */
+/* The engine's wiring, before collector_start(). Where readings go each
+ * interval (detection) and where the samples of the interval go (the
+ * attacks' top lists); NULL fn: nowhere. */
 void collector_set_reading_fn(struct collector *c, counters_reading_fn fn, void *ctx);
+void collector_set_sample_fn(struct collector *c, counters_obs_fn fn, void *ctx);
+/* Where the network thread hands moat-ins's connection events (the
+ * connection table's queue); NULL fn: nowhere. Not while the threads run. */
+void collector_set_conn_sink(struct collector *c, ipfix_conn_fn fn, void *ctx);
 
 /* A non-exporter input (pcap replay, capture interface) and its state. */
 struct collector_input {
@@ -79,6 +90,9 @@ int collector_packet_clock_start(const struct settings *s, uint64_t *ret_start_n
 /* Copies of the exporters' and inputs' state (published once a second and
    whenever a replay finishes); return the total count, fill up to max. */
 size_t collector_exporters(struct collector *c, struct exporter_info *out, size_t max);
+/* Flow exports refused per reason (allow-list, caps, deadlines), as of the
+   network thread's last publish (every 0.5 s). */
+void collector_refusals(struct collector *c, struct exporter_refusals *ret);
 size_t collector_inputs(struct collector *c, struct collector_input *out, size_t max);
 /* Datagrams that no format recognised or no exporter could own. */
 uint64_t collector_unparsed(const struct collector *c);

@@ -49,6 +49,7 @@ struct conntab {
 
 	/* module side */
 	struct engine *e;
+	struct detection_ctx *d;	/* the engine's wiring; NULL: detection not running */
 	pthread_mutex_t qlock;		/* guards q, qn, st.queue_drops */
 	struct ipfix_conn *q, *qwork;	/* filled by the collector / drained by the tick */
 	uint32_t qn;
@@ -366,9 +367,12 @@ conntab_apply(struct conntab *t, const struct ipfix_conn *ev, uint32_t po_id, ui
 		i = conntab_create(t, ev, po_id);
 	c = &t->s[i].c;
 	c->events++;
-	c->last_event = ev->event;
 	conntab_take_figures(c, ev);
 	state = conntab_next_state(c->state, ev->event, &ended);
+	/* The CLOSE that follows a verdict keeps the verdict as the reason the
+	 * connection ended: moat-ins may report both, in either round. */
+	if (!(ev->event == INSIE_CLOSE && (state == CONNTAB_SLOW || state == CONNTAB_DROPPED)))
+		c->last_event = ev->event;
 	c->state = state;
 	list_remove(t, list_of(t, i), i);
 	if (ended && !c->ended) {
@@ -466,12 +470,16 @@ conntab_conn_json(const struct conntab_conn *c, const char *po)
 
 /* ---- the engine module ---- */
 
-static struct conntab *the_conntab;
-
 struct conntab *
 conntab_get(struct engine *e)
 {
-	return the_conntab && the_conntab->e == e ? the_conntab : NULL;
+	return engine_slot(e, ENGINE_MOD_CONNTAB);
+}
+
+void
+conntab_set_detection(struct conntab *t, struct detection_ctx *d)
+{
+	t->d = d;
 }
 
 void
@@ -496,7 +504,7 @@ conntab_po_of(void *arg, const struct ipaddr *a)
 }
 
 int
-conntab_init(struct engine *e)
+conntab_init(struct engine *e, void **ret_state)
 {
 	const struct conntab_settings *cs = settings_ext(engine_settings(e), "connections");
 	uint64_t retention_s = cs ? cs->retention_s : CONNTAB_DEFAULT_RETENTION_S;
@@ -511,32 +519,25 @@ conntab_init(struct engine *e)
 		return -ENOMEM;
 	}
 	t->e = e;
-	the_conntab = t;
-	/* Before the collector starts its thread (this module's row comes first),
-	 * and cleared after it stopped (fini runs in reverse order). */
-	ipfix_set_conn_sink(conntab_sink, t);
+	*ret_state = t;
 	return 0;
 }
 
+/* The collector's threads, which call conntab_sink(), stopped before: its
+ * row comes after this one, and fini runs in reverse order. */
 void
-conntab_fini(struct engine *e)
+conntab_fini(void *state)
 {
-	struct conntab *t = conntab_get(e);
-
-	if (t == NULL)
-		return;
-	ipfix_set_conn_sink(NULL, NULL);
-	conntab_free(t);
-	the_conntab = NULL;
+	conntab_free(state);
 }
 
 void
-conntab_reset(struct engine *e, bool factory)
+conntab_reset(void *state, bool factory)
 {
-	struct conntab *t = conntab_get(e);
+	struct conntab *t = state;
 
 	/* A soft reset (health) keeps what moat-ins reported; a factory reset forgets it. */
-	if (t == NULL || !factory)
+	if (!factory)
 		return;
 	while (t->open.head != CONNTAB_NONE)
 		conntab_drop(t, t->open.head);
@@ -545,12 +546,11 @@ conntab_reset(struct engine *e, bool factory)
 }
 
 void
-conntab_pos_changed(struct engine *e)
+conntab_pos_changed(void *state)
 {
-	struct conntab *t = conntab_get(e);
+	struct conntab *t = state;
 
-	if (t != NULL)
-		conntab_remap(t, conntab_po_of, e);
+	conntab_remap(t, conntab_po_of, t->e);
 }
 
 /* The detection port: the local port when it is one of the PO's ports, else 0 (any). */
@@ -641,15 +641,14 @@ conntab_observe_slow(struct detection_ctx *d, const struct ipfix_conn *ev, uint3
 }
 
 void
-conntab_tick(struct engine *e, uint64_t now_ns)
+conntab_tick(void *state, uint64_t now_ns)
 {
-	struct conntab *t = conntab_get(e);
-	struct detection_ctx *d = detection_get(e);
+	struct conntab *t = state;
+	struct engine *e = t->e;
+	struct detection_ctx *d = t->d;
 	struct ipfix_conn *batch;
 	uint32_t n;
 
-	if (t == NULL)
-		return;
 	pthread_mutex_lock(&t->qlock);
 	batch = t->q;
 	n = t->qn;
@@ -692,15 +691,23 @@ conntab_metrics(FILE *f, struct engine *e)
 	fprintf(f, "# HELP moat_ins_connections_open moat-ins connections open (from its IPFIX telemetry).\n"
 	    "# TYPE moat_ins_connections_open gauge\nmoat_ins_connections_open %llu\n",
 	    (unsigned long long)st.open);
-	fprintf(f, "moat_ins_connections_tracked %llu\n", (unsigned long long)st.entries);
-	fprintf(f, "# TYPE moat_ins_connection_events_total counter\n");
+	fprintf(f, "# HELP moat_ins_connections_tracked Connections in the connection table.\n"
+	    "# TYPE moat_ins_connections_tracked gauge\nmoat_ins_connections_tracked %llu\n",
+	    (unsigned long long)st.entries);
+	fprintf(f, "# HELP moat_ins_connection_events_total moat-ins connection events by kind.\n"
+	    "# TYPE moat_ins_connection_events_total counter\n");
 	for (unsigned i = 0; i < INSIE_EVENT__COUNT; i++)
 		fprintf(f, "moat_ins_connection_events_total{kind=\"%s\"} %llu\n",
 		    conntab_event_name((uint8_t)i), (unsigned long long)st.events[i]);
-	fprintf(f, "# TYPE moat_ins_connections_evicted_total counter\n"
+	fprintf(f, "# HELP moat_ins_connections_evicted_total Connections evicted from a full "
+	    "table.\n# TYPE moat_ins_connections_evicted_total counter\n"
 	    "moat_ins_connections_evicted_total %llu\n", (unsigned long long)st.evictions);
-	fprintf(f, "moat_ins_connections_expired_total %llu\n", (unsigned long long)st.expired);
-	fprintf(f, "moat_ins_connection_events_dropped_total %llu\n",
+	fprintf(f, "# HELP moat_ins_connections_expired_total Connections expired after the "
+	    "retention.\n# TYPE moat_ins_connections_expired_total counter\n"
+	    "moat_ins_connections_expired_total %llu\n", (unsigned long long)st.expired);
+	fprintf(f, "# HELP moat_ins_connection_events_dropped_total Events dropped because the "
+	    "queue was full.\n# TYPE moat_ins_connection_events_dropped_total counter\n"
+	    "moat_ins_connection_events_dropped_total %llu\n",
 	    (unsigned long long)st.queue_drops);
 }
 

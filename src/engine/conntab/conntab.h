@@ -21,6 +21,15 @@
  *
  * The byte and packet deltas of the same records are counted as flows by
  * the collector's counters as before; this table does not count traffic.
+ *
+ * Wiring: the table lives in the engine's ENGINE_MOD_CONNTAB slot
+ * (conntab_get()); its row of engine_modules[] (core/modules.c) comes
+ * before the collector's and names the `connections:` section and the
+ * GET /api/v1/connections route (api/connections.c). It includes neither
+ * the collector nor the engine's table: the engine hands the collector
+ * conntab_sink() with this table as its context (before the collector's
+ * threads start; they stop before this module's fini) and hands this
+ * table the detection module (conntab_set_detection()).
  */
 #ifndef MOAT_ENGINE_CONNTAB_H
 #define MOAT_ENGINE_CONNTAB_H
@@ -99,16 +108,20 @@ json_t *conntab_conn_json(const struct conntab_conn *c, const char *po);
 
 /* --- the engine module --- */
 
-int conntab_init(struct engine *e);
-void conntab_fini(struct engine *e);
-void conntab_tick(struct engine *e, uint64_t now_ns);
-void conntab_reset(struct engine *e, bool factory);
-void conntab_pos_changed(struct engine *e);
-#define CONNTAB_MODULE { .name = "conntab", .init = conntab_init, .fini = conntab_fini, \
-	.tick = conntab_tick, .reset = conntab_reset, .pos_changed = conntab_pos_changed }
+/* The engine module (core/modules.h): init fills the slot; every other
+ * function takes the struct conntab. */
+int conntab_init(struct engine *e, void **ret_state);
+void conntab_fini(void *state);
+void conntab_tick(void *state, uint64_t now_ns);
+void conntab_reset(void *state, bool factory);
+void conntab_pos_changed(void *state);
 
-/* The table of engine e, or NULL when the module is not running. */
+/* The table of engine e (its slot), or NULL when the module is not running. */
 struct conntab *conntab_get(struct engine *e);
+/* The engine's wiring: where slow verdicts become detections and feed the
+ * attacks' top sources; NULL: nowhere (they are still flight entries). */
+struct detection_ctx;
+void conntab_set_detection(struct conntab *t, struct detection_ctx *d);
 /* The queue's side of the collector: an ipfix_conn_fn with the struct conntab as ctx.
  * Thread-safe; drops (and counts) past LIMIT_CONNTAB_QUEUE queued events. */
 void conntab_sink(void *ctx, const struct ipfix_conn *ev);

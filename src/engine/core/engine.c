@@ -15,15 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
-#include "engine/collect/module.h"
-#include "engine/conntab/conntab.h"
-#include "engine/detect/module.h"
-#include "engine/mitigate/module.h"
+#include "engine/core/modules.h"
 
 /* Flight retention runs every this many ticks: pruning is a DELETE scan. */
-#define ENGINE_PRUNE_TICKS 60u
 
 struct engine_tick_row {
 	engine_tick_fn fn;
@@ -53,21 +50,14 @@ struct engine {
 	bool stop;
 	int exit_code;
 	unsigned ninit;		/* modules initialised, for fini in reverse */
+	void *slot[ENGINE_NMODS];	/* each module's state (modules.h); NULL: not running */
 };
 
-/*
- * The modules of moatd, in initialisation order. Another part adds its
- * module with one row here (and its file in meson.build).
- */
-static const struct engine_module engine_modules[] = {
-	{ .name = "core" },
-	CONNTAB_MODULE,		/* before the collector: it takes the collector's moat-ins events */
-	COLLECTOR_MODULE,
-	DETECTION_MODULE,
-	MITIGATION_MODULE,
-};
-
-#define ENGINE_NMODULES (sizeof(engine_modules) / sizeof(engine_modules[0]))
+void *
+engine_slot(const struct engine *e, enum engine_mod id)
+{
+	return (unsigned)id < ENGINE_NMODS ? e->slot[id] : NULL;
+}
 
 struct clock *
 engine_clock(struct engine *e)
@@ -190,17 +180,17 @@ engine_note_store_error(struct engine *e, const char *what, int r)
 static void
 engine_modules_pos_changed(struct engine *e)
 {
-	for (size_t i = 0; i < ENGINE_NMODULES; i++)
-		if (engine_modules[i].pos_changed)
-			engine_modules[i].pos_changed(e);
+	for (size_t i = 0; i < ENGINE_NMODS; i++)
+		if (engine_modules[i].pos_changed && e->slot[i])
+			engine_modules[i].pos_changed(e->slot[i]);
 }
 
 static void
 engine_modules_reset(struct engine *e, bool factory)
 {
-	for (size_t i = 0; i < ENGINE_NMODULES; i++)
-		if (engine_modules[i].reset)
-			engine_modules[i].reset(e, factory);
+	for (size_t i = 0; i < ENGINE_NMODS; i++)
+		if (engine_modules[i].reset && e->slot[i])
+			engine_modules[i].reset(e->slot[i], factory);
 }
 
 /* Build the LPM of the current table and swap it in. On failure the old
@@ -331,6 +321,16 @@ engine_make_state_dir(const char *dir)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
+	/* Someone else's directory (or one others may write) could hold a
+	 * planted api.url, token or store: refuse it. */
+	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+		log_errx("state directory %s is owned by uid %u with mode %04o; it must be "
+		    "owned by uid %u and not writable by group or others (fix: chown %u %s && "
+		    "chmod 700 %s, or use another --state)", dir, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (unsigned)geteuid(), (unsigned)geteuid(),
+		    dir, dir);
+		return -EPERM;
+	}
 	return 0;
 }
 
@@ -351,7 +351,8 @@ engine_open_parts(struct engine *e)
 
 	r = engine_make_state_dir(e->state_dir);
 	if (r < 0) {
-		log_errx("state directory %s: %s", e->state_dir, strerror(-r));
+		if (r != -EPERM)	/* that one was explained already */
+			log_errx("state directory %s: %s", e->state_dir, strerror(-r));
 		return r;
 	}
 	r = store_open(e->conf->store.backend, e->store_path, &e->store);
@@ -374,16 +375,34 @@ engine_open_parts(struct engine *e)
 	return health_on_reset(e->health, engine_on_soft_reset, e);
 }
 
+/* Init every module into its slot, wire them, then start them. */
 static int
 engine_init_modules(struct engine *e)
 {
-	for (; e->ninit < ENGINE_NMODULES; e->ninit++) {
+	int r;
+
+	for (; e->ninit < ENGINE_NMODS; e->ninit++) {
 		const struct engine_module *m = &engine_modules[e->ninit];
-		int r;
 
 		if (!m->init)
 			continue;
-		r = m->init(e);
+		r = m->init(e, &e->slot[e->ninit]);
+		if (r < 0) {
+			log_errx("module %s: %s", m->name, strerror(-r));
+			return r;
+		}
+	}
+	r = engine_wire(e);
+	if (r < 0) {
+		log_errx("wiring the modules: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < ENGINE_NMODS; i++) {
+		const struct engine_module *m = &engine_modules[i];
+
+		if (!m->start || !e->slot[i])
+			continue;
+		r = m->start(e->slot[i]);
 		if (r < 0) {
 			log_errx("module %s: %s", m->name, strerror(-r));
 			return r;
@@ -446,11 +465,15 @@ engine_free(struct engine *e)
 	if (!e)
 		return;
 	while (e->ninit > 0) {
-		const struct engine_module *m = &engine_modules[--e->ninit];
+		unsigned i = --e->ninit;
+		void *state = e->slot[i];
 
-		if (m->fini)
-			m->fini(e);
+		e->slot[i] = NULL;	/* not running any more, also to the others' fini */
+		if (engine_modules[i].fini && state)
+			engine_modules[i].fini(state);
 	}
+	if (e->flight && e->store)
+		(void)flight_flush(e->flight, true);
 	if (e->flight && e->store)
 		flight_record(e->flight, "lifecycle", "stop", NULL, "moatd stopped (exit %d)",
 		    e->exit_code);
@@ -472,15 +495,13 @@ engine_tick(struct engine *e)
 	int r;
 
 	for (size_t i = 0; i < e->ninit; i++)
-		if (engine_modules[i].tick)
-			engine_modules[i].tick(e, now);
+		if (engine_modules[i].tick && e->slot[i])
+			engine_modules[i].tick(e->slot[i], now);
 	for (unsigned i = 0; i < e->nticks; i++)
 		e->ticks[i].fn(e, now, e->ticks[i].arg);
-	if (++e->nticked % ENGINE_PRUNE_TICKS == 0) {
-		r = flight_prune(e->flight);
-		if (r < 0)
-			engine_note_store_error(e, "flight retention", r);
-	}
+	r = flight_tick(e->flight);
+	if (r < 0)
+		engine_note_store_error(e, "flight retention", r);
 	health_tick(e->health);
 }
 

@@ -6,11 +6,17 @@
  * (loop.c) calls engine_tick() once a second and the REST layer calls the
  * engine_po_*() and lifecycle functions.
  *
- * Modules hook in through the static table engine_modules[] in engine.c:
- * a row names the module and its optional init/fini/tick/reset/pos_changed
- * functions (see struct engine_module). Adding a detector is adding a file
- * and a row. Modules may also register extra tick callbacks at run time
- * with engine_on_tick().
+ * Modules hook in through the table engine_modules[] (core/modules.c, the
+ * only file that knows every module): a row names the module, its optional
+ * init/start/fini/tick/reset/pos_changed functions, its configuration
+ * sections and its REST routes (see core/modules.h). Each module's state
+ * lives in the engine's slot for it: init() fills the slot, every other
+ * callback receives it, and other parts reach it through the module's
+ * typed accessor (detection_get(e), ...), never through a process-wide
+ * pointer — two engines in one process are independent. The engine wires
+ * modules together (engine_wire(), core/modules.c) between init and start;
+ * no module looks another up by itself. Modules may also register extra
+ * tick callbacks at run time with engine_on_tick().
  *
  * Continuity (Defense4All): at start the PO table is rebuilt from the config
  * POs and the POs stored at run time ("replay"); restore and factory reset
@@ -41,22 +47,22 @@ struct engine;
 
 typedef void (*engine_tick_fn)(struct engine *e, uint64_t now_ns, void *arg);
 
-/*
- * One module of moatd. Every function is optional. init() runs after the
- * store is open and the POs are replayed; fini() in reverse order at stop.
- * tick() runs every reading interval (1 s). reset() runs on a factory reset
- * (forget all learned state; factory = true) or on a HealthTracker soft
- * reset (factory = false). pos_changed() runs after the PO table and the LPM
- * changed (add, replace, delete, replay).
- */
-struct engine_module {
-	const char *name;
-	int (*init)(struct engine *e);
-	void (*fini)(struct engine *e);
-	void (*tick)(struct engine *e, uint64_t now_ns);
-	void (*reset)(struct engine *e, bool factory);
-	void (*pos_changed)(struct engine *e);
+/* The modules of moatd, in the order of engine_modules[] (init, start and
+ * tick in this order, fini in reverse); an id is the index of the module's
+ * slot. */
+enum engine_mod {
+	ENGINE_MOD_CORE,
+	ENGINE_MOD_CONNTAB,	/* before the collector: takes its moat-ins events */
+	ENGINE_MOD_COLLECT,	/* before detection: readings reach it in the same tick */
+	ENGINE_MOD_DETECTION,
+	ENGINE_MOD_MITIGATION,	/* after detection: it acts on its attacks */
+	ENGINE_NMODS
 };
+
+/* The state module id's init() left in its slot; NULL when the module is
+ * not running (not configured, not initialised yet, or stopped). Modules
+ * wrap it in a typed accessor; nothing else should call it. */
+void *engine_slot(const struct engine *e, enum engine_mod id);
 
 struct engine_opts {
 	const char *state_dir;	/* --state; NULL: config, then SETTINGS_DEFAULT_STATE_DIR */

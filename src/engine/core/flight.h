@@ -49,7 +49,8 @@ bool flight_category_known(const char *category);
  * Record an event. category must be known, event is a short dotted name
  * ("po.add"), detail is borrowed and may be NULL. The message is printf
  * formatted. Returns 0 or a negative errno (the caller decides whether a
- * lost entry matters; most log it and go on).
+ * lost entry matters; most log it and go on). An entry past its rate (see
+ * flight.c) is counted for its window's summary and 0 returned.
  */
 int flight_record(struct flight *f, const char *category, const char *event,
     const json_t *detail, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -58,8 +59,21 @@ int flight_record(struct flight *f, const char *category, const char *event,
  * {"id","time","category","event","message","detail"}. */
 int flight_query(struct flight *f, const struct flight_query *q, json_t **ret);
 
-/* Apply retention now. */
+/* One bounded retention step (at most LIMIT_FLIGHT_PRUNE_BATCH rows): the
+ * number of rows deleted (the batch: there may be more) or a negative errno. */
 int flight_prune(struct flight *f);
+
+/*
+ * The engine's 1 s timer: write the summaries of aggregation windows that
+ * closed, and run a retention step every minute (every tick while the last
+ * step was cut short by its batch). 0 or a negative errno from the store.
+ */
+int flight_tick(struct flight *f);
+/* Write the summaries of windows that closed (all: every window, e.g. at
+   stop, while the store is still open). */
+int flight_flush(struct flight *f, bool all);
+/* Entries counted rather than written singly since start. */
+uint64_t flight_suppressed(const struct flight *f);
 
 /*
  * Parse a query bound: Unix seconds ("1700000000", "1700000000.5") or a

@@ -1,15 +1,11 @@
 /*
- * settings: the section table and the engine's own sections. Every check reports
+ * settings: the engine's own sections, and the walk over every module's
+ * sections (the rows of engine_modules[], core/modules.h). Every check reports
  * the position of the offending node; PO declarations are validated by the
  * same po_from_json() the REST API uses, and the field it blames is mapped
  * back to its YAML node.
  */
 #include "engine/core/settings.h"
-
-#include "collect/conf.h"
-#include "engine/conntab/conntab.h"
-#include "engine/detect/config.h"
-#include "engine/mitigate/module.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "common/strnum.h"
+#include "engine/core/modules.h"
 #include "engine/po/poset.h"
 #include "engine/store/store.h"
 
@@ -47,8 +44,8 @@ static int settings_parse_health(struct settings *c, const struct cfg_node *n, v
 static int settings_parse_pos(struct settings *c, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
 
-/* Top-level sections. Another part adds its section here: one row. */
-static const struct settings_section settings_sections[] = {
+/* The engine's own top-level sections: the core row of engine_modules[]. */
+const struct settings_section settings_core_sections[] = {
 	{ "log", settings_parse_log, NULL },
 	{ "state_dir", settings_parse_state_dir, NULL },
 	{ "api", settings_parse_api, NULL },
@@ -56,14 +53,26 @@ static const struct settings_section settings_sections[] = {
 	{ "flight", settings_parse_flight, NULL },
 	{ "health", settings_parse_health, NULL },
 	{ "pos", settings_parse_pos, NULL },
-	{ "collect", collect_conf_parse, collect_conf_free },
-	{ "detection", detection_conf_parse, detection_conf_free },
-	{ "mitigate", mitigation_settings_parse, mitigation_settings_free },
-	{ "connections", conntab_settings_parse, conntab_settings_free },
+	{ 0 },
 };
 
-#define SETTINGS_NSECTIONS (sizeof(settings_sections) / sizeof(settings_sections[0]))
-_Static_assert(SETTINGS_NSECTIONS <= SETTINGS_MAX_SECTIONS, "raise SETTINGS_MAX_SECTIONS");
+/*
+ * The i-th top-level section: every module's rows in the order of
+ * engine_modules[], each module's sections in its order; NULL past the last
+ * (or past SETTINGS_MAX_SECTIONS, which the unit tests check is enough).
+ */
+static const struct settings_section *
+settings_section_at(size_t i)
+{
+	if (i >= SETTINGS_MAX_SECTIONS)
+		return NULL;
+	for (size_t m = 0; m < ENGINE_NMODS; m++)
+		for (const struct settings_section *sec = engine_modules[m].sections;
+		    sec != NULL && sec->name != NULL; sec++)
+			if (i-- == 0)
+				return sec;
+	return NULL;
+}
 
 static int
 settings_parse_log(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
@@ -173,26 +182,43 @@ settings_listen_parse(const char *s, struct settings_api *ret)
 	if (strnum_u64(colon + 1, 1, 65535, &port) < 0 || colon[1] < '1' || colon[1] > '9')
 		return -EINVAL;
 	a.port = (uint16_t)port;
-	snprintf(a.listen, sizeof(a.listen), "%s", s);
-	*ret = a;
+	snprintf(ret->listen, sizeof(ret->listen), "%s", s);
+	ret->addr = a.addr;
+	ret->port = a.port;	/* api.hosts is left as it is */
 	return 0;
 }
 
 static int
 settings_parse_api(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
-	static const char *const keys[] = { "listen", NULL };
+	static const char *const keys[] = { "listen", "hosts", NULL };
+	const struct cfg_node *hosts = NULL;
 	const char *listen = NULL;
 	int r;
 
 	r = cfg_check_keys(n, keys, err);
 	if (r == 0)
 		r = cfg_get_str(n, "listen", &listen, err);
-	if (r < 0 || !listen)
+	if (r == 0)
+		r = cfg_get_seq(n, "hosts", &hosts, err);
+	if (r < 0)
 		return r;
-	if (settings_listen_parse(listen, &c->api) < 0)
+	if (listen && settings_listen_parse(listen, &c->api) < 0)
 		return cfg_fail(err, cfg_get(n, "listen"),
 		    "listen: expected ADDRESS:PORT or [IPv6]:PORT, got '%s'", listen);
+	if (cfg_len(hosts) > LIMIT_API_HOSTS)
+		return cfg_fail(err, hosts, "hosts: at most %u names", LIMIT_API_HOSTS);
+	c->api.nhosts = 0;
+	for (size_t i = 0; i < cfg_len(hosts); i++) {
+		const struct cfg_node *h = cfg_seq_at(hosts, i);
+		const char *name = cfg_scalar(h);
+
+		if (!name || !*name || strlen(name) > LIMIT_API_HOST_LEN ||
+		    strpbrk(name, " \t/:@[]"))
+			return cfg_fail(err, h, "hosts: expected a host name without port, "
+			    "got '%s'", name ? name : "(not a string)");
+		snprintf(c->api.hosts[c->api.nhosts++], sizeof(c->api.hosts[0]), "%s", name);
+	}
 	return 0;
 }
 
@@ -420,19 +446,20 @@ settings_set_defaults(struct settings *c)
 static int
 settings_parse_root(struct settings *c, const struct cfg_node *root, struct cfg_error *err)
 {
-	const char *allowed[SETTINGS_NSECTIONS + 1];
+	const char *allowed[SETTINGS_MAX_SECTIONS + 1];
+	const struct settings_section *sec;
+	size_t nsec = 0;
 	int r;
 
 	if (root && cfg_kind(root) != CFG_MAP)
 		return cfg_fail(err, root, "expected a map of sections");
-	for (size_t i = 0; i < SETTINGS_NSECTIONS; i++)
-		allowed[i] = settings_sections[i].name;
-	allowed[SETTINGS_NSECTIONS] = NULL;
+	while ((sec = settings_section_at(nsec)) != NULL)
+		allowed[nsec++] = sec->name;
+	allowed[nsec] = NULL;
 	r = cfg_check_keys(root, allowed, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < SETTINGS_NSECTIONS; i++) {
-		const struct settings_section *sec = &settings_sections[i];
+	for (size_t i = 0; (sec = settings_section_at(i)) != NULL; i++) {
 		const struct cfg_node *n = cfg_get(root, sec->name);
 
 		r = sec->parse(c, n, &c->ext[i], err);
@@ -504,11 +531,13 @@ settings_load(const char *path, int64_t now_s, struct settings **ret, struct cfg
 void
 settings_free(struct settings *c)
 {
+	const struct settings_section *sec;
+
 	if (!c)
 		return;
-	for (size_t i = 0; i < SETTINGS_NSECTIONS; i++)
-		if (c->ext[i] && settings_sections[i].free_ext)
-			settings_sections[i].free_ext(c->ext[i]);
+	for (size_t i = 0; (sec = settings_section_at(i)) != NULL; i++)
+		if (c->ext[i] && sec->free_ext)
+			sec->free_ext(c->ext[i]);
 	for (size_t i = 0; i < c->npos; i++)
 		po_free(c->pos[i]);
 	free(c->pos);
@@ -520,8 +549,10 @@ settings_free(struct settings *c)
 const void *
 settings_ext(const struct settings *c, const char *section)
 {
-	for (size_t i = 0; i < SETTINGS_NSECTIONS; i++)
-		if (strcmp(settings_sections[i].name, section) == 0)
+	const struct settings_section *sec;
+
+	for (size_t i = 0; (sec = settings_section_at(i)) != NULL; i++)
+		if (strcmp(sec->name, section) == 0)
 			return c->ext[i];
 	return NULL;
 }

@@ -2,13 +2,15 @@
  * settings: moatd's configuration ("conf" in the design notes), read with
  * common/cfg.h.
  *
- * Top-level sections are dispatched through the static table settings_sections[]
- * in settings.c. The engine's own sections (log, state_dir, api, store, flight,
- * health, pos) fill struct settings; another part adds its section ("collect",
- * "detect", "mitigate") with one table row naming its parse and free
- * functions, and reads its result back with settings_ext(). A section's parse
- * function is also called when the section is absent (node NULL) so it can
- * fill its defaults. See docs/config.md.
+ * Top-level sections come from the rows of engine_modules[] (core/modules.h):
+ * each module's row names its sections (struct settings_section: parse and
+ * free functions), in table order; the engine's own sections
+ * (settings_core_sections: log, state_dir, api, store, flight, health, pos)
+ * fill struct settings, a module's ("connections", "collect", "detection",
+ * "mitigate") returns an object it reads back with settings_ext(). This file
+ * includes no module. A section's parse function is also called when the
+ * section is absent (node NULL) so it can fill its defaults. See
+ * docs/config.md.
  *
  * No file: when -c is not given and SETTINGS_DEFAULT_PATH does not exist, the
  * embedded defaults (settings_defaults_yaml) are used. Errors are returned as
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #include "common/cfg.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/prefix.h"
 #include "engine/core/flight.h"
@@ -51,6 +54,9 @@ struct settings_api {
 	char listen[IPADDR_STRLEN + 10];	/* as written: "127.0.0.1:8080", "[::1]:8080" */
 	struct ipaddr addr;
 	uint16_t port;
+	/* api.hosts: extra names accepted in the Host header (DNS rebinding). */
+	char hosts[LIMIT_API_HOSTS][LIMIT_API_HOST_LEN + 1];
+	size_t nhosts;
 };
 
 struct settings {
@@ -71,8 +77,12 @@ struct settings {
 	struct health_config health;
 	struct po **pos;		/* source = config */
 	size_t npos;
-	void *ext[SETTINGS_MAX_SECTIONS];	/* by settings_sections[] row */
+	void *ext[SETTINGS_MAX_SECTIONS];	/* by section, in the order of the module table */
 };
+
+/* The engine's own sections (the core row of engine_modules[]); ends with
+ * a row whose name is NULL. */
+extern const struct settings_section settings_core_sections[];
 
 /* The built-in configuration used when there is no file. */
 extern const char settings_defaults_yaml[];

@@ -12,8 +12,8 @@
  *       web: { rate.enter_ratio: 2, limits.udp.pps: 50000 }
  *
  * No section: the "moat" preset. A PO's own thresholds (REST/CLI) override
- * the `limits.*` here when they are non-zero. Registered as a row of
- * settings_sections[]; read back with settings_ext(conf, "detection").
+ * the `limits.*` here when they are non-zero. Named by detection's row of
+ * engine_modules[] (core/modules.c); read back with settings_ext(conf, "detection").
  */
 #ifndef MOAT_ENGINE_DETECTION_CONF_H
 #define MOAT_ENGINE_DETECTION_CONF_H
@@ -37,7 +37,7 @@ struct detection_conf {
 	size_t npos;
 };
 
-/* The settings_sections[] row functions (n is NULL without a section). */
+/* The section's parse and free functions (n is NULL without a section). */
 int detection_conf_parse(struct settings *s, const struct cfg_node *n, void **ret_ext,
     struct cfg_error *err);
 void detection_conf_free(void *ext);

@@ -188,6 +188,7 @@ decision_create(struct decision *dp, const struct detection *d)
 	l->a.port = d->port;
 	l->a.state = DECISION_SUSPECTED;
 	l->a.start_ns = d->time_ns;
+	l->a.detect_only = d->detect_only;
 	return l;
 }
 
@@ -230,7 +231,7 @@ void
 decision_detect(struct decision *dp, const struct detection *d)
 {
 	struct decision_live *l = decision_find(dp, d->po_id, d->proto, d->port);
-	bool created = false;
+	bool created = false, unlocked = false;
 
 	if (l == NULL) {
 		l = decision_create(dp, d);
@@ -250,6 +251,12 @@ decision_detect(struct decision *dp, const struct detection *d)
 		return;		/* a suspicion never holds a declared attack */
 	}
 	decision_join(&l->a, d);
+	/* The first detection that is not detect-only makes the attack one
+	 * that may be mitigated: announced again as newly declared below. */
+	if (l->a.detect_only && !d->detect_only && !created && d->kind != DETECT_SUSPECT) {
+		l->a.detect_only = false;
+		unlocked = true;
+	}
 	if (d->kind == DETECT_SUSPECT) {
 		if (created && dp->h.changed != NULL)
 			dp->h.changed(dp->h.ctx, &l->a, DECISION_NONE);
@@ -269,6 +276,8 @@ decision_detect(struct decision *dp, const struct detection *d)
 	} else if (l->a.state != DECISION_DECLARED) {
 		decision_set_state(dp, &l->a, DECISION_DECLARED);
 	}
+	if (unlocked && l->a.state == DECISION_DECLARED && dp->h.changed != NULL)
+		dp->h.changed(dp->h.ctx, &l->a, DECISION_SUSPECTED);
 }
 
 /* The type a reading suggests: SYNs or fragments count against the packets

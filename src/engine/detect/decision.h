@@ -69,6 +69,7 @@ struct decision_attack {
 	enum decision_type type;
 	uint16_t amp_port;	/* the reflector port for amplification */
 	uint8_t confidence;	/* the highest seen */
+	bool detect_only;	/* every detection so far was detect-only: not mitigated */
 	uint64_t start_ns;	/* first (suspect or attack) detection */
 	uint64_t declared_ns;	/* 0 until declared */
 	uint64_t end_ns;	/* 0 until ended */

@@ -1,7 +1,9 @@
 /*
- * detection: glue between the engine and the detection modules. The only
- * engine-wide pointer is the running instance (set by init, cleared by
- * fini), because engine modules have no private data slot yet.
+ * detection: glue between the engine and the detection modules. The state
+ * lives in the engine's slot; its address never changes while the module
+ * runs (a factory reset rebuilds what it holds in place), because the
+ * engine's wiring handed it to the collector, the connection table and
+ * mitigation.
  */
 #include "engine/detect/module.h"
 
@@ -14,7 +16,6 @@
 #include "common/cursor.h"
 #include "common/limits.h"
 #include "common/log.h"
-#include "engine/collect/module.h"
 #include "collect/counters.h"
 #include "engine/detect/registry.h"
 #include "engine/detect/config.h"
@@ -39,6 +40,7 @@ struct detection_listener {
 
 struct detection_ctx {
 	struct engine *e;
+	const struct counters *cnt;	/* the engine's wiring; NULL: no collector */
 	struct dparams defaults;
 	struct dparams *params;		/* [npos], by PO id */
 	char (*names)[LIMIT_PO_NAME + 1];	/* [npos]: the PO each id had last ("" = none) */
@@ -54,12 +56,16 @@ struct detection_ctx {
 	unsigned suspect_flights;
 };
 
-static struct detection_ctx *detection_instance;
-
 struct detection_ctx *
 detection_get(struct engine *e)
 {
-	return detection_instance != NULL && detection_instance->e == e ? detection_instance : NULL;
+	return engine_slot(e, ENGINE_MOD_DETECTION);
+}
+
+void
+detection_set_counters(struct detection_ctx *d, const struct counters *cnt)
+{
+	d->cnt = cnt;
 }
 
 const struct decision *
@@ -160,6 +166,8 @@ detection_attack_json(const struct decision_attack *a, bool full)
 	    "current_pps", a->cur_pps,
 	    "current_bps", a->cur_bps,
 	    "reason", a->reason);
+	if (o != NULL && a->detect_only)
+		json_object_set_new(o, "detect_only", json_true());
 	if (o == NULL || !full)
 		return o;
 	json_object_set_new(o, "baseline_pps", json_real(a->base_pps));
@@ -386,11 +394,11 @@ detection_sync_pos(struct detection_ctx *d)
 }
 
 void
-detection_pos_changed(struct engine *e)
+detection_pos_changed(void *state)
 {
-	struct detection_ctx *d = detection_get(e);
+	struct detection_ctx *d = state;
 
-	if (d != NULL && detection_sync_pos(d) < 0)
+	if (detection_sync_pos(d) < 0)
 		log_warnx("detection: out of memory taking the new PO table; keeping the old one");
 }
 
@@ -477,12 +485,10 @@ detection_hosts_of(const struct decision_attack *a, void *arg)
 static void
 detection_observe_hosts(struct detection_ctx *d)
 {
-	struct collector *c = collector_get(d->e);
-	struct detection_hosts_walk w = { .d = d };
+	struct detection_hosts_walk w = { .d = d, .cnt = d->cnt };
 
-	if (c == NULL || decision_live_count(d->dp) == 0)
+	if (d->cnt == NULL || decision_live_count(d->dp) == 0)
 		return;
-	w.cnt = collector_counters(c);
 	decision_walk(d->dp, detection_hosts_of, &w);
 }
 
@@ -499,13 +505,9 @@ detection_host_params(void *ctx, uint32_t po_id)
 static void
 detection_check_hosts(struct detection_ctx *d)
 {
-	struct collector *c = collector_get(d->e);
-	const struct counters *cnt;
-
-	if (c == NULL || !d->host_limits)
+	if (d->cnt == NULL || !d->host_limits)
 		return;
-	cnt = collector_counters(c);
-	hostcheck_feed(&d->hc, cnt, detection_wall(d, counters_last_tick_ns(cnt)));
+	hostcheck_feed(&d->hc, d->cnt, detection_wall(d, counters_last_tick_ns(d->cnt)));
 }
 
 /* --- persistence --- */
@@ -654,62 +656,68 @@ detection_load(struct detection_ctx *d)
 
 /* --- lifecycle --- */
 
+/* Free what detection_build() made; d itself stays. */
 static void
-detection_free(struct detection_ctx *d)
+detection_free_parts(struct detection_ctx *d)
 {
-	if (d == NULL)
-		return;
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		if (d->det[i] != NULL)
 			detect_registry[i]->free(d->det[i]);
 	decision_free(d->dp);
 	free(d->params);
 	free(d->names);
+}
+
+static void
+detection_free(struct detection_ctx *d)
+{
+	if (d == NULL)
+		return;
+	detection_free_parts(d);
 	free(d);
 }
 
+/* Make the detectors and the decision point of d, their hooks pointing at
+ * d; d's other fields (e, the wiring, listeners) are left as they are. */
 static int
-detection_create(struct engine *e, struct detection_ctx **ret)
+detection_build(struct detection_ctx *d)
 {
-	struct detection_ctx *d = calloc(1, sizeof(*d));
 	struct detect_env env = { .params = detection_params, .emit = detection_emit, .ctx = d,
 		.learned = detection_learned };
 	struct decision_hooks hooks = { .params = detection_params, .po_name = detection_po_name,
 		.changed = detection_changed, .reset = detection_reset_traffic, .ctx = d };
-	int r = -ENOMEM;
+	int r;
 
-	if (d == NULL)
-		return -ENOMEM;
-	d->e = e;
 	dparams_default(&d->defaults);
 	if ((r = decision_new(&hooks, &d->dp)) < 0)
-		goto fail;
+		return r;
 	d->hc = (struct hostcheck){ .det = d->det, .dp = d->dp, .params = detection_host_params,
 		.ctx = d };
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		if ((r = detect_registry[i]->new(&env, &d->det[i])) < 0)
-			goto fail;
-	*ret = d;
+			return r;
 	return 0;
-fail:
-	detection_free(d);
-	return r;
 }
 
 int
-detection_init(struct engine *e)
+detection_init(struct engine *e, void **ret_state)
 {
-	struct detection_ctx *d;
+	struct detection_ctx *d = calloc(1, sizeof(*d));
 	int r;
 
-	if ((r = detection_create(e, &d)) < 0)
+	if (d == NULL)
+		return -ENOMEM;
+	d->e = e;
+	if ((r = detection_build(d)) < 0) {
+		detection_free(d);
 		return r;
+	}
 	detection_load(d);
 	if ((r = detection_sync_pos(d)) < 0) {
 		detection_free(d);
 		return r;
 	}
-	detection_instance = d;
+	*ret_state = d;
 	flight_record(engine_flight(e), "learning", "detection.start", NULL,
 	    "detection started: %zu live attack(s) restored, detectors rate and threshold",
 	    decision_live_count(d->dp));
@@ -717,27 +725,22 @@ detection_init(struct engine *e)
 }
 
 void
-detection_fini(struct engine *e)
+detection_fini(void *state)
 {
-	struct detection_ctx *d = detection_get(e);
+	struct detection_ctx *d = state;
 	int r;
 
-	if (d == NULL)
-		return;
 	if ((r = detection_save(d)) < 0)
 		log_warnx("detection: saving learned state failed: %s", strerror(-r));
-	detection_instance = NULL;
 	detection_free(d);
 }
 
 void
-detection_tick(struct engine *e, uint64_t now_ns)
+detection_tick(void *state, uint64_t now_ns)
 {
-	struct detection_ctx *d = detection_get(e);
+	struct detection_ctx *d = state;
 	int r;
 
-	if (d == NULL)
-		return;
 	now_ns = detection_wall(d, now_ns);
 	detection_check_hosts(d);
 	detection_observe_hosts(d);
@@ -747,28 +750,39 @@ detection_tick(struct engine *e, uint64_t now_ns)
 	if (++d->ticks % DETECTION_SAVE_TICKS == 0 && (r = detection_save(d)) < 0) {
 		log_ratelimited(1, 600, log_warnx, "detection: saving learned state failed: %s",
 		    strerror(-r));
-		health_report(engine_health(e), "detection", 0.2, "saving learned state: %s",
+		health_report(engine_health(d->e), "detection", 0.2, "saving learned state: %s",
 		    strerror(-r));
 	}
 }
 
 /* Factory reset: forget everything learned and every attack. A soft reset
- * (health) keeps the baselines: they are not what went wrong. */
+ * (health) keeps the baselines: they are not what went wrong. The fresh
+ * state is built in d itself (its hooks point at d, which the wiring
+ * handed out); the old parts are kept aside until it is complete, and put
+ * back if it cannot be. */
 void
-detection_reset(struct engine *e, bool factory)
+detection_reset(void *state, bool factory)
 {
-	struct detection_ctx *d = detection_get(e), *fresh;
+	struct detection_ctx *d = state, old = *d;
 
-	if (d == NULL || !factory)
+	if (!factory)
 		return;
-	if (detection_create(e, &fresh) < 0 || detection_sync_pos(fresh) < 0) {
+	memset(d->det, 0, sizeof(d->det));
+	d->dp = NULL;
+	d->params = NULL;
+	d->names = NULL;
+	d->npos = 0;
+	d->ticks = 0;
+	d->host_limits = false;
+	d->suspect_minute = 0;
+	d->suspect_flights = 0;
+	if (detection_build(d) < 0 || detection_sync_pos(d) < 0) {
 		log_warnx("detection: out of memory on reset; keeping the learned state");
+		detection_free_parts(d);
+		*d = old;
 		return;
 	}
-	memcpy(fresh->listeners, d->listeners, sizeof(d->listeners));
-	fresh->nlisteners = d->nlisteners;
-	detection_instance = fresh;
-	detection_free(d);
+	detection_free_parts(&old);
 }
 
 void

@@ -7,10 +7,18 @@
  * an attack in progress), and flight entries for suspicions and every
  * attack state change.
  *
- * Wiring: the engine runs DETECTION_MODULE (a row in engine_modules[]);
- * whoever closes the counters' interval passes detection_reading_cb to
- * counters_tick(); collectors may pass sampled flows to detection_observe()
- * for the attacks' top lists; mitigation registers with detection_listen().
+ * Wiring: the state lives in the engine's ENGINE_MOD_DETECTION slot
+ * (detection_get()) at an address that stays the same while the module
+ * runs (a factory reset rebuilds it in place). Its row of engine_modules[]
+ * (core/modules.c) names the `detection:` section (detect/config.h) and
+ * the attacks and alarms routes (api/attacks.c, api/alarms.c). It includes
+ * no other engine module; the engine's wiring (engine_wire()) makes the
+ * links: the collector closes the counters' interval with
+ * detection_reading_cb and hands its samples to detection_sample_cb; the
+ * counters reach detection through detection_set_counters() (top targets,
+ * host limits); the connection table and mitigation get this state for
+ * detection_external()/detection_observe(), and mitigation's
+ * mitigation_on_attack() is registered with detection_listen().
  */
 #ifndef MOAT_ENGINE_DETECTION_H
 #define MOAT_ENGINE_DETECTION_H
@@ -28,18 +36,21 @@
 
 struct detection_ctx;
 
-/* The module's functions, for its row in engine_modules[]:
- * `DETECTION_MODULE,` (a static table needs constant initialisers). */
-int detection_init(struct engine *e);
-void detection_fini(struct engine *e);
-void detection_tick(struct engine *e, uint64_t now_ns);
-void detection_reset(struct engine *e, bool factory);
-void detection_pos_changed(struct engine *e);
-#define DETECTION_MODULE { .name = "detection", .init = detection_init, .fini = detection_fini, \
-	.tick = detection_tick, .reset = detection_reset, .pos_changed = detection_pos_changed }
+/* The engine module (core/modules.h): init fills the slot; every other
+ * function takes the struct detection_ctx. */
+int detection_init(struct engine *e, void **ret_state);
+void detection_fini(void *state);
+void detection_tick(void *state, uint64_t now_ns);
+void detection_reset(void *state, bool factory);
+void detection_pos_changed(void *state);
 
-/* The detection state of engine e, or NULL when the module is not running. */
+/* The detection state of engine e (its slot), or NULL when the module is not running. */
 struct detection_ctx *detection_get(struct engine *e);
+
+/* The engine's wiring: the collector's counters, read each tick for the
+ * live attacks' top targets and the host limits; NULL: no collector. */
+struct counters;
+void detection_set_counters(struct detection_ctx *d, const struct counters *cnt);
 
 /* One reading, timed on the engine's monotonic clock like its ticks
  * (detection converts to wall time); the signature of counters_reading_fn

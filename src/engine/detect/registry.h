@@ -42,6 +42,7 @@ struct detection {
 	uint8_t dir;		/* enum direction */
 	uint16_t port;		/* 0 = any */
 	uint8_t confidence;	/* 0..100 */
+	bool detect_only;	/* spoofable evidence (an unproven decoy alarm): never mitigates */
 	uint64_t time_ns;
 	uint64_t expiry_ns;
 	double pps, bps;	/* the reading that caused it */

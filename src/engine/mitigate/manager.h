@@ -15,8 +15,14 @@
  * manager can reconcile after a restart: drivers list what exists, the
  * manager removes what it does not want and re-applies what is missing.
  *
- * This module does not include the event loop or the store; the engine calls
- * mit_tick() on its timer and persists mit_save() blobs.
+ * Do no harm: a rule names only targets and sources with a real share of
+ * the attack, never an address on the never-block list, and at most
+ * max_block_addresses addresses; dry runs install nothing.
+ *
+ * The driver table comes from the caller (moatd's module passes the real
+ * drivers, unit tests fakes). This module does not include the event loop
+ * or the store; the engine calls mit_tick() on its timer and persists
+ * mit_save() blobs.
  */
 #ifndef MOAT_MITIGATE_H
 #define MOAT_MITIGATE_H
@@ -58,6 +64,16 @@ struct mit_request {
 	struct prefix targets[MIT_MAX_TARGETS];
 	uint32_t n_sources;
 	struct ipaddr sources[MIT_MAX_SOURCES];
+	/*
+	 * How much of the attack's traffic each target and source carries
+	 * (packets, a lower bound) out of *_total, the attack's traffic on its
+	 * protocol/port. A total of 0 means unknown (manual requests, scans):
+	 * no minimum share is applied. Targets and sources come heaviest first.
+	 */
+	uint64_t target_weight[MIT_MAX_TARGETS];
+	uint64_t targets_total;
+	uint64_t source_weight[MIT_MAX_SOURCES];
+	uint64_t sources_total;
 	double peak_pps, peak_bps;
 	bool sources_only;		/* block the sources, whatever they send (scans) */
 };
@@ -84,6 +100,8 @@ struct mit_counters {
  * lists the ids present in the external system (for reconciliation; a
  * driver with no readable state returns -EOPNOTSUPP). counters() reads a
  * rule's packet/byte counters back (-EOPNOTSUPP if the driver has none).
+ * peers(), optional (NULL), lists the addresses the driver talks to that
+ * must never be blocked (a BGP speaker's neighbours); up to max into out.
  */
 struct mit_driver_ops {
 	const char *name;
@@ -93,6 +111,7 @@ struct mit_driver_ops {
 	int (*withdraw)(void *state, uint64_t id);
 	int (*installed)(void *state, uint64_t **ret_ids, size_t *ret_n);
 	int (*counters)(void *state, uint64_t id, struct mit_counters *ret);
+	int (*peers)(void *state, struct ipaddr *out, size_t max, size_t *ret_n);
 };
 
 extern const struct mit_driver_ops drv_nft_ops;
@@ -101,8 +120,8 @@ extern const struct mit_driver_ops drv_bgp_ops;
 extern const struct mit_driver_ops drv_ins_ops;
 extern const struct mit_driver_ops drv_notify_ops;
 
-/* The registry: every driver moat knows, by name. NULL if unknown. */
-const struct mit_driver_ops *mit_driver_find(const char *name);
+/* The drivers moatd ships; the engine hands them to mit_mgr_new() as its table. */
+#define MIT_MAX_DRIVERS 8u
 
 /* ---- the manager ---- */
 
@@ -119,7 +138,9 @@ struct mit_mgr;
 /*
  * One mitigation: an attack's request and what became of it. `driver` is the
  * driver holding it (or the last one tried); rule_id is what that driver
- * installed. dry_run mitigations record what would have been done.
+ * installed; it changes when the rule is refined (the new rule goes in
+ * before the old one comes out). dry_run mitigations record what would
+ * have been done.
  */
 struct mit_entry {
 	uint64_t id;
@@ -129,6 +150,7 @@ struct mit_entry {
 	uint32_t n_drivers;
 	char driver[MIT_DRIVER_NAME];
 	char reason[128];
+	char narrowed[192];	/* what was left out of the request, and why ("" = nothing) */
 	bool dry_run;
 	uint64_t started_s, updated_s, ended_s, next_retry_s;
 	struct mit_counters counters;
@@ -136,15 +158,25 @@ struct mit_entry {
 };
 
 /*
- * Create the manager from the `mitigate:` config map (NULL = defaults):
- *   allowlist: [prefixes never blocked], max_rules: N, max_duration: 1h,
- *   retry: 30s, scope: target|proto|sources, action: drop|ratelimit,
- *   rate_pps: N, dry_run: [driver names], drivers: {nft: {...}, notify: {...}}
+ * Create the manager from the `mitigate:` config map (NULL = defaults) and
+ * its driver table: the drivers it may use, by name (moatd passes the real
+ * ones, unit tests fakes; at most MIT_MAX_DRIVERS rows, the array must
+ * outlive the manager). Config keys (docs/mitigation.md has them all):
+ *   never_block: [prefixes never blocked, as target or source] (allowlist: the old name),
+ *   min_target_share: 20 (%), min_source_share: 10 (%),
+ *   max_block_addresses: 256, max_mitigations: 50 (max_rules: the old name),
+ *   max_duration: 1h, retry: 30s, scope: target|proto|sources,
+ *   action: drop|ratelimit, rate_pps: N, dry_run: true|false|[driver names],
+ *   po: {NAME: {dry_run: bool, never_block: [prefixes]}},
+ *   drivers: {nft: {...}, notify: {...}}
  * Drivers named under `drivers:` are opened (validated, no external effect).
  * Drivers that are not configured but named by a PO are opened with defaults
  * on first use.
  */
-int mit_mgr_new(const struct cfg_node *conf, struct mit_mgr **ret, struct cfg_error *err);
+int mit_mgr_new(const struct cfg_node *conf, const struct mit_driver_ops *const *table,
+    size_t n_table, struct mit_mgr **ret, struct cfg_error *err);
+/* The driver table row named `name`, or NULL if the table has none. */
+const struct mit_driver_ops *mit_mgr_driver(const struct mit_mgr *m, const char *name);
 void mit_mgr_free(struct mit_mgr *m);
 /*
  * Move everything (configuration, open drivers, mitigations) from `from`
@@ -152,8 +184,16 @@ void mit_mgr_free(struct mit_mgr *m);
  * its owner). Used to adopt a manager built while the config was parsed.
  */
 int mit_mgr_take(struct mit_mgr *from, struct mit_mgr **ret);
-/* Add a prefix to the allowlist (moatd's own addresses, BGP peers). */
+/* Add a prefix to the never-block list (moatd's own addresses, its peers). */
 int mit_allow(struct mit_mgr *m, const struct prefix *p);
+/*
+ * Add the peers every inspected driver reports (peers()) to the never-block
+ * list, once each. Returns how many were added; a driver whose last
+ * inspection failed, or that cannot say now, is skipped.
+ */
+int mit_allow_peers(struct mit_mgr *m);
+/* Is `a` on the never-block list (global, or PO po's; po may be NULL)? */
+bool mit_never_blocked(const struct mit_mgr *m, const char *po, const struct ipaddr *a);
 
 /*
  * Start mitigating: try the drivers in order (names; unknown ones are
@@ -166,6 +206,16 @@ int mit_start(struct mit_mgr *m, const struct mit_request *req,
 /* Manual: mitigate with one named driver. */
 int mit_start_with(struct mit_mgr *m, const struct mit_request *req, const char *driver,
     uint64_t now_s, uint64_t *ret_id);
+/*
+ * Refine the live mitigation of req->attack_id with a newer request (top
+ * sources and targets have arrived): if the rule it gives differs, the
+ * holding driver installs the new rule (a new rule id) before the old one is
+ * withdrawn, so there is no gap; if that fails the old rule stays. A request
+ * that narrows to nothing keeps the old rule. Returns 1 when the rule
+ * changed, 0 when not, -ENOENT without a live mitigation, or the driver's
+ * error.
+ */
+int mit_refine(struct mit_mgr *m, const struct mit_request *req, uint64_t now_s);
 /* End a mitigation: withdraw exactly what was applied. -ENOENT if unknown. */
 int mit_stop(struct mit_mgr *m, uint64_t id, uint64_t now_s, const char *why);
 /* End the live mitigation of an attack, if any. */
@@ -190,12 +240,39 @@ void mit_set_event_hook(struct mit_mgr *m, mit_event_fn fn, void *ctx);
 /*
  * Persistence and restart. mit_save() returns a JSON text (caller frees) of
  * every live mitigation; mit_load() restores them (before mit_reconcile()).
- * mit_reconcile() makes each driver's external state match: re-applies live
- * rules that are missing, withdraws moat rules nobody wants. Returns the
- * number of repairs, or a negative errno.
  */
 char *mit_save(const struct mit_mgr *m);
 int mit_load(struct mit_mgr *m, const char *json);
-int mit_reconcile(struct mit_mgr *m, uint64_t now_s);
+
+/* What reconciliation found in one driver. */
+struct mit_inspection {
+	char driver[MIT_DRIVER_NAME];
+	int error;		/* 0, or why the driver could not be inspected */
+	bool unconfigured;	/* cannot open without settings: nothing moat could know of */
+	bool opaque;		/* keeps no readable state (-EOPNOTSUPP): nothing to do */
+	uint32_t reinstalled, removed;
+	uint64_t removed_ids[16];	/* the first leftovers removed, for the record */
+};
+
+struct mit_reconcile_report {
+	struct mit_inspection d[MIT_MAX_DRIVERS];
+	size_t n;
+};
+
+/*
+ * Make every driver's external state match the live mitigations: re-apply
+ * live rules that are missing, withdraw moat rules nobody wants. Every row
+ * of the driver table is inspected, configured or not (a run with another
+ * configuration may have left rules there), each on its own: a driver that
+ * cannot be inspected (its daemon is down) is reported in rep and stays
+ * due, and never stops the others. A driver that needs settings to be
+ * opened (bgp) and has none is skipped, unless a live mitigation names it
+ * (then that is an error). rep may be NULL. Returns the number of repairs.
+ */
+int mit_reconcile(struct mit_mgr *m, uint64_t now_s, struct mit_reconcile_report *rep);
+/* The same, only for the drivers whose last inspection failed; 0 if none. */
+int mit_reinspect(struct mit_mgr *m, uint64_t now_s, struct mit_reconcile_report *rep);
+/* Drivers whose last inspection failed. */
+size_t mit_uninspected(const struct mit_mgr *m);
 
 #endif

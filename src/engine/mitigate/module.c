@@ -4,12 +4,15 @@
 #include "engine/mitigate/module.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "collect/conf.h"
 #include "engine/detect/module.h"
 #include "collect/reading.h"
 
@@ -19,20 +22,39 @@
 
 struct mitigation_ctx {
 	struct engine *e;
+	struct detection_ctx *d;	/* the engine's wiring; NULL: detection not running */
 	struct mit_mgr *mgr;
 	bool dirty;		/* state changed since the last save */
 	uint64_t pending[MITIGATION_MAX_PENDING];
 	size_t npending;
 	uint64_t last_tick_ns;	/* monotonic, for the drop rate */
+	uint64_t next_inspect_ns;	/* monotonic: retry drivers that could not be inspected */
 };
 
-/* One moatd per process: the module's instance, reset at fini. */
-static struct mitigation_ctx *mitigation_instance;
+/* Drivers that could not be inspected at start are tried again this often. */
+#define MITIGATION_REINSPECT_NS (60ULL * CLOCK_NS_PER_SEC)
+
+/* The drivers moatd ships, in no particular order (a PO names its own). */
+static const struct mit_driver_ops *const mitigation_drivers[] = {
+	&drv_nft_ops,
+	&drv_xdp_ops,
+	&drv_bgp_ops,
+	&drv_ins_ops,
+	&drv_notify_ops,
+};
+
+#define MITIGATION_NDRIVERS (sizeof(mitigation_drivers) / sizeof(mitigation_drivers[0]))
 
 struct mitigation_ctx *
 mitigation_get(struct engine *e)
 {
-	return mitigation_instance != NULL && mitigation_instance->e == e ? mitigation_instance : NULL;
+	return engine_slot(e, ENGINE_MOD_MITIGATION);
+}
+
+void
+mitigation_set_detection(struct mitigation_ctx *m, struct detection_ctx *d)
+{
+	m->d = d;
 }
 
 /* ---- configuration ---- */
@@ -51,7 +73,7 @@ mitigation_settings_parse(struct settings *c, const struct cfg_node *n, void **r
 
 	if (sec == NULL)
 		return -ENOMEM;
-	if ((r = mit_mgr_new(n, &sec->mgr, err)) < 0) {
+	if ((r = mit_mgr_new(n, mitigation_drivers, MITIGATION_NDRIVERS, &sec->mgr, err)) < 0) {
 		free(sec);
 		return r;
 	}
@@ -83,20 +105,64 @@ mitigation_new_mgr(struct engine *e, struct mit_mgr **ret)
 
 	if (sec != NULL)
 		return mit_mgr_take(sec->mgr, ret);
-	return mit_mgr_new(NULL, ret, &err);
+	return mit_mgr_new(NULL, mitigation_drivers, MITIGATION_NDRIVERS, ret, &err);
 }
 
-/* moatd's own API address is never blocked (unless it listens on any). */
+static void
+mitigation_never_block(struct mitigation_ctx *m, const struct ipaddr *a)
+{
+	static const uint8_t zero[16];
+	struct prefix p;
+
+	if ((a->af != AF_INET && a->af != AF_INET6) || memcmp(a->a, zero, sizeof(zero)) == 0)
+		return;		/* unset, or "any" */
+	if (prefix_make(a, ipaddr_width(a->af), &p) == 0)
+		(void)mit_allow(m->mgr, &p);
+}
+
+/*
+ * Never blocked, by any driver: moatd's own addresses (the API's and every
+ * address of the host or namespace it runs in) and its configured peers
+ * (the exporters named under collect.sampling, the collectors' listening
+ * addresses). Drivers add their own peers after inspection (GoBGP's
+ * neighbours, mit_allow_peers()); the POs' gateways and DNS servers are
+ * configured under mitigate.po.NAME.never_block.
+ */
 static void
 mitigation_allow_self(struct mitigation_ctx *m)
 {
 	const struct settings *s = engine_settings(m->e);
-	struct prefix p = { .addr = s->api.addr };
-	static const uint8_t zero[16];
+	const struct collect_conf *cc = settings_ext(s, "collect");
+	struct ifaddrs *ifs = NULL;
 
-	p.len = p.addr.af == AF_INET ? 32 : 128;
-	if (p.addr.af != 0 && memcmp(p.addr.a, zero, sizeof(zero)) != 0)
-		(void)mit_allow(m->mgr, &p);
+	mitigation_never_block(m, &s->api.addr);
+	for (unsigned i = 0; cc != NULL && i < cc->nsampling; i++)
+		mitigation_never_block(m, &cc->sampling[i].exporter);
+	for (unsigned i = 0; cc != NULL && i < cc->nudp; i++)
+		mitigation_never_block(m, &cc->udp[i].addr);
+	for (unsigned i = 0; cc != NULL && i < cc->ntcp; i++)
+		mitigation_never_block(m, &cc->tcp[i].addr);
+	if (getifaddrs(&ifs) < 0) {
+		log_warnx("mitigation: listing own addresses: %s", strerror(errno));
+		return;
+	}
+	for (struct ifaddrs *it = ifs; it != NULL; it = it->ifa_next) {
+		struct ipaddr a = { 0 };
+
+		if (it->ifa_addr == NULL)
+			continue;
+		if (it->ifa_addr->sa_family == AF_INET) {
+			a.af = AF_INET;
+			memcpy(a.a, &((struct sockaddr_in *)(void *)it->ifa_addr)->sin_addr, 4);
+		} else if (it->ifa_addr->sa_family == AF_INET6) {
+			a.af = AF_INET6;
+			memcpy(a.a, &((struct sockaddr_in6 *)(void *)it->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		mitigation_never_block(m, &a);
+	}
+	freeifaddrs(ifs);
 }
 
 /* ---- persistence and the flight record ---- */
@@ -127,9 +193,10 @@ mitigation_event(void *ctx, const struct mit_entry *e, const char *event)
 
 	snprintf(name, sizeof(name), "mitigation.%s", event);
 	flight_record(engine_flight(m->e), "mitigation", name, detail,
-	    "mitigation %" PRIu64 " of attack %" PRIu64 " (%s): %s%s%s%s", e->id,
+	    "mitigation %" PRIu64 " of attack %" PRIu64 " (%s): %s%s%s%s%s%s%s%s", e->id,
 	    e->rule.req.attack_id, e->rule.req.po, mit_status_name(e->status),
-	    e->driver[0] ? " by " : "", e->driver, e->dry_run ? " (dry run)" : "");
+	    e->driver[0] ? " by " : "", e->driver, e->dry_run ? " (dry run)" : "",
+	    e->reason[0] ? ": " : "", e->reason, e->narrowed[0] ? "; left out: " : "", e->narrowed);
 	json_decref(detail);
 	m->dirty = true;
 }
@@ -181,6 +248,13 @@ mitigation_item_addr(const struct sketch_item *it, struct ipaddr *ret)
 	return true;
 }
 
+/* An item's weight we are sure of: its count less what it may have inherited. */
+static uint64_t
+mitigation_item_weight(const struct sketch_item *it)
+{
+	return it->count > it->err ? it->count - it->err : 0;
+}
+
 /*
  * Targets: the attack's top destination hosts, else the PO's prefixes. A
  * scan's targets are the whole PO: the decoys it touched are only where the
@@ -192,12 +266,18 @@ mitigation_targets(const struct decision_attack *a, const struct po *po, struct 
 	const struct sketch_item *top = a->top[DECISION_TOP_TARGETS];
 	unsigned ntop = a->type == DECISION_TYPE_SCAN ? 0 : a->ntop[DECISION_TOP_TARGETS];
 
+	/* The weights let the manager keep only hosts with a real share of
+	 * the attack (min_target_share): a busy host that is not attacked
+	 * shows in the top list too. */
+	if (ntop > 0)
+		q->targets_total = a->top_total[DECISION_TOP_TARGETS];
 	for (unsigned i = 0; i < ntop && q->n_targets < MIT_MAX_TARGETS; i++) {
 		struct ipaddr addr;
 
 		if (!mitigation_item_addr(&top[i], &addr) || (q->af != 0 && addr.af != q->af))
 			continue;
 		q->af = addr.af;
+		q->target_weight[q->n_targets] = mitigation_item_weight(&top[i]);
 		q->targets[q->n_targets].addr = addr;
 		q->targets[q->n_targets++].len = addr.af == AF_INET ? 32 : 128;
 	}
@@ -216,11 +296,14 @@ mitigation_sources(const struct decision_attack *a, struct mit_request *q)
 {
 	const struct sketch_item *top = a->top[DECISION_TOP_SOURCES];
 
+	q->sources_total = a->top_total[DECISION_TOP_SOURCES];
 	for (unsigned i = 0; i < a->ntop[DECISION_TOP_SOURCES] && q->n_sources < MIT_MAX_SOURCES; i++) {
 		struct ipaddr addr;
 
-		if (mitigation_item_addr(&top[i], &addr) && addr.af == q->af)
-			q->sources[q->n_sources++] = addr;
+		if (!mitigation_item_addr(&top[i], &addr) || addr.af != q->af)
+			continue;
+		q->source_weight[q->n_sources] = mitigation_item_weight(&top[i]);
+		q->sources[q->n_sources++] = addr;
 	}
 }
 
@@ -268,12 +351,13 @@ mitigation_start(struct mitigation_ctx *m, const struct decision_attack *a)
  * tick, and they decide what the rule matches (a victim's /32 rather than
  * the whole PO). The cost is at most one reading interval.
  */
-static void
+void
 mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_state old)
 {
 	struct mitigation_ctx *m = arg;
 
-	if (a->state == DECISION_DECLARED && old != DECISION_DECLARED && old != DECISION_ENDING) {
+	if (a->state == DECISION_DECLARED && old != DECISION_DECLARED && old != DECISION_ENDING &&
+	    !a->detect_only) {
 		if (m->npending < MITIGATION_MAX_PENDING)
 			m->pending[m->npending++] = a->id;
 		else
@@ -288,14 +372,15 @@ mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_s
 static void
 mitigation_start_pending(struct mitigation_ctx *m)
 {
-	struct detection_ctx *d = detection_get(m->e);
+	struct detection_ctx *d = m->d;
 	int r;
 
 	if (d == NULL || m->npending == 0)
 		return;
 	for (size_t i = 0; i < m->npending; i++) {
 		const struct decision_attack *a = decision_get(detection_decision(d), m->pending[i]);
-		if (a != NULL && (a->state == DECISION_DECLARED || a->state == DECISION_ENDING))
+		if (a != NULL && !a->detect_only &&
+		    (a->state == DECISION_DECLARED || a->state == DECISION_ENDING))
 			mitigation_start(m, a);
 	}
 	m->npending = 0;
@@ -303,6 +388,40 @@ mitigation_start_pending(struct mitigation_ctx *m)
 	 * crash too, so a restart ends the rules when the attacks end. */
 	if ((r = detection_save(d)) < 0)
 		log_warnx("mitigation: saving the attacks: %s", strerror(-r));
+}
+
+/*
+ * Refine live mitigations as their attacks' top lists fill: the request
+ * built at declaration has few or no sources yet (scope: sources then falls
+ * back to the protocol), and targets' shares settle. The manager installs a
+ * changed rule before it withdraws the old one. Checked every tick; a rule
+ * only changes when what it would block changes.
+ */
+static void
+mitigation_refine(struct mitigation_ctx *m)
+{
+	struct detection_ctx *d = detection_get(m->e);
+	uint64_t now = clock_wall_s(engine_clock(m->e));
+	const struct mit_entry *it;
+
+	if (d == NULL)
+		return;
+	for (size_t i = 0; (it = mit_at(m->mgr, i)) != NULL; i++) {
+		const struct decision_attack *a;
+		struct mit_request q;
+		int r;
+
+		if (it->status != MIT_MITIGATING)
+			continue;
+		a = decision_get(detection_decision(d), it->rule.req.attack_id);
+		if (a == NULL || (a->state != DECISION_DECLARED && a->state != DECISION_ENDING) ||
+		    strcmp(a->po, it->rule.req.po) != 0)
+			continue;
+		mitigation_request(m, a, &q);
+		if ((r = mit_refine(m->mgr, &q, now)) < 0 && r != -ENOENT)
+			log_warnx("mitigation: refining the rule of attack %" PRIu64 ": %s", a->id,
+			    strerror(-r));
+	}
 }
 
 /*
@@ -314,7 +433,7 @@ mitigation_start_pending(struct mitigation_ctx *m)
 static void
 mitigation_end_orphans(struct mitigation_ctx *m)
 {
-	struct detection_ctx *d = detection_get(m->e);
+	struct detection_ctx *d = m->d;
 	uint64_t now = clock_wall_s(engine_clock(m->e));
 	const struct mit_entry *it;
 
@@ -330,6 +449,54 @@ mitigation_end_orphans(struct mitigation_ctx *m)
 	}
 }
 
+/*
+ * Record what reconciliation found: every leftover removed is a flight
+ * entry (what a killed run left must never go unseen), and a driver that
+ * could not be inspected is a health issue until an inspection succeeds.
+ */
+static void
+mitigation_reconcile(struct mitigation_ctx *m, bool only_failed, double significance)
+{
+	struct mit_reconcile_report rep;
+	uint64_t now = clock_wall_s(engine_clock(m->e));
+	int repairs = only_failed ? mit_reinspect(m->mgr, now, &rep) : mit_reconcile(m->mgr, now, &rep);
+
+	for (size_t i = 0; i < rep.n; i++) {
+		const struct mit_inspection *in = &rep.d[i];
+		json_t *ids, *detail;
+
+		if (in->error < 0) {
+			health_report(engine_health(m->e), "mitigation", significance,
+			    "cannot inspect driver %s for leftover rules: %s", in->driver,
+			    strerror(-in->error));
+			detail = json_pack("{s:s,s:s}", "driver", in->driver, "error",
+			    strerror(-in->error));
+			flight_record(engine_flight(m->e), "mitigation", "mitigation.inspect-failed",
+			    detail, "cannot inspect %s for leftover rules: %s (retried every minute)",
+			    in->driver, strerror(-in->error));
+			json_decref(detail);
+			continue;
+		}
+		if (in->removed == 0 && in->reinstalled == 0)
+			continue;
+		ids = json_array();
+		for (uint32_t k = 0; k < in->removed && k < 16; k++)
+			json_array_append_new(ids, json_integer((json_int_t)in->removed_ids[k]));
+		detail = json_pack("{s:s,s:i,s:i,s:o}", "driver", in->driver, "removed",
+		    (int)in->removed, "reinstalled", (int)in->reinstalled, "removed_ids", ids);
+		flight_record(engine_flight(m->e), "mitigation", "mitigation.reconcile", detail,
+		    "%s: %u leftover rule(s) removed, %u missing rule(s) re-installed", in->driver,
+		    in->removed, in->reinstalled);
+		json_decref(detail);
+	}
+	if (repairs > 0)
+		log_info("mitigation: reconciliation repaired %d rule(s)", repairs);
+	/* The drivers are open and their daemons answered (or will be asked
+	 * again with the next inspection): their peers are never blocked. */
+	(void)mit_allow_peers(m->mgr);
+	m->dirty = true;
+}
+
 /* ---- the module ---- */
 
 static void
@@ -342,9 +509,8 @@ mitigation_free(struct mitigation_ctx *m)
 }
 
 int
-mitigation_init(struct engine *e)
+mitigation_init(struct engine *e, void **ret_state)
 {
-	struct detection_ctx *d = detection_get(e);
 	struct mitigation_ctx *m;
 	int r;
 
@@ -358,35 +524,30 @@ mitigation_init(struct engine *e)
 	mitigation_allow_self(m);
 	mitigation_load(m);
 	mit_set_event_hook(m->mgr, mitigation_event, m);
+	*ret_state = m;
+	return 0;
+}
+
+/* After the wiring: the attacks detection restored decide what is orphaned. */
+int
+mitigation_startup(void *state)
+{
+	struct mitigation_ctx *m = state;
+
 	mitigation_end_orphans(m);	/* before reconciling: their rules are then stale */
-	r = mit_reconcile(m->mgr, clock_wall_s(engine_clock(e)));
-	if (r < 0)
-		log_warnx("mitigation: reconciling with the drivers' state: %s", strerror(-r));
-	else if (r > 0)
-		flight_record(engine_flight(e), "mitigation", "mitigation.reconcile", NULL,
-		    "restart: %d rule(s) repaired (missing re-installed, stale removed)", r);
-	if (d == NULL)
-		log_warnx("mitigation: detection is not running; only manual mitigation works");
-	else if ((r = detection_listen(d, mitigation_on_attack, m)) < 0) {
-		mitigation_free(m);
-		return r;
-	}
-	mitigation_instance = m;
+	mitigation_reconcile(m, false, 0.3);
 	if (m->dirty)
 		mitigation_save(m);
 	return 0;
 }
 
 void
-mitigation_fini(struct engine *e)
+mitigation_fini(void *state)
 {
-	struct mitigation_ctx *m = mitigation_get(e);
+	struct mitigation_ctx *m = state;
 
-	if (m == NULL)
-		return;
 	/* Rules stay installed across a restart; the next start reconciles. */
 	mitigation_save(m);
-	mitigation_instance = NULL;
 	mitigation_free(m);
 }
 
@@ -406,7 +567,7 @@ mitigation_fini(struct engine *e)
 static void
 mitigation_traffic_floor(struct mitigation_ctx *m, uint64_t interval_ns)
 {
-	struct detection_ctx *d = detection_get(m->e);
+	struct detection_ctx *d = m->d;
 	uint64_t now = clock_wall_ns(engine_clock(m->e));
 	const struct mit_entry *it;
 
@@ -433,15 +594,19 @@ mitigation_traffic_floor(struct mitigation_ctx *m, uint64_t interval_ns)
 }
 
 void
-mitigation_tick(struct engine *e, uint64_t now_ns)
+mitigation_tick(void *state, uint64_t now_ns)
 {
-	struct mitigation_ctx *m = mitigation_get(e);
+	struct mitigation_ctx *m = state;
 
-	if (m == NULL)
-		return;
 	mitigation_start_pending(m);
+	mitigation_refine(m);
+	if (mit_uninspected(m->mgr) > 0 && now_ns >= m->next_inspect_ns) {
+		if (m->next_inspect_ns != 0)
+			mitigation_reconcile(m, true, 0.05);
+		m->next_inspect_ns = now_ns + MITIGATION_REINSPECT_NS;
+	}
 	/* The engine ticks on the monotonic clock; mitigations keep wall time. */
-	mit_tick(m->mgr, clock_wall_s(engine_clock(e)));
+	mit_tick(m->mgr, clock_wall_s(engine_clock(m->e)));
 	mitigation_traffic_floor(m, m->last_tick_ns ? now_ns - m->last_tick_ns : 0);
 	m->last_tick_ns = now_ns;
 	if (m->dirty)
@@ -449,13 +614,13 @@ mitigation_tick(struct engine *e, uint64_t now_ns)
 }
 
 void
-mitigation_reset(struct engine *e, bool factory)
+mitigation_reset(void *state, bool factory)
 {
-	struct mitigation_ctx *m = mitigation_get(e);
-	uint64_t now = clock_wall_s(engine_clock(e));
+	struct mitigation_ctx *m = state;
+	uint64_t now = clock_wall_s(engine_clock(m->e));
 	const struct mit_entry *it;
 
-	if (m == NULL || !factory)
+	if (!factory)
 		return;
 	for (size_t i = 0; (it = mit_at(m->mgr, i)) != NULL; i++)
 		(void)mit_stop(m->mgr, it->id, now, "factory reset");
@@ -489,14 +654,14 @@ int
 mitigation_manual(struct mitigation_ctx *m, uint64_t attack_id, const char *driver,
     uint64_t *ret_id)
 {
-	struct detection_ctx *d = detection_get(m->e);
+	struct detection_ctx *d = m->d;
 	const struct decision_attack *a = d != NULL ? decision_get(detection_decision(d), attack_id) : NULL;
 	struct mit_request q;
 	int r;
 
 	if (a == NULL)
 		return -ENOENT;
-	if (mit_driver_find(driver) == NULL)
+	if (mit_mgr_driver(m->mgr, driver) == NULL)
 		return -ESRCH;
 	mitigation_request(m, a, &q);
 	r = mit_start_with(m->mgr, &q, driver, clock_wall_s(engine_clock(m->e)), ret_id);

@@ -1,16 +1,25 @@
 /*
  * mitigation: moatd's mitigation module — the MitigationMgr (mitigate.h)
  * wired to the engine. A declared attack becomes a mitigation request
- * (its top targets and sources, protocol, port, amplification source port)
- * tried on its PO's drivers in order; an ended attack withdraws exactly
- * what was applied. State is persisted in the store (kv "mitigate/state")
- * after every change, so a restart reconciles the kernel's and the BGP
- * speaker's state with what should exist. Every step is a flight entry
- * (category "mitigation").
+ * (its top targets and sources with their weights, protocol, port,
+ * amplification source port) tried on its PO's drivers in order, refined
+ * every tick as the attack's top lists fill; an ended attack withdraws
+ * exactly what was applied. The driver table is this module's (the manager
+ * takes it as an argument). State is persisted in the store (kv
+ * "mitigate/state") after every change; at start every driver is
+ * reconciled, configured or not, and one that cannot be inspected is a
+ * health issue retried every minute. moatd's own addresses and peers are
+ * never blocked. Every step is a flight entry (category "mitigation").
  *
- * Wiring: a row in engine_modules[] after detection; the `mitigate:`
- * settings section (mitigation_settings_parse) validates the config; the
- * REST routes in api/mitigations.c use mitigation_get().
+ * Wiring: the state lives in the engine's ENGINE_MOD_MITIGATION slot
+ * (mitigation_get()); its row of engine_modules[] (core/modules.c), after
+ * detection's, names the `mitigate:` section (mitigation_settings_parse
+ * validates the config) and the mitigations routes (api/mitigations.c).
+ * It does not look detection up: the engine's wiring hands it the
+ * detection state (mitigation_set_detection(), for the attacks, the
+ * drop-rate floor and manual mitigation) and registers
+ * mitigation_on_attack() with detection_listen(); mitigation_startup(), after
+ * the wiring, ends orphaned mitigations and reconciles with the drivers.
  */
 #ifndef MOAT_ENGINE_MITIGATION_H
 #define MOAT_ENGINE_MITIGATION_H
@@ -19,22 +28,29 @@
 
 #include "common/cfg.h"
 #include "engine/core/engine.h"
+#include "engine/detect/decision.h"
 #include "engine/mitigate/manager.h"
 
 struct mitigation_ctx;
+struct detection_ctx;
 
-/* The module's row in engine_modules[] (after detection's). */
-#define MITIGATION_MODULE { .name = "mitigation", .init = mitigation_init, \
-	.fini = mitigation_fini, .tick = mitigation_tick, .reset = mitigation_reset }
-
-int mitigation_init(struct engine *e);
-void mitigation_fini(struct engine *e);
-void mitigation_tick(struct engine *e, uint64_t now_ns);
+/* The engine module (core/modules.h), its row after detection's: init
+ * fills the slot; every other function takes the struct mitigation_ctx. */
+int mitigation_init(struct engine *e, void **ret_state);
+int mitigation_startup(void *state);
+void mitigation_fini(void *state);
+void mitigation_tick(void *state, uint64_t now_ns);
 /* A factory reset ends every mitigation (rules removed) and forgets them. */
-void mitigation_reset(struct engine *e, bool factory);
+void mitigation_reset(void *state, bool factory);
 
-/* The running module of engine e, or NULL. */
+/* The running module of engine e (its slot), or NULL. */
 struct mitigation_ctx *mitigation_get(struct engine *e);
+
+/* The engine's wiring: the detection state whose attacks are mitigated
+ * (NULL: detection is not running), and the listener the
+ * engine registers with detection_listen() (arg: the struct mitigation_ctx). */
+void mitigation_set_detection(struct mitigation_ctx *m, struct detection_ctx *d);
+void mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_state old);
 
 /* Every mitigation, newest first. NULL on ENOMEM. */
 json_t *mitigation_list_json(struct mitigation_ctx *m);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/limits.h"
 
 #define POSET_END UINT32_MAX
@@ -39,16 +40,15 @@ struct poset {
 	uint32_t pents_cap;
 	uint32_t pfree;		/* free list of entries */
 	size_t nprefixes;	/* live entries */
+	struct hash_key key;	/* of the name chains */
 };
 
+/* Names come from the API and backups: keyed, so no one can choose names
+ * that share a chain. */
 static uint32_t
-poset_name_hash(const char *s)
+poset_name_hash(const struct poset *s, const char *name)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return (uint32_t)hash_bytes(&s->key, name, strlen(name));
 }
 
 static uint32_t
@@ -68,8 +68,14 @@ poset_new(struct poset **ret)
 {
 	struct poset *s = calloc(1, sizeof(*s));
 
+	int r;
+
 	if (!s)
 		return -ENOMEM;
+	if ((r = hash_key_init(&s->key)) < 0) {
+		free(s);
+		return r;
+	}
 	s->pfree = POSET_END;
 	*ret = s;
 	return 0;
@@ -131,7 +137,7 @@ poset_find(const struct poset *s, const char *name, uint32_t *ret_id)
 {
 	if (s->nname_heads == 0)
 		return NULL;
-	for (uint32_t i = s->name_heads[poset_name_hash(name) & (s->nname_heads - 1)];
+	for (uint32_t i = s->name_heads[poset_name_hash(s, name) & (s->nname_heads - 1)];
 	    i != POSET_END; i = s->name_next[i]) {
 		if (strcmp(s->slots[i]->name, name) == 0) {
 			if (ret_id)
@@ -232,7 +238,7 @@ poset_name_rehash(struct poset *s, uint32_t nheads)
 
 		if (!s->slots[id])
 			continue;
-		b = poset_name_hash(s->slots[id]->name) & (nheads - 1);
+		b = poset_name_hash(s, s->slots[id]->name) & (nheads - 1);
 		s->name_next[id] = heads[b];
 		heads[b] = id;
 	}
@@ -328,7 +334,7 @@ poset_pfx_del(struct poset *s, const struct prefix *p)
 static void
 poset_name_link(struct poset *s, uint32_t id)
 {
-	uint32_t b = poset_name_hash(s->slots[id]->name) & (s->nname_heads - 1);
+	uint32_t b = poset_name_hash(s, s->slots[id]->name) & (s->nname_heads - 1);
 
 	s->name_next[id] = s->name_heads[b];
 	s->name_heads[b] = id;
@@ -337,7 +343,7 @@ poset_name_link(struct poset *s, uint32_t id)
 static void
 poset_name_unlink(struct poset *s, uint32_t id)
 {
-	uint32_t *link = &s->name_heads[poset_name_hash(s->slots[id]->name) & (s->nname_heads - 1)];
+	uint32_t *link = &s->name_heads[poset_name_hash(s, s->slots[id]->name) & (s->nname_heads - 1)];
 
 	while (*link != id)
 		link = &s->name_next[*link];

@@ -574,30 +574,60 @@ store_sqlite_flight_query(struct store *s, const struct store_flight_filter *f,
 	return r;
 }
 
+/*
+ * Retention in bounded, indexed steps. Each statement deletes at most
+ * `batch` rows found through an index (the rowid for the row cap, flight_time
+ * for the age), so one call costs O(batch log n) whatever the table holds;
+ * the engine calls again on its next tick while there is more to cut. The
+ * row cap counts in insertion order: ids only grow and only the oldest rows
+ * are ever deleted, so max(id) - max_rows is the cut without walking the
+ * rows (a gap left by a restore only makes the cut keep fewer rows).
+ */
+const char store_sqlite_flight_age_sql[] =
+    "DELETE FROM flight WHERE id IN (SELECT id FROM flight WHERE time_ms < ?1 LIMIT ?2)";
+const char store_sqlite_flight_maxid_sql[] = "SELECT max(id) FROM flight";
+const char store_sqlite_flight_cut_sql[] =
+    "DELETE FROM flight WHERE id IN (SELECT id FROM flight WHERE id <= ?1 ORDER BY id LIMIT ?2)";
+
 static int
-store_sqlite_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows)
+store_sqlite_flight_delete(sqlite3 *db, const char *sql, int64_t bound, uint32_t batch)
 {
-	sqlite3 *db = store_sqlite(s)->db;
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_sqlite_prepare(db, "DELETE FROM flight WHERE time_ms < ?", &st);
+	r = store_sqlite_prepare(db, sql, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int64(st, 1, bound);
+	sqlite3_bind_int64(st, 2, batch);
 	r = store_sqlite_run(st);
-	if (r < 0 || max_rows == 0)
-		return r;
-	/* The first entry past the newest max_rows, in query order, and every
-	 * entry older than it go. */
-	r = store_sqlite_prepare(db, "WITH cut AS (SELECT time_ms AS t, id AS i FROM flight"
-	    " ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?)"
-	    " DELETE FROM flight WHERE EXISTS (SELECT 1 FROM cut WHERE"
-	    " flight.time_ms < cut.t OR (flight.time_ms = cut.t AND flight.id <= cut.i))", &st);
+	return r < 0 ? r : sqlite3_changes(db);
+}
+
+static int
+store_sqlite_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows, uint32_t batch)
+{
+	sqlite3 *db = store_sqlite(s)->db;
+	sqlite3_stmt *st;
+	int64_t maxid = 0;
+	int r, done;
+
+	if (batch == 0)
+		return 0;
+	done = store_sqlite_flight_delete(db, store_sqlite_flight_age_sql, before_ms, batch);
+	if (done < 0 || max_rows == 0 || (uint32_t)done >= batch)
+		return done;
+	r = store_sqlite_prepare(db, store_sqlite_flight_maxid_sql, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
-	return store_sqlite_run(st);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		maxid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (max_rows >= (uint64_t)INT64_MAX || maxid <= (int64_t)max_rows)
+		return done;
+	r = store_sqlite_flight_delete(db, store_sqlite_flight_cut_sql, maxid - (int64_t)max_rows,
+	    batch - (uint32_t)done);
+	return r < 0 ? r : done + r;
 }
 
 static int
@@ -715,6 +745,29 @@ store_sqlite_integrity_ok(sqlite3 *db)
 
 /* Validate the candidate backup at path and bring it to our schema version.
  * Any failure to read it as a moat backup is -EINVAL. */
+/*
+ * Every PO row's key must be the name inside its JSON: the engine keys POs by
+ * the row and builds them from the JSON, so a file where they disagree
+ * (doctored, or hand-edited) would leave two views of one PO.
+ */
+static int
+store_sqlite_check_po_keys(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = store_sqlite_prepare(db, "SELECT 1 FROM po WHERE typeof(name) != 'text'"
+	    " OR NOT json_valid(json) OR json_type(json, '$.name') IS NOT 'text'"
+	    " OR json_extract(json, '$.name') IS NOT name LIMIT 1", &st);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return -EINVAL;
+	return rc == SQLITE_DONE ? 0 : store_sqlite_errno(rc);
+}
+
 static int
 store_sqlite_check_backup(const char *path)
 {
@@ -733,6 +786,8 @@ store_sqlite_check_backup(const char *path)
 		r = -EINVAL;	/* an empty database is not a backup */
 	if (r == 0 && version < STORE_SQLITE_SCHEMA_VERSION)
 		r = store_sqlite_migrate(db);
+	if (r == 0)
+		r = store_sqlite_check_po_keys(db);
 	if (r == 0)
 		r = store_sqlite_exec(db, "PRAGMA journal_mode = DELETE");
 	sqlite3_close(db);

@@ -14,4 +14,10 @@
 
 extern const struct store_ops store_sqlite_ops;
 
+/* The retention statements, exported so a test can check their query plans
+ * (every one must SEARCH an index, never SCAN the flight table). */
+extern const char store_sqlite_flight_age_sql[];
+extern const char store_sqlite_flight_maxid_sql[];
+extern const char store_sqlite_flight_cut_sql[];
+
 #endif

@@ -144,9 +144,9 @@ store_flight_query(struct store *s, const struct store_flight_filter *f,
 }
 
 int
-store_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows)
+store_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows, uint32_t batch)
 {
-	return s->ops->flight_prune(s, before_ms, max_rows);
+	return s->ops->flight_prune(s, before_ms, max_rows, batch);
 }
 
 int

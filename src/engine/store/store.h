@@ -72,7 +72,7 @@ struct store_ops {
 	int (*flight_append)(struct store *s, struct store_flight_entry *e);
 	int (*flight_query)(struct store *s, const struct store_flight_filter *f,
 	    store_flight_cb cb, void *arg);
-	int (*flight_prune)(struct store *s, int64_t before_ms, uint64_t max_rows);
+	int (*flight_prune)(struct store *s, int64_t before_ms, uint64_t max_rows, uint32_t batch);
 	int (*kv_get)(struct store *s, const char *key, void **ret, size_t *ret_len);
 	int (*kv_put)(struct store *s, const char *key, const void *val, size_t len);
 	int (*kv_del)(struct store *s, const char *key);
@@ -117,9 +117,14 @@ int store_po_list(struct store *s, store_po_cb cb, void *arg);
 int store_flight_append(struct store *s, struct store_flight_entry *e);
 int store_flight_query(struct store *s, const struct store_flight_filter *f,
     store_flight_cb cb, void *arg);
-/* Delete entries older than before_ms and all but the newest max_rows
- * (0 = no row cap). */
-int store_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows);
+/*
+ * One bounded step of retention: delete up to batch entries older than
+ * before_ms, then (within the same budget) entries past the newest max_rows
+ * in insertion order (0 = no row cap). Returns how many were deleted: batch
+ * means there may be more, call again (from the next tick, not in a loop on
+ * the event thread); or a negative errno. Each step is O(batch log n).
+ */
+int store_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows, uint32_t batch);
 
 /* Opaque blobs for engine modules; keys are "<module>/<name>". *ret is
  * malloc'd (the caller frees it); -ENOENT if absent. */

@@ -641,6 +641,43 @@ bgp_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
 	return 0;
 }
 
+/* The speaker's neighbours (`gobgp neighbor -j`): never to be blocked. */
+static int
+bgp_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
+{
+	struct drv_bgp *d = state;
+	struct bgp_argv *a = calloc(1, sizeof(*a));
+	char *text = NULL;
+	json_t *doc, *it;
+	size_t i, n = 0;
+	int r;
+
+	if (a == NULL)
+		return -ENOMEM;
+	bgp_arg(a, "%s", d->gobgp);
+	bgp_arg(a, "-u");
+	bgp_arg(a, "%s", d->host);
+	bgp_arg(a, "-p");
+	bgp_arg(a, "%s", d->port);
+	bgp_arg(a, "neighbor");
+	bgp_arg(a, "-j");
+	r = bgp_run(d, a, &text);
+	free(a);
+	if (r < 0)
+		return r;
+	doc = json_loads(text, 0, NULL);
+	free(text);
+	json_array_foreach(doc, i, it) {
+		const char *s = json_string_value(json_object_get(json_object_get(it, "conf"),
+		    "neighbor_address"));
+		if (s != NULL && n < max && ipaddr_parse(s, &out[n]) == 0)
+			n++;
+	}
+	json_decref(doc);
+	*ret_n = n;
+	return 0;
+}
+
 static int
 bgp_counters(void *state, uint64_t id, struct mit_counters *ret)
 {
@@ -655,4 +692,5 @@ const struct mit_driver_ops drv_bgp_ops = {
 	.withdraw = bgp_withdraw,
 	.installed = bgp_installed,
 	.counters = bgp_counters,
+	.peers = bgp_peers,
 };

@@ -175,6 +175,17 @@ ins_apply(void *state, const struct mit_rule *r)
 	return 0;
 }
 
+/* Does a live rule deny a? */
+static bool
+ins_held(const struct drv_ins *d, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < INS_DRV_MAX_RULES; i++)
+		for (uint32_t k = 0; d->rules[i].id != 0 && k < d->rules[i].n; k++)
+			if (ipaddr_equal(&d->rules[i].sources[k], a))
+				return true;
+	return false;
+}
+
 static int
 ins_withdraw(void *state, uint64_t id)
 {
@@ -182,10 +193,20 @@ ins_withdraw(void *state, uint64_t id)
 	struct ins_rule *e = ins_find(d, id);
 	int r;
 
+	struct ipaddr lift[MIT_MAX_SOURCES];
+	uint32_t n = 0;
+
 	if (e == NULL)
 		return -ENOENT;
-	r = ins_deny_all(d, e->sources, e->n, 0);	/* 0 seconds lifts the deny */
+	/*
+	 * Lift only the denies no other rule holds: a refined mitigation's new
+	 * rule denies the same sources before the old rule is withdrawn.
+	 */
 	e->id = 0;
+	for (uint32_t i = 0; i < e->n; i++)
+		if (!ins_held(d, &e->sources[i]))
+			lift[n++] = e->sources[i];
+	r = n > 0 ? ins_deny_all(d, lift, n, 0) : 0;	/* 0 seconds lifts the deny */
 	return r;
 }
 

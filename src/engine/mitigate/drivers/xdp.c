@@ -563,6 +563,45 @@ xdp_withdraw(void *state, uint64_t id)
 	return 0;
 }
 
+/* Is the XDP program attached to ifindex ours (named moat_xdp)? */
+static bool
+xdp_is_ours(int ifindex)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 id = 0, len = sizeof(info);
+	bool ours = false;
+	int fd;
+
+	if (bpf_xdp_query_id(ifindex, 0, &id) < 0 || id == 0 ||
+	    (fd = bpf_prog_get_fd_by_id(id)) < 0)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && strcmp(info.name, "moat_xdp") == 0)
+		ours = true;
+	close(fd);
+	return ours;
+}
+
+/*
+ * Not configured (no interfaces): find the interfaces where a run with
+ * another configuration left our program, so reconciliation can remove its
+ * rules and detach it. They become this driver's interfaces.
+ */
+static void
+xdp_discover(struct drv_xdp *d)
+{
+	struct if_nameindex *all = if_nameindex(), *it;
+
+	if (all == NULL)
+		return;
+	for (it = all; it->if_index != 0 && d->n_ifaces < XDP_MAX_IFACES; it++) {
+		if (!xdp_is_ours((int)it->if_index))
+			continue;
+		snprintf(d->ifaces[d->n_ifaces++], IF_NAMESIZE, "%s", it->if_name);
+		log_info("xdp: found moat's program on unconfigured interface %s", it->if_name);
+	}
+	if_freenameindex(all);
+}
+
 static int
 xdp_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
 {
@@ -570,6 +609,8 @@ xdp_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
 	uint64_t *ids;
 	size_t n = 0;
 
+	if (d->n_ifaces == 0)
+		xdp_discover(d);
 	if (xdp_ensure(d, false) < 0) {
 		*ret_ids = NULL;
 		*ret_n = 0;
