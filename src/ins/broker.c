@@ -5,17 +5,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/ipc.h"
 #include "common/log.h"
 #include "ins/insipfix.h"
@@ -23,6 +28,11 @@
 #include "ins/lsn.h"
 #include "ins/obs.h"
 #include "ins/resolv.h"
+
+/* Linux 6.5; Debian 12's headers predate it. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 /* Loop wake-up period: the granularity of hold deadlines. */
 #define BROKER_TICK_MS 100
@@ -35,12 +45,14 @@ const char *const broker_sandbox_syscalls[] = {
 	"openat", "statx", "faccessat", "faccessat2", "readlink", "uname", "getdents64",
 	"clone", "clone3", "prctl", "sched_getaffinity", "getppid", "getrlimit", "prlimit64",
 	"wait4", "kill", "signalfd4", "unlink", "rmdir",
+	"capget", "capset",
 	NULL,
 };
 
 struct client {
 	struct bk_ev ev;	/* first: the loop hands us this pointer */
 	struct ucred cred;
+	bool netlink_ok;	/* can never hold CAP_NET_ADMIN: may have our NETLINK_ROUTE */
 	uint64_t id;		/* tags its deferred RESOLVE replies */
 	struct client *prev, *next;
 };
@@ -121,8 +133,57 @@ broker_is_inet_sock(int fd, int want_type)
 	return want_type == 0 || type == want_type;
 }
 
+/* This thread's effective set with CAP_NET_ADMIN on (on) or off. */
 static int
-broker_do_socket(struct broker *b, const struct ins_msg *req, int *ret_fd)
+broker_net_admin_effective(bool on, bool *ret_was_on)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	const uint32_t bit = 1u << (CAP_NET_ADMIN % 32);
+	struct __user_cap_data_struct *d = &data[CAP_NET_ADMIN / 32];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	if (ret_was_on)
+		*ret_was_on = (d->effective & bit) != 0;
+	if (((d->effective & bit) != 0) == on)
+		return 0;
+	d->effective = on ? d->effective | bit : d->effective & ~bit;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+broker_netlink_route_socket(int type, int *ret_fd)
+{
+	bool had = false;
+	int r, fd, saved;
+
+	r = broker_net_admin_effective(false, &had);
+	if (r < 0)
+		return r;	/* unchanged: capget failed, or capset refused the drop */
+	fd = socket(AF_NETLINK, type | SOCK_CLOEXEC, NETLINK_ROUTE);
+	saved = errno;
+	if (had) {
+		r = broker_net_admin_effective(true, NULL);
+		if (r < 0) {
+			/* Cannot happen while CAP_NET_ADMIN is permitted; say so loudly. */
+			log_warnx("restoring CAP_NET_ADMIN after a netlink socket: %s", strerror(-r));
+			if (fd >= 0)
+				close(fd);
+			return r;
+		}
+	}
+	if (fd < 0)
+		return -saved;
+	*ret_fd = fd;
+	return 0;
+}
+
+static int
+broker_do_socket(struct broker *b, const struct client *c, const struct ins_msg *req,
+		 int *ret_fd)
 {
 	int af = req->family == INS_AF_INET ? AF_INET : AF_INET6;
 	int type = req->socktype == INS_SOCK_STREAM ? SOCK_STREAM : SOCK_DGRAM;
@@ -133,15 +194,13 @@ broker_do_socket(struct broker *b, const struct ins_msg *req, int *ret_fd)
 	if (r < 0)
 		return r;
 	if (req->family == INS_AF_NETLINK_ROUTE) {
-		/* Interface enumeration in our namespace; never marked (it sends nothing out). */
+		/* Reading interfaces in our namespace; never marked (it sends nothing out). */
+		if (!c->netlink_ok)
+			return -EPERM;	/* the shim opens one in the program's namespace */
 		type = req->socktype == INS_SOCK_RAW ? SOCK_RAW : SOCK_DGRAM;
 		if (req->flags & INS_SF_NONBLOCK)
 			type |= SOCK_NONBLOCK;
-		fd = socket(AF_NETLINK, type | SOCK_CLOEXEC, NETLINK_ROUTE);
-		if (fd < 0)
-			return -errno;
-		*ret_fd = fd;
-		return 0;
+		return broker_netlink_route_socket(type, ret_fd);
 	}
 	if (req->protocol != 0 && req->protocol != (uint32_t)want_proto)
 		return -EPROTONOSUPPORT;
@@ -291,7 +350,7 @@ broker_dispatch(struct broker *b, const struct client *c, const struct ins_msg *
 {
 	switch (req->type) {
 	case INS_SOCKET:
-		return broker_do_socket(b, req, ret_fd);
+		return broker_do_socket(b, c, req, ret_fd);
 	case INS_BIND:
 		return broker_do_bind(b, c, req, *fd);
 	case INS_LISTEN:
@@ -395,6 +454,61 @@ broker_client_allowed(const struct broker *b, const struct ucred *cred)
 							 (uint32_t)cred->gid) == 0;
 }
 
+int
+broker_status_may_net_admin(const char *status, bool *ret_may)
+{
+	static const char *const sets[] = { "\nCapInh:\t", "\nCapPrm:\t", "\nCapBnd:\t" };
+	bool may = false;
+
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		const char *p = strstr(status, sets[i]);
+		char *end;
+		unsigned long long v;
+
+		if (!p)
+			return -EINVAL;
+		p += strlen(sets[i]);
+		errno = 0;
+		v = strtoull(p, &end, 16);
+		if (errno != 0 || end == p || *end != '\n')
+			return -EINVAL;
+		if (v & (1ull << CAP_NET_ADMIN))
+			may = true;
+	}
+	*ret_may = may;
+	return 0;
+}
+
+/*
+ * Whether the client behind control connection fd can never hold
+ * CAP_NET_ADMIN: CAP_NET_ADMIN is in none of its inheritable, permitted and
+ * bounding sets (so no exec, set-uid or file capability gives it back), read
+ * from /proc/PID/status while its pidfd shows it is still that process.
+ * Anything unclear (no pidfd, unreadable status, the client gone) is "no".
+ */
+static bool
+broker_client_netlink_ok(int fd, pid_t pid)
+{
+	char path[64], *status = NULL;
+	struct pollfd pfd = { .events = POLLIN };
+	socklen_t len = sizeof(pfd.fd);
+	bool may = true;
+	size_t n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pfd.fd, &len) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if (fileio_read(path, LIMIT_INS_PROC_STATUS, 0, &status, &n) < 0 ||
+	    broker_status_may_net_admin(status, &may) < 0)
+		may = true;
+	/* Still alive: the pid was not reused while we read (a pidfd polls readable at exit). */
+	if (poll(&pfd, 1, 0) != 0)
+		may = true;
+	close(pfd.fd);
+	free(status);
+	return !may;
+}
+
 static void
 broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
 {
@@ -430,6 +544,7 @@ broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
 		c->ev.fd = fd;
 		c->ev.fn = client_event;
 		c->cred = cred;
+		c->netlink_ok = broker_client_netlink_ok(fd, cred.pid);
 		c->id = ++b->next_client_id;
 		if (broker_ev_add(b, &c->ev, EPOLLIN) < 0) {
 			close(fd);

@@ -89,10 +89,33 @@ int broker_start_threads(struct broker *b);
  * (SOCK_DESTROY) and for nftables on a policy reload; read the policy file
  * and what getaddrinfo reads (/etc/hosts, resolv.conf, nsswitch.conf); start
  * resolver threads; wait for and signal the command; remove its socket file
- * and directory at exit. No exec, no ptrace, no mount or namespace changes,
+ * and directory at exit; capget/capset (CAP_NET_ADMIN off around a netlink
+ * socket for a program: broker_netlink_route_socket). No exec, no ptrace, no mount or namespace changes,
  * no new executable memory. NULL-terminated.
  */
 extern const char *const broker_sandbox_syscalls[];
+
+/*
+ * A NETLINK_ROUTE socket (type SOCK_RAW or SOCK_DGRAM, plus SOCK_NONBLOCK) in
+ * our namespace for a program to read interfaces and addresses with. It is
+ * created with CAP_NET_ADMIN out of this thread's effective set and the set is
+ * restored before returning, on every path: the kernel checks rtnetlink
+ * changes (RTM_NEWADDR, RTM_NEWROUTE, RTM_DELLINK, ...) against the opener's
+ * credentials as well as the sender's (netlink_ns_capable), so even a root
+ * program gets EPERM for them while dumps work. Close-on-exec.
+ */
+int broker_netlink_route_socket(int type, int *ret_fd);
+
+/*
+ * *ret_may: whether a process whose /proc/PID/status text (NUL-terminated) is
+ * status holds or could regain CAP_NET_ADMIN (in its inheritable, permitted
+ * or bounding set). Only such a client is refused our NETLINK_ROUTE socket:
+ * the kernel does not check the opener's credentials for a message sent with
+ * an explicit address (sendto/sendmsg to the kernel, as ip(8), libnl and
+ * dnsmasq do), so the sender's own CAP_NET_ADMIN would be enough to change our
+ * namespace. -EINVAL when a set is missing or malformed.
+ */
+int broker_status_may_net_admin(const char *status, bool *ret_may);
 
 /* Close everything (listeners, held connections, clients) and remove the socket file. */
 void broker_free(struct broker *b);

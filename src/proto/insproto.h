@@ -82,7 +82,12 @@ enum ins_type {
  * INS_AF_NETLINK_ROUTE (SOCKET only): a NETLINK_ROUTE socket in the broker's
  * namespace, so that interface enumeration (RTM_GETLINK/RTM_GETADDR dumps,
  * e.g. dnsmasq --bind-dynamic) sees the broker's addresses; socktype RAW or
- * DGRAM. Changes through it still need the program's own CAP_NET_ADMIN.
+ * DGRAM. Read-only for the program: the broker creates it without
+ * CAP_NET_ADMIN in its effective set, and hands it only to a client that can
+ * never hold CAP_NET_ADMIN (not in its inheritable, permitted or bounding set,
+ * as under --isolate); the kernel then refuses every change (RTM_NEWADDR,
+ * RTM_NEWROUTE, RTM_DELLINK, ...) with EPERM. Any other client is refused
+ * with EPERM and the shim opens the socket in the program's own namespace.
  */
 enum ins_af { INS_AF_INET = 4, INS_AF_INET6 = 6, INS_AF_NETLINK_ROUTE = 16 };
 enum ins_socktype { INS_SOCK_STREAM = 1, INS_SOCK_DGRAM = 2, INS_SOCK_RAW = 3 };

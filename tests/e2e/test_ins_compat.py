@@ -154,3 +154,92 @@ def test_dnsmasq_udp_tcp(topo):
         finally:
             out = proc_output(p)
         assert got == ["203.0.113.77"] * 2, (extra, got, out)
+
+
+
+NETLINK_PROBE = textwrap.dedent("""
+    import errno, json, socket, struct, sys
+    RTM_NEWLINK, RTM_GETLINK, RTM_NEWADDR = 16, 18, 20
+    NLMSG_ERROR, NLMSG_DONE = 2, 3
+    REQ, ACK, DUMP, EXCL, CREATE = 1, 4, 0x300, 0x200, 0x400
+    addr, how = sys.argv[1], sys.argv[2]
+
+    def msgs(s):
+        while True:
+            data = s.recv(65536)
+            off = 0
+            while off + 16 <= len(data):
+                ln, typ, _, _, _ = struct.unpack_from("=IHHII", data, off)
+                yield typ, data[off + 16:off + ln]
+                off += (ln + 3) & ~3
+
+    def links(s):
+        s.send(struct.pack("=IHHII", 32, RTM_GETLINK, REQ | DUMP, 1, 0) + bytes(16))
+        names = {}
+        for typ, body in msgs(s):
+            if typ == NLMSG_DONE:
+                return names
+            if typ != RTM_NEWLINK:
+                continue
+            index = struct.unpack_from("=i", body, 4)[0]
+            off = 16
+            while off + 4 <= len(body):
+                alen, atype = struct.unpack_from("=HH", body, off)
+                if atype == 3:              # IFLA_IFNAME
+                    names[body[off + 4:off + alen].rstrip(b"\\0").decode()] = index
+                off += (alen + 3) & ~3
+
+    def add_addr(s, index):
+        a = socket.inet_aton(addr)
+        body = struct.pack("=BBBBi", socket.AF_INET, 32, 0, 0, index)
+        body += struct.pack("=HH", 8, 2) + a + struct.pack("=HH", 8, 1) + a
+        msg = struct.pack("=IHHII", 16 + len(body), RTM_NEWADDR,
+                          REQ | ACK | EXCL | CREATE, 2, 0) + body
+        if how == "sendto":             # explicit address: as ip(8), libnl, dnsmasq
+            s.sendto(msg, (0, 0))
+        else:                           # no address: the opener's credentials count too
+            s.send(msg)
+        for typ, body in msgs(s):
+            if typ == NLMSG_ERROR:
+                return -struct.unpack_from("=i", body)[0]
+
+    cap_eff = int([l for l in open("/proc/self/status") if l.startswith("CapEff")][0].split()[1], 16)
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    s.bind((0, 0))
+    names = links(s)
+    print(json.dumps({"net_admin": bool(cap_eff & (1 << 12)), "links": names,
+                      "add": errno.errorcode.get(add_addr(s, names["lo"]), "0")}))
+""")
+
+
+def test_netlink_route_read_only(topo):
+    """A NETLINK_ROUTE socket from the broker shows the broker's namespace (its
+    veth, though --isolate leaves the program only a loopback) and changes
+    nothing: RTM_NEWADDR from a root program inside --isolate is refused
+    (EPERM) with and without an explicit address, and by ip(8); the namespace
+    is unchanged. Without --isolate a root program holds CAP_NET_ADMIN, so the
+    broker refuses it its socket and the program gets its own (same namespace,
+    as without moat-ins): a send() without address succeeds, which it could not
+    on the broker's socket (opened without CAP_NET_ADMIN)."""
+    import json
+    from conftest import binpath
+    srv, _ = two_namespaces(topo)
+    moat = binpath("moat")
+    veth = topo.run(srv, "ip", "-o", "-4", "addr", "show", "to", SRV_ADDR).stdout.split()[1]
+    for how in ("send", "sendto"):
+        r = topo.run(srv, moat, "run", "--isolate", "--", PY, "-c", NETLINK_PROBE,
+                     "203.0.113.99", how, check=False, timeout=20)
+        assert r.returncode == 0, (how, r.stdout, r.stderr)
+        got = json.loads(r.stdout)
+        assert veth in got["links"] and "lo" in got["links"], (how, got)
+        assert got == dict(got, net_admin=False, add="EPERM"), (how, got)
+    r = topo.run(srv, moat, "run", "--isolate", "--", "ip", "addr", "add", "203.0.113.99/32",
+                 "dev", "lo", check=False, timeout=20)
+    assert r.returncode != 0 and "not permitted" in r.stderr, (r.stdout, r.stderr)
+    assert "203.0.113.99" not in topo.run(srv, "ip", "-o", "addr").stdout
+    r = topo.run(srv, moat, "run", "--", PY, "-c", NETLINK_PROBE, "203.0.113.98", "send",
+                 check=False, timeout=20)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    got = json.loads(r.stdout)
+    assert veth in got["links"] and got["net_admin"] and got["add"] == "0", got
+    assert "203.0.113.98" in topo.run(srv, "ip", "-o", "addr").stdout

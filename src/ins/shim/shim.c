@@ -395,6 +395,11 @@ socket(int domain, int type, int protocol)
 			      ((type & SOCK_CLOEXEC) ? INS_SF_CLOEXEC : 0));
 	req.protocol = (uint32_t)protocol;
 	r = shim_call(&req, -1, &rep, &fd);
+	if (r < 0 && req.family == INS_AF_NETLINK_ROUTE) {
+		/* Refused (the program could hold CAP_NET_ADMIN: see insproto.h) or no
+		   broker: the program's own namespace's socket, as without moat-ins. */
+		return SHIM_REAL(socket, domain, type, 0);
+	}
 	if (r < 0)
 		return shim_fail(r);
 	if (fd < 0)
