@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -495,6 +494,7 @@ broker_client_netlink_ok(int fd, pid_t pid)
 	bool may = true;
 	size_t n;
 
+	/* The pidfd is not close-on-exec; it is closed below and the broker never execs. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pfd.fd, &len) < 0)
 		return false;
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
