@@ -13,12 +13,12 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <linux/netlink.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/evloop.h"
 #include "common/fileio.h"
 #include "common/ipc.h"
 #include "common/log.h"
@@ -33,8 +33,10 @@
 #define SO_PEERPIDFD 77
 #endif
 
-/* Loop wake-up period: the granularity of hold deadlines. */
-#define BROKER_TICK_MS 100
+/* Housekeeping period: source sweep, IPFIX flush (at most this late). */
+#define BROKER_HOUSEKEEPING_MS 1000
+/* Observer round period if the policy says 0 after a reload (rounds cannot stop once started). */
+#define BROKER_OBS_MIN_MS 100
 /* Per-source entries idle this long are forgotten. */
 #define BROKER_SRC_IDLE_MS 60000
 
@@ -49,7 +51,9 @@ const char *const broker_sandbox_syscalls[] = {
 };
 
 struct client {
-	struct bk_ev ev;	/* first: the loop hands us this pointer */
+	struct broker *b;
+	int fd;
+	struct evloop_io *io;
 	struct ucred cred;
 	bool netlink_ok;	/* can never hold CAP_NET_ADMIN: may have our NETLINK_ROUTE */
 	uint64_t id;		/* tags its deferred RESOLVE replies */
@@ -62,33 +66,19 @@ broker_now_ms(const struct broker *b)
 	return clock_mono_ns(&b->clk) / 1000000u;
 }
 
-int
-broker_ev_add(struct broker *b, struct bk_ev *ev, uint32_t events)
+static void broker_obs_schedule(struct broker *b);
+
+struct evloop *
+broker_loop(struct broker *b)
 {
-	struct epoll_event e = { .events = events, .data.ptr = ev };
-
-	return epoll_ctl(b->epfd, EPOLL_CTL_ADD, ev->fd, &e) < 0 ? -errno : 0;
-}
-
-int
-broker_ev_mod(struct broker *b, struct bk_ev *ev, uint32_t events)
-{
-	struct epoll_event e = { .events = events, .data.ptr = ev };
-
-	return epoll_ctl(b->epfd, EPOLL_CTL_MOD, ev->fd, &e) < 0 ? -errno : 0;
-}
-
-void
-broker_ev_del(struct broker *b, struct bk_ev *ev)
-{
-	epoll_ctl(b->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+	return b->loop;
 }
 
 static void
 client_free(struct broker *b, struct client *c)
 {
-	broker_ev_del(b, &c->ev);
-	close(c->ev.fd);
+	evloop_io_del(c->io);
+	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -278,7 +268,7 @@ broker_do_listen(struct broker *b, const struct client *c, const struct ins_msg 
 
 	if (!broker_is_inet_sock(*fd, SOCK_STREAM))
 		return -EOPNOTSUPP;
-	if (b->nlsn >= LIMIT_INS_LISTENERS)
+	if (b->lsn.n >= LIMIT_INS_LISTENERS)
 		return -ENOBUFS;
 	/* listen() on an unbound socket picks a port: check what it would be after the fact. */
 	if (getsockname(*fd, (struct sockaddr *)&ss, &len) == 0 &&
@@ -289,11 +279,12 @@ broker_do_listen(struct broker *b, const struct client *c, const struct ins_msg 
 			return r;
 		}
 	}
-	r = lsn_create(b, *fd, (int)(req->backlog > 65535 ? 65535 : req->backlog), ret_bell);
+	r = lsn_create(&b->lsn, *fd, (int)(req->backlog > 65535 ? 65535 : req->backlog), ret_bell);
 	if (r < 0)
 		return r;
 	*fd = -1;	/* the listener owns it now */
 	b->st.listens++;
+	broker_obs_schedule(b);
 	return 0;
 }
 
@@ -357,7 +348,7 @@ broker_dispatch(struct broker *b, const struct client *c, const struct ins_msg *
 	case INS_CONNECT:
 		return policy_check_connect(&b->pol, req->socktype, &req->addr);
 	case INS_GETNAME:
-		return lsn_getname(b, *fd, &rep->addr);
+		return lsn_getname(&b->lsn, *fd, &rep->addr);
 	case INS_RESOLVE:
 		return broker_do_resolve(b, c, req, rep);
 	case INS_DENY:
@@ -404,7 +395,7 @@ client_handle(struct broker *b, struct client *c, const uint8_t *buf, size_t len
 		reply_fd = -1;
 	}
 	n = insproto_encode(&rep, out, sizeof(out));
-	if (n < 0 || ipc_send(c->ev.fd, out, (size_t)n, &reply_fd, reply_fd >= 0 ? 1 : 0) < 0)
+	if (n < 0 || ipc_send(c->fd, out, (size_t)n, &reply_fd, reply_fd >= 0 ? 1 : 0) < 0)
 		ok = false;	/* a client that does not read its replies is dropped */
 out:
 	if (reply_fd >= 0)
@@ -415,15 +406,16 @@ out:
 }
 
 static void
-client_event(struct broker *b, struct bk_ev *ev, uint32_t events)
+client_event(struct evloop_io *io, int fd, unsigned events, void *arg)
 {
-	struct client *c = (struct client *)ev;
+	struct client *c = arg;
+	struct broker *b = c->b;
 	uint8_t buf[INS_MSG_MAX];
 
 	for (unsigned i = 0; i < LIMIT_INS_MSGS_PER_WAKEUP; i++) {
 		int fds[1] = { -1 };
 		size_t nfds = 0;
-		ssize_t n = ipc_recv(ev->fd, buf, sizeof(buf), fds, 1, &nfds, MSG_DONTWAIT);
+		ssize_t n = ipc_recv(fd, buf, sizeof(buf), fds, 1, &nfds, MSG_DONTWAIT);
 
 		if (n == -EAGAIN)
 			return;
@@ -510,12 +502,14 @@ broker_client_netlink_ok(int fd, pid_t pid)
 }
 
 static void
-broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
+broker_accept_clients(struct evloop_io *io, int lfd, unsigned events, void *arg)
 {
+	struct broker *b = arg;
+
 	for (unsigned i = 0; i < LIMIT_INS_ACCEPT_BURST; i++) {
 		struct client *c;
 		struct ucred cred;
-		int fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -541,12 +535,12 @@ broker_accept_clients(struct broker *b, struct bk_ev *ev, uint32_t events)
 			close(fd);
 			continue;
 		}
-		c->ev.fd = fd;
-		c->ev.fn = client_event;
+		c->b = b;
+		c->fd = fd;
 		c->cred = cred;
 		c->netlink_ok = broker_client_netlink_ok(fd, cred.pid);
 		c->id = ++b->next_client_id;
-		if (broker_ev_add(b, &c->ev, EPOLLIN) < 0) {
+		if (evloop_add_fd(b->loop, fd, EVLOOP_IN, client_event, c, &c->io) < 0) {
 			close(fd);
 			free(c);
 			continue;
@@ -574,22 +568,111 @@ broker_resolved(void *arg, uint64_t tag, const struct ins_msg *rep)
 	if (!c)
 		return;
 	n = insproto_encode(rep, out, sizeof(out));
-	if (n < 0 || ipc_send(c->ev.fd, out, (size_t)n, NULL, 0) < 0)
+	if (n < 0 || ipc_send(c->fd, out, (size_t)n, NULL, 0) < 0)
 		client_drop(b, c, "reply not accepted");
 	else
 		log_debug("resolved %s: %u addresses", rep->status ? "(failed)" : "name", rep->naddrs);
 }
 
 static void
-broker_on_resolved(struct broker *b, struct bk_ev *ev, uint32_t events)
+broker_on_resolved(struct evloop_io *io, int fd, unsigned events, void *arg)
 {
+	struct broker *b = arg;
+
 	resolv_collect(b->resolv, broker_resolved, b);
 }
 
 static void
-broker_on_obs_events(struct broker *b, struct bk_ev *ev, uint32_t events)
+broker_on_obs_events(struct evloop_io *io, int fd, unsigned events, void *arg)
 {
-	obs_read_events(b, b->obs, broker_now_ms(b));
+	struct broker *b = arg;
+
+	obs_read_events(b->obs, broker_now_ms(b));
+}
+
+static bool
+broker_owns_local(void *ctx, const struct ins_addr *local)
+{
+	const struct broker *b = ctx;
+
+	return lsn_owns_local(&b->lsn, local);
+}
+
+/* The observer's period: policy.observe_ms, read again at each round (reloads). */
+static uint64_t
+broker_obs_period_ms(const struct broker *b)
+{
+	return b->pol.observe_ms ? b->pol.observe_ms : BROKER_OBS_MIN_MS;
+}
+
+/*
+ * A round every observe_ms while the application has listeners (without
+ * them there is nothing to judge and the timer stays disarmed), the first
+ * one a period after the first listener: a round before any connection was
+ * accepted would find nothing.
+ */
+static void
+broker_obs_schedule(struct broker *b)
+{
+	if (!b->obs || b->lsn.n == 0 || evloop_timer_armed(b->obs_timer))
+		return;
+	evloop_timer_arm(b->obs_timer, broker_obs_period_ms(b) * 1000000u, 0);
+}
+
+static void
+broker_obs_fired(struct evloop_timer *t, void *arg)
+{
+	struct broker *b = arg;
+	uint64_t now = broker_now_ms(b);
+
+	if (b->lsn.n == 0)
+		return;		/* re-armed by the next listen */
+	obs_round(b->obs, now);
+	evloop_timer_arm(t, broker_obs_period_ms(b) * 1000000u, 0);
+}
+
+/* Once a second: forget idle sources; flush telemetry (at most a second late). */
+static void
+broker_housekeeping(struct evloop_timer *t, void *arg)
+{
+	struct broker *b = arg;
+
+	srctab_sweep(&b->src, broker_now_ms(b), BROKER_SRC_IDLE_MS);
+	if (b->ipfix && clock_wall_s(&b->clk) != b->ipfix_flush_s) {
+		/* one datagram per second when quiet */
+		insipfix_flush(b->ipfix, clock_wall_s(&b->clk));
+		b->ipfix_flush_s = (uint32_t)clock_wall_s(&b->clk);
+	}
+}
+
+/* The observer, when the policy asks for one and sock_diag is there. */
+static int
+broker_init_obs(struct broker *b)
+{
+	const struct obs_env env = {
+		.src = &b->src, .pol = &b->pol, .clk = &b->clk,
+		.owns = broker_owns_local, .owns_ctx = b,
+	};
+	int r;
+
+	if (!b->pol.observe_ms)
+		return 0;
+	r = obs_init(&env, &b->obs);
+	if (r < 0) {
+		log_warnx("sock_diag unavailable (%s): connections will not be observed",
+			  strerror(-r));
+		b->obs = NULL;
+		return 0;
+	}
+	b->lsn.obs = b->obs;
+	r = evloop_timer_new(b->loop, broker_obs_fired, b, &b->obs_timer);
+	if (r < 0)
+		return r;
+	if (obs_events_fd(b->obs) >= 0 &&
+	    evloop_add_fd(b->loop, obs_events_fd(b->obs), EVLOOP_IN, broker_on_obs_events, b,
+			  NULL) < 0)
+		log_warn("epoll for sock_diag events");
+	return 0;
 }
 
 int
@@ -599,8 +682,7 @@ broker_init(struct broker *b, const char *path, const struct policy *pol)
 	int r;
 
 	memset(b, 0, sizeof(*b));
-	b->epfd = -1;
-	b->ctl.fd = -1;
+	b->ctl_fd = -1;
 	clock_init_real(&b->clk);
 	b->pol = *pol;
 	b->owner_uid = geteuid();
@@ -611,34 +693,30 @@ broker_init(struct broker *b, const char *path, const struct policy *pol)
 	r = srctab_init(&b->src, LIMIT_INS_SOURCES, seed);
 	if (r < 0)
 		return r;
-	b->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (b->epfd < 0) {
-		r = -errno;
+	r = evloop_new(&b->loop);
+	if (r < 0)
 		goto fail;
-	}
+	b->lsn = (struct lsn_set){ .loop = b->loop, .clk = &b->clk, .pol = &b->pol, .src = &b->src };
+	r = lsn_set_init(&b->lsn);
+	if (r < 0)
+		goto fail;
 	/* Any local user may connect; broker_client_allowed decides by SO_PEERCRED. */
 	r = ipc_listen_unix(path, 0666, 128);
 	if (r < 0)
 		goto fail;
 	memcpy(b->ctl_path, path, strlen(path) + 1);
-	b->ctl.fd = r;
-	b->ctl.fn = broker_accept_clients;
-	r = broker_ev_add(b, &b->ctl, EPOLLIN);
+	b->ctl_fd = r;
+	r = evloop_add_fd(b->loop, b->ctl_fd, EVLOOP_IN, broker_accept_clients, b, NULL);
 	if (r < 0)
 		goto fail;
-	b->last_sweep_ms = broker_now_ms(b);
-	if (b->pol.observe_ms) {
-		r = obs_init(&b->obs);
-		if (r < 0)
-			log_warnx("sock_diag unavailable (%s): connections will not be observed",
-				  strerror(-r));
-		else if (obs_events_fd(b->obs) >= 0) {
-			b->obs_ev.fd = obs_events_fd(b->obs);
-			b->obs_ev.fn = broker_on_obs_events;
-			if (broker_ev_add(b, &b->obs_ev, EPOLLIN) < 0)
-				log_warn("epoll for sock_diag events");
-		}
-	}
+	r = evloop_timer_new(b->loop, broker_housekeeping, b, &b->second);
+	if (r < 0)
+		goto fail;
+	evloop_timer_arm(b->second, BROKER_HOUSEKEEPING_MS * 1000000ull,
+			 BROKER_HOUSEKEEPING_MS * 1000000ull);
+	r = broker_init_obs(b);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	broker_free(b);
@@ -687,8 +765,9 @@ broker_event_flags(struct insipfix_rec *r, enum obs_event ev)
 }
 
 static void
-broker_obs_event(struct broker *b, const struct obs_report *rep)
+broker_obs_event(void *ctx, const struct obs_report *rep)
 {
+	struct broker *b = ctx;
 	const struct diag_sock *s = rep->s;
 	struct insipfix_rec r = {
 		.conn_id = s->cookie, .peer = s->peer, .local = s->local,
@@ -708,21 +787,6 @@ broker_obs_event(struct broker *b, const struct obs_report *rep)
 	insipfix_add(b->ipfix, &r, clock_wall_s(&b->clk));
 }
 
-void
-broker_report_drop(struct broker *b, uint8_t event, const struct ins_addr *peer,
-		   const struct ins_addr *local, uint64_t conn_id, uint64_t held_ms)
-{
-	uint64_t now = clock_wall_ns(&b->clk) / 1000000u;
-	struct insipfix_rec r = {
-		.event = event, .tcp_flags = 0x02 | 0x04, .end_reason = 4, .conn_id = conn_id,
-		.peer = *peer, .local = *local, .start_ms = now - held_ms, .end_ms = now,
-		.held_ms = held_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)held_ms,
-	};
-
-	if (b->ipfix)
-		insipfix_add(b->ipfix, &r, clock_wall_s(&b->clk));
-}
-
 int
 broker_set_ipfix(struct broker *b, const char *dest)
 {
@@ -730,8 +794,9 @@ broker_set_ipfix(struct broker *b, const char *dest)
 
 	if (r < 0)
 		return r;
+	b->lsn.ipfix = b->ipfix;
 	if (b->obs)
-		obs_set_event_fn(b->obs, broker_obs_event);
+		obs_set_event_fn(b->obs, broker_obs_event, b);
 	return 0;
 }
 
@@ -739,15 +804,16 @@ void
 broker_log_stats(const struct broker *b)
 {
 	const struct broker_stats *st = &b->st;
+	const struct lsn_stats *ls = &b->lsn.st;
 
 	log_info("stats: clients %llu sockets %llu listens %llu refused %llu accepted %llu "
 		 "handed %llu held %llu held_dropped %llu capped %llu denied %llu pending_drops %llu",
 		 (unsigned long long)st->clients, (unsigned long long)st->sockets,
 		 (unsigned long long)st->listens, (unsigned long long)st->refused,
-		 (unsigned long long)st->accepted, (unsigned long long)st->handed,
-		 (unsigned long long)st->held, (unsigned long long)st->held_dropped,
-		 (unsigned long long)st->capped_drops, (unsigned long long)st->denied_drops,
-		 (unsigned long long)st->pending_drops);
+		 (unsigned long long)ls->accepted, (unsigned long long)ls->handed,
+		 (unsigned long long)ls->held, (unsigned long long)ls->held_dropped,
+		 (unsigned long long)ls->capped_drops, (unsigned long long)ls->denied_drops,
+		 (unsigned long long)ls->pending_drops);
 	if (b->obs) {
 		const struct obs_stats *o = obs_stats(b->obs);
 
@@ -770,9 +836,8 @@ broker_start_threads(struct broker *b)
 
 	if (r < 0)
 		return r;
-	b->resolv_ev.fd = resolv_fd(b->resolv);
-	b->resolv_ev.fn = broker_on_resolved;
-	r = broker_ev_add(b, &b->resolv_ev, EPOLLIN);
+	r = evloop_add_fd(b->loop, resolv_fd(b->resolv), EVLOOP_IN, broker_on_resolved, b,
+			  &b->resolv_io);
 	if (r < 0) {
 		resolv_free(b->resolv);
 		b->resolv = NULL;
@@ -783,78 +848,41 @@ broker_start_threads(struct broker *b)
 void
 broker_stop(struct broker *b)
 {
-	b->stop = true;
-}
-
-static void
-broker_housekeeping(struct broker *b)
-{
-	uint64_t now = broker_now_ms(b);
-
-	lsn_tick(b, now);
-	if (now - b->last_sweep_ms >= 1000) {
-		srctab_sweep(&b->src, now, BROKER_SRC_IDLE_MS);
-		b->last_sweep_ms = now;
-	}
-	if (b->obs && b->nlsn > 0 && now - b->last_obs_ms >= b->pol.observe_ms) {
-		obs_round(b, b->obs, now);
-		b->last_obs_ms = now;
-	}
-	if (b->ipfix && clock_wall_s(&b->clk) != b->ipfix_flush_s) {
-		/* at most a second of delay, and one datagram per second when quiet */
-		insipfix_flush(b->ipfix, clock_wall_s(&b->clk));
-		b->ipfix_flush_s = (uint32_t)clock_wall_s(&b->clk);
-	}
+	evloop_break(b->loop);
 }
 
 int
 broker_poll(struct broker *b, int timeout_ms)
 {
-	struct epoll_event evs[64];
-	int n = epoll_wait(b->epfd, evs, 64, timeout_ms);
-
-	if (n < 0) {
-		if (errno == EINTR)
-			return 0;
-		return -errno;
-	}
-	for (int i = 0; i < n; i++) {
-		struct bk_ev *ev = evs[i].data.ptr;
-
-		ev->fn(b, ev, evs[i].events);
-	}
-	broker_housekeeping(b);
-	return n;
+	return evloop_run_once(b->loop, timeout_ms);
 }
 
 int
 broker_run(struct broker *b)
 {
-	while (!b->stop) {
-		int r = broker_poll(b, BROKER_TICK_MS);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return evloop_run(b->loop);
 }
 
 void
 broker_free(struct broker *b)
 {
+	evloop_io_del(b->resolv_io);	/* before its descriptor closes */
+	b->resolv_io = NULL;
 	resolv_free(b->resolv);	/* first: its threads must not outlive what they report to */
 	b->resolv = NULL;
 	while (b->clients)
 		client_free(b, b->clients);
-	lsn_free_all(b);
-	if (b->ctl.fd >= 0) {
-		close(b->ctl.fd);
+	lsn_set_free(&b->lsn);
+	/* The loop lets go of the remaining descriptors (control socket,
+	   resolver, sock_diag events) and frees the timers before they close. */
+	evloop_free(b->loop);
+	b->loop = NULL;
+	b->obs_timer = b->second = NULL;
+	if (b->ctl_fd >= 0) {
+		close(b->ctl_fd);
 		unlink(b->ctl_path);
 	}
-	b->ctl.fd = -1;
-	if (b->epfd >= 0)
-		close(b->epfd);
-	b->epfd = -1;
+	b->ctl_fd = -1;
 	srctab_free(&b->src);
 	obs_free(b->obs);
 	b->obs = NULL;

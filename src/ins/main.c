@@ -22,14 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cfg.h"
+#include "common/evloop.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "common/strnum.h"
@@ -51,7 +50,6 @@ struct ins_opts {
 
 struct ins_main {
 	struct broker b;
-	struct bk_ev sig;
 	struct insnft *nft;	/* the kernel's copy of the connect policy, or NULL */
 	struct insnft_claim claim;	/* our mark in this network namespace (fd -1: none) */
 	int argc;		/* kept to re-read the policy and overrides on SIGHUP */
@@ -60,11 +58,6 @@ struct ins_main {
 	int child_status;
 	bool child_done;
 };
-
-static struct ins_main *main_of(struct broker *b)
-{
-	return (struct ins_main *)((char *)b - offsetof(struct ins_main, b));
-}
 
 static void
 ins_usage(FILE *f)
@@ -82,32 +75,30 @@ ins_usage(FILE *f)
 static void ins_reload_policy(struct ins_main *m);
 
 static void
-ins_on_signal(struct broker *b, struct bk_ev *ev, uint32_t events)
+ins_on_signal(struct evloop *loop, int signo, void *arg)
 {
-	struct ins_main *m = main_of(b);
-	struct signalfd_siginfo si;
+	struct ins_main *m = arg;
+	struct broker *b = &m->b;
 
-	while (read(ev->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD) {
-			int status;
-			pid_t p;
+	if (signo == SIGCHLD) {
+		int status;
+		pid_t p;
 
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-				if (p == m->child) {
-					m->child_status = status;
-					m->child_done = true;
-					broker_stop(b);
-				}
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p == m->child) {
+				m->child_status = status;
+				m->child_done = true;
+				broker_stop(b);
 			}
-			continue;
 		}
-		if (si.ssi_signo == SIGHUP)
-			ins_reload_policy(m);	/* and, in run mode, the command reloads too */
-		if (m->child > 0 && !m->child_done)
-			kill(m->child, (int)si.ssi_signo);	/* the command decides how to end */
-		else if (si.ssi_signo != SIGHUP)
-			broker_stop(b);
+		return;
 	}
+	if (signo == SIGHUP)
+		ins_reload_policy(m);	/* and, in run mode, the command reloads too */
+	if (m->child > 0 && !m->child_done)
+		kill(m->child, signo);	/* the command decides how to end */
+	else if (signo != SIGHUP)
+		broker_stop(b);
 }
 
 /* The shim next to this program, or $MOAT_SHIM. */
@@ -236,18 +227,15 @@ ins_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
 	_exit(127);
 }
 
-/* The signals the loop takes through a signalfd. */
+/* The signals the loop takes (evloop_add_signal: one signalfd). */
+static const int ins_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
 static void
 ins_signal_set(sigset_t *set)
 {
 	sigemptyset(set);
-	sigaddset(set, SIGCHLD);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGQUIT);
-	sigaddset(set, SIGUSR1);
-	sigaddset(set, SIGUSR2);
+	for (size_t i = 0; i < sizeof(ins_signals) / sizeof(ins_signals[0]); i++)
+		sigaddset(set, ins_signals[i]);
 }
 
 /*
@@ -267,16 +255,13 @@ ins_block_signals(sigset_t *oldmask)
 static int
 ins_setup_signals(struct ins_main *m)
 {
-	sigset_t set;
-	int r;
+	for (size_t i = 0; i < sizeof(ins_signals) / sizeof(ins_signals[0]); i++) {
+		int r = evloop_add_signal(broker_loop(&m->b), ins_signals[i], ins_on_signal, m);
 
-	ins_signal_set(&set);
-	m->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (m->sig.fd < 0)
-		return -errno;
-	m->sig.fn = ins_on_signal;
-	r = broker_ev_add(&m->b, &m->sig, EPOLLIN);
-	return r;
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int

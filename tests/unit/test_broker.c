@@ -219,12 +219,12 @@ test_listen_handoff_getname(void **state)
 	assert_int_equal(write(c, "ping", 4), 4);
 	assert_int_equal(read(a, buf, sizeof(buf)), 4);	/* the real connection */
 	assert_string_equal(buf, "ping");
-	assert_int_equal(f->b.st.handed, 1);
+	assert_int_equal(f->b.lsn.st.handed, 1);
 	close(a);
 	close(c);
 	close(bell);
 	broker_poll(&f->b, 50);	/* the broker notices and closes the listener */
-	assert_int_equal(f->b.nlsn, 0);
+	assert_int_equal(f->b.lsn.n, 0);
 }
 
 /* What the observer reported, for the short-connection test. */
@@ -234,9 +234,9 @@ static struct {
 } seen;
 
 static void
-record_event(struct broker *b, const struct obs_report *r)
+record_event(void *ctx, const struct obs_report *r)
 {
-	(void)b;
+	(void)ctx;
 	if (r->event == OBS_CLOSE) {
 		seen.closes++;
 		seen.close_cookie = r->s->cookie;
@@ -263,7 +263,7 @@ test_short_connection_one_close(void **state)
 		return;
 	}
 	memset(&seen, 0, sizeof(seen));
-	obs_set_event_fn(f->b.obs, record_event);
+	obs_set_event_fn(f->b.obs, record_event, NULL);
 	bell = listen_via_broker(f, &port);
 	c = connect_to(port);
 	broker_poll(&f->b, 100);
@@ -276,8 +276,8 @@ test_short_connection_one_close(void **state)
 	/* the destroy broadcast, if any, then two rounds: one CLOSE in all */
 	for (int i = 0; i < 5; i++)
 		broker_poll(&f->b, 20);
-	obs_round(&f->b, f->b.obs, broker_now_ms(&f->b));
-	obs_round(&f->b, f->b.obs, broker_now_ms(&f->b) + 1);
+	obs_round(f->b.obs, broker_now_ms(&f->b));
+	obs_round(f->b.obs, broker_now_ms(&f->b) + 1);
 	assert_int_equal(seen.closes, 1);
 	assert_int_equal(seen.close_cookie, m.conn_id);
 	close(bell);
@@ -293,15 +293,15 @@ test_owns_local(void **state)
 
 	a.port = port;
 	inet_pton(AF_INET, "127.0.0.1", a.addr);
-	assert_true(lsn_owns_local(&f->b, &a));
+	assert_true(lsn_owns_local(&f->b.lsn, &a));
 	a.port = (uint16_t)(port + 1);
-	assert_false(lsn_owns_local(&f->b, &a));	/* another port */
+	assert_false(lsn_owns_local(&f->b.lsn, &a));	/* another port */
 	a.port = port;
 	inet_pton(AF_INET, "192.0.2.1", a.addr);
-	assert_false(lsn_owns_local(&f->b, &a));	/* same port, another address */
+	assert_false(lsn_owns_local(&f->b.lsn, &a));	/* same port, another address */
 	a.family = INS_AF_INET6;
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", a.addr);
-	assert_true(lsn_owns_local(&f->b, &a));		/* the mapped form of ours */
+	assert_true(lsn_owns_local(&f->b.lsn, &a));		/* the mapped form of ours */
 	close(bell);
 }
 
@@ -323,7 +323,7 @@ test_hold_http(void **state)
 	broker_poll(&f->b, 50);
 	broker_poll(&f->b, 50);
 	assert_int_equal(ring(bell, &m), -1);	/* nothing complete yet */
-	assert_int_equal(f->b.nheld, 2);
+	assert_int_equal(f->b.lsn.nheld, 2);
 	assert_int_equal(write(c, "\r\n", 2), 2);
 	broker_poll(&f->b, 50);
 	a = ring(bell, &m);
@@ -331,8 +331,8 @@ test_hold_http(void **state)
 	close(a);
 	usleep(250000);
 	broker_poll(&f->b, 10);	/* the slow one is past its deadline */
-	assert_int_equal(f->b.nheld, 0);
-	assert_int_equal(f->b.st.held_dropped, 1);
+	assert_int_equal(f->b.lsn.nheld, 0);
+	assert_int_equal(f->b.lsn.st.held_dropped, 1);
 	assert_int_equal(ring(bell, &m), -1);
 	close(c);
 	close(slow);
@@ -359,7 +359,7 @@ test_admin_deny(void **state)
 	c = connect_to(port);
 	broker_poll(&f->b, 50);
 	assert_int_equal(ring(bell, &m), -1);	/* reset at accept */
-	assert_int_equal(f->b.st.denied_drops, 1);
+	assert_int_equal(f->b.lsn.st.denied_drops, 1);
 	close(c);
 	req.seconds = 0;	/* lift it */
 	assert_int_equal(call(f, &req, -1, &rep, &none), 0);
