@@ -337,10 +337,6 @@ lsn_ready(struct lsn_set *s, struct lsn_conn *c, bool *ret_gone)
 	}
 	if (n < 0)
 		return false;
-	if (n < (ssize_t)sizeof(s->peek) && lsn_peer_closed(c->fd)) {
-		*ret_gone = true;	/* a request that can never complete */
-		return false;
-	}
 	if (c->first_ms == 0)
 		c->first_ms = lsn_now_ms(s);
 	if (s->pol->hold != POLICY_HOLD_HTTP || (size_t)n >= sizeof(s->peek))
@@ -348,7 +344,10 @@ lsn_ready(struct lsn_set *s, struct lsn_conn *c, bool *ret_gone)
 	st = inshttp_scan(s->peek, (size_t)n, &hdr);
 	if (st == INSHTTP_COMPLETE)
 		c->hdrs_ms = lsn_now_ms(s);
-	return st != INSHTTP_INCOMPLETE;
+	if (st != INSHTTP_INCOMPLETE)
+		return true;
+	*ret_gone = lsn_peer_closed(c->fd);	/* headers that can never complete */
+	return false;
 }
 
 static void

@@ -339,6 +339,44 @@ test_hold_http(void **state)
 	close(bell);
 }
 
+/*
+ * A client that half-closes after its request: complete headers are still
+ * handed over (HTTP/1.0 clients do this); incomplete ones can never
+ * complete, so the connection goes at once, not at the deadline, and is
+ * not counted as slow.
+ */
+static void
+test_hold_http_half_close(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_msg m;
+	uint16_t port;
+	int bell, done, cut, a;
+
+	f->b.pol.hold = POLICY_HOLD_HTTP;
+	f->b.pol.hold_timeout_ms = 5000;
+	bell = listen_via_broker(f, &port);
+	done = connect_to(port);
+	cut = connect_to(port);
+	assert_int_equal(write(done, "GET / HTTP/1.0\r\n\r\n", 18), 18);
+	assert_int_equal(write(cut, "GET / HTTP/1.0\r\n", 16), 16);
+	assert_int_equal(shutdown(done, SHUT_WR), 0);
+	assert_int_equal(shutdown(cut, SHUT_WR), 0);
+	for (int i = 0; i < 10 && (f->b.lsn.nheld > 0 || f->b.lsn.st.accepted < 2); i++)
+		broker_poll(&f->b, 50);
+	assert_int_equal(f->b.lsn.st.accepted, 2);
+	assert_int_equal(f->b.lsn.nheld, 0);
+	assert_int_equal(f->b.lsn.st.handed, 1);
+	assert_int_equal(f->b.lsn.st.held_dropped, 0);
+	a = ring(bell, &m);
+	assert_true(a >= 0);
+	close(a);
+	assert_int_equal(ring(bell, &m), -1);
+	close(done);
+	close(cut);
+	close(bell);
+}
+
 static void
 test_admin_deny(void **state)
 {
@@ -511,6 +549,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_short_connection_one_close, setup_observed,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hold_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_http_half_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_deny, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_drops_client_only, setup, teardown),
 		cmocka_unit_test(test_status_may_net_admin),
