@@ -1,6 +1,6 @@
 /*
- * moat run [--isolate] [--policy FILE] [--hold MODE] [--ipfix ADDR:PORT]
- *          [--no-sandbox] -- CMD [ARGS...]
+ * moat run [--isolate] [--user USER[:GROUP]] [--policy FILE] [--hold MODE]
+ *          [--ipfix ADDR:PORT] [--no-sandbox] -- CMD [ARGS...]
  *
  * Runs CMD under the isolated network stack. The work is moat-ins's: this
  * command finds the moat-ins program and execs its run mode, so the CLI
@@ -22,7 +22,8 @@ static const char cmd_run_text[] =
 "    moat run - run a program under the isolated network stack (moat-ins)\n"
 "\n"
 "SYNOPSIS\n"
-"    moat run [--isolate] [--policy FILE] [--hold none|data|http]\n"
+"    moat run [--isolate] [--user USER[:GROUP]] [--policy FILE]\n"
+"             [--hold none|data|http]\n"
 "             [--ipfix ADDR:PORT] [--no-sandbox] -- CMD [ARGS...]\n"
 "\n"
 "DESCRIPTION\n"
@@ -41,6 +42,11 @@ static const char cmd_run_text[] =
 "                    interface is a loopback left down: anything that\n"
 "                    bypasses the shim (static binaries, raw syscalls) has\n"
 "                    no network at all. Needs root (CAP_SYS_ADMIN).\n"
+"    --user USER[:GROUP]\n"
+"                    run CMD as USER (and GROUP, else USER's group, with\n"
+"                    USER's supplementary groups); its sockets are brokered\n"
+"                    like root's (ports below 1024 need the policy's\n"
+"                    bind.privileged_users).\n"
 "    --policy FILE   YAML policy (bind ports, connect allow-list, hold mode,\n"
 "                    per-source caps, shedding); see docs/ins.md.\n"
 "    --hold MODE     none (default), data (first bytes) or http (headers).\n"
@@ -98,13 +104,14 @@ cmd_run_find_ins(char *buf, size_t len)
 static int
 cmd_run_run(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_ISOLATE = 256, OPT_POLICY, OPT_HOLD, OPT_IPFIX, OPT_NO_SANDBOX };
+	enum { OPT_ISOLATE = 256, OPT_POLICY, OPT_HOLD, OPT_IPFIX, OPT_NO_SANDBOX, OPT_USER };
 	static const struct option opts[] = {
 		{ "isolate", no_argument, NULL, OPT_ISOLATE },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "ipfix", required_argument, NULL, OPT_IPFIX },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ NULL, 0, NULL, 0 },
 	};
 	char ins[PATH_MAX];
@@ -113,7 +120,7 @@ cmd_run_run(struct cli *cli, int argc, char **argv)
 	int c;
 
 	/* Room for moat-ins, the options and "--", then CMD and its arguments. */
-	av = calloc((size_t)argc + 11, sizeof(*av));
+	av = calloc((size_t)argc + 13, sizeof(*av));
 	if (!av) {
 		fprintf(stderr, "moat run: out of memory\n");
 		return CLI_EXIT_REFUSED;
@@ -139,6 +146,10 @@ cmd_run_run(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_IPFIX:
 			av[n++] = (char *)"--ipfix";
+			av[n++] = optarg;
+			break;
+		case OPT_USER:
+			av[n++] = (char *)"--user";
 			av[n++] = optarg;
 			break;
 		case OPT_NO_SANDBOX:

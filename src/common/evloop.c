@@ -96,7 +96,8 @@ static uint32_t
 evloop_to_epoll(unsigned events)
 {
 	return ((events & EVLOOP_IN) ? (uint32_t)EPOLLIN : 0) |
-	       ((events & EVLOOP_OUT) ? (uint32_t)EPOLLOUT : 0);
+	       ((events & EVLOOP_OUT) ? (uint32_t)EPOLLOUT : 0) |
+	       ((events & EVLOOP_EDGE) ? (uint32_t)EPOLLET : 0);
 }
 
 static unsigned
@@ -127,7 +128,7 @@ evloop_add_fd(struct evloop *loop, int fd, unsigned events, evloop_io_fn *cb, vo
 	struct epoll_event ev = { .events = evloop_to_epoll(events) };
 	struct evloop_io *io;
 
-	if ((events & ~(unsigned)(EVLOOP_IN | EVLOOP_OUT)) || fd < 0 || cb == NULL)
+	if ((events & ~(unsigned)(EVLOOP_IN | EVLOOP_OUT | EVLOOP_EDGE)) || fd < 0 || cb == NULL)
 		return -EINVAL;
 	if ((io = calloc(1, sizeof(*io))) == NULL)
 		return -ENOMEM;
@@ -157,7 +158,7 @@ evloop_io_mod(struct evloop_io *io, unsigned events)
 {
 	struct epoll_event ev = { .events = evloop_to_epoll(events), .data.ptr = io };
 
-	if (events & ~(unsigned)(EVLOOP_IN | EVLOOP_OUT))
+	if (events & ~(unsigned)(EVLOOP_IN | EVLOOP_OUT | EVLOOP_EDGE))
 		return -EINVAL;
 	if (io->dead)
 		return -ENOENT;

@@ -40,6 +40,11 @@ enum {
 	EVLOOP_OUT = 1u << 1,	/* writable */
 	EVLOOP_ERR = 1u << 2,	/* error pending: readiness only, always reported */
 	EVLOOP_HUP = 1u << 3,	/* hang-up: readiness only, always reported */
+	/* Interest only: edge-triggered (EPOLLET), reported once per change of
+	   readiness instead of while ready. For descriptors whose data is
+	   peeked at rather than read (moat-ins's held connections), which
+	   level-triggered would report on every iteration. */
+	EVLOOP_EDGE = 1u << 4,
 };
 
 struct evloop;

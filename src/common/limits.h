@@ -176,6 +176,8 @@
 /* --- ins: moat-ins socket broker (src/ins) --- */
 /* Control clients (shim connections, one per process of the protected app). */
 #define LIMIT_INS_CLIENTS		4096u
+/* /proc/PID/status of a control client (about 1.5 KiB), read for its capability sets. */
+#define LIMIT_INS_PROC_STATUS		16384u
 /* Control messages handled per client per wakeup, so one chatty client cannot starve others. */
 #define LIMIT_INS_MSGS_PER_WAKEUP	32u
 /* Listeners the protected application may own (one doorbell each). */

@@ -8,10 +8,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/evloop.h"
 #include "common/ipc.h"
 #include "common/log.h"
 #include "ins/inshttp.h"
@@ -20,7 +21,8 @@
 
 /* A connection between accept and handoff: held, or queued for a full doorbell. */
 struct lsn_conn {
-	struct bk_ev ev;		/* first: the loop hands us this pointer */
+	int fd;
+	struct evloop_io *io;		/* while held */
 	struct lsn *l;
 	struct lsn_conn *prev, *next;	/* in l->held or l->pending */
 	uint64_t id;
@@ -37,14 +39,22 @@ struct lsn_list {
 };
 
 struct lsn {
-	struct bk_ev ev;		/* the real listening socket */
-	struct bk_ev bell;		/* broker end of the doorbell */
+	struct lsn_set *set;
+	int fd;				/* the real listening socket */
+	int bell;			/* our end of the doorbell */
+	struct evloop_io *io, *bell_io;
 	ino_t bell_ino;			/* inode of the application's end */
 	struct ins_addr addr;		/* local address */
 	struct lsn_list held, pending;
-	bool bell_wait;			/* EPOLLOUT armed on the doorbell */
+	bool bell_wait;			/* EVLOOP_OUT armed on the doorbell */
 	struct lsn *prev, *next;
 };
+
+static uint64_t
+lsn_now_ms(const struct lsn_set *s)
+{
+	return clock_mono_ns(s->clk) / 1000000u;
+}
 
 static void
 list_append(struct lsn_list *q, struct lsn_conn *c)
@@ -74,6 +84,34 @@ list_remove(struct lsn_list *q, struct lsn_conn *c)
 	q->n--;
 }
 
+/*
+ * Arm the deadline timer for the earliest hold deadline (a listener's held
+ * list is in accept order, so its head is its earliest), unless it is armed
+ * for that one already; disarm it when nothing is held. So an idle broker
+ * never wakes for holds. A release does not re-arm: the timer then fires
+ * once for nothing and moves on.
+ */
+static void
+lsn_deadline_arm(struct lsn_set *s)
+{
+	uint64_t first = UINT64_MAX, deadline, now;
+
+	for (const struct lsn *l = s->head; l; l = l->next)
+		if (l->held.head && l->held.head->t0_ms < first)
+			first = l->held.head->t0_ms;
+	if (first == UINT64_MAX) {
+		evloop_timer_disarm(s->deadline);
+		s->deadline_ms = 0;
+		return;
+	}
+	deadline = first + s->pol->hold_timeout_ms;
+	if (deadline == s->deadline_ms && evloop_timer_armed(s->deadline))
+		return;
+	now = lsn_now_ms(s);
+	evloop_timer_arm(s->deadline, deadline > now ? (deadline - now) * 1000000u : 0, 0);
+	s->deadline_ms = deadline;
+}
+
 /* Close a connection we will not hand over; RST so a slow peer's resources go at once. */
 static void
 lsn_reset_close(int fd)
@@ -84,20 +122,34 @@ lsn_reset_close(int fd)
 	close(fd);
 }
 
-/* Take c out of its list (and the loop) and free it; the caller has dealt with the fd. */
+/* Take c out of its list (and the loop) and free it; the caller deals with the fd. */
 static void
-lsn_conn_release(struct broker *b, struct lsn_conn *c)
+lsn_conn_release(struct lsn_set *s, struct lsn_conn *c)
 {
 	if (c->held) {
-		broker_ev_del(b, &c->ev);
+		evloop_io_del(c->io);
+		c->io = NULL;
 		list_remove(&c->l->held, c);
-		b->nheld--;
+		s->nheld--;
 		if (c->src && c->src->held > 0)
 			c->src->held--;
 	} else {
 		list_remove(&c->l->pending, c);
 	}
 	free(c);
+}
+
+/* Release c, then close its descriptor (with an RST when reset): the loop lets go first. */
+static void
+lsn_conn_close(struct lsn_set *s, struct lsn_conn *c, bool reset)
+{
+	int fd = c->fd;
+
+	lsn_conn_release(s, c);
+	if (reset)
+		lsn_reset_close(fd);
+	else
+		close(fd);
 }
 
 static uint32_t
@@ -117,9 +169,9 @@ lsn_since(const struct lsn_conn *c, uint64_t t_ms)
  * closes before its first sock_diag round still gets its CLOSE record.
  */
 static void
-lsn_report_open(struct broker *b, const struct lsn_conn *c)
+lsn_report_open(struct lsn_set *s, const struct lsn_conn *c)
 {
-	uint64_t now = broker_now_ms(b), wall = clock_wall_ns(&b->clk) / 1000000u;
+	uint64_t now = lsn_now_ms(s), wall = clock_wall_ns(s->clk) / 1000000u;
 	uint64_t held = now - c->t0_ms;
 	struct insipfix_rec r = {
 		.event = INSIE_OPEN, .tcp_flags = 0x02, .conn_id = c->id,
@@ -129,15 +181,33 @@ lsn_report_open(struct broker *b, const struct lsn_conn *c)
 		.headers_ms = lsn_since(c, c->hdrs_ms),
 	};
 
-	if (b->obs)
-		obs_track_handoff(b->obs, c->id, &c->peer, &c->local, c->t0_ms);
-	if (b->ipfix)
-		insipfix_add(b->ipfix, &r, clock_wall_s(&b->clk));
+	if (s->obs)
+		obs_track_handoff(s->obs, c->id, &c->peer, &c->local, c->t0_ms);
+	if (s->ipfix)
+		insipfix_add(s->ipfix, &r, clock_wall_s(s->clk));
+}
+
+/*
+ * A connection dropped before handoff (event: an enum insie_event such as
+ * INSIE_HOLD_TIMEOUT); held_ms is how long it was held.
+ */
+static void
+lsn_report_drop(struct lsn_set *s, uint8_t event, const struct lsn_conn *c, uint64_t held_ms)
+{
+	uint64_t now = clock_wall_ns(s->clk) / 1000000u;
+	struct insipfix_rec r = {
+		.event = event, .tcp_flags = 0x02 | 0x04, .end_reason = 4, .conn_id = c->id,
+		.peer = c->peer, .local = c->local, .start_ms = now - held_ms, .end_ms = now,
+		.held_ms = held_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)held_ms,
+	};
+
+	if (s->ipfix)
+		insipfix_add(s->ipfix, &r, clock_wall_s(s->clk));
 }
 
 /* Send c on the doorbell; -EAGAIN when the doorbell is full. Closes our copy on success. */
 static int
-lsn_ring(struct broker *b, struct lsn *l, struct lsn_conn *c)
+lsn_ring(struct lsn_set *s, struct lsn *l, struct lsn_conn *c)
 {
 	struct ins_msg m = { .type = INS_CONN, .conn_id = c->id, .addr = c->peer, .addr2 = c->local };
 	uint8_t buf[INS_MSG_MAX];
@@ -146,51 +216,52 @@ lsn_ring(struct broker *b, struct lsn *l, struct lsn_conn *c)
 	n = insproto_encode(&m, buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	r = ipc_send(l->bell.fd, buf, (size_t)n, &c->ev.fd, 1);
+	r = ipc_send(l->bell, buf, (size_t)n, &c->fd, 1);
 	if (r < 0)
 		return r;
-	close(c->ev.fd);
-	b->st.handed++;
-	lsn_report_open(b, c);
-	if (c->src && b->obs)
-		srctab_count_handoff(c->src, obs_gen(b->obs));
+	close(c->fd);
+	s->st.handed++;
+	lsn_report_open(s, c);
+	if (c->src && s->obs)
+		srctab_count_handoff(c->src, obs_gen(s->obs));
 	return 0;
 }
 
 static void
-lsn_bell_arm(struct broker *b, struct lsn *l, bool want_out)
+lsn_bell_arm(struct lsn_set *s, struct lsn *l, bool want_out)
 {
 	if (l->bell_wait == want_out)
 		return;
 	l->bell_wait = want_out;
-	broker_ev_mod(b, &l->bell, EPOLLRDHUP | (want_out ? EPOLLOUT : 0));
+	/* Idle otherwise: a hang-up (the application closed its end) is always reported. */
+	evloop_io_mod(l->bell_io, want_out ? EVLOOP_OUT : 0);
 }
 
 /* Queue c behind a full doorbell, or drop it when the queue is at its cap. */
 static void
-lsn_enqueue(struct broker *b, struct lsn *l, struct lsn_conn *c)
+lsn_enqueue(struct lsn_set *s, struct lsn *l, struct lsn_conn *c)
 {
 	if (l->pending.n >= LIMIT_INS_PENDING) {
-		b->st.pending_drops++;
+		s->st.pending_drops++;
 		log_ratelimited(5, 1, log_warnx, "listener port %u: application not accepting, dropping",
 				l->addr.port);
-		lsn_reset_close(c->ev.fd);
+		lsn_reset_close(c->fd);
 		free(c);
 		return;
 	}
 	c->held = false;
 	list_append(&l->pending, c);
-	lsn_bell_arm(b, l, true);
+	lsn_bell_arm(s, l, true);
 }
 
 /* Hand c (not in any list) to the application. */
 static void
-lsn_handoff(struct broker *b, struct lsn *l, struct lsn_conn *c)
+lsn_handoff(struct lsn_set *s, struct lsn *l, struct lsn_conn *c)
 {
 	int r;
 
 	if (l->pending.n == 0) {
-		r = lsn_ring(b, l, c);
+		r = lsn_ring(s, l, c);
 		if (r == 0) {
 			free(c);
 			return;
@@ -198,52 +269,65 @@ lsn_handoff(struct broker *b, struct lsn *l, struct lsn_conn *c)
 		if (r != -EAGAIN && r != -ENOBUFS) {
 			log_ratelimited(5, 1, log_warnx, "doorbell port %u: %s", l->addr.port,
 					strerror(-r));
-			lsn_reset_close(c->ev.fd);
+			lsn_reset_close(c->fd);
 			free(c);
 			return;
 		}
 	}
-	lsn_enqueue(b, l, c);
+	lsn_enqueue(s, l, c);
 }
 
 /* Move a held connection on: out of the held list and the loop, then hand off. */
 static void
-lsn_release_held(struct broker *b, struct lsn_conn *c)
+lsn_release_held(struct lsn_set *s, struct lsn_conn *c)
 {
 	struct lsn *l = c->l;
 
-	broker_ev_del(b, &c->ev);
+	evloop_io_del(c->io);
+	c->io = NULL;
 	list_remove(&l->held, c);
-	b->nheld--;
+	s->nheld--;
 	if (c->src && c->src->held > 0)
 		c->src->held--;
 	c->held = false;
-	lsn_handoff(b, l, c);
+	lsn_handoff(s, l, c);
 }
 
 /* Drop a held connection that misbehaved (too slow, or over a cap). */
 static void
-lsn_drop_slow(struct broker *b, struct lsn_conn *c, uint64_t now_ms)
+lsn_drop_slow(struct lsn_set *s, struct lsn_conn *c, uint64_t now_ms)
 {
 	struct srctab_entry *src = c->src;
 
-	broker_report_drop(b, INSIE_HOLD_TIMEOUT, &c->peer, &c->local, c->id, now_ms - c->t0_ms);
-	lsn_reset_close(c->ev.fd);
-	lsn_conn_release(b, c);
-	b->st.held_dropped++;
-	if (srctab_note_drop(src, b->pol.deny_after_drops, (uint64_t)b->pol.deny_seconds * 1000,
+	lsn_report_drop(s, INSIE_HOLD_TIMEOUT, c, now_ms - c->t0_ms);
+	lsn_conn_close(s, c, true);
+	s->st.held_dropped++;
+	if (srctab_note_drop(src, s->pol->deny_after_drops, (uint64_t)s->pol->deny_seconds * 1000,
 			     now_ms))
 		log_ratelimited(10, 1, log_info, "source denied for %us after %u slow connections",
-				b->pol.deny_seconds, b->pol.deny_after_drops);
+				s->pol->deny_seconds, s->pol->deny_after_drops);
+}
+
+/*
+ * Whether the peer sent its FIN (data may still be queued before it). Held
+ * connections are watched edge-triggered for input only, so a half-close
+ * behind unread bytes shows here rather than as an event of its own.
+ */
+static bool
+lsn_peer_closed(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /* Is what the peer has sent so far enough to hand the connection over?
  * Notes when the first bytes and the complete headers came, for telemetry. */
 static bool
-lsn_ready(struct broker *b, struct lsn_conn *c, bool *ret_gone)
+lsn_ready(struct lsn_set *s, struct lsn_conn *c, bool *ret_gone)
 {
 	size_t hdr = 0;
-	ssize_t n = recv(c->ev.fd, b->peek, sizeof(b->peek), MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = recv(c->fd, s->peek, sizeof(s->peek), MSG_PEEK | MSG_DONTWAIT);
 	enum inshttp_state st;
 
 	*ret_gone = false;
@@ -254,90 +338,94 @@ lsn_ready(struct broker *b, struct lsn_conn *c, bool *ret_gone)
 	if (n < 0)
 		return false;
 	if (c->first_ms == 0)
-		c->first_ms = broker_now_ms(b);
-	if (b->pol.hold != POLICY_HOLD_HTTP || (size_t)n >= sizeof(b->peek))
+		c->first_ms = lsn_now_ms(s);
+	if (s->pol->hold != POLICY_HOLD_HTTP || (size_t)n >= sizeof(s->peek))
 		return true;	/* first bytes are enough, or headers too big to judge: the app decides */
-	st = inshttp_scan(b->peek, (size_t)n, &hdr);
+	st = inshttp_scan(s->peek, (size_t)n, &hdr);
 	if (st == INSHTTP_COMPLETE)
-		c->hdrs_ms = broker_now_ms(b);
-	return st != INSHTTP_INCOMPLETE;
+		c->hdrs_ms = lsn_now_ms(s);
+	if (st != INSHTTP_INCOMPLETE)
+		return true;
+	*ret_gone = lsn_peer_closed(c->fd);	/* headers that can never complete */
+	return false;
 }
 
 static void
-lsn_conn_event(struct broker *b, struct bk_ev *ev, uint32_t events)
+lsn_conn_event(struct evloop_io *io, int fd, unsigned events, void *arg)
 {
-	struct lsn_conn *c = (struct lsn_conn *)ev;
+	struct lsn_conn *c = arg;
+	struct lsn_set *s = c->l->set;
 	bool gone;
 
-	if (lsn_ready(b, c, &gone)) {
-		lsn_release_held(b, c);
+	if (lsn_ready(s, c, &gone)) {
+		lsn_release_held(s, c);
 		return;
 	}
-	if (gone || (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+	if (gone || (events & (EVLOOP_HUP | EVLOOP_ERR))) {
 		/* The peer left before sending a request: nothing for the application. */
-		close(c->ev.fd);
-		lsn_conn_release(b, c);
+		lsn_conn_close(s, c, false);
 	}
 }
 
 static bool
-lsn_hold(struct broker *b, struct lsn *l, struct lsn_conn *c)
+lsn_hold(struct lsn_set *s, struct lsn *l, struct lsn_conn *c)
 {
-	c->ev.fn = lsn_conn_event;
 	c->held = true;
-	if (broker_ev_add(b, &c->ev, EPOLLIN | EPOLLRDHUP | EPOLLET) < 0)
+	/* Edge-triggered: the bytes are peeked, never read, until handoff. */
+	if (evloop_add_fd(s->loop, c->fd, EVLOOP_IN | EVLOOP_EDGE, lsn_conn_event, c, &c->io) < 0)
 		return false;
 	list_append(&l->held, c);
-	b->nheld++;
-	b->st.held++;
+	s->nheld++;
+	s->st.held++;
 	if (c->src)
 		c->src->held++;
+	lsn_deadline_arm(s);
 	return true;
 }
 
 /* Would one more connection put this source over max_conns_per_source? */
 static bool
-lsn_over_conn_cap(const struct broker *b, const struct srctab_entry *src)
+lsn_over_conn_cap(const struct lsn_set *s, const struct srctab_entry *src)
 {
 	uint32_t open;
 
-	if (!b->pol.max_conns_per_source || !src)
+	if (!s->pol->max_conns_per_source || !src)
 		return false;
-	open = src->held + (b->obs ? srctab_open_conns(src, obs_gen(b->obs)) : 0);
-	return open >= b->pol.max_conns_per_source;
+	open = src->held + (s->obs ? srctab_open_conns(src, obs_gen(s->obs)) : 0);
+	return open >= s->pol->max_conns_per_source;
 }
 
 /* Decide what happens to a connection just accepted. */
 static void
-lsn_admit(struct broker *b, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
+lsn_admit(struct lsn_set *s, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 {
-	c->src = srctab_get(&b->src, c->peer.family, c->peer.addr, true, now_ms);
+	c->src = srctab_get(s->src, c->peer.family, c->peer.addr, true, now_ms);
 	if (srctab_denied(c->src, now_ms)) {
-		b->st.denied_drops++;
-		broker_report_drop(b, INSIE_DENIED, &c->peer, &c->local, c->id, 0);
+		s->st.denied_drops++;
+		lsn_report_drop(s, INSIE_DENIED, c, 0);
 		goto drop;
 	}
-	if (lsn_over_conn_cap(b, c->src)) {
-		b->st.capped_drops++;
-		broker_report_drop(b, INSIE_CAPPED, &c->peer, &c->local, c->id, 0);
+	if (lsn_over_conn_cap(s, c->src)) {
+		s->st.capped_drops++;
+		lsn_report_drop(s, INSIE_CAPPED, c, 0);
 		goto drop;
 	}
-	if (b->pol.hold == POLICY_HOLD_NONE) {
-		lsn_handoff(b, l, c);
+	if (s->pol->hold == POLICY_HOLD_NONE) {
+		lsn_handoff(s, l, c);
 		return;
 	}
-	if (b->nheld >= LIMIT_INS_HELD ||
-	    (c->src && c->src->held >= b->pol.max_held_per_source)) {
+	if (s->nheld >= LIMIT_INS_HELD ||
+	    (c->src && c->src->held >= s->pol->max_held_per_source)) {
 		/* Not counted towards a deny: a burst from one address (NAT, a load
 		 * test) is not yet slow; the held ones that time out will count. */
-		b->st.capped_drops++;
-		broker_report_drop(b, INSIE_CAPPED, &c->peer, &c->local, c->id, 0);
+		s->st.capped_drops++;
+		lsn_report_drop(s, INSIE_CAPPED, c, 0);
 		goto drop;
 	}
-	if (lsn_hold(b, l, c))
+	if (lsn_hold(s, l, c))
 		return;
 drop:
-	lsn_reset_close(c->ev.fd);
+	lsn_reset_close(c->fd);
 	free(c);
 }
 
@@ -354,16 +442,17 @@ lsn_cookie(int fd, uint64_t *fallback)
 }
 
 static void
-lsn_accept(struct broker *b, struct bk_ev *ev, uint32_t events)
+lsn_accept(struct evloop_io *io, int lfd, unsigned events, void *arg)
 {
-	struct lsn *l = (struct lsn *)ev;
-	uint64_t now = broker_now_ms(b);
+	struct lsn *l = arg;
+	struct lsn_set *s = l->set;
+	uint64_t now = lsn_now_ms(s);
 
 	for (unsigned i = 0; i < LIMIT_INS_ACCEPT_BURST; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		struct lsn_conn *c;
-		int fd = accept4(ev->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
@@ -376,77 +465,100 @@ lsn_accept(struct broker *b, struct bk_ev *ev, uint32_t events)
 			close(fd);
 			continue;
 		}
-		b->st.accepted++;
-		c->ev.fd = fd;
+		s->st.accepted++;
+		c->fd = fd;
 		c->l = l;
-		c->id = lsn_cookie(fd, &b->next_conn_id);
+		c->id = lsn_cookie(fd, &s->next_conn_id);
 		c->t0_ms = now;
 		c->local = l->addr;
 		len = sizeof(ss);
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 			(void)insproto_addr_from_sa((struct sockaddr *)&ss, len, &c->local);
-		lsn_admit(b, l, c, now);
+		lsn_admit(s, l, c, now);
 	}
 }
 
 static void
-lsn_destroy(struct broker *b, struct lsn *l)
+lsn_destroy(struct lsn_set *s, struct lsn *l)
 {
 	while (l->held.head) {
 		struct lsn_conn *c = l->held.head;
 
-		close(c->ev.fd);
-		lsn_conn_release(b, c);
+		lsn_conn_close(s, c, false);
 	}
 	while (l->pending.head) {
 		struct lsn_conn *c = l->pending.head;
 
-		close(c->ev.fd);
-		lsn_conn_release(b, c);
+		lsn_conn_close(s, c, false);
 	}
-	broker_ev_del(b, &l->ev);
-	broker_ev_del(b, &l->bell);
-	close(l->ev.fd);
-	close(l->bell.fd);
+	evloop_io_del(l->io);
+	evloop_io_del(l->bell_io);
+	close(l->fd);
+	close(l->bell);
 	if (l->prev)
 		l->prev->next = l->next;
 	else
-		b->lsns = l->next;
+		s->head = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
-	b->nlsn--;
+	s->n--;
 	free(l);
 }
 
 /* Flush queued connections while the doorbell takes them. */
 static void
-lsn_flush(struct broker *b, struct lsn *l)
+lsn_flush(struct lsn_set *s, struct lsn *l)
 {
 	while (l->pending.head) {
 		struct lsn_conn *c = l->pending.head;
-		int r = lsn_ring(b, l, c);
+		int r = lsn_ring(s, l, c);
 
 		if (r == -EAGAIN || r == -ENOBUFS)
 			return;
 		if (r < 0)
-			lsn_reset_close(c->ev.fd);
-		lsn_conn_release(b, c);
+			lsn_conn_close(s, c, true);
+		else
+			lsn_conn_release(s, c);	/* lsn_ring closed our copy */
 	}
-	lsn_bell_arm(b, l, false);
+	lsn_bell_arm(s, l, false);
 }
 
 static void
-lsn_bell_event(struct broker *b, struct bk_ev *ev, uint32_t events)
+lsn_bell_event(struct evloop_io *io, int fd, unsigned events, void *arg)
 {
-	struct lsn *l = (struct lsn *)((char *)ev - offsetof(struct lsn, bell));
+	struct lsn *l = arg;
+	struct lsn_set *s = l->set;
 
-	if (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) {
+	if (events & (EVLOOP_HUP | EVLOOP_ERR)) {
 		log_debug("listener port %u closed by the application", l->addr.port);
-		lsn_destroy(b, l);
+		lsn_destroy(s, l);
 		return;
 	}
-	if (events & EPOLLOUT)
-		lsn_flush(b, l);
+	if (events & EVLOOP_OUT)
+		lsn_flush(s, l);
+}
+
+/* Drop held connections past their deadline. */
+static void
+lsn_tick(struct lsn_set *s, uint64_t now_ms)
+{
+	uint64_t timeout = s->pol->hold_timeout_ms;
+
+	for (struct lsn *l = s->head; l; l = l->next) {
+		/* The held list is in accept order, so expired ones are at its head. */
+		while (l->held.head && now_ms - l->held.head->t0_ms >= timeout)
+			lsn_drop_slow(s, l->held.head, now_ms);
+	}
+}
+
+static void
+lsn_deadline_fired(struct evloop_timer *t, void *arg)
+{
+	struct lsn_set *s = arg;
+
+	s->deadline_ms = 0;
+	lsn_tick(s, lsn_now_ms(s));
+	lsn_deadline_arm(s);
 }
 
 static int
@@ -471,7 +583,7 @@ lsn_make_bell(int *ret_mine, int *ret_theirs, ino_t *ret_ino)
 }
 
 int
-lsn_create(struct broker *b, int sock, int backlog, int *ret_bell)
+lsn_create(struct lsn_set *s, int sock, int backlog, int *ret_bell)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -481,7 +593,8 @@ lsn_create(struct broker *b, int sock, int backlog, int *ret_bell)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	l->bell.fd = -1;
+	l->set = s;
+	l->bell = -1;
 	if (backlog < (int)LIMIT_INS_BACKLOG)
 		backlog = (int)LIMIT_INS_BACKLOG;
 	if (listen(sock, backlog) < 0 || fcntl(sock, F_SETFL, O_NONBLOCK) < 0 ||
@@ -492,43 +605,42 @@ lsn_create(struct broker *b, int sock, int backlog, int *ret_bell)
 	r = insproto_addr_from_sa((struct sockaddr *)&ss, len, &l->addr);
 	if (r < 0)
 		goto fail;
-	r = lsn_make_bell(&l->bell.fd, &theirs, &l->bell_ino);
+	r = lsn_make_bell(&l->bell, &theirs, &l->bell_ino);
 	if (r < 0)
 		goto fail;
-	l->ev.fd = sock;
-	l->ev.fn = lsn_accept;
-	l->bell.fn = lsn_bell_event;
-	if ((r = broker_ev_add(b, &l->ev, EPOLLIN)) < 0)
+	l->fd = sock;
+	if ((r = evloop_add_fd(s->loop, sock, EVLOOP_IN, lsn_accept, l, &l->io)) < 0)
 		goto fail;
-	if ((r = broker_ev_add(b, &l->bell, EPOLLRDHUP)) < 0) {
-		broker_ev_del(b, &l->ev);
+	/* Idle: only the hang-up when the application closes every copy of its end. */
+	if ((r = evloop_add_fd(s->loop, l->bell, 0, lsn_bell_event, l, &l->bell_io)) < 0) {
+		evloop_io_del(l->io);
 		goto fail;
 	}
-	l->next = b->lsns;
+	l->next = s->head;
 	if (l->next)
 		l->next->prev = l;
-	b->lsns = l;
-	b->nlsn++;
+	s->head = l;
+	s->n++;
 	*ret_bell = theirs;
-	log_debug("listening on port %u (hold %s)", l->addr.port, policy_hold_name(b->pol.hold));
+	log_debug("listening on port %u (hold %s)", l->addr.port, policy_hold_name(s->pol->hold));
 	return 0;
 fail:
 	if (theirs >= 0)
 		close(theirs);
-	if (l->bell.fd >= 0)
-		close(l->bell.fd);
+	if (l->bell >= 0)
+		close(l->bell);
 	free(l);
 	return r;
 }
 
 int
-lsn_getname(struct broker *b, int bell, struct ins_addr *ret)
+lsn_getname(const struct lsn_set *s, int bell, struct ins_addr *ret)
 {
 	struct stat st;
 
 	if (fstat(bell, &st) < 0)
 		return -errno;
-	for (struct lsn *l = b->lsns; l; l = l->next) {
+	for (struct lsn *l = s->head; l; l = l->next) {
 		if (l->bell_ino == st.st_ino) {
 			*ret = l->addr;
 			return 0;
@@ -568,29 +680,26 @@ lsn_addr_matches(const struct ins_addr *listener, const struct ins_addr *local)
 }
 
 bool
-lsn_owns_local(const struct broker *b, const struct ins_addr *local)
+lsn_owns_local(const struct lsn_set *s, const struct ins_addr *local)
 {
-	for (const struct lsn *l = b->lsns; l; l = l->next)
+	for (const struct lsn *l = s->head; l; l = l->next)
 		if (l->addr.port == local->port && lsn_addr_matches(&l->addr, local))
 			return true;
 	return false;
 }
 
-void
-lsn_tick(struct broker *b, uint64_t now_ms)
+int
+lsn_set_init(struct lsn_set *s)
 {
-	uint64_t timeout = b->pol.hold_timeout_ms;
-
-	for (struct lsn *l = b->lsns; l; l = l->next) {
-		/* The held list is in accept order, so expired ones are at its head. */
-		while (l->held.head && now_ms - l->held.head->t0_ms >= timeout)
-			lsn_drop_slow(b, l->held.head, now_ms);
-	}
+	return evloop_timer_new(s->loop, lsn_deadline_fired, s, &s->deadline);
 }
 
 void
-lsn_free_all(struct broker *b)
+lsn_set_free(struct lsn_set *s)
 {
-	while (b->lsns)
-		lsn_destroy(b, b->lsns);
+	while (s->head)
+		lsn_destroy(s, s->head);
+	evloop_timer_free(s->deadline);
+	s->deadline = NULL;
+	s->deadline_ms = 0;
 }

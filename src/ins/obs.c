@@ -8,10 +8,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/clock.h"
 #include "common/limits.h"
 #include "common/log.h"
-#include "ins/broker.h"
-#include "ins/lsn.h"
+#include "ins/policy.h"
+#include "ins/srctab.h"
 
 #define OBS_BUCKETS (LIMIT_INS_OBSERVED / 2)
 
@@ -35,21 +36,23 @@ struct obs {
 	uint32_t gen;			/* round in progress (or last) */
 	uint32_t done_gen;		/* last completed round */
 	obs_event_fn event;
+	void *event_ctx;
+	struct obs_env env;
 	struct obs_stats st;
 	/* per-round context for the dump callback */
-	struct broker *b;
 	uint64_t now_ms;
 	struct slow_rules rules;
 };
 
 int
-obs_init(struct obs **ret)
+obs_init(const struct obs_env *env, struct obs **ret)
 {
 	struct obs *o = calloc(1, sizeof(*o));
 	int r;
 
 	if (!o)
 		return -ENOMEM;
+	o->env = *env;
 	o->pool = calloc(LIMIT_INS_OBSERVED, sizeof(*o->pool));
 	if (!o->pool) {
 		free(o);
@@ -85,9 +88,10 @@ obs_free(struct obs *o)
 }
 
 void
-obs_set_event_fn(struct obs *o, obs_event_fn fn)
+obs_set_event_fn(struct obs *o, obs_event_fn fn, void *ctx)
 {
 	o->event = fn;
+	o->event_ctx = ctx;
 }
 
 const struct obs_stats *
@@ -177,14 +181,14 @@ obs_emit(struct obs *o, struct obs_entry *e, enum obs_event ev, enum slow_verdic
 	e->segs_reported = s->segs_in;
 	e->reported_ms = o->now_ms;
 	if (o->event)
-		o->event(o->b, &r);
+		o->event(o->event_ctx, &r);
 }
 
 /* Destroy an offender and count it against its source. */
 static void
 obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
 {
-	struct broker *b = o->b;
+	const struct policy *pol = o->env.pol;
 	struct srctab_entry *src;
 	int r;
 
@@ -197,11 +201,11 @@ obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
 		return;
 	}
 	o->st.destroyed++;
-	src = srctab_get(&b->src, s->peer.family, s->peer.addr, true, o->now_ms);
-	if (srctab_note_drop(src, b->pol.deny_after_drops, (uint64_t)b->pol.deny_seconds * 1000,
+	src = srctab_get(o->env.src, s->peer.family, s->peer.addr, true, o->now_ms);
+	if (srctab_note_drop(src, pol->deny_after_drops, (uint64_t)pol->deny_seconds * 1000,
 			     o->now_ms))
 		log_ratelimited(10, 1, log_info, "source denied for %us after %u slow connections",
-				b->pol.deny_seconds, b->pol.deny_after_drops);
+				pol->deny_seconds, pol->deny_after_drops);
 	log_ratelimited(10, 1, log_info,
 			"destroyed %s connection (port %u; in %llu out %llu bytes, send queue %u)",
 			slow_name(v), s->local.port, (unsigned long long)s->bytes_received,
@@ -219,7 +223,7 @@ obs_one(void *arg, const struct diag_sock *s)
 	bool fresh;
 
 	o->st.seen++;
-	if (!s->has_info || !lsn_owns_local(o->b, &s->local))
+	if (!s->has_info || !o->env.owns(o->env.owns_ctx, &s->local))
 		return;	/* not a connection accepted for the application */
 	e = obs_lookup(o, s, &fresh);
 	if (!e) {
@@ -229,7 +233,7 @@ obs_one(void *arg, const struct diag_sock *s)
 	o->st.tracked++;
 	o->st.round_tracked++;
 	e->gen = o->gen;
-	src = srctab_get(&o->b->src, s->peer.family, s->peer.addr, true, o->now_ms);
+	src = srctab_get(o->env.src, s->peer.family, s->peer.addr, true, o->now_ms);
 	if (src)
 		srctab_count_live(src, o->gen);
 	e->last = *s;
@@ -289,7 +293,7 @@ obs_one_closed(void *arg, const struct diag_sock *s)
 	struct obs *o = arg;
 	struct obs_entry *e;
 
-	if (!lsn_owns_local(o->b, &s->local))
+	if (!o->env.owns(o->env.owns_ctx, &s->local))
 		return;
 	o->st.closed_events++;
 	e = obs_unlink(o, s->cookie);
@@ -307,13 +311,12 @@ obs_one_closed(void *arg, const struct diag_sock *s)
 }
 
 void
-obs_read_events(struct broker *b, struct obs *o, uint64_t now_ms)
+obs_read_events(struct obs *o, uint64_t now_ms)
 {
 	int r;
 
 	if (!o->events)
 		return;
-	o->b = b;
 	o->now_ms = now_ms;
 	r = diag_read_events(o->events, LIMIT_INS_OBSERVED, obs_one_closed, o);
 	if (r < 0)
@@ -344,20 +347,20 @@ obs_sweep(struct obs *o)
 }
 
 void
-obs_round(struct broker *b, struct obs *o, uint64_t now_ms)
+obs_round(struct obs *o, uint64_t now_ms)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
-	uint64_t t0 = clock_mono_ns(&b->clk);
+	const struct policy *pol = o->env.pol;
+	uint64_t t0 = clock_mono_ns(o->env.clk);
 
-	o->b = b;
 	o->now_ms = now_ms;
 	o->gen++;
 	o->st.round_tracked = 0;
 	o->rules = (struct slow_rules){
-		.grace_ms = b->pol.slow_grace_ms,
-		.window_ms = b->pol.slow_window_ms,
-		.min_rate = b->pol.min_rate,
-		.idle_ms = b->pol.idle_timeout_s * 1000u,
+		.grace_ms = pol->slow_grace_ms,
+		.window_ms = pol->slow_window_ms,
+		.min_rate = pol->min_rate,
+		.idle_ms = pol->idle_timeout_s * 1000u,
 	};
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		int r = diag_dump(o->diag, families[i], LIMIT_INS_OBSERVED, obs_one, o);
@@ -371,7 +374,7 @@ obs_round(struct broker *b, struct obs *o, uint64_t now_ms)
 	obs_sweep(o);
 	o->done_gen = o->gen;
 	o->st.rounds++;
-	o->st.last_round_us = (clock_mono_ns(&b->clk) - t0) / 1000u;
+	o->st.last_round_us = (clock_mono_ns(o->env.clk) - t0) / 1000u;
 	if (o->st.round_tracked >= o->st.max_tracked) {
 		o->st.max_tracked = o->st.round_tracked;
 		o->st.max_round_us = o->st.last_round_us;

@@ -6,17 +6,24 @@
  * (slow.h) about each, destroys offenders (SOCK_DESTROY) and counts them
  * against their source (srctab: enough drops deny the source).
  * History lives in a fixed pool of LIMIT_INS_OBSERVED entries.
+ *
+ * It knows its owner only through struct obs_env (given at init) and the
+ * event callback: it calls into no other module of moat-ins but diag, slow,
+ * srctab and policy, so the listeners (lsn.h) may tell it of handoffs.
  */
 #ifndef MOAT_INS_OBS_H
 #define MOAT_INS_OBS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ins/diag.h"
 #include "ins/slow.h"
 
-struct broker;
+struct clock;
 struct obs;
+struct policy;
+struct srctab;
 
 struct obs_stats {
 	uint64_t rounds, seen, tracked, untracked, destroyed, destroy_failed, closed_events;
@@ -44,21 +51,35 @@ struct obs_report {
  * broadcast or, without it, disappearance from a round — and every
  * OBS_UPDATE_MS for long ones), for telemetry. Opens are reported by the
  * listener at handoff, where every connection is seen. */
-typedef void (*obs_event_fn)(struct broker *b, const struct obs_report *r);
+typedef void (*obs_event_fn)(void *ctx, const struct obs_report *r);
+
+/* Whether a connection with this local address was accepted for the
+   application (lsn_owns_local): only those are judged and destroyed. */
+typedef bool (*obs_owns_fn)(void *ctx, const struct ins_addr *local);
+
+/* What the observer uses of its owner's; all of it must outlive the observer. */
+struct obs_env {
+	struct srctab *src;		/* sheds counted per source; live counts per round */
+	const struct policy *pol;	/* slow rules and denies, read at each round */
+	const struct clock *clk;	/* round durations */
+	obs_owns_fn owns;
+	void *owns_ctx;
+};
 
 /* Long-lived connections are reported this often. */
 #define OBS_UPDATE_MS 60000u
 
-int obs_init(struct obs **ret);
+int obs_init(const struct obs_env *env, struct obs **ret);
 /*
  * The descriptor of the destroy-event subscription (-1 if unavailable: then
  * closes are only noticed by the next round). When it is readable, call
  * obs_read_events().
  */
 int obs_events_fd(const struct obs *o);
-void obs_read_events(struct broker *b, struct obs *o, uint64_t now_ms);
+void obs_read_events(struct obs *o, uint64_t now_ms);
 void obs_free(struct obs *o);
-void obs_set_event_fn(struct obs *o, obs_event_fn fn);
+/* Report events to fn(ctx, ...) from now on; fn NULL: to nobody. */
+void obs_set_event_fn(struct obs *o, obs_event_fn fn, void *ctx);
 /*
  * The listener handed connection `cookie` (its SO_COOKIE) to the application
  * at t0_ms (monotonic). It is tracked from now on, so one that closes before
@@ -69,7 +90,7 @@ void obs_set_event_fn(struct obs *o, obs_event_fn fn);
 void obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
 		       const struct ins_addr *local, uint64_t t0_ms);
 /* One round at now_ms; errors are counted and logged (rate-limited), never fatal. */
-void obs_round(struct broker *b, struct obs *o, uint64_t now_ms);
+void obs_round(struct obs *o, uint64_t now_ms);
 const struct obs_stats *obs_stats(const struct obs *o);
 /* The number of the last completed round (srctab live counts refer to it). */
 uint32_t obs_gen(const struct obs *o);

@@ -5,7 +5,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/cfg.h"
@@ -143,6 +146,8 @@ policy_prefix_match(const struct policy_prefix *p, const struct ins_addr *a)
 int
 policy_check_socket(const struct policy *p, uint8_t family, uint8_t socktype)
 {
+	if (family == INS_AF_NETLINK_ROUTE)	/* reading interfaces: see insproto.h */
+		return socktype == INS_SOCK_RAW || socktype == INS_SOCK_DGRAM ? 0 : -EPROTONOSUPPORT;
 	if (family != INS_AF_INET && family != INS_AF_INET6)
 		return -EAFNOSUPPORT;
 	if (socktype == INS_SOCK_STREAM)
@@ -152,14 +157,35 @@ policy_check_socket(const struct policy *p, uint8_t family, uint8_t socktype)
 	return -EPROTONOSUPPORT;
 }
 
+static bool
+policy_ids_has(const struct policy_ids *ids, uint32_t id)
+{
+	for (unsigned i = 0; i < ids->n; i++)
+		if (ids->id[i] == id)
+			return true;
+	return false;
+}
+
 int
-policy_check_bind(const struct policy *p, const struct ins_addr *a)
+policy_check_bind(const struct policy *p, const struct ins_addr *a, uint32_t uid)
 {
 	if (a->port == 0)
 		return 0;	/* an ephemeral port is always fine */
 	if (a->port < p->bind_port_min || a->port > p->bind_port_max)
 		return -EACCES;
+	if (a->port < POLICY_PRIV_PORT && uid != 0 && !policy_ids_has(&p->priv_uids, uid))
+		return -EACCES;
 	return 0;
+}
+
+int
+policy_check_client(const struct policy *p, uint32_t uid, uint32_t gid)
+{
+	if (uid == 0 || !p->clients_set)
+		return 0;
+	if (policy_ids_has(&p->client_uids, uid) || policy_ids_has(&p->client_gids, gid))
+		return 0;
+	return -EACCES;
 }
 
 int
@@ -187,10 +213,82 @@ policy_check_connect(const struct policy *p, uint8_t socktype, const struct ins_
 
 /* --- YAML --- */
 
+/* A user (or group) given by name or number: its id. */
+static int
+policy_id_parse(const char *s, bool group, uint32_t *ret)
+{
+	char buf[4096];
+	uint64_t v;
+	int r;
+
+	if (strnum_u64(s, 0, UINT32_MAX - 1, &v) == 0) {
+		*ret = (uint32_t)v;
+		return 0;
+	}
+	if (group) {
+		struct group gr, *g = NULL;
+
+		r = getgrnam_r(s, &gr, buf, sizeof(buf), &g);
+		if (r != 0 || !g)
+			return -ENOENT;
+		*ret = (uint32_t)g->gr_gid;
+	} else {
+		struct passwd pw, *u = NULL;
+
+		r = getpwnam_r(s, &pw, buf, sizeof(buf), &u);
+		if (r != 0 || !u)
+			return -ENOENT;
+		*ret = (uint32_t)u->pw_uid;
+	}
+	return 0;
+}
+
+/* key: [name or id, ...] into ids; *ret_set tells whether the key was there. */
+static int
+policy_load_ids(const struct cfg_node *m, const char *key, bool group, struct policy_ids *ids,
+		bool *ret_set, struct cfg_error *err)
+{
+	const struct cfg_node *seq = NULL;
+	int r;
+
+	if ((r = cfg_get_seq(m, key, &seq, err)) < 0 || !seq)
+		return r;
+	if (cfg_len(seq) > POLICY_MAX_IDS)
+		return cfg_fail(err, seq, "at most %d entries", POLICY_MAX_IDS);
+	ids->n = 0;
+	for (size_t i = 0; i < cfg_len(seq); i++) {
+		const struct cfg_node *n = cfg_seq_at(seq, i);
+		const char *s = cfg_scalar(n);
+
+		if (!s || policy_id_parse(s, group, &ids->id[ids->n]) < 0)
+			return cfg_fail(err, n, "%s: no such %s", s ? s : "?", group ? "group" : "user");
+		ids->n++;
+	}
+	if (ret_set)
+		*ret_set = true;
+	return 0;
+}
+
+static int
+policy_load_clients(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
+{
+	static const char *const keys[] = { "users", "groups", NULL };
+	const struct cfg_node *m = NULL;
+	int r;
+
+	if ((r = cfg_get_map(root, "clients", &m, err)) < 0 || !m)
+		return r;
+	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
+	    (r = policy_load_ids(m, "users", false, &p->client_uids, &p->clients_set, err)) < 0 ||
+	    (r = policy_load_ids(m, "groups", true, &p->client_gids, &p->clients_set, err)) < 0)
+		return r;
+	return 0;
+}
+
 static int
 policy_load_bind(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
 {
-	static const char *const keys[] = { "port_min", "port_max", NULL };
+	static const char *const keys[] = { "port_min", "port_max", "privileged_users", NULL };
 	const struct cfg_node *m = NULL;
 	uint64_t lo = p->bind_port_min, hi = p->bind_port_max;
 	int r;
@@ -199,7 +297,8 @@ policy_load_bind(const struct cfg_node *root, struct policy *p, struct cfg_error
 		return r;
 	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
 	    (r = cfg_get_u64(m, "port_min", 1, 65535, &lo, err)) < 0 ||
-	    (r = cfg_get_u64(m, "port_max", 1, 65535, &hi, err)) < 0)
+	    (r = cfg_get_u64(m, "port_max", 1, 65535, &hi, err)) < 0 ||
+	    (r = policy_load_ids(m, "privileged_users", false, &p->priv_uids, NULL, err)) < 0)
 		return r;
 	if (lo > hi)
 		return cfg_fail(err, m, "port_min must not exceed port_max");
@@ -307,7 +406,7 @@ policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error
 int
 policy_load(const char *path, struct policy *p, struct cfg_error *err)
 {
-	static const char *const keys[] = { "bind", "connect", "hold", "shed", NULL };
+	static const char *const keys[] = { "bind", "clients", "connect", "hold", "shed", NULL };
 	struct cfg_doc *doc = NULL;
 	const struct cfg_node *root;
 	struct policy tmp = *p;
@@ -320,10 +419,11 @@ policy_load(const char *path, struct policy *p, struct cfg_error *err)
 	if (!root)
 		goto out;	/* an empty file keeps the defaults */
 	if (cfg_kind(root) != CFG_MAP) {
-		r = cfg_fail(err, root, "expected a map with keys bind, connect, hold, shed");
+		r = cfg_fail(err, root, "expected a map with keys bind, clients, connect, hold, shed");
 		goto out;
 	}
 	if ((r = cfg_check_keys(root, keys, err)) < 0 || (r = policy_load_bind(root, &tmp, err)) < 0 ||
+	    (r = policy_load_clients(root, &tmp, err)) < 0 ||
 	    (r = policy_load_connect(root, &tmp, err)) < 0 ||
 	    (r = policy_load_hold(root, &tmp, err)) < 0 || (r = policy_load_shed(root, &tmp, err)) < 0)
 		goto out;

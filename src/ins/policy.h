@@ -44,9 +44,27 @@ struct policy_prefix {
 	uint8_t addr[16];
 };
 
+/* Users or groups a policy may list (clients, privileged binds). */
+#define POLICY_MAX_IDS 32
+/* Ports below this need uid 0 or bind.privileged_users, as in the kernel. */
+#define POLICY_PRIV_PORT 1024
+
+struct policy_ids {
+	unsigned n;
+	uint32_t id[POLICY_MAX_IDS];
+};
+
 struct policy {
 	bool allow_udp;
 	uint16_t bind_port_min, bind_port_max;
+	/*
+	 * Who may use the broker, by the client's SO_PEERCRED: uid 0, and the
+	 * listed users or primary groups. clients_set false: the broker's own
+	 * default (moat-ins: any user in run mode, its own uid in --socket mode).
+	 */
+	bool clients_set;
+	struct policy_ids client_uids, client_gids;
+	struct policy_ids priv_uids;	/* may bind ports < POLICY_PRIV_PORT besides uid 0 */
 	/* Empty list: any destination. */
 	unsigned nconnect;
 	struct policy_prefix connect_allow[POLICY_MAX_PREFIXES];
@@ -85,7 +103,10 @@ struct cfg_error;
 int policy_load(const char *path, struct policy *p, struct cfg_error *err);
 
 int policy_check_socket(const struct policy *p, uint8_t family, uint8_t socktype);
-int policy_check_bind(const struct policy *p, const struct ins_addr *a);
+/* uid is the requesting client's (SO_PEERCRED): privileged ports need 0 or priv_uids. */
+int policy_check_bind(const struct policy *p, const struct ins_addr *a, uint32_t uid);
+/* 0 if a client of this uid/gid is listed (or uid 0); -EACCES if the policy lists others. */
+int policy_check_client(const struct policy *p, uint32_t uid, uint32_t gid);
 int policy_check_connect(const struct policy *p, uint8_t socktype, const struct ins_addr *a);
 
 #endif

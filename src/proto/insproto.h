@@ -78,8 +78,19 @@ enum ins_type {
 	INS_REPLY = 0x80,
 };
 
-enum ins_af { INS_AF_INET = 4, INS_AF_INET6 = 6 };
-enum ins_socktype { INS_SOCK_STREAM = 1, INS_SOCK_DGRAM = 2 };
+/*
+ * INS_AF_NETLINK_ROUTE (SOCKET only): a NETLINK_ROUTE socket in the broker's
+ * namespace, so that interface enumeration (RTM_GETLINK/RTM_GETADDR dumps,
+ * e.g. dnsmasq --bind-dynamic) sees the broker's addresses; socktype RAW or
+ * DGRAM. Read-only for the program: the broker creates it without
+ * CAP_NET_ADMIN in its effective set, and hands it only to a client that can
+ * never hold CAP_NET_ADMIN (not in its inheritable, permitted or bounding set,
+ * as under --isolate); the kernel then refuses every change (RTM_NEWADDR,
+ * RTM_NEWROUTE, RTM_DELLINK, ...) with EPERM. Any other client is refused
+ * with EPERM and the shim opens the socket in the program's own namespace.
+ */
+enum ins_af { INS_AF_INET = 4, INS_AF_INET6 = 6, INS_AF_NETLINK_ROUTE = 16 };
+enum ins_socktype { INS_SOCK_STREAM = 1, INS_SOCK_DGRAM = 2, INS_SOCK_RAW = 3 };
 /* SOCKET flags: the SOCK_NONBLOCK / SOCK_CLOEXEC the application asked for. */
 enum ins_sockflag { INS_SF_NONBLOCK = 1, INS_SF_CLOEXEC = 2, INS_SF_ALL = 3 };
 

@@ -3,7 +3,8 @@
  * socket, a fake shim speaking insproto over it, broker_poll() driving the
  * loop. Covers socket creation, policy refusals, listen -> doorbell ->
  * handoff of a real connection, GETNAME, holding for HTTP headers with a
- * deadline, and a malformed request dropping only its client.
+ * deadline, a malformed request dropping only its client, and who gets a
+ * NETLINK_ROUTE socket.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,10 +16,15 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/ipc.h"
@@ -213,12 +219,12 @@ test_listen_handoff_getname(void **state)
 	assert_int_equal(write(c, "ping", 4), 4);
 	assert_int_equal(read(a, buf, sizeof(buf)), 4);	/* the real connection */
 	assert_string_equal(buf, "ping");
-	assert_int_equal(f->b.st.handed, 1);
+	assert_int_equal(f->b.lsn.st.handed, 1);
 	close(a);
 	close(c);
 	close(bell);
 	broker_poll(&f->b, 50);	/* the broker notices and closes the listener */
-	assert_int_equal(f->b.nlsn, 0);
+	assert_int_equal(f->b.lsn.n, 0);
 }
 
 /* What the observer reported, for the short-connection test. */
@@ -228,9 +234,9 @@ static struct {
 } seen;
 
 static void
-record_event(struct broker *b, const struct obs_report *r)
+record_event(void *ctx, const struct obs_report *r)
 {
-	(void)b;
+	(void)ctx;
 	if (r->event == OBS_CLOSE) {
 		seen.closes++;
 		seen.close_cookie = r->s->cookie;
@@ -257,7 +263,7 @@ test_short_connection_one_close(void **state)
 		return;
 	}
 	memset(&seen, 0, sizeof(seen));
-	obs_set_event_fn(f->b.obs, record_event);
+	obs_set_event_fn(f->b.obs, record_event, NULL);
 	bell = listen_via_broker(f, &port);
 	c = connect_to(port);
 	broker_poll(&f->b, 100);
@@ -270,8 +276,8 @@ test_short_connection_one_close(void **state)
 	/* the destroy broadcast, if any, then two rounds: one CLOSE in all */
 	for (int i = 0; i < 5; i++)
 		broker_poll(&f->b, 20);
-	obs_round(&f->b, f->b.obs, broker_now_ms(&f->b));
-	obs_round(&f->b, f->b.obs, broker_now_ms(&f->b) + 1);
+	obs_round(f->b.obs, broker_now_ms(&f->b));
+	obs_round(f->b.obs, broker_now_ms(&f->b) + 1);
 	assert_int_equal(seen.closes, 1);
 	assert_int_equal(seen.close_cookie, m.conn_id);
 	close(bell);
@@ -287,15 +293,15 @@ test_owns_local(void **state)
 
 	a.port = port;
 	inet_pton(AF_INET, "127.0.0.1", a.addr);
-	assert_true(lsn_owns_local(&f->b, &a));
+	assert_true(lsn_owns_local(&f->b.lsn, &a));
 	a.port = (uint16_t)(port + 1);
-	assert_false(lsn_owns_local(&f->b, &a));	/* another port */
+	assert_false(lsn_owns_local(&f->b.lsn, &a));	/* another port */
 	a.port = port;
 	inet_pton(AF_INET, "192.0.2.1", a.addr);
-	assert_false(lsn_owns_local(&f->b, &a));	/* same port, another address */
+	assert_false(lsn_owns_local(&f->b.lsn, &a));	/* same port, another address */
 	a.family = INS_AF_INET6;
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", a.addr);
-	assert_true(lsn_owns_local(&f->b, &a));		/* the mapped form of ours */
+	assert_true(lsn_owns_local(&f->b.lsn, &a));		/* the mapped form of ours */
 	close(bell);
 }
 
@@ -317,7 +323,7 @@ test_hold_http(void **state)
 	broker_poll(&f->b, 50);
 	broker_poll(&f->b, 50);
 	assert_int_equal(ring(bell, &m), -1);	/* nothing complete yet */
-	assert_int_equal(f->b.nheld, 2);
+	assert_int_equal(f->b.lsn.nheld, 2);
 	assert_int_equal(write(c, "\r\n", 2), 2);
 	broker_poll(&f->b, 50);
 	a = ring(bell, &m);
@@ -325,11 +331,49 @@ test_hold_http(void **state)
 	close(a);
 	usleep(250000);
 	broker_poll(&f->b, 10);	/* the slow one is past its deadline */
-	assert_int_equal(f->b.nheld, 0);
-	assert_int_equal(f->b.st.held_dropped, 1);
+	assert_int_equal(f->b.lsn.nheld, 0);
+	assert_int_equal(f->b.lsn.st.held_dropped, 1);
 	assert_int_equal(ring(bell, &m), -1);
 	close(c);
 	close(slow);
+	close(bell);
+}
+
+/*
+ * A client that half-closes after its request: complete headers are still
+ * handed over (HTTP/1.0 clients do this); incomplete ones can never
+ * complete, so the connection goes at once, not at the deadline, and is
+ * not counted as slow.
+ */
+static void
+test_hold_http_half_close(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_msg m;
+	uint16_t port;
+	int bell, done, cut, a;
+
+	f->b.pol.hold = POLICY_HOLD_HTTP;
+	f->b.pol.hold_timeout_ms = 5000;
+	bell = listen_via_broker(f, &port);
+	done = connect_to(port);
+	cut = connect_to(port);
+	assert_int_equal(write(done, "GET / HTTP/1.0\r\n\r\n", 18), 18);
+	assert_int_equal(write(cut, "GET / HTTP/1.0\r\n", 16), 16);
+	assert_int_equal(shutdown(done, SHUT_WR), 0);
+	assert_int_equal(shutdown(cut, SHUT_WR), 0);
+	for (int i = 0; i < 10 && (f->b.lsn.nheld > 0 || f->b.lsn.st.accepted < 2); i++)
+		broker_poll(&f->b, 50);
+	assert_int_equal(f->b.lsn.st.accepted, 2);
+	assert_int_equal(f->b.lsn.nheld, 0);
+	assert_int_equal(f->b.lsn.st.handed, 1);
+	assert_int_equal(f->b.lsn.st.held_dropped, 0);
+	a = ring(bell, &m);
+	assert_true(a >= 0);
+	close(a);
+	assert_int_equal(ring(bell, &m), -1);
+	close(done);
+	close(cut);
 	close(bell);
 }
 
@@ -353,7 +397,7 @@ test_admin_deny(void **state)
 	c = connect_to(port);
 	broker_poll(&f->b, 50);
 	assert_int_equal(ring(bell, &m), -1);	/* reset at accept */
-	assert_int_equal(f->b.st.denied_drops, 1);
+	assert_int_equal(f->b.lsn.st.denied_drops, 1);
 	close(c);
 	req.seconds = 0;	/* lift it */
 	assert_int_equal(call(f, &req, -1, &rep, &none), 0);
@@ -388,6 +432,113 @@ test_malformed_drops_client_only(void **state)
 	(void)rep;
 }
 
+#define STATUS_HEAD "Name:\tx\nUmask:\t0022\nState:\tS (sleeping)\n"
+#define STATUS_TAIL "CapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n"
+
+static void
+test_status_may_net_admin(void **state)
+{
+	bool may = true;
+
+	(void)state;
+	assert_int_equal(broker_status_may_net_admin(STATUS_HEAD "CapInh:\t0000000000000000\n"
+			 "CapPrm:\t0000000000000000\nCapBnd:\t000001ffffffefff\n" STATUS_TAIL,
+			 &may), 0);
+	assert_false(may);
+	assert_int_equal(broker_status_may_net_admin(STATUS_HEAD "CapInh:\t0000000000000000\n"
+			 "CapPrm:\t0000000000000000\nCapBnd:\t000001ffffffffff\n" STATUS_TAIL,
+			 &may), 0);
+	assert_true(may);	/* regained by exec of a set-uid root program */
+	may = false;
+	assert_int_equal(broker_status_may_net_admin(STATUS_HEAD "CapInh:\t0000000000001000\n"
+			 "CapPrm:\t0000000000000000\nCapBnd:\t0000000000000000\n" STATUS_TAIL,
+			 &may), 0);
+	assert_true(may);	/* regained by exec of a file with inheritable caps */
+	may = false;
+	assert_int_equal(broker_status_may_net_admin(STATUS_HEAD "CapInh:\t0000000000000000\n"
+			 "CapPrm:\t0000000000001000\nCapBnd:\t0000000000000000\n" STATUS_TAIL,
+			 &may), 0);
+	assert_true(may);
+	/* a set missing, or not a number up to the end of its line */
+	assert_int_equal(broker_status_may_net_admin(STATUS_HEAD "CapInh:\t0\nCapPrm:\t0\n",
+			 &may), -EINVAL);
+	assert_int_equal(broker_status_may_net_admin(STATUS_HEAD "CapInh:\t0\nCapPrm:\t0\n"
+			 "CapBnd:\tzz\n", &may), -EINVAL);
+	assert_int_equal(broker_status_may_net_admin(STATUS_HEAD "CapInh:\t0\nCapPrm:\t0\n"
+			 "CapBnd:\t0", &may), -EINVAL);
+	assert_int_equal(broker_status_may_net_admin("", &may), -EINVAL);
+}
+
+/* A client that cannot hold CAP_NET_ADMIN asks for a netlink socket: exit 0 if it got one. */
+static void
+child_netlink_client(const char *path)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	struct ins_msg req = { .type = INS_SOCKET, .id = 9, .family = INS_AF_NETLINK_ROUTE,
+			       .socktype = INS_SOCK_RAW }, rep;
+	const uint32_t bit = 1u << (CAP_NET_ADMIN % 32);
+	struct pollfd pfd = { .events = POLLIN };
+	uint8_t buf[INS_MSG_MAX];
+	int fds[1] = { -1 }, len, dom = 0;
+	socklen_t dlen = sizeof(dom);
+	size_t nfds = 0;
+	ssize_t n;
+
+	if (prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) < 0 ||
+	    syscall(SYS_capget, &hdr, data) < 0)
+		_exit(2);
+	data[CAP_NET_ADMIN / 32].effective &= ~bit;
+	data[CAP_NET_ADMIN / 32].permitted &= ~bit;
+	data[CAP_NET_ADMIN / 32].inheritable &= ~bit;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		_exit(3);
+	pfd.fd = ipc_connect_unix(path);
+	len = insproto_encode(&req, buf, sizeof(buf));
+	if (pfd.fd < 0 || len <= 0 || ipc_send(pfd.fd, buf, (size_t)len, NULL, 0) < 0)
+		_exit(4);
+	if (poll(&pfd, 1, 5000) != 1)
+		_exit(5);
+	n = ipc_recv(pfd.fd, buf, sizeof(buf), fds, 1, &nfds, 0);
+	if (n <= 0 || insproto_decode(buf, (size_t)n, nfds, &rep) < 0)
+		_exit(6);
+	if (rep.status != 0 || nfds != 1)
+		_exit(7);
+	if (getsockopt(fds[0], SOL_SOCKET, SO_DOMAIN, &dom, &dlen) < 0 || dom != AF_NETLINK)
+		_exit(8);
+	_exit(0);
+}
+
+static void
+test_netlink_only_without_net_admin(void **state)
+{
+	struct fixture *f = *state;
+	struct ins_msg req = { .type = INS_SOCKET, .id = 8, .family = INS_AF_NETLINK_ROUTE,
+			       .socktype = INS_SOCK_RAW }, rep;
+	int fd, status = 0;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();	/* the test's own client must hold CAP_NET_ADMIN, the child drop it */
+	/* this process holds CAP_NET_ADMIN: refused (the shim then opens its own) */
+	assert_int_equal(call(f, &req, -1, &rep, &fd), 0);
+	assert_int_equal(rep.status, EPERM);
+	assert_int_equal(fd, -1);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child_netlink_client(f->path);
+	for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		broker_poll(&f->b, 50);
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -398,8 +549,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_short_connection_one_close, setup_observed,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hold_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_http_half_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_deny, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_drops_client_only, setup, teardown),
+		cmocka_unit_test(test_status_may_net_admin),
+		cmocka_unit_test_setup_teardown(test_netlink_only_without_net_admin, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,40 @@ on_read(struct evloop_io *io, int fd, unsigned revents, void *arg)
 }
 
 static void
+on_count(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	(void)io;
+	(void)fd;
+	(void)revents;
+	(*(unsigned *)arg)++;
+}
+
+/* EVLOOP_EDGE: unread data is reported once, and again only when more comes. */
+static void
+test_io_edge(void **state)
+{
+	struct evloop *loop;
+	unsigned calls = 0;
+	int p[2];
+
+	(void)state;
+	mkpipe(p);
+	assert_int_equal(evloop_new(&loop), 0);
+	assert_int_equal(evloop_add_fd(loop, p[0], EVLOOP_IN | EVLOOP_EDGE, on_count, &calls, NULL),
+			 0);
+	assert_int_equal(write(p[1], "a", 1), 1);
+	assert_int_equal(evloop_run_once(loop, 100), 1);
+	assert_int_equal(evloop_run_once(loop, 0), 0);	/* still unread, not reported */
+	assert_int_equal(calls, 1);
+	assert_int_equal(write(p[1], "b", 1), 1);
+	assert_int_equal(evloop_run_once(loop, 100), 1);
+	assert_int_equal(calls, 2);
+	evloop_free(loop);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void
 test_io_readable(void **state)
 {
 	struct evloop *loop;
@@ -553,6 +587,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_io_readable),
+		cmocka_unit_test(test_io_edge),
 		cmocka_unit_test(test_io_mod),
 		cmocka_unit_test(test_io_delete_during_dispatch),
 		cmocka_unit_test(test_not_reentrant),

@@ -34,7 +34,7 @@ test_defaults(void **state)
 	assert_int_equal(policy_check_socket(&p, INS_AF_INET, INS_SOCK_STREAM), 0);
 	assert_int_equal(policy_check_socket(&p, INS_AF_INET6, INS_SOCK_DGRAM), 0);
 	assert_int_equal(policy_check_socket(&p, 9, INS_SOCK_DGRAM), -EAFNOSUPPORT);
-	assert_int_equal(policy_check_bind(&p, &a), 0);
+	assert_int_equal(policy_check_bind(&p, &a, 0), 0);
 	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), 0);
 }
 
@@ -100,7 +100,7 @@ test_load(void **state)
 	assert_int_equal(p.max_held_per_source, 4);
 	assert_int_equal(p.deny_seconds, 120);
 	assert_int_equal(p.deny_after_drops, 5);
-	assert_int_equal(policy_check_bind(&p, &a), -EACCES);
+	assert_int_equal(policy_check_bind(&p, &a, 0), -EACCES);
 	assert_int_equal(policy_check_socket(&p, INS_AF_INET, INS_SOCK_DGRAM), -EACCES);
 	assert_int_equal(policy_check_connect(&p, INS_SOCK_STREAM, &a), 0);
 	unlink(path);
@@ -193,6 +193,43 @@ test_load_mark(void **state)
 	unlink(path);
 }
 
+/*
+ * Users: ports below 1024 only for uid 0 or bind.privileged_users; with
+ * clients listed, only those users/groups (and root) may use the broker;
+ * names and numbers both work, unknown names are errors.
+ */
+static void
+test_load_users(void **state)
+{
+	struct ins_addr low = v4("0.0.0.0", 80), high = v4("0.0.0.0", 8080);
+	struct cfg_error err;
+	struct policy p;
+	char *path;
+
+	(void)state;
+	policy_default(&p);
+	assert_int_equal(policy_check_bind(&p, &low, 0), 0);
+	assert_int_equal(policy_check_bind(&p, &low, 65534), -EACCES);
+	assert_int_equal(policy_check_bind(&p, &high, 65534), 0);
+	assert_int_equal(policy_check_client(&p, 65534, 65534), 0);	/* no list: broker decides */
+	path = write_tmp("bind:\n  privileged_users: [nobody, 1234]\n"
+			 "clients:\n  users: [\"1234\"]\n  groups: [root]\n");
+	assert_int_equal(policy_load(path, &p, &err), 0);
+	assert_int_equal(policy_check_bind(&p, &low, 65534), 0);
+	assert_int_equal(policy_check_bind(&p, &low, 1234), 0);
+	assert_int_equal(policy_check_bind(&p, &low, 1000), -EACCES);
+	assert_true(p.clients_set);
+	assert_int_equal(policy_check_client(&p, 1234, 5), 0);
+	assert_int_equal(policy_check_client(&p, 1000, 0), 0);		/* group root */
+	assert_int_equal(policy_check_client(&p, 0, 5), 0);
+	assert_int_equal(policy_check_client(&p, 1000, 5), -EACCES);
+	unlink(path);
+	path = write_tmp("clients:\n  users: [no-such-user-moat]\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no such user"));
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -204,6 +241,7 @@ main(void)
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_load_mark),
 		cmocka_unit_test(test_v4mapped),
+		cmocka_unit_test(test_load_users),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

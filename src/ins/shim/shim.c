@@ -36,7 +36,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <linux/close_range.h>
+#include <linux/netlink.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/ipc.h"
@@ -51,35 +55,125 @@
 #define SHIM_SA(arg) ((arg).__sockaddr__)
 #define SHIM_CSA(arg) ((arg).__sockaddr__)
 
-struct shim_real {
-	int (*socket)(int, int, int);
-	int (*bind)(int, __CONST_SOCKADDR_ARG, socklen_t);
-	int (*listen)(int, int);
-	int (*accept)(int, __SOCKADDR_ARG, socklen_t *);
-	int (*accept4)(int, __SOCKADDR_ARG, socklen_t *, int);
-	int (*connect)(int, __CONST_SOCKADDR_ARG, socklen_t);
-	int (*getsockname)(int, __SOCKADDR_ARG, socklen_t *);
-	int (*getpeername)(int, __SOCKADDR_ARG, socklen_t *);
-	int (*getsockopt)(int, int, int, void *, socklen_t *);
-	int (*setsockopt)(int, int, int, const void *, socklen_t);
-	int (*close)(int);
-	int (*dup2)(int, int);
-	int (*dup3)(int, int, int);
-	int (*close_range)(unsigned, unsigned, int);
-	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
-			   struct addrinfo **);
+/*
+ * The real functions, resolved lazily: another library's constructor may call
+ * an interposed function before ours has run (PostgreSQL, su, setpriv and
+ * dbus-daemon call close() that early). Each slot is resolved once with
+ * dlsym(RTLD_NEXT) and published through an atomic pointer, so any thread
+ * may race to fill it (they store the same value). The descriptor calls
+ * (close, dup2, dup3, close_range) are async-signal-safe and never call
+ * dlsym: until their slot is filled (by the constructor) they are the raw
+ * system call.
+ */
+struct shim_syms {
+	_Atomic(void *) socket, bind, listen, accept, accept4, connect, getsockname,
+		getpeername, getsockopt, setsockopt, close, dup2, dup3, close_range,
+		getaddrinfo;
 };
+
+static struct shim_syms shim_syms;
+
+static void *
+shim_sym(_Atomic(void *) *slot, const char *name)
+{
+	void *p = atomic_load_explicit(slot, memory_order_acquire);
+
+	if (!p) {
+		p = dlsym(RTLD_NEXT, name);
+		atomic_store_explicit(slot, p, memory_order_release);
+	}
+	return p;
+}
+
+/* dlsym returns an object pointer; POSIX guarantees it converts to a function pointer. */
+#define SHIM_FN(var, name)                                                  \
+	do {                                                                \
+		void *sym_ = shim_sym(&shim_syms.name, #name);               \
+		memcpy(&(var), &sym_, sizeof(sym_));                         \
+	} while (0)
+
+/* The real function NAME called with the arguments that follow; errno ENOSYS if absent. */
+#define SHIM_REAL(name, ...)                                                \
+	__extension__({                                                     \
+		__typeof__(&name) fn_;                                      \
+		SHIM_FN(fn_, name);                                         \
+		fn_ ? fn_(__VA_ARGS__) : (errno = ENOSYS, -1);               \
+	})
+
+/* A descriptor call: the resolved function if the slot is filled, else the system call. */
+#define SHIM_RAW(name, sysno, ...)                                          \
+	__extension__({                                                     \
+		__typeof__(&name) fn_;                                      \
+		void *p_ = atomic_load_explicit(&shim_syms.name, memory_order_acquire); \
+		memcpy(&fn_, &p_, sizeof(p_));                               \
+		fn_ ? fn_(__VA_ARGS__) : (int)syscall(sysno, __VA_ARGS__);   \
+	})
+
+static int
+shim_real_close(int fd)
+{
+	return SHIM_RAW(close, SYS_close, fd);
+}
+
+/* dup2 without its slot: dup3, except that dup2(fd, fd) only checks fd. */
+static int
+shim_real_dup2(int oldfd, int newfd)
+{
+	void *p = atomic_load_explicit(&shim_syms.dup2, memory_order_acquire);
+	int (*fn)(int, int);
+
+	memcpy(&fn, &p, sizeof(p));
+	if (fn)
+		return fn(oldfd, newfd);
+	if (oldfd == newfd)
+		return fcntl(oldfd, F_GETFD) < 0 ? -1 : newfd;
+	return (int)syscall(SYS_dup3, oldfd, newfd, 0);
+}
+
+static int
+shim_real_close_range(unsigned first, unsigned last, int flags)
+{
+	return SHIM_RAW(close_range, SYS_close_range, first, last, flags);
+}
 
 /* Per-process state; the atfork child handler and a pid check reset it. */
 static struct shim_state {
-	struct shim_real real;
 	pthread_mutex_t lock;	/* one request in flight on ctl at a time */
 	int ctl;		/* control socket, or -1 */
 	pid_t owner;		/* process that opened ctl */
 	pid_t broker;		/* broker pid from SO_PEERCRED on ctl */
 	uint32_t next_id;
-	bool disabled;		/* no $MOAT_INS_SOCK: pass everything through */
+	/*
+	 * $MOAT_INS_SOCK as it was when the shim was loaded (or first used, if
+	 * that came earlier): programs that clear their environment afterwards
+	 * (nginx's workers) keep their broker. Empty: pass everything through.
+	 */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool disabled;
 } shim = { .lock = PTHREAD_MUTEX_INITIALIZER, .ctl = -1 };
+
+static pthread_once_t shim_env_once = PTHREAD_ONCE_INIT;
+static atomic_bool shim_env_read;
+
+static void
+shim_read_env(void)
+{
+	const char *p = getenv(INS_ENV_SOCK);
+
+	if (p && *p && strlen(p) < sizeof(shim.path))
+		memcpy(shim.path, p, strlen(p) + 1);
+	shim.disabled = shim.path[0] == '\0';
+	atomic_store_explicit(&shim_env_read, true, memory_order_release);
+}
+
+/* True if the shim passes everything through (no broker in the environment at load). */
+static bool
+shim_off(void)
+{
+	if (!atomic_load_explicit(&shim_env_read, memory_order_acquire))
+		pthread_once(&shim_env_once, shim_read_env);
+	return shim.disabled;
+}
 
 static void
 shim_atfork_child(void)
@@ -87,36 +181,33 @@ shim_atfork_child(void)
 	/* The control connection belongs to the parent; this process opens its own. */
 	pthread_mutex_init(&shim.lock, NULL);
 	if (shim.ctl >= 0)
-		shim.real.close(shim.ctl);
+		shim_real_close(shim.ctl);
 	shim.ctl = -1;
 }
-
-/* dlsym returns an object pointer; POSIX guarantees it converts to a function pointer. */
-#define SHIM_RESOLVE(name)                                                  \
-	do {                                                                \
-		void *sym_ = dlsym(RTLD_NEXT, #name);                        \
-		memcpy(&shim.real.name, &sym_, sizeof(sym_));                \
-	} while (0)
 
 __attribute__((constructor)) static void
 shim_init(void)
 {
-	SHIM_RESOLVE(socket);
-	SHIM_RESOLVE(bind);
-	SHIM_RESOLVE(listen);
-	SHIM_RESOLVE(accept);
-	SHIM_RESOLVE(accept4);
-	SHIM_RESOLVE(connect);
-	SHIM_RESOLVE(getsockname);
-	SHIM_RESOLVE(getpeername);
-	SHIM_RESOLVE(getsockopt);
-	SHIM_RESOLVE(setsockopt);
-	SHIM_RESOLVE(close);
-	SHIM_RESOLVE(dup2);
-	SHIM_RESOLVE(dup3);
-	SHIM_RESOLVE(close_range);
-	SHIM_RESOLVE(getaddrinfo);
-	shim.disabled = getenv(INS_ENV_SOCK) == NULL;
+	void *p;
+
+	/* Fill every slot now, so later calls never need the loader. */
+	p = shim_sym(&shim_syms.socket, "socket");
+	p = shim_sym(&shim_syms.bind, "bind");
+	p = shim_sym(&shim_syms.listen, "listen");
+	p = shim_sym(&shim_syms.accept, "accept");
+	p = shim_sym(&shim_syms.accept4, "accept4");
+	p = shim_sym(&shim_syms.connect, "connect");
+	p = shim_sym(&shim_syms.getsockname, "getsockname");
+	p = shim_sym(&shim_syms.getpeername, "getpeername");
+	p = shim_sym(&shim_syms.getsockopt, "getsockopt");
+	p = shim_sym(&shim_syms.setsockopt, "setsockopt");
+	p = shim_sym(&shim_syms.close, "close");
+	p = shim_sym(&shim_syms.dup2, "dup2");
+	p = shim_sym(&shim_syms.dup3, "dup3");
+	p = shim_sym(&shim_syms.close_range, "close_range");
+	p = shim_sym(&shim_syms.getaddrinfo, "getaddrinfo");
+	(void)p;
+	(void)shim_off();
 	pthread_atfork(NULL, NULL, shim_atfork_child);
 }
 
@@ -135,7 +226,7 @@ shim_hide_fd(int fd)
 	nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)target);
 	if (nfd < 0)
 		return fd;
-	shim.real.close(fd);
+	shim_real_close(fd);
 	return nfd;
 }
 
@@ -150,17 +241,17 @@ shim_connect_ctl(void)
 	if (shim.ctl >= 0 && shim.owner == getpid())
 		return 0;
 	if (shim.ctl >= 0)
-		shim.real.close(shim.ctl);	/* inherited through a fork without atfork */
+		shim_real_close(shim.ctl);	/* inherited through a fork without atfork */
 	shim.ctl = -1;
-	path = getenv(INS_ENV_SOCK);
-	if (!path)
+	if (shim_off())
 		return -ENETDOWN;
+	path = shim.path;
 	fd = ipc_connect_unix(path);
 	if (fd < 0)
 		return -ENETDOWN;
 	r = ipc_peercred(fd, &cred);
 	if (r < 0) {
-		shim.real.close(fd);
+		shim_real_close(fd);
 		return -ENETDOWN;
 	}
 	shim.ctl = shim_hide_fd(fd);
@@ -200,7 +291,7 @@ shim_call(struct ins_msg *req, int fd, struct ins_msg *reply, int *ret_fd)
 		 * Never delivered: the connection was cut behind our back (a raw
 		 * close_range, or the broker restarted). Re-connect and send once more.
 		 */
-		shim.real.close(shim.ctl);
+		shim_real_close(shim.ctl);
 		shim.ctl = -1;
 		if (shim_connect_ctl() < 0)
 			goto broken;
@@ -221,7 +312,7 @@ shim_call(struct ins_msg *req, int fd, struct ins_msg *reply, int *ret_fd)
 	goto out;
 broken:
 	if (shim.ctl >= 0)
-		shim.real.close(shim.ctl);
+		shim_real_close(shim.ctl);
 	shim.ctl = -1;
 	r = -ENETDOWN;
 out:
@@ -248,7 +339,7 @@ shim_sockopt_int(int fd, int opt)
 	int v = -1;
 	socklen_t len = sizeof(v);
 
-	if (shim.real.getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0)
+	if (SHIM_REAL(getsockopt, fd, SOL_SOCKET, opt, &v, &len) < 0)
 		return -1;
 	return v;
 }
@@ -259,7 +350,7 @@ shim_is_doorbell(int fd)
 {
 	struct ucred cred;
 
-	if (shim.disabled || shim_sockopt_int(fd, SO_DOMAIN) != AF_UNIX)
+	if (shim_off() || shim_sockopt_int(fd, SO_DOMAIN) != AF_UNIX)
 		return false;
 	if (shim_sockopt_int(fd, SO_TYPE) != SOCK_SEQPACKET)
 		return false;
@@ -278,7 +369,7 @@ shim_is_doorbell(int fd)
 static bool
 shim_is_inet_fd(int fd)
 {
-	return !shim.disabled && shim_is_inet(shim_sockopt_int(fd, SO_DOMAIN));
+	return !shim_off() && shim_is_inet(shim_sockopt_int(fd, SO_DOMAIN));
 }
 
 SHIM_EXPORT int
@@ -288,14 +379,27 @@ socket(int domain, int type, int protocol)
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int fd, r;
 
-	if (shim.disabled || !shim_is_inet(domain) || (base != SOCK_STREAM && base != SOCK_DGRAM))
-		return shim.real.socket(domain, type, protocol);
-	req.family = domain == AF_INET ? INS_AF_INET : INS_AF_INET6;
-	req.socktype = base == SOCK_STREAM ? INS_SOCK_STREAM : INS_SOCK_DGRAM;
+	if (!shim_off() && domain == AF_NETLINK && protocol == NETLINK_ROUTE &&
+	    (base == SOCK_RAW || base == SOCK_DGRAM)) {
+		/* Interfaces and addresses as the broker's namespace has them. */
+		req.family = INS_AF_NETLINK_ROUTE;
+		req.socktype = base == SOCK_RAW ? INS_SOCK_RAW : INS_SOCK_DGRAM;
+		protocol = 0;
+	} else if (shim_off() || !shim_is_inet(domain) || (base != SOCK_STREAM && base != SOCK_DGRAM)) {
+		return SHIM_REAL(socket, domain, type, protocol);
+	} else {
+		req.family = domain == AF_INET ? INS_AF_INET : INS_AF_INET6;
+		req.socktype = base == SOCK_STREAM ? INS_SOCK_STREAM : INS_SOCK_DGRAM;
+	}
 	req.flags = (uint8_t)(((type & SOCK_NONBLOCK) ? INS_SF_NONBLOCK : 0) |
 			      ((type & SOCK_CLOEXEC) ? INS_SF_CLOEXEC : 0));
 	req.protocol = (uint32_t)protocol;
 	r = shim_call(&req, -1, &rep, &fd);
+	if (r < 0 && req.family == INS_AF_NETLINK_ROUTE) {
+		/* Refused (the program could hold CAP_NET_ADMIN: see insproto.h) or no
+		   broker: the program's own namespace's socket, as without moat-ins. */
+		return SHIM_REAL(socket, domain, type, 0);
+	}
 	if (r < 0)
 		return shim_fail(r);
 	if (fd < 0)
@@ -313,15 +417,15 @@ bind(int fd, __CONST_SOCKADDR_ARG arg, socklen_t len)
 	struct ins_msg req = { .type = INS_BIND }, rep;
 	int r, nofd;
 
-	if (shim.disabled || !sa || len < (socklen_t)sizeof(sa_family_t) ||
+	if (shim_off() || !sa || len < (socklen_t)sizeof(sa_family_t) ||
 	    !shim_is_inet(sa->sa_family))
-		return shim.real.bind(fd, arg, len);
+		return SHIM_REAL(bind, fd, arg, len);
 	r = insproto_addr_from_sa(sa, len, &req.addr);
 	if (r < 0)
 		return shim_fail(r);
 	r = shim_call(&req, fd, &rep, &nofd);
 	if (nofd >= 0)
-		shim.real.close(nofd);
+		shim_real_close(nofd);
 	return r < 0 ? shim_fail(r) : 0;
 }
 
@@ -335,13 +439,13 @@ shim_install_doorbell(int bell, int fd, int fl, int fdfl)
 {
 	if (fl >= 0 && (fl & O_NONBLOCK))
 		fcntl(bell, F_SETFL, fcntl(bell, F_GETFL) | O_NONBLOCK);
-	if (shim.real.dup3(bell, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) {
+	if (SHIM_RAW(dup3, SYS_dup3, bell, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) {
 		int e = errno;
 
-		shim.real.close(bell);
+		shim_real_close(bell);
 		return -e;
 	}
-	shim.real.close(bell);
+	shim_real_close(bell);
 	return 0;
 }
 
@@ -354,7 +458,7 @@ listen(int fd, int backlog)
 	if (!shim_is_inet_fd(fd) || shim_sockopt_int(fd, SO_TYPE) != SOCK_STREAM) {
 		if (shim_is_doorbell(fd))
 			return 0;	/* listen() again on a listener: only the backlog would change */
-		return shim.real.listen(fd, backlog);
+		return SHIM_REAL(listen, fd, backlog);
 	}
 	req.backlog = backlog < 0 ? 0 : (uint32_t)backlog;
 	fl = fcntl(fd, F_GETFL);
@@ -420,7 +524,7 @@ accept4(int fd, __SOCKADDR_ARG arg, socklen_t *len, int flags)
 
 	if (shim_is_doorbell(fd))
 		return shim_doorbell_accept(fd, sa, len, flags);
-	return shim.real.accept4(fd, arg, len, flags);
+	return SHIM_REAL(accept4, fd, arg, len, flags);
 }
 
 SHIM_EXPORT int
@@ -430,7 +534,7 @@ accept(int fd, __SOCKADDR_ARG arg, socklen_t *len)
 
 	if (shim_is_doorbell(fd))
 		return shim_doorbell_accept(fd, sa, len, 0);
-	return shim.real.accept(fd, arg, len);
+	return SHIM_REAL(accept, fd, arg, len);
 }
 
 SHIM_EXPORT int
@@ -440,9 +544,9 @@ connect(int fd, __CONST_SOCKADDR_ARG arg, socklen_t len)
 	struct ins_msg req = { .type = INS_CONNECT }, rep;
 	int r, nofd;
 
-	if (shim.disabled || !sa || len < (socklen_t)sizeof(sa_family_t) ||
+	if (shim_off() || !sa || len < (socklen_t)sizeof(sa_family_t) ||
 	    !shim_is_inet(sa->sa_family))
-		return shim.real.connect(fd, arg, len);
+		return SHIM_REAL(connect, fd, arg, len);
 	r = insproto_addr_from_sa(sa, len, &req.addr);
 	if (r < 0)
 		return shim_fail(r);
@@ -450,10 +554,10 @@ connect(int fd, __CONST_SOCKADDR_ARG arg, socklen_t len)
 								    : INS_SOCK_STREAM;
 	r = shim_call(&req, -1, &rep, &nofd);
 	if (nofd >= 0)
-		shim.real.close(nofd);
+		shim_real_close(nofd);
 	if (r < 0)
 		return shim_fail(r);
-	return shim.real.connect(fd, arg, len);
+	return SHIM_REAL(connect, fd, arg, len);
 }
 
 /* The listener's local address for a doorbell, from the broker. */
@@ -465,7 +569,7 @@ shim_doorbell_name(int fd, struct ins_addr *ret)
 
 	r = shim_call(&req, fd, &rep, &nofd);
 	if (nofd >= 0)
-		shim.real.close(nofd);
+		shim_real_close(nofd);
 	if (r < 0)
 		return r;
 	*ret = rep.addr;
@@ -480,7 +584,7 @@ getsockname(int fd, __SOCKADDR_ARG arg, socklen_t *len)
 	int r;
 
 	if (!shim_is_doorbell(fd))
-		return shim.real.getsockname(fd, arg, len);
+		return SHIM_REAL(getsockname, fd, arg, len);
 	r = shim_doorbell_name(fd, &a);
 	if (r < 0)
 		return shim_fail(r);
@@ -493,7 +597,7 @@ getpeername(int fd, __SOCKADDR_ARG arg, socklen_t *len)
 {
 	if (shim_is_doorbell(fd))
 		return shim_fail(-ENOTCONN);	/* a listener has no peer */
-	return shim.real.getpeername(fd, arg, len);
+	return SHIM_REAL(getpeername, fd, arg, len);
 }
 
 static int
@@ -516,7 +620,7 @@ getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	if (level != SOL_SOCKET ||
 	    (opt != SO_TYPE && opt != SO_ACCEPTCONN && opt != SO_PROTOCOL && opt != SO_DOMAIN) ||
 	    !shim_is_doorbell(fd))
-		return shim.real.getsockopt(fd, level, opt, val, len);
+		return SHIM_REAL(getsockopt, fd, level, opt, val, len);
 	switch (opt) {
 	case SO_TYPE:
 		return shim_put_int(val, len, SOCK_STREAM);
@@ -530,7 +634,7 @@ getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 			return shim_fail(r);
 		return shim_put_int(val, len, a.family == INS_AF_INET ? AF_INET : AF_INET6);
 	default:
-		return shim.real.getsockopt(fd, level, opt, val, len);
+		return SHIM_REAL(getsockopt, fd, level, opt, val, len);
 	}
 }
 
@@ -544,7 +648,7 @@ setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
 	 */
 	if (level != SOL_SOCKET && shim_is_doorbell(fd))
 		return 0;
-	return shim.real.setsockopt(fd, level, opt, val, len);
+	return SHIM_REAL(setsockopt, fd, level, opt, val, len);
 }
 
 /* True if fd is this process's control socket. */
@@ -559,7 +663,7 @@ close(int fd)
 {
 	if (shim_is_ctl(fd))
 		return 0;	/* pretend: close-everything code must not cut us off */
-	return shim.real.close(fd);
+	return shim_real_close(fd);
 }
 
 /* close_range() that spares the control socket (Python's os.closerange uses it). */
@@ -568,16 +672,14 @@ close_range(unsigned first, unsigned last, int flags)
 {
 	unsigned ctl;
 
-	if (!shim.real.close_range)
-		return shim_fail(-ENOSYS);
 	if (shim.ctl < 0 || shim.owner != getpid() || (flags & CLOSE_RANGE_CLOEXEC))
-		return shim.real.close_range(first, last, flags);
+		return shim_real_close_range(first, last, flags);
 	ctl = (unsigned)shim.ctl;
 	if (ctl < first || ctl > last)
-		return shim.real.close_range(first, last, flags);
-	if (ctl > first && shim.real.close_range(first, ctl - 1, flags) < 0)
+		return shim_real_close_range(first, last, flags);
+	if (ctl > first && shim_real_close_range(first, ctl - 1, flags) < 0)
 		return -1;
-	if (ctl < last && shim.real.close_range(ctl + 1, last, flags) < 0)
+	if (ctl < last && shim_real_close_range(ctl + 1, last, flags) < 0)
 		return -1;
 	return 0;
 }
@@ -604,7 +706,7 @@ dup2(int oldfd, int newfd)
 {
 	if (oldfd != newfd)
 		shim_vacate(newfd);
-	return shim.real.dup2(oldfd, newfd);
+	return shim_real_dup2(oldfd, newfd);
 }
 
 SHIM_EXPORT int
@@ -612,7 +714,7 @@ dup3(int oldfd, int newfd, int flags)
 {
 	if (oldfd != newfd)
 		shim_vacate(newfd);
-	return shim.real.dup3(oldfd, newfd, flags);
+	return SHIM_RAW(dup3, SYS_dup3, oldfd, newfd, flags);
 }
 
 /* --- name resolution through the broker --- */
@@ -674,10 +776,10 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 	int r, nofd;
 
 	/* Numeric hosts, passive binds and names we cannot express go the usual way. */
-	if (shim.disabled || !node || (hints && (hints->ai_flags & (AI_NUMERICHOST | AI_CANONNAME))))
-		return shim.real.getaddrinfo(node, service, hints, res);
+	if (shim_off() || !node || (hints && (hints->ai_flags & (AI_NUMERICHOST | AI_CANONNAME))))
+		return SHIM_REAL(getaddrinfo, node, service, hints, res);
 	if (strlen(node) > INS_NAME_MAX || (service && strlen(service) > INS_SERVICE_MAX))
-		return shim.real.getaddrinfo(node, service, hints, res);
+		return SHIM_REAL(getaddrinfo, node, service, hints, res);
 	{
 		struct addrinfo numeric = { .ai_flags = AI_NUMERICHOST };
 		struct addrinfo *tmp;
@@ -688,7 +790,7 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			numeric.ai_protocol = hints->ai_protocol;
 			numeric.ai_flags |= hints->ai_flags;
 		}
-		if (shim.real.getaddrinfo(node, service, &numeric, &tmp) == 0) {
+		if (SHIM_REAL(getaddrinfo, node, service, &numeric, &tmp) == 0) {
 			*res = tmp;	/* a literal address: nothing to resolve */
 			return 0;
 		}
@@ -702,7 +804,7 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 	snprintf(req.service, sizeof(req.service), "%s", service ? service : "");
 	r = shim_call(&req, -1, &rep, &nofd);
 	if (nofd >= 0)
-		shim.real.close(nofd);
+		shim_real_close(nofd);
 	if (r == -ENETDOWN)
 		return EAI_AGAIN;
 	if (r < 0)

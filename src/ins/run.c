@@ -1,0 +1,466 @@
+/*
+ * run: moat-ins around its broker. See run.h.
+ */
+#include "ins/run.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <limits.h>
+#include <netdb.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/evloop.h"
+#include "common/log.h"
+#include "common/sandbox.h"
+#include "ins/insnft.h"
+#include "ins/isolate.h"
+#include "proto/insproto.h"
+
+/* "0x4d490000 (1296629760)": a mark in messages, as nft shows it and as YAML takes it. */
+#define RUN_MARK_FMT "0x%08x (%u)"
+
+static void run_reload_policy(struct run *m);
+
+
+static void
+run_on_signal(struct evloop *loop, int signo, void *arg)
+{
+	struct run *m = arg;
+	struct broker *b = &m->b;
+
+	if (signo == SIGCHLD) {
+		int status;
+		pid_t p;
+
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p == m->child) {
+				m->child_status = status;
+				m->child_done = true;
+				broker_stop(b);
+			}
+		}
+		return;
+	}
+	if (signo == SIGHUP)
+		run_reload_policy(m);	/* and, in run mode, the command reloads too */
+	if (m->child > 0 && !m->child_done)
+		kill(m->child, signo);	/* the command decides how to end */
+	else if (signo != SIGHUP)
+		broker_stop(b);
+}
+
+/* In the child: become the --user (groups, then gid, then uid), as runuser does. */
+static void
+run_child_become(const struct run_user *u)
+{
+	if (!u->set)
+		return;
+	if (initgroups(u->name, u->gid) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0) {
+		fprintf(stderr, "moat-ins: --user %s: %s\n", u->name, strerror(errno));
+		_exit(126);
+	}
+	if (setenv("USER", u->name, 1) < 0 || setenv("LOGNAME", u->name, 1) < 0 ||
+	    setenv("HOME", u->home, 1) < 0)
+		_exit(126);
+}
+
+/* In the child: isolate, set the environment, exec. Never returns. */
+static _Noreturn void
+run_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
+	       const struct run_user *user, const sigset_t *oldmask)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	char *val;
+	char err[256];
+
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	if (isolate && unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "moat-ins: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		_exit(126);
+	}
+	/* The isolation must hold against the program: see isolate.h. */
+	if (isolate && isolate_drop_bounding(err, sizeof(err)) < 0) {
+		fprintf(stderr, "moat-ins: --isolate: %s\n", err);
+		_exit(126);
+	}
+	run_child_become(user);
+	if (isolate && isolate_seal(err, sizeof(err)) < 0) {
+		fprintf(stderr, "moat-ins: --isolate: %s\n", err);
+		_exit(126);
+	}
+	if (!shim) {
+		val = NULL;
+	} else if (pre && *pre) {
+		if (asprintf(&val, "%s:%s", shim, pre) < 0)
+			_exit(126);
+	} else {
+		val = (char *)(uintptr_t)shim;
+	}
+	if ((val && setenv("LD_PRELOAD", val, 1) < 0) || setenv(INS_ENV_SOCK, sock, 1) < 0)
+		_exit(126);
+	execvp(argv[0], argv);
+	fprintf(stderr, "moat-ins: %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* The signals the loop takes (evloop_add_signal: one signalfd). */
+static const int run_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+static void
+run_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(run_signals) / sizeof(run_signals[0]); i++)
+		sigaddset(set, run_signals[i]);
+}
+
+/*
+ * Block them before any thread exists (the resolver's threads inherit the
+ * mask; otherwise SIGCHLD could go to one of them and never reach the loop).
+ */
+static void
+run_block_signals(sigset_t *oldmask)
+{
+	sigset_t set;
+
+	run_signal_set(&set);
+	if (sigprocmask(SIG_BLOCK, &set, oldmask) < 0)
+		fatal("sigprocmask");
+}
+
+
+static int
+run_setup_signals(struct run *m)
+{
+	for (size_t i = 0; i < sizeof(run_signals) / sizeof(run_signals[0]); i++) {
+		int r = evloop_add_signal(broker_loop(&m->b), run_signals[i], run_on_signal, m);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+
+static bool
+run_policy_restricts(const struct policy *p)
+{
+	return p->nconnect > 0 || !p->allow_udp;
+}
+
+/*
+ * Our mark for this network namespace's life (insnft_mark_claim), before
+ * anything else is made: the policy's connect.mark, or the first free one of
+ * the default range, written to pol->mark. A mark another live moat-ins
+ * holds is never shared (its table would judge our sockets and ours its):
+ * asked for explicitly, we refuse to start. Other failures are fatal only
+ * when the policy restricts destinations or UDP; otherwise no mark is held
+ * and run_setup_nft marks nothing.
+ */
+static void
+run_claim_mark(struct run *m, struct policy *pol)
+{
+	bool must = run_policy_restricts(pol);
+	pid_t holder = 0;
+	uint64_t netns;
+	int r;
+
+	if (pol->mark == 0 && !pol->mark_auto)
+		return;		/* connect.mark: 0, kernel enforcement off */
+	r = insnft_netns(&netns);
+	if (r == 0)
+		r = insnft_mark_claim(INSNFT_LOCK_DIR, netns, pol->mark, pol->mark_auto,
+				      &m->claim, &holder);
+	if (r == -EBUSY && holder > 0)
+		fatalx("connect.mark " RUN_MARK_FMT " is held by moat-ins pid %ld in this network "
+		       "namespace: give each moat-ins its own mark, or leave connect.mark out",
+		       pol->mark, pol->mark, (long)holder);
+	if (r == -EBUSY)
+		fatalx("connect.mark " RUN_MARK_FMT " is held by a live moat-ins in this network "
+		       "namespace: give each moat-ins its own mark, or leave connect.mark out",
+		       pol->mark, pol->mark);
+	if (r == 0) {
+		pol->mark = m->claim.mark;
+		return;
+	}
+	if (r == -EADDRINUSE)
+		log_warnx("all %u default marks from 0x%08x are held in this network namespace: "
+			  "set connect.mark", POLICY_MARK_COUNT, POLICY_MARK_BASE);
+	else
+		log_warnx("mark lock under %s: %s", INSNFT_LOCK_DIR, strerror(-r));
+	if (must)
+		fatalx("no mark for the connect policy: refusing to run it unenforced");
+	log_warnx("sockets are not marked: destinations are checked by the shim only");
+}
+
+/*
+ * The connect policy in the kernel (insnft.h), before the first socket is
+ * handed out so that none escapes unmarked: table moat_run_<mark> for the
+ * mark run_claim_mark holds, replacing a stale one (we hold its mark, so its
+ * owner is dead). Required when the policy restricts destinations or UDP;
+ * otherwise a failure (no CAP_NET_ADMIN) only costs the marking, and the
+ * run goes on.
+ */
+static void
+run_setup_nft(struct run *m)
+{
+	const struct policy *pol = &m->b.pol;
+	char err[256] = "", table[INSNFT_TABLE_LEN];
+	bool must = run_policy_restricts(pol);
+	int r;
+
+	if (pol->mark == 0 && !pol->mark_auto) {
+		if (must)
+			log_warnx("connect.mark is 0: destinations are checked by the shim only");
+		return;
+	}
+	if (m->claim.fd < 0)
+		return;		/* no mark: run_claim_mark said so */
+	insnft_table_name(pol->mark, table);
+	r = insnft_open(&m->nft, pol, err, sizeof(err));
+	if (r < 0 && must)
+		fatalx("nftables table inet %s (needs CAP_NET_ADMIN): %s", table,
+		       *err ? err : strerror(-r));
+	if (r < 0) {
+		log_warnx("nftables table inet %s not installed (%s): sockets are not marked",
+			  table, *err ? err : strerror(-r));
+		insnft_mark_release(&m->claim);
+		return;
+	}
+	m->b.sock_mark = pol->mark;
+	log_info("connect policy enforced by table inet %s (mark " RUN_MARK_FMT ")", table,
+		 pol->mark, pol->mark);
+}
+
+/* Exit: our table first, then our mark (see insnft_mark_release). */
+static void
+run_teardown_nft(struct run *m)
+{
+	insnft_close(m->nft);
+	m->nft = NULL;
+	insnft_mark_release(&m->claim);
+}
+
+/*
+ * SIGHUP: the policy file and the command-line overrides again, from the
+ * defaults, as at start. The kernel rules change first, in one transaction;
+ * if that fails the old policy stays whole. The mark cannot change (sockets
+ * already handed out carry the old one, and it is the one we hold).
+ */
+static void
+run_reload_policy(struct run *m)
+{
+	char err[256] = "";
+	struct policy pol;
+
+	if (!m->reload) {
+		log_info("SIGHUP: no policy to reload");
+		return;
+	}
+	if (m->reload(m->reload_ctx, &pol) < 0) {
+		log_warnx("policy reload failed: keeping the current policy");
+		return;
+	}
+	if (!pol.mark_auto && pol.mark != m->b.pol.mark)
+		log_warnx("connect.mark cannot change at run time: keeping %u", m->b.pol.mark);
+	pol.mark = m->b.pol.mark;
+	pol.mark_auto = m->b.pol.mark_auto;
+	if (m->nft && insnft_update(m->nft, &pol, err, sizeof(err)) < 0) {
+		log_warnx("policy reload: nftables: %s: keeping the current policy", err);
+		return;
+	}
+	m->b.pol = pol;
+	log_info("policy reloaded: %u connect prefixes, udp %s, hold %s", pol.nconnect,
+		 pol.allow_udp ? "yes" : "no", policy_hold_name(pol.hold));
+}
+
+/*
+ * Up to 16,384 slow connections held or handed over at once, plus the
+ * application's: raise the soft descriptor limit to the hard one (the hard
+ * one is the operator's; the application inherits the raised soft limit).
+ */
+static void
+run_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("raising RLIMIT_NOFILE to %llu", (unsigned long long)rl.rlim_max);
+}
+
+
+static void
+run_setup_ipfix(struct broker *b, const struct run_opts *o)
+{
+	int r;
+
+	if (!o->ipfix)
+		return;
+	r = broker_set_ipfix(b, o->ipfix);
+	if (r < 0)
+		fatalx("--ipfix %s: %s", o->ipfix, strerror(-r));
+}
+
+/*
+ * Load what name resolution will load (NSS modules, their configuration)
+ * while that is still allowed: the filter refuses new executable mappings.
+ */
+static void
+run_warm_resolver(void)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+
+	char buf[1024];
+	struct passwd pw, *u = NULL;
+
+	if (getaddrinfo("localhost", "80", &hints, &res) == 0)
+		freeaddrinfo(res);
+	(void)getpwuid_r(0, &pw, buf, sizeof(buf), &u);	/* refusals are logged by user name */
+}
+
+/*
+ * Once the command is started and every socket of our own is open: keep only
+ * CAP_NET_ADMIN (SOCK_DESTROY, nftables reloads), CAP_NET_BIND_SERVICE
+ * (binding low ports for the application) and CAP_KILL (passing signals on to
+ * a command that runs as another user: --user, or one that dropped
+ * privileges itself), shrink the bounding set, set
+ * no_new_privs and load the seccomp allow-list (unless --no-sandbox). Then
+ * start the resolver threads, which inherit exactly that.
+ */
+static void
+run_confine_and_start(struct broker *b, const struct run_opts *o)
+{
+	char err[256] = "";
+	struct sandbox_opts so = {
+		.keep_caps = geteuid() == 0 ? SANDBOX_CAP(CAP_NET_ADMIN) |
+					       SANDBOX_CAP(CAP_NET_BIND_SERVICE) |
+					       SANDBOX_CAP(CAP_KILL) : 0,
+		.seccomp = true,
+		.syscalls = broker_sandbox_syscalls,
+		.errbuf = err,
+		.errbuf_len = sizeof(err),
+	};
+	int r;
+
+	if (o->no_sandbox) {
+		log_warnx("--no-sandbox: running without confinement");
+	} else {
+		run_warm_resolver();
+		if (sandbox_enter(&so) < 0)
+			fatalx("confinement: %s", err);
+	}
+	r = broker_start_threads(b);
+	if (r < 0)
+		log_warnx("resolver threads: %s (resolving inline)", strerror(-r));
+}
+
+/* Run mode: a private socket directory, the command as child, serve until it exits. */
+static int
+run_command(struct run *m, const struct run_opts *o, const struct policy *pol)
+{
+	char dir[] = "/tmp/moat-ins.XXXXXX", path[PATH_MAX];
+	sigset_t oldmask;
+	int r, code;
+
+	if (o->sock)
+		snprintf(path, sizeof(path), "%s", o->sock);
+	else if (!mkdtemp(dir))
+		fatal("mkdtemp");
+	else
+		snprintf(path, sizeof(path), "%s/ctl", dir);
+	run_block_signals(&oldmask);
+	r = broker_init(&m->b, path, pol);
+	if (r < 0)
+		fatalx("control socket %s: %s", path, strerror(-r));
+	/*
+	 * The program's own users (workers that setuid, --user) reach the socket:
+	 * the directory is searchable, not listable, and the broker authorises
+	 * each client by SO_PEERCRED (broker_client_allowed).
+	 */
+	m->b.any_client = true;
+	if (!o->sock && chmod(dir, 0711) < 0)
+		fatal("chmod %s", dir);
+	run_setup_ipfix(&m->b, o);
+	run_setup_nft(m);
+	if (run_setup_signals(m) < 0)
+		fatal("signals");
+	m->child = fork();
+	if (m->child < 0)
+		fatal("fork");
+	if (m->child == 0)
+		run_exec_child(o->cmd, o->shim, path, o->isolate, &o->user, &oldmask);
+	run_confine_and_start(&m->b, o);
+	r = broker_run(&m->b);
+	if (r < 0)
+		log_warnx("loop: %s", strerror(-r));
+	broker_log_stats(&m->b);
+	broker_free(&m->b);
+	run_teardown_nft(m);
+	if (!o->sock)
+		rmdir(dir);
+	if (!m->child_done) {
+		kill(m->child, SIGTERM);
+		waitpid(m->child, &m->child_status, 0);
+	}
+	code = WIFEXITED(m->child_status) ? WEXITSTATUS(m->child_status)
+					   : 128 + WTERMSIG(m->child_status);
+	return code;
+}
+
+
+static int
+run_serve(struct run *m, const struct run_opts *o, const struct policy *pol)
+{
+	sigset_t oldmask;
+	int r;
+
+	run_block_signals(&oldmask);
+	r = broker_init(&m->b, o->sock, pol);
+	if (r < 0)
+		fatalx("control socket %s: %s", o->sock, strerror(-r));
+	run_setup_ipfix(&m->b, o);
+	run_setup_nft(m);
+	if (run_setup_signals(m) < 0)
+		fatal("signals");
+	run_confine_and_start(&m->b, o);
+	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));
+	r = broker_run(&m->b);
+	broker_log_stats(&m->b);
+	broker_free(&m->b);
+	run_teardown_nft(m);
+	return r < 0 ? 1 : 0;
+}
+
+int
+run_main(const struct run_opts *o, struct policy *pol)
+{
+	struct run *m = calloc(1, sizeof(*m));
+	int code;
+
+	if (!m)
+		fatalx("out of memory");
+	m->claim.fd = -1;
+	m->reload = o->reload;
+	m->reload_ctx = o->reload_ctx;
+	signal(SIGPIPE, SIG_IGN);
+	run_raise_nofile();
+	run_claim_mark(m, pol);
+	code = o->cmd ? run_command(m, o, pol) : run_serve(m, o, pol);
+	free(m);
+	return code;
+}
