@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 
+#include "common/wbuf.h"
 #include "common/strnum.h"
 
 #define IPFIX_VERSION 10u
@@ -71,38 +72,11 @@ struct insipfix {
 	uint8_t msg[INSIPFIX_MSG_MAX];
 };
 
-struct wr {
-	uint8_t *p;
-	size_t cap, len;
-	bool overflow;
-};
-
 static void
-wr_bytes(struct wr *w, const void *src, size_t n)
+insipfix_put_template(struct wbuf *w, uint16_t id, bool v6)
 {
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, src, n);
-	w->len += n;
-}
-
-static void
-wr_uint(struct wr *w, uint64_t v, size_t n)
-{
-	uint8_t b[8];
-
-	for (size_t i = 0; i < n; i++)
-		b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-	wr_bytes(w, b, n);
-}
-
-static void
-insipfix_put_template(struct wr *w, uint16_t id, bool v6)
-{
-	wr_uint(w, id, 2);
-	wr_uint(w, INSIPFIX_NFIELDS, 2);
+	wb_uint_n(w, id, 2);
+	wb_uint_n(w, INSIPFIX_NFIELDS, 2);
 	for (size_t i = 0; i < INSIPFIX_NFIELDS; i++) {
 		struct ie f = insipfix_fields[i];
 
@@ -110,29 +84,28 @@ insipfix_put_template(struct wr *w, uint16_t id, bool v6)
 			f = (struct ie){ 27, 16, false };
 		if (v6 && i == IE_DST_ADDR)
 			f = (struct ie){ 28, 16, false };
-		wr_uint(w, f.pen ? (0x8000u | f.id) : f.id, 2);
-		wr_uint(w, f.len, 2);
+		wb_uint_n(w, f.pen ? (0x8000u | f.id) : f.id, 2);
+		wb_uint_n(w, f.len, 2);
 		if (f.pen)
-			wr_uint(w, INSIE_PEN, 4);
+			wb_uint_n(w, INSIE_PEN, 4);
 	}
 }
 
 size_t
 insipfix_encode_templates(uint8_t *buf, size_t cap)
 {
-	struct wr w = { .p = buf, .cap = cap };
+	struct wbuf w = wb_init(buf, cap);
 	size_t start;
 
-	wr_uint(&w, IPFIX_SET_TEMPLATE, 2);
-	start = w.len;
-	wr_uint(&w, 0, 2);	/* set length, patched below */
+	wb_uint_n(&w, IPFIX_SET_TEMPLATE, 2);
+	start = wb_len(&w);
+	wb_uint_n(&w, 0, 2);	/* set length, patched below */
 	insipfix_put_template(&w, INSIPFIX_TMPL_V4, false);
 	insipfix_put_template(&w, INSIPFIX_TMPL_V6, true);
-	if (w.overflow)
+	if (!wb_ok(&w))
 		return 0;
-	buf[start] = (uint8_t)(w.len >> 8);
-	buf[start + 1] = (uint8_t)w.len;
-	return w.len;
+	wb_patch_u16(buf + start, (uint16_t)wb_len(&w));
+	return wb_len(&w);
 }
 
 static size_t
@@ -144,50 +117,50 @@ insipfix_addr_len(const struct ins_addr *a)
 size_t
 insipfix_encode_record(const struct insipfix_rec *r, uint8_t *buf, size_t cap)
 {
-	struct wr w = { .p = buf, .cap = cap };
+	struct wbuf w = wb_init(buf, cap);
 
 	if (r->peer.family != r->local.family)
 		return 0;
-	wr_uint(&w, r->in_delta, 8);
-	wr_uint(&w, r->pkts_delta, 8);
-	wr_uint(&w, 6, 1);	/* TCP */
-	wr_uint(&w, r->tcp_flags, 2);
-	wr_uint(&w, r->peer.port, 2);
-	wr_bytes(&w, r->peer.addr, insipfix_addr_len(&r->peer));
-	wr_uint(&w, r->local.port, 2);
-	wr_bytes(&w, r->local.addr, insipfix_addr_len(&r->local));
-	wr_uint(&w, r->start_ms, 8);
-	wr_uint(&w, r->end_ms, 8);
-	wr_uint(&w, r->end_reason, 1);
-	wr_uint(&w, r->event, 1);
-	wr_uint(&w, r->conn_id, 8);
-	wr_uint(&w, r->in_total, 8);
-	wr_uint(&w, r->out_total, 8);
-	wr_uint(&w, r->rtt_us, 4);
-	wr_uint(&w, r->retrans, 4);
-	wr_uint(&w, r->snd_wnd, 4);
-	wr_uint(&w, r->rcv_wnd, 4);
-	wr_uint(&w, r->rqueue, 4);
-	wr_uint(&w, r->wqueue, 4);
-	wr_uint(&w, r->last_recv_ms, 4);
-	wr_uint(&w, r->last_sent_ms, 4);
-	wr_uint(&w, r->held_ms, 4);
-	wr_uint(&w, r->timed ? r->ttfb_ms : INSIPFIX_UNKNOWN_MS, 4);
-	wr_uint(&w, r->timed ? r->headers_ms : INSIPFIX_UNKNOWN_MS, 4);
-	return w.overflow ? 0 : w.len;
+	wb_uint_n(&w, r->in_delta, 8);
+	wb_uint_n(&w, r->pkts_delta, 8);
+	wb_uint_n(&w, 6, 1);	/* TCP */
+	wb_uint_n(&w, r->tcp_flags, 2);
+	wb_uint_n(&w, r->peer.port, 2);
+	wb_bytes(&w, r->peer.addr, insipfix_addr_len(&r->peer));
+	wb_uint_n(&w, r->local.port, 2);
+	wb_bytes(&w, r->local.addr, insipfix_addr_len(&r->local));
+	wb_uint_n(&w, r->start_ms, 8);
+	wb_uint_n(&w, r->end_ms, 8);
+	wb_uint_n(&w, r->end_reason, 1);
+	wb_uint_n(&w, r->event, 1);
+	wb_uint_n(&w, r->conn_id, 8);
+	wb_uint_n(&w, r->in_total, 8);
+	wb_uint_n(&w, r->out_total, 8);
+	wb_uint_n(&w, r->rtt_us, 4);
+	wb_uint_n(&w, r->retrans, 4);
+	wb_uint_n(&w, r->snd_wnd, 4);
+	wb_uint_n(&w, r->rcv_wnd, 4);
+	wb_uint_n(&w, r->rqueue, 4);
+	wb_uint_n(&w, r->wqueue, 4);
+	wb_uint_n(&w, r->last_recv_ms, 4);
+	wb_uint_n(&w, r->last_sent_ms, 4);
+	wb_uint_n(&w, r->held_ms, 4);
+	wb_uint_n(&w, r->timed ? r->ttfb_ms : INSIPFIX_UNKNOWN_MS, 4);
+	wb_uint_n(&w, r->timed ? r->headers_ms : INSIPFIX_UNKNOWN_MS, 4);
+	return wb_ok(&w) ? wb_len(&w) : 0;
 }
 
 void
 insipfix_encode_header(uint8_t *buf, size_t len, uint32_t export_s, uint32_t seq,
 		       uint32_t domain_id)
 {
-	struct wr w = { .p = buf, .cap = IPFIX_HDR };
+	struct wbuf w = wb_init(buf, IPFIX_HDR);
 
-	wr_uint(&w, IPFIX_VERSION, 2);
-	wr_uint(&w, len, 2);
-	wr_uint(&w, export_s, 4);
-	wr_uint(&w, seq, 4);
-	wr_uint(&w, domain_id, 4);
+	wb_uint_n(&w, IPFIX_VERSION, 2);
+	wb_uint_n(&w, len, 2);
+	wb_uint_n(&w, export_s, 4);
+	wb_uint_n(&w, seq, 4);
+	wb_uint_n(&w, domain_id, 4);
 }
 
 /* Parse "ADDR:PORT" / "[ADDR6]:PORT". */

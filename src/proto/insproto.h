@@ -50,6 +50,7 @@
 #include <sys/socket.h>
 
 #include "common/cursor.h"
+#include "common/wbuf.h"
 
 #define INS_MAGIC	0x4d49u	/* "MI" */
 #define INS_VERSION	1u
@@ -122,64 +123,18 @@ struct ins_msg {
 	char service[INS_SERVICE_MAX + 1];
 };
 
-/* --- writing: a bounded buffer that records overflow instead of overrunning --- */
-struct ins_wbuf {
-	uint8_t *p;
-	size_t cap, len;
-	bool overflow;
-};
-
+/* --- writing: through common/wbuf.h, which records overflow instead of overrunning --- */
 static inline void
-ins_put(struct ins_wbuf *w, const void *src, size_t n)
+ins_put_addr(struct wbuf *w, const struct ins_addr *a)
 {
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, src, n);
-	w->len += n;
+	wb_u8(w, a->family);
+	wb_u16(w, a->port);
+	wb_bytes(w, a->addr, 16);
+	wb_u32(w, a->scope_id);
 }
 
 static inline void
-ins_put_u8(struct ins_wbuf *w, uint8_t v)
-{
-	ins_put(w, &v, 1);
-}
-
-static inline void
-ins_put_be16(struct ins_wbuf *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	ins_put(w, b, 2);
-}
-
-static inline void
-ins_put_be32(struct ins_wbuf *w, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-
-	ins_put(w, b, 4);
-}
-
-static inline void
-ins_put_be64(struct ins_wbuf *w, uint64_t v)
-{
-	ins_put_be32(w, (uint32_t)(v >> 32));
-	ins_put_be32(w, (uint32_t)v);
-}
-
-static inline void
-ins_put_addr(struct ins_wbuf *w, const struct ins_addr *a)
-{
-	ins_put_u8(w, a->family);
-	ins_put_be16(w, a->port);
-	ins_put(w, a->addr, 16);
-	ins_put_be32(w, a->scope_id);
-}
-
-static inline void
-ins_put_str(struct ins_wbuf *w, const char *s, size_t max)
+ins_put_str(struct wbuf *w, const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -187,8 +142,8 @@ ins_put_str(struct ins_wbuf *w, const char *s, size_t max)
 		w->overflow = true;
 		return;
 	}
-	ins_put_u8(w, (uint8_t)n);
-	ins_put(w, s, n);
+	wb_u8(w, (uint8_t)n);
+	wb_bytes(w, s, n);
 }
 
 /* Number of descriptors a message of this type must carry. */
@@ -217,25 +172,25 @@ insproto_msg_nfds(const struct ins_msg *m)
 }
 
 static inline void
-insproto_put_body(struct ins_wbuf *w, const struct ins_msg *m)
+insproto_put_body(struct wbuf *w, const struct ins_msg *m)
 {
 	if (m->type & INS_REPLY)
-		ins_put_be32(w, (uint32_t)m->status);
+		wb_u32(w, (uint32_t)m->status);
 	switch (m->type) {
 	case INS_SOCKET:
-		ins_put_u8(w, m->family);
-		ins_put_u8(w, m->socktype);
-		ins_put_u8(w, m->flags);
-		ins_put_be32(w, m->protocol);
+		wb_u8(w, m->family);
+		wb_u8(w, m->socktype);
+		wb_u8(w, m->flags);
+		wb_u32(w, m->protocol);
 		break;
 	case INS_BIND:
 		ins_put_addr(w, &m->addr);
 		break;
 	case INS_LISTEN:
-		ins_put_be32(w, m->backlog);
+		wb_u32(w, m->backlog);
 		break;
 	case INS_CONNECT:
-		ins_put_u8(w, m->socktype);
+		wb_u8(w, m->socktype);
 		ins_put_addr(w, &m->addr);
 		break;
 	case INS_GETNAME | INS_REPLY:
@@ -244,9 +199,9 @@ insproto_put_body(struct ins_wbuf *w, const struct ins_msg *m)
 			ins_put_addr(w, &m->addr);
 		break;
 	case INS_RESOLVE:
-		ins_put_u8(w, m->family);
-		ins_put_u8(w, m->socktype);
-		ins_put_be32(w, m->ai_flags);
+		wb_u8(w, m->family);
+		wb_u8(w, m->socktype);
+		wb_u32(w, m->ai_flags);
 		ins_put_str(w, m->name, INS_NAME_MAX);
 		ins_put_str(w, m->service, INS_SERVICE_MAX);
 		break;
@@ -255,18 +210,18 @@ insproto_put_body(struct ins_wbuf *w, const struct ins_msg *m)
 			w->overflow = true;
 			break;
 		}
-		ins_put_u8(w, m->naddrs);
+		wb_u8(w, m->naddrs);
 		for (size_t i = 0; i < m->naddrs; i++)
 			ins_put_addr(w, &m->addrs[i]);
 		break;
 	case INS_CONN:
-		ins_put_be64(w, m->conn_id);
+		wb_u64(w, m->conn_id);
 		ins_put_addr(w, &m->addr);
 		ins_put_addr(w, &m->addr2);
 		break;
 	case INS_DENY:
 		ins_put_addr(w, &m->addr);
-		ins_put_be32(w, m->seconds);
+		wb_u32(w, m->seconds);
 		break;
 	default:
 		break;	/* GETNAME request and plain status replies have no more */
@@ -280,19 +235,19 @@ insproto_put_body(struct ins_wbuf *w, const struct ins_msg *m)
 static inline int
 insproto_encode(const struct ins_msg *m, void *buf, size_t cap)
 {
-	struct ins_wbuf w = { .p = (uint8_t *)buf, .cap = cap };
+	struct wbuf w = wb_init(buf, cap);
 	uint8_t base = m->type & (uint8_t)~INS_REPLY;
 
 	if (base < INS_SOCKET || base > INS_TYPE_MAX)
 		return -EINVAL;
-	ins_put_be16(&w, INS_MAGIC);
-	ins_put_u8(&w, INS_VERSION);
-	ins_put_u8(&w, m->type);
-	ins_put_be32(&w, m->id);
+	wb_u16(&w, INS_MAGIC);
+	wb_u8(&w, INS_VERSION);
+	wb_u8(&w, m->type);
+	wb_u32(&w, m->id);
 	insproto_put_body(&w, m);
-	if (w.overflow)
+	if (!wb_ok(&w))
 		return -EMSGSIZE;
-	return (int)w.len;
+	return (int)wb_len(&w);
 }
 
 /* --- reading: every field through the cursor --- */
