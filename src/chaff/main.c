@@ -18,12 +18,13 @@
 #include "common/log.h"
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: moat-chaff -c FILE [-n] [-d]\n"
-			"  -c FILE  configuration (YAML)\n"
-			"  -n       check the configuration and exit\n"
-			"  -d       debug logging\n");
+	fprintf(f, "usage: moat-chaff -c FILE [-n] [-d]\n"
+		   "  -c, --config FILE  configuration (YAML)\n"
+		   "  -n, --check        check the configuration and exit\n"
+		   "  -d, --debug        debug logging\n"
+		   "  -h, --help         this text\n");
 }
 
 int
@@ -33,18 +34,26 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	bool check = false;
 	int c, r;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 
 	log_init("moat-chaff", LOG_DEST_STDERR, LOG_LVL_INFO, false);
-	while ((c = getopt(argc, argv, "c:ndh")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:ndh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'n': check = true; break;
 		case 'd': log_set_level(LOG_LVL_DEBUG); break;
-		default: usage(); return c == 'h' ? 0 : 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (!path) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	if (chaff_run_load(path, &ch) < 0)

@@ -60,7 +60,8 @@ ins_usage(FILE *f)
 		"       moat-ins --check --policy FILE\n");
 }
 
-/* The shim next to this program, or $MOAT_SHIM. */
+/* The shim: $MOAT_SHIM, next to this program (a build tree), ../lib/moat, then
+ * where meson installs it (MOAT_SHIM_DIR). */
 static int
 ins_find_shim(char *buf, size_t len)
 {
@@ -86,6 +87,11 @@ ins_find_shim(char *buf, size_t len)
 	if (access(buf, R_OK) == 0)
 		return 0;
 	if ((size_t)snprintf(buf, len, "%s/../lib/moat/libmoat-shim.so", self) >= len)
+		return -ENAMETOOLONG;
+	if (access(buf, R_OK) == 0)
+		return 0;
+	/* Installed: meson's libdir (lib/x86_64-linux-gnu on Debian). */
+	if ((size_t)snprintf(buf, len, "%s/libmoat-shim.so", MOAT_SHIM_DIR) >= len)
 		return -ENAMETOOLONG;
 	return access(buf, R_OK) == 0 ? 0 : -ENOENT;
 }
@@ -288,7 +294,7 @@ main(int argc, char **argv)
 		if (o.user)
 			ins_resolve_user(o.user, &ro.user);
 		if (ins_find_shim(shim, sizeof(shim)) < 0)
-			fatalx("libmoat-shim.so not found next to moat-ins (set MOAT_SHIM)");
+			fatalx("libmoat-shim.so not found next to moat-ins nor in " MOAT_SHIM_DIR " (set MOAT_SHIM)");
 		ro.shim = shim;
 	}
 	return run_main(&ro, &pol);

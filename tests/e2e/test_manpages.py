@@ -217,8 +217,6 @@ def help_text(page):
     prog = program(PAGES[page][0])
     if page == "moatd.8":
         return run([prog, "--help"]) + run([prog, "--backtest", "--help"])
-    if page == "moat-chaff.8":
-        return run([prog, "-h"])          # getopt only: no --help
     if page == "moat.1":                  # its own options (the rest is commands' prose)
         return run([prog, "--help"]).split("Global options:", 1)[1].split("Exit status", 1)[0]
     return run([prog, "--help"])
