@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/progpath.h"
 
 #ifndef MOAT_SBINDIR
 #define MOAT_SBINDIR "/usr/local/sbin"
@@ -62,41 +63,11 @@ static const char cmd_backtest_text[] =
 "    moat backtest --json --set rate.learn=1h week.csv\n"
 "    moat backtest --pcap --po web=192.0.2.0/24@53,80 --set limits.udp.pps=1000 day.pcap\n";
 
-/*
- * Put the moatd to run in buf: $MOATD as given; else the first executable of
- * next to this program, ../sbin/, ../engine/ (relative to this program, so a
- * moved install or a build tree finds its own moatd, not another version's)
- * and MOAT_SBINDIR; else "moatd", for execvp to look up in $PATH.
- */
-static void
-cmd_backtest_find_moatd(char *buf, size_t len)
-{
-	static const char *const rel[] = { "moatd", "../sbin/moatd", "../engine/moatd" };
-	const char *env = getenv("MOATD");
-	char self[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-				if ((size_t)snprintf(buf, len, "%s/%s", self, rel[i]) < len &&
-				    access(buf, X_OK) == 0)
-					return;
-		}
-	}
-	if ((size_t)snprintf(buf, len, "%s/moatd", MOAT_SBINDIR) < len && access(buf, X_OK) == 0)
-		return;
-	snprintf(buf, len, "moatd");
-}
+static const char *const cmd_backtest_rel[] = { "moatd", "../sbin/moatd", "../engine/moatd" };
+static const struct progpath cmd_backtest_moatd = {
+	.name = "moatd", .env = "MOATD", .rel = cmd_backtest_rel,
+	.nrel = sizeof(cmd_backtest_rel) / sizeof(cmd_backtest_rel[0]), .installed = MOAT_SBINDIR,
+};
 
 static int
 cmd_backtest_run(struct cli *cli, int argc, char **argv)
@@ -104,7 +75,7 @@ cmd_backtest_run(struct cli *cli, int argc, char **argv)
 	char moatd[PATH_MAX];
 	char **av;
 	size_t n = 0;
-	int err;
+	int r;
 
 	if (argc < 2)
 		return cli_usage_error(&cmd_backtest, "missing FILE (or - for standard input)");
@@ -116,7 +87,7 @@ cmd_backtest_run(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "moat backtest: out of memory\n");
 		return CLI_EXIT_REFUSED;
 	}
-	cmd_backtest_find_moatd(moatd, sizeof(moatd));
+	progpath_find(&cmd_backtest_moatd, moatd, sizeof(moatd));
 	av[n++] = moatd;
 	av[n++] = (char *)"--backtest";
 	if (cli->json)
@@ -124,13 +95,9 @@ cmd_backtest_run(struct cli *cli, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		av[n++] = argv[i];
 	av[n] = NULL;
-	fflush(NULL);
-	execvp(av[0], av);
-	err = errno;
-	fprintf(stderr, "moat backtest: cannot start %s: %s%s\n", av[0], strerror(err),
-	    err == ENOENT ? " (install moatd, or set MOATD to its path)" : "");
+	r = progpath_exec("moat backtest", &cmd_backtest_moatd, av);
 	free(av);
-	return err == ENOENT ? 127 : 126;
+	return r;
 }
 
 const struct cli_cmd cmd_backtest = {

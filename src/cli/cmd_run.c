@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/progpath.h"
 
 static const char cmd_run_text[] =
 "NAME\n"
@@ -71,35 +72,12 @@ static const char cmd_run_text[] =
 "    moat run --isolate --hold http -- nginx -g 'daemon off;'\n"
 "    moat run --isolate -- curl -s http://www.example.test/\n";
 
-/* moat-ins: $MOAT_INS, next to this program, ../ins/ (build tree), else $PATH. */
-static void
-cmd_run_find_ins(char *buf, size_t len)
-{
-	const char *env = getenv("MOAT_INS");
-	char self[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if ((size_t)snprintf(buf, len, "%s/moat-ins", self) < len &&
-			    access(buf, X_OK) == 0)
-				return;
-			if ((size_t)snprintf(buf, len, "%s/../ins/moat-ins", self) < len &&
-			    access(buf, X_OK) == 0)
-				return;
-		}
-	}
-	snprintf(buf, len, "moat-ins");
-}
+/* moat-ins: installed beside moat (bindir); ../ins/ in a build tree. */
+static const char *const cmd_run_rel[] = { "moat-ins", "../ins/moat-ins" };
+static const struct progpath cmd_run_ins = {
+	.name = "moat-ins", .env = "MOAT_INS", .rel = cmd_run_rel,
+	.nrel = sizeof(cmd_run_rel) / sizeof(cmd_run_rel[0]),
+};
 
 static int
 cmd_run_run(struct cli *cli, int argc, char **argv)
@@ -125,7 +103,7 @@ cmd_run_run(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "moat run: out of memory\n");
 		return CLI_EXIT_REFUSED;
 	}
-	cmd_run_find_ins(ins, sizeof(ins));
+	progpath_find(&cmd_run_ins, ins, sizeof(ins));
 	av[n++] = ins;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
@@ -168,11 +146,9 @@ cmd_run_run(struct cli *cli, int argc, char **argv)
 	while (optind < argc)
 		av[n++] = argv[optind++];
 	av[n] = NULL;
-	fflush(NULL);
-	execvp(av[0], av);
-	fprintf(stderr, "moat run: cannot start %s: %s\n", av[0], strerror(errno));
+	c = progpath_exec("moat run", &cmd_run_ins, av);
 	free(av);
-	return errno == ENOENT ? 127 : 126;
+	return c;
 }
 
 const struct cli_cmd cmd_run = {
