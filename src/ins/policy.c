@@ -403,19 +403,15 @@ policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error
 	return 0;
 }
 
-int
-policy_load(const char *path, struct policy *p, struct cfg_error *err)
+/* Parse a loaded document over *p; frees doc. *p only on success. */
+static int
+policy_from_doc(struct cfg_doc *doc, struct policy *p, struct cfg_error *err)
 {
 	static const char *const keys[] = { "bind", "clients", "connect", "hold", "shed", NULL };
-	struct cfg_doc *doc = NULL;
-	const struct cfg_node *root;
+	const struct cfg_node *root = cfg_root(doc);
 	struct policy tmp = *p;
-	int r;
+	int r = 0;
 
-	r = cfg_load_file(path, &doc, err);
-	if (r < 0)
-		return r;
-	root = cfg_root(doc);
 	if (!root)
 		goto out;	/* an empty file keeps the defaults */
 	if (cfg_kind(root) != CFG_MAP) {
@@ -431,4 +427,23 @@ policy_load(const char *path, struct policy *p, struct cfg_error *err)
 out:
 	cfg_free(doc);
 	return r;
+}
+
+int
+policy_load(const char *path, struct policy *p, struct cfg_error *err)
+{
+	struct cfg_doc *doc = NULL;
+	int r = cfg_load_file(path, &doc, err);
+
+	return r < 0 ? r : policy_from_doc(doc, p, err);
+}
+
+int
+policy_load_buffer(const char *name, const char *buf, size_t len, struct policy *p,
+		   struct cfg_error *err)
+{
+	struct cfg_doc *doc = NULL;
+	int r = cfg_load_buffer(name, buf, len, &doc, err);
+
+	return r < 0 ? r : policy_from_doc(doc, p, err);
 }

@@ -12,6 +12,7 @@
 #define MOAT_INS_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto/insproto.h"
@@ -101,6 +102,9 @@ int policy_prefix_parse(const char *s, struct policy_prefix *ret);
  */
 struct cfg_error;
 int policy_load(const char *path, struct policy *p, struct cfg_error *err);
+/* The same from len bytes at buf (name is the FILE in messages): the fuzz entry. */
+int policy_load_buffer(const char *name, const char *buf, size_t len, struct policy *p,
+		       struct cfg_error *err);
 
 int policy_check_socket(const struct policy *p, uint8_t family, uint8_t socktype);
 /* uid is the requesting client's (SO_PEERCRED): privileged ports need 0 or priv_uids. */

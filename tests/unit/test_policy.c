@@ -230,6 +230,37 @@ test_load_users(void **state)
 	unlink(path);
 }
 
+/*
+ * policy_load_buffer (the fuzz entry) reads what policy_load reads: the same
+ * values, the buffer's name in messages, an empty buffer keeps the defaults
+ * and a refused one leaves the policy unchanged.
+ */
+static void
+test_load_buffer(void **state)
+{
+	static const char text[] = "hold:\n  mode: data\n  max_conns_per_source: 7\n"
+				   "connect:\n  allow: [2001:db8::/32]\n";
+	static const char bad[] = "shed:\n  observe_ms: 50\n";
+	struct policy p, before;
+	struct cfg_error err;
+
+	(void)state;
+	policy_default(&p);
+	memcpy(&before, &p, sizeof(before));
+	assert_int_equal(policy_load_buffer("b.yaml", "", 0, &p, &err), 0);
+	assert_memory_equal(&p, &before, sizeof(p));
+	assert_int_equal(policy_load_buffer("b.yaml", text, strlen(text), &p, &err), 0);
+	assert_int_equal(p.hold, POLICY_HOLD_DATA);
+	assert_int_equal(p.max_conns_per_source, 7);
+	assert_int_equal(p.nconnect, 1);
+	assert_int_equal(p.connect_allow[0].family, INS_AF_INET6);
+	memcpy(&before, &p, sizeof(before));
+	assert_int_equal(policy_load_buffer("b.yaml", bad, strlen(bad), &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "b.yaml:2:"));
+	assert_non_null(strstr(err.msg, "observe_ms"));
+	assert_memory_equal(&p, &before, sizeof(p));
+}
+
 int
 main(void)
 {
@@ -242,6 +273,7 @@ main(void)
 		cmocka_unit_test(test_load_mark),
 		cmocka_unit_test(test_v4mapped),
 		cmocka_unit_test(test_load_users),
+		cmocka_unit_test(test_load_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
