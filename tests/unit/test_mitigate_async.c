@@ -131,8 +131,8 @@ listener_serve_one(struct listener *l, unsigned k)
 		struct pollfd p = { .fd = l->release[0], .events = POLLIN };
 		char b;
 
-		if (poll(&p, 1, 5000) == 1)
-			(void)read(l->release[0], &b, 1);
+		if (poll(&p, 1, 5000) == 1 && read(l->release[0], &b, 1) < 0)
+			b = 0;	/* released either way */
 	}
 	(void)send(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 57,
 	    MSG_NOSIGNAL);
