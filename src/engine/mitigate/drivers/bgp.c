@@ -86,6 +86,7 @@ struct bgp_async {
 	bool started, stopping;
 	uint64_t stop_deadline_ns;	/* close(): queued operations left at this time are abandoned */
 	struct bgp_op *q;		/* ring of BGP_MAX_QUEUE */
+	struct bgp_op cur;		/* the worker's: the operation it runs, unlocked */
 	size_t q_head, q_n;
 	uint64_t seq_in, seq_done;
 	bool refresh_wanted;
@@ -303,6 +304,17 @@ bgp_argv_init(struct drv_bgp *d, struct bgp_argv *a, const char *family)
 	bgp_arg(a, "%s", family);
 }
 
+/* What a call does, for error texts: its arguments after the API address. */
+static void
+bgp_what(const struct bgp_argv *a, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 5; i < a->n && i <= 10 && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i > 5 ? " " : "", a->v[i]);
+}
+
 /*
  * Run gobgp with a's arguments (common/spawn: no shell, stdin from
  * /dev/null, killed at the driver's timeout, stdout and stderr captured
@@ -322,12 +334,13 @@ bgp_run(struct drv_bgp *d, struct bgp_argv *a, char **ret_out)
 		.timeout_ms = (uint64_t)d->timeout_ms,
 	};
 	struct spawn_result res;
+	char what[64];
 	int r;
 
 	d->werr[0] = '\0';
+	bgp_what(a, what, sizeof(what));
 	if ((r = spawn_run(&o, &res)) < 0) {
-		snprintf(d->werr, sizeof(d->werr), "gobgp %s %s: %s", a->v[9] ? a->v[9] : "",
-		    a->v[10] ? a->v[10] : "", strerror(-r));
+		snprintf(d->werr, sizeof(d->werr), "gobgp %s: %s", what, strerror(-r));
 		if (r == -ETIMEDOUT)
 			log_warnx("bgp: gobgp %s %s failed: %s", a->v[9] ? a->v[9] : "",
 			    a->v[10] ? a->v[10] : "", strerror(-r));
@@ -341,8 +354,7 @@ bgp_run(struct drv_bgp *d, struct bgp_argv *a, char **ret_out)
 		r = -EIO;
 	if (r < 0) {
 		/* gobgp's own message, first line only. */
-		snprintf(d->werr, sizeof(d->werr), "gobgp %s %s: %.*s", a->v[9] ? a->v[9] : "",
-		    a->v[10] ? a->v[10] : "",
+		snprintf(d->werr, sizeof(d->werr), "gobgp %s: %.*s", what,
 		    r == -EMSGSIZE ? 40 : (int)strcspn(res.out ? res.out : "", "\n"),
 		    r == -EMSGSIZE ? strerror(EMSGSIZE) : res.out ? res.out : "");
 		log_warnx("bgp: gobgp %s %s failed: %s", a->v[9] ? a->v[9] : "", a->v[10] ? a->v[10] : "",
@@ -801,7 +813,7 @@ bgp_worker(void *arg)
 {
 	struct drv_bgp *d = arg;
 	struct bgp_async *a = &d->a;
-	struct bgp_op *op = malloc(sizeof(*op));
+	struct bgp_op *op = &a->cur;
 	size_t abandoned = 0;
 
 	pthread_mutex_lock(&a->mu);
@@ -810,13 +822,13 @@ bgp_worker(void *arg)
 		struct timespec ts;
 		int r;
 
-		if (a->stopping && a->q_n > 0 && (now >= a->stop_deadline_ns || op == NULL)) {
+		if (a->stopping && a->q_n > 0 && now >= a->stop_deadline_ns) {
 			abandoned += a->q_n;
 			a->st.dropped += a->q_n;
 			a->seq_done += a->q_n;
 			a->q_n = 0;
 		}
-		if (a->q_n > 0 && op != NULL) {
+		if (a->q_n > 0) {
 			*op = a->q[a->q_head];
 			a->q_head = (a->q_head + 1) % BGP_MAX_QUEUE;
 			a->q_n--;
@@ -854,7 +866,6 @@ bgp_worker(void *arg)
 	if (abandoned > 0)
 		log_warnx("bgp: %zu queued operation(s) abandoned at close; the next start reconciles",
 		    abandoned);
-	free(op);
 	return NULL;
 }
 
