@@ -8,14 +8,19 @@ While it is frozen the attack ends and its route is withdrawn (a gobgp call
 that cannot succeed), and `moat status` keeps answering, each time within
 1 s. The failure shows as a flight entry (mitigation.driver-failed). Thawed,
 gobgpd still holds the route nobody wants; the periodic reconciliation
-(every 60 s) removes it, with a flight entry (mitigation.reconcile).
+(every 60 s) removes it, with a flight entry (mitigation.reconcile). The
+second test does the same through privilege separation (moatd --user).
 """
+import json
 import os
+import shutil
 import signal
+import tempfile
 import time
 
 from conftest import binpath, need
-from nslib import wait_for
+from nslib import sh, wait_for
+from test_foundation_moatd import free_port
 from test_mitigate_router import GOBGPD_CONF, UDP_FLOOD, Router, mitigating
 
 
@@ -86,3 +91,85 @@ def test_bgp_frozen_speaker_does_not_block_the_loop(topo, tmp_path):
     assert rec and rec[-1]["detail"]["removed"] >= 1, flight
     r.proc.terminate()
     assert r.proc.wait(10) == 0
+
+
+def test_bgp_frozen_speaker_through_privsep(topo):
+    """The same with `moatd --user moat`: the bgp driver runs in the
+    privileged part, the engine reaches it over the channel. A proven scan
+    alarm blackholes the PO's host; with gobgpd frozen, `moat unmitigate`
+    returns, `moat status` keeps answering within 1 s, and the privileged
+    driver's failure reaches the engine (STATUS request) as a
+    mitigation.driver-failed flight entry."""
+    need("gobgpd", "gobgp")
+    sh("getent", "passwd", "moat")
+    d = tempfile.mkdtemp(prefix="moat-bgpasync-", dir="/tmp")
+    os.chmod(d, 0o755)
+    try:
+        rtr = topo.ns("rtr")
+        with open(d + "/gobgpd.toml", "w") as f:
+            f.write(GOBGPD_CONF)
+        gobgpd = topo.spawn(rtr, "gobgpd", "-f", d + "/gobgpd.toml", "-t", "toml",
+                            "--api-hosts", "127.0.0.1:50051")
+        wait_for(lambda: topo.run(rtr, "gobgp", "global", check=False,
+                                  timeout=10).returncode == 0,
+                 timeout=15, interval=0.5, what="gobgpd's API")
+        state = d + "/state"
+        port = free_port()
+        with open(d + "/moatd.yaml", "w") as f:
+            f.write('api:\n  listen: "127.0.0.1:%d"\nmitigate:\n  drivers:\n'
+                    '    bgp: { local_as: 64500, next_hop: 198.51.100.1, timeout_ms: 2000 }\n'
+                    % port)
+        log = open(d + "/moatd.log", "w")
+        p = topo.spawn(rtr, binpath("moatd"), "-c", d + "/moatd.yaml", "--state", state,
+                       "--user", "moat", stdout=log, stderr=log)
+        log.close()
+        moat = [binpath("moat"), "--state", state]
+        wait_for(lambda: topo.run(rtr, *moat, "status", check=False).returncode == 0,
+                 timeout=10, what="moatd")
+        topo.run(rtr, *moat, "po", "add", "web", "--prefix", "192.0.2.99/32", "--driver", "bgp")
+        with open(state + "/api.token") as f:
+            token = f.read().strip()
+        alarm = {"type": "chaff.alarm", "kind": "syn_scan", "src": "198.51.100.7",
+                 "decoy": "192.0.2.99", "n_decoys": 12, "count": 40, "scan": True,
+                 "proto": "tcp", "proven": True}
+        topo.run(rtr, "curl", "-sf", "-H", "Authorization: Bearer " + token,
+                 "-H", "Content-Type: application/json", "-d", json.dumps(alarm),
+                 "http://127.0.0.1:%d/api/v1/alarms" % port)
+
+        def mitigations():
+            return json.loads(topo.run(rtr, *moat, "--json", "mitigations").stdout)["mitigations"]
+
+        def rib():
+            return topo.run(rtr, "gobgp", "global", "rib", "-a", "ipv4", check=False,
+                            timeout=10).stdout
+        live = wait_for(lambda: [m for m in mitigations() if m["status"] == "mitigating"],
+                        timeout=10, interval=0.3, what="the bgp mitigation")
+        assert live[0]["driver"] == "bgp", live
+        wait_for(lambda: "192.0.2.99/32" in rib(), timeout=10, interval=0.3,
+                 what="the blackhole route in GoBGP")
+
+        os.kill(gobgpd.pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            topo.run(rtr, *moat, "unmitigate", str(live[0]["id"]), timeout=10)
+            slowest = time.monotonic() - t0
+            events = []
+            deadline = time.time() + 30
+            while time.time() < deadline and "mitigation.driver-failed" not in events:
+                t0 = time.monotonic()
+                out = topo.run(rtr, *moat, "status", check=False, timeout=10)
+                slowest = max(slowest, time.monotonic() - t0)
+                assert out.returncode == 0, out.stdout + out.stderr
+                events = [e["event"] for e in json.loads(topo.run(
+                    rtr, *moat, "--json", "flight", "--category", "mitigation").stdout)["entries"]]
+                time.sleep(0.3)
+            print("privsep: slowest answer with gobgpd frozen %.3f s" % slowest)
+            assert "mitigation.driver-failed" in events, events
+            assert all(m["status"] == "ended" for m in mitigations())
+            assert slowest < 1.0, "moat took %.3f s with gobgpd frozen" % slowest
+        finally:
+            os.kill(gobgpd.pid, signal.SIGCONT)
+        os.kill(p.pid, signal.SIGTERM)
+        assert p.wait(15) == 0
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
