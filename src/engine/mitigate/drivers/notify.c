@@ -300,9 +300,9 @@ notify_worker(void *arg)
 				free(d->posts[d->q_head]);
 				d->posts[d->q_head] = NULL;
 				d->q_head = (d->q_head + 1) % NOTIFY_MAX_QUEUE;
+				d->st.dropped++;
 				abandoned++;
 			}
-			d->st.dropped += abandoned;
 		}
 		if (d->q_n == 0) {
 			if (atomic_load(&d->stopping))
