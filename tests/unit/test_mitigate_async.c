@@ -386,6 +386,25 @@ file_has(void *arg)
 	return strstr(buf, g->needle) != NULL;
 }
 
+/* The needle at least twice in the file. */
+static bool
+twice(void *arg)
+{
+	const struct grep_arg *g = arg;
+	char buf[65536];
+	FILE *f = fopen(g->file, "r");
+	const char *p;
+	size_t n;
+
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	p = strstr(buf, g->needle);
+	return p != NULL && strstr(p + 1, g->needle) != NULL;
+}
+
 static int
 count_lines(const char *path)
 {
@@ -449,6 +468,14 @@ test_bgp_queued_in_order(void **state)
 	ran_add.needle = "large-community 64500:0:";
 	assert_true(file_has(&ran_add));
 	assert_int_equal(status_of(m, "bgp").failures, 0);
+
+	/* The fake RIB never shows the route: reconciliation (which moatd runs
+	   every minute) finds it missing and announces it again. */
+	assert_int_equal(mit_reconcile(m, 1001, &rep), 1);
+	assert_int_equal(rep.d[1].error, 0);
+	assert_int_equal(rep.d[1].reinstalled, 1);
+	ran_add.needle = "global rib -a ipv4 add 192.0.2.43/32";
+	assert_true(eventually(twice, &ran_add));
 
 	/* The fake RIB stays empty: the withdrawal finds nothing to delete. */
 	assert_int_equal(mit_stop(m, id, 1002, "test"), 0);
