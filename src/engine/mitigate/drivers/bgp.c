@@ -1006,7 +1006,8 @@ bgp_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
 		r = -ENOMEM;
 		goto out;
 	}
-	memcpy(ids, a->cache_ids, a->cache_n * sizeof(*ids));
+	if (a->cache_n > 0)
+		memcpy(ids, a->cache_ids, a->cache_n * sizeof(*ids));
 	*ret_ids = ids;
 	*ret_n = a->cache_n;
 out:
