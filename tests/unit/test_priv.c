@@ -112,12 +112,30 @@ fake_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
 	return 0;
 }
 
+/* An asynchronous driver's status: what failed after apply() returned. */
+static int
+fake_status(void *state, struct mit_driver_status *ret)
+{
+	struct fake *f = state;
+
+	*ret = (struct mit_driver_status){ .failures = f->applies * 2, .dropped = 3, .queued = 4 };
+	/* unterminated: the server must terminate it before it leaves */
+	memset(ret->last_error, 'x', sizeof(ret->last_error));
+	memcpy(ret->last_error, "gobgp: no answer", 16);
+	return 0;
+}
+
 static const struct mit_driver_ops fake_ops = {
 	.name = "fake", .open = fake_open, .close = fake_close, .apply = fake_apply,
 	.withdraw = fake_withdraw, .installed = fake_installed, .counters = fake_counters,
-	.peers = fake_peers,
+	.peers = fake_peers, .status = fake_status,
 };
-static const struct mit_driver_ops *const table[] = { &fake_ops };
+/* A synchronous driver: no status op. */
+static const struct mit_driver_ops sync_ops = {
+	.name = "sync", .open = fake_open, .close = fake_close, .apply = fake_apply,
+	.withdraw = fake_withdraw, .installed = fake_installed, .counters = fake_counters,
+};
+static const struct mit_driver_ops *const table[] = { &fake_ops, &sync_ops };
 
 struct rig {
 	struct cfg_doc *conf;
@@ -152,7 +170,7 @@ setup(void **state)
 	int sv[2];
 
 	assert_int_equal(cfg_load_buffer("t", yaml, strlen(yaml), &g->conf, &err), 0);
-	assert_int_equal(priv_server_new(table, 1, g->conf, &g->srv), 0);
+	assert_int_equal(priv_server_new(table, 2, g->conf, &g->srv), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	g->sfd = sv[0];
 	assert_int_equal(priv_client_new(sv[1], 5000, &g->cli), 0);
@@ -311,6 +329,65 @@ test_malformed_messages(void **state)
 	assert_int_equal(the_fake.applies, 1);
 }
 
+/*
+ * STATUS: typed and size-checked like the rest. The counts come back as
+ * the driver gave them, its error text terminated; a driver without the op
+ * answers -EOPNOTSUPP; a STATUS with a body is refused.
+ */
+static void
+test_status(void **state)
+{
+	struct rig *g = *state;
+	struct mit_driver_status st;
+	struct mit_rule r = rule(9);
+	uint8_t buf[sizeof(struct priv_hdr) + 8] = { 0 };
+	struct priv_hdr q = { .version = PRIV_VERSION, .type = PRIV_STATUS, .seq = 2000 };
+	int32_t h = -1, hs = -1;
+
+	assert_int_equal(priv_client_open(g->cli, "fake", &h), 0);
+	assert_int_equal(priv_client_apply(g->cli, h, &r), 0);
+	assert_int_equal(priv_client_status(g->cli, h, &st), 0);
+	assert_int_equal(st.failures, 2);
+	assert_int_equal(st.dropped, 3);
+	assert_int_equal(st.queued, 4);
+	assert_int_equal(strnlen(st.last_error, sizeof(st.last_error)), sizeof(st.last_error) - 1);
+	assert_memory_equal(st.last_error, "gobgp: no answer", 16);
+	assert_int_equal(priv_client_open(g->cli, "sync", &hs), 0);
+	assert_int_equal(priv_client_status(g->cli, hs, &st), -EOPNOTSUPP);
+	/* a body where none belongs */
+	q.handle = h;
+	memcpy(buf, &q, sizeof(q));
+	assert_int_equal(priv_client_raw(g->cli, buf, sizeof(q) + 8), -EPROTO);
+	assert_int_equal(priv_server_refused(g->srv), 1);
+}
+
+/* Through the proxies: the manager sees the privileged driver's status. */
+static void
+test_status_through_proxies(void **state)
+{
+	struct rig *g = *state;
+	struct priv_proxy_table *t = NULL;
+	const struct mit_driver_ops *const *rows;
+	struct mit_driver_status st;
+	struct cfg_error err = { "" };
+	struct mit_mgr *m = NULL;
+	const char *name = NULL;
+	size_t n;
+
+	assert_int_equal(priv_proxy_table_new(g->cli, table, 2, &t), 0);
+	rows = priv_proxy_rows(t, &n);
+	assert_null(rows[1]->status);	/* the real row has none: neither has its proxy */
+	assert_int_equal(mit_mgr_new(NULL, rows, n, &m, &err), 0);
+	assert_int_equal(mit_reconcile(m, 1000, NULL), 0);	/* opens both */
+	assert_int_equal(mit_driver_status_at(m, 0, &name, &st), 1);
+	assert_string_equal(name, "fake");
+	assert_int_equal(st.dropped, 3);
+	assert_int_equal(mit_driver_status_at(m, 1, &name, &st), -EOPNOTSUPP);
+	assert_int_equal(mit_driver_status_at(m, 2, &name, &st), 0);
+	mit_mgr_free(m);
+	priv_proxy_table_free(t);
+}
+
 /* A server handed bytes directly: a short datagram gets a reply too. */
 static void
 test_handle_short(void **state)
@@ -384,6 +461,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_short, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_through_proxies, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1421,3 +1421,24 @@ mit_uninspected(const struct mit_mgr *m)
 		n += !m->drivers[i].inspected;
 	return n;
 }
+
+int
+mit_driver_status_at(const struct mit_mgr *m, size_t i, const char **ret_name,
+    struct mit_driver_status *ret)
+{
+	const struct mit_driver *d;
+	struct mit_driver_status st = { 0 };
+	int r;
+
+	if (i >= m->n_drivers)
+		return 0;
+	d = &m->drivers[i];
+	*ret_name = d->ops->name;
+	if (d->ops->status == NULL)
+		return -EOPNOTSUPP;
+	if ((r = d->ops->status(d->state, &st)) < 0)
+		return r;
+	st.last_error[sizeof(st.last_error) - 1] = '\0';
+	*ret = st;
+	return 1;
+}

@@ -104,7 +104,23 @@ struct mit_counters {
  * rule's packet/byte counters back (-EOPNOTSUPP if the driver has none).
  * peers(), optional (NULL), lists the addresses the driver talks to that
  * must never be blocked (a BGP speaker's neighbours); up to max into out.
+ *
+ * Asynchronous drivers (bgp, notify) queue the work of apply() and
+ * withdraw() to a thread of their own and return once the rule is
+ * validated and queued: 0 then means "accepted", not "done". What later
+ * fails is counted and reported by status(), optional (NULL for drivers
+ * whose every call is done when it returns); the engine polls it every tick
+ * and reconciles every driver periodically, so a failed announcement is
+ * seen and repaired. installed() and peers() of such a driver never wait
+ * for long (each driver says how long at most).
  */
+struct mit_driver_status {
+	uint64_t failures;	/* operations that failed since open */
+	uint64_t dropped;	/* operations dropped: queue full, or abandoned at close */
+	uint64_t queued;	/* operations waiting now */
+	char last_error[128];	/* the last failure, "" if none; NUL-terminated */
+};
+
 struct mit_driver_ops {
 	const char *name;
 	int (*open)(const struct mit_driver_ops *self, const struct cfg_node *conf,
@@ -115,6 +131,7 @@ struct mit_driver_ops {
 	int (*installed)(void *state, uint64_t **ret_ids, size_t *ret_n);
 	int (*counters)(void *state, uint64_t id, struct mit_counters *ret);
 	int (*peers)(void *state, struct ipaddr *out, size_t max, size_t *ret_n);
+	int (*status)(void *state, struct mit_driver_status *ret);
 };
 
 extern const struct mit_driver_ops drv_nft_ops;
@@ -286,5 +303,13 @@ int mit_reconcile(struct mit_mgr *m, uint64_t now_s, struct mit_reconcile_report
 int mit_reinspect(struct mit_mgr *m, uint64_t now_s, struct mit_reconcile_report *rep);
 /* Drivers whose last inspection failed. */
 size_t mit_uninspected(const struct mit_mgr *m);
+
+/*
+ * The status (struct mit_driver_status) of the i-th open driver, for i from
+ * 0: 1 and *ret filled, 0 past the last one, -EOPNOTSUPP for a driver
+ * without status(); *ret_name is the driver's name.
+ */
+int mit_driver_status_at(const struct mit_mgr *m, size_t i, const char **ret_name,
+    struct mit_driver_status *ret);
 
 #endif

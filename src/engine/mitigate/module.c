@@ -30,11 +30,22 @@ struct mitigation_ctx {
 	uint64_t pending[MITIGATION_MAX_PENDING];
 	size_t npending;
 	uint64_t last_tick_ns;	/* monotonic, for the drop rate */
-	uint64_t next_inspect_ns;	/* monotonic: retry drivers that could not be inspected */
+	uint64_t next_inspect_ns;	/* monotonic: the next reconciliation of every driver */
+	struct mitigation_drv_seen {	/* drivers' status() as last reported */
+		uint64_t failures, dropped;
+		uint64_t next_record_ns;
+	} seen[MIT_MAX_DRIVERS];
 };
 
-/* Drivers that could not be inspected at start are tried again this often. */
-#define MITIGATION_REINSPECT_NS (60ULL * CLOCK_NS_PER_SEC)
+/*
+ * Every driver is reconciled this often (and once at start): a rule missing
+ * from its system (a failed asynchronous announcement, a speaker restarted
+ * empty) is re-installed, a leftover removed, a driver that could not be
+ * inspected tried again.
+ */
+#define MITIGATION_RECONCILE_NS (60ULL * CLOCK_NS_PER_SEC)
+/* A driver's failures make at most one flight entry this often (all are counted). */
+#define MITIGATION_DRV_RECORD_NS (60ULL * CLOCK_NS_PER_SEC)
 
 /* The drivers moatd ships, in no particular order (a PO names its own). */
 static const struct mit_driver_ops *const mitigation_drivers[] = {
@@ -630,6 +641,50 @@ mitigation_traffic_floor(struct mitigation_ctx *m, uint64_t interval_ns)
 	}
 }
 
+/*
+ * Asynchronous drivers report what failed after apply() returned (status()):
+ * growing counts are a health issue and a flight entry (at most one per
+ * driver per MITIGATION_DRV_RECORD_NS, with the counts since the last one).
+ * The periodic reconciliation repairs what the failures left.
+ */
+static void
+mitigation_poll_drivers(struct mitigation_ctx *m, uint64_t now_ns)
+{
+	struct mit_driver_status st;
+	const char *name;
+	int r;
+
+	for (size_t i = 0; i < MIT_MAX_DRIVERS &&
+	    (r = mit_driver_status_at(m->mgr, i, &name, &st)) != 0; i++) {
+		struct mitigation_drv_seen *seen = &m->seen[i];
+		json_t *detail;
+		uint64_t nf, nd;
+
+		if (r < 0)
+			continue;
+		if (st.failures < seen->failures || st.dropped < seen->dropped)
+			*seen = (struct mitigation_drv_seen){ 0 };	/* reopened */
+		nf = st.failures - seen->failures;
+		nd = st.dropped - seen->dropped;
+		if ((nf == 0 && nd == 0) || now_ns < seen->next_record_ns)
+			continue;
+		health_report(engine_health(m->e), "mitigation", 0.2,
+		    "driver %s: %" PRIu64 " operation(s) failed, %" PRIu64 " dropped: %s", name, nf,
+		    nd, st.last_error);
+		detail = json_pack("{s:s,s:I,s:I,s:I,s:I,s:s}", "driver", name,
+		    "failed", (json_int_t)nf, "dropped", (json_int_t)nd,
+		    "failures_total", (json_int_t)st.failures, "queued", (json_int_t)st.queued,
+		    "last_error", st.last_error);
+		flight_record(engine_flight(m->e), "mitigation", "mitigation.driver-failed", detail,
+		    "driver %s: %" PRIu64 " operation(s) failed, %" PRIu64 " dropped (last: %s)",
+		    name, nf, nd, st.last_error[0] ? st.last_error : "-");
+		json_decref(detail);
+		seen->failures = st.failures;
+		seen->dropped = st.dropped;
+		seen->next_record_ns = now_ns + MITIGATION_DRV_RECORD_NS;
+	}
+}
+
 void
 mitigation_tick(void *state, uint64_t now_ns)
 {
@@ -637,11 +692,12 @@ mitigation_tick(void *state, uint64_t now_ns)
 
 	mitigation_start_pending(m);
 	mitigation_refine(m);
-	if (mit_uninspected(m->mgr) > 0 && now_ns >= m->next_inspect_ns) {
+	if (now_ns >= m->next_inspect_ns) {
 		if (m->next_inspect_ns != 0)
-			mitigation_reconcile(m, true, 0.05);
-		m->next_inspect_ns = now_ns + MITIGATION_REINSPECT_NS;
+			mitigation_reconcile(m, false, 0.05);
+		m->next_inspect_ns = now_ns + MITIGATION_RECONCILE_NS;
 	}
+	mitigation_poll_drivers(m, now_ns);
 	/* The engine ticks on the monotonic clock; mitigations keep wall time. */
 	mit_tick(m->mgr, clock_wall_s(engine_clock(m->e)));
 	mitigation_traffic_floor(m, m->last_tick_ns ? now_ns - m->last_tick_ns : 0);

@@ -208,6 +208,21 @@ priv_client_peers(struct priv_client *c, int32_t handle, struct ipaddr *out, siz
 }
 
 int
+priv_client_status(struct priv_client *c, int32_t handle, struct mit_driver_status *ret)
+{
+	struct mit_driver_status st;
+	size_t len = 0;
+	int r;
+
+	if ((r = priv_call(c, PRIV_STATUS, handle, NULL, 0, &st, sizeof(st), &len, NULL)) < 0)
+		return r;
+	if (len != sizeof(st) || memchr(st.last_error, '\0', sizeof(st.last_error)) == NULL)
+		return -EPROTO;
+	*ret = st;
+	return 0;
+}
+
+int
 priv_client_raw(struct priv_client *c, const void *msg, size_t len)
 {
 	struct priv_hdr q = { 0 };

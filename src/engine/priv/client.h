@@ -35,6 +35,9 @@ int priv_client_counters(struct priv_client *c, int32_t handle, uint64_t id,
 int priv_client_peers(struct priv_client *c, int32_t handle, struct ipaddr *out, size_t max,
     size_t *ret_n);
 
+/* An asynchronous driver's status (mit_driver_ops.status); -EOPNOTSUPP: none. */
+int priv_client_status(struct priv_client *c, int32_t handle, struct mit_driver_status *ret);
+
 /*
  * Send a raw datagram and wait for any reply's result: for tests of the
  * server's refusals. Returns the reply's result or a negative errno.

@@ -11,7 +11,8 @@
  * capability. So the vocabulary is the driver interface of
  * mitigate/manager.h and nothing more: open a driver, apply a rule,
  * withdraw a rule, list rules, read counters, list the driver's peers
- * (never to be blocked), close.
+ * (never to be blocked), read an asynchronous driver's status (failures
+ * and drops after apply() returned), close.
  *
  * Every message is one datagram: a fixed header, then a body whose size is
  * exact for its type. Requests carry a sequence number the reply echoes.
@@ -41,6 +42,7 @@ enum priv_type {
 	PRIV_INSTALLED,		/* no body; reply body: n ids */
 	PRIV_COUNTERS,		/* body: priv_id; reply body: struct mit_counters */
 	PRIV_PEERS,		/* no body; reply body: n struct ipaddr */
+	PRIV_STATUS,		/* no body; reply body: struct mit_driver_status */
 	PRIV_REPLY = 0x80,
 };
 

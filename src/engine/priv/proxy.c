@@ -103,6 +103,14 @@ priv_proxy_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
 	return priv_client_peers(st->c, st->handle, out, max, ret_n);
 }
 
+static int
+priv_proxy_status(void *state, struct mit_driver_status *ret)
+{
+	struct priv_proxy_state *st = state;
+
+	return priv_client_status(st->c, st->handle, ret);
+}
+
 int
 priv_proxy_table_new(struct priv_client *c, const struct mit_driver_ops *const *real, size_t n,
     struct priv_proxy_table **ret)
@@ -120,7 +128,8 @@ priv_proxy_table_new(struct priv_client *c, const struct mit_driver_ops *const *
 				.close = priv_proxy_close, .apply = priv_proxy_apply,
 				.withdraw = priv_proxy_withdraw, .installed = priv_proxy_installed,
 				.counters = priv_proxy_counters,
-				.peers = real[i]->peers ? priv_proxy_peers : NULL },
+				.peers = real[i]->peers ? priv_proxy_peers : NULL,
+				.status = real[i]->status ? priv_proxy_status : NULL },
 			.c = c,
 		};
 		t->ptrs[i] = &t->rows[i].ops;

@@ -194,6 +194,7 @@ priv_body_size(uint16_t type, size_t *ret)
 	case PRIV_INSTALLED: *ret = 0; return 0;
 	case PRIV_COUNTERS: *ret = sizeof(struct priv_id); return 0;
 	case PRIV_PEERS: *ret = 0; return 0;
+	case PRIV_STATUS: *ret = 0; return 0;
 	default: break;
 	}
 	return -EPROTO;
@@ -227,6 +228,7 @@ priv_run(struct priv_server *s, const struct priv_hdr *q, const void *in, struct
 	struct priv_id id;
 	struct mit_rule rule;
 	struct mit_counters c;
+	struct mit_driver_status st;
 	uint64_t *ids = NULL;
 	size_t n = 0;
 	const char *why;
@@ -268,6 +270,16 @@ priv_run(struct priv_server *s, const struct priv_hdr *q, const void *in, struct
 		return 0;
 	case PRIV_PEERS:
 		return priv_peers(h, body, ret_len);
+	case PRIV_STATUS:
+		if (h->ops->status == NULL)
+			return -EOPNOTSUPP;
+		memset(&st, 0, sizeof(st));
+		if ((r = h->ops->status(h->state, &st)) < 0)
+			return r;
+		st.last_error[sizeof(st.last_error) - 1] = '\0';
+		memcpy(body, &st, sizeof(st));
+		*ret_len = sizeof(st);
+		return 0;
 	default:
 		return priv_refuse(s, "unknown request");
 	}
@@ -318,6 +330,8 @@ priv_server_serve(struct priv_server *s, int fd)
 	    "a rule fits one message");
 	static_assert(PRIV_MAX_PEERS * sizeof(struct ipaddr) + sizeof(struct priv_hdr) <=
 	    PRIV_MSG_MAX, "the peers fit one message");
+	static_assert(sizeof(struct mit_driver_status) + sizeof(struct priv_hdr) <= PRIV_MSG_MAX,
+	    "a status fits one message");
 	_Alignas(8) uint8_t in[PRIV_MSG_MAX], out[PRIV_MSG_MAX];
 	size_t nfds = 0, n;
 	ssize_t len;

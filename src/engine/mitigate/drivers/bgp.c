@@ -16,17 +16,30 @@
  * rule's claim and how a restarted moatd reads back what is announced. Operators who do not
  * want these tags upstream strip large communities on export.
  *
- * gobgp runs synchronously with a timeout (it answers in milliseconds on a
- * local API); the engine's loop waits for it.
+ * gobgp runs on a worker thread of the driver's own, never on the caller's
+ * (the engine's loop, or moatd's privileged part, which the loop waits
+ * for): apply() and withdraw() validate, queue the operation in order and
+ * return. The worker runs each with gobgp's timeout; a failure is counted
+ * and kept as the last error for status(), and the manager's periodic
+ * reconciliation re-installs what is missing. After each batch of
+ * operations, and every BGP_REFRESH_S, the worker reads the RIB and the
+ * neighbours back into a cache: installed() answers from it when it is
+ * current (read after the last queued operation ran, at most BGP_CACHE_TTL_S
+ * old), else asks for a new read and waits at most BGP_WAIT_MS for it;
+ * if gobgp's last read failed it answers that error at once. peers() answers
+ * from the cache only. So no call waits more than BGP_WAIT_MS on gobgpd.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/spawn.h"
@@ -39,8 +52,55 @@
 #define BGP_MAX_ARGS 64
 /* Rule ids one path may carry (one large community each); more attacks on one host decline. */
 #define BGP_MAX_TAGS 8
+/* Operations waiting for the worker; more are refused (max_mitigations is 50 by default). */
+#define BGP_MAX_QUEUE 256u
+/* Neighbours the cache keeps (the priv channel's PEERS cap). */
+#define BGP_MAX_PEERS 64u
+/* The worker re-reads the RIB this often when idle. */
+#define BGP_REFRESH_S 30u
+/* A cached read older than this is not an answer to installed(). */
+#define BGP_CACHE_TTL_S 45u
+/* installed() waits at most this long for a new read. */
+#define BGP_WAIT_MS 1000u
 
 enum bgp_mode { BGP_BLACKHOLE, BGP_FLOWSPEC };
+
+enum bgp_op_kind { BGP_OP_APPLY, BGP_OP_WITHDRAW };
+
+struct bgp_op {
+	enum bgp_op_kind kind;
+	uint64_t id;		/* withdraw: the rule id */
+	struct mit_rule rule;	/* apply */
+};
+
+/*
+ * What the caller and the worker share, under mu. seq_in counts operations
+ * queued, seq_done those the worker finished; a read of the RIB that began
+ * when seq_done == seq_in (cache_seq) shows every operation queued so far.
+ */
+struct bgp_async {
+	pthread_mutex_t mu;
+	pthread_cond_t work;		/* the worker waits here */
+	pthread_cond_t done;		/* installed() waits here for a read */
+	pthread_t thread;
+	bool started, stopping;
+	uint64_t stop_deadline_ns;	/* close(): queued operations left at this time are abandoned */
+	struct bgp_op *q;		/* ring of BGP_MAX_QUEUE */
+	struct bgp_op cur;		/* the worker's: the operation it runs, unlocked */
+	size_t q_head, q_n;
+	uint64_t seq_in, seq_done;
+	bool refresh_wanted;
+	uint64_t next_refresh_ns;
+	bool cache_have;		/* a read finished (cache_err says how) */
+	int cache_err;
+	uint64_t cache_seq, cache_ns;
+	uint64_t *cache_ids;
+	size_t cache_n;
+	bool peers_have;
+	struct ipaddr peers[BGP_MAX_PEERS];
+	size_t n_peers;
+	struct mit_driver_status st;
+};
 
 struct drv_bgp {
 	char gobgp[256];
@@ -52,7 +112,56 @@ struct drv_bgp {
 	char next_hop6[IPADDR_STRLEN];
 	char community[64];
 	int64_t timeout_ms;
+	char werr[128];		/* the worker's: why its last gobgp call failed */
+	struct bgp_async a;
 };
+
+/* ---- the shared state ---- */
+
+static uint64_t
+bgp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Mutex and condition variables only: no thread until the first call. */
+static int
+bgp_async_init(struct bgp_async *a)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	if ((r = pthread_condattr_init(&ca)) != 0)
+		return -r;
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if ((r = pthread_mutex_init(&a->mu, NULL)) != 0) {
+		pthread_condattr_destroy(&ca);
+		return -r;
+	}
+	if ((r = pthread_cond_init(&a->work, &ca)) != 0) {
+		pthread_mutex_destroy(&a->mu);
+		pthread_condattr_destroy(&ca);
+		return -r;
+	}
+	if ((r = pthread_cond_init(&a->done, &ca)) != 0) {
+		pthread_cond_destroy(&a->work);
+		pthread_mutex_destroy(&a->mu);
+		pthread_condattr_destroy(&ca);
+		return -r;
+	}
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+static void
+bgp_timespec(uint64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000u);
+	ts->tv_nsec = (long)(ns % 1000000000u);
+}
 
 /* ---- configuration ---- */
 
@@ -147,14 +256,12 @@ bgp_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void **
 		free(d);
 		return r;
 	}
+	if ((r = bgp_async_init(&d->a)) < 0) {
+		free(d);
+		return r;
+	}
 	*ret_state = d;
 	return 0;
-}
-
-static void
-bgp_close(void *state)
-{
-	free(state);
 }
 
 /* ---- running gobgp ---- */
@@ -197,6 +304,17 @@ bgp_argv_init(struct drv_bgp *d, struct bgp_argv *a, const char *family)
 	bgp_arg(a, "%s", family);
 }
 
+/* What a call does, for error texts: its arguments after the API address. */
+static void
+bgp_what(const struct bgp_argv *a, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 5; i < a->n && i <= 10 && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i > 5 ? " " : "", a->v[i]);
+}
+
 /*
  * Run gobgp with a's arguments (common/spawn: no shell, stdin from
  * /dev/null, killed at the driver's timeout, stdout and stderr captured
@@ -216,9 +334,13 @@ bgp_run(struct drv_bgp *d, struct bgp_argv *a, char **ret_out)
 		.timeout_ms = (uint64_t)d->timeout_ms,
 	};
 	struct spawn_result res;
+	char what[64];
 	int r;
 
+	d->werr[0] = '\0';
+	bgp_what(a, what, sizeof(what));
 	if ((r = spawn_run(&o, &res)) < 0) {
+		snprintf(d->werr, sizeof(d->werr), "gobgp %s: %s", what, strerror(-r));
 		if (r == -ETIMEDOUT)
 			log_warnx("bgp: gobgp %s %s failed: %s", a->v[9] ? a->v[9] : "",
 			    a->v[10] ? a->v[10] : "", strerror(-r));
@@ -231,6 +353,10 @@ bgp_run(struct drv_bgp *d, struct bgp_argv *a, char **ret_out)
 	else if (!WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0)
 		r = -EIO;
 	if (r < 0) {
+		/* gobgp's own message, first line only. */
+		snprintf(d->werr, sizeof(d->werr), "gobgp %s: %.*s", what,
+		    r == -EMSGSIZE ? 40 : (int)strcspn(res.out ? res.out : "", "\n"),
+		    r == -EMSGSIZE ? strerror(EMSGSIZE) : res.out ? res.out : "");
 		log_warnx("bgp: gobgp %s %s failed: %s", a->v[9] ? a->v[9] : "", a->v[10] ? a->v[10] : "",
 		    r == -EMSGSIZE ? strerror(EMSGSIZE) : res.out);
 		spawn_result_fini(&res);
@@ -480,15 +606,12 @@ bgp_rule_keys(const struct drv_bgp *d, const struct mit_rule *r, char keys[][512
 }
 
 static int
-bgp_apply(void *state, const struct mit_rule *r)
+bgp_do_apply(struct drv_bgp *d, const struct mit_rule *r)
 {
-	struct drv_bgp *d = state;
 	char keys[MIT_MAX_TARGETS][512];
 	struct bgp_rib rib;
 	int n, rc = 0;
 
-	if (r->action != MIT_ACT_DROP)
-		return -EOPNOTSUPP;	/* FlowSpec rate limits are bytes/s; ours are pps */
 	if ((n = bgp_rule_keys(d, r, keys, MIT_MAX_TARGETS)) < 0)
 		return n;
 	if ((rc = bgp_rib_read(d, bgp_family(d, r->req.af), &rib)) < 0)
@@ -547,9 +670,8 @@ bgp_withdraw_family(struct drv_bgp *d, uint8_t af, uint64_t id, bool *found)
 }
 
 static int
-bgp_withdraw(void *state, uint64_t id)
+bgp_do_withdraw(struct drv_bgp *d, uint64_t id)
 {
-	struct drv_bgp *d = state;
 	bool found = false;
 	int r;
 
@@ -560,9 +682,8 @@ bgp_withdraw(void *state, uint64_t id)
 }
 
 static int
-bgp_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
+bgp_do_installed(struct drv_bgp *d, uint64_t **ret_ids, size_t *ret_n)
 {
-	struct drv_bgp *d = state;
 	uint64_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	uint8_t afs[] = { AF_INET, AF_INET6 };
@@ -600,9 +721,8 @@ bgp_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
 
 /* The speaker's neighbours (`gobgp neighbor -j`): never to be blocked. */
 static int
-bgp_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
+bgp_do_peers(struct drv_bgp *d, struct ipaddr *out, size_t max, size_t *ret_n)
 {
-	struct drv_bgp *d = state;
 	struct bgp_argv *a = calloc(1, sizeof(*a));
 	char *text = NULL;
 	json_t *doc, *it;
@@ -635,6 +755,333 @@ bgp_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
 	return 0;
 }
 
+/* ---- the worker and the calls the manager makes ---- */
+
+static bool
+bgp_id_in(const uint64_t *ids, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Read the RIB and the neighbours into the cache (called unlocked, by the worker). */
+static void
+bgp_refresh(struct drv_bgp *d, uint64_t seq)
+{
+	struct bgp_async *a = &d->a;
+	struct ipaddr peers[BGP_MAX_PEERS];
+	uint64_t *ids = NULL;
+	size_t n = 0, np = 0;
+	int r, pr = -EAGAIN;
+
+	r = bgp_do_installed(d, &ids, &n);
+	if (r == 0)	/* a speaker that did not answer is not asked twice */
+		pr = bgp_do_peers(d, peers, BGP_MAX_PEERS, &np);
+	pthread_mutex_lock(&a->mu);
+	a->cache_have = true;
+	a->cache_err = r;
+	a->cache_seq = seq;
+	a->cache_ns = bgp_now_ns();
+	if (r == 0) {
+		free(a->cache_ids);
+		a->cache_ids = ids;
+		a->cache_n = n;
+	} else {
+		a->st.failures++;
+		snprintf(a->st.last_error, sizeof(a->st.last_error), "reading the RIB: %.100s",
+		    d->werr[0] ? d->werr : strerror(-r));
+	}
+	if (pr == 0) {
+		memcpy(a->peers, peers, np * sizeof(peers[0]));
+		a->n_peers = np;
+		a->peers_have = true;
+	}
+	a->next_refresh_ns = a->cache_ns + (uint64_t)BGP_REFRESH_S * 1000000000u;
+	pthread_cond_broadcast(&a->done);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/*
+ * The worker: queued operations first, in order; then a read of the RIB
+ * when one is wanted (after a batch, on request, every BGP_REFRESH_S).
+ * Stopping, it still runs what is queued until the close deadline.
+ */
+static void *
+bgp_worker(void *arg)
+{
+	struct drv_bgp *d = arg;
+	struct bgp_async *a = &d->a;
+	struct bgp_op *op = &a->cur;
+	size_t abandoned = 0;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		uint64_t now = bgp_now_ns();
+		struct timespec ts;
+		int r;
+
+		if (a->stopping && a->q_n > 0 && now >= a->stop_deadline_ns) {
+			abandoned += a->q_n;
+			a->st.dropped += a->q_n;
+			a->seq_done += a->q_n;
+			a->q_n = 0;
+		}
+		if (a->q_n > 0) {
+			*op = a->q[a->q_head];
+			a->q_head = (a->q_head + 1) % BGP_MAX_QUEUE;
+			a->q_n--;
+			pthread_mutex_unlock(&a->mu);
+			r = op->kind == BGP_OP_APPLY ? bgp_do_apply(d, &op->rule) :
+			    bgp_do_withdraw(d, op->id);
+			pthread_mutex_lock(&a->mu);
+			a->seq_done++;
+			if (r < 0 && !(op->kind == BGP_OP_WITHDRAW && r == -ENOENT)) {
+				a->st.failures++;
+				snprintf(a->st.last_error, sizeof(a->st.last_error), "%s rule %" PRIu64 ": %.80s",
+				    op->kind == BGP_OP_APPLY ? "announcing" : "withdrawing",
+				    op->kind == BGP_OP_APPLY ? op->rule.id : op->id,
+				    d->werr[0] ? d->werr : strerror(-r));
+			}
+			if (a->q_n == 0)
+				a->refresh_wanted = true;
+			continue;
+		}
+		if (a->stopping)
+			break;
+		if (a->refresh_wanted || now >= a->next_refresh_ns) {
+			uint64_t seq = a->seq_done;
+
+			a->refresh_wanted = false;
+			pthread_mutex_unlock(&a->mu);
+			bgp_refresh(d, seq);
+			pthread_mutex_lock(&a->mu);
+			continue;
+		}
+		bgp_timespec(a->next_refresh_ns, &ts);
+		pthread_cond_timedwait(&a->work, &a->mu, &ts);
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (abandoned > 0)
+		log_warnx("bgp: %zu queued operation(s) abandoned at close; the next start reconciles",
+		    abandoned);
+	return NULL;
+}
+
+/* Start the worker on first use (open() has no effect outside); with a->mu held. */
+static int
+bgp_start_locked(struct drv_bgp *d)
+{
+	struct bgp_async *a = &d->a;
+	sigset_t all, old;
+	int r;
+
+	if (a->started)
+		return 0;
+	if (a->q == NULL && (a->q = calloc(BGP_MAX_QUEUE, sizeof(*a->q))) == NULL)
+		return -ENOMEM;
+	/* Signals belong to the engine's loop (signalfd): the worker takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&a->thread, NULL, bgp_worker, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return -r;
+	a->started = true;
+	return 0;
+}
+
+static int
+bgp_enqueue(struct drv_bgp *d, const struct bgp_op *op)
+{
+	struct bgp_async *a = &d->a;
+	int r;
+
+	pthread_mutex_lock(&a->mu);
+	if ((r = bgp_start_locked(d)) < 0)
+		goto out;
+	if (a->q_n == BGP_MAX_QUEUE) {
+		a->st.dropped++;
+		snprintf(a->st.last_error, sizeof(a->st.last_error),
+		    "queue full (%u operations): gobgp is not keeping up", BGP_MAX_QUEUE);
+		r = -ENOSPC;
+		goto out;
+	}
+	a->q[(a->q_head + a->q_n) % BGP_MAX_QUEUE] = *op;
+	a->q_n++;
+	a->seq_in++;
+	pthread_cond_signal(&a->work);
+out:
+	pthread_mutex_unlock(&a->mu);
+	return r;
+}
+
+static int
+bgp_apply(void *state, const struct mit_rule *r)
+{
+	struct drv_bgp *d = state;
+	char (*keys)[512];
+	struct bgp_op *op;
+	int n;
+
+	if (r->action != MIT_ACT_DROP)
+		return -EOPNOTSUPP;	/* FlowSpec rate limits are bytes/s; ours are pps */
+	if ((keys = calloc(MIT_MAX_TARGETS, sizeof(*keys))) == NULL)
+		return -ENOMEM;
+	n = bgp_rule_keys(d, r, keys, MIT_MAX_TARGETS);
+	free(keys);
+	if (n < 0)
+		return n;
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return -ENOMEM;
+	op->kind = BGP_OP_APPLY;
+	op->rule = *r;
+	n = bgp_enqueue(d, op);
+	free(op);
+	return n;
+}
+
+/* Is the cache a true picture now (read after every queued operation ran)? */
+static bool
+bgp_cache_current(const struct bgp_async *a, uint64_t now)
+{
+	return a->cache_have && a->cache_seq == a->seq_in &&
+	    now - a->cache_ns <= (uint64_t)BGP_CACHE_TTL_S * 1000000000u;
+}
+
+static int
+bgp_withdraw(void *state, uint64_t id)
+{
+	struct drv_bgp *d = state;
+	struct bgp_async *a = &d->a;
+	struct bgp_op op = { .kind = BGP_OP_WITHDRAW, .id = id };
+	bool absent;
+
+	pthread_mutex_lock(&a->mu);
+	absent = bgp_cache_current(a, bgp_now_ns()) && a->cache_err == 0 &&
+	    !bgp_id_in(a->cache_ids, a->cache_n, id);
+	pthread_mutex_unlock(&a->mu);
+	if (absent)
+		return -ENOENT;
+	return bgp_enqueue(d, &op);
+}
+
+static int
+bgp_installed(void *state, uint64_t **ret_ids, size_t *ret_n)
+{
+	struct drv_bgp *d = state;
+	struct bgp_async *a = &d->a;
+	uint64_t deadline = bgp_now_ns() + (uint64_t)BGP_WAIT_MS * 1000000u, now;
+	uint64_t *ids;
+	int r;
+
+	pthread_mutex_lock(&a->mu);
+	if ((r = bgp_start_locked(d)) < 0)
+		goto out;
+	for (;;) {
+		struct timespec ts;
+
+		now = bgp_now_ns();
+		if (bgp_cache_current(a, now)) {
+			if ((r = a->cache_err) < 0) {
+				/* gobgpd did not answer the last read: say so now, ask again. */
+				a->refresh_wanted = true;
+				pthread_cond_signal(&a->work);
+			}
+			break;
+		}
+		if (now >= deadline) {
+			r = -EAGAIN;
+			goto out;
+		}
+		a->refresh_wanted = true;
+		pthread_cond_signal(&a->work);
+		bgp_timespec(deadline, &ts);
+		pthread_cond_timedwait(&a->done, &a->mu, &ts);
+	}
+	if (r < 0)
+		goto out;
+	if ((ids = malloc((a->cache_n + 1) * sizeof(*ids))) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (a->cache_n > 0)
+		memcpy(ids, a->cache_ids, a->cache_n * sizeof(*ids));
+	*ret_ids = ids;
+	*ret_n = a->cache_n;
+out:
+	pthread_mutex_unlock(&a->mu);
+	return r;
+}
+
+/* The neighbours of the last read that reached gobgpd; -EAGAIN before one did. */
+static int
+bgp_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
+{
+	struct drv_bgp *d = state;
+	struct bgp_async *a = &d->a;
+	size_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&a->mu);
+	if (!a->peers_have) {
+		if ((r = bgp_start_locked(d)) == 0) {
+			a->refresh_wanted = true;
+			pthread_cond_signal(&a->work);
+			r = -EAGAIN;
+		}
+		goto out;
+	}
+	n = a->n_peers < max ? a->n_peers : max;
+	memcpy(out, a->peers, n * sizeof(*out));
+	*ret_n = n;
+out:
+	pthread_mutex_unlock(&a->mu);
+	return r;
+}
+
+static int
+bgp_status(void *state, struct mit_driver_status *ret)
+{
+	struct drv_bgp *d = state;
+
+	pthread_mutex_lock(&d->a.mu);
+	*ret = d->a.st;
+	ret->queued = d->a.q_n;
+	pthread_mutex_unlock(&d->a.mu);
+	return 0;
+}
+
+/*
+ * Stop the worker: what is queued still runs until timeout_ms from now, the
+ * rest is abandoned (counted, logged; the next start reconciles). At most
+ * twice the timeout, since an operation under way has its own.
+ */
+static void
+bgp_close(void *state)
+{
+	struct drv_bgp *d = state;
+	struct bgp_async *a;
+
+	if (d == NULL)
+		return;
+	a = &d->a;
+	pthread_mutex_lock(&a->mu);
+	a->stopping = true;
+	a->stop_deadline_ns = bgp_now_ns() + (uint64_t)d->timeout_ms * 1000000u;
+	pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->mu);
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	pthread_cond_destroy(&a->done);
+	pthread_cond_destroy(&a->work);
+	pthread_mutex_destroy(&a->mu);
+	free(a->q);
+	free(a->cache_ids);
+	free(d);
+}
+
 static int
 bgp_counters(void *state, uint64_t id, struct mit_counters *ret)
 {
@@ -650,4 +1097,5 @@ const struct mit_driver_ops drv_bgp_ops = {
 	.installed = bgp_installed,
 	.counters = bgp_counters,
 	.peers = bgp_peers,
+	.status = bgp_status,
 };

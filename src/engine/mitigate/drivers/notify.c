@@ -6,7 +6,13 @@
  * the same rule is applied again, "unban" on end) and the whole rule as JSON
  * on its standard input. It is never run through a shell. The webhook gets
  * the same JSON as a POST body. Scripts run in the background and are reaped
- * later; the webhook has a short timeout because it runs on the engine's loop.
+ * later. Webhooks are posted by a worker thread of the driver's own, one at
+ * a time in order, each with the configured timeout, never on the caller's
+ * thread (the engine's loop): apply() and withdraw() queue the body and
+ * return. The queue is bounded (NOTIFY_MAX_QUEUE): when full the oldest post
+ * is dropped. Failures and drops are counted for status(); close() lets the
+ * worker post what is queued for at most timeout_ms more, then abandons the
+ * rest (counted and logged).
  *
  * Notification has no external state to reconcile: installed() says so, and
  * the driver remembers what it announced only to send the matching "unban".
@@ -15,11 +21,15 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/spawn.h"
@@ -29,6 +39,8 @@
 #define NOTIFY_MAX_RULES 4096u
 /* Background scripts at once; more are refused rather than forking without bound. */
 #define NOTIFY_MAX_CHILDREN 32u
+/* Webhook posts waiting for the worker; when full the oldest is dropped. */
+#define NOTIFY_MAX_QUEUE 64u
 
 struct notify_entry {
 	uint64_t id;
@@ -43,7 +55,27 @@ struct drv_notify {
 	size_t n_rules, next;
 	struct spawn_proc children[NOTIFY_MAX_CHILDREN];
 	bool running[NOTIFY_MAX_CHILDREN];
+
+	/* Shared with the worker, under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t work;
+	pthread_t thread;
+	bool started;
+	atomic_bool stopping;
+	uint64_t stop_deadline_ns;	/* close(): posts not done by then are abandoned */
+	char *posts[NOTIFY_MAX_QUEUE];	/* ring of request bodies */
+	size_t q_head, q_n;
+	struct mit_driver_status st;
 };
+
+static uint64_t
+notify_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static int
 notify_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void **ret_state,
@@ -74,6 +106,13 @@ notify_open(const struct mit_driver_ops *self, const struct cfg_node *conf, void
 	d->script = script ? strdup(script) : NULL;
 	d->webhook = webhook ? strdup(webhook) : NULL;
 	d->timeout_ms = timeout_ms;
+	if (pthread_mutex_init(&d->mu, NULL) != 0 || pthread_cond_init(&d->work, NULL) != 0) {
+		free(d->script);
+		free(d->webhook);
+		free(d->rules);
+		free(d);
+		return -ENOMEM;
+	}
 	*ret_state = d;
 	return 0;
 }
@@ -96,6 +135,8 @@ notify_reap(struct drv_notify *d, bool wait)
 	}
 }
 
+static void notify_stop(struct drv_notify *d);
+
 static void
 notify_close(void *state)
 {
@@ -103,6 +144,7 @@ notify_close(void *state)
 
 	if (d == NULL)
 		return;
+	notify_stop(d);
 	notify_reap(d, true);
 	for (size_t i = 0; i < NOTIFY_MAX_RULES; i++)
 		json_decref(d->rules[i].doc);
@@ -191,20 +233,28 @@ notify_discard(char *ptr, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
+/* Abort a post under way once close()'s deadline has passed. */
 static int
-notify_post_webhook(struct drv_notify *d, const char *action, json_t *doc)
+notify_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	struct drv_notify *d = ud;
+
+	return atomic_load(&d->stopping) && notify_now_ns() >= d->stop_deadline_ns;
+}
+
+/* POST one body (the worker's, unlocked); why it failed into err. */
+static int
+notify_post(struct drv_notify *d, const char *text, char *err, size_t err_len)
 {
 	struct curl_slist *hdrs = NULL;
-	json_t *body = json_pack("{s:s,s:O}", "event", action, "rule", doc);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	long status = 0;
 	CURLcode cc;
 	CURL *c;
 	int r = 0;
 
-	json_decref(body);
-	if (text == NULL || (c = curl_easy_init()) == NULL) {
-		free(text);
+	if ((c = curl_easy_init()) == NULL) {
+		snprintf(err, err_len, "webhook: out of memory");
 		return -ENOMEM;
 	}
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
@@ -215,32 +265,148 @@ notify_post_webhook(struct drv_notify *d, const char *action, json_t *doc)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, notify_discard);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, notify_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (cc != CURLE_OK) {
-		log_warnx("notify: webhook %s: %s", d->webhook, curl_easy_strerror(cc));
+		snprintf(err, err_len, "webhook: %s", curl_easy_strerror(cc));
 		r = -EIO;
 	} else if (status < 200 || status > 299) {
-		log_warnx("notify: webhook %s answered %ld", d->webhook, status);
+		snprintf(err, err_len, "webhook answered %ld", status);
 		r = -EIO;
 	}
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
-	free(text);
 	return r;
+}
+
+/* Post what is queued, in order, until close(). */
+static void *
+notify_worker(void *arg)
+{
+	struct drv_notify *d = arg;
+	size_t abandoned = 0;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		char err[128] = "", *text;
+		int r;
+
+		if (atomic_load(&d->stopping) && d->q_n > 0 &&
+		    notify_now_ns() >= d->stop_deadline_ns) {
+			for (; d->q_n > 0; d->q_n--) {
+				free(d->posts[d->q_head]);
+				d->posts[d->q_head] = NULL;
+				d->q_head = (d->q_head + 1) % NOTIFY_MAX_QUEUE;
+				d->st.dropped++;
+				abandoned++;
+			}
+		}
+		if (d->q_n == 0) {
+			if (atomic_load(&d->stopping))
+				break;
+			pthread_cond_wait(&d->work, &d->mu);
+			continue;
+		}
+		text = d->posts[d->q_head];
+		d->posts[d->q_head] = NULL;
+		d->q_head = (d->q_head + 1) % NOTIFY_MAX_QUEUE;
+		d->q_n--;
+		pthread_mutex_unlock(&d->mu);
+		r = notify_post(d, text, err, sizeof(err));
+		free(text);
+		if (r < 0)
+			log_warnx("notify: %s: %s", d->webhook, err);
+		pthread_mutex_lock(&d->mu);
+		if (r < 0) {
+			d->st.failures++;
+			snprintf(d->st.last_error, sizeof(d->st.last_error), "%s", err);
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (abandoned > 0)
+		log_warnx("notify: %zu webhook post(s) abandoned at close", abandoned);
+	return NULL;
+}
+
+/* Queue one body (ownership passes); the oldest goes when full. */
+static int
+notify_enqueue(struct drv_notify *d, char *text)
+{
+	sigset_t all, old;
+	int r = 0;
+
+	pthread_mutex_lock(&d->mu);
+	if (!d->started) {
+		/* Signals belong to the engine's loop: the worker takes none. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&d->thread, NULL, notify_worker, d);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (r != 0) {
+			r = -r;
+			free(text);
+			goto out;
+		}
+		d->started = true;
+	}
+	if (d->q_n == NOTIFY_MAX_QUEUE) {
+		free(d->posts[d->q_head]);
+		d->posts[d->q_head] = NULL;
+		d->q_head = (d->q_head + 1) % NOTIFY_MAX_QUEUE;
+		d->q_n--;
+		d->st.dropped++;
+		snprintf(d->st.last_error, sizeof(d->st.last_error),
+		    "webhook queue full (%u posts): the oldest was dropped", NOTIFY_MAX_QUEUE);
+	}
+	d->posts[(d->q_head + d->q_n) % NOTIFY_MAX_QUEUE] = text;
+	d->q_n++;
+	pthread_cond_signal(&d->work);
+out:
+	pthread_mutex_unlock(&d->mu);
+	return r;
+}
+
+/* Stop the worker: queued posts go out for at most timeout_ms more. */
+static void
+notify_stop(struct drv_notify *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->stop_deadline_ns = notify_now_ns() + (uint64_t)d->timeout_ms * 1000000u;
+	atomic_store(&d->stopping, true);
+	pthread_cond_signal(&d->work);
+	pthread_mutex_unlock(&d->mu);
+	if (d->started)
+		pthread_join(d->thread, NULL);
+	for (size_t i = 0; i < NOTIFY_MAX_QUEUE; i++)
+		free(d->posts[i]);
+	pthread_cond_destroy(&d->work);
+	pthread_mutex_destroy(&d->mu);
 }
 
 static int
 notify_send(struct drv_notify *d, const char *action, json_t *doc)
 {
+	json_t *body;
+	char *text;
 	int r = 0, r2 = 0;
 
 	if (d->script != NULL && (r = notify_spawn_script(d, action, doc)) < 0) {
 		errno = -r;
 		log_warn("notify: running %s", d->script);
+		pthread_mutex_lock(&d->mu);
+		d->st.failures++;
+		snprintf(d->st.last_error, sizeof(d->st.last_error), "script: %s", strerror(-r));
+		pthread_mutex_unlock(&d->mu);
 	}
-	if (d->webhook != NULL)
-		r2 = notify_post_webhook(d, action, doc);
+	if (d->webhook != NULL) {
+		body = json_pack("{s:s,s:O}", "event", action, "rule", doc);
+		text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+		json_decref(body);
+		r2 = text != NULL ? notify_enqueue(d, text) : -ENOMEM;
+	}
 	return r < 0 ? r : r2;
 }
 
@@ -303,6 +469,18 @@ notify_counters(void *state, uint64_t id, struct mit_counters *ret)
 	return -EOPNOTSUPP;
 }
 
+static int
+notify_status(void *state, struct mit_driver_status *ret)
+{
+	struct drv_notify *d = state;
+
+	pthread_mutex_lock(&d->mu);
+	*ret = d->st;
+	ret->queued = d->q_n;
+	pthread_mutex_unlock(&d->mu);
+	return 0;
+}
+
 const struct mit_driver_ops drv_notify_ops = {
 	.name = "notify",
 	.open = notify_open,
@@ -311,4 +489,5 @@ const struct mit_driver_ops drv_notify_ops = {
 	.withdraw = notify_withdraw,
 	.installed = notify_installed,
 	.counters = notify_counters,
+	.status = notify_status,
 };
