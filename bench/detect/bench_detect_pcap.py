@@ -13,8 +13,9 @@ floor of 10 pps counts as 10 pps; amplification's packets are 1200 bytes).
 The mixed file goes through `moatd --backtest --pcap` (the collectors'
 decoder and counters and the same detectors and decision point as live)
 with the moat preset and with the Defense4All preset, and each declared
-attack is matched to a flood of its protocol declared between the flood's
-start and 60 s after its end. Reported, per preset: goal floods found
+attack is matched to a flood of its protocol and type (a SYN flood must be
+typed syn-flood: a benign burst during it is not its detection) declared
+between the flood's start and 60 s after its end. Reported, per preset: goal floods found
 (>= 2x after learning, >= 3x during), all found, false attacks during /
 after learning, detection delay mean/max (s = readings), and the longest an
 attack outlived its flood (s). Exits 0 when both runs completed (the
@@ -51,6 +52,8 @@ FLOODS = [
     (3180, 60, "syn", 3),
 ]
 KIND_PROTO = {"udp": "udp", "amp53": "udp", "syn": "tcp", "ack": "tcp"}
+KIND_TYPE = {"udp": "udp-flood", "amp53": "amplification/53", "syn": "syn-flood",
+             "ack": "tcp-other"}
 
 
 def read_pcap(path):
@@ -202,14 +205,15 @@ def score(report, m, verbose, name):
         end = (a["end"] if a["end"] is not None else report["stats"]["last"]) - base
         hit = None
         for p in plan:
-            if p["proto"] == a["protocol"] and p["start"] <= decl <= p["start"] + p["dur"] + 60:
+            if p["proto"] == a["protocol"] and KIND_TYPE[p["kind"]] == a["type"] and \
+                    p["start"] <= decl <= p["start"] + p["dur"] + 60:
                 hit = p
                 break
         if hit is None:
             res["false_learning" if decl < LEARN_S else "false_after"] += 1
             if verbose:
-                print("    %s false: %s at %.0f s, ended %s: %s" % (
-                    name, a["protocol"], decl, "%.0f s" % end if a["end"] else "never",
+                print("    %s false: %s %s at %.0f s, ended %s: %s" % (
+                    name, a["protocol"], a["type"], decl, "%.0f s" % end if a["end"] else "never",
                     a["reason"]))
             continue
         if hit["found"]:
