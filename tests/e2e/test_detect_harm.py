@@ -15,7 +15,11 @@ checked with counters in the namespaces' own nft table (not moat's):
 - a mitigated 3x flood (scope sources) whose target keeps its legitimate
   stream: the legitimate stream keeps arriving while the flood is dropped,
   and the attack and its rule end within a minute of the flood's end, with
-  the stream still flowing and nothing of moat left in the router.
+  the stream still flowing and nothing of moat left in the router;
+- probes (mitigate.probe_after 10 s here): while the flood goes on, each
+  probe finds it again and the same rule goes back at once, so the flood
+  stays dropped but for the probes' few seconds; after the flood the
+  mitigation ends (by a probe or with its attack) and nothing is left.
 """
 import json
 import time
@@ -80,7 +84,8 @@ class RateRouter(Router):
     """The router with moatd capturing both client sides, the rate detector
     learning for 15 s, and the test's own counters."""
 
-    def __init__(self, topo, tmp_path):
+    def __init__(self, topo, tmp_path, detection=DETECTION,
+                 mitigate="mitigate:\n  scope: sources\n  min_source_share: 50\n"):
         super().__init__(topo, tmp_path)
         t = topo.tag[-5:]
         for ns, hook in ((self.atk, "output"), (self.cli, "output"), (self.vic, "input")):
@@ -89,12 +94,11 @@ class RateRouter(Router):
         conf.write_text('api:\n  listen: "127.0.0.1:%d"\n' % free_port("127.0.0.1") +
                         "collect:\n  udp: []\n  capture:\n"
                         "    - { interface: ra%s }\n    - { interface: rc%s }\n" % (t, t) +
-                        DETECTION +
-                        "mitigate:\n  scope: sources\n  min_source_share: 50\n")
+                        detection + mitigate)
 
-    def start(self):
+    def start(self, *po_args):
         self.start_moatd()
-        self.moat("po", "add", "web", "--prefix", "203.0.113.10/32", "--driver", "nft")
+        self.moat("po", "add", "web", "--prefix", "203.0.113.10/32", "--driver", "nft", *po_args)
 
     def attacks(self):
         return self.moat_json("attacks", "--state", "all")["attacks"]
@@ -231,4 +235,45 @@ def test_mitigated_flood_ends_within_a_minute(topo, tmp_path):
     assert [x["id"] for x in r.attacks()] == [attack_id]
     legit.kill()
     legit.wait(10)
+    r.stop()
+
+
+def test_probe_reinstalls_during_the_flood(topo, tmp_path):
+    """A 3000 pps flood for 40 s over the PO's 1000 pps UDP threshold, rules
+    probed every 10 s for up to 5 s: every probe during the flood puts the
+    rule back (the threshold detects the flood again at once), most of the
+    flood is still dropped, and after the flood nothing of moat remains."""
+    need("nft")
+    r = RateRouter(topo, tmp_path, detection="detection:\n  set:\n    threshold_expiry: 3s\n"
+                   "    quiet: 20s\n",
+                   mitigate="mitigate:\n  scope: proto\n  probe_after: 10s\n"
+                   "  probe_window: 5s\n")
+    r.start("--threshold", "udp.pps=1000")
+    time.sleep(1.5)
+    f0 = counters(topo, r.atk)
+    v0 = counters(topo, r.vic)
+    flood = send(topo, r.atk, 3000, 40, 64)
+
+    def mitigated():
+        return [m for m in r.mitigations() if m["status"] == "mitigating"] or None
+    m = wait_for(mitigated, timeout=10, interval=0.2, what="the flood mitigated")[0]
+    assert flood.wait(timeout=60) == 0
+    f1, v1 = counters(topo, r.atk), counters(topo, r.vic)
+    sent, got = f1["flood"] - f0["flood"], v1["flood"] - v0["flood"]
+    events = [e["event"] for e in r.moat_json("flight", "--category", "mitigation")["entries"]]
+    print("flood: sent %d arrived %d (%.1f %%); events %s" % (sent, got, 100.0 * got / sent,
+                                                            events))
+    probes = events.count("mitigation.probe")
+    back = events.count("mitigation.probe-reinstalled")
+    assert probes >= 2 and back >= 2, events
+    assert sent > 60000 and got < 0.25 * sent
+
+    def ended():
+        ms = r.mitigations()
+        return ms if all(x["status"] == "ended" for x in ms) else None
+    ms = wait_for(ended, timeout=60, interval=1, what="the mitigation to end")
+    print("ended: %s" % [x["reason"] for x in ms])
+    assert [x["id"] for x in ms] == [m["id"]]
+    wait_for(lambda: moat_rules(topo, r.rtr) == [], timeout=5, interval=0.2,
+             what="the rule withdrawn")
     r.stop()
