@@ -589,24 +589,14 @@ mitigation_fini(void *state)
 }
 
 /*
- * The attack traffic floor: a mitigated attack's traffic may no longer
- * reach the capture (XDP drops before the packet taps; upstream BGP drops
- * before the router), so the rules' own drop counters stand for it. A rule
- * dropping more than the traffic's baseline by the attack's margin
- * (decision_drops_sustain) is a "mitigation" detection; the target's own
- * legitimate traffic caught by the rule is about its baseline, so it never
- * holds an attack open: when the flood stops the detections expire and the
- * attack ends as usual (docs/detection.md).
- */
-/*
  * The verdict of a probe (mit_probe_begin lifted the rule in mit_tick): the
  * attack still attacks when a detector other than the rule's own drop
  * counters ("mitigation", which went quiet with the rule) detected it a
  * second or more after the rule came out; then the rule goes back at once,
  * so a flood that is still on passes for the few readings its detection
- * takes. With no such detection for the probe window (longer than the
- * detections' expiry, so the drops' last ones are gone), the traffic is
- * back within its expected range: the mitigation ends and the attack ends
+ * takes. With no such detection for the probe window (long enough for
+ * the detectors to see a flood again: rate.persist readings), the traffic
+ * is back within its expected range: the mitigation ends and the attack ends
  * after its quiet period, unless it comes back (then it is mitigated again:
  * mitigation_on_attack).
  */
@@ -650,6 +640,16 @@ mitigation_probe(struct mitigation_ctx *m)
 	}
 }
 
+/*
+ * The attack traffic floor: a mitigated attack's traffic may no longer
+ * reach the capture (XDP drops before the packet taps; upstream BGP drops
+ * before the router), so the rules' own drop counters stand for it. A rule
+ * dropping more than the traffic's baseline by the attack's margin
+ * (decision_drops_sustain) is a "mitigation" detection; the target's own
+ * legitimate traffic caught by the rule is about its baseline, so it never
+ * holds an attack open: when the flood stops the detections expire and the
+ * attack ends as usual (docs/detection.md).
+ */
 #define MITIGATION_FLOOR_MIN_PPS 10.0
 #define MITIGATION_FLOOR_EXPIRY_NS (5ULL * CLOCK_NS_PER_SEC)
 
