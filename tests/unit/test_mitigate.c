@@ -403,7 +403,7 @@ test_rule_cap_defers_then_admits(void **state)
 static void
 test_max_duration_ends_and_withdraws(void **state)
 {
-	struct mit_mgr *m = new_mgr("max_duration: 10m\n");
+	struct mit_mgr *m = new_mgr("max_duration: 10m\nprobe_after: 0\n");	/* no probe */
 	struct mit_request q = flood(1, "192.0.2.10");
 	uint64_t id = start(m, &q, "fa", 1000);
 
@@ -1015,6 +1015,128 @@ test_bad_config_names_position(void **state)
 	assert_int_equal(FA->closes, 1);
 }
 
+/* ---- probes: a held rule is lifted and re-measured ---- */
+
+static void
+test_probe_lifts_reinstalls_and_ends(void **state)
+{
+	struct mit_mgr *m = new_mgr("probe_after: 5m\nprobe_window: 15s\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	struct events ev = { .n = 0 };
+	uint64_t id, rule;
+
+	mit_set_event_hook(m, record_event, &ev);
+	id = start(m, &q, "fa", 1000);
+	rule = mit_get(m, id)->rule.id;
+	assert_int_equal(mit_probe_window(m), 15);
+	mit_tick(m, 1299);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_int_equal(FA->n, 1);
+	mit_tick(m, 1300);		/* held 5 minutes: lifted */
+	assert_int_equal(mit_get(m, id)->status, MIT_PROBING);
+	assert_int_equal(mit_get(m, id)->probe_s, 1300);
+	assert_int_equal(FA->n, 0);
+	assert_int_equal(FA->withdraws, 1);
+	assert_true(saw(&ev, "probe"));
+	assert_int_equal(mit_probe_begin(m, id, 1301), -EINVAL);	/* already lifted */
+	/* Still attacking: the same rule goes back at once. */
+	assert_int_equal(mit_probe_end(m, id, true, 1303), 0);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_int_equal(mit_get(m, id)->probes, 1);
+	assert_int_equal(FA->n, 1);
+	assert_int_equal(FA->rules[0].id, rule);
+	assert_true(saw(&ev, "probe-reinstalled"));
+	assert_int_equal(mit_probe_end(m, id, true, 1304), -EINVAL);	/* not probing */
+	/* The next probe is probe_after from the re-install. */
+	mit_tick(m, 1602);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	mit_tick(m, 1603);
+	assert_int_equal(mit_get(m, id)->status, MIT_PROBING);
+	/* Back to normal: the mitigation ends; nothing is withdrawn twice. */
+	assert_int_equal(mit_probe_end(m, id, false, 1618), 0);
+	assert_int_equal(mit_get(m, id)->status, MIT_ENDED);
+	assert_non_null(strstr(mit_get(m, id)->reason, "probe"));
+	assert_int_equal(FA->n, 0);
+	assert_int_equal(FA->withdraws, 2);
+	/* The attack may come back: a new mitigation is possible. */
+	assert_int_not_equal(start(m, &q, "fa", 1700), id);
+	assert_int_equal(mit_probe_begin(m, 999, 1700), -ENOENT);
+	mit_mgr_free(m);
+}
+
+static void
+test_probe_off_dry_run_and_max_duration(void **state)
+{
+	struct mit_mgr *m = new_mgr("probe_after: 0\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id = start(m, &q, "fa", 1000);
+
+	mit_tick(m, 4000);		/* never probed */
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_int_equal(FA->withdraws, 0);
+	mit_mgr_free(m);
+
+	reset_fakes(NULL);
+	m = new_mgr("probe_after: 1m\ndry_run: true\n");
+	id = start(m, &q, "fa", 1000);
+	mit_tick(m, 2000);		/* a dry run has no rule to lift */
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_true(mit_get(m, id)->dry_run);
+	assert_int_equal(mit_probe_begin(m, id, 2000), -EINVAL);
+	mit_mgr_free(m);
+
+	/* max_duration ends a probing mitigation like any live one. */
+	reset_fakes(NULL);
+	m = new_mgr("probe_after: 1m\nmax_duration: 2m\n");
+	id = start(m, &q, "fa", 1000);
+	mit_tick(m, 1060);
+	assert_int_equal(mit_get(m, id)->status, MIT_PROBING);
+	mit_tick(m, 1120);
+	assert_int_equal(mit_get(m, id)->status, MIT_ENDED);
+	assert_int_equal(FA->withdraws, 1);
+	mit_mgr_free(m);
+}
+
+static void
+test_probe_refine_reconcile_and_restart(void **state)
+{
+	struct mit_mgr *m = new_mgr("probe_after: 1m\nscope: sources\n");
+	struct mit_request q = flood(1, "192.0.2.10");
+	uint64_t id = start(m, &q, "fa", 1000);
+	char *saved;
+
+	mit_tick(m, 1060);
+	assert_int_equal(mit_get(m, id)->status, MIT_PROBING);
+	/* Neither a refinement nor a reconciliation puts the rule back. */
+	assert_int_equal(ipaddr_parse("198.51.100.8", &q.sources[1]), 0);
+	q.n_sources = 2;
+	assert_true(mit_refine(m, &q, 1061) >= 0);
+	assert_int_equal(mit_reconcile(m, 1062, NULL), 0);
+	assert_int_equal(FA->n, 0);
+	assert_int_equal(mit_get(m, id)->status, MIT_PROBING);
+	saved = mit_save(m);
+	assert_non_null(strstr(saved, "\"probing\""));
+	mit_mgr_free(m);
+
+	/* A restart during a probe restores the rule. */
+	m = new_mgr("probe_after: 1m\n");
+	assert_int_equal(mit_load(m, saved), 0);
+	free(saved);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_int_equal(mit_reconcile(m, 1100, NULL), 1);
+	assert_int_equal(FA->n, 1);
+	mit_mgr_free(m);
+}
+
+static void
+test_probe_config_bounds(void **state)
+{
+	struct cfg_error err = { { 0 } };
+
+	assert_int_equal(new_mgr_err("probe_window: 1s\n", &err), -EINVAL);
+	assert_int_equal(new_mgr_err("probe_after: -1\n", &err), -EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, reset_fakes)
 
 int
@@ -1051,6 +1173,10 @@ main(void)
 		T(test_sources_refined_without_a_gap),
 		T(test_refined_rule_survives_restart),
 		T(test_bad_config_names_position),
+		T(test_probe_lifts_reinstalls_and_ends),
+		T(test_probe_off_dry_run_and_max_duration),
+		T(test_probe_refine_reconcile_and_restart),
+		T(test_probe_config_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

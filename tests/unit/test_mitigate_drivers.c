@@ -218,12 +218,40 @@ test_max_duration_ends(void **state)
 	if (!have_netns)
 		skip();
 	flush_moat_table();
-	m = new_mgr("max_duration: 10m\n");
+	m = new_mgr("max_duration: 10m\nprobe_after: 0\n");
 	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
 	mit_tick(m, 1000 + 599);
 	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
 	mit_tick(m, 1000 + 600);
 	assert_int_equal(mit_get(m, id)->status, MIT_ENDED);
+	assert_int_equal(kernel_rules(ids, 8), 0);
+	mit_mgr_free(m);
+}
+
+/* A probe lifts the nft rule and puts the same rule id back. */
+static void
+test_probe_lifts_and_reinstalls_nft(void **state)
+{
+	const char *drivers[] = { "nft" };
+	struct mit_request q = udp_flood_request(7, "192.0.2.16");
+	struct mit_mgr *m;
+	uint64_t id, rule, ids[8];
+
+	if (!have_netns)
+		skip();
+	flush_moat_table();
+	m = new_mgr("probe_after: 5m\n");
+	assert_int_equal(mit_start(m, &q, drivers, 1, 1000, &id), 0);
+	rule = mit_get(m, id)->rule.id;
+	assert_int_equal(kernel_rules(ids, 8), 1);
+	mit_tick(m, 1300);
+	assert_int_equal(mit_get(m, id)->status, MIT_PROBING);
+	assert_int_equal(kernel_rules(ids, 8), 0);
+	assert_int_equal(mit_probe_end(m, id, true, 1302), 0);
+	assert_int_equal(mit_get(m, id)->status, MIT_MITIGATING);
+	assert_int_equal(kernel_rules(ids, 8), 1);
+	assert_int_equal(ids[0], rule);
+	assert_int_equal(mit_stop(m, id, 1303, "test"), 0);
 	assert_int_equal(kernel_rules(ids, 8), 0);
 	mit_mgr_free(m);
 }
@@ -775,6 +803,7 @@ main(void)
 		cmocka_unit_test(test_allowlist_is_never_blocked),
 		cmocka_unit_test(test_dry_run_records_without_effect),
 		cmocka_unit_test(test_max_duration_ends),
+		cmocka_unit_test(test_probe_lifts_and_reinstalls_nft),
 		cmocka_unit_test(test_restart_reconciles_both_ways),
 		cmocka_unit_test(test_xdp_drops_exactly_the_attack),
 		cmocka_unit_test(test_xdp_survives_restart),

@@ -53,6 +53,8 @@ struct mit_mgr {
 	uint64_t max_rules;
 	int64_t max_duration_s;
 	int64_t retry_s;
+	int64_t probe_after_s;		/* 0: never probe */
+	int64_t probe_window_s;
 	enum mit_scope scope;
 	enum mit_action action;
 	uint64_t rate_pps;
@@ -73,6 +75,7 @@ struct mit_mgr {
 static const char *const mit_status_names[] = {
 	[MIT_PENDING] = "pending",
 	[MIT_MITIGATING] = "mitigating",
+	[MIT_PROBING] = "probing",
 	[MIT_NO_RESOURCES] = "no-resources",
 	[MIT_NOT_MITIGATED] = "not-mitigated",
 	[MIT_ENDED] = "ended",
@@ -100,7 +103,7 @@ static bool
 mit_is_live(const struct mit_entry *e)
 {
 	return e->status == MIT_PENDING || e->status == MIT_MITIGATING ||
-	    e->status == MIT_NO_RESOURCES;
+	    e->status == MIT_NO_RESOURCES || e->status == MIT_PROBING;
 }
 
 static void
@@ -298,7 +301,7 @@ mit_parse_conf(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_error 
 	static const char *const keys[] = { "allowlist", "never_block", "max_rules",
 		"max_mitigations", "min_target_share", "min_source_share", "max_block_addresses",
 		"max_duration", "retry", "scope", "action", "rate_pps", "dry_run", "po", "drivers",
-		NULL };
+		"probe_after", "probe_window", NULL };
 	static const char *const actions[] = { "drop", "ratelimit", NULL };
 	int scope = (int)m->scope, action = (int)m->action, r;
 
@@ -314,6 +317,8 @@ mit_parse_conf(struct mit_mgr *m, const struct cfg_node *conf, struct cfg_error 
 	    (r = cfg_get_u64(conf, "max_block_addresses", 1, UINT32_MAX, &m->max_block, err)) < 0 ||
 	    (r = cfg_get_duration(conf, "max_duration", 1, 365 * 86400, &m->max_duration_s, err)) < 0 ||
 	    (r = cfg_get_duration(conf, "retry", 1, 86400, &m->retry_s, err)) < 0 ||
+	    (r = cfg_get_duration(conf, "probe_after", 0, 365 * 86400, &m->probe_after_s, err)) < 0 ||
+	    (r = cfg_get_duration(conf, "probe_window", 2, 3600, &m->probe_window_s, err)) < 0 ||
 	    (r = mit_parse_enum(conf, "scope", mit_scope_names, &scope, err)) < 0 ||
 	    (r = mit_parse_enum(conf, "action", actions, &action, err)) < 0 ||
 	    (r = cfg_get_u64(conf, "rate_pps", 1, UINT32_MAX, &m->rate_pps, err)) < 0 ||
@@ -349,6 +354,8 @@ mit_mgr_new(const struct cfg_node *conf, const struct mit_driver_ops *const *tab
 	m->max_rules = 50;
 	m->max_duration_s = 3600;
 	m->retry_s = 30;
+	m->probe_after_s = 300;
+	m->probe_window_s = 15;
 	m->scope = MIT_SCOPE_PROTO;
 	m->action = MIT_ACT_DROP;
 	m->rate_pps = 1000;
@@ -741,7 +748,7 @@ mit_live_count(const struct mit_mgr *m)
 	size_t n = 0;
 
 	for (size_t i = 0; i < m->n_entries; i++)
-		n += m->entries[i].status == MIT_MITIGATING;
+		n += m->entries[i].status == MIT_MITIGATING || m->entries[i].status == MIT_PROBING;
 	return n;
 }
 
@@ -916,6 +923,7 @@ mit_try_drivers(struct mit_mgr *m, struct mit_entry *e, uint64_t now_s)
 			e->status = MIT_MITIGATING;
 			e->dry_run = false;
 			e->reason[0] = '\0';
+			e->held_s = now_s;
 			return;
 		}
 		if (r == -EOPNOTSUPP) {
@@ -1106,7 +1114,73 @@ mit_tick(struct mit_mgr *m, uint64_t now_s)
 			if (d != NULL && d->ops->counters(d->state, e->rule.id, &c) == 0)
 				e->counters = c;
 		}
+		if (e->status == MIT_MITIGATING && !e->dry_run && m->probe_after_s > 0 &&
+		    now_s >= e->held_s + (uint64_t)m->probe_after_s)
+			(void)mit_probe_begin(m, e->id, now_s);
 	}
+}
+
+int
+mit_probe_begin(struct mit_mgr *m, uint64_t id, uint64_t now_s)
+{
+	struct mit_entry *e = mit_find(m, id);
+	struct mit_driver *d;
+	int r;
+
+	if (e == NULL)
+		return -ENOENT;
+	if (e->status != MIT_MITIGATING || e->dry_run)
+		return -EINVAL;
+	if ((d = mit_driver_by_name(m, e->driver)) == NULL)
+		return -ENODEV;
+	if ((r = d->ops->withdraw(d->state, e->rule.id)) < 0 && r != -ENOENT) {
+		/* The rule is still in: probe again after another probe_after. */
+		log_warnx("mitigate: lifting rule %" PRIu64 " from %s for a probe: %s", e->rule.id,
+		    e->driver, strerror(-r));
+		e->held_s = now_s;
+		return r;
+	}
+	e->status = MIT_PROBING;
+	e->probe_s = e->updated_s = now_s;
+	snprintf(e->reason, sizeof(e->reason), "probe: rule lifted for %" PRId64 " s to re-measure",
+	    m->probe_window_s);
+	mit_event(m, e, "probe");
+	return 0;
+}
+
+int
+mit_probe_end(struct mit_mgr *m, uint64_t id, bool attacking, uint64_t now_s)
+{
+	struct mit_entry *e = mit_find(m, id);
+	struct mit_driver *d;
+
+	if (e == NULL)
+		return -ENOENT;
+	if (e->status != MIT_PROBING)
+		return -EINVAL;
+	if (!attacking) {
+		/* The rule is out already: mit_end withdraws only a mitigating one. */
+		mit_end(m, e, now_s, "probe: the traffic is back within its expected range");
+		return 0;
+	}
+	e->probes++;
+	d = mit_driver_by_name(m, e->driver);
+	if (d != NULL && d->ops->apply(d->state, &e->rule) == 0) {
+		e->status = MIT_MITIGATING;
+		e->held_s = e->updated_s = now_s;
+		e->reason[0] = '\0';
+	} else {
+		e->status = MIT_PENDING;	/* not counted against max_mitigations by itself */
+		mit_try_drivers(m, e, now_s);	/* whoever takes it now */
+	}
+	mit_event(m, e, "probe-reinstalled");
+	return 0;
+}
+
+uint64_t
+mit_probe_window(const struct mit_mgr *m)
+{
+	return (uint64_t)m->probe_window_s;
 }
 
 /* ---- persistence ---- */
@@ -1227,9 +1301,11 @@ mit_entry_from_json(struct mit_mgr *m, json_t *j)
 		return -EINVAL;
 	}
 	e->status = MIT_PENDING;
-	for (int s = MIT_PENDING; s <= MIT_ENDED; s++)
+	for (int s = MIT_PENDING; s <= MIT_PROBING; s++)
 		if (status != NULL && strcmp(status, mit_status_names[s]) == 0)
 			e->status = (enum mit_status)s;
+	if (e->status == MIT_PROBING)
+		e->status = MIT_MITIGATING;	/* a restart ends the probe: reconciliation re-installs */
 	mit_json_str(j, "driver", e->driver, sizeof(e->driver));
 	json_array_foreach(json_object_get(j, "drivers"), i, v)
 		if (e->n_drivers < 8 && json_is_string(v))
@@ -1240,6 +1316,7 @@ mit_entry_from_json(struct mit_mgr *m, json_t *j)
 	e->rule.rate_pps = (uint64_t)json_integer_value(json_object_get(j, "rate_pps"));
 	e->started_s = (uint64_t)json_integer_value(json_object_get(j, "started"));
 	e->updated_s = (uint64_t)json_integer_value(json_object_get(j, "updated"));
+	e->held_s = e->updated_s;	/* the next probe: probe_after from the last change */
 	mit_json_str(j, "narrowed", e->narrowed, sizeof(e->narrowed));
 	if (e->id >= m->next_id)
 		m->next_id = e->id + 1;

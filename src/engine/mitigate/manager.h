@@ -151,6 +151,7 @@ enum mit_status {
 	MIT_NO_RESOURCES,	/* every applicable driver declined for lack of resources; retried */
 	MIT_NOT_MITIGATED,	/* no driver applicable, allowlisted, or over a cap */
 	MIT_ENDED,
+	MIT_PROBING,		/* rule lifted for a probe window (mit_probe_begin); still live */
 };
 
 struct mit_mgr;
@@ -175,6 +176,9 @@ struct mit_entry {
 	uint64_t started_s, updated_s, ended_s, next_retry_s;
 	struct mit_counters counters;
 	uint64_t packets_seen;		/* counters.packets at the last mit_take_dropped() */
+	uint64_t held_s;		/* the rule went in (or back in after a probe) */
+	uint64_t probe_s;		/* MIT_PROBING: when the rule was lifted */
+	uint32_t probes;		/* probes that found the attack still there */
 };
 
 /*
@@ -186,6 +190,7 @@ struct mit_entry {
  *   min_target_share: 20 (%), min_source_share: 10 (%),
  *   max_block_addresses: 256, max_mitigations: 50 (max_rules: the old name),
  *   max_duration: 1h, retry: 30s, scope: target|proto|sources,
+ *   probe_after: 5m (0 = never), probe_window: 15s,
  *   action: drop|ratelimit, rate_pps: N, dry_run: true|false|[driver names],
  *   po: {NAME: {dry_run: bool, never_block: [prefixes]}},
  *   drivers: {nft: {...}, notify: {...}}
@@ -249,8 +254,28 @@ int mit_refine(struct mit_mgr *m, const struct mit_request *req, uint64_t now_s)
 int mit_stop(struct mit_mgr *m, uint64_t id, uint64_t now_s, const char *why);
 /* End the live mitigation of an attack, if any. */
 int mit_stop_attack(struct mit_mgr *m, uint64_t attack_id, uint64_t now_s);
-/* Retry declined mitigations, end those past max_duration, read counters. */
+/*
+ * Retry declined mitigations, end those past max_duration, read counters,
+ * and lift the rule of every mitigation that has held probe_after since
+ * it went in (mit_probe_begin): the probes' verdicts are the caller's.
+ */
 void mit_tick(struct mit_mgr *m, uint64_t now_s);
+
+/*
+ * Probing: a rule's drops cannot tell a flood from the target's own
+ * traffic, so a mitigation is periodically re-measured without its rule,
+ * as FastNetMon's unban timers do. mit_probe_begin() withdraws the rule
+ * (status MIT_PROBING; no-op for dry runs and other statuses: -EINVAL); the
+ * caller watches the attack for probe_window and calls mit_probe_end():
+ * attacking = true re-installs the same rule at once (a driver that
+ * refuses now: the drivers are walked again as at start), false ends the
+ * mitigation ("probe: ..."). A restart during a probe restores the rule
+ * (mit_load reads a probing mitigation as mitigating). -ENOENT if unknown.
+ */
+int mit_probe_begin(struct mit_mgr *m, uint64_t id, uint64_t now_s);
+int mit_probe_end(struct mit_mgr *m, uint64_t id, bool attacking, uint64_t now_s);
+/* The configured probe window, seconds. */
+uint64_t mit_probe_window(const struct mit_mgr *m);
 
 const struct mit_entry *mit_get(const struct mit_mgr *m, uint64_t id);
 /* Iterate: i from 0 while it returns non-NULL. Newest last. */

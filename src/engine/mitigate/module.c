@@ -398,8 +398,9 @@ mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_s
 {
 	struct mitigation_ctx *m = arg;
 
-	if (a->state == DECISION_DECLARED && old != DECISION_DECLARED && old != DECISION_ENDING &&
-	    !a->detect_only) {
+	/* From ENDING too: a probe may have ended the mitigation of an attack
+	 * that then comes back (mit_start only refines a live one). */
+	if (a->state == DECISION_DECLARED && old != DECISION_DECLARED && !a->detect_only) {
 		if (m->npending < MITIGATION_MAX_PENDING)
 			m->pending[m->npending++] = a->id;
 		else
@@ -599,6 +600,58 @@ mitigation_fini(void *state)
 }
 
 /*
+ * The verdict of a probe (mit_probe_begin lifted the rule in mit_tick): the
+ * attack still attacks when a detector other than the rule's own drop
+ * counters ("mitigation", which went quiet with the rule) detected it a
+ * second or more after the rule came out; then the rule goes back at once,
+ * so a flood that is still on passes for the few readings its detection
+ * takes. With no such detection for the probe window (long enough for
+ * the detectors to see a flood again: rate.persist readings), the traffic
+ * is back within its expected range: the mitigation ends and the attack ends
+ * after its quiet period, unless it comes back (then it is mitigated again:
+ * mitigation_on_attack).
+ */
+#define MITIGATION_PROBE_SETTLE_NS CLOCK_NS_PER_SEC
+
+static bool
+mitigation_attacks_again(const struct decision_attack *a, uint64_t since_ns)
+{
+	for (unsigned i = 0; i < a->ndet; i++)
+		if (a->det[i].name != NULL && strcmp(a->det[i].name, "mitigation") != 0 &&
+		    a->det[i].last_ns >= since_ns)
+			return true;
+	return false;
+}
+
+static void
+mitigation_probe(struct mitigation_ctx *m)
+{
+	struct detection_ctx *d = m->d;
+	uint64_t now = clock_wall_s(engine_clock(m->e)), window = mit_probe_window(m->mgr);
+	const struct mit_entry *it;
+
+	for (size_t i = 0; (it = mit_at(m->mgr, i)) != NULL; i++) {
+		const struct decision_attack *a;
+		uint64_t id = it->id, since = it->probe_s * CLOCK_NS_PER_SEC + MITIGATION_PROBE_SETTLE_NS;
+		bool over = now >= it->probe_s + window;
+
+		if (it->status != MIT_PROBING)
+			continue;
+		if (d == NULL) {	/* nothing measures: the rule goes back after the window */
+			if (over)
+				(void)mit_probe_end(m->mgr, id, true, now);
+			continue;
+		}
+		a = decision_get(detection_decision(d), it->rule.req.attack_id);
+		if (a != NULL && (a->state == DECISION_DECLARED || a->state == DECISION_ENDING) &&
+		    mitigation_attacks_again(a, since))
+			(void)mit_probe_end(m->mgr, id, true, now);
+		else if (over || a == NULL || a->state == DECISION_ENDED)
+			(void)mit_probe_end(m->mgr, id, false, now);
+	}
+}
+
+/*
  * The attack traffic floor: a mitigated attack's traffic may no longer
  * reach the capture (XDP drops before the packet taps; upstream BGP drops
  * before the router), so the rules' own drop counters stand for it. A rule
@@ -700,6 +753,7 @@ mitigation_tick(void *state, uint64_t now_ns)
 	mitigation_poll_drivers(m, now_ns);
 	/* The engine ticks on the monotonic clock; mitigations keep wall time. */
 	mit_tick(m->mgr, clock_wall_s(engine_clock(m->e)));
+	mitigation_probe(m);
 	mitigation_traffic_floor(m, m->last_tick_ns ? now_ns - m->last_tick_ns : 0);
 	m->last_tick_ns = now_ns;
 	if (m->dirty)
