@@ -29,6 +29,8 @@
 #include "common/strnum.h"
 #include "engine/backtest/backtest.h"
 
+#include "rng.h"
+
 #define NS UINT64_C(1000000000)
 #define DAY UINT64_C(86400)
 #define WEEK (7 * DAY)
@@ -110,39 +112,6 @@ struct scenario {
 	struct injected *atk;
 	unsigned natk;
 };
-
-/* --- random numbers (xorshift64*, Box-Muller) --- */
-
-struct rng {
-	uint64_t s;
-	bool have;
-	double spare;
-};
-
-static double
-rng_u(struct rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return (double)((r->s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
-
-static double
-rng_n(struct rng *r)
-{
-	double u, v;
-
-	if (r->have) {
-		r->have = false;
-		return r->spare;
-	}
-	u = rng_u(r) + 1e-12;
-	v = rng_u(r);
-	r->spare = sqrt(-2 * log(u)) * sin(2 * M_PI * v);
-	r->have = true;
-	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
 
 /* --- benign traffic --- */
 

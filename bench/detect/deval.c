@@ -9,6 +9,7 @@
  * fragment floods are fragments.
  */
 #include "deval.h"
+#include "rng.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -26,37 +27,6 @@
 #define NPROTO 2		/* tcp and udp series */
 #define MAX_ATK 64
 #define OUTLIVE_GOAL_S 300.0
-
-struct rng {
-	uint64_t s;
-	bool have;
-	double spare;
-};
-
-static double
-rng_u(struct rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return (double)((r->s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
-
-static double
-rng_n(struct rng *r)
-{
-	double u, v;
-
-	if (r->have) {
-		r->have = false;
-		return r->spare;
-	}
-	u = rng_u(r) + 1e-12;
-	v = rng_u(r);
-	r->spare = sqrt(-2 * log(u)) * sin(2 * M_PI * v);
-	r->have = true;
-	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
 
 /* --- benign traffic --- */
 
