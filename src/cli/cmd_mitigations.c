@@ -21,7 +21,7 @@ static const char cmd_mitigations_text[] =
 "\n"
 "DESCRIPTION\n"
 "    Every mitigation moatd started, newest first: the attack it answers,\n"
-"    its status (mitigating, no-resources, not-mitigated, ended), the\n"
+"    its status (mitigating, probing, no-resources, not-mitigated, ended), the\n"
 "    driver holding it, and the packets and bytes its rule has dropped\n"
 "    (nft and xdp count them). Needs no token.\n"
 "\n"

@@ -157,7 +157,7 @@
 		const conns = usePoll('/api/v1/connections?limit=1', 5000);
 		const hd = health.data;
 		const live = attacks.data ? attacks.data.attacks : [];
-		const active = mits.data ? mits.data.mitigations.filter((m) => m.status === 'mitigating' || m.status === 'pending') : [];
+		const active = mits.data ? mits.data.mitigations.filter((m) => m.status === 'mitigating' || m.status === 'probing' || m.status === 'pending') : [];
 		const alarms = decoys.data ? decoys.data.entries : [];
 		const cn = conns.error ? null : conns.data;
 		const declared = live.filter((a) => a.state === 'declared').length;
@@ -236,7 +236,7 @@
 				${full ? html`<td class="mono">${m.request.sources.slice(0, 3).join(' ') || 'any'}${m.request.sources.length > 3 ? ' +' + (m.request.sources.length - 3) : ''}</td>` : null}
 				<td class="n" data-drops="packets">${fmtNum(m.packets)}</td>
 				${full ? html`<td class="n">${fmtNum(m.bytes)}</td><td>${fmtTime(m.started)}</td>` : null}
-				${onStop ? html`<td>${m.status === 'mitigating' || m.status === 'pending' ? html`<button class="danger" data-action="unmitigate" onClick=${() => onStop(m)}>withdraw</button>` : null}</td>` : null}
+				${onStop ? html`<td>${m.status === 'mitigating' || m.status === 'probing' || m.status === 'pending' ? html`<button class="danger" data-action="unmitigate" onClick=${() => onStop(m)}>withdraw</button>` : null}</td>` : null}
 			</tr>`)}
 		</table></div>`;
 	}
