@@ -89,6 +89,15 @@ struct respond_hooks {
 struct respond_stats {
 	uint64_t frames, dropped_malformed, dropped_csum, not_ours, sent, icmp_limited;
 	uint64_t vlan_refused;	/* tagged with an id not configured */
+	uint64_t retransmits;	/* SYN/ACKs and data segments sent again */
+	uint64_t rtx_dropped;	/* connections dropped after their last retransmission */
+	uint64_t sndbuf_short;	/* data sent without a send buffer (pool empty) or cut at its size */
+};
+
+/* One pending retransmission: a min-heap entry (respond.c). */
+struct respond_timer {
+	uint64_t due;
+	uint32_t slot;		/* index in the conn table */
 };
 
 struct respond {
@@ -110,6 +119,14 @@ struct respond {
 	size_t n_vlans;
 	uint16_t rx_vlan;
 	uint16_t tx_vlan;	/* the tag of what is being answered (internal) */
+	/* Retransmission: send buffers (LIMIT_CHAFF_SNDBUFS, a LIFO of free
+	 * ones) and a min-heap of due times (stale entries skipped). */
+	uint8_t *sndbufs;
+	int32_t *sndbuf_free;
+	uint32_t n_sndbufs, n_sndbuf_free;
+	struct respond_timer *timers;
+	uint32_t n_timers, cap_timers;
+	int64_t wall_off_ns;	/* wall clock minus now_ns (ICMP timestamps); 0 in tests */
 };
 
 int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,
@@ -124,13 +141,25 @@ void respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_
 /* Send a gratuitous ARP (announce) for decoy d. */
 void respond_announce(struct respond *r, struct decoy *d);
 
-/* Drop idle connections (and their sessions). */
+/* Drop idle connections (and their sessions). Connections with a
+ * retransmission outstanding are left to their retransmission timer. */
 void respond_expire(struct respond *r, uint64_t idle_ns);
+
+/* When the next retransmission (or zero-window probe) is due, 0 for none:
+ * the caller arms its timer for it, and none while nothing is outstanding. */
+uint64_t respond_next_due(struct respond *r);
+/* Retransmit what is due at r->now_ns; a connection whose retries are
+ * exhausted (the personality's count) is dropped. */
+void respond_timers(struct respond *r);
 
 /* Send a FIN and forget the connection (its service session is closed). */
 void respond_tcp_close(struct respond *r, struct conn *c);
 
-/* Send data on an established connection (services answering later). */
+/* Send data on an established connection (services answering later). It is
+ * queued in the connection's send buffer (up to LIMIT_CHAFF_SNDBUF_BYTES;
+ * more is cut and the connection closed after it), sent in segments of the
+ * peer's MSS while its window allows, and retransmitted until acked. fin
+ * closes our side after the data. */
 void respond_tcp_send(struct respond *r, struct conn *c, const uint8_t *data, size_t len, bool fin);
 
 #endif

@@ -608,6 +608,280 @@ test_vlan(void **state)
 	assert_int_equal(h->out[0][12], 0x08);
 }
 
+/* Run the responder's timers at their due time; returns the delay in ms. */
+static uint64_t
+run_due(struct harness *h)
+{
+	uint64_t due = respond_next_due(&h->r), was = h->r.now_ns;
+
+	assert_true(due > was);
+	h->r.now_ns = due;
+	h->n_out = 0;
+	respond_timers(&h->r);
+	return (due - was) / 1000000ULL;
+}
+
+/* An unanswered SYN/ACK goes again after Linux's 1 s, doubling, 5 times;
+ * then the connection is dropped and nothing is left to wake up for. */
+static void
+test_synack_retransmit(void **state)
+{
+	struct harness *h = *state;
+	struct frame f, g;
+	const uint64_t want[] = { 1000, 2000, 4000, 8000, 16000 };
+
+	assert_int_equal(h->p.rto_init_ms, 1000);
+	assert_int_equal(h->p.synack_retries, 5);
+	assert_int_equal(respond_next_due(&h->r), 0);
+	feed_tcp(h, 22, FRAME_TCP_SYN, 7000, 0, 64240, "M5B4ST11NW7", NULL);
+	parse_out(h, 0, &f);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(run_due(h), want[i]);
+		assert_int_equal(h->n_out, 1);
+		parse_out(h, 0, &g);
+		assert_int_equal(g.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+		assert_int_equal(g.tcp.seq, f.tcp.seq);
+		assert_int_equal(g.tcp.ack, 7001);
+		assert_int_equal(g.tcp.doff, f.tcp.doff);
+		assert_int_equal(g.tcp.win, f.tcp.win);
+		assert_int_equal(g.ip.ttl, f.ip.ttl);
+	}
+	assert_int_equal(run_due(h), 32000);
+	assert_int_equal(h->n_out, 0);
+	assert_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	assert_int_equal(respond_next_due(&h->r), 0);
+	assert_int_equal(h->r.stats.rtx_dropped, 1);
+	/* Idle expiry leaves a half-open connection to its timer. */
+	feed_tcp(h, 22, FRAME_TCP_SYN, 8000, 0, 64240, "M5B4", NULL);
+	h->r.now_ns += 31ULL * 1000000000ULL;
+	respond_expire(&h->r, 30ULL * 1000000000ULL);
+	assert_non_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	/* The handshake's ACK stops it. */
+	parse_out(h, 0, &f);
+	feed_tcp(h, 22, FRAME_TCP_ACK, 8001, f.tcp.seq + 1, 500, NULL, NULL);
+	assert_int_equal(respond_next_due(&h->r), 0);
+}
+
+/* Other families: 3 s and 3 retransmissions (the 3Com switch). */
+static void
+test_synack_retransmit_other_os(void **state)
+{
+	struct harness *h;
+	const uint64_t want[] = { 3000, 6000, 12000, 24000 };
+
+	setup_fp(state, gcd_fp, "3Com 5500-EI switch");
+	h = *state;
+	assert_false(h->p.ipid_per_conn);
+	feed_tcp(h, 22, FRAME_TCP_SYN, 7000, 0, 64240, "M5B4", NULL);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(run_due(h), want[i]);
+		assert_int_equal(h->n_out, i < 3 ? 1 : 0);
+	}
+	assert_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	teardown(state);
+}
+
+static uint32_t
+handshake(struct harness *h, const char *opts, uint16_t win)
+{
+	struct frame f;
+
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, opts, NULL);
+	parse_out(h, 0, &f);
+	h->r.now_ns += 20000000ULL;	/* a 20 ms round trip */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, f.tcp.seq + 1, win, NULL, NULL);
+	return f.tcp.seq + 1;
+}
+
+/* Data is kept until acked: retransmitted from snd_una with backoff from
+ * the RTO the handshake measured (20 ms + Linux's 200 ms floor). */
+static void
+test_data_retransmit(void **state)
+{
+	struct harness *h = *state;
+	struct conn *c;
+	struct frame f;
+	uint32_t snd = handshake(h, "M5B4", 64000);
+
+	c = conn_find(&h->r.conns, PEER, 40000, DECOY, 22);
+	assert_non_null(c);
+	assert_int_equal(c->rto_ms, 220);
+	h->n_out = 0;
+	respond_tcp_send(&h->r, c, (const uint8_t *)"hello world", 11, false);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd);
+	assert_int_equal(f.tcp.data_len, 11);
+	assert_int_equal(run_due(h), 220);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd);
+	assert_memory_equal(f.tcp.data, "hello world", 11);
+	assert_int_equal(run_due(h), 440);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd);
+	/* A partial ack trims the buffer; the rest goes again from there. */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, snd + 5, 64000, NULL, NULL);
+	assert_int_equal(run_due(h), 220);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd + 5);
+	assert_memory_equal(f.tcp.data, " world", 6);
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, snd + 11, 64000, NULL, NULL);
+	assert_int_equal(respond_next_due(&h->r), 0);
+	assert_int_equal(c->sndbuf, -1);
+	assert_int_equal(h->r.n_sndbuf_free, h->r.n_sndbufs);
+	/* Unacked FIN: retransmitted too, then the peer's ACK ends it. */
+	h->n_out = 0;
+	respond_tcp_close(&h->r, c);
+	parse_out(h, 0, &f);
+	assert_true(f.tcp.flags & FRAME_TCP_FIN);
+	assert_int_equal(run_due(h), 220);
+	parse_out(h, 0, &f);
+	assert_true(f.tcp.flags & FRAME_TCP_FIN);
+	assert_int_equal(f.tcp.seq, snd + 11);
+	feed_tcp(h, 22, FRAME_TCP_FIN | FRAME_TCP_ACK, 101, snd + 12, 64000, NULL, NULL);
+	assert_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	assert_int_equal(respond_next_due(&h->r), 0);
+}
+
+/* Segments of at most the peer's MSS, never past its window; a zero
+ * window is probed (old sequence number), and reopening it resumes. */
+static void
+test_mss_and_window(void **state)
+{
+	struct harness *h = *state;
+	static uint8_t data[3000];
+	struct conn *c;
+	struct frame f;
+	uint32_t snd = handshake(h, "M218", 1000);	/* MSS 536, no window scale */
+
+	c = conn_find(&h->r.conns, PEER, 40000, DECOY, 22);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)i;
+	h->n_out = 0;
+	respond_tcp_send(&h->r, c, data, sizeof(data), false);
+	assert_int_equal(h->n_out, 2);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.data_len, 536);
+	parse_out(h, 1, &f);
+	assert_int_equal(f.tcp.seq, snd + 536);
+	assert_int_equal(f.tcp.data_len, 1000 - 536);
+	/* All acked, window 0: nothing goes, a probe after the RTO. */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, snd + 1000, 0, NULL, NULL);
+	assert_int_equal(h->n_out, 0);
+	run_due(h);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd + 999);
+	assert_int_equal(f.tcp.data_len, 0);
+	/* The window opens: the next MSS-sized segments go. */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, snd + 1000, 2000, NULL, NULL);
+	assert_int_equal(h->n_out, 4);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd + 1000);
+	assert_int_equal(f.tcp.data_len, 536);
+	assert_int_equal(f.tcp.data[0], (uint8_t)1000);
+	parse_out(h, 3, &f);
+	assert_int_equal(f.tcp.data_len, 2000 - 3 * 536);
+	assert_true(f.tcp.flags & FRAME_TCP_PSH);
+}
+
+/* Timestamps negotiated: on every segment, TSecr echoing the peer's
+ * latest TSval; Linux's IP ID on established segments is the socket's
+ * own counter (the SYN/ACK's is 0). */
+static void
+test_timestamps_and_ipid(void **state)
+{
+	struct harness *h = *state;
+	struct frame_tcpopt o;
+	struct conn *c;
+	struct frame f, g;
+	uint32_t tsv;
+
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, "M5B4ST11NW7", NULL);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.ip.id, 0);
+	frame_tcp_options(&f.tcp, &o);
+	tsv = o.tsval;
+	h->r.now_ns += 500000000ULL;
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, f.tcp.seq + 1, 500, "NNT11", NULL);
+	c = conn_find(&h->r.conns, PEER, 40000, DECOY, 22);
+	assert_true(c->flags & CONN_F_TS);
+	assert_int_equal(c->snd_ws, 7);
+	assert_int_equal(c->snd_wnd, 500u << 7);
+	h->n_out = 0;
+	respond_tcp_send(&h->r, c, (const uint8_t *)"abc", 3, false);
+	feed_tcp(h, 22, FRAME_TCP_ACK | FRAME_TCP_PSH, 101, f.tcp.seq + 4, 500, "NNT11", "x");
+	assert_int_equal(h->n_out, 1);	/* the ACK of "x" */
+	parse_out(h, 0, &g);
+	frame_tcp_options(&g.tcp, &o);
+	assert_true(o.ts_present);
+	assert_int_equal(o.tsecr, 0xffffffffu);
+	assert_true(o.tsval - tsv >= 400 && o.tsval - tsv <= 600);	/* 1000 Hz, 0.5 s later */
+	assert_int_equal(g.tcp.data_len, 0);
+	assert_int_equal(g.ip.id, (uint16_t)(c->ip_id - 1));
+	h->n_out = 0;
+	respond_tcp_send(&h->r, c, (const uint8_t *)"def", 3, false);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.ip.id, (uint16_t)(g.ip.id + 1));
+	frame_tcp_options(&f.tcp, &o);
+	assert_true(o.ts_present);
+	/* MSS less the timestamp option: 1460 - 12 per segment. */
+	assert_int_equal(c->peer_mss, 1460);
+}
+
+/* Decoys of one personality have ISN lines of their own, each inside
+ * the fingerprint's ISR and SP ranges. */
+static void
+test_isn_per_decoy(void **state)
+{
+	struct harness *h = *state;
+	struct frame f;
+	int seen[512] = { 0 }, distinct = 0;
+
+	(void)state;
+	respond_free(&h->r);
+	decoy_table_free(&h->t);
+	assert_int_equal(decoy_table_init(&h->t, 16, 77, 0), 0);
+	assert_int_equal(decoy_table_add(&h->t, DECOY & ~0xfu, 28, NULL, 0, 0, 0, h->p.oui), 0);
+	assert_int_equal(decoy_table_seal(&h->t, NULL), 0);
+	{
+		struct respond_hooks hooks = { .send = on_send, .contact = on_contact, .arg = h };
+
+		assert_int_equal(respond_init(&h->r, &h->t, &h->p, 1, &h->g, 1, 64, &hooks), 0);
+	}
+	h->r.now_ns = 1000000000ULL;
+	assert_true(h->p.isr_var > 0 && h->p.sp_var > 0);
+	for (size_t k = 0; k < h->t.n; k++) {
+		struct decoy *d = &h->t.v[k];
+		uint32_t isn[6], g;
+		int isr, sp;
+
+		for (int i = 0; i < 6; i++) {
+			uint8_t seg[128], opt[40], buf[EMIT_FRAME_MAX];
+			int olen = emit_tcp_options("W9NM5B4T10S", 1, 0, opt, sizeof(opt));
+			struct emit_tcp t = { .sport = (uint16_t)(50000 + i), .dport = 22,
+					      .seq = 1, .flags = FRAME_TCP_SYN, .win = 1, .opt = opt,
+					      .opt_len = (size_t)olen };
+			struct emit_ip ip = { .src = PEER, .dst = d->addr, .ttl = 64, .proto = 6 };
+			size_t n = emit_ipv4(buf, sizeof(buf), d->mac, peer_mac, &ip, seg,
+					     emit_tcp(seg, sizeof(seg), &t));
+
+			h->n_out = 0;
+			respond_frame(&h->r, buf, n, false);
+			parse_out(h, 0, &f);
+			isn[i] = f.tcp.seq;
+			h->r.now_ns += 100000000ULL;
+		}
+		nmap_seq(isn, 6, 0.1, &g, &isr, &sp);
+		assert_in_range(isr, 0x102, 0x110);
+		assert_in_range(sp, 0xfb, 0x109);
+		if (!seen[isr & 511]++)
+			distinct++;
+		h->r.now_ns += 2000000000ULL;
+	}
+	assert_true(distinct >= 3);
+}
+
 int
 main(void)
 {
@@ -625,6 +899,12 @@ main(void)
 		cmocka_unit_test(test_realistic_mss),
 		cmocka_unit_test_setup_teardown(test_arp_probe_no_alarm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vlan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synack_retransmit, setup, teardown),
+		cmocka_unit_test(test_synack_retransmit_other_os),
+		cmocka_unit_test_setup_teardown(test_data_retransmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mss_and_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timestamps_and_ipid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isn_per_decoy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
