@@ -9,6 +9,7 @@
 
 #include "chaff/emit.h"
 #include "chaff/frame.h"
+#include "common/cursor.h"
 #include "common/limits.h"
 #include "common/wbuf.h"
 
@@ -386,6 +387,62 @@ send_ip(struct respond *r, const struct frame *f, const struct decoy *d,
 	send_frame(r, out, emit_ipv4(out, sizeof(out), f->src, d->mac, ip, l4, l4_len));
 }
 
+/* IP fields of an ICMP reply (echo or timestamp): the IE line's. */
+static void
+icmp_reply_ip(const struct persona *p, struct decoy *d, const struct frame *f,
+	      struct emit_ip *ip)
+{
+	bool req_df = (f->ip.frag & 0x4000) != 0;
+
+	ip->ttl = p->ie.ttl;
+	ip->df = p->ie.dfi == 'Y' || (p->ie.dfi == 'S' && req_df) || (p->ie.dfi == 'O' && !req_df);
+	ip->id = icmp_ipid(p, d);
+}
+
+/*
+ * ICMP timestamp request (type 13) -> reply (14), from the OS families
+ * that answer them (persona icmp_tstamp: Linux, the BSDs but macOS,
+ * Windows before Vista, routers and printers): the originate time copied,
+ * receive and transmit the decoy's own time of day (ms since midnight UT,
+ * its clock with its rate offset). Shorter requests are dropped as Linux
+ * does.
+ */
+static void
+icmp_timestamp(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	const struct frame_icmp *ic = &f->icmp;
+	struct cursor in = cur_init(ic->data, ic->data_len);
+	uint8_t body[20], *csum;
+	struct wbuf w = wb_init(body, sizeof(body));
+	struct emit_ip ip = { .src = d->addr, .dst = f->ip.src, .proto = 1, .tos = f->ip.tos };
+	uint32_t orig, ms;
+	uint64_t wall;
+
+	if (!cur_be32(&in, &orig) || !cur_skip(&in, 8))
+		return;
+	contact(r, CONTACT_PING, f, d, 0, 0);
+	if (!p->icmp_tstamp)
+		return;
+	wall = (uint64_t)((int64_t)r->decoys->start_ns + r->wall_off_ns) +
+	       decoy_clock_ns(r->decoys, d, r->now_ns);
+	ms = (uint32_t)((wall / 1000000ULL) % 86400000ULL);
+	wb_u8(&w, 14);
+	wb_u8(&w, 0);
+	csum = wb_reserve(&w, 2);
+	wb_patch_u16(csum, 0);
+	wb_u16(&w, ic->id);
+	wb_u16(&w, ic->seq);
+	wb_u32(&w, orig);
+	wb_u32(&w, ms);		/* receive */
+	wb_u32(&w, ms);		/* transmit */
+	if (!wb_ok(&w))
+		return;
+	wb_patch_u16(csum, frame_csum_fold(frame_csum_add(0, body, wb_len(&w))));
+	icmp_reply_ip(p, d, f, &ip);
+	send_ip(r, f, d, &ip, body, wb_len(&w));
+}
+
 static void
 handle_icmp(struct respond *r, const struct frame *f, struct decoy *d)
 {
@@ -394,8 +451,11 @@ handle_icmp(struct respond *r, const struct frame *f, struct decoy *d)
 	uint8_t body[EMIT_FRAME_MAX - 34], *csum;
 	struct wbuf w = wb_init(body, sizeof(body));
 	struct emit_ip ip = { .src = d->addr, .dst = f->ip.src, .proto = 1, .tos = f->ip.tos };
-	bool req_df = (f->ip.frag & 0x4000) != 0;
 
+	if (ic->type == 13) {
+		icmp_timestamp(r, f, d);
+		return;
+	}
 	if (ic->type != 8)
 		return;
 	contact(r, CONTACT_PING, f, d, 0, 0);
@@ -411,9 +471,7 @@ handle_icmp(struct respond *r, const struct frame *f, struct decoy *d)
 	if (!wb_ok(&w))
 		return;
 	wb_patch_u16(csum, frame_csum_fold(frame_csum_add(0, body, wb_len(&w))));
-	ip.ttl = p->ie.ttl;
-	ip.df = p->ie.dfi == 'Y' || (p->ie.dfi == 'S' && req_df) || (p->ie.dfi == 'O' && !req_df);
-	ip.id = icmp_ipid(p, d);
+	icmp_reply_ip(p, d, f, &ip);
 	send_ip(r, f, d, &ip, body, wb_len(&w));
 }
 

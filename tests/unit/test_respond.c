@@ -14,6 +14,7 @@
 #include "chaff/emit.h"
 #include "chaff/frame.h"
 #include "chaff/respond.h"
+#include "common/cursor.h"
 #include "common/limits.h"
 
 static const char linux_fp[] =
@@ -882,6 +883,83 @@ test_isn_per_decoy(void **state)
 	assert_true(distinct >= 3);
 }
 
+static size_t
+tstamp_req(struct harness *h, uint8_t *buf, size_t body_len)
+{
+	uint8_t icmp[8 + 12] = { 13, 0, 0, 0, 0xab, 0xcd, 0x00, 0x05, 0x01, 0x02, 0x03, 0x04 };
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = 1 };
+	uint16_t c = frame_csum_fold(frame_csum_add(0, icmp, body_len));
+
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	h->n_out = 0;
+	return emit_ipv4(buf, EMIT_FRAME_MAX, decoy_mac(h), peer_mac, &ip, icmp, body_len);
+}
+
+/* ICMP timestamp: Linux answers (originate copied, its time of day in ms);
+ * a short request is dropped; an OS that does not answer stays silent. */
+static void
+test_icmp_timestamp(void **state)
+{
+	struct harness *h = *state;
+	uint8_t buf[EMIT_FRAME_MAX];
+	struct frame f;
+	struct cursor cur;
+	uint32_t orig = 0, rx = 0, tx = 0;
+	size_t n;
+
+	assert_true(h->p.icmp_tstamp);
+	h->r.wall_off_ns = 3600LL * 1000000000LL;	/* 01:00:00 UT plus the decoy's uptime */
+	n = tstamp_req(h, buf, 20);
+	respond_frame(&h->r, buf, n, false);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.icmp.type, 14);
+	assert_int_equal(f.icmp.id, 0xabcd);
+	assert_int_equal(f.icmp.seq, 5);
+	assert_true(frame_l4_csum_ok(&f));
+	assert_int_equal(f.icmp.data_len, 12);
+	cur = cur_init(f.icmp.data, f.icmp.data_len);
+	assert_true(cur_be32(&cur, &orig) && cur_be32(&cur, &rx) && cur_be32(&cur, &tx));
+	assert_int_equal(orig, 0x01020304);
+	assert_int_equal(rx, tx);
+	assert_in_range(rx, 3600000 + 990, 3600000 + 1010);	/* now_ns is 1 s, skew < 60 ppm */
+	assert_int_equal(f.ip.ttl, 64);
+	assert_int_equal(h->last.kind, CONTACT_PING);
+	/* Truncated (no room for the three times): dropped. */
+	n = tstamp_req(h, buf, 16);
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 0);
+	/* Windows 10 does not answer. */
+	h->p.icmp_tstamp = false;
+	n = tstamp_req(h, buf, 20);
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 0);
+}
+
+/* The OS families' timers and ICMP timestamp habits. */
+static void
+test_os_timers(void **state)
+{
+	static const struct { const char *name; uint16_t rto; uint8_t retries; bool ts; } want[] = {
+		{ "Linux 4.15 - 5.6", 1000, 5, true },
+		{ "3Com 5500-EI switch", 3000, 3, true },
+	};
+	struct harness *h;
+
+	setup_fp(state, linux_fp, want[0].name);
+	h = *state;
+	assert_int_equal(h->p.rto_init_ms, want[0].rto);
+	assert_int_equal(h->p.synack_retries, want[0].retries);
+	assert_true(h->p.icmp_tstamp == want[0].ts);
+	assert_true(h->p.ipid_per_conn);
+	teardown(state);
+	setup_fp(state, gcd_fp, want[1].name);
+	h = *state;
+	assert_int_equal(h->p.rto_init_ms, want[1].rto);
+	assert_int_equal(h->p.synack_retries, want[1].retries);
+	assert_true(h->p.icmp_tstamp == want[1].ts);
+	teardown(state);
+}
+
 int
 main(void)
 {
@@ -905,6 +983,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mss_and_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timestamps_and_ipid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isn_per_decoy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_timestamp, setup, teardown),
+		cmocka_unit_test(test_os_timers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
