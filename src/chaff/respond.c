@@ -64,13 +64,19 @@ respond_init(struct respond *r, struct decoy_table *decoys, const struct persona
 	r->sndbufs = calloc(r->n_sndbufs, LIMIT_CHAFF_SNDBUF_BYTES);
 	r->sndbuf_free = calloc(r->n_sndbufs, sizeof(*r->sndbuf_free));
 	r->timers = calloc(r->cap_timers, sizeof(*r->timers));
-	if (!r->sndbufs || !r->sndbuf_free || !r->timers) {
+	r->neigh = calloc(LIMIT_CHAFF_NEIGH, sizeof(*r->neigh));
+	r->neigh_mac = calloc(LIMIT_CHAFF_NEIGH, sizeof(*r->neigh_mac));
+	r->held = calloc(LIMIT_CHAFF_ARP_PENDING, sizeof(*r->held));
+	if (!r->sndbufs || !r->sndbuf_free || !r->timers || !r->neigh || !r->neigh_mac ||
+	    !r->held) {
 		respond_free(r);
 		return -ENOMEM;
 	}
 	/* Stack of free slots, slot 0 on top. */
 	for (uint32_t i = 0; i < r->n_sndbufs; i++)
 		r->sndbuf_free[i] = (int32_t)(r->n_sndbufs - 1 - i);
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING; i++)
+		r->held[i].neigh = -1;
 	r->n_sndbuf_free = r->n_sndbufs;
 	return 0;
 }
@@ -84,9 +90,14 @@ respond_free(struct respond *r)
 	free(r->sndbufs);
 	free(r->sndbuf_free);
 	free(r->timers);
+	free(r->neigh);
+	free(r->neigh_mac);
+	free(r->held);
 	r->sndbufs = NULL;
 	r->sndbuf_free = NULL;
 	r->timers = NULL;
+	r->neigh = r->neigh_mac = NULL;
+	r->held = NULL;
 }
 
 static void
@@ -328,6 +339,234 @@ tsval_of(const struct respond *r, const struct persona *p, struct decoy *d)
 			  ns / (1000000000ULL / (uint64_t)p->ts_hz));
 }
 
+
+/* --- neighbours: ARP resolution before answering a new peer --- */
+
+#define NEIGH_PROBE		8u		/* slots examined for one key */
+#define NEIGH_RETRANS_NS	1000000000ULL	/* Linux's retrans_time: 1 s */
+#define NEIGH_HELD_PER_PEER	3u		/* Linux's historical unres_qlen */
+
+/*
+ * The entry for (decoy, ip) in r->neigh, or for (decoy, mac) in
+ * r->neigh_mac; with add, a fresh one (state NEIGH_FREE) when absent, in a
+ * free slot of the window or in place of its oldest entry.
+ */
+static struct respond_neigh *
+neigh_slot(struct respond *r, struct respond_neigh *tab, uint32_t decoy, uint32_t ip,
+	   const uint8_t *mac, bool add)
+{
+	struct respond_neigh *victim = NULL;
+	uint8_t k[10] = { 0 };
+	uint32_t s;
+
+	wb_patch_u32(k, decoy);
+	if (mac)
+		memcpy(k + 4, mac, 6);
+	else
+		wb_patch_u32(k + 4, ip);
+	s = (uint32_t)hash_bytes(&r->conns.key, k, sizeof(k)) & (LIMIT_CHAFF_NEIGH - 1);
+	for (uint32_t i = 0; i < NEIGH_PROBE; i++) {
+		struct respond_neigh *e = &tab[(s + i) & (LIMIT_CHAFF_NEIGH - 1)];
+
+		if (e->state != NEIGH_FREE && e->decoy == decoy &&
+		    (mac ? memcmp(e->mac, mac, 6) == 0 : e->ip == ip))
+			return e;
+		if (!add)
+			continue;
+		if (!victim || (victim->state != NEIGH_FREE &&
+				(e->state == NEIGH_FREE || e->ns < victim->ns)))
+			victim = e;
+	}
+	if (!add)
+		return NULL;
+	if (victim->state == NEIGH_INCOMPLETE) {
+		/* Its held frames go with it. */
+		for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING; i++) {
+			if (r->held[i].neigh == (int32_t)(victim - tab)) {
+				r->held[i].neigh = -1;
+				r->n_held--;
+				r->stats.held_dropped++;
+			}
+		}
+	}
+	memset(victim, 0, sizeof(*victim));
+	victim->decoy = decoy;
+	victim->ip = ip;
+	if (mac)
+		memcpy(victim->mac, mac, 6);
+	return victim;
+}
+
+/* Send the frames held for neighbour e, to its MAC. */
+static void
+neigh_flush(struct respond *r, struct respond_neigh *e)
+{
+	int32_t slot = (int32_t)(e - r->neigh);
+	uint16_t saved_vlan = r->tx_vlan;
+
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING && r->n_held > 0; i++) {
+		struct respond_held *h = &r->held[i];
+
+		if (h->neigh != slot)
+			continue;
+		memcpy(h->frame, e->mac, 6);
+		r->tx_vlan = h->vlan;
+		send_frame(r, h->frame, h->len);
+		h->neigh = -1;
+		r->n_held--;
+	}
+	r->tx_vlan = saved_vlan;
+}
+
+/*
+ * The decoy learned ip is at mac: from ip's ARP request for it (create: a
+ * kernel makes an entry for whoever asks for one of its addresses, and the
+ * MAC that asked is on the link, a router forwarding to the decoy among
+ * them), or from the reply to its own request (only an entry it has:
+ * Linux's arp_accept=0). Frames held for ip go out.
+ */
+static void
+neigh_learn(struct respond *r, uint32_t decoy, uint32_t ip, const uint8_t mac[6], bool create)
+{
+	struct respond_neigh *e = neigh_slot(r, r->neigh, decoy, ip, NULL, create);
+	struct respond_neigh *m;
+	bool waiting;
+
+	if (!e)
+		return;
+	waiting = e->state == NEIGH_INCOMPLETE;
+	memcpy(e->mac, mac, 6);
+	e->state = NEIGH_REACHABLE;
+	e->ns = r->now_ns;
+	if (waiting)
+		neigh_flush(r, e);
+	if (create) {
+		m = neigh_slot(r, r->neigh_mac, decoy, 0, mac, true);
+		m->state = NEIGH_REACHABLE;
+		m->ns = r->now_ns;
+	}
+}
+
+/* Who has e->ip? Tell the decoy (broadcast, on the VLAN of the peer). */
+static void
+neigh_solicit(struct respond *r, struct respond_neigh *e, const struct decoy *d)
+{
+	uint8_t out[EMIT_FRAME_MAX];
+	uint16_t saved_vlan = r->tx_vlan;
+
+	r->tx_vlan = e->vlan;
+	send_frame(r, out, emit_arp(out, sizeof(out), bcast, 1, d->mac, d->addr, zero_mac, e->ip));
+	r->tx_vlan = saved_vlan;
+	e->probes++;
+	e->ns = r->now_ns;
+	r->stats.arp_requests++;
+}
+
+/*
+ * Send an IPv4 frame from decoy d to dst, as a kernel does: to the MAC the
+ * decoy has for dst; when it has none, hold the frame and ask (ARP) first,
+ * unless the frame's MAC is a router's that resolved the decoy (the peer
+ * is off the link: the answer goes through it). buf's destination MAC is
+ * the one the peer's frame came from, used when nobody answers (routed).
+ */
+static void
+send_resolved(struct respond *r, const struct decoy *d, uint32_t dst, uint8_t *buf, size_t len)
+{
+	struct respond_neigh *e;
+	uint32_t n_for = 0, free_slot = LIMIT_CHAFF_ARP_PENDING;
+
+	if (!r->arp_resolve || len < 14 || len > EMIT_FRAME_MAX) {
+		send_frame(r, buf, len);
+		return;
+	}
+	e = neigh_slot(r, r->neigh, d->addr, dst, NULL, false);
+	if (e && e->state == NEIGH_REACHABLE) {
+		memcpy(buf, e->mac, 6);
+		send_frame(r, buf, len);
+		return;
+	}
+	if (!e) {
+		if (neigh_slot(r, r->neigh_mac, d->addr, 0, buf, false)) {
+			send_frame(r, buf, len);
+			return;
+		}
+		e = neigh_slot(r, r->neigh, d->addr, dst, NULL, true);
+		e->state = NEIGH_INCOMPLETE;
+		memcpy(e->mac, buf, 6);
+		e->vlan = r->tx_vlan;
+	}
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING; i++) {
+		if (r->held[i].neigh == (int32_t)(e - r->neigh))
+			n_for++;
+		else if (r->held[i].neigh < 0 && free_slot == LIMIT_CHAFF_ARP_PENDING)
+			free_slot = i;
+	}
+	if (n_for >= NEIGH_HELD_PER_PEER || free_slot == LIMIT_CHAFF_ARP_PENDING) {
+		r->stats.held_dropped++;
+	} else {
+		struct respond_held *h = &r->held[free_slot];
+
+		h->neigh = (int32_t)(e - r->neigh);
+		h->len = (uint16_t)len;
+		h->vlan = r->tx_vlan;
+		memcpy(h->frame, buf, len);
+		r->n_held++;
+	}
+	if (e->probes == 0)
+		neigh_solicit(r, e, d);
+}
+
+/* The earliest time an incomplete neighbour needs its next request. */
+static uint64_t
+neigh_next_due(const struct respond *r)
+{
+	uint64_t due = 0;
+
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING && r->n_held > 0; i++) {
+		const struct respond_held *h = &r->held[i];
+		uint64_t t;
+
+		if (h->neigh < 0)
+			continue;
+		t = r->neigh[h->neigh].ns + NEIGH_RETRANS_NS;
+		if (due == 0 || t < due)
+			due = t;
+	}
+	return due;
+}
+
+/*
+ * Incomplete neighbours whose request went unanswered for a second: the
+ * peer is not on the link (or does not answer ARP), so it sits behind the
+ * router its frame came from; the held frames go to that MAC, which is
+ * kept for the peer. A real host would have resolved its gateway instead;
+ * the decoys have no routing table, and one second is the price of not
+ * answering straight to the frame's source.
+ */
+static void
+neigh_timers(struct respond *r)
+{
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING && r->n_held > 0; i++) {
+		struct respond_held *h = &r->held[i];
+		struct respond_neigh *e;
+
+		if (h->neigh < 0)
+			continue;
+		e = &r->neigh[h->neigh];
+		if (e->ns + NEIGH_RETRANS_NS > r->now_ns)
+			continue;
+		if (!decoy_find(r->decoys, e->decoy)) {
+			h->neigh = -1;
+			r->n_held--;
+			r->stats.held_dropped++;
+			continue;
+		}
+		e->state = NEIGH_REACHABLE;
+		e->ns = r->now_ns;
+		neigh_flush(r, e);
+	}
+}
+
 /* --- ARP --- */
 
 static void
@@ -347,6 +586,10 @@ handle_arp(struct respond *r, const struct frame *f)
 	    (d = decoy_find(r->decoys, a->tpa)) != NULL &&
 	    r->hooks.arp_conflict(r->hooks.arg, d, a->sha, true))
 		return;
+	/* The reply to a decoy's own request resolves what it waits for. */
+	if (a->op == 2 && r->arp_resolve && a->spa != 0 && !(a->sha[0] & 1) &&
+	    (d = decoy_find(r->decoys, a->tpa)) != NULL)
+		neigh_learn(r, d->addr, a->spa, a->sha, false);
 	/* Like Linux: only requests, never from a multicast/broadcast sender,
 	 * never for a multicast target. Replies and others' traffic only
 	 * feed address claiming. */
@@ -362,8 +605,11 @@ handle_arp(struct respond *r, const struct frame *f)
 		return;
 	/* An address probe (RFC 5227, sender 0.0.0.0: a DHCP client checking
 	 * its lease) is answered as Linux does, but is no contact. */
-	if (a->spa != 0)
+	if (a->spa != 0) {
 		contact(r, CONTACT_ARP, f, d, 0, 0);
+		if (r->arp_resolve)
+			neigh_learn(r, d->addr, a->spa, a->sha, true);
+	}
 	send_frame(r, out, emit_arp(out, sizeof(out), a->sha, 2, d->mac, d->addr, a->sha, a->spa));
 }
 
@@ -384,7 +630,8 @@ send_ip(struct respond *r, const struct frame *f, const struct decoy *d,
 {
 	uint8_t out[EMIT_FRAME_MAX];
 
-	send_frame(r, out, emit_ipv4(out, sizeof(out), f->src, d->mac, ip, l4, l4_len));
+	send_resolved(r, d, ip->dst, out,
+		      emit_ipv4(out, sizeof(out), f->src, d->mac, ip, l4, l4_len));
 }
 
 /* IP fields of an ICMP reply (echo or timestamp): the IE line's. */
@@ -969,8 +1216,8 @@ conn_segment(struct respond *r, struct conn *c, struct decoy *d, uint32_t seq, u
 	else
 		ip.id = tcp_ipid(p, d, (flags & FRAME_TCP_RST) != 0);
 	r->tx_vlan = c->vlan;
-	send_frame(r, out, emit_ipv4(out, sizeof(out), c->peer_mac, d->mac, &ip, seg,
-				     emit_tcp(seg, sizeof(seg), &et)));
+	send_resolved(r, d, c->saddr, out, emit_ipv4(out, sizeof(out), c->peer_mac, d->mac, &ip, seg,
+						     emit_tcp(seg, sizeof(seg), &et)));
 	r->tx_vlan = saved_vlan;
 }
 
@@ -1427,14 +1674,18 @@ conn_timeout(struct respond *r, struct conn *c)
 uint64_t
 respond_next_due(struct respond *r)
 {
+	uint64_t due, nd = neigh_next_due(r);
+
 	while (r->n_timers > 0 && timer_stale(r, &r->timers[0]))
 		heap_pop(r);
-	return r->n_timers > 0 ? r->timers[0].due : 0;
+	due = r->n_timers > 0 ? r->timers[0].due : 0;
+	return nd && (!due || nd < due) ? nd : due;
 }
 
 void
 respond_timers(struct respond *r)
 {
+	neigh_timers(r);
 	while (r->n_timers > 0 && r->timers[0].due <= r->now_ns) {
 		struct respond_timer e = r->timers[0];
 

@@ -19,6 +19,7 @@
 
 #include "chaff/conn.h"
 #include "chaff/decoy.h"
+#include "chaff/emit.h"
 #include "chaff/frame.h"
 #include "chaff/persona.h"
 
@@ -92,6 +93,30 @@ struct respond_stats {
 	uint64_t retransmits;	/* SYN/ACKs and data segments sent again */
 	uint64_t rtx_dropped;	/* connections dropped after their last retransmission */
 	uint64_t sndbuf_short;	/* data sent without a send buffer (pool empty) or cut at its size */
+	uint64_t arp_requests;	/* ARP requests decoys sent for unknown peers */
+	uint64_t held_dropped;	/* held frames dropped (pool full, or the decoy went away) */
+};
+
+/* A decoy's neighbour (ARP cache) entry: the MAC of a peer address as
+ * that decoy learned it (from the peer's ARP request for it, or the reply
+ * to its own request). While incomplete, mac is the MAC the peer's frame
+ * came from (used if the peer never answers: it is behind a router). */
+enum respond_neigh_state { NEIGH_FREE, NEIGH_INCOMPLETE, NEIGH_REACHABLE };
+
+struct respond_neigh {
+	uint32_t decoy, ip;
+	uint8_t mac[6];
+	uint8_t state;		/* enum respond_neigh_state */
+	uint8_t probes;		/* ARP requests sent while incomplete */
+	uint16_t vlan;
+	uint64_t ns;		/* learned / last request sent */
+};
+
+/* An outgoing frame held until its neighbour is resolved. */
+struct respond_held {
+	int32_t neigh;		/* slot in the neighbour table, -1 = free */
+	uint16_t len, vlan;
+	uint8_t frame[EMIT_FRAME_MAX];
 };
 
 /* One pending retransmission: a min-heap entry (respond.c). */
@@ -127,6 +152,16 @@ struct respond {
 	struct respond_timer *timers;
 	uint32_t n_timers, cap_timers;
 	int64_t wall_off_ns;	/* wall clock minus now_ns (ICMP timestamps); 0 in tests */
+	/* ARP resolution before answering (as a kernel does): on when set
+	 * (moat-chaff sets it; unit tests of other behaviour leave it off and
+	 * answer the frame's source MAC). Tables of LIMIT_CHAFF_NEIGH
+	 * entries (by address, and by MAC: a router that resolved the decoy)
+	 * and LIMIT_CHAFF_ARP_PENDING held frames. */
+	bool arp_resolve;
+	struct respond_neigh *neigh;
+	struct respond_neigh *neigh_mac;	/* (decoy, MAC) seen asking for the decoy */
+	struct respond_held *held;
+	uint32_t n_held;
 };
 
 int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,

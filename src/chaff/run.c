@@ -975,6 +975,7 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 		log_warnx("responder: %s", strerror(-r));
 		goto out;
 	}
+	ch->resp.arp_resolve = true;	/* ARP before answering a peer the decoy does not know */
 	/* ICMP timestamp replies tell the time of day (ms since midnight UT). */
 	ch->resp.wall_off_ns = (int64_t)(clock_wall_ns(&ch->clk) - clock_mono_ns(&ch->clk));
 	if (l2_fd >= 0) {

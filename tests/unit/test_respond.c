@@ -960,6 +960,114 @@ test_os_timers(void **state)
 	teardown(state);
 }
 
+/* ARP before answering a peer the decoy does not know, as a kernel does:
+ * the answer waits (held, bounded) for the reply and goes to the MAC it
+ * names, not to the frame's source; a peer that asked for the decoy is
+ * known already; a router that asked forwards for peers off the link; a
+ * peer that never answers is taken as routed after a second. */
+static void
+test_arp_resolution(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t other_mac[6] = { 2, 0, 0, 0, 0, 0x42 };
+	uint8_t buf[EMIT_FRAME_MAX];
+	struct frame f;
+	size_t n;
+
+	h->r.arp_resolve = true;
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, "M5B4", NULL);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.kind, FRAME_ARP);
+	assert_int_equal(f.arp.op, 1);
+	assert_int_equal(f.arp.tpa, PEER);
+	assert_int_equal(f.arp.spa, DECOY);
+	assert_memory_equal(f.dst, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_int_equal(h->last.kind, CONTACT_SYN);	/* the alarm does not wait */
+	/* More frames for the same peer: held (at most 3), no second request. */
+	for (int i = 0; i < 3; i++) {
+		feed_tcp(h, 80, FRAME_TCP_SYN, 200, 0, 64240, "M5B4", NULL);	/* closed: RST */
+		assert_int_equal(h->n_out, 0);
+	}
+	assert_int_equal(h->r.n_held, 3);
+	assert_int_equal(h->r.stats.held_dropped, 1);
+	/* The reply names another MAC than the SYN came from: answers go there. */
+	h->n_out = 0;
+	n = emit_arp(buf, sizeof(buf), decoy_mac(h), 2, other_mac, PEER, decoy_mac(h), DECOY);
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 3);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	assert_memory_equal(f.dst, other_mac, 6);
+	assert_int_equal(h->r.n_held, 0);
+	assert_int_equal(respond_next_due(&h->r) > h->r.now_ns + 500000000ULL, true);
+	/* Known now: the next answer goes at once. */
+	feed_tcp(h, 80, FRAME_TCP_SYN, 300, 0, 64240, "M5B4", NULL);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.kind, FRAME_TCP);
+	assert_memory_equal(f.dst, other_mac, 6);
+	assert_int_equal(h->r.stats.arp_requests, 1);
+}
+
+/* A peer that asked for the decoy is known; a peer that never answers the
+ * decoy's request is answered through the MAC its frame came from. */
+static void
+test_arp_resolution_learned_and_routed(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t router_mac[6] = { 2, 0, 0, 0, 0, 0x77 };
+	uint8_t buf[EMIT_FRAME_MAX], seg[64];
+	struct emit_tcp t = { .sport = 1234, .dport = 22, .seq = 1, .flags = FRAME_TCP_SYN,
+			      .win = 1024 };
+	struct emit_ip ip = { .src = 0xcb007101u, .dst = DECOY, .ttl = 60, .proto = 6 };
+	struct frame f;
+	size_t n;
+
+	h->r.arp_resolve = true;
+	/* The peer asks for the decoy first (a kernel's connect): no request back. */
+	n = emit_arp(buf, sizeof(buf), (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 1, peer_mac,
+		     PEER, (const uint8_t *)"\0\0\0\0\0\0", DECOY);
+	respond_frame(&h->r, buf, n, false);
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, "M5B4", NULL);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	/* A router (198.51.100.254) resolved the decoy; a SYN from 203.0.113.1
+	 * through it is answered through it at once. */
+	n = emit_arp(buf, sizeof(buf), (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 1, router_mac,
+		     0xc63364feu, (const uint8_t *)"\0\0\0\0\0\0", DECOY);
+	respond_frame(&h->r, buf, n, false);
+	n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), router_mac, &ip, seg,
+		      emit_tcp(seg, sizeof(seg), &t));
+	h->n_out = 0;
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.kind, FRAME_TCP);
+	assert_memory_equal(f.dst, router_mac, 6);
+	/* Another MAC, unknown source, no answer to the request: after 1 s the
+	 * held SYN/ACK goes to the frame's source MAC. */
+	ip.src = 0xcb007102u;
+	n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), (const uint8_t *)"\2\0\0\0\0\x99", &ip, seg,
+		      emit_tcp(seg, sizeof(seg), &t));
+	h->n_out = 0;
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.kind, FRAME_ARP);
+	assert_int_equal(respond_next_due(&h->r), h->r.now_ns + 1000000000ULL);
+	h->r.now_ns += 1000000000ULL;
+	h->n_out = 0;
+	respond_timers(&h->r);
+	/* The held SYN/ACK first, then the three connections' first retransmissions. */
+	assert_int_equal(h->n_out, 4);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	assert_memory_equal(f.dst, "\2\0\0\0\0\x99", 6);
+	assert_int_equal(h->r.n_held, 0);
+}
+
 int
 main(void)
 {
@@ -985,6 +1093,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_isn_per_decoy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_timestamp, setup, teardown),
 		cmocka_unit_test(test_os_timers),
+		cmocka_unit_test_setup_teardown(test_arp_resolution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_resolution_learned_and_routed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
