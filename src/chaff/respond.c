@@ -67,8 +67,9 @@ respond_init(struct respond *r, struct decoy_table *decoys, const struct persona
 	r->neigh = calloc(LIMIT_CHAFF_NEIGH, sizeof(*r->neigh));
 	r->neigh_mac = calloc(LIMIT_CHAFF_NEIGH, sizeof(*r->neigh_mac));
 	r->held = calloc(LIMIT_CHAFF_ARP_PENDING, sizeof(*r->held));
+	r->frags = calloc(LIMIT_CHAFF_FRAGS, sizeof(*r->frags));
 	if (!r->sndbufs || !r->sndbuf_free || !r->timers || !r->neigh || !r->neigh_mac ||
-	    !r->held) {
+	    !r->held || !r->frags) {
 		respond_free(r);
 		return -ENOMEM;
 	}
@@ -93,6 +94,8 @@ respond_free(struct respond *r)
 	free(r->neigh);
 	free(r->neigh_mac);
 	free(r->held);
+	free(r->frags);
+	r->frags = NULL;
 	r->sndbufs = NULL;
 	r->sndbuf_free = NULL;
 	r->timers = NULL;
@@ -1779,6 +1782,127 @@ respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_unver
 	r->tx_vlan = 0;
 }
 
+
+/* --- IPv4 reassembly (bounded) --- */
+
+#define FRAG_TIMEOUT_NS	30000000000ULL	/* Linux's ipfrag_time: 30 s */
+
+static void
+frag_free(struct respond *r, struct respond_frag *q)
+{
+	if (q->used && q->have > 0)
+		r->stats.frag_dropped++;
+	memset(q, 0, sizeof(*q));
+}
+
+/* The datagram's slot, or a fresh one: a decoy holds at most
+ * LIMIT_CHAFF_FRAGS_PER_DECOY (its oldest goes), all decoys
+ * LIMIT_CHAFF_FRAGS (the oldest of all goes); stale ones are freed. */
+static struct respond_frag *
+frag_slot(struct respond *r, const struct frame_ip *ip)
+{
+	struct respond_frag *oldest = NULL, *oldest_dst = NULL, *free_q = NULL, *q;
+	unsigned n_dst = 0;
+
+	for (uint32_t i = 0; i < LIMIT_CHAFF_FRAGS; i++) {
+		q = &r->frags[i];
+		if (q->used && r->now_ns - q->first_ns >= FRAG_TIMEOUT_NS)
+			frag_free(r, q);
+		if (!q->used) {
+			if (!free_q)
+				free_q = q;
+			continue;
+		}
+		if (q->src == ip->src && q->dst == ip->dst && q->id == ip->id && q->proto == ip->proto)
+			return q;
+		if (!oldest || q->first_ns < oldest->first_ns)
+			oldest = q;
+		if (q->dst == ip->dst) {
+			n_dst++;
+			if (!oldest_dst || q->first_ns < oldest_dst->first_ns)
+				oldest_dst = q;
+		}
+	}
+	q = n_dst >= LIMIT_CHAFF_FRAGS_PER_DECOY ? oldest_dst : free_q ? free_q : oldest;
+	frag_free(r, q);
+	q->used = true;
+	q->src = ip->src;
+	q->dst = ip->dst;
+	q->id = ip->id;
+	q->proto = ip->proto;
+	q->first_ns = r->now_ns;
+	return q;
+}
+
+/*
+ * One fragment for decoy d. When it completes its datagram, the datagram
+ * is rebuilt as one frame (the first fragment's header, no fragment bits,
+ * the whole length) and handled like any other. As Linux (4.19 on), a
+ * datagram with overlapping fragments is dropped whole; so is one larger
+ * than LIMIT_CHAFF_FRAG_BYTES, which a decoy could not answer in a frame.
+ */
+static void
+frag_input(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct frame_ip *ip = &f->ip;
+	struct respond_frag *q = frag_slot(r, ip);
+	uint32_t off = (uint32_t)(ip->frag & 0x1fff) * 8, n = (uint32_t)ip->l4_len;
+	bool more = (ip->frag & 0x2000) != 0;
+	uint8_t buf[EMIT_FRAME_MAX + 4];
+	struct wbuf w;
+	struct frame whole;
+
+	(void)d;
+	if ((more && n % 8 != 0) || off + n > LIMIT_CHAFF_FRAG_BYTES || (!more && q->len) ||
+	    (q->len && off + n > q->len) || ip->ihl > sizeof(q->hdr)) {
+		frag_free(r, q);
+		return;
+	}
+	for (uint32_t b = off / 8; b < (off + n + 7) / 8; b++) {
+		if (q->got[b / 8] & (1u << (b % 8))) {
+			frag_free(r, q);	/* overlap */
+			return;
+		}
+	}
+	for (uint32_t b = off / 8; b < (off + n + 7) / 8; b++)
+		q->got[b / 8] |= (uint8_t)(1u << (b % 8));
+	memcpy(q->data + off, ip->l4, n);
+	q->have = (uint16_t)(q->have + n);
+	if (!more)
+		q->len = (uint16_t)(off + n);
+	if (off == 0) {
+		q->ihl = ip->ihl;
+		memcpy(q->hdr, ip->hdr, ip->ihl);
+		memcpy(q->mac_dst, f->dst, 6);
+		memcpy(q->mac_src, f->src, 6);
+	}
+	if (q->len == 0 || q->have != q->len || q->ihl == 0)
+		return;
+	/* Complete: Ethernet + the first header (fragment bits cleared but DF,
+	 * total length and checksum redone) + the payload. */
+	w = wb_init(buf, sizeof(buf));
+	wb_bytes(&w, q->mac_dst, 6);
+	wb_bytes(&w, q->mac_src, 6);
+	wb_u16(&w, FRAME_ETH_IPV4);
+	wb_bytes(&w, q->hdr, q->ihl);
+	wb_bytes(&w, q->data, q->len);
+	if (wb_ok(&w) && wb_len(&w) <= sizeof(buf)) {
+		uint8_t *h = buf + 14;
+
+		wb_patch_u16(h + 2, (uint16_t)(q->ihl + q->len));
+		wb_patch_u16(h + 6, (uint16_t)(((uint16_t)h[6] << 8 | h[7]) & 0x4000));
+		wb_patch_u16(h + 10, 0);
+		wb_patch_u16(h + 10, frame_csum_fold(frame_csum_add(0, h, q->ihl)));
+		if (frame_parse(buf, wb_len(&w), &whole) == 0 && whole.kind != FRAME_IP_FRAG) {
+			r->stats.reassembled++;
+			memset(q, 0, sizeof(*q));
+			respond_dispatch(r, &whole, false);
+			return;
+		}
+	}
+	frag_free(r, q);
+}
+
 static void
 respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified)
 {
@@ -1789,7 +1913,8 @@ respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified
 		handle_arp(r, &f);
 		return;
 	}
-	if (f.kind != FRAME_TCP && f.kind != FRAME_UDP && f.kind != FRAME_ICMP) {
+	if (f.kind != FRAME_TCP && f.kind != FRAME_UDP && f.kind != FRAME_ICMP &&
+	    f.kind != FRAME_IP_FRAG) {
 		r->stats.not_ours++;
 		return;
 	}
@@ -1798,6 +1923,10 @@ respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified
 	 * for the address but another MAC is someone else's. */
 	if (!d || memcmp(f.dst, d->mac, 6) != 0) {
 		r->stats.not_ours++;
+		return;
+	}
+	if (f.kind == FRAME_IP_FRAG) {
+		frag_input(r, &f, d);
 		return;
 	}
 	if (!csum_unverified && !frame_l4_csum_ok(&f)) {

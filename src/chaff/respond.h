@@ -6,9 +6,12 @@
  * answers and how (see the persona probe classes), sends the answer through
  * the send hook, and reports the contact (who touched which decoy, how)
  * through the contact hook for alarms. Frames a real stack would drop (bad
- * checksums, malformed ARP, fragments) are dropped silently. TCP handshakes
- * are tracked in a bounded conn table; data on an established connection is
- * handed to the service hooks, which never run anything.
+ * checksums, malformed ARP) are dropped silently; IPv4 fragments are
+ * reassembled (a few datagrams per decoy, 30 s). TCP handshakes are tracked
+ * in a bounded conn table; data on an established connection is handed to
+ * the service hooks, which never run anything; unacknowledged data and
+ * SYN/ACKs are retransmitted with the personality's timers, and answers to
+ * a peer a decoy does not know wait for its ARP resolution.
  */
 #ifndef MOAT_CHAFF_RESPOND_H
 #define MOAT_CHAFF_RESPOND_H
@@ -22,6 +25,7 @@
 #include "chaff/emit.h"
 #include "chaff/frame.h"
 #include "chaff/persona.h"
+#include "common/limits.h"
 
 enum respond_contact_kind {
 	CONTACT_ARP,		/* ARP request for a decoy */
@@ -95,6 +99,8 @@ struct respond_stats {
 	uint64_t sndbuf_short;	/* data sent without a send buffer (pool empty) or cut at its size */
 	uint64_t arp_requests;	/* ARP requests decoys sent for unknown peers */
 	uint64_t held_dropped;	/* held frames dropped (pool full, or the decoy went away) */
+	uint64_t reassembled;	/* IPv4 datagrams reassembled from fragments */
+	uint64_t frag_dropped;	/* fragments of datagrams dropped (overlap, size, timeout, evicted) */
 };
 
 /* A decoy's neighbour (ARP cache) entry: the MAC of a peer address as
@@ -117,6 +123,21 @@ struct respond_held {
 	int32_t neigh;		/* slot in the neighbour table, -1 = free */
 	uint16_t len, vlan;
 	uint8_t frame[EMIT_FRAME_MAX];
+};
+
+/* An IPv4 datagram being reassembled (respond.c). */
+struct respond_frag {
+	bool used;
+	uint8_t proto, ihl;	/* ihl: 0 until the first fragment is in */
+	uint16_t id;
+	uint32_t src, dst;
+	uint16_t len;		/* payload length once the last fragment is in, else 0 */
+	uint16_t have;		/* payload bytes in */
+	uint64_t first_ns;
+	uint8_t mac_dst[6], mac_src[6];
+	uint8_t hdr[60];	/* the first fragment's IP header */
+	uint8_t got[(LIMIT_CHAFF_FRAG_BYTES / 8 + 8) / 8];	/* 8-byte blocks in */
+	uint8_t data[LIMIT_CHAFF_FRAG_BYTES];
 };
 
 /* One pending retransmission: a min-heap entry (respond.c). */
@@ -162,6 +183,7 @@ struct respond {
 	struct respond_neigh *neigh_mac;	/* (decoy, MAC) seen asking for the decoy */
 	struct respond_held *held;
 	uint32_t n_held;
+	struct respond_frag *frags;	/* LIMIT_CHAFF_FRAGS */
 };
 
 int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,

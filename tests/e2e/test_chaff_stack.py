@@ -4,12 +4,15 @@ an unanswered SYN/ACK is retransmitted with the OS's timeout and backoff; a
 decoy resolves a peer it does not know (ARP) before answering and answers
 the MAC the reply names; a connection carries timestamps on every segment,
 segments of the peer's MSS and Linux's per-socket IP IDs; ICMP timestamp
-requests are answered by Linux and not by Windows 10."""
+requests are answered by Linux and not by Windows 10; nmap -f's fragmented
+SYNs are reassembled and answered."""
 import json
 import os
+import re
 import sys
 import time
 
+from conftest import need
 import chaffutil
 
 WIRE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chaffwire.py")
@@ -110,4 +113,17 @@ def test_icmp_timestamp_by_os(topo):
     assert wire(topo, scan, "icmpts", WINDOWS, "2") is None
     chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "ping" and WINDOWS in a.get("decoys", []),
                          what="ping alarm for the unanswered timestamp request")
+    assert proc.poll() is None
+
+
+def test_fragmented_syn_scan_is_reassembled(topo):
+    """nmap -f splits its SYNs into 8-byte IP fragments: a real stack
+    reassembles them and answers (open / closed), a responder that drops
+    fragments shows every port as filtered."""
+    need("nmap")
+    scan, _, proc, _ = chaffutil.setup(topo, GROUPS)
+    out = topo.run(scan, "nmap", "-n", "-Pn", "-sS", "-f", "-p", "22,23", LINUX,
+                   timeout=120).stdout
+    assert re.search(r"22/tcp\s+open", out), out
+    assert re.search(r"23/tcp\s+closed", out), out
     assert proc.poll() is None

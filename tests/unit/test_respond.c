@@ -1068,6 +1068,103 @@ test_arp_resolution_learned_and_routed(void **state)
 	assert_int_equal(h->r.n_held, 0);
 }
 
+/* One IPv4 fragment of payload l4[off..off+n) to the decoy. */
+static void
+feed_frag(struct harness *h, uint16_t id, uint8_t proto, const uint8_t *l4, size_t off, size_t n,
+	  bool more)
+{
+	uint8_t buf[EMIT_FRAME_MAX];
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = proto, .id = id };
+	size_t len = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, l4 + off, n);
+
+	/* emit_ipv4 writes no fragment field: set it and redo the header checksum. */
+	buf[20] = (uint8_t)((more ? 0x20 : 0) | (off / 8) >> 8);
+	buf[21] = (uint8_t)(off / 8);
+	buf[24] = buf[25] = 0;
+	{
+		uint16_t c = frame_csum_fold(frame_csum_add(0, buf + 14, 20));
+
+		buf[24] = (uint8_t)(c >> 8), buf[25] = (uint8_t)c;
+	}
+	respond_frame(&h->r, buf, len, false);
+}
+
+/* Fragments are reassembled (any order) and answered like the whole
+ * datagram: nmap -f's 8-byte SYN pieces, a fragmented ping. Overlaps drop
+ * the datagram (Linux); slots are bounded per decoy. */
+static void
+test_fragment_reassembly(void **state)
+{
+	struct harness *h = *state;
+	uint8_t icmp[8 + 40] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 }, syn[64], opt[40];
+	struct emit_tcp t = { .sport = 40000, .dport = 22, .seq = 77, .flags = FRAME_TCP_SYN,
+			      .win = 29200 };
+	struct frame f;
+	size_t seglen;
+	uint16_t c;
+
+	for (size_t i = 8; i < sizeof(icmp); i++)
+		icmp[i] = (uint8_t)i;
+	c = frame_csum_fold(frame_csum_add(0, icmp, sizeof(icmp)));
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	h->n_out = 0;
+	feed_frag(h, 100, 1, icmp, 24, 24, false);	/* the last part first */
+	assert_int_equal(h->n_out, 0);
+	feed_frag(h, 100, 1, icmp, 0, 24, true);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.icmp.type, 0);
+	assert_int_equal(f.icmp.data_len, 40);
+	assert_memory_equal(f.icmp.data, icmp + 8, 40);
+	assert_int_equal(h->r.stats.reassembled, 1);
+	/* Overlapping pieces: the datagram is dropped, even once "complete". */
+	h->n_out = 0;
+	feed_frag(h, 101, 1, icmp, 0, 32, true);
+	feed_frag(h, 101, 1, icmp, 24, 24, false);
+	assert_int_equal(h->n_out, 0);
+	/* nmap -f: a SYN in 8-byte pieces. */
+	t.opt_len = (size_t)emit_tcp_options("M5B4", 0, 0, opt, sizeof(opt));
+	t.opt = opt;
+	seglen = emit_tcp(syn, sizeof(syn), &t);
+	{
+		/* emit_tcp leaves the checksum to emit_ipv4: fill it for the pieces. */
+		uint8_t ph[12];
+		uint32_t sum;
+
+		ph[0] = (uint8_t)(PEER >> 24), ph[1] = (uint8_t)(PEER >> 16);
+		ph[2] = (uint8_t)(PEER >> 8), ph[3] = (uint8_t)PEER;
+		ph[4] = (uint8_t)(DECOY >> 24), ph[5] = (uint8_t)(DECOY >> 16);
+		ph[6] = (uint8_t)(DECOY >> 8), ph[7] = (uint8_t)DECOY;
+		ph[8] = 0, ph[9] = 6, ph[10] = 0, ph[11] = (uint8_t)seglen;
+		syn[16] = syn[17] = 0;
+		sum = frame_csum_add(frame_csum_add(0, ph, sizeof(ph)), syn, seglen);
+		c = frame_csum_fold(sum);
+		syn[16] = (uint8_t)(c >> 8), syn[17] = (uint8_t)c;
+	}
+	h->n_out = 0;
+	for (size_t off = 0; off < seglen; off += 8)
+		feed_frag(h, 102, 6, syn, off, seglen - off > 8 ? 8 : seglen - off,
+			  off + 8 < seglen);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	assert_int_equal(f.tcp.ack, 78);
+	/* Bounded: first pieces of many datagrams keep at most 4 for the decoy. */
+	for (uint16_t id = 200; id < 220; id++)
+		feed_frag(h, id, 1, icmp, 0, 24, true);
+	{
+		unsigned used = 0;
+
+		for (uint32_t i = 0; i < LIMIT_CHAFF_FRAGS; i++)
+			used += h->r.frags[i].used;
+		assert_int_equal(used, LIMIT_CHAFF_FRAGS_PER_DECOY);
+	}
+	/* The newest of them still completes. */
+	h->n_out = 0;
+	feed_frag(h, 219, 1, icmp, 24, 24, false);
+	assert_int_equal(h->n_out, 1);
+}
+
 int
 main(void)
 {
@@ -1095,6 +1192,7 @@ main(void)
 		cmocka_unit_test(test_os_timers),
 		cmocka_unit_test_setup_teardown(test_arp_resolution, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_resolution_learned_and_routed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragment_reassembly, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
