@@ -493,6 +493,14 @@ send_resolved(struct respond *r, const struct decoy *d, uint32_t dst, uint8_t *b
 			send_frame(r, buf, len);
 			return;
 		}
+		/* Every held slot taken: no new unresolved neighbour (Linux's
+		 * "neighbour table overflow"), so spoofed sources cannot make
+		 * the decoys broadcast more than about LIMIT_CHAFF_ARP_PENDING
+		 * requests a second. */
+		if (r->n_held >= LIMIT_CHAFF_ARP_PENDING) {
+			r->stats.held_dropped++;
+			return;
+		}
 		e = neigh_slot(r, r->neigh, d->addr, dst, NULL, true);
 		e->state = NEIGH_INCOMPLETE;
 		memcpy(e->mac, buf, 6);

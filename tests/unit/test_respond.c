@@ -1165,6 +1165,34 @@ test_fragment_reassembly(void **state)
 	assert_int_equal(h->n_out, 1);
 }
 
+/* Spoofed sources cannot make a decoy broadcast without bound: once every
+ * held slot waits, new unknown peers get no request (and no answer). */
+static void
+test_arp_resolution_bounded(void **state)
+{
+	struct harness *h = *state;
+	uint8_t buf[EMIT_FRAME_MAX], seg[64];
+	struct emit_tcp t = { .sport = 1234, .dport = 23, .seq = 1, .flags = FRAME_TCP_SYN,
+			      .win = 1024 };
+
+	h->r.arp_resolve = true;
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING + 20; i++) {
+		struct emit_ip ip = { .src = 0xcb007100u + i, .dst = DECOY, .ttl = 60, .proto = 6 };
+		size_t n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, seg,
+				     emit_tcp(seg, sizeof(seg), &t));
+
+		respond_frame(&h->r, buf, n, false);
+	}
+	assert_int_equal(h->r.stats.arp_requests, LIMIT_CHAFF_ARP_PENDING);
+	assert_int_equal(h->r.n_held, LIMIT_CHAFF_ARP_PENDING);
+	assert_int_equal(h->r.stats.held_dropped, 20);
+	/* A second later they are all answered (routed) and the pool is free. */
+	h->r.now_ns += 1000000000ULL;
+	respond_timers(&h->r);
+	assert_int_equal(h->r.n_held, 0);
+	assert_int_equal(respond_next_due(&h->r), 0);
+}
+
 int
 main(void)
 {
@@ -1193,6 +1221,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_arp_resolution, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_resolution_learned_and_routed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragment_reassembly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_resolution_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
