@@ -127,3 +127,27 @@ def test_fragmented_syn_scan_is_reassembled(topo):
     assert re.search(r"22/tcp\s+open", out), out
     assert re.search(r"23/tcp\s+closed", out), out
     assert proc.poll() is None
+
+
+def test_os_detection_exact_across_decoys_of_a_preset(topo):
+    """Decoys of one preset have ISN lines of their own (ISR and SP moved
+    within the fingerprint's range); nmap -O still names each one exactly."""
+    need("nmap")
+    presets = {"linux-5.4": "Linux 5.0 - 5.4", "windows-10": "Microsoft Windows 10 1607",
+               "freebsd-12": "FreeBSD 12.1-RELEASE", "linux-3": "Linux 3.2 - 4.9"}
+    groups, want = [], {}
+    for i, (p, name) in enumerate(presets.items()):
+        hosts = ["198.51.100.%d" % (140 + 4 * i + k) for k in range(3)]
+        groups.append({"ranges": hosts, "personality": p, "tcp": [22, 80]})
+        want.update({h: name for h in hosts})
+    scan, _, proc, _ = chaffutil.setup(topo, groups)
+    out = topo.run(scan, "nmap", "-O", "-n", "-p", "22,80,443", "--max-os-tries", "1",
+                   *sorted(want), timeout=300).stdout
+    details = {}
+    for block in out.split("Nmap scan report for ")[1:]:
+        m = re.search(r"OS details: (.*)", block)
+        details[block.split()[0]] = m.group(1) if m else None
+    wrong = {h: details.get(h) for h, name in want.items()
+             if name not in (details.get(h) or "").split(", ")}
+    assert not wrong, "not named exactly: %r\n%s" % (wrong, out)
+    assert proc.poll() is None
