@@ -1647,7 +1647,11 @@ conn_timeout(struct respond *r, struct conn *c)
 		return;
 	}
 	p = persona_of(r, d);
+	/* A closing connection has no session left: an orphan, which Linux
+	 * retries at most 8 times (tcp_orphan_retries). */
 	limit = c->state == CONN_SYN_RCVD ? p->synack_retries : p->data_retries;
+	if ((c->state == CONN_FIN_WAIT || c->state == CONN_LAST_ACK) && limit > 8)
+		limit = 8;
 	if (c->rtx_count >= limit) {
 		/* Out of retries: the stack forgets the connection silently. */
 		r->stats.rtx_dropped++;

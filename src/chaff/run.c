@@ -657,7 +657,6 @@ on_expire(struct evloop_timer *t, void *arg)
 	expire_schedule(ch);	/* expiry may have closed (sent FINs) or dropped connections */
 }
 
-
 /* Connections are held: look for idle ones until none is left; and arm the
  * retransmission timer for the earliest one due (none while nothing is
  * outstanding, so an idle decoy network does not wake up). */
