@@ -10,6 +10,10 @@ one JSON document on stdout. Every loop is bounded by a deadline.
   chaffwire.py fetch IFACE DST_IP PORT MSS
       an ordinary kernel TCP client (MSS clamped) sends GET / and reads the
       answer while every segment from DST_IP is captured.
+  chaffwire.py norack IFACE SRC_IP SECONDS DST_IP@DST_MAC@PORT
+      a handshake from SRC_IP (timestamps offered, ARP for SRC_IP answered),
+      then an HTTP request; the decoy's data is never acknowledged: record
+      every segment from the decoy for SECONDS.
   chaffwire.py arp IFACE MY_IP TARGET_IP
       ARP request from MY_IP; prints the MAC that answers (or null).
   chaffwire.py icmpts DST_IP SECONDS
@@ -47,13 +51,27 @@ def ip_header(src, dst, proto, payload_len, ident=1):
     return h[:10] + struct.pack("!H", csum(h)) + h[12:]
 
 
-def tcp_syn(src, dst, sport, dport, seq):
-    opts = struct.pack("!BBH", 2, 4, 1460) + b"\x01\x03\x03\x07"      # MSS 1460, NOP, WS 7
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, (20 + len(opts)) // 4 << 4, 0x02,
-                      64240, 0, 0) + opts
+def tcp_seg(src, dst, sport, dport, seq, ack, flags, opts=b"", data=b"", win=64240):
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, (20 + len(opts)) // 4 << 4, flags,
+                      win, 0, 0) + opts + data
     pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(hdr))
     c = csum(pseudo + hdr)
     return hdr[:16] + struct.pack("!H", c) + hdr[18:]
+
+
+def tcp_syn(src, dst, sport, dport, seq):
+    opts = struct.pack("!BBH", 2, 4, 1460) + b"\x01\x03\x03\x07"      # MSS 1460, NOP, WS 7
+    return tcp_seg(src, dst, sport, dport, seq, 0, 0x02, opts)
+
+
+def ts_opt(tsval, tsecr):
+    return b"\x01\x01\x08\x0a" + struct.pack("!II", tsval, tsecr)
+
+
+def arp_answer(s, my_mac, src_ip, d):
+    s.send(mac_bytes(d["sha"]) + my_mac + b"\x08\x06" +
+           struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + my_mac + socket.inet_aton(src_ip) +
+           mac_bytes(d["sha"]) + socket.inet_aton(d["spa"]))
 
 
 def parse_tcp_opts(opts):
@@ -141,13 +159,46 @@ def cmd_syn(iface, src_ip, fake_mac, seconds, targets):
             continue
         if d["kind"] == "arp" and d["op"] == 1 and d["tpa"] == src_ip:
             events.append(d)
-            reply = (mac_bytes(d["sha"]) + my_mac + b"\x08\x06" +
-                     struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + my_mac +
-                     socket.inet_aton(src_ip) + mac_bytes(d["sha"]) + socket.inet_aton(d["spa"]))
-            s.send(reply)
+            arp_answer(s, my_mac, src_ip, d)
         elif d["kind"] == "tcp" and d["dst"] == src_ip and d["flags"] & 0x12 == 0x12:
             events.append(d)
     print(json.dumps({"my_mac": mac_str(my_mac), "sent": sent, "events": events}))
+
+
+def cmd_norack(iface, src_ip, seconds, target):
+    s = packet_socket(iface)
+    my_mac = s.getsockname()[4]
+    dst_ip, dst_mac, port = target.split("@")
+    port = int(port)
+    eth = mac_bytes(dst_mac) + my_mac + b"\x08\x00"
+
+    def send(seg):
+        s.send(eth + ip_header(src_ip, dst_ip, 6, len(seg)) + seg)
+
+    opts = struct.pack("!BBH", 2, 4, 1460) + b"\x04\x02" + ts_opt(1000, 0)[2:] + b"\x01\x01"
+    send(tcp_seg(src_ip, dst_ip, 41000, port, 5000, 0, 0x02, opts))
+    events = []
+    synack = None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            frame = s.recv(2048)
+        except socket.timeout:
+            continue
+        d = parse(frame)
+        if not d:
+            continue
+        if d["kind"] == "arp" and d["op"] == 1 and d["tpa"] == src_ip:
+            arp_answer(s, my_mac, src_ip, d)
+        elif d["kind"] == "tcp" and d["dst"] == src_ip and d["src"] == dst_ip:
+            events.append(d)
+            if synack is None and d["flags"] & 0x12 == 0x12:
+                synack = d
+                # The handshake's ACK with the request; nothing is acked after.
+                send(tcp_seg(src_ip, dst_ip, 41000, port, 5001, d["seq"] + 1, 0x18,
+                             ts_opt(1001, d["opts"].get("tsval", 0)),
+                             b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+    print(json.dumps({"events": events}))
 
 
 def cmd_fetch(iface, dst_ip, port, mss):
@@ -233,6 +284,8 @@ def main():
         cmd_syn(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6:])
     elif cmd == "fetch":
         cmd_fetch(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif cmd == "norack":
+        cmd_norack(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5])
     elif cmd == "arp":
         cmd_arp(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "icmpts":

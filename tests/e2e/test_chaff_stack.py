@@ -151,3 +151,27 @@ def test_os_detection_exact_across_decoys_of_a_preset(topo):
              if name not in (details.get(h) or "").split(", ")}
     assert not wrong, "not named exactly: %r\n%s" % (wrong, out)
     assert proc.poll() is None
+
+
+def test_unacked_data_is_retransmitted(topo):
+    """The decoy's answer, never acknowledged, goes again from the same
+    sequence number with growing gaps (Linux: from about 200 ms, doubling),
+    each copy carrying timestamps that echo ours."""
+    scan, _, proc, _ = chaffutil.setup(topo, GROUPS)
+    macs = decoy_macs(topo, scan)
+    out = wire(topo, scan, "norack", iface(topo, scan), SPOOFED, "4",
+               "%s@%s@80" % (LINUX, macs[LINUX]))
+    ev = out["events"]
+    data = [e for e in ev if e["data_len"] > 0]
+    assert data, ev
+    first = [e for e in data if e["seq"] == data[0]["seq"]]
+    gaps = [round(b["t"] - a["t"], 2) for a, b in zip(first, first[1:])]
+    print("data segment sent at intervals", gaps)
+    # 0.2-0.4 s, then doubling: at least 3 copies in 4 s, at most 6.
+    assert 3 <= len(first) <= 6, gaps
+    assert all(b >= a for a, b in zip(gaps, gaps[1:])), gaps
+    for e in first:
+        assert e["opts"].get("tsecr") == 1001, e
+    tsv = [e["opts"]["tsval"] for e in first]
+    assert tsv == sorted(tsv) and tsv[0] != tsv[-1], tsv
+    assert proc.poll() is None
