@@ -635,14 +635,41 @@ respond_announce(struct respond *r, struct decoy *d)
 
 /* --- ICMP --- */
 
+/*
+ * An IPv4 datagram from decoy d to the sender of f. One that does not fit
+ * the link's MTU (an echo reply to a reassembled jumbo ping) goes as
+ * fragments (1,480 bytes on Ethernet), one IP ID, as a kernel fragments
+ * it; only ICMP is that large (its checksum comes from the caller, so the
+ * pieces need none).
+ */
 static void
 send_ip(struct respond *r, const struct frame *f, const struct decoy *d,
 	const struct emit_ip *ip, const uint8_t *l4, size_t l4_len)
 {
 	uint8_t out[EMIT_FRAME_MAX];
+	unsigned mtu = r->mtu >= 576 && r->mtu <= 1500 ? r->mtu : 1500;
+	const size_t piece = (mtu - 20) / 8 * 8;	/* 1480 on Ethernet */
+	struct emit_ip fip;
 
-	send_resolved(r, d, ip->dst, out,
-		      emit_ipv4(out, sizeof(out), f->src, d->mac, ip, l4, l4_len));
+	if (l4_len <= piece || ip->proto != 1) {
+		send_resolved(r, d, ip->dst, out,
+			      emit_ipv4(out, sizeof(out), f->src, d->mac, ip, l4, l4_len));
+		return;
+	}
+	fip = *ip;
+	fip.df = false;
+	for (size_t off = 0; off < l4_len; off += piece) {
+		size_t n = l4_len - off > piece ? piece : l4_len - off;
+		size_t len = emit_ipv4(out, sizeof(out), f->src, d->mac, &fip, l4 + off, n);
+		uint8_t *h = out + 14;
+
+		if (len == 0)
+			return;
+		wb_patch_u16(h + 6, (uint16_t)((off + n < l4_len ? 0x2000 : 0) | (off / 8)));
+		wb_patch_u16(h + 10, 0);
+		wb_patch_u16(h + 10, frame_csum_fold(frame_csum_add(0, h, 20)));
+		send_resolved(r, d, ip->dst, out, len);
+	}
 }
 
 /* IP fields of an ICMP reply (echo or timestamp): the IE line's. */
@@ -706,7 +733,7 @@ handle_icmp(struct respond *r, const struct frame *f, struct decoy *d)
 {
 	const struct persona *p = persona_of(r, d);
 	const struct frame_icmp *ic = &f->icmp;
-	uint8_t body[EMIT_FRAME_MAX - 34], *csum;
+	uint8_t body[LIMIT_CHAFF_FRAG_BYTES + 8], *csum;	/* a reassembled ping's reply */
 	struct wbuf w = wb_init(body, sizeof(body));
 	struct emit_ip ip = { .src = d->addr, .dst = f->ip.src, .proto = 1, .tos = f->ip.tos };
 
@@ -1851,7 +1878,7 @@ frag_slot(struct respond *r, const struct frame_ip *ip)
  * is rebuilt as one frame (the first fragment's header, no fragment bits,
  * the whole length) and handled like any other. As Linux (4.19 on), a
  * datagram with overlapping fragments is dropped whole; so is one larger
- * than LIMIT_CHAFF_FRAG_BYTES, which a decoy could not answer in a frame.
+ * than LIMIT_CHAFF_FRAG_BYTES (a real stack takes up to 64 KiB).
  */
 static void
 frag_input(struct respond *r, const struct frame *f, struct decoy *d)
@@ -1860,7 +1887,7 @@ frag_input(struct respond *r, const struct frame *f, struct decoy *d)
 	struct respond_frag *q = frag_slot(r, ip);
 	uint32_t off = (uint32_t)(ip->frag & 0x1fff) * 8, n = (uint32_t)ip->l4_len;
 	bool more = (ip->frag & 0x2000) != 0;
-	uint8_t buf[EMIT_FRAME_MAX + 4];
+	uint8_t buf[14 + 60 + LIMIT_CHAFF_FRAG_BYTES];
 	struct wbuf w;
 	struct frame whole;
 

@@ -144,10 +144,10 @@
 #define LIMIT_CHAFF_NEIGH		4096u
 /* chaff: IPv4 datagrams reassembled at once (all decoys, and per decoy, so
  * one fragment flood cannot take every slot), and the largest payload
- * reassembled: what one answer frame can carry (a real stack takes 64 KiB). */
+ * reassembled (a jumbo ping's; a real stack takes 64 KiB). */
 #define LIMIT_CHAFF_FRAGS		16u
 #define LIMIT_CHAFF_FRAGS_PER_DECOY	4u
-#define LIMIT_CHAFF_FRAG_BYTES		1480u
+#define LIMIT_CHAFF_FRAG_BYTES		8192u
 /* Alarm reports waiting to be POSTed to moatd; past it the oldest are dropped. */
 #define LIMIT_CHAFF_POST_QUEUE		1024u
 /* The moatd bearer token file: one short word (the token keeps 128 bytes). */

@@ -16,6 +16,9 @@ one JSON document on stdout. Every loop is bounded by a deadline.
       every segment from the decoy for SECONDS.
   chaffwire.py arp IFACE MY_IP TARGET_IP
       ARP request from MY_IP; prints the MAC that answers (or null).
+  chaffwire.py bigping DST_IP SIZE SECONDS
+      an echo request with SIZE data bytes, fragmented by the kernel; prints
+      the (kernel-reassembled) reply's data length and whether it matches.
   chaffwire.py icmpts DST_IP SECONDS
       ICMP timestamp request; prints the reply's fields or null.
 """
@@ -251,6 +254,28 @@ def cmd_arp(iface, my_ip, target):
     print("null")
 
 
+def cmd_bigping(dst_ip, size, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.setsockopt(socket.IPPROTO_IP, 10, 0)     # IP_MTU_DISCOVER = IP_PMTUDISC_DONT: fragment
+    s.settimeout(0.2)
+    payload = bytes((i * 13) & 0xff for i in range(size))
+    hdr = struct.pack("!BBHHH", 8, 0, 0, 0x4343, 7)
+    s.sendto(hdr[:2] + struct.pack("!H", csum(hdr + payload)) + hdr[4:] + payload, (dst_ip, 0))
+    deadline = time.monotonic() + seconds
+    out = None
+    while time.monotonic() < deadline and out is None:
+        try:
+            data, addr = s.recvfrom(70000)
+        except socket.timeout:
+            continue
+        ihl = (data[0] & 0xf) * 4
+        icmp = data[ihl:]
+        if addr[0] != dst_ip or len(icmp) < 8 or icmp[0] != 0:
+            continue
+        out = {"len": len(icmp) - 8, "same": icmp[8:] == payload, "csum_ok": csum(icmp) == 0}
+    print(json.dumps(out))
+
+
 def cmd_icmpts(dst_ip, seconds):
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     s.settimeout(0.2)
@@ -288,6 +313,8 @@ def main():
         cmd_norack(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5])
     elif cmd == "arp":
         cmd_arp(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "bigping":
+        cmd_bigping(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     elif cmd == "icmpts":
         cmd_icmpts(sys.argv[2], float(sys.argv[3]))
     else:

@@ -175,3 +175,12 @@ def test_unacked_data_is_retransmitted(topo):
     tsv = [e["opts"]["tsval"] for e in first]
     assert tsv == sorted(tsv) and tsv[0] != tsv[-1], tsv
     assert proc.poll() is None
+
+
+def test_jumbo_ping_is_reassembled_and_answered_in_fragments(topo):
+    """`ping -s 3000`: the request arrives in fragments, the decoy answers
+    the whole datagram, in fragments the scanner's kernel puts together."""
+    scan, _, proc, _ = chaffutil.setup(topo, GROUPS)
+    got = wire(topo, scan, "bigping", LINUX, "3000", "3")
+    assert got == {"len": 3000, "same": True, "csum_ok": True}, got
+    assert proc.poll() is None

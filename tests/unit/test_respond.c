@@ -1193,6 +1193,43 @@ test_arp_resolution_bounded(void **state)
 	assert_int_equal(respond_next_due(&h->r), 0);
 }
 
+/* ping -s 3000: reassembled, answered in fragments of 1,480 bytes with one IP ID. */
+static void
+test_jumbo_ping(void **state)
+{
+	struct harness *h = *state;
+	static uint8_t icmp[8 + 3000], got[8 + 3000];
+	struct frame f;
+	size_t have = 0;
+	uint16_t c, id = 0;
+
+	icmp[0] = 8, icmp[4] = 0x55, icmp[7] = 9;
+	for (size_t i = 8; i < sizeof(icmp); i++)
+		icmp[i] = (uint8_t)(i * 7);
+	c = frame_csum_fold(frame_csum_add(0, icmp, sizeof(icmp)));
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	h->n_out = 0;
+	feed_frag(h, 300, 1, icmp, 0, 1480, true);
+	feed_frag(h, 300, 1, icmp, 1480, 1480, true);
+	feed_frag(h, 300, 1, icmp, 2960, sizeof(icmp) - 2960, false);
+	assert_int_equal(h->n_out, 3);
+	for (size_t i = 0; i < 3; i++) {
+		parse_out(h, i, &f);
+		assert_int_equal(f.kind, FRAME_IP_FRAG);
+		assert_int_equal((f.ip.frag & 0x1fff) * 8, have);
+		assert_int_equal((f.ip.frag & 0x2000) != 0, i < 2);
+		if (i == 0)
+			id = f.ip.id;
+		assert_int_equal(f.ip.id, id);
+		memcpy(got + have, f.ip.l4, f.ip.l4_len);
+		have += f.ip.l4_len;
+	}
+	assert_int_equal(have, sizeof(icmp));
+	assert_int_equal(got[0], 0);	/* echo reply */
+	assert_memory_equal(got + 4, icmp + 4, sizeof(icmp) - 4);
+	assert_int_equal(frame_csum_fold(frame_csum_add(0, got, sizeof(got))), 0);
+}
+
 int
 main(void)
 {
@@ -1222,6 +1259,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_arp_resolution_learned_and_routed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragment_reassembly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_resolution_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jumbo_ping, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
