@@ -14,6 +14,9 @@ one JSON document on stdout. Every loop is bounded by a deadline.
       a handshake from SRC_IP (timestamps offered, ARP for SRC_IP answered),
       then an HTTP request; the decoy's data is never acknowledged: record
       every segment from the decoy for SECONDS.
+  chaffwire.py zerowin IFACE SRC_IP SECONDS DST_IP@DST_MAC@PORT
+      like norack, but MSS 536 and the request sent with a zero window,
+      opened (and the data then acked) after SECONDS / 2.
   chaffwire.py arp IFACE MY_IP TARGET_IP
       ARP request from MY_IP; prints the MAC that answers (or null).
   chaffwire.py bigping DST_IP SIZE SECONDS
@@ -168,7 +171,7 @@ def cmd_syn(iface, src_ip, fake_mac, seconds, targets):
     print(json.dumps({"my_mac": mac_str(my_mac), "sent": sent, "events": events}))
 
 
-def cmd_norack(iface, src_ip, seconds, target):
+def cmd_norack(iface, src_ip, seconds, target, zero_window=False):
     s = packet_socket(iface)
     my_mac = s.getsockname()[4]
     dst_ip, dst_mac, port = target.split("@")
@@ -178,12 +181,20 @@ def cmd_norack(iface, src_ip, seconds, target):
     def send(seg):
         s.send(eth + ip_header(src_ip, dst_ip, 6, len(seg)) + seg)
 
-    opts = struct.pack("!BBH", 2, 4, 1460) + b"\x04\x02" + ts_opt(1000, 0)[2:] + b"\x01\x01"
+    mss = 536 if zero_window else 1460
+    opts = struct.pack("!BBH", 2, 4, mss) + b"\x04\x02" + ts_opt(1000, 0)[2:] + b"\x01\x01"
     send(tcp_seg(src_ip, dst_ip, 41000, port, 5000, 0, 0x02, opts))
     events = []
     synack = None
-    deadline = time.monotonic() + seconds
+    opened = None
+    start = time.monotonic()
+    deadline = start + seconds
     while time.monotonic() < deadline:
+        if zero_window and synack is not None and opened is None and \
+                time.monotonic() - start >= seconds / 2:
+            opened = time.monotonic()
+            send(tcp_seg(src_ip, dst_ip, 41000, port, 5001 + 27, synack["seq"] + 1, 0x10,
+                         ts_opt(1002, 0), win=64240))
         try:
             frame = s.recv(2048)
         except socket.timeout:
@@ -200,8 +211,14 @@ def cmd_norack(iface, src_ip, seconds, target):
                 # The handshake's ACK with the request; nothing is acked after.
                 send(tcp_seg(src_ip, dst_ip, 41000, port, 5001, d["seq"] + 1, 0x18,
                              ts_opt(1001, d["opts"].get("tsval", 0)),
-                             b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-    print(json.dumps({"events": events}))
+                             b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                             win=0 if zero_window else 64240))
+            elif opened is not None and d["data_len"] > 0:
+                # Ack what arrives once the window is open.
+                send(tcp_seg(src_ip, dst_ip, 41000, port, 5001 + 27,
+                             (d["seq"] + d["data_len"]) & 0xffffffff, 0x10, ts_opt(1003, 0),
+                             win=64240))
+    print(json.dumps({"events": events, "opened": opened}))
 
 
 def cmd_fetch(iface, dst_ip, port, mss):
@@ -311,6 +328,8 @@ def main():
         cmd_fetch(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif cmd == "norack":
         cmd_norack(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5])
+    elif cmd == "zerowin":
+        cmd_norack(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], True)
     elif cmd == "arp":
         cmd_arp(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "bigping":

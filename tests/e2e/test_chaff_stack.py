@@ -184,3 +184,25 @@ def test_jumbo_ping_is_reassembled_and_answered_in_fragments(topo):
     got = wire(topo, scan, "bigping", LINUX, "3000", "3")
     assert got == {"len": 3000, "same": True, "csum_ok": True}, got
     assert proc.poll() is None
+
+
+def test_zero_window_is_honoured_and_probed(topo):
+    """A client that asks with a zero window gets no data, only window
+    probes (an ACK one below the next sequence number, as Linux sends);
+    once it opens the window the answer comes, within its MSS."""
+    scan, _, proc, _ = chaffutil.setup(topo, GROUPS)
+    macs = decoy_macs(topo, scan)
+    out = wire(topo, scan, "zerowin", iface(topo, scan), SPOOFED, "4",
+               "%s@%s@80" % (LINUX, macs[LINUX]))
+    ev, opened = out["events"], out["opened"]
+    assert opened, out
+    synack = [e for e in ev if e["flags"] & 0x12 == 0x12][0]
+    before = [e for e in ev if e["t"] < opened and not e["flags"] & 0x02]
+    after = [e for e in ev if e["t"] >= opened and e["data_len"] > 0]
+    assert all(e["data_len"] == 0 for e in before), before
+    probes = [e for e in before if e["seq"] == synack["seq"]]    # snd_una - 1
+    assert probes, ev
+    assert after, ev
+    assert after[0]["seq"] == synack["seq"] + 1
+    assert all(e["data_len"] <= 536 - 12 for e in after), after
+    assert proc.poll() is None
