@@ -102,6 +102,7 @@ conn_add(struct conn_table *t, uint32_t saddr, uint16_t sport, uint32_t daddr,
 	victim->dport = dport;
 	victim->state = CONN_SYN_RCVD;
 	victim->session = -1;
+	victim->sndbuf = -1;
 	victim->start_ns = victim->last_ns = now_ns;
 	t->used++;
 	return victim;

@@ -21,6 +21,16 @@
  * entry so the last segments of a normal close are not taken for scans. */
 enum conn_state { CONN_FREE, CONN_SYN_RCVD, CONN_ESTABLISHED, CONN_FIN_WAIT, CONN_LAST_ACK };
 
+/* conn.flags: what the peer's SYN offered (to rebuild our SYN/ACK for its
+ * retransmission), what was negotiated, and where our close stands. */
+#define CONN_F_PEER_WS		0x01u
+#define CONN_F_PEER_SACK	0x02u
+#define CONN_F_PEER_TS		0x04u
+#define CONN_F_PROBE		0x08u	/* the SYN was one of nmap's probes: its row's options */
+#define CONN_F_TS		0x10u	/* timestamps negotiated: on every segment */
+#define CONN_F_FIN_QUEUED	0x20u	/* send a FIN after the queued data */
+#define CONN_F_FIN_SENT		0x40u
+
 struct conn {
 	uint32_t saddr, daddr;
 	uint16_t sport, dport;
@@ -28,11 +38,26 @@ struct conn {
 	uint8_t service;	/* service kind index, set by the service layer */
 	uint16_t win;		/* our advertised window */
 	uint8_t peer_mac[6];	/* where our segments go */
+	uint16_t vlan;		/* 802.1Q id the connection arrived with, 0 = none */
+	uint32_t snd_una;	/* oldest sequence number not yet acknowledged */
 	uint32_t snd_nxt;	/* next sequence number we send */
 	uint32_t rcv_nxt;	/* next sequence number we expect */
+	uint32_t snd_wnd;	/* the peer's window, scaled */
+	uint32_t ts_recent;	/* the peer's last TSval: our TSecr */
+	uint32_t ts_off;	/* added to the decoy's clock for our TSval */
 	uint32_t bytes_in;
 	int32_t session;	/* service session slot, -1 for none */
-	uint16_t vlan;		/* 802.1Q id the connection arrived with, 0 = none */
+	int32_t sndbuf;		/* send buffer slot (respond.c), -1 for none */
+	uint16_t snd_len;	/* bytes queued from snd_una (sent or not) */
+	uint16_t peer_mss;	/* the MSS the peer's SYN offered, 0 for none */
+	uint16_t rto_ms;	/* current retransmission timeout, before backoff */
+	uint8_t snd_ws;		/* the peer's window scale, 0 when not negotiated */
+	uint8_t flags;		/* CONN_F_* */
+	uint8_t syn_row;	/* persona row our SYN/ACK answered (enum persona_probe) */
+	uint8_t syn_extra;	/* ECN flags of our SYN/ACK */
+	uint8_t rtx_count;	/* retransmissions of what is outstanding */
+	uint16_t ip_id;		/* per-connection IP ID counter (persona ipid_per_conn) */
+	uint64_t rtx_due;	/* when to retransmit or probe; 0: nothing outstanding */
 	uint64_t start_ns, last_ns;
 };
 

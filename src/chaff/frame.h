@@ -12,7 +12,7 @@
  * IPv4 with 6/4 address lengths, IPv4 with a bad version, header length,
  * total length or header checksum, and L4 headers shorter than their minimum
  * or with a data offset past the segment. Fragments are reported as
- * FRAME_IP_FRAG (decoys do not reassemble). L4 checksums are verified by
+ * FRAME_IP_FRAG (the responder reassembles those, bounded). L4 checksums are verified by
  * frame_l4_csum_ok(), which the caller skips when the kernel says the
  * checksum was never computed (veth, PACKET_AUXDATA).
  */
@@ -39,7 +39,7 @@
 enum frame_kind {
 	FRAME_OTHER,	/* valid Ethernet, nothing a decoy answers */
 	FRAME_ARP,
-	FRAME_IP_FRAG,	/* IPv4 fragment: not reassembled */
+	FRAME_IP_FRAG,	/* IPv4 fragment: reassembled by respond.c */
 	FRAME_IP_OTHER,	/* IPv4 with a protocol decoys do not speak */
 	FRAME_TCP,
 	FRAME_UDP,

@@ -293,12 +293,19 @@ seq_generator(struct build *b, struct persona *p)
 	 * between probes 100 ms apart are random. */
 	uint64_t isr = num(b, OSDB_SEQ, "ISR", true, 0);
 	uint64_t sp = num(b, OSDB_SEQ, "SP", true, 0);
+	uint64_t isr_lo = num(b, OSDB_SEQ, "ISR", false, 0);
+	uint64_t sp_lo = num(b, OSDB_SEQ, "SP", false, 0);
 
 	p->isn_gcd = (uint32_t)num(b, OSDB_SEQ, "GCD", false, 1);
 	if (p->isn_gcd == 0)
 		p->isn_gcd = 1;
 	p->isn_rate = isr ? exp2((double)isr / 8.0) : 0;
 	p->random_isn = isr > 0x118;
+	p->isr = (double)isr;
+	p->sp = (double)sp;
+	/* Half of the way from the middle to either end of the range. */
+	p->isr_var = (uint8_t)(isr > isr_lo && isr - isr_lo < 64 ? (isr - isr_lo) / 2 : 0);
+	p->sp_var = (uint8_t)(sp > sp_lo && sp - sp_lo < 64 ? (sp - sp_lo) / 2 : 0);
 	p->isn_spread = 0;
 	/* nmap divides the standard deviation by the GCD when the GCD is
 	 * above 9 (osscan2.cc): SP is then in GCD steps, not in ISNs. */
@@ -360,6 +367,58 @@ ie_line(struct build *b, struct persona_ie *ie)
 		ie->cd = 'Z';
 }
 
+/*
+ * The TCP timers and ICMP timestamp habit of the fingerprint's OS family,
+ * from each system's defaults:
+ * - Linux (and Linux-based devices: Axis): TCP_TIMEOUT_INIT 1 s,
+ *   tcp_synack_retries 5 (1, 2, 4, 8, 16 s), TCP_RTO_MIN 200 ms,
+ *   tcp_retries2 15; icmp_timestamp answered (no sysctl turns it off);
+ *   segments of an established connection take their IP ID from the
+ *   socket's own counter (inet_id, random start), not the SYN/ACK's 0.
+ * - Windows (Vista and later): InitialRto 3 s,
+ *   TcpMaxConnectResponseRetransmissions 2, minimum RTO 300 ms,
+ *   TcpMaxDataRetransmissions 5; ICMP timestamps not answered (XP/2003 did).
+ * - FreeBSD (11 and later) and macOS: TCPTV_RTOBASE 1 s, syncache
+ *   rexmtlimit 3, TCPTV_MIN 30 ms (macOS 10 ms is rounded up alike),
+ *   TCP_MAXRXTSHIFT 12; FreeBSD answers timestamps (icmp.tstamprepl=1),
+ *   macOS does not (net.inet.icmp.timestamp=0).
+ * - OpenBSD: TCPTV_SRTTDFLT 3 s, the syn cache retransmits until
+ *   TCPTV_KEEP_INIT (75 s): 4 times; tstamprepl=1.
+ * - Anything else (routers, printers, embedded stacks): 3 s (RFC 1122's
+ *   initial RTO), 3 retransmissions of a SYN/ACK, 8 of data, timestamps
+ *   answered (IOS and printers do).
+ */
+static void
+os_timers(struct persona *p)
+{
+	const char *n = p->os;
+
+	/* Anything else first; families override it. */
+	p->rto_init_ms = 3000, p->rto_min_ms = 1000;
+	p->synack_retries = 3, p->data_retries = 8;
+	p->icmp_tstamp = true;
+	if (strstr(n, "Windows")) {
+		p->rto_init_ms = 3000, p->rto_min_ms = 300;
+		p->synack_retries = 2, p->data_retries = 5;
+		p->icmp_tstamp = strstr(n, "XP") || strstr(n, "2000") || strstr(n, "2003");
+	} else if (strstr(n, "Linux") || strstr(n, "Android") || strstr(n, "Axis")) {
+		p->rto_init_ms = 1000, p->rto_min_ms = 200;
+		p->synack_retries = 5, p->data_retries = 15;
+		p->ipid_per_conn = true;
+	} else if (strstr(n, "FreeBSD")) {
+		p->rto_init_ms = 1000, p->rto_min_ms = 30;
+		p->synack_retries = 3, p->data_retries = 12;
+	} else if (strstr(n, "macOS") || strstr(n, "Mac OS") || strstr(n, "Darwin") ||
+		   strstr(n, "iOS")) {
+		p->rto_init_ms = 1000, p->rto_min_ms = 30;
+		p->synack_retries = 3, p->data_retries = 12;
+		p->icmp_tstamp = false;
+	} else if (strstr(n, "OpenBSD")) {
+		p->rto_init_ms = 3000, p->rto_min_ms = 1000;
+		p->synack_retries = 4, p->data_retries = 12;
+	}
+}
+
 int
 persona_from_fp(const struct persona_preset *preset, const struct osdb_fp *fp,
 		struct persona *ret, char *err, size_t errlen)
@@ -389,6 +448,7 @@ persona_from_fp(const struct persona_preset *preset, const struct osdb_fp *fp,
 		tcp_line(&b, (enum osdb_test)(OSDB_T2 + i), &p.tcp[PERSONA_T2 + i]);
 	u1_line(&b, &p.u1);
 	ie_line(&b, &p.ie);
+	os_timers(&p);
 	if (b.r < 0)
 		return b.r;
 	*ret = p;

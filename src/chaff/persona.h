@@ -95,12 +95,30 @@ struct persona {
 	double isn_spread;
 	uint32_t isn_gcd;
 	bool random_isn;
+	/* ISR and SP (nmap's units: 8 log2) the rate and spread come from, and
+	 * how far one decoy may move each from it: a quarter of the
+	 * fingerprint's range either way, so decoys of one personality differ
+	 * while nmap still measures inside the range. */
+	double isr, sp;
+	uint8_t isr_var, sp_var;
 	enum persona_ipid ti, ci, ii;	/* SYN/ACKs, RSTs, ICMP */
+	bool ipid_per_conn;		/* established segments: a counter per connection
+					 * from a random start (Linux's inet_id) */
 	uint16_t ti_val, ci_val, ii_val;
 	bool ss_shared;			/* one IP ID counter for TCP and ICMP */
 	int32_t ts_hz;			/* TCP timestamp clock; 0 = always 0; -1 = no timestamps */
 #define PERSONA_TS_RANDOM	(-2)	/* random offset per connection: seen as 2^ts_fast_log2 Hz */
 	uint8_t ts_fast_log2;
+
+	/* The OS family's TCP timers (persona.c os_timers(): Linux, Windows,
+	 * the BSDs, others): the retransmission timeout of a SYN/ACK, the
+	 * lower bound of a measured one, how often a SYN/ACK and data are
+	 * retransmitted (doubling the timeout each time) before the
+	 * connection is dropped; and whether the OS answers ICMP timestamp
+	 * requests by default. */
+	uint16_t rto_init_ms, rto_min_ms;
+	uint8_t synack_retries, data_retries;
+	bool icmp_tstamp;
 
 	struct persona_tcp tcp[PERSONA_NPROBES];
 	uint8_t ecn_cc;			/* 'Y','N','S','O' */

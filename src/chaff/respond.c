@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chaff/emit.h"
 #include "chaff/frame.h"
+#include "common/cursor.h"
 #include "common/limits.h"
 #include "common/wbuf.h"
 
@@ -51,7 +53,33 @@ respond_init(struct respond *r, struct decoy_table *decoys, const struct persona
 	rc = hash_key_init(&key);
 	if (rc < 0)
 		return rc;
-	return conn_table_init(&r->conns, max_conns, &key);
+	rc = conn_table_init(&r->conns, max_conns, &key);
+	if (rc < 0)
+		return rc;
+	/* One send buffer per connection at most; calloc'd pages stay
+	 * untouched (no memory) until a connection uses them. */
+	r->n_sndbufs = r->conns.mask + 1 < LIMIT_CHAFF_SNDBUFS ? r->conns.mask + 1
+							       : LIMIT_CHAFF_SNDBUFS;
+	r->cap_timers = 2 * (r->conns.mask + 1);
+	r->sndbufs = calloc(r->n_sndbufs, LIMIT_CHAFF_SNDBUF_BYTES);
+	r->sndbuf_free = calloc(r->n_sndbufs, sizeof(*r->sndbuf_free));
+	r->timers = calloc(r->cap_timers, sizeof(*r->timers));
+	r->neigh = calloc(LIMIT_CHAFF_NEIGH, sizeof(*r->neigh));
+	r->neigh_mac = calloc(LIMIT_CHAFF_NEIGH, sizeof(*r->neigh_mac));
+	r->held = calloc(LIMIT_CHAFF_ARP_PENDING, sizeof(*r->held));
+	r->frags = calloc(LIMIT_CHAFF_FRAGS, sizeof(*r->frags));
+	if (!r->sndbufs || !r->sndbuf_free || !r->timers || !r->neigh || !r->neigh_mac ||
+	    !r->held || !r->frags) {
+		respond_free(r);
+		return -ENOMEM;
+	}
+	/* Stack of free slots, slot 0 on top. */
+	for (uint32_t i = 0; i < r->n_sndbufs; i++)
+		r->sndbuf_free[i] = (int32_t)(r->n_sndbufs - 1 - i);
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING; i++)
+		r->held[i].neigh = -1;
+	r->n_sndbuf_free = r->n_sndbufs;
+	return 0;
 }
 
 void
@@ -60,6 +88,19 @@ respond_free(struct respond *r)
 	if (!r)
 		return;
 	conn_table_free(&r->conns);
+	free(r->sndbufs);
+	free(r->sndbuf_free);
+	free(r->timers);
+	free(r->neigh);
+	free(r->neigh_mac);
+	free(r->held);
+	free(r->frags);
+	r->frags = NULL;
+	r->sndbufs = NULL;
+	r->sndbuf_free = NULL;
+	r->timers = NULL;
+	r->neigh = r->neigh_mac = NULL;
+	r->held = NULL;
 }
 
 static void
@@ -209,16 +250,44 @@ icmp_ipid(const struct persona *p, struct decoy *d)
  * advance = false answers with the next ISN without moving the state
  * (nmap's T-probe answers, which it does not use for SEQ).
  */
+/*
+ * The decoy's own ISR and SP: the personality's, moved by up to isr_var /
+ * sp_var (a quarter of the fingerprint's range) by a hash of the decoy's
+ * address and the table's secret, so decoys of one personality, and one
+ * decoy across runs without a fixed seed, do not share one ISN line. A
+ * GCD above 9 keeps the middle: rounding to its whole steps already takes
+ * the margin.
+ */
+static void
+decoy_isn_line(const struct respond *r, const struct persona *p, const struct decoy *d,
+	       double *ret_rate, double *ret_spread)
+{
+	uint64_t h = decoy_mix(r->decoys->secret ^ ((uint64_t)d->addr << 16) ^ 0x15aULL);
+	double isr = p->isr, sp = p->sp, rate;
+
+	/* Not with a large GCD: its whole steps already use the margin. */
+	if (p->isr_var && p->isn_gcd <= 9)
+		isr += (double)(int)(h % (2u * p->isr_var + 1)) - p->isr_var;
+	if (p->sp_var && p->isn_gcd <= 9)
+		sp += (double)(int)((h >> 16) % (2u * p->sp_var + 1)) - p->sp_var;
+	rate = exp2(isr / 8.0);
+	*ret_rate = rate;
+	*ret_spread = p->isn_spread > 0 && sp > 0
+			      ? exp2(sp / 8.0) * (p->isn_gcd > 9 ? p->isn_gcd : 1) / rate
+			      : 0;
+}
+
 static uint32_t
 next_isn(struct respond *r, const struct persona *p, struct decoy *d, bool advance)
 {
-	double dt, c, inc, spread;
+	double dt, c, inc, spread, rate;
 	uint32_t isn;
 
 	if (p->random_isn || p->isn_rate <= 0)
 		return (uint32_t)decoy_rand(d);
+	decoy_isn_line(r, p, d, &rate, &spread);
 	dt = d->isn_last_ns ? (double)(r->now_ns - d->isn_last_ns) / 1e9 : 0.1;
-	spread = p->isn_spread > 0.95 ? 0.95 : p->isn_spread;
+	spread = spread > 0.95 ? 0.95 : spread;
 	c = (d->isn_phase ? 0.913 : -0.913) *
 	    (0.95 + 0.1 * (double)(decoy_rand(d) % 1024) / 1024.0);
 	if (p->isn_gcd > 9) {
@@ -227,7 +296,7 @@ next_isn(struct respond *r, const struct persona *p, struct decoy *d, bool advan
 		 * make them all equal (SP = 0). Alternate between two whole
 		 * numbers of steps instead, lo and lo + span, whose spread is
 		 * the one the continuous line would have had. */
-		double m = p->isn_rate * dt / p->isn_gcd;
+		double m = rate * dt / p->isn_gcd;
 		double span = floor(2.0 * 0.913 * spread * m + 0.5);
 		double lo = floor(m - span / 2.0 + 0.5);
 
@@ -236,7 +305,7 @@ next_isn(struct respond *r, const struct persona *p, struct decoy *d, bool advan
 		inc = fmod((d->isn_phase ? lo + span : lo) * p->isn_gcd, 4294967296.0);
 		isn = d->isn_last + (uint32_t)inc;
 	} else {
-		inc = fmod(p->isn_rate * dt * (1.0 + spread * c), 4294967296.0);
+		inc = fmod(rate * dt * (1.0 + spread * c), 4294967296.0);
 		isn = d->isn_last + (uint32_t)((uint64_t)(inc / p->isn_gcd + 0.5) * p->isn_gcd);
 	}
 	if (advance) {
@@ -273,6 +342,242 @@ tsval_of(const struct respond *r, const struct persona *p, struct decoy *d)
 			  ns / (1000000000ULL / (uint64_t)p->ts_hz));
 }
 
+
+/* --- neighbours: ARP resolution before answering a new peer --- */
+
+#define NEIGH_PROBE		8u		/* slots examined for one key */
+#define NEIGH_RETRANS_NS	1000000000ULL	/* Linux's retrans_time: 1 s */
+#define NEIGH_HELD_PER_PEER	3u		/* Linux's historical unres_qlen */
+
+/*
+ * The entry for (decoy, ip) in r->neigh, or for (decoy, mac) in
+ * r->neigh_mac; with add, a fresh one (state NEIGH_FREE) when absent, in a
+ * free slot of the window or in place of its oldest entry.
+ */
+static struct respond_neigh *
+neigh_slot(struct respond *r, struct respond_neigh *tab, uint32_t decoy, uint32_t ip,
+	   const uint8_t *mac, bool add)
+{
+	struct respond_neigh *victim = NULL;
+	uint8_t k[10] = { 0 };
+	uint32_t s;
+
+	wb_patch_u32(k, decoy);
+	if (mac)
+		memcpy(k + 4, mac, 6);
+	else
+		wb_patch_u32(k + 4, ip);
+	s = (uint32_t)hash_bytes(&r->conns.key, k, sizeof(k)) & (LIMIT_CHAFF_NEIGH - 1);
+	for (uint32_t i = 0; i < NEIGH_PROBE; i++) {
+		struct respond_neigh *e = &tab[(s + i) & (LIMIT_CHAFF_NEIGH - 1)];
+
+		if (e->state != NEIGH_FREE && e->decoy == decoy &&
+		    (mac ? memcmp(e->mac, mac, 6) == 0 : e->ip == ip))
+			return e;
+		if (!add)
+			continue;
+		if (!victim || (victim->state != NEIGH_FREE &&
+				(e->state == NEIGH_FREE || e->ns < victim->ns)))
+			victim = e;
+	}
+	if (!add)
+		return NULL;
+	if (victim->state == NEIGH_INCOMPLETE) {
+		/* Its held frames go with it. */
+		for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING; i++) {
+			if (r->held[i].neigh == (int32_t)(victim - tab)) {
+				r->held[i].neigh = -1;
+				r->n_held--;
+				r->stats.held_dropped++;
+			}
+		}
+	}
+	memset(victim, 0, sizeof(*victim));
+	victim->decoy = decoy;
+	victim->ip = ip;
+	if (mac)
+		memcpy(victim->mac, mac, 6);
+	return victim;
+}
+
+/* Send the frames held for neighbour e, to its MAC. */
+static void
+neigh_flush(struct respond *r, struct respond_neigh *e)
+{
+	int32_t slot = (int32_t)(e - r->neigh);
+	uint16_t saved_vlan = r->tx_vlan;
+
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING && r->n_held > 0; i++) {
+		struct respond_held *h = &r->held[i];
+
+		if (h->neigh != slot)
+			continue;
+		memcpy(h->frame, e->mac, 6);
+		r->tx_vlan = h->vlan;
+		send_frame(r, h->frame, h->len);
+		h->neigh = -1;
+		r->n_held--;
+	}
+	r->tx_vlan = saved_vlan;
+}
+
+/*
+ * The decoy learned ip is at mac: from ip's ARP request for it (create: a
+ * kernel makes an entry for whoever asks for one of its addresses, and the
+ * MAC that asked is on the link, a router forwarding to the decoy among
+ * them), or from the reply to its own request (only an entry it has:
+ * Linux's arp_accept=0). Frames held for ip go out.
+ */
+static void
+neigh_learn(struct respond *r, uint32_t decoy, uint32_t ip, const uint8_t mac[6], bool create)
+{
+	struct respond_neigh *e = neigh_slot(r, r->neigh, decoy, ip, NULL, create);
+	struct respond_neigh *m;
+	bool waiting;
+
+	if (!e)
+		return;
+	waiting = e->state == NEIGH_INCOMPLETE;
+	memcpy(e->mac, mac, 6);
+	e->state = NEIGH_REACHABLE;
+	e->ns = r->now_ns;
+	if (waiting)
+		neigh_flush(r, e);
+	if (create) {
+		m = neigh_slot(r, r->neigh_mac, decoy, 0, mac, true);
+		m->state = NEIGH_REACHABLE;
+		m->ns = r->now_ns;
+	}
+}
+
+/* Who has e->ip? Tell the decoy (broadcast, on the VLAN of the peer). */
+static void
+neigh_solicit(struct respond *r, struct respond_neigh *e, const struct decoy *d)
+{
+	uint8_t out[EMIT_FRAME_MAX];
+	uint16_t saved_vlan = r->tx_vlan;
+
+	r->tx_vlan = e->vlan;
+	send_frame(r, out, emit_arp(out, sizeof(out), bcast, 1, d->mac, d->addr, zero_mac, e->ip));
+	r->tx_vlan = saved_vlan;
+	e->probes++;
+	e->ns = r->now_ns;
+	r->stats.arp_requests++;
+}
+
+/*
+ * Send an IPv4 frame from decoy d to dst, as a kernel does: to the MAC the
+ * decoy has for dst; when it has none, hold the frame and ask (ARP) first,
+ * unless the frame's MAC is a router's that resolved the decoy (the peer
+ * is off the link: the answer goes through it). buf's destination MAC is
+ * the one the peer's frame came from, used when nobody answers (routed).
+ */
+static void
+send_resolved(struct respond *r, const struct decoy *d, uint32_t dst, uint8_t *buf, size_t len)
+{
+	struct respond_neigh *e;
+	uint32_t n_for = 0, free_slot = LIMIT_CHAFF_ARP_PENDING;
+
+	if (!r->arp_resolve || len < 14 || len > EMIT_FRAME_MAX) {
+		send_frame(r, buf, len);
+		return;
+	}
+	e = neigh_slot(r, r->neigh, d->addr, dst, NULL, false);
+	if (e && e->state == NEIGH_REACHABLE) {
+		memcpy(buf, e->mac, 6);
+		send_frame(r, buf, len);
+		return;
+	}
+	if (!e) {
+		if (neigh_slot(r, r->neigh_mac, d->addr, 0, buf, false)) {
+			send_frame(r, buf, len);
+			return;
+		}
+		/* Every held slot taken: no new unresolved neighbour (Linux's
+		 * "neighbour table overflow"), so spoofed sources cannot make
+		 * the decoys broadcast more than about LIMIT_CHAFF_ARP_PENDING
+		 * requests a second. */
+		if (r->n_held >= LIMIT_CHAFF_ARP_PENDING) {
+			r->stats.held_dropped++;
+			return;
+		}
+		e = neigh_slot(r, r->neigh, d->addr, dst, NULL, true);
+		e->state = NEIGH_INCOMPLETE;
+		memcpy(e->mac, buf, 6);
+		e->vlan = r->tx_vlan;
+	}
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING; i++) {
+		if (r->held[i].neigh == (int32_t)(e - r->neigh))
+			n_for++;
+		else if (r->held[i].neigh < 0 && free_slot == LIMIT_CHAFF_ARP_PENDING)
+			free_slot = i;
+	}
+	if (n_for >= NEIGH_HELD_PER_PEER || free_slot == LIMIT_CHAFF_ARP_PENDING) {
+		r->stats.held_dropped++;
+	} else {
+		struct respond_held *h = &r->held[free_slot];
+
+		h->neigh = (int32_t)(e - r->neigh);
+		h->len = (uint16_t)len;
+		h->vlan = r->tx_vlan;
+		memcpy(h->frame, buf, len);
+		r->n_held++;
+	}
+	if (e->probes == 0)
+		neigh_solicit(r, e, d);
+}
+
+/* The earliest time an incomplete neighbour needs its next request. */
+static uint64_t
+neigh_next_due(const struct respond *r)
+{
+	uint64_t due = 0;
+
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING && r->n_held > 0; i++) {
+		const struct respond_held *h = &r->held[i];
+		uint64_t t;
+
+		if (h->neigh < 0)
+			continue;
+		t = r->neigh[h->neigh].ns + NEIGH_RETRANS_NS;
+		if (due == 0 || t < due)
+			due = t;
+	}
+	return due;
+}
+
+/*
+ * Incomplete neighbours whose request went unanswered for a second: the
+ * peer is not on the link (or does not answer ARP), so it sits behind the
+ * router its frame came from; the held frames go to that MAC, which is
+ * kept for the peer. A real host would have resolved its gateway instead;
+ * the decoys have no routing table, and one second is the price of not
+ * answering straight to the frame's source.
+ */
+static void
+neigh_timers(struct respond *r)
+{
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING && r->n_held > 0; i++) {
+		struct respond_held *h = &r->held[i];
+		struct respond_neigh *e;
+
+		if (h->neigh < 0)
+			continue;
+		e = &r->neigh[h->neigh];
+		if (e->ns + NEIGH_RETRANS_NS > r->now_ns)
+			continue;
+		if (!decoy_find(r->decoys, e->decoy)) {
+			h->neigh = -1;
+			r->n_held--;
+			r->stats.held_dropped++;
+			continue;
+		}
+		e->state = NEIGH_REACHABLE;
+		e->ns = r->now_ns;
+		neigh_flush(r, e);
+	}
+}
+
 /* --- ARP --- */
 
 static void
@@ -292,6 +597,10 @@ handle_arp(struct respond *r, const struct frame *f)
 	    (d = decoy_find(r->decoys, a->tpa)) != NULL &&
 	    r->hooks.arp_conflict(r->hooks.arg, d, a->sha, true))
 		return;
+	/* The reply to a decoy's own request resolves what it waits for. */
+	if (a->op == 2 && r->arp_resolve && a->spa != 0 && !(a->sha[0] & 1) &&
+	    (d = decoy_find(r->decoys, a->tpa)) != NULL)
+		neigh_learn(r, d->addr, a->spa, a->sha, false);
 	/* Like Linux: only requests, never from a multicast/broadcast sender,
 	 * never for a multicast target. Replies and others' traffic only
 	 * feed address claiming. */
@@ -307,8 +616,11 @@ handle_arp(struct respond *r, const struct frame *f)
 		return;
 	/* An address probe (RFC 5227, sender 0.0.0.0: a DHCP client checking
 	 * its lease) is answered as Linux does, but is no contact. */
-	if (a->spa != 0)
+	if (a->spa != 0) {
 		contact(r, CONTACT_ARP, f, d, 0, 0);
+		if (r->arp_resolve)
+			neigh_learn(r, d->addr, a->spa, a->sha, true);
+	}
 	send_frame(r, out, emit_arp(out, sizeof(out), a->sha, 2, d->mac, d->addr, a->sha, a->spa));
 }
 
@@ -323,13 +635,97 @@ respond_announce(struct respond *r, struct decoy *d)
 
 /* --- ICMP --- */
 
+/*
+ * An IPv4 datagram from decoy d to the sender of f. One that does not fit
+ * the link's MTU (an echo reply to a reassembled jumbo ping) goes as
+ * fragments (1,480 bytes on Ethernet), one IP ID, as a kernel fragments
+ * it; only ICMP is that large (its checksum comes from the caller, so the
+ * pieces need none).
+ */
 static void
 send_ip(struct respond *r, const struct frame *f, const struct decoy *d,
 	const struct emit_ip *ip, const uint8_t *l4, size_t l4_len)
 {
 	uint8_t out[EMIT_FRAME_MAX];
+	unsigned mtu = r->mtu >= 576 && r->mtu <= 1500 ? r->mtu : 1500;
+	const size_t piece = (mtu - 20) / 8 * 8;	/* 1480 on Ethernet */
+	struct emit_ip fip;
 
-	send_frame(r, out, emit_ipv4(out, sizeof(out), f->src, d->mac, ip, l4, l4_len));
+	if (l4_len <= piece || ip->proto != 1) {
+		send_resolved(r, d, ip->dst, out,
+			      emit_ipv4(out, sizeof(out), f->src, d->mac, ip, l4, l4_len));
+		return;
+	}
+	fip = *ip;
+	fip.df = false;
+	for (size_t off = 0; off < l4_len; off += piece) {
+		size_t n = l4_len - off > piece ? piece : l4_len - off;
+		size_t len = emit_ipv4(out, sizeof(out), f->src, d->mac, &fip, l4 + off, n);
+		uint8_t *h = out + 14;
+
+		if (len == 0)
+			return;
+		wb_patch_u16(h + 6, (uint16_t)((off + n < l4_len ? 0x2000 : 0) | (off / 8)));
+		wb_patch_u16(h + 10, 0);
+		wb_patch_u16(h + 10, frame_csum_fold(frame_csum_add(0, h, 20)));
+		send_resolved(r, d, ip->dst, out, len);
+	}
+}
+
+/* IP fields of an ICMP reply (echo or timestamp): the IE line's. */
+static void
+icmp_reply_ip(const struct persona *p, struct decoy *d, const struct frame *f,
+	      struct emit_ip *ip)
+{
+	bool req_df = (f->ip.frag & 0x4000) != 0;
+
+	ip->ttl = p->ie.ttl;
+	ip->df = p->ie.dfi == 'Y' || (p->ie.dfi == 'S' && req_df) || (p->ie.dfi == 'O' && !req_df);
+	ip->id = icmp_ipid(p, d);
+}
+
+/*
+ * ICMP timestamp request (type 13) -> reply (14), from the OS families
+ * that answer them (persona icmp_tstamp: Linux, the BSDs but macOS,
+ * Windows before Vista, routers and printers): the originate time copied,
+ * receive and transmit the decoy's own time of day (ms since midnight UT,
+ * its clock with its rate offset). Shorter requests are dropped as Linux
+ * does.
+ */
+static void
+icmp_timestamp(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	const struct frame_icmp *ic = &f->icmp;
+	struct cursor in = cur_init(ic->data, ic->data_len);
+	uint8_t body[20], *csum;
+	struct wbuf w = wb_init(body, sizeof(body));
+	struct emit_ip ip = { .src = d->addr, .dst = f->ip.src, .proto = 1, .tos = f->ip.tos };
+	uint32_t orig, ms;
+	uint64_t wall;
+
+	if (!cur_be32(&in, &orig) || !cur_skip(&in, 8))
+		return;
+	contact(r, CONTACT_PING, f, d, 0, 0);
+	if (!p->icmp_tstamp)
+		return;
+	wall = (uint64_t)((int64_t)r->decoys->start_ns + r->wall_off_ns) +
+	       decoy_clock_ns(r->decoys, d, r->now_ns);
+	ms = (uint32_t)((wall / 1000000ULL) % 86400000ULL);
+	wb_u8(&w, 14);
+	wb_u8(&w, 0);
+	csum = wb_reserve(&w, 2);
+	wb_patch_u16(csum, 0);
+	wb_u16(&w, ic->id);
+	wb_u16(&w, ic->seq);
+	wb_u32(&w, orig);
+	wb_u32(&w, ms);		/* receive */
+	wb_u32(&w, ms);		/* transmit */
+	if (!wb_ok(&w))
+		return;
+	wb_patch_u16(csum, frame_csum_fold(frame_csum_add(0, body, wb_len(&w))));
+	icmp_reply_ip(p, d, f, &ip);
+	send_ip(r, f, d, &ip, body, wb_len(&w));
 }
 
 static void
@@ -337,11 +733,14 @@ handle_icmp(struct respond *r, const struct frame *f, struct decoy *d)
 {
 	const struct persona *p = persona_of(r, d);
 	const struct frame_icmp *ic = &f->icmp;
-	uint8_t body[EMIT_FRAME_MAX - 34], *csum;
+	uint8_t body[LIMIT_CHAFF_FRAG_BYTES + 8], *csum;	/* a reassembled ping's reply */
 	struct wbuf w = wb_init(body, sizeof(body));
 	struct emit_ip ip = { .src = d->addr, .dst = f->ip.src, .proto = 1, .tos = f->ip.tos };
-	bool req_df = (f->ip.frag & 0x4000) != 0;
 
+	if (ic->type == 13) {
+		icmp_timestamp(r, f, d);
+		return;
+	}
 	if (ic->type != 8)
 		return;
 	contact(r, CONTACT_PING, f, d, 0, 0);
@@ -357,9 +756,7 @@ handle_icmp(struct respond *r, const struct frame *f, struct decoy *d)
 	if (!wb_ok(&w))
 		return;
 	wb_patch_u16(csum, frame_csum_fold(frame_csum_add(0, body, wb_len(&w))));
-	ip.ttl = p->ie.ttl;
-	ip.df = p->ie.dfi == 'Y' || (p->ie.dfi == 'S' && req_df) || (p->ie.dfi == 'O' && !req_df);
-	ip.id = icmp_ipid(p, d);
+	icmp_reply_ip(p, d, f, &ip);
 	send_ip(r, f, d, &ip, body, wb_len(&w));
 }
 
@@ -580,8 +977,11 @@ struct tcp_answer {
 	const struct persona_tcp *row;
 	const char *opts;
 	uint32_t isn;		/* our sequence number when the row says "other" */
+	uint32_t tsval;		/* our TSval, when tsval_set */
+	uint32_t tsecr;		/* our TSecr, when tsecr_set (else the frame's TSval) */
 	uint8_t extra_flags;	/* ECN bits for the ECN probe's answer */
 	bool real_syn;		/* the SYN/ACK of a real connection: ack = seq + 1 */
+	bool tsval_set, tsecr_set;
 };
 
 static void
@@ -599,7 +999,8 @@ send_tcp_answer(struct respond *r, const struct frame *f, struct decoy *d,
 
 	frame_tcp_options(t, &peer);
 	if (a->opts && a->opts[0]) {
-		olen = emit_tcp_options(a->opts, tsval_of(r, p, d), peer.tsval, opt, sizeof(opt));
+		olen = emit_tcp_options(a->opts, a->tsval_set ? a->tsval : tsval_of(r, p, d),
+					a->tsecr_set ? a->tsecr : peer.tsval, opt, sizeof(opt));
 		if (olen < 0)
 			olen = 0;
 	}
@@ -659,109 +1060,308 @@ answer_row(struct respond *r, const struct frame *f, struct decoy *d, int row)
 	send_tcp_answer(r, f, d, &a, NULL, 0);
 }
 
+/* --- connections: timers, send buffers, segments --- */
+
+#define SEQ_LT(a, b)	((int32_t)((a) - (b)) < 0)
+#define SEQ_LEQ(a, b)	((int32_t)((a) - (b)) <= 0)
+#define RTO_MAX_MS	120000u		/* TCP_RTO_MAX: the backoff stops doubling here */
+
+static uint32_t
+conn_slot(const struct respond *r, const struct conn *c)
+{
+	return (uint32_t)(c - r->conns.v);
+}
+
+static bool
+timer_stale(const struct respond *r, const struct respond_timer *e)
+{
+	const struct conn *c = &r->conns.v[e->slot];
+
+	return c->state == CONN_FREE || c->rtx_due != e->due;
+}
+
 static void
-tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
+heap_swap(struct respond_timer *a, struct respond_timer *b)
+{
+	struct respond_timer t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void
+heap_up(struct respond *r, uint32_t i)
+{
+	while (i > 0 && r->timers[(i - 1) / 2].due > r->timers[i].due) {
+		heap_swap(&r->timers[(i - 1) / 2], &r->timers[i]);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_pop(struct respond *r)
+{
+	uint32_t i = 0;
+
+	r->timers[0] = r->timers[--r->n_timers];
+	for (;;) {
+		uint32_t l = 2 * i + 1, m = i;
+
+		if (l < r->n_timers && r->timers[l].due < r->timers[m].due)
+			m = l;
+		if (l + 1 < r->n_timers && r->timers[l + 1].due < r->timers[m].due)
+			m = l + 1;
+		if (m == i)
+			break;
+		heap_swap(&r->timers[i], &r->timers[m]);
+		i = m;
+	}
+}
+
+/* Arm (due > 0) or cancel (0) the connection's one timer. A cancelled or
+ * moved timer leaves a stale heap entry, skipped when it surfaces; when the
+ * heap is full of them it is rebuilt from the table (each connection has at
+ * most one live entry, so the rebuild leaves it at most half full). */
+static void
+conn_timer(struct respond *r, struct conn *c, uint64_t due)
+{
+	c->rtx_due = due;
+	if (due == 0)
+		return;
+	if (r->n_timers == r->cap_timers) {
+		r->n_timers = 0;
+		for (uint32_t i = 0; i <= r->conns.mask; i++) {
+			const struct conn *x = &r->conns.v[i];
+
+			if (x->state == CONN_FREE || x->rtx_due == 0 || x == c)
+				continue;
+			r->timers[r->n_timers] = (struct respond_timer){ .due = x->rtx_due, .slot = i };
+			heap_up(r, r->n_timers++);
+		}
+	}
+	r->timers[r->n_timers] = (struct respond_timer){ .due = due, .slot = conn_slot(r, c) };
+	heap_up(r, r->n_timers++);
+}
+
+static uint64_t
+ms_after(uint64_t now_ns, uint32_t ms)
+{
+	return now_ns + (uint64_t)ms * 1000000ULL;
+}
+
+/* The timeout after `count` retransmissions: doubled each time, at most TCP_RTO_MAX. */
+static uint32_t
+backoff_ms(uint32_t rto_ms, unsigned count)
+{
+	uint64_t v = (uint64_t)rto_ms << (count < 16 ? count : 16);
+
+	return v > RTO_MAX_MS ? RTO_MAX_MS : (uint32_t)v;
+}
+
+static void
+sndbuf_release(struct respond *r, struct conn *c)
+{
+	if (c->sndbuf < 0)
+		return;
+	r->sndbuf_free[r->n_sndbuf_free++] = c->sndbuf;
+	c->sndbuf = -1;
+}
+
+static uint8_t *
+sndbuf_of(const struct respond *r, const struct conn *c)
+{
+	return r->sndbufs + (size_t)c->sndbuf * LIMIT_CHAFF_SNDBUF_BYTES;
+}
+
+/* Forget a connection: its send buffer back to the pool, its session closed. */
+static void
+drop_conn(struct respond *r, struct conn *c)
+{
+	if (c->session >= 0 && r->hooks.svc_close)
+		r->hooks.svc_close(r->hooks.arg, c);
+	sndbuf_release(r, c);
+	conn_del(&r->conns, c);
+}
+
+/* Our TSval on a connection's segments: the decoy's clock, or for stacks
+ * with a random offset per connection a 1 kHz clock plus that offset. */
+static uint32_t
+conn_tsval(const struct respond *r, const struct persona *p, const struct decoy *d,
+	   const struct conn *c)
+{
+	uint64_t ns = decoy_clock_ns(r->decoys, d, r->now_ns);
+
+	if (p->ts_hz == PERSONA_TS_RANDOM)
+		return (uint32_t)(ns / 1000000ULL) + c->ts_off;
+	if (p->ts_hz <= 0)
+		return 0;
+	return (uint32_t)((uint64_t)d->ts_base * (uint64_t)p->ts_hz +
+			  ns / (1000000000ULL / (uint64_t)p->ts_hz));
+}
+
+/* The largest payload of one segment: the peer's MSS (536 when it sent
+ * none, RFC 1122) and our link's, less the timestamp option when it is on
+ * every segment. */
+static size_t
+conn_mss(const struct respond *r, const struct conn *c)
+{
+	unsigned mtu = r->mtu >= 576 && r->mtu <= 9216 ? r->mtu : 1500;
+	unsigned mss = mtu - 40, peer = c->peer_mss ? c->peer_mss : 536;
+
+	if (peer < mss)
+		mss = peer;
+	if (c->flags & CONN_F_TS)
+		mss -= 12;
+	return mss < 64 ? 64 : mss;
+}
+
+/* One segment of an established (or closing) connection: the personality's
+ * TTL and DF, its IP ID rule, and timestamps when negotiated. */
+static void
+conn_segment(struct respond *r, struct conn *c, struct decoy *d, uint32_t seq, uint8_t flags,
+	     const uint8_t *data, size_t n)
 {
 	const struct persona *p = persona_of(r, d);
-	const struct frame_tcp *t = &f->tcp;
-	struct frame_tcpopt o;
-	struct tcp_answer a;
-	char opts[40];
-	struct conn *c, evicted;
-	bool did_evict, probe;
-	int idx;
+	uint8_t seg[EMIT_FRAME_MAX - 34], out[EMIT_FRAME_MAX], opt[12];
+	struct emit_tcp et;
+	struct emit_ip ip;
+	uint16_t saved_vlan = r->tx_vlan;
+	int olen = 0;
 
-	frame_tcp_options(t, &o);
-	if ((t->flags & (FRAME_TCP_ECE | FRAME_TCP_CWR)) == (FRAME_TCP_ECE | FRAME_TCP_CWR)) {
-		idx = PERSONA_ECN;
-		a.extra_flags = ecn_bits(p->ecn_cc);
-	} else {
-		idx = seq_probe_index(t, &o);
-		a.extra_flags = 0;
+	memset(&et, 0, sizeof(et));
+	et.sport = c->dport;
+	et.dport = c->sport;
+	et.seq = seq;
+	et.ack = c->rcv_nxt;
+	et.flags = flags;
+	et.win = c->win ? c->win : 0xffff;
+	et.data = data;
+	et.data_len = n;
+	if (c->flags & CONN_F_TS) {
+		olen = emit_tcp_options("NNT11", conn_tsval(r, p, d, c), c->ts_recent, opt,
+					sizeof(opt));
+		et.opt = opt;
+		et.opt_len = olen > 0 ? (size_t)olen : 0;
 	}
-	/* nmap's ECN probe has window 3; a client that merely negotiates
-	 * ECN is an ordinary SYN (with the ECN answer bits). */
-	probe = idx >= 0 && t->opt_len > 0 && (idx != PERSONA_ECN || t->win == 3);
-	/* The ECN line has no A test: every stack acks that SYN. */
-	a.real_syn = !probe || idx == PERSONA_ECN;
-	if (probe) {
-		a.opts = p->tcp[idx].opts;
-	} else {
-		idx = PERSONA_SEQ1;
-		filter_opts(p->tcp[idx].opts, &o, opts, sizeof(opts));
-		set_opts_mss(opts, sizeof(opts), real_mss(r, p->tcp[idx].opts, &o));
-		a.opts = opts;
+	memset(&ip, 0, sizeof(ip));
+	ip.src = c->daddr;
+	ip.dst = c->saddr;
+	ip.proto = 6;
+	ip.ttl = p->tcp[PERSONA_SEQ1].ttl;
+	ip.df = p->tcp[PERSONA_SEQ1].df;
+	if (p->ipid_per_conn && !(flags & FRAME_TCP_RST))
+		ip.id = c->ip_id++;
+	else
+		ip.id = tcp_ipid(p, d, (flags & FRAME_TCP_RST) != 0);
+	r->tx_vlan = c->vlan;
+	send_resolved(r, d, c->saddr, out, emit_ipv4(out, sizeof(out), c->peer_mac, d->mac, &ip, seg,
+						     emit_tcp(seg, sizeof(seg), &et)));
+	r->tx_vlan = saved_vlan;
+}
+
+static void
+conn_send_ack(struct respond *r, struct conn *c, struct decoy *d)
+{
+	conn_segment(r, c, d, c->snd_nxt, FRAME_TCP_ACK, NULL, 0);
+}
+
+/* Send what the peer's window allows of the queued data, then the FIN. */
+static void
+conn_output(struct respond *r, struct conn *c, struct decoy *d)
+{
+	size_t mss = conn_mss(r, c);
+
+	while (!(c->flags & CONN_F_FIN_SENT)) {
+		uint32_t off = c->snd_nxt - c->snd_una;
+		uint32_t avail = c->snd_len > off ? c->snd_len - off : 0;
+		uint32_t room = c->snd_wnd > off ? c->snd_wnd - off : 0;
+		uint32_t n = avail < mss ? avail : (uint32_t)mss;
+		uint8_t flags = FRAME_TCP_ACK;
+
+		if (n > room)
+			n = room;
+		if (n == 0 && (avail > 0 || !(c->flags & CONN_F_FIN_QUEUED)))
+			break;	/* window closed, or nothing to send */
+		if (n > 0 && n == avail)
+			flags |= FRAME_TCP_PSH;
+		if (n == avail && (c->flags & CONN_F_FIN_QUEUED)) {
+			flags |= FRAME_TCP_FIN;
+			c->flags |= CONN_F_FIN_SENT;
+		}
+		conn_segment(r, c, d, c->snd_nxt, flags, n ? sndbuf_of(r, c) + off : NULL, n);
+		c->snd_nxt += n + ((flags & FRAME_TCP_FIN) ? 1 : 0);
+		if (c->rtx_due == 0)
+			conn_timer(r, c, ms_after(r->now_ns, c->rto_ms));
 	}
-	a.row = &p->tcp[idx];
-	if (!a.row->respond)
-		return;
-	a.isn = next_isn(r, p, d, idx != PERSONA_ECN);
-	c = conn_add(&r->conns, f->ip.src, t->sport, d->addr, t->dport, r->now_ns,
-		     &evicted, &did_evict);
-	if (did_evict && evicted.session >= 0 && r->hooks.svc_close)
-		r->hooks.svc_close(r->hooks.arg, &evicted);
-	memcpy(c->peer_mac, f->src, 6);
-	c->vlan = r->tx_vlan;
-	c->snd_nxt = a.isn + 1;
-	c->rcv_nxt = t->seq + 1;
-	c->win = a.row->win;
-	send_tcp_answer(r, f, d, &a, NULL, 0);
+	/* A zero window with data waiting and nothing in flight: probe it
+	 * when the timer runs out (RFC 9293's persist timer). */
+	if (c->rtx_due == 0 && c->snd_nxt == c->snd_una && c->snd_len > 0)
+		conn_timer(r, c, ms_after(r->now_ns, c->rto_ms));
+}
+
+/* Data without a buffer (the pool is empty): sent at once in MSS-sized
+ * segments, never retransmitted. */
+static void
+conn_send_unbuffered(struct respond *r, struct conn *c, struct decoy *d, const uint8_t *data,
+		     size_t len, bool fin)
+{
+	size_t mss = conn_mss(r, c);
+
+	r->stats.sndbuf_short++;
+	while (len > 0 || fin) {
+		size_t n = len > mss ? mss : len;
+		uint8_t flags = (uint8_t)(FRAME_TCP_ACK | (n ? FRAME_TCP_PSH : 0));
+
+		if (n == len && fin)
+			flags |= FRAME_TCP_FIN;
+		conn_segment(r, c, d, c->snd_nxt, flags, data, n);
+		c->snd_nxt += (uint32_t)n + ((flags & FRAME_TCP_FIN) ? 1 : 0);
+		c->snd_una = c->snd_nxt;
+		if (n > 0)
+			data += n;
+		len -= n;
+		if (flags & FRAME_TCP_FIN) {
+			c->flags |= CONN_F_FIN_QUEUED | CONN_F_FIN_SENT;
+			break;
+		}
+	}
 }
 
 void
 respond_tcp_send(struct respond *r, struct conn *c, const uint8_t *data, size_t len, bool fin)
 {
 	struct decoy *d = decoy_find(r->decoys, c->daddr);
-	const struct persona *p;
-	struct emit_tcp et;
-	struct emit_ip ip;
-	uint8_t seg[EMIT_FRAME_MAX - 34], out[EMIT_FRAME_MAX];
-	uint16_t saved_vlan;
+	size_t room;
 
-	if (!d)
+	if (!d || (c->flags & (CONN_F_FIN_QUEUED | CONN_F_FIN_SENT)))
 		return;
-	p = persona_of(r, d);
-	saved_vlan = r->tx_vlan;
-	r->tx_vlan = c->vlan;
-	while (len > 0 || fin) {
-		size_t n = len > 1400 ? 1400 : len;
-
-		memset(&et, 0, sizeof(et));
-		et.sport = c->dport;
-		et.dport = c->sport;
-		et.seq = c->snd_nxt;
-		et.ack = c->rcv_nxt;
-		et.flags = FRAME_TCP_ACK | (n ? FRAME_TCP_PSH : 0);
-		if (n == len && fin)
-			et.flags |= FRAME_TCP_FIN;
-		et.win = c->win ? c->win : 0xffff;
-		et.data = data;
-		et.data_len = n;
-		memset(&ip, 0, sizeof(ip));
-		ip.src = c->daddr;
-		ip.dst = c->saddr;
-		ip.proto = 6;
-		ip.ttl = p->tcp[PERSONA_SEQ1].ttl;
-		ip.df = p->tcp[PERSONA_SEQ1].df;
-		ip.id = tcp_ipid(p, d, false);
-		send_frame(r, out, emit_ipv4(out, sizeof(out), c->peer_mac, d->mac, &ip, seg,
-					     emit_tcp(seg, sizeof(seg), &et)));
-		c->snd_nxt += (uint32_t)n + ((et.flags & FRAME_TCP_FIN) ? 1 : 0);
-		if (n > 0)
-			data += n;	/* data may be NULL for a bare FIN */
-		len -= n;
-		if (et.flags & FRAME_TCP_FIN)
-			break;
+	if (len > 0 && c->sndbuf < 0) {
+		if (r->n_sndbuf_free == 0) {
+			conn_send_unbuffered(r, c, d, data, len, fin);
+			return;
+		}
+		c->sndbuf = r->sndbuf_free[--r->n_sndbuf_free];
 	}
-	r->tx_vlan = saved_vlan;
+	if (len > 0) {
+		room = LIMIT_CHAFF_SNDBUF_BYTES - c->snd_len;
+		if (len > room) {
+			/* More than a decoy service ever has in flight: cut, and close after it. */
+			r->stats.sndbuf_short++;
+			len = room;
+			fin = true;
+		}
+		memcpy(sndbuf_of(r, c) + c->snd_len, data, len);
+		c->snd_len = (uint16_t)(c->snd_len + len);
+	}
+	if (fin)
+		c->flags |= CONN_F_FIN_QUEUED;
+	conn_output(r, c, d);
 }
 
 static void
 close_conn(struct respond *r, struct conn *c)
 {
-	if (c->session >= 0 && r->hooks.svc_close)
-		r->hooks.svc_close(r->hooks.arg, c);
-	conn_del(&r->conns, c);
+	drop_conn(r, c);
 }
 
 /* End the service session but keep the entry until the close completes. */
@@ -784,19 +1384,179 @@ respond_tcp_close(struct respond *r, struct conn *c)
 	end_session(r, c, CONN_FIN_WAIT);
 }
 
+/* Our SYN/ACK options for a connection: the probe row's as written, or
+ * the first SEQ row's filtered by what the peer's SYN offered. */
 static void
-send_ack(struct respond *r, struct conn *c)
+synack_opts(const struct respond *r, const struct persona *p, const struct conn *c,
+	    const struct frame_tcpopt *o, char *out, size_t cap)
 {
-	respond_tcp_send(r, c, NULL, 0, false);
+	if (c->flags & CONN_F_PROBE) {
+		snprintf(out, cap, "%s", p->tcp[c->syn_row].opts);
+		return;
+	}
+	filter_opts(p->tcp[PERSONA_SEQ1].opts, o, out, cap);
+	set_opts_mss(out, cap, real_mss(r, p->tcp[PERSONA_SEQ1].opts, o));
+}
+
+static void
+tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	const struct frame_tcp *t = &f->tcp;
+	struct frame_tcpopt o;
+	struct tcp_answer a;
+	char opts[40];
+	struct conn *c, evicted;
+	bool did_evict, probe;
+	int idx;
+
+	memset(&a, 0, sizeof(a));
+	frame_tcp_options(t, &o);
+	if ((t->flags & (FRAME_TCP_ECE | FRAME_TCP_CWR)) == (FRAME_TCP_ECE | FRAME_TCP_CWR)) {
+		idx = PERSONA_ECN;
+		a.extra_flags = ecn_bits(p->ecn_cc);
+	} else {
+		idx = seq_probe_index(t, &o);
+		a.extra_flags = 0;
+	}
+	/* nmap's ECN probe has window 3; a client that merely negotiates
+	 * ECN is an ordinary SYN (with the ECN answer bits). */
+	probe = idx >= 0 && t->opt_len > 0 && (idx != PERSONA_ECN || t->win == 3);
+	/* The ECN line has no A test: every stack acks that SYN. */
+	a.real_syn = !probe || idx == PERSONA_ECN;
+	if (!probe)
+		idx = PERSONA_SEQ1;
+	a.row = &p->tcp[idx];
+	if (!a.row->respond)
+		return;
+	a.isn = next_isn(r, p, d, idx != PERSONA_ECN);
+	c = conn_add(&r->conns, f->ip.src, t->sport, d->addr, t->dport, r->now_ns,
+		     &evicted, &did_evict);
+	if (did_evict && evicted.session >= 0 && r->hooks.svc_close)
+		r->hooks.svc_close(r->hooks.arg, &evicted);
+	if (did_evict && evicted.sndbuf >= 0)
+		r->sndbuf_free[r->n_sndbuf_free++] = evicted.sndbuf;
+	memcpy(c->peer_mac, f->src, 6);
+	c->vlan = r->tx_vlan;
+	c->flags = (uint8_t)((probe ? CONN_F_PROBE : 0) | (o.ws_present ? CONN_F_PEER_WS : 0) |
+			     (o.sack_ok ? CONN_F_PEER_SACK : 0) | (o.ts_present ? CONN_F_PEER_TS : 0));
+	c->syn_row = (uint8_t)idx;
+	c->syn_extra = a.extra_flags;
+	c->peer_mss = o.mss_present ? o.mss : 0;
+	synack_opts(r, p, c, &o, opts, sizeof(opts));
+	a.opts = opts;
+	c->snd_una = a.isn;
+	c->snd_nxt = a.isn + 1;
+	c->rcv_nxt = t->seq + 1;
+	c->win = a.row->win;
+	c->snd_wnd = t->win;	/* never scaled in a SYN */
+	if (o.ws_present && strchr(opts, 'W'))
+		c->snd_ws = o.ws > 14 ? 14 : o.ws;
+	c->ts_recent = o.ts_present ? o.tsval : 0;
+	if (o.ts_present && strchr(opts, 'T') && p->ts_hz != -1)
+		c->flags |= CONN_F_TS;
+	c->rto_ms = p->rto_init_ms ? p->rto_init_ms : 1000;
+	c->ip_id = (uint16_t)decoy_rand(d);
+	a.tsval = tsval_of(r, p, d);
+	a.tsval_set = true;
+	if (p->ts_hz == PERSONA_TS_RANDOM)
+		c->ts_off = a.tsval - (uint32_t)(decoy_clock_ns(r->decoys, d, r->now_ns) / 1000000ULL);
+	send_tcp_answer(r, f, d, &a, NULL, 0);
+	conn_timer(r, c, ms_after(r->now_ns, c->rto_ms));
+}
+
+/* Our SYN/ACK again, as first sent but for a fresh TSval (a real stack
+ * rebuilds it from the request it keeps). */
+static void
+resend_synack(struct respond *r, struct conn *c, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	struct frame f;
+	struct frame_tcpopt o = {
+		.mss_present = c->peer_mss != 0, .mss = c->peer_mss,
+		.ws_present = (c->flags & CONN_F_PEER_WS) != 0,
+		.sack_ok = (c->flags & CONN_F_PEER_SACK) != 0,
+		.ts_present = (c->flags & CONN_F_PEER_TS) != 0,
+	};
+	struct tcp_answer a = { .row = &p->tcp[c->syn_row], .isn = c->snd_una,
+				.extra_flags = c->syn_extra, .real_syn = !(c->flags & CONN_F_PROBE),
+				.tsval_set = true };
+	char opts[40];
+	uint16_t saved_vlan = r->tx_vlan;
+
+	/* The answer builder reads the peer's side from a frame: rebuild the
+	 * parts it uses (addresses, ports, sequence, no options). */
+	memset(&f, 0, sizeof(f));
+	f.kind = FRAME_TCP;
+	memcpy(f.src, c->peer_mac, 6);
+	f.ip.src = c->saddr;
+	f.ip.dst = c->daddr;
+	f.ip.proto = 6;
+	f.tcp.sport = c->sport;
+	f.tcp.dport = c->dport;
+	f.tcp.seq = c->rcv_nxt - 1;
+	synack_opts(r, p, c, &o, opts, sizeof(opts));
+	a.opts = opts;
+	a.tsval = conn_tsval(r, p, d, c);
+	a.tsecr = c->ts_recent;	/* the SYN's TSval */
+	a.tsecr_set = true;
+	r->stats.retransmits++;
+	r->tx_vlan = c->vlan;
+	send_tcp_answer(r, &f, d, &a, NULL, 0);
+	r->tx_vlan = saved_vlan;
+}
+
+/* The peer acknowledged up to ack and opened its window to win: drop what
+ * is acked from the send buffer, restart or stop the timer, send more. */
+static void
+conn_acked(struct respond *r, struct conn *c, struct decoy *d, const struct frame_tcp *t)
+{
+	uint32_t ack = t->ack;
+
+	if (SEQ_LT(ack, c->snd_una) || SEQ_LT(c->snd_nxt, ack))
+		return;	/* old, or acks what we never sent */
+	if (SEQ_LT(c->snd_una, ack)) {
+		uint32_t acked = ack - c->snd_una;
+		uint32_t data = acked < c->snd_len ? acked : c->snd_len;
+
+		if (data > 0) {
+			uint8_t *b = sndbuf_of(r, c);
+
+			memmove(b, b + data, c->snd_len - data);
+			c->snd_len = (uint16_t)(c->snd_len - data);
+		}
+		c->snd_una = ack;
+		c->rtx_count = 0;
+		conn_timer(r, c, c->snd_una == c->snd_nxt ? 0 : ms_after(r->now_ns, c->rto_ms));
+		if (c->snd_len == 0)
+			sndbuf_release(r, c);
+	}
+	c->snd_wnd = (uint32_t)t->win << c->snd_ws;
+	conn_output(r, c, d);
 }
 
 /* The final ACK of our handshake: the connection is up, the service greets. */
 static void
 tcp_established(struct respond *r, const struct frame *f, struct decoy *d, struct conn *c)
 {
+	const struct persona *p = persona_of(r, d);
 	uint8_t out[2048];
 	size_t n = 0;
 
+	/* The RTO from the handshake's round trip (none when the SYN/ACK was
+	 * retransmitted: Karn), as a stack's first sample gives it:
+	 * R + max(2R, the OS's minimum). */
+	if (c->rtx_count == 0) {
+		uint64_t rtt_ms = (r->now_ns - c->start_ns) / 1000000ULL;
+		uint64_t var = 2 * rtt_ms > p->rto_min_ms ? 2 * rtt_ms : p->rto_min_ms;
+		uint64_t rto = rtt_ms + var;
+
+		c->rto_ms = (uint16_t)(rto > 60000 ? 60000 : rto);
+	}
+	c->rtx_count = 0;
+	c->snd_una = f->tcp.ack;
+	c->snd_wnd = (uint32_t)f->tcp.win << c->snd_ws;
+	conn_timer(r, c, 0);
 	c->state = CONN_ESTABLISHED;
 	contact(r, CONTACT_CONNECT, f, d, f->tcp.sport, f->tcp.dport);
 	if (r->hooks.svc_open)
@@ -814,7 +1574,7 @@ tcp_data(struct respond *r, const struct frame *f, struct decoy *d, struct conn 
 	size_t n = 0;
 
 	if (t->seq != c->rcv_nxt) {
-		send_ack(r, c);	/* out of order or retransmission: re-ACK */
+		conn_send_ack(r, c, d);	/* out of order or retransmission: re-ACK */
 		return;
 	}
 	c->rcv_nxt += (uint32_t)t->data_len;
@@ -822,10 +1582,15 @@ tcp_data(struct respond *r, const struct frame *f, struct decoy *d, struct conn 
 	if (r->hooks.svc_data)
 		n = r->hooks.svc_data(r->hooks.arg, c, d, t->data, t->data_len, out,
 				      sizeof(out), &close);
-	if (n > 0 || close)
+	if (n > 0 || close) {
+		uint32_t before = c->snd_nxt;
+
 		respond_tcp_send(r, c, out, n, close);
-	else
-		send_ack(r, c);
+		if (c->snd_nxt == before)
+			conn_send_ack(r, c, d);	/* the window held it back: ack anyway */
+	} else {
+		conn_send_ack(r, c, d);
+	}
 	if (close)
 		end_session(r, c, CONN_FIN_WAIT);
 }
@@ -850,23 +1615,39 @@ tcp_on_conn(struct respond *r, const struct frame *f, struct decoy *d, struct co
 	}
 	if (!(t->flags & FRAME_TCP_ACK))
 		return;
-	if (c->state == CONN_LAST_ACK) {
-		if (t->ack == c->snd_nxt)
-			conn_del(&r->conns, c);
-		return;
-	}
-	if (c->state == CONN_FIN_WAIT) {
-		if (t->flags & FRAME_TCP_FIN) {
-			c->rcv_nxt = t->seq + (uint32_t)t->data_len + 1;
-			send_ack(r, c);
-			conn_del(&r->conns, c);
-		}
-		return;
+	if ((c->flags & CONN_F_TS) && t->opt_len > 0 && SEQ_LEQ(t->seq, c->rcv_nxt)) {
+		struct frame_tcpopt o;
+
+		frame_tcp_options(t, &o);
+		if (o.ts_present)
+			c->ts_recent = o.tsval;
 	}
 	if (c->state == CONN_SYN_RCVD) {
 		if (t->ack != c->snd_nxt)
 			return;
 		tcp_established(r, f, d, c);
+	} else {
+		conn_acked(r, c, d, t);
+	}
+	if (c->state == CONN_LAST_ACK) {
+		if (c->snd_una == c->snd_nxt && (c->flags & CONN_F_FIN_SENT))
+			drop_conn(r, c);
+		return;
+	}
+	if (c->state == CONN_FIN_WAIT) {
+		if (t->data_len > 0 && t->seq == c->rcv_nxt)
+			c->rcv_nxt += (uint32_t)t->data_len;	/* read and dropped: the session is over */
+		if (t->flags & FRAME_TCP_FIN) {
+			c->rcv_nxt = t->seq + (uint32_t)t->data_len + 1;
+			conn_send_ack(r, c, d);
+			if (c->snd_una == c->snd_nxt)
+				drop_conn(r, c);
+			else
+				c->state = CONN_LAST_ACK;	/* our FIN still unacked: wait */
+		} else if (t->data_len > 0) {
+			conn_send_ack(r, c, d);
+		}
+		return;
 	}
 	if (t->data_len > 0 && c->state == CONN_ESTABLISHED)
 		tcp_data(r, f, d, c);
@@ -875,6 +1656,84 @@ tcp_on_conn(struct respond *r, const struct frame *f, struct decoy *d, struct co
 		c->rcv_nxt++;
 		respond_tcp_send(r, c, NULL, 0, true);
 		end_session(r, c, CONN_LAST_ACK);
+	}
+}
+
+/* One connection's timer ran out: retransmit (SYN/ACK, the oldest
+ * unacknowledged segment or FIN), probe a zero window, or give up. */
+static void
+conn_timeout(struct respond *r, struct conn *c)
+{
+	struct decoy *d = decoy_find(r->decoys, c->daddr);
+	const struct persona *p;
+	uint32_t limit;
+
+	c->rtx_due = 0;
+	if (!d) {
+		drop_conn(r, c);
+		return;
+	}
+	p = persona_of(r, d);
+	/* A closing connection has no session left: an orphan, which Linux
+	 * retries at most 8 times (tcp_orphan_retries). */
+	limit = c->state == CONN_SYN_RCVD ? p->synack_retries : p->data_retries;
+	if ((c->state == CONN_FIN_WAIT || c->state == CONN_LAST_ACK) && limit > 8)
+		limit = 8;
+	if (c->rtx_count >= limit) {
+		/* Out of retries: the stack forgets the connection silently. */
+		r->stats.rtx_dropped++;
+		drop_conn(r, c);
+		return;
+	}
+	c->rtx_count++;
+	if (c->state == CONN_SYN_RCVD) {
+		resend_synack(r, c, d);
+	} else if (c->snd_una != c->snd_nxt) {
+		uint32_t n = c->snd_len < conn_mss(r, c) ? c->snd_len : (uint32_t)conn_mss(r, c);
+		uint8_t flags = FRAME_TCP_ACK;
+
+		if (n > c->snd_nxt - c->snd_una)
+			n = c->snd_nxt - c->snd_una;
+		if (n > 0)
+			flags |= FRAME_TCP_PSH;
+		if ((c->flags & CONN_F_FIN_SENT) && c->snd_una + n + 1 == c->snd_nxt)
+			flags |= FRAME_TCP_FIN;
+		r->stats.retransmits++;
+		conn_segment(r, c, d, c->snd_una, flags, n ? sndbuf_of(r, c) : NULL, n);
+	} else if (c->snd_len > 0) {
+		/* Zero-window probe: an old sequence number draws the peer's ACK
+		 * with its current window (Linux's tcp_xmit_probe_skb). */
+		conn_segment(r, c, d, c->snd_una - 1, FRAME_TCP_ACK, NULL, 0);
+	} else {
+		c->rtx_count = 0;
+		return;
+	}
+	conn_timer(r, c, ms_after(r->now_ns, backoff_ms(c->state == CONN_SYN_RCVD ?
+							 p->rto_init_ms : c->rto_ms,
+							 c->rtx_count)));
+}
+
+uint64_t
+respond_next_due(struct respond *r)
+{
+	uint64_t due, nd = neigh_next_due(r);
+
+	while (r->n_timers > 0 && timer_stale(r, &r->timers[0]))
+		heap_pop(r);
+	due = r->n_timers > 0 ? r->timers[0].due : 0;
+	return nd && (!due || nd < due) ? nd : due;
+}
+
+void
+respond_timers(struct respond *r)
+{
+	neigh_timers(r);
+	while (r->n_timers > 0 && r->timers[0].due <= r->now_ns) {
+		struct respond_timer e = r->timers[0];
+
+		heap_pop(r);
+		if (!timer_stale(r, &e))
+			conn_timeout(r, &r->conns.v[e.slot]);
 	}
 }
 
@@ -962,6 +1821,127 @@ respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_unver
 	r->tx_vlan = 0;
 }
 
+
+/* --- IPv4 reassembly (bounded) --- */
+
+#define FRAG_TIMEOUT_NS	30000000000ULL	/* Linux's ipfrag_time: 30 s */
+
+static void
+frag_free(struct respond *r, struct respond_frag *q)
+{
+	if (q->used && q->have > 0)
+		r->stats.frag_dropped++;
+	memset(q, 0, sizeof(*q));
+}
+
+/* The datagram's slot, or a fresh one: a decoy holds at most
+ * LIMIT_CHAFF_FRAGS_PER_DECOY (its oldest goes), all decoys
+ * LIMIT_CHAFF_FRAGS (the oldest of all goes); stale ones are freed. */
+static struct respond_frag *
+frag_slot(struct respond *r, const struct frame_ip *ip)
+{
+	struct respond_frag *oldest = NULL, *oldest_dst = NULL, *free_q = NULL, *q;
+	unsigned n_dst = 0;
+
+	for (uint32_t i = 0; i < LIMIT_CHAFF_FRAGS; i++) {
+		q = &r->frags[i];
+		if (q->used && r->now_ns - q->first_ns >= FRAG_TIMEOUT_NS)
+			frag_free(r, q);
+		if (!q->used) {
+			if (!free_q)
+				free_q = q;
+			continue;
+		}
+		if (q->src == ip->src && q->dst == ip->dst && q->id == ip->id && q->proto == ip->proto)
+			return q;
+		if (!oldest || q->first_ns < oldest->first_ns)
+			oldest = q;
+		if (q->dst == ip->dst) {
+			n_dst++;
+			if (!oldest_dst || q->first_ns < oldest_dst->first_ns)
+				oldest_dst = q;
+		}
+	}
+	q = n_dst >= LIMIT_CHAFF_FRAGS_PER_DECOY ? oldest_dst : free_q ? free_q : oldest;
+	frag_free(r, q);
+	q->used = true;
+	q->src = ip->src;
+	q->dst = ip->dst;
+	q->id = ip->id;
+	q->proto = ip->proto;
+	q->first_ns = r->now_ns;
+	return q;
+}
+
+/*
+ * One fragment for decoy d. When it completes its datagram, the datagram
+ * is rebuilt as one frame (the first fragment's header, no fragment bits,
+ * the whole length) and handled like any other. As Linux (4.19 on), a
+ * datagram with overlapping fragments is dropped whole; so is one larger
+ * than LIMIT_CHAFF_FRAG_BYTES (a real stack takes up to 64 KiB).
+ */
+static void
+frag_input(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct frame_ip *ip = &f->ip;
+	struct respond_frag *q = frag_slot(r, ip);
+	uint32_t off = (uint32_t)(ip->frag & 0x1fff) * 8, n = (uint32_t)ip->l4_len;
+	bool more = (ip->frag & 0x2000) != 0;
+	uint8_t buf[14 + 60 + LIMIT_CHAFF_FRAG_BYTES];
+	struct wbuf w;
+	struct frame whole;
+
+	(void)d;
+	if ((more && n % 8 != 0) || off + n > LIMIT_CHAFF_FRAG_BYTES || (!more && q->len) ||
+	    (q->len && off + n > q->len) || ip->ihl > sizeof(q->hdr)) {
+		frag_free(r, q);
+		return;
+	}
+	for (uint32_t b = off / 8; b < (off + n + 7) / 8; b++) {
+		if (q->got[b / 8] & (1u << (b % 8))) {
+			frag_free(r, q);	/* overlap */
+			return;
+		}
+	}
+	for (uint32_t b = off / 8; b < (off + n + 7) / 8; b++)
+		q->got[b / 8] |= (uint8_t)(1u << (b % 8));
+	memcpy(q->data + off, ip->l4, n);
+	q->have = (uint16_t)(q->have + n);
+	if (!more)
+		q->len = (uint16_t)(off + n);
+	if (off == 0) {
+		q->ihl = ip->ihl;
+		memcpy(q->hdr, ip->hdr, ip->ihl);
+		memcpy(q->mac_dst, f->dst, 6);
+		memcpy(q->mac_src, f->src, 6);
+	}
+	if (q->len == 0 || q->have != q->len || q->ihl == 0)
+		return;
+	/* Complete: Ethernet + the first header (fragment bits cleared but DF,
+	 * total length and checksum redone) + the payload. */
+	w = wb_init(buf, sizeof(buf));
+	wb_bytes(&w, q->mac_dst, 6);
+	wb_bytes(&w, q->mac_src, 6);
+	wb_u16(&w, FRAME_ETH_IPV4);
+	wb_bytes(&w, q->hdr, q->ihl);
+	wb_bytes(&w, q->data, q->len);
+	if (wb_ok(&w) && wb_len(&w) <= sizeof(buf)) {
+		uint8_t *h = buf + 14;
+
+		wb_patch_u16(h + 2, (uint16_t)(q->ihl + q->len));
+		wb_patch_u16(h + 6, (uint16_t)(((uint16_t)h[6] << 8 | h[7]) & 0x4000));
+		wb_patch_u16(h + 10, 0);
+		wb_patch_u16(h + 10, frame_csum_fold(frame_csum_add(0, h, q->ihl)));
+		if (frame_parse(buf, wb_len(&w), &whole) == 0 && whole.kind != FRAME_IP_FRAG) {
+			r->stats.reassembled++;
+			memset(q, 0, sizeof(*q));
+			respond_dispatch(r, &whole, false);
+			return;
+		}
+	}
+	frag_free(r, q);
+}
+
 static void
 respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified)
 {
@@ -972,7 +1952,8 @@ respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified
 		handle_arp(r, &f);
 		return;
 	}
-	if (f.kind != FRAME_TCP && f.kind != FRAME_UDP && f.kind != FRAME_ICMP) {
+	if (f.kind != FRAME_TCP && f.kind != FRAME_UDP && f.kind != FRAME_ICMP &&
+	    f.kind != FRAME_IP_FRAG) {
 		r->stats.not_ours++;
 		return;
 	}
@@ -981,6 +1962,10 @@ respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified
 	 * for the address but another MAC is someone else's. */
 	if (!d || memcmp(f.dst, d->mac, 6) != 0) {
 		r->stats.not_ours++;
+		return;
+	}
+	if (f.kind == FRAME_IP_FRAG) {
+		frag_input(r, &f, d);
 		return;
 	}
 	if (!csum_unverified && !frame_l4_csum_ok(&f)) {
@@ -1012,6 +1997,8 @@ respond_expire(struct respond *r, uint64_t idle_ns)
 
 		if (c->state == CONN_FREE)
 			continue;
+		if (c->rtx_due != 0 && c->state != CONN_ESTABLISHED)
+			continue;	/* its retransmission timer ends it */
 		if (r->now_ns - c->last_ns >= idle_ns)
 			close_conn(r, c);
 		else if (r->now_ns - c->start_ns >= max_life)

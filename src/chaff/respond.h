@@ -6,9 +6,12 @@
  * answers and how (see the persona probe classes), sends the answer through
  * the send hook, and reports the contact (who touched which decoy, how)
  * through the contact hook for alarms. Frames a real stack would drop (bad
- * checksums, malformed ARP, fragments) are dropped silently. TCP handshakes
- * are tracked in a bounded conn table; data on an established connection is
- * handed to the service hooks, which never run anything.
+ * checksums, malformed ARP) are dropped silently; IPv4 fragments are
+ * reassembled (a few datagrams per decoy, 30 s). TCP handshakes are tracked
+ * in a bounded conn table; data on an established connection is handed to
+ * the service hooks, which never run anything; unacknowledged data and
+ * SYN/ACKs are retransmitted with the personality's timers, and answers to
+ * a peer a decoy does not know wait for its ARP resolution.
  */
 #ifndef MOAT_CHAFF_RESPOND_H
 #define MOAT_CHAFF_RESPOND_H
@@ -19,8 +22,10 @@
 
 #include "chaff/conn.h"
 #include "chaff/decoy.h"
+#include "chaff/emit.h"
 #include "chaff/frame.h"
 #include "chaff/persona.h"
+#include "common/limits.h"
 
 enum respond_contact_kind {
 	CONTACT_ARP,		/* ARP request for a decoy */
@@ -89,6 +94,56 @@ struct respond_hooks {
 struct respond_stats {
 	uint64_t frames, dropped_malformed, dropped_csum, not_ours, sent, icmp_limited;
 	uint64_t vlan_refused;	/* tagged with an id not configured */
+	uint64_t retransmits;	/* SYN/ACKs and data segments sent again */
+	uint64_t rtx_dropped;	/* connections dropped after their last retransmission */
+	uint64_t sndbuf_short;	/* data sent without a send buffer (pool empty) or cut at its size */
+	uint64_t arp_requests;	/* ARP requests decoys sent for unknown peers */
+	uint64_t held_dropped;	/* held frames dropped (pool full, or the decoy went away) */
+	uint64_t reassembled;	/* IPv4 datagrams reassembled from fragments */
+	uint64_t frag_dropped;	/* fragments of datagrams dropped (overlap, size, timeout, evicted) */
+};
+
+/* A decoy's neighbour (ARP cache) entry: the MAC of a peer address as
+ * that decoy learned it (from the peer's ARP request for it, or the reply
+ * to its own request). While incomplete, mac is the MAC the peer's frame
+ * came from (used if the peer never answers: it is behind a router). */
+enum respond_neigh_state { NEIGH_FREE, NEIGH_INCOMPLETE, NEIGH_REACHABLE };
+
+struct respond_neigh {
+	uint32_t decoy, ip;
+	uint8_t mac[6];
+	uint8_t state;		/* enum respond_neigh_state */
+	uint8_t probes;		/* ARP requests sent while incomplete */
+	uint16_t vlan;
+	uint64_t ns;		/* learned / last request sent */
+};
+
+/* An outgoing frame held until its neighbour is resolved. */
+struct respond_held {
+	int32_t neigh;		/* slot in the neighbour table, -1 = free */
+	uint16_t len, vlan;
+	uint8_t frame[EMIT_FRAME_MAX];
+};
+
+/* An IPv4 datagram being reassembled (respond.c). */
+struct respond_frag {
+	bool used;
+	uint8_t proto, ihl;	/* ihl: 0 until the first fragment is in */
+	uint16_t id;
+	uint32_t src, dst;
+	uint16_t len;		/* payload length once the last fragment is in, else 0 */
+	uint16_t have;		/* payload bytes in */
+	uint64_t first_ns;
+	uint8_t mac_dst[6], mac_src[6];
+	uint8_t hdr[60];	/* the first fragment's IP header */
+	uint8_t got[(LIMIT_CHAFF_FRAG_BYTES / 8 + 8) / 8];	/* 8-byte blocks in */
+	uint8_t data[LIMIT_CHAFF_FRAG_BYTES];
+};
+
+/* One pending retransmission: a min-heap entry (respond.c). */
+struct respond_timer {
+	uint64_t due;
+	uint32_t slot;		/* index in the conn table */
 };
 
 struct respond {
@@ -110,6 +165,25 @@ struct respond {
 	size_t n_vlans;
 	uint16_t rx_vlan;
 	uint16_t tx_vlan;	/* the tag of what is being answered (internal) */
+	/* Retransmission: send buffers (LIMIT_CHAFF_SNDBUFS, a LIFO of free
+	 * ones) and a min-heap of due times (stale entries skipped). */
+	uint8_t *sndbufs;
+	int32_t *sndbuf_free;
+	uint32_t n_sndbufs, n_sndbuf_free;
+	struct respond_timer *timers;
+	uint32_t n_timers, cap_timers;
+	int64_t wall_off_ns;	/* wall clock minus now_ns (ICMP timestamps); 0 in tests */
+	/* ARP resolution before answering (as a kernel does): on when set
+	 * (moat-chaff sets it; unit tests of other behaviour leave it off and
+	 * answer the frame's source MAC). Tables of LIMIT_CHAFF_NEIGH
+	 * entries (by address, and by MAC: a router that resolved the decoy)
+	 * and LIMIT_CHAFF_ARP_PENDING held frames. */
+	bool arp_resolve;
+	struct respond_neigh *neigh;
+	struct respond_neigh *neigh_mac;	/* (decoy, MAC) seen asking for the decoy */
+	struct respond_held *held;
+	uint32_t n_held;
+	struct respond_frag *frags;	/* LIMIT_CHAFF_FRAGS */
 };
 
 int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,
@@ -124,13 +198,25 @@ void respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_
 /* Send a gratuitous ARP (announce) for decoy d. */
 void respond_announce(struct respond *r, struct decoy *d);
 
-/* Drop idle connections (and their sessions). */
+/* Drop idle connections (and their sessions). Connections with a
+ * retransmission outstanding are left to their retransmission timer. */
 void respond_expire(struct respond *r, uint64_t idle_ns);
+
+/* When the next retransmission (or zero-window probe) is due, 0 for none:
+ * the caller arms its timer for it, and none while nothing is outstanding. */
+uint64_t respond_next_due(struct respond *r);
+/* Retransmit what is due at r->now_ns; a connection whose retries are
+ * exhausted (the personality's count) is dropped. */
+void respond_timers(struct respond *r);
 
 /* Send a FIN and forget the connection (its service session is closed). */
 void respond_tcp_close(struct respond *r, struct conn *c);
 
-/* Send data on an established connection (services answering later). */
+/* Send data on an established connection (services answering later). It is
+ * queued in the connection's send buffer (up to LIMIT_CHAFF_SNDBUF_BYTES;
+ * more is cut and the connection closed after it), sent in segments of the
+ * peer's MSS while its window allows, and retransmitted until acked. fin
+ * closes our side after the data. */
 void respond_tcp_send(struct respond *r, struct conn *c, const uint8_t *data, size_t len, bool fin);
 
 #endif

@@ -70,6 +70,8 @@ struct chaff_run {
 	struct evloop_timer *alive_timer;	/* the next announcement or round */
 	struct evloop_timer *alarm_timer;	/* armed while alarm keys are held */
 	struct evloop_timer *expire_timer;	/* armed while connections are held */
+	struct evloop_timer *rtx_timer;		/* armed for the next retransmission due */
+	uint64_t rtx_due;			/* what rtx_timer is armed for */
 	struct evloop_io *sess_io[SSHD_SESSIONS];
 	struct sess_ref {
 		struct chaff_run *ch;
@@ -641,6 +643,8 @@ on_alarm_tick(struct evloop_timer *t, void *arg)
 		evloop_timer_disarm(t);
 }
 
+static void expire_schedule(struct chaff_run *ch);
+
 static void
 on_expire(struct evloop_timer *t, void *arg)
 {
@@ -650,14 +654,44 @@ on_expire(struct evloop_timer *t, void *arg)
 	respond_expire(&ch->resp, CHAFF_RUN_IDLE_NS);
 	if (ch->resp.conns.used == 0)
 		evloop_timer_disarm(t);
+	expire_schedule(ch);	/* expiry may have closed (sent FINs) or dropped connections */
 }
 
-/* Connections are held: look for idle ones until none is left. */
+/* Connections are held: look for idle ones until none is left; and arm the
+ * retransmission timer for the earliest one due (none while nothing is
+ * outstanding, so an idle decoy network does not wake up). */
 static void
 expire_schedule(struct chaff_run *ch)
 {
+	uint64_t due, now;
+
 	if (ch->resp.conns.used > 0 && !evloop_timer_armed(ch->expire_timer))
 		evloop_timer_arm(ch->expire_timer, CHAFF_RUN_EXPIRE_NS, CHAFF_RUN_EXPIRE_NS);
+	if (!ch->rtx_timer)
+		return;
+	due = respond_next_due(&ch->resp);
+	if (due == 0) {
+		if (evloop_timer_armed(ch->rtx_timer))
+			evloop_timer_disarm(ch->rtx_timer);
+		return;
+	}
+	if (ch->rtx_due == due && evloop_timer_armed(ch->rtx_timer))
+		return;
+	now = clock_mono_ns(&ch->clk);
+	ch->rtx_due = due;
+	evloop_timer_arm(ch->rtx_timer, due > now ? due - now : 1, 0);
+}
+
+static void
+on_rtx(struct evloop_timer *t, void *arg)
+{
+	struct chaff_run *ch = arg;
+
+	(void)t;
+	ch->rtx_due = 0;
+	ch->resp.now_ns = clock_mono_ns(&ch->clk);
+	respond_timers(&ch->resp);
+	expire_schedule(ch);
 }
 
 static void
@@ -940,6 +974,9 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 		log_warnx("responder: %s", strerror(-r));
 		goto out;
 	}
+	ch->resp.arp_resolve = true;	/* ARP before answering a peer the decoy does not know */
+	/* ICMP timestamp replies tell the time of day (ms since midnight UT). */
+	ch->resp.wall_off_ns = (int64_t)(clock_wall_ns(&ch->clk) - clock_mono_ns(&ch->clk));
 	if (l2_fd >= 0) {
 		ch->l2.fd = l2_fd;
 		ch->l2.mtu = 1500;
@@ -962,7 +999,8 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 	    (r = evloop_add_fd(ch->loop, ch->l2.fd, EVLOOP_IN, on_l2, ch, NULL)) < 0 ||
 	    (r = evloop_timer_new(ch->loop, on_alive, ch, &ch->alive_timer)) < 0 ||
 	    (r = evloop_timer_new(ch->loop, on_alarm_tick, ch, &ch->alarm_timer)) < 0 ||
-	    (r = evloop_timer_new(ch->loop, on_expire, ch, &ch->expire_timer)) < 0) {
+	    (r = evloop_timer_new(ch->loop, on_expire, ch, &ch->expire_timer)) < 0 ||
+	    (r = evloop_timer_new(ch->loop, on_rtx, ch, &ch->rtx_timer)) < 0) {
 		log_warnx("event loop: %s", strerror(-r));
 		goto out;
 	}
@@ -1061,7 +1099,7 @@ chaff_run_free(struct chaff_run *ch)
 	/* The loop goes first: its watches refer to descriptors closed below. */
 	evloop_free(ch->loop);
 	ch->loop = NULL;
-	ch->alive_timer = ch->alarm_timer = ch->expire_timer = NULL;
+	ch->alive_timer = ch->alarm_timer = ch->expire_timer = ch->rtx_timer = NULL;
 	if (ch->have_sshd) {
 		ch->sshd.on_session = NULL;
 		sshd_free(&ch->sshd);

@@ -132,6 +132,22 @@
  * burst: Linux's own icmp_msgs_per_sec/burst, so a UDP flood is not reflected. */
 #define LIMIT_CHAFF_ICMP_ERR_PPS	1000u
 #define LIMIT_CHAFF_ICMP_ERR_BURST	50u
+/* chaff: send buffers (unacknowledged and not yet sent bytes of one
+ * connection, kept for retransmission): one per service session, and a
+ * decoy service's answers (a page, an SSH key exchange) fit in one. Pages
+ * are touched only when used, the most recently freed first. */
+#define LIMIT_CHAFF_SNDBUFS		4096u
+#define LIMIT_CHAFF_SNDBUF_BYTES	(16u << 10)
+/* chaff: frames held for peers whose MAC a decoy is resolving (ARP), and
+ * the neighbour entries decoys keep (learned from ARP, oldest recycled). */
+#define LIMIT_CHAFF_ARP_PENDING		64u
+#define LIMIT_CHAFF_NEIGH		4096u
+/* chaff: IPv4 datagrams reassembled at once (all decoys, and per decoy, so
+ * one fragment flood cannot take every slot), and the largest payload
+ * reassembled (a jumbo ping's; a real stack takes 64 KiB). */
+#define LIMIT_CHAFF_FRAGS		16u
+#define LIMIT_CHAFF_FRAGS_PER_DECOY	4u
+#define LIMIT_CHAFF_FRAG_BYTES		8192u
 /* Alarm reports waiting to be POSTed to moatd; past it the oldest are dropped. */
 #define LIMIT_CHAFF_POST_QUEUE		1024u
 /* The moatd bearer token file: one short word (the token keeps 128 bytes). */

@@ -96,15 +96,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w->g.udp_ports[0] = 53, w->g.n_udp = 1;
 	service_init(&w->s, 8, &w->p, 1);
 	respond_init(&w->r, &w->t, &w->p, 1, &w->g, 1, 16, &hooks);
+	/* Odd-sized inputs resolve peers by ARP first (held frames, requests). */
+	w->r.arp_resolve = (size & 1) != 0;
 	while (off + 2 <= size) {
 		size_t len = (size_t)data[off] << 8 | data[off + 1];
 
 		off += 2;
 		if (len > size - off)
 			len = size - off;
-		w->r.now_ns += 1000000;
+		/* Sometimes long enough for retransmissions and ARP timeouts. */
+		w->r.now_ns += (len & 2) ? 1500000000ULL : 1000000ULL;
+		respond_timers(&w->r);
 		respond_frame(&w->r, data + off, len, (len & 1) != 0);
 		off += len;
+	}
+	while (respond_next_due(&w->r) != 0) {
+		w->r.now_ns = respond_next_due(&w->r);
+		respond_timers(&w->r);
 	}
 	respond_expire(&w->r, 0);
 	respond_free(&w->r);

@@ -14,6 +14,7 @@
 #include "chaff/emit.h"
 #include "chaff/frame.h"
 #include "chaff/respond.h"
+#include "common/cursor.h"
 #include "common/limits.h"
 
 static const char linux_fp[] =
@@ -608,6 +609,627 @@ test_vlan(void **state)
 	assert_int_equal(h->out[0][12], 0x08);
 }
 
+/* Run the responder's timers at their due time; returns the delay in ms. */
+static uint64_t
+run_due(struct harness *h)
+{
+	uint64_t due = respond_next_due(&h->r), was = h->r.now_ns;
+
+	assert_true(due > was);
+	h->r.now_ns = due;
+	h->n_out = 0;
+	respond_timers(&h->r);
+	return (due - was) / 1000000ULL;
+}
+
+/* An unanswered SYN/ACK goes again after Linux's 1 s, doubling, 5 times;
+ * then the connection is dropped and nothing is left to wake up for. */
+static void
+test_synack_retransmit(void **state)
+{
+	struct harness *h = *state;
+	struct frame f, g;
+	const uint64_t want[] = { 1000, 2000, 4000, 8000, 16000 };
+
+	assert_int_equal(h->p.rto_init_ms, 1000);
+	assert_int_equal(h->p.synack_retries, 5);
+	assert_int_equal(respond_next_due(&h->r), 0);
+	feed_tcp(h, 22, FRAME_TCP_SYN, 7000, 0, 64240, "M5B4ST11NW7", NULL);
+	parse_out(h, 0, &f);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(run_due(h), want[i]);
+		assert_int_equal(h->n_out, 1);
+		parse_out(h, 0, &g);
+		assert_int_equal(g.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+		assert_int_equal(g.tcp.seq, f.tcp.seq);
+		assert_int_equal(g.tcp.ack, 7001);
+		assert_int_equal(g.tcp.doff, f.tcp.doff);
+		assert_int_equal(g.tcp.win, f.tcp.win);
+		assert_int_equal(g.ip.ttl, f.ip.ttl);
+	}
+	assert_int_equal(run_due(h), 32000);
+	assert_int_equal(h->n_out, 0);
+	assert_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	assert_int_equal(respond_next_due(&h->r), 0);
+	assert_int_equal(h->r.stats.rtx_dropped, 1);
+	/* Idle expiry leaves a half-open connection to its timer. */
+	feed_tcp(h, 22, FRAME_TCP_SYN, 8000, 0, 64240, "M5B4", NULL);
+	h->r.now_ns += 31ULL * 1000000000ULL;
+	respond_expire(&h->r, 30ULL * 1000000000ULL);
+	assert_non_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	/* The handshake's ACK stops it. */
+	parse_out(h, 0, &f);
+	feed_tcp(h, 22, FRAME_TCP_ACK, 8001, f.tcp.seq + 1, 500, NULL, NULL);
+	assert_int_equal(respond_next_due(&h->r), 0);
+}
+
+/* Other families: 3 s and 3 retransmissions (the 3Com switch). */
+static void
+test_synack_retransmit_other_os(void **state)
+{
+	struct harness *h;
+	const uint64_t want[] = { 3000, 6000, 12000, 24000 };
+
+	setup_fp(state, gcd_fp, "3Com 5500-EI switch");
+	h = *state;
+	assert_false(h->p.ipid_per_conn);
+	feed_tcp(h, 22, FRAME_TCP_SYN, 7000, 0, 64240, "M5B4", NULL);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(run_due(h), want[i]);
+		assert_int_equal(h->n_out, i < 3 ? 1 : 0);
+	}
+	assert_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	teardown(state);
+}
+
+static uint32_t
+handshake(struct harness *h, const char *opts, uint16_t win)
+{
+	struct frame f;
+
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, opts, NULL);
+	parse_out(h, 0, &f);
+	h->r.now_ns += 20000000ULL;	/* a 20 ms round trip */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, f.tcp.seq + 1, win, NULL, NULL);
+	return f.tcp.seq + 1;
+}
+
+/* Data is kept until acked: retransmitted from snd_una with backoff from
+ * the RTO the handshake measured (20 ms + Linux's 200 ms floor). */
+static void
+test_data_retransmit(void **state)
+{
+	struct harness *h = *state;
+	struct conn *c;
+	struct frame f;
+	uint32_t snd = handshake(h, "M5B4", 64000);
+
+	c = conn_find(&h->r.conns, PEER, 40000, DECOY, 22);
+	assert_non_null(c);
+	assert_int_equal(c->rto_ms, 220);
+	h->n_out = 0;
+	respond_tcp_send(&h->r, c, (const uint8_t *)"hello world", 11, false);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd);
+	assert_int_equal(f.tcp.data_len, 11);
+	assert_int_equal(run_due(h), 220);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd);
+	assert_memory_equal(f.tcp.data, "hello world", 11);
+	assert_int_equal(run_due(h), 440);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd);
+	/* A partial ack trims the buffer; the rest goes again from there. */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, snd + 5, 64000, NULL, NULL);
+	assert_int_equal(run_due(h), 220);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd + 5);
+	assert_memory_equal(f.tcp.data, " world", 6);
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, snd + 11, 64000, NULL, NULL);
+	assert_int_equal(respond_next_due(&h->r), 0);
+	assert_int_equal(c->sndbuf, -1);
+	assert_int_equal(h->r.n_sndbuf_free, h->r.n_sndbufs);
+	/* Unacked FIN: retransmitted too, then the peer's ACK ends it. */
+	h->n_out = 0;
+	respond_tcp_close(&h->r, c);
+	parse_out(h, 0, &f);
+	assert_true(f.tcp.flags & FRAME_TCP_FIN);
+	assert_int_equal(run_due(h), 220);
+	parse_out(h, 0, &f);
+	assert_true(f.tcp.flags & FRAME_TCP_FIN);
+	assert_int_equal(f.tcp.seq, snd + 11);
+	feed_tcp(h, 22, FRAME_TCP_FIN | FRAME_TCP_ACK, 101, snd + 12, 64000, NULL, NULL);
+	assert_null(conn_find(&h->r.conns, PEER, 40000, DECOY, 22));
+	assert_int_equal(respond_next_due(&h->r), 0);
+}
+
+/* Segments of at most the peer's MSS, never past its window; a zero
+ * window is probed (old sequence number), and reopening it resumes. */
+static void
+test_mss_and_window(void **state)
+{
+	struct harness *h = *state;
+	static uint8_t data[3000];
+	struct conn *c;
+	struct frame f;
+	uint32_t snd = handshake(h, "M218", 1000);	/* MSS 536, no window scale */
+
+	c = conn_find(&h->r.conns, PEER, 40000, DECOY, 22);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)i;
+	h->n_out = 0;
+	respond_tcp_send(&h->r, c, data, sizeof(data), false);
+	assert_int_equal(h->n_out, 2);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.data_len, 536);
+	parse_out(h, 1, &f);
+	assert_int_equal(f.tcp.seq, snd + 536);
+	assert_int_equal(f.tcp.data_len, 1000 - 536);
+	/* All acked, window 0: nothing goes, a probe after the RTO. */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, snd + 1000, 0, NULL, NULL);
+	assert_int_equal(h->n_out, 0);
+	run_due(h);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd + 999);
+	assert_int_equal(f.tcp.data_len, 0);
+	/* The window opens: the next MSS-sized segments go. */
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, snd + 1000, 2000, NULL, NULL);
+	assert_int_equal(h->n_out, 4);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.seq, snd + 1000);
+	assert_int_equal(f.tcp.data_len, 536);
+	assert_int_equal(f.tcp.data[0], (uint8_t)1000);
+	parse_out(h, 3, &f);
+	assert_int_equal(f.tcp.data_len, 2000 - 3 * 536);
+	assert_true(f.tcp.flags & FRAME_TCP_PSH);
+}
+
+/* Timestamps negotiated: on every segment, TSecr echoing the peer's
+ * latest TSval; Linux's IP ID on established segments is the socket's
+ * own counter (the SYN/ACK's is 0). */
+static void
+test_timestamps_and_ipid(void **state)
+{
+	struct harness *h = *state;
+	struct frame_tcpopt o;
+	struct conn *c;
+	struct frame f, g;
+	uint32_t tsv;
+
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, "M5B4ST11NW7", NULL);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.ip.id, 0);
+	frame_tcp_options(&f.tcp, &o);
+	tsv = o.tsval;
+	h->r.now_ns += 500000000ULL;
+	feed_tcp(h, 22, FRAME_TCP_ACK, 101, f.tcp.seq + 1, 500, "NNT11", NULL);
+	c = conn_find(&h->r.conns, PEER, 40000, DECOY, 22);
+	assert_true(c->flags & CONN_F_TS);
+	assert_int_equal(c->snd_ws, 7);
+	assert_int_equal(c->snd_wnd, 500u << 7);
+	h->n_out = 0;
+	respond_tcp_send(&h->r, c, (const uint8_t *)"abc", 3, false);
+	feed_tcp(h, 22, FRAME_TCP_ACK | FRAME_TCP_PSH, 101, f.tcp.seq + 4, 500, "NNT11", "x");
+	assert_int_equal(h->n_out, 1);	/* the ACK of "x" */
+	parse_out(h, 0, &g);
+	frame_tcp_options(&g.tcp, &o);
+	assert_true(o.ts_present);
+	assert_int_equal(o.tsecr, 0xffffffffu);
+	assert_true(o.tsval - tsv >= 400 && o.tsval - tsv <= 600);	/* 1000 Hz, 0.5 s later */
+	assert_int_equal(g.tcp.data_len, 0);
+	assert_int_equal(g.ip.id, (uint16_t)(c->ip_id - 1));
+	h->n_out = 0;
+	respond_tcp_send(&h->r, c, (const uint8_t *)"def", 3, false);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.ip.id, (uint16_t)(g.ip.id + 1));
+	frame_tcp_options(&f.tcp, &o);
+	assert_true(o.ts_present);
+	/* MSS less the timestamp option: 1460 - 12 per segment. */
+	assert_int_equal(c->peer_mss, 1460);
+}
+
+/* Decoys of one personality have ISN lines of their own, each inside
+ * the fingerprint's ISR and SP ranges. */
+static void
+test_isn_per_decoy(void **state)
+{
+	struct harness *h = *state;
+	struct frame f;
+	int seen[512] = { 0 }, distinct = 0;
+
+	(void)state;
+	respond_free(&h->r);
+	decoy_table_free(&h->t);
+	assert_int_equal(decoy_table_init(&h->t, 16, 77, 0), 0);
+	assert_int_equal(decoy_table_add(&h->t, DECOY & ~0xfu, 28, NULL, 0, 0, 0, h->p.oui), 0);
+	assert_int_equal(decoy_table_seal(&h->t, NULL), 0);
+	{
+		struct respond_hooks hooks = { .send = on_send, .contact = on_contact, .arg = h };
+
+		assert_int_equal(respond_init(&h->r, &h->t, &h->p, 1, &h->g, 1, 64, &hooks), 0);
+	}
+	h->r.now_ns = 1000000000ULL;
+	assert_true(h->p.isr_var > 0 && h->p.sp_var > 0);
+	for (size_t k = 0; k < h->t.n; k++) {
+		struct decoy *d = &h->t.v[k];
+		uint32_t isn[6], g;
+		int isr, sp;
+
+		for (int i = 0; i < 6; i++) {
+			uint8_t seg[128], opt[40], buf[EMIT_FRAME_MAX];
+			int olen = emit_tcp_options("W9NM5B4T10S", 1, 0, opt, sizeof(opt));
+			struct emit_tcp t = { .sport = (uint16_t)(50000 + i), .dport = 22,
+					      .seq = 1, .flags = FRAME_TCP_SYN, .win = 1, .opt = opt,
+					      .opt_len = (size_t)olen };
+			struct emit_ip ip = { .src = PEER, .dst = d->addr, .ttl = 64, .proto = 6 };
+			size_t n = emit_ipv4(buf, sizeof(buf), d->mac, peer_mac, &ip, seg,
+					     emit_tcp(seg, sizeof(seg), &t));
+
+			h->n_out = 0;
+			respond_frame(&h->r, buf, n, false);
+			parse_out(h, 0, &f);
+			isn[i] = f.tcp.seq;
+			h->r.now_ns += 100000000ULL;
+		}
+		nmap_seq(isn, 6, 0.1, &g, &isr, &sp);
+		assert_in_range(isr, 0x102, 0x110);
+		assert_in_range(sp, 0xfb, 0x109);
+		if (!seen[isr & 511]++)
+			distinct++;
+		h->r.now_ns += 2000000000ULL;
+	}
+	assert_true(distinct >= 3);
+}
+
+static size_t
+tstamp_req(struct harness *h, uint8_t *buf, size_t body_len)
+{
+	uint8_t icmp[8 + 12] = { 13, 0, 0, 0, 0xab, 0xcd, 0x00, 0x05, 0x01, 0x02, 0x03, 0x04 };
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = 1 };
+	uint16_t c = frame_csum_fold(frame_csum_add(0, icmp, body_len));
+
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	h->n_out = 0;
+	return emit_ipv4(buf, EMIT_FRAME_MAX, decoy_mac(h), peer_mac, &ip, icmp, body_len);
+}
+
+/* ICMP timestamp: Linux answers (originate copied, its time of day in ms);
+ * a short request is dropped; an OS that does not answer stays silent. */
+static void
+test_icmp_timestamp(void **state)
+{
+	struct harness *h = *state;
+	uint8_t buf[EMIT_FRAME_MAX];
+	struct frame f;
+	struct cursor cur;
+	uint32_t orig = 0, rx = 0, tx = 0;
+	size_t n;
+
+	assert_true(h->p.icmp_tstamp);
+	h->r.wall_off_ns = 3600LL * 1000000000LL;	/* 01:00:00 UT plus the decoy's uptime */
+	n = tstamp_req(h, buf, 20);
+	respond_frame(&h->r, buf, n, false);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.icmp.type, 14);
+	assert_int_equal(f.icmp.id, 0xabcd);
+	assert_int_equal(f.icmp.seq, 5);
+	assert_true(frame_l4_csum_ok(&f));
+	assert_int_equal(f.icmp.data_len, 12);
+	cur = cur_init(f.icmp.data, f.icmp.data_len);
+	assert_true(cur_be32(&cur, &orig) && cur_be32(&cur, &rx) && cur_be32(&cur, &tx));
+	assert_int_equal(orig, 0x01020304);
+	assert_int_equal(rx, tx);
+	assert_in_range(rx, 3600000 + 990, 3600000 + 1010);	/* now_ns is 1 s, skew < 60 ppm */
+	assert_int_equal(f.ip.ttl, 64);
+	assert_int_equal(h->last.kind, CONTACT_PING);
+	/* Truncated (no room for the three times): dropped. */
+	n = tstamp_req(h, buf, 16);
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 0);
+	/* Windows 10 does not answer. */
+	h->p.icmp_tstamp = false;
+	n = tstamp_req(h, buf, 20);
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 0);
+}
+
+/* The OS families' timers and ICMP timestamp habits. */
+static void
+test_os_timers(void **state)
+{
+	static const struct { const char *name; uint16_t rto; uint8_t retries; bool ts; } want[] = {
+		{ "Linux 4.15 - 5.6", 1000, 5, true },
+		{ "3Com 5500-EI switch", 3000, 3, true },
+	};
+	struct harness *h;
+
+	setup_fp(state, linux_fp, want[0].name);
+	h = *state;
+	assert_int_equal(h->p.rto_init_ms, want[0].rto);
+	assert_int_equal(h->p.synack_retries, want[0].retries);
+	assert_true(h->p.icmp_tstamp == want[0].ts);
+	assert_true(h->p.ipid_per_conn);
+	teardown(state);
+	setup_fp(state, gcd_fp, want[1].name);
+	h = *state;
+	assert_int_equal(h->p.rto_init_ms, want[1].rto);
+	assert_int_equal(h->p.synack_retries, want[1].retries);
+	assert_true(h->p.icmp_tstamp == want[1].ts);
+	teardown(state);
+}
+
+/* ARP before answering a peer the decoy does not know, as a kernel does:
+ * the answer waits (held, bounded) for the reply and goes to the MAC it
+ * names, not to the frame's source; a peer that asked for the decoy is
+ * known already; a router that asked forwards for peers off the link; a
+ * peer that never answers is taken as routed after a second. */
+static void
+test_arp_resolution(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t other_mac[6] = { 2, 0, 0, 0, 0, 0x42 };
+	uint8_t buf[EMIT_FRAME_MAX];
+	struct frame f;
+	size_t n;
+
+	h->r.arp_resolve = true;
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, "M5B4", NULL);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.kind, FRAME_ARP);
+	assert_int_equal(f.arp.op, 1);
+	assert_int_equal(f.arp.tpa, PEER);
+	assert_int_equal(f.arp.spa, DECOY);
+	assert_memory_equal(f.dst, "\xff\xff\xff\xff\xff\xff", 6);
+	assert_int_equal(h->last.kind, CONTACT_SYN);	/* the alarm does not wait */
+	/* More frames for the same peer: held (at most 3), no second request. */
+	for (int i = 0; i < 3; i++) {
+		feed_tcp(h, 80, FRAME_TCP_SYN, 200, 0, 64240, "M5B4", NULL);	/* closed: RST */
+		assert_int_equal(h->n_out, 0);
+	}
+	assert_int_equal(h->r.n_held, 3);
+	assert_int_equal(h->r.stats.held_dropped, 1);
+	/* The reply names another MAC than the SYN came from: answers go there. */
+	h->n_out = 0;
+	n = emit_arp(buf, sizeof(buf), decoy_mac(h), 2, other_mac, PEER, decoy_mac(h), DECOY);
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 3);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	assert_memory_equal(f.dst, other_mac, 6);
+	assert_int_equal(h->r.n_held, 0);
+	assert_int_equal(respond_next_due(&h->r) > h->r.now_ns + 500000000ULL, true);
+	/* Known now: the next answer goes at once. */
+	feed_tcp(h, 80, FRAME_TCP_SYN, 300, 0, 64240, "M5B4", NULL);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.kind, FRAME_TCP);
+	assert_memory_equal(f.dst, other_mac, 6);
+	assert_int_equal(h->r.stats.arp_requests, 1);
+}
+
+/* A peer that asked for the decoy is known; a peer that never answers the
+ * decoy's request is answered through the MAC its frame came from. */
+static void
+test_arp_resolution_learned_and_routed(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t router_mac[6] = { 2, 0, 0, 0, 0, 0x77 };
+	uint8_t buf[EMIT_FRAME_MAX], seg[64];
+	struct emit_tcp t = { .sport = 1234, .dport = 22, .seq = 1, .flags = FRAME_TCP_SYN,
+			      .win = 1024 };
+	struct emit_ip ip = { .src = 0xcb007101u, .dst = DECOY, .ttl = 60, .proto = 6 };
+	struct frame f;
+	size_t n;
+
+	h->r.arp_resolve = true;
+	/* The peer asks for the decoy first (a kernel's connect): no request back. */
+	n = emit_arp(buf, sizeof(buf), (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 1, peer_mac,
+		     PEER, (const uint8_t *)"\0\0\0\0\0\0", DECOY);
+	respond_frame(&h->r, buf, n, false);
+	feed_tcp(h, 22, FRAME_TCP_SYN, 100, 0, 64240, "M5B4", NULL);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	/* A router (198.51.100.254) resolved the decoy; a SYN from 203.0.113.1
+	 * through it is answered through it at once. */
+	n = emit_arp(buf, sizeof(buf), (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 1, router_mac,
+		     0xc63364feu, (const uint8_t *)"\0\0\0\0\0\0", DECOY);
+	respond_frame(&h->r, buf, n, false);
+	n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), router_mac, &ip, seg,
+		      emit_tcp(seg, sizeof(seg), &t));
+	h->n_out = 0;
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.kind, FRAME_TCP);
+	assert_memory_equal(f.dst, router_mac, 6);
+	/* Another MAC, unknown source, no answer to the request: after 1 s the
+	 * held SYN/ACK goes to the frame's source MAC. */
+	ip.src = 0xcb007102u;
+	n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), (const uint8_t *)"\2\0\0\0\0\x99", &ip, seg,
+		      emit_tcp(seg, sizeof(seg), &t));
+	h->n_out = 0;
+	respond_frame(&h->r, buf, n, false);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.kind, FRAME_ARP);
+	assert_int_equal(respond_next_due(&h->r), h->r.now_ns + 1000000000ULL);
+	h->r.now_ns += 1000000000ULL;
+	h->n_out = 0;
+	respond_timers(&h->r);
+	/* The held SYN/ACK first, then the three connections' first retransmissions. */
+	assert_int_equal(h->n_out, 4);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	assert_memory_equal(f.dst, "\2\0\0\0\0\x99", 6);
+	assert_int_equal(h->r.n_held, 0);
+}
+
+/* One IPv4 fragment of payload l4[off..off+n) to the decoy. */
+static void
+feed_frag(struct harness *h, uint16_t id, uint8_t proto, const uint8_t *l4, size_t off, size_t n,
+	  bool more)
+{
+	uint8_t buf[EMIT_FRAME_MAX];
+	struct emit_ip ip = { .src = PEER, .dst = DECOY, .ttl = 64, .proto = proto, .id = id };
+	size_t len = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, l4 + off, n);
+
+	/* emit_ipv4 writes no fragment field: set it and redo the header checksum. */
+	buf[20] = (uint8_t)((more ? 0x20 : 0) | (off / 8) >> 8);
+	buf[21] = (uint8_t)(off / 8);
+	buf[24] = buf[25] = 0;
+	{
+		uint16_t c = frame_csum_fold(frame_csum_add(0, buf + 14, 20));
+
+		buf[24] = (uint8_t)(c >> 8), buf[25] = (uint8_t)c;
+	}
+	respond_frame(&h->r, buf, len, false);
+}
+
+/* Fragments are reassembled (any order) and answered like the whole
+ * datagram: nmap -f's 8-byte SYN pieces, a fragmented ping. Overlaps drop
+ * the datagram (Linux); slots are bounded per decoy. */
+static void
+test_fragment_reassembly(void **state)
+{
+	struct harness *h = *state;
+	uint8_t icmp[8 + 40] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 }, syn[64], opt[40];
+	struct emit_tcp t = { .sport = 40000, .dport = 22, .seq = 77, .flags = FRAME_TCP_SYN,
+			      .win = 29200 };
+	struct frame f;
+	size_t seglen;
+	uint16_t c;
+
+	for (size_t i = 8; i < sizeof(icmp); i++)
+		icmp[i] = (uint8_t)i;
+	c = frame_csum_fold(frame_csum_add(0, icmp, sizeof(icmp)));
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	h->n_out = 0;
+	feed_frag(h, 100, 1, icmp, 24, 24, false);	/* the last part first */
+	assert_int_equal(h->n_out, 0);
+	feed_frag(h, 100, 1, icmp, 0, 24, true);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.icmp.type, 0);
+	assert_int_equal(f.icmp.data_len, 40);
+	assert_memory_equal(f.icmp.data, icmp + 8, 40);
+	assert_int_equal(h->r.stats.reassembled, 1);
+	/* Overlapping pieces: the datagram is dropped, even once "complete". */
+	h->n_out = 0;
+	feed_frag(h, 101, 1, icmp, 0, 32, true);
+	feed_frag(h, 101, 1, icmp, 24, 24, false);
+	assert_int_equal(h->n_out, 0);
+	/* nmap -f: a SYN in 8-byte pieces. */
+	t.opt_len = (size_t)emit_tcp_options("M5B4", 0, 0, opt, sizeof(opt));
+	t.opt = opt;
+	seglen = emit_tcp(syn, sizeof(syn), &t);
+	{
+		/* emit_tcp leaves the checksum to emit_ipv4: fill it for the pieces. */
+		uint8_t ph[12];
+		uint32_t sum;
+
+		ph[0] = (uint8_t)(PEER >> 24), ph[1] = (uint8_t)(PEER >> 16);
+		ph[2] = (uint8_t)(PEER >> 8), ph[3] = (uint8_t)PEER;
+		ph[4] = (uint8_t)(DECOY >> 24), ph[5] = (uint8_t)(DECOY >> 16);
+		ph[6] = (uint8_t)(DECOY >> 8), ph[7] = (uint8_t)DECOY;
+		ph[8] = 0, ph[9] = 6, ph[10] = 0, ph[11] = (uint8_t)seglen;
+		syn[16] = syn[17] = 0;
+		sum = frame_csum_add(frame_csum_add(0, ph, sizeof(ph)), syn, seglen);
+		c = frame_csum_fold(sum);
+		syn[16] = (uint8_t)(c >> 8), syn[17] = (uint8_t)c;
+	}
+	h->n_out = 0;
+	for (size_t off = 0; off < seglen; off += 8)
+		feed_frag(h, 102, 6, syn, off, seglen - off > 8 ? 8 : seglen - off,
+			  off + 8 < seglen);
+	assert_int_equal(h->n_out, 1);
+	parse_out(h, 0, &f);
+	assert_int_equal(f.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	assert_int_equal(f.tcp.ack, 78);
+	/* Bounded: first pieces of many datagrams keep at most 4 for the decoy. */
+	for (uint16_t id = 200; id < 220; id++)
+		feed_frag(h, id, 1, icmp, 0, 24, true);
+	{
+		unsigned used = 0;
+
+		for (uint32_t i = 0; i < LIMIT_CHAFF_FRAGS; i++)
+			used += h->r.frags[i].used;
+		assert_int_equal(used, LIMIT_CHAFF_FRAGS_PER_DECOY);
+	}
+	/* The newest of them still completes. */
+	h->n_out = 0;
+	feed_frag(h, 219, 1, icmp, 24, 24, false);
+	assert_int_equal(h->n_out, 1);
+}
+
+/* Spoofed sources cannot make a decoy broadcast without bound: once every
+ * held slot waits, new unknown peers get no request (and no answer). */
+static void
+test_arp_resolution_bounded(void **state)
+{
+	struct harness *h = *state;
+	uint8_t buf[EMIT_FRAME_MAX], seg[64];
+	struct emit_tcp t = { .sport = 1234, .dport = 23, .seq = 1, .flags = FRAME_TCP_SYN,
+			      .win = 1024 };
+
+	h->r.arp_resolve = true;
+	for (uint32_t i = 0; i < LIMIT_CHAFF_ARP_PENDING + 20; i++) {
+		struct emit_ip ip = { .src = 0xcb007100u + i, .dst = DECOY, .ttl = 60, .proto = 6 };
+		size_t n = emit_ipv4(buf, sizeof(buf), decoy_mac(h), peer_mac, &ip, seg,
+				     emit_tcp(seg, sizeof(seg), &t));
+
+		respond_frame(&h->r, buf, n, false);
+	}
+	assert_int_equal(h->r.stats.arp_requests, LIMIT_CHAFF_ARP_PENDING);
+	assert_int_equal(h->r.n_held, LIMIT_CHAFF_ARP_PENDING);
+	assert_int_equal(h->r.stats.held_dropped, 20);
+	/* A second later they are all answered (routed) and the pool is free. */
+	h->r.now_ns += 1000000000ULL;
+	respond_timers(&h->r);
+	assert_int_equal(h->r.n_held, 0);
+	assert_int_equal(respond_next_due(&h->r), 0);
+}
+
+/* ping -s 3000: reassembled, answered in fragments of 1,480 bytes with one IP ID. */
+static void
+test_jumbo_ping(void **state)
+{
+	struct harness *h = *state;
+	static uint8_t icmp[8 + 3000], got[8 + 3000];
+	struct frame f;
+	size_t have = 0;
+	uint16_t c, id = 0;
+
+	icmp[0] = 8, icmp[4] = 0x55, icmp[7] = 9;
+	for (size_t i = 8; i < sizeof(icmp); i++)
+		icmp[i] = (uint8_t)(i * 7);
+	c = frame_csum_fold(frame_csum_add(0, icmp, sizeof(icmp)));
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	h->n_out = 0;
+	feed_frag(h, 300, 1, icmp, 0, 1480, true);
+	feed_frag(h, 300, 1, icmp, 1480, 1480, true);
+	feed_frag(h, 300, 1, icmp, 2960, sizeof(icmp) - 2960, false);
+	assert_int_equal(h->n_out, 3);
+	for (size_t i = 0; i < 3; i++) {
+		parse_out(h, i, &f);
+		assert_int_equal(f.kind, FRAME_IP_FRAG);
+		assert_int_equal((f.ip.frag & 0x1fff) * 8, have);
+		assert_int_equal((f.ip.frag & 0x2000) != 0, i < 2);
+		if (i == 0)
+			id = f.ip.id;
+		assert_int_equal(f.ip.id, id);
+		memcpy(got + have, f.ip.l4, f.ip.l4_len);
+		have += f.ip.l4_len;
+	}
+	assert_int_equal(have, sizeof(icmp));
+	assert_int_equal(got[0], 0);	/* echo reply */
+	assert_memory_equal(got + 4, icmp + 4, sizeof(icmp) - 4);
+	assert_int_equal(frame_csum_fold(frame_csum_add(0, got, sizeof(got))), 0);
+}
+
 int
 main(void)
 {
@@ -625,6 +1247,19 @@ main(void)
 		cmocka_unit_test(test_realistic_mss),
 		cmocka_unit_test_setup_teardown(test_arp_probe_no_alarm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vlan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synack_retransmit, setup, teardown),
+		cmocka_unit_test(test_synack_retransmit_other_os),
+		cmocka_unit_test_setup_teardown(test_data_retransmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mss_and_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timestamps_and_ipid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isn_per_decoy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_timestamp, setup, teardown),
+		cmocka_unit_test(test_os_timers),
+		cmocka_unit_test_setup_teardown(test_arp_resolution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_resolution_learned_and_routed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragment_reassembly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_resolution_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jumbo_ping, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

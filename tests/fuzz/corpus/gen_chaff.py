@@ -30,6 +30,29 @@ def frames():
     yield "ip_options_frag", u / IP(src=PEER, dst=DECOY, flags="MF", ihl=6, options=b"\x01\x01\x01\x00") / Raw(b"x" * 8)
 
 
+def stack_frames():
+    """A connection and the rest of the stack: handshake (the fuzz target's
+    ISN is unknown, so the ACK only reaches it by mutation), data, a zero
+    window, an ARP reply naming the peer, an ICMP timestamp request and a
+    ping in two fragments."""
+    u = Ether(src="02:00:00:00:00:01", dst="00:14:22:00:00:11")
+    opts = [("MSS", 536), ("NOP", None), ("WScale", 2), ("SAckOK", b""),
+            ("Timestamp", (1000, 0))]
+    yield u / IP(src=PEER, dst=DECOY) / TCP(sport=41000, dport=80, flags="S", seq=10,
+                                            window=64240, options=opts)
+    yield u / IP(src=PEER, dst=DECOY) / TCP(sport=41000, dport=80, flags="A", seq=11, ack=1,
+                                            window=0, options=[("Timestamp", (1001, 1))])
+    yield u / IP(src=PEER, dst=DECOY) / TCP(sport=41000, dport=80, flags="PA", seq=11, ack=1,
+                                            window=10) / Raw(b"GET / HTTP/1.1\r\n\r\n")
+    yield (Ether(src="02:00:00:00:00:01", dst="00:14:22:00:00:11") /
+           ARP(op=2, psrc=PEER, pdst=DECOY, hwsrc="02:00:00:00:00:01",
+               hwdst="00:14:22:00:00:11"))
+    yield u / IP(src=PEER, dst=DECOY) / ICMP(type=13, id=7, seq=1) / Raw(b"\0" * 12)
+    whole = raw(IP(src=PEER, dst=DECOY, id=0x77) / ICMP(type=8, id=2, seq=3) / Raw(b"z" * 40))
+    yield u / IP(src=PEER, dst=DECOY, id=0x77, flags="MF", proto=1) / Raw(whole[20:44])
+    yield u / IP(src=PEER, dst=DECOY, id=0x77, frag=3, proto=1) / Raw(whole[44:])
+
+
 def main():
     os.makedirs("chaff_frame", exist_ok=True)
     os.makedirs("chaff_respond", exist_ok=True)
@@ -40,6 +63,15 @@ def main():
             f.write(b)
         seq += struct.pack(">H", len(b)) + b
     with open(os.path.join("chaff_respond", "sequence"), "wb") as f:
+        f.write(seq)
+    seq = b""
+    for pkt in stack_frames():
+        b = raw(pkt)
+        seq += struct.pack(">H", len(b)) + b
+    # Odd length: the target turns ARP resolution on for odd-sized inputs.
+    if len(seq) % 2 == 0:
+        seq += b"\0"
+    with open(os.path.join("chaff_respond", "stack"), "wb") as f:
         f.write(seq)
     os.makedirs("chaff_osdb", exist_ok=True)
     with open(os.path.join("chaff_osdb", "linux"), "w") as f:
