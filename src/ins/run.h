@@ -25,6 +25,7 @@
 
 #include "ins/broker.h"
 #include "ins/insnft.h"
+#include "ins/notif.h"
 #include "ins/policy.h"
 
 /* The user the command runs as (--user), resolved by the caller. */
@@ -58,6 +59,7 @@ struct run {
 	struct insnft_claim claim;	/* our mark in this network namespace (fd -1: none) */
 	run_reload_fn reload;
 	void *reload_ctx;
+	struct notif *notif;		/* run mode: socket(2) past the shim (notif.h), or NULL */
 	pid_t child;			/* run mode: the command, or 0 */
 	int child_status;
 	bool child_done;
