@@ -47,6 +47,16 @@ struct notif;
 int notif_install(int *ret_fd);
 
 /*
+ * In moat-ins, before its sandbox (common/sandbox.h), which must allow ioctl
+ * whole for the listener: a filter of our own, stacked (the stricter answer
+ * wins), that lets ioctl through only for the listener's four commands and
+ * the sandbox's own two (TCGETS, FIONREAD); any other ioctl kills the process,
+ * as the sandbox does. Sets no_new_privs; every thread (TSYNC). 0 or a
+ * negative errno.
+ */
+int notif_confine_ioctl(void);
+
+/*
  * Make a socket for the program in our namespace: family AF_INET or
  * AF_INET6, type SOCK_STREAM or SOCK_DGRAM with SOCK_NONBLOCK, protocol 0 or
  * the type's own (TCP, UDP). 0 and *ret_fd (ours, close-on-exec), or a

@@ -375,7 +375,8 @@ run_warm_resolver(void)
 static void
 run_confine_and_start(struct broker *b, const struct run_opts *o, bool notif)
 {
-	/* broker_sandbox_syscalls, and ioctl (any) for the seccomp listener when there is one. */
+	/* broker_sandbox_syscalls, and ioctl for the seccomp listener when there is one
+	   (narrowed to its commands by notif_confine_ioctl). */
 	const char *list[64];
 	char err[256] = "";
 	size_t n = 0;
@@ -401,6 +402,9 @@ run_confine_and_start(struct broker *b, const struct run_opts *o, bool notif)
 		log_warnx("--no-sandbox: running without confinement");
 	} else {
 		run_warm_resolver();
+		r = notif ? notif_confine_ioctl() : 0;
+		if (r < 0)
+			fatalx("confinement: ioctl filter for the seccomp listener: %s", strerror(-r));
 		if (sandbox_enter(&so) < 0)
 			fatalx("confinement: %s", err);
 	}

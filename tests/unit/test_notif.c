@@ -19,6 +19,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -151,12 +153,44 @@ test_brokerable_and_names(void **state)
 	assert_string_equal(buf, "socket(99, 77, 3)");
 }
 
+/* moat-ins's own ioctl filter: the listener's commands and FIONREAD pass, others kill. */
+static void
+test_confine_ioctl(void **state)
+{
+	int status, fds[2];
+	pid_t pid;
+
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int n = 0;
+		uint64_t id = 1;
+
+		if (notif_confine_ioctl() < 0)
+			_exit(2);
+		if (ioctl(fds[0], FIONREAD, &n) < 0)
+			_exit(3);
+		/* a listener command on a pipe: refused by the kernel, not by the filter */
+		if (ioctl(fds[0], SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 || errno != ENOTTY)
+			_exit(4);
+		(void)ioctl(fds[0], FIOCLEX);	/* not on the list: SIGSYS */
+		_exit(5);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_brokerable_and_names),
 		cmocka_unit_test(test_served),
+		cmocka_unit_test(test_confine_ioctl),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
