@@ -66,3 +66,22 @@ def test_go_unbrokered_call_is_named(topo, gohttp):
     log = r.stdout + r.stderr
     assert "gohttp (pid " in log and "socket(AF_INET, SOCK_RAW, 1) not brokered" in log, log
     assert "raw -1 operation not permitted" in r.stdout, log
+
+
+def test_go_client_under_connect_policy(topo, gohttp, tmp_path):
+    """The Go client's brokered socket carries moat-ins's mark, so the connect
+    policy holds for it as for a shim client: a destination outside the allow
+    list is refused and nothing reaches it."""
+    srv, cli = two_namespaces(topo)
+    pol = tmp_path / "policy.yaml"
+    pol.write_text("connect:\n  allow: [\"198.51.100.0/24\"]\n")
+    upstream = topo.spawn(cli, PY, "-u", "-m", "http.server", "--bind", CLI_ADDR, "8081")
+    try:
+        port_open(topo, cli, CLI_ADDR, 8081)
+        r = topo.run(srv, *moat_ins("--policy", str(pol), "--isolate", "--", gohttp, "get",
+                                    "http://%s:8081/" % CLI_ADDR), check=False, timeout=30)
+    finally:
+        served = proc_output(upstream)
+    assert r.returncode != 0 and "get:" in r.stdout, r.stdout + r.stderr
+    assert "brokered through seccomp notification" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert "GET /" not in served, served
