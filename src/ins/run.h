@@ -8,8 +8,9 @@
  * is passed on to the command, which decides how to end; otherwise SIGTERM,
  * SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 stop the broker), starts the command
  * in run mode (with --isolate in a network namespace of its own, sealed by
- * isolate.h, as the --user), confines the process (common/sandbox.h) and
- * serves until the command exits or a signal says stop.
+ * isolate.h, as the --user, under notif.h's filter whose listener it serves),
+ * confines the process (common/sandbox.h) and serves until the command exits
+ * or a signal says stop.
  *
  * Process-wide steps, so one run per process: signals are blocked for the
  * loop's signalfd and stay blocked; children are reaped with waitpid(-1).
