@@ -220,6 +220,10 @@ notif_unbrokered(struct notif *n, const struct seccomp_notif *req)
 		comm[strcspn(comm, "\n")] = '\0';
 		close(fd);
 	}
+	/* The program names itself (PR_SET_NAME): nothing but printable ASCII reaches the log. */
+	for (char *c = comm; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
 	/* The pid was still the caller's while we read its name. */
 	if (!notif_valid(n, req->id)) {
 		n->st.gone++;
