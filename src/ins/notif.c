@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -56,13 +57,16 @@ notif_install(int *ret_fd)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NOTIF_ARCH, 0, 5),	/* -> allow */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NOTIF_ARCH, 0, 8),	/* -> allow */
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 3),	/* -> allow */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 6),	/* -> allow */
 		/* socket's domain is an int: the low word of args[0] (little endian) */
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 5, 0),	/* -> notify */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 4, 0),	/* -> notify */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 2),	/* -> allow */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args) + 16),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NETLINK_ROUTE, 1, 0),	/* -> notify */
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 	};
@@ -116,6 +120,8 @@ notif_brokerable(int family, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+	if (family == AF_NETLINK)
+		return protocol == NETLINK_ROUTE && (base == SOCK_RAW || base == SOCK_DGRAM);
 	if (family != AF_INET && family != AF_INET6)
 		return false;
 	if (base == SOCK_STREAM)
@@ -136,8 +142,9 @@ notif_describe(int family, int type, int protocol, char *buf, size_t len)
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	char fam[16], ty[16];
 
-	if (family == AF_INET || family == AF_INET6)
-		snprintf(fam, sizeof(fam), "%s", family == AF_INET ? "AF_INET" : "AF_INET6");
+	if (family == AF_INET || family == AF_INET6 || family == AF_NETLINK)
+		snprintf(fam, sizeof(fam), "%s", family == AF_INET ? "AF_INET"
+			 : family == AF_INET6 ? "AF_INET6" : "AF_NETLINK");
 	else
 		snprintf(fam, sizeof(fam), "%d", family);
 	if (base >= 0 && (size_t)base < sizeof(types) / sizeof(types[0]) && types[base])
@@ -252,7 +259,12 @@ notif_handle(struct notif *n, const struct seccomp_notif *req)
 		notif_unbrokered(n, req);
 		return;
 	}
-	r = n->fn(n->ctx, family, type & ~SOCK_CLOEXEC, protocol, &fd);
+	r = n->fn(n->ctx, (pid_t)req->pid, family, type & ~SOCK_CLOEXEC, protocol, &fd);
+	if (r == NOTIF_CONTINUE) {
+		n->st.own++;
+		notif_reply(n, req->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+		return;
+	}
 	if (r < 0) {
 		notif_reply(n, req->id, 0, r, 0);
 		n->st.refused++;

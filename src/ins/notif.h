@@ -15,6 +15,12 @@
  * that — bind, listen, accept, connect, I/O — is the kernel's on that socket;
  * the connect policy holds through the socket's mark (insnft.h).
  *
+ * NETLINK_ROUTE sockets are stopped too, so that interface enumeration past
+ * the shim (glibc's getifaddrs and if_nameindex, Go's net.Interfaces, ip(8)
+ * without the shim) sees our namespace, under the same rule as the shim's
+ * (broker.h: never for a program that could hold CAP_NET_ADMIN; that one
+ * gets its own namespace's socket, as without moat-ins).
+ *
  * What the filter cannot broker is said in the log by program name and pid,
  * never silently: raw sockets, protocols other than TCP/UDP, unknown type
  * flags. Those calls go on in the program's own namespace (under --isolate:
@@ -34,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct evloop;
 struct notif;
@@ -56,18 +63,29 @@ int notif_install(int *ret_fd);
  */
 int notif_confine_ioctl(void);
 
+/* A notif_socket_fn's answer: not ours to make; the call goes on in the program's namespace. */
+#define NOTIF_CONTINUE 1
+
 /*
- * Make a socket for the program in our namespace: family AF_INET or
- * AF_INET6, type SOCK_STREAM or SOCK_DGRAM with SOCK_NONBLOCK, protocol 0 or
- * the type's own (TCP, UDP). 0 and *ret_fd (ours, close-on-exec), or a
- * negative errno the program's socket(2) returns.
+ * Make a socket for the program (thread pid, in our pid namespace) in our
+ * namespace: family AF_INET or AF_INET6 with type SOCK_STREAM or SOCK_DGRAM
+ * and protocol 0 or the type's own (TCP, UDP); or AF_NETLINK, SOCK_RAW or
+ * SOCK_DGRAM, NETLINK_ROUTE (interfaces as our namespace has them: the
+ * caller decides whether this program may have one). type may carry
+ * SOCK_NONBLOCK. 0 and *ret_fd (ours, close-on-exec), a negative errno the
+ * program's socket(2) returns, or NOTIF_CONTINUE. The program's /proc entry
+ * read here belongs to the caller if the socket reaches it: a caller that
+ * died cannot receive it (ADDFD fails), so a reused pid never gets it.
  */
-typedef int (*notif_socket_fn)(void *ctx, int family, int type, int protocol, int *ret_fd);
+typedef int (*notif_socket_fn)(void *ctx, pid_t pid, int family, int type, int protocol,
+			       int *ret_fd);
 
 struct notif_stats {
 	uint64_t brokered;	/* sockets injected */
 	uint64_t refused;	/* the callback's errno returned to the program */
 	uint64_t unbrokered;	/* logged by name and let through to the program's namespace */
+	uint64_t own;		/* NOTIF_CONTINUE: the program's own, by design (netlink for a
+				   program that could hold CAP_NET_ADMIN) */
 	uint64_t gone;		/* caller died or was interrupted before the reply */
 };
 

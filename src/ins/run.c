@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/evloop.h"
+#include "common/fileio.h"
 #include "common/ipc.h"
 #include "common/log.h"
 #include "common/sandbox.h"
@@ -413,15 +414,42 @@ run_confine_and_start(struct broker *b, const struct run_opts *o, bool notif)
 		log_warnx("resolver threads: %s (resolving inline)", strerror(-r));
 }
 
+/*
+ * Whether thread pid can never hold CAP_NET_ADMIN (broker_status_may_net_admin
+ * on its /proc status); anything unclear is "no".
+ */
+static bool
+run_pid_netlink_ok(pid_t pid)
+{
+	char path[64], *status = NULL;
+	bool may = true;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if (fileio_read(path, LIMIT_INS_PROC_STATUS, 0, &status, &n) < 0 ||
+	    broker_status_may_net_admin(status, &may) < 0)
+		may = true;
+	free(status);
+	return !may;
+}
+
 /* A socket(2) the notification filter stopped: the broker's SOCKET, for a raw caller. */
 static int
-run_notif_socket(void *ctx, int family, int type, int protocol, int *ret_fd)
+run_notif_socket(void *ctx, pid_t pid, int family, int type, int protocol, int *ret_fd)
 {
 	struct run *m = ctx;
 	int base = type & ~SOCK_NONBLOCK;
-	int r = policy_check_socket(&m->b.pol, family == AF_INET ? INS_AF_INET : INS_AF_INET6,
-				    base == SOCK_STREAM ? INS_SOCK_STREAM : INS_SOCK_DGRAM);
+	int r;
 
+	if (family == AF_NETLINK) {
+		r = policy_check_socket(&m->b.pol, INS_AF_NETLINK_ROUTE,
+					base == SOCK_RAW ? INS_SOCK_RAW : INS_SOCK_DGRAM);
+		if (r < 0 || !run_pid_netlink_ok(pid))
+			return NOTIF_CONTINUE;	/* its own namespace's, as the shim falls back */
+		return broker_netlink_route_socket(type, ret_fd);
+	}
+	r = policy_check_socket(&m->b.pol, family == AF_INET ? INS_AF_INET : INS_AF_INET6,
+				base == SOCK_STREAM ? INS_SOCK_STREAM : INS_SOCK_DGRAM);
 	if (r < 0)
 		return r;
 	return broker_inet_socket(&m->b, family, type, protocol, ret_fd);
@@ -465,9 +493,10 @@ run_log_notif_stats(const struct run *m)
 	if (!m->notif)
 		return;
 	st = notif_stats(m->notif);
-	log_info("seccomp notification: brokered %llu refused %llu unbrokered %llu gone %llu",
-		 (unsigned long long)st->brokered, (unsigned long long)st->refused,
-		 (unsigned long long)st->unbrokered, (unsigned long long)st->gone);
+	log_info("seccomp notification: brokered %llu refused %llu unbrokered %llu own %llu "
+		 "gone %llu", (unsigned long long)st->brokered, (unsigned long long)st->refused,
+		 (unsigned long long)st->unbrokered, (unsigned long long)st->own,
+		 (unsigned long long)st->gone);
 }
 
 /* Run mode: a private socket directory, the command as child, serve until it exits. */

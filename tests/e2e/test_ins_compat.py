@@ -273,3 +273,19 @@ def test_resolver_matches_glibc(topo, tmp_path):
     assert "SOCK_RAW" in ref.stdout, ref.stdout
     lines = [line for line in got.stdout.splitlines() if not line.startswith("moat-ins:")]
     assert lines == ref.stdout.splitlines(), got.stdout + got.stderr
+
+
+IFNAMES = "import socket; print(sorted(n for _, n in socket.if_nameindex()))"
+
+
+def test_if_nameindex_past_the_shim(topo):
+    """glibc's if_nameindex (and getifaddrs) open their NETLINK_ROUTE socket
+    inside the C library, past the shim: under --isolate the seccomp
+    notification filter hands them one in the broker's namespace, so they list
+    the interfaces a native run there sees (without it: only lo)."""
+    srv, _ = two_namespaces(topo)
+    native = topo.run(srv, PY, "-c", IFNAMES, check=False, timeout=20)
+    r = topo.run(srv, *moat_ins("--isolate", "--", PY, "-c", IFNAMES), check=False, timeout=20)
+    assert native.returncode == 0 and r.returncode == 0, native.stderr + r.stderr
+    assert len(eval(native.stdout)) >= 2, native.stdout     # lo and the veth
+    assert r.stdout.splitlines()[-1] == native.stdout.strip(), r.stdout + r.stderr

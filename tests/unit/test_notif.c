@@ -21,6 +21,7 @@
 #include <string.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <linux/netlink.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -33,11 +34,12 @@
 struct sup {
 	int calls;
 	uint16_t port;		/* where the brokered socket was bound */
+	pid_t netlink_pid;	/* who asked for a NETLINK_ROUTE socket */
 };
 
 /* STREAM: a socket bound to 127.0.0.1:ephemeral (the child checks the port); DGRAM: EACCES. */
 static int
-sup_socket(void *ctx, int family, int type, int protocol, int *ret_fd)
+sup_socket(void *ctx, pid_t pid, int family, int type, int protocol, int *ret_fd)
 {
 	struct sup *s = ctx;
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -45,6 +47,10 @@ sup_socket(void *ctx, int family, int type, int protocol, int *ret_fd)
 	int fd;
 
 	s->calls++;
+	if (family == AF_NETLINK) {
+		s->netlink_pid = pid;
+		return NOTIF_CONTINUE;	/* the program's own, as for one that could hold NET_ADMIN */
+	}
 	if ((type & ~SOCK_NONBLOCK) != SOCK_STREAM)
 		return -EACCES;
 	fd = socket(family, type | SOCK_CLOEXEC, protocol);
@@ -66,7 +72,7 @@ child(int sock, int out)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
-	int fd = -1, res[4] = { 0 }, flags;
+	int fd = -1, res[5] = { 0 }, flags;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || notif_install(&fd) < 0)
 		_exit(2);
@@ -82,6 +88,8 @@ child(int sock, int out)
 	/* Not brokered: continued here (EPERM/EACCES without CAP_NET_RAW, or a socket). */
 	res[3] = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) >= 0 ? 0 : errno;
 	(void)socket(AF_UNIX, SOCK_DGRAM, 0);	/* not stopped at all */
+	(void)socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);	/* nor this */
+	res[4] = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) >= 0;	/* continued */
 	if (write(out, res, sizeof(res)) != sizeof(res))
 		_exit(4);
 	_exit(0);
@@ -93,7 +101,7 @@ test_served(void **state)
 	struct evloop *loop;
 	struct notif *n = NULL;
 	struct sup s = { 0 };
-	int sp[2], pp[2], fds[1] = { -1 }, res[4], status;
+	int sp[2], pp[2], fds[1] = { -1 }, res[5], status;
 	size_t nfds = 0;
 	char b;
 	pid_t pid;
@@ -121,7 +129,10 @@ test_served(void **state)
 	assert_int_equal(read(pp[0], res, sizeof(res)), sizeof(res));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(s.calls, 2);			/* STREAM and DGRAM; RAW never reached us */
+	assert_int_equal(s.calls, 3);		/* STREAM, DGRAM, NETLINK_ROUTE; RAW never reached us */
+	assert_int_equal(s.netlink_pid, pid);		/* the caller, in our pid namespace */
+	assert_int_equal(res[4], 1);			/* NOTIF_CONTINUE: made by the child itself */
+	assert_int_equal(notif_stats(n)->own, 1);
 	assert_int_equal(res[0], s.port);		/* the child holds our socket */
 	assert_int_equal(res[1], 1);			/* SOCK_CLOEXEC honoured */
 	assert_int_equal(res[2], EACCES);		/* our errno is the program's */
@@ -147,6 +158,9 @@ test_brokerable_and_names(void **state)
 	assert_false(notif_brokerable(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6));
 	assert_false(notif_brokerable(AF_INET, SOCK_SEQPACKET, 0));
 	assert_false(notif_brokerable(AF_UNIX, SOCK_STREAM, 0));
+	assert_true(notif_brokerable(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+	assert_true(notif_brokerable(AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE));
+	assert_false(notif_brokerable(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC));
 	notif_describe(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, 58, buf, sizeof(buf));
 	assert_string_equal(buf, "socket(AF_INET6, SOCK_RAW, 58)");
 	notif_describe(99, 77, 3, buf, sizeof(buf));
