@@ -177,7 +177,7 @@ broker_do_socket(struct broker *b, const struct client *c, const struct ins_msg 
 	int af = req->family == INS_AF_INET ? AF_INET : AF_INET6;
 	int type = req->socktype == INS_SOCK_STREAM ? SOCK_STREAM : SOCK_DGRAM;
 	int want_proto = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
-	int r, fd;
+	int r;
 
 	r = policy_check_socket(&b->pol, req->family, req->socktype);
 	if (r < 0)
@@ -195,7 +195,15 @@ broker_do_socket(struct broker *b, const struct client *c, const struct ins_msg 
 		return -EPROTONOSUPPORT;
 	if (req->flags & INS_SF_NONBLOCK)
 		type |= SOCK_NONBLOCK;
-	fd = socket(af, type | SOCK_CLOEXEC, (int)req->protocol);
+	return broker_inet_socket(b, af, type, (int)req->protocol, ret_fd);
+}
+
+int
+broker_inet_socket(struct broker *b, int af, int type, int protocol, int *ret_fd)
+{
+	int r, fd;
+
+	fd = socket(af, type | SOCK_CLOEXEC, protocol);
 	if (fd < 0)
 		return -errno;
 	/* Fail closed: an unmarked socket would escape the kernel's connect policy. */

@@ -111,6 +111,13 @@ int broker_netlink_route_socket(int type, int *ret_fd);
  */
 int broker_status_may_net_admin(const char *status, bool *ret_may);
 
+/*
+ * An AF_INET/AF_INET6 socket for a program, as SOCKET makes one (type with
+ * SOCK_NONBLOCK if asked; close-on-exec; our mark): for callers that checked
+ * the policy (policy_check_socket) and the protocol. 0 or a negative errno.
+ */
+int broker_inet_socket(struct broker *b, int af, int type, int protocol, int *ret_fd);
+
 /* Close everything (listeners, held connections, clients) and remove the socket file. */
 void broker_free(struct broker *b);
 

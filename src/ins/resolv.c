@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -59,19 +60,32 @@ queue_pop(struct resolv_queue *q)
 	return j;
 }
 
+/* glibc's entry type as the wire's; 0 for a type it never returns for inet. */
+static uint8_t
+resolv_socktype(int t)
+{
+	return t == SOCK_STREAM ? INS_SOCK_STREAM : t == SOCK_DGRAM ? INS_SOCK_DGRAM
+	     : t == SOCK_RAW ? INS_SOCK_RAW : 0;
+}
+
 int
 resolv_lookup(const struct ins_msg *req, struct ins_msg *rep)
 {
 	struct addrinfo hints = { 0 }, *res = NULL;
+	bool ext = (req->ai_flags & INS_RESOLVE_EXT) != 0;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
 	rep->type = INS_RESOLVE | INS_REPLY;
 	rep->id = req->id;
+	rep->has_ext = ext;
 	hints.ai_family = req->family == INS_AF_INET ? AF_INET
 			: req->family == INS_AF_INET6 ? AF_INET6 : AF_UNSPEC;
-	hints.ai_socktype = req->socktype == INS_SOCK_DGRAM ? SOCK_DGRAM : SOCK_STREAM;
-	hints.ai_flags = (int)req->ai_flags & (AI_ADDRCONFIG | AI_V4MAPPED | AI_ALL | AI_NUMERICSERV);
+	/* Socktype 0 is "any" only for a shim that reads each entry's type (ext). */
+	hints.ai_socktype = req->socktype == INS_SOCK_DGRAM ? SOCK_DGRAM
+			  : req->socktype == INS_SOCK_STREAM || !ext ? SOCK_STREAM : 0;
+	hints.ai_flags = (int)req->ai_flags & (AI_ADDRCONFIG | AI_V4MAPPED | AI_ALL |
+					       AI_NUMERICSERV | (ext ? AI_CANONNAME : 0));
 	r = getaddrinfo(req->name, req->service[0] ? req->service : NULL, &hints, &res);
 	if (r != 0) {
 		if (r > 0)
@@ -79,9 +93,18 @@ resolv_lookup(const struct ins_msg *req, struct ins_msg *rep)
 		rep->status = -r;	/* EAI_* codes are negative; the wire carries them positive */
 		return r;
 	}
-	for (struct addrinfo *ai = res; ai && rep->naddrs < INS_RESOLVE_MAX; ai = ai->ai_next)
-		if (insproto_addr_from_sa(ai->ai_addr, ai->ai_addrlen, &rep->addrs[rep->naddrs]) == 0)
-			rep->naddrs++;
+	if (ext && res && res->ai_canonname && strlen(res->ai_canonname) <= INS_NAME_MAX)
+		snprintf(rep->canon, sizeof(rep->canon), "%s", res->ai_canonname);
+	for (struct addrinfo *ai = res; ai && rep->naddrs < INS_RESOLVE_MAX; ai = ai->ai_next) {
+		uint8_t t = resolv_socktype(ai->ai_socktype);
+
+		if ((ext && (t == 0 || ai->ai_protocol < 0 || ai->ai_protocol > 255)) ||
+		    insproto_addr_from_sa(ai->ai_addr, ai->ai_addrlen, &rep->addrs[rep->naddrs]) != 0)
+			continue;
+		rep->ai_socktype[rep->naddrs] = t;
+		rep->ai_protocol[rep->naddrs] = (uint8_t)ai->ai_protocol;
+		rep->naddrs++;
+	}
 	freeaddrinfo(res);
 	return 0;
 }

@@ -20,10 +20,13 @@
 #include <unistd.h>
 
 #include "common/evloop.h"
+#include "common/fileio.h"
+#include "common/ipc.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "ins/insnft.h"
 #include "ins/isolate.h"
+#include "ins/notif.h"
 #include "proto/insproto.h"
 
 /* "0x4d490000 (1296629760)": a mark in messages, as nft shows it and as YAML takes it. */
@@ -75,10 +78,32 @@ run_child_become(const struct run_user *u)
 		_exit(126);
 }
 
+/*
+ * In the child: the seccomp notification filter (notif.h) and its listener
+ * sent to moat-ins over sock, at once: from here on a socket(2) of ours waits
+ * for moat-ins to serve it. A failure is sent as its errno alone (moat-ins
+ * logs it, the command runs unbrokered for raw calls).
+ */
+static void
+run_child_notif(int sock)
+{
+	int fd = -1, r;
+	uint8_t e;
+
+	if (sock < 0)
+		return;
+	r = notif_install(&fd);
+	e = (uint8_t)(r < 0 ? (-r > 255 ? 255 : -r) : 0);
+	(void)ipc_send(sock, &e, 1, &fd, r == 0 ? 1 : 0);
+	if (fd >= 0)
+		close(fd);
+	close(sock);
+}
+
 /* In the child: isolate, set the environment, exec. Never returns. */
 static _Noreturn void
 run_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
-	       const struct run_user *user, const sigset_t *oldmask)
+	       const struct run_user *user, const sigset_t *oldmask, int notif_sock)
 {
 	const char *pre = getenv("LD_PRELOAD");
 	char *val;
@@ -94,11 +119,17 @@ run_exec_child(char **argv, const char *shim, const char *sock, bool isolate,
 		fprintf(stderr, "moat-ins: --isolate: %s\n", err);
 		_exit(126);
 	}
+	/* Without --isolate: while we hold CAP_SYS_ADMIN (no no_new_privs needed). */
+	if (!isolate)
+		run_child_notif(notif_sock);
 	run_child_become(user);
 	if (isolate && isolate_seal(err, sizeof(err)) < 0) {
 		fprintf(stderr, "moat-ins: --isolate: %s\n", err);
 		_exit(126);
 	}
+	/* With it: after the seal, which set no_new_privs. */
+	if (isolate)
+		run_child_notif(notif_sock);
 	if (!shim) {
 		val = NULL;
 	} else if (pre && *pre) {
@@ -343,24 +374,38 @@ run_warm_resolver(void)
  * start the resolver threads, which inherit exactly that.
  */
 static void
-run_confine_and_start(struct broker *b, const struct run_opts *o)
+run_confine_and_start(struct broker *b, const struct run_opts *o, bool notif)
 {
+	/* broker_sandbox_syscalls, and ioctl for the seccomp listener when there is one
+	   (narrowed to its commands by notif_confine_ioctl). */
+	const char *list[64];
 	char err[256] = "";
+	size_t n = 0;
 	struct sandbox_opts so = {
 		.keep_caps = geteuid() == 0 ? SANDBOX_CAP(CAP_NET_ADMIN) |
 					       SANDBOX_CAP(CAP_NET_BIND_SERVICE) |
 					       SANDBOX_CAP(CAP_KILL) : 0,
 		.seccomp = true,
-		.syscalls = broker_sandbox_syscalls,
+		.syscalls = list,
 		.errbuf = err,
 		.errbuf_len = sizeof(err),
 	};
 	int r;
 
+	while (broker_sandbox_syscalls[n] && n < sizeof(list) / sizeof(list[0]) - 2) {
+		list[n] = broker_sandbox_syscalls[n];
+		n++;
+	}
+	if (notif)
+		list[n++] = "ioctl";
+	list[n] = NULL;
 	if (o->no_sandbox) {
 		log_warnx("--no-sandbox: running without confinement");
 	} else {
 		run_warm_resolver();
+		r = notif ? notif_confine_ioctl() : 0;
+		if (r < 0)
+			fatalx("confinement: ioctl filter for the seccomp listener: %s", strerror(-r));
 		if (sandbox_enter(&so) < 0)
 			fatalx("confinement: %s", err);
 	}
@@ -369,13 +414,98 @@ run_confine_and_start(struct broker *b, const struct run_opts *o)
 		log_warnx("resolver threads: %s (resolving inline)", strerror(-r));
 }
 
+/*
+ * Whether thread pid can never hold CAP_NET_ADMIN (broker_status_may_net_admin
+ * on its /proc status); anything unclear is "no".
+ */
+static bool
+run_pid_netlink_ok(pid_t pid)
+{
+	char path[64], *status = NULL;
+	bool may = true;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if (fileio_read(path, LIMIT_INS_PROC_STATUS, 0, &status, &n) < 0 ||
+	    broker_status_may_net_admin(status, &may) < 0)
+		may = true;
+	free(status);
+	return !may;
+}
+
+/* A socket(2) the notification filter stopped: the broker's SOCKET, for a raw caller. */
+static int
+run_notif_socket(void *ctx, pid_t pid, int family, int type, int protocol, int *ret_fd)
+{
+	struct run *m = ctx;
+	int base = type & ~SOCK_NONBLOCK;
+	int r;
+
+	if (family == AF_NETLINK) {
+		r = policy_check_socket(&m->b.pol, INS_AF_NETLINK_ROUTE,
+					base == SOCK_RAW ? INS_SOCK_RAW : INS_SOCK_DGRAM);
+		if (r < 0 || !run_pid_netlink_ok(pid))
+			return NOTIF_CONTINUE;	/* its own namespace's, as the shim falls back */
+		return broker_netlink_route_socket(type, ret_fd);
+	}
+	r = policy_check_socket(&m->b.pol, family == AF_INET ? INS_AF_INET : INS_AF_INET6,
+				base == SOCK_STREAM ? INS_SOCK_STREAM : INS_SOCK_DGRAM);
+	if (r < 0)
+		return r;
+	return broker_inet_socket(&m->b, family, type, protocol, ret_fd);
+}
+
+/*
+ * The child's seccomp listener (run_child_notif), served on our loop; or a
+ * warning by name of what goes unbrokered without it.
+ */
+static void
+run_setup_notif(struct run *m, int sock)
+{
+	int fds[1] = { -1 };
+	size_t nfds = 0;
+	uint8_t e = 0;
+	ssize_t n = ipc_recv(sock, &e, 1, fds, 1, &nfds, 0);
+	int r;
+
+	close(sock);
+	if (n == 1 && nfds == 1) {
+		r = notif_open(broker_loop(&m->b), fds[0], run_notif_socket, m, &m->notif);
+		if (r == 0) {
+			log_info("socket(2) calls past the shim (Go, static binaries) are brokered "
+				 "through seccomp notification");
+			return;
+		}
+		e = (uint8_t)(-r > 255 ? 255 : -r);
+	} else if (nfds == 1) {
+		close(fds[0]);
+	}
+	log_warnx("seccomp notification unavailable (%s): socket(2) calls that bypass the shim "
+		  "(Go, static binaries) are not brokered", n == 1 && e ? strerror(e)
+		  : "the command did not send its listener");
+}
+
+static void
+run_log_notif_stats(const struct run *m)
+{
+	const struct notif_stats *st;
+
+	if (!m->notif)
+		return;
+	st = notif_stats(m->notif);
+	log_info("seccomp notification: brokered %llu refused %llu unbrokered %llu own %llu "
+		 "gone %llu", (unsigned long long)st->brokered, (unsigned long long)st->refused,
+		 (unsigned long long)st->unbrokered, (unsigned long long)st->own,
+		 (unsigned long long)st->gone);
+}
+
 /* Run mode: a private socket directory, the command as child, serve until it exits. */
 static int
 run_command(struct run *m, const struct run_opts *o, const struct policy *pol)
 {
 	char dir[] = "/tmp/moat-ins.XXXXXX", path[PATH_MAX];
 	sigset_t oldmask;
-	int r, code;
+	int r, code, sp[2];
 
 	if (o->sock)
 		snprintf(path, sizeof(path), "%s", o->sock);
@@ -399,16 +529,25 @@ run_command(struct run *m, const struct run_opts *o, const struct policy *pol)
 	run_setup_nft(m);
 	if (run_setup_signals(m) < 0)
 		fatal("signals");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		fatal("socketpair");
 	m->child = fork();
 	if (m->child < 0)
 		fatal("fork");
-	if (m->child == 0)
-		run_exec_child(o->cmd, o->shim, path, o->isolate, &o->user, &oldmask);
-	run_confine_and_start(&m->b, o);
+	if (m->child == 0) {
+		close(sp[0]);
+		run_exec_child(o->cmd, o->shim, path, o->isolate, &o->user, &oldmask, sp[1]);
+	}
+	close(sp[1]);
+	run_setup_notif(m, sp[0]);
+	run_confine_and_start(&m->b, o, m->notif != NULL);
 	r = broker_run(&m->b);
 	if (r < 0)
 		log_warnx("loop: %s", strerror(-r));
 	broker_log_stats(&m->b);
+	run_log_notif_stats(m);
+	notif_free(m->notif);	/* before the loop it is on */
+	m->notif = NULL;
 	broker_free(&m->b);
 	run_teardown_nft(m);
 	if (!o->sock)
@@ -437,7 +576,7 @@ run_serve(struct run *m, const struct run_opts *o, const struct policy *pol)
 	run_setup_nft(m);
 	if (run_setup_signals(m) < 0)
 		fatal("signals");
-	run_confine_and_start(&m->b, o);
+	run_confine_and_start(&m->b, o, false);
 	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));
 	r = broker_run(&m->b);
 	broker_log_stats(&m->b);

@@ -8,8 +8,9 @@
  * is passed on to the command, which decides how to end; otherwise SIGTERM,
  * SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 stop the broker), starts the command
  * in run mode (with --isolate in a network namespace of its own, sealed by
- * isolate.h, as the --user), confines the process (common/sandbox.h) and
- * serves until the command exits or a signal says stop.
+ * isolate.h, as the --user, under notif.h's filter whose listener it serves),
+ * confines the process (common/sandbox.h) and serves until the command exits
+ * or a signal says stop.
  *
  * Process-wide steps, so one run per process: signals are blocked for the
  * loop's signalfd and stay blocked; children are reaped with waitpid(-1).
@@ -25,6 +26,7 @@
 
 #include "ins/broker.h"
 #include "ins/insnft.h"
+#include "ins/notif.h"
 #include "ins/policy.h"
 
 /* The user the command runs as (--user), resolved by the caller. */
@@ -58,6 +60,7 @@ struct run {
 	struct insnft_claim claim;	/* our mark in this network namespace (fd -1: none) */
 	run_reload_fn reload;
 	void *reload_ctx;
+	struct notif *notif;		/* run mode: socket(2) past the shim (notif.h), or NULL */
 	pid_t child;			/* run mode: the command, or 0 */
 	int child_status;
 	bool child_done;

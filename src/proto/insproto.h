@@ -25,8 +25,14 @@
  *   GETNAME  {}                                               fd: a doorbell
  *            reply {status i32, addr} — the listener's local address (the
  *            address only when status is 0)
- *   RESOLVE  {family u8, socktype u8, flags u32, nlen u8, name, slen u8, service}
- *            reply {status i32 (EAI_* or 0), count u8, count x addr}
+ *   RESOLVE  {family u8, socktype u8 (0: any), flags u32, nlen u8, name, slen u8, service}
+ *            reply {status i32 (EAI_* or 0), count u8, count x addr [, ext]}
+ *            ext (only when the request's flags carry INS_RESOLVE_EXT, so a
+ *            shim of before it never sees it): {clen u8, canonical name,
+ *            count x {socktype u8, protocol u8}} — getaddrinfo's canonical
+ *            name (empty: none) and each entry's socket type and protocol,
+ *            so socktype 0 comes back as glibc answers it (STREAM, DGRAM,
+ *            RAW per address). A reply without ext decodes as before.
  *   DENY     {addr, seconds u32}  administrators only (uid 0): deny the
  *            source for seconds (0 lifts it) and shed its connections —
  *            what moatd's `ins` mitigation driver sends
@@ -56,8 +62,12 @@
 #define INS_VERSION	1u
 #define INS_HDR_LEN	8u
 #define INS_ADDR_LEN	23u
-/* Largest message either side sends: a RESOLVE reply with INS_RESOLVE_MAX addresses. */
-#define INS_MSG_MAX	512u
+/*
+ * Largest message either side sends: a RESOLVE reply with INS_RESOLVE_MAX
+ * addresses and its ext (669 bytes). A reply without ext (what a shim of
+ * before ext asks for) stays within the 512 bytes such a shim reads.
+ */
+#define INS_MSG_MAX	1024u
 /* Addresses one RESOLVE reply carries; applications use the first few. */
 #define INS_RESOLVE_MAX	16u
 /* Longest host name (RFC 1035) and service name in a RESOLVE request. */
@@ -92,6 +102,12 @@ enum ins_type {
  */
 enum ins_af { INS_AF_INET = 4, INS_AF_INET6 = 6, INS_AF_NETLINK_ROUTE = 16 };
 enum ins_socktype { INS_SOCK_STREAM = 1, INS_SOCK_DGRAM = 2, INS_SOCK_RAW = 3 };
+/*
+ * RESOLVE flags: the application's AI_* flags, and this bit (no AI_* flag
+ * uses it): "reply with ext" (canonical name, each entry's type/protocol).
+ */
+#define INS_RESOLVE_EXT	0x80000000u
+
 /* SOCKET flags: the SOCK_NONBLOCK / SOCK_CLOEXEC the application asked for. */
 enum ins_sockflag { INS_SF_NONBLOCK = 1, INS_SF_CLOEXEC = 2, INS_SF_ALL = 3 };
 
@@ -119,6 +135,10 @@ struct ins_msg {
 	struct ins_addr addr2;	/* CONN local */
 	uint8_t naddrs;		/* RESOLVE reply */
 	struct ins_addr addrs[INS_RESOLVE_MAX];
+	bool has_ext;		/* RESOLVE reply: canon and types below are present */
+	char canon[INS_NAME_MAX + 1];	/* RESOLVE reply ext: canonical name, "" = none */
+	uint8_t ai_socktype[INS_RESOLVE_MAX];	/* RESOLVE reply ext: enum ins_socktype */
+	uint8_t ai_protocol[INS_RESOLVE_MAX];	/* RESOLVE reply ext: IPPROTO_* (0 for RAW) */
 	char name[INS_NAME_MAX + 1];	/* RESOLVE; NUL-terminated, no embedded NUL */
 	char service[INS_SERVICE_MAX + 1];
 };
@@ -213,6 +233,15 @@ insproto_put_body(struct wbuf *w, const struct ins_msg *m)
 		wb_u8(w, m->naddrs);
 		for (size_t i = 0; i < m->naddrs; i++)
 			ins_put_addr(w, &m->addrs[i]);
+		if (!m->has_ext)
+			break;
+		ins_put_str(w, m->canon, INS_NAME_MAX);
+		for (size_t i = 0; i < m->naddrs; i++) {
+			if (m->ai_socktype[i] < INS_SOCK_STREAM || m->ai_socktype[i] > INS_SOCK_RAW)
+				w->overflow = true;
+			wb_u8(w, m->ai_socktype[i]);
+			wb_u8(w, m->ai_protocol[i]);
+		}
 		break;
 	case INS_CONN:
 		wb_u64(w, m->conn_id);
@@ -307,6 +336,15 @@ insproto_get_body(struct cursor *c, struct ins_msg *m)
 			return false;
 		for (size_t i = 0; i < m->naddrs; i++)
 			if (!ins_get_addr(c, &m->addrs[i]))
+				return false;
+		if (cur_empty(c))
+			return true;	/* no ext: a broker of before it, or not asked */
+		m->has_ext = true;
+		if (!ins_get_str(c, m->canon, INS_NAME_MAX))
+			return false;
+		for (size_t i = 0; i < m->naddrs; i++)
+			if (!cur_u8(c, &m->ai_socktype[i]) || !cur_u8(c, &m->ai_protocol[i]) ||
+			    m->ai_socktype[i] < INS_SOCK_STREAM || m->ai_socktype[i] > INS_SOCK_RAW)
 				return false;
 		return true;
 	case INS_CONN:

@@ -243,3 +243,49 @@ def test_netlink_route_read_only(topo):
     got = json.loads(r.stdout)
     assert veth in got["links"] and got["net_admin"] and got["add"] == "0", got
     assert "203.0.113.98" in topo.run(srv, "ip", "-o", "addr").stdout
+
+
+HOSTS_BROKER = ("127.0.0.1 localhost\n::1 localhost\n"
+                "192.0.2.55 gotest.example gotest-alias\n2001:db8::55 gotest.example\n")
+HOSTS_PROGRAM = "127.0.0.1 localhost\n::1 localhost\n198.51.100.9 gotest.example gotest-alias\n"
+
+
+def test_resolver_matches_glibc(topo, tmp_path):
+    """getaddrinfo with AI_CANONNAME, socktype 0 (STREAM, DGRAM, RAW per
+    address), SOCK_RAW and protocol hints, gethostbyname_r (Python's
+    gethostbyname_ex), gethostbyname and gethostbyname2 through the shim give
+    exactly glibc's answers for names in the broker's /etc/hosts. The program
+    sees another /etc/hosts (a mount namespace of its own), so an answer that
+    did not come from the broker would differ."""
+    srv, _ = two_namespaces(topo)
+    (tmp_path / "broker").write_text(HOSTS_BROKER)
+    (tmp_path / "program").write_text(HOSTS_PROGRAM)
+    probe = "%s %s gotest.example gotest-alias localhost nonexistent.invalid" % (
+        PY, os.path.join(HERE, "ins_resolve_probe.py"))
+    ref = topo.run(srv, "unshare", "-m", "sh", "-c", "mount --bind %s /etc/hosts && exec %s"
+                   % (tmp_path / "broker", probe), check=False, timeout=30)
+    inner = "mount --bind %s /etc/hosts && exec %s" % (tmp_path / "program", probe)
+    outer = "mount --bind %s /etc/hosts && exec %s -- unshare -m sh -c '%s'" % (
+        tmp_path / "broker", " ".join(moat_ins()), inner)
+    got = topo.run(srv, "unshare", "-m", "sh", "-c", outer, check=False, timeout=30)
+    assert ref.returncode == 0 and got.returncode == 0, ref.stderr + got.stderr
+    assert "192.0.2.55" in ref.stdout and "'gotest.example'" in ref.stdout, ref.stdout
+    assert "SOCK_RAW" in ref.stdout, ref.stdout
+    lines = [line for line in got.stdout.splitlines() if not line.startswith("moat-ins:")]
+    assert lines == ref.stdout.splitlines(), got.stdout + got.stderr
+
+
+IFNAMES = "import socket; print(sorted(n for _, n in socket.if_nameindex()))"
+
+
+def test_if_nameindex_past_the_shim(topo):
+    """glibc's if_nameindex (and getifaddrs) open their NETLINK_ROUTE socket
+    inside the C library, past the shim: under --isolate the seccomp
+    notification filter hands them one in the broker's namespace, so they list
+    the interfaces a native run there sees (without it: only lo)."""
+    srv, _ = two_namespaces(topo)
+    native = topo.run(srv, PY, "-c", IFNAMES, check=False, timeout=20)
+    r = topo.run(srv, *moat_ins("--isolate", "--", PY, "-c", IFNAMES), check=False, timeout=20)
+    assert native.returncode == 0 and r.returncode == 0, native.stderr + r.stderr
+    assert len(eval(native.stdout)) >= 2, native.stdout     # lo and the veth
+    assert r.stdout.splitlines()[-1] == native.stdout.strip(), r.stdout + r.stderr

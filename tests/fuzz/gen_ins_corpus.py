@@ -35,6 +35,11 @@ PROTO = {
     "reply_err": hdr(2 | R) + struct.pack(">I", 13),
     "reply_getname": hdr(5 | R) + struct.pack(">I", 0) + addr(),
     "reply_resolve": hdr(6 | R) + struct.pack(">IB", 0, 2) + addr() + addr(6),
+    # ext asked for (INS_RESOLVE_EXT) with AI_CANONNAME, socktype 0
+    "resolve_ext": hdr(6) + struct.pack(">BBI", 0, 0, 0x80000002) + s8(b"gotest-alias") + s8(b"80"),
+    # ext: canonical name, then (socktype, protocol) per entry: STREAM/TCP, DGRAM/UDP, RAW/0
+    "reply_resolve_ext": hdr(6 | R) + struct.pack(">IB", 0, 3) + addr() + addr() + addr()
+    + s8(b"gotest.example") + bytes([1, 6, 2, 17, 3, 0]),
 }
 HTTP = {
     "get": b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",

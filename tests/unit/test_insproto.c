@@ -96,6 +96,45 @@ test_resolve_roundtrip(void **state)
 	assert_int_equal(o.addrs[INS_RESOLVE_MAX - 1].port, INS_RESOLVE_MAX - 1);
 }
 
+/* RESOLVE reply ext: canonical name and per-entry type/protocol; optional, checked. */
+static void
+test_resolve_ext(void **state)
+{
+	struct ins_msg r = { .type = INS_RESOLVE | INS_REPLY, .id = 5, .naddrs = INS_RESOLVE_MAX,
+			     .has_ext = true };
+	struct ins_msg o;
+	uint8_t buf[INS_MSG_MAX];
+	int n, plain;
+
+	memset(r.canon, 'a', INS_NAME_MAX);	/* the longest name: the largest message */
+	for (unsigned i = 0; i < INS_RESOLVE_MAX; i++) {
+		r.addrs[i].family = INS_AF_INET6;
+		r.ai_socktype[i] = (uint8_t)(INS_SOCK_STREAM + i % 3);
+		r.ai_protocol[i] = i % 3 == 0 ? 6 : i % 3 == 1 ? 17 : 0;
+	}
+	o = roundtrip(&r, 0);
+	assert_true(o.has_ext);
+	assert_int_equal(strlen(o.canon), INS_NAME_MAX);
+	assert_int_equal(o.ai_socktype[2], INS_SOCK_RAW);
+	assert_int_equal(o.ai_protocol[1], 17);
+	/* Without ext: the format of before, which a shim of before reads (<= 512 bytes). */
+	r.has_ext = false;
+	plain = insproto_encode(&r, buf, sizeof(buf));
+	assert_true(plain > 0 && plain <= 512);
+	assert_int_equal(insproto_decode(buf, (size_t)plain, 0, &o), 0);
+	assert_false(o.has_ext);
+	/* A type outside STREAM/DGRAM/RAW is refused both ways. */
+	r.has_ext = true;
+	r.canon[0] = '\0';
+	n = insproto_encode(&r, buf, sizeof(buf));
+	assert_true(n > plain);
+	buf[n - 2] = 9;		/* the last entry's socktype */
+	assert_int_equal(insproto_decode(buf, (size_t)n, 0, &o), -EPROTO);
+	assert_int_equal(insproto_decode(buf, (size_t)n - 1, 0, &o), -EPROTO);	/* short */
+	r.ai_socktype[0] = 0;
+	assert_int_equal(insproto_encode(&r, buf, sizeof(buf)), -EMSGSIZE);
+}
+
 static void
 test_deny_roundtrip(void **state)
 {
@@ -218,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_socket_flags_checked),
 		cmocka_unit_test(test_embedded_nul),
+		cmocka_unit_test(test_resolve_ext),
 		cmocka_unit_test(test_sockaddr_conversion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,7 +68,7 @@
 struct shim_syms {
 	_Atomic(void *) socket, bind, listen, accept, accept4, connect, getsockname,
 		getpeername, getsockopt, setsockopt, close, dup2, dup3, close_range,
-		getaddrinfo;
+		getaddrinfo, gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r;
 };
 
 static struct shim_syms shim_syms;
@@ -206,6 +206,10 @@ shim_init(void)
 	p = shim_sym(&shim_syms.dup3, "dup3");
 	p = shim_sym(&shim_syms.close_range, "close_range");
 	p = shim_sym(&shim_syms.getaddrinfo, "getaddrinfo");
+	p = shim_sym(&shim_syms.gethostbyname, "gethostbyname");
+	p = shim_sym(&shim_syms.gethostbyname2, "gethostbyname2");
+	p = shim_sym(&shim_syms.gethostbyname_r, "gethostbyname_r");
+	p = shim_sym(&shim_syms.gethostbyname2_r, "gethostbyname2_r");
 	(void)p;
 	(void)shim_off();
 	pthread_atfork(NULL, NULL, shim_atfork_child);
@@ -719,8 +723,12 @@ dup3(int oldfd, int newfd, int flags)
 
 /* --- name resolution through the broker --- */
 
+/*
+ * One entry of a RESOLVE reply: its address, and its type and protocol from
+ * the reply's ext (else the hints', as before ext: STREAM/TCP by default).
+ */
 static struct addrinfo *
-shim_make_ai(const struct ins_addr *a, const struct addrinfo *hints)
+shim_make_ai(const struct ins_msg *rep, size_t i, const struct addrinfo *hints)
 {
 	struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_storage));
 	struct sockaddr_storage *ss;
@@ -728,55 +736,110 @@ shim_make_ai(const struct ins_addr *a, const struct addrinfo *hints)
 	if (!ai)
 		return NULL;
 	ss = (struct sockaddr_storage *)(ai + 1);
-	ai->ai_addrlen = insproto_addr_to_sa(a, ss);
+	ai->ai_addrlen = insproto_addr_to_sa(&rep->addrs[i], ss);
 	ai->ai_addr = (struct sockaddr *)ss;
 	ai->ai_family = ss->ss_family;
+	if (rep->has_ext) {
+		ai->ai_socktype = rep->ai_socktype[i] == INS_SOCK_STREAM ? SOCK_STREAM
+				: rep->ai_socktype[i] == INS_SOCK_DGRAM ? SOCK_DGRAM : SOCK_RAW;
+		ai->ai_protocol = rep->ai_protocol[i];
+		return ai;
+	}
 	ai->ai_socktype = hints && hints->ai_socktype ? hints->ai_socktype : SOCK_STREAM;
 	ai->ai_protocol = hints && hints->ai_protocol ? hints->ai_protocol
 			: ai->ai_socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
 	return ai;
 }
 
+static void
+shim_free_ai(struct addrinfo *head)
+{
+	while (head) {
+		struct addrinfo *next = head->ai_next;
+
+		free(head->ai_canonname);
+		free(head);
+		head = next;
+	}
+}
+
 /*
  * Build the result list. Each node is one allocation (addrinfo followed by its
- * sockaddr) with no canonical name — the layout glibc's own getaddrinfo uses,
- * so the application's freeaddrinfo() frees it correctly.
+ * sockaddr), the canonical name (AI_CANONNAME, first node only) one more —
+ * the layout glibc's own getaddrinfo uses, so the application's
+ * freeaddrinfo() frees it correctly. Entries are filtered by the hints' type
+ * and protocol as glibc does (the broker was asked for any type: ext).
  */
 static int
-shim_build_ai(const struct ins_msg *rep, const struct addrinfo *hints, struct addrinfo **res)
+shim_build_ai(const struct ins_msg *rep, const char *node, const struct addrinfo *hints,
+	      struct addrinfo **res)
 {
 	struct addrinfo *head = NULL, **tail = &head;
+	int want_type = hints ? hints->ai_socktype : 0;
+	int want_proto = hints ? hints->ai_protocol : 0;
 
 	for (size_t i = 0; i < rep->naddrs; i++) {
-		struct addrinfo *ai = shim_make_ai(&rep->addrs[i], hints);
+		struct addrinfo *ai = shim_make_ai(rep, i, hints);
 
 		if (!ai) {
-			while (head) {
-				struct addrinfo *next = head->ai_next;
-
-				free(head);
-				head = next;
-			}
+			shim_free_ai(head);
 			return EAI_MEMORY;
+		}
+		if (rep->has_ext && ((want_type && ai->ai_socktype != want_type) ||
+				     (want_proto && ai->ai_protocol != want_proto))) {
+			free(ai);
+			continue;
 		}
 		*tail = ai;
 		tail = &ai->ai_next;
 	}
 	if (!head)
-		return EAI_NONAME;
+		return rep->has_ext && rep->naddrs ? EAI_SERVICE : EAI_NONAME;
+	if (hints && (hints->ai_flags & AI_CANONNAME)) {
+		head->ai_canonname = strdup(rep->has_ext && rep->canon[0] ? rep->canon : node);
+		if (!head->ai_canonname) {
+			shim_free_ai(head);
+			return EAI_MEMORY;
+		}
+	}
 	*res = head;
 	return 0;
+}
+
+/*
+ * The broker's getaddrinfo for node/service: family (AF_UNSPEC, AF_INET,
+ * AF_INET6), socktype (0: any), AI_* flags. 0 and *rep, or an EAI_* code.
+ */
+static int
+shim_resolve(const char *node, const char *service, int family, int socktype, int flags,
+	     struct ins_msg *rep)
+{
+	struct ins_msg req = { .type = INS_RESOLVE };
+	int r, nofd;
+
+	req.family = family == AF_INET ? INS_AF_INET : family == AF_INET6 ? INS_AF_INET6 : 0;
+	req.socktype = socktype == SOCK_DGRAM ? INS_SOCK_DGRAM
+		     : socktype == SOCK_STREAM ? INS_SOCK_STREAM : 0;
+	req.ai_flags = ((uint32_t)flags & ~INS_RESOLVE_EXT) | INS_RESOLVE_EXT;
+	snprintf(req.name, sizeof(req.name), "%s", node);
+	snprintf(req.service, sizeof(req.service), "%s", service ? service : "");
+	r = shim_call(&req, -1, rep, &nofd);
+	if (nofd >= 0)
+		shim_real_close(nofd);
+	if (r == -ENETDOWN)
+		return EAI_AGAIN;
+	return r;	/* 0, or the broker's EAI_* code, negative as glibc's */
 }
 
 SHIM_EXPORT int
 getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 	    struct addrinfo **res)
 {
-	struct ins_msg req = { .type = INS_RESOLVE }, rep;
-	int r, nofd;
+	struct ins_msg rep;
+	int r;
 
-	/* Numeric hosts, passive binds and names we cannot express go the usual way. */
-	if (shim_off() || !node || (hints && (hints->ai_flags & (AI_NUMERICHOST | AI_CANONNAME))))
+	/* Numeric hosts (nothing to look up: glibc's answer is exact), passive binds. */
+	if (shim_off() || !node || (hints && (hints->ai_flags & AI_NUMERICHOST)))
 		return SHIM_REAL(getaddrinfo, node, service, hints, res);
 	if (strlen(node) > INS_NAME_MAX || (service && strlen(service) > INS_SERVICE_MAX))
 		return SHIM_REAL(getaddrinfo, node, service, hints, res);
@@ -795,19 +858,138 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			return 0;
 		}
 	}
-	req.family = !hints ? 0 : hints->ai_family == AF_INET ? INS_AF_INET
-				: hints->ai_family == AF_INET6 ? INS_AF_INET6 : 0;
-	req.socktype = hints && hints->ai_socktype == SOCK_DGRAM ? INS_SOCK_DGRAM
-		     : hints && hints->ai_socktype == SOCK_STREAM ? INS_SOCK_STREAM : 0;
-	req.ai_flags = hints ? (uint32_t)hints->ai_flags : 0;
-	snprintf(req.name, sizeof(req.name), "%s", node);
-	snprintf(req.service, sizeof(req.service), "%s", service ? service : "");
-	r = shim_call(&req, -1, &rep, &nofd);
-	if (nofd >= 0)
-		shim_real_close(nofd);
-	if (r == -ENETDOWN)
-		return EAI_AGAIN;
+	/* A type the wire does not name (SOCK_RAW): ask for any, keep that type. */
+	r = shim_resolve(node, service, hints ? hints->ai_family : AF_UNSPEC,
+			 hints ? hints->ai_socktype : 0, hints ? hints->ai_flags : 0, &rep);
 	if (r < 0)
-		return r;	/* the broker's EAI_* code, negative as glibc's */
-	return shim_build_ai(&rep, hints, res);
+		return r;
+	return shim_build_ai(&rep, node, hints, res);
+}
+
+/*
+ * gethostbyname*: the same brokered lookup (family's addresses, STREAM only
+ * so each address comes once, AI_CANONNAME for h_name), laid out in buf as
+ * glibc lays out a hostent: the addresses, then h_addr_list and an empty
+ * h_aliases (getaddrinfo has no aliases), then the name. 0 or an errno
+ * (ERANGE: buf too small); *herr the resolver's h_errno on failure.
+ */
+static int
+shim_hostent(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+	     struct hostent **result, int *herr)
+{
+	struct ins_msg rep;
+	size_t alen = af == AF_INET6 ? 16 : 4, n = 0, need, nlen;
+	char **list;
+	char *p;
+	int r;
+
+	*result = NULL;
+	if (af != AF_INET && af != AF_INET6) {
+		*herr = NETDB_INTERNAL;
+		return EAFNOSUPPORT;
+	}
+	r = shim_resolve(name, NULL, af, SOCK_STREAM, AI_CANONNAME, &rep);
+	if (r < 0) {
+		*herr = r == EAI_AGAIN ? TRY_AGAIN : r == EAI_NONAME ? HOST_NOT_FOUND
+		      : r == EAI_NODATA || r == EAI_ADDRFAMILY ? NO_DATA : NO_RECOVERY;
+		return r == EAI_AGAIN ? EAGAIN : r == EAI_MEMORY ? ENOMEM : ENOENT;
+	}
+	for (size_t i = 0; i < rep.naddrs; i++)
+		if (rep.addrs[i].family == (af == AF_INET ? INS_AF_INET : INS_AF_INET6))
+			n++;
+	if (n == 0) {
+		*herr = HOST_NOT_FOUND;
+		return ENOENT;
+	}
+	nlen = strlen(rep.has_ext && rep.canon[0] ? rep.canon : name) + 1;
+	/* addresses, then pointers aligned, then the name */
+	need = n * alen;
+	need = (need + sizeof(char *) - 1) & ~(sizeof(char *) - 1);
+	need += (n + 1 + 1) * sizeof(char *) + nlen;
+	if (buflen < need + sizeof(char *)) {
+		*herr = NETDB_INTERNAL;
+		return ERANGE;
+	}
+	/* align buf itself */
+	p = buf + ((sizeof(char *) - ((uintptr_t)buf % sizeof(char *))) % sizeof(char *));
+	list = (char **)(void *)(p + ((n * alen + sizeof(char *) - 1) & ~(sizeof(char *) - 1)));
+	n = 0;
+	for (size_t i = 0; i < rep.naddrs; i++) {
+		if (rep.addrs[i].family != (af == AF_INET ? INS_AF_INET : INS_AF_INET6))
+			continue;
+		memcpy(p + n * alen, rep.addrs[i].addr, alen);
+		list[n] = p + n * alen;
+		n++;
+	}
+	list[n] = NULL;
+	list[n + 1] = NULL;	/* h_aliases: empty */
+	memcpy((char *)&list[n + 2], rep.has_ext && rep.canon[0] ? rep.canon : name, nlen);
+	ret->h_name = (char *)&list[n + 2];
+	ret->h_aliases = &list[n + 1];
+	ret->h_addrtype = af;
+	ret->h_length = (int)alen;
+	ret->h_addr_list = list;
+	*result = ret;
+	return 0;
+}
+
+SHIM_EXPORT int
+gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+		 struct hostent **result, int *h_errnop)
+{
+	if (shim_off() || !name || strlen(name) > INS_NAME_MAX)
+		return SHIM_REAL(gethostbyname2_r, name, af, ret, buf, buflen, result, h_errnop);
+	return shim_hostent(name, af, ret, buf, buflen, result, h_errnop);
+}
+
+SHIM_EXPORT int
+gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+		struct hostent **result, int *h_errnop)
+{
+	if (shim_off() || !name || strlen(name) > INS_NAME_MAX)
+		return SHIM_REAL(gethostbyname_r, name, ret, buf, buflen, result, h_errnop);
+	return shim_hostent(name, AF_INET, ret, buf, buflen, result, h_errnop);
+}
+
+/*
+ * The non-reentrant forms: one result per thread, as glibc's is per process
+ * (a per-thread one is at least as safe), overwritten by the next call.
+ */
+static __thread struct hostent shim_he;
+static __thread char shim_he_buf[INS_RESOLVE_MAX * 16 + (INS_RESOLVE_MAX + 3) * sizeof(char *) +
+				 INS_NAME_MAX + 1 + 16];
+
+SHIM_EXPORT struct hostent *
+gethostbyname2(const char *name, int af)
+{
+	struct hostent *res = NULL;
+	int herr = 0;
+
+	if (shim_off() || !name || strlen(name) > INS_NAME_MAX) {
+		struct hostent *(*fn)(const char *, int);
+
+		SHIM_FN(fn, gethostbyname2);
+		return fn ? fn(name, af) : NULL;
+	}
+	if (shim_hostent(name, af, &shim_he, shim_he_buf, sizeof(shim_he_buf), &res, &herr) != 0)
+		h_errno = herr;
+	return res;
+}
+
+SHIM_EXPORT struct hostent *
+gethostbyname(const char *name)
+{
+	struct hostent *res = NULL;
+	int herr = 0;
+
+	if (shim_off() || !name || strlen(name) > INS_NAME_MAX) {
+		struct hostent *(*fn)(const char *);
+
+		SHIM_FN(fn, gethostbyname);
+		return fn ? fn(name) : NULL;
+	}
+	if (shim_hostent(name, AF_INET, &shim_he, shim_he_buf, sizeof(shim_he_buf), &res,
+			 &herr) != 0)
+		h_errno = herr;
+	return res;
 }
