@@ -58,9 +58,13 @@ def test_arp_scan_lists_vendors_and_alarms_aggregate(topo):
     # alarms that together name every decoy, not one line per decoy.
     agg = chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "arp" and a["count"] > 1,
                                timeout=8, what="aggregated arp alarm")
-    arp_alarms = [a for a in chaffutil.read_alarms(alarms) if a["kind"] == "arp"]
+
+    def arp_alarms():
+        return [a for a in chaffutil.read_alarms(alarms) if a["kind"] == "arp"]
+    chaffutil.wait_for(lambda: sum(a["n_decoys"] for a in arp_alarms()) >= len(EXPECTED),
+                       timeout=8, what="arp alarms naming every decoy")
+    arp_alarms = arp_alarms()
     assert len(arp_alarms) <= 4, arp_alarms
-    assert sum(a["n_decoys"] for a in arp_alarms) >= len(EXPECTED), arp_alarms
     assert max(a["n_decoys"] for a in arp_alarms) >= len(EXPECTED) // 2, arp_alarms
     assert agg[0]["scan"] is True
     assert agg[0]["src"] == chaffutil.SCANNER_ADDR
