@@ -36,7 +36,7 @@ fuzz-test: san
 	meson test -C $(SAN) --suite fuzz --print-errorlogs
 
 e2e: build
-	MOAT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs tests/e2e
+	MOAT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs --durations=20 tests/e2e
 
 test: build san
 	$(MAKE) --no-print-directory unit
