@@ -446,7 +446,7 @@ store_pg_migrate(struct store_pg *sp)
 {
 	char vbuf[16];
 	const char *vals[1] = { vbuf };
-	int version, r;
+	int version = 0, r;
 
 	r = store_pg_exec(sp, "BEGIN");
 	if (r < 0)
