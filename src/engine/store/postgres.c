@@ -18,9 +18,11 @@
  * through that backend, so a backup taken here restores into a SQLite moatd
  * and the other way round, with the same validation.
  *
- * A connection lost outside a transaction (a server restart) is re-opened by
- * the next call; the call that saw it fails, never retried behind the
- * caller's back (a retried append could duplicate an entry).
+ * A connection lost outside a transaction (a server restart) is re-opened:
+ * a BEGIN or an idempotent statement (a read, an upsert) that meets it runs
+ * once more on the new connection; an append or a delete reports the error
+ * instead (retried, an append could be doubled), and so does every statement
+ * of a transaction the loss cut short.
  */
 #include "engine/store/postgres.h"
 
@@ -100,34 +102,37 @@ const char store_pg_flight_cut_sql[] =
  * unused, which IN never matches). */
 #define STORE_PG_QUERY_PARAMS (4 + STORE_FLIGHT_MAX_CATEGORIES)
 
+/* idem: running it twice has the effect of running it once (a read or an
+ * upsert), so it is retried once on a connection the server dropped. */
 static const struct {
 	const char *name;
 	const char *sql;
+	bool idem;
 } store_pg_stmts[STORE_PG_NSTMT] = {
 	[STORE_PG_PO_PUT] = { "moat_po_put", "INSERT INTO po (name, json) VALUES ($1, $2)"
-	    " ON CONFLICT (name) DO UPDATE SET json = EXCLUDED.json" },
-	[STORE_PG_PO_GET] = { "moat_po_get", "SELECT json FROM po WHERE name = $1" },
-	[STORE_PG_PO_DEL] = { "moat_po_del", "DELETE FROM po WHERE name = $1" },
+	    " ON CONFLICT (name) DO UPDATE SET json = EXCLUDED.json", true },
+	[STORE_PG_PO_GET] = { "moat_po_get", "SELECT json FROM po WHERE name = $1", true },
+	[STORE_PG_PO_DEL] = { "moat_po_del", "DELETE FROM po WHERE name = $1", false },
 	/* Byte order, as SQLite's BINARY collation lists them. */
 	[STORE_PG_PO_LIST] = { "moat_po_list",
-	    "SELECT name, json FROM po ORDER BY name COLLATE \"C\"" },
+	    "SELECT name, json FROM po ORDER BY name COLLATE \"C\"", true },
 	[STORE_PG_FL_APPEND] = { "moat_fl_append", "INSERT INTO flight (time_ms, category,"
-	    " event, message, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id" },
+	    " event, message, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id", false },
 	[STORE_PG_FL_LOAD] = { "moat_fl_load", "INSERT INTO flight (id, time_ms, category,"
-	    " event, message, detail) VALUES ($1, $2, $3, $4, $5, $6)" },
+	    " event, message, detail) VALUES ($1, $2, $3, $4, $5, $6)", false },
 	[STORE_PG_FL_QUERY] = { "moat_fl_query", "SELECT id, time_ms, category, event, message,"
 	    " detail FROM flight WHERE time_ms >= $1 AND time_ms <= $2 AND ($3::int = 0 OR"
 	    " category IN ($4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-	    " $19)) ORDER BY time_ms DESC, id DESC LIMIT $20" },
-	[STORE_PG_FL_AGE] = { "moat_fl_age", store_pg_flight_age_sql },
-	[STORE_PG_FL_MAXID] = { "moat_fl_maxid", store_pg_flight_maxid_sql },
-	[STORE_PG_FL_CUT] = { "moat_fl_cut", store_pg_flight_cut_sql },
-	[STORE_PG_KV_GET] = { "moat_kv_get", "SELECT value FROM kv WHERE key = $1" },
+	    " $19)) ORDER BY time_ms DESC, id DESC LIMIT $20", true },
+	[STORE_PG_FL_AGE] = { "moat_fl_age", store_pg_flight_age_sql, false },
+	[STORE_PG_FL_MAXID] = { "moat_fl_maxid", store_pg_flight_maxid_sql, true },
+	[STORE_PG_FL_CUT] = { "moat_fl_cut", store_pg_flight_cut_sql, false },
+	[STORE_PG_KV_GET] = { "moat_kv_get", "SELECT value FROM kv WHERE key = $1", true },
 	[STORE_PG_KV_PUT] = { "moat_kv_put", "INSERT INTO kv (key, value) VALUES ($1, $2)"
-	    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value" },
-	[STORE_PG_KV_DEL] = { "moat_kv_del", "DELETE FROM kv WHERE key = $1" },
+	    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", true },
+	[STORE_PG_KV_DEL] = { "moat_kv_del", "DELETE FROM kv WHERE key = $1", false },
 	[STORE_PG_SYNC] = { "moat_sync",
-	    "SELECT set_config('synchronous_commit', $1, true)" },
+	    "SELECT set_config('synchronous_commit', $1, true)", false },
 };
 
 _Static_assert(STORE_FLIGHT_MAX_CATEGORIES == 16, "moat_fl_query has 16 category slots");
@@ -248,13 +253,22 @@ store_pg_ready(struct store_pg *sp)
 }
 
 /* Run prepared statement `which` with text parameters (NULL = SQL NULL),
- * except those marked in `lens`/`fmts` (binary). */
+ * except those marked in `lens`/`fmts` (binary). Outside a transaction, an
+ * idempotent statement that meets a dropped connection runs once more on a
+ * new one; others report -ECONNRESET (an append retried could be doubled). */
 static int
 store_pg_run(struct store_pg *sp, enum store_pg_stmt which, int n, const char *const *vals,
     const int *lens, const int *fmts, int binary_result, PGresult **ret_res)
 {
 	int r = store_pg_ready(sp);
 
+	if (r < 0)
+		return r;
+	r = store_pg_result(sp, PQexecPrepared(sp->conn, store_pg_stmts[which].name, n, vals,
+	    lens, fmts, binary_result), ret_res);
+	if (r != -ECONNRESET || sp->in_tx || !store_pg_stmts[which].idem)
+		return r;
+	r = store_pg_ready(sp);
 	if (r < 0)
 		return r;
 	return store_pg_result(sp, PQexecPrepared(sp->conn, store_pg_stmts[which].name, n, vals,
@@ -536,6 +550,12 @@ store_pg_begin(struct store *s, enum store_durability d)
 	if (r < 0)
 		return r;
 	r = store_pg_exec(sp, "BEGIN");
+	if (r == -ECONNRESET) {
+		/* Nothing of ours was lost: open the transaction on a new connection. */
+		r = store_pg_ready(sp);
+		if (r == 0)
+			r = store_pg_exec(sp, "BEGIN");
+	}
 	if (r < 0)
 		return r;
 	sp->in_tx = true;
