@@ -803,6 +803,47 @@ test_pg_restart(void **state)
 	assert_int_equal(store_flight_append(fx->s, &e), 0);
 }
 
+/* Instances starting together on one new database migrate it once: the
+   advisory lock queues them (without it, all but one fail on CREATE TABLE). */
+static void
+test_pg_concurrent_open(void **state)
+{
+	char name[32], target[512];
+	pid_t pids[4];
+	int ok = 0;
+
+	pg_new_db(name, sizeof(name), target);
+	for (int i = 0; i < 4; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct store *s;
+			int r = store_open("postgres", target, &s);
+
+			if (r == 0)
+				r = store_po_put(s, i % 2 ? "a" : "b", "{}");
+			if (r == 0)
+				store_close(s);
+			_exit(r == 0 ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		int st;
+
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			ok++;
+	}
+	assert_int_equal(ok, 4);
+	{
+		struct store *s;
+
+		assert_int_equal(store_open("postgres", target, &s), 0);
+		assert_int_equal(npos(s), 2);
+		store_close(s);
+	}
+}
+
 #define STORE_CASES \
 	cmocka_unit_test_setup_teardown(test_schema_version_written, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_po_crud_and_reopen, setup, teardown), \
@@ -827,6 +868,7 @@ main(void)
 	const struct CMUnitTest pg_cases[] = {
 		STORE_CASES,
 		cmocka_unit_test_setup_teardown(test_pg_restart, setup, teardown),
+		cmocka_unit_test(test_pg_concurrent_open),
 	};
 	int failed = 0;
 
