@@ -118,6 +118,43 @@ def test_moatd_on_postgres(topo, tmp_path, pgserver):
     assert lite.stop(signal.SIGTERM) == 0
 
 
+def test_password_from_passfile(topo, tmp_path, pgserver):
+    """A role that needs a password: moatd gets in only with store.passfile."""
+    pgserver.psql("CREATE ROLE moat LOGIN PASSWORD 'e2e-only-Secr3t'")
+    pgserver.psql("ALTER DATABASE moat OWNER TO moat")
+    hba = os.path.join(pgserver.data, "pg_hba.conf")
+    with open(hba) as f:
+        rules = f.read()
+    with open(hba, "w") as f:
+        f.write("local all moat scram-sha-256\n" + rules)
+    pgserver.psql("SELECT pg_reload_conf()")
+    conninfo = "host=%s dbname=moat user=moat" % pgserver.dir
+
+    # No password anywhere: moatd refuses to start, saying why.
+    nopass = tmp_path / "nopass"
+    nopass.mkdir()
+    m = Moatd(topo, nopass, config_extra='store:\n  backend: postgres\n'
+              '  conninfo: "%s"\n  passfile: %s\n' % (conninfo, nopass / "missing"))
+    with pytest.raises(AssertionError) as e:
+        m.start()
+    assert "Permission denied" in str(e.value)
+
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("*:*:moat:moat:e2e-only-Secr3t\n")
+    os.chmod(passfile, 0o600)
+    m = Moatd(topo, tmp_path, config_extra='store:\n  backend: postgres\n'
+              '  conninfo: "%s"\n  passfile: %s\n' % (conninfo, passfile)).start()
+    m.moat("po", "add", "web", "--prefix", "192.0.2.0/24")
+    assert m.stop(signal.SIGTERM) == 0
+    m.start()
+    assert m.po_names() == ["web"]
+    assert m.stop(signal.SIGTERM) == 0
+    # The tables belong to the role moatd logs in as.
+    assert pgserver.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'po'").strip() \
+        == "moat"
+    assert "Secr3t" not in m.log()
+
+
 def test_conninfo_password_refused(tmp_path):
     cfg = tmp_path / "moatd.yaml"
     cfg.write_text('store:\n  backend: postgres\n'
