@@ -456,7 +456,8 @@ pg_prune_plan(struct fixture *fx)
 			assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
 			PQclear(res);
 			/* The values of a step: a cut deep in the table, a batch of 1000. */
-			snprintf(sql, sizeof(sql), "EXPLAIN EXECUTE p%s", nparams ? "(150000, 1000)" : "");
+			snprintf(sql, sizeof(sql), "EXPLAIN EXECUTE p%s",
+			    nparams ? "(150000, 1000)" : "");
 			res = PQexec(c, sql);
 			if (PQresultStatus(res) != PGRES_TUPLES_OK)
 				fail_msg("%s: %s", sql, PQerrorMessage(c));
@@ -760,8 +761,15 @@ test_pg_target(void **state)
 
 		assert_int_equal(store_open("postgres", "host=/nonexistent password=x", &s),
 		    -EACCES);
+		char target[512];
+
 		assert_int_equal(store_open("postgres", "host=/nonexistent dbname=x", &s),
 		    -ECONNREFUSED);
+		if (pg.up) {
+			snprintf(target, sizeof(target), "host=%s dbname=nodb user=postgres",
+			    pg.dir);
+			assert_int_equal(store_open("postgres", target, &s), -ENOENT);
+		}
 	}
 }
 

@@ -488,6 +488,25 @@ fail:
 	return r;
 }
 
+/*
+ * The errno of a failed connection, for the one line moatd logs: -EACCES
+ * when the server wanted a password we did not have or refused the one we
+ * gave, -ENOENT when the database or role does not exist (the server's
+ * English text; a localised server falls back to the default),
+ * -ECONNREFUSED otherwise (no server, TLS refused, ...).
+ */
+static int
+store_pg_connect_errno(const PGconn *conn)
+{
+	const char *msg = PQerrorMessage(conn);
+
+	if (PQconnectionNeedsPassword(conn) || PQconnectionUsedPassword(conn))
+		return -EACCES;
+	if (msg && strstr(msg, "does not exist"))
+		return -ENOENT;
+	return -ECONNREFUSED;
+}
+
 static int
 store_pg_open(const char *target, struct store **ret)
 {
@@ -512,7 +531,7 @@ store_pg_open(const char *target, struct store **ret)
 		goto fail;
 	}
 	if (PQstatus(sp->conn) != CONNECTION_OK) {
-		r = PQconnectionNeedsPassword(sp->conn) ? -EACCES : -ECONNREFUSED;
+		r = store_pg_connect_errno(sp->conn);
 		goto fail;
 	}
 	r = store_pg_setup(sp);
