@@ -741,6 +741,8 @@ test_pg_target(void **state)
 	assert_non_null(why);
 	assert_int_equal(store_pg_target("postgresql://moat:secret@db/moat", NULL, &t, &why),
 	    -EACCES);
+	assert_int_equal(store_pg_target("host=db sslkey=/k sslpassword=s", NULL, &t, &why),
+	    -EACCES);
 	assert_int_equal(store_pg_target("host=db dbname", NULL, &t, &why), -EINVAL);
 	assert_int_equal(store_pg_target("host=db", "relative/pass", &t, &why), -EINVAL);
 	assert_int_equal(store_pg_target("host=db dbname='mo at' sslmode=verify-full"

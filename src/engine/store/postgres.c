@@ -332,8 +332,9 @@ store_pg_target(const char *conninfo, const char *passfile, char **ret, const ch
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
 		if (!o->val)
 			continue;
-		if (strcmp(o->keyword, "password") == 0) {
-			why = "conninfo: holds a password; give a password file (store.passfile)";
+		if (strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0) {
+			why = "conninfo: holds a password; give a password file (store.passfile)"
+			    " or an unencrypted client key (mode 0600)";
 			r = -EACCES;
 			goto out;
 		}

@@ -20,8 +20,9 @@ extern const struct store_ops store_pg_ops;
  * Build the connection target store_open("postgres", ...) takes from the
  * configuration: `conninfo` (libpq keyword/value or URI form) and an optional
  * `passfile` (a libpq password file; NULL: libpq's own PGPASSFILE or
- * ~/.pgpass). A conninfo holding a password is refused (-EACCES): passwords
- * come only from a password file. Other libpq keywords (sslmode, sslrootcert,
+ * ~/.pgpass). A conninfo holding a password (password, or sslpassword for
+ * a client key) is refused (-EACCES): passwords come only from a password
+ * file. Other libpq keywords (sslmode, sslrootcert,
  * sslcert, sslkey, ...) pass through unchanged. On failure *ret_why (if not
  * NULL) points at a static sentence; on success *ret is malloc'd.
  */
