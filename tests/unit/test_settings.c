@@ -114,7 +114,11 @@ test_bad_positions(void **state)
 	expect_error("api:\n  listen: 127.0.0.1\n", "t.yaml:2:11:");
 	expect_error("api:\n  listen: \"[::1]:0\"\n", "t.yaml:2:11:");
 	expect_error("api:\n  listen: \"::1:80\"\n", "t.yaml:2:11:");
-	expect_error("store: {backend: postgres}\n", "t.yaml:1:18:");
+	expect_error("store: {backend: oracle}\n", "t.yaml:1:18:");
+	expect_error("store: {backend: postgres}\n", "t.yaml:1:8:");	/* no conninfo */
+	expect_error("store: {backend: postgres, conninfo: \"dbname=m password=x\"}\n",
+	    "t.yaml:1:38:");
+	expect_error("store: {conninfo: \"dbname=m\"}\n", "t.yaml:1:19:");
 	expect_error("state_dir: relative/dir\n", "t.yaml:1:12:");
 	expect_error("flight: {retention: forever}\n", "t.yaml:1:21:");
 	expect_error("health: {degraded: 2, failing: 1}\n", "t.yaml:1:9:");

@@ -16,6 +16,7 @@
 #include "common/strnum.h"
 #include "engine/core/module.h"
 #include "engine/po/poset.h"
+#include "engine/store/postgres.h"
 #include "engine/store/store.h"
 
 const char settings_defaults_yaml[] =
@@ -224,27 +225,66 @@ settings_parse_api(struct settings *c, const struct cfg_node *n, void **ret_ext,
 	return 0;
 }
 
+/*
+ * store: {backend: sqlite, path: FILE} or {backend: postgres, conninfo: STR,
+ * passfile: FILE}. For postgres, store.path becomes the libpq connection
+ * target store_pg_target() builds (a conninfo holding a password is refused:
+ * passwords come only from a password file).
+ */
 static int
 settings_parse_store(struct settings *c, const struct cfg_node *n, void **ret_ext, struct cfg_error *err)
 {
-	static const char *const keys[] = { "backend", "path", NULL };
-	const char *backend = NULL;
+	static const char *const keys[] = { "backend", "path", "conninfo", "passfile", NULL };
+	const char *backend = NULL, *conninfo = NULL, *why = NULL;
+	char *passfile = NULL, *target = NULL;
 	int r;
 
 	r = cfg_check_keys(n, keys, err);
 	if (r == 0)
 		r = cfg_get_str(n, "backend", &backend, err);
 	if (r == 0)
-		r = settings_get_path(n, "path", &c->store.path, err);
+		r = cfg_get_str(n, "conninfo", &conninfo, err);
+	if (r == 0)
+		r = settings_get_path(n, "passfile", &passfile, err);
 	if (r < 0)
-		return r;
+		goto out;
 	if (backend) {
-		if (!store_backend_known(backend))
-			return cfg_fail(err, cfg_get(n, "backend"),
-			    "backend: expected sqlite, got '%s'", backend);
+		if (!store_backend_known(backend)) {
+			r = cfg_fail(err, cfg_get(n, "backend"),
+			    "backend: expected sqlite or postgres, got '%s'", backend);
+			goto out;
+		}
 		snprintf(c->store.backend, sizeof(c->store.backend), "%s", backend);
 	}
-	return 0;
+	if (strcmp(c->store.backend, "postgres") != 0) {
+		if (conninfo || passfile) {
+			r = cfg_fail(err, cfg_get(n, conninfo ? "conninfo" : "passfile"),
+			    "%s: only for backend postgres", conninfo ? "conninfo" : "passfile");
+			goto out;
+		}
+		r = settings_get_path(n, "path", &c->store.path, err);
+		goto out;
+	}
+	if (cfg_get(n, "path")) {
+		r = cfg_fail(err, cfg_get(n, "path"), "path: only for backend sqlite (postgres "
+		    "takes conninfo)");
+		goto out;
+	}
+	if (!conninfo) {
+		r = cfg_fail(err, n, "conninfo: required for backend postgres "
+		    "(e.g. \"host=/run/postgresql dbname=moat user=moat\")");
+		goto out;
+	}
+	r = store_pg_target(conninfo, passfile, &target, &why);
+	if (r < 0) {
+		r = r == -ENOMEM ? r : cfg_fail(err, cfg_get(n, "conninfo"), "%s", why);
+		goto out;
+	}
+	free(c->store.path);
+	c->store.path = target;
+out:
+	free(passfile);
+	return r;
 }
 
 static int

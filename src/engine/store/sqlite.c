@@ -659,6 +659,59 @@ store_sqlite_kv_del(struct store *s, const char *key)
 	return store_sqlite_delete(s, "DELETE FROM kv WHERE key = ?", key);
 }
 
+int
+store_sqlite_kv_list(struct store *s, store_sqlite_kv_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = store_sqlite_prepare(store_sqlite(s)->db, "SELECT key, value FROM kv ORDER BY key", &st);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 1);
+
+		r = cb((const char *)sqlite3_column_text(st, 0), b ? b : "",
+		    (size_t)sqlite3_column_bytes(st, 1), arg);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_sqlite_errno(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_sqlite_flight_load(struct store *s, const struct store_flight_entry *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (e->id == 0 || e->id > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	r = store_sqlite_prepare(store_sqlite(s)->db, "INSERT INTO flight (id, time_ms, category,"
+	    " event, message, detail) VALUES (?, ?, ?, ?, ?, ?)", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)e->id);
+	sqlite3_bind_int64(st, 2, e->time_ms);
+	sqlite3_bind_text(st, 3, e->category, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, e->event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, e->message, -1, SQLITE_STATIC);
+	if (e->detail)
+		sqlite3_bind_text(st, 6, e->detail, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	return store_sqlite_run(st);
+}
+
+int
+store_sqlite_seal(struct store *s)
+{
+	return store_sqlite_exec(store_sqlite(s)->db, "PRAGMA journal_mode = DELETE");
+}
+
 /* Copy all of src's main database into dst's with the online backup API. */
 static int
 store_sqlite_copy(sqlite3 *dst, sqlite3 *src)

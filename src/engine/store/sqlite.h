@@ -21,4 +21,17 @@ extern const char store_sqlite_flight_age_sql[];
 extern const char store_sqlite_flight_maxid_sql[];
 extern const char store_sqlite_flight_cut_sql[];
 
+/*
+ * For another backend's backups, which are SQLite files of this format (a
+ * backup is portable between backends): walk every kv row in key order, and
+ * insert a flight entry keeping its id (0 or > INT64_MAX: -EINVAL). The
+ * store must be one opened with store_sqlite_ops.
+ */
+typedef int (*store_sqlite_kv_cb)(const char *key, const void *val, size_t len, void *arg);
+int store_sqlite_kv_list(struct store *s, store_sqlite_kv_cb cb, void *arg);
+int store_sqlite_flight_load(struct store *s, const struct store_flight_entry *e);
+/* Make the file self-contained (rollback journal, no WAL beside it), as a
+ * backup must be; outside a transaction. */
+int store_sqlite_seal(struct store *s);
+
 #endif

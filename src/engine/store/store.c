@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "engine/store/postgres.h"
 #include "engine/store/sqlite.h"
 
 /* Compiled-in backends; a new backend is a file and a row. */
 static const struct store_ops *const store_backends[] = {
 	&store_sqlite_ops,
+	&store_pg_ops,
 };
 
 static const struct store_ops *

@@ -5,9 +5,10 @@
  * objects (as their canonical JSON text, keyed by name), the flight record,
  * and opaque key/value blobs that later modules (detector baselines, attack
  * history) persist. A backend is one ops table (store/repo.h, the interface
- * a backend implements); SQLite is the default (store/sqlite.c) and a
- * PostgreSQL backend would be another row of store.c's backend list. The store knows nothing about PO semantics: validation is po's
- * job, so a backend stays small.
+ * a backend implements); SQLite is the default (store/sqlite.c), PostgreSQL
+ * (store/postgres.c) the shared one for several moatd instances. The store
+ * knows nothing about PO semantics: validation is po's job, so a backend
+ * stays small.
  *
  * Every call returns 0 or a negative errno; library-style, it never logs —
  * the caller reports once with context. Writes outside an explicit
@@ -23,8 +24,10 @@
 
 #include "engine/store/repo.h"
 
-/* Open the store of backend `backend` ("sqlite") at `path`, creating and
- * migrating it as needed. -ENOENT for an unknown backend name. */
+/* Open the store of backend `backend` at `path`, creating and migrating it
+ * as needed: "sqlite" takes a file path, "postgres" a libpq connection
+ * string built by store_pg_target() (postgres.h). -ENOENT for an unknown
+ * backend name. */
 int store_open(const char *backend, const char *path, struct store **ret);
 /* Flushes and closes; accepts NULL. */
 void store_close(struct store *s);
