@@ -115,6 +115,17 @@ obs_bucket(uint64_t cookie)
 	return (size_t)(cookie % OBS_BUCKETS);
 }
 
+static struct obs_entry *
+obs_find(struct obs *o, uint64_t cookie)
+{
+	struct obs_entry *e;
+
+	for (e = o->buckets[obs_bucket(cookie)]; e; e = e->next)
+		if (e->cookie == cookie)
+			return e;
+	return NULL;
+}
+
 /* The history of a connection, created on first sight; NULL when the pool is empty. */
 static struct obs_entry *
 obs_lookup(struct obs *o, const struct diag_sock *s, bool *ret_new)
@@ -225,6 +236,17 @@ obs_one(void *arg, const struct diag_sock *s)
 	o->st.seen++;
 	if (!s->has_info || !o->env.owns(o->env.owns_ctx, &s->local))
 		return;	/* not a connection accepted for the application */
+	if (diag_gone(s)) {
+		/* Over, its descriptor not yet closed by the program: keep the
+		 * entry (its destroy event brings the final figures), judge
+		 * nothing and count nothing live. */
+		e = obs_find(o, s->cookie);
+		if (e) {
+			e->gen = o->gen;
+			e->last = *s;
+		}
+		return;
+	}
 	e = obs_lookup(o, s, &fresh);
 	if (!e) {
 		o->st.untracked++;
@@ -324,17 +346,25 @@ obs_read_events(struct obs *o, uint64_t now_ms)
 				strerror(-r));
 }
 
-/* Forget connections not seen in this round (closed), reporting each. */
+/*
+ * Forget connections not seen in this round (freed), reporting each with the
+ * figures last known. With the destroy subscription, a freed connection's
+ * event (exact final figures) normally reported it already; one missing from
+ * a single round is given one more round, since the kernel sends the event
+ * from a work queue after the socket left its tables.
+ */
 static void
 obs_sweep(struct obs *o)
 {
+	uint32_t keep = o->events ? 1 : 0;
+
 	for (size_t b = 0; b < OBS_BUCKETS; b++) {
 		struct obs_entry **pp = &o->buckets[b];
 
 		while (*pp) {
 			struct obs_entry *e = *pp;
 
-			if (e->gen == o->gen) {
+			if (o->gen - e->gen <= keep) {
 				pp = &e->next;
 				continue;
 			}
@@ -362,6 +392,10 @@ obs_round(struct obs *o, uint64_t now_ms)
 		.min_rate = pol->min_rate,
 		.idle_ms = pol->idle_timeout_s * 1000u,
 	};
+	/* Closes already announced are reported from their exact figures
+	 * first, so that this round's sweep does not report them from older ones. */
+	obs_read_events(o, now_ms);
+	o->now_ms = now_ms;
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		int r = diag_dump(o->diag, families[i], LIMIT_INS_OBSERVED, obs_one, o);
 
@@ -371,6 +405,8 @@ obs_round(struct obs *o, uint64_t now_ms)
 			return;
 		}
 	}
+	obs_read_events(o, now_ms);
+	o->now_ms = now_ms;
 	obs_sweep(o);
 	o->done_gen = o->gen;
 	o->st.rounds++;

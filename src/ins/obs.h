@@ -72,8 +72,11 @@ struct obs_env {
 int obs_init(const struct obs_env *env, struct obs **ret);
 /*
  * The descriptor of the destroy-event subscription (-1 if unavailable: then
- * closes are only noticed by the next round). When it is readable, call
- * obs_read_events().
+ * closes are only noticed by the next round, with the figures last known).
+ * When it is readable, call obs_read_events(). With it, every handed-off
+ * connection's CLOSE carries the kernel's final figures, however short the
+ * connection; rounds read pending events before they sweep, and give a
+ * connection missing from one round one more round for its event.
  */
 int obs_events_fd(const struct obs *o);
 void obs_read_events(struct obs *o, uint64_t now_ms);
