@@ -152,7 +152,7 @@ obs_lookup(struct obs *o, const struct diag_sock *s, bool *ret_new)
 
 void
 obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
-		  const struct ins_addr *local, uint64_t t0_ms)
+		  const struct ins_addr *local, uint64_t t0_ms, const struct slow_sample *at)
 {
 	struct diag_sock s = { .cookie = cookie, .peer = *peer, .local = *local };
 	struct obs_entry *e;
@@ -170,6 +170,14 @@ obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
 	/* Counts as seen in the last round: the next round either sees it or
 	 * sweeps it, reporting its CLOSE from these (zero) figures. */
 	e->gen = o->gen;
+	if (at) {
+		/* Judged from the handoff on, its grace counted from accept. */
+		slow_start(&e->track, at, t0_ms);
+		s.has_info = true;
+		s.bytes_received = at->bytes_received;
+		s.bytes_acked = at->bytes_acked;
+		s.segs_in = at->segs_in;
+	}
 	e->last = s;
 	e->reported_ms = t0_ms;
 }
@@ -200,7 +208,8 @@ static void
 obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
 {
 	const struct policy *pol = o->env.pol;
-	struct srctab_entry *src;
+	struct srctab_prefixes pfx = policy_src_prefixes(pol);
+	struct srctab_set src;
 	int r;
 
 	o->st.verdicts[v]++;
@@ -212,9 +221,9 @@ obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
 		return;
 	}
 	o->st.destroyed++;
-	src = srctab_get(o->env.src, s->peer.family, s->peer.addr, true, o->now_ms);
-	if (srctab_note_drop(src, pol->deny_after_drops, (uint64_t)pol->deny_seconds * 1000,
-			     o->now_ms))
+	srctab_lookup(o->env.src, &pfx, s->peer.family, s->peer.addr, true, o->now_ms, &src);
+	if (srctab_set_note_drop(&src, pol->deny_after_drops, (uint64_t)pol->deny_seconds * 1000,
+				 o->now_ms))
 		log_ratelimited(10, 1, log_info, "source denied for %us after %u slow connections",
 				pol->deny_seconds, pol->deny_after_drops);
 	log_ratelimited(10, 1, log_info,
@@ -227,8 +236,9 @@ static void
 obs_one(void *arg, const struct diag_sock *s)
 {
 	struct obs *o = arg;
+	struct srctab_prefixes pfx = policy_src_prefixes(o->env.pol);
 	struct slow_sample smp;
-	struct srctab_entry *src;
+	struct srctab_set src;
 	struct obs_entry *e;
 	enum slow_verdict v;
 	bool fresh;
@@ -255,9 +265,8 @@ obs_one(void *arg, const struct diag_sock *s)
 	o->st.tracked++;
 	o->st.round_tracked++;
 	e->gen = o->gen;
-	src = srctab_get(o->env.src, s->peer.family, s->peer.addr, true, o->now_ms);
-	if (src)
-		srctab_count_live(src, o->gen);
+	srctab_lookup(o->env.src, &pfx, s->peer.family, s->peer.addr, true, o->now_ms, &src);
+	srctab_set_count_live(&src, o->gen);
 	e->last = *s;
 	if (fresh)
 		e->reported_ms = o->now_ms;	/* the listener reported the open */
@@ -273,7 +282,7 @@ obs_one(void *arg, const struct diag_sock *s)
 		.peer_closed = diag_peer_closed(s),
 	};
 	v = slow_judge(&o->rules, &e->track, &smp);
-	if (v == SLOW_OK && srctab_denied(src, o->now_ms)) {
+	if (v == SLOW_OK && srctab_set_denied(&src, o->now_ms)) {
 		/* denied after it connected (by moatd, or for slow connections elsewhere) */
 		o->st.denied_shed++;
 		if (diag_destroy(o->killer, s) == 0)
@@ -391,6 +400,8 @@ obs_round(struct obs *o, uint64_t now_ms)
 		.window_ms = pol->slow_window_ms,
 		.min_rate = pol->min_rate,
 		.idle_ms = pol->idle_timeout_s * 1000u,
+		.pause_ms = pol->read_pause_ms,
+		.pause_min_bytes = pol->read_pause_min_bytes,
 	};
 	/* Closes already announced are reported from their exact figures
 	 * first, so that this round's sweep does not report them from older ones. */
