@@ -54,6 +54,12 @@ diag_gone(const struct diag_sock *s)
 }
 
 bool
+diag_fin_acked(const struct diag_sock *s)
+{
+	return s->state == DIAG_FIN_WAIT2 || s->state == DIAG_TIME_WAIT;
+}
+
+bool
 diag_peer_closed(const struct diag_sock *s)
 {
 	return s->state == DIAG_CLOSE_WAIT || s->state == DIAG_LAST_ACK ||

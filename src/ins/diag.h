@@ -38,6 +38,9 @@ struct diag_sock {
 /* True once the peer has sent its FIN (CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT). */
 bool diag_peer_closed(const struct diag_sock *s);
 
+/* True once our FIN has been acknowledged (FIN_WAIT2, TIME_WAIT): it is in bytes_acked. */
+bool diag_fin_acked(const struct diag_sock *s);
+
 /* True when the connection is over (TCP CLOSE: reset, destroyed or done) but
    its socket not yet freed. Nothing to judge any more. */
 bool diag_gone(const struct diag_sock *s);

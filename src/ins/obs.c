@@ -25,6 +25,9 @@ struct obs_entry {
 	struct diag_sock last;
 	uint64_t rx_reported, segs_reported;	/* counters at the previous report */
 	uint64_t reported_ms;
+	uint8_t fin;			/* a round saw the peer's FIN */
+	uint8_t fin_out;		/* a round saw our FIN acknowledged */
+	uint8_t shed;			/* we destroyed it */
 };
 
 struct obs {
@@ -182,16 +185,26 @@ obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
 	e->reported_ms = t0_ms;
 }
 
+/*
+ * Report an event of e from sample raw. fin: the peer's FIN is in
+ * raw->bytes_received, fin_out: ours in raw->bytes_acked (the kernel counts
+ * each FIN as one byte of sequence space); they are taken out, so that byte
+ * counts are what the client sent and what it was sent.
+ */
 static void
 obs_emit(struct obs *o, struct obs_entry *e, enum obs_event ev, enum slow_verdict v,
-	 const struct diag_sock *s)
+	 const struct diag_sock *raw, bool fin, bool fin_out)
 {
-	struct obs_report r = {
-		.event = ev, .verdict = v, .s = s, .first_ms = e->first_ms,
-		.in_delta = s->bytes_received - e->rx_reported,
-		.pkts_delta = s->segs_in - e->segs_reported,
-	};
+	struct diag_sock sv = *raw;
+	const struct diag_sock *s = &sv;
+	struct obs_report r = { .event = ev, .verdict = v, .s = s, .first_ms = e->first_ms };
 
+	if (fin && sv.bytes_received > 0)
+		sv.bytes_received--;
+	if (fin_out && sv.bytes_acked > 0)
+		sv.bytes_acked--;
+	r.in_delta = s->bytes_received - e->rx_reported;
+	r.pkts_delta = s->segs_in - e->segs_reported;
 	if (s->bytes_received < e->rx_reported)
 		r.in_delta = 0;
 	if (s->segs_in < e->segs_reported)
@@ -268,10 +281,14 @@ obs_one(void *arg, const struct diag_sock *s)
 	srctab_lookup(o->env.src, &pfx, s->peer.family, s->peer.addr, true, o->now_ms, &src);
 	srctab_set_count_live(&src, o->gen);
 	e->last = *s;
+	if (diag_peer_closed(s))
+		e->fin = 1;
+	if (diag_fin_acked(s))
+		e->fin_out = 1;
 	if (fresh)
 		e->reported_ms = o->now_ms;	/* the listener reported the open */
 	else if (o->now_ms - e->reported_ms >= OBS_UPDATE_MS)
-		obs_emit(o, e, OBS_UPDATE, SLOW_OK, s);
+		obs_emit(o, e, OBS_UPDATE, SLOW_OK, s, e->fin, e->fin_out);
 	smp = (struct slow_sample){
 		.t_ms = o->now_ms,
 		.bytes_received = s->bytes_received,
@@ -285,12 +302,14 @@ obs_one(void *arg, const struct diag_sock *s)
 	if (v == SLOW_OK && srctab_set_denied(&src, o->now_ms)) {
 		/* denied after it connected (by moatd, or for slow connections elsewhere) */
 		o->st.denied_shed++;
+		e->shed = 1;
 		if (diag_destroy(o->killer, s) == 0)
 			o->st.destroyed++;
 		return;
 	}
 	if (v != SLOW_OK) {
-		obs_emit(o, e, OBS_SHED, v, s);
+		e->shed = 1;
+		obs_emit(o, e, OBS_SHED, v, s, e->fin, e->fin_out);
 		obs_shed(o, s, v);
 	}
 }
@@ -336,7 +355,9 @@ obs_one_closed(void *arg, const struct diag_sock *s)
 		o->st.close_unknown++;
 		return;
 	}
-	obs_emit(o, e, OBS_CLOSE, SLOW_OK, s);
+	/* Freed: it ended with both FINs unless we destroyed it (or a reset
+	 * without them, which is then counted a byte short each way). */
+	obs_emit(o, e, OBS_CLOSE, SLOW_OK, s, e->fin || !e->shed, e->fin_out || !e->shed);
 	e->next = o->free_list;
 	o->free_list = e;
 }
@@ -377,7 +398,7 @@ obs_sweep(struct obs *o)
 				pp = &e->next;
 				continue;
 			}
-			obs_emit(o, e, OBS_CLOSE, SLOW_OK, &e->last);
+			obs_emit(o, e, OBS_CLOSE, SLOW_OK, &e->last, e->fin, e->fin_out);
 			*pp = e->next;
 			e->next = o->free_list;
 			o->free_list = e;
