@@ -236,7 +236,8 @@ def setup(topo):
     topo.veth(srv, [ATK_SRV4 + "/24", ATK_SRV6 + "/64"], atk, [ATK_LINK4 + "/24", ATK_LINK6 + "/64"]
               + addrs4)
     # the attacker may bind any address of its /64 (AnyIP), the server routes it back
-    topo.run(atk, "ip", "-6", "route", "add", "local", ATK_NET6, "dev", "lo")
+    topo.run(atk, "ip", "link", "set", "lo", "up")
+    topo.run(atk, "ip", "-6", "route", "add", "local", ATK_NET6, "dev", "lo", "table", "local")
     topo.run(atk, "sysctl", "-qw", "net.ipv6.ip_nonlocal_bind=1")
     topo.run(srv, "ip", "-6", "route", "add", ATK_NET6, "via", ATK_LINK6)
     return srv, cli, atk
