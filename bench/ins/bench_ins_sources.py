@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/ins/bench_ins_sources.py BUILD_DIR [SECONDS [RATE [SERVERS]]]: slow HTTP
+"""bench/ins/bench_ins_sources.py BUILD_DIR [SECONDS [RATE [SERVERS [MODES [KINDS]]]]]: slow HTTP
 attacks from many sources, side by side: nginx (2 workers x 768 connections)
 with the timeouts a tuned deployment sets (client_header_timeout,
 client_body_timeout, send_timeout, keepalive_timeout all 5 s) alone, and the
@@ -21,7 +21,8 @@ Prints its success rate, p50/p99, how long attacking connections lived at the
 server side (median, from the attacker: connect to close), and what moat-ins
 shed. SERVERS: comma-separated subset of nginx-tuned,moat-ins,moat-ins-32
 (moat-ins-32: no prefix aggregation, IPv4 /32 and IPv6 /128 only, to show the
-judge alone). Needs root and nginx."""
+judge alone); MODES a subset of slowloris,slow-body,slow-read; KINDS of v4,v6.
+Needs root and nginx."""
 import os
 import re
 import shutil
@@ -149,6 +150,8 @@ ATTACKER = textwrap.dedent("""
                 elif mode == "slow-body":
                     s.send(b"a=0123456")
                     later(s, now + 5)
+                elif s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] in (7, 8):
+                    end(s)      # reset or closed by the server (its bytes still buffered here)
                 elif s.recv(4):
                     later(s, now + 2)
                 else:
@@ -289,6 +292,8 @@ def main():
     secs = float(sys.argv[2]) if len(sys.argv) > 2 else 20
     rate = int(sys.argv[3]) if len(sys.argv) > 3 else 400
     want = (sys.argv[4] if len(sys.argv) > 4 else "nginx-tuned,moat-ins").split(",")
+    modes = (sys.argv[5] if len(sys.argv) > 5 else "slowloris,slow-body,slow-read").split(",")
+    kinds = (sys.argv[6] if len(sys.argv) > 6 else "v4,v6").split(",")
     if os.geteuid() != 0 or not shutil.which("nginx"):
         print("skipped: needs root and nginx")
         return 0
@@ -323,8 +328,10 @@ def main():
             "50 IPv4": ("v4:" + ",".join("198.51.100.%d" % i for i in range(10, 60)), False),
             "IPv6 /64": ("v6:" + ATK_NET6, True),
         }
-        for mode in ("slowloris", "slow-body", "slow-read"):
+        for mode in modes:
             for sname, (srcs, six) in sources.items():
+                if ("v6" if six else "v4") not in kinds:
+                    continue
                 for name in want:
                     n, ok, p50, p99, atk_line, shed = one_run(
                         topo, nets, servers[name], mode, srcs, secs, rate, six)

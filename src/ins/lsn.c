@@ -30,6 +30,7 @@ struct lsn_conn {
 	uint64_t id;
 	uint64_t t0_ms;			/* accepted at */
 	uint64_t first_ms, hdrs_ms;	/* first bytes / complete headers seen at; 0 = not yet */
+	uint64_t body_end;		/* headers + Content-Length, when the hold saw one; 0 = none */
 	struct ins_addr peer, local;
 	struct srctab_set src;		/* its source's levels (some missing when the table was full) */
 	bool held;
@@ -165,7 +166,7 @@ lsn_since(const struct lsn_conn *c, uint64_t t_ms)
 
 /* The connection's kernel figures now (TCP_INFO), for the observer's judge. */
 static bool
-lsn_tcp_sample(struct lsn_set *s, int fd, struct slow_sample *ret)
+lsn_tcp_sample(struct lsn_set *s, const struct lsn_conn *c, int fd, struct slow_sample *ret)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -182,6 +183,7 @@ lsn_tcp_sample(struct lsn_set *s, int fd, struct slow_sample *ret)
 		.last_data_recv_ms = ti.tcpi_last_data_recv,
 		.last_data_sent_ms = ti.tcpi_last_data_sent,
 		.segs_in = ti.tcpi_segs_in,
+		.body_end = c->body_end,
 	};
 	return true;
 }
@@ -245,7 +247,7 @@ lsn_ring(struct lsn_set *s, struct lsn *l, struct lsn_conn *c)
 	r = ipc_send(l->bell, buf, (size_t)n, &c->fd, 1);
 	if (r < 0)
 		return r;
-	have = lsn_tcp_sample(s, c->fd, &at);
+	have = lsn_tcp_sample(s, c, c->fd, &at);
 	close(c->fd);
 	s->st.handed++;
 	lsn_report_open(s, c, have ? &at : NULL);
@@ -369,8 +371,13 @@ lsn_ready(struct lsn_set *s, struct lsn_conn *c, bool *ret_gone)
 	    (size_t)n >= sizeof(s->peek))
 		return true;	/* first bytes are enough, or headers too big to judge: the app decides */
 	st = inshttp_scan(s->peek, (size_t)n, &hdr);
-	if (st == INSHTTP_COMPLETE)
+	if (st == INSHTTP_COMPLETE) {
+		uint64_t clen;
+
 		c->hdrs_ms = lsn_now_ms(s);
+		if (inshttp_content_length(s->peek, hdr, &clen) == 0 && clen > 0)
+			c->body_end = hdr + clen;
+	}
 	if (st != INSHTTP_INCOMPLETE)
 		return true;
 	*ret_gone = lsn_peer_closed(c->fd);	/* headers that can never complete */

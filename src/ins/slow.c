@@ -46,7 +46,8 @@ slow_window_slide(struct slow_track *t, const struct slow_sample *s)
 void
 slow_start(struct slow_track *t, const struct slow_sample *s, uint64_t first_ms)
 {
-	*t = (struct slow_track){ .started = 1, .first_ms = first_ms, .good_ms = s->t_ms };
+	*t = (struct slow_track){ .started = 1, .first_ms = first_ms, .good_ms = s->t_ms,
+				  .body_end = s->body_end };
 	slow_window_reset(t, s);
 }
 
@@ -65,8 +66,11 @@ slow_window_verdict(const struct slow_rules *r, const struct slow_track *t,
 	uint64_t rx = s->bytes_received - t->win_rx;
 	uint64_t acked = s->bytes_acked - t->win_acked;
 
-	/* Server waits on the client: nothing went back, and what came in trickles. */
-	if (!s->peer_closed && acked == 0 && s->wqueue == 0 && rx > 0 &&
+	bool body_due = s->bytes_received < t->body_end;
+
+	/* Server waits on the client: nothing went back, and what came in trickles
+	 * (or nothing came while the request's body is still due). */
+	if (!s->peer_closed && acked == 0 && s->wqueue == 0 && (rx > 0 || body_due) &&
 	    slow_rate(rx, span) < r->min_rate)
 		return SLOW_BODY;
 	/* Client reads slowly: data waits to be sent, acknowledgements crawl. */

@@ -8,6 +8,10 @@
  *   SLOW_READ — the server has data queued but the client's acknowledgements
  *               advance below min_rate over a window (tiny or zero window);
  *   SLOW_IDLE — nothing received or sent for idle_ms (hoarding a slot).
+ * A request whose announced body (Content-Length, known from the hold) has
+ * not all arrived is waiting on the client too: a window in which nothing at
+ * all came is then SLOW_BODY (an idle keep-alive connection, whose request is
+ * complete, is not).
  * A normal request/response exchange, even slow, always moves data the other
  * way in the window and is never judged slow; a client that has closed its
  * side is not trickling anything, so it is never SLOW_BODY. Nothing is judged before
@@ -52,6 +56,8 @@ struct slow_sample {
 	uint32_t last_data_sent_ms;	/* tcpi_last_data_sent */
 	uint8_t peer_closed;		/* the client sent its FIN (which bytes_received counts as 1) */
 	uint32_t segs_in;		/* tcpi_segs_in (telemetry only; the judge ignores it) */
+	uint64_t body_end;		/* slow_start only: bytes_received once the request's
+					   announced body is in (Content-Length); 0 = none */
 };
 
 /* Per-connection memory between samples; zero-initialise before the first. */
@@ -61,6 +67,7 @@ struct slow_track {
 	uint64_t win_rx, win_acked;
 	uint64_t mid_ms, mid_rx, mid_acked;	/* the next window's start, once taken */
 	uint64_t good_ms;		/* end of the last window that passed (not as a pause) */
+	uint64_t body_end;		/* see slow_sample */
 	uint8_t started, has_mid;
 	uint8_t paused;			/* the last judged window passed as a reader's pause */
 };

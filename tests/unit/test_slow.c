@@ -228,6 +228,40 @@ test_paused_reader_not_shed(void **state)
 }
 
 static void
+test_body_due(void **state)
+{
+	struct slow_track t;
+	struct slow_sample s = { .t_ms = 0, .bytes_received = 100, .body_end = 100 + 8192 };
+	uint64_t at = 0;
+
+	/* headers announced 8 KiB, then nothing at all: waiting on the client, judged at 2 s */
+	slow_start(&t, &s, 0);
+	s.body_end = 0;
+	for (uint64_t ms = 500; ms <= 2000; ms += 500) {
+		s.t_ms = ms;
+		if (slow_judge(&fast, &t, &s) != SLOW_OK) {
+			at = ms;
+			break;
+		}
+	}
+	assert_int_equal(at, 2000);
+	/* the same silence after a complete request is an idle keep-alive: not judged */
+	s = (struct slow_sample){ .t_ms = 0, .bytes_received = 100 };
+	slow_start(&t, &s, 0);
+	for (uint64_t ms = 500; ms <= 20000; ms += 500) {
+		s.t_ms = ms;
+		assert_int_equal(slow_judge(&fast, &t, &s), SLOW_OK);
+	}
+	/* the body all in, the server slow to answer: not judged either */
+	s = (struct slow_sample){ .t_ms = 0, .bytes_received = 200, .body_end = 200 };
+	slow_start(&t, &s, 0);
+	for (uint64_t ms = 500; ms <= 20000; ms += 500) {
+		s.t_ms = ms;
+		assert_int_equal(slow_judge(&fast, &t, &s), SLOW_OK);
+	}
+}
+
+static void
 test_names(void **state)
 {
 	assert_string_equal(slow_name(SLOW_BODY), "slow-body");
@@ -247,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_fast_judgement),
 		cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_paused_reader_not_shed),
+		cmocka_unit_test(test_body_due),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
