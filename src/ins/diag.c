@@ -18,6 +18,9 @@
 
 /* A dump reply arrives in batches of at most this many bytes per recv. */
 #define DIAG_BUF 65536
+/* Receive buffer of the destroy-event socket: ~380 bytes an event, so room
+ * for ~20,000 closes between two reads. */
+#define DIAG_EVENTS_RCVBUF (8 << 20)
 /* How long to wait for the kernel between batches; it answers at once. */
 #define DIAG_WAIT_MS 1000
 
@@ -30,14 +33,31 @@ struct diag {
 /* The kernel's TCP state numbers (include/net/tcp_states.h); no uapi header has them. */
 enum {
 	DIAG_ESTABLISHED = 1, DIAG_SYN_RECV = 3, DIAG_FIN_WAIT1 = 4, DIAG_FIN_WAIT2 = 5,
-	DIAG_TIME_WAIT = 6, DIAG_CLOSE_WAIT = 8, DIAG_LAST_ACK = 9, DIAG_CLOSING = 11,
+	DIAG_TIME_WAIT = 6, DIAG_CLOSE = 7, DIAG_CLOSE_WAIT = 8, DIAG_LAST_ACK = 9, DIAG_CLOSING = 11,
 };
 
-/* TCP states worth observing: everything with a peer still there. */
+/*
+ * TCP states worth observing: everything with a peer still there, and CLOSE
+ * (reset or destroyed, the program still holding the descriptor), so that a
+ * connection missing from a dump has really been freed — its destroy event,
+ * with the final figures, is on its way.
+ */
 #define DIAG_STATES                                                                     \
 	((1u << DIAG_ESTABLISHED) | (1u << DIAG_SYN_RECV) | (1u << DIAG_FIN_WAIT1) |       \
 	 (1u << DIAG_FIN_WAIT2) | (1u << DIAG_CLOSE_WAIT) | (1u << DIAG_LAST_ACK) |         \
-	 (1u << DIAG_CLOSING))
+	 (1u << DIAG_CLOSING) | (1u << DIAG_CLOSE))
+
+bool
+diag_gone(const struct diag_sock *s)
+{
+	return s->state == DIAG_CLOSE;
+}
+
+bool
+diag_fin_acked(const struct diag_sock *s)
+{
+	return s->state == DIAG_FIN_WAIT2 || s->state == DIAG_TIME_WAIT;
+}
 
 bool
 diag_peer_closed(const struct diag_sock *s)
@@ -77,11 +97,27 @@ int
 diag_open_events(struct diag **ret)
 {
 	static const int groups[] = { SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET6_TCP_DESTROY };
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };	/* nl_pid 0: the kernel picks one */
+	int rcvbuf = DIAG_EVENTS_RCVBUF;
 	struct diag *d;
 	int r = diag_open(&d);
 
 	if (r < 0)
 		return r;
+	/*
+	 * Bind first: the kernel multicasts destroy events with sender port id
+	 * 0 and skips a member whose own port id equals the sender's, so an
+	 * unbound socket (port id 0) is subscribed but never receives anything.
+	 */
+	if (bind(d->fd, (struct sockaddr *)&nl, sizeof(nl)) < 0) {
+		r = -errno;
+		diag_close(d);
+		return r;
+	}
+	/* A burst of closes must not overflow the queue (ENOBUFS): beyond
+	 * rmem_max with CAP_NET_ADMIN, else as much as rmem_max allows. */
+	if (setsockopt(d->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
 		if (setsockopt(d->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
 			       sizeof(groups[i])) < 0) {

@@ -38,6 +38,13 @@ struct diag_sock {
 /* True once the peer has sent its FIN (CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT). */
 bool diag_peer_closed(const struct diag_sock *s);
 
+/* True once our FIN has been acknowledged (FIN_WAIT2, TIME_WAIT): it is in bytes_acked. */
+bool diag_fin_acked(const struct diag_sock *s);
+
+/* True when the connection is over (TCP CLOSE: reset, destroyed or done) but
+   its socket not yet freed. Nothing to judge any more. */
+bool diag_gone(const struct diag_sock *s);
+
 struct diag;
 
 typedef void (*diag_fn)(void *arg, const struct diag_sock *s);
@@ -48,7 +55,7 @@ void diag_close(struct diag *d);
 
 /*
  * Dump the TCP sockets of one family (AF_INET or AF_INET6) in every state but
- * LISTEN and TIME_WAIT, calling fn for each; at most max sockets. Returns how
+ * LISTEN and TIME_WAIT (CLOSE included: see diag_gone), calling fn for each; at most max sockets. Returns how
  * many were seen or a negative errno.
  */
 int diag_dump(struct diag *d, int family, size_t max, diag_fn fn, void *arg);
@@ -57,7 +64,8 @@ int diag_dump(struct diag *d, int family, size_t max, diag_fn fn, void *arg);
  * Open a socket subscribed to the kernel's TCP destroy broadcasts
  * (SKNLGRP_INET_TCP_DESTROY and the IPv6 one; needs CAP_NET_ADMIN): one
  * message with final TCP_INFO for every TCP socket of the namespace as it
- * goes away. diag_fd() is then readable when events wait.
+ * goes away (bound, so that the kernel's multicast reaches it; an 8 MiB
+ * receive buffer). diag_fd() is then readable when events wait.
  */
 int diag_open_events(struct diag **ret);
 int diag_fd(const struct diag *d);

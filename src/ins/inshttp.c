@@ -3,6 +3,7 @@
  */
 #include "ins/inshttp.h"
 
+#include <errno.h>
 #include <stdbool.h>
 
 #include "common/cursor.h"
@@ -79,4 +80,84 @@ inshttp_scan(const uint8_t *buf, size_t len, size_t *ret_len)
 	if (st == INSHTTP_COMPLETE)
 		*ret_len = n;
 	return st;
+}
+
+/* Does the line at c start with name (lower case) followed by ':'? Consumes it if so. */
+static bool
+inshttp_field(struct cursor *c, const char *name)
+{
+	size_t i = 0;
+	uint8_t ch;
+
+	for (; name[i]; i++) {
+		if (!cur_peek_u8(c, i, &ch))
+			return false;
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (uint8_t)(ch - 'A' + 'a');
+		if (ch != (uint8_t)name[i])
+			return false;
+	}
+	if (!cur_peek_u8(c, i, &ch) || ch != ':')
+		return false;
+	return cur_skip(c, i + 1);
+}
+
+/* Skip to just after the next LF (or the end). */
+static void
+inshttp_next_line(struct cursor *c)
+{
+	uint8_t ch;
+
+	while (cur_u8(c, &ch) && ch != '\n')
+		;
+}
+
+/* OWS DIGITS OWS CR? LF: the value, or -EINVAL. */
+static int
+inshttp_number(struct cursor *c, uint64_t *ret)
+{
+	uint64_t v = 0;
+	size_t digits = 0;
+	uint8_t ch;
+
+	while (cur_peek_u8(c, 0, &ch) && (ch == ' ' || ch == '\t'))
+		cur_skip(c, 1);
+	while (cur_peek_u8(c, 0, &ch) && ch >= '0' && ch <= '9') {
+		if (v > INSHTTP_CLEN_MAX)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(ch - '0');
+		digits++;
+		cur_skip(c, 1);
+	}
+	while (cur_peek_u8(c, 0, &ch) && (ch == ' ' || ch == '\t' || ch == '\r'))
+		cur_skip(c, 1);
+	if (!digits || v > INSHTTP_CLEN_MAX || !cur_u8(c, &ch) || ch != '\n')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int
+inshttp_content_length(const uint8_t *buf, size_t len, uint64_t *ret)
+{
+	struct cursor c = cur_init(buf, len);
+	uint64_t v = 0;
+	bool found = false;
+
+	inshttp_next_line(&c);	/* the request line */
+	while (cur_left(&c) > 0) {
+		if (inshttp_field(&c, "transfer-encoding"))
+			return -ENOENT;
+		if (inshttp_field(&c, "content-length")) {
+			if (found || inshttp_number(&c, &v) < 0)
+				return -ENOENT;
+			found = true;
+			continue;
+		}
+		inshttp_next_line(&c);
+	}
+	if (!found)
+		return -ENOENT;
+	*ret = v;
+	return 0;
 }

@@ -26,4 +26,17 @@ enum inshttp_state { INSHTTP_INCOMPLETE, INSHTTP_COMPLETE, INSHTTP_INVALID };
 
 enum inshttp_state inshttp_scan(const uint8_t *buf, size_t len, size_t *ret_len);
 
+/* Largest Content-Length taken (beyond it: none, the judge does not wait on it). */
+#define INSHTTP_CLEN_MAX (1ull << 50)
+
+/*
+ * The Content-Length of a complete header block (buf[0..len), as
+ * inshttp_scan measured it): 0 and *ret set when one header field
+ * "Content-Length: DIGITS" is present (name case-insensitive, optional
+ * whitespace around the value), -ENOENT when there is none, or when it is
+ * malformed, repeated, over INSHTTP_CLEN_MAX or beside a Transfer-Encoding
+ * (then the length is unknown to us, and nothing waits on it).
+ */
+int inshttp_content_length(const uint8_t *buf, size_t len, uint64_t *ret);
+
 #endif

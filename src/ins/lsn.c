@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +30,9 @@ struct lsn_conn {
 	uint64_t id;
 	uint64_t t0_ms;			/* accepted at */
 	uint64_t first_ms, hdrs_ms;	/* first bytes / complete headers seen at; 0 = not yet */
+	uint64_t body_end;		/* headers + Content-Length, when the hold saw one; 0 = none */
 	struct ins_addr peer, local;
-	struct srctab_entry *src;	/* NULL when the source table was full */
+	struct srctab_set src;		/* its source's levels (some missing when the table was full) */
 	bool held;
 };
 
@@ -131,8 +134,7 @@ lsn_conn_release(struct lsn_set *s, struct lsn_conn *c)
 		c->io = NULL;
 		list_remove(&c->l->held, c);
 		s->nheld--;
-		if (c->src && c->src->held > 0)
-			c->src->held--;
+		srctab_set_held(&c->src, -1);
 	} else {
 		list_remove(&c->l->pending, c);
 	}
@@ -162,6 +164,30 @@ lsn_since(const struct lsn_conn *c, uint64_t t_ms)
 	return d >= INSIPFIX_UNKNOWN_MS ? INSIPFIX_UNKNOWN_MS - 1 : (uint32_t)d;
 }
 
+/* The connection's kernel figures now (TCP_INFO), for the observer's judge. */
+static bool
+lsn_tcp_sample(struct lsn_set *s, const struct lsn_conn *c, int fd, struct slow_sample *ret)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (!s->obs)
+		return false;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return false;
+	*ret = (struct slow_sample){
+		.t_ms = lsn_now_ms(s),
+		.bytes_received = ti.tcpi_bytes_received,
+		.bytes_acked = ti.tcpi_bytes_acked,
+		.last_data_recv_ms = ti.tcpi_last_data_recv,
+		.last_data_sent_ms = ti.tcpi_last_data_sent,
+		.segs_in = ti.tcpi_segs_in,
+		.body_end = c->body_end,
+	};
+	return true;
+}
+
 /*
  * Telemetry of a handoff: the OPEN record, with how long the connection was
  * held and when its first bytes and complete headers came (known only for
@@ -169,7 +195,7 @@ lsn_since(const struct lsn_conn *c, uint64_t t_ms)
  * closes before its first sock_diag round still gets its CLOSE record.
  */
 static void
-lsn_report_open(struct lsn_set *s, const struct lsn_conn *c)
+lsn_report_open(struct lsn_set *s, const struct lsn_conn *c, const struct slow_sample *at)
 {
 	uint64_t now = lsn_now_ms(s), wall = clock_wall_ns(s->clk) / 1000000u;
 	uint64_t held = now - c->t0_ms;
@@ -182,7 +208,7 @@ lsn_report_open(struct lsn_set *s, const struct lsn_conn *c)
 	};
 
 	if (s->obs)
-		obs_track_handoff(s->obs, c->id, &c->peer, &c->local, c->t0_ms);
+		obs_track_handoff(s->obs, c->id, &c->peer, &c->local, c->t0_ms, at);
 	if (s->ipfix)
 		insipfix_add(s->ipfix, &r, clock_wall_s(s->clk));
 }
@@ -211,6 +237,8 @@ lsn_ring(struct lsn_set *s, struct lsn *l, struct lsn_conn *c)
 {
 	struct ins_msg m = { .type = INS_CONN, .conn_id = c->id, .addr = c->peer, .addr2 = c->local };
 	uint8_t buf[INS_MSG_MAX];
+	struct slow_sample at;
+	bool have;
 	int n, r;
 
 	n = insproto_encode(&m, buf, sizeof(buf));
@@ -219,11 +247,12 @@ lsn_ring(struct lsn_set *s, struct lsn *l, struct lsn_conn *c)
 	r = ipc_send(l->bell, buf, (size_t)n, &c->fd, 1);
 	if (r < 0)
 		return r;
+	have = lsn_tcp_sample(s, c, c->fd, &at);
 	close(c->fd);
 	s->st.handed++;
-	lsn_report_open(s, c);
-	if (c->src && s->obs)
-		srctab_count_handoff(c->src, obs_gen(s->obs));
+	lsn_report_open(s, c, have ? &at : NULL);
+	if (s->obs)
+		srctab_set_count_handoff(&c->src, obs_gen(s->obs));
 	return 0;
 }
 
@@ -287,8 +316,7 @@ lsn_release_held(struct lsn_set *s, struct lsn_conn *c)
 	c->io = NULL;
 	list_remove(&l->held, c);
 	s->nheld--;
-	if (c->src && c->src->held > 0)
-		c->src->held--;
+	srctab_set_held(&c->src, -1);
 	c->held = false;
 	lsn_handoff(s, l, c);
 }
@@ -297,13 +325,13 @@ lsn_release_held(struct lsn_set *s, struct lsn_conn *c)
 static void
 lsn_drop_slow(struct lsn_set *s, struct lsn_conn *c, uint64_t now_ms)
 {
-	struct srctab_entry *src = c->src;
+	struct srctab_set src = c->src;
 
 	lsn_report_drop(s, INSIE_HOLD_TIMEOUT, c, now_ms - c->t0_ms);
 	lsn_conn_close(s, c, true);
 	s->st.held_dropped++;
-	if (srctab_note_drop(src, s->pol->deny_after_drops, (uint64_t)s->pol->deny_seconds * 1000,
-			     now_ms))
+	if (srctab_set_note_drop(&src, s->pol->deny_after_drops,
+				 (uint64_t)s->pol->deny_seconds * 1000, now_ms))
 		log_ratelimited(10, 1, log_info, "source denied for %us after %u slow connections",
 				s->pol->deny_seconds, s->pol->deny_after_drops);
 }
@@ -339,11 +367,17 @@ lsn_ready(struct lsn_set *s, struct lsn_conn *c, bool *ret_gone)
 		return false;
 	if (c->first_ms == 0)
 		c->first_ms = lsn_now_ms(s);
-	if (s->pol->hold != POLICY_HOLD_HTTP || (size_t)n >= sizeof(s->peek))
+	if (policy_hold_for(s->pol, c->l->addr.port) != POLICY_HOLD_HTTP ||
+	    (size_t)n >= sizeof(s->peek))
 		return true;	/* first bytes are enough, or headers too big to judge: the app decides */
 	st = inshttp_scan(s->peek, (size_t)n, &hdr);
-	if (st == INSHTTP_COMPLETE)
+	if (st == INSHTTP_COMPLETE) {
+		uint64_t clen;
+
 		c->hdrs_ms = lsn_now_ms(s);
+		if (inshttp_content_length(s->peek, hdr, &clen) == 0 && clen > 0)
+			c->body_end = hdr + clen;
+	}
 	if (st != INSHTTP_INCOMPLETE)
 		return true;
 	*ret_gone = lsn_peer_closed(c->fd);	/* headers that can never complete */
@@ -377,21 +411,20 @@ lsn_hold(struct lsn_set *s, struct lsn *l, struct lsn_conn *c)
 	list_append(&l->held, c);
 	s->nheld++;
 	s->st.held++;
-	if (c->src)
-		c->src->held++;
+	srctab_set_held(&c->src, 1);
 	lsn_deadline_arm(s);
 	return true;
 }
 
 /* Would one more connection put this source over max_conns_per_source? */
 static bool
-lsn_over_conn_cap(const struct lsn_set *s, const struct srctab_entry *src)
+lsn_over_conn_cap(const struct lsn_set *s, const struct srctab_set *src)
 {
 	uint32_t open;
 
-	if (!s->pol->max_conns_per_source || !src)
+	if (!s->pol->max_conns_per_source)
 		return false;
-	open = src->held + (s->obs ? srctab_open_conns(src, obs_gen(s->obs)) : 0);
+	open = s->obs ? srctab_set_max_open(src, obs_gen(s->obs)) : srctab_set_max_held(src);
 	return open >= s->pol->max_conns_per_source;
 }
 
@@ -399,23 +432,25 @@ lsn_over_conn_cap(const struct lsn_set *s, const struct srctab_entry *src)
 static void
 lsn_admit(struct lsn_set *s, struct lsn *l, struct lsn_conn *c, uint64_t now_ms)
 {
-	c->src = srctab_get(s->src, c->peer.family, c->peer.addr, true, now_ms);
-	if (srctab_denied(c->src, now_ms)) {
+	struct srctab_prefixes pfx = policy_src_prefixes(s->pol);
+
+	srctab_lookup(s->src, &pfx, c->peer.family, c->peer.addr, true, now_ms, &c->src);
+	if (srctab_set_denied(&c->src, now_ms)) {
 		s->st.denied_drops++;
 		lsn_report_drop(s, INSIE_DENIED, c, 0);
 		goto drop;
 	}
-	if (lsn_over_conn_cap(s, c->src)) {
+	if (lsn_over_conn_cap(s, &c->src)) {
 		s->st.capped_drops++;
 		lsn_report_drop(s, INSIE_CAPPED, c, 0);
 		goto drop;
 	}
-	if (s->pol->hold == POLICY_HOLD_NONE) {
+	if (policy_hold_for(s->pol, l->addr.port) == POLICY_HOLD_NONE) {
 		lsn_handoff(s, l, c);
 		return;
 	}
 	if (s->nheld >= LIMIT_INS_HELD ||
-	    (c->src && c->src->held >= s->pol->max_held_per_source)) {
+	    srctab_set_max_held(&c->src) >= s->pol->max_held_per_source) {
 		/* Not counted towards a deny: a burst from one address (NAT, a load
 		 * test) is not yet slow; the held ones that time out will count. */
 		s->st.capped_drops++;
@@ -622,7 +657,7 @@ lsn_create(struct lsn_set *s, int sock, int backlog, int *ret_bell)
 	s->head = l;
 	s->n++;
 	*ret_bell = theirs;
-	log_debug("listening on port %u (hold %s)", l->addr.port, policy_hold_name(s->pol->hold));
+	log_debug("listening on port %u (hold %s)", l->addr.port, policy_hold_name(policy_hold_for(s->pol, l->addr.port)));
 	return 0;
 fail:
 	if (theirs >= 0)

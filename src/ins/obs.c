@@ -25,6 +25,9 @@ struct obs_entry {
 	struct diag_sock last;
 	uint64_t rx_reported, segs_reported;	/* counters at the previous report */
 	uint64_t reported_ms;
+	uint8_t fin;			/* a round saw the peer's FIN */
+	uint8_t fin_out;		/* a round saw our FIN acknowledged */
+	uint8_t shed;			/* we destroyed it */
 };
 
 struct obs {
@@ -115,6 +118,17 @@ obs_bucket(uint64_t cookie)
 	return (size_t)(cookie % OBS_BUCKETS);
 }
 
+static struct obs_entry *
+obs_find(struct obs *o, uint64_t cookie)
+{
+	struct obs_entry *e;
+
+	for (e = o->buckets[obs_bucket(cookie)]; e; e = e->next)
+		if (e->cookie == cookie)
+			return e;
+	return NULL;
+}
+
 /* The history of a connection, created on first sight; NULL when the pool is empty. */
 static struct obs_entry *
 obs_lookup(struct obs *o, const struct diag_sock *s, bool *ret_new)
@@ -141,7 +155,7 @@ obs_lookup(struct obs *o, const struct diag_sock *s, bool *ret_new)
 
 void
 obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
-		  const struct ins_addr *local, uint64_t t0_ms)
+		  const struct ins_addr *local, uint64_t t0_ms, const struct slow_sample *at)
 {
 	struct diag_sock s = { .cookie = cookie, .peer = *peer, .local = *local };
 	struct obs_entry *e;
@@ -159,20 +173,38 @@ obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
 	/* Counts as seen in the last round: the next round either sees it or
 	 * sweeps it, reporting its CLOSE from these (zero) figures. */
 	e->gen = o->gen;
+	if (at) {
+		/* Judged from the handoff on, its grace counted from accept. */
+		slow_start(&e->track, at, t0_ms);
+		s.has_info = true;
+		s.bytes_received = at->bytes_received;
+		s.bytes_acked = at->bytes_acked;
+		s.segs_in = at->segs_in;
+	}
 	e->last = s;
 	e->reported_ms = t0_ms;
 }
 
+/*
+ * Report an event of e from sample raw. fin: the peer's FIN is in
+ * raw->bytes_received, fin_out: ours in raw->bytes_acked (the kernel counts
+ * each FIN as one byte of sequence space); they are taken out, so that byte
+ * counts are what the client sent and what it was sent.
+ */
 static void
 obs_emit(struct obs *o, struct obs_entry *e, enum obs_event ev, enum slow_verdict v,
-	 const struct diag_sock *s)
+	 const struct diag_sock *raw, bool fin, bool fin_out)
 {
-	struct obs_report r = {
-		.event = ev, .verdict = v, .s = s, .first_ms = e->first_ms,
-		.in_delta = s->bytes_received - e->rx_reported,
-		.pkts_delta = s->segs_in - e->segs_reported,
-	};
+	struct diag_sock sv = *raw;
+	const struct diag_sock *s = &sv;
+	struct obs_report r = { .event = ev, .verdict = v, .s = s, .first_ms = e->first_ms };
 
+	if (fin && sv.bytes_received > 0)
+		sv.bytes_received--;
+	if (fin_out && sv.bytes_acked > 0)
+		sv.bytes_acked--;
+	r.in_delta = s->bytes_received - e->rx_reported;
+	r.pkts_delta = s->segs_in - e->segs_reported;
 	if (s->bytes_received < e->rx_reported)
 		r.in_delta = 0;
 	if (s->segs_in < e->segs_reported)
@@ -189,7 +221,8 @@ static void
 obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
 {
 	const struct policy *pol = o->env.pol;
-	struct srctab_entry *src;
+	struct srctab_prefixes pfx = policy_src_prefixes(pol);
+	struct srctab_set src;
 	int r;
 
 	o->st.verdicts[v]++;
@@ -201,9 +234,9 @@ obs_shed(struct obs *o, const struct diag_sock *s, enum slow_verdict v)
 		return;
 	}
 	o->st.destroyed++;
-	src = srctab_get(o->env.src, s->peer.family, s->peer.addr, true, o->now_ms);
-	if (srctab_note_drop(src, pol->deny_after_drops, (uint64_t)pol->deny_seconds * 1000,
-			     o->now_ms))
+	srctab_lookup(o->env.src, &pfx, s->peer.family, s->peer.addr, true, o->now_ms, &src);
+	if (srctab_set_note_drop(&src, pol->deny_after_drops, (uint64_t)pol->deny_seconds * 1000,
+				 o->now_ms))
 		log_ratelimited(10, 1, log_info, "source denied for %us after %u slow connections",
 				pol->deny_seconds, pol->deny_after_drops);
 	log_ratelimited(10, 1, log_info,
@@ -216,8 +249,9 @@ static void
 obs_one(void *arg, const struct diag_sock *s)
 {
 	struct obs *o = arg;
+	struct srctab_prefixes pfx = policy_src_prefixes(o->env.pol);
 	struct slow_sample smp;
-	struct srctab_entry *src;
+	struct srctab_set src;
 	struct obs_entry *e;
 	enum slow_verdict v;
 	bool fresh;
@@ -225,6 +259,17 @@ obs_one(void *arg, const struct diag_sock *s)
 	o->st.seen++;
 	if (!s->has_info || !o->env.owns(o->env.owns_ctx, &s->local))
 		return;	/* not a connection accepted for the application */
+	if (diag_gone(s)) {
+		/* Over, its descriptor not yet closed by the program: keep the
+		 * entry (its destroy event brings the final figures), judge
+		 * nothing and count nothing live. */
+		e = obs_find(o, s->cookie);
+		if (e) {
+			e->gen = o->gen;
+			e->last = *s;
+		}
+		return;
+	}
 	e = obs_lookup(o, s, &fresh);
 	if (!e) {
 		o->st.untracked++;
@@ -233,14 +278,17 @@ obs_one(void *arg, const struct diag_sock *s)
 	o->st.tracked++;
 	o->st.round_tracked++;
 	e->gen = o->gen;
-	src = srctab_get(o->env.src, s->peer.family, s->peer.addr, true, o->now_ms);
-	if (src)
-		srctab_count_live(src, o->gen);
+	srctab_lookup(o->env.src, &pfx, s->peer.family, s->peer.addr, true, o->now_ms, &src);
+	srctab_set_count_live(&src, o->gen);
 	e->last = *s;
+	if (diag_peer_closed(s))
+		e->fin = 1;
+	if (diag_fin_acked(s))
+		e->fin_out = 1;
 	if (fresh)
 		e->reported_ms = o->now_ms;	/* the listener reported the open */
 	else if (o->now_ms - e->reported_ms >= OBS_UPDATE_MS)
-		obs_emit(o, e, OBS_UPDATE, SLOW_OK, s);
+		obs_emit(o, e, OBS_UPDATE, SLOW_OK, s, e->fin, e->fin_out);
 	smp = (struct slow_sample){
 		.t_ms = o->now_ms,
 		.bytes_received = s->bytes_received,
@@ -251,15 +299,17 @@ obs_one(void *arg, const struct diag_sock *s)
 		.peer_closed = diag_peer_closed(s),
 	};
 	v = slow_judge(&o->rules, &e->track, &smp);
-	if (v == SLOW_OK && srctab_denied(src, o->now_ms)) {
+	if (v == SLOW_OK && srctab_set_denied(&src, o->now_ms)) {
 		/* denied after it connected (by moatd, or for slow connections elsewhere) */
 		o->st.denied_shed++;
+		e->shed = 1;
 		if (diag_destroy(o->killer, s) == 0)
 			o->st.destroyed++;
 		return;
 	}
 	if (v != SLOW_OK) {
-		obs_emit(o, e, OBS_SHED, v, s);
+		e->shed = 1;
+		obs_emit(o, e, OBS_SHED, v, s, e->fin, e->fin_out);
 		obs_shed(o, s, v);
 	}
 }
@@ -305,7 +355,9 @@ obs_one_closed(void *arg, const struct diag_sock *s)
 		o->st.close_unknown++;
 		return;
 	}
-	obs_emit(o, e, OBS_CLOSE, SLOW_OK, s);
+	/* Freed: it ended with both FINs unless we destroyed it (or a reset
+	 * without them, which is then counted a byte short each way). */
+	obs_emit(o, e, OBS_CLOSE, SLOW_OK, s, e->fin || !e->shed, e->fin_out || !e->shed);
 	e->next = o->free_list;
 	o->free_list = e;
 }
@@ -324,21 +376,29 @@ obs_read_events(struct obs *o, uint64_t now_ms)
 				strerror(-r));
 }
 
-/* Forget connections not seen in this round (closed), reporting each. */
+/*
+ * Forget connections not seen in this round (freed), reporting each with the
+ * figures last known. With the destroy subscription, a freed connection's
+ * event (exact final figures) normally reported it already; one missing from
+ * a single round is given one more round, since the kernel sends the event
+ * from a work queue after the socket left its tables.
+ */
 static void
 obs_sweep(struct obs *o)
 {
+	uint32_t keep = o->events ? 1 : 0;
+
 	for (size_t b = 0; b < OBS_BUCKETS; b++) {
 		struct obs_entry **pp = &o->buckets[b];
 
 		while (*pp) {
 			struct obs_entry *e = *pp;
 
-			if (e->gen == o->gen) {
+			if (o->gen - e->gen <= keep) {
 				pp = &e->next;
 				continue;
 			}
-			obs_emit(o, e, OBS_CLOSE, SLOW_OK, &e->last);
+			obs_emit(o, e, OBS_CLOSE, SLOW_OK, &e->last, e->fin, e->fin_out);
 			*pp = e->next;
 			e->next = o->free_list;
 			o->free_list = e;
@@ -361,7 +421,13 @@ obs_round(struct obs *o, uint64_t now_ms)
 		.window_ms = pol->slow_window_ms,
 		.min_rate = pol->min_rate,
 		.idle_ms = pol->idle_timeout_s * 1000u,
+		.pause_ms = pol->read_pause_ms,
+		.pause_min_bytes = pol->read_pause_min_bytes,
 	};
+	/* Closes already announced are reported from their exact figures
+	 * first, so that this round's sweep does not report them from older ones. */
+	obs_read_events(o, now_ms);
+	o->now_ms = now_ms;
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		int r = diag_dump(o->diag, families[i], LIMIT_INS_OBSERVED, obs_one, o);
 
@@ -371,6 +437,8 @@ obs_round(struct obs *o, uint64_t now_ms)
 			return;
 		}
 	}
+	obs_read_events(o, now_ms);
+	o->now_ms = now_ms;
 	obs_sweep(o);
 	o->done_gen = o->gen;
 	o->st.rounds++;

@@ -72,8 +72,11 @@ struct obs_env {
 int obs_init(const struct obs_env *env, struct obs **ret);
 /*
  * The descriptor of the destroy-event subscription (-1 if unavailable: then
- * closes are only noticed by the next round). When it is readable, call
- * obs_read_events().
+ * closes are only noticed by the next round, with the figures last known).
+ * When it is readable, call obs_read_events(). With it, every handed-off
+ * connection's CLOSE carries the kernel's final figures, however short the
+ * connection; rounds read pending events before they sweep, and give a
+ * connection missing from one round one more round for its event.
  */
 int obs_events_fd(const struct obs *o);
 void obs_read_events(struct obs *o, uint64_t now_ms);
@@ -85,10 +88,13 @@ void obs_set_event_fn(struct obs *o, obs_event_fn fn, void *ctx);
  * at t0_ms (monotonic). It is tracked from now on, so one that closes before
  * the next round still gets its CLOSE event — from the destroy broadcast, or
  * when that round no longer sees it — with the figures last known (zero
- * when no round saw it). Counted as untracked when the pool is full.
+ * when no round saw it). at: its TCP_INFO figures at handoff (at->t_ms = now),
+ * from which the slow judge starts, so that the first window is judged
+ * max(grace, window) after handoff; NULL if unknown (the first round starts
+ * it). Counted as untracked when the pool is full.
  */
 void obs_track_handoff(struct obs *o, uint64_t cookie, const struct ins_addr *peer,
-		       const struct ins_addr *local, uint64_t t0_ms);
+		       const struct ins_addr *local, uint64_t t0_ms, const struct slow_sample *at);
 /* One round at now_ms; errors are counted and logged (rate-limited), never fatal. */
 void obs_round(struct obs *o, uint64_t now_ms);
 const struct obs_stats *obs_stats(const struct obs *o);

@@ -31,9 +31,33 @@ policy_default(struct policy *p)
 	p->deny_seconds = 60;
 	p->observe_ms = 1000;
 	p->idle_timeout_s = 0;
-	p->slow_grace_ms = 5000;
-	p->slow_window_ms = 5000;
+	p->slow_grace_ms = 1000;
+	p->slow_window_ms = 2000;
 	p->min_rate = 64;
+	p->read_pause_ms = 10000;
+	p->read_pause_min_bytes = 65536;
+	p->nsrc4 = 2;
+	p->src4_len[0] = 32;
+	p->src4_len[1] = 24;
+	p->nsrc6 = 2;
+	p->src6_len[0] = 64;
+	p->src6_len[1] = 48;
+}
+
+struct srctab_prefixes
+policy_src_prefixes(const struct policy *p)
+{
+	return (struct srctab_prefixes){ .n4 = p->nsrc4, .n6 = p->nsrc6, .len4 = p->src4_len,
+					 .len6 = p->src6_len };
+}
+
+enum policy_hold
+policy_hold_for(const struct policy *p, uint16_t port)
+{
+	for (unsigned i = 0; i < p->nlisteners; i++)
+		if (p->listeners[i].port == port)
+			return p->listeners[i].hold;
+	return p->hold;
 }
 
 static const char *const policy_hold_names[] = {
@@ -373,10 +397,11 @@ policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error
 {
 	static const char *const keys[] = { "deny_after_drops", "deny_for", "observe_ms",
 					    "idle_timeout", "grace_ms", "window_ms", "min_rate",
-					    NULL };
+					    "read_pause_ms", "read_pause_min_bytes", NULL };
 	const struct cfg_node *m = NULL;
 	uint64_t drops = p->deny_after_drops, obs = p->observe_ms;
 	uint64_t grace = p->slow_grace_ms, win = p->slow_window_ms, rate = p->min_rate;
+	uint64_t pause = p->read_pause_ms, pause_min = p->read_pause_min_bytes;
 	int64_t deny = p->deny_seconds, idle = p->idle_timeout_s;
 	int r;
 
@@ -389,7 +414,9 @@ policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error
 	    (r = cfg_get_duration(m, "idle_timeout", 0, 86400, &idle, err)) < 0 ||
 	    (r = cfg_get_u64(m, "grace_ms", 0, 3600000, &grace, err)) < 0 ||
 	    (r = cfg_get_u64(m, "window_ms", 500, 600000, &win, err)) < 0 ||
-	    (r = cfg_get_u64(m, "min_rate", 0, 1u << 30, &rate, err)) < 0)
+	    (r = cfg_get_u64(m, "min_rate", 0, 1u << 30, &rate, err)) < 0 ||
+	    (r = cfg_get_u64(m, "read_pause_ms", 0, 60000, &pause, err)) < 0 ||
+	    (r = cfg_get_u64(m, "read_pause_min_bytes", 0, 1u << 30, &pause_min, err)) < 0)
 		return r;
 	if (obs != 0 && obs < 100)
 		return cfg_fail(err, cfg_get(m, "observe_ms"), "observe_ms: 0 (off) or >= 100");
@@ -400,6 +427,86 @@ policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error
 	p->slow_grace_ms = (uint32_t)grace;
 	p->slow_window_ms = (uint32_t)win;
 	p->min_rate = (uint32_t)rate;
+	p->read_pause_ms = (uint32_t)pause;
+	p->read_pause_min_bytes = (uint32_t)pause_min;
+	return 0;
+}
+
+/* One family's list of prefix lengths (finest first, at most POLICY_MAX_SRC_LEVELS). */
+static int
+policy_load_src_lens(const struct cfg_node *m, const char *key, unsigned width, unsigned *ret_n,
+		     uint8_t *lens, struct cfg_error *err)
+{
+	const struct cfg_node *seq = NULL;
+	int r;
+
+	if ((r = cfg_get_seq(m, key, &seq, err)) < 0 || !seq)
+		return r;
+	if (cfg_len(seq) < 1 || cfg_len(seq) > POLICY_MAX_SRC_LEVELS)
+		return cfg_fail(err, seq, "%s: 1 or %d prefix lengths", key, POLICY_MAX_SRC_LEVELS);
+	for (size_t i = 0; i < cfg_len(seq); i++) {
+		const struct cfg_node *n = cfg_seq_at(seq, i);
+		const char *v = cfg_scalar(n);
+		uint64_t len;
+
+		if (!v || strnum_u64(v, 1, width, &len) < 0 || (i > 0 && len >= lens[i - 1]))
+			return cfg_fail(err, n, "%s: prefix lengths 1..%u, finest first", key, width);
+		lens[i] = (uint8_t)len;
+	}
+	*ret_n = (unsigned)cfg_len(seq);
+	return 0;
+}
+
+static int
+policy_load_sources(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
+{
+	static const char *const keys[] = { "ipv4_prefixes", "ipv6_prefixes", NULL };
+	const struct cfg_node *m = NULL;
+	int r;
+
+	if ((r = cfg_get_map(root, "sources", &m, err)) < 0 || !m)
+		return r;
+	if ((r = cfg_check_keys(m, keys, err)) < 0 ||
+	    (r = policy_load_src_lens(m, "ipv4_prefixes", 32, &p->nsrc4, p->src4_len, err)) < 0 ||
+	    (r = policy_load_src_lens(m, "ipv6_prefixes", 128, &p->nsrc6, p->src6_len, err)) < 0)
+		return r;
+	return 0;
+}
+
+static int
+policy_load_listeners(const struct cfg_node *root, struct policy *p, struct cfg_error *err)
+{
+	static const char *const keys[] = { "port", "hold", NULL };
+	const struct cfg_node *seq = NULL;
+	int r;
+
+	if ((r = cfg_get_seq(root, "listeners", &seq, err)) < 0 || !seq)
+		return r;
+	if (cfg_len(seq) > POLICY_MAX_LISTENERS)
+		return cfg_fail(err, seq, "at most %d listeners", POLICY_MAX_LISTENERS);
+	p->nlisteners = 0;
+	for (size_t i = 0; i < cfg_len(seq); i++) {
+		const struct cfg_node *n = cfg_seq_at(seq, i);
+		struct policy_listener *l = &p->listeners[p->nlisteners];
+		const char *hold = NULL;
+		uint64_t port = 0;
+
+		if (cfg_kind(n) != CFG_MAP)
+			return cfg_fail(err, n, "expected {port: N, hold: none|data|http}");
+		if ((r = cfg_check_keys(n, keys, err)) < 0 ||
+		    (r = cfg_get_u64(n, "port", 1, 65535, &port, err)) < 0 ||
+		    (r = cfg_get_str(n, "hold", &hold, err)) < 0)
+			return r;
+		if (!cfg_get(n, "port") || !hold)
+			return cfg_fail(err, n, "a listener needs port and hold");
+		if (policy_hold_parse(hold, &l->hold) < 0)
+			return cfg_fail(err, cfg_get(n, "hold"), "hold: expected none, data or http");
+		for (unsigned j = 0; j < p->nlisteners; j++)
+			if (p->listeners[j].port == port)
+				return cfg_fail(err, n, "port %u listed twice", (unsigned)port);
+		l->port = (uint16_t)port;
+		p->nlisteners++;
+	}
 	return 0;
 }
 
@@ -407,7 +514,8 @@ policy_load_shed(const struct cfg_node *root, struct policy *p, struct cfg_error
 static int
 policy_from_doc(struct cfg_doc *doc, struct policy *p, struct cfg_error *err)
 {
-	static const char *const keys[] = { "bind", "clients", "connect", "hold", "shed", NULL };
+	static const char *const keys[] = { "bind", "clients", "connect", "hold", "shed",
+					    "sources", "listeners", NULL };
 	const struct cfg_node *root = cfg_root(doc);
 	struct policy tmp = *p;
 	int r = 0;
@@ -415,13 +523,16 @@ policy_from_doc(struct cfg_doc *doc, struct policy *p, struct cfg_error *err)
 	if (!root)
 		goto out;	/* an empty file keeps the defaults */
 	if (cfg_kind(root) != CFG_MAP) {
-		r = cfg_fail(err, root, "expected a map with keys bind, clients, connect, hold, shed");
+		r = cfg_fail(err, root, "expected a map with keys bind, clients, connect, hold, shed, "
+			     "sources, listeners");
 		goto out;
 	}
 	if ((r = cfg_check_keys(root, keys, err)) < 0 || (r = policy_load_bind(root, &tmp, err)) < 0 ||
 	    (r = policy_load_clients(root, &tmp, err)) < 0 ||
 	    (r = policy_load_connect(root, &tmp, err)) < 0 ||
-	    (r = policy_load_hold(root, &tmp, err)) < 0 || (r = policy_load_shed(root, &tmp, err)) < 0)
+	    (r = policy_load_hold(root, &tmp, err)) < 0 || (r = policy_load_shed(root, &tmp, err)) < 0 ||
+	    (r = policy_load_sources(root, &tmp, err)) < 0 ||
+	    (r = policy_load_listeners(root, &tmp, err)) < 0)
 		goto out;
 	*p = tmp;
 out:

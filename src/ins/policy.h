@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ins/srctab.h"
 #include "proto/insproto.h"
 
 /* Destination prefixes a policy may list for connect. */
@@ -55,6 +56,16 @@ struct policy_ids {
 	uint32_t id[POLICY_MAX_IDS];
 };
 
+/* Per-listener overrides a policy may list (listeners:). */
+#define POLICY_MAX_LISTENERS 64
+/* Prefix lengths per family sources are counted at (sources:). */
+#define POLICY_MAX_SRC_LEVELS SRCTAB_PREFIXES
+
+struct policy_listener {
+	uint16_t port;			/* the listener's local port */
+	enum policy_hold hold;
+};
+
 struct policy {
 	bool allow_udp;
 	uint16_t bind_port_min, bind_port_max;
@@ -84,7 +95,26 @@ struct policy {
 	uint32_t slow_grace_ms;		/* no slow verdict on a connection younger than this */
 	uint32_t slow_window_ms;	/* rate measurement window */
 	uint32_t min_rate;		/* bytes/s below which a one-way trickle is slow; 0 = off */
+	uint32_t read_pause_ms;		/* a reader may stall this long mid-download; 0 = never */
+	uint32_t read_pause_min_bytes;	/* once it has taken this much */
+	/*
+	 * Per-source accounting: an address counts at each of these prefix
+	 * lengths (finest first), and caps and denies apply at every level, so
+	 * rotating addresses within a prefix is one source. Default IPv4 /32,
+	 * /24 and IPv6 /64, /48.
+	 */
+	unsigned nsrc4, nsrc6;
+	uint8_t src4_len[POLICY_MAX_SRC_LEVELS], src6_len[POLICY_MAX_SRC_LEVELS];
+	/* Listeners with a hold mode of their own (by port); others use `hold`. */
+	unsigned nlisteners;
+	struct policy_listener listeners[POLICY_MAX_LISTENERS];
 };
+
+/* The prefix lengths sources are counted at, for srctab_lookup (points into p). */
+struct srctab_prefixes policy_src_prefixes(const struct policy *p);
+
+/* The hold mode of a listener on port: its listeners: entry, else p->hold. */
+enum policy_hold policy_hold_for(const struct policy *p, uint16_t port);
 
 /* The built-in policy: TCP+UDP, any port, any destination, no hold. */
 void policy_default(struct policy *p);

@@ -102,3 +102,69 @@ def test_ipfix_connection_records(topo):
     assert long_close[0]["1"] == long_close[0]["moat3"]    # the delta covers it all once
     assert long_close[0]["moat4"] > 0                      # the response went out
     assert all(r["153"] >= r["152"] > 1600000000000 for r in mine)
+
+
+DRAIN_SERVER = textwrap.dedent("""
+    import socket, threading
+    def serve(c):
+        while c.recv(65536):
+            pass
+        c.close()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 8000))
+    s.listen(256)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+""")
+
+# 100 connections, each sends its own number of bytes, then all close at once
+# (well within one observer round): {source port: bytes sent}
+HUNDRED = textwrap.dedent("""
+    import json, socket, sys, time
+    socks, sent = [], {}
+    for i in range(100):
+        s = socket.create_connection((sys.argv[1], 8000))
+        n = 100 + 37 * i
+        s.sendall(b"x" * n)
+        socks.append(s)
+        sent[s.getsockname()[1]] = n
+    time.sleep(0.2)
+    for s in socks:
+        s.close()
+    print(json.dumps(sent))
+""")
+
+
+def test_ipfix_exact_for_100_closing_at_once(topo):
+    """Every one of 100 short connections that close together gets exactly
+    one CLOSE whose figures are the kernel's final ones: the octetDeltaCount
+    sum of its records and moatInsBytesInTotal are exactly the bytes it sent
+    (the kernel's count less the client's FIN)."""
+    import json
+    srv, cli = two_namespaces(topo)
+    col = topo.spawn(srv, PY, "-c", COLLECTOR, "9", stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    p = topo.spawn(srv, *moat_ins("--ipfix", "127.0.0.1:4739", "--isolate", "--",
+                                  PY, "-c", DRAIN_SERVER))
+    port_open(topo, cli, SRV_ADDR, 8000)
+    r = topo.run(cli, PY, "-c", HUNDRED, SRV_ADDR, check=False, timeout=30)
+    assert r.returncode == 0, r.stderr
+    sent = {int(k): v for k, v in json.loads(r.stdout).items()}
+    out, err = col.communicate(timeout=20)
+    assert out.strip(), err
+    recs = json.loads(out.strip().splitlines()[-1])
+    proc_output(p)
+    mine = [r for r in recs if r.get("8") == CLI_ADDR and r.get("7") in sent]
+    by_conn = {}
+    for r in mine:
+        by_conn.setdefault(r["moat2"], []).append(r)
+    assert len(by_conn) == 100, recs
+    for conn in by_conn.values():
+        port = conn[0]["7"]
+        closes = [r for r in conn if r["moat1"] == 2]
+        assert len(closes) == 1, conn
+        assert closes[0]["moat3"] == sent[port], conn
+        assert sum(r["1"] for r in conn) == sent[port], conn     # each byte counted once
+        assert closes[0]["2"] > 0 and closes[0]["6"] & 0x01, conn

@@ -46,6 +46,8 @@ HTTP = {
     "partial": b"GET /index.html HTTP/1.1\r\nHost: a\r\nX-a: b\r\n",
     "lf_only": b"POST /x HTTP/1.0\nContent-Length: 3\n\nabc",
     "tls": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+    "clen": b"POST /f HTTP/1.1\r\nHost: a\r\ncontent-length:\t8192 \r\n\r\n",
+    "clen_chunked": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
 }
 
 

@@ -56,6 +56,38 @@ test_invalid(void **state)
 	assert_int_equal(inshttp_scan((const uint8_t *)"GET /\0\n\n", 8, &n), INSHTTP_INVALID);
 }
 
+static int
+clen_of(const char *h, uint64_t *ret)
+{
+	return inshttp_content_length((const uint8_t *)h, strlen(h), ret);
+}
+
+static void
+test_content_length(void **state)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 8192\r\n\r\n", &v), 0);
+	assert_int_equal(v, 8192);
+	assert_int_equal(clen_of("POST / HTTP/1.1\ncontent-LENGTH:\t12 \n\n", &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(clen_of("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &v), -ENOENT);
+	/* unknown to us: chunked, repeated, malformed, huge, or only in a value */
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+				 "Content-Length: 5\r\n\r\n", &v), -ENOENT);
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+				 &v), -ENOENT);
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n", &v), -ENOENT);
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nContent-Length: \r\n\r\n", &v), -ENOENT);
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+				 &v), -ENOENT);
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nX-A: Content-Length: 5\r\n\r\n", &v), -ENOENT);
+	assert_int_equal(clen_of("POST /Content-Length: 5 HTTP/1.1\r\n\r\n", &v), -ENOENT);
+	/* cut short */
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nContent-Len", &v), -ENOENT);
+	assert_int_equal(clen_of("POST / HTTP/1.1\r\nContent-Length: 7", &v), -ENOENT);
+}
+
 int
 main(void)
 {
@@ -63,6 +95,7 @@ main(void)
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_incomplete),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_content_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,72 @@ test_load_errors(void **state)
 	unlink(path);
 }
 
+static void
+test_load_sources_listeners_pause(void **state)
+{
+	struct policy p, before;
+	struct cfg_error err;
+	struct srctab_prefixes pfx;
+	char *path;
+
+	policy_default(&p);
+	/* defaults: IPv4 /32 /24, IPv6 /64 /48; a reader may pause 10 s after 64 KiB */
+	assert_int_equal(p.nsrc4, 2);
+	assert_int_equal(p.src4_len[0], 32);
+	assert_int_equal(p.src4_len[1], 24);
+	assert_int_equal(p.nsrc6, 2);
+	assert_int_equal(p.src6_len[0], 64);
+	assert_int_equal(p.src6_len[1], 48);
+	assert_int_equal(p.read_pause_ms, 10000);
+	assert_int_equal(p.read_pause_min_bytes, 65536);
+	assert_int_equal(p.slow_grace_ms, 1000);
+	assert_int_equal(p.slow_window_ms, 2000);
+	path = write_tmp("hold:\n  mode: http\n"
+			 "listeners:\n  - {port: 80, hold: http}\n  - {port: 5432, hold: none}\n"
+			 "sources:\n  ipv4_prefixes: [32]\n  ipv6_prefixes: [56, 40]\n"
+			 "shed:\n  read_pause_ms: 3000\n  read_pause_min_bytes: 1000\n");
+	assert_int_equal(policy_load(path, &p, &err), 0);
+	assert_int_equal(policy_hold_for(&p, 80), POLICY_HOLD_HTTP);
+	assert_int_equal(policy_hold_for(&p, 5432), POLICY_HOLD_NONE);
+	assert_int_equal(policy_hold_for(&p, 8080), POLICY_HOLD_HTTP);	/* the default mode */
+	pfx = policy_src_prefixes(&p);
+	assert_int_equal(pfx.n4, 1);
+	assert_int_equal(pfx.len4[0], 32);
+	assert_int_equal(pfx.n6, 2);
+	assert_int_equal(pfx.len6[0], 56);
+	assert_int_equal(pfx.len6[1], 40);
+	assert_int_equal(p.read_pause_ms, 3000);
+	assert_int_equal(p.read_pause_min_bytes, 1000);
+	unlink(path);
+
+	before = p;
+	path = write_tmp("sources:\n  ipv6_prefixes: [48, 64]\n");	/* coarsest first */
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "finest first"));
+	unlink(path);
+	path = write_tmp("sources:\n  ipv4_prefixes: [33]\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	unlink(path);
+	path = write_tmp("sources:\n  ipv4_prefixes: [32, 24, 16]\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	unlink(path);
+	path = write_tmp("listeners:\n  - {port: 80, hold: sometimes}\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, ":2:"));
+	unlink(path);
+	path = write_tmp("listeners:\n  - {port: 80, hold: none}\n  - {port: 80, hold: http}\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "twice"));
+	unlink(path);
+	path = write_tmp("listeners:\n  - {hold: none}\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	unlink(path);
+	path = write_tmp("shed:\n  read_pause_ms: 60001\n");
+	assert_int_equal(policy_load(path, &p, &err), -EINVAL);
+	unlink(path);
+	assert_memory_equal(&p, &before, sizeof(p));
+}
+
 static struct ins_addr
 v6(const char *s, uint16_t port)
 {
@@ -270,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_hold_names),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_load_sources_listeners_pause),
 		cmocka_unit_test(test_load_mark),
 		cmocka_unit_test(test_v4mapped),
 		cmocka_unit_test(test_load_users),
