@@ -59,9 +59,12 @@ def test_arp_scan_lists_vendors_and_alarms_aggregate(topo):
     agg = chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "arp" and a["count"] > 1,
                                timeout=8, what="aggregated arp alarm")
 
+    # n_decoys is exact up to 8 decoys, then a linear-counting estimate over
+    # a bitmap with a per-process random key (a collision or two among 16 is
+    # likely): allow it 2 short.
     def arp_alarms():
         return [a for a in chaffutil.read_alarms(alarms) if a["kind"] == "arp"]
-    chaffutil.wait_for(lambda: sum(a["n_decoys"] for a in arp_alarms()) >= len(EXPECTED),
+    chaffutil.wait_for(lambda: sum(a["n_decoys"] for a in arp_alarms()) >= len(EXPECTED) - 2,
                        timeout=8, what="arp alarms naming every decoy")
     arp_alarms = arp_alarms()
     assert len(arp_alarms) <= 4, arp_alarms
