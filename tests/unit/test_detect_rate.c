@@ -629,6 +629,7 @@ test_small_syn_flood_on_bursty_series(void **state)
 	 * SYNs go from ~4/s to ~34/s */
 	h_run_bursty(h, 2400, 2410, 30);
 	assert_true(h->attacks > before);
+	assert_non_null(strstr(h->last.reason, "SYNs"));
 	h_free(h);
 }
 

@@ -418,6 +418,7 @@ struct rate_eval {
 	bool syn;		/* over by its SYN excess (rate_syn_over) */
 	int worst;		/* the measure with the largest ratio */
 	double rel;		/* its ratio rate / expected */
+	double syn_x, syn_e;	/* SYNs/s and those expected, when over by them */
 };
 
 /*
@@ -433,7 +434,7 @@ struct rate_eval {
  */
 static bool
 rate_syn_over(const struct rate_series *s, const struct dparams_rate *pr,
-    const double c[C__COUNT], const struct rate_eval *ev, double ratio, double dt)
+    const double c[C__COUNT], struct rate_eval *ev, double ratio, double dt)
 {
 	double bp = s->ch[C_PKTS], e = ev->e[M_PKTS], es, ds;
 
@@ -442,6 +443,8 @@ rate_syn_over(const struct rate_series *s, const struct dparams_rate *pr,
 		return false;
 	es = e * s->ch[C_SYNS] / bp;
 	ds = c[C_SYNS] - es;
+	ev->syn_x = c[C_SYNS];
+	ev->syn_e = es;
 	return ds >= (ratio - 1) * e && ds >= RATE_SYN_EXCESS_SHARE * (ev->x[M_PKTS] - e) &&
 	    ds * dt > RATE_NOISE_SIGMAS * sqrt(fmax(es * dt, 1.0));
 }
@@ -620,6 +623,15 @@ rate_emit(struct rate_state *st, const struct rate_series *s, const struct readi
 	double conf = x > 0 ? 100.0 * (1.0 - e / x) : 0;
 
 	d.confidence = (uint8_t)(conf < 1 ? 1 : conf > 100 ? 100 : conf);
+	if (ev->syn) {
+		conf = ev->syn_x > 0 ? 100.0 * (1.0 - ev->syn_e / ev->syn_x) : 0;
+		d.confidence = (uint8_t)(conf < 1 ? 1 : conf > 100 ? 100 : conf);
+		snprintf(d.reason, sizeof(d.reason),
+		    "SYNs %.0f/s vs expected %.0f/s in packets %.0f/s vs expected %.0f/s, "
+		    "suspicion %u/%u", ev->syn_x, ev->syn_e, x, e, s->count, pr->persist);
+		st->env.emit(st->env.ctx, &d);
+		return;
+	}
 	snprintf(d.reason, sizeof(d.reason),
 	    "%s %.0f/s vs expected %.0f/s (%.1fx, %.1f spreads), suspicion %u/%u",
 	    w == M_PKTS ? "packets" : "bytes", x, e, e > 0 ? x / e : 0.0,
