@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""capture_benign.py OUT.pcap [SECONDS]: capture a real benign workload.
+"""capture_benign.py OUT.pcap [SECONDS] [--workload 2]: capture a real benign
+workload (workload 1 made benign.pcap, workload 2 benign2.pcap: the hold-out).
 
 How bench/detect/benign.pcap was made (root; namespaces and documentation
 addresses only; everything it starts is bounded in time and removed):
@@ -15,6 +16,15 @@ addresses only; everything it starts is bounded in time and removed):
 - the veth's GSO size is the MTU, so packets are wire-sized;
 - tcpdump in srv captures the veth with a snap length of 96 bytes (headers
   only; the original lengths are kept, which is what the counters count).
+
+Workload 2 (bench/detect/benign2.pcap, 140 s: the hold-out the detector is
+not tuned on) differs in mix, sizes and pacing: twelve clients
+(192.0.2.2-192.0.2.13); HTTP runs of 1-3 GETs of files of 2 KiB to 512 KiB (uniform choice);
+a second TCP service (a python key-value server on port 7000) used over
+long-lived connections, each session a run of small requests with replies
+of 64 B to 4 KiB; DNS at a lower share; on/off pacing (sessions of
+activity, heavy-tailed (Pareto) think times between them) instead of a
+slow wave.
 
 The traffic is real (kernel TCP, curl, python's HTTP server, dnsmasq); the
 bytes differ run to run (ports, timing), the workload's shape does not.
@@ -68,6 +78,85 @@ while time.time() - t0 < secs and n < 5000:          # bounded in time and count
     time.sleep(rng.expovariate(1.0) * 0.9 / wave)
 """
 
+CLIENTS2 = ["192.0.2.%d" % i for i in range(2, 14)]
+
+# Workload 2's client: on/off sessions; each session is HTTP GETs of larger
+# files, or a run of key-value requests over one connection, or DNS.
+CLIENT2 = r"""
+import random, socket, struct, subprocess, sys, time
+src, seed, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+rng = random.Random(1000 + seed)
+sizes = [2, 4, 8, 16, 32, 64, 512]
+t0 = time.time()
+n = 0
+while time.time() - t0 < secs and n < 3000:          # bounded in time and count
+    n += 1
+    u = rng.random()
+    if u < 0.15:
+        q = struct.pack(">HHHHHH", rng.randrange(65536), 0x0100, 1, 0, 0, 0)
+        for part in ("k%d" % rng.randrange(20), "example", "test"):
+            q += bytes([len(part)]) + part.encode()
+        q += b"\0" + struct.pack(">HH", 1, 1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((src, 0))
+        s.settimeout(1)
+        s.sendto(q, ("203.0.113.53", 53))
+        try:
+            s.recv(512)
+        except OSError:
+            pass
+        s.close()
+    elif u < 0.55:
+        for _ in range(rng.randrange(1, 4)):
+            subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "8", "--interface",
+                            src, "http://203.0.113.10/g%d" % rng.choice(sizes)], check=False)
+    else:
+        try:
+            c = socket.create_connection(("203.0.113.10", 7000), timeout=3,
+                                         source_address=(src, 0))
+            for _ in range(rng.randrange(3, 16)):
+                c.sendall(b"GET %d\n" % rng.choice((64, 256, 1024, 4096)))
+                want = int(c.recv(8).split(b" ")[0])
+                got = 0
+                while got < want:
+                    b = c.recv(65536)
+                    if not b:
+                        break
+                    got += len(b)
+                time.sleep(rng.uniform(0.02, 0.3))
+            c.close()
+        except (OSError, ValueError):
+            pass
+    time.sleep(min(30.0, rng.paretovariate(1.5) * 5))   # heavy-tailed off time
+"""
+
+# Workload 2's key-value server: "GET n\n" -> "%07d " header then n bytes.
+KVSERVER = r"""
+import socket, threading, time, sys
+end = time.time() + float(sys.argv[1])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("203.0.113.10", 7000))
+srv.listen(64)
+srv.settimeout(1)
+def serve(c):
+    c.settimeout(10)
+    f = c.makefile("rb")
+    try:
+        for line in f:
+            n = min(int(line.split()[1]), 1 << 20)
+            c.sendall(b"%07d " % n + b"v" * n)
+    except (OSError, ValueError, IndexError):
+        pass
+    c.close()
+while time.time() < end:
+    try:
+        c, _ = srv.accept()
+    except OSError:
+        continue
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
 
 def sh(*argv, ns=None, check=True, **kw):
     prefix = ["ip", "netns", "exec", ns] if ns else []
@@ -78,8 +167,14 @@ def main():
     if len(sys.argv) < 2:
         print(__doc__)
         return 2
-    out = os.path.abspath(sys.argv[1])
-    secs = float(sys.argv[2]) if len(sys.argv) > 2 else 180
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    workload = 1
+    if "--workload" in sys.argv:
+        workload = int(sys.argv[sys.argv.index("--workload") + 1])
+        args.remove(str(workload))
+    out = os.path.abspath(args[0])
+    secs = float(args[1]) if len(args) > 1 else 180
+    clients_addr, client_code = (CLIENTS, CLIENT) if workload == 1 else (CLIENTS2, CLIENT2)
     tmp = tempfile.mkdtemp(prefix="benign")
     procs = []
     try:
@@ -91,7 +186,7 @@ def main():
         for a in ("203.0.113.10/24", "203.0.113.53/24"):
             sh("ip", "addr", "add", a, "dev", TAG + "a", ns=SRV)
         sh("ip", "addr", "add", "192.0.2.1/24", "dev", TAG + "a", ns=SRV)
-        for a in CLIENTS:
+        for a in clients_addr:
             sh("ip", "addr", "add", a + "/24", "dev", TAG + "b", ns=CLI)
         for ns, dev in ((SRV, TAG + "a"), (CLI, TAG + "b")):
             sh("ip", "link", "set", "lo", "up", ns=ns)
@@ -105,6 +200,13 @@ def main():
         for k in (1, 2, 4, 8, 16, 32, 64, 128, 256):
             with open(os.path.join(www, "f%d" % k), "wb") as f:
                 f.write(os.urandom(k * 1024))
+        for k in (2, 4, 8, 16, 32, 64, 512):
+            with open(os.path.join(www, "g%d" % k), "wb") as f:
+                f.write(os.urandom(k * 1024))
+        if workload == 2:
+            procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", SRV, "/usr/bin/python3", "-c", KVSERVER, str(secs + 30)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
         procs.append(subprocess.Popen(
             ["ip", "netns", "exec", SRV, "/usr/bin/python3", "-m", "http.server", "--bind",
              "203.0.113.10", "--directory", www, "80"],
@@ -121,9 +223,10 @@ def main():
             start_new_session=True)
         procs.append(dump)
         time.sleep(2)
-        clients = [subprocess.Popen(["ip", "netns", "exec", CLI, "/usr/bin/python3", "-c", CLIENT, src,
-                                     str(i + 1), str(secs)], start_new_session=True)
-                   for i, src in enumerate(CLIENTS)]
+        clients = [subprocess.Popen(["ip", "netns", "exec", CLI, "/usr/bin/python3", "-c",
+                                     client_code, src, str(i + 1), str(secs)],
+                                    start_new_session=True)
+                   for i, src in enumerate(clients_addr)]
         procs.extend(clients)
         for c in clients:
             c.wait(timeout=secs + 60)

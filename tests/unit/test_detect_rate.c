@@ -2,8 +2,9 @@
  * persistence and strong deviations, frozen baseline, hysteresis, the
  * hour-of-week profile (a morning rise is normal, a night doubling is not),
  * reset, the state blob (round trip and hostile blobs), learning-time
- * surges, and level shifts of the same character re-learned while floods
- * are not. */
+ * surges, level shifts of the same character re-learned while floods
+ * are not, a bursty series' learned peaks, and a small SYN flood found by
+ * its SYNs. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -350,9 +351,10 @@ test_profile_expects_morning_rise(void **state)
 	assert_true(h->first_attack_ns / NS % 86400 / 3600 == 3);
 	h_free(h);
 
-	/* Without the profile (nor the character) the same mornings look like
-	 * attacks. */
+	/* Without the profile (nor the character, nor the learned peaks) the
+	 * same mornings look like attacks. */
 	h = h_new(false);
+	h->p.rate.peaks = false;
 	h->p.rate.organic_ratio = 0;
 	h->p.rate.relearn_s = 0;
 	h->p.rate.min_pps = 0;
@@ -556,6 +558,81 @@ test_organic_surge(void **state)
 	h_free(h);
 }
 
+/* One TCP reading: `benign` packets/s (+-50 %: a busy web server's seconds
+ * vary that much) of 60 bytes with `syn_share` of them SYNs, and `syns`
+ * packets/s of SYN flood (40 bytes each). */
+static void
+h_feed_tcp(struct harness *h, unsigned s, double benign, double syn_share, double syns)
+{
+	double pk = benign * (1 + 0.5 * h_noise(h));
+	struct reading r = {
+		.time_ns = T0 + (uint64_t)(s + 1) * NS,
+		.interval_ns = NS,
+		.po_id = 7,
+		.proto = PROTO_TCP,
+		.dir = DIR_IN,
+		.packets = (uint64_t)(pk + syns),
+		.bytes = (uint64_t)(pk * 60 + syns * 40),
+		.syns = (uint64_t)(pk * syn_share + syns),
+	};
+
+	detect_rate_ops.feed(h->st, &r);
+}
+
+/* A bursty series: 30 packets/s, 12 % SYNs, and every 30 s a download's
+ * two-second ACK train of 150 packets/s (2 % SYNs): 5x its mean. */
+static void
+h_run_bursty(struct harness *h, unsigned from, unsigned to, double syns)
+{
+	for (unsigned s = from; s < to; s++) {
+		bool burst = s % 30 == 17 || s % 30 == 18;
+
+		h_feed_tcp(h, s, burst ? 150 : 30, burst ? 0.02 : 0.12, syns);
+	}
+}
+
+static void
+test_bursty_series_learned(void **state)
+{
+	struct harness *h = h_new(false);
+	unsigned learning;
+
+	h->p.rate.learn_s = 1800;
+	h_run_bursty(h, 0, 1800, 0);
+	learning = h->attacks;
+	h_run_bursty(h, 1800, 5400, 0);
+	assert_int_equal(h->attacks, learning);	/* its usual bursts are not attacks */
+	h_free(h);
+
+	h = h_new(false);			/* without the learned peaks they are */
+	h->p.rate.learn_s = 1800;
+	h->p.rate.peaks = false;
+	h_run_bursty(h, 0, 1800, 0);
+	learning = h->attacks;
+	h_run_bursty(h, 1800, 5400, 0);
+	assert_true(h->attacks > learning);
+	h_free(h);
+}
+
+static void
+test_small_syn_flood_on_bursty_series(void **state)
+{
+	struct harness *h = h_new(false);
+	unsigned before;
+
+	h->p.rate.learn_s = 1800;
+	h_run_bursty(h, 0, 1800, 0);
+	before = h->attacks;
+	h_run_bursty(h, 1800, 2400, 0);
+	assert_int_equal(h->attacks, before);
+	/* +30 SYNs/s: 2x the series' packets, under its usual peaks, but
+	 * SYNs go from ~4/s to ~34/s */
+	h_run_bursty(h, 2400, 2410, 30);
+	assert_true(h->attacks > before);
+	assert_non_null(strstr(h->last.reason, "SYNs"));
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -565,6 +642,8 @@ main(void)
 		cmocka_unit_test(test_shift_relearned),
 		cmocka_unit_test(test_flood_not_relearned),
 		cmocka_unit_test(test_organic_surge),
+		cmocka_unit_test(test_bursty_series_learned),
+		cmocka_unit_test(test_small_syn_flood_on_bursty_series),
 		cmocka_unit_test(test_persistence_and_strength),
 		cmocka_unit_test(test_small_and_short_are_ignored),
 		cmocka_unit_test(test_noise_floor),

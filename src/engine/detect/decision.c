@@ -332,8 +332,16 @@ decision_feed(struct decision *dp, const struct reading *r)
 	if (a->cur_pps > a->peak_pps || a->type == DECISION_TYPE_UNKNOWN) {
 		if (a->cur_pps > a->peak_pps)
 			a->peak_pps = a->cur_pps;
-		if (a->type != DECISION_TYPE_SCAN && a->type != DECISION_TYPE_SLOWCONN)
-			a->type = decision_classify(a, r, dt);
+		enum decision_type t = decision_classify(a, r, dt);
+
+		/* A flag type found stays: a later, higher reading with a
+		 * smaller SYN or fragment share is the flood plus the
+		 * series' own burst, not another attack. */
+		if (a->type != DECISION_TYPE_SCAN && a->type != DECISION_TYPE_SLOWCONN &&
+		    !((a->type == DECISION_TYPE_SYN_FLOOD || a->type == DECISION_TYPE_FRAGMENTS) &&
+		    (t == DECISION_TYPE_TCP_OTHER || t == DECISION_TYPE_UDP_FLOOD ||
+		    t == DECISION_TYPE_OTHER)))
+			a->type = t;
 	}
 }
 

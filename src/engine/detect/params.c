@@ -34,6 +34,7 @@ static const struct dparams dparams_moat = {
 		.organic_ratio = 5,
 		.learn_ratio = 2.5,
 		.char_tolerance = 0.3,
+		.peaks = true,
 	},
 	.threshold_expiry_s = 10,
 	.quiet_s = 30,
@@ -119,6 +120,7 @@ static const struct dparams_field dparams_fields[] = {
 	{ "rate.organic_ratio", DP_DOUBLE, RATE(organic_ratio), 1000 },
 	{ "rate.learn_ratio", DP_DOUBLE, RATE(learn_ratio), 1000 },
 	{ "rate.char_tolerance", DP_DOUBLE, RATE(char_tolerance), 10 },
+	{ "rate.peaks", DP_BOOL, RATE(peaks), 0 },
 	{ "threshold_expiry", DP_DURATION, offsetof(struct dparams, threshold_expiry_s), 86400 },
 	{ "quiet", DP_DURATION, offsetof(struct dparams, quiet_s), 86400 },
 };

@@ -39,6 +39,8 @@ struct dparams_rate {
 	double organic_ratio;	/* a surge with the same character is declared only above this (0 = off) */
 	double learn_ratio;	/* during learning: declare above this x the short baseline (0 = blind) */
 	double char_tolerance;	/* relative tolerance of the character comparison */
+	bool peaks;		/* a reading must also exceed the series' learned usual peak (its
+				 * 99th percentile): a bursty series' own bursts are not attacks */
 };
 
 /* Absolute limits for one protocol; 0 = no limit. */

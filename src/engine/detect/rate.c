@@ -48,14 +48,25 @@
 
 #define RATE_SLOT_S 900.0			/* a quarter of an hour */
 #define RATE_SLOTS 672				/* quarter hours in a week */
-#define RATE_BLOB_MAGIC 0x4d445233u	/* "MDR3": MDR2 plus the character */
-#define RATE_BLOB_MAGIC2 0x4d445232u	/* "MDR2": loaded with an unknown character */
+#define RATE_BLOB_MAGIC 0x4d445234u	/* "MDR4": MDR3 plus the peaks */
+#define RATE_BLOB_MAGIC3 0x4d445233u	/* "MDR3": loaded with unknown peaks */
+#define RATE_BLOB_MAGIC2 0x4d445232u	/* "MDR2": also an unknown character */
 /* Weight of the previous readings in the recent excess (about 3 readings),
  * which decides whether a surge is declared. */
 #define RATE_RECENT_DECAY 0.7
 /* Absolute slack of the share comparisons (SYNs, fragments): shares of a
  * few per cent are noise at low rates. */
 #define RATE_SHARE_SLACK 0.02
+/* A SYN excess is a SYN flood's evidence when SYNs make at least this
+ * share of the reading's packet excess: a burst of the series' own
+ * connections brings a few SYNs and many more data and ACK packets (one
+ * SYN per HTTP fetch of tens of packets), a SYN flood is its SYNs. */
+#define RATE_SYN_EXCESS_SHARE 0.5
+/* The quantile of the readings learned as the series' usual peak, and the
+ * step of its tracking in spreads: a burst above 99 % of the series'
+ * readings is unusual, one below is how this series behaves. */
+#define RATE_PEAK_Q 0.99
+#define RATE_PEAK_STEP 0.5
 /* Counting noise allowed in a character comparison, in standard deviations. */
 #define RATE_NOISE_SIGMAS 3.0
 #define RATE_PROFILE_MIN_FACTOR 0.05
@@ -82,6 +93,7 @@ struct rate_profile {
 struct rate_measure {
 	double mean;		/* EWMA of rate / factor */
 	double spread;		/* EW mean absolute deviation, same units */
+	double peak;		/* RATE_PEAK_Q quantile of rate / factor: the usual bursts */
 	bool on;		/* the profile factor is applied */
 	struct rate_profile prof;
 };
@@ -360,9 +372,33 @@ rate_factor(struct rate_measure *m, const struct dparams_rate *pr, double t_s)
 
 		m->mean *= scale;
 		m->spread *= scale;
+		m->peak = m->mean;	/* re-learned in the new units */
 		m->on = ready;
 	}
 	return f;
+}
+
+/*
+ * Track the RATE_PEAK_Q quantile of the normalized rate (a stochastic
+ * quantile estimate: up by q steps when a reading is above it, down by
+ * 1 - q steps otherwise, so it settles where 1 - q of readings lie above).
+ * The step is half a spread, and of a suspicion episode only the reading
+ * that opens it teaches the peak (rate_update_clipped): a flood moves the
+ * peak by at most half a spread, never above the flood, before it is
+ * declared and frozen, while a series' recurring bursts (whose spread is
+ * wide: they also teach it, clipped) lift it within tens of them.
+ */
+static void
+rate_peak_learn(struct rate_measure *m, double xn, double floor_frac)
+{
+	double step = RATE_PEAK_STEP * fmax(m->spread, floor_frac * m->mean);
+
+	if (m->peak < m->mean)
+		m->peak = m->mean;
+	if (xn > m->peak)
+		m->peak = fmin(xn, m->peak + RATE_PEAK_Q * step);
+	else
+		m->peak = fmax(m->mean, m->peak - (1 - RATE_PEAK_Q) * step);
 }
 
 static void
@@ -379,20 +415,50 @@ struct rate_eval {
 	double s[M__COUNT];	/* spreads, in rate units */
 	bool over;
 	bool strong;
+	bool syn;		/* over by its SYN excess (rate_syn_over) */
 	int worst;		/* the measure with the largest ratio */
 	double rel;		/* its ratio rate / expected */
+	double syn_x, syn_e;	/* SYNs/s and those expected, when over by them */
 };
+
+/*
+ * A SYN flood too small for the spread rule on a bursty series: the SYNs
+ * above those the learned SYN share expects at the expected packet rate
+ * are at least (ratio - 1) x the expected packet rate (the size the ratio
+ * rule asks of any excess), at least RATE_SYN_EXCESS_SHARE of the packet
+ * excess, and above their counting noise. The character stands in for the
+ * spread rule: a series' own bursts (even 10x ones) are mostly data and
+ * ACKs, so its spread says nothing about how many SYNs it sends, and a
+ * flood adding half the series' rate in SYNs multiplies its SYN rate
+ * several times. TCP only; needs a learned character.
+ */
+static bool
+rate_syn_over(const struct rate_series *s, const struct dparams_rate *pr,
+    const double c[C__COUNT], struct rate_eval *ev, double ratio, double dt)
+{
+	double bp = s->ch[C_PKTS], e = ev->e[M_PKTS], es, ds;
+
+	if (pr->char_tolerance <= 0 || s->proto != PROTO_TCP || bp <= 0 || e <= 0 ||
+	    ev->x[M_PKTS] < pr->min_pps)
+		return false;
+	es = e * s->ch[C_SYNS] / bp;
+	ds = c[C_SYNS] - es;
+	ev->syn_x = c[C_SYNS];
+	ev->syn_e = es;
+	return ds >= (ratio - 1) * e && ds >= RATE_SYN_EXCESS_SHARE * (ev->x[M_PKTS] - e) &&
+	    ds * dt > RATE_NOISE_SIGMAS * sqrt(fmax(es * dt, 1.0));
+}
 
 static void
 rate_evaluate(const struct rate_series *s, const struct dparams_rate *pr, double enter_ratio,
-    struct rate_eval *ev)
+    const double c[C__COUNT], double dt, struct rate_eval *ev)
 {
 	double ratio = s->detected ? pr->stay_ratio : enter_ratio;
 	double k = s->detected ? pr->stay_spreads : pr->enter_spreads;
 	const double floor_x[M__COUNT] = { pr->min_bps, pr->min_pps };
 	double best = 0;
 
-	ev->over = ev->strong = false;
+	ev->over = ev->strong = ev->syn = false;
 	ev->worst = M_PKTS;
 	ev->rel = 0;
 	for (int i = 0; i < M__COUNT; i++) {
@@ -400,20 +466,31 @@ rate_evaluate(const struct rate_series *s, const struct dparams_rate *pr, double
 		double sp = fmax(s->m[i].spread * ev->f[i], pr->spread_floor * e);
 		double x = ev->x[i];
 		double rel = e > 0 ? x / e : (x > 0 ? INFINITY : 0);
-		bool over = x >= floor_x[i] && x > e * ratio && (k <= 0 || x - e > k * sp);
+		bool over = x >= floor_x[i] && x > e * ratio && (k <= 0 || x - e > k * sp) &&
+		    (!pr->peaks || s->detected || x > s->m[i].peak * ev->f[i]);
 
 		ev->e[i] = e;
 		ev->s[i] = sp;
 		if (!over)
 			continue;
 		ev->over = true;
-		if (pr->strong_ratio > 0 && rel > pr->strong_ratio)
+		/* Counted twice only if its excess is also more than twice
+		 * the series' usual peak excess: a bursty series' 1-second
+		 * peaks are far above strong_ratio x its mean, and a cluster
+		 * of them (one download) must not make an attack. */
+		if (pr->strong_ratio > 0 && rel > pr->strong_ratio &&
+		    (!pr->peaks || x - e > 2 * (s->m[i].peak * ev->f[i] - e)))
 			ev->strong = true;
 		if (rel > best) {
 			best = rel;
 			ev->worst = i;
 			ev->rel = rel;
 		}
+	}
+	if (!ev->over && rate_syn_over(s, pr, c, ev, ratio, dt)) {
+		ev->over = ev->syn = true;
+		ev->worst = M_PKTS;
+		ev->rel = ev->x[M_PKTS] / ev->e[M_PKTS];
 	}
 }
 
@@ -546,6 +623,15 @@ rate_emit(struct rate_state *st, const struct rate_series *s, const struct readi
 	double conf = x > 0 ? 100.0 * (1.0 - e / x) : 0;
 
 	d.confidence = (uint8_t)(conf < 1 ? 1 : conf > 100 ? 100 : conf);
+	if (ev->syn) {
+		conf = ev->syn_x > 0 ? 100.0 * (1.0 - ev->syn_e / ev->syn_x) : 0;
+		d.confidence = (uint8_t)(conf < 1 ? 1 : conf > 100 ? 100 : conf);
+		snprintf(d.reason, sizeof(d.reason),
+		    "SYNs %.0f/s vs expected %.0f/s in packets %.0f/s vs expected %.0f/s, "
+		    "suspicion %u/%u", ev->syn_x, ev->syn_e, x, e, s->count, pr->persist);
+		st->env.emit(st->env.ctx, &d);
+		return;
+	}
 	snprintf(d.reason, sizeof(d.reason),
 	    "%s %.0f/s vs expected %.0f/s (%.1fx, %.1f spreads), suspicion %u/%u",
 	    w == M_PKTS ? "packets" : "bytes", x, e, e > 0 ? x / e : 0.0,
@@ -571,13 +657,42 @@ rate_warm(struct rate_series *s, const struct rate_eval *ev, double age_s, doubl
 }
 
 static void
-rate_update(struct rate_series *s, const struct rate_eval *ev, double t_s, double dt, double period)
+rate_update(struct rate_series *s, const struct dparams_rate *pr, const struct rate_eval *ev,
+    double t_s, double dt, double period)
 {
 	double alpha = dt / (period + dt);
 
 	for (int i = 0; i < M__COUNT; i++) {
+		rate_peak_learn(&s->m[i], ev->x[i] / ev->f[i], pr->spread_floor);
 		rate_learn(&s->m[i], ev->x[i] / ev->f[i], alpha);
 		rate_profile_learn(&s->m[i].prof, t_s, ev->x[i], dt);
+	}
+}
+
+/*
+ * A reading under suspicion but not declared still teaches the baseline,
+ * clipped to the entry bound (mean + enter_spreads spreads): a bursty
+ * series' bursts would otherwise never reach its spread (they are the
+ * readings that raise the count), so the spread would describe only its
+ * calm seconds and every usual burst would look like an attack. Clipping
+ * bounds what one reading can teach (a Huber-style robust update), so the
+ * few readings of a flood before it is declared move the baseline by a
+ * fraction of a spread; the character and the profile stay frozen.
+ */
+static void
+rate_update_clipped(struct rate_series *s, const struct dparams_rate *pr,
+    const struct rate_eval *ev, double dt, double period, bool first)
+{
+	double alpha = dt / (period + dt);
+
+	for (int i = 0; i < M__COUNT; i++) {
+		struct rate_measure *m = &s->m[i];
+		double sp = fmax(m->spread, pr->spread_floor * m->mean);
+		double cap = m->mean + fmax(pr->enter_spreads, 1.0) * sp;
+
+		if (first)
+			rate_peak_learn(m, ev->x[i] / ev->f[i], pr->spread_floor);
+		rate_learn(m, fmin(ev->x[i] / ev->f[i], cap), alpha);
 	}
 }
 
@@ -605,7 +720,7 @@ rate_feed(void *arg, const struct reading *r)
 	struct rate_series *s;
 	struct rate_eval ev;
 	double dt, t_s, age_s, period, c[C__COUNT];
-	bool learning, organic;
+	bool learning, organic, first;
 
 	if (r->proto >= PROTO__COUNT || r->dir >= DIR__COUNT)
 		return;
@@ -639,7 +754,7 @@ rate_feed(void *arg, const struct reading *r)
 	period = learning ? pr->period_learn_s : pr->period_s;
 	if (learning && pr->learn_ratio <= 0) {
 		rate_char_learn(s, c, dt / (period + dt));
-		rate_update(s, &ev, t_s, dt, period);
+		rate_update(s, pr, &ev, t_s, dt, period);
 		return;
 	}
 	if (!learning && !s->learned) {
@@ -647,14 +762,17 @@ rate_feed(void *arg, const struct reading *r)
 		if (st->env.learned != NULL)
 			st->env.learned(st->env.ctx, s->po_id, s->proto, s->dir, s->port);
 	}
-	rate_evaluate(s, pr, learning ? pr->learn_ratio : pr->enter_ratio, &ev);
+	rate_evaluate(s, pr, learning ? pr->learn_ratio : pr->enter_ratio, c, dt, &ev);
+	first = s->count == 0;	/* before this reading: it opens an episode */
 	rate_count(s, pr, &ev);
 	if (s->count == 0) {
 		rate_char_learn(s, c, dt / (period + dt));
-		rate_update(s, &ev, t_s, dt, period);
+		rate_update(s, pr, &ev, t_s, dt, period);
 		rate_window_clear(s);
 		return;
 	}
+	if (pr->peaks && !s->detected && !ev.syn)
+		rate_update_clipped(s, pr, &ev, dt, period, first);
 	rate_window_add(s, c, &ev, dt);
 	/* The schedule: every `relearn` of a shift its whole window is judged;
 	 * the same character becomes the baseline, another starts a new window. */
@@ -746,6 +864,7 @@ rate_save_measure(struct detect_buf *b, const struct rate_measure *m)
 {
 	detect_buf_f64(b, m->mean);
 	detect_buf_f64(b, m->spread);
+	detect_buf_f64(b, m->peak);
 	detect_buf_u8(b, m->on);
 	detect_buf_u16(b, m->prof.nlearned);
 	detect_buf_u32(b, (uint32_t)m->prof.acc_slot);
@@ -784,13 +903,16 @@ rate_save(void *arg, uint8_t **ret_blob, size_t *ret_len)
 }
 
 static bool
-rate_load_measure(struct cursor *c, struct rate_measure *m)
+rate_load_measure(struct cursor *c, struct rate_measure *m, bool with_peak)
 {
 	uint8_t on;
 	uint32_t slot;
 	unsigned known = 0;
 
-	if (!detect_cur_f64(c, &m->mean) || !detect_cur_f64(c, &m->spread) || !cur_u8(c, &on) ||
+	m->peak = 0;	/* unknown: re-learned from the mean up */
+	if (!detect_cur_f64(c, &m->mean) || !detect_cur_f64(c, &m->spread) ||
+	    (with_peak && (!detect_cur_f64(c, &m->peak) || !(m->peak >= 0 && m->peak <= 1e18))) ||
+	    !cur_u8(c, &on) ||
 	    !cur_be16(c, &m->prof.nlearned) || !cur_be32(c, &slot) ||
 	    !detect_cur_f64(c, &m->prof.acc_sum) || !detect_cur_f64(c, &m->prof.acc_dt) ||
 	    !detect_cur_f64(c, &m->prof.week_mean))
@@ -813,7 +935,7 @@ rate_load_measure(struct cursor *c, struct rate_measure *m)
 }
 
 static bool
-rate_load_series(struct cursor *c, struct rate_series *s, bool with_char)
+rate_load_series(struct cursor *c, struct rate_series *s, bool with_char, bool with_peak)
 {
 	uint8_t flags;
 
@@ -828,7 +950,7 @@ rate_load_series(struct cursor *c, struct rate_series *s, bool with_char)
 	s->learned = flags & 2;
 	s->detected = flags & 4;
 	for (int m = 0; m < M__COUNT; m++)
-		if (!rate_load_measure(c, &s->m[m]))
+		if (!rate_load_measure(c, &s->m[m], with_peak))
 			return false;
 	for (int k = 0; with_char && k < C__COUNT; k++)
 		if (!detect_cur_f64(c, &s->ch[k]) || !(s->ch[k] >= 0 && s->ch[k] <= 1e18))
@@ -845,7 +967,7 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 	int r = -EINVAL;
 
 	if (!cur_be32(&c, &magic) || !cur_be32(&c, &n) ||
-	    (magic != RATE_BLOB_MAGIC && magic != RATE_BLOB_MAGIC2) ||
+	    (magic != RATE_BLOB_MAGIC && magic != RATE_BLOB_MAGIC3 && magic != RATE_BLOB_MAGIC2) ||
 	    n > LIMIT_DETECT_SERIES || n > cur_left(&c) / 8)
 		return -EINVAL;
 	tmp.cap = n ? n : 1;
@@ -853,7 +975,8 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 	if (tmp.series == NULL)
 		return -ENOMEM;
 	for (tmp.n = 0; tmp.n < n; tmp.n++)
-		if (!rate_load_series(&c, &tmp.series[tmp.n], magic == RATE_BLOB_MAGIC))
+		if (!rate_load_series(&c, &tmp.series[tmp.n], magic != RATE_BLOB_MAGIC2,
+		    magic == RATE_BLOB_MAGIC))
 			goto out;
 	if (!cur_empty(&c))
 		goto out;
