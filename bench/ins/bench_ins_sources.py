@@ -35,6 +35,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "e2e"))
+sys.path.insert(0, HERE)
+from bench_ins_slow import Lines, legit_stats, stop  # noqa: E402 (after the path)
 
 NOFILE = __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)[1]
 SRV, CLI = "192.0.2.1", "192.0.2.2"
@@ -195,41 +197,6 @@ LEGIT = textwrap.dedent("""
         print("%.3f %d %.6f" % (t0 - start, ok, time.time() - t0), flush=True)
         time.sleep(0.05)
 """)
-
-
-def pct(vals, q):
-    return vals[min(len(vals) - 1, int(q * len(vals)))] if vals else float("nan")
-
-
-def legit_stats(lines):
-    rows = [tuple(float(x) for x in l.split()) for l in lines if len(l.split()) == 3]
-    oks = sorted(r[2] for r in rows if r[1] == 1)
-    n = len(rows)
-    return n, (len(oks) / n if n else 0.0), pct(oks, 0.5), pct(oks, 0.99)
-
-
-class Lines:
-    def __init__(self, p):
-        self.lines = []
-        self.t = threading.Thread(target=self._read, args=(p,), daemon=True)
-        self.t.start()
-
-    def _read(self, p):
-        for line in p.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def text(self):
-        return "\n".join(self.lines)
-
-
-def stop(p, timeout=15):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
 
 
 def setup(topo):
