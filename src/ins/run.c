@@ -622,7 +622,9 @@ run_setup_notif(struct run *m, int sock)
 		r = notif_open(broker_loop(&m->b), fds[0], run_notif_socket, m, &m->notif);
 		if (r == 0) {
 			log_info("socket(2) calls past the shim (Go, static binaries) are brokered "
-				 "through seccomp notification");
+				 "through seccomp notification; connect policy and marks hold for "
+				 "them, but their listeners are the kernel's (not held, shed, capped "
+				 "or denied per source, no IPFIX); each is named when it listens");
 			return;
 		}
 		e = (uint8_t)(-r > 255 ? 255 : -r);
@@ -643,9 +645,10 @@ run_log_notif_stats(const struct run *m)
 		return;
 	st = notif_stats(m->notif);
 	log_info("seccomp notification: brokered %llu refused %llu unbrokered %llu own %llu "
-		 "gone %llu", (unsigned long long)st->brokered, (unsigned long long)st->refused,
-		 (unsigned long long)st->unbrokered, (unsigned long long)st->own,
-		 (unsigned long long)st->gone);
+		 "gone %llu listeners %llu", (unsigned long long)st->brokered,
+		 (unsigned long long)st->refused, (unsigned long long)st->unbrokered,
+		 (unsigned long long)st->own, (unsigned long long)st->gone,
+		 (unsigned long long)st->listeners);
 }
 
 /* Run mode: a private socket directory, the command as child, serve until it exits. */
