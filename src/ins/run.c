@@ -414,9 +414,10 @@ run_enter_rofs(const struct run *m, const struct run_opts *o, const char *ctl_di
 	if (abi < 0)
 		fatalx("confinement: read-only file access: %s", err);
 	r = rofs_verify("/tmp");
+	if (r == -EPERM)
+		fatalx("confinement: Landlock domain entered but a file could still be made in /tmp");
 	if (r < 0)
-		fatalx("confinement: Landlock domain entered but a file could still be made in "
-		       "/tmp (%s)", strerror(-r));
+		log_warnx("read-only file access not checked: probing /tmp: %s", strerror(-r));
 	snprintf(desc, desclen, "file access read-only (Landlock ABI %d)", abi);
 }
 
