@@ -34,6 +34,7 @@ struct diag {
 enum {
 	DIAG_ESTABLISHED = 1, DIAG_SYN_RECV = 3, DIAG_FIN_WAIT1 = 4, DIAG_FIN_WAIT2 = 5,
 	DIAG_TIME_WAIT = 6, DIAG_CLOSE = 7, DIAG_CLOSE_WAIT = 8, DIAG_LAST_ACK = 9, DIAG_CLOSING = 11,
+	DIAG_LISTEN = 10,
 };
 
 /*
@@ -312,14 +313,16 @@ diag_drain(struct diag *d)
 		;
 }
 
-int
-diag_dump(struct diag *d, int family, size_t max, diag_fn fn, void *arg)
+/* One dump of the TCP sockets of family in states (a bit per state), extensions ext. */
+static int
+diag_dump_states(struct diag *d, int family, uint32_t states, uint8_t ext, size_t max,
+		 diag_fn fn, void *arg)
 {
 	struct inet_diag_req_v2 req = {
 		.sdiag_family = (uint8_t)family,
 		.sdiag_protocol = IPPROTO_TCP,
-		.idiag_ext = 1u << (INET_DIAG_INFO - 1),
-		.idiag_states = DIAG_STATES,
+		.idiag_ext = ext,
+		.idiag_states = states,
 	};
 	size_t count = 0;
 	int r;
@@ -341,6 +344,18 @@ diag_dump(struct diag *d, int family, size_t max, diag_fn fn, void *arg)
 		if (r == 1)
 			return (int)count;
 	}
+}
+
+int
+diag_dump(struct diag *d, int family, size_t max, diag_fn fn, void *arg)
+{
+	return diag_dump_states(d, family, DIAG_STATES, 1u << (INET_DIAG_INFO - 1), max, fn, arg);
+}
+
+int
+diag_dump_listeners(struct diag *d, int family, size_t max, diag_fn fn, void *arg)
+{
+	return diag_dump_states(d, family, 1u << DIAG_LISTEN, 0, max, fn, arg);
 }
 
 int

@@ -61,6 +61,12 @@ void diag_close(struct diag *d);
 int diag_dump(struct diag *d, int family, size_t max, diag_fn fn, void *arg);
 
 /*
+ * Dump the LISTEN TCP sockets of one family (no tcp_info: has_info false),
+ * calling fn for each; at most max. Returns how many or a negative errno.
+ */
+int diag_dump_listeners(struct diag *d, int family, size_t max, diag_fn fn, void *arg);
+
+/*
  * Open a socket subscribed to the kernel's TCP destroy broadcasts
  * (SKNLGRP_INET_TCP_DESTROY and the IPv6 one; needs CAP_NET_ADMIN): one
  * message with final TCP_INFO for every TCP socket of the namespace as it

@@ -173,8 +173,13 @@ insnft_mark_release(struct insnft_claim *c)
 	if (c->fd < 0)
 		return;
 	/* Unlink first: a claimer that opened the old file sees it is gone and retries. */
-	if (unlink(c->path) < 0)
-		log_warn("removing %s", c->path);
+	if (unlink(c->path) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			log_debug("%s stays (the broker user may not remove it): the next claimer "
+				  "of this mark finds it unlocked and takes it over", c->path);
+		else
+			log_warn("removing %s", c->path);
+	}
 	close(c->fd);
 	c->fd = -1;
 }

@@ -35,6 +35,7 @@ struct ins_opts {
 	const char *user;	/* --user USER[:GROUP]: the command runs as USER */
 	const char *ipfix;
 	const char *policy;
+	const char *broker_user;	/* --broker-user: whom moat-ins becomes after set-up */
 	bool isolate;
 	bool verbose;
 	bool check;
@@ -54,7 +55,7 @@ ins_usage(FILE *f)
 		"usage: moat-ins [-v] [--policy FILE] [--hold none|data|http] [--hold-timeout MS]\n"
 		"                [--max-held-per-source N] [--max-conns-per-source N]\n"
 		"                [--min-rate BYTES_PER_S] [--ipfix ADDR:PORT] [--no-sandbox]\n"
-		"                [--user USER[:GROUP]]\n"
+		"                [--user USER[:GROUP]] [--broker-user USER|root]\n"
 		"                --socket PATH\n"
 		"       moat-ins [options] [--isolate] [--socket PATH] -- CMD [ARGS...]\n"
 		"       moat-ins --check --policy FILE\n");
@@ -142,6 +143,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "broker-user", required_argument, NULL, 'B' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "isolate", no_argument, NULL, 'i' },
 		{ "hold", required_argument, NULL, 'H' },
@@ -178,6 +180,7 @@ ins_parse(int argc, char **argv, struct ins_opts *o, struct policy *pol)
 		case 'S': o->no_sandbox = true; break;
 		case 's': o->sock = optarg; break;
 		case 'u': o->user = optarg; break;
+		case 'B': o->broker_user = optarg; break;
 		case 'p': o->policy = optarg; break;
 		case 'i': o->isolate = true; break;
 		case 'v': o->verbose = true; break;
@@ -288,6 +291,7 @@ main(int argc, char **argv)
 	ro = (struct run_opts){
 		.sock = o.sock, .ipfix = o.ipfix, .isolate = o.isolate,
 		.no_sandbox = o.no_sandbox, .reload = ins_reload, .reload_ctx = &args,
+		.broker_user = o.broker_user, .policy = o.policy,
 	};
 	if (optind_ < argc) {
 		ro.cmd = argv + optind_;

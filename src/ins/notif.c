@@ -17,12 +17,15 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
 #include "common/evloop.h"
 #include "common/log.h"
+#include "ins/diag.h"
 
 #if defined(__x86_64__)
 #define NOTIF_ARCH AUDIT_ARCH_X86_64
@@ -40,6 +43,25 @@
 /* Notifications served per wakeup: the rest on the next one, so the loop stays fair. */
 #define NOTIF_BURST 32
 
+/*
+ * Brokered TCP sockets watched for listen(2) (notif_watch_tick): how many at
+ * once (the oldest is forgotten beyond), for how long (a server listens right
+ * after socket(2); a client's socket simply expires), and how often the
+ * namespace's listeners are dumped while any is watched.
+ */
+#define NOTIF_WATCH 64
+#define NOTIF_WATCH_NS (5ull * 1000000000ull)
+#define NOTIF_WATCH_PERIOD_NS (200ull * 1000000ull)
+/* Listeners looked at per dump and family: a namespace has few. */
+#define NOTIF_WATCH_MAX_LISTENERS 4096
+
+struct notif_watch {
+	uint64_t inode;		/* the socket's, from fstat before it was handed over */
+	uint64_t until_ns;	/* CLOCK_MONOTONIC */
+	uint32_t pid;
+	char comm[16];
+};
+
 struct notif {
 	int fd;
 	struct evloop_io *io;
@@ -50,6 +72,10 @@ struct notif {
 	size_t req_len, resp_len;
 	bool no_send_flag;		/* kernel before 5.14: ADDFD, then SEND */
 	struct notif_stats st;
+	struct diag *diag;		/* LISTEN dumps (notif_watch_tick), or NULL */
+	struct evloop_timer *watch_timer;
+	struct notif_watch watch[NOTIF_WATCH];
+	size_t nwatch;
 };
 
 int
@@ -211,26 +237,35 @@ notif_inject(struct notif *n, uint64_t id, int fd, bool cloexec)
 	n->st.brokered++;
 }
 
+/* The program's name (/proc/PID/comm), printable ASCII only: it names itself (PR_SET_NAME). */
+static void
+notif_comm(uint32_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t k;
+	int fd;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	k = read(fd, buf, len - 1);
+	buf[k > 0 ? k : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	close(fd);
+	for (char *c = buf; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+}
+
 /* A call we do not broker: by name, then on in the program's namespace. */
 static void
 notif_unbrokered(struct notif *n, const struct seccomp_notif *req)
 {
-	char path[64], comm[32] = "?", call[64];
-	int fd;
-	ssize_t k;
+	char comm[32], call[64];
 
-	snprintf(path, sizeof(path), "/proc/%u/comm", req->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		k = read(fd, comm, sizeof(comm) - 1);
-		comm[k > 0 ? k : 0] = '\0';
-		comm[strcspn(comm, "\n")] = '\0';
-		close(fd);
-	}
-	/* The program names itself (PR_SET_NAME): nothing but printable ASCII reaches the log. */
-	for (char *c = comm; *c; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';
+	notif_comm(req->pid, comm, sizeof(comm));
 	/* The pid was still the caller's while we read its name. */
 	if (!notif_valid(n, req->id)) {
 		n->st.gone++;
@@ -243,6 +278,97 @@ notif_unbrokered(struct notif *n, const struct seccomp_notif *req)
 			req->pid, call);
 	n->st.unbrokered++;
 	notif_reply(n, req->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+}
+
+static uint64_t
+notif_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Watch a TCP socket we are about to hand over (fd, ours until then) for
+ * listen(2): its inode and its program's name, read while the caller is
+ * still waiting for us, so the pid is still its.
+ */
+static void
+notif_watch_add(struct notif *n, const struct seccomp_notif *req, int fd)
+{
+	struct notif_watch *w;
+	struct stat st;
+	size_t at = n->nwatch;
+
+	if (!n->diag || fstat(fd, &st) < 0)
+		return;
+	if (at == NOTIF_WATCH) {
+		at = 0;		/* full: the oldest goes (its server would have listened by now) */
+		for (size_t i = 1; i < n->nwatch; i++)
+			if (n->watch[i].until_ns < n->watch[at].until_ns)
+				at = i;
+	} else {
+		n->nwatch++;
+	}
+	w = &n->watch[at];
+	w->inode = (uint64_t)st.st_ino;
+	w->until_ns = notif_now_ns() + NOTIF_WATCH_NS;
+	w->pid = req->pid;
+	notif_comm(req->pid, w->comm, sizeof(w->comm));
+	if (!evloop_timer_armed(n->watch_timer))
+		evloop_timer_arm(n->watch_timer, NOTIF_WATCH_PERIOD_NS, NOTIF_WATCH_PERIOD_NS);
+}
+
+static void
+notif_watch_drop(struct notif *n, size_t i)
+{
+	n->watch[i] = n->watch[--n->nwatch];
+}
+
+/* One listener of the namespace: a watched socket of ours that listens is named. */
+static void
+notif_on_listener(void *arg, const struct diag_sock *s)
+{
+	struct notif *n = arg;
+
+	for (size_t i = 0; i < n->nwatch; i++) {
+		if (n->watch[i].inode != s->inode)
+			continue;
+		log_warnx("%s (pid %u) listens on port %u with a socket made past the shim "
+			  "(seccomp notification): the kernel accepts its connections, not "
+			  "moat-ins, so they are not held, shed, capped or denied per source, nor "
+			  "exported over IPFIX", n->watch[i].comm, n->watch[i].pid,
+			  (unsigned)s->local.port);
+		n->st.listeners++;
+		notif_watch_drop(n, i);
+		return;
+	}
+}
+
+/* While sockets are watched: forget the expired, dump the listeners, match. */
+static void
+notif_watch_tick(struct evloop_timer *t, void *arg)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct notif *n = arg;
+	uint64_t now = notif_now_ns();
+
+	for (size_t i = 0; i < n->nwatch;) {
+		if (n->watch[i].until_ns <= now)
+			notif_watch_drop(n, i);
+		else
+			i++;
+	}
+	for (size_t f = 0; f < 2 && n->nwatch > 0; f++) {
+		int r = diag_dump_listeners(n->diag, families[f], NOTIF_WATCH_MAX_LISTENERS,
+					    notif_on_listener, n);
+
+		if (r < 0)
+			log_ratelimited(5, 1, log_warnx, "listeners dump: %s", strerror(-r));
+	}
+	if (n->nwatch == 0)
+		evloop_timer_disarm(t);
 }
 
 static void
@@ -270,6 +396,8 @@ notif_handle(struct notif *n, const struct seccomp_notif *req)
 		n->st.refused++;
 		return;
 	}
+	if (family != AF_NETLINK && (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM)
+		notif_watch_add(n, req, fd);
 	notif_inject(n, req->id, fd, (type & SOCK_CLOEXEC) != 0);
 	close(fd);
 }
@@ -333,6 +461,10 @@ notif_open(struct evloop *loop, int fd, notif_socket_fn fn, void *ctx, struct no
 	r = evloop_add_fd(loop, fd, EVLOOP_IN, notif_event, n, &n->io);
 	if (r < 0)
 		goto fail;
+	/* Without these only the naming of listeners is lost. */
+	if (evloop_timer_new(loop, notif_watch_tick, n, &n->watch_timer) == 0 &&
+	    diag_open(&n->diag) < 0)
+		n->diag = NULL;
 	*ret = n;
 	return 0;
 fail:
@@ -349,6 +481,8 @@ notif_free(struct notif *n)
 	if (!n)
 		return;
 	evloop_io_del(n->io);
+	evloop_timer_free(n->watch_timer);
+	diag_close(n->diag);
 	close(n->fd);
 	free(n->req);
 	free(n->resp);

@@ -87,6 +87,7 @@ struct notif_stats {
 	uint64_t own;		/* NOTIF_CONTINUE: the program's own, by design (netlink for a
 				   program that could hold CAP_NET_ADMIN) */
 	uint64_t gone;		/* caller died or was interrupted before the reply */
+	uint64_t listeners;	/* brokered TCP sockets seen listening, each named in the log */
 };
 
 /*

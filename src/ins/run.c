@@ -4,6 +4,7 @@
 #include "ins/run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <limits.h>
 #include <netdb.h>
@@ -27,6 +28,7 @@
 #include "ins/insnft.h"
 #include "ins/isolate.h"
 #include "ins/notif.h"
+#include "ins/rofs.h"
 #include "proto/insproto.h"
 
 /* "0x4d490000 (1296629760)": a mark in messages, as nft shows it and as YAML takes it. */
@@ -365,22 +367,150 @@ run_warm_resolver(void)
 }
 
 /*
- * Once the command is started and every socket of our own is open: keep only
- * CAP_NET_ADMIN (SOCK_DESTROY, nftables reloads), CAP_NET_BIND_SERVICE
- * (binding low ports for the application) and CAP_KILL (passing signals on to
- * a command that runs as another user: --user, or one that dropped
- * privileges itself), shrink the bounding set, set
- * no_new_privs and load the seccomp allow-list (unless --no-sandbox). Then
- * start the resolver threads, which inherit exactly that.
+ * Read-only file access (rofs.h), entered while still root and single
+ * threaded, so that the probe below proves Landlock (not file modes) refuses.
+ * What stays writable: removing the control socket (its directory) and, in
+ * run mode, our private directory (its parent); removing our mark's lock
+ * file. Without Landlock the broker goes on, saying so: its uid and the
+ * seccomp filter still hold.
  */
 static void
-run_confine_and_start(struct broker *b, const struct run_opts *o, bool notif)
+run_enter_rofs(const struct run *m, const struct run_opts *o, const char *ctl_dir,
+	       char *desc, size_t desclen)
+{
+	struct rofs_rule rules[4] = { { 0 } };
+	char sockdir[PATH_MAX], parent[PATH_MAX], err[256] = "";
+	size_t n = 0;
+	char *slash;
+	int abi, r;
+
+	if (ctl_dir) {
+		snprintf(parent, sizeof(parent), "%s", ctl_dir);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		else
+			snprintf(parent, sizeof(parent), "/");
+		rules[n++] = (struct rofs_rule){ .path = ctl_dir, .allow = ROFS_REMOVE_FILE };
+		rules[n++] = (struct rofs_rule){ .path = parent, .allow = ROFS_REMOVE_DIR };
+	} else if (o->sock) {
+		snprintf(sockdir, sizeof(sockdir), "%s", o->sock);
+		slash = strrchr(sockdir, '/');
+		if (slash && slash != sockdir)
+			*slash = '\0';
+		else
+			snprintf(sockdir, sizeof(sockdir), slash ? "/" : ".");
+		rules[n++] = (struct rofs_rule){ .path = sockdir, .allow = ROFS_REMOVE_FILE };
+	}
+	if (m->claim.fd >= 0)
+		rules[n++] = (struct rofs_rule){ .path = INSNFT_LOCK_DIR, .allow = ROFS_REMOVE_FILE };
+	abi = rofs_enter(rules, err, sizeof(err));
+	if (abi == -EOPNOTSUPP) {
+		log_warnx("Landlock is not available in this kernel: file access is NOT read-only "
+			  "(the broker user, capabilities and seccomp filter still apply)");
+		snprintf(desc, desclen, "file access not restricted (no Landlock)");
+		return;
+	}
+	if (abi < 0)
+		fatalx("confinement: read-only file access: %s", err);
+	r = rofs_verify("/tmp");
+	if (r == -EPERM)
+		fatalx("confinement: Landlock domain entered but a file could still be made in /tmp");
+	if (r < 0)
+		log_warnx("read-only file access not checked: probing /tmp: %s", strerror(-r));
+	snprintf(desc, desclen, "file access read-only (Landlock ABI %d)", abi);
+}
+
+/*
+ * The user moat-ins becomes (run_opts.broker_user): NULL when it stays as it
+ * is (already unprivileged, "root", or the default user missing, which is
+ * said). A user named explicitly must exist.
+ */
+static const char *
+run_broker_user(const struct run_opts *o, uid_t *ret_uid, gid_t *ret_gid)
+{
+	const char *name = o->broker_user ? o->broker_user : RUN_BROKER_USER;
+	struct passwd pw, *p = NULL;
+	char buf[4096];
+
+	if (geteuid() != 0)
+		return NULL;	/* started unprivileged: nothing to switch */
+	if (strcmp(name, "root") == 0) {
+		log_warnx("--broker-user root: the broker keeps uid 0 after set-up");
+		return NULL;
+	}
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &p) != 0 || !p) {
+		if (o->broker_user)
+			fatalx("--broker-user %s: no such user", name);
+		log_warnx("user %s does not exist (scripts/deps creates it; or --broker-user): "
+			  "the broker keeps uid 0 after set-up", name);
+		return NULL;
+	}
+	if (p->pw_uid == 0)
+		return NULL;
+	*ret_uid = p->pw_uid;
+	*ret_gid = p->pw_gid;
+	return name;
+}
+
+/*
+ * Whether uid:gid (with gid as its only group, as sandbox_enter leaves it)
+ * can open path for reading: asked in a child that becomes that user, so the
+ * answer is the kernel's own.
+ */
+static bool
+run_user_can_read(const char *path, uid_t uid, gid_t gid)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		int fd;
+
+		if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(2);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * Once the command is started and every socket of our own is open:
+ * read-only file access (run_enter_rofs), then sandbox_enter: the broker
+ * user (run_broker_user), keeping only CAP_NET_ADMIN (SOCK_DESTROY, nftables
+ * reloads, marks), CAP_NET_BIND_SERVICE (binding low ports for the
+ * application) and CAP_KILL (passing signals on to a command that runs as
+ * root or another user) through the switch, the bounding set shrunk to those,
+ * no_new_privs and the seccomp allow-list. Unless --no-sandbox. Then start the
+ * resolver threads, which inherit exactly that.
+ *
+ * Not kept, because nothing needs it: CAP_SYS_PTRACE. The seccomp listener
+ * is a descriptor the command sent us; serving socket(2) reads only the
+ * call's integer arguments (no /proc/PID/mem) and installs the descriptor
+ * with SECCOMP_IOCTL_NOTIF_ADDFD, which needs no ptrace access; the client's
+ * /proc/PID/status and comm are world-readable. CAP_DAC_READ_SEARCH only when
+ * the broker user cannot read the policy file (run_user_can_read). Not kept:
+ * CAP_DAC_OVERRIDE; so, in run mode, the private directory becomes the
+ * broker user's, for the broker to remove it at exit.
+ */
+static void
+run_confine_and_start(struct run *m, const struct run_opts *o, bool notif, const char *ctl_dir)
 {
 	/* broker_sandbox_syscalls, and ioctl for the seccomp listener when there is one
 	   (narrowed to its commands by notif_confine_ioctl). */
 	const char *list[64];
-	char err[256] = "";
+	char err[256] = "", files[96] = "";
 	size_t n = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	const char *user;
+	bool reader = false;
 	struct sandbox_opts so = {
 		.keep_caps = geteuid() == 0 ? SANDBOX_CAP(CAP_NET_ADMIN) |
 					       SANDBOX_CAP(CAP_NET_BIND_SERVICE) |
@@ -400,16 +530,36 @@ run_confine_and_start(struct broker *b, const struct run_opts *o, bool notif)
 		list[n++] = "ioctl";
 	list[n] = NULL;
 	if (o->no_sandbox) {
-		log_warnx("--no-sandbox: running without confinement");
+		log_warnx("--no-sandbox: running without confinement (uid %u, every capability, "
+			  "files writable)", (unsigned)geteuid());
 	} else {
 		run_warm_resolver();
 		r = notif ? notif_confine_ioctl() : 0;
 		if (r < 0)
 			fatalx("confinement: ioctl filter for the seccomp listener: %s", strerror(-r));
+		user = run_broker_user(o, &uid, &gid);
+		if (user && ctl_dir && chown(ctl_dir, uid, gid) < 0)
+			fatal("chown %s to %s", ctl_dir, user);
+		run_enter_rofs(m, o, ctl_dir, files, sizeof(files));
+		so.user = user;
+		/* SIGHUP re-reads the policy as the broker user: if it cannot, say so by
+		   name and keep the one capability that lets it. */
+		if (user && o->policy && !run_user_can_read(o->policy, uid, gid)) {
+			log_warnx("policy %s is not readable by user %s: keeping CAP_DAC_READ_SEARCH "
+				  "to re-read it on SIGHUP (make it and its directories readable to %s "
+				  "to drop it)", o->policy, user, user);
+			so.keep_caps |= SANDBOX_CAP(CAP_DAC_READ_SEARCH);
+			reader = true;
+		}
 		if (sandbox_enter(&so) < 0)
 			fatalx("confinement: %s", err);
+		log_info("confined: uid %u gid %u%s%s%s, capabilities %s%s, no_new_privs, "
+			 "seccomp, %s", (unsigned)getuid(), (unsigned)getgid(), user ? " (" : "",
+			 user ? user : "", user ? ")" : "",
+			 so.keep_caps ? "net_admin net_bind_service kill" : "none",
+			 reader ? " dac_read_search" : "", files);
 	}
-	r = broker_start_threads(b);
+	r = broker_start_threads(&m->b);
 	if (r < 0)
 		log_warnx("resolver threads: %s (resolving inline)", strerror(-r));
 }
@@ -473,7 +623,9 @@ run_setup_notif(struct run *m, int sock)
 		r = notif_open(broker_loop(&m->b), fds[0], run_notif_socket, m, &m->notif);
 		if (r == 0) {
 			log_info("socket(2) calls past the shim (Go, static binaries) are brokered "
-				 "through seccomp notification");
+				 "through seccomp notification; connect policy and marks hold for "
+				 "them, but their listeners are the kernel's (not held, shed, capped "
+				 "or denied per source, no IPFIX); each is named when it listens");
 			return;
 		}
 		e = (uint8_t)(-r > 255 ? 255 : -r);
@@ -494,9 +646,10 @@ run_log_notif_stats(const struct run *m)
 		return;
 	st = notif_stats(m->notif);
 	log_info("seccomp notification: brokered %llu refused %llu unbrokered %llu own %llu "
-		 "gone %llu", (unsigned long long)st->brokered, (unsigned long long)st->refused,
-		 (unsigned long long)st->unbrokered, (unsigned long long)st->own,
-		 (unsigned long long)st->gone);
+		 "gone %llu listeners %llu", (unsigned long long)st->brokered,
+		 (unsigned long long)st->refused, (unsigned long long)st->unbrokered,
+		 (unsigned long long)st->own, (unsigned long long)st->gone,
+		 (unsigned long long)st->listeners);
 }
 
 /* Run mode: a private socket directory, the command as child, serve until it exits. */
@@ -540,7 +693,7 @@ run_command(struct run *m, const struct run_opts *o, const struct policy *pol)
 	}
 	close(sp[1]);
 	run_setup_notif(m, sp[0]);
-	run_confine_and_start(&m->b, o, m->notif != NULL);
+	run_confine_and_start(m, o, m->notif != NULL, o->sock ? NULL : dir);
 	r = broker_run(&m->b);
 	if (r < 0)
 		log_warnx("loop: %s", strerror(-r));
@@ -576,7 +729,7 @@ run_serve(struct run *m, const struct run_opts *o, const struct policy *pol)
 	run_setup_nft(m);
 	if (run_setup_signals(m) < 0)
 		fatal("signals");
-	run_confine_and_start(&m->b, o, false);
+	run_confine_and_start(m, o, false, NULL);
 	log_info("serving on %s (hold %s)", o->sock, policy_hold_name(pol->hold));
 	r = broker_run(&m->b);
 	broker_log_stats(&m->b);

@@ -9,8 +9,9 @@
  * SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 stop the broker), starts the command
  * in run mode (with --isolate in a network namespace of its own, sealed by
  * isolate.h, as the --user, under notif.h's filter whose listener it serves),
- * confines the process (common/sandbox.h) and serves until the command exits
- * or a signal says stop.
+ * confines the process (common/sandbox.h: the broker user, a few
+ * capabilities, no_new_privs, seccomp; rofs.h: read-only file access) and
+ * serves until the command exits or a signal says stop.
  *
  * Process-wide steps, so one run per process: signals are blocked for the
  * loop's signalfd and stay blocked; children are reaped with waitpid(-1).
@@ -42,6 +43,9 @@ struct run_user {
    0, or a negative errno to keep the current one. */
 typedef int (*run_reload_fn)(void *ctx, struct policy *ret);
 
+/* The system user moat-ins becomes after set-up unless told otherwise (scripts/deps makes it). */
+#define RUN_BROKER_USER "moat"
+
 struct run_opts {
 	const char *sock;	/* control socket; NULL in run mode: a private directory */
 	const char *ipfix;	/* "ADDR:PORT" of an IPFIX collector, or NULL */
@@ -50,6 +54,9 @@ struct run_opts {
 	struct run_user user;	/* run mode: whom the command runs as, if set */
 	bool isolate;		/* run mode: the command in an empty network namespace */
 	bool no_sandbox;	/* skip confinement (debugging) */
+	const char *broker_user;	/* --broker-user: whom moat-ins becomes after set-up;
+					   NULL: RUN_BROKER_USER if it exists; "root": stays uid 0 */
+	const char *policy;	/* the policy file SIGHUP re-reads, or NULL */
 	run_reload_fn reload;	/* NULL: SIGHUP keeps the policy */
 	void *reload_ctx;
 };

@@ -51,6 +51,12 @@ def test_go_http_server_and_client(topo, gohttp):
     assert codes == ["200"] * 10, out
     assert body == "hello from go\n", out
     assert "brokered through seccomp notification" in out, out
+    # The server's listener is the kernel's, not moat-ins's: named, with its port.
+    assert "gohttp (pid " in out and \
+        "listens on port 8080 with a socket made past the shim" in out, out
+    assert "listeners 1" in out, out
+    # The client's socket never listens: nothing named.
+    assert "listens on port" not in r.stdout + r.stderr, r.stdout + r.stderr
     assert r.returncode == 0 and "status 200" in r.stdout, r.stdout + r.stderr
     brokered = [int(line.split("brokered ")[1].split()[0])
                 for line in (r.stdout + r.stderr).splitlines() if "seccomp notification: " in line]

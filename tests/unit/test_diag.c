@@ -12,6 +12,7 @@
 #include <linux/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ins/diag.h"
@@ -134,6 +135,56 @@ test_live_dump(void **state)
 	diag_close(d);
 }
 
+/* Our listener is in the LISTEN dump, by inode and port; a connected socket is not. */
+struct find {
+	uint64_t inode, other;
+	uint16_t port;
+	bool found, other_seen;
+};
+
+static void
+find_inode(void *arg, const struct diag_sock *s)
+{
+	struct find *f = arg;
+
+	if (s->inode == f->inode && s->local.port == f->port)
+		f->found = true;
+	if (s->inode == f->other)
+		f->other_seen = true;
+}
+
+static void
+test_listeners_dump(void **state)
+{
+	struct diag *d;
+	struct find f = { 0 };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct stat st;
+	int l, c;
+
+	if (diag_open(&d) < 0)
+		skip();
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(fstat(l, &st), 0);
+	f.inode = st.st_ino;
+	f.port = ntohs(sin.sin_port);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(fstat(c, &st), 0);
+	f.other = st.st_ino;
+	assert_true(diag_dump_listeners(d, AF_INET, 100000, find_inode, &f) >= 1);
+	assert_true(f.found);
+	assert_false(f.other_seen);
+	close(c);
+	close(l);
+	diag_close(d);
+}
+
 int
 main(void)
 {
@@ -141,6 +192,7 @@ main(void)
 		cmocka_unit_test(test_parse_batch),
 		cmocka_unit_test(test_short_info_and_truncation),
 		cmocka_unit_test(test_live_dump),
+		cmocka_unit_test(test_listeners_dump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
