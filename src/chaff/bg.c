@@ -292,10 +292,17 @@ bg_hostname(const struct decoy *d, uint8_t family, const char *os, char *buf, si
 	case VENDOR_FAM_WINDOWS:
 		/* Windows 10's setup names a PC DESKTOP- and 7 characters;
 		 * Windows Server WIN- and 11. */
-		if (os && strstr(os, "Server"))
+		if (os && strstr(os, "Server")) {
 			snprintf(buf, cap, "WIN-%.11s", rnd);
-		else
+		} else if (os && (strstr(os, "Windows 7") || strstr(os, "Vista") ||
+				  strstr(os, "Windows XP"))) {
+			/* Before 10, setup offered USER-PC. */
+			snprintf(buf, cap, "%s-PC", who);
+			for (char *c = buf; *c; c++)
+				*c = (char)toupper((unsigned char)*c);
+		} else {
 			snprintf(buf, cap, "DESKTOP-%.7s", rnd);
+		}
 		break;
 	case VENDOR_FAM_MACOS:
 		snprintf(buf, cap, "%ss-MacBook-Pro", who);

@@ -491,6 +491,9 @@ test_hostnames(void **state)
 	bg_hostname(&d, VENDOR_FAM_WINDOWS, "Microsoft Windows Server 2016", a, sizeof(a));
 	assert_memory_equal(a, "WIN-", 4);
 	assert_int_equal(strlen(a), 15);
+	bg_hostname(&d, VENDOR_FAM_WINDOWS, "Microsoft Windows 7 SP1", a, sizeof(a));
+	assert_non_null(strstr(a, "-PC"));
+	assert_true(a[0] >= 'A' && a[0] <= 'Z' && a[1] >= 'A' && a[1] <= 'Z');
 	bg_hostname(&d, VENDOR_FAM_PRINTER, "HP", a, sizeof(a));
 	assert_string_equal(a, "NPIABCDEF");
 	bg_hostname(&d, VENDOR_FAM_MACOS, "Apple", a, sizeof(a));
