@@ -890,6 +890,13 @@ chaff_run_check(const struct chaff_run *ch, const char *path)
 		return -ENODEV;
 	}
 	printf("%s: ok: %zu decoys, %zu personalities\n", path, ch->decoys.n, ch->n_personas);
+	for (size_t i = 0; i < ch->n_personas; i++) {
+		const struct persona *p = &ch->personas[i];
+
+		printf("  %s: vendor %s (%02X:%02X:%02X), background %s%s\n", p->name,
+		       p->vendor ? p->vendor->name : "-", p->oui[0], p->oui[1], p->oui[2],
+		       vendor_family_name(p->family), ch->persona_vendor[i] ? " (vendor: given)" : "");
+	}
 	return 0;
 }
 
