@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "chaff/frame.h"
-#include "chaff/vendor.h"
 
 static const struct persona_preset presets[] = {
 	{ "linux-2.6", "Linux 2.6.32 - 3.10", 0, { 0x00, 0x14, 0x22 },
@@ -434,12 +433,13 @@ persona_from_fp(const struct persona_preset *preset, const struct osdb_fp *fp,
 	}
 	snprintf(p.name, sizeof(p.name), "%s", preset ? preset->name : "custom");
 	snprintf(p.os, sizeof(p.os), "%s", fp->name);
-	/* A preset names its own OUI and banners; a bare fingerprint takes
-	 * those its Class line implies (vendor.c). */
-	vendor_apply(vendor_of_fp(fp), &p);
+	/* A bare fingerprint's OUI and banners: vendor_persona() (vendor.c)
+	 * replaces these with those its Class line implies. */
 	if (preset) {
 		memcpy(p.oui, preset->oui, 3);
 		p.svc = preset->svc;
+	} else {
+		p.oui[0] = 0x00, p.oui[1] = 0x1b, p.oui[2] = 0x21;
 	}
 	seq_generator(&b, &p);
 	seq_probes(&b, &p);

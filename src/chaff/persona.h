@@ -90,9 +90,10 @@ struct persona {
 	char os[OSDB_NAME_MAX];		/* nmap's fingerprint name = "OS details" */
 	uint8_t oui[3];
 	struct persona_services svc;
-	/* What kind of device (vendor.h): inferred from the fingerprint's Class
-	 * line (a `fingerprint:` decoy also takes its OUI, banners and default
-	 * ports from it) or named by a group's `vendor:`; family (enum
+	/* What kind of device (vendor.h, set by vendor_persona() after
+	 * persona_from_fp()): inferred from the fingerprint's Class line (a
+	 * `fingerprint:` decoy also takes its OUI, banners and default ports
+	 * from it) or named by a group's `vendor:`; family (enum
 	 * vendor_family) decides the background traffic (bg.h). */
 	const struct vendor_profile *vendor;
 	uint8_t family;

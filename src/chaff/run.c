@@ -116,6 +116,8 @@ group_persona(struct chaff_run *ch, const struct conf_group *g, const char *osdb
 		return r;
 	}
 	r = persona_from_fp(pre, fp, &ch->personas[ch->n_personas], err, sizeof(err));
+	if (r == 0)
+		vendor_persona(fp, pre != NULL, &ch->personas[ch->n_personas]);
 	free(fp);
 	if (r < 0) {
 		log_warnx("%s", err);
@@ -150,7 +152,7 @@ group_defaults(struct chaff_run *ch, const struct conf_group *g, int p, struct r
 
 	if (g->ports_set || (g->personality[0] && !g->vendor[0]) || !pe->vendor)
 		return;
-	vendor_ports(pe->vendor, ret);
+	vendor_ports(pe->vendor, ret->tcp_ports, &ret->n_tcp, ret->udp_ports, &ret->n_udp);
 	log_debug("%s: vendor %s (%s), %u TCP and %u UDP ports by default", pe->name,
 		  pe->vendor->name, vendor_family_name(pe->family), ret->n_tcp, ret->n_udp);
 }

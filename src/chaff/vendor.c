@@ -189,13 +189,31 @@ vendor_apply(const struct vendor_profile *v, struct persona *p)
 }
 
 void
-vendor_ports(const struct vendor_profile *v, struct respond_group *ret)
+vendor_persona(const struct osdb_fp *fp, bool preset, struct persona *p)
 {
-	memset(ret, 0, sizeof(*ret));
+	const struct vendor_profile *v = vendor_of_fp(fp);
+
+	if (!preset) {
+		vendor_apply(v, p);
+		return;
+	}
+	p->family = v->family;
+	p->vendor = v;
+}
+
+void
+vendor_ports(const struct vendor_profile *v, uint16_t *tcp, uint8_t *ret_n_tcp, uint16_t *udp,
+	     uint8_t *ret_n_udp)
+{
+	uint8_t n = 0;
+
 	for (size_t i = 0; i < VENDOR_TCP_MAX && v->tcp[i]; i++)
-		ret->tcp_ports[ret->n_tcp++] = v->tcp[i];
+		tcp[n++] = v->tcp[i];
+	*ret_n_tcp = n;
+	n = 0;
 	for (size_t i = 0; i < VENDOR_UDP_MAX && v->udp[i]; i++)
-		ret->udp_ports[ret->n_udp++] = v->udp[i];
+		udp[n++] = v->udp[i];
+	*ret_n_udp = n;
 }
 
 const char *

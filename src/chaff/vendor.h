@@ -16,12 +16,12 @@
 #ifndef MOAT_CHAFF_VENDOR_H
 #define MOAT_CHAFF_VENDOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "chaff/osdb.h"
 #include "chaff/persona.h"
-#include "chaff/respond.h"
 
 /* What decides a decoy's background traffic (bg.c). */
 enum vendor_family {
@@ -64,8 +64,13 @@ const struct vendor_profile *vendor_at(size_t i);
 /* Give p the profile's OUI, banners and family (p->vendor = v). */
 void vendor_apply(const struct vendor_profile *v, struct persona *p);
 
-/* The profile's default ports into *ret (replacing what it held). */
-void vendor_ports(const struct vendor_profile *v, struct respond_group *ret);
+/* After persona_from_fp(): the family and profile fp's Class line implies;
+ * without a preset also its OUI and banners. */
+void vendor_persona(const struct osdb_fp *fp, bool preset, struct persona *p);
+
+/* The profile's default ports (at most VENDOR_TCP_MAX / VENDOR_UDP_MAX). */
+void vendor_ports(const struct vendor_profile *v, uint16_t *tcp, uint8_t *ret_n_tcp,
+		  uint16_t *udp, uint8_t *ret_n_udp);
 
 const char *vendor_family_name(enum vendor_family f);
 

@@ -22,6 +22,12 @@
 #include "common/fileio.h"
 #include "common/limits.h"
 
+/* The ports a group would get. */
+struct group {
+	uint16_t tcp_ports[VENDOR_TCP_MAX], udp_ports[VENDOR_UDP_MAX];
+	uint8_t n_tcp, n_udp;
+};
+
 static bool
 has_port(const uint16_t *v, size_t n, uint16_t port)
 {
@@ -36,7 +42,7 @@ test_cisco(void **state)
 {
 	const struct vendor_profile *v = vendor_infer("Cisco", "IOS", "12.X", "switch");
 	struct persona p;
-	struct respond_group g;
+	struct group g;
 
 	(void)state;
 	assert_string_equal(v->name, "cisco");
@@ -46,7 +52,7 @@ test_cisco(void **state)
 	assert_string_equal(p.svc.ssh_banner, "SSH-2.0-Cisco-1.25");
 	assert_string_equal(p.svc.http_server, "cisco-IOS");
 	assert_non_null(p.svc.telnet_banner);
-	vendor_ports(v, &g);
+	vendor_ports(v, g.tcp_ports, &g.n_tcp, g.udp_ports, &g.n_udp);
 	assert_true(has_port(g.tcp_ports, g.n_tcp, 22) && has_port(g.tcp_ports, g.n_tcp, 23) &&
 		    has_port(g.tcp_ports, g.n_tcp, 80));
 	/* Cisco's IOS is not Apple's iOS, whatever the case. */
@@ -58,7 +64,7 @@ test_apple_and_windows(void **state)
 {
 	const struct vendor_profile *v;
 	struct persona p;
-	struct respond_group g;
+	struct group g;
 
 	(void)state;
 	v = vendor_infer("Apple", "iOS", "12.X", "phone");
@@ -68,7 +74,7 @@ test_apple_and_windows(void **state)
 	assert_null(p.svc.ssh_banner);
 	assert_int_equal(p.family, VENDOR_FAM_IOS);
 	assert_memory_equal(p.oui, "\xf0\xdb\xf8", 3);
-	vendor_ports(v, &g);
+	vendor_ports(v, g.tcp_ports, &g.n_tcp, g.udp_ports, &g.n_udp);
 	assert_false(has_port(g.tcp_ports, g.n_tcp, 22));
 	assert_string_equal(vendor_infer("Apple", "iPhone OS", "3.X", "phone")->name, "apple-ios");
 	assert_string_equal(vendor_infer("Apple", "Mac OS X", "10.7.X", "general purpose")->name,
@@ -81,7 +87,7 @@ test_apple_and_windows(void **state)
 	vendor_apply(v, &p);
 	assert_null(p.svc.ssh_banner);
 	assert_int_equal(p.family, VENDOR_FAM_WINDOWS);
-	vendor_ports(v, &g);
+	vendor_ports(v, g.tcp_ports, &g.n_tcp, g.udp_ports, &g.n_udp);
 	assert_false(has_port(g.tcp_ports, g.n_tcp, 22));
 	assert_true(has_port(g.tcp_ports, g.n_tcp, 135) && has_port(g.tcp_ports, g.n_tcp, 139) &&
 		    has_port(g.tcp_ports, g.n_tcp, 445) && has_port(g.tcp_ports, g.n_tcp, 3389));
@@ -91,14 +97,14 @@ static void
 test_printers_and_fallbacks(void **state)
 {
 	const struct vendor_profile *v;
-	struct respond_group g;
+	struct group g;
 	static const uint16_t printer_ports[] = { 80, 443, 515, 631, 9100 };
 
 	(void)state;
 	v = vendor_infer("HP", "embedded", "", "printer");
 	assert_string_equal(v->name, "hp-printer");
 	assert_int_equal(v->family, VENDOR_FAM_PRINTER);
-	vendor_ports(v, &g);
+	vendor_ports(v, g.tcp_ports, &g.n_tcp, g.udp_ports, &g.n_udp);
 	for (size_t i = 0; i < 5; i++)
 		assert_true(has_port(g.tcp_ports, g.n_tcp, printer_ports[i]));
 	assert_string_equal(vendor_infer("Brother", "embedded", "", "printer")->name,
@@ -165,11 +171,13 @@ test_real_osdb(void **state)
 	assert_string_equal(fp->osfamily, "IOS");
 	assert_string_equal(fp->devtype, "router");
 	assert_int_equal(persona_from_fp(NULL, fp, p, err, sizeof(err)), 0);
+	vendor_persona(fp, false, p);
 	assert_memory_equal(p->oui, "\x00\x1b\x54", 3);
 	assert_string_equal(p->svc.ssh_banner, "SSH-2.0-Cisco-1.25");
 	assert_int_equal(osdb_find(text, len, "Apple iOS 10", 0, fp), 0);
 	assert_string_equal(fp->osfamily, "iOS");
 	assert_int_equal(persona_from_fp(NULL, fp, p, err, sizeof(err)), 0);
+	vendor_persona(fp, false, p);
 	assert_int_equal(p->oui[0], 0xf0);
 	assert_null(p->svc.ssh_banner);
 	assert_int_equal(p->family, VENDOR_FAM_IOS);
@@ -177,6 +185,7 @@ test_real_osdb(void **state)
 	assert_int_equal(osdb_find(text, len, "HP LaserJet 2420 printer", 0, fp), 0);
 	assert_int_equal(persona_from_fp(persona_preset_find("hp-printer"), fp, p, err,
 					 sizeof(err)), 0);
+	vendor_persona(fp, true, p);
 	assert_int_equal(p->family, VENDOR_FAM_PRINTER);
 	assert_string_equal(p->svc.http_server, "HP-ChaiSOE/1.0");
 	free(text);
