@@ -5,27 +5,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "chaff/persona.h"
+#include "chaff/vendor.h"
 #include "common/limits.h"
 #include "common/prefix.h"
 #include "common/strnum.h"
 
 static const char *const top_keys[] = {
 	"interface", "osdb", "seed", "decoys", "alarms", "alive", "user", "claim", "vlans",
-	"state_dir", NULL
+	"state_dir", "background", NULL
 };
 static const char *const group_keys[] = {
-	"ranges", "exclude", "personality", "fingerprint", "tcp", "udp", NULL
+	"ranges", "exclude", "personality", "fingerprint", "tcp", "udp", "vendor", "background",
+	NULL
 };
 static const char *const alarm_keys[] = {
 	"file", "window", "allow", "syslog", "moatd_url", "moatd_token_file", NULL
 };
-static const char *const alive_keys[] = { "interval", "pps", NULL };
+static const char *const alive_keys[] = { "interval", "pps", "start", NULL };
 static const char *const claim_keys[] = {
 	"ranges", "reserved", "after", "within", "max", "personality", "fingerprint", "tcp", "udp",
-	NULL
+	"vendor", "background", NULL
 };
 
 static int
@@ -106,6 +109,26 @@ parse_ports(const struct cfg_node *map, const char *key, uint16_t *ports, uint8_
 	return 0;
 }
 
+/* background: on | arp | off (YAML's booleans too); absent leaves *ret. */
+static int
+parse_background(const struct cfg_node *map, uint8_t *ret, struct cfg_error *err)
+{
+	const struct cfg_node *n = cfg_get(map, "background");
+	const char *s = n ? cfg_scalar(n) : NULL;
+
+	if (!n)
+		return 0;
+	if (s && (!strcasecmp(s, "on") || !strcasecmp(s, "true") || !strcasecmp(s, "yes")))
+		*ret = CONF_BG_ON;
+	else if (s && !strcasecmp(s, "arp"))
+		*ret = CONF_BG_ARP;
+	else if (s && (!strcasecmp(s, "off") || !strcasecmp(s, "false") || !strcasecmp(s, "no")))
+		*ret = CONF_BG_OFF;
+	else
+		return cfg_fail(err, n, "background: expected on, arp or off");
+	return 0;
+}
+
 /* Fill a group from a map whose keys were already checked. */
 static int
 parse_group_fields(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *err)
@@ -119,8 +142,21 @@ parse_group_fields(const struct cfg_node *g, struct conf_group *ret, struct cfg_
 	    (r = copy_str(g, "personality", ret->personality, sizeof(ret->personality), err)) < 0 ||
 	    (r = copy_str(g, "fingerprint", ret->fingerprint, sizeof(ret->fingerprint), err)) < 0 ||
 	    (r = parse_ports(g, "tcp", ret->ports.tcp_ports, &ret->ports.n_tcp, err)) < 0 ||
-	    (r = parse_ports(g, "udp", ret->ports.udp_ports, &ret->ports.n_udp, err)) < 0)
+	    (r = parse_ports(g, "udp", ret->ports.udp_ports, &ret->ports.n_udp, err)) < 0 ||
+	    (r = copy_str(g, "vendor", ret->vendor, sizeof(ret->vendor), err)) < 0 ||
+	    (r = parse_background(g, &ret->background, err)) < 0)
 		return r;
+	ret->ports_set = cfg_get(g, "tcp") || cfg_get(g, "udp");
+	if (ret->vendor[0] && !vendor_find(ret->vendor)) {
+		char list[512] = "";
+
+		for (size_t i = 0; i < vendor_count(); i++) {
+			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+			strncat(list, vendor_at(i)->name, sizeof(list) - strlen(list) - 1);
+		}
+		return cfg_fail(err, cfg_get(g, "vendor"), "vendor: unknown profile \"%s\" (profiles: %s)",
+				ret->vendor, list);
+	}
 	if (ret->n_ranges == 0)
 		return cfg_fail(err, g, "decoys: a group needs \"ranges\"");
 	for (size_t i = 0; i < ret->n_ranges; i++)
@@ -235,7 +271,7 @@ static int
 parse_root(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 {
 	const struct cfg_node *groups = NULL, *alive = NULL;
-	int64_t interval = 60;
+	int64_t interval = 60, start = 30;
 	uint64_t seed = 0;
 	int r;
 
@@ -272,9 +308,12 @@ parse_root(const struct cfg_node *root, struct conf *c, struct cfg_error *err)
 	if ((r = cfg_get_map(root, "alive", &alive, err)) < 0 ||
 	    (r = cfg_check_keys(alive, alive_keys, err)) < 0 ||
 	    (r = cfg_get_duration(alive, "interval", 0, 86400, &interval, err)) < 0 ||
-	    (r = cfg_get_u64(alive, "pps", 0, LIMIT_CHAFF_ALIVE_PPS, &c->alive_pps, err)) < 0)
+	    (r = cfg_get_u64(alive, "pps", 0, LIMIT_CHAFF_ALIVE_PPS, &c->alive_pps, err)) < 0 ||
+	    (r = cfg_get_duration(alive, "start", 0, 3600, &start, err)) < 0 ||
+	    (r = parse_background(root, &c->background, err)) < 0)
 		return r;
 	c->alive_interval_s = (uint64_t)interval;
+	c->alive_start_s = (uint64_t)start;
 	return 0;
 }
 
@@ -287,6 +326,8 @@ conf_defaults(struct conf *c)
 	c->alarm_window_s = 60;
 	c->alive_interval_s = 60;
 	c->alive_pps = 100;
+	c->alive_start_s = 30;
+	c->background = CONF_BG_ON;
 }
 
 /* Parse a loaded document over the defaults; frees doc. *ret only on success. */

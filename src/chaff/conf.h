@@ -20,7 +20,9 @@
  *     moatd_token_file: /var/lib/moat/api.token        # bearer token for the POST
  *   alive:
  *     interval: 60s                       # mean period of each decoy's ARP
- *     pps: 100                            # global budget for it
+ *     pps: 100                            # global budget for all background frames
+ *     start: 30s                          # start-up announcements spread over this
+ *   background: on                        # on | arp (ARP only) | off (nothing unprompted)
  *   user: nobody                          # privileges dropped to after start-up
  *   claim:                                # optional, LaBrea-style
  *     ranges: [192.0.2.0/24]              # addresses that may be claimed
@@ -48,6 +50,9 @@
 #include "chaff/respond.h"
 #include "common/cfg.h"
 
+/* Background traffic (bg.h): everything, gratuitous ARP only, or nothing. */
+enum conf_background { CONF_BG_DEFAULT, CONF_BG_ON, CONF_BG_ARP, CONF_BG_OFF };
+
 struct conf_group {
 	struct decoy_prefix *ranges;	/* IPv4 prefixes, host order */
 	size_t n_ranges;
@@ -56,6 +61,9 @@ struct conf_group {
 	char personality[32];		/* preset name, or "" */
 	char fingerprint[OSDB_NAME_MAX];	/* nmap-os-db name, or "" */
 	struct respond_group ports;
+	bool ports_set;			/* tcp: or udp: given (else a fingerprint's defaults) */
+	char vendor[24];		/* vendor.h profile overriding the inference, or "" */
+	uint8_t background;		/* enum conf_background; DEFAULT: the top-level one */
 };
 
 /* LaBrea-style claiming of unused addresses (see claim.h). */
@@ -88,6 +96,8 @@ struct conf {
 	char moatd_token_file[256];
 	uint64_t alive_interval_s;
 	uint64_t alive_pps;
+	uint64_t alive_start_s;	/* start-up announcements spread over this */
+	uint8_t background;	/* enum conf_background, never DEFAULT */
 	char user[64];
 	char state_dir[256];	/* kept across restarts: the SSH host key secret; "" = none */
 	struct conf_claim claim;

@@ -97,21 +97,37 @@ parse_test_line(const struct span *s, struct osdb_fp *fp)
 	return parse_attrs(open + 1, s->len - (size_t)(open - s->p) - 2, &fp->test[t]);
 }
 
+/* Copy the trimmed field [start, end) of s into dst (cut to fit). */
+static void
+class_field(const struct span *s, size_t start, size_t end, char *dst, size_t cap)
+{
+	while (start < end && s->p[start] == ' ')
+		start++;
+	while (end > start && s->p[end - 1] == ' ')
+		end--;
+	if (end - start >= cap)
+		end = start + cap - 1;
+	memcpy(dst, s->p + start, end - start);
+	dst[end - start] = '\0';
+}
+
+/* The first Class line's four fields; later Class lines are alternatives. */
 static void
 parse_class(const struct span *s, struct osdb_fp *fp)
 {
+	char *dst[4] = { fp->vendor, fp->osfamily, fp->osgen, fp->devtype };
+	const size_t cap[4] = { sizeof(fp->vendor), sizeof(fp->osfamily), sizeof(fp->osgen),
+				sizeof(fp->devtype) };
 	size_t start = strlen("Class "), end;
 
 	if (fp->vendor[0] != '\0')
 		return;
-	end = start;
-	while (end < s->len && s->p[end] != '|')
-		end++;
-	while (end > start && s->p[end - 1] == ' ')
-		end--;
-	if (end - start < sizeof(fp->vendor)) {
-		memcpy(fp->vendor, s->p + start, end - start);
-		fp->vendor[end - start] = '\0';
+	for (int i = 0; i < 4 && start <= s->len; i++) {
+		end = start;
+		while (end < s->len && s->p[end] != '|')
+			end++;
+		class_field(s, start, end, dst[i], cap[i]);
+		start = end + 1;
 	}
 }
 

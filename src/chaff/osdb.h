@@ -45,7 +45,12 @@ struct osdb_line {
 
 struct osdb_fp {
 	char name[OSDB_NAME_MAX];
-	char vendor[64];	/* first field of the first Class line */
+	/* The first Class line: "vendor | OS family | OS generation | device type"
+	 * (vendor.c infers the MAC vendor, banners and services from them). */
+	char vendor[64];
+	char osfamily[48];
+	char osgen[32];
+	char devtype[48];
 	struct osdb_line test[OSDB_NTESTS];
 };
 

@@ -433,6 +433,8 @@ persona_from_fp(const struct persona_preset *preset, const struct osdb_fp *fp,
 	}
 	snprintf(p.name, sizeof(p.name), "%s", preset ? preset->name : "custom");
 	snprintf(p.os, sizeof(p.os), "%s", fp->name);
+	/* A bare fingerprint's OUI and banners: vendor_persona() (vendor.c)
+	 * replaces these with those its Class line implies. */
 	if (preset) {
 		memcpy(p.oui, preset->oui, 3);
 		p.svc = preset->svc;

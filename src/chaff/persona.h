@@ -22,6 +22,8 @@
 
 #include "chaff/osdb.h"
 
+struct vendor_profile;
+
 enum persona_ipid {
 	PERSONA_IPID_ZERO,	/* Z */
 	PERSONA_IPID_INC,	/* I: +1 per packet */
@@ -88,6 +90,13 @@ struct persona {
 	char os[OSDB_NAME_MAX];		/* nmap's fingerprint name = "OS details" */
 	uint8_t oui[3];
 	struct persona_services svc;
+	/* What kind of device (vendor.h, set by vendor_persona() after
+	 * persona_from_fp()): inferred from the fingerprint's Class line (a
+	 * `fingerprint:` decoy also takes its OUI, banners and default ports
+	 * from it) or named by a group's `vendor:`; family (enum
+	 * vendor_family) decides the background traffic (bg.h). */
+	const struct vendor_profile *vendor;
+	uint8_t family;
 
 	/* ISN: rate per second plus noise (spread x rate = the rate's std dev), in steps of gcd;
 	 * random_isn when the rate is high enough that the stack is random. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chaff/alarm.h"
+#include "chaff/bg.h"
 #include "chaff/claim.h"
 #include "chaff/conf.h"
 #include "chaff/l2.h"
@@ -26,6 +27,7 @@
 #include "chaff/run.h"
 #include "chaff/service.h"
 #include "chaff/sshd.h"
+#include "chaff/vendor.h"
 #include "common/clock.h"
 #include "common/evloop.h"
 #include "common/fileio.h"
@@ -60,14 +62,13 @@ struct chaff_run {
 	FILE *alarm_out;
 	int syslog_fd;
 	char hostname[64];
-	uint64_t alive_done;	/* decoys announced in this round */
-	uint64_t alive_start, alive_stride;	/* this round's order */
-	uint64_t alive_wait_ns;	/* from this round's start to the next */
-	double alive_credit;	/* packets the liveness budget allows now */
-	uint64_t alive_last_ns;
-	uint64_t alive_round_ns;	/* start of the current liveness round */
+	struct bg bg;		/* background traffic: announcements (bg.h) */
+	struct bg_group *bg_groups;
+	bool have_bg;
+	/* The `vendor:` a personality was built with (NULL: inferred). */
+	const struct vendor_profile *persona_vendor[LIMIT_CHAFF_PERSONAS];
 	struct evloop *loop;
-	struct evloop_timer *alive_timer;	/* the next announcement or round */
+	struct evloop_timer *alive_timer;	/* the next background event due */
 	struct evloop_timer *alarm_timer;	/* armed while alarm keys are held */
 	struct evloop_timer *expire_timer;	/* armed while connections are held */
 	struct evloop_timer *rtx_timer;		/* armed for the next retransmission due */
@@ -90,13 +91,15 @@ group_persona(struct chaff_run *ch, const struct conf_group *g, const char *osdb
 		persona_preset_find(g->personality) : NULL;
 	const char *fpname = pre ? pre->fingerprint : g->fingerprint;
 	const char *pname = pre ? pre->name : g->fingerprint;
+	const struct vendor_profile *vend = g->vendor[0] ? vendor_find(g->vendor) : NULL;
 	struct osdb_fp *fp;
 	char err[256];
 	int r;
 
 	for (size_t i = 0; i < ch->n_personas; i++)
-		if (strcmp(ch->personas[i].name, pname) == 0 ||
-		    (!pre && strcmp(ch->personas[i].os, fpname) == 0))
+		if ((strcmp(ch->personas[i].name, pname) == 0 ||
+		     (!pre && strcmp(ch->personas[i].os, fpname) == 0)) &&
+		    ch->persona_vendor[i] == vend)
 			return (int)i;
 	if (ch->n_personas >= LIMIT_CHAFF_PERSONAS) {
 		log_warnx("more than %u distinct personalities", LIMIT_CHAFF_PERSONAS);
@@ -113,6 +116,8 @@ group_persona(struct chaff_run *ch, const struct conf_group *g, const char *osdb
 		return r;
 	}
 	r = persona_from_fp(pre, fp, &ch->personas[ch->n_personas], err, sizeof(err));
+	if (r == 0)
+		vendor_persona(fp, pre != NULL, &ch->personas[ch->n_personas]);
 	free(fp);
 	if (r < 0) {
 		log_warnx("%s", err);
@@ -121,6 +126,9 @@ group_persona(struct chaff_run *ch, const struct conf_group *g, const char *osdb
 	if (!pre)
 		snprintf(ch->personas[ch->n_personas].name, sizeof(ch->personas[0].name), "%.31s",
 			 fpname);
+	if (vend)
+		vendor_apply(vend, &ch->personas[ch->n_personas]);
+	ch->persona_vendor[ch->n_personas] = vend;
 	return (int)ch->n_personas++;
 }
 
@@ -132,6 +140,21 @@ group_size(const struct conf_group *g)
 	for (size_t i = 0; i < g->n_ranges; i++)
 		n += (size_t)1 << (32 - g->ranges[i].len);
 	return n;
+}
+
+/* A `fingerprint:` group (or one naming a `vendor:`) without tcp:/udp:
+ * gets the ports such a device has open (vendor.c); a preset's group has
+ * exactly the ports it lists. */
+static void
+group_defaults(struct chaff_run *ch, const struct conf_group *g, int p, struct respond_group *ret)
+{
+	const struct persona *pe = &ch->personas[p];
+
+	if (g->ports_set || (g->personality[0] && !g->vendor[0]) || !pe->vendor)
+		return;
+	vendor_ports(pe->vendor, ret->tcp_ports, &ret->n_tcp, ret->udp_ports, &ret->n_udp);
+	log_debug("%s: vendor %s (%s), %u TCP and %u UDP ports by default", pe->name,
+		  pe->vendor->name, vendor_family_name(pe->family), ret->n_tcp, ret->n_udp);
 }
 
 static int
@@ -173,6 +196,7 @@ build_decoys(struct chaff_run *ch, uint64_t secret)
 			goto out;
 		}
 		ch->groups[i] = g->ports;
+		group_defaults(ch, g, p, &ch->groups[i]);
 		for (size_t j = 0; j < g->n_ranges; j++) {
 			r = decoy_table_add(&ch->decoys, g->ranges[j].base, g->ranges[j].len,
 					    g->exclude, g->n_exclude, (uint16_t)i, (uint16_t)p,
@@ -192,6 +216,7 @@ build_decoys(struct chaff_run *ch, uint64_t secret)
 		ch->claim_group = (uint16_t)ch->conf.n_groups;
 		ch->claim_persona = (uint16_t)p;
 		ch->groups[ch->conf.n_groups] = k->group.ports;
+		group_defaults(ch, &k->group, p, &ch->groups[ch->conf.n_groups]);
 		claim_init(&ch->claim, k->group.ranges, k->group.n_ranges, k->reserved,
 			   k->n_reserved, (unsigned)k->after, (uint64_t)k->within_s * 1000000000ULL,
 			   k->max);
@@ -209,7 +234,7 @@ out:
 	return r;
 }
 
-static void alive_schedule(struct chaff_run *ch, uint64_t now);
+static void bg_schedule(struct chaff_run *ch, uint64_t next);
 
 /* --- hooks --- */
 
@@ -270,8 +295,7 @@ hook_arp_conflict(void *arg, struct decoy *d, const uint8_t sha[6], bool probe)
 		 sha[4], sha[5]);
 	if (!probe)
 		hook_contact(ch, &c);
-	alive_schedule(ch, clock_mono_ns(&ch->clk));	/* one decoy fewer */
-	return true;
+	return true;	/* its background events are dropped as they come up */
 }
 
 /* ARP that no decoy answered: evidence for claiming unused addresses. */
@@ -298,7 +322,12 @@ hook_arp_other(void *arg, const uint8_t src_mac[6], const struct frame_arp *a)
 	log_info("claimed unused address %u.%u.%u.%u after unanswered ARP requests",
 		 a->tpa >> 24, a->tpa >> 16 & 255, a->tpa >> 8 & 255, a->tpa & 255);
 	respond_announce(&ch->resp, decoy_find(&ch->decoys, a->tpa));
-	alive_schedule(ch, clock_mono_ns(&ch->clk));	/* one decoy more */
+	if (ch->have_bg) {
+		uint64_t now = clock_mono_ns(&ch->clk);
+
+		bg_add(&ch->bg, decoy_find(&ch->decoys, a->tpa), now);
+		bg_schedule(ch, bg_run(&ch->bg, now));
+	}
 }
 
 static size_t
@@ -527,99 +556,22 @@ setup_alarms(struct chaff_run *ch)
 	return 0;
 }
 
-/* --- liveness: gratuitous ARP at start, then each decoy about every interval --- */
+/* --- background traffic (bg.c): start-up announcements, then each decoy's own schedule --- */
 
-static uint64_t
-gcd_u64(uint64_t a, uint64_t b)
-{
-	while (b) {
-		uint64_t t = a % b;
-
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
-/*
- * A new round: visit the decoys in a fresh pseudo-random order (a random
- * start and a stride coprime to their number), so each decoy's period
- * varies round to round instead of all keeping one fixed phase, and wait
- * interval ±25% before the round after.
- */
+/* Arm the background timer for next (monotonic ns; UINT64_MAX: nothing). */
 static void
-alive_new_round(struct chaff_run *ch, uint64_t now)
+bg_schedule(struct chaff_run *ch, uint64_t next)
 {
-	uint64_t interval = ch->conf.alive_interval_s * 1000000000ULL;
-	struct decoy *r = &ch->decoys.v[0];
-	uint64_t n = ch->decoys.n;
-
-	ch->alive_done = 0;
-	ch->alive_start = n ? decoy_rand(r) % n : 0;
-	ch->alive_stride = 1;
-	if (n > 2) {
-		do {
-			ch->alive_stride = 1 + decoy_rand(r) % (n - 1);
-		} while (gcd_u64(ch->alive_stride, n) != 1);
-	}
-	ch->alive_round_ns = now;
-	ch->alive_wait_ns = interval - interval / 4 + (interval / 2 ? decoy_rand(r) % (interval / 2) : 0);
-}
-
-static void
-alive_tick(struct chaff_run *ch, uint64_t now)
-{
-	double pps = (double)ch->conf.alive_pps;
-
-	if (pps <= 0 || ch->decoys.n == 0)
-		return;
-	ch->alive_credit += pps * (double)(now - ch->alive_last_ns) / 1e9;
-	if (ch->alive_credit > pps)
-		ch->alive_credit = pps;	/* at most one second of burst */
-	ch->alive_last_ns = now;
-	while (ch->alive_credit >= 1.0) {
-		if (ch->alive_done >= ch->decoys.n) {
-			if (ch->conf.alive_interval_s == 0 || now - ch->alive_round_ns < ch->alive_wait_ns)
-				return;
-			alive_new_round(ch, now);
-		}
-		respond_announce(&ch->resp, &ch->decoys.v[(ch->alive_start + ch->alive_done *
-							     ch->alive_stride) % ch->decoys.n]);
-		ch->alive_done++;
-		ch->alive_credit -= 1.0;
-	}
-}
-
-/*
- * When the next announcement is due: while a round is under way, when the
- * budget allows one more packet, but no sooner than CHAFF_RUN_ALIVE_TICK_NS
- * after the last batch (announcements go in batches, as the budget fills);
- * after a round, when the next one starts; never when there is nothing to
- * announce. Called after every tick and whenever the set of decoys changes.
- */
-static void
-alive_schedule(struct chaff_run *ch, uint64_t now)
-{
-	double pps = (double)ch->conf.alive_pps;
-	uint64_t due;
+	uint64_t now;
 
 	if (!ch->alive_timer)
 		return;
-	if (pps <= 0 || ch->decoys.n == 0 ||
-	    (ch->alive_done >= ch->decoys.n && ch->conf.alive_interval_s == 0)) {
+	if (next == UINT64_MAX) {
 		evloop_timer_disarm(ch->alive_timer);
 		return;
 	}
-	if (ch->alive_done >= ch->decoys.n) {
-		due = ch->alive_round_ns + ch->alive_wait_ns;
-	} else {
-		due = ch->alive_last_ns;
-		if (ch->alive_credit < 1.0)
-			due += (uint64_t)((1.0 - ch->alive_credit) / pps * 1e9) + 1;
-		if (due < ch->alive_last_ns + CHAFF_RUN_ALIVE_TICK_NS)
-			due = ch->alive_last_ns + CHAFF_RUN_ALIVE_TICK_NS;
-	}
-	evloop_timer_arm(ch->alive_timer, due > now ? due - now : 0, 0);
+	now = clock_mono_ns(&ch->clk);
+	evloop_timer_arm(ch->alive_timer, next > now ? next - now : 1, 0);
 }
 
 static void
@@ -630,8 +582,7 @@ on_alive(struct evloop_timer *t, void *arg)
 
 	(void)t;
 	ch->resp.now_ns = now;
-	alive_tick(ch, now);
-	alive_schedule(ch, now);
+	bg_schedule(ch, bg_run(&ch->bg, now));
 }
 
 static void
@@ -941,6 +892,51 @@ chaff_run_check(const struct chaff_run *ch, const char *path)
 		return -ENODEV;
 	}
 	printf("%s: ok: %zu decoys, %zu personalities\n", path, ch->decoys.n, ch->n_personas);
+	for (size_t i = 0; i < ch->n_personas; i++) {
+		const struct persona *p = &ch->personas[i];
+
+		printf("  %s: vendor %s (%02X:%02X:%02X), background %s%s\n", p->name,
+		       p->vendor ? p->vendor->name : "-", p->oui[0], p->oui[1], p->oui[2],
+		       vendor_family_name(p->family), ch->persona_vendor[i] ? " (vendor: given)" : "");
+	}
+	return 0;
+}
+
+/* Each group's background mode and broadcast prefix, and the schedule. */
+static int
+start_bg(struct chaff_run *ch)
+{
+	size_t n = ch->conf.n_groups + (ch->conf.claim.enabled ? 1 : 0);
+	struct bg_params prm = {
+		.interval_ns = ch->conf.alive_interval_s * 1000000000ULL,
+		.window_ns = ch->conf.alive_start_s * 1000000000ULL,
+		.pps = (double)ch->conf.alive_pps,
+		.secret = ch->decoys.secret,
+	};
+	int r;
+
+	ch->bg_groups = calloc(n + 1, sizeof(*ch->bg_groups));
+	if (!ch->bg_groups)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_group *g = i < ch->conf.n_groups ? &ch->conf.groups[i] :
+					     &ch->conf.claim.group;
+		uint8_t m = g->background != CONF_BG_DEFAULT ? g->background : ch->conf.background;
+
+		ch->bg_groups[i].mode = m == CONF_BG_OFF ? BG_MODE_OFF :
+					m == CONF_BG_ARP ? BG_MODE_ARP : BG_MODE_ON;
+		/* The subnet a NetBIOS broadcast goes to: the group's range,
+		 * at least a /24 (a range of a few decoys sits in a larger LAN). */
+		ch->bg_groups[i].bcast_len = g->n_ranges && g->ranges[0].len < 24 ?
+					     g->ranges[0].len : 24;
+	}
+	r = bg_init(&ch->bg, &prm, &ch->decoys, ch->personas, ch->n_personas, ch->bg_groups, n,
+		    hook_send, ch);
+	if (r < 0) {
+		log_warnx("background traffic: %s", strerror(-r));
+		return r;
+	}
+	ch->have_bg = true;
 	return 0;
 }
 
@@ -975,6 +971,9 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 		goto out;
 	}
 	ch->resp.arp_resolve = true;	/* ARP before answering a peer the decoy does not know */
+	r = start_bg(ch);
+	if (r < 0)
+		goto out;
 	/* ICMP timestamp replies tell the time of day (ms since midnight UT). */
 	ch->resp.wall_off_ns = (int64_t)(clock_wall_ns(&ch->clk) - clock_mono_ns(&ch->clk));
 	if (l2_fd >= 0) {
@@ -1043,11 +1042,12 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 	ch->started = true;
 	log_info("answering for %zu decoys on %s (%zu personalities)", ch->decoys.n,
 		 ch->conf.ifname, ch->n_personas);
-	ch->alive_last_ns = clock_mono_ns(&ch->clk);
-	ch->alive_credit = 0;
-	if (ch->decoys.n)
-		alive_new_round(ch, ch->alive_last_ns);	/* the first round is the start-up announcement */
-	alive_schedule(ch, ch->alive_last_ns);
+	{
+		uint64_t now = clock_mono_ns(&ch->clk);
+
+		bg_start(&ch->bg, now);	/* the start-up announcements, spread over alive.start */
+		bg_schedule(ch, bg_run(&ch->bg, now));
+	}
 	r = 0;
 out:
 	return r;
@@ -1117,6 +1117,14 @@ chaff_run_free(struct chaff_run *ch)
 		close(ch->syslog_fd);
 	if (ch->alarm_out && ch->alarm_out != stdout)
 		fclose(ch->alarm_out);
+	if (ch->have_bg && ch->started)
+		log_info("background: %llu ARP, %llu NetBIOS, %llu browser, %llu mDNS frames sent",
+			 (unsigned long long)ch->bg.sent[BG_ARP],
+			 (unsigned long long)ch->bg.sent[BG_NBNS],
+			 (unsigned long long)ch->bg.sent[BG_BROWSER],
+			 (unsigned long long)ch->bg.sent[BG_MDNS]);
+	bg_free(&ch->bg);
+	free(ch->bg_groups);
 	respond_free(&ch->resp);
 	service_free(&ch->svc);
 	alarm_free(&ch->alarm);

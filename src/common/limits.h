@@ -126,7 +126,9 @@
 #define LIMIT_CHAFF_ALARM_LOGINS	32u
 /* Allow-listed source prefixes. */
 #define LIMIT_CHAFF_ALLOW		1024u
-/* Liveness ARP packets per second across all decoys. */
+/* chaff: background frames (gratuitous ARP, NetBIOS, mDNS) per second across all
+ * decoys, alive.pps's ceiling: thousands of decoys never flood the segment
+ * (10,000 small frames/s is about 1 % of a gigabit link). */
 #define LIMIT_CHAFF_ALIVE_PPS		10000u
 /* ICMP errors (port unreachable) sent per second across all decoys, and the
  * burst: Linux's own icmp_msgs_per_sec/burst, so a UDP flood is not reflected. */

@@ -37,6 +37,7 @@ def write_config(groups, alarms=None, extra=""):
     lines.append("alive:")
     lines.append("  pps: 1000")
     lines.append("  interval: 1h")
+    lines.append("  start: 1s")   # start-up announcements spread over 1 s (bg.c)
     if extra:
         lines.append(extra)
     fd, path = tempfile.mkstemp(prefix="chaff-", suffix=".yaml")

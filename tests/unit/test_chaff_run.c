@@ -56,7 +56,7 @@ setup(void **state)
 	fprintf(f, "interface: test0\nseed: 7\ndecoys:\n"
 		   "  - ranges: [192.0.2.10/31]\n    personality: \"linux-5.4\"\n    tcp: [80]\n"
 		   "alarms:\n  file: \"%s\"\n  window: 1s\n"
-		   "alive:\n  pps: 1000\n  interval: 1h\n", fx->alarms);
+		   "alive:\n  pps: 1000\n  interval: 1h\n  start: 1s\n", fx->alarms);
 	fclose(f);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
 	fx->peer = sp[1];

@@ -28,12 +28,15 @@ test_full(void **state)
 		"    udp: [53]\n"
 		"  - ranges: [203.0.113.0/28]\n"
 		"    fingerprint: \"Linux 5.0 - 5.4\"\n"
+		"    vendor: synology\n"
+		"    background: arp\n"
 		"alarms:\n"
 		"  file: /tmp/x\n"
 		"  window: 5m\n"
 		"  allow: [203.0.113.200/32]\n"
 		"  syslog: \"udp:127.0.0.1:514\"\n"
-		"alive: {interval: 30s, pps: 50}\n";
+		"alive: {interval: 30s, pps: 50, start: 2m}\n"
+		"background: off\n";
 	struct cfg_error err;
 	struct conf c;
 
@@ -52,6 +55,13 @@ test_full(void **state)
 	assert_int_equal(c.alarm_window_s, 300);
 	assert_int_equal(c.n_allow, 1);
 	assert_int_equal(c.alive_pps, 50);
+	assert_int_equal(c.alive_start_s, 120);
+	assert_int_equal(c.background, CONF_BG_OFF);
+	assert_int_equal(c.groups[0].background, CONF_BG_DEFAULT);
+	assert_true(c.groups[0].ports_set);
+	assert_int_equal(c.groups[1].background, CONF_BG_ARP);
+	assert_string_equal(c.groups[1].vendor, "synology");
+	assert_false(c.groups[1].ports_set);
 	conf_free(&c);
 }
 
@@ -80,6 +90,12 @@ test_errors(void **state)
 	expect_error("interface: a\nbogus: 1\ndecoys:\n  - ranges: [192.0.2.0/24]\n", "bogus");
 	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\nalarms:\n  syslog: x\n",
 		     "syslog: expected");
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\n    vendor: beos\n",
+		     "t.yaml:4:13: vendor: unknown profile \"beos\"");
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\nbackground: sometimes\n",
+		     "background: expected on, arp or off");
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\nalive: {start: 2h}\n",
+		     "start");
 }
 
 int
