@@ -41,6 +41,8 @@ enum respond_contact_kind {
 	CONTACT_SERVICE,	/* data to a service */
 	CONTACT_LOGIN,		/* credentials offered to a service */
 	CONTACT_CONFLICT,	/* ARP from a decoy's address with another MAC */
+	CONTACT_ND,		/* IPv6 neighbour solicitation for a decoy */
+	CONTACT_ND_CONFLICT,	/* NA for a decoy's IPv6 address from another MAC */
 	CONTACT_NKINDS
 };
 
@@ -60,7 +62,15 @@ struct respond_contact {
 	uint16_t sport, dport;
 	const char *detail;	/* e.g. request line; may be NULL */
 	const char *user, *pass;	/* login attempts */
+	/* IPv6 contacts: src is then a token in 0.0.0.0/8 (an identity for
+	 * keying, never an address), decoy the decoy's IPv4 identity, and
+	 * these the real addresses (decoy6: the address touched). */
+	bool v6;
+	uint8_t src6[16], decoy6[16];
 };
+
+/* Fill the IPv6 fields of a contact from its connection (services). */
+void respond_contact_conn(const struct conn *c, struct respond_contact *rc);
 
 /* A decoy group: the open ports of its decoys. */
 struct respond_group {
@@ -101,6 +111,9 @@ struct respond_stats {
 	uint64_t held_dropped;	/* held frames dropped (pool full, or the decoy went away) */
 	uint64_t reassembled;	/* IPv4 datagrams reassembled from fragments */
 	uint64_t frag_dropped;	/* fragments of datagrams dropped (overlap, size, timeout, evicted) */
+	uint64_t frag6_dropped;	/* IPv6 fragments (never reassembled) */
+	uint64_t nd_released;	/* IPv6 addresses given up: a DAD probe or NA from another host */
+	uint64_t mcast_echo_capped;	/* multicast echoes answered by the first decoys only */
 };
 
 /* A decoy's neighbour (ARP cache) entry: the MAC of a peer address as
@@ -197,6 +210,9 @@ void respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_
 
 /* Send a gratuitous ARP (announce) for decoy d. */
 void respond_announce(struct respond *r, struct decoy *d);
+/* Duplicate address detection for decoy d's IPv6 addresses, as a host
+ * coming up sends it (NS from ::, to the solicited-node group). */
+void respond_announce6(struct respond *r, struct decoy *d);
 
 /* Drop idle connections (and their sessions). Connections with a
  * retransmission outstanding are left to their retransmission timer. */
