@@ -1,6 +1,7 @@
 /*
  * run: moat-chaff from configuration to shutdown on one evloop. See run.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "chaff/claim.h"
 #include "chaff/conf.h"
 #include "chaff/l2.h"
+#include "chaff/nd.h"
 #include "chaff/osdb.h"
 #include "chaff/persona.h"
 #include "chaff/post.h"
@@ -134,6 +136,55 @@ group_size(const struct conf_group *g)
 	return n;
 }
 
+/* Decoys whose IPv6 addresses are logged one by one at start. */
+#define CHAFF_RUN_LOG_V6 32
+
+/* IPv6 addresses for the groups configured with ipv6: (claimed addresses
+ * are IPv4 only, so claims never change the IPv6 index). */
+static int
+build_v6(struct chaff_run *ch)
+{
+	struct decoy_v6group *g6 = calloc(ch->conf.n_groups + 1, sizeof(*g6));
+	int r;
+
+	if (!g6)
+		return -ENOMEM;
+	for (size_t i = 0; i < ch->conf.n_groups; i++) {
+		const struct conf_group *g = &ch->conf.groups[i];
+
+		memcpy(g6[i].prefix, g->v6_prefix, 8);
+		g6[i].iid = !g->v6 ? DECOY_IID_NONE : g->v6_iid == CONF_IID_EUI64 ? DECOY_IID_EUI64
+										 : DECOY_IID_STABLE;
+	}
+	/* iid: auto: what the group's personality's OS does (nd.h). */
+	for (size_t j = 0; j < ch->decoys.n; j++) {
+		const struct decoy *d = &ch->decoys.v[j];
+
+		if (d->group < ch->conf.n_groups && ch->conf.groups[d->group].v6 &&
+		    ch->conf.groups[d->group].v6_iid == CONF_IID_AUTO)
+			g6[d->group].iid = (uint8_t)nd_iid_for(&ch->personas[d->persona]);
+	}
+	r = decoy_table_build_v6(&ch->decoys, g6, ch->conf.n_groups);
+	free(g6);
+	if (r < 0 || ch->decoys.n6 == 0)
+		return r;
+	/* The addresses are derived, not configured: say which they are
+	 * (each one while there are few, else how many). */
+	if (ch->decoys.n6 <= 2 * CHAFF_RUN_LOG_V6) {
+		for (size_t i = 0; i < ch->decoys.n6; i++) {
+			const struct decoy6 *e = &ch->decoys.v6[i];
+			char a6[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, e->addr, a6, sizeof(a6));
+			log_info("decoy %u.%u.%u.%u: IPv6 %s", e->v4 >> 24, e->v4 >> 16 & 255,
+				 e->v4 >> 8 & 255, e->v4 & 255, a6);
+		}
+	} else {
+		log_info("%zu IPv6 decoy addresses", ch->decoys.n6);
+	}
+	return 0;
+}
+
 static int
 build_decoys(struct chaff_run *ch, uint64_t secret)
 {
@@ -204,6 +255,8 @@ build_decoys(struct chaff_run *ch, uint64_t secret)
 			log_warnx("decoy %u.%u.%u.%u is in two groups", dup >> 24,
 				  dup >> 16 & 255, dup >> 8 & 255, dup & 255);
 	}
+	if (r >= 0)
+		r = build_v6(ch);
 out:
 	free(osdb);
 	return r;
@@ -764,8 +817,10 @@ drain_ssh_creds(struct chaff_run *ch)
 		struct conn *cn = conn_find(&ch->resp.conns, cr.key.saddr, cr.key.sport,
 					    cr.key.daddr, cr.key.dport);
 
-		if (cn)
+		if (cn) {
 			memcpy(c.src_mac, cn->peer_mac, 6);
+			respond_contact_conn(cn, &c);	/* IPv6: the real addresses */
+		}
 		hook_contact(ch, &c);
 	}
 }
