@@ -199,6 +199,8 @@ parse_ipv6(struct cursor *c, struct frame *f)
 	f->ip.ttl = ip6->hlim;
 	f->ip.ihl = 40;
 	f->ip.total_len = (uint16_t)(ip6->plen > 65535 - 40 ? 65535 : 40 + ip6->plen);
+	size_t nh_off = 6;	/* where the current Next Header value sits */
+
 	for (;;) {
 		uint8_t next, hlen, rtype, segleft;
 		struct cursor ext;
@@ -215,8 +217,17 @@ parse_ipv6(struct cursor *c, struct frame *f)
 			f->ip.l4_len = cur_left(&pkt);
 			return parse_l4(&pkt, f);
 		}
-		if ((nh == 0 && ip6->n_ext > 0) || ip6->n_ext >= LIMIT_CHAFF_IP6_EXTHDRS)
+		if (ip6->n_ext >= LIMIT_CHAFF_IP6_EXTHDRS)
 			return false;
+		if (nh == 0 && ip6->n_ext > 0) {
+			/* Linux answers a parameter problem (code 1) pointing here. */
+			f->kind = FRAME_IP6_BADHDR;
+			ip6->pp_ptr = (uint16_t)nh_off;
+			f->ip.proto = nh;
+			f->ip.l4 = cur_ptr(&pkt);
+			f->ip.l4_len = cur_left(&pkt);
+			return true;
+		}
 		ip6->n_ext++;
 		if (!cur_peek_u8(&pkt, 0, &next) || !cur_peek_u8(&pkt, 1, &hlen))
 			return false;
@@ -227,6 +238,7 @@ parse_ipv6(struct cursor *c, struct frame *f)
 			f->kind = FRAME_IP_FRAG;
 			return cur_left(&pkt) >= 8;
 		}
+		nh_off = 40 + (size_t)(cur_ptr(&pkt) - (f->ip.hdr + 40));
 		if (!cur_sub(&pkt, ((size_t)hlen + 1) * 8, &ext))
 			return false;
 		if (nh == 43 && (!cur_peek_u8(&ext, 2, &rtype) || !cur_peek_u8(&ext, 3, &segleft) ||

@@ -18,7 +18,7 @@
  *
  * IPv6 (v6 set): the fixed header, then a bounded chain of extension
  * headers (at most LIMIT_CHAFF_IP6_EXTHDRS; hop-by-hop only first, as RFC
- * 8200 says; a routing header with segments left is dropped as Linux
+ * 8200 says, else FRAME_IP6_BADHDR; a routing header with segments left is dropped as Linux
  * drops RH0), and the upper layer in ip.proto/ip.l4 as for IPv4 (ICMPv6 is
  * FRAME_ICMP with proto 58). Fragments are FRAME_IP_FRAG with v6 set: the
  * responder drops them (no IPv6 reassembly; nothing a decoy answers needs
@@ -54,6 +54,8 @@ enum frame_kind {
 	FRAME_TCP,
 	FRAME_UDP,
 	FRAME_ICMP,
+	FRAME_IP6_BADHDR,	/* IPv6 with hop-by-hop options not first: a host answers
+				 * with a parameter problem (ip6.pp_ptr) */
 };
 
 struct frame_arp {
@@ -84,6 +86,7 @@ struct frame_ip6 {
 	uint8_t hlim;		/* hop limit (also in ip.ttl) */
 	uint16_t plen;		/* payload length, extension headers included */
 	uint8_t n_ext;		/* extension headers walked */
+	uint16_t pp_ptr;	/* FRAME_IP6_BADHDR: offset of the offending Next Header field */
 };
 
 struct frame_tcp {

@@ -1079,9 +1079,16 @@ answer_row(struct respond *r, const struct frame *f, struct decoy *d, int row)
 {
 	const struct persona *p = persona_of(r, d);
 	struct tcp_answer a = { .row = &p->tcp[row], .opts = p->tcp[row].opts, .real_syn = false };
+	static const struct frame_tcpopt none;
+	char opts[40];
 
 	if (!a.row->respond)
 		return;
+	if (f->v6 && strchr(a.opts, 'M')) {	/* IPv6: the link's MSS (synack_opts) */
+		snprintf(opts, sizeof(opts), "%s", a.opts);
+		set_opts_mss(opts, sizeof(opts), real_mss(r, p->tcp[PERSONA_SEQ1].opts, &none, true));
+		a.opts = opts;
+	}
 	if (a.row->seq == PERSONA_SEQ_OTHER)
 		a.isn = next_isn(r, p, d, false);
 	send_tcp_answer(r, f, d, &a, NULL, 0);
@@ -1424,8 +1431,14 @@ static void
 synack_opts(const struct respond *r, const struct persona *p, const struct conn *c,
 	    const struct frame_tcpopt *o, char *out, size_t cap)
 {
+	static const struct frame_tcpopt none;
+
 	if (c->flags & CONN_F_PROBE) {
 		snprintf(out, cap, "%s", p->tcp[c->syn_row].opts);
+		/* nmap-os-db describes IPv4 (often over loopback): over IPv6
+		 * the stack's own MSS for the link, as a real one sends. */
+		if (c->flags & CONN_F_V6)
+			set_opts_mss(out, cap, real_mss(r, p->tcp[PERSONA_SEQ1].opts, &none, true));
 		return;
 	}
 	filter_opts(p->tcp[PERSONA_SEQ1].opts, o, out, cap);
@@ -2256,6 +2269,31 @@ udp6(struct respond *r, const struct frame *f, struct decoy *d)
 		      wb_len(&w));
 }
 
+/* Hop-by-hop options past the first header: ICMPv6 parameter problem,
+ * code 1 (unrecognized next header), pointing at the field that named it,
+ * as Linux (and RFC 8200 4.1) answers; rate limited like every error. */
+static void
+param_problem6(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	uint8_t body[1280 - 40];
+	struct wbuf w = wb_init(body, sizeof(body));
+	size_t quote = 40 + f->ip6.plen;
+
+	if (!icmp_error_allowed(r))
+		return;
+	if (quote > sizeof(body) - 8)
+		quote = sizeof(body) - 8;
+	wb_u8(&w, 4);		/* parameter problem */
+	wb_u8(&w, 1);		/* unrecognized next header */
+	wb_u16(&w, 0);
+	wb_u32(&w, f->ip6.pp_ptr);
+	wb_bytes(&w, f->ip.hdr, quote);
+	if (wb_ok(&w))
+		send6(r, f->src, d, f->ip6.dst, f->ip6.src, hop_limit(p, p->ie.ttl), body,
+		      wb_len(&w));
+}
+
 static void
 respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified)
 {
@@ -2267,7 +2305,8 @@ respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified)
 		r->stats.frag6_dropped++;
 		return;
 	}
-	if (f->kind != FRAME_TCP && f->kind != FRAME_UDP && f->kind != FRAME_ICMP) {
+	if (f->kind != FRAME_TCP && f->kind != FRAME_UDP && f->kind != FRAME_ICMP &&
+	    f->kind != FRAME_IP6_BADHDR) {
 		r->stats.not_ours++;
 		return;
 	}
@@ -2275,7 +2314,7 @@ respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified)
 		r->stats.not_ours++;
 		return;
 	}
-	if (!csum_unverified && !frame_l4_csum_ok(f)) {
+	if (f->kind != FRAME_IP6_BADHDR && !csum_unverified && !frame_l4_csum_ok(f)) {
 		r->stats.dropped_csum++;
 		return;
 	}
@@ -2293,7 +2332,7 @@ respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified)
 		return;
 	}
 	if (nd_is_mcast(f->ip6.dst)) {
-		if (f->kind == FRAME_ICMP && f->icmp.type == ND_ECHO_REQ && f->icmp.code == 0 &&
+		if (f->kind == FRAME_ICMP && f->icmp.type == ND_ECHO_REQ &&
 		    memcmp(f->ip6.dst, nd_all_nodes, 16) == 0 && (f->dst[0] & 1))
 			mcast_echo6(r, f);
 		else
@@ -2311,6 +2350,9 @@ respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified)
 	f->ip.src = token6(r, f->ip6.src, f->ip6.dst);
 	f->ip.dst = d->addr;
 	switch (f->kind) {
+	case FRAME_IP6_BADHDR:
+		param_problem6(r, f, d);
+		break;
 	case FRAME_TCP:
 		handle_tcp(r, f, d);
 		break;
@@ -2318,7 +2360,7 @@ respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified)
 		udp6(r, f, d);
 		break;
 	default:
-		if (f->icmp.type == ND_ECHO_REQ && f->icmp.code == 0)
+		if (f->icmp.type == ND_ECHO_REQ)	/* any code, as Linux (nmap's IE1 sends 9) */
 			echo6(r, f, d);
 		break;
 	}

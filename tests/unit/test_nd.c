@@ -273,10 +273,13 @@ test_ext_headers(void **state)
 	assert_int_equal(f.kind, FRAME_TCP);
 	assert_int_equal(f.ip6.n_ext, 2);
 	assert_int_equal(f.tcp.dport, 22);
-	/* hop-by-hop not first: dropped */
+	/* hop-by-hop not first: a parameter problem pointing at the
+	 * destination options' Next Header byte (offset 40) */
 	pkt[0] = 0;
 	n = nd_emit6(buf, sizeof(buf), peer_mac, other_mac, peer6, peer6, 64, 0, 60, pkt, 16 + tl);
-	assert_int_equal(frame_parse(buf, n, &f), -EINVAL);
+	assert_int_equal(frame_parse(buf, n, &f), 0);
+	assert_int_equal(f.kind, FRAME_IP6_BADHDR);
+	assert_int_equal(f.ip6.pp_ptr, 40);
 	/* a fragment header: FRAME_IP_FRAG */
 	pkt[0] = 6;
 	n = nd_emit6(buf, sizeof(buf), peer_mac, other_mac, peer6, peer6, 64, 0, 44, pkt, 16 + tl);
