@@ -454,6 +454,19 @@ test_tcp6(void **state)
 	assert_int_equal(f.icmp.type, ND_UNREACH);
 	assert_int_equal(f.icmp.code, 4);
 	assert_int_equal(f.ip.l4_len, 8 + 40 + 12);
+	/* Destination options, then hop-by-hop: a parameter problem (code 1)
+	 * pointing at the Next Header field that named it (offset 40). */
+	memset(seg, 0, 24);
+	seg[0] = 0;		/* destination options -> hop-by-hop */
+	seg[8] = 58;		/* hop-by-hop -> ICMPv6 */
+	seg[16] = ND_ECHO_REQ;
+	feed(h, d->mac, peer_mac, peer6, a, 64, 60, seg, 24);
+	assert_int_equal(h->n_out, 1);
+	assert_int_equal(frame_parse(h->out[0], h->out_len[0], &f), 0);
+	assert_true(frame_l4_csum_ok(&f));
+	assert_int_equal(f.icmp.type, 4);
+	assert_int_equal(f.icmp.code, 1);
+	assert_int_equal(f.icmp.id << 16 | f.icmp.seq, 40);
 }
 
 int
