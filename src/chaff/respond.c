@@ -72,8 +72,9 @@ respond_init(struct respond *r, struct decoy_table *decoys, const struct persona
 	r->neigh_mac = calloc(LIMIT_CHAFF_NEIGH, sizeof(*r->neigh_mac));
 	r->held = calloc(LIMIT_CHAFF_ARP_PENDING, sizeof(*r->held));
 	r->frags = calloc(LIMIT_CHAFF_FRAGS, sizeof(*r->frags));
+	r->conn6 = calloc((size_t)r->conns.mask + 1, sizeof(*r->conn6));
 	if (!r->sndbufs || !r->sndbuf_free || !r->timers || !r->neigh || !r->neigh_mac ||
-	    !r->held || !r->frags) {
+	    !r->held || !r->frags || !r->conn6) {
 		respond_free(r);
 		return -ENOMEM;
 	}
@@ -100,6 +101,8 @@ respond_free(struct respond *r)
 	free(r->held);
 	free(r->frags);
 	r->frags = NULL;
+	free(r->conn6);
+	r->conn6 = NULL;
 	r->sndbufs = NULL;
 	r->sndbuf_free = NULL;
 	r->timers = NULL;
@@ -163,13 +166,17 @@ contact(struct respond *r, enum respond_contact_kind kind, const struct frame *f
 }
 
 void
-respond_contact_conn(const struct conn *c, struct respond_contact *rc)
+respond_contact_conn(struct respond *r, struct respond_contact *rc)
 {
-	if (!(c->flags & CONN_F_V6))
+	const struct conn *c = conn_find(&r->conns, rc->src, rc->sport, rc->decoy, rc->dport);
+	const struct respond_conn6 *a;
+
+	if (!c || !(c->flags & CONN_F_V6))
 		return;
+	a = &r->conn6[c - r->conns.v];
 	rc->v6 = true;
-	memcpy(rc->src6, c->peer6, 16);
-	memcpy(rc->decoy6, c->self6, 16);
+	memcpy(rc->src6, a->peer, 16);
+	memcpy(rc->decoy6, a->self, 16);
 }
 
 bool
@@ -1291,7 +1298,8 @@ conn_segment(struct respond *r, struct conn *c, struct decoy *d, uint32_t seq, u
 		ip.id = tcp_ipid(p, d, (flags & FRAME_TCP_RST) != 0);
 	r->tx_vlan = c->vlan;
 	if (c->flags & CONN_F_V6)
-		send_frame(r, out, nd_emit6(out, sizeof(out), c->peer_mac, d->mac, c->self6, c->peer6,
+		send_frame(r, out, nd_emit6(out, sizeof(out), c->peer_mac, d->mac,
+					    r->conn6[c - r->conns.v].self, r->conn6[c - r->conns.v].peer,
 					    ip.ttl, 0, 6, seg, emit_tcp(seg, sizeof(seg), &et)));
 	else
 		send_resolved(r, d, c->saddr, out,
@@ -1490,8 +1498,8 @@ tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
 			     (o.sack_ok ? CONN_F_PEER_SACK : 0) | (o.ts_present ? CONN_F_PEER_TS : 0) |
 			     (f->v6 ? CONN_F_V6 : 0));
 	if (f->v6) {
-		memcpy(c->peer6, f->ip6.src, 16);
-		memcpy(c->self6, f->ip6.dst, 16);
+		memcpy(r->conn6[c - r->conns.v].peer, f->ip6.src, 16);
+		memcpy(r->conn6[c - r->conns.v].self, f->ip6.dst, 16);
 	}
 	c->syn_row = (uint8_t)idx;
 	c->syn_extra = a.extra_flags;
@@ -1547,8 +1555,8 @@ resend_synack(struct respond *r, struct conn *c, struct decoy *d)
 	f.ip.proto = 6;
 	if (c->flags & CONN_F_V6) {
 		f.v6 = true;
-		memcpy(f.ip6.src, c->peer6, 16);
-		memcpy(f.ip6.dst, c->self6, 16);
+		memcpy(f.ip6.src, r->conn6[c - r->conns.v].peer, 16);
+		memcpy(f.ip6.dst, r->conn6[c - r->conns.v].self, 16);
 	}
 	f.tcp.sport = c->sport;
 	f.tcp.dport = c->dport;
@@ -1824,8 +1832,9 @@ handle_tcp(struct respond *r, const struct frame *f, struct decoy *d)
 
 	c = conn_find(&r->conns, f->ip.src, t->sport, d->addr, t->dport);
 	/* A token collision of two IPv6 peers (24 bits): the newcomer's. */
-	if (c && f->v6 && ((c->flags & CONN_F_V6) == 0 || memcmp(c->peer6, f->ip6.src, 16) != 0 ||
-			   memcmp(c->self6, f->ip6.dst, 16) != 0))
+	if (c && f->v6 && ((c->flags & CONN_F_V6) == 0 ||
+			   memcmp(r->conn6[c - r->conns.v].peer, f->ip6.src, 16) != 0 ||
+			   memcmp(r->conn6[c - r->conns.v].self, f->ip6.dst, 16) != 0))
 		c = NULL;
 	if (c) {
 		tcp_on_conn(r, f, d, c);

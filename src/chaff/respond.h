@@ -69,8 +69,6 @@ struct respond_contact {
 	uint8_t src6[16], decoy6[16];
 };
 
-/* Fill the IPv6 fields of a contact from its connection (services). */
-void respond_contact_conn(const struct conn *c, struct respond_contact *rc);
 
 /* A decoy group: the open ports of its decoys. */
 struct respond_group {
@@ -153,6 +151,12 @@ struct respond_frag {
 	uint8_t data[LIMIT_CHAFF_FRAG_BYTES];
 };
 
+/* The addresses of an IPv6 connection (CONN_F_V6), by conn slot: calloc'd
+ * pages that only IPv6 connections touch. */
+struct respond_conn6 {
+	uint8_t peer[16], self[16];
+};
+
 /* One pending retransmission: a min-heap entry (respond.c). */
 struct respond_timer {
 	uint64_t due;
@@ -197,6 +201,7 @@ struct respond {
 	struct respond_held *held;
 	uint32_t n_held;
 	struct respond_frag *frags;	/* LIMIT_CHAFF_FRAGS */
+	struct respond_conn6 *conn6;	/* per conn slot: an IPv6 connection's addresses */
 };
 
 int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,
@@ -213,6 +218,10 @@ void respond_announce(struct respond *r, struct decoy *d);
 /* Duplicate address detection for decoy d's IPv6 addresses, as a host
  * coming up sends it (NS from ::, to the solicited-node group). */
 void respond_announce6(struct respond *r, struct decoy *d);
+
+/* A contact reported by a service (keyed by its connection) on an IPv6
+ * connection: fill in the addresses (nothing for an IPv4 one). */
+void respond_contact_conn(struct respond *r, struct respond_contact *rc);
 
 /* Drop idle connections (and their sessions). Connections with a
  * retransmission outstanding are left to their retransmission timer. */

@@ -280,7 +280,14 @@ static void
 hook_contact(void *arg, const struct respond_contact *c)
 {
 	struct chaff_run *ch = arg;
+	struct respond_contact c6;
 
+	/* A service's contact on an IPv6 connection: its real addresses. */
+	if (!c->v6 && (c->src >> 24) == 0 && c->proto == 6) {
+		c6 = *c;
+		respond_contact_conn(&ch->resp, &c6);
+		c = &c6;
+	}
 	alarm_contact(&ch->alarm, c, clock_mono_ns(&ch->clk));
 	/* A key is held now: its window must be ticked until it ends. */
 	if (ch->alarm_timer && !evloop_timer_armed(ch->alarm_timer))
@@ -817,10 +824,8 @@ drain_ssh_creds(struct chaff_run *ch)
 		struct conn *cn = conn_find(&ch->resp.conns, cr.key.saddr, cr.key.sport,
 					    cr.key.daddr, cr.key.dport);
 
-		if (cn) {
+		if (cn)
 			memcpy(c.src_mac, cn->peer_mac, 6);
-			respond_contact_conn(cn, &c);	/* IPv6: the real addresses */
-		}
 		hook_contact(ch, &c);
 	}
 }

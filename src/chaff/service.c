@@ -30,7 +30,6 @@ report(struct service_ctx *s, const struct conn *c, enum respond_contact_kind ki
 	};
 
 	memcpy(rc.src_mac, c->peer_mac, 6);
-	respond_contact_conn(c, &rc);	/* an IPv6 connection's addresses */
 	if (s->report)
 		s->report(s->report_arg, &rc);
 }

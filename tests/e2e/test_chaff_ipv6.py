@@ -137,6 +137,11 @@ def test_ipv6_decoys(topo):
     assert a[0]["proven"] is True and a[0]["decoy_v4"] == lin, a[0]
     p = chaffutil.wait_alarm(alarm_path, lambda a: a["src"] == SCANNER6 and
                              a["kind"] == "ping", what="IPv6 ping alarm")
+    # A service's alarm (reported by the HTTP service, keyed by its
+    # connection) carries the IPv6 source too.
+    sv = chaffutil.wait_alarm(alarm_path, lambda a: a["kind"] == "service" and
+                              a.get("dport") == 80, what="IPv6 service alarm")
+    assert sv[0]["src"] == SCANNER6 and sv[0]["decoy"] == of(lin, False), sv[0]
     assert p[0]["proto"] == "icmp6", p[0]
     assert proc.poll() is None
 
