@@ -2142,6 +2142,8 @@ handle_ns(struct respond *r, const struct frame *f, const struct nd_msg *m)
 	if (nd_is_unspecified(f->ip6.src)) {
 		e->released = true;
 		r->stats.nd_released++;
+		if (r->hooks.nd_released)
+			r->hooks.nd_released(r->hooks.arg, d, e->addr, f->src, true);
 		return;
 	}
 	nd_solicited_node(m->target, sn);
@@ -2174,6 +2176,8 @@ handle_na(struct respond *r, const struct frame *f, const struct nd_msg *m)
 		return;
 	e->released = true;
 	r->stats.nd_released++;
+	if (r->hooks.nd_released)
+		r->hooks.nd_released(r->hooks.arg, d, e->addr, mac, false);
 	fc = *f;
 	memcpy(fc.ip6.dst, m->target, 16);
 	fc.ip.src = token6(r, f->ip6.src, m->target);

@@ -96,6 +96,10 @@ struct respond_hooks {
 	 * host is about to take it. Returns true when it removed d from the
 	 * table (the frame is then not answered). Optional. */
 	bool (*arp_conflict)(void *arg, struct decoy *d, const uint8_t sha[6], bool probe);
+	/* Decoy d gave up its IPv6 address addr to the host at mac: its DAD
+	 * probe (dad) or its advertisement. For logging; optional. */
+	void (*nd_released)(void *arg, const struct decoy *d, const uint8_t addr[16],
+			    const uint8_t mac[6], bool dad);
 	void *arg;
 };
 

@@ -334,6 +334,22 @@ hook_arp_conflict(void *arg, struct decoy *d, const uint8_t sha[6], bool probe)
 	return true;
 }
 
+/* A decoy gave up an IPv6 address: another host holds it now. */
+static void
+hook_nd_released(void *arg, const struct decoy *d, const uint8_t addr[16], const uint8_t mac[6],
+		 bool dad)
+{
+	char a6[INET6_ADDRSTRLEN];
+
+	(void)arg;
+	inet_ntop(AF_INET6, addr, a6, sizeof(a6));
+	log_ratelimited(10, 60, log_info, "released IPv6 address %s of decoy %u.%u.%u.%u: %s from "
+			"%02x:%02x:%02x:%02x:%02x:%02x", a6, d->addr >> 24, d->addr >> 16 & 255,
+			d->addr >> 8 & 255, d->addr & 255,
+			dad ? "duplicate address detection" : "its owner advertises it",
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
 /* ARP that no decoy answered: evidence for claiming unused addresses. */
 static void
 hook_arp_other(void *arg, const uint8_t src_mac[6], const struct frame_arp *a)
@@ -1025,7 +1041,7 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 		.send = hook_send, .contact = hook_contact,
 		.svc_open = hook_svc_open, .svc_data = hook_svc_data, .svc_close = hook_svc_close,
 		.arp_other = hook_arp_other, .arp_conflict = hook_arp_conflict,
-		.arg = ch,
+		.nd_released = hook_nd_released, .arg = ch,
 	};
 	r = respond_init(&ch->resp, &ch->decoys, ch->personas, ch->n_personas, ch->groups,
 			 ch->conf.n_groups + (ch->conf.claim.enabled ? 1 : 0), LIMIT_CHAFF_CONNS,
