@@ -156,8 +156,15 @@ def test_ipv6_dad_releases(topo):
     lines = dict(l.split(" ", 1) for l in r.stdout.strip().splitlines())
     assert lines["before"].startswith("d4:be:d9"), r.stdout   # the Windows decoy answered
     assert lines["after"] == "-", r.stdout                      # then gave it up
-    # Its link-local address and IPv4 stay.
+    # Its link-local address stays, and other decoys are untouched.
     r = topo.run(scan, "ping", "-6", "-c", "1", "-W", "2", of("198.51.100.16", False),
                  check=False)
     assert r.returncode == 0
+    r = topo.run(scan, "/usr/bin/python3", "-c", DAD.split("sendp(")[0],
+                 sif, SCANNER6, of("198.51.100.20", True), timeout=60)
+    assert "before d4:be:d9" in r.stdout, r.stdout
     assert proc.poll() is None
+    proc.terminate()
+    log = proc.communicate(timeout=10)[0]
+    assert "released IPv6 address %s of decoy 198.51.100.20: duplicate address detection" % target \
+        in log, log
