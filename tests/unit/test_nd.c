@@ -427,6 +427,23 @@ test_tcp6(void **state)
 	assert_int_equal(h->last.kind, CONTACT_SYN);
 	assert_true(h->last.v6);
 	assert_int_equal(h->last.src >> 24, 0);
+	/* Unacknowledged, the SYN/ACK is retransmitted over IPv6 by the timer. */
+	h->n_out = 0;
+	h->r.now_ns = respond_next_due(&h->r);
+	assert_true(h->r.now_ns > 1000000000ULL);
+	respond_timers(&h->r);
+	assert_int_equal(h->n_out, 1);
+	{
+		struct frame g;
+
+		assert_int_equal(frame_parse(h->out[0], h->out_len[0], &g), 0);
+		assert_true(g.v6);
+		assert_true(frame_l4_csum_ok(&g));
+		assert_memory_equal(g.ip6.src, a, 16);
+		assert_memory_equal(g.ip6.dst, peer6, 16);
+		assert_int_equal(g.tcp.seq, f.tcp.seq);
+		assert_int_equal(g.tcp.flags, FRAME_TCP_SYN | FRAME_TCP_ACK);
+	}
 	/* The handshake completes: the connection is IPv6. */
 	t.flags = FRAME_TCP_ACK;
 	t.seq = 101;
