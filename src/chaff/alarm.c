@@ -82,6 +82,24 @@ ip_str(uint32_t host, char *buf)
 	return inet_ntop(AF_INET, &n, buf, INET_ADDRSTRLEN);
 }
 
+/* The source of an entry as reported: its IPv6 address or its IPv4 one. */
+static const char *
+src_str(const struct alarm_entry *e, char *buf)
+{
+	if (e->v6)
+		return inet_ntop(AF_INET6, e->src6, buf, INET6_ADDRSTRLEN);
+	return ip_str(e->src, buf);
+}
+
+/* The decoy address touched: IPv6 for an IPv6 contact, else the first decoy. */
+static const char *
+decoy_str(const struct alarm_entry *e, char *buf)
+{
+	if (e->v6)
+		return inet_ntop(AF_INET6, e->decoy6, buf, INET6_ADDRSTRLEN);
+	return ip_str(e->decoys[0], buf);
+}
+
 static void
 iso_time(uint64_t wall_ns, char *buf, size_t cap)
 {
@@ -102,6 +120,7 @@ proto_name(uint8_t p)
 	case 1: return "icmp";
 	case 6: return "tcp";
 	case 17: return "udp";
+	case 58: return "icmp6";
 	default: return "ip";
 	}
 }
@@ -110,7 +129,7 @@ proto_name(uint8_t p)
 static void
 report(struct alarm *a, const struct alarm_entry *e, const struct respond_contact *c)
 {
-	char buf[64], t0[40], t1[40];
+	char buf[INET6_ADDRSTRLEN + 16], t0[40], t1[40];
 	const char *kind = respond_contact_name((enum respond_contact_kind)e->kind);
 	json_t *o, *decoys;
 	char *s;
@@ -124,11 +143,13 @@ report(struct alarm *a, const struct alarm_entry *e, const struct respond_contac
 	json_object_set_new(o, "time", json_string(t1));
 	json_object_set_new(o, "type", json_string("chaff.alarm"));
 	json_object_set_new(o, "kind", json_string(kind));
-	json_object_set_new(o, "src", json_string(ip_str(e->src, buf)));
+	json_object_set_new(o, "src", json_string(src_str(e, buf)));
 	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", e->src_mac[0],
 		 e->src_mac[1], e->src_mac[2], e->src_mac[3], e->src_mac[4], e->src_mac[5]);
 	json_object_set_new(o, "src_mac", json_string(buf));
-	json_object_set_new(o, "decoy", json_string(ip_str(e->decoys[0], buf)));
+	json_object_set_new(o, "decoy", json_string(decoy_str(e, buf)));
+	if (e->v6)	/* the decoy's identity, as "decoys" lists it */
+		json_object_set_new(o, "decoy_v4", json_string(ip_str(e->decoys[0], buf)));
 	for (unsigned i = 0; i < e->n_decoys; i++)
 		json_array_append_new(decoys, json_string(ip_str(e->decoys[i], buf)));
 	json_object_set_new(o, "decoys", decoys);
@@ -175,6 +196,11 @@ entry_from_contact(struct alarm_entry *e, const struct respond_contact *c, uint6
 	e->dport = c->dport;
 	memcpy(e->src_mac, c->src_mac, 6);
 	e->first_ns = e->last_ns = now_ns;
+	if (c->v6) {
+		e->v6 = true;
+		memcpy(e->src6, c->src6, 16);
+		memcpy(e->decoy6, c->decoy6, 16);
+	}
 }
 
 static void
@@ -218,8 +244,10 @@ key_port(const struct respond_contact *c)
 }
 
 static struct alarm_entry *
-slot_for(struct alarm *a, uint32_t src, uint8_t kind, uint16_t port, uint64_t now_ns)
+slot_for(struct alarm *a, const struct respond_contact *c, uint8_t kind, uint16_t port,
+	 uint64_t now_ns)
 {
+	uint32_t src = c->src;
 	uint32_t h = (uint32_t)hash_u64(&a->key, (uint64_t)src << 24 | (uint64_t)port << 8 | kind) &
 		     a->mask;
 	struct alarm_entry *oldest = NULL;
@@ -228,7 +256,8 @@ slot_for(struct alarm *a, uint32_t src, uint8_t kind, uint16_t port, uint64_t no
 		struct alarm_entry *e = &a->v[(h + i) & a->mask];
 
 		if (!e->used || (e->src == src && e->kind == kind &&
-				 (port == 0 || e->dport == port)))
+				 (port == 0 || e->dport == port) && e->v6 == c->v6 &&
+				 (!c->v6 || memcmp(e->src6, c->src6, 16) == 0)))
 			return e;
 		if (!oldest || e->first_ns < oldest->first_ns)
 			oldest = e;
@@ -246,11 +275,11 @@ alarm_contact(struct alarm *a, const struct respond_contact *c, uint64_t now_ns)
 {
 	struct alarm_entry *e, single;
 
-	if (allowed(a, c->src)) {
+	if (!c->v6 && allowed(a, c->src)) {
 		a->suppressed_allow++;
 		return;
 	}
-	e = slot_for(a, c->src, (uint8_t)c->kind, key_port(c), now_ns);
+	e = slot_for(a, c, (uint8_t)c->kind, key_port(c), now_ns);
 	if (!e->used) {
 		entry_from_contact(e, c, now_ns);
 		add_decoy(a, e, c->decoy);
@@ -311,7 +340,7 @@ size_t
 alarm_format_syslog(char *buf, size_t cap, const char *hostname, int pid, uint64_t wall_ns,
 		    const char *kind_name, const struct alarm_entry *e, const char *json)
 {
-	char t[40], src[INET_ADDRSTRLEN], decoy[INET_ADDRSTRLEN];
+	char t[40], src[INET6_ADDRSTRLEN], decoy[INET6_ADDRSTRLEN];
 	int n;
 
 	/* RFC 5424: <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG.
@@ -321,7 +350,7 @@ alarm_format_syslog(char *buf, size_t cap, const char *hostname, int pid, uint64
 		     "<132>1 %s %s moat-chaff %d %s [moat@32473 src=\"%s\" decoy=\"%s\" "
 		     "count=\"%llu\" decoys=\"%llu\"] %s",
 		     t, hostname && hostname[0] ? hostname : "-", pid, kind_name,
-		     ip_str(e->src, src), ip_str(e->decoys[0], decoy),
+		     src_str(e, src), decoy_str(e, decoy),
 		     (unsigned long long)e->count, (unsigned long long)alarm_distinct(e), json);
 	if (n < 0)
 		return 0;

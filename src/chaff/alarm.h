@@ -11,7 +11,8 @@
  * are reported one by one up to LIMIT_CHAFF_ALARM_LOGINS per key and
  * window, then counted. Every report says whether its contact proves the
  * source address ("proven": a completed TCP handshake); moatd mitigates
- * only on proven reports. Sources
+ * only on proven reports. IPv6 sources are keyed by their full address
+ * and reported as such (the allow-list is IPv4 only). Sources
  * on the allow-list never alarm. The key table is bounded
  * (LIMIT_CHAFF_ALARM_KEYS): when it is full the oldest key is reported and
  * recycled.
@@ -46,6 +47,10 @@ struct alarm_entry {
 	uint32_t reported;	/* contacts already reported one by one */
 	uint64_t seen[8];	/* 512-bit linear-counting sketch of distinct decoys */
 	uint64_t first_ns, last_ns;
+	/* IPv6 contacts: src is the peer's 0.0.0.0/8 token (respond.h), these
+	 * the addresses reported (decoy6: the first decoy address touched). */
+	bool v6;
+	uint8_t src6[16], decoy6[16];
 };
 
 /* A sink receives each report as one line of JSON (no newline). */

@@ -20,8 +20,9 @@ static const char *const top_keys[] = {
 };
 static const char *const group_keys[] = {
 	"ranges", "exclude", "personality", "fingerprint", "tcp", "udp", "vendor", "background",
-	NULL
+	"ipv6", NULL
 };
+static const char *const ipv6_keys[] = { "prefix", "iid", NULL };
 static const char *const alarm_keys[] = {
 	"file", "window", "allow", "syslog", "moatd_url", "moatd_token_file", NULL
 };
@@ -179,6 +180,40 @@ parse_group_fields(const struct cfg_node *g, struct conf_group *ret, struct cfg_
 	return 0;
 }
 
+/* ipv6: {prefix: 2001:db8:1::/64, iid: auto|eui64|stable}: SLAAC-style
+ * addresses for the group's decoys (absent: IPv4 only). */
+static int
+parse_ipv6(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *err)
+{
+	const struct cfg_node *m = NULL;
+	const char *s = NULL, *iid = NULL;
+	struct prefix p;
+	int r;
+
+	if ((r = cfg_get_map(g, "ipv6", &m, err)) < 0 || !m)
+		return r;
+	if ((r = cfg_check_keys(m, ipv6_keys, err)) < 0 || (r = cfg_get_str(m, "prefix", &s, err)) < 0 ||
+	    (r = cfg_get_str(m, "iid", &iid, err)) < 0)
+		return r;
+	if (!s || prefix_parse(s, &p) < 0 || p.addr.af != AF_INET6 || p.len != 64)
+		return cfg_fail(err, s ? cfg_get(m, "prefix") : m,
+				"ipv6: prefix: expected an IPv6 /64 (SLAAC needs one)");
+	if (p.addr.a[0] == 0xff || (p.addr.a[0] == 0xfe && (p.addr.a[1] & 0xc0) == 0x80))
+		return cfg_fail(err, cfg_get(m, "prefix"),
+				"ipv6: prefix: a unicast global or ULA prefix (link-local is implied)");
+	if (!iid || strcmp(iid, "auto") == 0)
+		ret->v6_iid = CONF_IID_AUTO;
+	else if (strcmp(iid, "eui64") == 0)
+		ret->v6_iid = CONF_IID_EUI64;
+	else if (strcmp(iid, "stable") == 0)
+		ret->v6_iid = CONF_IID_STABLE;
+	else
+		return cfg_fail(err, cfg_get(m, "iid"), "ipv6: iid: expected auto, eui64 or stable");
+	ret->v6 = true;
+	memcpy(ret->v6_prefix, p.addr.a, 8);
+	return 0;
+}
+
 static int
 parse_group(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *err)
 {
@@ -187,6 +222,8 @@ parse_group(const struct cfg_node *g, struct conf_group *ret, struct cfg_error *
 	if (cfg_kind(g) != CFG_MAP)
 		return cfg_fail(err, g, "decoys: expected a map per group");
 	if ((r = cfg_check_keys(g, group_keys, err)) < 0)
+		return r;
+	if ((r = parse_ipv6(g, ret, err)) < 0)
 		return r;
 	return parse_group_fields(g, ret, err);
 }

@@ -11,6 +11,9 @@
  *       fingerprint: "Linux 5.0 - 5.4"    # any nmap-os-db fingerprint name
  *       tcp: [22, 80]                     # open ports
  *       udp: [53]
+ *       ipv6:                             # optional: IPv6 decoys too
+ *         prefix: 2001:db8:1::/64         # the segment's /64 (SLAAC)
+ *         iid: auto                       # auto (per personality), eui64 or stable
  *   alarms:
  *     file: "-"                           # JSON lines; "-" = stdout
  *     window: 60s                         # aggregation window
@@ -64,7 +67,12 @@ struct conf_group {
 	bool ports_set;			/* tcp: or udp: given (else a fingerprint's defaults) */
 	char vendor[24];		/* vendor.h profile overriding the inference, or "" */
 	uint8_t background;		/* enum conf_background; DEFAULT: the top-level one */
+	bool v6;			/* ipv6: configured */
+	uint8_t v6_prefix[8];		/* the /64 */
+	uint8_t v6_iid;			/* CONF_IID_* */
 };
+
+enum { CONF_IID_AUTO, CONF_IID_EUI64, CONF_IID_STABLE };
 
 /* LaBrea-style claiming of unused addresses (see claim.h). */
 struct conf_claim {

@@ -30,6 +30,7 @@ enum conn_state { CONN_FREE, CONN_SYN_RCVD, CONN_ESTABLISHED, CONN_FIN_WAIT, CON
 #define CONN_F_TS		0x10u	/* timestamps negotiated: on every segment */
 #define CONN_F_FIN_QUEUED	0x20u	/* send a FIN after the queued data */
 #define CONN_F_FIN_SENT		0x40u
+#define CONN_F_V6		0x80u	/* over IPv6: the addresses are in respond.c's conn6 */
 
 struct conn {
 	uint32_t saddr, daddr;
@@ -60,6 +61,11 @@ struct conn {
 	uint64_t rtx_due;	/* when to retransmit or probe; 0: nothing outstanding */
 	uint64_t start_ns, last_ns;
 };
+/* IPv6 connections (CONN_F_V6): saddr is a token in 0.0.0.0/8 (respond.c:
+ * a hash of both addresses; no IPv4 source is there) and daddr the decoy's
+ * IPv4 identity, so the table and the services key them as any other; the
+ * addresses themselves sit in a side array by slot (respond.c), so IPv4
+ * connections never touch their pages. */
 
 struct conn_table {
 	struct conn *v;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 uint64_t
 decoy_mix(uint64_t x)
 {
@@ -47,6 +49,8 @@ decoy_table_free(struct decoy_table *t)
 	if (!t)
 		return;
 	free(t->v);
+	free(t->v6);
+	free(t->v6groups);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -196,4 +200,149 @@ decoy_clock_ns(const struct decoy_table *t, const struct decoy *d, uint64_t now_
 	int64_t skew = (int64_t)d->skew_ppm_x - 32768;	/* 1/256 ppm */
 
 	return (uint64_t)((int64_t)el + (int64_t)((double)el * (double)skew / 256e6));
+}
+
+void
+decoy_iid_eui64(const uint8_t mac[6], uint8_t ret_iid[8])
+{
+	ret_iid[0] = mac[0] ^ 0x02;	/* the universal/local bit, inverted */
+	ret_iid[1] = mac[1];
+	ret_iid[2] = mac[2];
+	ret_iid[3] = 0xff;
+	ret_iid[4] = 0xfe;
+	ret_iid[5] = mac[3];
+	ret_iid[6] = mac[4];
+	ret_iid[7] = mac[5];
+}
+
+void
+decoy_iid_stable(uint64_t secret, const uint8_t prefix[8], const uint8_t mac[6], uint32_t v4,
+		 uint8_t ret_iid[8])
+{
+	uint8_t kb[HASH_KEY_BYTES], in[8 + 6 + 4 + 1];
+	struct hash_key k;
+	uint64_t h;
+
+	/* RFC 7217: F(prefix, interface, network id, DAD counter, secret);
+	 * the MAC stands for the interface, the IPv4 address for the host. */
+	for (int i = 0; i < 8; i++) {
+		kb[i] = (uint8_t)(decoy_mix(secret ^ 0x6970763673656564ULL) >> (8 * i));
+		kb[8 + i] = (uint8_t)(decoy_mix(secret + 0x7217) >> (8 * i));
+	}
+	hash_key_set(&k, kb);
+	memcpy(in, prefix, 8);
+	memcpy(in + 8, mac, 6);
+	for (int i = 0; i < 4; i++)
+		in[14 + i] = (uint8_t)(v4 >> (24 - 8 * i));
+	for (uint8_t dad = 0;; dad++) {
+		in[18] = dad;
+		h = hash_bytes(&k, in, sizeof(in));
+		/* Reserved IIDs (RFC 5453): all zero, and the subnet anycast
+		 * range fdff:ffff:ffff:ff80-ffff; another draw as RFC 7217's
+		 * DAD counter does. */
+		if (h != 0 && (h >> 7) != (0xfdffffffffffff80ULL >> 7))
+			break;
+	}
+	for (int i = 0; i < 8; i++)
+		ret_iid[i] = (uint8_t)(h >> (56 - 8 * i));
+}
+
+void
+decoy_addr6(const struct decoy_table *t, const struct decoy *d, const uint8_t prefix[8],
+	    enum decoy_iid iid, uint8_t ret_addr[16])
+{
+	memcpy(ret_addr, prefix, 8);
+	if (iid == DECOY_IID_EUI64)
+		decoy_iid_eui64(d->mac, ret_addr + 8);
+	else
+		decoy_iid_stable(t->secret, prefix, d->mac, d->addr, ret_addr + 8);
+}
+
+static int
+cmp_decoy6(const void *a, const void *b)
+{
+	return memcmp(((const struct decoy6 *)a)->addr, ((const struct decoy6 *)b)->addr, 16);
+}
+
+int
+decoy_table_build_v6(struct decoy_table *t, const struct decoy_v6group *groups,
+		     size_t n_groups)
+{
+	static const uint8_t ll[8] = { 0xfe, 0x80 };
+	struct decoy6 *v6, *old = t->v6;
+	size_t n = 0, n_old = t->n6;
+
+	if (groups != t->v6groups) {
+		struct decoy_v6group *g = calloc(n_groups ? n_groups : 1, sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		if (n_groups)
+			memcpy(g, groups, n_groups * sizeof(*g));
+		free(t->v6groups);
+		t->v6groups = g;
+		t->n_v6groups = n_groups;
+		groups = g;
+	}
+	v6 = calloc(2 * (t->n ? t->n : 1), sizeof(*v6));
+	if (!v6)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct decoy *d = &t->v[i];
+		const struct decoy_v6group *g;
+
+		if (d->group >= n_groups || groups[d->group].iid == DECOY_IID_NONE)
+			continue;
+		g = &groups[d->group];
+		decoy_addr6(t, d, ll, (enum decoy_iid)g->iid, v6[n].addr);
+		v6[n].v4 = d->addr;
+		v6[n++].link_local = true;
+		decoy_addr6(t, d, g->prefix, (enum decoy_iid)g->iid, v6[n].addr);
+		v6[n++].v4 = d->addr;
+	}
+	qsort(v6, n, sizeof(*v6), cmp_decoy6);
+	t->v6 = v6;
+	t->n6 = n;
+	/* An address another host took stays theirs. */
+	for (size_t i = 0; i < n_old; i++) {
+		struct decoy6 *e;
+
+		if (old[i].released && (e = decoy_find6(t, old[i].addr)) != NULL)
+			e->released = true;
+	}
+	free(old);
+	return 0;
+}
+
+bool
+decoy_addr6_of(const struct decoy_table *t, const struct decoy *d, bool link_local,
+	       uint8_t ret_addr[16])
+{
+	static const uint8_t ll[8] = { 0xfe, 0x80 };
+	const struct decoy_v6group *g;
+
+	if (d->group >= t->n_v6groups || t->v6groups[d->group].iid == DECOY_IID_NONE)
+		return false;
+	g = &t->v6groups[d->group];
+	decoy_addr6(t, d, link_local ? ll : g->prefix, (enum decoy_iid)g->iid, ret_addr);
+	return true;
+}
+
+struct decoy6 *
+decoy_find6(const struct decoy_table *t, const uint8_t addr[16])
+{
+	size_t lo = 0, hi = t->n6;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(t->v6[mid].addr, addr, 16);
+
+		if (c == 0)
+			return &t->v6[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }

@@ -34,11 +34,40 @@ struct decoy {
 	uint64_t rng;		/* per-decoy random state (xorshift) */
 };
 
+/*
+ * IPv6: a decoy of a group configured with a /64 holds two addresses, its
+ * link-local fe80::IID and PREFIX::IID, as SLAAC would give it. The IID is
+ * the modified EUI-64 of its MAC (older stacks and devices) or a stable,
+ * opaque one (RFC 7217 style: a keyed hash of the prefix, the MAC and the
+ * decoy's IPv4 identity under the table secret, so the same with the same
+ * seed, and different per prefix as RFC 7217 gives it). Both sit in a
+ * second sorted array (by address) pointing at the IPv4 decoy, which stays
+ * the decoy's identity (its personality, clocks, connections).
+ */
+enum decoy_iid { DECOY_IID_NONE, DECOY_IID_EUI64, DECOY_IID_STABLE };
+
+struct decoy6 {
+	uint8_t addr[16];
+	uint32_t v4;		/* the decoy (decoy_find) */
+	bool released;		/* another host claimed it (DAD, NA): no longer answered */
+	bool link_local;
+};
+
+/* Per group: the /64 (first 8 bytes) and the IID kind; iid NONE = no IPv6. */
+struct decoy_v6group {
+	uint8_t prefix[8];
+	uint8_t iid;		/* enum decoy_iid */
+};
+
 struct decoy_table {
 	struct decoy *v;
 	size_t n, cap;
 	uint64_t secret;
 	uint64_t start_ns;
+	struct decoy6 *v6;	/* sorted by addr */
+	size_t n6;
+	struct decoy_v6group *v6groups;	/* a copy of decoy_table_build_v6()'s */
+	size_t n_v6groups;
 };
 
 /* An empty table for at most cap decoys; secret seeds MACs and clocks. */
@@ -71,6 +100,28 @@ int decoy_table_insert(struct decoy_table *t, uint32_t addr, uint16_t group, uin
 int decoy_table_remove(struct decoy_table *t, uint32_t addr);
 
 struct decoy *decoy_find(const struct decoy_table *t, uint32_t addr);
+
+/* The modified EUI-64 interface identifier of mac (RFC 4291 appendix A). */
+void decoy_iid_eui64(const uint8_t mac[6], uint8_t ret_iid[8]);
+/* A stable opaque interface identifier (RFC 7217 style) for one prefix. */
+void decoy_iid_stable(uint64_t secret, const uint8_t prefix[8], const uint8_t mac[6], uint32_t v4,
+		      uint8_t ret_iid[8]);
+/* The address of decoy d in prefix (its first 8 bytes) under iid kind. */
+void decoy_addr6(const struct decoy_table *t, const struct decoy *d, const uint8_t prefix[8],
+		 enum decoy_iid iid, uint8_t ret_addr[16]);
+
+/* Give every decoy of a group with IPv6 its link-local and prefix
+ * addresses (groups[d->group]; groups past n_groups have none). Call after
+ * decoy_table_seal() and after every insert/remove (claims), which leave
+ * the IPv6 index stale. Released addresses stay released. */
+int decoy_table_build_v6(struct decoy_table *t, const struct decoy_v6group *groups,
+			 size_t n_groups);
+/* Decoy d's address in its group's prefix (global) or fe80::/64; false
+ * when its group has no IPv6. */
+bool decoy_addr6_of(const struct decoy_table *t, const struct decoy *d, bool link_local,
+		    uint8_t ret_addr[16]);
+/* The IPv6 entry of addr (released ones included), or NULL. */
+struct decoy6 *decoy_find6(const struct decoy_table *t, const uint8_t addr[16]);
 
 /* A 64-bit random number from the decoy's own generator. */
 uint64_t decoy_rand(struct decoy *d);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/cursor.h"
+#include "common/limits.h"
 #include "common/wbuf.h"
 
 #define ETH_HLEN	14
@@ -107,6 +108,8 @@ parse_icmp(struct cursor *c, struct frame *f)
 	return true;
 }
 
+static bool parse_l4(struct cursor *l4, struct frame *f);
+
 static bool
 parse_ipv4(struct cursor *c, struct frame *f)
 {
@@ -140,19 +143,108 @@ parse_ipv4(struct cursor *c, struct frame *f)
 		f->kind = FRAME_IP_FRAG;
 		return true;
 	}
-	switch (ip->proto) {
+	return parse_l4(&l4, f);
+}
+
+static bool
+parse_l4(struct cursor *l4, struct frame *f)
+{
+	switch (f->ip.proto) {
 	case 6:
 		f->kind = FRAME_TCP;
-		return parse_tcp(&l4, f);
+		return parse_tcp(l4, f);
 	case 17:
 		f->kind = FRAME_UDP;
-		return parse_udp(&l4, f);
+		return parse_udp(l4, f);
 	case 1:
+	case FRAME_IPPROTO_ICMP6:
+		if ((f->ip.proto == 1) == f->v6) {
+			f->kind = FRAME_IP_OTHER;	/* ICMPv4 in IPv6 or the reverse */
+			return true;
+		}
 		f->kind = FRAME_ICMP;
-		return parse_icmp(&l4, f);
+		return parse_icmp(l4, f);
 	default:
 		f->kind = FRAME_IP_OTHER;
 		return true;
+	}
+}
+
+/*
+ * IPv6: the fixed header, then extension headers as far as the upper
+ * layer, at most LIMIT_CHAFF_IP6_EXTHDRS of them. Hop-by-hop options are
+ * only valid first; a routing header with segments left would have to be
+ * forwarded (RH0, deprecated: Linux drops it); ESP/AH and "no next header"
+ * are nothing a decoy speaks; a fragment header makes it FRAME_IP_FRAG.
+ */
+static bool
+parse_ipv6(struct cursor *c, struct frame *f)
+{
+	struct frame_ip6 *ip6 = &f->ip6;
+	struct cursor hdr, pkt;
+	uint32_t vtf;
+	uint8_t nh;
+
+	f->v6 = true;
+	f->ip.hdr = cur_ptr(c);
+	if (!cur_sub(c, 40, &hdr) || !cur_be32(&hdr, &vtf) || vtf >> 28 != 6 ||
+	    !cur_be16(&hdr, &ip6->plen) || !cur_u8(&hdr, &nh) || !cur_u8(&hdr, &ip6->hlim) ||
+	    !cur_bytes(&hdr, ip6->src, 16) || !cur_bytes(&hdr, ip6->dst, 16))
+		return false;
+	/* The payload length decides (Ethernet pads); it may not overrun. */
+	if (!cur_sub(c, ip6->plen, &pkt))
+		return false;
+	ip6->tc = (uint8_t)(vtf >> 20);
+	f->ip.tos = ip6->tc;
+	f->ip.ttl = ip6->hlim;
+	f->ip.ihl = 40;
+	f->ip.total_len = (uint16_t)(ip6->plen > 65535 - 40 ? 65535 : 40 + ip6->plen);
+	size_t nh_off = 6;	/* where the current Next Header value sits */
+
+	for (;;) {
+		uint8_t next, hlen, rtype, segleft;
+		struct cursor ext;
+
+		switch (nh) {
+		case 0:		/* hop-by-hop */
+		case 43:	/* routing */
+		case 60:	/* destination options */
+		case 44:	/* fragment */
+			break;
+		default:
+			f->ip.proto = nh;
+			f->ip.l4 = cur_ptr(&pkt);
+			f->ip.l4_len = cur_left(&pkt);
+			return parse_l4(&pkt, f);
+		}
+		if (ip6->n_ext >= LIMIT_CHAFF_IP6_EXTHDRS)
+			return false;
+		if (nh == 0 && ip6->n_ext > 0) {
+			/* Linux answers a parameter problem (code 1) pointing here. */
+			f->kind = FRAME_IP6_BADHDR;
+			ip6->pp_ptr = (uint16_t)nh_off;
+			f->ip.proto = nh;
+			f->ip.l4 = cur_ptr(&pkt);
+			f->ip.l4_len = cur_left(&pkt);
+			return true;
+		}
+		ip6->n_ext++;
+		if (!cur_peek_u8(&pkt, 0, &next) || !cur_peek_u8(&pkt, 1, &hlen))
+			return false;
+		if (nh == 44) {
+			f->ip.proto = next;
+			f->ip.l4 = cur_ptr(&pkt);
+			f->ip.l4_len = cur_left(&pkt);
+			f->kind = FRAME_IP_FRAG;
+			return cur_left(&pkt) >= 8;
+		}
+		nh_off = 40 + (size_t)(cur_ptr(&pkt) - (f->ip.hdr + 40));
+		if (!cur_sub(&pkt, ((size_t)hlen + 1) * 8, &ext))
+			return false;
+		if (nh == 43 && (!cur_peek_u8(&ext, 2, &rtype) || !cur_peek_u8(&ext, 3, &segleft) ||
+				 segleft != 0))
+			return false;
+		nh = next;
 	}
 }
 
@@ -181,6 +273,9 @@ frame_parse(const uint8_t *buf, size_t len, struct frame *ret)
 		break;
 	case FRAME_ETH_IPV4:
 		ok = parse_ipv4(&c, &f);
+		break;
+	case FRAME_ETH_IPV6:
+		ok = parse_ipv6(&c, &f);
 		break;
 	default:
 		f.kind = FRAME_OTHER;
@@ -238,6 +333,17 @@ frame_tcp_options(const struct frame_tcp *t, struct frame_tcpopt *ret)
 	*ret = o;
 }
 
+uint32_t
+frame_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint32_t len, uint8_t next)
+{
+	uint8_t tail[8] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+			    (uint8_t)len, 0, 0, 0, next };
+	uint32_t sum = frame_csum_add(0, src, 16);
+
+	sum = frame_csum_add(sum, dst, 16);
+	return frame_csum_add(sum, tail, sizeof(tail));
+}
+
 bool
 frame_l4_csum_ok(const struct frame *f)
 {
@@ -245,6 +351,17 @@ frame_l4_csum_ok(const struct frame *f)
 	struct wbuf w = wb_init(pseudo, sizeof(pseudo));
 	uint32_t sum;
 
+	if (f->v6) {
+		/* Every IPv6 upper layer has a checksum over the pseudo-header:
+		 * UDP's may not be 0 (RFC 8200 8.1), ICMPv6 includes it. */
+		if (f->kind != FRAME_TCP && f->kind != FRAME_UDP && f->kind != FRAME_ICMP)
+			return true;
+		if (f->kind == FRAME_UDP && f->ip.l4_len >= 8 &&
+		    f->ip.l4[6] == 0 && f->ip.l4[7] == 0)
+			return false;
+		sum = frame_csum_pseudo6(f->ip6.src, f->ip6.dst, (uint32_t)f->ip.l4_len, f->ip.proto);
+		return frame_csum_fold(frame_csum_add(sum, f->ip.l4, f->ip.l4_len)) == 0;
+	}
 	if (f->kind == FRAME_ICMP)
 		return frame_csum_fold(frame_csum_add(0, f->ip.l4, f->ip.l4_len)) == 0;
 	if (f->kind != FRAME_TCP && f->kind != FRAME_UDP)

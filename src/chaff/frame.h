@@ -15,6 +15,14 @@
  * FRAME_IP_FRAG (the responder reassembles those, bounded). L4 checksums are verified by
  * frame_l4_csum_ok(), which the caller skips when the kernel says the
  * checksum was never computed (veth, PACKET_AUXDATA).
+ *
+ * IPv6 (v6 set): the fixed header, then a bounded chain of extension
+ * headers (at most LIMIT_CHAFF_IP6_EXTHDRS; hop-by-hop only first, as RFC
+ * 8200 says, else FRAME_IP6_BADHDR; a routing header with segments left is dropped as Linux
+ * drops RH0), and the upper layer in ip.proto/ip.l4 as for IPv4 (ICMPv6 is
+ * FRAME_ICMP with proto 58). Fragments are FRAME_IP_FRAG with v6 set: the
+ * responder drops them (no IPv6 reassembly; nothing a decoy answers needs
+ * more than one frame). A payload length past the frame is -EINVAL.
  */
 #ifndef MOAT_CHAFF_FRAME_H
 #define MOAT_CHAFF_FRAME_H
@@ -26,6 +34,8 @@
 #define FRAME_ETH_ARP	0x0806
 #define FRAME_ETH_IPV4	0x0800
 #define FRAME_ETH_VLAN	0x8100
+#define FRAME_ETH_IPV6	0x86dd
+#define FRAME_IPPROTO_ICMP6	58
 
 #define FRAME_TCP_FIN	0x01
 #define FRAME_TCP_SYN	0x02
@@ -44,6 +54,8 @@ enum frame_kind {
 	FRAME_TCP,
 	FRAME_UDP,
 	FRAME_ICMP,
+	FRAME_IP6_BADHDR,	/* IPv6 with hop-by-hop options not first: a host answers
+				 * with a parameter problem (ip6.pp_ptr) */
 };
 
 struct frame_arp {
@@ -66,6 +78,15 @@ struct frame_ip {
 	const uint8_t *hdr;	/* the IPv4 header (ihl bytes) */
 	const uint8_t *l4;	/* the IPv4 payload (total_len - ihl bytes) */
 	size_t l4_len;
+};
+
+struct frame_ip6 {
+	uint8_t src[16], dst[16];
+	uint8_t tc;		/* traffic class */
+	uint8_t hlim;		/* hop limit (also in ip.ttl) */
+	uint16_t plen;		/* payload length, extension headers included */
+	uint8_t n_ext;		/* extension headers walked */
+	uint16_t pp_ptr;	/* FRAME_IP6_BADHDR: offset of the offending Next Header field */
 };
 
 struct frame_tcp {
@@ -99,8 +120,11 @@ struct frame {
 	uint8_t dst[6], src[6];
 	uint16_t ethertype;
 	uint16_t vlan;		/* 802.1Q id when the frame carried a tag, else 0 */
+	bool v6;		/* IPv6: ip6 holds the addresses; ip.hdr is the IPv6 header,
+			 * ip.total_len 40 + plen (capped at 65535), ip.proto the upper layer */
 	struct frame_arp arp;
 	struct frame_ip ip;
+	struct frame_ip6 ip6;
 	union {
 		struct frame_tcp tcp;
 		struct frame_udp udp;
@@ -123,11 +147,15 @@ int frame_parse(const uint8_t *buf, size_t len, struct frame *ret);
 /* Decode TCP options; malformed options end the walk (what was read stays). */
 void frame_tcp_options(const struct frame_tcp *t, struct frame_tcpopt *ret);
 
-/* True when the TCP/UDP/ICMP checksum of an IPv4 frame is correct (UDP 0 = none). */
+/* True when the TCP/UDP/ICMP checksum is correct (IPv4: UDP 0 = none; IPv6:
+ * pseudo-header of RFC 8200 8.1, UDP 0 is wrong, ICMPv6 has one too). */
 bool frame_l4_csum_ok(const struct frame *f);
 
 /* The Internet checksum over buf, continuing from a partial sum. */
 uint32_t frame_csum_add(uint32_t sum, const uint8_t *buf, size_t len);
 uint16_t frame_csum_fold(uint32_t sum);
+/* The IPv6 pseudo-header sum (RFC 8200 8.1) to continue with the L4 bytes. */
+uint32_t frame_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint32_t len,
+			    uint8_t next);
 
 #endif

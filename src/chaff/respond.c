@@ -9,12 +9,15 @@
 
 #include "chaff/emit.h"
 #include "chaff/frame.h"
+#include "chaff/nd.h"
 #include "common/cursor.h"
 #include "common/limits.h"
 #include "common/wbuf.h"
 
-/* The MSS of a 1500-byte Ethernet MTU: what every OS presets advertise. */
+/* The MSS of a 1500-byte Ethernet MTU: what every OS presets advertise
+ * (over IPv6 20 bytes less: its header is 40). */
 #define ETHERNET_MSS 1460u
+#define IP6_EXTRA 20u
 
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[6];
@@ -25,7 +28,8 @@ static const char *const contact_names[CONTACT_NKINDS] = {
 	[CONTACT_FIN] = "fin_scan", [CONTACT_XMAS] = "xmas_scan", [CONTACT_ACK] = "ack_scan",
 	[CONTACT_OSPROBE] = "os_probe", [CONTACT_UDP] = "udp_scan",
 	[CONTACT_SERVICE] = "service", [CONTACT_LOGIN] = "login",
-	[CONTACT_CONFLICT] = "arp_conflict",
+	[CONTACT_CONFLICT] = "arp_conflict", [CONTACT_ND] = "nd",
+	[CONTACT_ND_CONFLICT] = "nd_conflict",
 };
 
 const char *
@@ -68,8 +72,9 @@ respond_init(struct respond *r, struct decoy_table *decoys, const struct persona
 	r->neigh_mac = calloc(LIMIT_CHAFF_NEIGH, sizeof(*r->neigh_mac));
 	r->held = calloc(LIMIT_CHAFF_ARP_PENDING, sizeof(*r->held));
 	r->frags = calloc(LIMIT_CHAFF_FRAGS, sizeof(*r->frags));
+	r->conn6 = calloc((size_t)r->conns.mask + 1, sizeof(*r->conn6));
 	if (!r->sndbufs || !r->sndbuf_free || !r->timers || !r->neigh || !r->neigh_mac ||
-	    !r->held || !r->frags) {
+	    !r->held || !r->frags || !r->conn6) {
 		respond_free(r);
 		return -ENOMEM;
 	}
@@ -96,6 +101,8 @@ respond_free(struct respond *r)
 	free(r->held);
 	free(r->frags);
 	r->frags = NULL;
+	free(r->conn6);
+	r->conn6 = NULL;
 	r->sndbufs = NULL;
 	r->sndbuf_free = NULL;
 	r->timers = NULL;
@@ -150,7 +157,26 @@ contact(struct respond *r, enum respond_contact_kind kind, const struct frame *f
 	c.src = f->kind == FRAME_ARP ? f->arp.spa : f->ip.src;
 	c.proto = f->kind == FRAME_ARP ? 0 : f->ip.proto;
 	memcpy(c.src_mac, f->src, 6);
+	if (f->v6) {
+		c.v6 = true;
+		memcpy(c.src6, f->ip6.src, 16);
+		memcpy(c.decoy6, f->ip6.dst, 16);
+	}
 	r->hooks.contact(r->hooks.arg, &c);
+}
+
+void
+respond_contact_conn(struct respond *r, struct respond_contact *rc)
+{
+	const struct conn *c = conn_find(&r->conns, rc->src, rc->sport, rc->decoy, rc->dport);
+	const struct respond_conn6 *a;
+
+	if (!c || !(c->flags & CONN_F_V6))
+		return;
+	a = &r->conn6[c - r->conns.v];
+	rc->v6 = true;
+	memcpy(rc->src6, a->peer, 16);
+	memcpy(rc->decoy6, a->self, 16);
 }
 
 bool
@@ -651,6 +677,14 @@ send_ip(struct respond *r, const struct frame *f, const struct decoy *d,
 	const size_t piece = (mtu - 20) / 8 * 8;	/* 1480 on Ethernet */
 	struct emit_ip fip;
 
+	if (f->v6) {
+		/* IPv6: from the address the frame went to, straight to the
+		 * MAC it came from (no fragmentation: nothing is reassembled
+		 * over IPv6, so no reply outgrows the request's link). */
+		send_frame(r, out, nd_emit6(out, sizeof(out), f->src, d->mac, f->ip6.dst,
+					    f->ip6.src, ip->ttl, 0, ip->proto, l4, l4_len));
+		return;
+	}
 	if (l4_len <= piece || ip->proto != 1) {
 		send_resolved(r, d, ip->dst, out,
 			      emit_ipv4(out, sizeof(out), f->src, d->mac, ip, l4, l4_len));
@@ -940,14 +974,14 @@ filter_opts(const char *s, const struct frame_tcpopt *o, char *out, size_t cap)
  * "link=loopback".
  */
 static uint16_t
-real_mss(const struct respond *r, const char *fp_opts, const struct frame_tcpopt *peer)
+real_mss(const struct respond *r, const char *fp_opts, const struct frame_tcpopt *peer, bool v6)
 {
-	unsigned mtu = r->mtu >= 576 && r->mtu <= 9216 ? r->mtu : 1500;
-	unsigned mss = mtu - 40, fp = 0;
+	unsigned mtu = r->mtu >= (v6 ? 1280u : 576u) && r->mtu <= 9216 ? r->mtu : 1500;
+	unsigned mss = mtu - 40 - (v6 ? IP6_EXTRA : 0), fp = 0;
 	const char *m = strchr(fp_opts, 'M');
 
-	if (mss > ETHERNET_MSS)
-		mss = ETHERNET_MSS;
+	if (mss > ETHERNET_MSS - (v6 ? IP6_EXTRA : 0))
+		mss = ETHERNET_MSS - (v6 ? IP6_EXTRA : 0);
 	if (m) {
 		for (m++; (*m >= '0' && *m <= '9') || (*m >= 'A' && *m <= 'F'); m++)
 			fp = fp * 16 + (unsigned)(*m <= '9' ? *m - '0' : *m - 'A' + 10);
@@ -1052,9 +1086,16 @@ answer_row(struct respond *r, const struct frame *f, struct decoy *d, int row)
 {
 	const struct persona *p = persona_of(r, d);
 	struct tcp_answer a = { .row = &p->tcp[row], .opts = p->tcp[row].opts, .real_syn = false };
+	static const struct frame_tcpopt none;
+	char opts[40];
 
 	if (!a.row->respond)
 		return;
+	if (f->v6 && strchr(a.opts, 'M')) {	/* IPv6: the link's MSS (synack_opts) */
+		snprintf(opts, sizeof(opts), "%s", a.opts);
+		set_opts_mss(opts, sizeof(opts), real_mss(r, p->tcp[PERSONA_SEQ1].opts, &none, true));
+		a.opts = opts;
+	}
 	if (a.row->seq == PERSONA_SEQ_OTHER)
 		a.isn = next_isn(r, p, d, false);
 	send_tcp_answer(r, f, d, &a, NULL, 0);
@@ -1206,7 +1247,9 @@ static size_t
 conn_mss(const struct respond *r, const struct conn *c)
 {
 	unsigned mtu = r->mtu >= 576 && r->mtu <= 9216 ? r->mtu : 1500;
-	unsigned mss = mtu - 40, peer = c->peer_mss ? c->peer_mss : 536;
+	unsigned mss = mtu - 40 - ((c->flags & CONN_F_V6) ? IP6_EXTRA : 0);
+	/* No MSS option: 536 over IPv4 (RFC 1122), 1220 over IPv6 (RFC 8200's 1280). */
+	unsigned peer = c->peer_mss ? c->peer_mss : (c->flags & CONN_F_V6) ? 1220 : 536;
 
 	if (peer < mss)
 		mss = peer;
@@ -1254,8 +1297,14 @@ conn_segment(struct respond *r, struct conn *c, struct decoy *d, uint32_t seq, u
 	else
 		ip.id = tcp_ipid(p, d, (flags & FRAME_TCP_RST) != 0);
 	r->tx_vlan = c->vlan;
-	send_resolved(r, d, c->saddr, out, emit_ipv4(out, sizeof(out), c->peer_mac, d->mac, &ip, seg,
-						     emit_tcp(seg, sizeof(seg), &et)));
+	if (c->flags & CONN_F_V6)
+		send_frame(r, out, nd_emit6(out, sizeof(out), c->peer_mac, d->mac,
+					    r->conn6[c - r->conns.v].self, r->conn6[c - r->conns.v].peer,
+					    ip.ttl, 0, 6, seg, emit_tcp(seg, sizeof(seg), &et)));
+	else
+		send_resolved(r, d, c->saddr, out,
+			      emit_ipv4(out, sizeof(out), c->peer_mac, d->mac, &ip, seg,
+					emit_tcp(seg, sizeof(seg), &et)));
 	r->tx_vlan = saved_vlan;
 }
 
@@ -1390,12 +1439,19 @@ static void
 synack_opts(const struct respond *r, const struct persona *p, const struct conn *c,
 	    const struct frame_tcpopt *o, char *out, size_t cap)
 {
+	static const struct frame_tcpopt none;
+
 	if (c->flags & CONN_F_PROBE) {
 		snprintf(out, cap, "%s", p->tcp[c->syn_row].opts);
+		/* nmap-os-db describes IPv4 (often over loopback): over IPv6
+		 * the stack's own MSS for the link, as a real one sends. */
+		if (c->flags & CONN_F_V6)
+			set_opts_mss(out, cap, real_mss(r, p->tcp[PERSONA_SEQ1].opts, &none, true));
 		return;
 	}
 	filter_opts(p->tcp[PERSONA_SEQ1].opts, o, out, cap);
-	set_opts_mss(out, cap, real_mss(r, p->tcp[PERSONA_SEQ1].opts, o));
+	set_opts_mss(out, cap, real_mss(r, p->tcp[PERSONA_SEQ1].opts, o,
+					(c->flags & CONN_F_V6) != 0));
 }
 
 static void
@@ -1439,7 +1495,12 @@ tcp_syn_open(struct respond *r, const struct frame *f, struct decoy *d)
 	memcpy(c->peer_mac, f->src, 6);
 	c->vlan = r->tx_vlan;
 	c->flags = (uint8_t)((probe ? CONN_F_PROBE : 0) | (o.ws_present ? CONN_F_PEER_WS : 0) |
-			     (o.sack_ok ? CONN_F_PEER_SACK : 0) | (o.ts_present ? CONN_F_PEER_TS : 0));
+			     (o.sack_ok ? CONN_F_PEER_SACK : 0) | (o.ts_present ? CONN_F_PEER_TS : 0) |
+			     (f->v6 ? CONN_F_V6 : 0));
+	if (f->v6) {
+		memcpy(r->conn6[c - r->conns.v].peer, f->ip6.src, 16);
+		memcpy(r->conn6[c - r->conns.v].self, f->ip6.dst, 16);
+	}
 	c->syn_row = (uint8_t)idx;
 	c->syn_extra = a.extra_flags;
 	c->peer_mss = o.mss_present ? o.mss : 0;
@@ -1492,6 +1553,11 @@ resend_synack(struct respond *r, struct conn *c, struct decoy *d)
 	f.ip.src = c->saddr;
 	f.ip.dst = c->daddr;
 	f.ip.proto = 6;
+	if (c->flags & CONN_F_V6) {
+		f.v6 = true;
+		memcpy(f.ip6.src, r->conn6[c - r->conns.v].peer, 16);
+		memcpy(f.ip6.dst, r->conn6[c - r->conns.v].self, 16);
+	}
 	f.tcp.sport = c->sport;
 	f.tcp.dport = c->dport;
 	f.tcp.seq = c->rcv_nxt - 1;
@@ -1765,6 +1831,11 @@ handle_tcp(struct respond *r, const struct frame *f, struct decoy *d)
 	uint8_t fl = t->flags;
 
 	c = conn_find(&r->conns, f->ip.src, t->sport, d->addr, t->dport);
+	/* A token collision of two IPv6 peers (24 bits): the newcomer's. */
+	if (c && f->v6 && ((c->flags & CONN_F_V6) == 0 ||
+			   memcmp(r->conn6[c - r->conns.v].peer, f->ip6.src, 16) != 0 ||
+			   memcmp(r->conn6[c - r->conns.v].self, f->ip6.dst, 16) != 0))
+		c = NULL;
 	if (c) {
 		tcp_on_conn(r, f, d, c);
 		return;
@@ -1942,6 +2013,8 @@ frag_input(struct respond *r, const struct frame *f, struct decoy *d)
 	frag_free(r, q);
 }
 
+static void respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified);
+
 static void
 respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified)
 {
@@ -1952,6 +2025,10 @@ respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified
 		handle_arp(r, &f);
 		return;
 	}
+	if (f.v6) {
+		respond_dispatch6(r, &f, csum_unverified);
+		return;
+	}
 	if (f.kind != FRAME_TCP && f.kind != FRAME_UDP && f.kind != FRAME_ICMP &&
 	    f.kind != FRAME_IP_FRAG) {
 		r->stats.not_ours++;
@@ -1959,8 +2036,10 @@ respond_dispatch(struct respond *r, const struct frame *fp, bool csum_unverified
 	}
 	d = decoy_find(r->decoys, f.ip.dst);
 	/* Unicast to the decoy's MAC only (or broadcast for nothing): a frame
-	 * for the address but another MAC is someone else's. */
-	if (!d || memcmp(f.dst, d->mac, 6) != 0) {
+	 * for the address but another MAC is someone else's. A source in
+	 * 0.0.0.0/8 is a martian Linux drops (and where IPv6 peers' tokens
+	 * live: see conn.h). */
+	if (!d || memcmp(f.dst, d->mac, 6) != 0 || (f.ip.src >> 24) == 0) {
 		r->stats.not_ours++;
 		return;
 	}
@@ -2003,5 +2082,317 @@ respond_expire(struct respond *r, uint64_t idle_ns)
 			close_conn(r, c);
 		else if (r->now_ns - c->start_ns >= max_life)
 			respond_tcp_close(r, c);
+	}
+}
+
+
+/* --- IPv6: neighbour discovery, ICMPv6, and TCP/UDP through the IPv4 paths --- */
+
+/* The 0.0.0.0/8 token an IPv6 peer's TCP and UDP are keyed by (conn.h). */
+static uint32_t
+token6(const struct respond *r, const uint8_t peer[16], const uint8_t self[16])
+{
+	uint8_t k[32];
+
+	memcpy(k, peer, 16);
+	memcpy(k + 16, self, 16);
+	return (uint32_t)hash_bytes(&r->conns.key, k, sizeof(k)) & 0x00ffffffu;
+}
+
+/* The hop limit a personality's stack sets: its default TTL (nmap's SEQ
+ * row for TCP, the IE row for ICMP); every OS uses the same default for
+ * both families (Linux 64, Windows 128, the BSDs 64). Cisco's IPv4 255 is
+ * the exception: IOS's IPv6 hop limit is 64. */
+static uint8_t
+hop_limit(const struct persona *p, uint8_t ttl)
+{
+	return ttl > 128 && strstr(p->os, "Cisco") ? 64 : ttl;
+}
+
+static void
+send6(struct respond *r, const uint8_t eth_dst[6], const struct decoy *d, const uint8_t src[16],
+      const uint8_t dst[16], uint8_t hlim, const uint8_t *l4, size_t len)
+{
+	uint8_t out[EMIT_FRAME_MAX];
+
+	send_frame(r, out, nd_emit6(out, sizeof(out), eth_dst, d->mac, src, dst, hlim, 0,
+				    FRAME_IPPROTO_ICMP6, l4, len));
+}
+
+/*
+ * Neighbor Solicitation for a decoy's address: the advertisement a host
+ * sends (solicited, override; the target link-layer address when the
+ * solicitation was multicast, as Linux's ndisc_recv_ns does). A DAD probe
+ * (source ::) from another host means that host is taking the address:
+ * the decoy gives it up at once and stays silent, so the host keeps it.
+ */
+static void
+handle_ns(struct respond *r, const struct frame *f, const struct nd_msg *m)
+{
+	uint8_t body[32], sn[16];
+	struct decoy6 *e = decoy_find6(r->decoys, m->target);
+	struct decoy *d;
+	struct frame fc;
+	size_t n;
+
+	if (!e || e->released || !(d = decoy_find(r->decoys, e->v4)))
+		return;
+	if (memcmp(f->src, d->mac, 6) == 0)
+		return;
+	if (nd_is_unspecified(f->ip6.src)) {
+		e->released = true;
+		r->stats.nd_released++;
+		if (r->hooks.nd_released)
+			r->hooks.nd_released(r->hooks.arg, d, e->addr, f->src, true);
+		return;
+	}
+	nd_solicited_node(m->target, sn);
+	if (nd_is_mcast(f->ip6.dst) ? memcmp(f->ip6.dst, sn, 16) != 0
+				    : memcmp(f->ip6.dst, m->target, 16) != 0 ||
+				      memcmp(f->dst, d->mac, 6) != 0)
+		return;
+	fc = *f;
+	memcpy(fc.ip6.dst, m->target, 16);
+	fc.ip.src = token6(r, f->ip6.src, m->target);
+	contact(r, CONTACT_ND, &fc, d, 0, 0);
+	n = nd_build_na(body, sizeof(body), m->target, ND_NA_SOLICITED | ND_NA_OVERRIDE,
+			nd_is_mcast(f->ip6.dst) ? d->mac : NULL);
+	send6(r, m->has_lla ? m->lla : f->src, d, m->target, f->ip6.src, ND_HLIM, body, n);
+}
+
+/* An advertisement for a decoy's address from another link-layer address:
+ * a real host holds it. The decoy gives it up (an alarm: someone may be
+ * spoofing, or an owner came back). */
+static void
+handle_na(struct respond *r, const struct frame *f, const struct nd_msg *m)
+{
+	struct decoy6 *e = decoy_find6(r->decoys, m->target);
+	const uint8_t *mac = m->has_lla ? m->lla : f->src;
+	struct decoy *d;
+	struct frame fc;
+
+	if (!e || e->released || !(d = decoy_find(r->decoys, e->v4)) ||
+	    memcmp(mac, d->mac, 6) == 0 || (mac[0] & 1))
+		return;
+	e->released = true;
+	r->stats.nd_released++;
+	if (r->hooks.nd_released)
+		r->hooks.nd_released(r->hooks.arg, d, e->addr, mac, false);
+	fc = *f;
+	memcpy(fc.ip6.dst, m->target, 16);
+	fc.ip.src = token6(r, f->ip6.src, m->target);
+	contact(r, CONTACT_ND_CONFLICT, &fc, d, 0, 0);
+}
+
+/* An echo reply body for request f (checksum by nd_emit6). */
+static size_t
+echo6_body(const struct frame *f, uint8_t *body, size_t cap)
+{
+	struct wbuf w = wb_init(body, cap);
+
+	wb_u8(&w, ND_ECHO_REP);
+	wb_u8(&w, 0);
+	wb_u16(&w, 0);
+	wb_u16(&w, f->icmp.id);
+	wb_u16(&w, f->icmp.seq);
+	wb_bytes(&w, f->icmp.data, f->icmp.data_len);
+	return wb_ok(&w) ? wb_len(&w) : 0;
+}
+
+static void
+echo6(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	uint8_t body[EMIT_FRAME_MAX];
+
+	contact(r, CONTACT_PING, f, d, 0, 0);
+	if (!p->ie.respond)
+		return;
+	send6(r, f->src, d, f->ip6.dst, f->ip6.src, hop_limit(p, p->ie.ttl), body,
+	      echo6_body(f, body, sizeof(body)));
+}
+
+/*
+ * An echo request to all nodes (ping -6 ff02::1): every decoy whose OS
+ * answers multicast echoes replies, from its link-local address to a
+ * link-local source, else from its global one (source address
+ * selection). At most LIMIT_CHAFF_MCAST_ECHO decoys, the lowest link-local
+ * addresses first, so one spoofed frame cannot draw a reply per decoy.
+ */
+static void
+mcast_echo6(struct respond *r, const struct frame *f)
+{
+	uint8_t body[EMIT_FRAME_MAX];
+	size_t n = echo6_body(f, body, sizeof(body));
+	unsigned seen = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < r->decoys->n6; i++) {
+		const struct decoy6 *e = &r->decoys->v6[i];
+		const struct persona *p;
+		struct decoy *d;
+		struct frame fc;
+
+		if (!e->link_local || e->released || !(d = decoy_find(r->decoys, e->v4)))
+			continue;
+		if (seen++ >= LIMIT_CHAFF_MCAST_ECHO) {
+			r->stats.mcast_echo_capped++;
+			break;
+		}
+		p = persona_of(r, d);
+		fc = *f;
+		if (nd_is_link_local(f->ip6.src))
+			memcpy(fc.ip6.dst, e->addr, 16);
+		else if (!decoy_addr6_of(r->decoys, d, false, fc.ip6.dst) ||
+			 !decoy_find6(r->decoys, fc.ip6.dst) ||
+			 decoy_find6(r->decoys, fc.ip6.dst)->released)
+			continue;
+		fc.ip.src = token6(r, f->ip6.src, fc.ip6.dst);
+		contact(r, CONTACT_PING, &fc, d, 0, 0);
+		if (!p->ie.respond || !nd_answers_mcast_echo(p))
+			continue;
+		send6(r, f->src, d, fc.ip6.dst, f->ip6.src, hop_limit(p, p->ie.ttl), body, n);
+	}
+}
+
+/* UDP to a closed port: ICMPv6 port unreachable, quoting as much of the
+ * datagram as fits the minimum MTU (RFC 4443), from the OSes whose IPv4
+ * stack sends port unreachables (the U1 line). */
+static void
+udp6(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	uint8_t body[1280 - 40];
+	struct wbuf w = wb_init(body, sizeof(body));
+	size_t quote = 40 + f->ip6.plen;
+
+	contact(r, CONTACT_UDP, f, d, f->udp.sport, f->udp.dport);
+	if (udp_open(r, d, f->udp.dport) || !p->u1.respond || !icmp_error_allowed(r))
+		return;
+	if (quote > sizeof(body) - 8)
+		quote = sizeof(body) - 8;
+	wb_u8(&w, ND_UNREACH);
+	wb_u8(&w, 4);		/* port unreachable */
+	wb_u16(&w, 0);
+	wb_u32(&w, 0);
+	wb_bytes(&w, f->ip.hdr, quote);
+	if (wb_ok(&w))
+		send6(r, f->src, d, f->ip6.dst, f->ip6.src, hop_limit(p, p->u1.ttl), body,
+		      wb_len(&w));
+}
+
+/* Hop-by-hop options past the first header: ICMPv6 parameter problem,
+ * code 1 (unrecognized next header), pointing at the field that named it,
+ * as Linux (and RFC 8200 4.1) answers; rate limited like every error. */
+static void
+param_problem6(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	uint8_t body[1280 - 40];
+	struct wbuf w = wb_init(body, sizeof(body));
+	size_t quote = 40 + f->ip6.plen;
+
+	if (!icmp_error_allowed(r))
+		return;
+	if (quote > sizeof(body) - 8)
+		quote = sizeof(body) - 8;
+	wb_u8(&w, 4);		/* parameter problem */
+	wb_u8(&w, 1);		/* unrecognized next header */
+	wb_u16(&w, 0);
+	wb_u32(&w, f->ip6.pp_ptr);
+	wb_bytes(&w, f->ip.hdr, quote);
+	if (wb_ok(&w))
+		send6(r, f->src, d, f->ip6.dst, f->ip6.src, hop_limit(p, p->ie.ttl), body,
+		      wb_len(&w));
+}
+
+static void
+respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified)
+{
+	struct nd_msg m;
+	struct decoy6 *e;
+	struct decoy *d;
+
+	if (f->kind == FRAME_IP_FRAG) {
+		r->stats.frag6_dropped++;
+		return;
+	}
+	if (f->kind != FRAME_TCP && f->kind != FRAME_UDP && f->kind != FRAME_ICMP &&
+	    f->kind != FRAME_IP6_BADHDR) {
+		r->stats.not_ours++;
+		return;
+	}
+	if (r->decoys->n6 == 0 || nd_is_mcast(f->ip6.src)) {
+		r->stats.not_ours++;
+		return;
+	}
+	if (f->kind != FRAME_IP6_BADHDR && !csum_unverified && !frame_l4_csum_ok(f)) {
+		r->stats.dropped_csum++;
+		return;
+	}
+	/* Neighbour discovery is seen wherever it goes (promiscuous): an NA
+	 * or a DAD probe for a decoy's address may be addressed to others. */
+	if (f->kind == FRAME_ICMP && (f->icmp.type == ND_NS || f->icmp.type == ND_NA)) {
+		if (nd_parse(f, &m) < 0) {
+			r->stats.dropped_malformed++;
+			return;
+		}
+		if (m.type == ND_NS)
+			handle_ns(r, f, &m);
+		else
+			handle_na(r, f, &m);
+		return;
+	}
+	if (nd_is_mcast(f->ip6.dst)) {
+		if (f->kind == FRAME_ICMP && f->icmp.type == ND_ECHO_REQ &&
+		    memcmp(f->ip6.dst, nd_all_nodes, 16) == 0 && (f->dst[0] & 1))
+			mcast_echo6(r, f);
+		else
+			r->stats.not_ours++;
+		return;
+	}
+	e = decoy_find6(r->decoys, f->ip6.dst);
+	if (!e || e->released || !(d = decoy_find(r->decoys, e->v4)) ||
+	    memcmp(f->dst, d->mac, 6) != 0 || nd_is_unspecified(f->ip6.src)) {
+		r->stats.not_ours++;
+		return;
+	}
+	/* From here the IPv4 paths serve it: keyed by the peer's token and
+	 * the decoy's IPv4 identity, answered over IPv6 (send_ip, conn_segment). */
+	f->ip.src = token6(r, f->ip6.src, f->ip6.dst);
+	f->ip.dst = d->addr;
+	switch (f->kind) {
+	case FRAME_IP6_BADHDR:
+		param_problem6(r, f, d);
+		break;
+	case FRAME_TCP:
+		handle_tcp(r, f, d);
+		break;
+	case FRAME_UDP:
+		udp6(r, f, d);
+		break;
+	default:
+		if (f->icmp.type == ND_ECHO_REQ)	/* any code, as Linux (nmap's IE1 sends 9) */
+			echo6(r, f, d);
+		break;
+	}
+}
+
+void
+respond_announce6(struct respond *r, struct decoy *d)
+{
+	static const uint8_t unspec[16];
+	uint8_t body[32], addr[16], sn[16], mac[6];
+	uint8_t out[EMIT_FRAME_MAX];
+
+	for (int ll = 1; ll >= 0; ll--) {
+		if (!decoy_addr6_of(r->decoys, d, ll == 1, addr))
+			return;
+		nd_solicited_node(addr, sn);
+		nd_mcast_mac(sn, mac);
+		send_frame(r, out, nd_emit6(out, sizeof(out), mac, d->mac, unspec, sn, ND_HLIM, 0,
+					    FRAME_IPPROTO_ICMP6, body,
+					    nd_build_ns(body, sizeof(body), addr, NULL)));
 	}
 }

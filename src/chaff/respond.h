@@ -41,6 +41,8 @@ enum respond_contact_kind {
 	CONTACT_SERVICE,	/* data to a service */
 	CONTACT_LOGIN,		/* credentials offered to a service */
 	CONTACT_CONFLICT,	/* ARP from a decoy's address with another MAC */
+	CONTACT_ND,		/* IPv6 neighbour solicitation for a decoy */
+	CONTACT_ND_CONFLICT,	/* NA for a decoy's IPv6 address from another MAC */
 	CONTACT_NKINDS
 };
 
@@ -60,7 +62,13 @@ struct respond_contact {
 	uint16_t sport, dport;
 	const char *detail;	/* e.g. request line; may be NULL */
 	const char *user, *pass;	/* login attempts */
+	/* IPv6 contacts: src is then a token in 0.0.0.0/8 (an identity for
+	 * keying, never an address), decoy the decoy's IPv4 identity, and
+	 * these the real addresses (decoy6: the address touched). */
+	bool v6;
+	uint8_t src6[16], decoy6[16];
 };
+
 
 /* A decoy group: the open ports of its decoys. */
 struct respond_group {
@@ -88,6 +96,10 @@ struct respond_hooks {
 	 * host is about to take it. Returns true when it removed d from the
 	 * table (the frame is then not answered). Optional. */
 	bool (*arp_conflict)(void *arg, struct decoy *d, const uint8_t sha[6], bool probe);
+	/* Decoy d gave up its IPv6 address addr to the host at mac: its DAD
+	 * probe (dad) or its advertisement. For logging; optional. */
+	void (*nd_released)(void *arg, const struct decoy *d, const uint8_t addr[16],
+			    const uint8_t mac[6], bool dad);
 	void *arg;
 };
 
@@ -101,6 +113,9 @@ struct respond_stats {
 	uint64_t held_dropped;	/* held frames dropped (pool full, or the decoy went away) */
 	uint64_t reassembled;	/* IPv4 datagrams reassembled from fragments */
 	uint64_t frag_dropped;	/* fragments of datagrams dropped (overlap, size, timeout, evicted) */
+	uint64_t frag6_dropped;	/* IPv6 fragments (never reassembled) */
+	uint64_t nd_released;	/* IPv6 addresses given up: a DAD probe or NA from another host */
+	uint64_t mcast_echo_capped;	/* multicast echoes answered by the first decoys only */
 };
 
 /* A decoy's neighbour (ARP cache) entry: the MAC of a peer address as
@@ -138,6 +153,12 @@ struct respond_frag {
 	uint8_t hdr[60];	/* the first fragment's IP header */
 	uint8_t got[(LIMIT_CHAFF_FRAG_BYTES / 8 + 8) / 8];	/* 8-byte blocks in */
 	uint8_t data[LIMIT_CHAFF_FRAG_BYTES];
+};
+
+/* The addresses of an IPv6 connection (CONN_F_V6), by conn slot: calloc'd
+ * pages that only IPv6 connections touch. */
+struct respond_conn6 {
+	uint8_t peer[16], self[16];
 };
 
 /* One pending retransmission: a min-heap entry (respond.c). */
@@ -184,6 +205,7 @@ struct respond {
 	struct respond_held *held;
 	uint32_t n_held;
 	struct respond_frag *frags;	/* LIMIT_CHAFF_FRAGS */
+	struct respond_conn6 *conn6;	/* per conn slot: an IPv6 connection's addresses */
 };
 
 int respond_init(struct respond *r, struct decoy_table *decoys, const struct persona *personas,
@@ -197,6 +219,13 @@ void respond_frame(struct respond *r, const uint8_t *buf, size_t len, bool csum_
 
 /* Send a gratuitous ARP (announce) for decoy d. */
 void respond_announce(struct respond *r, struct decoy *d);
+/* Duplicate address detection for decoy d's IPv6 addresses, as a host
+ * coming up sends it (NS from ::, to the solicited-node group). */
+void respond_announce6(struct respond *r, struct decoy *d);
+
+/* A contact reported by a service (keyed by its connection) on an IPv6
+ * connection: fill in the addresses (nothing for an IPv4 one). */
+void respond_contact_conn(struct respond *r, struct respond_contact *rc);
 
 /* Drop idle connections (and their sessions). Connections with a
  * retransmission outstanding are left to their retransmission timer. */

@@ -1,6 +1,7 @@
 /*
  * run: moat-chaff from configuration to shutdown on one evloop. See run.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "chaff/claim.h"
 #include "chaff/conf.h"
 #include "chaff/l2.h"
+#include "chaff/nd.h"
 #include "chaff/osdb.h"
 #include "chaff/persona.h"
 #include "chaff/post.h"
@@ -157,6 +159,55 @@ group_defaults(struct chaff_run *ch, const struct conf_group *g, int p, struct r
 		  pe->vendor->name, vendor_family_name(pe->family), ret->n_tcp, ret->n_udp);
 }
 
+/* Decoys whose IPv6 addresses are logged one by one at start. */
+#define CHAFF_RUN_LOG_V6 32
+
+/* IPv6 addresses for the groups configured with ipv6: (claimed addresses
+ * are IPv4 only, so claims never change the IPv6 index). */
+static int
+build_v6(struct chaff_run *ch)
+{
+	struct decoy_v6group *g6 = calloc(ch->conf.n_groups + 1, sizeof(*g6));
+	int r;
+
+	if (!g6)
+		return -ENOMEM;
+	for (size_t i = 0; i < ch->conf.n_groups; i++) {
+		const struct conf_group *g = &ch->conf.groups[i];
+
+		memcpy(g6[i].prefix, g->v6_prefix, 8);
+		g6[i].iid = !g->v6 ? DECOY_IID_NONE : g->v6_iid == CONF_IID_EUI64 ? DECOY_IID_EUI64
+										 : DECOY_IID_STABLE;
+	}
+	/* iid: auto: what the group's personality's OS does (nd.h). */
+	for (size_t j = 0; j < ch->decoys.n; j++) {
+		const struct decoy *d = &ch->decoys.v[j];
+
+		if (d->group < ch->conf.n_groups && ch->conf.groups[d->group].v6 &&
+		    ch->conf.groups[d->group].v6_iid == CONF_IID_AUTO)
+			g6[d->group].iid = (uint8_t)nd_iid_for(&ch->personas[d->persona]);
+	}
+	r = decoy_table_build_v6(&ch->decoys, g6, ch->conf.n_groups);
+	free(g6);
+	if (r < 0 || ch->decoys.n6 == 0)
+		return r;
+	/* The addresses are derived, not configured: say which they are
+	 * (each one while there are few, else how many). */
+	if (ch->decoys.n6 <= 2 * CHAFF_RUN_LOG_V6) {
+		for (size_t i = 0; i < ch->decoys.n6; i++) {
+			const struct decoy6 *e = &ch->decoys.v6[i];
+			char a6[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, e->addr, a6, sizeof(a6));
+			log_info("decoy %u.%u.%u.%u: IPv6 %s", e->v4 >> 24, e->v4 >> 16 & 255,
+				 e->v4 >> 8 & 255, e->v4 & 255, a6);
+		}
+	} else {
+		log_info("%zu IPv6 decoy addresses", ch->decoys.n6);
+	}
+	return 0;
+}
+
 static int
 build_decoys(struct chaff_run *ch, uint64_t secret)
 {
@@ -229,6 +280,8 @@ build_decoys(struct chaff_run *ch, uint64_t secret)
 			log_warnx("decoy %u.%u.%u.%u is in two groups", dup >> 24,
 				  dup >> 16 & 255, dup >> 8 & 255, dup & 255);
 	}
+	if (r >= 0)
+		r = build_v6(ch);
 out:
 	free(osdb);
 	return r;
@@ -252,7 +305,14 @@ static void
 hook_contact(void *arg, const struct respond_contact *c)
 {
 	struct chaff_run *ch = arg;
+	struct respond_contact c6;
 
+	/* A service's contact on an IPv6 connection: its real addresses. */
+	if (!c->v6 && (c->src >> 24) == 0 && c->proto == 6) {
+		c6 = *c;
+		respond_contact_conn(&ch->resp, &c6);
+		c = &c6;
+	}
 	alarm_contact(&ch->alarm, c, clock_mono_ns(&ch->clk));
 	/* A key is held now: its window must be ticked until it ends. */
 	if (ch->alarm_timer && !evloop_timer_armed(ch->alarm_timer))
@@ -296,6 +356,22 @@ hook_arp_conflict(void *arg, struct decoy *d, const uint8_t sha[6], bool probe)
 	if (!probe)
 		hook_contact(ch, &c);
 	return true;	/* its background events are dropped as they come up */
+}
+
+/* A decoy gave up an IPv6 address: another host holds it now. */
+static void
+hook_nd_released(void *arg, const struct decoy *d, const uint8_t addr[16], const uint8_t mac[6],
+		 bool dad)
+{
+	char a6[INET6_ADDRSTRLEN];
+
+	(void)arg;
+	inet_ntop(AF_INET6, addr, a6, sizeof(a6));
+	log_ratelimited(10, 60, log_info, "released IPv6 address %s of decoy %u.%u.%u.%u: %s from "
+			"%02x:%02x:%02x:%02x:%02x:%02x", a6, d->addr >> 24, d->addr >> 16 & 255,
+			d->addr >> 8 & 255, d->addr & 255,
+			dad ? "duplicate address detection" : "its owner advertises it",
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
 /* ARP that no decoy answered: evidence for claiming unused addresses. */
@@ -961,7 +1037,7 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 		.send = hook_send, .contact = hook_contact,
 		.svc_open = hook_svc_open, .svc_data = hook_svc_data, .svc_close = hook_svc_close,
 		.arp_other = hook_arp_other, .arp_conflict = hook_arp_conflict,
-		.arg = ch,
+		.nd_released = hook_nd_released, .arg = ch,
 	};
 	r = respond_init(&ch->resp, &ch->decoys, ch->personas, ch->n_personas, ch->groups,
 			 ch->conf.n_groups + (ch->conf.claim.enabled ? 1 : 0), LIMIT_CHAFF_CONNS,

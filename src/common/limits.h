@@ -150,6 +150,12 @@
 #define LIMIT_CHAFF_FRAGS		16u
 #define LIMIT_CHAFF_FRAGS_PER_DECOY	4u
 #define LIMIT_CHAFF_FRAG_BYTES		8192u
+/* chaff: IPv6 extension headers walked before the upper layer (real
+ * traffic carries one or two; a longer chain is an evasion attempt). */
+#define LIMIT_CHAFF_IP6_EXTHDRS		8u
+/* chaff: decoys answering one multicast echo (ping ff02::1): a segment's
+ * worth, so one spoofed frame cannot draw 65,536 replies. */
+#define LIMIT_CHAFF_MCAST_ECHO		256u
 /* Alarm reports waiting to be POSTed to moatd; past it the oldest are dropped. */
 #define LIMIT_CHAFF_POST_QUEUE		1024u
 /* The moatd bearer token file: one short word (the token keeps 128 bytes). */

@@ -23,6 +23,8 @@ def write_config(groups, alarms=None, extra=""):
         for key in ("tcp", "udp", "exclude"):
             if key in g:
                 lines.append("    %s: [%s]" % (key, ", ".join(str(x) for x in g[key])))
+        if "ipv6" in g:
+            lines.append("    ipv6: {%s}" % ", ".join("%s: %s" % kv for kv in g["ipv6"].items()))
     al = alarms or {}
     fd, alarm_path = tempfile.mkstemp(prefix="chaff-alarms-", suffix=".jsonl")
     os.close(fd)

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the whole responder on one decoy with the Linux
- * personality from the seed fingerprint; each input is a sequence of frames
+ * personality from the seed fingerprint, over IPv4 and IPv6; each input is a sequence of frames
  * (2-byte length prefix each), so handshakes and sessions are reached.
  */
 #include <stddef.h>
@@ -90,6 +90,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		w->t.v[i].mac[3] = 0;
 		w->t.v[i].mac[4] = 0;
 		w->t.v[i].mac[5] = (uint8_t)w->t.v[i].addr;
+	}
+	/* IPv6 in 2001:db8:1::/64 with EUI-64 IIDs: .17 is
+	 * 2001:db8:1::214:22ff:fe00:11 (fe80::214:22ff:fe00:11). */
+	{
+		static const struct decoy_v6group g6 = {
+			.prefix = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0 }, .iid = DECOY_IID_EUI64 };
+
+		decoy_table_build_v6(&w->t, &g6, 1);
 	}
 	w->g.tcp_ports[0] = 21, w->g.tcp_ports[1] = 22, w->g.tcp_ports[2] = 23;
 	w->g.tcp_ports[3] = 80, w->g.n_tcp = 4;

@@ -209,6 +209,40 @@ test_proven_flag(void **state)
 	alarm_free(&a);
 }
 
+/* IPv6 sources: reported as such, keyed by the full address (two sources
+ * with the same token stay apart), never allow-listed by IPv4 prefixes. */
+static void
+test_ipv6_source(void **state)
+{
+	static const struct decoy_prefix allow[] = { { 0, 0 } };	/* every IPv4 source */
+	struct alarm a;
+	struct captured cap = { 0 };
+	struct respond_contact c = { .kind = CONTACT_PING, .src = 0x00123456, .decoy = 0xc6336410,
+				     .proto = 58, .v6 = true,
+				     .src6 = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 },
+				     .decoy6 = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 0x10 } };
+	struct respond_contact other = c;
+	json_t *j;
+
+	other.src6[15] = 2;
+	assert_int_equal(alarm_init(&a, 10 * S, allow, 1), 0);
+	assert_int_equal(alarm_add_sink(&a, capture, &cap), 0);
+	alarm_contact(&a, &c, S);
+	alarm_contact(&a, &other, S);
+	assert_int_equal(cap.n, 2);
+	j = line_json(&cap, 0);
+	assert_string_equal(json_string_value(json_object_get(j, "src")), "2001:db8::1");
+	assert_string_equal(json_string_value(json_object_get(j, "decoy")), "2001:db8:1::10");
+	assert_string_equal(json_string_value(json_object_get(j, "decoy_v4")), "198.51.100.16");
+	assert_string_equal(json_string_value(json_object_get(j, "proto")), "icmp6");
+	json_decref(j);
+	j = line_json(&cap, 1);
+	assert_string_equal(json_string_value(json_object_get(j, "src")), "2001:db8::2");
+	json_decref(j);
+	captured_free(&cap);
+	alarm_free(&a);
+}
+
 /* Logins: one line each up to the cap per window, then counted. */
 static void
 test_login_spray_capped(void **state)
@@ -238,6 +272,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep_is_aggregated),
+		cmocka_unit_test(test_ipv6_source),
 		cmocka_unit_test(test_exact_small_counts),
 		cmocka_unit_test(test_allow_and_login),
 		cmocka_unit_test(test_syslog_format),

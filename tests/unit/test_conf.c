@@ -98,12 +98,51 @@ test_errors(void **state)
 		     "start");
 }
 
+static void
+test_ipv6(void **state)
+{
+	static const char text[] =
+		"interface: chaff0\n"
+		"decoys:\n"
+		"  - ranges: [192.0.2.0/24]\n"
+		"    ipv6: {prefix: \"2001:db8:1::/64\"}\n"
+		"  - ranges: [198.51.100.0/24]\n"
+		"    ipv6: {prefix: \"fd00:1:2:3::/64\", iid: eui64}\n"
+		"  - ranges: [203.0.113.0/24]\n";
+	static const uint8_t p0[8] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0 };
+	struct cfg_error err;
+	struct conf c;
+
+	if (load(text, &c, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_true(c.groups[0].v6);
+	assert_memory_equal(c.groups[0].v6_prefix, p0, 8);
+	assert_int_equal(c.groups[0].v6_iid, CONF_IID_AUTO);
+	assert_true(c.groups[1].v6);
+	assert_int_equal(c.groups[1].v6_iid, CONF_IID_EUI64);
+	assert_false(c.groups[2].v6);	/* default: IPv4 only */
+	conf_free(&c);
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\n"
+		     "    ipv6: {prefix: \"2001:db8::/48\"}\n", "an IPv6 /64");
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\n"
+		     "    ipv6: {prefix: 192.0.2.0/24}\n", "an IPv6 /64");
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\n"
+		     "    ipv6: {prefix: \"fe80::/64\"}\n", "link-local is implied");
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\n"
+		     "    ipv6: {prefix: \"2001:db8::/64\", iid: random}\n", "iid: expected");
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\n"
+		     "    ipv6: {iid: eui64}\n", "an IPv6 /64");
+	expect_error("interface: a\ndecoys:\n  - ranges: [192.0.2.0/24]\n"
+		     "    ipv6: {prefix: \"2001:db8::/64\", mtu: 1}\n", "mtu");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
