@@ -1,6 +1,8 @@
 /* service: line-based decoy services that record and deny. */
 #include "chaff/service.h"
 
+#include "chaff/rdp.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -476,6 +478,8 @@ static const struct svc_ops services[SERVICE_NKINDS] = {
 	[SERVICE_MYSQL] = { "mysql", { 3306 }, mysql_greet, report_line },
 	[SERVICE_REDIS] = { "redis", { 6379 }, no_greet, redis_line },
 	[SERVICE_BANNER] = { "banner", { 0 }, banner_greet, report_line },
+	[SERVICE_SMB] = { "smb", { 445, 139 }, no_greet, report_line },
+	[SERVICE_RDP] = { "rdp", { 3389 }, no_greet, report_line },
 };
 
 enum service_kind
@@ -505,6 +509,12 @@ service_init(struct service_ctx *s, size_t sessions, const struct persona *perso
 	s->n = sessions;
 	s->personas = personas;
 	s->n_personas = n_personas;
+	s->smb = calloc(LIMIT_CHAFF_SMB_CONNS, sizeof(*s->smb));
+	s->smb_busy = calloc(LIMIT_CHAFF_SMB_CONNS, sizeof(*s->smb_busy));
+	if (!s->smb || !s->smb_busy) {
+		service_free(s);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -515,6 +525,10 @@ service_free(struct service_ctx *s)
 		return;
 	free(s->pool);
 	s->pool = NULL;
+	free(s->smb);
+	s->smb = NULL;
+	free(s->smb_busy);
+	s->smb_busy = NULL;
 }
 
 static const struct persona *
@@ -580,6 +594,7 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 	ss->decoy = c->daddr;
 	ss->kind = (uint8_t)service_for_port(c->dport);
 	ss->ssh_slot = -1;
+	ss->smb_slot = -1;
 	c->session = slot;
 	c->service = ss->kind;
 	/* Half of the SSH bridges at most per source: one source's idle SSH
@@ -594,7 +609,114 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 		if (ss->ssh_slot < 0)
 			ss->ssh_slot = -1;	/* all bridges busy: banner only */
 	}
+	if (ss->kind == SERVICE_SMB) {
+		for (int i = 0; i < (int)LIMIT_CHAFF_SMB_CONNS && ss->smb_slot < 0; i++)
+			if (!s->smb_busy[i])
+				ss->smb_slot = i;
+		if (ss->smb_slot < 0) {
+			ss->used = false;	/* every SMB buffer busy: a silent port */
+			c->session = -1;
+			return 0;
+		}
+		s->smb_busy[ss->smb_slot] = true;
+		smb_conn_open(&s->smb[ss->smb_slot], c->dport == 139);
+	}
 	return services[ss->kind].greet(s, ss, persona_for(s, d), (char *)out, cap);
+}
+
+/* The decoy's Windows identity (name, version, GUID): stable per address and secret. */
+static void
+decoy_ident(const struct service_ctx *s, const struct decoy *d, struct smb_ident *ret)
+{
+	const struct persona *p = persona_for(s, d);
+	uint64_t seed = (uint64_t)d->addr << 16 ^ (uint64_t)d->mac[3] << 56 ^
+			(uint64_t)d->mac[4] << 48 ^ (uint64_t)d->mac[5] << 8;
+
+	smb_ident_init(ret, p->name, p->os, decoy_mix(seed));
+}
+
+struct smb_report {
+	struct service_ctx *s;
+	const struct conn *c;
+};
+
+/* A captured NTLM login: DOMAIN\user, the hashcat line as the "password". */
+static void
+smb_on_auth(void *arg, const struct ntlm_auth *a)
+{
+	struct smb_report *r = arg;
+	char user[2 * LIMIT_CHAFF_CRED + 2], detail[LIMIT_CHAFF_CRED + 64];
+
+	snprintf(user, sizeof(user), "%s%s%s", a->domain, a->domain[0] ? "\\" : "", a->user);
+	snprintf(detail, sizeof(detail), "%s ntlmv%u workstation=%s",
+		 r->c->dport == 3389 ? "rdp" : "smb", a->version, a->workstation);
+	report(r->s, r->c, CONTACT_LOGIN, detail, user, a->hash[0] ? a->hash : NULL);
+}
+
+static void
+smb_on_request(void *arg, const char *what)
+{
+	struct smb_report *r = arg;
+
+	report(r->s, r->c, CONTACT_SERVICE, what, NULL, NULL);
+}
+
+static size_t
+smb_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	 const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	 bool *close)
+{
+	struct smb_ident id;
+	struct smb_report r = { s, c };
+	struct smb_io io = { .id = &id, .on_auth = smb_on_auth, .on_request = smb_on_request,
+			     .arg = &r };
+	struct timespec ts;
+
+	if (ss->smb_slot < 0) {
+		*close = true;
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	io.now_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	decoy_ident(s, d, &id);
+	return smb_input(&s->smb[ss->smb_slot], &io, data, len, out, cap, close);
+}
+
+/* RDP: the Connection Request is gathered in the line buffer; after the
+ * confirm (phase 1) the next bytes would be TLS: the connection ends. */
+static size_t
+rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	 const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	 bool *close)
+{
+	struct smb_ident id;
+	struct rdp_cr cr;
+	char detail[LIMIT_CHAFF_CRED + 64];
+	size_t n;
+	long r;
+
+	if (ss->phase != 0 || len > sizeof(ss->line) - ss->line_len) {
+		*close = true;
+		return 0;
+	}
+	memcpy(ss->line + ss->line_len, data, len);
+	ss->line_len = (uint16_t)(ss->line_len + len);
+	r = rdp_parse_cr((const uint8_t *)ss->line, ss->line_len, &cr);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		report(s, c, CONTACT_SERVICE, "rdp: not an X.224 connection request", NULL, NULL);
+		*close = true;
+		return 0;
+	}
+	snprintf(detail, sizeof(detail), "rdp connection request protocols=0x%x%s%s",
+		 cr.requested, cr.cookie[0] ? " mstshash=" : "", cr.cookie);
+	report(s, c, CONTACT_SERVICE, detail, NULL, NULL);
+	decoy_ident(s, d, &id);
+	n = rdp_confirm(&cr, id.windows ? id.ntlm.ver_major : 0, id.ntlm.ver_minor, out, cap,
+			close);
+	ss->phase = 1;
+	return n;
 }
 
 /* Telnet option negotiation (IAC ...) is skipped, never interpreted. */
@@ -625,6 +747,10 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 	}
 	if (ss->kind == SERVICE_MYSQL)
 		return mysql_deny(s, c, data, len, out, cap, close);
+	if (ss->kind == SERVICE_SMB)
+		return smb_data(s, ss, c, d, data, len, out, cap, close);
+	if (ss->kind == SERVICE_RDP)
+		return rdp_data(s, ss, c, d, data, len, out, cap, close);
 	if (ss->ssh_slot >= 0) {
 		int fd = sshd_fd(s->sshd, ss->ssh_slot);
 
@@ -666,6 +792,9 @@ service_close(void *arg, struct conn *c)
 		if (ss->ssh_slot >= 0 && s->sshd)
 			sshd_close(s->sshd, ss->ssh_slot);
 		ss->ssh_slot = -1;
+		if (ss->smb_slot >= 0 && s->smb_busy)
+			s->smb_busy[ss->smb_slot] = false;
+		ss->smb_slot = -1;
 		ss->used = false;
 	}
 	c->session = -1;

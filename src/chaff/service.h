@@ -22,12 +22,14 @@
 #include "chaff/decoy.h"
 #include "chaff/persona.h"
 #include "chaff/respond.h"
+#include "chaff/smb.h"
 #include "chaff/sshd.h"
 #include "common/limits.h"
 
 enum service_kind {
 	SERVICE_NONE, SERVICE_HTTP, SERVICE_SSH, SERVICE_TELNET, SERVICE_FTP,
 	SERVICE_SMTP, SERVICE_MYSQL, SERVICE_REDIS, SERVICE_BANNER,
+	SERVICE_SMB, SERVICE_RDP,
 	SERVICE_NKINDS
 };
 
@@ -42,6 +44,7 @@ struct service_session {
 	char line[LIMIT_CHAFF_LINE];
 	char user[LIMIT_CHAFF_CRED];
 	int ssh_slot;		/* sshd bridge slot, -1 for none */
+	int smb_slot;		/* SMB connection slot (smb.h), -1 for none */
 	uint16_t http_status;	/* HTTP: the answer chosen at the request line */
 	bool http_head;		/* HTTP: HEAD (headers only) */
 	bool http_keep;		/* HTTP: keep the connection after the answer */
@@ -54,6 +57,8 @@ struct service_ctx {
 	size_t n_personas;
 	const char *banner;		/* generic banner text */
 	struct sshd *sshd;		/* real SSH handshakes when set (else banner only) */
+	struct smb_conn *smb;		/* LIMIT_CHAFF_SMB_CONNS SMB connections */
+	bool *smb_busy;
 	void (*report)(void *arg, const struct respond_contact *c);
 	void *report_arg;
 };

@@ -1,0 +1,90 @@
+"""moat-chaff Windows services: SMB2 with NTLMSSP on 445/139 (Debian's
+smbclient gets NT_STATUS_LOGON_FAILURE and the NTLMv2 response is an alarm
+with the user name), RDP's X.224 connection confirm on 3389, and what
+nmap -sV names them."""
+import re
+import socket
+import struct
+
+from conftest import need
+import chaffutil
+
+WIN10 = "198.51.100.70"
+WIN7 = "198.51.100.71"
+
+
+def _groups():
+    return [{"ranges": [WIN10], "personality": "windows-10", "tcp": [139, 445, 3389]},
+            {"ranges": [WIN7], "personality": "windows-7", "tcp": [139, 445, 3389]}]
+
+
+def test_smbclient_logon_failure_is_captured(topo):
+    need("smbclient")
+    scan, _chaff, proc, alarms = chaffutil.setup(topo, _groups())
+    r = topo.run(scan, "smbclient", "-L", "//%s" % WIN10, "-U", "alice%Secret123",
+                 "-W", "CORP", check=False, timeout=30)
+    out = r.stdout + r.stderr
+    assert "NT_STATUS_LOGON_FAILURE" in out, out
+    login = chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 445,
+                                 what="smb login alarm")
+    a = login[0]
+    assert a["username"] == "CORP\\alice", a
+    assert a["decoy"] == WIN10 and a["personality"] == "windows-10"
+    assert a["detail"].startswith("smb ntlmv2 workstation="), a
+    # hashcat 5600: user::domain:challenge:NTProofStr:blob
+    assert re.match(r"^alice::CORP:[0-9a-f]{16}:[0-9a-f]{32}:[0-9a-f]+$", a["password"]), a
+    assert "Secret123" not in a["password"]
+
+    # Port 139 after a NetBIOS session request, to the Windows 7 decoy (SMB 2.1 at most).
+    r = topo.run(scan, "smbclient", "-L", "//%s" % WIN7, "-p", "139", "-U", "bob%pw",
+                 check=False, timeout=30)
+    out = r.stdout + r.stderr
+    assert "NT_STATUS_LOGON_FAILURE" in out, out
+    chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 139 and
+                         a["username"].endswith("bob"), what="smb 139 login alarm")
+    # The dialect negotiated: Windows 7's SMB 2.1 (0x0210), not the client's 3.1.1.
+    svc = chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "service" and a["dport"] == 139,
+                               what="smb 139 service alarm")
+    assert svc[0]["detail"] == "smb2 negotiate 0x0210", svc
+    assert proc.poll() is None
+
+
+def _x224(neg):
+    body = b"Cookie: mstshash=eve\r\n"
+    if neg is not None:
+        body += struct.pack("<BBHI", 1, 0, 8, neg)
+    x224 = bytes([6 + len(body), 0xe0, 0, 0, 0, 0, 0]) + body
+    return struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
+
+
+def test_rdp_connection_confirm(topo):
+    scan, _chaff, proc, alarms = chaffutil.setup(topo, _groups())
+    script = ("import socket,sys\n"
+              "s=socket.create_connection((sys.argv[1],3389),5)\n"
+              "s.sendall(bytes.fromhex(sys.argv[2]))\n"
+              "print(s.recv(100).hex())\n")
+    out = topo.run(scan, "/usr/bin/python3", "-c", script, WIN10, _x224(3).hex(),
+                   timeout=20).stdout.strip()
+    # CC, src-ref 0x1234, RDP_NEG_RSP flags 0x1f selecting CredSSP (Windows 10).
+    assert out == "030000130ed00000123400021f080002000000", out
+    # A client without CredSSP: Windows 10 requires NLA.
+    out = topo.run(scan, "/usr/bin/python3", "-c", script, WIN10, _x224(0).hex(),
+                   timeout=20).stdout.strip()
+    assert out == "030000130ed000001234000300080005000000", out
+    chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "service" and a["dport"] == 3389 and
+                         "mstshash=eve" in a.get("detail", ""), what="rdp alarm")
+    assert proc.poll() is None
+
+
+def test_nmap_names_windows_services(topo):
+    need("nmap")
+    scan, _chaff, proc, _alarms = chaffutil.setup(topo, _groups())
+    out = topo.run(scan, "nmap", "-Pn", "-n", "-sV", "-p", "445,3389", WIN7, WIN10,
+                   timeout=300).stdout
+    assert "tcpwrapped" not in out, out
+    for addr in (WIN7, WIN10):
+        part = out.split("Nmap scan report for %s" % addr)[1].split("Nmap scan report")[0]
+        assert re.search(r"445/tcp\s+open\s+microsoft-ds\s", part), out
+        assert re.search(r"3389/tcp\s+open\s+ms-wbt-server\s", part), out
+    assert "Microsoft Windows 7 - 10 microsoft-ds" in out, out
+    assert proc.poll() is None
