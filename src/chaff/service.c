@@ -1,6 +1,7 @@
 /* service: line-based decoy services that record and deny. */
 #include "chaff/service.h"
 
+#include "chaff/nbns.h"
 #include "chaff/rdp.h"
 
 #include <errno.h>
@@ -798,6 +799,19 @@ service_close(void *arg, struct conn *c)
 		ss->used = false;
 	}
 	c->session = -1;
+}
+
+size_t
+service_udp(struct service_ctx *s, const struct decoy *d, uint32_t src, uint16_t sport,
+	    uint16_t dport, const uint8_t *data, size_t len, uint8_t *out, size_t cap)
+{
+	struct smb_ident id;
+	enum nbns_kind kind;
+
+	if (dport != 137)
+		return 0;
+	decoy_ident(s, d, &id);
+	return nbns_answer(&id.ntlm, d->mac, d->addr, data, len, out, cap, &kind);
 }
 
 int

@@ -80,4 +80,9 @@ size_t service_data(void *arg, struct conn *c, const struct decoy *d, const uint
 		    size_t len, uint8_t *out, size_t cap, bool *close);
 void service_close(void *arg, struct conn *c);
 
+/* A datagram to a decoy's open UDP port: the answer (UDP 137: the NetBIOS
+ * name service, nbns.h), 0 for none. */
+size_t service_udp(struct service_ctx *s, const struct decoy *d, uint32_t src, uint16_t sport,
+		   uint16_t dport, const uint8_t *data, size_t len, uint8_t *out, size_t cap);
+
 #endif

@@ -126,3 +126,27 @@ def test_nmap_names_windows_services(topo):
         assert re.search(r"3389/tcp\s+open\s+ms-wbt-server\s", part), out
     assert "Microsoft Windows 7 - 10 microsoft-ds" in out, out
     assert proc.poll() is None
+
+
+def test_netbios_node_status(topo):
+    need("nmblookup")
+    groups = [{"ranges": [WIN10], "personality": "windows-10", "tcp": [445], "udp": [137]},
+              {"ranges": [WIN7], "personality": "windows-7", "tcp": [445]}]
+    scan, _chaff, proc, alarms = chaffutil.setup(topo, groups)
+    out = topo.run(scan, "nmblookup", "-A", WIN10, check=False, timeout=30).stdout
+    m = re.search(r"^\s+(DESKTOP-[A-Z0-9]{7})\s+<00> -\s+[BMH] <ACTIVE>", out, re.M)
+    assert m, out
+    name = m.group(1)
+    assert re.search(r"^\s+WORKGROUP\s+<00> - <GROUP> [BMH] <ACTIVE>", out, re.M), out
+    assert re.search(r"^\s+%s\s+<20> -" % name, out, re.M), out
+    # The MAC is the decoy's own (the one its ARP replies carry).
+    neigh = topo.run(scan, "ip", "neigh", "show", WIN10).stdout
+    mac = re.search(r"lladdr ([0-9a-f:]{17})", neigh).group(1)
+    assert "MAC Address = %s" % mac.upper().replace(":", "-") in out, out
+    # A name query for that name, unicast: the decoy's address.
+    r = topo.run(scan, "nmblookup", "-U", WIN10, "--recursion", name, check=False, timeout=30)
+    assert "%s %s<00>" % (WIN10, name) in r.stdout, r.stdout + r.stderr
+    # UDP 137 closed on the other decoy: no answer.
+    out = topo.run(scan, "nmblookup", "-A", WIN7, check=False, timeout=30).stdout
+    assert "No reply from" in out, out
+    assert proc.poll() is None
