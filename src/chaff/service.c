@@ -309,27 +309,102 @@ ftp_line(struct service_ctx *s, struct service_session *ss, const struct persona
 	return say(out, cap, "530 Please login with USER and PASS.\r\n");
 }
 
-/* --- Telnet: login/password prompts. --- */
+/* --- Telnet: option negotiation per OS family, then login/password prompts. --- */
+
+/*
+ * How each family's telnetd opens: the options it asks for first (what nmap
+ * -sV and a careful client see), whether the banner waits for the client's
+ * answer to them (telnetd's getterminaltype(); Cisco and JetDirect print at
+ * once), and its prompts.
+ */
+struct telnet_style {
+	const char *key;		/* in the preset name or nmap OS name; NULL: default */
+	const char *opts;
+	size_t opts_len;
+	bool wait;
+	bool no_user;			/* password only (JetDirect) */
+	const char *user_prompt, *pass_prompt, *fail;
+};
+
+#define OPTS(s) s, sizeof(s) - 1
+static const struct telnet_style telnet_styles[] = {
+	{ "Windows", OPTS("\xff\xfd\x25\xff\xfb\x01\xff\xfb\x03\xff\xfd\x27\xff\xfd\x1f"
+			  "\xff\xfd\x00\xff\xfb\x00"), true, false, "\r\nlogin: ", "password: ",
+	  "\r\nLogon failure: unknown user name or bad password.\r\n\r\nlogin: " },
+	{ "Cisco", OPTS("\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18\xff\xfd\x1f"), false, false,
+	  "\r\n\r\nUsername: ", "Password: ", "\r\n% Login invalid\r\n\r\nUsername: " },
+	{ "JetDirect", OPTS("\xff\xfc\x01"), false, true, "\r\nPassword:", "\r\nPassword:",
+	  "\r\nInvalid password.\r\n\r\nPassword:" },
+	{ "LaserJet", OPTS("\xff\xfc\x01"), false, true, "\r\nPassword:", "\r\nPassword:",
+	  "\r\nInvalid password.\r\n\r\nPassword:" },
+	{ "hp-printer", OPTS("\xff\xfc\x01"), false, true, "\r\nPassword:", "\r\nPassword:",
+	  "\r\nInvalid password.\r\n\r\nPassword:" },
+	{ "BSD", OPTS("\xff\xfd\x25"), true, false, "\r\nlogin: ", "Password:",
+	  "\r\nLogin incorrect\r\nlogin: " },
+	{ "Apple", OPTS("\xff\xfd\x25"), true, false, "\r\nlogin: ", "Password:",
+	  "\r\nLogin incorrect\r\nlogin: " },
+	{ "macos", OPTS("\xff\xfd\x25"), true, false, "\r\nlogin: ", "Password:",
+	  "\r\nLogin incorrect\r\nlogin: " },
+	{ NULL, OPTS("\xff\xfd\x18\xff\xfd\x20\xff\xfd\x23\xff\xfd\x27"), true, false,
+	  "\r\nlogin: ", "Password: ", "\r\nLogin incorrect\r\nlogin: " },
+};
+#undef OPTS
+
+static const struct telnet_style *
+telnet_style(const struct persona *p)
+{
+	size_t i;
+
+	for (i = 0; telnet_styles[i].key; i++)
+		if (strstr(p->os, telnet_styles[i].key) ||
+		    strcasestr(p->name, telnet_styles[i].key))
+			break;
+	return &telnet_styles[i];
+}
+
+/* The banner and first prompt (JetDirect: its password prompt). */
+static size_t
+telnet_banner(const struct persona *p, const struct telnet_style *t, char *out, size_t cap)
+{
+	const char *banner = p->svc.telnet_banner;
+
+	if (!banner && strcmp(t->key ? t->key : "", "Windows") == 0)
+		banner = "Welcome to Microsoft Telnet Service \r\n\n\r";
+	if (t->no_user)
+		return say(out, cap, "\r\n%s%s", or_default(banner, ""), t->user_prompt);
+	return say(out, cap, "%s%s", or_default(banner, ""), t->user_prompt + 2);
+}
 
 static size_t
 telnet_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	     char *out, size_t cap)
 {
-	return say(out, cap, "%s\r\nlogin: ", or_default(p->svc.telnet_banner, ""));
+	const struct telnet_style *t = telnet_style(p);
+	size_t n = t->opts_len < cap ? t->opts_len : 0;
+
+	memcpy(out, t->opts, n);
+	ss->phase = t->no_user ? 1 : 0;
+	if (t->wait) {
+		ss->telnet_wait = true;	/* the banner follows the client's answer */
+		return n;
+	}
+	return n + telnet_banner(p, t, out + n, cap - n);
 }
 
 static size_t
 telnet_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	    const struct conn *c, char *out, size_t cap, bool *close)
 {
+	const struct telnet_style *t = telnet_style(p);
+
 	if (ss->phase == 0) {
 		copy_cred(ss->user, ss->line);
 		ss->phase = 1;
-		return say(out, cap, "Password: ");
+		return say(out, cap, "%s", t->pass_prompt);
 	}
 	report(s, c, CONTACT_LOGIN, "telnet", ss->user, ss->line);
-	ss->phase = 0;
-	return say(out, cap, "\r\nLogin incorrect\r\nlogin: ");
+	ss->phase = t->no_user ? 1 : 0;
+	return say(out, cap, "%s", t->fail);
 }
 
 /* --- SMTP: greeting, EHLO, AUTH refused. --- */
@@ -720,10 +795,18 @@ rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c
 	return n;
 }
 
-/* Telnet option negotiation (IAC ...) is skipped, never interpreted. */
+/* Telnet option negotiation (IAC ...) is skipped, never interpreted; a
+ * subnegotiation (IAC SB ... IAC SE: window size, terminal type) as a whole,
+ * to the end of the segment when its IAC SE is not in it. */
 static size_t
 skip_telnet_iac(const uint8_t *data, size_t len, size_t i)
 {
+	if (i + 1 < len && data[i + 1] == 250) {
+		for (i += 2; i + 1 < len; i++)
+			if (data[i] == 0xff && data[i + 1] == 240)
+				return i + 2;
+		return len;
+	}
 	if (i + 1 < len && data[i + 1] >= 251 && data[i + 1] <= 254)
 		return i + 3;
 	return i + 2;
@@ -759,6 +842,10 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 		if (fd < 0 || write(fd, data, len) != (ssize_t)len)
 			*close = true;
 		return 0;
+	}
+	if (ss->telnet_wait) {
+		ss->telnet_wait = false;
+		n = telnet_banner(p, telnet_style(p), (char *)out, cap);
 	}
 	while (i < len && !*close) {
 		uint8_t b = data[i];

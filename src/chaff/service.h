@@ -48,6 +48,7 @@ struct service_session {
 	uint16_t http_status;	/* HTTP: the answer chosen at the request line */
 	bool http_head;		/* HTTP: HEAD (headers only) */
 	bool http_keep;		/* HTTP: keep the connection after the answer */
+	bool telnet_wait;	/* Telnet: the banner waits for the client's first bytes */
 };
 
 struct service_ctx {
