@@ -1,8 +1,12 @@
 /* service: line-based decoy services that record and deny. */
 #include "chaff/service.h"
 
+#include "chaff/mysql.h"
 #include "chaff/nbns.h"
 #include "chaff/rdp.h"
+#include "chaff/redis.h"
+#include "chaff/smtp.h"
+#include "chaff/svcver.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 struct svc_ops {
 	const char *name;
@@ -22,6 +27,8 @@ struct svc_ops {
 	size_t (*line)(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 		       const struct conn *c, char *out, size_t cap, bool *close);
 };
+
+static const struct persona *persona_for(const struct service_ctx *s, const struct decoy *d);
 
 static void
 report(struct service_ctx *s, const struct conn *c, enum respond_contact_kind kind,
@@ -407,7 +414,27 @@ telnet_line(struct service_ctx *s, struct service_session *ss, const struct pers
 	return say(out, cap, "%s", t->fail);
 }
 
-/* --- SMTP: greeting, EHLO, AUTH refused. --- */
+/* --- SMTP: the banner's product (smtp.h); AUTH credentials recorded, always refused. --- */
+
+static void decoy_ident(const struct service_ctx *s, const struct decoy *d, struct smb_ident *ret);
+
+/* The IIS SMTP service's banner names its IIS version and the time; a preset's
+ * bare "Microsoft ESMTP MAIL Service ready" gets both, from the decoy's Windows. */
+static size_t
+smtp_greet_iis(const struct smb_ident *id, const char *host, char *out, size_t cap)
+{
+	const char *iis = id->ntlm.ver_major >= 10 ? "10.0.14393.4169" :
+			  id->ntlm.ver_minor >= 3 ? "8.5.9600.16384" :
+			  id->ntlm.ver_minor == 2 ? "8.0.9200.16384" : "7.5.7601.17514";
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %e %b %Y %H:%M:%S +0000", &tm);
+	return say(out, cap, "220 %s Microsoft ESMTP MAIL Service, Version: %s ready at  %s\r\n",
+		   host, iis, date);
+}
 
 static size_t
 smtp_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
@@ -416,108 +443,150 @@ smtp_greet(struct service_ctx *s, struct service_session *ss, const struct perso
 	return say(out, cap, "%s\r\n", or_default(p->svc.smtp_banner, "220 mail ESMTP Postfix"));
 }
 
+/* The greeting of decoy d: smtp_greet's, or the IIS form for a bare Microsoft banner. */
 static size_t
-smtp_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
-	  const struct conn *c, char *out, size_t cap, bool *close)
+smtp_open(struct service_ctx *s, struct service_session *ss, const struct decoy *d,
+	  char *out, size_t cap)
 {
-	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
-	if (strncasecmp(ss->line, "EHLO", 4) == 0)
-		return say(out, cap, "250-mail\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
-				     "250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
-	if (strncasecmp(ss->line, "HELO", 4) == 0)
-		return say(out, cap, "250 mail\r\n");
-	if (strncasecmp(ss->line, "AUTH", 4) == 0)
-		return say(out, cap, "535 5.7.8 Error: authentication failed\r\n");
-	if (strncasecmp(ss->line, "QUIT", 4) == 0) {
-		*close = true;
-		return say(out, cap, "221 2.0.0 Bye\r\n");
-	}
-	return say(out, cap, "530 5.7.0 Must issue a STARTTLS command first\r\n");
+	const struct persona *p = persona_for(s, d);
+	const char *b = or_default(p->svc.smtp_banner, "220 mail ESMTP Postfix");
+	struct smtp_server srv;
+	struct smb_ident id;
+
+	if (!strstr(b, "Microsoft ESMTP MAIL Service ready") || strstr(b, "ready at"))
+		return smtp_greet(s, ss, p, out, cap);
+	smtp_server_init(&srv, b, NULL);
+	decoy_ident(s, d, &id);
+	return smtp_greet_iis(&id, srv.host, out, cap);
 }
 
-/* --- Redis: AUTH recorded, everything else needs it. --- */
+static size_t
+smtp_cmd(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	 const struct conn *c, char *out, size_t cap, bool *close)
+{
+	struct smtp_server srv;
+	struct smtp_state st;
+	struct smtp_login login;
+	struct svcver v;
+	bool got = false;
+	size_t n;
+
+	svcver_for(p, &v);
+	smtp_server_init(&srv, or_default(p->svc.smtp_banner, "220 mail ESMTP Postfix"),
+			 v.postfix);
+	st.phase = ss->phase;
+	memcpy(st.user, ss->user, sizeof(st.user));
+	/* AUTH continuation lines are credentials: recorded as a login, not a request. */
+	if (st.phase == 0)
+		report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+	n = smtp_line(&srv, &st, ss->line, c->saddr, out, cap, &login, &got, close);
+	if (got) {
+		char detail[32];
+
+		snprintf(detail, sizeof(detail), "smtp auth %s", login.mech);
+		report(s, c, CONTACT_LOGIN, detail, login.user, login.pass);
+	}
+	ss->phase = st.phase;
+	memcpy(ss->user, st.user, sizeof(ss->user));
+	return n;
+}
+
+/* --- Redis: RESP commands (redis.h) of a server without a password. --- */
 
 static size_t
-redis_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
-	   const struct conn *c, char *out, size_t cap, bool *close)
+redis_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	   const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	   bool *close)
 {
-	/* Inline commands only; RESP arrays arrive as "*N" / "$N" lines, skipped. */
-	if (ss->line[0] == '*' || ss->line[0] == '$')
+	const struct persona *p = persona_for(s, d);
+	struct svcver v;
+	struct redis_cmd cmd;
+	struct timespec ts;
+	uint64_t uptime;
+	size_t n = 0;
+	long r;
+
+	if (len > sizeof(ss->line) - ss->line_len) {
+		*close = true;	/* a command past the line cap: not a client, a flood */
 		return 0;
-	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
-	if (strncasecmp(ss->line, "PING", 4) == 0)
-		return say(out, cap, "-NOAUTH Authentication required.\r\n");
-	if (strncasecmp(ss->line, "AUTH ", 5) == 0) {
-		report(s, c, CONTACT_LOGIN, "redis", "default", ss->line + 5);
-		return say(out, cap, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
 	}
-	return say(out, cap, "-NOAUTH Authentication required.\r\n");
+	memcpy(ss->line + ss->line_len, data, len);
+	ss->line_len = (uint16_t)(ss->line_len + len);
+	svcver_for(p, &v);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Up for days before moat-chaff started, by an amount of its own. */
+	uptime = 86400 * 3 + decoy_mix(d->addr) % (86400 * 90) + (uint64_t)ts.tv_sec;
+	while (ss->line_len > 0 && !*close &&
+	       (r = redis_parse((const uint8_t *)ss->line, ss->line_len, &cmd)) != 0) {
+		char detail[LIMIT_CHAFF_LINE];
+		size_t k = 0;
+
+		if (r < 0) {
+			n += say((char *)out + n, cap - n,
+				 "-ERR Protocol error: invalid multibulk length\r\n");
+			*close = true;
+			break;
+		}
+		memmove(ss->line, ss->line + r, ss->line_len - (size_t)r);
+		ss->line_len = (uint16_t)(ss->line_len - r);
+		if (cmd.argc == 0)
+			continue;
+		for (size_t i = 0; i < cmd.argc && i < REDIS_ARGS; i++)
+			k += say(detail + k, sizeof(detail) - k, "%s%s", i ? " " : "", cmd.argv[i]);
+		if (strcasecmp(cmd.argv[0], "AUTH") == 0 && cmd.argc >= 2)
+			report(s, c, CONTACT_LOGIN, "redis", cmd.argc >= 3 ? cmd.argv[1] : "default",
+			       cmd.argv[cmd.argc >= 3 ? 2 : 1]);
+		else
+			report(s, c, CONTACT_SERVICE, detail, NULL, NULL);
+		n += redis_answer(&cmd, &v, uptime, (char *)out + n, cap - n, close);
+	}
+	return n;
 }
 
-/* --- MySQL: a protocol-10 greeting; the first reply is denied. --- */
+/* --- MySQL: the version of the decoy's system (mysql.h); the login is refused. --- */
 
 static size_t
 mysql_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	    char *out, size_t cap)
 {
-	static const char ver[] = "5.7.33-0ubuntu0.18.04.1";
-	size_t n = 4, body;
+	struct svcver v;
+	uint32_t id = 0;
 
-	if (cap < 128)
-		return 0;
-	out[n++] = 10;
-	memcpy(out + n, ver, sizeof(ver));
-	n += sizeof(ver);
-	memcpy(out + n, "\x08\x00\x00\x00", 4);		/* connection id */
-	n += 4;
-	memcpy(out + n, "abcdefgh\0", 9);		/* auth data part 1 + filler */
-	n += 9;
-	memcpy(out + n, "\xff\xf7\x08\x02\x00\xff\x81\x15", 8); /* caps, charset, status, caps */
-	n += 8;
-	out[n++] = 21;					/* auth data length */
-	memset(out + n, 0, 10);
-	n += 10;
-	memcpy(out + n, "ijklmnopqrst\0", 13);
-	n += 13;
-	memcpy(out + n, "mysql_native_password", 22);
-	n += 22;
-	body = n - 4;
-	out[0] = (char)(body & 0xff);
-	out[1] = (char)(body >> 8);
-	out[2] = 0;
-	out[3] = 0;
-	return n;
+	svcver_for(p, &v);
+	mysql_scramble(ss->scramble);
+	(void)!getrandom(&id, sizeof(id), 0);
+	return mysql_greeting(v.mysql, 8 + id % 4000, ss->scramble, (uint8_t *)out, cap);
 }
 
-/* The client's handshake response: record the user name, answer "Access denied". */
+/* The client's handshake response: record the user (and the native-password
+ * response), answer "Access denied" as the server words it, close. */
 static size_t
-mysql_deny(struct service_ctx *s, const struct conn *c, const uint8_t *data, size_t len,
-	   uint8_t *out, size_t cap, bool *close)
+mysql_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	   const uint8_t *data, size_t len, uint8_t *out, size_t cap, bool *close)
 {
-	static const char msg[] = "Access denied for user";
-	char user[LIMIT_CHAFF_CRED] = "";
-	size_t body = 1 + 2 + 1 + 5 + sizeof(msg) - 1, u = 0;
+	struct mysql_login l;
+	char host[16];
+	long r;
 
-	/* 4-byte header, 4 caps, 4 max packet, 1 charset, 23 filler, then the
-	 * NUL-terminated user name. */
-	for (size_t i = 36; i < len && data[i] != 0 && u + 1 < sizeof(user); i++)
-		user[u++] = (char)(data[i] >= 0x20 && data[i] < 0x7f ? data[i] : '?');
-	user[u] = '\0';
-	report(s, c, CONTACT_LOGIN, "mysql", user, NULL);
-	*close = true;
-	if (cap < 4 + body)
+	if (len > sizeof(ss->line) - ss->line_len) {
+		*close = true;
 		return 0;
-	out[0] = (uint8_t)body;
-	out[1] = 0;
-	out[2] = 0;
-	out[3] = 2;
-	out[4] = 0xff;
-	out[5] = 0x15;	/* error 1045, little-endian */
-	out[6] = 0x04;
-	out[7] = '#';
-	memcpy(out + 8, "28000", 5);
-	memcpy(out + 13, msg, sizeof(msg) - 1);
-	return 4 + body;
+	}
+	memcpy(ss->line + ss->line_len, data, len);
+	ss->line_len = (uint16_t)(ss->line_len + len);
+	r = mysql_parse_login((const uint8_t *)ss->line, ss->line_len, ss->scramble, &l);
+	if (r == 0)
+		return 0;
+	*close = true;
+	if (r < 0) {
+		report(s, c, CONTACT_SERVICE, "mysql: no login (TLS request or malformed)", NULL,
+		       NULL);
+		return 0;
+	}
+	report(s, c, CONTACT_LOGIN, "mysql", l.user, l.hash[0] ? l.hash : NULL);
+	snprintf(host, sizeof(host), "%u.%u.%u.%u", c->saddr >> 24, c->saddr >> 16 & 255,
+		 c->saddr >> 8 & 255, c->saddr & 255);
+	return mysql_denied(&l, host, out, cap);
 }
 
 /* --- generic banner --- */
@@ -550,9 +619,9 @@ static const struct svc_ops services[SERVICE_NKINDS] = {
 	[SERVICE_SSH] = { "ssh", { 22, 2222 }, ssh_greet, ssh_line },
 	[SERVICE_TELNET] = { "telnet", { 23, 2323 }, telnet_greet, telnet_line },
 	[SERVICE_FTP] = { "ftp", { 21 }, ftp_greet, ftp_line },
-	[SERVICE_SMTP] = { "smtp", { 25, 587 }, smtp_greet, smtp_line },
+	[SERVICE_SMTP] = { "smtp", { 25, 587 }, smtp_greet, smtp_cmd },
 	[SERVICE_MYSQL] = { "mysql", { 3306 }, mysql_greet, report_line },
-	[SERVICE_REDIS] = { "redis", { 6379 }, no_greet, redis_line },
+	[SERVICE_REDIS] = { "redis", { 6379 }, no_greet, report_line },
 	[SERVICE_BANNER] = { "banner", { 0 }, banner_greet, report_line },
 	[SERVICE_SMB] = { "smb", { 445, 139 }, no_greet, report_line },
 	[SERVICE_RDP] = { "rdp", { 3389 }, no_greet, report_line },
@@ -697,6 +766,8 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 		s->smb_busy[ss->smb_slot] = true;
 		smb_conn_open(&s->smb[ss->smb_slot], c->dport == 139);
 	}
+	if (ss->kind == SERVICE_SMTP)
+		return smtp_open(s, ss, d, (char *)out, cap);
 	return services[ss->kind].greet(s, ss, persona_for(s, d), (char *)out, cap);
 }
 
@@ -830,7 +901,9 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 		return 0;
 	}
 	if (ss->kind == SERVICE_MYSQL)
-		return mysql_deny(s, c, data, len, out, cap, close);
+		return mysql_data(s, ss, c, data, len, out, cap, close);
+	if (ss->kind == SERVICE_REDIS)
+		return redis_data(s, ss, c, d, data, len, out, cap, close);
 	if (ss->kind == SERVICE_SMB)
 		return smb_data(s, ss, c, d, data, len, out, cap, close);
 	if (ss->kind == SERVICE_RDP)

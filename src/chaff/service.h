@@ -49,6 +49,7 @@ struct service_session {
 	bool http_head;		/* HTTP: HEAD (headers only) */
 	bool http_keep;		/* HTTP: keep the connection after the answer */
 	bool telnet_wait;	/* Telnet: the banner waits for the client's first bytes */
+	uint8_t scramble[20];	/* MySQL: the greeting's auth data */
 };
 
 struct service_ctx {

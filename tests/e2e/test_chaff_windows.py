@@ -150,3 +150,95 @@ def test_netbios_node_status(topo):
     out = topo.run(scan, "nmblookup", "-A", WIN7, check=False, timeout=30).stdout
     assert "No reply from" in out, out
     assert proc.poll() is None
+
+
+MYSQL_LOGIN = r"""
+import hashlib, socket, struct, sys
+s = socket.create_connection((sys.argv[1], 3306), 5)
+g = s.recv(4096)
+body = g[4:]
+ver = body[1:body.index(b"\0", 1)]
+rest = body[body.index(b"\0", 1) + 1:]
+scramble = rest[4:12] + rest[31:43]
+pw = sys.argv[2].encode()
+h1 = hashlib.sha1(pw).digest()
+tok = bytes(a ^ b for a, b in zip(h1, hashlib.sha1(scramble + hashlib.sha1(h1).digest()).digest()))
+caps = 0x0200 | 0x8000 | 0x80000 | 0x1
+p = struct.pack("<IIB23x", caps, 1 << 24, 33) + b"root\0" + bytes([20]) + tok + b"mysql_native_password\0"
+s.sendall(struct.pack("<I", len(p))[:3] + b"\x01" + p)
+e = s.recv(4096)
+print(ver.decode())
+print(e[4 + 9:].decode(errors="replace"))
+"""
+
+
+def _mysqlna_matches(line, password):
+    """Whether a captured $mysqlna$SCRAMBLE*RESPONSE is password's answer."""
+    scramble, resp = line[len("$mysqlna$"):].split("*")
+    h1 = hashlib.sha1(password.encode()).digest()
+    mask = hashlib.sha1(bytes.fromhex(scramble) + hashlib.sha1(h1).digest()).digest()
+    return bytes(a ^ b for a, b in zip(h1, mask)).hex() == resp
+
+
+def test_versions_follow_the_system(topo):
+    """MySQL, Redis and SMTP name the versions the decoy's system would run,
+    telnet negotiates as its OS family does, and every login is recorded."""
+    need("nmap", "redis-cli")
+    ubuntu, debian, win, cisco = ("198.51.100.80", "198.51.100.81", "198.51.100.82",
+                                  "198.51.100.83")
+    groups = [{"ranges": [ubuntu], "personality": "linux-5.4", "tcp": [23, 25, 3306, 6379]},
+              {"ranges": [debian], "personality": "linux-3", "tcp": [23, 25, 3306, 6379]},
+              {"ranges": [win], "personality": "windows-2016", "tcp": [25, 3306]},
+              {"ranges": [cisco], "personality": "cisco-ios", "tcp": [23]}]
+    scan, _chaff, proc, alarms = chaffutil.setup(topo, groups)
+    out = topo.run(scan, "nmap", "-Pn", "-n", "-sV", "-p", "23,25,3306,6379",
+                   "198.51.100.80-83", timeout=300).stdout
+
+    def part(addr):
+        return out.split("Nmap scan report for %s\n" % addr)[1].split("Nmap scan report")[0]
+
+    assert "tcpwrapped" not in out and "unrecognized" not in out, out
+    assert re.search(r"3306/tcp\s+open\s+mysql\s+MySQL 8\.0\.35-0ubuntu0\.20\.04\.1", part(ubuntu))
+    assert re.search(r"6379/tcp\s+open\s+redis\s+Redis key-value store 5\.0\.7", part(ubuntu))
+    assert re.search(r"25/tcp\s+open\s+smtp\s+Postfix smtpd", part(ubuntu))
+    assert re.search(r"23/tcp\s+open\s+telnet\s+Linux telnetd", part(ubuntu))
+    assert re.search(r"3306/tcp\s+open\s+mysql\s+MySQL 5\.5\.5-10\.1\.48-MariaDB", part(debian))
+    assert re.search(r"6379/tcp\s+open\s+redis\s+Redis key-value store 3\.2\.6", part(debian))
+    assert re.search(r"25/tcp\s+open\s+smtp\s+Exim smtpd 4\.89", part(debian))
+    assert re.search(r"25/tcp\s+open\s+smtp\s+Microsoft ESMTP 10\.0\.14393", part(win))
+    assert re.search(r"3306/tcp\s+open\s+mysql\s+MySQL 8\.0\.34", part(win))
+    assert re.search(r"23/tcp\s+open\s+telnet\s+Cisco IOS telnetd", part(cisco))
+
+    # Redis: open, as a forgotten one is; AUTH is a login with its password.
+    r = topo.run(scan, "redis-cli", "-h", ubuntu, "PING", timeout=30)
+    assert r.stdout.strip() == "PONG"
+    r = topo.run(scan, "redis-cli", "-h", debian, "INFO", "server", timeout=30)
+    assert "redis_version:3.2.6" in r.stdout and "os:Linux 4.9.0" in r.stdout, r.stdout
+    topo.run(scan, "redis-cli", "-h", ubuntu, "--no-auth-warning", "-a", "hunter2", "PING",
+             check=False, timeout=30)
+    chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 6379 and
+                         a.get("password") == "hunter2", what="redis AUTH alarm")
+
+    # MySQL: the native-password answer is recorded in a crackable form.
+    r = topo.run(scan, "/usr/bin/python3", "-c", MYSQL_LOGIN, debian, "toor", timeout=30)
+    assert r.stdout.splitlines()[0] == "5.5.5-10.1.48-MariaDB-0+deb9u2", r.stdout
+    assert "Access denied for user 'root'@'%s' (using password: YES)" % chaffutil.SCANNER_ADDR \
+        in r.stdout, r.stdout
+    login = chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 3306,
+                                 what="mysql login alarm")
+    assert login[0]["username"] == "root"
+    assert _mysqlna_matches(login[0]["password"], "toor")
+    assert not _mysqlna_matches(login[0]["password"], "toor2")
+
+    # SMTP AUTH PLAIN through Python's smtplib: decoded, refused as Exim does.
+    script = ("import smtplib,sys\n"
+              "s=smtplib.SMTP(sys.argv[1],25,timeout=10)\n"
+              "s.ehlo('x')\n"
+              "try:\n s.login('mailer','s3cret')\n"
+              "except smtplib.SMTPAuthenticationError as e: print(e.smtp_code, e.smtp_error)\n")
+    r = topo.run(scan, "/usr/bin/python3", "-c", script, debian, timeout=30)
+    assert "535 b'Incorrect authentication data'" in r.stdout, r.stdout
+    chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 25 and
+                         a.get("username") == "mailer" and a.get("password") == "s3cret",
+                         what="smtp login alarm")
+    assert proc.poll() is None
