@@ -31,8 +31,7 @@ smtp_server_init(struct smtp_server *ret, const char *banner, const char *postfi
 	else
 		s.product = SMTP_POSTFIX;
 	/* "220 HOST ..." or "220-HOST ...". */
-	if (strlen(h) > 4)
-		h += 4;
+	h = strlen(h) > 4 ? h + 4 : "";
 	while (h[n] && h[n] != ' ' && n + 1 < sizeof(s.host))
 		n++;
 	memcpy(s.host, h, n);
