@@ -446,9 +446,13 @@ smb2_session_setup(struct smb_conn *sc, const struct smb_io *io, const struct sm
 		return;
 	}
 	if (t == NTLM_AUTHENTICATE && ntlm_parse_auth(blob + off, blen - off, sc->challenge,
-						      &auth) == 0 && io->on_auth)
-		io->on_auth(io->arg, &auth);
-	else
+						      &auth) == 0) {
+		/* An anonymous (null) session offers no credential: a request, not a login. */
+		if (auth.version == 0 && auth.user[0] == '\0')
+			request(io, "smb2 session setup anonymous", -1);
+		else if (io->on_auth)
+			io->on_auth(io->arg, &auth);
+	} else
 		request(io, "smb2 session setup without ntlmssp", -1);
 	smb2_error(w, rq, STATUS_LOGON_FAILURE, 0);
 }
