@@ -64,7 +64,8 @@ nbns_answer(const struct ntlm_ident *id, const uint8_t mac[6], uint32_t addr,
 	wb_u16(&w, tid);
 	if (qtype == NBNS_TYPE_NBSTAT) {
 		static const uint8_t suffix[] = { 0x00, 0x00, 0x20, 0x1e };
-		static const uint16_t nflags[] = { 0x0400, 0x8400, 0x0400, 0x8400 };
+		/* Active, M-node bits as Windows reports them (group names: G too). */
+		static const uint16_t nflags[] = { 0x4400, 0xc400, 0x4400, 0xc400 };
 		uint8_t *rdlen;
 		size_t at;
 

@@ -644,7 +644,12 @@ smb_input(struct smb_conn *sc, const struct smb_io *io, const uint8_t *data, siz
 				sc->nbt = false;
 			} else if (type == 0x85) {
 				/* keepalive */
-			} else if (type != 0 || sc->nbt) {
+			} else if (sc->nbt && type != 0x85) {
+				/* Port 139 without a session request: Windows' negative
+				 * session response, "unspecified error". */
+				wb_bytes(&w, "\x83\0\0\x01\x8f", 5);
+				*close = true;
+			} else if (type != 0) {
 				*close = true;
 			} else if (need >= 8 && memcmp(sc->buf + 4, "\xfeSMB", 4) == 0) {
 				smb2_message(sc, io, sc->buf + 4, need - 4, &w, close);

@@ -116,15 +116,25 @@ def test_rdp_connection_confirm(topo):
 
 def test_nmap_names_windows_services(topo):
     need("nmap")
-    scan, _chaff, proc, _alarms = chaffutil.setup(topo, _groups())
-    out = topo.run(scan, "nmap", "-Pn", "-n", "-sV", "-p", "445,3389", WIN7, WIN10,
+    groups = _groups()
+    groups[0]["udp"] = [137]
+    scan, _chaff, proc, _alarms = chaffutil.setup(topo, groups)
+    out = topo.run(scan, "nmap", "-Pn", "-n", "-sV", "-p", "139,445,3389", WIN7, WIN10,
                    timeout=300).stdout
-    assert "tcpwrapped" not in out, out
+    assert "tcpwrapped" not in out and "unrecognized" not in out, out
     for addr in (WIN7, WIN10):
         part = out.split("Nmap scan report for %s" % addr)[1].split("Nmap scan report")[0]
+        assert re.search(r"139/tcp\s+open\s+netbios-ssn\s+Microsoft Windows netbios-ssn",
+                         part), out
         assert re.search(r"445/tcp\s+open\s+microsoft-ds\s", part), out
         assert re.search(r"3389/tcp\s+open\s+ms-wbt-server\s", part), out
     assert "Microsoft Windows 7 - 10 microsoft-ds" in out, out
+    # NetBIOS name service: nmap reads the name table like a Windows host's.
+    out = topo.run(scan, "nmap", "-Pn", "-n", "-sU", "-sV", "-p", "137", WIN10,
+                   timeout=300).stdout
+    assert re.search(r"137/udp\s+open\s+netbios-ns\s+Microsoft Windows netbios-ssn "
+                     r"\(workgroup: WORKGROUP\)", out), out
+    assert re.search(r"Host: DESKTOP-[A-Z0-9]{7}", out), out
     assert proc.poll() is None
 
 

@@ -54,10 +54,10 @@ test_node_status(void **state)
 	assert_memory_equal(out, "\x12\x34\x84\x00\x00\x00\x00\x01", 8);
 	assert_memory_equal(out + 12, q + 12, 34);
 	assert_int_equal(out[56], 4);
-	assert_memory_equal(out + 57, "DESKTOP-AB12CD3\x00\x04\x00", 18);
-	assert_memory_equal(out + 57 + 18, "WORKGROUP      \x00\x84\x00", 18);
+	assert_memory_equal(out + 57, "DESKTOP-AB12CD3\x00\x44\x00", 18);
+	assert_memory_equal(out + 57 + 18, "WORKGROUP      \x00\xc4\x00", 18);
 	assert_memory_equal(out + 57 + 36, "DESKTOP-AB12CD3\x20", 16);
-	assert_memory_equal(out + 57 + 54, "WORKGROUP      \x1e\x84\x00", 18);
+	assert_memory_equal(out + 57 + 54, "WORKGROUP      \x1e\xc4\x00", 18);
 	assert_memory_equal(out + 57 + 72, mac, 6);
 	/* Too small a buffer: nothing. */
 	assert_int_equal(nbns_answer(&ident, mac, 1, q, n, out, 100, &k), 0);

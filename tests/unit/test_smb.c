@@ -415,11 +415,12 @@ test_framing(void **state)
 	bool close;
 
 	(void)state;
-	/* Port 139: SMB before the session request is dropped. */
+	/* Port 139: SMB before the session request gets a negative session response. */
 	n = smb2_negotiate(in, d, 1);
 	o = feed(f, in, n, &close);
 	assert_true(close);
-	assert_int_equal(o, 0);
+	assert_int_equal(o, 5);
+	assert_memory_equal(f->out, "\x83\0\0\x01\x8f", 5);
 	free(f);
 
 	f = fx_new("windows-10", "Microsoft Windows 10", true);
