@@ -1,6 +1,7 @@
 /* service: line-based decoy services that record and deny. */
 #include "chaff/service.h"
 
+#include "chaff/msrpc.h"
 #include "chaff/mysql.h"
 #include "chaff/nbns.h"
 #include "chaff/rdp.h"
@@ -625,6 +626,7 @@ static const struct svc_ops services[SERVICE_NKINDS] = {
 	[SERVICE_BANNER] = { "banner", { 0 }, banner_greet, report_line },
 	[SERVICE_SMB] = { "smb", { 445, 139 }, no_greet, report_line },
 	[SERVICE_RDP] = { "rdp", { 3389 }, no_greet, report_line },
+	[SERVICE_MSRPC] = { "msrpc", { 135 }, no_greet, report_line },
 };
 
 enum service_kind
@@ -908,6 +910,12 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 		return smb_data(s, ss, c, d, data, len, out, cap, close);
 	if (ss->kind == SERVICE_RDP)
 		return rdp_data(s, ss, c, d, data, len, out, cap, close);
+	if (ss->kind == SERVICE_MSRPC) {
+		/* One answer, as Windows gives a PDU it will not bind (msrpc.h). */
+		report(s, c, CONTACT_SERVICE, "msrpc: first pdu refused (bind_nak)", NULL, NULL);
+		*close = true;
+		return msrpc_answer(data, len, out, cap);
+	}
 	if (ss->ssh_slot >= 0) {
 		int fd = sshd_fd(s->sshd, ss->ssh_slot);
 

@@ -1,7 +1,9 @@
-"""moat-chaff Windows services: SMB2 with NTLMSSP on 445/139 (Debian's
-smbclient gets NT_STATUS_LOGON_FAILURE and the NTLMv2 response is an alarm
-with the user name), RDP's X.224 connection confirm on 3389, and what
-nmap -sV names them."""
+"""moat-chaff Windows and application services: SMB2 with NTLMSSP on
+445/139 (Debian's smbclient gets NT_STATUS_LOGON_FAILURE and the NTLMv2
+response is an alarm with the user name, crackable to the password), RDP's
+X.224 connection confirm on 3389, RPC on 135, the NetBIOS name service on
+UDP 137, and what nmap -sV names them; telnet negotiation per OS family and
+MySQL/Redis/SMTP versions per the decoy's system, with their logins."""
 import hashlib
 import hmac
 import re
@@ -50,8 +52,8 @@ def _ntlmv2_matches(line, password):
 
 
 def _groups():
-    return [{"ranges": [WIN10], "personality": "windows-10", "tcp": [139, 445, 3389]},
-            {"ranges": [WIN7], "personality": "windows-7", "tcp": [139, 445, 3389]}]
+    return [{"ranges": [WIN10], "personality": "windows-10", "tcp": [135, 139, 445, 3389]},
+            {"ranges": [WIN7], "personality": "windows-7", "tcp": [135, 139, 445, 3389]}]
 
 
 def test_smbclient_logon_failure_is_captured(topo):
@@ -119,11 +121,12 @@ def test_nmap_names_windows_services(topo):
     groups = _groups()
     groups[0]["udp"] = [137]
     scan, _chaff, proc, _alarms = chaffutil.setup(topo, groups)
-    out = topo.run(scan, "nmap", "-Pn", "-n", "-sV", "-p", "139,445,3389", WIN7, WIN10,
+    out = topo.run(scan, "nmap", "-Pn", "-n", "-sV", "-p", "135,139,445,3389", WIN7, WIN10,
                    timeout=300).stdout
     assert "tcpwrapped" not in out and "unrecognized" not in out, out
     for addr in (WIN7, WIN10):
         part = out.split("Nmap scan report for %s" % addr)[1].split("Nmap scan report")[0]
+        assert re.search(r"135/tcp\s+open\s+msrpc\s+Microsoft Windows RPC", part), out
         assert re.search(r"139/tcp\s+open\s+netbios-ssn\s+Microsoft Windows netbios-ssn",
                          part), out
         assert re.search(r"445/tcp\s+open\s+microsoft-ds\s", part), out
