@@ -230,8 +230,7 @@ ntlm_parse_auth(const uint8_t *msg, size_t len, const uint8_t challenge[8],
 	struct cursor c = cur_init(msg, len), lm, nt, dom, user, ws, key;
 	struct ntlm_auth a;
 	uint32_t type, flags;
-	size_t pos = 0;
-	bool unicode, ok = true;
+	bool unicode;
 
 	memset(&a, 0, sizeof(a));
 	if (len < 8 || memcmp(msg, NTLMSSP_SIG, 8) != 0 || !cur_skip(&c, 8) || !le32(&c, &type) ||
@@ -245,35 +244,53 @@ ntlm_parse_auth(const uint8_t *msg, size_t len, const uint8_t challenge[8],
 	text(dom, unicode, a.domain, sizeof(a.domain));
 	text(user, unicode, a.user, sizeof(a.user));
 	text(ws, unicode, a.workstation, sizeof(a.workstation));
-	if (nt.len == 24) {
-		/* NTLMv1 (hashcat 5500): user::domain:lm:nt:challenge */
-		a.version = 1;
-		ok = put(a.hash, sizeof(a.hash), &pos, a.user) &&
-		     put(a.hash, sizeof(a.hash), &pos, "::") &&
-		     put(a.hash, sizeof(a.hash), &pos, a.domain) &&
-		     put(a.hash, sizeof(a.hash), &pos, ":") &&
-		     hex(a.hash, sizeof(a.hash), &pos, lm.p, lm.len) &&
-		     put(a.hash, sizeof(a.hash), &pos, ":") &&
-		     hex(a.hash, sizeof(a.hash), &pos, nt.p, nt.len) &&
-		     put(a.hash, sizeof(a.hash), &pos, ":") &&
-		     hex(a.hash, sizeof(a.hash), &pos, challenge, 8);
-	} else if (nt.len > 24) {
-		/* NTLMv2 (hashcat 5600): user::domain:challenge:NTProofStr:blob */
-		a.version = 2;
-		ok = put(a.hash, sizeof(a.hash), &pos, a.user) &&
-		     put(a.hash, sizeof(a.hash), &pos, "::") &&
-		     put(a.hash, sizeof(a.hash), &pos, a.domain) &&
-		     put(a.hash, sizeof(a.hash), &pos, ":") &&
-		     hex(a.hash, sizeof(a.hash), &pos, challenge, 8) &&
-		     put(a.hash, sizeof(a.hash), &pos, ":") &&
-		     hex(a.hash, sizeof(a.hash), &pos, nt.p, 16) &&
-		     put(a.hash, sizeof(a.hash), &pos, ":") &&
-		     hex(a.hash, sizeof(a.hash), &pos, nt.p + 16, nt.len - 16);
-	}
-	if (!ok)
-		a.hash[0] = '\0';	/* too long to be a real response: names only */
+	ntlm_format(&a, lm.p, lm.len, nt.p, nt.len, challenge);
 	*ret = a;
 	return 0;
+}
+
+void
+ntlm_format(struct ntlm_auth *a, const uint8_t *lm, size_t lm_len, const uint8_t *nt,
+	    size_t nt_len, const uint8_t challenge[8])
+{
+	size_t pos = 0;
+	bool ok = true;
+
+	a->version = 0;
+	a->hash[0] = '\0';
+	if (nt_len == 24) {
+		/* NTLMv1 (hashcat 5500): user::domain:lm:nt:challenge */
+		a->version = 1;
+		ok = put(a->hash, sizeof(a->hash), &pos, a->user) &&
+		     put(a->hash, sizeof(a->hash), &pos, "::") &&
+		     put(a->hash, sizeof(a->hash), &pos, a->domain) &&
+		     put(a->hash, sizeof(a->hash), &pos, ":") &&
+		     hex(a->hash, sizeof(a->hash), &pos, lm, lm_len) &&
+		     put(a->hash, sizeof(a->hash), &pos, ":") &&
+		     hex(a->hash, sizeof(a->hash), &pos, nt, nt_len) &&
+		     put(a->hash, sizeof(a->hash), &pos, ":") &&
+		     hex(a->hash, sizeof(a->hash), &pos, challenge, 8);
+	} else if (nt_len > 24) {
+		/* NTLMv2 (hashcat 5600): user::domain:challenge:NTProofStr:blob */
+		a->version = 2;
+		ok = put(a->hash, sizeof(a->hash), &pos, a->user) &&
+		     put(a->hash, sizeof(a->hash), &pos, "::") &&
+		     put(a->hash, sizeof(a->hash), &pos, a->domain) &&
+		     put(a->hash, sizeof(a->hash), &pos, ":") &&
+		     hex(a->hash, sizeof(a->hash), &pos, challenge, 8) &&
+		     put(a->hash, sizeof(a->hash), &pos, ":") &&
+		     hex(a->hash, sizeof(a->hash), &pos, nt, 16) &&
+		     put(a->hash, sizeof(a->hash), &pos, ":") &&
+		     hex(a->hash, sizeof(a->hash), &pos, nt + 16, nt_len - 16);
+	}
+	if (!ok)
+		a->hash[0] = '\0';	/* too long to be a real response: names only */
+}
+
+void
+ntlm_text(const uint8_t *p, size_t len, bool unicode, char *out, size_t cap)
+{
+	text(cur_init(p, len), unicode, out, cap);
 }
 
 /* A DER length of n (n < 65536). */

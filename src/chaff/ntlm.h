@@ -69,6 +69,17 @@ int ntlm_parse_auth(const uint8_t *msg, size_t len, const uint8_t challenge[8],
 		    struct ntlm_auth *ret);
 
 /*
+ * Fill a->version and a->hash from raw LM and NT responses to challenge
+ * (a->user and a->domain already set): SMB1's basic session setup carries
+ * them outside NTLMSSP. nt_len 24 is NTLMv1, more is NTLMv2, less nothing.
+ */
+void ntlm_format(struct ntlm_auth *a, const uint8_t *lm, size_t lm_len, const uint8_t *nt,
+		 size_t nt_len, const uint8_t challenge[8]);
+
+/* A wire string (UTF-16LE or OEM) as printable ASCII, cut to cap. */
+void ntlm_text(const uint8_t *p, size_t len, bool unicode, char *out, size_t cap);
+
+/*
  * SPNEGO wrappers (DER). ntlm_spnego_init: the negTokenInit2 a server puts
  * in its SMB2 NEGOTIATE response, offering NTLMSSP only (a workgroup
  * host). ntlm_spnego_resp: a negTokenResp with negState accept-incomplete,

@@ -41,25 +41,26 @@ static const struct {
 	uint8_t major, minor;
 	uint16_t build, dialect;
 	bool smb1, desktop;
+	const char *product;	/* the edition SMB1's NativeOS names */
 } versions[] = {
-	{ "2022", 10, 0, 20348, 0x0311, false, false },
-	{ "Windows 11", 10, 0, 22000, 0x0311, false, true },
-	{ "2019", 10, 0, 17763, 0x0311, false, false },
-	{ "2016", 10, 0, 14393, 0x0311, true, false },
-	{ "windows-10", 10, 0, 14393, 0x0311, true, true },
-	{ "Windows 10", 10, 0, 14393, 0x0311, true, true },
-	{ "2012 R2", 6, 3, 9600, 0x0302, true, false },
-	{ "Windows 8.1", 6, 3, 9600, 0x0302, true, false },
-	{ "2012", 6, 2, 9200, 0x0300, true, false },
-	{ "Windows 8", 6, 2, 9200, 0x0300, true, false },
-	{ "Windows 7", 6, 1, 7601, 0x0210, true, false },
-	{ "windows-7", 6, 1, 7601, 0x0210, true, false },
-	{ "2008 R2", 6, 1, 7601, 0x0210, true, false },
-	{ "Vista", 6, 0, 6002, 0x0202, true, false },
-	{ "2008", 6, 0, 6002, 0x0202, true, false },
-	{ "XP", 5, 1, 2600, 0, true, false },
-	{ "2003", 5, 2, 3790, 0, true, false },
-	{ "Windows", 10, 0, 14393, 0x0311, true, false },
+	{ "2022", 10, 0, 20348, 0x0311, false, false, "Windows Server 2022 Standard" },
+	{ "Windows 11", 10, 0, 22000, 0x0311, false, true, "Windows 11 Pro" },
+	{ "2019", 10, 0, 17763, 0x0311, false, false, "Windows Server 2019 Standard" },
+	{ "2016", 10, 0, 14393, 0x0311, true, false, "Windows Server 2016 Standard" },
+	{ "windows-10", 10, 0, 14393, 0x0311, true, true, "Windows 10 Pro" },
+	{ "Windows 10", 10, 0, 14393, 0x0311, true, true, "Windows 10 Pro" },
+	{ "2012 R2", 6, 3, 9600, 0x0302, true, false, "Windows Server 2012 R2 Standard" },
+	{ "Windows 8.1", 6, 3, 9600, 0x0302, true, false, "Windows 8.1 Pro" },
+	{ "2012", 6, 2, 9200, 0x0300, true, false, "Windows Server 2012 Standard" },
+	{ "Windows 8", 6, 2, 9200, 0x0300, true, false, "Windows 8 Pro" },
+	{ "Windows 7", 6, 1, 7601, 0x0210, true, false, "Windows 7 Professional" },
+	{ "windows-7", 6, 1, 7601, 0x0210, true, false, "Windows 7 Professional" },
+	{ "2008 R2", 6, 1, 7601, 0x0210, true, false, "Windows Server 2008 R2 Standard" },
+	{ "Vista", 6, 0, 6002, 0x0202, true, false, "Windows Vista (TM) Business" },
+	{ "2008", 6, 0, 6002, 0x0202, true, false, "Windows Server (R) 2008 Standard" },
+	{ "XP", 5, 1, 2600, 0, true, false, "Windows 5.1" },
+	{ "2003", 5, 2, 3790, 0, true, false, "Windows Server 2003 3790" },
+	{ "Windows", 10, 0, 14393, 0x0311, true, false, "Windows Server 2016 Standard" },
 };
 
 static void
@@ -97,6 +98,7 @@ smb_ident_init(struct smb_ident *ret, const char *persona_name, const char *os, 
 		id.ntlm.ver_build = versions[v].build;
 		id.max_dialect = versions[v].dialect;
 		id.smb1 = versions[v].smb1;
+		snprintf(id.product, sizeof(id.product), "%s", versions[v].product);
 		if (versions[v].desktop) {
 			rand_name(suffix, 7, &seed);
 			snprintf(id.ntlm.nb_name, sizeof(id.ntlm.nb_name), "DESKTOP-%.7s", suffix);
@@ -113,6 +115,7 @@ smb_ident_init(struct smb_ident *ret, const char *persona_name, const char *os, 
 		id.ntlm.ver_major = 6;
 		id.ntlm.ver_minor = 1;
 		id.max_dialect = 0x0311;
+		snprintf(id.product, sizeof(id.product), "Windows 6.1");
 		rand_name(suffix, 4, &seed);
 		snprintf(id.ntlm.nb_name, sizeof(id.ntlm.nb_name), "FILES%.4s", suffix);
 		snprintf(id.ntlm.nb_domain, sizeof(id.ntlm.nb_domain), "WORKGROUP");
@@ -510,25 +513,41 @@ smb2_message(struct smb_conn *sc, const struct smb_io *io, const uint8_t *msg, s
 	}
 }
 
-/* The SMB1 negotiate response Windows 7 to 2016 send (SMB1 enabled, no
- * extended security asked): NT LM 0.12 at index, an 8-byte challenge, the
- * workgroup and the server name. */
+/* The SMB1 header of an answer to req_hdr: its TID, PID and MID, our UID. */
+static void
+smb1_hdr(struct wbuf *w, const uint8_t *req_hdr, uint8_t cmd, uint32_t status, bool ext,
+	 uint16_t uid)
+{
+	wb_bytes(w, "\xffSMB", 4);
+	wb_u8(w, cmd);
+	wb_u32_le(w, status);
+	wb_u8(w, 0x88);			/* reply, case-insensitive paths */
+	/* Unicode, NT status codes, extended security, long names and EAs as Windows
+	 * sets them; without extended security, NT status and long names only. */
+	wb_u16_le(w, ext ? 0xc853 : 0x4001);
+	wb_zero(w, 12);
+	wb_bytes(w, req_hdr + 24, 4);	/* TID, PID as asked */
+	wb_u16_le(w, uid);
+	wb_bytes(w, req_hdr + 30, 2);	/* MID */
+}
+
+/*
+ * The SMB1 negotiate response Windows 7 to 2016 send (SMB1 enabled):
+ * NT LM 0.12 at index; with extended security (what the client asked) the
+ * server GUID and the SPNEGO token, else an 8-byte challenge, the workgroup
+ * and the server name.
+ */
 static void
 smb1_negotiate_resp(struct wbuf *w, const struct smb_conn *sc, const struct smb_io *io,
 		    const uint8_t *req_hdr, uint16_t index)
 {
-	uint8_t *nb = nb_begin(w), *bc;
-	size_t start = wb_len(w) - 4, bstart;
+	uint8_t *nb = nb_begin(w), *bc, blob[128];
+	size_t start = wb_len(w) - 4, bstart, blen;
 	const struct ntlm_ident *id = &io->id->ntlm;
 	bool server = strncmp(id->nb_name, "WIN-", 4) == 0 && id->ver_major == 6 &&
 		      id->ver_minor >= 2;
 
-	wb_bytes(w, "\xffSMBr", 5);
-	wb_u32_le(w, 0);
-	wb_u8(w, 0x88);			/* reply, case-insensitive paths */
-	wb_u16_le(w, 0x4001);		/* NT status codes, long names */
-	wb_zero(w, 12);
-	wb_bytes(w, req_hdr + 24, 8);	/* TID, PID, UID, MID as asked */
+	smb1_hdr(w, req_hdr, 0x72, 0, sc->smb1_ext, req_hdr[28] | req_hdr[29] << 8);
 	wb_u8(w, 17);
 	wb_u16_le(w, index);
 	wb_u8(w, 0x03);			/* user level, challenge/response */
@@ -537,20 +556,216 @@ smb1_negotiate_resp(struct wbuf *w, const struct smb_conn *sc, const struct smb_
 	wb_u32_le(w, 4356);
 	wb_u32_le(w, 65536);
 	wb_u32_le(w, 0);
-	wb_u32_le(w, 0x0001e3fc);
+	wb_u32_le(w, sc->smb1_ext ? 0x8001e3fc : 0x0001e3fc);
 	wb_u64_le(w, ntlm_filetime(io->now_ns));
 	wb_u16_le(w, 0);		/* time zone: UTC */
-	wb_u8(w, 8);
+	wb_u8(w, sc->smb1_ext ? 0 : 8);
 	bc = wb_reserve(w, 2);
 	bstart = wb_len(w);
-	wb_bytes(w, sc->challenge, 8);
-	for (const char *s = id->nb_domain; *s; s++)
-		wb_u16_le(w, (uint8_t)*s);
-	wb_u16_le(w, 0);
-	for (const char *s = id->nb_name; *s; s++)
-		wb_u16_le(w, (uint8_t)*s);
-	wb_u16_le(w, 0);
+	if (sc->smb1_ext) {
+		blen = ntlm_spnego_init(blob, sizeof(blob));
+		wb_bytes(w, io->id->guid, 16);
+		wb_bytes(w, blob, blen);
+	} else {
+		wb_bytes(w, sc->challenge, 8);
+		for (const char *s = id->nb_domain; *s; s++)
+			wb_u16_le(w, (uint8_t)*s);
+		wb_u16_le(w, 0);
+		for (const char *s = id->nb_name; *s; s++)
+			wb_u16_le(w, (uint8_t)*s);
+		wb_u16_le(w, 0);
+	}
 	wb_patch_u16_le(bc, (uint16_t)(wb_len(w) - bstart));
+	nb_end(w, nb, start);
+}
+
+static void
+wb_utf16z(struct wbuf *w, const char *s)
+{
+	for (; *s; s++)
+		wb_u16_le(w, (uint8_t)*s);
+	wb_u16_le(w, 0);
+}
+
+/* SMB1's NativeOS and NativeLanMan of the decoy's Windows. */
+static void
+smb1_os(const struct smb_ident *id, char *os, size_t os_cap, char *lanman, size_t lm_cap)
+{
+	snprintf(os, os_cap, "%s %u%s", id->product, id->ntlm.ver_build,
+		 id->ntlm.ver_build == 7601 ? " Service Pack 1" :
+		 id->ntlm.ver_build == 6002 ? " Service Pack 2" : "");
+	/* Windows 10 and 2016 still call their LAN Manager 6.3. */
+	snprintf(lanman, lm_cap, "%s %u.%u", id->product,
+		 id->ntlm.ver_major >= 10 ? 6 : id->ntlm.ver_major,
+		 id->ntlm.ver_major >= 10 ? 3 : id->ntlm.ver_minor);
+}
+
+/*
+ * SMB1 SESSION_SETUP_ANDX without extended security (WordCount 13): the
+ * LM/NT responses to the negotiate's challenge. A null session (no account,
+ * no password) is granted as Windows grants it, with NativeOS, NativeLanMan
+ * and the workgroup (what nmap's smb-os-discovery reads); credentials are
+ * recorded and refused.
+ */
+static void
+smb1_basic_setup(struct smb_conn *sc, const struct smb_io *io, const uint8_t *msg,
+		 struct cursor words, struct cursor bytes, struct wbuf *w)
+{
+	uint16_t oem_len, uni_len;
+	struct cursor lm, nt;
+	struct ntlm_auth a;
+	bool unicode = (msg[10] | msg[11] << 8) & 0x8000;
+	size_t start = wb_len(w), bstart;
+	uint8_t *nb, *bc, *andx;
+	char os[80], lanman[80];
+
+	memset(&a, 0, sizeof(a));
+	if (!cur_skip(&words, 14) || !le16(&words, &oem_len) || !le16(&words, &uni_len) ||
+	    !cur_sub(&bytes, oem_len, &lm) || !cur_sub(&bytes, uni_len, &nt)) {
+		request(io, "smb1 session setup malformed", -1);
+		goto fail;
+	}
+	/* Unicode strings start at an even offset from the SMB header. */
+	if (unicode && (bytes.p + bytes.off - msg) % 2)
+		(void)cur_skip(&bytes, 1);
+	for (int f = 0; f < 2; f++) {
+		const uint8_t *p = cur_ptr(&bytes);
+		size_t n = 0, step = unicode ? 2 : 1;
+
+		while (n + step <= cur_left(&bytes) && (p[n] || (unicode && p[n + 1])))
+			n += step;
+		ntlm_text(p, n, unicode, f ? a.domain : a.user, f ? sizeof(a.domain) :
+			  sizeof(a.user));
+		(void)cur_skip(&bytes, n + step <= cur_left(&bytes) ? n + step : cur_left(&bytes));
+	}
+	if (a.user[0] == '\0' && nt.len <= 1 && lm.len <= 1) {
+		request(io, "smb1 session setup null session", -1);
+		smb1_os(io->id, os, sizeof(os), lanman, sizeof(lanman));
+		nb = nb_begin(w);
+		smb1_hdr(w, msg, 0x73, STATUS_SUCCESS, false, 0x0800);
+		wb_u8(w, 3);
+		wb_u8(w, 0xff);
+		wb_u8(w, 0);
+		andx = wb_reserve(w, 2);
+		wb_u16_le(w, 0);	/* Action: not as guest */
+		bc = wb_reserve(w, 2);
+		bstart = wb_len(w);
+		wb_bytes(w, os, strlen(os) + 1);
+		wb_bytes(w, lanman, strlen(lanman) + 1);
+		wb_bytes(w, io->id->ntlm.nb_domain, strlen(io->id->ntlm.nb_domain) + 1);
+		wb_patch_u16_le(bc, (uint16_t)(wb_len(w) - bstart));
+		wb_patch_u16_le(andx, (uint16_t)(wb_len(w) - start - 4));
+		nb_end(w, nb, start);
+		return;
+	}
+	ntlm_format(&a, lm.p, lm.len, nt.p, nt.len, sc->challenge);
+	if (io->on_auth)
+		io->on_auth(io->arg, &a);
+fail:
+	nb = nb_begin(w);
+	smb1_hdr(w, msg, 0x73, STATUS_LOGON_FAILURE, false, 0);
+	wb_u8(w, 0);
+	wb_u16_le(w, 0);
+	nb_end(w, nb, start);
+}
+
+/*
+ * SMB1 SESSION_SETUP_ANDX with extended security: NTLMSSP as on SMB2, the
+ * challenge answered with MORE_PROCESSING_REQUIRED, a UID and Windows'
+ * NativeOS/NativeLanMan strings ("Windows 10 Pro 14393", "Windows 10 Pro
+ * 6.3"); the AUTHENTICATE with STATUS_LOGON_FAILURE. WordCount 13 (no
+ * extended security) goes to smb1_basic_setup().
+ */
+/* A SESSION_SETUP_ANDX answer with extended security: token, then NativeOS/LanMan. */
+static void
+smb1_ext_resp(struct wbuf *w, const uint8_t *msg, const struct smb_ident *id, uint32_t status,
+	      const uint8_t *token, size_t tlen)
+{
+	size_t start = wb_len(w), bstart;
+	uint8_t *nb, *bc, *andx;
+	char os[80], lanman[80];
+
+	smb1_os(id, os, sizeof(os), lanman, sizeof(lanman));
+	nb = nb_begin(w);
+	smb1_hdr(w, msg, 0x73, status, true, 0x0800);
+	wb_u8(w, 4);
+	wb_u8(w, 0xff);		/* no further command */
+	wb_u8(w, 0);
+	andx = wb_reserve(w, 2);
+	wb_u16_le(w, 0);	/* Action */
+	wb_u16_le(w, (uint16_t)tlen);
+	bc = wb_reserve(w, 2);
+	bstart = wb_len(w);
+	wb_bytes(w, token, tlen);
+	if ((wb_len(w) - start - 4) % 2)
+		wb_u8(w, 0);	/* Unicode strings start at an even offset */
+	wb_utf16z(w, os);
+	wb_utf16z(w, lanman);
+	wb_patch_u16_le(bc, (uint16_t)(wb_len(w) - bstart));
+	wb_patch_u16_le(andx, (uint16_t)(wb_len(w) - start - 4));
+	nb_end(w, nb, start);
+}
+
+static void
+smb1_session_setup(struct smb_conn *sc, const struct smb_io *io, const uint8_t *msg,
+		   size_t len, struct wbuf *w)
+{
+	struct cursor c = cur_init(msg, len), words, bytes;
+	uint8_t wc, chal[512], token[640], *nb;
+	uint16_t blen = 0, bcount;
+	const struct smb_ident *id = io->id;
+	size_t start = wb_len(w), off = 0, clen, tlen;
+	struct ntlm_auth auth;
+	enum ntlm_type t = NTLM_NONE;
+
+	if (cur_skip(&c, 32) && cur_u8(&c, &wc) && cur_sub(&c, 2u * wc, &words) &&
+	    le16(&c, &bcount) && cur_sub(&c, bcount < cur_left(&c) ? bcount : cur_left(&c),
+					 &bytes)) {
+		if (wc == 13 && !sc->smb1_ext) {
+			smb1_basic_setup(sc, io, msg, words, bytes, w);
+			return;
+		}
+		if (wc == 12 && cur_skip(&words, 14) && le16(&words, &blen) &&
+		    blen <= cur_left(&bytes))
+			t = ntlm_find(cur_ptr(&bytes), blen, &off);
+	}
+	if (t == NTLM_NEGOTIATE) {
+		const uint8_t *blob = cur_ptr(&bytes);
+
+		request(io, "smb1 session setup ntlmssp negotiate", -1);
+		sc->ntlm_flags = ntlm_negotiate_flags(blob + off, blen - off);
+		clen = ntlm_challenge(&id->ntlm, sc->ntlm_flags, sc->challenge,
+				      ntlm_filetime(io->now_ns), chal, sizeof(chal));
+		if (off == 0) {
+			memcpy(token, chal, clen);
+			tlen = clen;
+		} else {
+			tlen = ntlm_spnego_resp(chal, clen, token, sizeof(token));
+		}
+		smb1_ext_resp(w, msg, id, STATUS_MORE_PROCESSING, token, tlen);
+		return;
+	}
+	if (t == NTLM_AUTHENTICATE && ntlm_parse_auth(cur_ptr(&bytes) + off, blen - off,
+						      sc->challenge, &auth) == 0) {
+		if (auth.version == 0 && auth.user[0] == '\0') {
+			/* A null session, granted as Windows grants it over SMB1:
+			 * SPNEGO accept-completed. */
+			static const uint8_t done[] = { 0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03,
+							0x0a, 0x01, 0x00 };
+
+			request(io, "smb1 session setup anonymous", -1);
+			smb1_ext_resp(w, msg, id, STATUS_SUCCESS, done, sizeof(done));
+			return;
+		}
+		if (io->on_auth)
+			io->on_auth(io->arg, &auth);
+	} else {
+		request(io, "smb1 session setup without ntlmssp", -1);
+	}
+	nb = nb_begin(w);
+	smb1_hdr(w, msg, 0x73, STATUS_LOGON_FAILURE, sc->smb1_ext, 0);
+	wb_u8(w, 0);
+	wb_u16_le(w, 0);
 	nb_end(w, nb, start);
 }
 
@@ -563,6 +778,10 @@ smb1_message(struct smb_conn *sc, const struct smb_io *io, const uint8_t *msg, s
 	uint16_t bytes, index = 0, ntlm = 0xffff;
 	bool smb2 = false, smb2_wild = false;
 
+	if (sc->state == SMB_S_SMB1 && len >= 32 && msg[4] == 0x73) {
+		smb1_session_setup(sc, io, msg, len, w);
+		return;
+	}
 	if (sc->state != SMB_S_START || len < 35 || msg[4] != 0x72 || !cur_skip(&c, 32) ||
 	    !cur_u8(&c, &wc) || !cur_skip(&c, 2u * wc) || !le16(&c, &bytes) ||
 	    !cur_sub(&c, bytes, &d)) {
@@ -606,6 +825,7 @@ smb1_message(struct smb_conn *sc, const struct smb_io *io, const uint8_t *msg, s
 	if (ntlm != 0xffff && io->id->smb1) {
 		request(io, "smb1 negotiate nt lm 0.12", -1);
 		sc->state = SMB_S_SMB1;
+		sc->smb1_ext = (msg[10] | msg[11] << 8) & 0x0800;
 		smb1_negotiate_resp(w, sc, io, msg, ntlm);
 		return;
 	}

@@ -32,6 +32,7 @@ struct smb_ident {
 	uint16_t max_dialect;	/* highest SMB2 dialect; 0: SMB1 only */
 	bool smb1;		/* SMB1 enabled (an "NT LM 0.12"-only negotiate is answered) */
 	bool windows;		/* Windows (else Samba) */
+	char product[40];	/* edition, e.g. "Windows 10 Pro" (SMB1 NativeOS) */
 };
 
 /*
@@ -49,6 +50,7 @@ struct smb_conn {
 	bool nbt;		/* port 139: a NetBIOS session request must come first */
 	uint8_t state;		/* smb.c's SMB_S_* */
 	uint16_t dialect;
+	bool smb1_ext;		/* SMB1 with extended security (NTLMSSP in SESSION_SETUP_ANDX) */
 	uint32_t ntlm_flags;	/* the client's NEGOTIATE_MESSAGE flags */
 	uint32_t have;		/* bytes in buf */
 	uint64_t session_id;

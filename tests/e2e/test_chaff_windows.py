@@ -132,6 +132,14 @@ def test_nmap_names_windows_services(topo):
         assert re.search(r"445/tcp\s+open\s+microsoft-ds\s", part), out
         assert re.search(r"3389/tcp\s+open\s+ms-wbt-server\s", part), out
     assert "Microsoft Windows 7 - 10 microsoft-ds" in out, out
+    # SMB1 null session (basic, then extended): what smb-os-discovery reads.
+    out = topo.run(scan, "nmap", "-Pn", "-n", "-p", "445", "--script", "smb-os-discovery",
+                   WIN7, WIN10, timeout=300).stdout
+    assert "OS: Windows 7 Professional 7601 Service Pack 1 (Windows 7 Professional 6.1)" \
+        in out, out
+    assert "OS: Windows 10 Pro 14393 (Windows 10 Pro 6.3)" in out, out
+    assert re.search(r"Computer name: DESKTOP-[A-Z0-9]{7}\n", out), out
+    assert re.search(r"Workgroup: WORKGROUP", out), out
     # NetBIOS name service: nmap reads the name table like a Windows host's.
     out = topo.run(scan, "nmap", "-Pn", "-n", "-sU", "-sV", "-p", "137", WIN10,
                    timeout=300).stdout

@@ -82,7 +82,7 @@ frame(uint8_t *out, const uint8_t *body, size_t n)
 }
 
 static size_t
-smb1_negotiate(uint8_t *out, const char *const *dialects, size_t nd)
+smb1_negotiate_f(uint8_t *out, const char *const *dialects, size_t nd, uint16_t flags2)
 {
 	uint8_t b[512];
 	struct wbuf w = wb_init(b, sizeof(b));
@@ -92,7 +92,7 @@ smb1_negotiate(uint8_t *out, const char *const *dialects, size_t nd)
 	wb_bytes(&w, "\xffSMBr", 5);
 	wb_zero(&w, 4);
 	wb_u8(&w, 0x18);
-	wb_u16_le(&w, 0xc853);
+	wb_u16_le(&w, flags2);
 	wb_zero(&w, 12);
 	wb_u16_le(&w, 0);		/* TID */
 	wb_u16_le(&w, 0xfeff);		/* PID */
@@ -106,6 +106,66 @@ smb1_negotiate(uint8_t *out, const char *const *dialects, size_t nd)
 		wb_bytes(&w, dialects[i], strlen(dialects[i]) + 1);
 	}
 	wb_patch_u16_le(bc, (uint16_t)(wb_len(&w) - start));
+	assert_true(wb_ok(&w));
+	return frame(out, b, wb_len(&w));
+}
+
+/* Extended security asked, as smbclient asks. */
+static size_t
+smb1_negotiate(uint8_t *out, const char *const *dialects, size_t nd)
+{
+	return smb1_negotiate_f(out, dialects, nd, 0xc853);
+}
+
+/* SMB1 SESSION_SETUP_ANDX: wc 12 with blob, or wc 13 with LM/NT responses and account. */
+static size_t
+smb1_setup(uint8_t *out, const uint8_t *blob, size_t bl, const char *user, size_t nt_len)
+{
+	uint8_t b[1024];
+	struct wbuf w = wb_init(b, sizeof(b));
+	uint8_t *bc;
+	size_t st;
+
+	wb_bytes(&w, "\xffSMBs", 5);
+	wb_zero(&w, 4);
+	wb_u8(&w, 0x18);
+	wb_u16_le(&w, blob ? 0xc807 : 0x0001);
+	wb_zero(&w, 12);
+	wb_u16_le(&w, 0);
+	wb_u16_le(&w, 0x1234);
+	wb_u16_le(&w, 0);
+	wb_u16_le(&w, 2);
+	wb_u8(&w, blob ? 12 : 13);
+	wb_u8(&w, 0xff);
+	wb_u8(&w, 0);
+	wb_u16_le(&w, 0);
+	wb_u16_le(&w, 4356);
+	wb_u16_le(&w, 50);
+	wb_u16_le(&w, 0);
+	wb_u32_le(&w, 0);
+	if (blob) {
+		wb_u16_le(&w, (uint16_t)bl);
+		wb_u32_le(&w, 0);
+		wb_u32_le(&w, 0x800000d4);
+		bc = wb_reserve(&w, 2);
+		st = wb_len(&w);
+		wb_bytes(&w, blob, bl);
+	} else {
+		wb_u16_le(&w, nt_len ? 24 : 0);
+		wb_u16_le(&w, (uint16_t)nt_len);
+		wb_u32_le(&w, 0);
+		wb_u32_le(&w, 0xd4);
+		bc = wb_reserve(&w, 2);
+		st = wb_len(&w);
+		for (size_t i = 0; nt_len && i < 24; i++)
+			wb_u8(&w, 0x11);
+		for (size_t i = 0; i < nt_len; i++)
+			wb_u8(&w, 0x22);
+		wb_bytes(&w, user, strlen(user) + 1);
+		wb_bytes(&w, "CORP", 5);
+	}
+	wb_bytes(&w, "Unix\0Samba\0", 11);
+	wb_patch_u16_le(bc, (uint16_t)(wb_len(&w) - st));
 	assert_true(wb_ok(&w));
 	return frame(out, b, wb_len(&w));
 }
@@ -333,8 +393,8 @@ test_smb1_only(void **state)
 	static const char *const dialects[] = { "PC NETWORK PROGRAM 1.0", "LANMAN1.0",
 						"NT LM 0.12" };
 	struct fx *f = fx_new("windows-7", "Microsoft Windows 7 SP1", false);
-	uint8_t in[512];
-	size_t n = smb1_negotiate(in, dialects, 3), o;
+	uint8_t in[1024];
+	size_t n = smb1_negotiate_f(in, dialects, 3, 0x4001), o;	/* nmap's: no extended security */
 	bool close;
 
 	(void)state;
@@ -346,10 +406,58 @@ test_smb1_only(void **state)
 	assert_int_equal(rd32(f->out + 4 + 52), 0x0001e3fc);
 	assert_memory_equal(f->out + 4 + 69, f->sc.challenge, 8);
 	assert_true(o > 4 + 78 + 20);
-	/* Anything after it is not spoken. */
+	/* Another negotiate is not spoken. */
 	o = feed(f, in, n, &close);
 	assert_true(close);
 	free(f);
+
+	/* A null session (basic security): granted, with the OS strings. */
+	f = fx_new("windows-7", "Microsoft Windows 7 SP1", false);
+	o = feed(f, in, n, &close);
+	n = smb1_setup(in, NULL, 0, "", 0);
+	o = feed(f, in, n, &close);
+	assert_false(close);
+	assert_int_equal(rd32(f->out + 4 + 5), 0);
+	assert_int_equal(f->out[4 + 32], 3);
+	assert_string_equal((char *)f->out + 4 + 32 + 9,
+			    "Windows 7 Professional 7601 Service Pack 1");
+	assert_non_null(memmem(f->out, o, "Windows 7 Professional 6.1\0WORKGROUP\0", 37));
+	/* Credentials (NTLMv1 responses to the negotiate's challenge): recorded, refused. */
+	n = smb1_setup(in, NULL, 0, "admin", 24);
+	o = feed(f, in, n, &close);
+	assert_int_equal(rd32(f->out + 4 + 5), 0xc000006d);
+	assert_int_equal(f->rec.auths, 1);
+	assert_string_equal(f->rec.last.user, "admin");
+	assert_string_equal(f->rec.last.domain, "CORP");
+	assert_int_equal(f->rec.last.version, 1);
+	assert_non_null(strstr(f->rec.last.hash, ":0123456789abcdef"));
+	free(f);
+
+	/* Extended security: GUID and SPNEGO, then NTLMSSP in SESSION_SETUP_ANDX. */
+	f = fx_new("windows-10", "Microsoft Windows 10 1607", false);
+	n = smb1_negotiate(in, dialects, 3);
+	o = feed(f, in, n, &close);
+	assert_int_equal(rd32(f->out + 4 + 52), 0x8001e3fc);
+	assert_int_equal(f->out[4 + 66], 0);
+	assert_memory_equal(f->out + 4 + 69, f->id.guid, 16);
+	assert_int_equal(f->out[4 + 85], 0x60);
+	n = smb1_setup(in, ntlm_negotiate, sizeof(ntlm_negotiate) - 1, NULL, 0);
+	o = feed(f, in, n, &close);
+	assert_false(close);
+	assert_int_equal(rd32(f->out + 4 + 5), 0xc0000016);
+	assert_non_null(memmem(f->out, o, "NTLMSSP\0\x02", 9));
+	assert_non_null(memmem(f->out, o, "W\0i\0n\0d\0o\0w\0s\0 \0001\0000\0 \0P\0r\0o\0", 28));
+	{
+		uint8_t blob[256];
+		size_t bl = ntlm_auth(blob, sizeof(blob), "", "", "", 0);
+
+		n = smb1_setup(in, blob, bl, NULL, 0);
+	}
+	o = feed(f, in, n, &close);
+	assert_int_equal(rd32(f->out + 4 + 5), 0);	/* anonymous: a null session */
+	assert_int_equal(f->rec.auths, 0);
+	free(f);
+	n = smb1_negotiate(in, dialects, 3);
 
 	/* Samba has no SMB1: closed. */
 	f = fx_new("linux-5.4", "Linux 5.0 - 5.4", false);
