@@ -31,7 +31,7 @@ void mysql_scramble(uint8_t ret[20]);
 struct mysql_login {
 	char user[LIMIT_CHAFF_CRED];
 	bool password;			/* an auth response was sent */
-	char hash[LIMIT_CHAFF_CRED];	/* "$mysqlna$SCRAMBLE*RESPONSE" for a 20-byte response */
+	char hash[LIMIT_CHAFF_CRED];	/* "$mysqlna$SCRAMBLE*RESPONSE" (20-byte response) */
 	uint8_t seq;			/* the packet's sequence id */
 };
 

@@ -88,13 +88,13 @@ nbns_answer(const struct ntlm_ident *id, const uint8_t mac[6], uint32_t addr,
 			wb_u16(&w, nflags[i]);
 		}
 		wb_bytes(&w, mac, 6);		/* unit id */
-		wb_zero(&w, 40);		/* the rest of the statistics: all zero on Windows */
+		wb_zero(&w, 40);		/* the other statistics: zero on Windows */
 		wb_patch_u16(rdlen, (uint16_t)(wb_len(&w) - at));
 	} else if (qtype == NBNS_TYPE_NB) {
 		/* Only our own name: the workstation (00) or server (20) service. */
 		nb_name(ours, id->nb_name, name[15]);
-		if ((name[15] != 0x00 && name[15] != 0x20) || strncasecmp((const char *)name,
-									 (const char *)ours, 15) != 0)
+		if ((name[15] != 0x00 && name[15] != 0x20) ||
+		    strncasecmp((const char *)name, (const char *)ours, 15) != 0)
 			return 0;
 		*ret_kind = NBNS_NAME_QUERY;
 		wb_u16(&w, 0x8500);		/* response, authoritative, recursion desired */

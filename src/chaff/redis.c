@@ -43,7 +43,7 @@ keep(struct redis_cmd *cmd, const uint8_t *p, size_t n)
 {
 	size_t k = 0;
 
-	if (cmd->argc < REDIS_ARGS) {
+	if (cmd->argc < LIMIT_CHAFF_REDIS_ARGS) {
 		for (size_t i = 0; i < n && k + 1 < LIMIT_CHAFF_CRED; i++)
 			cmd->argv[cmd->argc][k++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
 		cmd->argv[cmd->argc][k] = '\0';

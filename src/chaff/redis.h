@@ -8,7 +8,7 @@
  * acted upon.
  *
  * A command is at most LIMIT_CHAFF_LINE bytes (the session's line buffer)
- * and REDIS_ARGS arguments, each cut to LIMIT_CHAFF_CRED - 1 printable
+ * and LIMIT_CHAFF_REDIS_ARGS arguments (for the record), each cut to LIMIT_CHAFF_CRED - 1 printable
  * characters for the record.
  */
 #ifndef MOAT_CHAFF_REDIS_H
@@ -21,11 +21,9 @@
 #include "chaff/svcver.h"
 #include "common/limits.h"
 
-#define REDIS_ARGS	8
-
 struct redis_cmd {
-	size_t argc;		/* arguments seen (may exceed REDIS_ARGS; the rest unkept) */
-	char argv[REDIS_ARGS][LIMIT_CHAFF_CRED];
+	size_t argc;		/* arguments seen; past LIMIT_CHAFF_REDIS_ARGS not kept */
+	char argv[LIMIT_CHAFF_REDIS_ARGS][LIMIT_CHAFF_CRED];
 };
 
 /*

@@ -532,10 +532,12 @@ redis_data(struct service_ctx *s, struct service_session *ss, const struct conn 
 		ss->line_len = (uint16_t)(ss->line_len - r);
 		if (cmd.argc == 0)
 			continue;
-		for (size_t i = 0; i < cmd.argc && i < REDIS_ARGS; i++)
-			k += say(detail + k, sizeof(detail) - k, "%s%s", i ? " " : "", cmd.argv[i]);
+		for (size_t i = 0; i < cmd.argc && i < LIMIT_CHAFF_REDIS_ARGS; i++)
+			k += say(detail + k, sizeof(detail) - k, "%s%s", i ? " " : "",
+				 cmd.argv[i]);
 		if (strcasecmp(cmd.argv[0], "AUTH") == 0 && cmd.argc >= 2)
-			report(s, c, CONTACT_LOGIN, "redis", cmd.argc >= 3 ? cmd.argv[1] : "default",
+			report(s, c, CONTACT_LOGIN, "redis",
+			       cmd.argc >= 3 ? cmd.argv[1] : "default",
 			       cmd.argv[cmd.argc >= 3 ? 2 : 1]);
 		else
 			report(s, c, CONTACT_SERVICE, detail, NULL, NULL);

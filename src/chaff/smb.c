@@ -119,9 +119,11 @@ smb_ident_init(struct smb_ident *ret, const char *persona_name, const char *os, 
 		rand_name(suffix, 4, &seed);
 		snprintf(id.ntlm.nb_name, sizeof(id.ntlm.nb_name), "FILES%.4s", suffix);
 		snprintf(id.ntlm.nb_domain, sizeof(id.ntlm.nb_domain), "WORKGROUP");
-		for (size_t i = 0; id.ntlm.nb_name[i]; i++)
-			id.ntlm.dns_name[i] = (char)(id.ntlm.nb_name[i] >= 'A' && id.ntlm.nb_name[i] <= 'Z' ?
-					       id.ntlm.nb_name[i] + 32 : id.ntlm.nb_name[i]);
+		for (size_t i = 0; id.ntlm.nb_name[i]; i++) {
+			char ch = id.ntlm.nb_name[i];
+
+			id.ntlm.dns_name[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+		}
 		snprintf(id.ntlm.dns_domain, sizeof(id.ntlm.dns_domain), "localdomain");
 	}
 	for (int i = 0; i < 2; i++) {
@@ -507,8 +509,8 @@ smb2_message(struct smb_conn *sc, const struct smb_io *io, const uint8_t *msg, s
 	}
 	default:
 		request(io, "smb2 command", rq.command);
-		smb2_error(w, &rq, rq.session_id ? STATUS_USER_SESSION_DELETED : STATUS_ACCESS_DENIED,
-			   rq.session_id);
+		smb2_error(w, &rq, rq.session_id ? STATUS_USER_SESSION_DELETED :
+			   STATUS_ACCESS_DENIED, rq.session_id);
 		return;
 	}
 }
@@ -851,7 +853,8 @@ smb_input(struct smb_conn *sc, const struct smb_io *io, const uint8_t *data, siz
 		len -= take;
 		while (sc->have >= 4 && !*close) {
 			type = sc->buf[0];
-			need = 4 + ((size_t)sc->buf[1] << 16 | (size_t)sc->buf[2] << 8 | sc->buf[3]);
+			need = 4 + ((size_t)sc->buf[1] << 16 | (size_t)sc->buf[2] << 8 |
+				    sc->buf[3]);
 			if (need > sizeof(sc->buf)) {
 				*close = true;
 				break;

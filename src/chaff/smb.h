@@ -50,7 +50,7 @@ struct smb_conn {
 	bool nbt;		/* port 139: a NetBIOS session request must come first */
 	uint8_t state;		/* smb.c's SMB_S_* */
 	uint16_t dialect;
-	bool smb1_ext;		/* SMB1 with extended security (NTLMSSP in SESSION_SETUP_ANDX) */
+	bool smb1_ext;		/* SMB1 with extended security (NTLMSSP in session setup) */
 	uint32_t ntlm_flags;	/* the client's NEGOTIATE_MESSAGE flags */
 	uint32_t have;		/* bytes in buf */
 	uint64_t session_id;

@@ -128,7 +128,7 @@ ehlo(const struct smtp_server *s, const char *name, const char *ip, char *out, s
 			   "250-ENHANCEDSTATUSCODES\r\n250-SIZE 36700160\r\n250-DSN\r\n"
 			   "250-AUTH PLAIN LOGIN\r\n250 HELP\r\n", s->host, name, ip);
 	default: {
-		/* Postfix: DSN, then SMTPUTF8 from 3.0 and CHUNKING from 3.4, the last with "250 ". */
+		/* Postfix: DSN, SMTPUTF8 from 3.0, CHUNKING from 3.4; the last with "250 ". */
 		const char *tail[3] = { "DSN", s->postfix_utf8 ? "SMTPUTF8" : NULL,
 					s->postfix_chunking ? "CHUNKING" : NULL };
 		int last = tail[2] ? 2 : tail[1] ? 1 : 0;
@@ -231,13 +231,14 @@ smtp_line(const struct smtp_server *srv, struct smtp_state *st, const char *line
 		const char *name = line[4] == ' ' ? line + 5 : "";
 
 		switch (pr) {
-		case SMTP_EXIM: return say(out, cap, "250 %s Hello %s [%s]\r\n", srv->host, name, ip);
+		case SMTP_EXIM:
+			return say(out, cap, "250 %s Hello %s [%s]\r\n", srv->host, name, ip);
 		case SMTP_EXCHANGE:
 		case SMTP_IIS: return say(out, cap, "250 %s Hello [%s]\r\n", srv->host, ip);
 		case SMTP_SENDMAIL:
 		case SMTP_OPENSMTPD:
-			return say(out, cap, "250 %s Hello [%s], pleased to meet you\r\n", srv->host,
-				   ip);
+			return say(out, cap, "250 %s Hello [%s], pleased to meet you\r\n",
+				   srv->host, ip);
 		default: return say(out, cap, "250 %s\r\n", srv->host);
 		}
 	}
@@ -278,8 +279,8 @@ smtp_line(const struct smtp_server *srv, struct smtp_state *st, const char *line
 		case SMTP_EXIM: return say(out, cap, "221 %s closing connection\r\n", srv->host);
 		case SMTP_EXCHANGE:
 		case SMTP_IIS:
-			return say(out, cap, "221 2.0.0 %s Service closing transmission channel\r\n",
-				   srv->host);
+			return say(out, cap, "221 2.0.0 %s Service closing transmission "
+				   "channel\r\n", srv->host);
 		case SMTP_SENDMAIL:
 			return say(out, cap, "221 2.0.0 %s closing connection\r\n", srv->host);
 		default: return say(out, cap, "221 2.0.0 Bye\r\n");

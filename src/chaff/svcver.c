@@ -8,11 +8,14 @@ static const struct {
 	struct svcver v;
 } releases[] = {
 	{ { "linux-5.4", "ubuntu0.20.04", "OpenSSH_8.2p1 Ubuntu", "20.04" },
-	  { "8.0.35-0ubuntu0.20.04.1", "5.0.7", "Linux 5.4.0-150-generic x86_64", "9.3.0", "3.4.13" } },
+	  { "8.0.35-0ubuntu0.20.04.1", "5.0.7", "Linux 5.4.0-150-generic x86_64", "9.3.0",
+	    "3.4.13" } },
 	{ { "linux-4.15", "18.04", "OpenSSH_7.6p1 Ubuntu", "1.14.0 (Ubuntu)" },
-	  { "5.7.42-0ubuntu0.18.04.1", "4.0.9", "Linux 4.15.0-213-generic x86_64", "7.4.0", "3.3.0" } },
+	  { "5.7.42-0ubuntu0.18.04.1", "4.0.9", "Linux 4.15.0-213-generic x86_64", "7.4.0",
+	    "3.3.0" } },
 	{ { "linux-3", "deb9", "Debian GNU/Linux 9", "Exim 4.89" },
-	  { "5.5.5-10.1.48-MariaDB-0+deb9u2", "3.2.6", "Linux 4.9.0-19-amd64 x86_64", "6.3.0", "3.1.15" } },
+	  { "5.5.5-10.1.48-MariaDB-0+deb9u2", "3.2.6", "Linux 4.9.0-19-amd64 x86_64", "6.3.0",
+	    "3.1.15" } },
 	{ { "linux-2.6", "CentOS", "el6", NULL },
 	  { "5.1.73", "3.2.12", "Linux 2.6.32-754.el6.x86_64 x86_64", "4.4.7", "2.6.6" } },
 	{ { "freebsd", "FreeBSD", NULL, NULL },

@@ -127,6 +127,8 @@
 /* A recorded NTLM response in hashcat form: 2 hex digits per byte of a
  * message that fits LIMIT_CHAFF_SMB_MSG, cut past this. */
 #define LIMIT_CHAFF_NTLM_HASH		2048u
+/* Redis command arguments kept for the record (AUTH has 3; the rest is counted, not kept). */
+#define LIMIT_CHAFF_REDIS_ARGS		8u
 /* Alarm aggregation entries (source, kind) live at once; past it, the oldest are flushed. */
 #define LIMIT_CHAFF_ALARM_KEYS		16384u
 /* Distinct decoys remembered per aggregated alarm (the count goes on past it). */
