@@ -9,7 +9,11 @@
  * peer sends is ever executed or interpreted beyond splitting lines and
  * matching a few verbs. Sessions live in a fixed pool; a source may hold at
  * most LIMIT_CHAFF_SESSIONS_PER_SRC of them, and a session ends after
- * LIMIT_CHAFF_SESSION_BYTES of input.
+ * LIMIT_CHAFF_SESSION_BYTES of input. Binary protocols are handed to their
+ * own modules with the session's bytes: SMB (smb.h, a buffer from a pool of
+ * LIMIT_CHAFF_SMB_CONNS), RDP (rdp.h), RPC (msrpc.h), MySQL (mysql.h) and
+ * Redis (redis.h, both gathered in the line buffer); SMTP lines go to
+ * smtp.h; UDP 137 datagrams to nbns.h (service_udp()).
  */
 #ifndef MOAT_CHAFF_SERVICE_H
 #define MOAT_CHAFF_SERVICE_H
