@@ -866,12 +866,39 @@ udp_unreachable(struct respond *r, const struct frame *f, struct decoy *d)
 	send_ip(r, f, d, &ip, body, wb_len(&w));
 }
 
+/* The answer of a UDP service (NetBIOS name service), with the IP fields of
+ * the personality's ordinary traffic. */
+static void
+udp_answer(struct respond *r, const struct frame *f, struct decoy *d)
+{
+	const struct persona *p = persona_of(r, d);
+	uint8_t body[1024];
+	struct emit_ip ip = { .src = d->addr, .dst = f->ip.src, .proto = 17 };
+	size_t n = 0;
+
+	if (r->hooks.udp_data)
+		n = r->hooks.udp_data(r->hooks.arg, d, f->ip.src, f->udp.sport, f->udp.dport,
+				      f->udp.data, f->udp.data_len, body + 8, sizeof(body) - 8);
+	if (n == 0 || n > sizeof(body) - 8)
+		return;
+	wb_patch_u16(body, f->udp.dport);
+	wb_patch_u16(body + 2, f->udp.sport);
+	wb_patch_u16(body + 4, (uint16_t)(8 + n));
+	wb_patch_u16(body + 6, 0);	/* emit_ipv4 fills the checksum */
+	ip.ttl = p->tcp[PERSONA_SEQ1].ttl;
+	ip.df = p->tcp[PERSONA_SEQ1].df;
+	ip.id = tcp_ipid(p, d, false);
+	send_ip(r, f, d, &ip, body, 8 + n);
+}
+
 static void
 handle_udp(struct respond *r, const struct frame *f, struct decoy *d)
 {
 	contact(r, CONTACT_UDP, f, d, f->udp.sport, f->udp.dport);
-	if (udp_open(r, d, f->udp.dport))
-		return;	/* open UDP services stay silent, as most do to junk */
+	if (udp_open(r, d, f->udp.dport)) {
+		udp_answer(r, f, d);	/* most open services stay silent to junk */
+		return;
+	}
 	udp_unreachable(r, f, d);
 }
 

@@ -87,6 +87,11 @@ struct respond_hooks {
 	size_t (*svc_data)(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
 			   size_t len, uint8_t *out, size_t cap, bool *close);
 	void (*svc_close)(void *arg, struct conn *c);
+	/* A datagram to an open UDP port: the answer's payload (sent back from
+	 * that port to the sender's), at most cap; 0 for none. Optional. */
+	size_t (*udp_data)(void *arg, const struct decoy *d, uint32_t src, uint16_t sport,
+			   uint16_t dport, const uint8_t *data, size_t len, uint8_t *out,
+			   size_t cap);
 	/* Every well-formed ARP frame no decoy answered (for claiming unused
 	 * addresses). Optional. */
 	void (*arp_other)(void *arg, const uint8_t src_mac[6], const struct frame_arp *arp);

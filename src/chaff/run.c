@@ -423,6 +423,15 @@ hook_svc_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *d
 	return service_data(&ch->svc, c, d, data, len, out, cap, close);
 }
 
+static size_t
+hook_udp_data(void *arg, const struct decoy *d, uint32_t src, uint16_t sport, uint16_t dport,
+	      const uint8_t *data, size_t len, uint8_t *out, size_t cap)
+{
+	struct chaff_run *ch = arg;
+
+	return service_udp(&ch->svc, d, src, sport, dport, data, len, out, cap);
+}
+
 static void
 hook_svc_close(void *arg, struct conn *c)
 {
@@ -1036,6 +1045,7 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 	hooks = (struct respond_hooks){
 		.send = hook_send, .contact = hook_contact,
 		.svc_open = hook_svc_open, .svc_data = hook_svc_data, .svc_close = hook_svc_close,
+		.udp_data = hook_udp_data,
 		.arp_other = hook_arp_other, .arp_conflict = hook_arp_conflict,
 		.nd_released = hook_nd_released, .arg = ch,
 	};

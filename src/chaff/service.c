@@ -1,6 +1,15 @@
 /* service: line-based decoy services that record and deny. */
 #include "chaff/service.h"
 
+#include "chaff/bg.h"
+#include "chaff/msrpc.h"
+#include "chaff/mysql.h"
+#include "chaff/nbns.h"
+#include "chaff/rdp.h"
+#include "chaff/redis.h"
+#include "chaff/smtp.h"
+#include "chaff/svcver.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 struct svc_ops {
 	const char *name;
@@ -19,6 +29,8 @@ struct svc_ops {
 	size_t (*line)(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 		       const struct conn *c, char *out, size_t cap, bool *close);
 };
+
+static const struct persona *persona_for(const struct service_ctx *s, const struct decoy *d);
 
 static void
 report(struct service_ctx *s, const struct conn *c, enum respond_contact_kind kind,
@@ -306,30 +318,125 @@ ftp_line(struct service_ctx *s, struct service_session *ss, const struct persona
 	return say(out, cap, "530 Please login with USER and PASS.\r\n");
 }
 
-/* --- Telnet: login/password prompts. --- */
+/* --- Telnet: option negotiation per OS family, then login/password prompts. --- */
+
+/*
+ * How each family's telnetd opens: the options it asks for first (what nmap
+ * -sV and a careful client see), whether the banner waits for the client's
+ * answer to them (telnetd's getterminaltype(); Cisco and JetDirect print at
+ * once), and its prompts.
+ */
+struct telnet_style {
+	const char *key;		/* in the preset name or nmap OS name; NULL: default */
+	const char *opts;
+	size_t opts_len;
+	bool wait;
+	bool no_user;			/* password only (JetDirect) */
+	const char *user_prompt, *pass_prompt, *fail;
+};
+
+#define OPTS(s) s, sizeof(s) - 1
+static const struct telnet_style telnet_styles[] = {
+	{ "Windows", OPTS("\xff\xfd\x25\xff\xfb\x01\xff\xfb\x03\xff\xfd\x27\xff\xfd\x1f"
+			  "\xff\xfd\x00\xff\xfb\x00"), true, false, "\r\nlogin: ", "password: ",
+	  "\r\nLogon failure: unknown user name or bad password.\r\n\r\nlogin: " },
+	{ "Cisco", OPTS("\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18\xff\xfd\x1f"), false, false,
+	  "\r\n\r\nUsername: ", "Password: ", "\r\n% Login invalid\r\n\r\nUsername: " },
+	{ "JetDirect", OPTS("\xff\xfc\x01"), false, true, "\r\nPassword:", "\r\nPassword:",
+	  "\r\nInvalid password.\r\n\r\nPassword:" },
+	{ "LaserJet", OPTS("\xff\xfc\x01"), false, true, "\r\nPassword:", "\r\nPassword:",
+	  "\r\nInvalid password.\r\n\r\nPassword:" },
+	{ "hp-printer", OPTS("\xff\xfc\x01"), false, true, "\r\nPassword:", "\r\nPassword:",
+	  "\r\nInvalid password.\r\n\r\nPassword:" },
+	{ "BSD", OPTS("\xff\xfd\x25"), true, false, "\r\nlogin: ", "Password:",
+	  "\r\nLogin incorrect\r\nlogin: " },
+	{ "Apple", OPTS("\xff\xfd\x25"), true, false, "\r\nlogin: ", "Password:",
+	  "\r\nLogin incorrect\r\nlogin: " },
+	{ "macos", OPTS("\xff\xfd\x25"), true, false, "\r\nlogin: ", "Password:",
+	  "\r\nLogin incorrect\r\nlogin: " },
+	{ NULL, OPTS("\xff\xfd\x18\xff\xfd\x20\xff\xfd\x23\xff\xfd\x27"), true, false,
+	  "\r\nlogin: ", "Password: ", "\r\nLogin incorrect\r\nlogin: " },
+};
+#undef OPTS
+
+static const struct telnet_style *
+telnet_style(const struct persona *p)
+{
+	size_t i;
+
+	for (i = 0; telnet_styles[i].key; i++)
+		if (strstr(p->os, telnet_styles[i].key) ||
+		    strcasestr(p->name, telnet_styles[i].key))
+			break;
+	return &telnet_styles[i];
+}
+
+/* The banner and first prompt (JetDirect: its password prompt). */
+static size_t
+telnet_banner(const struct persona *p, const struct telnet_style *t, char *out, size_t cap)
+{
+	const char *banner = p->svc.telnet_banner;
+
+	if (!banner && strcmp(t->key ? t->key : "", "Windows") == 0)
+		banner = "Welcome to Microsoft Telnet Service \r\n\n\r";
+	if (t->no_user)
+		return say(out, cap, "\r\n%s%s", or_default(banner, ""), t->user_prompt);
+	return say(out, cap, "%s%s", or_default(banner, ""), t->user_prompt + 2);
+}
 
 static size_t
 telnet_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	     char *out, size_t cap)
 {
-	return say(out, cap, "%s\r\nlogin: ", or_default(p->svc.telnet_banner, ""));
+	const struct telnet_style *t = telnet_style(p);
+	size_t n = t->opts_len < cap ? t->opts_len : 0;
+
+	memcpy(out, t->opts, n);
+	ss->phase = t->no_user ? 1 : 0;
+	if (t->wait) {
+		ss->telnet_wait = true;	/* the banner follows the client's answer */
+		return n;
+	}
+	return n + telnet_banner(p, t, out + n, cap - n);
 }
 
 static size_t
 telnet_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	    const struct conn *c, char *out, size_t cap, bool *close)
 {
+	const struct telnet_style *t = telnet_style(p);
+
 	if (ss->phase == 0) {
 		copy_cred(ss->user, ss->line);
 		ss->phase = 1;
-		return say(out, cap, "Password: ");
+		return say(out, cap, "%s", t->pass_prompt);
 	}
 	report(s, c, CONTACT_LOGIN, "telnet", ss->user, ss->line);
-	ss->phase = 0;
-	return say(out, cap, "\r\nLogin incorrect\r\nlogin: ");
+	ss->phase = t->no_user ? 1 : 0;
+	return say(out, cap, "%s", t->fail);
 }
 
-/* --- SMTP: greeting, EHLO, AUTH refused. --- */
+/* --- SMTP: the banner's product (smtp.h); AUTH credentials recorded, always refused. --- */
+
+static void decoy_ident(const struct service_ctx *s, const struct decoy *d, struct smb_ident *ret);
+
+/* The IIS SMTP service's banner names its IIS version and the time; a preset's
+ * bare "Microsoft ESMTP MAIL Service ready" gets both, from the decoy's Windows. */
+static size_t
+smtp_greet_iis(const struct smb_ident *id, const char *host, char *out, size_t cap)
+{
+	const char *iis = id->ntlm.ver_major >= 10 ? "10.0.14393.4169" :
+			  id->ntlm.ver_minor >= 3 ? "8.5.9600.16384" :
+			  id->ntlm.ver_minor == 2 ? "8.0.9200.16384" : "7.5.7601.17514";
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %e %b %Y %H:%M:%S +0000", &tm);
+	return say(out, cap, "220 %s Microsoft ESMTP MAIL Service, Version: %s ready at  %s\r\n",
+		   host, iis, date);
+}
 
 static size_t
 smtp_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
@@ -338,108 +445,152 @@ smtp_greet(struct service_ctx *s, struct service_session *ss, const struct perso
 	return say(out, cap, "%s\r\n", or_default(p->svc.smtp_banner, "220 mail ESMTP Postfix"));
 }
 
+/* The greeting of decoy d: smtp_greet's, or the IIS form for a bare Microsoft banner. */
 static size_t
-smtp_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
-	  const struct conn *c, char *out, size_t cap, bool *close)
+smtp_open(struct service_ctx *s, struct service_session *ss, const struct decoy *d,
+	  char *out, size_t cap)
 {
-	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
-	if (strncasecmp(ss->line, "EHLO", 4) == 0)
-		return say(out, cap, "250-mail\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
-				     "250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
-	if (strncasecmp(ss->line, "HELO", 4) == 0)
-		return say(out, cap, "250 mail\r\n");
-	if (strncasecmp(ss->line, "AUTH", 4) == 0)
-		return say(out, cap, "535 5.7.8 Error: authentication failed\r\n");
-	if (strncasecmp(ss->line, "QUIT", 4) == 0) {
-		*close = true;
-		return say(out, cap, "221 2.0.0 Bye\r\n");
-	}
-	return say(out, cap, "530 5.7.0 Must issue a STARTTLS command first\r\n");
+	const struct persona *p = persona_for(s, d);
+	const char *b = or_default(p->svc.smtp_banner, "220 mail ESMTP Postfix");
+	struct smtp_server srv;
+	struct smb_ident id;
+
+	if (!strstr(b, "Microsoft ESMTP MAIL Service ready") || strstr(b, "ready at"))
+		return smtp_greet(s, ss, p, out, cap);
+	smtp_server_init(&srv, b, NULL);
+	decoy_ident(s, d, &id);
+	return smtp_greet_iis(&id, srv.host, out, cap);
 }
 
-/* --- Redis: AUTH recorded, everything else needs it. --- */
+static size_t
+smtp_cmd(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	 const struct conn *c, char *out, size_t cap, bool *close)
+{
+	struct smtp_server srv;
+	struct smtp_state st;
+	struct smtp_login login;
+	struct svcver v;
+	bool got = false;
+	size_t n;
+
+	svcver_for(p, &v);
+	smtp_server_init(&srv, or_default(p->svc.smtp_banner, "220 mail ESMTP Postfix"),
+			 v.postfix);
+	st.phase = ss->phase;
+	memcpy(st.user, ss->user, sizeof(st.user));
+	/* AUTH continuation lines are credentials: recorded as a login, not a request. */
+	if (st.phase == 0)
+		report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
+	n = smtp_line(&srv, &st, ss->line, c->saddr, out, cap, &login, &got, close);
+	if (got) {
+		char detail[32];
+
+		snprintf(detail, sizeof(detail), "smtp auth %s", login.mech);
+		report(s, c, CONTACT_LOGIN, detail, login.user, login.pass);
+	}
+	ss->phase = st.phase;
+	memcpy(ss->user, st.user, sizeof(ss->user));
+	return n;
+}
+
+/* --- Redis: RESP commands (redis.h) of a server without a password. --- */
 
 static size_t
-redis_line(struct service_ctx *s, struct service_session *ss, const struct persona *p,
-	   const struct conn *c, char *out, size_t cap, bool *close)
+redis_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	   const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	   bool *close)
 {
-	/* Inline commands only; RESP arrays arrive as "*N" / "$N" lines, skipped. */
-	if (ss->line[0] == '*' || ss->line[0] == '$')
+	const struct persona *p = persona_for(s, d);
+	struct svcver v;
+	struct redis_cmd cmd;
+	struct timespec ts;
+	uint64_t uptime;
+	size_t n = 0;
+	long r;
+
+	if (len > sizeof(ss->line) - ss->line_len) {
+		*close = true;	/* a command past the line cap: not a client, a flood */
 		return 0;
-	report(s, c, CONTACT_SERVICE, ss->line, NULL, NULL);
-	if (strncasecmp(ss->line, "PING", 4) == 0)
-		return say(out, cap, "-NOAUTH Authentication required.\r\n");
-	if (strncasecmp(ss->line, "AUTH ", 5) == 0) {
-		report(s, c, CONTACT_LOGIN, "redis", "default", ss->line + 5);
-		return say(out, cap, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
 	}
-	return say(out, cap, "-NOAUTH Authentication required.\r\n");
+	memcpy(ss->line + ss->line_len, data, len);
+	ss->line_len = (uint16_t)(ss->line_len + len);
+	svcver_for(p, &v);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Up for days before moat-chaff started, by an amount of its own. */
+	uptime = 86400 * 3 + decoy_mix(d->addr) % (86400 * 90) + (uint64_t)ts.tv_sec;
+	while (ss->line_len > 0 && !*close &&
+	       (r = redis_parse((const uint8_t *)ss->line, ss->line_len, &cmd)) != 0) {
+		char detail[LIMIT_CHAFF_LINE];
+		size_t k = 0;
+
+		if (r < 0) {
+			n += say((char *)out + n, cap - n,
+				 "-ERR Protocol error: invalid multibulk length\r\n");
+			*close = true;
+			break;
+		}
+		memmove(ss->line, ss->line + r, ss->line_len - (size_t)r);
+		ss->line_len = (uint16_t)(ss->line_len - r);
+		if (cmd.argc == 0)
+			continue;
+		for (size_t i = 0; i < cmd.argc && i < LIMIT_CHAFF_REDIS_ARGS; i++)
+			k += say(detail + k, sizeof(detail) - k, "%s%s", i ? " " : "",
+				 cmd.argv[i]);
+		if (strcasecmp(cmd.argv[0], "AUTH") == 0 && cmd.argc >= 2)
+			report(s, c, CONTACT_LOGIN, "redis",
+			       cmd.argc >= 3 ? cmd.argv[1] : "default",
+			       cmd.argv[cmd.argc >= 3 ? 2 : 1]);
+		else
+			report(s, c, CONTACT_SERVICE, detail, NULL, NULL);
+		n += redis_answer(&cmd, &v, uptime, (char *)out + n, cap - n, close);
+	}
+	return n;
 }
 
-/* --- MySQL: a protocol-10 greeting; the first reply is denied. --- */
+/* --- MySQL: the version of the decoy's system (mysql.h); the login is refused. --- */
 
 static size_t
 mysql_greet(struct service_ctx *s, struct service_session *ss, const struct persona *p,
 	    char *out, size_t cap)
 {
-	static const char ver[] = "5.7.33-0ubuntu0.18.04.1";
-	size_t n = 4, body;
+	struct svcver v;
+	uint32_t id = 0;
 
-	if (cap < 128)
-		return 0;
-	out[n++] = 10;
-	memcpy(out + n, ver, sizeof(ver));
-	n += sizeof(ver);
-	memcpy(out + n, "\x08\x00\x00\x00", 4);		/* connection id */
-	n += 4;
-	memcpy(out + n, "abcdefgh\0", 9);		/* auth data part 1 + filler */
-	n += 9;
-	memcpy(out + n, "\xff\xf7\x08\x02\x00\xff\x81\x15", 8); /* caps, charset, status, caps */
-	n += 8;
-	out[n++] = 21;					/* auth data length */
-	memset(out + n, 0, 10);
-	n += 10;
-	memcpy(out + n, "ijklmnopqrst\0", 13);
-	n += 13;
-	memcpy(out + n, "mysql_native_password", 22);
-	n += 22;
-	body = n - 4;
-	out[0] = (char)(body & 0xff);
-	out[1] = (char)(body >> 8);
-	out[2] = 0;
-	out[3] = 0;
-	return n;
+	svcver_for(p, &v);
+	mysql_scramble(ss->scramble);
+	(void)!getrandom(&id, sizeof(id), 0);
+	return mysql_greeting(v.mysql, 8 + id % 4000, ss->scramble, (uint8_t *)out, cap);
 }
 
-/* The client's handshake response: record the user name, answer "Access denied". */
+/* The client's handshake response: record the user (and the native-password
+ * response), answer "Access denied" as the server words it, close. */
 static size_t
-mysql_deny(struct service_ctx *s, const struct conn *c, const uint8_t *data, size_t len,
-	   uint8_t *out, size_t cap, bool *close)
+mysql_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	   const uint8_t *data, size_t len, uint8_t *out, size_t cap, bool *close)
 {
-	static const char msg[] = "Access denied for user";
-	char user[LIMIT_CHAFF_CRED] = "";
-	size_t body = 1 + 2 + 1 + 5 + sizeof(msg) - 1, u = 0;
+	struct mysql_login l;
+	char host[16];
+	long r;
 
-	/* 4-byte header, 4 caps, 4 max packet, 1 charset, 23 filler, then the
-	 * NUL-terminated user name. */
-	for (size_t i = 36; i < len && data[i] != 0 && u + 1 < sizeof(user); i++)
-		user[u++] = (char)(data[i] >= 0x20 && data[i] < 0x7f ? data[i] : '?');
-	user[u] = '\0';
-	report(s, c, CONTACT_LOGIN, "mysql", user, NULL);
-	*close = true;
-	if (cap < 4 + body)
+	if (len > sizeof(ss->line) - ss->line_len) {
+		*close = true;
 		return 0;
-	out[0] = (uint8_t)body;
-	out[1] = 0;
-	out[2] = 0;
-	out[3] = 2;
-	out[4] = 0xff;
-	out[5] = 0x15;	/* error 1045, little-endian */
-	out[6] = 0x04;
-	out[7] = '#';
-	memcpy(out + 8, "28000", 5);
-	memcpy(out + 13, msg, sizeof(msg) - 1);
-	return 4 + body;
+	}
+	memcpy(ss->line + ss->line_len, data, len);
+	ss->line_len = (uint16_t)(ss->line_len + len);
+	r = mysql_parse_login((const uint8_t *)ss->line, ss->line_len, ss->scramble, &l);
+	if (r == 0)
+		return 0;
+	*close = true;
+	if (r < 0) {
+		report(s, c, CONTACT_SERVICE, "mysql: no login (TLS request or malformed)", NULL,
+		       NULL);
+		return 0;
+	}
+	report(s, c, CONTACT_LOGIN, "mysql", l.user, l.hash[0] ? l.hash : NULL);
+	snprintf(host, sizeof(host), "%u.%u.%u.%u", c->saddr >> 24, c->saddr >> 16 & 255,
+		 c->saddr >> 8 & 255, c->saddr & 255);
+	return mysql_denied(&l, host, out, cap);
 }
 
 /* --- generic banner --- */
@@ -472,10 +623,13 @@ static const struct svc_ops services[SERVICE_NKINDS] = {
 	[SERVICE_SSH] = { "ssh", { 22, 2222 }, ssh_greet, ssh_line },
 	[SERVICE_TELNET] = { "telnet", { 23, 2323 }, telnet_greet, telnet_line },
 	[SERVICE_FTP] = { "ftp", { 21 }, ftp_greet, ftp_line },
-	[SERVICE_SMTP] = { "smtp", { 25, 587 }, smtp_greet, smtp_line },
+	[SERVICE_SMTP] = { "smtp", { 25, 587 }, smtp_greet, smtp_cmd },
 	[SERVICE_MYSQL] = { "mysql", { 3306 }, mysql_greet, report_line },
-	[SERVICE_REDIS] = { "redis", { 6379 }, no_greet, redis_line },
+	[SERVICE_REDIS] = { "redis", { 6379 }, no_greet, report_line },
 	[SERVICE_BANNER] = { "banner", { 0 }, banner_greet, report_line },
+	[SERVICE_SMB] = { "smb", { 445, 139 }, no_greet, report_line },
+	[SERVICE_RDP] = { "rdp", { 3389 }, no_greet, report_line },
+	[SERVICE_MSRPC] = { "msrpc", { 135 }, no_greet, report_line },
 };
 
 enum service_kind
@@ -505,6 +659,12 @@ service_init(struct service_ctx *s, size_t sessions, const struct persona *perso
 	s->n = sessions;
 	s->personas = personas;
 	s->n_personas = n_personas;
+	s->smb = calloc(LIMIT_CHAFF_SMB_CONNS, sizeof(*s->smb));
+	s->smb_busy = calloc(LIMIT_CHAFF_SMB_CONNS, sizeof(*s->smb_busy));
+	if (!s->smb || !s->smb_busy) {
+		service_free(s);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -515,6 +675,10 @@ service_free(struct service_ctx *s)
 		return;
 	free(s->pool);
 	s->pool = NULL;
+	free(s->smb);
+	s->smb = NULL;
+	free(s->smb_busy);
+	s->smb_busy = NULL;
 }
 
 static const struct persona *
@@ -580,6 +744,7 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 	ss->decoy = c->daddr;
 	ss->kind = (uint8_t)service_for_port(c->dport);
 	ss->ssh_slot = -1;
+	ss->smb_slot = -1;
 	c->session = slot;
 	c->service = ss->kind;
 	/* Half of the SSH bridges at most per source: one source's idle SSH
@@ -594,13 +759,138 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 		if (ss->ssh_slot < 0)
 			ss->ssh_slot = -1;	/* all bridges busy: banner only */
 	}
+	if (ss->kind == SERVICE_SMB) {
+		for (int i = 0; i < (int)LIMIT_CHAFF_SMB_CONNS && ss->smb_slot < 0; i++)
+			if (!s->smb_busy[i])
+				ss->smb_slot = i;
+		if (ss->smb_slot < 0) {
+			ss->used = false;	/* every SMB buffer busy: a silent port */
+			c->session = -1;
+			return 0;
+		}
+		s->smb_busy[ss->smb_slot] = true;
+		smb_conn_open(&s->smb[ss->smb_slot], c->dport == 139);
+	}
+	if (ss->kind == SERVICE_SMTP)
+		return smtp_open(s, ss, d, (char *)out, cap);
 	return services[ss->kind].greet(s, ss, persona_for(s, d), (char *)out, cap);
 }
 
-/* Telnet option negotiation (IAC ...) is skipped, never interpreted. */
+/* The decoy's Windows identity (name, version, GUID): stable per address and secret. */
+static void
+decoy_ident(const struct service_ctx *s, const struct decoy *d, struct smb_ident *ret)
+{
+	const struct persona *p = persona_for(s, d);
+	uint64_t seed = (uint64_t)d->addr << 16 ^ (uint64_t)d->mac[3] << 56 ^
+			(uint64_t)d->mac[4] << 48 ^ (uint64_t)d->mac[5] << 8;
+
+	smb_ident_init(ret, p->name, p->os, decoy_mix(seed));
+	/* The name its background traffic announces (bg.c): one host, one name,
+	   in NetBIOS, SMB, NTLM and SMTP as in its broadcasts. */
+	if (ret->windows) {
+		bg_hostname(d, p->family, p->os, ret->ntlm.nb_name, sizeof(ret->ntlm.nb_name));
+		snprintf(ret->ntlm.dns_name, sizeof(ret->ntlm.dns_name), "%s", ret->ntlm.nb_name);
+		snprintf(ret->ntlm.dns_domain, sizeof(ret->ntlm.dns_domain), "%s",
+			 ret->ntlm.nb_name);
+	}
+}
+
+struct smb_report {
+	struct service_ctx *s;
+	const struct conn *c;
+};
+
+/* A captured NTLM login: DOMAIN\user, the hashcat line as the "password". */
+static void
+smb_on_auth(void *arg, const struct ntlm_auth *a)
+{
+	struct smb_report *r = arg;
+	char user[2 * LIMIT_CHAFF_CRED + 2], detail[LIMIT_CHAFF_CRED + 64];
+
+	snprintf(user, sizeof(user), "%s%s%s", a->domain, a->domain[0] ? "\\" : "", a->user);
+	snprintf(detail, sizeof(detail), "%s ntlmv%u workstation=%s",
+		 r->c->dport == 3389 ? "rdp" : "smb", a->version, a->workstation);
+	report(r->s, r->c, CONTACT_LOGIN, detail, user, a->hash[0] ? a->hash : NULL);
+}
+
+static void
+smb_on_request(void *arg, const char *what)
+{
+	struct smb_report *r = arg;
+
+	report(r->s, r->c, CONTACT_SERVICE, what, NULL, NULL);
+}
+
+static size_t
+smb_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	 const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	 bool *close)
+{
+	struct smb_ident id;
+	struct smb_report r = { s, c };
+	struct smb_io io = { .id = &id, .on_auth = smb_on_auth, .on_request = smb_on_request,
+			     .arg = &r };
+	struct timespec ts;
+
+	if (ss->smb_slot < 0) {
+		*close = true;
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	io.now_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	decoy_ident(s, d, &id);
+	return smb_input(&s->smb[ss->smb_slot], &io, data, len, out, cap, close);
+}
+
+/* RDP: the Connection Request is gathered in the line buffer; after the
+ * confirm (phase 1) the next bytes would be TLS: the connection ends. */
+static size_t
+rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	 const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	 bool *close)
+{
+	struct smb_ident id;
+	struct rdp_cr cr;
+	char detail[LIMIT_CHAFF_CRED + 64];
+	size_t n;
+	long r;
+
+	if (ss->phase != 0 || len > sizeof(ss->line) - ss->line_len) {
+		*close = true;
+		return 0;
+	}
+	memcpy(ss->line + ss->line_len, data, len);
+	ss->line_len = (uint16_t)(ss->line_len + len);
+	r = rdp_parse_cr((const uint8_t *)ss->line, ss->line_len, &cr);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		report(s, c, CONTACT_SERVICE, "rdp: not an X.224 connection request", NULL, NULL);
+		*close = true;
+		return 0;
+	}
+	snprintf(detail, sizeof(detail), "rdp connection request protocols=0x%x%s%s",
+		 cr.requested, cr.cookie[0] ? " mstshash=" : "", cr.cookie);
+	report(s, c, CONTACT_SERVICE, detail, NULL, NULL);
+	decoy_ident(s, d, &id);
+	n = rdp_confirm(&cr, id.windows ? id.ntlm.ver_major : 0, id.ntlm.ver_minor, out, cap,
+			close);
+	ss->phase = 1;
+	return n;
+}
+
+/* Telnet option negotiation (IAC ...) is skipped, never interpreted; a
+ * subnegotiation (IAC SB ... IAC SE: window size, terminal type) as a whole,
+ * to the end of the segment when its IAC SE is not in it. */
 static size_t
 skip_telnet_iac(const uint8_t *data, size_t len, size_t i)
 {
+	if (i + 1 < len && data[i + 1] == 250) {
+		for (i += 2; i + 1 < len; i++)
+			if (data[i] == 0xff && data[i + 1] == 240)
+				return i + 2;
+		return len;
+	}
 	if (i + 1 < len && data[i + 1] >= 251 && data[i + 1] <= 254)
 		return i + 3;
 	return i + 2;
@@ -624,7 +914,19 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 		return 0;
 	}
 	if (ss->kind == SERVICE_MYSQL)
-		return mysql_deny(s, c, data, len, out, cap, close);
+		return mysql_data(s, ss, c, data, len, out, cap, close);
+	if (ss->kind == SERVICE_REDIS)
+		return redis_data(s, ss, c, d, data, len, out, cap, close);
+	if (ss->kind == SERVICE_SMB)
+		return smb_data(s, ss, c, d, data, len, out, cap, close);
+	if (ss->kind == SERVICE_RDP)
+		return rdp_data(s, ss, c, d, data, len, out, cap, close);
+	if (ss->kind == SERVICE_MSRPC) {
+		/* One answer, as Windows gives a PDU it will not bind (msrpc.h). */
+		report(s, c, CONTACT_SERVICE, "msrpc: first pdu refused (bind_nak)", NULL, NULL);
+		*close = true;
+		return msrpc_answer(data, len, out, cap);
+	}
 	if (ss->ssh_slot >= 0) {
 		int fd = sshd_fd(s->sshd, ss->ssh_slot);
 
@@ -632,6 +934,10 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 		if (fd < 0 || write(fd, data, len) != (ssize_t)len)
 			*close = true;
 		return 0;
+	}
+	if (ss->telnet_wait) {
+		ss->telnet_wait = false;
+		n = telnet_banner(p, telnet_style(p), (char *)out, cap);
 	}
 	while (i < len && !*close) {
 		uint8_t b = data[i];
@@ -666,9 +972,25 @@ service_close(void *arg, struct conn *c)
 		if (ss->ssh_slot >= 0 && s->sshd)
 			sshd_close(s->sshd, ss->ssh_slot);
 		ss->ssh_slot = -1;
+		if (ss->smb_slot >= 0 && s->smb_busy)
+			s->smb_busy[ss->smb_slot] = false;
+		ss->smb_slot = -1;
 		ss->used = false;
 	}
 	c->session = -1;
+}
+
+size_t
+service_udp(struct service_ctx *s, const struct decoy *d, uint32_t src, uint16_t sport,
+	    uint16_t dport, const uint8_t *data, size_t len, uint8_t *out, size_t cap)
+{
+	struct smb_ident id;
+	enum nbns_kind kind;
+
+	if (dport != 137)
+		return 0;
+	decoy_ident(s, d, &id);
+	return nbns_answer(&id.ntlm, d->mac, d->addr, data, len, out, cap, &kind);
 }
 
 int

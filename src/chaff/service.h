@@ -9,7 +9,11 @@
  * peer sends is ever executed or interpreted beyond splitting lines and
  * matching a few verbs. Sessions live in a fixed pool; a source may hold at
  * most LIMIT_CHAFF_SESSIONS_PER_SRC of them, and a session ends after
- * LIMIT_CHAFF_SESSION_BYTES of input.
+ * LIMIT_CHAFF_SESSION_BYTES of input. Binary protocols are handed to their
+ * own modules with the session's bytes: SMB (smb.h, a buffer from a pool of
+ * LIMIT_CHAFF_SMB_CONNS), RDP (rdp.h), RPC (msrpc.h), MySQL (mysql.h) and
+ * Redis (redis.h, both gathered in the line buffer); SMTP lines go to
+ * smtp.h; UDP 137 datagrams to nbns.h (service_udp()).
  */
 #ifndef MOAT_CHAFF_SERVICE_H
 #define MOAT_CHAFF_SERVICE_H
@@ -22,12 +26,14 @@
 #include "chaff/decoy.h"
 #include "chaff/persona.h"
 #include "chaff/respond.h"
+#include "chaff/smb.h"
 #include "chaff/sshd.h"
 #include "common/limits.h"
 
 enum service_kind {
 	SERVICE_NONE, SERVICE_HTTP, SERVICE_SSH, SERVICE_TELNET, SERVICE_FTP,
 	SERVICE_SMTP, SERVICE_MYSQL, SERVICE_REDIS, SERVICE_BANNER,
+	SERVICE_SMB, SERVICE_RDP, SERVICE_MSRPC,
 	SERVICE_NKINDS
 };
 
@@ -42,9 +48,12 @@ struct service_session {
 	char line[LIMIT_CHAFF_LINE];
 	char user[LIMIT_CHAFF_CRED];
 	int ssh_slot;		/* sshd bridge slot, -1 for none */
+	int smb_slot;		/* SMB connection slot (smb.h), -1 for none */
 	uint16_t http_status;	/* HTTP: the answer chosen at the request line */
 	bool http_head;		/* HTTP: HEAD (headers only) */
 	bool http_keep;		/* HTTP: keep the connection after the answer */
+	bool telnet_wait;	/* Telnet: the banner waits for the client's first bytes */
+	uint8_t scramble[20];	/* MySQL: the greeting's auth data */
 };
 
 struct service_ctx {
@@ -54,6 +63,8 @@ struct service_ctx {
 	size_t n_personas;
 	const char *banner;		/* generic banner text */
 	struct sshd *sshd;		/* real SSH handshakes when set (else banner only) */
+	struct smb_conn *smb;		/* LIMIT_CHAFF_SMB_CONNS SMB connections */
+	bool *smb_busy;
 	void (*report)(void *arg, const struct respond_contact *c);
 	void *report_arg;
 };
@@ -74,5 +85,10 @@ size_t service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *o
 size_t service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
 		    size_t len, uint8_t *out, size_t cap, bool *close);
 void service_close(void *arg, struct conn *c);
+
+/* A datagram to a decoy's open UDP port: the answer (UDP 137: the NetBIOS
+ * name service, nbns.h), 0 for none. */
+size_t service_udp(struct service_ctx *s, const struct decoy *d, uint32_t src, uint16_t sport,
+		   uint16_t dport, const uint8_t *data, size_t len, uint8_t *out, size_t cap);
 
 #endif

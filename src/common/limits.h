@@ -118,6 +118,17 @@
 #define LIMIT_CHAFF_LINE		1024u
 /* Recorded credential field (user name, password) in an alarm. */
 #define LIMIT_CHAFF_CRED		128u
+/* One SMB/NetBIOS message a decoy reassembles: a Windows client's NTLMv2
+ * SESSION_SETUP is under 2 KiB; anything larger is not a login. */
+#define LIMIT_CHAFF_SMB_MSG		4096u
+/* SMB sessions (each with a LIMIT_CHAFF_SMB_MSG buffer) at once across all
+ * decoys; past it, port 445 is silent like any service over its cap. */
+#define LIMIT_CHAFF_SMB_CONNS		256u
+/* A recorded NTLM response in hashcat form: 2 hex digits per byte of a
+ * message that fits LIMIT_CHAFF_SMB_MSG, cut past this. */
+#define LIMIT_CHAFF_NTLM_HASH		2048u
+/* Redis command arguments kept for the record (AUTH has 3; the rest is counted, not kept). */
+#define LIMIT_CHAFF_REDIS_ARGS		8u
 /* Alarm aggregation entries (source, kind) live at once; past it, the oldest are flushed. */
 #define LIMIT_CHAFF_ALARM_KEYS		16384u
 /* Distinct decoys remembered per aggregated alarm (the count goes on past it). */

@@ -1,4 +1,4 @@
-/* libFuzzer target: the service emulators (HTTP, FTP, Telnet, SMTP, Redis, MySQL, SSH). */
+/* libFuzzer target: the service emulators (HTTP, FTP, Telnet, SMTP, Redis, MySQL, SSH, SMB, RDP, MSRPC). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@ report(void *arg, const struct respond_contact *c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint16_t ports[] = { 80, 22, 23, 21, 25, 3306, 6379, 9999 };
+	static const uint16_t ports[] = { 80, 22, 23, 21, 25, 3306, 6379, 9999, 445, 139, 3389, 135 };
 	struct service_ctx s;
 	struct persona *p = calloc(1, sizeof(*p));
 	struct decoy d;

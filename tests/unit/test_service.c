@@ -130,6 +130,52 @@ test_ftp_and_telnet_credentials(void **state)
 	service_close(&f->s, &c);
 }
 
+/* Telnet opens with the options its OS family's telnetd asks for. */
+static void
+test_telnet_options(void **state)
+{
+	struct fixture *f = *state;
+	struct conn c = { .saddr = 1, .daddr = 2, .dport = 23, .session = -1 };
+	bool close = false;
+	size_t n;
+
+	/* Linux: DO TTYPE, TSPEED, XDISPLOC, NEW-ENVIRON; the banner after the answer. */
+	n = service_open(&f->s, &c, &f->d, f->out, sizeof(f->out));
+	assert_int_equal(n, 12);
+	assert_memory_equal(f->out, "\xff\xfd\x18\xff\xfd\x20\xff\xfd\x23\xff\xfd\x27", 12);
+	n = service_data(&f->s, &c, &f->d, (const uint8_t *)"\xff\xfb\x18\xff\xfa\x1f\0\x50\0\x18"
+			 "\xff\xf0", 12, f->out, sizeof(f->out), &close);
+	f->out[n] = 0;
+	assert_string_equal((char *)f->out, "Ubuntu 20.04.6 LTS\r\nlogin: ");
+	/* The window size subnegotiation did not leak into the user name. */
+	feed(f, &c, "admin\r\n", &close);
+	feed(f, &c, "pw\r\n", &close);
+	assert_string_equal(f->rec.user, "admin");
+	service_close(&f->s, &c);
+
+	/* Cisco IOS: WILL ECHO, WILL SGA, DO TTYPE, DO NAWS and the banner at once. */
+	snprintf(f->p.name, sizeof(f->p.name), "cisco-ios");
+	f->p.svc = persona_preset_find("cisco-ios")->svc;
+	n = service_open(&f->s, &c, &f->d, f->out, sizeof(f->out));
+	f->out[n] = 0;
+	assert_memory_equal(f->out, "\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18\xff\xfd\x1f", 12);
+	assert_string_equal((char *)f->out + 12,
+			    "\r\nUser Access Verification\r\n\r\nUsername: ");
+	service_close(&f->s, &c);
+
+	/* Windows: DO AUTHENTICATION first. */
+	snprintf(f->p.name, sizeof(f->p.name), "windows-7");
+	f->p.svc = persona_preset_find("windows-7")->svc;
+	n = service_open(&f->s, &c, &f->d, f->out, sizeof(f->out));
+	assert_int_equal(n, 21);
+	assert_memory_equal(f->out, "\xff\xfd\x25\xff\xfb\x01", 6);
+	n = service_data(&f->s, &c, &f->d, (const uint8_t *)"\xff\xfc\x25", 3, f->out,
+			 sizeof(f->out), &close);
+	f->out[n] = 0;
+	assert_string_equal((char *)f->out, "Welcome to Microsoft Telnet Service \r\n\n\rlogin: ");
+	service_close(&f->s, &c);
+}
+
 static void
 test_caps(void **state)
 {
@@ -174,6 +220,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ftp_and_telnet_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_telnet_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 	};
 

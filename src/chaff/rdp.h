@@ -1,0 +1,48 @@
+/*
+ * rdp: the first exchange of an RDP server (MS-RDPBCGR 2.2.1.1-2): a TPKT
+ * X.224 Connection Request in, a Connection Confirm out with the RDP_NEG_RSP
+ * a Windows of the decoy's version sends (CredSSP when the client offers it;
+ * Windows 8/2012 and later refuse a client without it, as NLA is their
+ * default), or RDP_NEG_FAILURE.
+ *
+ * moat-chaff has no TLS here, so the connection ends at the first bytes
+ * after the confirm (the client's TLS ClientHello): a scanner sees a
+ * Windows RDP server, a real client sees a failed TLS handshake. The
+ * routing cookie ("Cookie: mstshash=USER") is handed back: clients put the
+ * user name there.
+ */
+#ifndef MOAT_CHAFF_RDP_H
+#define MOAT_CHAFF_RDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/limits.h"
+
+#define RDP_PROTO_SSL		0x1u
+#define RDP_PROTO_HYBRID	0x2u
+
+/* A parsed Connection Request. */
+struct rdp_cr {
+	bool has_neg;		/* an RDP_NEG_REQ was present */
+	uint32_t requested;	/* its requestedProtocols */
+	char cookie[LIMIT_CHAFF_CRED];	/* mstshash value, printable, or "" */
+};
+
+/*
+ * Parse one TPKT-framed X.224 Connection Request from the start of buf.
+ * Returns the TPKT length consumed, 0 when more bytes are needed, or
+ * -EINVAL when it is not a Connection Request. *ret is written on success.
+ */
+long rdp_parse_cr(const uint8_t *buf, size_t len, struct rdp_cr *ret);
+
+/*
+ * The Connection Confirm for cr from a Windows of version major.minor
+ * (major 0: not Windows, answered as xrdp does). Returns its length, 0 if
+ * cap is too small; *ret_close when the server refuses (negotiation failure).
+ */
+size_t rdp_confirm(const struct rdp_cr *cr, unsigned major, unsigned minor, uint8_t *out,
+		   size_t cap, bool *ret_close);
+
+#endif

@@ -1,0 +1,87 @@
+/* Unit tests for src/chaff/rdp.c: Connection Request parsing and the confirm per Windows version. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "chaff/rdp.h"
+
+/* nmap's TerminalServerCookie probe: mstshash=nmap, TLS|CredSSP requested. */
+static const uint8_t nmap_cookie[] = "\x03\0\0*%\xe0\0\0\0\0\0Cookie: mstshash=nmap\r\n"
+				     "\x01\0\x08\0\x03\0\0\0";
+/* nmap's TerminalServer probe: no cookie, no negotiation. */
+static const uint8_t nmap_plain[] = "\x03\0\0\x0b\x06\xe0\0\0\0\0\0";
+
+static void
+test_parse(void **state)
+{
+	struct rdp_cr cr;
+
+	(void)state;
+	assert_int_equal(rdp_parse_cr(nmap_cookie, sizeof(nmap_cookie) - 1, &cr), 42);
+	assert_true(cr.has_neg);
+	assert_int_equal(cr.requested, 3);
+	assert_string_equal(cr.cookie, "nmap");
+	assert_int_equal(rdp_parse_cr(nmap_plain, sizeof(nmap_plain) - 1, &cr), 11);
+	assert_false(cr.has_neg);
+	assert_string_equal(cr.cookie, "");
+	/* Short: wait for more. Not TPKT, or not a CR: refused. */
+	assert_int_equal(rdp_parse_cr(nmap_cookie, 20, &cr), 0);
+	assert_int_equal(rdp_parse_cr((const uint8_t *)"GET / HTTP/1.0\r\n", 16, &cr), -EINVAL);
+	assert_int_equal(rdp_parse_cr((const uint8_t *)"\x03\0\0\x0b\x06\xd0\0\0\0\0\0", 11, &cr),
+			 -EINVAL);
+	/* An LI past the PDU is cut to it. */
+	assert_int_equal(rdp_parse_cr((const uint8_t *)"\x03\0\0\x0b\xff\xe0\0\0\0\0\0", 11, &cr),
+			 11);
+}
+
+static void
+test_confirm(void **state)
+{
+	struct rdp_cr cr;
+	uint8_t out[64];
+	bool close;
+	size_t n;
+
+	(void)state;
+	assert_true(rdp_parse_cr(nmap_cookie, sizeof(nmap_cookie) - 1, &cr) > 0);
+	n = rdp_confirm(&cr, 10, 0, out, sizeof(out), &close);
+	assert_int_equal(n, 19);
+	assert_memory_equal(out, "\x03\0\0\x13\x0e\xd0\0\0\x12\x34\0\x02\x1f\x08\0\x02\0\0\0", 19);
+	assert_false(close);
+	/* Windows 7: CredSSP too, flags 0x01. */
+	n = rdp_confirm(&cr, 6, 1, out, sizeof(out), &close);
+	assert_int_equal(out[12], 0x01);
+	assert_int_equal(out[15], 2);
+	/* A TLS-only client: Windows 7 takes TLS, Windows 10 refuses (NLA required). */
+	cr.requested = RDP_PROTO_SSL;
+	n = rdp_confirm(&cr, 6, 1, out, sizeof(out), &close);
+	assert_int_equal(out[15], 1);
+	assert_false(close);
+	n = rdp_confirm(&cr, 10, 0, out, sizeof(out), &close);
+	assert_int_equal(out[11], 3);
+	assert_int_equal(out[15], 5);
+	assert_true(close);
+	/* No negotiation: an 11-byte confirm. xrdp's zero source reference. */
+	assert_true(rdp_parse_cr(nmap_plain, sizeof(nmap_plain) - 1, &cr) > 0);
+	n = rdp_confirm(&cr, 0, 0, out, sizeof(out), &close);
+	assert_int_equal(n, 11);
+	assert_memory_equal(out, "\x03\0\0\x0b\x06\xd0\0\0\0\0\0", 11);
+	assert_int_equal(rdp_confirm(&cr, 10, 0, out, 5, &close), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_confirm),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
