@@ -143,20 +143,77 @@ sshd_algos_for(const char *version)
 	return &modern;
 }
 
-/* Offer the version's algorithms (-EIO when libssh refuses one). */
+/* Offer the version's algorithms (-EIO when libssh refuses one); libssh
+ * keeps the host key algorithms of the keys it has, in this order. */
 static int
 set_algos(ssh_bind bind, const char *version)
 {
 	const struct sshd_algos *a = sshd_algos_for(version);
+	struct keys_era era;
+
+	keys_era(version, &era);
 
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_KEY_EXCHANGE, a->kex) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_C_S, a->ciphers) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_S_C, a->ciphers) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HMAC_C_S, a->macs) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HMAC_S_C, a->macs) < 0 ||
-	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, "ssh-ed25519") < 0)
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, era.hostkey_algos) < 0)
 		return -EIO;
 	return 0;
+}
+
+/* The decoy's key of that kind as an ssh_key, derived (or taken from the
+ * cache); NULL when it cannot be made. */
+static ssh_key
+decoy_key(struct sshd *s, enum keys_kind kind, uint32_t decoy, unsigned bits)
+{
+	EVP_PKEY *pk = NULL;
+	ssh_key key = NULL;
+	char *pem = NULL;
+	size_t pem_len = 0;
+
+	if (kind == KEYS_ED25519) {
+		if (sshd_host_key(s->secret, decoy, (void **)&key) < 0)
+			return NULL;
+		return key;
+	}
+	if (keys_get(&s->keys, "moat-chaff ssh host key", kind, decoy, bits, &pk) < 0)
+		return NULL;
+	if (keys_pem(pk, &pem, &pem_len) == 0 &&
+	    ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK)
+		key = NULL;
+	if (pem)
+		OPENSSL_clear_free(pem, pem_len);
+	EVP_PKEY_free(pk);
+	return key;
+}
+
+/* Give the bind every host key the version offered (it takes ownership
+ * of each); -EIO when none could be made. */
+static int
+import_keys(struct sshd *s, ssh_bind bind, uint32_t decoy, const char *version)
+{
+	static const enum keys_kind kinds[] = { KEYS_RSA, KEYS_DSA, KEYS_ECDSA, KEYS_ED25519 };
+	struct keys_era era;
+	int n = 0;
+
+	keys_era(version, &era);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		ssh_key k;
+
+		if (!(era.kinds & kinds[i]))
+			continue;
+		k = decoy_key(s, kinds[i], decoy, era.rsa_bits);
+		if (!k)
+			continue;
+		if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, k) < 0) {
+			ssh_key_free(k);
+			continue;
+		}
+		n++;
+	}
+	return n > 0 ? 0 : -EIO;
 }
 
 static void
@@ -175,7 +232,7 @@ serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 	ssh_event ev = NULL;
 	time_t deadline = time(NULL) + SSHD_TIMEOUT_S;
 	bool no_config = false;
-	ssh_key key_copy;
+	ssh_key key_copy = NULL;
 
 	if (!bind || !session)
 		goto out;
@@ -186,14 +243,16 @@ serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 	 * decoy's behaviour must not depend on the host's files. */
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no_config) < 0)
 		goto out;
-	/* The bind takes ownership of the key it imports: the decoy's own
-	 * (made for this session: a few microseconds), else a copy of the
-	 * fallback. */
-	if (sshd_host_key(s->secret, key->daddr, (void **)&key_copy) < 0)
+	/* The bind takes ownership of the keys it imports: the decoy's own
+	 * (the RSA and DSA ones derived by the first session that needs
+	 * them, then cached), else a copy of the fallback. */
+	if (import_keys(s, bind, key->daddr, version) < 0) {
 		key_copy = ssh_key_dup(s->hostkey);
-	if (!key_copy || ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key_copy) < 0) {
-		ssh_key_free(key_copy);
-		goto out;
+		if (!key_copy ||
+		    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key_copy) < 0) {
+			ssh_key_free(key_copy);
+			goto out;
+		}
 	}
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER, version) < 0 ||
 	    set_algos(bind, version) < 0 || ssh_bind_accept_fd(bind, session, fd) != SSH_OK)
@@ -371,6 +430,27 @@ sshd_init(struct sshd *s, const uint8_t secret[32])
 	if (sshd_host_key(s->secret, 0, &probe) < 0)
 		return -EIO;
 	ssh_key_free(probe);
+	r = keys_cache_init(&s->keys, secret);
+	if (r < 0)
+		return r;
+	/* The same for the other kinds (small keys, not cached: fast). */
+	for (enum keys_kind k = KEYS_RSA; k <= KEYS_ECDSA; k <<= 1) {
+		EVP_PKEY *pk = NULL;
+		char *pem = NULL;
+		size_t pem_len = 0;
+
+		if (keys_derive(secret, "moat-chaff probe", k, 0, 512, &pk) < 0 ||
+		    keys_pem(pk, &pem, &pem_len) < 0 ||
+		    ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK) {
+			EVP_PKEY_free(pk);
+			if (pem)
+				OPENSSL_clear_free(pem, pem_len);
+			return -EIO;
+		}
+		ssh_key_free(key);
+		EVP_PKEY_free(pk);
+		OPENSSL_clear_free(pem, pem_len);
+	}
 	s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->event_fd < 0)
 		return -errno;
@@ -404,6 +484,7 @@ sshd_free(struct sshd *s)
 			close(s->sess[i].peer_fd);
 	ssh_key_free(s->hostkey);
 	s->hostkey = NULL;
+	keys_cache_free(&s->keys);
 	OPENSSL_cleanse(s->secret, sizeof(s->secret));
 	close(s->event_fd);
 	pthread_mutex_destroy(&s->mu);

@@ -7,10 +7,14 @@
  * other end in a worker thread (a fixed pool started before the sandbox;
  * sessions beyond SSHD_SESSIONS are refused by the caller). The server's
  * identification is the impersonated OpenSSH's ("SSH-2.0-OpenSSH_8.2p1
- * Ubuntu-4ubuntu0.5"); each decoy has its own Ed25519 host key, derived
- * from a 32-byte secret and the decoy's address (HMAC-SHA256 as the key's
- * seed), so the keys differ between decoys and stay the same across
- * restarts when the secret is kept (moat-chaff keeps it in its state_dir).
+ * Ubuntu-4ubuntu0.5"); each decoy has its own host keys of the kinds that
+ * release offered (keys_era(): RSA always, DSA before 7.0, ECDSA from 5.7,
+ * Ed25519 from 6.5), derived from a 32-byte secret and the decoy's address,
+ * so the keys differ between decoys and stay the same across restarts when
+ * the secret is kept (moat-chaff keeps it in its state_dir). Ed25519 keys
+ * are derived per session (microseconds); RSA and DSA keys by a prime
+ * search (0.1 to 1 s) in the worker that first needs them, then kept in a
+ * bounded cache, so neither start-up nor the main loop waits for them.
  * Credentials travel back to the main loop through a bounded queue and an
  * eventfd, so alarms stay single-threaded. A session ends after
  * SSHD_MAX_TRIES password attempts or SSHD_TIMEOUT_S of silence.
@@ -23,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chaff/keys.h"
 #include "common/limits.h"
 
 #define SSHD_WORKERS	4	/* concurrent SSH sessions: each is a blocking libssh server */
@@ -55,6 +60,7 @@ struct sshd_session {
 struct sshd {
 	void *hostkey;		/* ssh_key: the fallback if a decoy's key cannot be made */
 	uint8_t secret[32];	/* per-decoy host keys derive from it */
+	struct keys_cache keys;	/* the decoys' RSA, DSA and ECDSA host keys, derived on first use */
 	pthread_t workers[SSHD_WORKERS];
 	unsigned n_workers;
 	pthread_mutex_t mu;
