@@ -365,6 +365,7 @@ keys_cache_init(struct keys_cache *c, const uint8_t secret[32])
 		return -ENOMEM;
 	memcpy(c->secret, secret, sizeof(c->secret));
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->done, NULL);
 	return 0;
 }
 
@@ -379,6 +380,7 @@ keys_cache_free(struct keys_cache *c)
 	c->e = NULL;
 	OPENSSL_cleanse(c->secret, sizeof(c->secret));
 	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->done);
 }
 
 static bool
@@ -416,30 +418,66 @@ keys_peek(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t
 	return pk;
 }
 
+/* The pending slot deriving that key, or -1. Call with the lock held. */
+static int
+pending_of(const struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id,
+	   unsigned bits)
+{
+	for (int i = 0; i < KEYS_PENDING; i++) {
+		const struct keys_entry *e = &c->pending[i];
+
+		if (e->label && e->id == id && e->kind == kind && e->bits == bits &&
+		    strcmp(e->label, label) == 0)
+			return i;
+	}
+	return -1;
+}
+
 int
 keys_get(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id,
 	 unsigned bits, EVP_PKEY **ret)
 {
-	EVP_PKEY *pk = keys_peek(c, label, kind, id, bits), *old = NULL;
+	EVP_PKEY *pk = NULL, *old = NULL;
 	struct keys_entry *slot;
-	int r;
+	int r, mine = -1;
 
-	if (pk) {
-		*ret = pk;
-		return 0;
-	}
-	r = keys_derive(c->secret, label, kind, id, bits, &pk);
-	if (r < 0)
-		return r;
 	pthread_mutex_lock(&c->mu);
-	c->derived++;
-	slot = &c->e[c->next];
-	c->next = (c->next + 1) % KEYS_CACHE;
-	old = slot->pk;
-	*slot = (struct keys_entry){ pk, label, id, (uint16_t)bits, (uint8_t)kind };
-	EVP_PKEY_up_ref(pk);
+	for (;;) {
+		pk = lookup(c, label, kind, id, bits);
+		if (pk) {
+			c->hits++;
+			pthread_mutex_unlock(&c->mu);
+			*ret = pk;
+			return 0;
+		}
+		if (pending_of(c, label, kind, id, bits) < 0)
+			break;
+		pthread_cond_wait(&c->done, &c->mu);	/* another thread derives it */
+	}
+	for (int i = 0; i < KEYS_PENDING && mine < 0; i++)
+		if (!c->pending[i].label)
+			mine = i;
+	if (mine >= 0)
+		c->pending[mine] = (struct keys_entry){ NULL, label, id, (uint16_t)bits, (uint8_t)kind };
+	pthread_mutex_unlock(&c->mu);
+	r = keys_derive(c->secret, label, kind, id, bits, &pk);
+	pthread_mutex_lock(&c->mu);
+	if (mine >= 0) {
+		c->pending[mine].label = NULL;
+		pthread_cond_broadcast(&c->done);
+	}
+	if (r == 0) {
+		c->derived++;
+		slot = &c->e[c->next];
+		c->next = (c->next + 1) % KEYS_CACHE;
+		old = slot->pk;
+		*slot = (struct keys_entry){ pk, label, id, (uint16_t)bits, (uint8_t)kind };
+		EVP_PKEY_up_ref(pk);
+	}
 	pthread_mutex_unlock(&c->mu);
 	EVP_PKEY_free(old);
+	if (r < 0)
+		return r;
 	*ret = pk;
 	return 0;
 }

@@ -62,7 +62,9 @@ int keys_pem(EVP_PKEY *pk, char **ret, size_t *ret_len);
  * A bounded, thread-safe cache of derived keys, keyed by (label, kind,
  * id, bits): KEYS_CACHE entries, the oldest replaced when full (it is
  * derived again when next needed). keys_get() derives on a miss, outside
- * the lock, and returns a reference the caller frees with EVP_PKEY_free().
+ * the lock (a second caller asking for a key under way waits for it rather
+ * than deriving it again), and returns a reference the caller frees with
+ * EVP_PKEY_free().
  */
 #define KEYS_CACHE	4096	/* 256 decoys x every kind, with room; ~3 KiB each */
 
@@ -74,9 +76,13 @@ struct keys_entry {
 	uint8_t kind;
 };
 
+#define KEYS_PENDING	16	/* keys being derived at once (one per worker suffices) */
+
 struct keys_cache {
 	uint8_t secret[32];
 	pthread_mutex_t mu;
+	pthread_cond_t done;	/* a pending derivation finished */
+	struct keys_entry pending[KEYS_PENDING];	/* pk unused: derivations under way */
 	struct keys_entry *e;
 	size_t next;		/* the slot replaced next when no slot is free */
 	uint64_t derived, hits;

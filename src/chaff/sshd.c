@@ -202,7 +202,7 @@ import_keys(struct sshd *s, ssh_bind bind, uint32_t decoy, const char *version)
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		ssh_key k;
 
-		if (!(era.kinds & kinds[i]))
+		if (!(era.kinds & kinds[i]) || (kinds[i] == KEYS_DSA && !s->dsa_ok))
 			continue;
 		k = decoy_key(s, kinds[i], decoy, era.rsa_bits);
 		if (!k)
@@ -298,8 +298,9 @@ worker(void *arg)
 		int fd;
 
 		while (!s->stop) {
-			for (int i = 0; i < SSHD_SESSIONS && !job; i++)
-				if (s->sess[i].queued && s->sess[i].peer_fd >= 0)
+			for (int i = 0; i < SSHD_SESSIONS; i++)
+				if (s->sess[i].queued && s->sess[i].peer_fd >= 0 &&
+				    (!job || s->sess[i].seq < job->seq))
 					job = &s->sess[i];
 			if (job)
 				break;
@@ -433,12 +434,22 @@ sshd_init(struct sshd *s, const uint8_t secret[32])
 	r = keys_cache_init(&s->keys, secret);
 	if (r < 0)
 		return r;
+	{
+		ssh_bind b = ssh_bind_new();
+
+		s->dsa_ok = b && ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+						      "ssh-dss") == 0;
+		if (b)
+			ssh_bind_free(b);
+	}
 	/* The same for the other kinds (small keys, not cached: fast). */
 	for (enum keys_kind k = KEYS_RSA; k <= KEYS_ECDSA; k <<= 1) {
 		EVP_PKEY *pk = NULL;
 		char *pem = NULL;
 		size_t pem_len = 0;
 
+		if (k == KEYS_DSA && !s->dsa_ok)
+			continue;
 		if (keys_derive(secret, "moat-chaff probe", k, 0, 512, &pk) < 0 ||
 		    keys_pem(pk, &pem, &pem_len) < 0 ||
 		    ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK) {
@@ -517,6 +528,7 @@ sshd_open(struct sshd *s, const struct sshd_key *key, const char *version)
 		ss->fd = fds[0];
 		ss->peer_fd = fds[1];
 		ss->key = *key;
+		ss->seq = s->seq++;
 		copy_cut(ss->version, sizeof(ss->version), version);
 		pthread_cond_signal(&s->cv);
 	}

@@ -5,7 +5,8 @@
  * moat-chaff's TCP is in user space, so each SSH session is bridged: the
  * session's bytes go into one end of a socketpair and libssh serves the
  * other end in a worker thread (a fixed pool started before the sandbox;
- * sessions beyond SSHD_SESSIONS are refused by the caller). The server's
+ * sessions wait for a free worker, and those beyond SSHD_SESSIONS are
+ * refused by the caller). The server's
  * identification is the impersonated OpenSSH's ("SSH-2.0-OpenSSH_8.2p1
  * Ubuntu-4ubuntu0.5"); each decoy has its own host keys of the kinds that
  * release offered (keys_era(): RSA always, DSA before 7.0, ECDSA from 5.7,
@@ -30,8 +31,9 @@
 #include "chaff/keys.h"
 #include "common/limits.h"
 
-#define SSHD_WORKERS	4	/* concurrent SSH sessions: each is a blocking libssh server */
-#define SSHD_SESSIONS	SSHD_WORKERS
+#define SSHD_WORKERS	8	/* concurrent SSH sessions: each is a blocking libssh server */
+#define SSHD_SESSIONS	32	/* open bridges; those beyond the workers wait for one, oldest first
+				 * (ssh-keyscan opens one connection per key type at once) */
 #define SSHD_MAX_TRIES	6	/* like OpenSSH's MaxAuthTries */
 #define SSHD_TIMEOUT_S	20
 #define SSHD_CREDS	64	/* queued credentials not yet turned into alarms */
@@ -51,6 +53,7 @@ struct sshd_cred {
 struct sshd_session {
 	bool used;		/* owned by the main loop until closed */
 	bool queued;		/* waiting for or served by a worker */
+	uint64_t seq;		/* order of opening: workers take the oldest */
 	int fd;			/* our end: the TCP payload goes here */
 	int peer_fd;		/* libssh's end */
 	struct sshd_key key;
@@ -61,6 +64,8 @@ struct sshd {
 	void *hostkey;		/* ssh_key: the fallback if a decoy's key cannot be made */
 	uint8_t secret[32];	/* per-decoy host keys derive from it */
 	struct keys_cache keys;	/* the decoys' RSA, DSA and ECDSA host keys, derived on first use */
+	bool dsa_ok;		/* this libssh serves ssh-dss (Debian's is built without) */
+	uint64_t seq;
 	pthread_t workers[SSHD_WORKERS];
 	unsigned n_workers;
 	pthread_mutex_t mu;
