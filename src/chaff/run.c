@@ -53,6 +53,8 @@ struct chaff_run {
 	bool have_post;
 	struct sshd sshd;
 	bool have_sshd;
+	struct tls tls;		/* HTTPS's sessions and the decoys' certificates */
+	bool have_tls;
 	struct claim claim;
 	uint16_t claim_group, claim_persona;
 	bool link_down;		/* the interface is down (logged once per flap) */
@@ -846,6 +848,38 @@ on_session_io(struct evloop_io *io, int fd, unsigned revents, void *arg)
 	expire_schedule(ref->ch);
 }
 
+/* A certificate was made: HTTPS sessions that waited for it go on. */
+static void
+on_tls(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	struct chaff_run *ch = arg;
+	uint8_t out[8192];
+
+	(void)io;
+	(void)fd;
+	(void)revents;
+	tls_ack(&ch->tls);
+	ch->resp.now_ns = clock_mono_ns(&ch->clk);
+	for (size_t i = 0; i < ch->svc.n; i++) {
+		struct service_session *ss = &ch->svc.pool[i];
+		struct conn *c;
+		struct decoy *d;
+		bool close = false;
+		size_t n;
+
+		if (!ss->used || !ss->tls || !tls_conn_waiting(ss->tls))
+			continue;
+		c = conn_find(&ch->resp.conns, ss->src, ss->sport, ss->decoy, ss->dport);
+		d = decoy_find(&ch->decoys, ss->decoy);
+		if (!c || !d)
+			continue;
+		n = service_data(&ch->svc, c, d, NULL, 0, out, sizeof(out), &close);
+		if (n > 0 || close)
+			respond_tcp_send(&ch->resp, c, out, n, close);
+	}
+	expire_schedule(ch);
+}
+
 /* sshd's hook: watch a session's socket while it is open. */
 static void
 on_session(void *arg, int slot, int fd)
@@ -1012,6 +1046,14 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 			goto out;
 		}
 		r = sshd_init(&ch->sshd, key_secret);
+		if (tls_init(&ch->tls, key_secret) < 0) {
+			log_warnx("TLS unavailable: HTTPS ports answer in plain HTTP");
+			tls_free(&ch->tls);
+		} else if (evloop_add_fd(ch->loop, tls_event_fd(&ch->tls), EVLOOP_IN, on_tls, ch,
+					 NULL) == 0) {
+			ch->have_tls = true;
+			ch->svc.tls = &ch->tls;
+		}
 		explicit_bzero(key_secret, sizeof(key_secret));
 		if (r < 0) {
 			log_warnx("SSH decoy service unavailable: SSH ports answer with a banner only");
@@ -1119,6 +1161,8 @@ chaff_run_free(struct chaff_run *ch)
 		fclose(ch->alarm_out);
 	respond_free(&ch->resp);
 	service_free(&ch->svc);
+	if (ch->have_tls)
+		tls_free(&ch->tls);
 	alarm_free(&ch->alarm);
 	decoy_table_free(&ch->decoys);
 	free(ch->personas);
