@@ -90,6 +90,12 @@ tls_subject(const char *server, uint32_t addr, const uint8_t mac[6], const uint8
 	ret->not_after = ret->not_before + period;
 }
 
+bool
+tls_speaks_13(const char *server)
+{
+	return server && strncmp(server, "nginx/", 6) == 0;
+}
+
 /* The decoy's 32 bytes of certificate randomness. */
 static int
 cert_rand(const uint8_t secret[32], uint32_t decoy, uint8_t out[32])
@@ -377,6 +383,8 @@ tls_conn_new(struct tls *t, uint32_t decoy, const uint8_t mac[6], const char *se
 	}
 	SSL_set_bio(c->ssl, c->rbio, c->wbio);
 	SSL_set_accept_state(c->ssl);
+	if (!tls_speaks_13(server))
+		SSL_set_max_proto_version(c->ssl, TLS1_2_VERSION);
 	c->req.decoy = decoy;
 	memcpy(c->req.mac, mac, 6);
 	snprintf(c->req.server, sizeof(c->req.server), "%s", server ? server : "");

@@ -69,6 +69,13 @@ struct tls_subject {
 void tls_subject(const char *server, uint32_t addr, const uint8_t mac[6], const uint8_t h[32],
 		 int64_t now, struct tls_subject *ret);
 
+/* Whether the product the Server header names speaks TLS 1.3 as shipped:
+ * nginx on Ubuntu 18.04+ and FreeBSD 12 (OpenSSL 1.1.1) does; IIS before
+ * Windows Server 2022, Apache 2.2/2.4 on CentOS 6 and Debian 9 (OpenSSL
+ * 1.0/1.1.0), LibreSSL-era OpenBSD and macOS, and the appliances do not.
+ * The others are offered TLS 1.2 at most. */
+bool tls_speaks_13(const char *server);
+
 struct tls_cert {
 	uint32_t decoy;
 	X509 *x509;

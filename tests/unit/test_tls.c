@@ -26,6 +26,10 @@ test_subject(void **state)
 
 	for (int i = 0; i < 32; i++)
 		h[i] = (uint8_t)(i * 37 + 11);
+	assert_true(tls_speaks_13("nginx/1.18.0 (Ubuntu)"));
+	assert_false(tls_speaks_13("Microsoft-IIS/10.0"));
+	assert_false(tls_speaks_13("Apache/2.2.15 (CentOS)"));
+	assert_false(tls_speaks_13(NULL));
 	tls_subject("Microsoft-IIS/10.0", 0xc6336414, mac, h, NOW, &a);
 	assert_int_equal(strncmp(a.cn, "WIN-", 4), 0);
 	assert_int_equal(strlen(a.cn), 15);
@@ -154,6 +158,7 @@ test_handshake(void **state)
 	client(cctx, &cl, &c_in, &c_out);
 	handshake(&t, sc, cl, c_in, c_out);
 	peer_cn(cl, cn, sizeof(cn), fp1);
+	assert_int_equal(SSL_version(cl), TLS1_3_VERSION);	/* nginx on Ubuntu 20.04 */
 	assert_true(strlen(cn) >= 4);
 	/* Application data both ways. */
 	assert_int_equal(SSL_write(cl, "GET / HTTP/1.0\r\n\r\n", 18), 18);
@@ -186,6 +191,7 @@ test_handshake(void **state)
 	client(cctx, &cl, &c_in, &c_out);
 	handshake(&t, sc, cl, c_in, c_out);
 	assert_int_equal(strncmp(peer_cn(cl, cn, sizeof(cn), fp3), "WIN-", 4), 0);
+	assert_int_equal(SSL_version(cl), TLS1_2_VERSION);	/* IIS 10: TLS 1.2 */
 	assert_memory_not_equal(fp1, fp3, 32);
 	SSL_free(cl);
 
