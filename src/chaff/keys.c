@@ -433,11 +433,11 @@ pending_of(const struct keys_cache *c, const char *label, enum keys_kind kind, u
 	return -1;
 }
 
-int
-keys_get(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id,
-	 unsigned bits, EVP_PKEY **ret)
+static int
+get(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id, unsigned bits,
+    bool ahead, EVP_PKEY **ret)
 {
-	EVP_PKEY *pk = NULL, *old = NULL;
+	EVP_PKEY *pk = NULL, *old = NULL, *had;
 	struct keys_entry *slot;
 	int r, mine = -1;
 
@@ -450,11 +450,11 @@ keys_get(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t 
 			*ret = pk;
 			return 0;
 		}
-		if (pending_of(c, label, kind, id, bits) < 0)
+		if (ahead || pending_of(c, label, kind, id, bits) < 0)
 			break;
 		pthread_cond_wait(&c->done, &c->mu);	/* another thread derives it */
 	}
-	for (int i = 0; i < KEYS_PENDING && mine < 0; i++)
+	for (int i = 0; i < KEYS_PENDING && mine < 0 && !ahead; i++)
 		if (!c->pending[i].label)
 			mine = i;
 	if (mine >= 0)
@@ -466,7 +466,12 @@ keys_get(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t 
 		c->pending[mine].label = NULL;
 		pthread_cond_broadcast(&c->done);
 	}
-	if (r == 0) {
+	had = r == 0 && ahead ? lookup(c, label, kind, id, bits) : NULL;
+	if (had) {
+		/* Made meanwhile by a session: keep that one. */
+		EVP_PKEY_free(pk);
+		pk = had;
+	} else if (r == 0) {
 		c->derived++;
 		slot = &c->e[c->next];
 		c->next = (c->next + 1) % KEYS_CACHE;
@@ -480,4 +485,18 @@ keys_get(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t 
 		return r;
 	*ret = pk;
 	return 0;
+}
+
+int
+keys_get(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id,
+	 unsigned bits, EVP_PKEY **ret)
+{
+	return get(c, label, kind, id, bits, false, ret);
+}
+
+int
+keys_get_ahead(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id,
+	       unsigned bits, EVP_PKEY **ret)
+{
+	return get(c, label, kind, id, bits, true, ret);
 }

@@ -92,6 +92,12 @@ int keys_cache_init(struct keys_cache *c, const uint8_t secret[32]);
 void keys_cache_free(struct keys_cache *c);
 int keys_get(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id,
 	     unsigned bits, EVP_PKEY **ret);
+/* The same for a low-priority thread making keys ahead of use: it never
+ * makes a caller of keys_get() wait for it (that caller derives the key
+ * itself rather than inherit the low priority), and it keeps the first
+ * key cached when both made it. */
+int keys_get_ahead(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id,
+		   unsigned bits, EVP_PKEY **ret);
 /* The key if it is cached (a reference), else NULL; never derives. */
 EVP_PKEY *keys_peek(struct keys_cache *c, const char *label, enum keys_kind kind, uint32_t id,
 		    unsigned bits);

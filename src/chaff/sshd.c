@@ -8,8 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -178,7 +180,7 @@ decoy_key(struct sshd *s, enum keys_kind kind, uint32_t decoy, unsigned bits)
 			return NULL;
 		return key;
 	}
-	if (keys_get(&s->keys, "moat-chaff ssh host key", kind, decoy, bits, &pk) < 0)
+	if (keys_get(&s->keys, SSHD_KEY_LABEL, kind, decoy, bits, &pk) < 0)
 		return NULL;
 	if (keys_pem(pk, &pem, &pem_len) == 0 &&
 	    ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK)
@@ -476,6 +478,55 @@ sshd_init(struct sshd *s, const uint8_t secret[32])
 	return 0;
 }
 
+static void *
+warm_main(void *arg)
+{
+	struct sshd *s = arg;
+
+	/* The lowest priority, set before sshd_warm() returns (the sandbox
+	 * that follows allows no setpriority). */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) < 0)
+		(void)0;	/* then at the normal priority */
+	pthread_mutex_lock(&s->mu);
+	s->warm_started = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < s->n_warm && !__atomic_load_n(&s->stop, __ATOMIC_RELAXED); i++) {
+		EVP_PKEY *pk = NULL;
+
+		if (keys_get_ahead(&s->keys, SSHD_KEY_LABEL, KEYS_RSA, s->warm[i].addr,
+				   s->warm[i].rsa_bits, &pk) == 0)
+			EVP_PKEY_free(pk);
+		__atomic_store_n(&s->warmed, i + 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+int
+sshd_warm(struct sshd *s, const struct sshd_warm *items, size_t n)
+{
+	int r;
+
+	if (s->have_warm || n == 0)
+		return 0;
+	if (n > SSHD_WARM)
+		n = SSHD_WARM;
+	s->warm = malloc(n * sizeof(*s->warm));
+	if (!s->warm)
+		return -ENOMEM;
+	memcpy(s->warm, items, n * sizeof(*s->warm));
+	s->n_warm = n;
+	r = pthread_create(&s->warm_thread, NULL, warm_main, s);
+	if (r != 0)
+		return -r;
+	s->have_warm = true;
+	pthread_mutex_lock(&s->mu);
+	while (!s->warm_started)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 void
 sshd_free(struct sshd *s)
 {
@@ -485,6 +536,12 @@ sshd_free(struct sshd *s)
 	s->stop = true;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	if (s->have_warm) {
+		pthread_join(s->warm_thread, NULL);	/* after its current key, at most ~1 s */
+		s->have_warm = false;
+	}
+	free(s->warm);
+	s->warm = NULL;
 	/* Workers blocked inside a session end at their socket's EOF. */
 	for (int i = 0; i < SSHD_SESSIONS; i++)
 		sshd_close(s, i);

@@ -32,8 +32,11 @@
 #include "common/limits.h"
 
 #define SSHD_WORKERS	8	/* concurrent SSH sessions: each is a blocking libssh server */
-#define SSHD_SESSIONS	32	/* open bridges; those beyond the workers wait for one, oldest first
-				 * (ssh-keyscan opens one connection per key type at once) */
+#define SSHD_SESSIONS	128	/* open bridges; those beyond the workers wait for one, oldest
+				 * first (ssh-keyscan opens one connection per host and key type,
+				 * all at once) */
+#define SSHD_WARM	(KEYS_CACHE / 2)	/* decoys whose RSA key is made ahead of use */
+#define SSHD_KEY_LABEL	"moat-chaff ssh host key"
 #define SSHD_MAX_TRIES	6	/* like OpenSSH's MaxAuthTries */
 #define SSHD_TIMEOUT_S	20
 #define SSHD_CREDS	64	/* queued credentials not yet turned into alarms */
@@ -66,6 +69,11 @@ struct sshd {
 	struct keys_cache keys;	/* the decoys' RSA, DSA and ECDSA host keys, derived on first use */
 	bool dsa_ok;		/* this libssh serves ssh-dss (Debian's is built without) */
 	uint64_t seq;
+	struct sshd_warm *warm;	/* RSA keys to make ahead, by a thread at nice 19 */
+	size_t n_warm;
+	pthread_t warm_thread;
+	bool have_warm, warm_started;
+	size_t warmed;		/* how many of them are made (atomic) */
 	pthread_t workers[SSHD_WORKERS];
 	unsigned n_workers;
 	pthread_mutex_t mu;
@@ -95,6 +103,18 @@ struct sshd_algos {
 	const char *kex, *ciphers, *macs;
 };
 const struct sshd_algos *sshd_algos_for(const char *version);
+
+/* A decoy whose RSA host key is made ahead of its first session: its
+ * address and the size its banner's release used (keys_era()). */
+struct sshd_warm {
+	uint32_t addr;
+	uint16_t rsa_bits;
+};
+
+/* Make those decoys' RSA keys (at most SSHD_WARM) in a background thread
+ * at the lowest priority, one after another, so the first ssh-keyscan of
+ * a range finds them ready; call after sshd_init(), before the sandbox. */
+int sshd_warm(struct sshd *s, const struct sshd_warm *items, size_t n);
 
 /* Decoy's Ed25519 host key (an ssh_key in *ret, the caller frees it),
  * derived from secret and the decoy's address (host order). */

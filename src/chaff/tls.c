@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,7 +130,8 @@ add_ext(X509 *x, int nid, const char *value)
 
 /* The decoy's certificate (x509 and key, both the caller's). */
 static int
-make_cert(struct tls *t, const struct tls_req *q, int64_t now, X509 **ret_x, EVP_PKEY **ret_pk)
+make_cert(struct tls *t, const struct tls_req *q, int64_t now, bool ahead, X509 **ret_x,
+	  EVP_PKEY **ret_pk)
 {
 	struct tls_subject sub;
 	uint8_t h[32];
@@ -143,7 +145,7 @@ make_cert(struct tls *t, const struct tls_req *q, int64_t now, X509 **ret_x, EVP
 	if (cert_rand(t->keys.secret, q->decoy, h) < 0)
 		goto out;
 	tls_subject(q->server[0] ? q->server : NULL, q->decoy, q->mac, h, now, &sub);
-	r = keys_get(&t->keys, CERT_LABEL, KEYS_RSA, q->decoy, 2048, &pk);
+	r = (ahead ? keys_get_ahead : keys_get)(&t->keys, CERT_LABEL, KEYS_RSA, q->decoy, 2048, &pk);
 	if (r < 0)
 		goto out;
 	r = -EIO;
@@ -196,6 +198,27 @@ cert_find(struct tls *t, uint32_t decoy)
 	return NULL;
 }
 
+/* Cache a made certificate (the caller's references go to the cache);
+ * when the decoy's is there already, keep that one. Lock held. */
+static void
+cert_put(struct tls *t, uint32_t decoy, X509 *x, EVP_PKEY *pk)
+{
+	struct tls_cert *c;
+
+	if (cert_find(t, decoy)) {
+		X509_free(x);
+		EVP_PKEY_free(pk);
+		return;
+	}
+	c = &t->certs[t->cert_next];
+	t->cert_next = (t->cert_next + 1) % TLS_CERTS;
+	X509_free(c->x509);
+	EVP_PKEY_free(c->pk);
+	*c = (struct tls_cert){ decoy, x, pk };
+	t->made++;
+}
+
+/* The certificates sessions wait for, at the normal priority. */
 static void *
 worker(void *arg)
 {
@@ -214,31 +237,53 @@ worker(void *arg)
 		if (t->stop)
 			break;
 		q = t->queue[t->q_head];
-		if (cert_find(t, q.decoy)) {
-			t->q_head = (t->q_head + 1) % TLS_QUEUE;
-			t->q_count--;
-			continue;
+		r = 0;
+		if (!cert_find(t, q.decoy)) {
+			pthread_mutex_unlock(&t->mu);
+			r = make_cert(t, &q, (int64_t)time(NULL), false, &x, &pk);
+			pthread_mutex_lock(&t->mu);
+			if (r == 0)
+				cert_put(t, q.decoy, x, pk);
+			else
+				t->failed++;
 		}
-		pthread_mutex_unlock(&t->mu);
-		r = make_cert(t, &q, (int64_t)time(NULL), &x, &pk);
-		pthread_mutex_lock(&t->mu);
 		/* Dequeued only now: tls_conn_new() sees it queued meanwhile. */
 		t->q_head = (t->q_head + 1) % TLS_QUEUE;
 		t->q_count--;
-		if (r == 0) {
-			struct tls_cert *c = &t->certs[t->cert_next];
-
-			t->cert_next = (t->cert_next + 1) % TLS_CERTS;
-			X509_free(c->x509);
-			EVP_PKEY_free(c->pk);
-			*c = (struct tls_cert){ q.decoy, x, pk };
-			t->made++;
-		} else {
-			t->failed++;
-		}
 		/* Wake the loop either way: its waiting sessions fail or go on. */
 		if (write(t->event_fd, &one, sizeof(one)) < 0)
 			(void)0;	/* saturated: the loop reads it anyway */
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* The certificates made ahead of use, at the lowest priority. */
+static void *
+warm_main(void *arg)
+{
+	struct tls *t = arg;
+
+	/* Set before tls_warm() returns: the sandbox allows no setpriority. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) < 0)
+		(void)0;	/* then at the normal priority */
+	pthread_mutex_lock(&t->mu);
+	t->worker_started = true;
+	pthread_cond_broadcast(&t->cv);
+	while (!t->stop && t->warm_next < t->n_warm) {
+		struct tls_req q = t->warm[t->warm_next++];
+		X509 *x = NULL;
+		EVP_PKEY *pk = NULL;
+
+		if (cert_find(t, q.decoy))
+			continue;
+		pthread_mutex_unlock(&t->mu);
+		if (make_cert(t, &q, (int64_t)time(NULL), true, &x, &pk) < 0) {
+			pthread_mutex_lock(&t->mu);
+			continue;
+		}
+		pthread_mutex_lock(&t->mu);
+		cert_put(t, q.decoy, x, pk);
 	}
 	pthread_mutex_unlock(&t->mu);
 	return NULL;
@@ -270,7 +315,7 @@ tls_init(struct tls *t, const uint8_t secret[32])
 	SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION);
 	/* One certificate now (address 0, never a decoy's: kept out of the
 	 * cache) loads what the worker uses while files may be opened. */
-	r = make_cert(t, &probe, (int64_t)time(NULL), &x, &pk);
+	r = make_cert(t, &probe, (int64_t)time(NULL), false, &x, &pk);
 	X509_free(x);
 	EVP_PKEY_free(pk);
 	if (r < 0)
@@ -282,6 +327,38 @@ tls_init(struct tls *t, const uint8_t secret[32])
 	if (r != 0)
 		return -r;
 	t->have_worker = true;
+	return 0;
+}
+
+int
+tls_warm(struct tls *t, const struct tls_req *items, size_t n)
+{
+	struct tls_req *w;
+	int r;
+
+	if (n == 0)
+		return 0;
+	if (n > TLS_CERTS / 2)
+		n = TLS_CERTS / 2;
+	w = malloc(n * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	memcpy(w, items, n * sizeof(*w));
+	if (t->warm) {
+		free(w);
+		return -EALREADY;
+	}
+	t->warm = w;
+	t->n_warm = n;
+	t->warm_next = 0;
+	r = pthread_create(&t->warm_thread, NULL, warm_main, t);
+	if (r != 0)
+		return -r;
+	t->have_warm = true;
+	pthread_mutex_lock(&t->mu);
+	while (!t->worker_started)
+		pthread_cond_wait(&t->cv, &t->mu);
+	pthread_mutex_unlock(&t->mu);
 	return 0;
 }
 
@@ -298,6 +375,13 @@ tls_free(struct tls *t)
 		pthread_join(t->worker, NULL);
 		t->have_worker = false;
 	}
+	if (t->have_warm) {
+		pthread_mutex_lock(&t->mu);
+		t->stop = true;
+		pthread_mutex_unlock(&t->mu);
+		pthread_join(t->warm_thread, NULL);	/* after its current certificate */
+		t->have_warm = false;
+	}
 	if (t->certs) {
 		for (size_t i = 0; i < TLS_CERTS; i++) {
 			X509_free(t->certs[i].x509);
@@ -308,6 +392,8 @@ tls_free(struct tls *t)
 	}
 	SSL_CTX_free(t->ctx);
 	t->ctx = NULL;
+	free(t->warm);
+	t->warm = NULL;
 	keys_cache_free(&t->keys);
 	if (t->event_fd >= 0)
 		close(t->event_fd);

@@ -91,8 +91,8 @@ struct tls_req {
 struct tls {
 	SSL_CTX *ctx;
 	struct keys_cache keys;
-	pthread_t worker;
-	bool have_worker, stop;
+	pthread_t worker, warm_thread;
+	bool have_worker, have_warm, stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct tls_cert *certs;		/* TLS_CERTS, replaced oldest first */
@@ -101,6 +101,9 @@ struct tls {
 	size_t q_head, q_count;
 	int event_fd;			/* readable when a certificate is made */
 	size_t n_conns;			/* live tls_conn (main loop's thread only) */
+	struct tls_req *warm;		/* certificates to make ahead, when idle */
+	size_t n_warm, warm_next;
+	bool worker_started;		/* the warm thread has lowered its priority */
 	uint64_t made, failed;
 };
 
@@ -117,6 +120,10 @@ struct tls_conn {
  * algorithm the sessions and the worker use). */
 int tls_init(struct tls *t, const uint8_t secret[32]);
 void tls_free(struct tls *t);
+/* Make these decoys' certificates ahead of use (at most TLS_CERTS / 2) in
+ * a second thread at the lowest priority (a session never waits for it:
+ * the worker makes a certificate asked for itself); before the sandbox. */
+int tls_warm(struct tls *t, const struct tls_req *items, size_t n);
 int tls_event_fd(const struct tls *t);
 /* Clear tls_event_fd()'s readiness (before resuming waiting sessions). */
 void tls_ack(struct tls *t);

@@ -131,3 +131,26 @@ def test_nmap_names_https(topo):
     assert "tcpwrapped" not in line[0], r.stdout
     assert re.search(r"ssl/https?|https", line[0]), r.stdout
     assert proc.poll() is None
+
+
+def hostkey_offer(topo, ns, addr):
+    """The server's host key algorithms from its KEXINIT, as ssh -vv prints them."""
+    r = topo.run(ns, "ssh", "-vv", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                 "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
+                 "-o", "HostKeyAlgorithms=+ssh-rsa", "nobody@" + addr, "true",
+                 check=False, timeout=40)
+    i = r.stderr.find("peer server KEXINIT proposal")
+    assert i >= 0, r.stderr
+    m = re.search(r"debug2: host key algorithms: (.*)", r.stderr[i:])
+    assert m, r.stderr
+    return m.group(1).split(",")
+
+
+def test_ssh_hostkey_algorithms_in_order(topo):
+    """The KEXINIT's host key list is the release's, in OpenSSH's order."""
+    need("ssh")
+    scan, _, proc, _ = chaffutil.setup(topo, GROUPS)
+    assert hostkey_offer(topo, scan, OLD[0]) == ["ssh-rsa"]
+    assert hostkey_offer(topo, scan, NEW[0]) == [
+        "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "ecdsa-sha2-nistp256", "ssh-ed25519"]
+    assert proc.poll() is None

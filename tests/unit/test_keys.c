@@ -134,6 +134,16 @@ test_pem_and_cache(void **state)
 	assert_ptr_equal(a, b);
 	assert_int_equal(kc.derived, 1);
 	EVP_PKEY_free(b);
+	b = NULL;
+	/* Made ahead while it is cached already: the cached one stays. */
+	assert_int_equal(keys_get_ahead(&kc, "t", KEYS_ECDSA, 9, 0, &b), 0);
+	assert_ptr_equal(a, b);
+	EVP_PKEY_free(b);
+	assert_int_equal(keys_get_ahead(&kc, "t", KEYS_ECDSA, 10, 0, &b), 0);
+	EVP_PKEY_free(b);
+	b = keys_peek(&kc, "t", KEYS_ECDSA, 10, 0);
+	assert_non_null(b);
+	EVP_PKEY_free(b);
 	assert_int_equal(keys_pem(a, &pem, &len), 0);
 	assert_non_null(strstr(pem, "BEGIN EC PRIVATE KEY"));
 	assert_int_equal(strlen(pem) + 1, len);

@@ -206,6 +206,27 @@ test_handshake(void **state)
 					(TLS_HANDSHAKE_S + 1) * 1000000000ULL), -ETIMEDOUT);
 	tls_conn_free(&t, sc);
 	assert_int_equal(t.n_conns, 0);
+
+	/* Made ahead: the first session for that decoy does not wait. */
+	{
+		struct tls_req w = { .decoy = 0xc6336499, .server = "Apache/2.4.25 (Debian)" };
+		struct pollfd none = { .fd = -1 };
+		bool made = false;
+
+		assert_int_equal(tls_warm(&t, &w, 1), 0);
+		for (int i = 0; i < 400 && !made; i++) {
+			pthread_mutex_lock(&t.mu);
+			made = t.made >= 3;
+			pthread_mutex_unlock(&t.mu);
+			if (!made)
+				(void)poll(&none, 0, 50);
+		}
+		assert_true(made);
+		sc = tls_conn_new(&t, 0xc6336499, mac, "Apache/2.4.25 (Debian)", 0);
+		assert_non_null(sc);
+		assert_false(tls_conn_waiting(sc));
+		tls_conn_free(&t, sc);
+	}
 	tls_free(&t);
 	SSL_CTX_free(cctx);
 }
