@@ -14,8 +14,9 @@
  * so the keys differ between decoys and stay the same across restarts when
  * the secret is kept (moat-chaff keeps it in its state_dir). Ed25519 keys
  * are derived per session (microseconds); RSA and DSA keys by a prime
- * search (0.1 to 1 s) in the worker that first needs them, then kept in a
- * bounded cache, so neither start-up nor the main loop waits for them.
+ * search (0.1 to 1 s), ahead of use by a nice-19 thread (sshd_warm()) or
+ * else in the worker that first needs them, then kept in a bounded cache,
+ * so neither start-up nor the main loop waits for them.
  * Credentials travel back to the main loop through a bounded queue and an
  * eventfd, so alarms stay single-threaded. A session ends after
  * SSHD_MAX_TRIES password attempts or SSHD_TIMEOUT_S of silence.
