@@ -418,7 +418,7 @@ tls_ack(struct tls *t)
 }
 
 /* Set the decoy's certificate on the session if it is made; else ask the
- * worker for it (once per decoy). false when the queue is full. */
+ * worker for it (once per decoy). false when OpenSSL refuses it. */
 static bool
 attach(struct tls *t, struct tls_conn *c)
 {
@@ -434,12 +434,12 @@ attach(struct tls *t, struct tls_conn *c)
 	} else {
 		for (size_t i = 0; i < t->q_count && !queued; i++)
 			queued = t->queue[(t->q_head + i) % TLS_QUEUE].decoy == c->req.decoy;
+		/* A full queue: the session asks again when the worker
+		 * next wakes the loop (TLS_HANDSHAKE_S bounds the wait). */
 		if (!queued && t->q_count < TLS_QUEUE) {
 			t->queue[(t->q_head + t->q_count) % TLS_QUEUE] = c->req;
 			t->q_count++;
 			pthread_cond_signal(&t->cv);
-		} else if (!queued) {
-			ok = false;
 		}
 	}
 	pthread_mutex_unlock(&t->mu);

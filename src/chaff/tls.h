@@ -47,7 +47,7 @@
 
 #define TLS_CONNS	256	/* live sessions: ~40 KiB of OpenSSL state each */
 #define TLS_CERTS	1024	/* cached certificates (~4 KiB each); others are made again */
-#define TLS_QUEUE	64	/* decoys waiting for their certificate */
+#define TLS_QUEUE	256	/* decoys waiting for their certificate (more wait to be queued) */
 #define TLS_HANDSHAKE_S	10	/* a handshake not done by then fails */
 #define TLS_PENDING_IN	(16u << 10)	/* peer bytes held while the certificate is made */
 
