@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +58,8 @@ struct chaff_run {
 	bool have_post;
 	struct sshd sshd;
 	bool have_sshd;
+	struct tls tls;		/* HTTPS's sessions and the decoys' certificates */
+	bool have_tls;
 	struct claim claim;
 	uint16_t claim_group, claim_persona;
 	bool link_down;		/* the interface is down (logged once per flap) */
@@ -882,6 +885,86 @@ on_session_io(struct evloop_io *io, int fd, unsigned revents, void *arg)
 	expire_schedule(ref->ch);
 }
 
+/*
+ * The decoys with SSH or HTTPS open get their RSA keys and certificates
+ * made ahead, in the background at the lowest priority (the first connection
+ * to a decoy would otherwise wait 0.1-1 s for them), as many as the caches
+ * keep (SSHD_WARM, TLS_CERTS / 2); the rest are made on first use.
+ */
+static void
+warm_keys(struct chaff_run *ch)
+{
+	struct sshd_warm *sw = calloc(SSHD_WARM, sizeof(*sw));
+	struct tls_req *tw = calloc(TLS_CERTS / 2, sizeof(*tw));
+	size_t ns = 0, nt = 0;
+
+	for (size_t i = 0; sw && tw && i < ch->decoys.n; i++) {
+		const struct decoy *d = &ch->decoys.v[i];
+		const struct respond_group *g = &ch->groups[d->group];
+		const struct persona *p = &ch->personas[d->persona < ch->n_personas ? d->persona : 0];
+		bool ssh = false, https = false;
+
+		for (uint8_t k = 0; k < g->n_tcp; k++) {
+			enum service_kind kind = service_for_port(g->tcp_ports[k]);
+
+			ssh |= kind == SERVICE_SSH;
+			https |= kind == SERVICE_HTTPS;
+		}
+		if (ssh && ch->have_sshd && ns < SSHD_WARM) {
+			const char *v = p->svc.ssh_banner ? p->svc.ssh_banner : "SSH-2.0-OpenSSH_8.2p1";
+			struct keys_era era;
+
+			keys_era(strncmp(v, "SSH-2.0-", 8) == 0 ? v + 8 : v, &era);
+			sw[ns++] = (struct sshd_warm){ d->addr, (uint16_t)era.rsa_bits };
+		}
+		if (https && ch->have_tls && nt < TLS_CERTS / 2) {
+			tw[nt].decoy = d->addr;
+			memcpy(tw[nt].mac, d->mac, 6);
+			snprintf(tw[nt].server, sizeof(tw[nt].server), "%s",
+				 p->svc.http_server ? p->svc.http_server : "");
+			nt++;
+		}
+	}
+	if (ns && sshd_warm(&ch->sshd, sw, ns) < 0)
+		log_warnx("SSH host keys: made on first use only");
+	if (nt && tls_warm(&ch->tls, tw, nt) < 0)
+		log_warnx("TLS certificates: made on first use only");
+	free(sw);
+	free(tw);
+}
+
+/* A certificate was made: HTTPS sessions that waited for it go on. */
+static void
+on_tls(struct evloop_io *io, int fd, unsigned revents, void *arg)
+{
+	struct chaff_run *ch = arg;
+	uint8_t out[8192];
+
+	(void)io;
+	(void)fd;
+	(void)revents;
+	tls_ack(&ch->tls);
+	ch->resp.now_ns = clock_mono_ns(&ch->clk);
+	for (size_t i = 0; i < ch->svc.n; i++) {
+		struct service_session *ss = &ch->svc.pool[i];
+		struct conn *c;
+		struct decoy *d;
+		bool close = false;
+		size_t n;
+
+		if (!ss->used || !ss->tls || !tls_conn_waiting(ss->tls))
+			continue;
+		c = conn_find(&ch->resp.conns, ss->src, ss->sport, ss->decoy, ss->dport);
+		d = decoy_find(&ch->decoys, ss->decoy);
+		if (!c || !d)
+			continue;
+		n = service_data(&ch->svc, c, d, NULL, 0, out, sizeof(out), &close);
+		if (n > 0 || close)
+			respond_tcp_send(&ch->resp, c, out, n, close);
+	}
+	expire_schedule(ch);
+}
+
 /* sshd's hook: watch a session's socket while it is open. */
 static void
 on_session(void *arg, int slot, int fd)
@@ -925,8 +1008,14 @@ enter_sandbox(const struct chaff_run *ch)
 		.errbuf = err,
 		.errbuf_len = sizeof(err),
 	};
-	int r = sandbox_enter(&o);
+	int r;
 
+	/* glibc sizes its malloc arenas the first time a thread finds them all
+	 * busy, by reading /sys/devices/system/cpu/online: after the filter
+	 * that open() kills the process (the SSH workers and key threads
+	 * allocate at once under a burst). A fixed cap skips that read. */
+	mallopt(M_ARENA_MAX, 16);
+	r = sandbox_enter(&o);
 	if (r < 0)
 		log_warnx("sandbox: %s", err[0] ? err : strerror(-r));
 	return r;
@@ -1097,6 +1186,14 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 			goto out;
 		}
 		r = sshd_init(&ch->sshd, key_secret);
+		if (tls_init(&ch->tls, key_secret) < 0) {
+			log_warnx("TLS unavailable: HTTPS ports answer in plain HTTP");
+			tls_free(&ch->tls);
+		} else if (evloop_add_fd(ch->loop, tls_event_fd(&ch->tls), EVLOOP_IN, on_tls, ch,
+					 NULL) == 0) {
+			ch->have_tls = true;
+			ch->svc.tls = &ch->tls;
+		}
 		explicit_bzero(key_secret, sizeof(key_secret));
 		if (r < 0) {
 			log_warnx("SSH decoy service unavailable: SSH ports answer with a banner only");
@@ -1113,6 +1210,7 @@ chaff_run_start(struct chaff_run *ch, int l2_fd, unsigned flags)
 			}
 		}
 	}
+	warm_keys(ch);
 	if (ch->have_post) {
 		r = post_start(&ch->post);
 		if (r < 0) {
@@ -1213,6 +1311,8 @@ chaff_run_free(struct chaff_run *ch)
 	free(ch->bg_groups);
 	respond_free(&ch->resp);
 	service_free(&ch->svc);
+	if (ch->have_tls)
+		tls_free(&ch->tls);
 	alarm_free(&ch->alarm);
 	decoy_table_free(&ch->decoys);
 	free(ch->personas);

@@ -70,6 +70,15 @@ copy_cred(char dst[LIMIT_CHAFF_CRED], const char *src)
 	dst[n] = '\0';
 }
 
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static const char *
 or_default(const char *s, const char *d)
 {
@@ -630,6 +639,7 @@ static const struct svc_ops services[SERVICE_NKINDS] = {
 	[SERVICE_SMB] = { "smb", { 445, 139 }, no_greet, report_line },
 	[SERVICE_RDP] = { "rdp", { 3389 }, no_greet, report_line },
 	[SERVICE_MSRPC] = { "msrpc", { 135 }, no_greet, report_line },
+	[SERVICE_HTTPS] = { "https", { 443, 8443 }, no_greet, http_line },
 };
 
 enum service_kind
@@ -673,6 +683,9 @@ service_free(struct service_ctx *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; s->pool && i < s->n; i++)
+		if (s->pool[i].used)
+			tls_conn_free(s->tls, s->pool[i].tls);
 	free(s->pool);
 	s->pool = NULL;
 	free(s->smb);
@@ -745,8 +758,17 @@ service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, siz
 	ss->kind = (uint8_t)service_for_port(c->dport);
 	ss->ssh_slot = -1;
 	ss->smb_slot = -1;
+	ss->sport = c->sport;
+	ss->dport = c->dport;
 	c->session = slot;
 	c->service = ss->kind;
+	/* HTTPS: the TLS handshake first; the decoy's HTTP inside it. */
+	if (ss->kind == SERVICE_HTTPS && s->tls) {
+		ss->tls = tls_conn_new(s->tls, d->addr, d->mac, persona_for(s, d)->svc.http_server,
+				       mono_ns());
+		if (!ss->tls)
+			return 0;	/* over TLS_CONNS: a silent port */
+	}
 	/* Half of the SSH bridges at most per source: one source's idle SSH
 	 * sessions cannot take the real handshake from every decoy. */
 	if (ss->kind == SERVICE_SSH && s->sshd && ssh_bridges_of(s, c->saddr) < SSHD_SESSIONS / 2) {
@@ -896,6 +918,39 @@ skip_telnet_iac(const uint8_t *data, size_t len, size_t i)
 	return i + 2;
 }
 
+static size_t feed_lines(struct service_ctx *s, struct service_session *ss,
+			 const struct persona *p, const struct conn *c, const uint8_t *data,
+			 size_t len, char *out, size_t cap, bool *close);
+
+/*
+ * HTTPS: the peer's bytes go through the session's TLS; the plaintext is
+ * the decoy's HTTP, whose answers go back through it. A session that
+ * fails (a bad handshake, TLS_HANDSHAKE_S without one) sends its alert
+ * and closes; so does an answer that ends the HTTP connection, after a
+ * close_notify.
+ */
+static size_t
+https_data(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	   const struct conn *c, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	   bool *close)
+{
+	uint8_t plain[2048];
+	char answer[4096];
+	size_t n = 0, an;
+	int r = tls_conn_input(s->tls, ss->tls, data, len, plain, sizeof(plain), &n, mono_ns());
+
+	if (n > 0) {
+		an = feed_lines(s, ss, p, c, plain, n, answer, sizeof(answer), close);
+		if (an > 0 && tls_conn_write(ss->tls, answer, an) < 0)
+			*close = true;
+		if (*close)
+			tls_conn_shutdown(ss->tls);
+	}
+	if (r < 0)
+		*close = true;
+	return tls_conn_output(ss->tls, out, cap);
+}
+
 size_t
 service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
 	     size_t len, uint8_t *out, size_t cap, bool *close)
@@ -903,7 +958,7 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 	struct service_ctx *s = arg;
 	struct service_session *ss;
 	const struct persona *p = persona_for(s, d);
-	size_t n = 0, i = 0;
+	size_t n = 0;
 
 	if (c->session < 0 || (size_t)c->session >= s->n || !s->pool[c->session].used)
 		return 0;
@@ -935,10 +990,24 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 			*close = true;
 		return 0;
 	}
+	if (ss->tls)
+		return https_data(s, ss, p, c, data, len, out, cap, close);
 	if (ss->telnet_wait) {
 		ss->telnet_wait = false;
 		n = telnet_banner(p, telnet_style(p), (char *)out, cap);
 	}
+	return n + feed_lines(s, ss, p, c, data, len, (char *)out + n, cap - n, close);
+}
+
+/* The peer's bytes split into lines, each handled by the service's line
+ * handler; their answers concatenated in out. */
+static size_t
+feed_lines(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	   const struct conn *c, const uint8_t *data, size_t len, char *out, size_t cap,
+	   bool *close)
+{
+	size_t n = 0, i = 0;
+
 	while (i < len && !*close) {
 		uint8_t b = data[i];
 
@@ -955,7 +1024,7 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 			continue;
 		}
 		ss->line[ss->line_len] = '\0';
-		n += services[ss->kind].line(s, ss, p, c, (char *)out + n, cap - n, close);
+		n += services[ss->kind].line(s, ss, p, c, out + n, cap - n, close);
 		ss->line_len = 0;
 	}
 	return n;
@@ -975,6 +1044,8 @@ service_close(void *arg, struct conn *c)
 		if (ss->smb_slot >= 0 && s->smb_busy)
 			s->smb_busy[ss->smb_slot] = false;
 		ss->smb_slot = -1;
+		tls_conn_free(s->tls, ss->tls);
+		ss->tls = NULL;
 		ss->used = false;
 	}
 	c->session = -1;

@@ -28,12 +28,14 @@
 #include "chaff/respond.h"
 #include "chaff/smb.h"
 #include "chaff/sshd.h"
+#include "chaff/tls.h"
 #include "common/limits.h"
 
 enum service_kind {
 	SERVICE_NONE, SERVICE_HTTP, SERVICE_SSH, SERVICE_TELNET, SERVICE_FTP,
 	SERVICE_SMTP, SERVICE_MYSQL, SERVICE_REDIS, SERVICE_BANNER,
 	SERVICE_SMB, SERVICE_RDP, SERVICE_MSRPC,
+	SERVICE_HTTPS,
 	SERVICE_NKINDS
 };
 
@@ -54,6 +56,8 @@ struct service_session {
 	bool http_keep;		/* HTTP: keep the connection after the answer */
 	bool telnet_wait;	/* Telnet: the banner waits for the client's first bytes */
 	uint8_t scramble[20];	/* MySQL: the greeting's auth data */
+	uint16_t sport, dport;	/* the connection's ports (with src and decoy: its key) */
+	struct tls_conn *tls;	/* HTTPS: the TLS session the lines arrive through */
 };
 
 struct service_ctx {
@@ -65,6 +69,7 @@ struct service_ctx {
 	struct sshd *sshd;		/* real SSH handshakes when set (else banner only) */
 	struct smb_conn *smb;		/* LIMIT_CHAFF_SMB_CONNS SMB connections */
 	bool *smb_busy;
+	struct tls *tls;		/* TLS on HTTPS ports when set (else plain HTTP there) */
 	void (*report)(void *arg, const struct respond_contact *c);
 	void *report_arg;
 };
@@ -80,7 +85,9 @@ const char *service_name(enum service_kind k);
 /* The session slot's SSH bridge descriptor, or -1 (the main loop polls it). */
 int service_ssh_fd(const struct service_ctx *s, const struct conn *c);
 
-/* respond hooks: see respond.h. */
+/* respond hooks: see respond.h. service_data() with no input (len 0)
+ * resumes an HTTPS session whose certificate was not made yet
+ * (tls_conn_waiting(): run it when tls_event_fd() is readable). */
 size_t service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, size_t cap);
 size_t service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,
 		    size_t len, uint8_t *out, size_t cap, bool *close);

@@ -8,8 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -143,20 +145,77 @@ sshd_algos_for(const char *version)
 	return &modern;
 }
 
-/* Offer the version's algorithms (-EIO when libssh refuses one). */
+/* Offer the version's algorithms (-EIO when libssh refuses one); libssh
+ * keeps the host key algorithms of the keys it has, in this order. */
 static int
 set_algos(ssh_bind bind, const char *version)
 {
 	const struct sshd_algos *a = sshd_algos_for(version);
+	struct keys_era era;
+
+	keys_era(version, &era);
 
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_KEY_EXCHANGE, a->kex) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_C_S, a->ciphers) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_S_C, a->ciphers) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HMAC_C_S, a->macs) < 0 ||
 	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HMAC_S_C, a->macs) < 0 ||
-	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, "ssh-ed25519") < 0)
+	    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, era.hostkey_algos) < 0)
 		return -EIO;
 	return 0;
+}
+
+/* The decoy's key of that kind as an ssh_key, derived (or taken from the
+ * cache); NULL when it cannot be made. */
+static ssh_key
+decoy_key(struct sshd *s, enum keys_kind kind, uint32_t decoy, unsigned bits)
+{
+	EVP_PKEY *pk = NULL;
+	ssh_key key = NULL;
+	char *pem = NULL;
+	size_t pem_len = 0;
+
+	if (kind == KEYS_ED25519) {
+		if (sshd_host_key(s->secret, decoy, (void **)&key) < 0)
+			return NULL;
+		return key;
+	}
+	if (keys_get(&s->keys, SSHD_KEY_LABEL, kind, decoy, bits, &pk) < 0)
+		return NULL;
+	if (keys_pem(pk, &pem, &pem_len) == 0 &&
+	    ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK)
+		key = NULL;
+	if (pem)
+		OPENSSL_clear_free(pem, pem_len);
+	EVP_PKEY_free(pk);
+	return key;
+}
+
+/* Give the bind every host key the version offered (it takes ownership
+ * of each); -EIO when none could be made. */
+static int
+import_keys(struct sshd *s, ssh_bind bind, uint32_t decoy, const char *version)
+{
+	static const enum keys_kind kinds[] = { KEYS_RSA, KEYS_DSA, KEYS_ECDSA, KEYS_ED25519 };
+	struct keys_era era;
+	int n = 0;
+
+	keys_era(version, &era);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		ssh_key k;
+
+		if (!(era.kinds & kinds[i]) || (kinds[i] == KEYS_DSA && !s->dsa_ok))
+			continue;
+		k = decoy_key(s, kinds[i], decoy, era.rsa_bits);
+		if (!k)
+			continue;
+		if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, k) < 0) {
+			ssh_key_free(k);
+			continue;
+		}
+		n++;
+	}
+	return n > 0 ? 0 : -EIO;
 }
 
 static void
@@ -175,7 +234,7 @@ serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 	ssh_event ev = NULL;
 	time_t deadline = time(NULL) + SSHD_TIMEOUT_S;
 	bool no_config = false;
-	ssh_key key_copy;
+	ssh_key key_copy = NULL;
 
 	if (!bind || !session)
 		goto out;
@@ -186,14 +245,16 @@ serve(struct sshd *s, int fd, const struct sshd_key *key, const char *version)
 	 * decoy's behaviour must not depend on the host's files. */
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no_config) < 0)
 		goto out;
-	/* The bind takes ownership of the key it imports: the decoy's own
-	 * (made for this session: a few microseconds), else a copy of the
-	 * fallback. */
-	if (sshd_host_key(s->secret, key->daddr, (void **)&key_copy) < 0)
+	/* The bind takes ownership of the keys it imports: the decoy's own
+	 * (the RSA and DSA ones derived by the first session that needs
+	 * them, then cached), else a copy of the fallback. */
+	if (import_keys(s, bind, key->daddr, version) < 0) {
 		key_copy = ssh_key_dup(s->hostkey);
-	if (!key_copy || ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key_copy) < 0) {
-		ssh_key_free(key_copy);
-		goto out;
+		if (!key_copy ||
+		    ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key_copy) < 0) {
+			ssh_key_free(key_copy);
+			goto out;
+		}
 	}
 	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_BANNER, version) < 0 ||
 	    set_algos(bind, version) < 0 || ssh_bind_accept_fd(bind, session, fd) != SSH_OK)
@@ -239,8 +300,9 @@ worker(void *arg)
 		int fd;
 
 		while (!s->stop) {
-			for (int i = 0; i < SSHD_SESSIONS && !job; i++)
-				if (s->sess[i].queued && s->sess[i].peer_fd >= 0)
+			for (int i = 0; i < SSHD_SESSIONS; i++)
+				if (s->sess[i].queued && s->sess[i].peer_fd >= 0 &&
+				    (!job || s->sess[i].seq < job->seq))
 					job = &s->sess[i];
 			if (job)
 				break;
@@ -371,6 +433,37 @@ sshd_init(struct sshd *s, const uint8_t secret[32])
 	if (sshd_host_key(s->secret, 0, &probe) < 0)
 		return -EIO;
 	ssh_key_free(probe);
+	r = keys_cache_init(&s->keys, secret);
+	if (r < 0)
+		return r;
+	{
+		ssh_bind b = ssh_bind_new();
+
+		s->dsa_ok = b && ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+						      "ssh-dss") == 0;
+		if (b)
+			ssh_bind_free(b);
+	}
+	/* The same for the other kinds (small keys, not cached: fast). */
+	for (enum keys_kind k = KEYS_RSA; k <= KEYS_ECDSA; k <<= 1) {
+		EVP_PKEY *pk = NULL;
+		char *pem = NULL;
+		size_t pem_len = 0;
+
+		if (k == KEYS_DSA && !s->dsa_ok)
+			continue;
+		if (keys_derive(secret, "moat-chaff probe", k, 0, 512, &pk) < 0 ||
+		    keys_pem(pk, &pem, &pem_len) < 0 ||
+		    ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK) {
+			EVP_PKEY_free(pk);
+			if (pem)
+				OPENSSL_clear_free(pem, pem_len);
+			return -EIO;
+		}
+		ssh_key_free(key);
+		EVP_PKEY_free(pk);
+		OPENSSL_clear_free(pem, pem_len);
+	}
 	s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->event_fd < 0)
 		return -errno;
@@ -385,6 +478,55 @@ sshd_init(struct sshd *s, const uint8_t secret[32])
 	return 0;
 }
 
+static void *
+warm_main(void *arg)
+{
+	struct sshd *s = arg;
+
+	/* The lowest priority, set before sshd_warm() returns (the sandbox
+	 * that follows allows no setpriority). */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) < 0)
+		(void)0;	/* then at the normal priority */
+	pthread_mutex_lock(&s->mu);
+	s->warm_started = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < s->n_warm && !__atomic_load_n(&s->stop, __ATOMIC_RELAXED); i++) {
+		EVP_PKEY *pk = NULL;
+
+		if (keys_get_ahead(&s->keys, SSHD_KEY_LABEL, KEYS_RSA, s->warm[i].addr,
+				   s->warm[i].rsa_bits, &pk) == 0)
+			EVP_PKEY_free(pk);
+		__atomic_store_n(&s->warmed, i + 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+int
+sshd_warm(struct sshd *s, const struct sshd_warm *items, size_t n)
+{
+	int r;
+
+	if (s->have_warm || n == 0)
+		return 0;
+	if (n > SSHD_WARM)
+		n = SSHD_WARM;
+	s->warm = malloc(n * sizeof(*s->warm));
+	if (!s->warm)
+		return -ENOMEM;
+	memcpy(s->warm, items, n * sizeof(*s->warm));
+	s->n_warm = n;
+	r = pthread_create(&s->warm_thread, NULL, warm_main, s);
+	if (r != 0)
+		return -r;
+	s->have_warm = true;
+	pthread_mutex_lock(&s->mu);
+	while (!s->warm_started)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 void
 sshd_free(struct sshd *s)
 {
@@ -394,6 +536,12 @@ sshd_free(struct sshd *s)
 	s->stop = true;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	if (s->have_warm) {
+		pthread_join(s->warm_thread, NULL);	/* after its current key, at most ~1 s */
+		s->have_warm = false;
+	}
+	free(s->warm);
+	s->warm = NULL;
 	/* Workers blocked inside a session end at their socket's EOF. */
 	for (int i = 0; i < SSHD_SESSIONS; i++)
 		sshd_close(s, i);
@@ -404,6 +552,7 @@ sshd_free(struct sshd *s)
 			close(s->sess[i].peer_fd);
 	ssh_key_free(s->hostkey);
 	s->hostkey = NULL;
+	keys_cache_free(&s->keys);
 	OPENSSL_cleanse(s->secret, sizeof(s->secret));
 	close(s->event_fd);
 	pthread_mutex_destroy(&s->mu);
@@ -436,6 +585,7 @@ sshd_open(struct sshd *s, const struct sshd_key *key, const char *version)
 		ss->fd = fds[0];
 		ss->peer_fd = fds[1];
 		ss->key = *key;
+		ss->seq = s->seq++;
 		copy_cut(ss->version, sizeof(ss->version), version);
 		pthread_cond_signal(&s->cv);
 	}
