@@ -415,38 +415,53 @@ struct rate_eval {
 	double s[M__COUNT];	/* spreads, in rate units */
 	bool over;
 	bool strong;
-	bool syn;		/* over by its SYN excess (rate_syn_over) */
+	bool syn;		/* over by its SYN or new-flow excess (rate_share_over) */
+	int share;		/* then which: C_SYNS or C_FLOWS */
 	int worst;		/* the measure with the largest ratio */
 	double rel;		/* its ratio rate / expected */
-	double syn_x, syn_e;	/* SYNs/s and those expected, when over by them */
+	double syn_x, syn_e;	/* SYNs or new flows /s and those expected, when over by them */
 };
 
 /*
- * A SYN flood too small for the spread rule on a bursty series: the SYNs
- * above those the learned SYN share expects at the expected packet rate
+ * A SYN flood, or a flood of new flows (spoofed sources or ports: an ACK
+ * flood), too small for the spread rule on a bursty series: the SYNs (new
+ * flows) above those the learned share expects at the expected packet rate
  * are at least (ratio - 1) x the expected packet rate (the size the ratio
  * rule asks of any excess), at least RATE_SYN_EXCESS_SHARE of the packet
  * excess, and above their counting noise. The character stands in for the
  * spread rule: a series' own bursts (even 10x ones) are mostly data and
- * ACKs, so its spread says nothing about how many SYNs it sends, and a
- * flood adding half the series' rate in SYNs multiplies its SYN rate
- * several times. TCP only; needs a learned character.
+ * ACKs of flows already open, so its spread says nothing about how many
+ * SYNs or new flows it sends, and a flood adding half the series' rate in
+ * SYNs or in packets of new 5-tuples multiplies that rate several times.
+ * SYNs: TCP; new flows: TCP and UDP (the protocols with ports), and only
+ * when the packets are over the ratio rule too. Needs a
+ * learned character; a source that counts no flows (sFlow) never has a
+ * new-flow excess.
  */
 static bool
-rate_syn_over(const struct rate_series *s, const struct dparams_rate *pr,
-    const double c[C__COUNT], struct rate_eval *ev, double ratio, double dt)
+rate_share_over(const struct rate_series *s, const struct dparams_rate *pr,
+    const double c[C__COUNT], struct rate_eval *ev, double ratio, double dt, int k)
 {
 	double bp = s->ch[C_PKTS], e = ev->e[M_PKTS], es, ds;
 
-	if (pr->char_tolerance <= 0 || s->proto != PROTO_TCP || bp <= 0 || e <= 0 ||
-	    ev->x[M_PKTS] < pr->min_pps)
+	if (pr->char_tolerance <= 0 || bp <= 0 || e <= 0 || ev->x[M_PKTS] < pr->min_pps)
 		return false;
-	es = e * s->ch[C_SYNS] / bp;
-	ds = c[C_SYNS] - es;
-	ev->syn_x = c[C_SYNS];
+	if (k == C_SYNS ? s->proto != PROTO_TCP : s->proto != PROTO_TCP && s->proto != PROTO_UDP)
+		return false;
+	/* Every packet of a flood opens at most one flow: new flows above
+	   their share with no packet excess to carry them are counting noise
+	   (a series of short flows), so the packets must pass the ratio too. */
+	if (k == C_FLOWS && ev->x[M_PKTS] <= ratio * e)
+		return false;
+	es = e * s->ch[k] / bp;
+	ds = c[k] - es;
+	if (!(ds >= (ratio - 1) * e && ds >= RATE_SYN_EXCESS_SHARE * (ev->x[M_PKTS] - e) &&
+	    ds * dt > RATE_NOISE_SIGMAS * sqrt(fmax(es * dt, 1.0))))
+		return false;
+	ev->syn_x = c[k];
 	ev->syn_e = es;
-	return ds >= (ratio - 1) * e && ds >= RATE_SYN_EXCESS_SHARE * (ev->x[M_PKTS] - e) &&
-	    ds * dt > RATE_NOISE_SIGMAS * sqrt(fmax(es * dt, 1.0));
+	ev->share = k;
+	return true;
 }
 
 static void
@@ -487,7 +502,8 @@ rate_evaluate(const struct rate_series *s, const struct dparams_rate *pr, double
 			ev->rel = rel;
 		}
 	}
-	if (!ev->over && rate_syn_over(s, pr, c, ev, ratio, dt)) {
+	if (!ev->over && (rate_share_over(s, pr, c, ev, ratio, dt, C_SYNS) ||
+	    rate_share_over(s, pr, c, ev, ratio, dt, C_FLOWS))) {
 		ev->over = ev->syn = true;
 		ev->worst = M_PKTS;
 		ev->rel = ev->x[M_PKTS] / ev->e[M_PKTS];
@@ -627,8 +643,9 @@ rate_emit(struct rate_state *st, const struct rate_series *s, const struct readi
 		conf = ev->syn_x > 0 ? 100.0 * (1.0 - ev->syn_e / ev->syn_x) : 0;
 		d.confidence = (uint8_t)(conf < 1 ? 1 : conf > 100 ? 100 : conf);
 		snprintf(d.reason, sizeof(d.reason),
-		    "SYNs %.0f/s vs expected %.0f/s in packets %.0f/s vs expected %.0f/s, "
-		    "suspicion %u/%u", ev->syn_x, ev->syn_e, x, e, s->count, pr->persist);
+		    "%s %.0f/s vs expected %.0f/s in packets %.0f/s vs expected %.0f/s, "
+		    "suspicion %u/%u", ev->share == C_FLOWS ? "new flows" : "SYNs", ev->syn_x,
+		    ev->syn_e, x, e, s->count, pr->persist);
 		st->env.emit(st->env.ctx, &d);
 		return;
 	}
@@ -802,7 +819,7 @@ rate_tick(void *arg, uint64_t now_ns)
 }
 
 static void
-rate_reset(void *arg, uint32_t po_id, uint8_t proto, uint16_t port)
+rate_reset(void *arg, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
 {
 	struct rate_state *st = arg;
 
@@ -810,7 +827,7 @@ rate_reset(void *arg, uint32_t po_id, uint8_t proto, uint16_t port)
 		struct rate_series *s = &st->series[i];
 		const struct dparams_rate *pr;
 
-		if (s->po_id != po_id || s->proto != proto || s->port != port)
+		if (s->po_id != po_id || s->proto != proto || s->dir != dir || s->port != port)
 			continue;
 		pr = &st->env.params(st->env.ctx, po_id)->rate;
 		s->count = 0;
