@@ -116,12 +116,12 @@ struct port_tab {
  * current one turns over (the older is cleared and becomes current) after
  * COUNTERS_FLOW_AGE_S of packet time or when half its bits are set (both
  * are cleared after two quiet ages), so a flow is remembered for one to two
- * ages while it is quiet. A new flow
- * whose bits happen to be set (a collision) is missed; each counted one
- * weighs the inverse of the chance that a new flow is counted (the bits
- * still clear in both generations), which keeps the count unbiased however
- * full the bitmaps are (linear counting with a historic-inverse-probability
- * weight). Only the shard's writer thread touches this.
+ * ages while it is quiet. A new flow whose bits happen to be set (a
+ * collision) is missed; each counted one weighs the inverse of the chance
+ * that a new flow is counted (its bit still clear in both generations),
+ * which keeps the count unbiased however full the bitmaps are (linear
+ * counting with a historic-inverse-probability weight). Only the shard's
+ * writer thread touches this.
  */
 struct flow_seen {
 	uint64_t *bits[2];		/* FLOW_WORDS each */
