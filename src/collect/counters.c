@@ -130,6 +130,8 @@ struct flow_seen {
 	bool started;
 	uint64_t gen_start_ns;		/* packet time the current generation began */
 	uint64_t rng;			/* xorshift64: rounding of the weights */
+	double weight;			/* of a new flow, as of weight_at bits set */
+	uint32_t weight_at;		/* nset[cur] + nset[cur ^ 1] when computed; 0: stale */
 	struct hash_key key;		/* per table: a sender cannot aim collisions */
 };
 
@@ -733,7 +735,13 @@ flow_turn_over(struct flow_seen *f, uint64_t now_ns)
 	memset(f->bits[f->cur], 0, FLOW_WORDS * sizeof(uint64_t));
 	f->nset[f->cur] = 0;
 	f->gen_start_ns = now_ns;
+	f->weight_at = 0;
 }
+
+/* Bits set between two computations of a new flow's weight: it moves by
+   at most 256 / 2^18 (0.1 %) meanwhile, and a divide per packet of a
+   spoofed flood costs more than its hash. */
+#define FLOW_WEIGHT_EVERY 256u
 
 /*
  * The flow of a packet is its ordered 5-tuple, one per direction, as a
@@ -786,7 +794,8 @@ flow_word(uint64_t h)
 static uint64_t
 flow_new(struct flow_seen *f, const struct flow_rec *r, uint64_t h)
 {
-	uint64_t bit, d, w, num = (uint64_t)FLOW_BITS * FLOW_BITS;
+	uint64_t bit, w, num = (uint64_t)FLOW_BITS * FLOW_BITS;
+	uint32_t set;
 	size_t word;
 	double wf;
 	unsigned prev;
@@ -807,17 +816,23 @@ flow_new(struct flow_seen *f, const struct flow_rec *r, uint64_t h)
 	prev = f->cur ^ 1u;
 	if (f->bits[f->cur][word] & bit)
 		return 0;
-	/* The chance a new flow is counted, before this one sets its bit. */
-	d = (uint64_t)(FLOW_BITS - f->nset[f->cur]) * (FLOW_BITS - f->nset[prev]);
 	f->bits[f->cur][word] |= bit;
 	f->nset[f->cur]++;
 	if (f->bits[prev][word] & bit)
 		return 0;	/* seen in the older generation: still the same flow */
-	if (d == num)
+	set = f->nset[f->cur] + f->nset[prev] - 1;	/* before this flow's bit */
+	if (set == 0)
 		return 1;
-	/* Rounded at random so the sum keeps the fraction (a double divide:
-	   two integer ones cost as much as the hash). */
-	wf = (double)num / (double)d;
+	if (f->weight_at == 0 || set - f->weight_at >= FLOW_WEIGHT_EVERY) {
+		/* 1 / the chance a new flow is counted: both its bits clear */
+		uint64_t d = (uint64_t)(FLOW_BITS - (f->nset[f->cur] - 1)) *
+		    (FLOW_BITS - f->nset[prev]);
+
+		f->weight = (double)num / (double)d;
+		f->weight_at = set;
+	}
+	/* Rounded at random so the sum keeps the fraction. */
+	wf = f->weight;
 	w = (uint64_t)wf;
 	f->rng ^= f->rng << 13;
 	f->rng ^= f->rng >> 7;

@@ -681,6 +681,61 @@ test_ack_flood_on_bursty_series(void **state)
 	h_free(h);
 }
 
+/*
+ * State saved before packet input counted new flows (MDR4): a share learned
+ * there is 0. Loaded, the share is unknown (not 0) and re-learned from the
+ * next readings, so the series' own new flows are not a flood's; once
+ * learned, an ACK flood of new flows is found again. The same blob as MDR5
+ * keeps its share as saved.
+ */
+static void
+test_blob_before_flow_counting(void **state)
+{
+	struct harness *a = h_new(false), *b = h_new(false);
+	uint8_t *blob, *blob2;
+	size_t len, len2;
+	unsigned before;
+
+	a->p.rate.learn_s = b->p.rate.learn_s = 1800;
+	for (unsigned s = 0; s < 2400; s++) {	/* learned from input without flows */
+		bool burst = s % 30 == 17 || s % 30 == 18;
+		double pk = (burst ? 150 : 30) * (1 + 0.5 * h_noise(a));
+		struct reading r = {
+			.time_ns = T0 + (uint64_t)(s + 1) * NS, .interval_ns = NS, .po_id = 7,
+			.proto = PROTO_TCP, .dir = DIR_IN, .packets = (uint64_t)pk,
+			.bytes = (uint64_t)(pk * 60), .syns = (uint64_t)(pk * (burst ? 0.02 : 0.12)),
+		};
+
+		detect_rate_ops.feed(a->st, &r);
+	}
+	assert_int_equal(detect_rate_ops.save(a->st, &blob, &len), 0);
+	assert_memory_equal(blob, "MDR5", 4);
+	blob[3] = '4';
+	assert_int_equal(detect_rate_ops.load(b->st, blob, len), 0);
+	/* saved again: MDR5 with the share unknown (-1), and that loads too */
+	assert_int_equal(detect_rate_ops.save(b->st, &blob2, &len2), 0);
+	assert_int_equal(len, len2);
+	assert_int_equal(detect_rate_ops.load(b->st, blob2, len2), 0);
+	b->rng = a->rng;
+	before = b->attacks;
+	h_run_bursty(b, 2400, 3600, 0);			/* now with flows: its own */
+	assert_int_equal(b->attacks, before);
+	for (unsigned s = 3600; s < 3610 && b->attacks == before; s++)
+		h_run_bursty2(b, s, s + 1, 0, 60);
+	assert_true(b->attacks > before);
+	assert_non_null(strstr(b->last.reason, "new flows"));
+	/* hostile: a negative share other than -1 (unknown) is refused; the
+	   series' last two counts are its new flows and fragments */
+	assert_memory_equal(blob2 + len2 - 16, "\xbf\xf0\0\0\0\0\0\0", 8);	/* -1.0 */
+	blob2[len2 - 16] = 0xc0;
+	blob2[len2 - 15] = 0x00;					/* -2.0 */
+	assert_int_equal(detect_rate_ops.load(a->st, blob2, len2), -EINVAL);
+	free(blob);
+	free(blob2);
+	h_free(a);
+	h_free(b);
+}
+
 int
 main(void)
 {
@@ -702,6 +757,7 @@ main(void)
 		cmocka_unit_test(test_profile_expects_morning_rise),
 		cmocka_unit_test(test_blob_round_trip),
 		cmocka_unit_test(test_blob_hostile),
+		cmocka_unit_test(test_blob_before_flow_counting),
 		cmocka_unit_test(test_remap_po),
 		cmocka_unit_test(test_forget_po),
 		cmocka_unit_test(test_silent_series_yield_to_traffic),

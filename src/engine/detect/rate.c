@@ -48,8 +48,9 @@
 
 #define RATE_SLOT_S 900.0			/* a quarter of an hour */
 #define RATE_SLOTS 672				/* quarter hours in a week */
-#define RATE_BLOB_MAGIC 0x4d445234u	/* "MDR4": MDR3 plus the peaks */
-#define RATE_BLOB_MAGIC3 0x4d445233u	/* "MDR3": loaded with unknown peaks */
+#define RATE_BLOB_MAGIC 0x4d445235u	/* "MDR5": MDR4; the new-flow share may be unknown */
+#define RATE_BLOB_MAGIC4 0x4d445234u	/* "MDR4": loaded with an unknown new-flow share */
+#define RATE_BLOB_MAGIC3 0x4d445233u	/* "MDR3": also unknown peaks */
 #define RATE_BLOB_MAGIC2 0x4d445232u	/* "MDR2": also an unknown character */
 /* Weight of the previous readings in the recent excess (about 3 readings),
  * which decides whether a surge is declared. */
@@ -116,7 +117,8 @@ struct rate_series {
 	uint64_t start_ns;	/* first reading since start or reset */
 	uint64_t last_ns;
 	struct rate_measure m[M__COUNT];
-	double ch[C__COUNT];	/* EWMA of each count's rate, unfrozen traffic only: the character */
+	double ch[C__COUNT];	/* EWMA of each count's rate, unfrozen traffic only: the character;
+				   ch[C_FLOWS] < 0: the new-flow share is unknown */
 	/* The shift window: since the count left zero (not saved). */
 	struct rate_excess win;		/* the whole window */
 	struct rate_excess recent;	/* the same, decaying: the last few readings */
@@ -444,7 +446,8 @@ rate_share_over(const struct rate_series *s, const struct dparams_rate *pr,
 {
 	double bp = s->ch[C_PKTS], e = ev->e[M_PKTS], es, ds;
 
-	if (pr->char_tolerance <= 0 || bp <= 0 || e <= 0 || ev->x[M_PKTS] < pr->min_pps)
+	if (pr->char_tolerance <= 0 || bp <= 0 || e <= 0 || ev->x[M_PKTS] < pr->min_pps ||
+	    s->ch[k] < 0)
 		return false;
 	if (k == C_SYNS ? s->proto != PROTO_TCP : s->proto != PROTO_TCP && s->proto != PROTO_UDP)
 		return false;
@@ -522,11 +525,21 @@ rate_counts(const struct reading *r, double dt, double ret_c[C__COUNT])
 	ret_c[C_FRAGS] = (double)r->frags / dt;
 }
 
+/*
+ * An unknown new-flow share (state saved before packet input counted new
+ * flows: what it learned there was 0) starts from the first reading with
+ * packets, at that reading's share of the learned packet rate, and is
+ * learned as usual from then on.
+ */
 static void
 rate_char_learn(struct rate_series *s, const double c[C__COUNT], double alpha)
 {
+	if (s->ch[C_FLOWS] < 0 && c[C_PKTS] > 0)
+		s->ch[C_FLOWS] = s->ch[C_PKTS] > 0 ? s->ch[C_PKTS] * c[C_FLOWS] / c[C_PKTS] :
+		    c[C_FLOWS];
 	for (int k = 0; k < C__COUNT; k++)
-		s->ch[k] = (1 - alpha) * s->ch[k] + alpha * c[k];
+		if (s->ch[k] >= 0)
+			s->ch[k] = (1 - alpha) * s->ch[k] + alpha * c[k];
 }
 
 static void
@@ -548,7 +561,7 @@ rate_window_add(struct rate_series *s, const double c[C__COUNT], const struct ra
 
 	for (int k = 0; k < C__COUNT; k++) {
 		double e = k == C_BYTES ? ev->e[M_BYTES] : k == C_PKTS ? ev->e[M_PKTS] :
-		    bp > 0 ? ev->e[M_PKTS] * s->ch[k] / bp : 0;
+		    bp > 0 ? ev->e[M_PKTS] * fmax(s->ch[k], 0) / bp : 0;
 		double x = (c[k] - e) * dt;
 
 		s->win.ex[k] += x;
@@ -588,6 +601,9 @@ rate_organic(const struct rate_series *s, const struct rate_excess *w, double to
 	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++) {
 		int k = shares[i];
 		double b = s->ch[k] / bp;
+
+		if (s->ch[k] < 0)
+			continue;	/* an unknown share judges nothing */
 		double t = k == C_FLOWS ? 2 * tol : tol;
 		double allow = (t * b + RATE_SHARE_SLACK) * xp +
 		    RATE_NOISE_SIGMAS * sqrt(w->tot[k] + b * b * w->tot[C_PKTS]);
@@ -951,8 +967,12 @@ rate_load_measure(struct cursor *c, struct rate_measure *m, bool with_peak)
 	return known == m->prof.nlearned;
 }
 
+/* with_char: the blob has a character (MDR3 on); with_peak: peaks (MDR4
+ * on); flows_known: its new-flow share is to be trusted (MDR5, where it may
+ * also say unknown, -1). */
 static bool
-rate_load_series(struct cursor *c, struct rate_series *s, bool with_char, bool with_peak)
+rate_load_series(struct cursor *c, struct rate_series *s, bool with_char, bool with_peak,
+    bool flows_known)
 {
 	uint8_t flags;
 
@@ -970,8 +990,13 @@ rate_load_series(struct cursor *c, struct rate_series *s, bool with_char, bool w
 		if (!rate_load_measure(c, &s->m[m], with_peak))
 			return false;
 	for (int k = 0; with_char && k < C__COUNT; k++)
-		if (!detect_cur_f64(c, &s->ch[k]) || !(s->ch[k] >= 0 && s->ch[k] <= 1e18))
+		if (!detect_cur_f64(c, &s->ch[k]) || !((s->ch[k] >= 0 && s->ch[k] <= 1e18) ||
+		    (k == C_FLOWS && flows_known && s->ch[k] == -1.0)))
 			return false;
+	/* Before MDR5 packet input counted no new flows, so a share learned
+	 * from it is 0 and would make every new flow look like a flood's. */
+	if (with_char && !flows_known)
+		s->ch[C_FLOWS] = -1.0;
 	return true;
 }
 
@@ -984,7 +1009,8 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 	int r = -EINVAL;
 
 	if (!cur_be32(&c, &magic) || !cur_be32(&c, &n) ||
-	    (magic != RATE_BLOB_MAGIC && magic != RATE_BLOB_MAGIC3 && magic != RATE_BLOB_MAGIC2) ||
+	    (magic != RATE_BLOB_MAGIC && magic != RATE_BLOB_MAGIC4 && magic != RATE_BLOB_MAGIC3 &&
+	    magic != RATE_BLOB_MAGIC2) ||
 	    n > LIMIT_DETECT_SERIES || n > cur_left(&c) / 8)
 		return -EINVAL;
 	tmp.cap = n ? n : 1;
@@ -993,7 +1019,7 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 		return -ENOMEM;
 	for (tmp.n = 0; tmp.n < n; tmp.n++)
 		if (!rate_load_series(&c, &tmp.series[tmp.n], magic != RATE_BLOB_MAGIC2,
-		    magic == RATE_BLOB_MAGIC))
+		    magic == RATE_BLOB_MAGIC || magic == RATE_BLOB_MAGIC4, magic == RATE_BLOB_MAGIC))
 			goto out;
 	if (!cur_empty(&c))
 		goto out;
