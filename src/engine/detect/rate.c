@@ -600,12 +600,13 @@ rate_organic(const struct rate_series *s, const struct rate_excess *w, double to
 		return false;
 	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++) {
 		int k = shares[i];
-		double b = s->ch[k] / bp;
+		double b, t, allow;
 
 		if (s->ch[k] < 0)
 			continue;	/* an unknown share judges nothing */
-		double t = k == C_FLOWS ? 2 * tol : tol;
-		double allow = (t * b + RATE_SHARE_SLACK) * xp +
+		b = s->ch[k] / bp;
+		t = k == C_FLOWS ? 2 * tol : tol;
+		allow = (t * b + RATE_SHARE_SLACK) * xp +
 		    RATE_NOISE_SIGMAS * sqrt(w->tot[k] + b * b * w->tot[C_PKTS]);
 
 		if (fabs(w->ex[k] - b * xp) > allow)
