@@ -6,14 +6,25 @@
  * inbound traffic, the source for outbound (a record between two POs counts
  * for both). Counts are scaled by the record's sampling rate. For every
  * (PO, {tcp,udp,icmp,other}, {in,out}) the counters keep bytes, packets,
- * flows (flow records only; packet inputs count no flows), SYNs and
- * fragments; for TCP and UDP also per configured port of the PO (inbound:
+ * flows, SYNs and fragments; for TCP and UDP also per configured port of the PO (inbound:
  * the destination port, outbound: the source port — the PO's service port
  * either way); per network location (exporter / capture point) the same,
  * summed over all POs; and, per interval, the inbound traffic of every
  * destination host inside each PO per protocol (at most LIMIT_COLLECT_HOSTS
  * (PO, protocol, host) entries per shard) so an attack names its targets
  * and per-host thresholds can be checked.
+ *
+ * Flows: a flow record counts one flow (times its sampling). Unsampled
+ * packet input (pcap, AF_PACKET; sampling 1) counts a new flow for every
+ * packet whose ordered 5-tuple (protocol, addresses, ports) was not seen in
+ * the last COUNTERS_FLOW_AGE_S to 2 x COUNTERS_FLOW_AGE_S of packet time,
+ * per writer shard, in a fixed bitmap of 2 x LIMIT_COLLECT_FLOW_BITS bits
+ * under a random key per shard (see counters.c): a flood of spoofed sources costs
+ * no memory, and the count stays an unbiased estimate (each counted flow
+ * weighs the inverse of the chance that a new one finds its bits clear)
+ * when collisions start to hide flows. Flows of traffic that matches no
+ * PO are not counted. Sampled packets (sFlow) count no flows: a 1-in-N
+ * sample sees a share of the flows that depends on their length.
  *
  * Threads: every writer thread owns one shard (counters_shard()); the add
  * path takes no lock, allocates nothing and writes only its shard's
@@ -38,6 +49,10 @@
 #include "collect/flowrec.h"
 #include "common/lpm.h"
 #include "collect/reading.h"
+
+/* How long a quiet 5-tuple of packet input is remembered as a flow (one to
+   two of these); NetFlow's usual inactive timeout. */
+#define COUNTERS_FLOW_AGE_S 15u
 
 enum counters_field {
 	CNT_BYTES,

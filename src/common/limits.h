@@ -79,6 +79,12 @@
 /* Probes in a host table (half full at most) before the entry is dropped:
    64 cache lines bound a record's cost whatever addresses a flood uses. */
 #define LIMIT_COLLECT_HOST_PROBES	64u
+/* Bits per generation of a counter shard's new-flow bitmap for packet
+   inputs (two generations: 2 x 64 KiB per shard, allocated once). A flood
+   of spoofed 5-tuples fills it and makes it turn over early; memory never
+   grows, the estimate stays unbiased (see counters.h). 2^19 bits hold
+   ~360k distinct flows per generation before a forced turn-over. */
+#define LIMIT_COLLECT_FLOW_BITS		(1u << 19)
 /* Allow-list prefixes per collector. */
 #define LIMIT_COLLECT_ALLOW		64u
 /* Capture worker threads (PACKET_FANOUT members) per interface. */

@@ -156,10 +156,118 @@ test_packets_fragments_and_icmp_class(void **state)
 	counters_tick(cnt, 101 * NS, NULL, NULL);
 	counters_po_stat(cnt, PO_WEB, PROTO_UDP, DIR_IN, &st);
 	assert_int_equal(st.last[CNT_FRAGS], 1);
-	assert_int_equal(st.last[CNT_FLOWS], 0);	/* packets are not flows */
+	assert_int_equal(st.last[CNT_FLOWS], 1);	/* an unsampled packet starts a flow */
 	counters_po_stat(cnt, PO_WEB, PROTO_ICMP, DIR_IN, &st);
 	assert_int_equal(st.last[CNT_PACKETS], 4);
 	assert_int_equal(st.last[CNT_BYTES], 400);
+	assert_int_equal(st.last[CNT_FLOWS], 0);	/* sampled packets count no flows */
+}
+
+static struct flow_rec
+pkt(const char *src, const char *dst, uint8_t proto, uint16_t sport, uint16_t dport,
+    uint64_t t_s)
+{
+	struct flow_rec r = rec(src, dst, proto, 60, 1, 1);
+
+	r.flags = FLOWREC_PACKET;
+	r.sport = sport;
+	r.dport = dport;
+	r.time_ns = t_s * NS;
+	return r;
+}
+
+static uint64_t
+flows_last(uint32_t po, unsigned proto, unsigned dir)
+{
+	struct counters_stat st;
+
+	assert_int_equal(counters_po_stat(cnt, po, proto, dir, &st), 0);
+	return st.last[CNT_FLOWS];
+}
+
+/* Packet input: one flow per ordered 5-tuple until it has been quiet for
+   one to two COUNTERS_FLOW_AGE_S. */
+static void
+test_packet_flows_new_and_aged(void **state)
+{
+	struct counters_shard *sh = counters_shard(cnt, 0);
+	const uint64_t t0 = 1000, age = COUNTERS_FLOW_AGE_S;
+	struct flow_rec r;
+
+	for (int i = 0; i < 100; i++) {
+		r = pkt("203.0.113.1", "192.0.2.10", 6, 40000, 80, t0);
+		counters_add(sh, &r, 1);
+	}
+	r = pkt("192.0.2.10", "203.0.113.1", 6, 80, 40000, t0);	/* the reply: a flow out */
+	counters_add(sh, &r, 1);
+	r = pkt("203.0.113.1", "192.0.2.10", 17, 40000, 80, t0);	/* UDP: another flow */
+	counters_add(sh, &r, 1);
+	r = pkt("203.0.113.1", "192.0.2.10", 6, 40001, 80, t0);	/* another source port */
+	counters_add(sh, &r, 1);
+	r = pkt("203.0.113.1", "203.0.113.2", 6, 1, 2, t0);	/* no PO: not counted */
+	counters_add(sh, &r, 1);
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	assert_int_equal(flows_last(PO_WEB, PROTO_TCP, DIR_IN), 2);
+	assert_int_equal(flows_last(PO_WEB, PROTO_TCP, DIR_OUT), 1);
+	assert_int_equal(flows_last(PO_WEB, PROTO_UDP, DIR_IN), 1);
+
+	/* Seen again within an age, then once more an age later: still the
+	   same flow (it moves to the newer generation). */
+	r = pkt("203.0.113.1", "192.0.2.10", 6, 40000, 80, t0 + age - 1);
+	counters_add(sh, &r, 1);
+	r = pkt("203.0.113.1", "192.0.2.10", 6, 40000, 80, t0 + 2 * age - 1);
+	counters_add(sh, &r, 1);
+	counters_tick(cnt, 102 * NS, NULL, NULL);
+	assert_int_equal(flows_last(PO_WEB, PROTO_TCP, DIR_IN), 0);
+
+	/* Quiet for more than two ages: a new flow. */
+	r = pkt("203.0.113.1", "192.0.2.10", 6, 40000, 80, t0 + 4 * age + 1);
+	counters_add(sh, &r, 1);
+	counters_tick(cnt, 103 * NS, NULL, NULL);
+	assert_int_equal(flows_last(PO_WEB, PROTO_TCP, DIR_IN), 1);
+}
+
+/*
+ * A flood of spoofed 5-tuples, several times what the bitmaps hold: the
+ * bitmaps turn over early instead of growing, and the count stays close to
+ * the truth (the weights make up for the flows collisions hide).
+ */
+static void
+test_packet_flows_spoofed_flood(void **state)
+{
+	struct counters_shard *sh = counters_shard(cnt, 0);
+	enum { BATCH = 256, NFLOWS = 8 * LIMIT_COLLECT_FLOW_BITS };
+	static struct flow_rec b[BATCH];
+	uint32_t x = 12345;
+	uint64_t got, benign;
+
+	for (unsigned i = 0; i < NFLOWS; i += BATCH) {
+		for (unsigned k = 0; k < BATCH; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			b[k] = pkt("203.0.113.1", "192.0.2.10", 17, (uint16_t)x, 53, 2000);
+			memcpy(b[k].src.a, &x, 4);	/* a random source, a random port */
+			b[k].src.a[0] = 203;
+		}
+		counters_add(sh, b, BATCH);
+	}
+	counters_tick(cnt, 101 * NS, NULL, NULL);
+	got = flows_last(PO_WEB, PROTO_UDP, DIR_IN);
+	/* xorshift32 does not repeat within 2^32 - 1 draws: every tuple is new
+	   up to the few whose random source byte was overwritten alike. */
+	assert_true(got > (uint64_t)(NFLOWS * 0.97) && got < (uint64_t)(NFLOWS * 1.03));
+
+	/* One benign flow, many packets, after the flood: at most one flow's
+	   weight (or none: with the bitmaps half full its bits may be set). */
+	for (int i = 0; i < 1000; i++) {
+		struct flow_rec r = pkt("198.51.100.9", "192.0.2.10", 6, 5000, 443, 2001);
+
+		counters_add(sh, &r, 1);
+	}
+	counters_tick(cnt, 102 * NS, NULL, NULL);
+	benign = flows_last(PO_WEB, PROTO_TCP, DIR_IN);
+	assert_true(benign <= 4);
 }
 
 static void
@@ -612,6 +720,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_samples_for_top_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_between_two_pos_counts_for_both, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_packets_fragments_and_icmp_class, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packet_flows_new_and_aged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packet_flows_spoofed_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rates_and_intervals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top_hosts_per_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locations, setup, teardown),

@@ -22,6 +22,7 @@ struct harness {
 	unsigned changes, resets;
 	enum decision_state last_old, last_new;
 	uint16_t reset_port;
+	uint8_t reset_dir;
 };
 
 static const struct dparams *
@@ -50,12 +51,13 @@ h_changed(void *ctx, const struct decision_attack *a, enum decision_state old)
 }
 
 static void
-h_reset(void *ctx, uint32_t po_id, uint8_t proto, uint16_t port)
+h_reset(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
 {
 	struct harness *h = ctx;
 
 	h->resets++;
 	h->reset_port = port;
+	h->reset_dir = dir;
 }
 
 static int
@@ -395,6 +397,131 @@ test_blob(void **state)
 }
 
 static void
+detect_dir(struct harness *h, uint32_t po, uint8_t proto, uint8_t dir, uint64_t t_s,
+    uint64_t life_s)
+{
+	struct detection d = {
+		.kind = DETECT_ATTACK, .detector = "rate", .po_id = po, .proto = proto, .dir = dir,
+		.confidence = 80, .time_ns = t_s * NS, .expiry_ns = (t_s + life_s) * NS,
+	};
+
+	strcpy(d.reason, dir == DIR_IN ? "in" : "out");
+	decision_detect(h->dp, &d);
+}
+
+/*
+ * An outbound burst and an inbound flood of the same PO and protocol are two
+ * attacks: each is typed from its own direction's readings, the outbound
+ * one is never mitigated (detect-only), and each ending resets only its
+ * own direction.
+ */
+static void
+test_direction_keyed(void **state)
+{
+	struct harness *h = *state;
+	const struct decision_attack *out, *in;
+	struct reading r = {
+		.time_ns = 102 * NS, .interval_ns = NS, .po_id = 1, .proto = PROTO_TCP,
+		.dir = DIR_OUT, .packets = 20000, .bytes = 30000000,
+	};
+
+	detect_dir(h, 1, PROTO_TCP, DIR_OUT, 100, 10);
+	detect_dir(h, 1, PROTO_TCP, DIR_IN, 101, 100);
+	assert_int_equal(decision_live_count(h->dp), 2);
+	out = decision_get(h->dp, 1);
+	in = decision_get(h->dp, 2);
+	assert_int_equal(out->dir, DIR_OUT);
+	assert_int_equal(in->dir, DIR_IN);
+	assert_true(out->detect_only);
+	assert_false(in->detect_only);
+	assert_string_equal(in->reason, "in");
+	decision_feed(h->dp, &r);			/* the download */
+	r.dir = DIR_IN;
+	r.packets = 5000;
+	r.bytes = 200000;
+	r.syns = 4800;
+	decision_feed(h->dp, &r);			/* the SYN flood */
+	assert_int_equal(out->type, DECISION_TYPE_TCP_OTHER);
+	assert_true(out->peak_pps == 20000);
+	assert_int_equal(in->type, DECISION_TYPE_SYN_FLOOD);
+	assert_true(in->peak_pps == 5000);
+	/* an inbound observation never feeds the outbound attack */
+	struct decision_obs o = { .po_id = 1, .proto = PROTO_TCP, .alen = 4,
+		.src = { 198, 51, 100, 1 }, .dst = { 203, 0, 113, 10 }, .sport = 1234, .dport = 80,
+		.packets = 10 };
+	decision_observe(h->dp, &o);
+	decision_tick(h->dp, 103 * NS);
+	assert_int_equal(in->ntop[DECISION_TOP_SOURCES], 1);
+	assert_int_equal(out->ntop[DECISION_TOP_SOURCES], 0);
+	/* the outbound one ends first, resetting its direction only */
+	decision_tick(h->dp, 141 * NS);
+	assert_int_equal(h->resets, 1);
+	assert_int_equal(h->reset_dir, DIR_OUT);
+	assert_int_equal(decision_live_count(h->dp), 1);
+	assert_int_equal(decision_get(h->dp, 2)->state, DECISION_DECLARED);
+	/* a detection of the other direction with a bad value is refused */
+	detect_dir(h, 1, PROTO_TCP, DIR__COUNT, 150, 10);
+	assert_int_equal(decision_live_count(h->dp), 1);
+	assert_int_equal(decision_refused(h->dp), 1);
+}
+
+/*
+ * A blob saved before attacks were keyed by direction (the format is the
+ * same): an outbound attack that took an inbound SYN flood's detection, not
+ * detect-only then. It loads, comes back detect-only (never mitigated), and
+ * the flood's next detection opens its own inbound attack.
+ */
+static const uint8_t old_blob[] = {
+	0x4d, 0x44, 0x41, 0x31, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+	0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00,
+	0x00, 0x02, 0x00, 0x00, 0x00, 0x50, 0x00, 0x00, 0x00, 0x17, 0x48, 0x76,
+	0xe8, 0x00, 0x00, 0x00, 0x00, 0x17, 0x48, 0x76, 0xe8, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x17, 0x84, 0x11,
+	0xb2, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0x6f, 0x75, 0x74, 0x20, 0x62,
+	0x75, 0x72, 0x73, 0x74, 0x01, 0x04, 0x72, 0x61, 0x74, 0x65, 0x50, 0x00,
+	0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x17, 0x48, 0x76, 0xe8, 0x00, 0x00,
+	0x00, 0x00, 0x17, 0x84, 0x11, 0xb2, 0x00, 0x00, 0x00, 0x00, 0x25, 0x40,
+	0xbe, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+static void
+test_blob_before_direction(void **state)
+{
+	struct harness *h = *state;
+	const struct decision_attack *a;
+
+	assert_int_equal(decision_load(h->dp, old_blob, sizeof(old_blob)), 0);
+	a = only_live(h);
+	assert_int_equal(a->dir, DIR_OUT);
+	assert_int_equal(a->state, DECISION_DECLARED);
+	assert_true(a->detect_only);
+	detect_dir(h, 1, PROTO_TCP, DIR_IN, 102, 10);
+	assert_int_equal(decision_live_count(h->dp), 2);
+	a = decision_get(h->dp, 2);
+	assert_int_equal(a->dir, DIR_IN);
+	assert_false(a->detect_only);
+	/* both saved and loaded again: two attacks on one (PO, protocol, port) */
+	uint8_t *blob;
+	size_t len;
+
+	assert_int_equal(decision_save(h->dp, &blob, &len), 0);
+	assert_int_equal(decision_load(h->dp, blob, len), 0);
+	assert_int_equal(decision_live_count(h->dp), 2);
+	for (size_t cut = 0; cut < sizeof(old_blob); cut++)
+		assert_int_equal(decision_load(h->dp, old_blob, cut), -EINVAL);
+	assert_int_equal(decision_live_count(h->dp), 2);
+	free(blob);
+}
+
+static void
 test_remap(void **state)
 {
 	struct harness *h = *state;
@@ -435,6 +562,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_port_targets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direction_keyed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_before_direction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remap, setup, teardown),
 		cmocka_unit_test(test_names),
 	};

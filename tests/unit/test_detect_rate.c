@@ -235,14 +235,14 @@ test_reset(void **state)
 	h_run(h, 0, 600, 1000);
 	h_run(h, 600, 610, 3000);
 	assert_true(h->attacks > 0);
-	detect_rate_ops.reset(h->st, 7, PROTO_UDP, 0);
+	detect_rate_ops.reset(h->st, 7, PROTO_UDP, DIR_IN, 0);
 	h->attacks = h->suspects = 0;
 	h_run(h, 610, 611, 1400);	/* enter thresholds again after the reset */
 	assert_int_equal(h->attacks, 0);
 	assert_int_equal(h->suspects, 0);
 	/* the seed's behaviour: reset re-learns the baseline (warm-up again) */
 	h->p.rate.reset_baseline = true;
-	detect_rate_ops.reset(h->st, 7, PROTO_UDP, 0);
+	detect_rate_ops.reset(h->st, 7, PROTO_UDP, DIR_IN, 0);
 	h_run(h, 611, 615, 3000);
 	assert_int_equal(h->attacks + h->suspects, 0);
 	h_free(h);
@@ -292,7 +292,7 @@ test_port_series(void **state)
 	assert_int_equal(h->last.proto, PROTO_UDP);
 	assert_int_equal(h->last.po_id, 7);
 	/* a reset of port 53 forgets its suspicion (enter thresholds again) */
-	detect_rate_ops.reset(h->st, 7, PROTO_UDP, 53);
+	detect_rate_ops.reset(h->st, 7, PROTO_UDP, DIR_IN, 53);
 	h->attacks = 0;
 	h_feed_port(h, T0 + 611 * NS, 53, 130);
 	assert_int_equal(h->attacks, 0);
@@ -559,10 +559,12 @@ test_organic_surge(void **state)
 }
 
 /* One TCP reading: `benign` packets/s (+-50 %: a busy web server's seconds
- * vary that much) of 60 bytes with `syn_share` of them SYNs, and `syns`
- * packets/s of SYN flood (40 bytes each). */
+ * vary that much) of 60 bytes with `syn_share` of them SYNs (each opening a
+ * flow), `syns` packets/s of SYN flood and `acks` packets/s of ACK flood
+ * from random ports (40 bytes each, a new flow each). */
 static void
-h_feed_tcp(struct harness *h, unsigned s, double benign, double syn_share, double syns)
+h_feed_tcp(struct harness *h, unsigned s, double benign, double syn_share, double syns,
+    double acks)
 {
 	double pk = benign * (1 + 0.5 * h_noise(h));
 	struct reading r = {
@@ -571,9 +573,10 @@ h_feed_tcp(struct harness *h, unsigned s, double benign, double syn_share, doubl
 		.po_id = 7,
 		.proto = PROTO_TCP,
 		.dir = DIR_IN,
-		.packets = (uint64_t)(pk + syns),
-		.bytes = (uint64_t)(pk * 60 + syns * 40),
+		.packets = (uint64_t)(pk + syns + acks),
+		.bytes = (uint64_t)(pk * 60 + (syns + acks) * 40),
 		.syns = (uint64_t)(pk * syn_share + syns),
+		.flows = (uint64_t)(pk * syn_share + syns + acks),
 	};
 
 	detect_rate_ops.feed(h->st, &r);
@@ -582,13 +585,19 @@ h_feed_tcp(struct harness *h, unsigned s, double benign, double syn_share, doubl
 /* A bursty series: 30 packets/s, 12 % SYNs, and every 30 s a download's
  * two-second ACK train of 150 packets/s (2 % SYNs): 5x its mean. */
 static void
-h_run_bursty(struct harness *h, unsigned from, unsigned to, double syns)
+h_run_bursty2(struct harness *h, unsigned from, unsigned to, double syns, double acks)
 {
 	for (unsigned s = from; s < to; s++) {
 		bool burst = s % 30 == 17 || s % 30 == 18;
 
-		h_feed_tcp(h, s, burst ? 150 : 30, burst ? 0.02 : 0.12, syns);
+		h_feed_tcp(h, s, burst ? 150 : 30, burst ? 0.02 : 0.12, syns, acks);
 	}
+}
+
+static void
+h_run_bursty(struct harness *h, unsigned from, unsigned to, double syns)
+{
+	h_run_bursty2(h, from, to, syns, 0);
 }
 
 static void
@@ -633,6 +642,100 @@ test_small_syn_flood_on_bursty_series(void **state)
 	h_free(h);
 }
 
+/* +60 ACKs/s from random ports (a new flow each): 2.6x the series' mean
+ * packets, inside its usual download bursts (150/s), with its packet size
+ * and no SYNs; only its new flows (~4/s to ~64/s) tell it apart. Without
+ * flow counts (sFlow) it stays unseen. */
+static void
+test_ack_flood_on_bursty_series(void **state)
+{
+	struct harness *h = h_new(false);
+	unsigned before;
+
+	h->p.rate.learn_s = 1800;
+	h_run_bursty(h, 0, 2400, 0);
+	before = h->attacks;
+	for (unsigned s = 2400; s < 2410 && h->attacks == before; s++)
+		h_run_bursty2(h, s, s + 1, 0, 60);
+	assert_true(h->attacks > before);
+	assert_non_null(strstr(h->last.reason, "new flows"));	/* the declaring reading's */
+	h_free(h);
+
+	h = h_new(false);
+	h->p.rate.learn_s = 1800;
+	h_run_bursty(h, 0, 2400, 0);
+	before = h->attacks;
+	for (unsigned s = 2400; s < 2410; s++) {	/* the same flood, no flows counted */
+		bool burst = s % 30 == 17 || s % 30 == 18;
+		double pk = burst ? 150 : 30;
+		struct reading r = {
+			.time_ns = T0 + (uint64_t)(s + 1) * NS, .interval_ns = NS, .po_id = 7,
+			.proto = PROTO_TCP, .dir = DIR_IN, .packets = (uint64_t)(pk + 60),
+			.bytes = (uint64_t)(pk * 60 + 60 * 40),
+			.syns = (uint64_t)(pk * (burst ? 0.02 : 0.12)),
+		};
+
+		detect_rate_ops.feed(h->st, &r);
+	}
+	assert_int_equal(h->attacks, before);
+	h_free(h);
+}
+
+/*
+ * State saved before packet input counted new flows (MDR4): a share learned
+ * there is 0. Loaded, the share is unknown (not 0) and re-learned from the
+ * next readings, so the series' own new flows are not a flood's; once
+ * learned, an ACK flood of new flows is found again. The same blob as MDR5
+ * keeps its share as saved.
+ */
+static void
+test_blob_before_flow_counting(void **state)
+{
+	struct harness *a = h_new(false), *b = h_new(false);
+	uint8_t *blob, *blob2;
+	size_t len, len2;
+	unsigned before;
+
+	a->p.rate.learn_s = b->p.rate.learn_s = 1800;
+	for (unsigned s = 0; s < 2400; s++) {	/* learned from input without flows */
+		bool burst = s % 30 == 17 || s % 30 == 18;
+		double pk = (burst ? 150 : 30) * (1 + 0.5 * h_noise(a));
+		struct reading r = {
+			.time_ns = T0 + (uint64_t)(s + 1) * NS, .interval_ns = NS, .po_id = 7,
+			.proto = PROTO_TCP, .dir = DIR_IN, .packets = (uint64_t)pk,
+			.bytes = (uint64_t)(pk * 60), .syns = (uint64_t)(pk * (burst ? 0.02 : 0.12)),
+		};
+
+		detect_rate_ops.feed(a->st, &r);
+	}
+	assert_int_equal(detect_rate_ops.save(a->st, &blob, &len), 0);
+	assert_memory_equal(blob, "MDR5", 4);
+	blob[3] = '4';
+	assert_int_equal(detect_rate_ops.load(b->st, blob, len), 0);
+	/* saved again: MDR5 with the share unknown (-1), and that loads too */
+	assert_int_equal(detect_rate_ops.save(b->st, &blob2, &len2), 0);
+	assert_int_equal(len, len2);
+	assert_int_equal(detect_rate_ops.load(b->st, blob2, len2), 0);
+	b->rng = a->rng;
+	before = b->attacks;
+	h_run_bursty(b, 2400, 3600, 0);			/* now with flows: its own */
+	assert_int_equal(b->attacks, before);
+	for (unsigned s = 3600; s < 3610 && b->attacks == before; s++)
+		h_run_bursty2(b, s, s + 1, 0, 60);
+	assert_true(b->attacks > before);
+	assert_non_null(strstr(b->last.reason, "new flows"));
+	/* hostile: a negative share other than -1 (unknown) is refused; the
+	   series' last two counts are its new flows and fragments */
+	assert_memory_equal(blob2 + len2 - 16, "\xbf\xf0\0\0\0\0\0\0", 8);	/* -1.0 */
+	blob2[len2 - 16] = 0xc0;
+	blob2[len2 - 15] = 0x00;					/* -2.0 */
+	assert_int_equal(detect_rate_ops.load(a->st, blob2, len2), -EINVAL);
+	free(blob);
+	free(blob2);
+	h_free(a);
+	h_free(b);
+}
+
 int
 main(void)
 {
@@ -644,6 +747,7 @@ main(void)
 		cmocka_unit_test(test_organic_surge),
 		cmocka_unit_test(test_bursty_series_learned),
 		cmocka_unit_test(test_small_syn_flood_on_bursty_series),
+		cmocka_unit_test(test_ack_flood_on_bursty_series),
 		cmocka_unit_test(test_persistence_and_strength),
 		cmocka_unit_test(test_small_and_short_are_ignored),
 		cmocka_unit_test(test_noise_floor),
@@ -653,6 +757,7 @@ main(void)
 		cmocka_unit_test(test_profile_expects_morning_rise),
 		cmocka_unit_test(test_blob_round_trip),
 		cmocka_unit_test(test_blob_hostile),
+		cmocka_unit_test(test_blob_before_flow_counting),
 		cmocka_unit_test(test_remap_po),
 		cmocka_unit_test(test_forget_po),
 		cmocka_unit_test(test_silent_series_yield_to_traffic),

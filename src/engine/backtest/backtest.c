@@ -112,12 +112,12 @@ bt_changed(void *ctx, const struct decision_attack *a, enum decision_state old)
 }
 
 static void
-bt_reset(void *ctx, uint32_t po_id, uint8_t proto, uint16_t port)
+bt_reset(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
 {
 	struct backtest *bt = ctx;
 
 	for (size_t i = 0; i < BT_NDET; i++)
-		detect_registry[i]->reset(bt->det[i], po_id, proto, port);
+		detect_registry[i]->reset(bt->det[i], po_id, proto, dir, port);
 }
 
 int

@@ -127,13 +127,17 @@ decision_free(struct decision *dp)
 	free(dp);
 }
 
+/* The live attack on (PO, protocol, direction, port): an outbound burst and
+ * an inbound flood of the same PO and protocol are two attacks, judged and
+ * typed from their own direction's readings. */
 static struct decision_live *
-decision_find(const struct decision *dp, uint32_t po_id, uint8_t proto, uint16_t port)
+decision_find(const struct decision *dp, uint32_t po_id, uint8_t proto, uint8_t dir,
+    uint16_t port)
 {
 	for (size_t i = 0; i < dp->nlive; i++) {
 		struct decision_attack *a = &dp->live[i]->a;
 
-		if (a->po_id == po_id && a->proto == proto && a->port == port)
+		if (a->po_id == po_id && a->proto == proto && a->dir == dir && a->port == port)
 			return dp->live[i];
 	}
 	return NULL;
@@ -172,6 +176,14 @@ decision_live_append(struct decision *dp, struct decision_live *l)
 	return 0;
 }
 
+/* Mitigation acts on inbound traffic to a PO only: what a PO sends is
+ * reported, never blocked here (a rule matches destinations in the PO). */
+static bool
+decision_detect_only(const struct detection *d)
+{
+	return d->detect_only || d->dir != DIR_IN;
+}
+
 static struct decision_live *
 decision_create(struct decision *dp, const struct detection *d)
 {
@@ -192,7 +204,7 @@ decision_create(struct decision *dp, const struct detection *d)
 	l->a.port = d->port;
 	l->a.state = DECISION_SUSPECTED;
 	l->a.start_ns = d->time_ns;
-	l->a.detect_only = d->detect_only;
+	l->a.detect_only = decision_detect_only(d);
 	return l;
 }
 
@@ -234,8 +246,14 @@ decision_set_state(struct decision *dp, struct decision_attack *a, enum decision
 void
 decision_detect(struct decision *dp, const struct detection *d)
 {
-	struct decision_live *l = decision_find(dp, d->po_id, d->proto, d->port);
+	struct decision_live *l;
 	bool created = false, unlocked = false;
+
+	if (d->proto >= PROTO__COUNT || d->dir >= DIR__COUNT) {
+		dp->refused++;
+		return;
+	}
+	l = decision_find(dp, d->po_id, d->proto, d->dir, d->port);
 
 	if (l == NULL) {
 		l = decision_create(dp, d);
@@ -257,7 +275,7 @@ decision_detect(struct decision *dp, const struct detection *d)
 	decision_join(&l->a, d);
 	/* The first detection that is not detect-only makes the attack one
 	 * that may be mitigated: announced again as newly declared below. */
-	if (l->a.detect_only && !d->detect_only && !created && d->kind != DETECT_SUSPECT) {
+	if (l->a.detect_only && !decision_detect_only(d) && !created && d->kind != DETECT_SUSPECT) {
 		l->a.detect_only = false;
 		unlocked = true;
 	}
@@ -318,8 +336,8 @@ decision_feed(struct decision *dp, const struct reading *r)
 
 	if (dp->nlive == 0 || r->interval_ns == 0)
 		return;
-	l = decision_find(dp, r->po_id, r->proto, r->port);
-	if (l == NULL || l->a.dir != r->dir)
+	l = decision_find(dp, r->po_id, r->proto, r->dir, r->port);
+	if (l == NULL)
 		return;
 	a = &l->a;
 	dt = (double)r->interval_ns / 1e9;
@@ -363,14 +381,14 @@ decision_observe(struct decision *dp, const struct decision_obs *o)
 
 	if (dp->nlive == 0)
 		return;
-	any = decision_find(dp, o->po_id, o->proto, 0);
+	any = decision_find(dp, o->po_id, o->proto, DIR_IN, 0);
 	if (o->target_only) {
 		if (any != NULL)
 			decision_observe_one(any, o);
 		return;
 	}
 	if (o->dport != 0)
-		port = decision_find(dp, o->po_id, o->proto, o->dport);
+		port = decision_find(dp, o->po_id, o->proto, DIR_IN, o->dport);
 	if (any != NULL)
 		decision_observe_one(any, o);
 	if (port != NULL)
@@ -489,7 +507,7 @@ decision_advance(struct decision *dp, size_t i, uint64_t now_ns)
 	a->cur_pps = a->cur_bps = 0;
 	decision_set_state(dp, a, DECISION_ENDED);
 	if (dp->h.reset != NULL)
-		dp->h.reset(dp->h.ctx, a->po_id, a->proto, a->port);
+		dp->h.reset(dp->h.ctx, a->po_id, a->proto, a->dir, a->port);
 	decision_archive(dp, a);
 	decision_remove(dp, i);
 	return true;
@@ -763,8 +781,13 @@ decision_load(struct decision *dp, const uint8_t *blob, size_t len)
 			goto out;
 		}
 		if (!decision_load_attack(&c, &l->a, tmp.next_id) || l->a.state == DECISION_ENDED ||
-		    decision_find(&tmp, l->a.po_id, l->a.proto, l->a.port) != l)
+		    decision_find(&tmp, l->a.po_id, l->a.proto, l->a.dir, l->a.port) != l)
 			goto out;
+		/* The blob does not keep detect_only (a restart re-learns it from
+		 * the next detection), but an outbound attack is never mitigated:
+		 * blobs from before attacks were keyed by direction may hold one
+		 * that took an inbound flood's detections. */
+		l->a.detect_only = l->a.dir != DIR_IN;
 	}
 	for (uint32_t i = 0; i < nhist; i++) {
 		if (!decision_load_attack(&c, &tmp.hist[i], tmp.next_id) ||

@@ -1,7 +1,10 @@
 /*
  * decision: the AttackDecisionPoint. Detections from every detector come
- * here; one attack is kept per (PO, protocol, port-or-any), joined by all
- * detections of that traffic.
+ * here; one attack is kept per (PO, protocol, direction, port-or-any),
+ * joined by all detections of that traffic: an inbound flood and an
+ * outbound burst of the same PO and protocol are separate attacks, each
+ * typed from its own direction's readings. Outbound attacks are always
+ * detect-only (reported, never mitigated).
  *
  * Lifecycle:  SUSPECTED --attack detection--> DECLARED --all detections
  * expired--> ENDING --quiet period since the last detection--> ENDED.
@@ -63,13 +66,14 @@ struct decision_attack {
 	uint32_t po_id;		/* DECISION_PO_GONE once the PO was deleted */
 	char po[LIMIT_PO_NAME + 1];	/* the PO's name when the attack began */
 	uint8_t proto;		/* enum proto_class */
-	uint8_t dir;		/* of the first detection */
+	uint8_t dir;		/* enum direction: part of the attack's key */
 	uint16_t port;		/* 0 = any */
 	enum decision_state state;
 	enum decision_type type;
 	uint16_t amp_port;	/* the reflector port for amplification */
 	uint8_t confidence;	/* the highest seen */
-	bool detect_only;	/* every detection so far was detect-only: not mitigated */
+	bool detect_only;	/* every detection so far was detect-only, or the attack is
+				   outbound: not mitigated */
 	uint64_t start_ns;	/* first (suspect or attack) detection */
 	uint64_t declared_ns;	/* 0 until declared */
 	uint64_t end_ns;	/* 0 until ended */
@@ -108,7 +112,7 @@ struct decision_hooks {
 	/* An attack changed state (old = DECISION_NONE for a new one). */
 	void (*changed)(void *ctx, const struct decision_attack *a, enum decision_state old);
 	/* An attack ended: detectors should forget this traffic's anomaly. */
-	void (*reset)(void *ctx, uint32_t po_id, uint8_t proto, uint16_t port);
+	void (*reset)(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port);
 	void *ctx;
 };
 
@@ -120,7 +124,8 @@ void decision_free(struct decision *dp);	/* accepts NULL */
 void decision_detect(struct decision *dp, const struct detection *d);
 /* A reading of the traffic: current/peak rates and the type of live attacks. */
 void decision_feed(struct decision *dp, const struct reading *r);
-/* A flow or packet: feeds the top lists of the live attack on its traffic. */
+/* An inbound flow or packet: feeds the top lists of the live inbound
+   attack on its traffic. */
 void decision_observe(struct decision *dp, const struct decision_obs *o);
 /* Expire detections, move attacks along their lifecycle. */
 void decision_tick(struct decision *dp, uint64_t now_ns);

@@ -236,12 +236,12 @@ detection_learned(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_
 }
 
 static void
-detection_reset_traffic(void *ctx, uint32_t po_id, uint8_t proto, uint16_t port)
+detection_reset_traffic(void *ctx, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
 {
 	struct detection_ctx *d = ctx;
 
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
-		detect_registry[i]->reset(d->det[i], po_id, proto, port);
+		detect_registry[i]->reset(d->det[i], po_id, proto, dir, port);
 }
 
 /* Suspicions are rate-limited in the flight record; everything else is

@@ -48,8 +48,9 @@
 
 #define RATE_SLOT_S 900.0			/* a quarter of an hour */
 #define RATE_SLOTS 672				/* quarter hours in a week */
-#define RATE_BLOB_MAGIC 0x4d445234u	/* "MDR4": MDR3 plus the peaks */
-#define RATE_BLOB_MAGIC3 0x4d445233u	/* "MDR3": loaded with unknown peaks */
+#define RATE_BLOB_MAGIC 0x4d445235u	/* "MDR5": MDR4; the new-flow share may be unknown */
+#define RATE_BLOB_MAGIC4 0x4d445234u	/* "MDR4": loaded with an unknown new-flow share */
+#define RATE_BLOB_MAGIC3 0x4d445233u	/* "MDR3": also unknown peaks */
 #define RATE_BLOB_MAGIC2 0x4d445232u	/* "MDR2": also an unknown character */
 /* Weight of the previous readings in the recent excess (about 3 readings),
  * which decides whether a surge is declared. */
@@ -116,7 +117,8 @@ struct rate_series {
 	uint64_t start_ns;	/* first reading since start or reset */
 	uint64_t last_ns;
 	struct rate_measure m[M__COUNT];
-	double ch[C__COUNT];	/* EWMA of each count's rate, unfrozen traffic only: the character */
+	double ch[C__COUNT];	/* EWMA of each count's rate, unfrozen traffic only: the character;
+				   ch[C_FLOWS] < 0: the new-flow share is unknown */
 	/* The shift window: since the count left zero (not saved). */
 	struct rate_excess win;		/* the whole window */
 	struct rate_excess recent;	/* the same, decaying: the last few readings */
@@ -415,38 +417,54 @@ struct rate_eval {
 	double s[M__COUNT];	/* spreads, in rate units */
 	bool over;
 	bool strong;
-	bool syn;		/* over by its SYN excess (rate_syn_over) */
+	bool syn;		/* over by its SYN or new-flow excess (rate_share_over) */
+	int share;		/* then which: C_SYNS or C_FLOWS */
 	int worst;		/* the measure with the largest ratio */
 	double rel;		/* its ratio rate / expected */
-	double syn_x, syn_e;	/* SYNs/s and those expected, when over by them */
+	double syn_x, syn_e;	/* SYNs or new flows /s and those expected, when over by them */
 };
 
 /*
- * A SYN flood too small for the spread rule on a bursty series: the SYNs
- * above those the learned SYN share expects at the expected packet rate
+ * A SYN flood, or a flood of new flows (spoofed sources or ports: an ACK
+ * flood), too small for the spread rule on a bursty series: the SYNs (new
+ * flows) above those the learned share expects at the expected packet rate
  * are at least (ratio - 1) x the expected packet rate (the size the ratio
  * rule asks of any excess), at least RATE_SYN_EXCESS_SHARE of the packet
  * excess, and above their counting noise. The character stands in for the
  * spread rule: a series' own bursts (even 10x ones) are mostly data and
- * ACKs, so its spread says nothing about how many SYNs it sends, and a
- * flood adding half the series' rate in SYNs multiplies its SYN rate
- * several times. TCP only; needs a learned character.
+ * ACKs of flows already open, so its spread says nothing about how many
+ * SYNs or new flows it sends, and a flood adding half the series' rate in
+ * SYNs or in packets of new 5-tuples multiplies that rate several times.
+ * SYNs: TCP; new flows: TCP and UDP (the protocols with ports), and only
+ * when the packets are over the ratio rule too. Needs a
+ * learned character; a source that counts no flows (sFlow) never has a
+ * new-flow excess.
  */
 static bool
-rate_syn_over(const struct rate_series *s, const struct dparams_rate *pr,
-    const double c[C__COUNT], struct rate_eval *ev, double ratio, double dt)
+rate_share_over(const struct rate_series *s, const struct dparams_rate *pr,
+    const double c[C__COUNT], struct rate_eval *ev, double ratio, double dt, int k)
 {
 	double bp = s->ch[C_PKTS], e = ev->e[M_PKTS], es, ds;
 
-	if (pr->char_tolerance <= 0 || s->proto != PROTO_TCP || bp <= 0 || e <= 0 ||
-	    ev->x[M_PKTS] < pr->min_pps)
+	if (pr->char_tolerance <= 0 || bp <= 0 || e <= 0 || ev->x[M_PKTS] < pr->min_pps ||
+	    s->ch[k] < 0)
 		return false;
-	es = e * s->ch[C_SYNS] / bp;
-	ds = c[C_SYNS] - es;
-	ev->syn_x = c[C_SYNS];
+	if (k == C_SYNS ? s->proto != PROTO_TCP : s->proto != PROTO_TCP && s->proto != PROTO_UDP)
+		return false;
+	/* Every packet of a flood opens at most one flow: new flows above
+	   their share with no packet excess to carry them are counting noise
+	   (a series of short flows), so the packets must pass the ratio too. */
+	if (k == C_FLOWS && ev->x[M_PKTS] <= ratio * e)
+		return false;
+	es = e * s->ch[k] / bp;
+	ds = c[k] - es;
+	if (!(ds >= (ratio - 1) * e && ds >= RATE_SYN_EXCESS_SHARE * (ev->x[M_PKTS] - e) &&
+	    ds * dt > RATE_NOISE_SIGMAS * sqrt(fmax(es * dt, 1.0))))
+		return false;
+	ev->syn_x = c[k];
 	ev->syn_e = es;
-	return ds >= (ratio - 1) * e && ds >= RATE_SYN_EXCESS_SHARE * (ev->x[M_PKTS] - e) &&
-	    ds * dt > RATE_NOISE_SIGMAS * sqrt(fmax(es * dt, 1.0));
+	ev->share = k;
+	return true;
 }
 
 static void
@@ -487,7 +505,8 @@ rate_evaluate(const struct rate_series *s, const struct dparams_rate *pr, double
 			ev->rel = rel;
 		}
 	}
-	if (!ev->over && rate_syn_over(s, pr, c, ev, ratio, dt)) {
+	if (!ev->over && (rate_share_over(s, pr, c, ev, ratio, dt, C_SYNS) ||
+	    rate_share_over(s, pr, c, ev, ratio, dt, C_FLOWS))) {
 		ev->over = ev->syn = true;
 		ev->worst = M_PKTS;
 		ev->rel = ev->x[M_PKTS] / ev->e[M_PKTS];
@@ -506,11 +525,21 @@ rate_counts(const struct reading *r, double dt, double ret_c[C__COUNT])
 	ret_c[C_FRAGS] = (double)r->frags / dt;
 }
 
+/*
+ * An unknown new-flow share (state saved before packet input counted new
+ * flows: what it learned there was 0) starts from the first reading with
+ * packets, at that reading's share of the learned packet rate, and is
+ * learned as usual from then on.
+ */
 static void
 rate_char_learn(struct rate_series *s, const double c[C__COUNT], double alpha)
 {
+	if (s->ch[C_FLOWS] < 0 && c[C_PKTS] > 0)
+		s->ch[C_FLOWS] = s->ch[C_PKTS] > 0 ? s->ch[C_PKTS] * c[C_FLOWS] / c[C_PKTS] :
+		    c[C_FLOWS];
 	for (int k = 0; k < C__COUNT; k++)
-		s->ch[k] = (1 - alpha) * s->ch[k] + alpha * c[k];
+		if (s->ch[k] >= 0)
+			s->ch[k] = (1 - alpha) * s->ch[k] + alpha * c[k];
 }
 
 static void
@@ -532,7 +561,7 @@ rate_window_add(struct rate_series *s, const double c[C__COUNT], const struct ra
 
 	for (int k = 0; k < C__COUNT; k++) {
 		double e = k == C_BYTES ? ev->e[M_BYTES] : k == C_PKTS ? ev->e[M_PKTS] :
-		    bp > 0 ? ev->e[M_PKTS] * s->ch[k] / bp : 0;
+		    bp > 0 ? ev->e[M_PKTS] * fmax(s->ch[k], 0) / bp : 0;
 		double x = (c[k] - e) * dt;
 
 		s->win.ex[k] += x;
@@ -571,9 +600,13 @@ rate_organic(const struct rate_series *s, const struct rate_excess *w, double to
 		return false;
 	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++) {
 		int k = shares[i];
-		double b = s->ch[k] / bp;
-		double t = k == C_FLOWS ? 2 * tol : tol;
-		double allow = (t * b + RATE_SHARE_SLACK) * xp +
+		double b, t, allow;
+
+		if (s->ch[k] < 0)
+			continue;	/* an unknown share judges nothing */
+		b = s->ch[k] / bp;
+		t = k == C_FLOWS ? 2 * tol : tol;
+		allow = (t * b + RATE_SHARE_SLACK) * xp +
 		    RATE_NOISE_SIGMAS * sqrt(w->tot[k] + b * b * w->tot[C_PKTS]);
 
 		if (fabs(w->ex[k] - b * xp) > allow)
@@ -627,8 +660,9 @@ rate_emit(struct rate_state *st, const struct rate_series *s, const struct readi
 		conf = ev->syn_x > 0 ? 100.0 * (1.0 - ev->syn_e / ev->syn_x) : 0;
 		d.confidence = (uint8_t)(conf < 1 ? 1 : conf > 100 ? 100 : conf);
 		snprintf(d.reason, sizeof(d.reason),
-		    "SYNs %.0f/s vs expected %.0f/s in packets %.0f/s vs expected %.0f/s, "
-		    "suspicion %u/%u", ev->syn_x, ev->syn_e, x, e, s->count, pr->persist);
+		    "%s %.0f/s vs expected %.0f/s in packets %.0f/s vs expected %.0f/s, "
+		    "suspicion %u/%u", ev->share == C_FLOWS ? "new flows" : "SYNs", ev->syn_x,
+		    ev->syn_e, x, e, s->count, pr->persist);
 		st->env.emit(st->env.ctx, &d);
 		return;
 	}
@@ -802,7 +836,7 @@ rate_tick(void *arg, uint64_t now_ns)
 }
 
 static void
-rate_reset(void *arg, uint32_t po_id, uint8_t proto, uint16_t port)
+rate_reset(void *arg, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
 {
 	struct rate_state *st = arg;
 
@@ -810,7 +844,7 @@ rate_reset(void *arg, uint32_t po_id, uint8_t proto, uint16_t port)
 		struct rate_series *s = &st->series[i];
 		const struct dparams_rate *pr;
 
-		if (s->po_id != po_id || s->proto != proto || s->port != port)
+		if (s->po_id != po_id || s->proto != proto || s->dir != dir || s->port != port)
 			continue;
 		pr = &st->env.params(st->env.ctx, po_id)->rate;
 		s->count = 0;
@@ -934,8 +968,12 @@ rate_load_measure(struct cursor *c, struct rate_measure *m, bool with_peak)
 	return known == m->prof.nlearned;
 }
 
+/* with_char: the blob has a character (MDR3 on); with_peak: peaks (MDR4
+ * on); flows_known: its new-flow share is to be trusted (MDR5, where it may
+ * also say unknown, -1). */
 static bool
-rate_load_series(struct cursor *c, struct rate_series *s, bool with_char, bool with_peak)
+rate_load_series(struct cursor *c, struct rate_series *s, bool with_char, bool with_peak,
+    bool flows_known)
 {
 	uint8_t flags;
 
@@ -953,8 +991,13 @@ rate_load_series(struct cursor *c, struct rate_series *s, bool with_char, bool w
 		if (!rate_load_measure(c, &s->m[m], with_peak))
 			return false;
 	for (int k = 0; with_char && k < C__COUNT; k++)
-		if (!detect_cur_f64(c, &s->ch[k]) || !(s->ch[k] >= 0 && s->ch[k] <= 1e18))
+		if (!detect_cur_f64(c, &s->ch[k]) || !((s->ch[k] >= 0 && s->ch[k] <= 1e18) ||
+		    (k == C_FLOWS && flows_known && s->ch[k] == -1.0)))
 			return false;
+	/* Before MDR5 packet input counted no new flows, so a share learned
+	 * from it is 0 and would make every new flow look like a flood's. */
+	if (with_char && !flows_known)
+		s->ch[C_FLOWS] = -1.0;
 	return true;
 }
 
@@ -967,7 +1010,8 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 	int r = -EINVAL;
 
 	if (!cur_be32(&c, &magic) || !cur_be32(&c, &n) ||
-	    (magic != RATE_BLOB_MAGIC && magic != RATE_BLOB_MAGIC3 && magic != RATE_BLOB_MAGIC2) ||
+	    (magic != RATE_BLOB_MAGIC && magic != RATE_BLOB_MAGIC4 && magic != RATE_BLOB_MAGIC3 &&
+	    magic != RATE_BLOB_MAGIC2) ||
 	    n > LIMIT_DETECT_SERIES || n > cur_left(&c) / 8)
 		return -EINVAL;
 	tmp.cap = n ? n : 1;
@@ -976,7 +1020,7 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 		return -ENOMEM;
 	for (tmp.n = 0; tmp.n < n; tmp.n++)
 		if (!rate_load_series(&c, &tmp.series[tmp.n], magic != RATE_BLOB_MAGIC2,
-		    magic == RATE_BLOB_MAGIC))
+		    magic == RATE_BLOB_MAGIC || magic == RATE_BLOB_MAGIC4, magic == RATE_BLOB_MAGIC))
 			goto out;
 	if (!cur_empty(&c))
 		goto out;

@@ -87,9 +87,9 @@ struct detect_ops {
 	/* Replace the state with a saved blob (untrusted: from the store); on
 	 * failure (-EINVAL, -ENOMEM) the state is left as before. */
 	int (*load)(void *st, const uint8_t *blob, size_t len);
-	/* Forget what is anomalous about this traffic, all directions (the
+	/* Forget what is anomalous about this traffic in one direction (the
 	 * decision point calls this when an attack on it ends); port 0 = any. */
-	void (*reset)(void *st, uint32_t po_id, uint8_t proto, uint16_t port);
+	void (*reset)(void *st, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port);
 	/* Forget everything about a PO (deleted or replaced). */
 	void (*forget_po)(void *st, uint32_t po_id);
 	/* PO ids changed: map[old] is the new id or DETECT_PO_GONE (forget it);

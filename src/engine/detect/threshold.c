@@ -149,7 +149,7 @@ threshold_load(void *arg, const uint8_t *blob, size_t len)
 }
 
 static void
-threshold_reset(void *arg, uint32_t po_id, uint8_t proto, uint16_t port)
+threshold_reset(void *arg, uint32_t po_id, uint8_t proto, uint8_t dir, uint16_t port)
 {
 }
 
