@@ -42,6 +42,11 @@ rsync --daemon, iperf3 -s (one per client), python3's http.server.
 
 The traffic is real (kernel TCP, curl, python's HTTP server, dnsmasq); the
 bytes differ run to run (ports, timing), the workload's shape does not.
+
+Workload 3 needs openssh-server, rsync and iperf3, which scripts/deps does
+not install (the committed benign3.pcap is what the bench reads; installing
+openssh-server starts an sshd on the host): install them by hand before
+re-recording, and stop the host's sshd after.
 """
 import math
 import os
