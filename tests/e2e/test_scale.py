@@ -1,0 +1,269 @@
+"""Scale-out end-to-end: moatd instances sharing the work over NATS
+JetStream (docs/scale.md).
+
+The test starts, in temp dirs, a nats-server with JetStream on free
+loopback ports and a private PostgreSQL server (initdb + pg_ctl, as in
+test_store_postgres), then one `collect` moatd receiving NetFlow v5 on
+loopback and two `engine` moatds sharing 50 POs in 8 shards through
+leases in the KV bucket. A UDP flood (NetFlow records to 192.0.2.10, PO
+"web") is declared by the engine owning web's shard, which mitigates it
+through the notify driver (a script appending to a file: nothing touches
+a firewall). The owner is SIGKILLed mid-attack: the other engine takes
+the shard when the lease expires, goes on detecting the flood, and the
+attack ends after the flood stops. Every process is started through the
+topo fixture (killed at teardown, even on failure) and every temp dir is
+removed.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import need  # noqa: F401
+from nslib import wait_for
+from test_foundation_moatd import Moatd, free_port
+from test_store_postgres import PgServer
+
+SHARDS = 8
+NPOS = 50
+
+
+def shard_of(name, shards=SHARDS):
+    """cluster_shard_of(): FNV-1a of the name modulo shards."""
+    h = 2166136261
+    for b in name.encode():
+        h ^= b
+        h = (h * 16777619) & 0xffffffff
+    return h % shards
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NatsServer:
+    """One nats-server with JetStream in a temp dir, on free loopback ports."""
+
+    def __init__(self, topo):
+        self.topo = topo
+        self.dir = tempfile.mkdtemp(prefix="moat-e2e-nats-")
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.dir, "nats.log"), "a")
+        self.proc = self.topo.spawn(None, shutil.which("nats-server") or "/usr/sbin/nats-server",
+                                    "-a", "127.0.0.1", "-p", str(self.port), "-js",
+                                    "-sd", os.path.join(self.dir, "js"), "-n", "moat-e2e",
+                                    stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+        def up():
+            assert self.proc.poll() is None, self.log()
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    return s.recv(7) == b"INFO {\""[:7]
+            except OSError:
+                return False
+        wait_for(up, timeout=15, what="nats-server to listen")
+        return self
+
+    def log(self):
+        with open(os.path.join(self.dir, "nats.log"), errors="replace") as f:
+            return f.read()[-3000:]
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def nats(topo):
+    n = NatsServer(topo)
+    try:
+        yield n.start()
+    finally:
+        n.stop()
+
+
+@pytest.fixture
+def pgserver():
+    pg = PgServer()
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()
+
+
+def pos_yaml():
+    """web = 192.0.2.0/24 (UDP threshold 300 pps) and 49 others on /30s of
+    203.0.113.0/24, each reporting to the notify driver."""
+    out = ["pos:",
+           "  - {name: web, prefixes: [192.0.2.0/24], drivers: [notify],",
+           "     thresholds: {udp: {pps: 300}}}"]
+    for i in range(NPOS - 1):
+        out.append("  - {name: po-%d, prefixes: [203.0.113.%d/30], drivers: [notify]}" % (i, 4 * i))
+    return "\n".join(out) + "\n"
+
+
+def cluster_yaml(role, instance, nats_url):
+    return ("cluster:\n  role: %s\n  instance: %s\n  shards: %d\n  lease_ttl: 3s\n"
+            "  nats:\n    urls: [\"%s\"]\n" % (role, instance, SHARDS, nats_url))
+
+
+def nf5(seq, dst, packets, nrec=10):
+    """NetFlow v5: nrec UDP records 203.0.113.x -> dst of `packets` each."""
+    hdr = struct.pack("!HHIIIIBBH", 5, nrec, 1000, int(time.time()), 0, seq, 0, 0, 0)
+    recs = b""
+    for i in range(nrec):
+        recs += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([203, 0, 113, 200 + i]),
+                            socket.inet_aton(dst), b"\0" * 4, 0, 0, packets, packets * 200,
+                            900, 1000, 1234, 9, 0, 0, 17, 0, 0, 0, 0, 0, 0)
+    return hdr + recs
+
+
+def cluster_of(m):
+    st, body = m.request("GET", "/api/v1/cluster", token=None)
+    assert st == 200, body
+    return body
+
+
+def live_attacks(m, po="web"):
+    st, body = m.request("GET", "/api/v1/attacks?state=live", token=None)
+    assert st == 200, body
+    return [a for a in body["attacks"] if a["po"] == po]
+
+
+def rules_of(path):
+    """The notify script's log: one line per call, ACTION TARGET PO ..."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [ln.split() for ln in f if ln.strip()]
+
+
+def test_failover(topo, tmp_path, nats, pgserver):
+    web_shard = shard_of("web")
+    hook_log = str(tmp_path / "hook.log")
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
+    os.chmod(hook, 0o755)
+    store = 'store:\n  backend: postgres\n  conninfo: "%s"\n' % pgserver.conninfo()
+    mitigate = ("mitigate:\n  drivers:\n    notify: {script: %s}\n" % hook)
+    udp = free_udp_port()
+
+    col_dir = tmp_path / "collect"
+    col_dir.mkdir()
+    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url) +
+                "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % udp + pos_yaml()).start()
+    engines = {}
+    for name in ("eng-a", "eng-b"):
+        d = tmp_path / name
+        d.mkdir()
+        engines[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.url) + store +
+                              mitigate + pos_yaml()).start()
+
+    # The shards split between the two engines (each takes its fair share).
+    def split():
+        owned = {n: set(cluster_of(m)["owned"]) for n, m in engines.items()}
+        a, b = owned["eng-a"], owned["eng-b"]
+        if a | b == set(range(SHARDS)) and not a & b and len(a) == len(b) == SHARDS // 2:
+            return owned
+        return None
+    owned = wait_for(split, timeout=20, interval=0.5, what="the shards to split evenly")
+    owner = [n for n, s in owned.items() if web_shard in s][0]
+    other = [n for n in engines if n != owner][0]
+    print("web is in shard %d, owned by %s" % (web_shard, owner))
+    c = cluster_of(col)
+    assert c["role"] == "collect" and c["connected"], c
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    seq = [0]
+
+    def flood(seconds):
+        """About 10,000 pps to 192.0.2.10 for `seconds` (bounded)."""
+        end = time.time() + seconds
+        while time.time() < end:
+            s.sendto(nf5(seq[0], "192.0.2.10", 200), ("127.0.0.1", udp))
+            seq[0] += 10
+            time.sleep(0.2)
+
+    try:
+        # Baseline: the owner's detection is fed from the stream.
+        wait_for(lambda: cluster_of(engines[owner])["readings"] > 0, timeout=15,
+                 what="readings to reach the owning engine")
+        flood(1)
+        t0 = time.time()
+        attack = None
+        while time.time() - t0 < 15 and attack is None:
+            flood(0.5)
+            live = live_attacks(engines[owner])
+            attack = live[0] if live else None
+        assert attack is not None, "the flood was not declared by %s" % owner
+        assert attack["type"] == "udp-flood", attack
+        assert not live_attacks(engines[other]), "declared by the engine not owning web"
+        print("declared by %s: attack %s" % (owner, attack["id"]))
+
+        def banned():
+            return [r for r in rules_of(hook_log) if r and r[0] == "ban"]
+        t_ban = time.time()
+        while time.time() - t_ban < 10 and not banned():
+            flood(0.5)
+        assert len(banned()) == 1, rules_of(hook_log)
+
+        # SIGKILL the owner mid-attack; the flood goes on.
+        engines[owner].stop(signal.SIGKILL)
+        t_kill = time.time()
+        took = None
+        while time.time() - t_kill < 15:
+            flood(0.2)
+            if web_shard in cluster_of(engines[other])["owned"]:
+                took = time.time() - t_kill
+                break
+        assert took is not None, "%s never took shard %d" % (other, web_shard)
+        print("failover: %s owned shard %d %.2f s after the kill" % (other, web_shard, took))
+        assert set(cluster_of(engines[other])["owned"]) == set(range(SHARDS))
+
+        # The survivor goes on detecting the flood.
+        t1 = time.time()
+        after = None
+        while time.time() - t1 < 15 and after is None:
+            flood(0.5)
+            live = live_attacks(engines[other])
+            after = live[0] if live else None
+        assert after is not None, "the flood was not detected after failover"
+        print("after failover: attack %s on %s (before: %s)" % (after["id"], other, attack["id"]))
+
+        # The flood stops: the attack ends and its rule is withdrawn.
+        wait_for(lambda: not live_attacks(engines[other]), timeout=120, interval=1,
+                 what="the attack to end")
+        wait_for(lambda: any(r[0] == "unban" for r in rules_of(hook_log)), timeout=30,
+                 what="the rule to be withdrawn")
+        print("hook calls: %s" % rules_of(hook_log))
+        c = cluster_of(engines[other])
+        assert c["refused"] == 0, c
+        col_c = cluster_of(col)
+        assert col_c["dropped"] == 0 and col_c["published"] > 0, col_c
+    finally:
+        s.close()
+    for m in [col] + [m for m in engines.values() if m.proc.poll() is None]:
+        assert m.stop() == 0
