@@ -5,7 +5,7 @@ The test starts, in temp dirs, a nats-server with JetStream on free
 loopback ports and a private PostgreSQL server (initdb + pg_ctl, as in
 test_store_postgres), then one `collect` moatd receiving NetFlow v5 on
 loopback and two `engine` moatds sharing 50 POs in 8 shards through
-leases in the KV bucket. A UDP flood (NetFlow records to 192.0.2.10, PO
+leases in the KV bucket. A UDP flood (NetFlow records to 198.51.100.10, PO
 "web") is declared by the engine owning web's shard, which mitigates it
 through the notify driver (a script appending to a file: nothing touches
 a firewall). The owner is SIGKILLed mid-attack: the other engine takes
@@ -115,10 +115,10 @@ def pgserver():
 
 
 def pos_yaml():
-    """web = 192.0.2.0/24 (UDP threshold 300 pps) and 49 others on /30s of
+    """web = 198.51.100.0/24 (UDP threshold 300 pps) and 49 others on /30s of
     203.0.113.0/24, each reporting to the notify driver."""
     out = ["pos:",
-           "  - {name: web, prefixes: [192.0.2.0/24], drivers: [notify],",
+           "  - {name: web, prefixes: [198.51.100.0/24], drivers: [notify],",
            "     thresholds: {udp: {pps: 300}}}"]
     for i in range(NPOS - 1):
         out.append("  - {name: po-%d, prefixes: [203.0.113.%d/30], drivers: [notify]}" % (i, 4 * i))
@@ -200,10 +200,10 @@ def test_failover(topo, tmp_path, nats, pgserver):
     seq = [0]
 
     def flood(seconds):
-        """About 10,000 pps to 192.0.2.10 for `seconds` (bounded)."""
+        """About 10,000 pps to 198.51.100.10 for `seconds` (bounded)."""
         end = time.time() + seconds
         while time.time() < end:
-            s.sendto(nf5(seq[0], "192.0.2.10", 200), ("127.0.0.1", udp))
+            s.sendto(nf5(seq[0], "198.51.100.10", 200), ("127.0.0.1", udp))
             seq[0] += 10
             time.sleep(0.2)
 
@@ -228,7 +228,8 @@ def test_failover(topo, tmp_path, nats, pgserver):
         t_ban = time.time()
         while time.time() - t_ban < 10 and not banned():
             flood(0.5)
-        assert len(banned()) == 1, rules_of(hook_log)
+        assert len(banned()) == 1, (rules_of(hook_log), engines[owner].request(
+            "GET", "/api/v1/mitigations", token=None), engines[owner].log())
 
         # SIGKILL the owner mid-attack; the flood goes on.
         engines[owner].stop(signal.SIGKILL)
