@@ -483,6 +483,7 @@ cluster_init(struct engine *e, void **ret_state)
 	const struct cluster_conf *cc = settings_ext(engine_settings(e), "cluster");
 	struct cluster *c;
 	unsigned outcap;
+	char ns[CLUSTER_NAME_MAX + 16];
 	int r = -ENOMEM;
 
 	*ret_state = NULL;
@@ -512,6 +513,11 @@ cluster_init(struct engine *e, void **ret_state)
 		    q_init(&c->inq, CLUSTER_INQ_MAX) < 0)
 			goto fail;
 	}
+	/* Instances sharing a PostgreSQL store keep their learned state
+	 * (detection, mitigation table) apart, under their instance name. */
+	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
+	if ((r = store_kv_namespace(engine_store(e), ns)) < 0)
+		goto fail;
 	*ret_state = c;
 	return 0;
 fail:
@@ -640,6 +646,12 @@ cluster_po_owned(struct cluster *c, const char *po_name)
 #else
 	return false;
 #endif
+}
+
+bool
+cluster_po_gate(void *ctx, const char *po_name)
+{
+	return cluster_po_owned(ctx, po_name);
 }
 
 void

@@ -53,6 +53,8 @@ void cluster_set_reading_fn(struct cluster *c, counters_reading_fn fn, void *ctx
 /* Whether this instance may act on PO name now: always in roles all and
  * collect; in role engine only while it holds the lease of the PO's shard. */
 bool cluster_po_owned(struct cluster *c, const char *po_name);
+/* The same as a mitigation_gate_fn (ctx: the struct cluster). */
+bool cluster_po_gate(void *ctx, const char *po_name);
 
 /* GET /api/v1/cluster: the role, owned shards, lag and counters. */
 void cluster_api_get(struct api_req *r);

@@ -179,6 +179,8 @@ engine_wire(struct engine *e)
 		api_history_set_counters(h, c != NULL ? collector_counters(c) : NULL);
 	if (m != NULL) {
 		mitigation_set_detection(m, d);
+		if (cl != NULL && cluster_role(cl) == CLUSTER_ENGINE)
+			mitigation_set_gate(m, cluster_po_gate, cl);
 		if (d == NULL)
 			log_warnx("mitigation: detection is not running; "
 			    "only manual mitigation works");

@@ -24,6 +24,8 @@
 struct mitigation_ctx {
 	struct engine *e;
 	struct detection_ctx *d;	/* the engine's wiring; NULL: detection not running */
+	mitigation_gate_fn gate;	/* the engine's wiring; NULL: act on every PO */
+	void *gate_ctx;
 	struct mit_mgr *mgr;
 	struct priv_proxy_table *proxies;	/* split moatd: the drivers, forwarded */
 	bool dirty;		/* state changed since the last save */
@@ -69,6 +71,13 @@ struct mitigation_ctx *
 mitigation_get(struct engine *e)
 {
 	return engine_slot(e, ENGINE_MOD_MITIGATION);
+}
+
+void
+mitigation_set_gate(struct mitigation_ctx *m, mitigation_gate_fn fn, void *ctx)
+{
+	m->gate = fn;
+	m->gate_ctx = ctx;
 }
 
 void
@@ -380,6 +389,13 @@ mitigation_start(struct mitigation_ctx *m, const struct decision_attack *a)
 	uint64_t id;
 	int r;
 
+	/* Fencing (cluster role engine): no rule for a PO whose shard this
+	 * instance may no longer own. */
+	if (m->gate != NULL && !m->gate(m->gate_ctx, a->po)) {
+		log_warnx("mitigation: attack %" PRIu64 " (PO %s) not mitigated here: "
+		    "this instance does not hold the PO's lease", a->id, a->po);
+		return;
+	}
 	for (size_t i = 0; po != NULL && i < po->ndrivers; i++)
 		drivers[n++] = po_driver_name((enum po_driver)po->drivers[i]);
 	r = mit_start(m->mgr, &q, drivers, n, clock_wall_s(engine_clock(m->e)), &id);
