@@ -244,22 +244,34 @@ def test_failover(topo, tmp_path, nats, pgserver):
         print("failover: %s owned shard %d %.2f s after the kill" % (other, web_shard, took))
         assert set(cluster_of(engines[other])["owned"]) == set(range(SHARDS))
 
-        # The survivor goes on detecting the flood.
+        # The survivor adopted the live attack (same id) and its mitigation
+        # (no second rule), and goes on detecting the flood under that id.
         t1 = time.time()
         after = None
-        while time.time() - t1 < 15 and after is None:
+        while time.time() - t1 < 10 and after is None:
             flood(0.5)
             live = live_attacks(engines[other])
             after = live[0] if live else None
-        assert after is not None, "the flood was not detected after failover"
+        assert after is not None, "the attack was not taken over"
         print("after failover: attack %s on %s (before: %s)" % (after["id"], other, attack["id"]))
+        assert after["id"] == attack["id"]
+        c = cluster_of(engines[other])
+        assert c["adopted_attacks"] == 1 and c["adopted_mitigations"] == 1, c
+        st, mits = engines[other].request("GET", "/api/v1/mitigations", token=None)
+        held = [x for x in mits["mitigations"] if x["status"] == "mitigating"]
+        assert len(held) == 1 and held[0]["request"]["attack_id"] == attack["id"], mits
+        flood(3)
+        assert [r[0] for r in rules_of(hook_log)] == ["ban"], rules_of(hook_log)
 
-        # The flood stops: the attack ends and its rule is withdrawn.
+        # The flood stops: the attack ends and its one rule is withdrawn.
         wait_for(lambda: not live_attacks(engines[other]), timeout=120, interval=1,
                  what="the attack to end")
         wait_for(lambda: any(r[0] == "unban" for r in rules_of(hook_log)), timeout=30,
                  what="the rule to be withdrawn")
-        print("hook calls: %s" % rules_of(hook_log))
+        calls = rules_of(hook_log)
+        print("hook calls: %s" % calls)
+        assert [r[0] for r in calls] == ["ban", "unban"], calls
+        assert calls[0][1:3] == calls[1][1:3] == ["198.51.100.0/24", "web"], calls
         c = cluster_of(engines[other])
         assert c["refused"] == 0, c
         col_c = cluster_of(col)

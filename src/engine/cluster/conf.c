@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/core/settings.h"
+
 const char *
 cluster_role_name(enum cluster_role r)
 {
@@ -29,6 +31,16 @@ cluster_shard_of(const char *po_name, uint32_t shards)
 		h *= 16777619u;
 	}
 	return shards ? h % shards : 0;
+}
+
+uint64_t
+cluster_id_base(const struct settings *s)
+{
+	const struct cluster_conf *cc = s != NULL ? settings_ext(s, "cluster") : NULL;
+
+	if (cc == NULL || cc->role != CLUSTER_ENGINE)
+		return 0;
+	return ((uint64_t)cluster_shard_of(cc->instance, UINT32_C(1) << 20) + 1) << 32;
 }
 
 /* A string of at most max bytes into dst; absent: dst unchanged. */

@@ -63,4 +63,11 @@ const char *cluster_role_name(enum cluster_role r);
  * computes the same). */
 uint32_t cluster_shard_of(const char *po_name, uint32_t shards);
 
+/* The first attack and mitigation id of this instance: 0 (ids from 1, as
+ * ever) unless its role is engine; then a block of 2^32 ids of its own,
+ * from its instance name ((FNV-1a mod 2^20) + 1) << 32, below 2^53 so ids
+ * stay exact in JSON. Ids stay unique across engines, so an attack taken
+ * over from another engine keeps its id. */
+uint64_t cluster_id_base(const struct settings *s);
+
 #endif

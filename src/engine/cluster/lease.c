@@ -17,6 +17,7 @@ struct lease_shard {
 	bool owned;
 	uint64_t rev;		/* the revision we wrote last: the fencing token */
 	uint64_t renewed_ns;	/* when that write was acknowledged */
+	char holder[CLUSTER_NAME_MAX + 1];	/* not owned: who held it last we looked */
 };
 
 struct lease {
@@ -73,7 +74,8 @@ lease_set(struct lease *l, uint32_t s, bool owned, uint64_t rev, uint64_t now_ns
 	if (was != owned) {
 		log_info("cluster: %s shard %u (lease revision %llu)", owned ? "owns" : "gave up",
 		    s, (unsigned long long)rev);
-		l->fn(l->ctx, s, owned);
+		l->fn(l->ctx, s, owned, strcmp(l->shard[s].holder, l->cc->instance) == 0 ?
+		    "" : l->shard[s].holder);
 	}
 }
 
@@ -166,6 +168,14 @@ lease_step(struct lease *l, uint64_t now_ns)
 			lease_set(l, s, true, rev, now_ns);
 			owned++;
 		}
+	}
+	/* Who holds the others, for a take-over later. */
+	for (uint32_t s = 0; s < n; s++) {
+		char holder[CLUSTER_NAME_MAX + 1];
+
+		lease_key(key, sizeof(key), s);
+		if (!l->shard[s].owned && clnats_kv_get(l->n, key, holder, sizeof(holder)) == 0)
+			memcpy(l->shard[s].holder, holder, sizeof(holder));
 	}
 }
 

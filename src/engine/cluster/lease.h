@@ -11,7 +11,9 @@
  * them at its next step. Engines announce themselves with engine.<name>
  * keys under the same TTL; each takes up to its fair share,
  * ceil(shards / live engines), and gives back one shard per step while it
- * holds more (so a new engine gets work).
+ * holds more (so a new engine gets work). For each shard it does not hold,
+ * an engine notes who does (the key's value), so that when it takes a
+ * shard over it knows whose state to adopt.
  *
  * lease_step() runs on the cluster worker thread (it blocks on NATS);
  * lease_holds() is safe from any thread: it says whether the lease was
@@ -29,8 +31,9 @@
 
 struct lease;
 
-/* Told (on the worker thread) when a shard is won or lost. */
-typedef void (*lease_change_fn)(void *ctx, uint32_t shard, bool owned);
+/* Told (on the worker thread) when a shard is won or lost; prev: when won,
+ * the instance last seen holding it ("" = none seen, or this one). */
+typedef void (*lease_change_fn)(void *ctx, uint32_t shard, bool owned, const char *prev);
 
 int lease_new(const struct cluster_conf *cc, struct clnats *n, lease_change_fn fn, void *ctx,
     struct lease **ret);

@@ -18,6 +18,8 @@
 #include "engine/api/server.h"
 #include "engine/cluster/deltas.h"
 #include "engine/core/modules.h"
+#include "engine/detect/module.h"
+#include "engine/mitigate/module.h"
 #ifdef HAVE_NATS
 #include "engine/cluster/lease.h"
 #include "engine/cluster/nats.h"
@@ -44,6 +46,12 @@ struct cluster_q {
 	unsigned cap, head, n;
 };
 
+/* A shard won from a dead engine, whose state is to be adopted. */
+struct cluster_takeover {
+	uint32_t shard;
+	char prev[CLUSTER_NAME_MAX + 1];
+};
+
 /* The last sequence seen from one collector on one shard. */
 struct cluster_stream {
 	char instance[CLUSTER_NAME_MAX + 1];
@@ -56,6 +64,8 @@ struct cluster {
 	struct cluster_conf conf;	/* a copy: a reload replaces the settings */
 	counters_reading_fn reading_fn;
 	void *reading_ctx;
+	struct detection_ctx *det;	/* the wiring: adoption on take-over */
+	struct mitigation_ctx *mit;
 
 	/* collect role, loop thread only */
 	struct deltas_enc *enc;		/* per shard */
@@ -72,6 +82,9 @@ struct cluster {
 	pthread_cond_t cond;
 	bool stopping;
 	struct cluster_q outq, inq;
+	struct cluster_takeover *takeovers;	/* [shards] pending, engine role */
+	unsigned ntakeovers;
+	uint64_t adopted_attacks, adopted_mitigations;
 	bool connected, ready;
 	char last_error[CLUSTER_ERR_MAX];
 	uint64_t published, dropped, publish_errors;		/* collect */
@@ -102,6 +115,13 @@ cluster_set_reading_fn(struct cluster *c, counters_reading_fn fn, void *ctx)
 {
 	c->reading_fn = fn;
 	c->reading_ctx = ctx;
+}
+
+void
+cluster_set_adopters(struct cluster *c, struct detection_ctx *d, struct mitigation_ctx *m)
+{
+	c->det = d;
+	c->mit = m;
 }
 
 /* ---- queues (under c->lock) ---- */
@@ -333,16 +353,31 @@ cluster_on_msg(void *ctx, const void *data, size_t len)
 }
 
 static void
-cluster_on_lease(void *ctx, uint32_t shard, bool owned)
+cluster_on_lease(void *ctx, uint32_t shard, bool owned, const char *prev)
 {
 	struct cluster *c = ctx;
-	char subject[64], err[CLUSTER_ERR_MAX];
+	char subject[64], err[CLUSTER_ERR_MAX], key[CLUSTER_NAME_MAX + 16], v[8];
 	int r;
 
 	if (!owned) {
 		clnats_unsubscribe(c->subs[shard]);
 		c->subs[shard] = NULL;
 		return;
+	}
+	/* Won from an engine that is gone (its engine.<name> key expired):
+	 * its live attacks and mitigations of the shard are adopted by the
+	 * loop (cluster_tick). One still alive gave the shard back on
+	 * purpose and finishes its own attacks. */
+	snprintf(key, sizeof(key), "engine.%s", prev);
+	if (prev[0] != '\0' && clnats_kv_get(c->nats, key, v, sizeof(v)) == -ENOENT) {
+		pthread_mutex_lock(&c->lock);
+		if (c->ntakeovers < c->conf.shards) {
+			c->takeovers[c->ntakeovers].shard = shard;
+			snprintf(c->takeovers[c->ntakeovers].prev, sizeof(c->takeovers[0].prev), "%s",
+			    prev);
+			c->ntakeovers++;
+		}
+		pthread_mutex_unlock(&c->lock);
 	}
 	if (c->subs[shard] != NULL)
 		return;
@@ -467,6 +502,7 @@ cluster_free(struct cluster *c)
 	free(c->open);
 	free(c->seq);
 	free(c->streams);
+	free(c->takeovers);
 	q_free(&c->outq);
 	q_free(&c->inq);
 #ifdef HAVE_NATS
@@ -509,6 +545,7 @@ cluster_init(struct engine *e, void **ret_state)
 			goto fail;
 	} else {
 		if ((c->streams = calloc(CLUSTER_MAX_STREAMS, sizeof(*c->streams))) == NULL ||
+		    (c->takeovers = calloc(c->conf.shards, sizeof(*c->takeovers))) == NULL ||
 		    (c->subs = calloc(c->conf.shards, sizeof(*c->subs))) == NULL ||
 		    q_init(&c->inq, CLUSTER_INQ_MAX) < 0)
 			goto fail;
@@ -578,6 +615,119 @@ cluster_fini(void *state)
 	cluster_free(c);
 }
 
+/* ---- take-over (loop thread) ---- */
+
+struct cluster_adopt {
+	struct cluster *c;
+	uint32_t shard;
+};
+
+static bool
+cluster_adopt_keep(void *ctx, const char *po, uint32_t *ret_po_id)
+{
+	struct cluster_adopt *a = ctx;
+
+	return cluster_shard_of(po, a->c->conf.shards) == a->shard &&
+	    poset_find(engine_pos(a->c->e), po, ret_po_id) != NULL;
+}
+
+static bool
+cluster_adopt_keep_mit(void *ctx, const char *po)
+{
+	uint32_t id;
+
+	return cluster_adopt_keep(ctx, po, &id);
+}
+
+/* Read key of instance prev's namespace; the store stays in ours. */
+static int
+cluster_prev_get(struct cluster *c, const char *prev, const char *key, void **ret, size_t *ret_len)
+{
+	struct store *s = engine_store(c->e);
+	char ns[CLUSTER_NAME_MAX + 16];
+	int r;
+
+	snprintf(ns, sizeof(ns), "cluster/%s", prev);
+	if ((r = store_kv_namespace(s, ns)) < 0)
+		return r;
+	r = store_kv_get(s, key, ret, ret_len);
+	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
+	(void)store_kv_namespace(s, ns);
+	return r;
+}
+
+static int
+cluster_prev_put(struct cluster *c, const char *prev, const char *key, const void *val, size_t len)
+{
+	struct store *s = engine_store(c->e);
+	char ns[CLUSTER_NAME_MAX + 16];
+	int r;
+
+	snprintf(ns, sizeof(ns), "cluster/%s", prev);
+	if ((r = store_kv_namespace(s, ns)) < 0)
+		return r;
+	r = store_kv_put(s, key, val, len);
+	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
+	(void)store_kv_namespace(s, ns);
+	return r;
+}
+
+/*
+ * Adopt what the dead engine prev left in the shared store for shard:
+ * first its live attacks (they keep their ids), then its mitigations of
+ * them (the rules stay; this engine withdraws them when the attacks end).
+ * Each is moved: written back to prev's namespace without what was taken,
+ * so prev, if it comes back, does not act on them again.
+ */
+static void
+cluster_take_over(struct cluster *c, const struct cluster_takeover *t)
+{
+	struct cluster_adopt a = { .c = c, .shard = t->shard };
+	void *blob = NULL;
+	size_t len = 0;
+	uint8_t *rest = NULL;
+	size_t rest_len = 0;
+	char *text, *mrest = NULL;
+	int n = 0, nm = 0, r;
+
+	if (c->det == NULL)
+		return;
+	if ((r = cluster_prev_get(c, t->prev, "detect/decision", &blob, &len)) == 0) {
+		n = detection_adopt(c->det, blob, len, cluster_adopt_keep, &a, &rest, &rest_len);
+		if (n > 0) {
+			(void)cluster_prev_put(c, t->prev, "detect/decision", rest, rest_len);
+			(void)detection_save(c->det);
+		}
+		free(rest);
+		free(blob);
+		blob = NULL;
+	}
+	if (n > 0 && c->mit != NULL &&
+	    cluster_prev_get(c, t->prev, "mitigate/state", &blob, &len) == 0 &&
+	    (text = malloc(len + 1)) != NULL) {
+		memcpy(text, blob, len);
+		text[len] = '\0';
+		nm = mitigation_adopt(c->mit, text, cluster_adopt_keep_mit, &a, &mrest);
+		if (nm > 0 && mrest != NULL)
+			(void)cluster_prev_put(c, t->prev, "mitigate/state", mrest, strlen(mrest));
+		free(mrest);
+		free(text);
+	}
+	free(blob);
+	if (n < 0)
+		log_warnx("cluster: shard %u: adopting the attacks of %s: %s", t->shard, t->prev,
+		    strerror(-n));
+	log_info("cluster: shard %u taken over from %s: %d live attack(s), %d mitigation(s) adopted",
+	    t->shard, t->prev, n > 0 ? n : 0, nm > 0 ? nm : 0);
+	flight_record(engine_flight(c->e), "cluster", "cluster.takeover", NULL,
+	    "shard %u taken over from %s: %d live attack(s), %d mitigation(s) adopted", t->shard,
+	    t->prev, n > 0 ? n : 0, nm > 0 ? nm : 0);
+	pthread_mutex_lock(&c->lock);
+	c->adopted_attacks += n > 0 ? (uint64_t)n : 0;
+	c->adopted_mitigations += nm > 0 ? (uint64_t)nm : 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* A lasting problem becomes a health issue once per tick it grows. */
 static void
 cluster_report(struct cluster *c)
@@ -616,7 +766,19 @@ cluster_tick(void *state, uint64_t now_ns)
 				cluster_close_msg(c, s);
 	} else {
 		struct cluster_msg m;
+		struct cluster_takeover t;
 
+		/* Take-overs first: the adopted attacks see this tick's readings. */
+		for (;;) {
+			pthread_mutex_lock(&c->lock);
+			if (c->ntakeovers == 0) {
+				pthread_mutex_unlock(&c->lock);
+				break;
+			}
+			t = c->takeovers[--c->ntakeovers];
+			pthread_mutex_unlock(&c->lock);
+			cluster_take_over(c, &t);
+		}
 		/* Take the whole queue, then work without the lock. */
 		if (q_init(&q, CLUSTER_INQ_MAX) == 0) {
 			pthread_mutex_lock(&c->lock);
@@ -699,6 +861,9 @@ cluster_api_get(struct api_req *r)
 		json_object_set_new(o, "lost", json_integer((json_int_t)c->lost));
 		json_object_set_new(o, "refused", json_integer((json_int_t)c->refused));
 		json_object_set_new(o, "dropped_in", json_integer((json_int_t)c->dropped_in));
+		json_object_set_new(o, "adopted_attacks", json_integer((json_int_t)c->adopted_attacks));
+		json_object_set_new(o, "adopted_mitigations",
+		    json_integer((json_int_t)c->adopted_mitigations));
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (o == NULL) {

@@ -49,6 +49,11 @@ enum cluster_role cluster_role(const struct cluster *c);
 void cluster_reading_cb(void *ctx, const struct reading *r);
 /* engine role: where the consumed readings go (detection_reading_cb). */
 void cluster_set_reading_fn(struct cluster *c, counters_reading_fn fn, void *ctx);
+/* engine role: detection and mitigation, whose state a take-over adopts
+ * (detection_adopt(), mitigation_adopt()); NULL: none. */
+struct detection_ctx;
+struct mitigation_ctx;
+void cluster_set_adopters(struct cluster *c, struct detection_ctx *d, struct mitigation_ctx *m);
 
 /* Whether this instance may act on PO name now: always in roles all and
  * collect; in role engine only while it holds the lease of the PO's shard. */

@@ -287,6 +287,27 @@ clnats_kv_delete(struct clnats *n, const char *key)
 }
 
 int
+clnats_kv_get(struct clnats *n, const char *key, char *val, size_t max)
+{
+	kvEntry *e = NULL;
+	natsStatus s;
+	size_t len;
+
+	if (n->kv == NULL)
+		return -ENOTCONN;
+	s = kvStore_Get(&e, n->kv, key);
+	if (s != NATS_OK)
+		return s == NATS_NOT_FOUND ? -ENOENT : clnats_fail(s, key, NULL, 0);
+	len = (size_t)kvEntry_ValueLen(e);
+	if (len >= max)
+		len = max - 1;
+	memcpy(val, kvEntry_Value(e), len);
+	val[len] = '\0';
+	kvEntry_Destroy(e);
+	return 0;
+}
+
+int
 clnats_kv_count(struct clnats *n, const char *prefix, unsigned *ret)
 {
 	kvKeysList l = { 0 };

@@ -55,6 +55,8 @@ int clnats_kv_create(struct clnats *n, const char *key, const char *val, uint64_
 int clnats_kv_update(struct clnats *n, const char *key, const char *val, uint64_t last,
     uint64_t *ret_rev);
 int clnats_kv_delete(struct clnats *n, const char *key);
+/* The value (NUL-terminated, cut to max - 1 bytes) of key; -ENOENT. */
+int clnats_kv_get(struct clnats *n, const char *key, char *val, size_t max);
 int clnats_kv_count(struct clnats *n, const char *prefix, unsigned *ret);
 
 #endif

@@ -158,8 +158,10 @@ engine_wire(struct engine *e)
 	 * them; an engine instance's readings come from the cluster. */
 	if (cl != NULL && cluster_role(cl) == CLUSTER_COLLECT)
 		d = NULL;
-	if (cl != NULL && cluster_role(cl) == CLUSTER_ENGINE)
+	if (cl != NULL && cluster_role(cl) == CLUSTER_ENGINE) {
 		cluster_set_reading_fn(cl, d != NULL ? detection_reading_cb : NULL, d);
+		cluster_set_adopters(cl, d, m);
+	}
 
 	if (c != NULL) {
 		/* Before the collector's threads start (its start()). */

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "collect/conf.h"
+#include "engine/cluster/conf.h"
 #include "engine/detect/module.h"
 #include "engine/priv/proxy.h"
 #include "collect/reading.h"
@@ -586,6 +587,7 @@ mitigation_init(struct engine *e, void **ret_state)
 		return r;
 	}
 	mitigation_allow_self(m);
+	mit_id_base(m->mgr, cluster_id_base(engine_settings(e)));
 	mitigation_load(m);
 	mit_set_event_hook(m->mgr, mitigation_event, m);
 	*ret_state = m;
@@ -840,5 +842,56 @@ mitigation_stop(struct mitigation_ctx *m, uint64_t id)
 
 	if (m->dirty)
 		mitigation_save(m);
+	return r;
+}
+
+int
+mitigation_adopt(struct mitigation_ctx *m, const char *text, mitigation_gate_fn keep, void *ctx,
+    char **ret_rest)
+{
+	json_t *doc = json_loads(text, 0, NULL), *mine = json_array(), *rest = json_array(), *j;
+	json_t *adopted = NULL;
+	char *mtext = NULL;
+	size_t i;
+	int r = -ENOMEM, n = 0;
+
+	*ret_rest = NULL;
+	if (doc == NULL || !json_is_array(json_object_get(doc, "mitigations"))) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (mine == NULL || rest == NULL)
+		goto out;
+	json_array_foreach(json_object_get(doc, "mitigations"), i, j) {
+		const char *po = json_string_value(json_object_get(json_object_get(j, "request"), "po"));
+		uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+
+		if (po != NULL && keep(ctx, po) && mit_get(m->mgr, id) == NULL) {
+			json_array_append(mine, j);
+			n++;
+		} else {
+			json_array_append(rest, j);
+		}
+	}
+	/* next_id 0: the adopted ids are another instance's; ours stay ours. */
+	if ((adopted = json_pack("{s:i, s:i, s:O}", "version", 1, "next_id", 0, "mitigations",
+	    mine)) == NULL || (mtext = json_dumps(adopted, JSON_COMPACT)) == NULL)
+		goto out;
+	if (n > 0 && (r = mit_load(m->mgr, mtext)) < 0)
+		goto out;
+	json_object_set(doc, "mitigations", rest);
+	if ((*ret_rest = json_dumps(doc, JSON_COMPACT)) == NULL)
+		goto out;
+	if (n > 0) {
+		log_info("mitigation: adopted %d mitigation(s) from another instance", n);
+		mitigation_save(m);
+	}
+	r = n;
+out:
+	free(mtext);
+	json_decref(adopted);
+	json_decref(mine);
+	json_decref(rest);
+	json_decref(doc);
 	return r;
 }

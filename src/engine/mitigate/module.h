@@ -58,6 +58,17 @@ void mitigation_set_detection(struct mitigation_ctx *m, struct detection_ctx *d)
  * act on every PO. */
 typedef bool (*mitigation_gate_fn)(void *ctx, const char *po);
 void mitigation_set_gate(struct mitigation_ctx *m, mitigation_gate_fn fn, void *ctx);
+/*
+ * Cluster: take over another instance's mitigations (text: its saved
+ * mitigation table) of the POs keep() accepts, after their attacks were
+ * adopted by detection (detection_adopt()), so they are not orphans: the
+ * rules stay as the other instance installed them and this instance
+ * withdraws them when the attacks end. ret_rest: the table without them
+ * (malloc'd), to save back in its place. Returns the number adopted or a
+ * negative errno.
+ */
+int mitigation_adopt(struct mitigation_ctx *m, const char *text, mitigation_gate_fn keep, void *ctx,
+    char **ret_rest);
 void mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_state old);
 
 /* Every mitigation, newest first. NULL on ENOMEM. */
