@@ -195,6 +195,12 @@ def test_failover(topo, tmp_path, nats, pgserver):
     print("web is in shard %d, owned by %s" % (web_shard, owner))
     c = cluster_of(col)
     assert c["role"] == "collect" and c["connected"], c
+    st = engines[owner].moat("status").stdout
+    assert "role:       engine (instance %s, NATS connected)" % owner in st, st
+    assert "shards:     4 of 8 owned:" in st and "2 live engine(s)" in st, st
+    js = json.loads(engines[owner].moat("--json", "status").stdout)
+    assert js["cluster"]["role"] == "engine" and web_shard in js["cluster"]["owned"], js
+    assert "published:" in col.moat("status").stdout
 
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     seq = [0]
