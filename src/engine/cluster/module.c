@@ -17,7 +17,6 @@
 #include "common/log.h"
 #include "engine/api/server.h"
 #include "engine/cluster/deltas.h"
-#include "engine/core/modules.h"
 #include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
 #ifdef HAVE_NATS
