@@ -51,53 +51,89 @@ def free_udp_port():
 
 
 class NatsServer:
-    """One nats-server with JetStream in a temp dir, on free loopback ports."""
+    """nats-server with JetStream in a temp dir on free loopback ports: one
+    node, or `nodes` nodes routed into one cluster (JetStream clustered)."""
 
-    def __init__(self, topo):
+    def __init__(self, topo, nodes=1):
         self.topo = topo
         self.dir = tempfile.mkdtemp(prefix="moat-e2e-nats-")
-        self.port = free_port()
-        self.proc = None
+        self.ports = [free_port() for _ in range(nodes)]
+        self.routes = [free_port() for _ in range(nodes)] if nodes > 1 else []
+        self.procs = [None] * nodes
 
-    def start(self):
-        log = open(os.path.join(self.dir, "nats.log"), "a")
-        self.proc = self.topo.spawn(None, shutil.which("nats-server") or "/usr/sbin/nats-server",
-                                    "-a", "127.0.0.1", "-p", str(self.port), "-js",
-                                    "-sd", os.path.join(self.dir, "js"), "-n", "moat-e2e",
-                                    stdout=log, stderr=subprocess.STDOUT)
+    def argv(self, i):
+        a = [shutil.which("nats-server") or "/usr/sbin/nats-server", "-a", "127.0.0.1",
+             "-p", str(self.ports[i]), "-js", "-sd", os.path.join(self.dir, "js%d" % i),
+             "-n", "moat-e2e-%d" % i]
+        if self.routes:
+            a += ["--cluster_name", "moat-e2e", "--cluster",
+                  "nats://127.0.0.1:%d" % self.routes[i], "--routes",
+                  ",".join("nats://127.0.0.1:%d" % r for j, r in enumerate(self.routes) if j != i)]
+        return a
+
+    def start_node(self, i):
+        log = open(os.path.join(self.dir, "nats%d.log" % i), "a")
+        self.procs[i] = self.topo.spawn(None, *self.argv(i), stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
         def up():
-            assert self.proc.poll() is None, self.log()
+            assert self.procs[i].poll() is None, self.log(i)
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    return s.recv(7) == b"INFO {\""[:7]
+                with socket.create_connection(("127.0.0.1", self.ports[i]), timeout=1) as s:
+                    return s.recv(6) == b"INFO {"
             except OSError:
                 return False
-        wait_for(up, timeout=15, what="nats-server to listen")
+        wait_for(up, timeout=15, what="nats-server %d to listen" % i)
+
+    def start(self):
+        for i in range(len(self.ports)):
+            self.start_node(i)
         return self
 
-    def log(self):
-        with open(os.path.join(self.dir, "nats.log"), errors="replace") as f:
+    def stop_node(self, i):
+        p = self.procs[i]
+        if p is not None and p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+
+    def restart_node(self, i):
+        self.stop_node(i)
+        self.start_node(i)
+
+    def log(self, i=0):
+        with open(os.path.join(self.dir, "nats%d.log" % i), errors="replace") as f:
             return f.read()[-3000:]
 
     @property
+    def urls(self):
+        return ["nats://127.0.0.1:%d" % p for p in self.ports]
+
+    @property
     def url(self):
-        return "nats://127.0.0.1:%d" % self.port
+        return self.urls[0]
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        for i in range(len(self.procs)):
+            self.stop_node(i)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
 def nats(topo):
     n = NatsServer(topo)
+    try:
+        yield n.start()
+    finally:
+        n.stop()
+
+
+@pytest.fixture
+def nats3(topo):
+    n = NatsServer(topo, nodes=3)
     try:
         yield n.start()
     finally:
@@ -125,9 +161,10 @@ def pos_yaml():
     return "\n".join(out) + "\n"
 
 
-def cluster_yaml(role, instance, nats_url):
+def cluster_yaml(role, instance, urls, replicas=1):
     return ("cluster:\n  role: %s\n  instance: %s\n  shards: %d\n  lease_ttl: 3s\n"
-            "  nats:\n    urls: [\"%s\"]\n" % (role, instance, SHARDS, nats_url))
+            "  nats:\n    urls: [%s]\n    replicas: %d\n"
+            % (role, instance, SHARDS, ", ".join('"%s"' % u for u in urls), replicas))
 
 
 def nf5(seq, dst, packets, nrec=10):
@@ -161,7 +198,9 @@ def rules_of(path):
         return [ln.split() for ln in f if ln.strip()]
 
 
-def test_failover(topo, tmp_path, nats, pgserver):
+def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
+    """The scenario; disturb(), if given, runs after the take-over while the
+    flood goes on (a NATS node restart)."""
     web_shard = shard_of("web")
     hook_log = str(tmp_path / "hook.log")
     hook = tmp_path / "hook.sh"
@@ -173,13 +212,13 @@ def test_failover(topo, tmp_path, nats, pgserver):
 
     col_dir = tmp_path / "collect"
     col_dir.mkdir()
-    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url) +
+    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.urls, replicas) +
                 "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % udp + pos_yaml()).start()
     engines = {}
     for name in ("eng-a", "eng-b"):
         d = tmp_path / name
         d.mkdir()
-        engines[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.url) + store +
+        engines[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.urls, replicas) + store +
                               mitigate + pos_yaml()).start()
 
     # The shards split between the two engines (each takes its fair share).
@@ -189,7 +228,7 @@ def test_failover(topo, tmp_path, nats, pgserver):
         if a | b == set(range(SHARDS)) and not a & b and len(a) == len(b) == SHARDS // 2:
             return owned
         return None
-    owned = wait_for(split, timeout=20, interval=0.5, what="the shards to split evenly")
+    owned = wait_for(split, timeout=40, interval=0.5, what="the shards to split evenly")
     owner = [n for n, s in owned.items() if web_shard in s][0]
     other = [n for n in engines if n != owner][0]
     print("web is in shard %d, owned by %s" % (web_shard, owner))
@@ -268,6 +307,10 @@ def test_failover(topo, tmp_path, nats, pgserver):
         assert len(held) == 1 and held[0]["request"]["attack_id"] == attack["id"], mits
         flood(3)
         assert [r[0] for r in rules_of(hook_log)] == ["ban"], rules_of(hook_log)
+        if disturb is not None:
+            disturb()
+            flood(3)
+            assert live_attacks(engines[other])[0]["id"] == attack["id"]
 
         # The flood stops: the attack ends and its one rule is withdrawn.
         wait_for(lambda: not live_attacks(engines[other]), timeout=120, interval=1,
@@ -279,6 +322,8 @@ def test_failover(topo, tmp_path, nats, pgserver):
         assert [r[0] for r in calls] == ["ban", "unban"], calls
         assert calls[0][1:3] == calls[1][1:3] == ["198.51.100.0/24", "web"], calls
         c = cluster_of(engines[other])
+        print("engine %s: %d messages, %d readings, %d gap(s), %d lost, lag %d ms"
+              % (other, c["received"], c["readings"], c["gaps"], c["lost"], c["lag_ms"]))
         assert c["refused"] == 0, c
         col_c = cluster_of(col)
         assert col_c["dropped"] == 0 and col_c["published"] > 0, col_c
@@ -286,3 +331,17 @@ def test_failover(topo, tmp_path, nats, pgserver):
         s.close()
     for m in [col] + [m for m in engines.values() if m.proc.poll() is None]:
         assert m.stop() == 0
+    return col, engines[other]
+
+
+def test_failover(topo, tmp_path, nats, pgserver):
+    run_failover(topo, tmp_path, nats, pgserver)
+
+
+def test_failover_three_nodes(topo, tmp_path, nats3, pgserver):
+    """The same on a three-node NATS cluster (stream and bucket with three
+    replicas), and a NATS node restarted mid-attack: nothing the collector
+    published is dropped, and what the engine missed is counted as lost."""
+    def restart():
+        nats3.restart_node(0)
+    col, eng = run_failover(topo, tmp_path, nats3, pgserver, replicas=3, disturb=restart)

@@ -56,6 +56,7 @@ struct cluster_stream {
 	char instance[CLUSTER_NAME_MAX + 1];
 	uint32_t shard;
 	uint64_t seq;
+	uint64_t epoch;		/* the shard's epoch when seq was seen */
 };
 
 struct cluster {
@@ -81,6 +82,7 @@ struct cluster {
 	pthread_cond_t cond;
 	bool stopping;
 	struct cluster_q outq, inq;
+	uint64_t *epoch;		/* [shards]: bumped each time the shard is won */
 	struct cluster_takeover *takeovers;	/* [shards] pending, engine role */
 	unsigned ntakeovers;
 	uint64_t adopted_attacks, adopted_mitigations;
@@ -278,7 +280,11 @@ static int64_t
 cluster_follow(struct cluster *c, const struct deltas_hdr *h)
 {
 	struct cluster_stream *st = NULL;
-	uint64_t last;
+	uint64_t last, epoch;
+
+	pthread_mutex_lock(&c->lock);
+	epoch = c->epoch[h->shard];
+	pthread_mutex_unlock(&c->lock);
 
 	for (unsigned i = 0; i < c->nstreams; i++)
 		if (c->streams[i].shard == h->shard && strcmp(c->streams[i].instance, h->instance) == 0) {
@@ -292,7 +298,14 @@ cluster_follow(struct cluster *c, const struct deltas_hdr *h)
 		snprintf(st->instance, sizeof(st->instance), "%s", h->instance);
 		st->shard = h->shard;
 		st->seq = h->seq;
+		st->epoch = epoch;
 		return 0;	/* the first we see: nothing to compare with */
+	}
+	if (st->epoch != epoch) {
+		/* Won again since: what came meanwhile went to another engine. */
+		st->epoch = epoch;
+		st->seq = h->seq;
+		return 0;
 	}
 	last = st->seq;
 	if (h->seq <= last)
@@ -378,6 +391,9 @@ cluster_on_lease(void *ctx, uint32_t shard, bool owned, const char *prev)
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
+	pthread_mutex_lock(&c->lock);
+	c->epoch[shard]++;
+	pthread_mutex_unlock(&c->lock);
 	if (c->subs[shard] != NULL)
 		return;
 	snprintf(subject, sizeof(subject), CLNATS_SUBJECT_PREFIX "%u", shard);
@@ -502,6 +518,7 @@ cluster_free(struct cluster *c)
 	free(c->seq);
 	free(c->streams);
 	free(c->takeovers);
+	free(c->epoch);
 	q_free(&c->outq);
 	q_free(&c->inq);
 #ifdef HAVE_NATS
@@ -545,6 +562,7 @@ cluster_init(struct engine *e, void **ret_state)
 	} else {
 		if ((c->streams = calloc(CLUSTER_MAX_STREAMS, sizeof(*c->streams))) == NULL ||
 		    (c->takeovers = calloc(c->conf.shards, sizeof(*c->takeovers))) == NULL ||
+		    (c->epoch = calloc(c->conf.shards, sizeof(*c->epoch))) == NULL ||
 		    (c->subs = calloc(c->conf.shards, sizeof(*c->subs))) == NULL ||
 		    q_init(&c->inq, CLUSTER_INQ_MAX) < 0)
 			goto fail;
