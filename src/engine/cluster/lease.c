@@ -28,7 +28,7 @@ struct lease {
 	uint64_t ttl_ns;
 	uint64_t hb_rev;
 	unsigned live;
-	pthread_mutex_t lock;	/* guards shard[] for lease_holds() */
+	pthread_mutex_t lock;	/* guards shard[] and live for the other threads */
 	struct lease_shard *shard;
 };
 
@@ -118,8 +118,11 @@ lease_heartbeat(struct lease *l)
 		if (clnats_kv_create(l->n, key, l->cc->instance, &l->hb_rev) < 0)
 			l->hb_rev = 0;
 	}
-	if (clnats_kv_count(l->n, "engine.", &live) == 0)
+	if (clnats_kv_count(l->n, "engine.", &live) == 0) {
+		pthread_mutex_lock(&l->lock);
 		l->live = live ? live : 1;
+		pthread_mutex_unlock(&l->lock);
+	}
 }
 
 void
@@ -131,7 +134,7 @@ lease_step(struct lease *l, uint64_t now_ns)
 	int r;
 
 	lease_heartbeat(l);
-	want = (n + l->live - 1) / l->live;
+	want = (n + lease_live(l) - 1) / lease_live(l);
 	/* Renew: a refused update means another engine holds the key now. */
 	for (uint32_t s = 0; s < n; s++) {
 		if (!l->shard[s].owned)
@@ -213,5 +216,10 @@ lease_owned(struct lease *l, uint32_t *out, unsigned max)
 unsigned
 lease_live(struct lease *l)
 {
-	return l->live;
+	unsigned live;
+
+	pthread_mutex_lock(&l->lock);
+	live = l->live;
+	pthread_mutex_unlock(&l->lock);
+	return live;
 }

@@ -82,6 +82,7 @@ struct cluster {
 	pthread_cond_t cond;
 	bool stopping;
 	struct cluster_q outq, inq;
+	struct cluster_q spare;		/* engine role, loop thread: swapped with inq each tick */
 	uint64_t *epoch;		/* [shards]: bumped each time the shard is won */
 	struct cluster_takeover *takeovers;	/* [shards] pending, engine role */
 	unsigned ntakeovers;
@@ -521,6 +522,7 @@ cluster_free(struct cluster *c)
 	free(c->epoch);
 	q_free(&c->outq);
 	q_free(&c->inq);
+	q_free(&c->spare);
 #ifdef HAVE_NATS
 	free(c->subs);
 #endif
@@ -564,7 +566,7 @@ cluster_init(struct engine *e, void **ret_state)
 		    (c->takeovers = calloc(c->conf.shards, sizeof(*c->takeovers))) == NULL ||
 		    (c->epoch = calloc(c->conf.shards, sizeof(*c->epoch))) == NULL ||
 		    (c->subs = calloc(c->conf.shards, sizeof(*c->subs))) == NULL ||
-		    q_init(&c->inq, CLUSTER_INQ_MAX) < 0)
+		    q_init(&c->inq, CLUSTER_INQ_MAX) < 0 || q_init(&c->spare, CLUSTER_INQ_MAX) < 0)
 			goto fail;
 	}
 	/* Instances sharing a PostgreSQL store keep their learned state
@@ -628,6 +630,8 @@ cluster_fini(void *state)
 	for (uint32_t s = 0; c->subs != NULL && s < c->conf.shards; s++)
 		clnats_unsubscribe(c->subs[s]);
 	clnats_close(c->nats);
+	if (c->nats != NULL)
+		clnats_library_close();
 #endif
 	cluster_free(c);
 }
@@ -796,20 +800,18 @@ cluster_tick(void *state, uint64_t now_ns)
 			pthread_mutex_unlock(&c->lock);
 			cluster_take_over(c, &t);
 		}
-		/* Take the whole queue, then work without the lock. */
-		if (q_init(&q, CLUSTER_INQ_MAX) == 0) {
-			pthread_mutex_lock(&c->lock);
-			struct cluster_q tmp = c->inq;
-
-			c->inq = q;
-			q = tmp;
-			pthread_mutex_unlock(&c->lock);
-			while (q_pop(&q, &m)) {
-				cluster_consume(c, &m);
-				free(m.data);
-			}
-			q_free(&q);
+		/* Take the whole queue (swapped with an empty one), then work
+		 * without the lock. */
+		pthread_mutex_lock(&c->lock);
+		q = c->inq;
+		c->inq = c->spare;
+		pthread_mutex_unlock(&c->lock);
+		while (q_pop(&q, &m)) {
+			cluster_consume(c, &m);
+			free(m.data);
 		}
+		q.head = 0;
+		c->spare = q;
 	}
 	cluster_report(c);
 }

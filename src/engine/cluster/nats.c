@@ -123,6 +123,12 @@ clnats_close(struct clnats *n)
 	free(n);
 }
 
+void
+clnats_library_close(void)
+{
+	(void)nats_CloseAndWait(2000);
+}
+
 bool
 clnats_connected(struct clnats *n)
 {

@@ -35,6 +35,8 @@ struct clnats_sub;
  * answers yet, and reconnects forever after). */
 int clnats_open(const struct cluster_conf *cc, struct clnats **ret, char *err, size_t errlen);
 void clnats_close(struct clnats *n);
+/* Release libnats's own threads and memory (after the last clnats_close). */
+void clnats_library_close(void);
 bool clnats_connected(struct clnats *n);
 /* Make sure the stream and the bucket exist (idempotent); 0 once done. */
 int clnats_setup(struct clnats *n, char *err, size_t errlen);
