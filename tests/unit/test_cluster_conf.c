@@ -108,6 +108,10 @@ test_refusals(void **state)
 	expect_error("cluster:\n  nats:\n    creds: relative\n", "t.yaml:3:12", "absolute path");
 	expect_error("cluster:\n  nats:\n    urls: []\n", "t.yaml:3:11", "expected 1..");
 	expect_error("cluster:\n  what: 1\n", "t.yaml:2:3", "unknown key");
+#ifdef HAVE_NATS
+	expect_error("collect:\n  udp: [\"127.0.0.1:2055\"]\ncluster:\n  role: engine\n"
+	    "  nats: {urls: [\"nats://127.0.0.1:4222\"]}\n", "t.yaml:4:9", "runs no inputs");
+#endif
 }
 
 int

@@ -130,7 +130,8 @@ conf_nats(struct cluster_conf *cc, const struct cfg_node *n, struct cfg_error *e
 }
 
 static int
-conf_fill(struct cluster_conf *cc, const struct cfg_node *n, struct cfg_error *err)
+conf_fill(struct cluster_conf *cc, const struct settings *settings, const struct cfg_node *n,
+    struct cfg_error *err)
 {
 	static const char *const keys[] = { "role", "instance", "shards", "nats", "lease_ttl",
 		"buffer", NULL };
@@ -167,6 +168,11 @@ conf_fill(struct cluster_conf *cc, const struct cfg_node *n, struct cfg_error *e
 		return r;
 	if (nats != NULL && (r = conf_nats(cc, nats, err)) < 0)
 		return r;
+	/* The `collect:` section comes first in the module table: an engine
+	 * instance with inputs would feed its detection twice. */
+	if (cc->role == CLUSTER_ENGINE && settings != NULL && settings_ext(settings, "collect") != NULL)
+		return cfg_fail(err, cfg_get(n, "role"),
+		    "role: engine runs no inputs; remove the collect section (or use role all)");
 	if (cc->role != CLUSTER_ALL && cc->nurls == 0)
 		return cfg_fail(err, n, "cluster: role %s needs nats.urls", cluster_role_name(cc->role));
 #ifndef HAVE_NATS
@@ -185,7 +191,6 @@ cluster_conf_parse(struct settings *c, const struct cfg_node *n, void **ret_ext,
 	struct cluster_conf *cc;
 	int r;
 
-	(void)c;
 	*ret_ext = NULL;
 	if (n != NULL && cfg_kind(n) != CFG_MAP)
 		return cfg_fail(err, n, "cluster: expected a map");
@@ -203,7 +208,7 @@ cluster_conf_parse(struct settings *c, const struct cfg_node *n, void **ret_ext,
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '_'))
 			*p = '-';
-	if (n != NULL && (r = conf_fill(cc, n, err)) < 0) {
+	if (n != NULL && (r = conf_fill(cc, c, n, err)) < 0) {
 		free(cc);
 		return r;
 	}
