@@ -174,6 +174,7 @@ q_pop(struct cluster_q *q, struct cluster_msg *ret)
 	return true;
 }
 
+#ifdef HAVE_NATS
 /* Put back at the front (a publish that failed); false when full. */
 static bool
 q_unpop(struct cluster_q *q, struct cluster_msg m)
@@ -185,6 +186,7 @@ q_unpop(struct cluster_q *q, struct cluster_msg m)
 	q->n++;
 	return true;
 }
+#endif
 
 static uint64_t
 cluster_mono_to_wall(struct cluster *c)
@@ -546,7 +548,7 @@ cluster_init(struct engine *e, void **ret_state)
 #ifndef HAVE_NATS
 	log_warnx("cluster: role %s needs a moatd built with libnats", cluster_role_name(cc->role));
 	return -ENOTSUP;
-#else
+#endif
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
 	c->e = e;
@@ -565,7 +567,9 @@ cluster_init(struct engine *e, void **ret_state)
 		if ((c->streams = calloc(CLUSTER_MAX_STREAMS, sizeof(*c->streams))) == NULL ||
 		    (c->takeovers = calloc(c->conf.shards, sizeof(*c->takeovers))) == NULL ||
 		    (c->epoch = calloc(c->conf.shards, sizeof(*c->epoch))) == NULL ||
+#ifdef HAVE_NATS
 		    (c->subs = calloc(c->conf.shards, sizeof(*c->subs))) == NULL ||
+#endif
 		    q_init(&c->inq, CLUSTER_INQ_MAX) < 0 || q_init(&c->spare, CLUSTER_INQ_MAX) < 0)
 			goto fail;
 	}
@@ -579,7 +583,6 @@ cluster_init(struct engine *e, void **ret_state)
 fail:
 	cluster_free(c);
 	return r;
-#endif
 }
 
 int
