@@ -471,7 +471,9 @@ mitigation_refine(struct mitigation_ctx *m)
 		struct mit_request q;
 		int r;
 
-		if (it->status != MIT_MITIGATING)
+		/* A refined rule is a new rule: fenced like a first one. */
+		if (it->status != MIT_MITIGATING ||
+		    (m->gate != NULL && !m->gate(m->gate_ctx, it->rule.req.po)))
 			continue;
 		a = decision_get(detection_decision(d), it->rule.req.attack_id);
 		if (a == NULL || (a->state != DECISION_DECLARED && a->state != DECISION_ENDING) ||
