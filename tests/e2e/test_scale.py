@@ -340,8 +340,13 @@ def test_failover(topo, tmp_path, nats, pgserver):
 
 def test_failover_three_nodes(topo, tmp_path, nats3, pgserver):
     """The same on a three-node NATS cluster (stream and bucket with three
-    replicas), and a NATS node restarted mid-attack: nothing the collector
-    published is dropped, and what the engine missed is counted as lost."""
+    replicas), with a NATS node and then PostgreSQL restarted mid-attack
+    (after the take-over): nothing the collector published is dropped, what
+    the engine missed is counted as lost, and the adopted attack and its
+    one rule carry on to their end."""
     def restart():
         nats3.restart_node(0)
+        pgserver.as_pg(os.path.join(pgserver.bin, "pg_ctl"), "-D", pgserver.data, "-w",
+                       "-t", "60", "-m", "fast", "-l", os.path.join(pgserver.dir, "server.log"),
+                       "restart")
     col, eng = run_failover(topo, tmp_path, nats3, pgserver, replicas=3, disturb=restart)
