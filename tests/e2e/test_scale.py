@@ -8,7 +8,8 @@ loopback and two `engine` moatds sharing 50 POs in 8 shards through
 leases in the KV bucket. A UDP flood (NetFlow records to 198.51.100.10, PO
 "web") is declared by the engine owning web's shard, which mitigates it
 through the notify driver (a script appending to a file: nothing touches
-a firewall). The owner is SIGKILLed mid-attack: the other engine takes
+a firewall), the rule naming the victim host the collector reported among
+the PO's busiest hosts. The owner is SIGKILLed mid-attack: the other engine takes
 the shard when the lease expires, goes on detecting the flood, and the
 attack ends after the flood stops. Every process is started through the
 topo fixture (killed at teardown, even on failure) and every temp dir is
@@ -266,6 +267,8 @@ def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
         assert attack is not None, "the flood was not declared by %s" % owner
         assert attack["type"] == "udp-flood", attack
         assert not live_attacks(engines[other]), "declared by the engine not owning web"
+        st, full = engines[owner].request("GET", "/api/v1/attacks/%d" % attack["id"], token=None)
+        assert st == 200 and full["top_targets"][0]["address"] == "198.51.100.10", full
         print("declared by %s: attack %s" % (owner, attack["id"]))
 
         def banned():
@@ -320,7 +323,9 @@ def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
         calls = rules_of(hook_log)
         print("hook calls: %s" % calls)
         assert [r[0] for r in calls] == ["ban", "unban"], calls
-        assert calls[0][1:3] == calls[1][1:3] == ["198.51.100.0/24", "web"], calls
+        # The rule names the victim host, from the top hosts the collector
+        # sends with the counters (not the whole PO).
+        assert calls[0][1:3] == calls[1][1:3] == ["198.51.100.10/32", "web"], calls
         c = cluster_of(engines[other])
         print("engine %s: %d messages, %d readings, %d gap(s), %d lost, lag %d ms"
               % (other, c["received"], c["readings"], c["gaps"], c["lost"], c["lag_ms"]))

@@ -30,6 +30,8 @@ collect(void *ctx, const char *po, const struct reading *r)
 	s->r[s->n++] = *r;
 }
 
+static const struct deltas_sink collect_sink = { .reading = collect };
+
 static struct reading
 mk(unsigned i)
 {
@@ -70,7 +72,7 @@ test_round_trip(void **state)
 
 	(void)state;
 	encode(&e, 50, 8, &p, &len);
-	assert_int_equal(deltas_decode(p, len, &h, collect, s), 0);
+	assert_int_equal(deltas_decode(p, len, &h, &collect_sink, s), 0);
 	assert_int_equal(h.shard, 7);
 	assert_int_equal(h.seq, 42);
 	assert_int_equal(h.time_ns, UINT64_C(1700000000000000000));
@@ -113,7 +115,7 @@ test_long_entry(void **state)
 
 	(void)state;
 	encode(&e, 1, 300, &p, &len);
-	assert_int_equal(deltas_decode(p, len, &h, collect, s), 0);
+	assert_int_equal(deltas_decode(p, len, &h, &collect_sink, s), 0);
 	assert_int_equal(s->n, 300);
 	assert_int_equal(s->r[299].packets, 299);
 	deltas_enc_free(&e);
@@ -131,6 +133,8 @@ count(void *ctx, const char *po, const struct reading *r)
 	calls++;
 }
 
+static const struct deltas_sink count_sink = { .reading = count };
+
 /* Every proper prefix and every longer buffer is refused, without a
  * single callback (a message is applied whole or not at all). */
 static void
@@ -146,13 +150,13 @@ test_truncated_and_trailing(void **state)
 	encode(&e, 3, 4, &p, &len);
 	for (size_t l = 0; l < len; l++) {
 		calls = 0;
-		assert_int_equal(deltas_decode(p, l, &h, count, NULL), -EBADMSG);
+		assert_int_equal(deltas_decode(p, l, &h, &count_sink, NULL), -EBADMSG);
 		assert_int_equal(calls, 0);
 	}
 	big = malloc(len + 1);
 	memcpy(big, p, len);
 	big[len] = 0;
-	assert_int_equal(deltas_decode(big, len + 1, &h, count, NULL), -EBADMSG);
+	assert_int_equal(deltas_decode(big, len + 1, &h, &count_sink, NULL), -EBADMSG);
 	free(big);
 	deltas_enc_free(&e);
 }
@@ -177,7 +181,10 @@ test_bad_fields(void **state)
 	m[2] = 2;
 	assert_int_equal(deltas_decode(m, len, &h, NULL, NULL), -EPROTONOSUPPORT);
 	memcpy(m, p, len);
-	m[3] = 1;
+	m[3] = 2;			/* an unknown flag */
+	assert_int_equal(deltas_decode(m, len, &h, NULL, NULL), -EBADMSG);
+	memcpy(m, p, len);
+	m[3] = DELTAS_F_HOSTS;		/* a hosts section that is not there */
 	assert_int_equal(deltas_decode(m, len, &h, NULL, NULL), -EBADMSG);
 	/* 'M' 'D' v f shard(2) seq(8) time(8) interval varint(5 for 1e9) inst_len inst */
 	name_at = 4 + 2 + 8 + 8 + 5;
@@ -228,6 +235,84 @@ test_varint_bounds(void **state)
 	assert_int_equal(h.interval_ns, UINT64_MAX);
 }
 
+struct hosts_seen {
+	unsigned n, readings;
+	char po[8][LIMIT_PO_NAME + 1];
+	struct deltas_host h[8];
+};
+
+static void
+host_cb(void *ctx, const char *po, const struct deltas_host *h)
+{
+	struct hosts_seen *s = ctx;
+
+	assert_true(s->n < 8);
+	snprintf(s->po[s->n], sizeof(s->po[0]), "%s", po);
+	s->h[s->n++] = *h;
+}
+
+static void
+reading_cb(void *ctx, const char *po, const struct reading *r)
+{
+	(void)po;
+	(void)r;
+	((struct hosts_seen *)ctx)->readings++;
+}
+
+/* The hosts section: after the readings, both address families, read back
+ * in order; a reading after a host is refused; a bad address length is
+ * refused by the encoder and by the decoder. */
+static void
+test_hosts(void **state)
+{
+	static const struct deltas_sink sink = { .reading = reading_cb, .host = host_cb };
+	struct deltas_hdr h = { .shard = 1, .seq = 9, .time_ns = 5, .interval_ns = 1000000000,
+		.instance = "c" };
+	struct deltas_host v4 = { .proto = PROTO_UDP, .alen = 4, .addr = { 198, 51, 100, 10 },
+		.packets = 10000, .bytes = 2000000 };
+	struct deltas_host v6 = { .proto = PROTO_TCP, .alen = 16, .addr = { 0x20, 0x01, 0x0d, 0xb8 },
+		.packets = 1, .bytes = 60 };
+	struct reading r = mk(3);
+	struct deltas_enc e = { 0 };
+	struct hosts_seen seen = { 0 };
+	const uint8_t *p;
+	size_t len;
+	uint8_t *m;
+
+	(void)state;
+	deltas_enc_begin(&e, &h);
+	deltas_enc_add(&e, "web", &r);
+	deltas_enc_host(&e, "web", &v4);
+	deltas_enc_host(&e, "mail", &v6);
+	assert_int_equal(deltas_enc_finish(&e, &p, &len), 0);
+	assert_int_equal(deltas_decode(p, len, &h, &sink, &seen), 0);
+	assert_int_equal(seen.readings, 1);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.po[0], "web");
+	assert_int_equal(seen.h[0].alen, 4);
+	assert_memory_equal(seen.h[0].addr, v4.addr, 4);
+	assert_int_equal(seen.h[0].packets, 10000);
+	assert_int_equal(seen.h[0].bytes, 2000000);
+	assert_string_equal(seen.po[1], "mail");
+	assert_int_equal(seen.h[1].alen, 16);
+	assert_int_equal(seen.h[1].proto, PROTO_TCP);
+	/* the address length byte of the second host (before its 16 bytes) */
+	m = malloc(len);
+	memcpy(m, p, len);
+	assert_int_equal(m[len - 16 - 2 - 1], 16);
+	m[len - 16 - 2 - 1] = 8;
+	assert_int_equal(deltas_decode(m, len, &h, NULL, NULL), -EBADMSG);
+	free(m);
+	/* a reading after a host, a bad length: refused by the encoder */
+	deltas_enc_add(&e, "web", &r);
+	assert_int_equal(deltas_enc_finish(&e, &p, &len), -EINVAL);
+	deltas_enc_begin(&e, &h);
+	v4.alen = 5;
+	deltas_enc_host(&e, "web", &v4);
+	assert_int_equal(deltas_enc_finish(&e, &p, &len), -EINVAL);
+	deltas_enc_free(&e);
+}
+
 static void
 test_shard_of(void **state)
 {
@@ -254,6 +339,7 @@ main(void)
 		cmocka_unit_test(test_truncated_and_trailing),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_varint_bounds),
+		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_shard_of),
 	};
 

@@ -79,6 +79,8 @@ deltas_enc_begin(struct deltas_enc *e, const struct deltas_hdr *h)
 	e->err = 0;
 	e->nentries = 0;
 	e->nread_at = 0;
+	e->nhosts_at = 0;
+	e->nhosts = 0;
 	e->last[0] = '\0';
 	enc_bytes(e, "MD", 2);
 	enc_be(e, DELTAS_VERSION, 1);
@@ -100,7 +102,7 @@ deltas_enc_add(struct deltas_enc *e, const char *po, const struct reading *r)
 
 	if (e->err < 0)
 		return;
-	if (nl == 0 || nl > LIMIT_PO_NAME) {
+	if (nl == 0 || nl > LIMIT_PO_NAME || e->nhosts_at != 0) {
 		e->err = -EINVAL;
 		return;
 	}
@@ -130,6 +132,37 @@ deltas_enc_add(struct deltas_enc *e, const char *po, const struct reading *r)
 	enc_var(e, r->frags);
 }
 
+void
+deltas_enc_host(struct deltas_enc *e, const char *po, const struct deltas_host *h)
+{
+	size_t nl = strnlen(po, LIMIT_PO_NAME + 1);
+
+	if (e->err < 0)
+		return;
+	if (nl == 0 || nl > LIMIT_PO_NAME || (h->alen != 4 && h->alen != 16) ||
+	    h->proto >= PROTO__COUNT) {
+		e->err = -EINVAL;
+		return;
+	}
+	if (e->nhosts == DELTAS_MAX_HOSTS) {
+		e->err = -E2BIG;
+		return;
+	}
+	if (e->nhosts_at == 0) {
+		e->buf[3] |= DELTAS_F_HOSTS;
+		e->nhosts_at = e->len;
+		enc_be(e, 0, 2);
+	}
+	enc_be(e, nl, 1);
+	enc_bytes(e, po, nl);
+	enc_be(e, h->proto, 1);
+	enc_be(e, h->alen, 1);
+	enc_bytes(e, h->addr, h->alen);
+	enc_var(e, h->packets);
+	enc_var(e, h->bytes);
+	e->nhosts++;
+}
+
 int
 deltas_enc_finish(struct deltas_enc *e, const uint8_t **ret, size_t *ret_len)
 {
@@ -137,6 +170,10 @@ deltas_enc_finish(struct deltas_enc *e, const uint8_t **ret, size_t *ret_len)
 		return e->err;
 	e->buf[e->nentries_at] = (uint8_t)(e->nentries >> 8);
 	e->buf[e->nentries_at + 1] = (uint8_t)e->nentries;
+	if (e->nhosts_at != 0) {
+		e->buf[e->nhosts_at] = (uint8_t)(e->nhosts >> 8);
+		e->buf[e->nhosts_at + 1] = (uint8_t)e->nhosts;
+	}
 	*ret = e->buf;
 	*ret_len = e->len;
 	return 0;
@@ -185,7 +222,8 @@ cur_name(struct cursor *c, char *dst, size_t max)
 }
 
 static int
-deltas_walk(const uint8_t *buf, size_t len, struct deltas_hdr *h, deltas_reading_fn fn, void *ctx)
+deltas_walk(const uint8_t *buf, size_t len, struct deltas_hdr *h, const struct deltas_sink *sink,
+    void *ctx)
 {
 	struct cursor c = cur_init(buf, len);
 	uint8_t m0, m1, ver, flags;
@@ -196,7 +234,7 @@ deltas_walk(const uint8_t *buf, size_t len, struct deltas_hdr *h, deltas_reading
 		return -EBADMSG;
 	if (ver != DELTAS_VERSION)
 		return -EPROTONOSUPPORT;
-	if (!cur_u8(&c, &flags) || flags != 0 || !cur_be16(&c, &h->shard) ||
+	if (!cur_u8(&c, &flags) || (flags & ~DELTAS_F_HOSTS) != 0 || !cur_be16(&c, &h->shard) ||
 	    !cur_be64(&c, &h->seq) || !cur_be64(&c, &h->time_ns) || !cur_var(&c, &h->interval_ns) ||
 	    !cur_name(&c, h->instance, CLUSTER_NAME_MAX) || !cur_be16(&c, &nentries))
 		return -EBADMSG;
@@ -213,21 +251,38 @@ deltas_walk(const uint8_t *buf, size_t len, struct deltas_hdr *h, deltas_reading
 			    !cur_var(&c, &r.packets) || !cur_var(&c, &r.flows) ||
 			    !cur_var(&c, &r.syns) || !cur_var(&c, &r.frags))
 				return -EBADMSG;
-			if (fn != NULL)
-				fn(ctx, po, &r);
+			if (sink != NULL && sink->reading != NULL)
+				sink->reading(ctx, po, &r);
+		}
+	}
+	if (flags & DELTAS_F_HOSTS) {
+		uint16_t nhosts;
+
+		if (!cur_be16(&c, &nhosts))
+			return -EBADMSG;
+		for (uint32_t i = 0; i < nhosts; i++) {
+			struct deltas_host hs = { 0 };
+
+			if (!cur_name(&c, po, LIMIT_PO_NAME) || !cur_u8(&c, &hs.proto) ||
+			    hs.proto >= PROTO__COUNT || !cur_u8(&c, &hs.alen) ||
+			    (hs.alen != 4 && hs.alen != 16) || !cur_bytes(&c, hs.addr, hs.alen) ||
+			    !cur_var(&c, &hs.packets) || !cur_var(&c, &hs.bytes))
+				return -EBADMSG;
+			if (sink != NULL && sink->host != NULL)
+				sink->host(ctx, po, &hs);
 		}
 	}
 	return cur_empty(&c) ? 0 : -EBADMSG;
 }
 
 int
-deltas_decode(const uint8_t *buf, size_t len, struct deltas_hdr *ret_hdr, deltas_reading_fn fn,
-    void *ctx)
+deltas_decode(const uint8_t *buf, size_t len, struct deltas_hdr *ret_hdr,
+    const struct deltas_sink *sink, void *ctx)
 {
 	int r;
 
 	memset(ret_hdr, 0, sizeof(*ret_hdr));
-	if ((r = deltas_walk(buf, len, ret_hdr, NULL, NULL)) < 0 || fn == NULL)
+	if ((r = deltas_walk(buf, len, ret_hdr, NULL, NULL)) < 0 || sink == NULL)
 		return r;
-	return deltas_walk(buf, len, ret_hdr, fn, ctx);
+	return deltas_walk(buf, len, ret_hdr, sink, ctx);
 }

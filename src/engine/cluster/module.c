@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -31,6 +32,9 @@
 /* Collector/shard pairs whose sequence an engine follows. */
 #define CLUSTER_MAX_STREAMS 4096u
 #define CLUSTER_ERR_MAX 256u
+/* Busiest hosts per PO and protocol a collector sends each second: the
+ * attack's top target list holds 5, and a flood's victims lead it. */
+#define CLUSTER_TOP_HOSTS 3u
 
 struct cluster_msg {
 	uint8_t *data;
@@ -64,7 +68,8 @@ struct cluster {
 	struct cluster_conf conf;	/* a copy: a reload replaces the settings */
 	counters_reading_fn reading_fn;
 	void *reading_ctx;
-	struct detection_ctx *det;	/* the wiring: adoption on take-over */
+	struct detection_ctx *det;	/* the wiring: adoption on take-over, top hosts */
+	const struct counters *cnt;	/* the wiring, collect role: top hosts */
 	struct mitigation_ctx *mit;
 
 	/* collect role, loop thread only */
@@ -117,6 +122,12 @@ cluster_set_reading_fn(struct cluster *c, counters_reading_fn fn, void *ctx)
 {
 	c->reading_fn = fn;
 	c->reading_ctx = ctx;
+}
+
+void
+cluster_set_counters(struct cluster *c, const struct counters *cnt)
+{
+	c->cnt = cnt;
 }
 
 void
@@ -245,6 +256,41 @@ cluster_reading_cb(void *ctx, const struct reading *r)
 	deltas_enc_add(&c->enc[s], p->name, r);
 }
 
+/* Each PO's busiest destination hosts of the interval the counters just
+ * closed, per protocol, into its shard's message: an engine's attacks take
+ * their top targets from them. */
+static void
+cluster_add_hosts(struct cluster *c)
+{
+	const struct poset *set = engine_pos(c->e);
+	struct counters_host hosts[CLUSTER_TOP_HOSTS];
+
+	if (c->cnt == NULL)
+		return;
+	for (uint32_t id = 0; id < poset_id_limit(set); id++) {
+		const struct po *p = poset_at(set, id);
+		uint32_t s;
+
+		if (p == NULL || !c->open[s = cluster_shard_of(p->name, c->conf.shards)])
+			continue;
+		for (unsigned proto = 0; proto < PROTO__COUNT; proto++) {
+			size_t n = counters_top_hosts_proto(c->cnt, id, (enum proto_class)proto, hosts,
+			    CLUSTER_TOP_HOSTS);
+
+			for (size_t i = 0; i < n; i++) {
+				struct deltas_host h = { .proto = (uint8_t)proto,
+					.alen = hosts[i].addr.af == AF_INET ? 4 : 16,
+					.packets = hosts[i].packets, .bytes = hosts[i].bytes };
+
+				if (hosts[i].packets == 0)
+					continue;
+				memcpy(h.addr, hosts[i].addr.a, h.alen);
+				deltas_enc_host(&c->enc[s], p->name, &h);
+			}
+		}
+	}
+}
+
 /* ---- engine role: messages to readings (loop thread) ---- */
 
 struct cluster_feed {
@@ -275,6 +321,27 @@ cluster_feed_one(void *ctx, const char *po, const struct reading *r)
 		f->c->reading_fn(f->c->reading_ctx, &w);
 	f->fed++;
 }
+
+/* A busy host of a PO: the live attacks' top targets (what the local path
+ * reads from the counters, detection_observe_hosts). */
+static void
+cluster_feed_host(void *ctx, const char *po, const struct deltas_host *h)
+{
+	struct cluster_feed *f = ctx;
+	struct decision_obs o = { .proto = h->proto, .alen = h->alen, .packets = h->packets,
+		.bytes = h->bytes, .target_only = true };
+
+	if (f->c->det == NULL || cluster_shard_of(po, f->c->conf.shards) != f->shard ||
+	    poset_find(f->set, po, &o.po_id) == NULL)
+		return;
+	memcpy(o.dst, h->addr, h->alen);
+	detection_observe(f->c->det, &o);
+}
+
+static const struct deltas_sink cluster_feed_sink = {
+	.reading = cluster_feed_one,
+	.host = cluster_feed_host,
+};
 
 /* Follow the sequence of (collector, shard): returns the messages missed
  * before this one; a replay of an old one (seq not past the last) is
@@ -337,7 +404,7 @@ cluster_consume(struct cluster *c, const struct cluster_msg *m)
 	if ((missed = cluster_follow(c, &h)) < 0)
 		return;
 	f.shard = h.shard;
-	(void)deltas_decode(m->data, m->len, &h, cluster_feed_one, &f);
+	(void)deltas_decode(m->data, m->len, &h, &cluster_feed_sink, &f);
 	pthread_mutex_lock(&c->lock);
 	c->lost += (uint64_t)missed;
 	c->gaps += missed > 0;
@@ -785,6 +852,7 @@ cluster_tick(void *state, uint64_t now_ns)
 
 	(void)now_ns;
 	if (c->conf.role == CLUSTER_COLLECT) {
+		cluster_add_hosts(c);
 		for (uint32_t s = 0; s < c->conf.shards; s++)
 			if (c->open[s])
 				cluster_close_msg(c, s);

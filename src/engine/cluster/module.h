@@ -47,6 +47,9 @@ enum cluster_role cluster_role(const struct cluster *c);
 
 /* collect role: the collector's reading function (counters_reading_fn). */
 void cluster_reading_cb(void *ctx, const struct reading *r);
+/* collect role: the collector's counters, whose busiest hosts per PO go
+ * out with the readings (an engine's top targets); NULL: none. */
+void cluster_set_counters(struct cluster *c, const struct counters *cnt);
 /* engine role: where the consumed readings go (detection_reading_cb). */
 void cluster_set_reading_fn(struct cluster *c, counters_reading_fn fn, void *ctx);
 /* engine role: detection and mitigation, whose state a take-over adopts

@@ -167,9 +167,10 @@ engine_wire(struct engine *e)
 		/* Before the collector's threads start (its start()). */
 		collector_set_conn_sink(c, t != NULL ? conntab_sink : NULL, t);
 		/* Readings feed the detectors, and samples the attacks' top lists. */
-		if (cl != NULL && cluster_role(cl) == CLUSTER_COLLECT)
+		if (cl != NULL && cluster_role(cl) == CLUSTER_COLLECT) {
 			collector_set_reading_fn(c, cluster_reading_cb, cl);
-		else
+			cluster_set_counters(cl, collector_counters(c));
+		} else
 			collector_set_reading_fn(c, d != NULL ? detection_reading_cb : NULL, d);
 		collector_set_sample_fn(c, d != NULL ? detection_sample_cb : NULL, d);
 	}
