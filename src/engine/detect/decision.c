@@ -812,17 +812,24 @@ decision_adopt(struct decision *dp, const uint8_t *src, size_t len, decision_ado
 		struct decision_live *l = tmp->live[i];
 		uint32_t id;
 
-		if (!keep(ctx, l->a.po, &id) || decision_find(dp, id, l->a.proto, l->a.port) != NULL ||
-		    decision_get(dp, l->a.id) != NULL) {
+		if (!keep(ctx, l->a.po, &id)) {
 			i++;
 			continue;
 		}
-		l->a.po_id = id;
-		if ((r = decision_live_append(dp, l)) < 0)
-			goto out;
+		if (decision_get(dp, l->a.id) != NULL) {
+			/* Adopted before: ours already, only out of the rest. */
+			decision_live_free(l);
+		} else if (decision_find(dp, id, l->a.proto, l->a.port) != NULL) {
+			i++;	/* this engine has its own attack on that traffic */
+			continue;
+		} else {
+			l->a.po_id = id;
+			if ((r = decision_live_append(dp, l)) < 0)
+				goto out;
+			n++;
+		}
 		memmove(&tmp->live[i], &tmp->live[i + 1], (tmp->nlive - i - 1) * sizeof(*tmp->live));
 		tmp->nlive--;
-		n++;
 	}
 	r = decision_save(tmp, ret_rest, ret_rest_len);
 out:

@@ -166,7 +166,8 @@ typedef bool (*decision_adopt_fn)(void *ctx, const char *po, uint32_t *ret_po_id
  * Take over another instance's live attacks: load src (a decision_save()
  * blob), move the live attacks keep() accepts into dp with their ids, and
  * return what stays in src as a new blob in ret_rest (malloc'd) to save back
- * in its place. Returns the number adopted, or a negative errno (dp
+ * in its place (an attack dp already holds by id leaves src too; one whose
+ * traffic dp already has an attack of its own on stays). Returns the number adopted, or a negative errno (dp
  * unchanged then, except for attacks already moved on -ENOMEM).
  */
 int decision_adopt(struct decision *dp, const uint8_t *src, size_t len, decision_adopt_fn keep,

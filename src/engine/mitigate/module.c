@@ -868,12 +868,12 @@ mitigation_adopt(struct mitigation_ctx *m, const char *text, mitigation_gate_fn 
 		const char *po = json_string_value(json_object_get(json_object_get(j, "request"), "po"));
 		uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
 
-		if (po != NULL && keep(ctx, po) && mit_get(m->mgr, id) == NULL) {
+		if (po == NULL || !keep(ctx, po)) {
+			json_array_append(rest, j);
+		} else if (mit_get(m->mgr, id) == NULL) {
 			json_array_append(mine, j);
 			n++;
-		} else {
-			json_array_append(rest, j);
-		}
+		}	/* else adopted before: ours already, only out of the rest */
 	}
 	/* next_id 0: the adopted ids are another instance's; ours stay ours. */
 	if ((adopted = json_pack("{s:i, s:i, s:O}", "version", 1, "next_id", 0, "mitigations",
