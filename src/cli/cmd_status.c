@@ -1,5 +1,6 @@
 /* moat status: moatd's health (GET /api/v1/health). */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/client.h"
 #include "cli/cmd.h"
@@ -16,7 +17,11 @@ static const char cmd_status_text[] =
 "    Asks moatd for its health (GET /api/v1/health) and prints its status\n"
 "    (ok, degraded or failing), version, uptime, number of protected\n"
 "    objects, store, state dir and the API address used, then any open\n"
-"    health issues with their significance. Needs no token.\n"
+"    health issues with their significance. A moatd in a cluster role\n"
+"    (collect or engine, docs/scale.md) also shows its role, instance,\n"
+"    NATS connection and (GET /api/v1/cluster) the shards it owns, the\n"
+"    live engines and its lag (engine), or what it published, buffers and\n"
+"    dropped (collect); --json adds it as \"cluster\". Needs no token.\n"
 "\n"
 "OPTIONS\n"
 "    --json    print the server's JSON\n"
@@ -82,20 +87,77 @@ cmd_status_render(const json_t *h, const char *api_url)
 	cmd_status_issues(json_object_get(h, "issues"));
 }
 
+static long long
+cmd_status_int(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* The cluster role's lines (GET /api/v1/cluster); nothing in role all. */
+static void
+cmd_status_cluster(const json_t *c)
+{
+	const char *role = json_string_value(json_object_get(c, "role"));
+	const char *err = json_string_value(json_object_get(c, "last_error"));
+	const json_t *owned = json_object_get(c, "owned"), *it;
+	size_t i;
+	const char *inst = json_string_value(json_object_get(c, "instance"));
+
+	if (role == NULL || strcmp(role, "all") == 0)
+		return;
+	printf("role:       %s (instance %s, NATS %s)\n", role, inst != NULL ? inst : "-",
+	    json_is_true(json_object_get(c, "connected")) ? "connected" : "not connected");
+	if (strcmp(role, "engine") == 0) {
+		printf("shards:     %zu of %lld owned:", json_array_size(owned),
+		    cmd_status_int(c, "shards"));
+		json_array_foreach(owned, i, it)
+			printf(" %lld", (long long)json_integer_value(it));
+		printf("; %lld live engine(s)\n", cmd_status_int(c, "live_engines"));
+		printf("lag:        %lld ms; %lld messages, %lld readings; %lld gap(s), %lld lost, "
+		    "%lld dropped\n", cmd_status_int(c, "lag_ms"), cmd_status_int(c, "received"),
+		    cmd_status_int(c, "readings"), cmd_status_int(c, "gaps"), cmd_status_int(c, "lost"),
+		    cmd_status_int(c, "dropped_in"));
+		printf("adopted:    %lld attack(s), %lld mitigation(s)\n",
+		    cmd_status_int(c, "adopted_attacks"), cmd_status_int(c, "adopted_mitigations"));
+	} else {
+		printf("published:  %lld messages; buffered %lld of %lld; dropped %lld\n",
+		    cmd_status_int(c, "published"), cmd_status_int(c, "buffered"),
+		    cmd_status_int(c, "buffer_max"), cmd_status_int(c, "dropped"));
+	}
+	if (err != NULL && err[0] != '\0')
+		printf("nats error: %s\n", err);
+}
+
 static int
 cmd_status_run(struct cli *cli, int argc, char **argv)
 {
-	struct client_reply r;
+	struct client_reply r, c = { 0 };
+	json_t *cluster = NULL;
 	int rc;
 
 	if (argc > 1)
 		return cli_usage_error(&cmd_status, "unexpected argument '%s'", argv[1]);
 	if ((rc = client_get(cli, "/api/v1/health", &r)) != CLI_EXIT_OK)
 		return rc;
-	if (cli->json)
+	/* The cluster role, when moatd has one (role all: nothing more). */
+	if (client_get(cli, "/api/v1/cluster", &c) == CLI_EXIT_OK && c.json != NULL) {
+		const char *role = json_string_value(json_object_get(c.json, "role"));
+
+		if (role != NULL && strcmp(role, "all") != 0)
+			cluster = c.json;
+	}
+	if (cli->json && cluster != NULL && r.json != NULL) {
+		json_object_set(r.json, "cluster", cluster);
+		json_dumpf(r.json, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else if (cli->json) {
 		client_print_raw(&r);
-	else
+	} else {
 		cmd_status_render(r.json, client_api_url(cli));
+		if (cluster != NULL)
+			cmd_status_cluster(cluster);
+	}
+	client_reply_free(&c);
 	client_reply_free(&r);
 	return CLI_EXIT_OK;
 }

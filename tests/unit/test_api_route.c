@@ -144,7 +144,7 @@ test_module_routes(void **state)
 			total++;
 		}
 	}
-	assert_int_equal(total, 22);	/* the 21 of the old single table + history */
+	assert_int_equal(total, 23);	/* the 21 of the old single table + history + cluster */
 	{
 		const struct api_route *rt;
 		char param[API_PARAM_MAX];

@@ -158,11 +158,11 @@ fake_peers(void *state, struct ipaddr *out, size_t max, size_t *ret_n)
 }
 
 static const struct mit_driver_ops fake_a = { "fa", fake_open_a, fake_close, fake_apply,
-	fake_withdraw, fake_installed, fake_counters, fake_peers, NULL };
+	fake_withdraw, fake_installed, fake_counters, fake_peers, NULL, NULL };
 static const struct mit_driver_ops fake_b = { "fb", fake_open_b, fake_close, fake_apply,
-	fake_withdraw, fake_installed, fake_counters, NULL, NULL };
+	fake_withdraw, fake_installed, fake_counters, NULL, NULL, NULL };
 static const struct mit_driver_ops fake_c = { "fc", fake_open_c, fake_close, fake_apply,
-	fake_withdraw, fake_installed, fake_counters, NULL, NULL };
+	fake_withdraw, fake_installed, fake_counters, NULL, NULL, NULL };
 static const struct mit_driver_ops *const fake_table[] = { &fake_a, &fake_b, &fake_c };
 
 #define FA (&fakes[0])

@@ -161,7 +161,7 @@ static void
 test_module_sections(void **state)
 {
 	static const char *const names[] = { "log", "state_dir", "api", "store", "flight",
-		"health", "pos", "connections", "collect", "detection", "mitigate" };
+		"health", "pos", "connections", "collect", "cluster", "detection", "mitigate" };
 	const struct conntab_settings *cs;
 	struct cfg_error err;
 	struct settings *c = NULL;

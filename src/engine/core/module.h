@@ -35,6 +35,8 @@ enum engine_mod {
 	ENGINE_MOD_CORE,
 	ENGINE_MOD_CONNTAB,	/* before the collector: takes its moat-ins events */
 	ENGINE_MOD_COLLECT,	/* before detection: readings reach it in the same tick */
+	ENGINE_MOD_CLUSTER,	/* after the collector (publishes its readings), before
+				   detection (feeds it the consumed ones) */
 	ENGINE_MOD_DETECTION,
 	ENGINE_MOD_MITIGATION,	/* after detection: it acts on its attacks */
 	ENGINE_MOD_HISTORY,	/* after the collector: samples the interval it closed */

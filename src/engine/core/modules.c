@@ -18,6 +18,8 @@
 #include "engine/api/pos.h"
 #include "engine/api/route.h"
 #include "engine/api/traffic.h"
+#include "engine/cluster/conf.h"
+#include "engine/cluster/module.h"
 #include "engine/collect/module.h"
 #include "engine/conntab/conntab.h"
 #include "engine/core/settings.h"
@@ -67,6 +69,18 @@ static const struct api_route collect_routes[] = {
 	{ 0 },
 };
 
+/* ---- cluster ---- */
+
+static const struct settings_section cluster_sections[] = {
+	{ "cluster", cluster_conf_parse, cluster_conf_free },
+	{ 0 },
+};
+
+static const struct api_route cluster_routes[] = {
+	{ API_GET, "/api/v1/cluster", cluster_api_get, 0 },
+	{ 0 },
+};
+
 /* ---- detection ---- */
 
 static const struct settings_section detection_sections[] = {
@@ -113,6 +127,9 @@ const struct engine_module engine_modules[ENGINE_NMODS] = {
 	    .start = collector_start, .fini = collector_fini, .tick = collector_tick,
 	    .pos_changed = collector_pos_changed, .sections = collect_sections,
 	    .routes = collect_routes },
+	[ENGINE_MOD_CLUSTER] = { .name = "cluster", .init = cluster_init, .start = cluster_start,
+	    .fini = cluster_fini, .tick = cluster_tick, .sections = cluster_sections,
+	    .routes = cluster_routes },
 	[ENGINE_MOD_DETECTION] = { .name = "detection", .init = detection_init,
 	    .fini = detection_fini, .tick = detection_tick, .reset = detection_reset,
 	    .pos_changed = detection_pos_changed, .sections = detection_sections,
@@ -134,13 +151,27 @@ engine_wire(struct engine *e)
 	struct detection_ctx *d = detection_get(e);
 	struct mitigation_ctx *m = mitigation_get(e);
 	struct api_history *h = api_history_get(e);
+	struct cluster *cl = cluster_get(e);
 	int r;
+
+	/* A collect instance publishes its readings instead of detecting on
+	 * them; an engine instance's readings come from the cluster. */
+	if (cl != NULL && cluster_role(cl) == CLUSTER_COLLECT)
+		d = NULL;
+	if (cl != NULL && cluster_role(cl) == CLUSTER_ENGINE) {
+		cluster_set_reading_fn(cl, d != NULL ? detection_reading_cb : NULL, d);
+		cluster_set_adopters(cl, d, m);
+	}
 
 	if (c != NULL) {
 		/* Before the collector's threads start (its start()). */
 		collector_set_conn_sink(c, t != NULL ? conntab_sink : NULL, t);
 		/* Readings feed the detectors, and samples the attacks' top lists. */
-		collector_set_reading_fn(c, d != NULL ? detection_reading_cb : NULL, d);
+		if (cl != NULL && cluster_role(cl) == CLUSTER_COLLECT) {
+			collector_set_reading_fn(c, cluster_reading_cb, cl);
+			cluster_set_counters(cl, collector_counters(c));
+		} else
+			collector_set_reading_fn(c, d != NULL ? detection_reading_cb : NULL, d);
 		collector_set_sample_fn(c, d != NULL ? detection_sample_cb : NULL, d);
 	}
 	if (d != NULL)
@@ -151,6 +182,8 @@ engine_wire(struct engine *e)
 		api_history_set_counters(h, c != NULL ? collector_counters(c) : NULL);
 	if (m != NULL) {
 		mitigation_set_detection(m, d);
+		if (cl != NULL && cluster_role(cl) == CLUSTER_ENGINE)
+			mitigation_set_gate(m, cluster_po_gate, cl);
 		if (d == NULL)
 			log_warnx("mitigation: detection is not running; "
 			    "only manual mitigation works");

@@ -744,7 +744,10 @@ decision_load_attack(struct cursor *c, struct decision_attack *a, uint64_t next_
 	    !cur_be64(c, &a->packets) || !cur_be64(c, &a->bytes) ||
 	    !decision_load_str(c, a->reason, sizeof(a->reason)) || !cur_u8(c, &ndet))
 		return false;
-	if (a->id == 0 || a->id >= next_id || a->proto >= PROTO__COUNT || a->dir >= DIR__COUNT ||
+	/* An id past next_id is one adopted from another instance's block of
+	 * ids (decision_adopt): never one this instance will hand out. */
+	if (a->id == 0 || (a->id >= next_id && (a->id >> 32) == (next_id >> 32)) ||
+	    a->proto >= PROTO__COUNT || a->dir >= DIR__COUNT ||
 	    state < DECISION_SUSPECTED || state > DECISION_ENDED || type >= DECISION_TYPE__COUNT ||
 	    a->confidence > 100 || ndet > LIMIT_ATTACK_DETECTORS)
 		return false;
@@ -806,4 +809,53 @@ out:
 	decision_clear_live(&tmp);
 	free(tmp.hist);
 	return r;
+}
+
+void
+decision_id_base(struct decision *dp, uint64_t base)
+{
+	if (dp->next_id < base)
+		dp->next_id = base;
+}
+
+int
+decision_adopt(struct decision *dp, const uint8_t *src, size_t len, decision_adopt_fn keep,
+    void *ctx, uint8_t **ret_rest, size_t *ret_rest_len)
+{
+	struct decision *tmp;
+	int r, n = 0;
+
+	*ret_rest = NULL;
+	*ret_rest_len = 0;
+	if ((r = decision_new(&dp->h, &tmp)) < 0)
+		return r;
+	if ((r = decision_load(tmp, src, len)) < 0)
+		goto out;
+	for (size_t i = 0; i < tmp->nlive;) {
+		struct decision_live *l = tmp->live[i];
+		uint32_t id;
+
+		if (!keep(ctx, l->a.po, &id)) {
+			i++;
+			continue;
+		}
+		if (decision_get(dp, l->a.id) != NULL) {
+			/* Adopted before: ours already, only out of the rest. */
+			decision_live_free(l);
+		} else if (decision_find(dp, id, l->a.proto, l->a.port) != NULL) {
+			i++;	/* this engine has its own attack on that traffic */
+			continue;
+		} else {
+			l->a.po_id = id;
+			if ((r = decision_live_append(dp, l)) < 0)
+				goto out;
+			n++;
+		}
+		memmove(&tmp->live[i], &tmp->live[i + 1], (tmp->nlive - i - 1) * sizeof(*tmp->live));
+		tmp->nlive--;
+	}
+	r = decision_save(tmp, ret_rest, ret_rest_len);
+out:
+	decision_free(tmp);
+	return r < 0 ? r : n;
 }

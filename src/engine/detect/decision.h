@@ -162,6 +162,22 @@ uint64_t decision_refused(const struct decision *dp);
 int decision_save(const struct decision *dp, uint8_t **ret_blob, size_t *ret_len);
 int decision_load(struct decision *dp, const uint8_t *blob, size_t len);
 
+/* Cluster (engine/cluster): hand out attack ids from base on (an instance's
+ * own block of 2^32 ids, so ids stay unique in a deployment). */
+void decision_id_base(struct decision *dp, uint64_t base);
+/* keep: whether an attack on PO po moves here, and its PO id here. */
+typedef bool (*decision_adopt_fn)(void *ctx, const char *po, uint32_t *ret_po_id);
+/*
+ * Take over another instance's live attacks: load src (a decision_save()
+ * blob), move the live attacks keep() accepts into dp with their ids, and
+ * return what stays in src as a new blob in ret_rest (malloc'd) to save back
+ * in its place (an attack dp already holds by id leaves src too; one whose
+ * traffic dp already has an attack of its own on stays). Returns the number adopted, or a negative errno (dp
+ * unchanged then, except for attacks already moved on -ENOMEM).
+ */
+int decision_adopt(struct decision *dp, const uint8_t *src, size_t len, decision_adopt_fn keep,
+    void *ctx, uint8_t **ret_rest, size_t *ret_rest_len);
+
 const char *decision_state_name(enum decision_state s);
 const char *decision_type_name(enum decision_type t);
 

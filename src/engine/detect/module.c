@@ -16,6 +16,7 @@
 #include "common/cursor.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "engine/cluster/conf.h"
 #include "collect/counters.h"
 #include "engine/detect/registry.h"
 #include "engine/detect/config.h"
@@ -51,6 +52,7 @@ struct detection_ctx {
 	unsigned nlisteners;
 	uint64_t ticks;
 	bool host_limits;		/* some PO has host_thresholds */
+	uint64_t id_base;		/* detection_id_base(): 0 = none */
 	struct hostcheck hc;		/* the counters' hosts against host limits */
 	uint64_t suspect_minute;
 	unsigned suspect_flights;
@@ -703,6 +705,7 @@ detection_build(struct detection_ctx *d)
 	dparams_default(&d->defaults);
 	if ((r = decision_new(&hooks, &d->dp)) < 0)
 		return r;
+	decision_id_base(d->dp, d->id_base);
 	d->hc = (struct hostcheck){ .det = d->det, .dp = d->dp, .params = detection_host_params,
 		.ctx = d };
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
@@ -720,6 +723,7 @@ detection_init(struct engine *e, void **ret_state)
 	if (d == NULL)
 		return -ENOMEM;
 	d->e = e;
+	d->id_base = cluster_id_base(engine_settings(e));
 	if ((r = detection_build(d)) < 0) {
 		detection_free(d);
 		return r;
@@ -804,4 +808,13 @@ detection_external(struct detection_ctx *d, const struct detection *det,
 	decision_detect(d->dp, det);
 	if (obs != NULL)
 		decision_observe(d->dp, obs);
+}
+
+int
+detection_adopt(struct detection_ctx *d, const uint8_t *blob, size_t len, decision_adopt_fn keep,
+    void *ctx, uint8_t **ret_rest, size_t *ret_rest_len)
+{
+	if (len > LIMIT_DETECT_BLOB)
+		return -EINVAL;
+	return decision_adopt(d->dp, blob, len, keep, ctx, ret_rest, ret_rest_len);
 }

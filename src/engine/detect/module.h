@@ -88,4 +88,11 @@ void detection_external(struct detection_ctx *d, const struct detection *det,
 /* Save the learned state and the attacks to the store now. */
 int detection_save(struct detection_ctx *d);
 
+/* Cluster (engine/cluster): the take-over of another instance's live
+ * attacks (decision_adopt(); blob is its saved "detect/decision"). An
+ * engine instance's attack ids come from its own block
+ * (cluster_id_base()). */
+int detection_adopt(struct detection_ctx *d, const uint8_t *blob, size_t len, decision_adopt_fn keep,
+    void *ctx, uint8_t **ret_rest, size_t *ret_rest_len);
+
 #endif

@@ -1318,11 +1318,27 @@ mit_entry_from_json(struct mit_mgr *m, json_t *j)
 	e->updated_s = (uint64_t)json_integer_value(json_object_get(j, "updated"));
 	e->held_s = e->updated_s;	/* the next probe: probe_after from the last change */
 	mit_json_str(j, "narrowed", e->narrowed, sizeof(e->narrowed));
-	if (e->id >= m->next_id)
+	/* A driver that keeps no external state learns the rule it holds. */
+	if (e->status == MIT_MITIGATING && !e->dry_run && e->driver[0] != '\0') {
+		struct mit_driver *d = mit_driver_by_name(m, e->driver);
+
+		if (d != NULL && d->ops->adopt != NULL)
+			(void)d->ops->adopt(d->state, &e->rule);
+	}
+	/* Ids in another block of 2^32 were adopted from another instance
+	 * (engine/cluster): they never move this instance's next id. */
+	if (e->id >= m->next_id && (e->id >> 32) == (m->next_id >> 32))
 		m->next_id = e->id + 1;
-	if (e->rule.id >= m->next_id)
+	if (e->rule.id >= m->next_id && (e->rule.id >> 32) == (m->next_id >> 32))
 		m->next_id = e->rule.id + 1;
 	return 0;
+}
+
+void
+mit_id_base(struct mit_mgr *m, uint64_t base)
+{
+	if (m->next_id < base)
+		m->next_id = base;
 }
 
 int
@@ -1336,7 +1352,9 @@ mit_load(struct mit_mgr *m, const char *text)
 		json_decref(doc);
 		return -EINVAL;
 	}
-	if ((uint64_t)json_integer_value(json_object_get(doc, "next_id")) > m->next_id)
+	if ((uint64_t)json_integer_value(json_object_get(doc, "next_id")) > m->next_id &&
+	    ((uint64_t)json_integer_value(json_object_get(doc, "next_id")) >> 32) ==
+	    (m->next_id >> 32))
 		m->next_id = (uint64_t)json_integer_value(json_object_get(doc, "next_id"));
 	arr = json_object_get(doc, "mitigations");
 	json_array_foreach(arr, i, j) {

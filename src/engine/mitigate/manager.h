@@ -132,6 +132,10 @@ struct mit_driver_ops {
 	int (*counters)(void *state, uint64_t id, struct mit_counters *ret);
 	int (*peers)(void *state, struct ipaddr *out, size_t max, size_t *ret_n);
 	int (*status)(void *state, struct mit_driver_status *ret);
+	/* Optional: learn a rule installed before this driver was opened (a
+	 * previous run, or another instance whose mitigation was adopted:
+	 * engine/cluster), without acting, so withdraw() works on it. */
+	int (*adopt)(void *state, const struct mit_rule *r);
 };
 
 extern const struct mit_driver_ops drv_nft_ops;
@@ -296,6 +300,9 @@ void mit_set_event_hook(struct mit_mgr *m, mit_event_fn fn, void *ctx);
  * every live mitigation; mit_load() restores them (before mit_reconcile()).
  */
 char *mit_save(const struct mit_mgr *m);
+/* Cluster (engine/cluster): mitigation and rule ids from base on (an
+ * instance's own block of 2^32 ids). */
+void mit_id_base(struct mit_mgr *m, uint64_t base);
 int mit_load(struct mit_mgr *m, const char *json);
 
 /* What reconciliation found in one driver. */

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "collect/conf.h"
+#include "engine/cluster/conf.h"
 #include "engine/detect/module.h"
 #include "engine/priv/proxy.h"
 #include "collect/reading.h"
@@ -24,6 +25,8 @@
 struct mitigation_ctx {
 	struct engine *e;
 	struct detection_ctx *d;	/* the engine's wiring; NULL: detection not running */
+	mitigation_gate_fn gate;	/* the engine's wiring; NULL: act on every PO */
+	void *gate_ctx;
 	struct mit_mgr *mgr;
 	struct priv_proxy_table *proxies;	/* split moatd: the drivers, forwarded */
 	bool dirty;		/* state changed since the last save */
@@ -69,6 +72,13 @@ struct mitigation_ctx *
 mitigation_get(struct engine *e)
 {
 	return engine_slot(e, ENGINE_MOD_MITIGATION);
+}
+
+void
+mitigation_set_gate(struct mitigation_ctx *m, mitigation_gate_fn fn, void *ctx)
+{
+	m->gate = fn;
+	m->gate_ctx = ctx;
 }
 
 void
@@ -380,6 +390,13 @@ mitigation_start(struct mitigation_ctx *m, const struct decision_attack *a)
 	uint64_t id;
 	int r;
 
+	/* Fencing (cluster role engine): no rule for a PO whose shard this
+	 * instance may no longer own. */
+	if (m->gate != NULL && !m->gate(m->gate_ctx, a->po)) {
+		log_warnx("mitigation: attack %" PRIu64 " (PO %s) not mitigated here: "
+		    "this instance does not hold the PO's lease", a->id, a->po);
+		return;
+	}
 	for (size_t i = 0; po != NULL && i < po->ndrivers; i++)
 		drivers[n++] = po_driver_name((enum po_driver)po->drivers[i]);
 	r = mit_start(m->mgr, &q, drivers, n, clock_wall_s(engine_clock(m->e)), &id);
@@ -454,7 +471,9 @@ mitigation_refine(struct mitigation_ctx *m)
 		struct mit_request q;
 		int r;
 
-		if (it->status != MIT_MITIGATING)
+		/* A refined rule is a new rule: fenced like a first one. */
+		if (it->status != MIT_MITIGATING ||
+		    (m->gate != NULL && !m->gate(m->gate_ctx, it->rule.req.po)))
 			continue;
 		a = decision_get(detection_decision(d), it->rule.req.attack_id);
 		if (a == NULL || (a->state != DECISION_DECLARED && a->state != DECISION_ENDING) ||
@@ -570,6 +589,7 @@ mitigation_init(struct engine *e, void **ret_state)
 		return r;
 	}
 	mitigation_allow_self(m);
+	mit_id_base(m->mgr, cluster_id_base(engine_settings(e)));
 	mitigation_load(m);
 	mit_set_event_hook(m->mgr, mitigation_event, m);
 	*ret_state = m;
@@ -824,5 +844,56 @@ mitigation_stop(struct mitigation_ctx *m, uint64_t id)
 
 	if (m->dirty)
 		mitigation_save(m);
+	return r;
+}
+
+int
+mitigation_adopt(struct mitigation_ctx *m, const char *text, mitigation_gate_fn keep, void *ctx,
+    char **ret_rest)
+{
+	json_t *doc = json_loads(text, 0, NULL), *mine = json_array(), *rest = json_array(), *j;
+	json_t *adopted = NULL;
+	char *mtext = NULL;
+	size_t i;
+	int r = -ENOMEM, n = 0;
+
+	*ret_rest = NULL;
+	if (doc == NULL || !json_is_array(json_object_get(doc, "mitigations"))) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (mine == NULL || rest == NULL)
+		goto out;
+	json_array_foreach(json_object_get(doc, "mitigations"), i, j) {
+		const char *po = json_string_value(json_object_get(json_object_get(j, "request"), "po"));
+		uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+
+		if (po == NULL || !keep(ctx, po)) {
+			json_array_append(rest, j);
+		} else if (mit_get(m->mgr, id) == NULL) {
+			json_array_append(mine, j);
+			n++;
+		}	/* else adopted before: ours already, only out of the rest */
+	}
+	/* next_id 0: the adopted ids are another instance's; ours stay ours. */
+	if ((adopted = json_pack("{s:i, s:i, s:O}", "version", 1, "next_id", 0, "mitigations",
+	    mine)) == NULL || (mtext = json_dumps(adopted, JSON_COMPACT)) == NULL)
+		goto out;
+	if (n > 0 && (r = mit_load(m->mgr, mtext)) < 0)
+		goto out;
+	json_object_set(doc, "mitigations", rest);
+	if ((*ret_rest = json_dumps(doc, JSON_COMPACT)) == NULL)
+		goto out;
+	if (n > 0) {
+		log_info("mitigation: adopted %d mitigation(s) from another instance", n);
+		mitigation_save(m);
+	}
+	r = n;
+out:
+	free(mtext);
+	json_decref(adopted);
+	json_decref(mine);
+	json_decref(rest);
+	json_decref(doc);
 	return r;
 }

@@ -53,6 +53,22 @@ struct mitigation_ctx *mitigation_get(struct engine *e);
  * (NULL: detection is not running), and the listener the
  * engine registers with detection_listen() (arg: the struct mitigation_ctx). */
 void mitigation_set_detection(struct mitigation_ctx *m, struct detection_ctx *d);
+/* The engine's wiring: asked before a rule is installed for an attack on
+ * PO po; false: this instance may not act on it (cluster fencing). NULL fn:
+ * act on every PO. */
+typedef bool (*mitigation_gate_fn)(void *ctx, const char *po);
+void mitigation_set_gate(struct mitigation_ctx *m, mitigation_gate_fn fn, void *ctx);
+/*
+ * Cluster: take over another instance's mitigations (text: its saved
+ * mitigation table) of the POs keep() accepts, after their attacks were
+ * adopted by detection (detection_adopt()), so they are not orphans: the
+ * rules stay as the other instance installed them and this instance
+ * withdraws them when the attacks end. ret_rest: the table without them
+ * (malloc'd), to save back in its place. Returns the number adopted or a
+ * negative errno.
+ */
+int mitigation_adopt(struct mitigation_ctx *m, const char *text, mitigation_gate_fn keep, void *ctx,
+    char **ret_rest);
 void mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_state old);
 
 /* Every mitigation, newest first. NULL on ENOMEM. */

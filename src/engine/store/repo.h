@@ -77,6 +77,7 @@ struct store {
 	const struct store_ops *ops;
 	unsigned depth;		/* store_begin() nesting, kept by store.c */
 	bool aborted;		/* an inner rollback doomed the transaction */
+	char kv_ns[80];		/* store_kv_namespace(): "" = none, kept by store.c */
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include "engine/store/store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/store/postgres.h"
@@ -152,21 +153,50 @@ store_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows, uint32
 }
 
 int
+store_kv_namespace(struct store *s, const char *ns)
+{
+	if (strlen(ns) > 63)
+		return -ENAMETOOLONG;
+	snprintf(s->kv_ns, sizeof(s->kv_ns), "%s", ns);
+	return 0;
+}
+
+/* The backend's key: key itself, or "<ns>/<key>" (into buf). */
+static const char *
+store_kv_key(const struct store *s, const char *key, char *buf, size_t len)
+{
+	if (s->kv_ns[0] == '\0')
+		return key;
+	if ((size_t)snprintf(buf, len, "%s/%s", s->kv_ns, key) >= len)
+		return NULL;
+	return buf;
+}
+
+int
 store_kv_get(struct store *s, const char *key, void **ret, size_t *ret_len)
 {
-	return s->ops->kv_get(s, key, ret, ret_len);
+	char buf[320];
+	const char *k = store_kv_key(s, key, buf, sizeof(buf));
+
+	return k != NULL ? s->ops->kv_get(s, k, ret, ret_len) : -ENAMETOOLONG;
 }
 
 int
 store_kv_put(struct store *s, const char *key, const void *val, size_t len)
 {
-	return s->ops->kv_put(s, key, val, len);
+	char buf[320];
+	const char *k = store_kv_key(s, key, buf, sizeof(buf));
+
+	return k != NULL ? s->ops->kv_put(s, k, val, len) : -ENAMETOOLONG;
 }
 
 int
 store_kv_del(struct store *s, const char *key)
 {
-	return s->ops->kv_del(s, key);
+	char buf[320];
+	const char *k = store_kv_key(s, key, buf, sizeof(buf));
+
+	return k != NULL ? s->ops->kv_del(s, k) : -ENAMETOOLONG;
 }
 
 int

@@ -69,6 +69,10 @@ int store_flight_prune(struct store *s, int64_t before_ms, uint64_t max_rows, ui
 int store_kv_get(struct store *s, const char *key, void **ret, size_t *ret_len);
 int store_kv_put(struct store *s, const char *key, const void *val, size_t len);
 int store_kv_del(struct store *s, const char *key);
+/* From now on, kv keys are "<ns>/<key>" in the backend (ns "" = none): the
+ * instances of a deployment sharing one PostgreSQL store keep their
+ * learned state apart (engine/cluster). -ENAMETOOLONG past 63 bytes. */
+int store_kv_namespace(struct store *s, const char *ns);
 
 /* Write a self-contained consistent copy of the whole store to `path`
  * (created or truncated). */

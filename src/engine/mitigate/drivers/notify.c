@@ -443,6 +443,27 @@ notify_apply(void *state, const struct mit_rule *r)
 	return 0;
 }
 
+/* A rule of a previous run or another instance: remembered, not announced,
+ * so its withdraw() sends the unban. */
+static int
+notify_adopt(void *state, const struct mit_rule *r)
+{
+	struct drv_notify *d = state;
+	struct notify_entry *e = notify_lookup(d, r->id);
+	json_t *doc;
+
+	if (e != NULL)
+		return 0;
+	if ((doc = notify_rule_json(r)) == NULL)
+		return -ENOMEM;
+	e = &d->rules[d->next];
+	d->next = (d->next + 1) % NOTIFY_MAX_RULES;
+	json_decref(e->doc);
+	e->id = r->id;
+	e->doc = doc;
+	return 0;
+}
+
 static int
 notify_withdraw(void *state, uint64_t id)
 {
@@ -490,4 +511,5 @@ const struct mit_driver_ops drv_notify_ops = {
 	.installed = notify_installed,
 	.counters = notify_counters,
 	.status = notify_status,
+	.adopt = notify_adopt,
 };

@@ -1,0 +1,964 @@
+/*
+ * cluster: the roles collect and engine (see module.h).
+ */
+#include "engine/cluster/module.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "engine/api/server.h"
+#include "engine/cluster/deltas.h"
+#include "engine/detect/module.h"
+#include "engine/mitigate/module.h"
+#ifdef HAVE_NATS
+#include "engine/cluster/lease.h"
+#include "engine/cluster/nats.h"
+#endif
+
+#define CLUSTER_NS_PER_S UINT64_C(1000000000)
+/* Messages an engine takes in between two ticks: a second of every shard
+ * from many collectors; past it they are dropped and counted. */
+#define CLUSTER_INQ_MAX 4096u
+/* Collector/shard pairs whose sequence an engine follows. */
+#define CLUSTER_MAX_STREAMS 4096u
+#define CLUSTER_ERR_MAX 256u
+/* Busiest hosts per PO and protocol a collector sends each second: the
+ * attack's top target list holds 5, and a flood's victims lead it. */
+#define CLUSTER_TOP_HOSTS 3u
+
+struct cluster_msg {
+	uint8_t *data;
+	size_t len;
+	uint32_t shard;
+	uint64_t seq;
+};
+
+/* A bounded FIFO of messages (a ring). */
+struct cluster_q {
+	struct cluster_msg *m;
+	unsigned cap, head, n;
+};
+
+/* A shard won from a dead engine, whose state is to be adopted. */
+struct cluster_takeover {
+	uint32_t shard;
+	char prev[CLUSTER_NAME_MAX + 1];
+};
+
+/* The last sequence seen from one collector on one shard. */
+struct cluster_stream {
+	char instance[CLUSTER_NAME_MAX + 1];
+	uint32_t shard;
+	uint64_t seq;
+	uint64_t epoch;		/* the shard's epoch when seq was seen */
+};
+
+struct cluster {
+	struct engine *e;
+	struct cluster_conf conf;	/* a copy: a reload replaces the settings */
+	counters_reading_fn reading_fn;
+	void *reading_ctx;
+	struct detection_ctx *det;	/* the wiring: adoption on take-over, top hosts */
+	const struct counters *cnt;	/* the wiring, collect role: top hosts */
+	struct mitigation_ctx *mit;
+
+	/* collect role, loop thread only */
+	struct deltas_enc *enc;		/* per shard */
+	bool *open;			/* per shard: a message begun this tick */
+	uint64_t *seq;			/* per shard: the last sequence used */
+
+	/* engine role, loop thread only */
+	struct cluster_stream *streams;
+	unsigned nstreams;
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;		/* everything below */
+	pthread_cond_t cond;
+	bool stopping;
+	struct cluster_q outq, inq;
+	struct cluster_q spare;		/* engine role, loop thread: swapped with inq each tick */
+	uint64_t *epoch;		/* [shards]: bumped each time the shard is won */
+	struct cluster_takeover *takeovers;	/* [shards] pending, engine role */
+	unsigned ntakeovers;
+	uint64_t adopted_attacks, adopted_mitigations;
+	bool connected, ready;
+	char last_error[CLUSTER_ERR_MAX];
+	uint64_t published, dropped, publish_errors;		/* collect */
+	uint64_t received, dropped_in, refused, gaps, lost;	/* engine */
+	uint64_t readings_fed, lag_ms;
+	uint64_t reported_dropped, reported_gaps, reported_in;
+#ifdef HAVE_NATS
+	struct clnats *nats;
+	struct lease *lease;
+	struct clnats_sub **subs;	/* per shard, worker thread only */
+#endif
+};
+
+struct cluster *
+cluster_get(struct engine *e)
+{
+	return engine_slot(e, ENGINE_MOD_CLUSTER);
+}
+
+enum cluster_role
+cluster_role(const struct cluster *c)
+{
+	return c->conf.role;
+}
+
+void
+cluster_set_reading_fn(struct cluster *c, counters_reading_fn fn, void *ctx)
+{
+	c->reading_fn = fn;
+	c->reading_ctx = ctx;
+}
+
+void
+cluster_set_counters(struct cluster *c, const struct counters *cnt)
+{
+	c->cnt = cnt;
+}
+
+void
+cluster_set_adopters(struct cluster *c, struct detection_ctx *d, struct mitigation_ctx *m)
+{
+	c->det = d;
+	c->mit = m;
+}
+
+/* ---- queues (under c->lock) ---- */
+
+static int
+q_init(struct cluster_q *q, unsigned cap)
+{
+	q->m = calloc(cap, sizeof(*q->m));
+	q->cap = cap;
+	q->head = q->n = 0;
+	return q->m != NULL ? 0 : -ENOMEM;
+}
+
+static void
+q_free(struct cluster_q *q)
+{
+	for (unsigned i = 0; i < q->n; i++)
+		free(q->m[(q->head + i) % q->cap].data);
+	free(q->m);
+	memset(q, 0, sizeof(*q));
+}
+
+/* Append; a full queue first drops its oldest (returns 1 then). */
+static int
+q_push(struct cluster_q *q, struct cluster_msg m)
+{
+	int dropped = 0;
+
+	if (q->n == q->cap) {
+		free(q->m[q->head].data);
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+		dropped = 1;
+	}
+	q->m[(q->head + q->n) % q->cap] = m;
+	q->n++;
+	return dropped;
+}
+
+static bool
+q_pop(struct cluster_q *q, struct cluster_msg *ret)
+{
+	if (q->n == 0)
+		return false;
+	*ret = q->m[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->n--;
+	return true;
+}
+
+#ifdef HAVE_NATS
+/* Put back at the front (a publish that failed); false when full. */
+static bool
+q_unpop(struct cluster_q *q, struct cluster_msg m)
+{
+	if (q->n == q->cap)
+		return false;
+	q->head = (q->head + q->cap - 1) % q->cap;
+	q->m[q->head] = m;
+	q->n++;
+	return true;
+}
+#endif
+
+static uint64_t
+cluster_mono_to_wall(struct cluster *c)
+{
+	const struct clock *k = engine_clock(c->e);
+
+	return clock_wall_ns(k) - clock_mono_ns(k);
+}
+
+/* ---- collect role: readings to messages (loop thread) ---- */
+
+static void
+cluster_close_msg(struct cluster *c, uint32_t s)
+{
+	const uint8_t *p;
+	size_t len;
+	struct cluster_msg m = { .shard = s, .seq = c->seq[s] };
+	int r;
+
+	c->open[s] = false;
+	if ((r = deltas_enc_finish(&c->enc[s], &p, &len)) < 0 ||
+	    (m.data = malloc(len)) == NULL) {
+		pthread_mutex_lock(&c->lock);
+		c->dropped++;
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	memcpy(m.data, p, len);
+	m.len = len;
+	pthread_mutex_lock(&c->lock);
+	c->dropped += (uint64_t)q_push(&c->outq, m);
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+cluster_reading_cb(void *ctx, const struct reading *r)
+{
+	struct cluster *c = ctx;
+	const struct po *p = poset_at(engine_pos(c->e), r->po_id);
+	uint32_t s;
+
+	if (p == NULL)
+		return;
+	s = cluster_shard_of(p->name, c->conf.shards);
+	if (c->open[s] && c->enc[s].len >= DELTAS_FLUSH_AT)
+		cluster_close_msg(c, s);
+	if (!c->open[s]) {
+		struct deltas_hdr h = { .shard = (uint16_t)s, .seq = ++c->seq[s],
+			.time_ns = r->time_ns + cluster_mono_to_wall(c), .interval_ns = r->interval_ns };
+
+		snprintf(h.instance, sizeof(h.instance), "%s", c->conf.instance);
+		deltas_enc_begin(&c->enc[s], &h);
+		c->open[s] = true;
+	}
+	deltas_enc_add(&c->enc[s], p->name, r);
+}
+
+/* Each PO's busiest destination hosts of the interval the counters just
+ * closed, per protocol, into its shard's message: an engine's attacks take
+ * their top targets from them. */
+static void
+cluster_add_hosts(struct cluster *c)
+{
+	const struct poset *set = engine_pos(c->e);
+	struct counters_host hosts[CLUSTER_TOP_HOSTS];
+
+	if (c->cnt == NULL)
+		return;
+	for (uint32_t id = 0; id < poset_id_limit(set); id++) {
+		const struct po *p = poset_at(set, id);
+		uint32_t s;
+
+		if (p == NULL || !c->open[s = cluster_shard_of(p->name, c->conf.shards)])
+			continue;
+		for (unsigned proto = 0; proto < PROTO__COUNT; proto++) {
+			size_t n = counters_top_hosts_proto(c->cnt, id, (enum proto_class)proto, hosts,
+			    CLUSTER_TOP_HOSTS);
+
+			for (size_t i = 0; i < n; i++) {
+				struct deltas_host h = { .proto = (uint8_t)proto,
+					.alen = hosts[i].addr.af == AF_INET ? 4 : 16,
+					.packets = hosts[i].packets, .bytes = hosts[i].bytes };
+
+				if (hosts[i].packets == 0)
+					continue;
+				memcpy(h.addr, hosts[i].addr.a, h.alen);
+				deltas_enc_host(&c->enc[s], p->name, &h);
+			}
+		}
+	}
+}
+
+/* ---- engine role: messages to readings (loop thread) ---- */
+
+struct cluster_feed {
+	struct cluster *c;
+	const struct poset *set;
+	uint32_t shard;
+	uint64_t wall_off;
+	uint64_t fed, refused;
+};
+
+static void
+cluster_feed_one(void *ctx, const char *po, const struct reading *r)
+{
+	struct cluster_feed *f = ctx;
+	struct reading w = *r;
+	uint32_t id;
+
+	/* A PO this engine does not know, or one the collector put in the
+	 * wrong shard, is not ours to detect on. */
+	if (cluster_shard_of(po, f->c->conf.shards) != f->shard ||
+	    poset_find(f->set, po, &id) == NULL) {
+		f->refused++;
+		return;
+	}
+	w.po_id = id;
+	w.time_ns = r->time_ns - f->wall_off;
+	if (f->c->reading_fn != NULL)
+		f->c->reading_fn(f->c->reading_ctx, &w);
+	f->fed++;
+}
+
+/* A busy host of a PO: the live attacks' top targets (what the local path
+ * reads from the counters, detection_observe_hosts). */
+static void
+cluster_feed_host(void *ctx, const char *po, const struct deltas_host *h)
+{
+	struct cluster_feed *f = ctx;
+	struct decision_obs o = { .proto = h->proto, .alen = h->alen, .packets = h->packets,
+		.bytes = h->bytes, .target_only = true };
+
+	if (f->c->det == NULL || cluster_shard_of(po, f->c->conf.shards) != f->shard ||
+	    poset_find(f->set, po, &o.po_id) == NULL)
+		return;
+	memcpy(o.dst, h->addr, h->alen);
+	detection_observe(f->c->det, &o);
+}
+
+static const struct deltas_sink cluster_feed_sink = {
+	.reading = cluster_feed_one,
+	.host = cluster_feed_host,
+};
+
+/* Follow the sequence of (collector, shard): returns the messages missed
+ * before this one; a replay of an old one (seq not past the last) is
+ * skipped (returns -1). */
+static int64_t
+cluster_follow(struct cluster *c, const struct deltas_hdr *h)
+{
+	struct cluster_stream *st = NULL;
+	uint64_t last, epoch;
+
+	pthread_mutex_lock(&c->lock);
+	epoch = c->epoch[h->shard];
+	pthread_mutex_unlock(&c->lock);
+
+	for (unsigned i = 0; i < c->nstreams; i++)
+		if (c->streams[i].shard == h->shard && strcmp(c->streams[i].instance, h->instance) == 0) {
+			st = &c->streams[i];
+			break;
+		}
+	if (st == NULL) {
+		if (c->nstreams == CLUSTER_MAX_STREAMS)
+			return 0;
+		st = &c->streams[c->nstreams++];
+		snprintf(st->instance, sizeof(st->instance), "%s", h->instance);
+		st->shard = h->shard;
+		st->seq = h->seq;
+		st->epoch = epoch;
+		return 0;	/* the first we see: nothing to compare with */
+	}
+	if (st->epoch != epoch) {
+		/* Won again since: what came meanwhile went to another engine. */
+		st->epoch = epoch;
+		st->seq = h->seq;
+		return 0;
+	}
+	last = st->seq;
+	if (h->seq <= last)
+		return -1;
+	st->seq = h->seq;
+	return (int64_t)(h->seq - last - 1);
+}
+
+static void
+cluster_consume(struct cluster *c, const struct cluster_msg *m)
+{
+	struct deltas_hdr h;
+	struct cluster_feed f = { .c = c, .set = engine_pos(c->e), .wall_off = cluster_mono_to_wall(c) };
+	uint64_t wall = clock_wall_ns(engine_clock(c->e));
+	int64_t missed;
+	int r;
+
+	if ((r = deltas_decode(m->data, m->len, &h, NULL, NULL)) < 0) {
+		c->refused++;
+		return;
+	}
+#ifdef HAVE_NATS
+	if (!lease_holds(c->lease, h.shard, clock_now_ns(CLOCK_MONOTONIC), NULL))
+		return;		/* given up since it arrived */
+#endif
+	if ((missed = cluster_follow(c, &h)) < 0)
+		return;
+	f.shard = h.shard;
+	(void)deltas_decode(m->data, m->len, &h, &cluster_feed_sink, &f);
+	pthread_mutex_lock(&c->lock);
+	c->lost += (uint64_t)missed;
+	c->gaps += missed > 0;
+	c->readings_fed += f.fed;
+	c->refused += f.refused ? 1 : 0;
+	c->lag_ms = wall > h.time_ns ? (wall - h.time_ns) / 1000000 : 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the worker thread ---- */
+
+#ifdef HAVE_NATS
+static void
+cluster_on_msg(void *ctx, const void *data, size_t len)
+{
+	struct cluster *c = ctx;
+	struct cluster_msg m = { .len = len };
+
+	if ((m.data = malloc(len ? len : 1)) != NULL)
+		memcpy(m.data, data, len);
+	pthread_mutex_lock(&c->lock);
+	c->received++;
+	if (m.data == NULL)
+		c->dropped_in++;
+	else
+		c->dropped_in += (uint64_t)q_push(&c->inq, m);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void
+cluster_on_lease(void *ctx, uint32_t shard, bool owned, const char *prev)
+{
+	struct cluster *c = ctx;
+	char subject[64], err[CLUSTER_ERR_MAX], key[CLUSTER_NAME_MAX + 16], v[8];
+	int r;
+
+	if (!owned) {
+		clnats_unsubscribe(c->subs[shard]);
+		c->subs[shard] = NULL;
+		return;
+	}
+	/* Won from an engine that is gone (its engine.<name> key expired):
+	 * its live attacks and mitigations of the shard are adopted by the
+	 * loop (cluster_tick). One still alive gave the shard back on
+	 * purpose and finishes its own attacks. */
+	snprintf(key, sizeof(key), "engine.%s", prev);
+	if (prev[0] != '\0' && clnats_kv_get(c->nats, key, v, sizeof(v)) == -ENOENT) {
+		pthread_mutex_lock(&c->lock);
+		if (c->ntakeovers < c->conf.shards) {
+			c->takeovers[c->ntakeovers].shard = shard;
+			snprintf(c->takeovers[c->ntakeovers].prev, sizeof(c->takeovers[0].prev), "%s",
+			    prev);
+			c->ntakeovers++;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->epoch[shard]++;
+	pthread_mutex_unlock(&c->lock);
+	if (c->subs[shard] != NULL)
+		return;
+	snprintf(subject, sizeof(subject), CLNATS_SUBJECT_PREFIX "%u", shard);
+	if ((r = clnats_subscribe(c->nats, subject, cluster_on_msg, c, &c->subs[shard], err,
+	    sizeof(err))) < 0) {
+		log_warnx("cluster: consuming %s: %s", subject, err);
+		pthread_mutex_lock(&c->lock);
+		snprintf(c->last_error, sizeof(c->last_error), "%s", err);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void
+cluster_error(struct cluster *c, const char *err)
+{
+	pthread_mutex_lock(&c->lock);
+	if (strcmp(c->last_error, err) != 0)
+		log_warnx("cluster: %s", err);
+	snprintf(c->last_error, sizeof(c->last_error), "%s", err);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Publish what waits, oldest first, until done or a publish fails. */
+static void
+cluster_publish_all(struct cluster *c)
+{
+	struct cluster_msg m;
+	char subject[64], msgid[CLUSTER_NAME_MAX + 48], err[CLUSTER_ERR_MAX];
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		if (c->stopping || !q_pop(&c->outq, &m)) {
+			pthread_mutex_unlock(&c->lock);
+			return;
+		}
+		pthread_mutex_unlock(&c->lock);
+		snprintf(subject, sizeof(subject), CLNATS_SUBJECT_PREFIX "%u", m.shard);
+		snprintf(msgid, sizeof(msgid), "%s.%u.%" PRIu64, c->conf.instance, m.shard, m.seq);
+		if (clnats_publish(c->nats, subject, m.data, m.len, msgid, err, sizeof(err)) == 0) {
+			free(m.data);
+			pthread_mutex_lock(&c->lock);
+			c->published++;
+			pthread_mutex_unlock(&c->lock);
+			continue;
+		}
+		pthread_mutex_lock(&c->lock);
+		c->publish_errors++;
+		if (!q_unpop(&c->outq, m)) {
+			free(m.data);
+			c->dropped++;
+		}
+		pthread_mutex_unlock(&c->lock);
+		cluster_error(c, err);
+		return;
+	}
+}
+
+static void *
+cluster_run(void *arg)
+{
+	struct cluster *c = arg;
+	uint64_t next_lease = 0;
+	char err[CLUSTER_ERR_MAX];
+
+	for (;;) {
+		uint64_t now = clock_now_ns(CLOCK_MONOTONIC);
+		bool conn = clnats_connected(c->nats), ready;
+		struct timespec until;
+
+		pthread_mutex_lock(&c->lock);
+		c->connected = conn;
+		ready = c->ready;
+		if (c->stopping) {
+			pthread_mutex_unlock(&c->lock);
+			break;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!ready && conn) {
+			if (clnats_setup(c->nats, err, sizeof(err)) == 0) {
+				pthread_mutex_lock(&c->lock);
+				c->ready = ready = true;
+				c->last_error[0] = '\0';
+				pthread_mutex_unlock(&c->lock);
+				log_info("cluster: %s %s on NATS (stream " CLNATS_STREAM ", bucket "
+				    CLNATS_BUCKET ")", cluster_role_name(c->conf.role), c->conf.instance);
+			} else {
+				cluster_error(c, err);
+			}
+		}
+		if (ready && conn && c->conf.role == CLUSTER_COLLECT)
+			cluster_publish_all(c);
+		if (ready && c->conf.role == CLUSTER_ENGINE && now >= next_lease) {
+			lease_step(c->lease, now);
+			next_lease = now + CLUSTER_NS_PER_S;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&c->lock);
+		if (!c->stopping && (c->conf.role != CLUSTER_COLLECT || c->outq.n == 0 || !conn))
+			pthread_cond_timedwait(&c->cond, &c->lock, &until);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return NULL;
+}
+#endif
+
+/* ---- the module ---- */
+
+static void
+cluster_free(struct cluster *c)
+{
+	if (c == NULL)
+		return;
+	for (uint32_t s = 0; c->enc != NULL && s < c->conf.shards; s++)
+		deltas_enc_free(&c->enc[s]);
+	free(c->enc);
+	free(c->open);
+	free(c->seq);
+	free(c->streams);
+	free(c->takeovers);
+	free(c->epoch);
+	q_free(&c->outq);
+	q_free(&c->inq);
+	q_free(&c->spare);
+#ifdef HAVE_NATS
+	free(c->subs);
+#endif
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int
+cluster_init(struct engine *e, void **ret_state)
+{
+	const struct cluster_conf *cc = settings_ext(engine_settings(e), "cluster");
+	struct cluster *c;
+	unsigned outcap;
+	char ns[CLUSTER_NAME_MAX + 16];
+	int r = -ENOMEM;
+
+	*ret_state = NULL;
+	if (cc == NULL || cc->role == CLUSTER_ALL)
+		return 0;
+#ifndef HAVE_NATS
+	log_warnx("cluster: role %s needs a moatd built with libnats", cluster_role_name(cc->role));
+	return -ENOTSUP;
+#endif
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->e = e;
+	c->conf = *cc;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	/* The buffer holds `buffer` seconds of every shard (at least one). */
+	outcap = (unsigned)(c->conf.buffer_s ? c->conf.buffer_s : 1) * c->conf.shards;
+	if (c->conf.role == CLUSTER_COLLECT) {
+		if ((c->enc = calloc(c->conf.shards, sizeof(*c->enc))) == NULL ||
+		    (c->open = calloc(c->conf.shards, sizeof(*c->open))) == NULL ||
+		    (c->seq = calloc(c->conf.shards, sizeof(*c->seq))) == NULL ||
+		    q_init(&c->outq, outcap) < 0)
+			goto fail;
+	} else {
+		if ((c->streams = calloc(CLUSTER_MAX_STREAMS, sizeof(*c->streams))) == NULL ||
+		    (c->takeovers = calloc(c->conf.shards, sizeof(*c->takeovers))) == NULL ||
+		    (c->epoch = calloc(c->conf.shards, sizeof(*c->epoch))) == NULL ||
+#ifdef HAVE_NATS
+		    (c->subs = calloc(c->conf.shards, sizeof(*c->subs))) == NULL ||
+#endif
+		    q_init(&c->inq, CLUSTER_INQ_MAX) < 0 || q_init(&c->spare, CLUSTER_INQ_MAX) < 0)
+			goto fail;
+	}
+	/* Instances sharing a PostgreSQL store keep their learned state
+	 * (detection, mitigation table) apart, under their instance name. */
+	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
+	if ((r = store_kv_namespace(engine_store(e), ns)) < 0)
+		goto fail;
+	*ret_state = c;
+	return 0;
+fail:
+	cluster_free(c);
+	return r;
+}
+
+int
+cluster_start(void *state)
+{
+#ifdef HAVE_NATS
+	struct cluster *c = state;
+	char err[CLUSTER_ERR_MAX];
+	int r;
+
+	if ((r = clnats_open(&c->conf, &c->nats, err, sizeof(err))) < 0) {
+		log_warnx("cluster: %s", err);
+		return r;
+	}
+	if (c->conf.role == CLUSTER_ENGINE &&
+	    (r = lease_new(&c->conf, c->nats, cluster_on_lease, c, &c->lease)) < 0)
+		return r;
+	if ((r = pthread_create(&c->thread, NULL, cluster_run, c)) != 0)
+		return -r;
+	c->thread_started = true;
+	log_info("cluster: role %s, instance %s, %u shards", cluster_role_name(c->conf.role),
+	    c->conf.instance, c->conf.shards);
+	return 0;
+#else
+	(void)state;
+	return -ENOTSUP;
+#endif
+}
+
+void
+cluster_fini(void *state)
+{
+	struct cluster *c = state;
+
+	if (c == NULL)
+		return;
+#ifdef HAVE_NATS
+	if (c->thread_started) {
+		pthread_mutex_lock(&c->lock);
+		c->stopping = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->thread, NULL);
+	}
+	/* A clean stop gives the shards back at once, so another engine takes
+	 * them at its next step rather than after lease_ttl. */
+	lease_free(c->lease, c->ready);
+	for (uint32_t s = 0; c->subs != NULL && s < c->conf.shards; s++)
+		clnats_unsubscribe(c->subs[s]);
+	clnats_close(c->nats);
+	if (c->nats != NULL)
+		clnats_library_close();
+#endif
+	cluster_free(c);
+}
+
+/* ---- take-over (loop thread) ---- */
+
+struct cluster_adopt {
+	struct cluster *c;
+	uint32_t shard;
+};
+
+static bool
+cluster_adopt_keep(void *ctx, const char *po, uint32_t *ret_po_id)
+{
+	struct cluster_adopt *a = ctx;
+
+	return cluster_shard_of(po, a->c->conf.shards) == a->shard &&
+	    poset_find(engine_pos(a->c->e), po, ret_po_id) != NULL;
+}
+
+static bool
+cluster_adopt_keep_mit(void *ctx, const char *po)
+{
+	uint32_t id;
+
+	return cluster_adopt_keep(ctx, po, &id);
+}
+
+/* Read key of instance prev's namespace; the store stays in ours. */
+static int
+cluster_prev_get(struct cluster *c, const char *prev, const char *key, void **ret, size_t *ret_len)
+{
+	struct store *s = engine_store(c->e);
+	char ns[CLUSTER_NAME_MAX + 16];
+	int r;
+
+	snprintf(ns, sizeof(ns), "cluster/%s", prev);
+	if ((r = store_kv_namespace(s, ns)) < 0)
+		return r;
+	r = store_kv_get(s, key, ret, ret_len);
+	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
+	(void)store_kv_namespace(s, ns);
+	return r;
+}
+
+static int
+cluster_prev_put(struct cluster *c, const char *prev, const char *key, const void *val, size_t len)
+{
+	struct store *s = engine_store(c->e);
+	char ns[CLUSTER_NAME_MAX + 16];
+	int r;
+
+	snprintf(ns, sizeof(ns), "cluster/%s", prev);
+	if ((r = store_kv_namespace(s, ns)) < 0)
+		return r;
+	r = store_kv_put(s, key, val, len);
+	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
+	(void)store_kv_namespace(s, ns);
+	return r;
+}
+
+/*
+ * Adopt what the dead engine prev left in the shared store for shard:
+ * first its live attacks (they keep their ids), then its mitigations of
+ * them (the rules stay; this engine withdraws them when the attacks end).
+ * Each is moved: written back to prev's namespace without what was taken,
+ * so prev, if it comes back, does not act on them again.
+ */
+static void
+cluster_take_over(struct cluster *c, const struct cluster_takeover *t)
+{
+	struct cluster_adopt a = { .c = c, .shard = t->shard };
+	void *blob = NULL;
+	size_t len = 0;
+	uint8_t *rest = NULL;
+	size_t rest_len = 0;
+	char *text, *mrest = NULL;
+	int n = 0, nm = 0, r;
+
+	if (c->det == NULL)
+		return;
+	if ((r = cluster_prev_get(c, t->prev, "detect/decision", &blob, &len)) == 0) {
+		n = detection_adopt(c->det, blob, len, cluster_adopt_keep, &a, &rest, &rest_len);
+		if (n > 0) {
+			(void)cluster_prev_put(c, t->prev, "detect/decision", rest, rest_len);
+			(void)detection_save(c->det);
+		}
+		free(rest);
+		free(blob);
+		blob = NULL;
+	}
+	if (n > 0 && c->mit != NULL &&
+	    cluster_prev_get(c, t->prev, "mitigate/state", &blob, &len) == 0 &&
+	    (text = malloc(len + 1)) != NULL) {
+		memcpy(text, blob, len);
+		text[len] = '\0';
+		nm = mitigation_adopt(c->mit, text, cluster_adopt_keep_mit, &a, &mrest);
+		if (nm > 0 && mrest != NULL)
+			(void)cluster_prev_put(c, t->prev, "mitigate/state", mrest, strlen(mrest));
+		free(mrest);
+		free(text);
+	}
+	free(blob);
+	if (n < 0)
+		log_warnx("cluster: shard %u: adopting the attacks of %s: %s", t->shard, t->prev,
+		    strerror(-n));
+	log_info("cluster: shard %u taken over from %s: %d live attack(s), %d mitigation(s) adopted",
+	    t->shard, t->prev, n > 0 ? n : 0, nm > 0 ? nm : 0);
+	flight_record(engine_flight(c->e), "cluster", "cluster.takeover", NULL,
+	    "shard %u taken over from %s: %d live attack(s), %d mitigation(s) adopted", t->shard,
+	    t->prev, n > 0 ? n : 0, nm > 0 ? nm : 0);
+	pthread_mutex_lock(&c->lock);
+	c->adopted_attacks += n > 0 ? (uint64_t)n : 0;
+	c->adopted_mitigations += nm > 0 ? (uint64_t)nm : 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A lasting problem becomes a health issue once per tick it grows. */
+static void
+cluster_report(struct cluster *c)
+{
+	uint64_t dropped, gaps, in;
+
+	pthread_mutex_lock(&c->lock);
+	dropped = c->dropped - c->reported_dropped;
+	gaps = c->lost - c->reported_gaps;
+	in = c->dropped_in - c->reported_in;
+	c->reported_dropped = c->dropped;
+	c->reported_gaps = c->lost;
+	c->reported_in = c->dropped_in;
+	pthread_mutex_unlock(&c->lock);
+	if (dropped > 0)
+		health_report(engine_health(c->e), "cluster", 0.3,
+		    "dropped %" PRIu64 " delta messages: NATS unreachable past the buffer", dropped);
+	if (gaps > 0)
+		health_report(engine_health(c->e), "cluster", 0.2,
+		    "%" PRIu64 " delta messages missing from the collectors' sequences", gaps);
+	if (in > 0)
+		health_report(engine_health(c->e), "cluster", 0.3,
+		    "fell behind: dropped %" PRIu64 " delta messages received", in);
+}
+
+void
+cluster_tick(void *state, uint64_t now_ns)
+{
+	struct cluster *c = state;
+	struct cluster_q q;
+
+	(void)now_ns;
+	if (c->conf.role == CLUSTER_COLLECT) {
+		cluster_add_hosts(c);
+		for (uint32_t s = 0; s < c->conf.shards; s++)
+			if (c->open[s])
+				cluster_close_msg(c, s);
+	} else {
+		struct cluster_msg m;
+		struct cluster_takeover t;
+
+		/* Take-overs first: the adopted attacks see this tick's readings. */
+		for (;;) {
+			pthread_mutex_lock(&c->lock);
+			if (c->ntakeovers == 0) {
+				pthread_mutex_unlock(&c->lock);
+				break;
+			}
+			t = c->takeovers[--c->ntakeovers];
+			pthread_mutex_unlock(&c->lock);
+			cluster_take_over(c, &t);
+		}
+		/* Take the whole queue (swapped with an empty one), then work
+		 * without the lock. */
+		pthread_mutex_lock(&c->lock);
+		q = c->inq;
+		c->inq = c->spare;
+		pthread_mutex_unlock(&c->lock);
+		while (q_pop(&q, &m)) {
+			cluster_consume(c, &m);
+			free(m.data);
+		}
+		q.head = 0;
+		c->spare = q;
+	}
+	cluster_report(c);
+}
+
+bool
+cluster_po_owned(struct cluster *c, const char *po_name)
+{
+	if (c == NULL || c->conf.role != CLUSTER_ENGINE)
+		return true;
+#ifdef HAVE_NATS
+	return lease_holds(c->lease, cluster_shard_of(po_name, c->conf.shards),
+	    clock_now_ns(CLOCK_MONOTONIC), NULL);
+#else
+	return false;
+#endif
+}
+
+bool
+cluster_po_gate(void *ctx, const char *po_name)
+{
+	return cluster_po_owned(ctx, po_name);
+}
+
+void
+cluster_api_get(struct api_req *r)
+{
+	struct cluster *c = cluster_get(api_req_engine(r));
+	json_t *o, *owned;
+
+	if (c == NULL) {
+		api_reply_json(r, 200, json_pack("{s:s}", "role", "all"));
+		return;
+	}
+	if ((owned = json_array()) == NULL) {
+		api_reply_error(r, 500, NULL, "out of memory");
+		return;
+	}
+#ifdef HAVE_NATS
+	if (c->lease != NULL) {
+		uint32_t list[CLUSTER_MAX_SHARDS];
+		unsigned n = lease_owned(c->lease, list, CLUSTER_MAX_SHARDS);
+
+		for (unsigned i = 0; i < n && i < CLUSTER_MAX_SHARDS; i++)
+			json_array_append_new(owned, json_integer(list[i]));
+	}
+#endif
+	pthread_mutex_lock(&c->lock);
+	o = json_pack("{s:s, s:s, s:i, s:b, s:b, s:s, s:o}", "role", cluster_role_name(c->conf.role),
+	    "instance", c->conf.instance, "shards", (int)c->conf.shards, "connected", c->connected,
+	    "ready", c->ready, "last_error", c->last_error, "owned", owned);
+	if (o != NULL && c->conf.role == CLUSTER_COLLECT) {
+		json_object_set_new(o, "published", json_integer((json_int_t)c->published));
+		json_object_set_new(o, "buffered", json_integer(c->outq.n));
+		json_object_set_new(o, "buffer_max", json_integer(c->outq.cap));
+		json_object_set_new(o, "dropped", json_integer((json_int_t)c->dropped));
+		json_object_set_new(o, "publish_errors", json_integer((json_int_t)c->publish_errors));
+	} else if (o != NULL) {
+#ifdef HAVE_NATS
+		json_object_set_new(o, "live_engines",
+		    json_integer(c->lease != NULL ? lease_live(c->lease) : 0));
+#endif
+		json_object_set_new(o, "received", json_integer((json_int_t)c->received));
+		json_object_set_new(o, "readings", json_integer((json_int_t)c->readings_fed));
+		json_object_set_new(o, "lag_ms", json_integer((json_int_t)c->lag_ms));
+		json_object_set_new(o, "gaps", json_integer((json_int_t)c->gaps));
+		json_object_set_new(o, "lost", json_integer((json_int_t)c->lost));
+		json_object_set_new(o, "refused", json_integer((json_int_t)c->refused));
+		json_object_set_new(o, "dropped_in", json_integer((json_int_t)c->dropped_in));
+		json_object_set_new(o, "adopted_attacks", json_integer((json_int_t)c->adopted_attacks));
+		json_object_set_new(o, "adopted_mitigations",
+		    json_integer((json_int_t)c->adopted_mitigations));
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (o == NULL) {
+		api_reply_error(r, 500, NULL, "out of memory");
+		return;
+	}
+	api_reply_json(r, 200, o);
+}
