@@ -842,7 +842,7 @@ decision_adopt(struct decision *dp, const uint8_t *src, size_t len, decision_ado
 		if (decision_get(dp, l->a.id) != NULL) {
 			/* Adopted before: ours already, only out of the rest. */
 			decision_live_free(l);
-		} else if (decision_find(dp, id, l->a.proto, l->a.port) != NULL) {
+		} else if (decision_find(dp, id, l->a.proto, l->a.dir, l->a.port) != NULL) {
 			i++;	/* this engine has its own attack on that traffic */
 			continue;
 		} else {
