@@ -81,17 +81,6 @@ mysql_greeting(const char *version, uint32_t conn_id, const uint8_t scramble[20]
 	return wb_len(&w);
 }
 
-static bool
-le32(struct cursor *c, uint32_t *ret)
-{
-	uint8_t b[4];
-
-	if (!cur_bytes(c, b, 4))
-		return false;
-	*ret = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return true;
-}
-
 long
 mysql_parse_login(const uint8_t *buf, size_t len, const uint8_t scramble[20],
 		  struct mysql_login *ret)
@@ -112,7 +101,7 @@ mysql_parse_login(const uint8_t *buf, size_t len, const uint8_t scramble[20],
 	(void)cur_skip(&c, 4);
 	if (!cur_sub(&c, plen, &p) || plen < 4)
 		return -EINVAL;
-	if (!le32(&p, &caps))
+	if (!cur_le32(&p, &caps))
 		return -EINVAL;
 	if (caps & CLIENT_PROTOCOL_41) {
 		if (!cur_skip(&p, 4 + 1 + 23))

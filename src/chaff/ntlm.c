@@ -29,28 +29,6 @@
 /* AV pair ids (MS-NLMP 2.2.2.1). */
 enum { AV_EOL, AV_NB_COMPUTER, AV_NB_DOMAIN, AV_DNS_COMPUTER, AV_DNS_DOMAIN, AV_TIMESTAMP = 7 };
 
-static bool
-le16(struct cursor *c, uint16_t *ret)
-{
-	uint8_t b[2];
-
-	if (!cur_bytes(c, b, 2))
-		return false;
-	*ret = (uint16_t)(b[0] | b[1] << 8);
-	return true;
-}
-
-static bool
-le32(struct cursor *c, uint32_t *ret)
-{
-	uint8_t b[4];
-
-	if (!cur_bytes(c, b, 4))
-		return false;
-	*ret = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return true;
-}
-
 enum ntlm_type
 ntlm_find(const uint8_t *blob, size_t len, size_t *ret_off)
 {
@@ -61,7 +39,7 @@ ntlm_find(const uint8_t *blob, size_t len, size_t *ret_off)
 		if (blob[i] != 'N' || memcmp(blob + i, NTLMSSP_SIG, 8) != 0)
 			continue;
 		c = cur_init(blob + i, len - i);
-		if (!cur_skip(&c, 8) || !le32(&c, &type))
+		if (!cur_skip(&c, 8) || !cur_le32(&c, &type))
 			return NTLM_NONE;
 		if (type < NTLM_NEGOTIATE || type > NTLM_AUTHENTICATE)
 			return NTLM_NONE;
@@ -77,7 +55,7 @@ ntlm_negotiate_flags(const uint8_t *msg, size_t len)
 	struct cursor c = cur_init(msg, len);
 	uint32_t f;
 
-	if (!cur_skip(&c, 12) || !le32(&c, &f))
+	if (!cur_skip(&c, 12) || !cur_le32(&c, &f))
 		return 0;
 	return f;
 }
@@ -164,7 +142,7 @@ field(struct cursor *hdr, const uint8_t *msg, size_t len, struct cursor *ret)
 	uint16_t flen, fmax;
 	uint32_t off;
 
-	if (!le16(hdr, &flen) || !le16(hdr, &fmax) || !le32(hdr, &off))
+	if (!cur_le16(hdr, &flen) || !cur_le16(hdr, &fmax) || !cur_le32(hdr, &off))
 		return false;
 	if ((uint64_t)off + flen > len)
 		return false;
@@ -183,7 +161,7 @@ text(struct cursor f, bool unicode, char *out, size_t cap)
 		uint8_t b;
 
 		if (unicode) {
-			if (!le16(&f, &ch))
+			if (!cur_le16(&f, &ch))
 				break;
 		} else {
 			if (!cur_u8(&f, &b))
@@ -233,12 +211,12 @@ ntlm_parse_auth(const uint8_t *msg, size_t len, const uint8_t challenge[8],
 	bool unicode;
 
 	memset(&a, 0, sizeof(a));
-	if (len < 8 || memcmp(msg, NTLMSSP_SIG, 8) != 0 || !cur_skip(&c, 8) || !le32(&c, &type) ||
+	if (len < 8 || memcmp(msg, NTLMSSP_SIG, 8) != 0 || !cur_skip(&c, 8) || !cur_le32(&c, &type) ||
 	    type != NTLM_AUTHENTICATE)
 		return -EINVAL;
 	if (!field(&c, msg, len, &lm) || !field(&c, msg, len, &nt) ||
 	    !field(&c, msg, len, &dom) || !field(&c, msg, len, &user) ||
-	    !field(&c, msg, len, &ws) || !field(&c, msg, len, &key) || !le32(&c, &flags))
+	    !field(&c, msg, len, &ws) || !field(&c, msg, len, &key) || !cur_le32(&c, &flags))
 		return -EINVAL;
 	unicode = flags & NTLM_F_UNICODE;
 	text(dom, unicode, a.domain, sizeof(a.domain));

@@ -149,33 +149,11 @@ smb_conn_open(struct smb_conn *sc, bool nbt)
 }
 
 static bool
-le16(struct cursor *c, uint16_t *ret)
-{
-	uint8_t b[2];
-
-	if (!cur_bytes(c, b, 2))
-		return false;
-	*ret = (uint16_t)(b[0] | b[1] << 8);
-	return true;
-}
-
-static bool
-le32(struct cursor *c, uint32_t *ret)
-{
-	uint8_t b[4];
-
-	if (!cur_bytes(c, b, 4))
-		return false;
-	*ret = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return true;
-}
-
-static bool
 le64(struct cursor *c, uint64_t *ret)
 {
 	uint32_t lo, hi;
 
-	if (!le32(c, &lo) || !le32(c, &hi))
+	if (!cur_le32(c, &lo) || !cur_le32(c, &hi))
 		return false;
 	*ret = (uint64_t)hi << 32 | lo;
 	return true;
@@ -321,7 +299,7 @@ pick_cipher(const uint8_t *msg, size_t len, struct cursor body)
 	uint16_t count, best = 0;
 	struct cursor c;
 
-	if (!cur_skip(&body, 28) || !le32(&body, &off) || !le16(&body, &count))
+	if (!cur_skip(&body, 28) || !cur_le32(&body, &off) || !cur_le16(&body, &count))
 		return 0;
 	if (off >= len)
 		return 0;
@@ -333,15 +311,15 @@ pick_cipher(const uint8_t *msg, size_t len, struct cursor body)
 		while (c.off % 8)
 			if (!cur_skip(&c, 1))
 				return best;
-		if (!le16(&c, &type) || !le16(&c, &dlen) || !cur_skip(&c, 4) ||
+		if (!cur_le16(&c, &type) || !cur_le16(&c, &dlen) || !cur_skip(&c, 4) ||
 		    !cur_sub(&c, dlen, &d))
 			return best;
-		if (type != 2 || !le16(&d, &n))
+		if (type != 2 || !cur_le16(&d, &n))
 			continue;
 		for (uint16_t k = 0; k < n && k < 16; k++) {
 			uint16_t ci;
 
-			if (!le16(&d, &ci))
+			if (!cur_le16(&d, &ci))
 				break;
 			if (ci == 2)
 				best = 2;
@@ -385,14 +363,14 @@ smb2_negotiate(struct smb_conn *sc, const struct smb_io *io, const struct smb2_r
 	struct cursor b = body;
 	uint16_t size, count, best = 0;
 
-	if (!le16(&b, &size) || size != 36 || !le16(&b, &count) || !cur_skip(&b, 32)) {
+	if (!cur_le16(&b, &size) || size != 36 || !cur_le16(&b, &count) || !cur_skip(&b, 32)) {
 		*close = true;
 		return;
 	}
 	for (uint16_t i = 0; i < count && i < 64; i++) {
 		uint16_t d;
 
-		if (!le16(&b, &d))
+		if (!cur_le16(&b, &d))
 			break;
 		if (known_dialect(d) && d <= io->id->max_dialect && d > best)
 			best = d;
@@ -421,8 +399,8 @@ smb2_session_setup(struct smb_conn *sc, const struct smb_io *io, const struct sm
 	uint8_t *nb;
 	size_t start;
 
-	if (!le16(&body, &size) || size != 25 || !cur_skip(&body, 10) || !le16(&body, &boff) ||
-	    !le16(&body, &blen) || (uint32_t)boff + blen > len) {
+	if (!cur_le16(&body, &size) || size != 25 || !cur_skip(&body, 10) || !cur_le16(&body, &boff) ||
+	    !cur_le16(&body, &blen) || (uint32_t)boff + blen > len) {
 		smb2_error(w, rq, STATUS_LOGON_FAILURE, 0);
 		return;
 	}
@@ -471,9 +449,9 @@ smb2_message(struct smb_conn *sc, const struct smb_io *io, const uint8_t *msg, s
 	uint16_t hsize;
 	uint32_t status, flags, next;
 
-	if (!cur_skip(&c, 4) || !le16(&c, &hsize) || hsize != SMB2_HDR ||
-	    !le16(&c, &rq.credit_charge) || !le32(&c, &status) || !le16(&c, &rq.command) ||
-	    !le16(&c, &rq.credits) || !le32(&c, &flags) || !le32(&c, &next) ||
+	if (!cur_skip(&c, 4) || !cur_le16(&c, &hsize) || hsize != SMB2_HDR ||
+	    !cur_le16(&c, &rq.credit_charge) || !cur_le32(&c, &status) || !cur_le16(&c, &rq.command) ||
+	    !cur_le16(&c, &rq.credits) || !cur_le32(&c, &flags) || !cur_le32(&c, &next) ||
 	    !le64(&c, &rq.message_id) || !cur_skip(&c, 8) || !le64(&c, &rq.session_id) ||
 	    !cur_skip(&c, 16)) {
 		*close = true;
@@ -622,7 +600,7 @@ smb1_basic_setup(struct smb_conn *sc, const struct smb_io *io, const uint8_t *ms
 	char os[80], lanman[80];
 
 	memset(&a, 0, sizeof(a));
-	if (!cur_skip(&words, 14) || !le16(&words, &oem_len) || !le16(&words, &uni_len) ||
+	if (!cur_skip(&words, 14) || !cur_le16(&words, &oem_len) || !cur_le16(&words, &uni_len) ||
 	    !cur_sub(&bytes, oem_len, &lm) || !cur_sub(&bytes, uni_len, &nt)) {
 		request(io, "smb1 session setup malformed", -1);
 		goto fail;
@@ -721,13 +699,13 @@ smb1_session_setup(struct smb_conn *sc, const struct smb_io *io, const uint8_t *
 	enum ntlm_type t = NTLM_NONE;
 
 	if (cur_skip(&c, 32) && cur_u8(&c, &wc) && cur_sub(&c, 2u * wc, &words) &&
-	    le16(&c, &bcount) && cur_sub(&c, bcount < cur_left(&c) ? bcount : cur_left(&c),
+	    cur_le16(&c, &bcount) && cur_sub(&c, bcount < cur_left(&c) ? bcount : cur_left(&c),
 					 &bytes)) {
 		if (wc == 13 && !sc->smb1_ext) {
 			smb1_basic_setup(sc, io, msg, words, bytes, w);
 			return;
 		}
-		if (wc == 12 && cur_skip(&words, 14) && le16(&words, &blen) &&
+		if (wc == 12 && cur_skip(&words, 14) && cur_le16(&words, &blen) &&
 		    blen <= cur_left(&bytes))
 			t = ntlm_find(cur_ptr(&bytes), blen, &off);
 	}
@@ -785,7 +763,7 @@ smb1_message(struct smb_conn *sc, const struct smb_io *io, const uint8_t *msg, s
 		return;
 	}
 	if (sc->state != SMB_S_START || len < 35 || msg[4] != 0x72 || !cur_skip(&c, 32) ||
-	    !cur_u8(&c, &wc) || !cur_skip(&c, 2u * wc) || !le16(&c, &bytes) ||
+	    !cur_u8(&c, &wc) || !cur_skip(&c, 2u * wc) || !cur_le16(&c, &bytes) ||
 	    !cur_sub(&c, bytes, &d)) {
 		*close = true;	/* SMB1 past the negotiate: not spoken here */
 		return;

@@ -107,6 +107,33 @@ cur_be64(struct cursor *c, uint64_t *ret)
 	return true;
 }
 
+/* Little-endian: the byte order of SMB, NTLM and MySQL's wire formats. */
+static inline bool
+cur_le16(struct cursor *c, uint16_t *ret)
+{
+	const uint8_t *q;
+
+	if (cur_left(c) < 2)
+		return false;
+	q = c->p + c->off;
+	*ret = (uint16_t)(q[0] | (unsigned)q[1] << 8);
+	c->off += 2;
+	return true;
+}
+
+static inline bool
+cur_le32(struct cursor *c, uint32_t *ret)
+{
+	const uint8_t *q;
+
+	if (cur_left(c) < 4)
+		return false;
+	q = c->p + c->off;
+	*ret = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+	c->off += 4;
+	return true;
+}
+
 /*
  * Read an unsigned big-endian integer of 1..8 bytes (NetFlow v9/IPFIX fields
  * have declared widths). Fails for n == 0 or n > 8.

@@ -79,6 +79,25 @@ test_uint_n(void **state)
 	assert_int_equal(v, 0x010203);
 }
 
+/* Little-endian reads: the low byte first; a short read consumes nothing. */
+static void
+test_little_endian(void **state)
+{
+	static const uint8_t b[] = { 0x34, 0x12, 0x78, 0x56, 0x34, 0x12, 0xff };
+	struct cursor c = cur_init(b, sizeof(b));
+	uint16_t u16;
+	uint32_t u32;
+
+	(void)state;
+	assert_true(cur_le16(&c, &u16));
+	assert_int_equal(u16, 0x1234);
+	assert_true(cur_le32(&c, &u32));
+	assert_int_equal(u32, 0x12345678);
+	assert_false(cur_le16(&c, &u16));
+	assert_false(cur_le32(&c, &u32));
+	assert_int_equal(cur_left(&c), 1);
+}
+
 int
 main(void)
 {
@@ -87,6 +106,7 @@ main(void)
 		cmocka_unit_test(test_short_read_consumes_nothing),
 		cmocka_unit_test(test_sub_cursor_confines),
 		cmocka_unit_test(test_uint_n),
+		cmocka_unit_test(test_little_endian),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
