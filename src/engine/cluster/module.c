@@ -576,6 +576,16 @@ cluster_run(void *arg)
 
 /* ---- the module ---- */
 
+/* The store's key/value namespace: instance name's own. */
+static int
+cluster_ns(struct store *s, const char *name)
+{
+	char ns[CLUSTER_NAME_MAX + 16];
+
+	snprintf(ns, sizeof(ns), "cluster/%s", name);
+	return store_kv_namespace(s, ns);
+}
+
 static void
 cluster_free(struct cluster *c)
 {
@@ -606,7 +616,6 @@ cluster_init(struct engine *e, void **ret_state)
 	const struct cluster_conf *cc = settings_ext(engine_settings(e), "cluster");
 	struct cluster *c;
 	unsigned outcap;
-	char ns[CLUSTER_NAME_MAX + 16];
 	int r = -ENOMEM;
 
 	*ret_state = NULL;
@@ -642,8 +651,7 @@ cluster_init(struct engine *e, void **ret_state)
 	}
 	/* Instances sharing a PostgreSQL store keep their learned state
 	 * (detection, mitigation table) apart, under their instance name. */
-	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
-	if ((r = store_kv_namespace(engine_store(e), ns)) < 0)
+	if ((r = cluster_ns(engine_store(e), c->conf.instance)) < 0)
 		goto fail;
 	*ret_state = c;
 	return 0;
@@ -735,31 +743,26 @@ static int
 cluster_prev_get(struct cluster *c, const char *prev, const char *key, void **ret, size_t *ret_len)
 {
 	struct store *s = engine_store(c->e);
-	char ns[CLUSTER_NAME_MAX + 16];
 	int r;
 
-	snprintf(ns, sizeof(ns), "cluster/%s", prev);
-	if ((r = store_kv_namespace(s, ns)) < 0)
+	if ((r = cluster_ns(s, prev)) < 0)
 		return r;
 	r = store_kv_get(s, key, ret, ret_len);
-	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
-	(void)store_kv_namespace(s, ns);
+	(void)cluster_ns(s, c->conf.instance);
 	return r;
 }
 
+/* Write key in instance prev's namespace; the store stays in ours. */
 static int
 cluster_prev_put(struct cluster *c, const char *prev, const char *key, const void *val, size_t len)
 {
 	struct store *s = engine_store(c->e);
-	char ns[CLUSTER_NAME_MAX + 16];
 	int r;
 
-	snprintf(ns, sizeof(ns), "cluster/%s", prev);
-	if ((r = store_kv_namespace(s, ns)) < 0)
+	if ((r = cluster_ns(s, prev)) < 0)
 		return r;
 	r = store_kv_put(s, key, val, len);
-	snprintf(ns, sizeof(ns), "cluster/%s", c->conf.instance);
-	(void)store_kv_namespace(s, ns);
+	(void)cluster_ns(s, c->conf.instance);
 	return r;
 }
 
