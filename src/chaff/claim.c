@@ -53,26 +53,38 @@ slot_for(struct claim *c, uint32_t a)
 	return oldest;
 }
 
-bool
+enum claim_verdict
 claim_request(struct claim *c, uint32_t tpa, uint64_t now_ns)
 {
 	struct claim_pending *p;
 
 	if (c->claimed >= c->max || !in_list(c->ranges, c->n_ranges, tpa) ||
 	    in_list(c->reserved, c->n_reserved, tpa))
-		return false;
+		return CLAIM_WAIT;
 	p = slot_for(c, tpa);
+	if (p->used && p->probe_ns != 0) {
+		uint64_t since = now_ns - p->probe_ns;
+
+		if (since < CLAIM_PROBE_WAIT_NS)
+			return CLAIM_WAIT;
+		if (since <= c->within_ns + CLAIM_PROBE_WAIT_NS) {
+			p->used = false;
+			c->claimed++;
+			return CLAIM_NOW;
+		}
+		p->used = false;	/* a stale probe proves nothing now: start over */
+	}
 	if (!p->used || now_ns - p->first_ns > c->within_ns) {
 		p->used = true;
 		p->addr = tpa;
 		p->count = 0;
 		p->first_ns = now_ns;
+		p->probe_ns = 0;
 	}
 	if (++p->count < c->after)
-		return false;
-	p->used = false;
-	c->claimed++;
-	return true;
+		return CLAIM_WAIT;
+	p->probe_ns = now_ns ? now_ns : 1;
+	return CLAIM_PROBE;
 }
 
 void

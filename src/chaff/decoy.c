@@ -66,6 +66,17 @@ excluded(uint32_t a, const struct decoy_prefix *ex, size_t nex)
 	return false;
 }
 
+void
+decoy_mac_of(const struct decoy_table *t, uint32_t a, const uint8_t oui[3], uint8_t ret_mac[6])
+{
+	uint64_t h = decoy_mix(t->secret ^ a);
+
+	memcpy(ret_mac, oui, 3);
+	ret_mac[3] = (uint8_t)(h >> 8);
+	ret_mac[4] = (uint8_t)(h >> 16);
+	ret_mac[5] = (uint8_t)(h >> 24);
+}
+
 static void
 decoy_init_one(struct decoy_table *t, struct decoy *d, uint32_t a, uint16_t group,
 	       uint16_t persona, const uint8_t oui[3])
@@ -74,10 +85,7 @@ decoy_init_one(struct decoy_table *t, struct decoy *d, uint32_t a, uint16_t grou
 
 	memset(d, 0, sizeof(*d));
 	d->addr = a;
-	memcpy(d->mac, oui, 3);
-	d->mac[3] = (uint8_t)(h >> 8);
-	d->mac[4] = (uint8_t)(h >> 16);
-	d->mac[5] = (uint8_t)(h >> 24);
+	decoy_mac_of(t, a, oui, d->mac);
 	d->group = group;
 	d->persona = persona;
 	d->rng = decoy_mix(h) | 1;

@@ -89,6 +89,10 @@ int decoy_table_add(struct decoy_table *t, uint32_t base, uint8_t len,
 /* Sort and check for duplicates (-EEXIST names the first via *ret_dup). */
 int decoy_table_seal(struct decoy_table *t, uint32_t *ret_dup);
 
+/* The MAC decoy address a gets (or would get) in t: oui and a keyed hash. */
+void decoy_mac_of(const struct decoy_table *t, uint32_t a, const uint8_t oui[3],
+		  uint8_t ret_mac[6]);
+
 /* Insert one decoy into a sealed table, keeping it sorted (claimed
  * addresses); -ENOSPC past the cap, -EEXIST if present. Pointers to decoys
  * are invalid afterwards. */

@@ -659,6 +659,14 @@ respond_announce(struct respond *r, struct decoy *d)
 	send_frame(r, out, emit_arp(out, sizeof(out), bcast, 1, d->mac, d->addr, zero_mac, d->addr));
 }
 
+void
+respond_arp_probe(struct respond *r, const uint8_t mac[6], uint32_t addr)
+{
+	uint8_t out[EMIT_FRAME_MAX];
+
+	send_frame(r, out, emit_arp(out, sizeof(out), bcast, 1, mac, 0, zero_mac, addr));
+}
+
 /* --- ICMP --- */
 
 /*

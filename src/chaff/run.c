@@ -388,9 +388,22 @@ hook_arp_other(void *arg, const uint8_t src_mac[6], const struct frame_arp *a)
 		return;
 	if (a->spa != 0)
 		claim_alive(&ch->claim, a->spa);	/* whoever speaks ARP is alive */
-	if (a->op != 1 || a->spa == a->tpa ||
-	    !claim_request(&ch->claim, a->tpa, clock_mono_ns(&ch->clk)))
+	if (a->op != 1 || a->spa == a->tpa)
 		return;
+	switch (claim_request(&ch->claim, a->tpa, clock_mono_ns(&ch->clk))) {
+	case CLAIM_WAIT:
+		return;
+	case CLAIM_PROBE: {
+		uint8_t mac[6];
+
+		/* From the MAC the decoy would have: the owner's answer comes to it. */
+		decoy_mac_of(&ch->decoys, a->tpa, ch->personas[ch->claim_persona].oui, mac);
+		respond_arp_probe(&ch->resp, mac, a->tpa);
+		return;
+	}
+	case CLAIM_NOW:
+		break;
+	}
 	r = decoy_table_insert(&ch->decoys, a->tpa, ch->claim_group, ch->claim_persona,
 			       ch->personas[ch->claim_persona].oui);
 	if (r < 0) {
