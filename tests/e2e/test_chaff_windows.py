@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import struct
+import subprocess
 
 from conftest import need
 import chaffutil
@@ -130,7 +131,12 @@ def test_nmap_names_windows_services(topo):
         assert re.search(r"139/tcp\s+open\s+netbios-ssn\s+Microsoft Windows netbios-ssn",
                          part), out
         assert re.search(r"445/tcp\s+open\s+microsoft-ds\s", part), out
-        assert re.search(r"3389/tcp\s+open\s+ms-wbt-server\s", part), out
+        # nmap matches Windows 10's confirm; Windows 7's is unknown to it, so
+        # its TLSSessionReq probe finds the TLS handshake RDP runs on a bare
+        # ClientHello: "ssl/ms-wbt-server?", as nmap calls a real Windows 7.
+        assert re.search(r"3389/tcp\s+open\s+(ssl/)?ms-wbt-server", part), out
+    assert re.search(r"3389/tcp\s+open\s+ms-wbt-server\s+Microsoft Terminal Services",
+                     out.split("Nmap scan report for %s" % WIN10)[1]), out
     assert "Microsoft Windows 7 - 10 microsoft-ds" in out, out
     # SMB1 null session (basic, then extended): what smb-os-discovery reads.
     out = topo.run(scan, "nmap", "-Pn", "-n", "-p", "445", "--script", "smb-os-discovery",
@@ -251,15 +257,134 @@ def test_versions_follow_the_system(topo):
     assert _mysqlna_matches(login[0]["password"], "toor")
     assert not _mysqlna_matches(login[0]["password"], "toor2")
 
-    # SMTP AUTH PLAIN through Python's smtplib: decoded, refused as Exim does.
+    # SMTP AUTH PLAIN through Python's smtplib: decoded, refused as Postfix does
+    # (Exim offers AUTH only inside TLS: test_smtp_starttls).
     script = ("import smtplib,sys\n"
               "s=smtplib.SMTP(sys.argv[1],25,timeout=10)\n"
               "s.ehlo('x')\n"
               "try:\n s.login('mailer','s3cret')\n"
               "except smtplib.SMTPAuthenticationError as e: print(e.smtp_code, e.smtp_error)\n")
-    r = topo.run(scan, "/usr/bin/python3", "-c", script, debian, timeout=30)
-    assert "535 b'Incorrect authentication data'" in r.stdout, r.stdout
+    r = topo.run(scan, "/usr/bin/python3", "-c", script, ubuntu, timeout=30)
+    assert "535 b'5.7.8 Error: authentication failed: authentication failure'" in r.stdout, \
+        r.stdout
     chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 25 and
                          a.get("username") == "mailer" and a.get("password") == "s3cret",
                          what="smtp login alarm")
+    assert proc.poll() is None
+
+
+SMTP_STARTTLS = r"""
+import smtplib, ssl, sys
+s = smtplib.SMTP(sys.argv[1], 25, timeout=10)
+code, text = s.ehlo("x")
+print("plain-auth", "auth" in s.esmtp_features)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+print("starttls", s.starttls(context=ctx)[0])
+s.ehlo("x")
+print("tls-features", sorted(s.esmtp_features))
+try:
+    s.login("mailer", "tlspass")
+except smtplib.SMTPAuthenticationError as e:
+    print(e.smtp_code, e.smtp_error)
+"""
+
+
+def test_smtp_starttls(topo):
+    """STARTTLS goes on in TLS with the decoy's certificate (the one its HTTPS
+    shows); EHLO inside it offers what the product does there (Exim: AUTH
+    only inside TLS), and AUTH's credentials are recorded."""
+    need("openssl")
+    ubuntu, debian = "198.51.100.80", "198.51.100.81"
+    groups = [{"ranges": [ubuntu], "personality": "linux-5.4", "tcp": [25, 443]},
+              {"ranges": [debian], "personality": "linux-3", "tcp": [25]}]
+    scan, _chaff, proc, alarms = chaffutil.setup(topo, groups)
+    cmd = ("(printf 'EHLO kali\\r\\n'; sleep 2; printf 'QUIT\\r\\n') | "
+           "openssl s_client -starttls smtp -connect %s:25 -ign_eof 2>&1")
+    out = topo.run(scan, "sh", "-c", cmd % ubuntu, check=False, timeout=30).stdout
+    assert "-----BEGIN CERTIFICATE-----" in out, out
+    assert "250-PIPELINING" in out and "250-AUTH PLAIN LOGIN" in out, out
+    assert "250-STARTTLS" not in out, out	# not offered again inside TLS
+    smtp_cert = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", out,
+                          re.S).group(0)
+    r = topo.run(scan, "sh", "-c", "openssl s_client -connect %s:443 </dev/null 2>&1" % ubuntu,
+                 check=False, timeout=30)
+    assert smtp_cert in r.stdout, "one host, one certificate"
+    r = topo.run(scan, "/usr/bin/python3", "-c", SMTP_STARTTLS, debian, timeout=30)
+    assert "plain-auth False" in r.stdout and "starttls 220" in r.stdout, r.stdout
+    assert "'auth'" in r.stdout and "'starttls'" not in r.stdout, r.stdout
+    assert "535 b'Incorrect authentication data'" in r.stdout, r.stdout
+    chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 25 and
+                         a.get("username") == "mailer" and a.get("password") == "tlspass",
+                         what="smtp login alarm inside TLS")
+    assert proc.poll() is None
+
+
+RDP_TLS = r"""
+import socket, ssl, sys
+s = socket.create_connection((sys.argv[1], 3389), 5)
+s.sendall(bytes.fromhex(sys.argv[2]))
+cc = s.recv(100)
+print("cc", cc.hex())
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+print("version", t.version())
+open(sys.argv[3], "wb").write(t.getpeercert(True))
+# CredSSP's first TSRequest (version 6, an NTLM NEGOTIATE token): the server ends it.
+neg = bytes.fromhex("4e544c4d5353500001000000b78208e2000000000000000000000000000000000a00614a0000000f")
+tok = bytes([0x04, len(neg)]) + neg
+tok = bytes([0x30, len(tok) + 2, 0xa0, len(tok)]) + tok
+tok = bytes([0x30, len(tok)]) + tok
+tok = bytes([0xa1, len(tok) + 2, 0x30, len(tok)]) + tok
+body = bytes([0xa0, 3, 2, 1, 6]) + tok
+t.sendall(bytes([0x30, len(body)]) + body)
+try:
+    print("after", t.recv(100))
+except (ssl.SSLError, OSError) as e:
+    print("after", type(e).__name__)
+"""
+
+
+def test_rdp_tls_certificate(topo, tmp_path):
+    """After a confirm selecting CredSSP the TLS handshake runs with the
+    certificate Windows' Remote Desktop service makes: CN=the computer name
+    (the NetBIOS name the decoy's SMB and name service give), six months;
+    the first CredSSP message is recorded and the connection ends."""
+    need("openssl", "nmblookup", "nmap")
+    groups = [{"ranges": [WIN10], "personality": "windows-10", "tcp": [3389], "udp": [137]}]
+    scan, _chaff, proc, alarms = chaffutil.setup(topo, groups)
+    der = tmp_path / "rdp.der"
+    r = topo.run(scan, "/usr/bin/python3", "-c", RDP_TLS, WIN10, _x224(3).hex(), str(der),
+                 timeout=30)
+    assert "cc 030000130ed00000123400021f080002000000" in r.stdout, r.stdout
+    assert "version TLSv1.2" in r.stdout, r.stdout
+    assert re.search(r"after (b''|SSL|Connection)", r.stdout), r.stdout
+    text = subprocess.run(["openssl", "x509", "-inform", "der", "-in", str(der), "-noout",
+                           "-subject", "-issuer", "-dates", "-ext", "extendedKeyUsage"],
+                          capture_output=True, text=True, check=True).stdout
+    m = re.search(r"subject=CN ?= ?(DESKTOP-[A-Z0-9]{7})\n", text)
+    assert m, text
+    name = m.group(1)
+    assert "issuer=CN = %s" % name in text.replace("CN=", "CN = "), text
+    assert "TLS Web Server Authentication" in text, text
+    out = topo.run(scan, "nmblookup", "-A", WIN10, check=False, timeout=30).stdout
+    assert re.search(r"^\s+%s\s+<00> -" % name, out, re.M), out
+    # The first contact is the alarm (later ones of this source and port are
+    # counted into it, alarm.c): the connection request with its cookie.
+    chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "service" and a["dport"] == 3389 and
+                         "mstshash=eve" in a.get("detail", ""), what="rdp alarm")
+    # nmap's own RDP preamble (ssl-cert) gets the same certificate.
+    out = topo.run(scan, "nmap", "-n", "-Pn", "-p", "3389", "--script",
+                   "ssl-cert,rdp-enum-encryption", WIN10, check=False, timeout=120).stdout
+    assert "Subject: commonName=%s" % name in out, out
+    assert "CredSSP (NLA): SUCCESS" in out, out
+    # A ClientHello with no X.224 request before it: Windows runs the
+    # handshake all the same (nmap's ssl-cert above relies on it), and so does
+    # the decoy.
+    r = topo.run(scan, "sh", "-c", "openssl s_client -connect %s:3389 </dev/null 2>&1" % WIN10,
+                 check=False, timeout=30)
+    assert "BEGIN CERTIFICATE" in r.stdout and "CN = %s" % name in r.stdout, r.stdout
     assert proc.poll() is None

@@ -54,6 +54,14 @@ test_subject(void **state)
 	assert_string_equal(a.org, "Hewlett-Packard");
 	tls_subject("Boa/0.94.14rc21", 1, mac, h, NOW, &a);
 	assert_string_equal(a.cn, "axis-00408c12abcd");
+	/* Remote Desktop: the computer name, six months, server authentication. */
+	tls_subject(TLS_RDP_PREFIX "DESKTOP-AB12CD3", 1, mac, h, NOW, &a);
+	assert_string_equal(a.cn, "DESKTOP-AB12CD3");
+	assert_true(a.server_auth);
+	assert_false(a.san);
+	assert_int_equal(a.serial_len, 16);
+	assert_int_equal(a.not_after - a.not_before, 182 * 86400LL);
+	assert_true(a.not_before <= NOW && NOW < a.not_after);
 	/* For any decoy and day: issued in the last three years, valid now,
 	 * and the same a day later unless a renewal fell in between. */
 	for (int i = 0; i < 2000; i++) {
