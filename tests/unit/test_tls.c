@@ -202,6 +202,21 @@ test_handshake(void **state)
 	assert_int_equal(SSL_version(cl), TLS1_2_VERSION);	/* IIS 10: TLS 1.2 */
 	assert_memory_not_equal(fp1, fp3, 32);
 	SSL_free(cl);
+	tls_conn_free(&t, sc);
+
+	/* The first decoy's Remote Desktop certificate: its own, apart from
+	 * its web one in the cache, for the computer name, TLS 1.2. */
+	sc = tls_conn_new(&t, 0xc6336414, mac, TLS_RDP_PREFIX "DESKTOP-AB12CD3", 0);
+	client(cctx, &cl, &c_in, &c_out);
+	handshake(&t, sc, cl, c_in, c_out);
+	assert_string_equal(peer_cn(cl, cn, sizeof(cn), fp3), "DESKTOP-AB12CD3");
+	assert_int_equal(SSL_version(cl), TLS1_2_VERSION);
+	assert_memory_not_equal(fp1, fp3, 32);
+	assert_true(tls_conn_done(sc));
+	SSL_free(cl);
+	tls_conn_free(&t, sc);
+	sc = tls_conn_new(&t, 0xc6336414, mac, "nginx/1.18.0 (Ubuntu)", 0);
+	assert_false(tls_conn_waiting(sc));	/* the web one is still cached */
 
 	/* Garbage fails the session; a silent peer times out. */
 	tls_conn_free(&t, sc);
@@ -224,7 +239,7 @@ test_handshake(void **state)
 		assert_int_equal(tls_warm(&t, &w, 1), 0);
 		for (int i = 0; i < 400 && !made; i++) {
 			pthread_mutex_lock(&t.mu);
-			made = t.made >= 3;
+			made = t.made >= 4;
 			pthread_mutex_unlock(&t.mu);
 			if (!made)
 				(void)poll(&none, 0, 50);
