@@ -121,3 +121,16 @@ rdp_confirm(const struct rdp_cr *cr, unsigned major, unsigned minor, uint8_t *ou
 	}
 	return wb_ok(&w) ? wb_len(&w) : 0;
 }
+
+bool
+rdp_is_client_hello(const uint8_t *buf, size_t len)
+{
+	struct cursor c = cur_init(buf, len);
+	uint8_t type, hs, major, minor;
+
+	/* Record header (type, version, length), then the handshake's type,
+	 * 24-bit length and client_version. */
+	return cur_u8(&c, &type) && type == 0x16 && cur_skip(&c, 4) && cur_u8(&c, &hs) &&
+	       hs == 1 && cur_skip(&c, 3) && cur_u8(&c, &major) && cur_u8(&c, &minor) &&
+	       major == 3 && minor >= 1;
+}

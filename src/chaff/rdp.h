@@ -5,11 +5,11 @@
  * Windows 8/2012 and later refuse a client without it, as NLA is their
  * default), or RDP_NEG_FAILURE.
  *
- * moat-chaff has no TLS here, so the connection ends at the first bytes
- * after the confirm (the client's TLS ClientHello): a scanner sees a
- * Windows RDP server, a real client sees a failed TLS handshake. The
- * routing cookie ("Cookie: mstshash=USER") is handed back: clients put the
- * user name there.
+ * After a confirm selecting TLS or CredSSP, service.c runs the TLS
+ * handshake (tls.h) with the decoy's Remote Desktop certificate; a TLS
+ * ClientHello sent with no request before it is handshaken too, as Windows
+ * does (rdp_is_client_hello()). The routing cookie ("Cookie: mstshash=USER")
+ * is handed back: clients put the user name there.
  */
 #ifndef MOAT_CHAFF_RDP_H
 #define MOAT_CHAFF_RDP_H
@@ -44,5 +44,13 @@ long rdp_parse_cr(const uint8_t *buf, size_t len, struct rdp_cr *ret);
  */
 size_t rdp_confirm(const struct rdp_cr *cr, unsigned major, unsigned minor, uint8_t *out,
 		   size_t cap, bool *ret_close);
+
+/*
+ * Whether buf starts with a TLS record carrying a ClientHello of TLS 1.0 or
+ * later (its first 11 bytes): what Windows' RDP listener handshakes when it
+ * comes in place of a Connection Request. SChannel drops SSL 3.0's (nmap's
+ * SSLSessionReq) without an alert.
+ */
+bool rdp_is_client_hello(const uint8_t *buf, size_t len);
 
 #endif

@@ -944,11 +944,8 @@ rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c
 
 	if (ss->tls)
 		return rdp_tls(s, ss, c, data, len, out, cap, close);
-	/* A TLS record carrying a ClientHello of TLS 1.0 or later; SChannel
-	 * drops SSL 3.0's (nmap's SSLSessionReq) with no alert, so the decoy
-	 * closes on it as below. */
-	if (ss->phase == 0 && ss->line_len == 0 && len >= 11 && data[0] == 0x16 && data[5] == 1 &&
-	    data[9] == 3 && data[10] >= 1 && s->tls) {
+	/* Another ClientHello (SSL 3.0's) is not a request: closed below. */
+	if (ss->phase == 0 && ss->line_len == 0 && s->tls && rdp_is_client_hello(data, len)) {
 		decoy_ident(s, d, &id);
 		if (id.windows) {
 			report(s, c, CONTACT_SERVICE, "rdp: tls without x.224", NULL, NULL);
@@ -1017,8 +1014,8 @@ static size_t feed_lines(struct service_ctx *s, struct service_session *ss,
  */
 static size_t
 tls_data(struct service_ctx *s, struct service_session *ss, const struct persona *p,
-	   const struct conn *c, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
-	   bool *close)
+	 const struct conn *c, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	 bool *close)
 {
 	uint8_t plain[2048];
 	char answer[4096];

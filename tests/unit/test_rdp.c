@@ -75,12 +75,30 @@ test_confirm(void **state)
 	assert_int_equal(rdp_confirm(&cr, 10, 0, out, 5, &close), 0);
 }
 
+static void
+test_client_hello(void **state)
+{
+	/* TLS 1.2 ClientHello (record version 1.0, as clients send it). */
+	static const uint8_t tls12[] = { 0x16, 3, 1, 0, 0x50, 1, 0, 0, 0x4c, 3, 3 };
+	/* nmap's SSLSessionReq: SSL 3.0. */
+	static const uint8_t ssl3[] = { 0x16, 3, 0, 0, 0x53, 1, 0, 0, 0x4f, 3, 0 };
+	static const uint8_t x224[] = { 3, 0, 0, 0x13, 0x0e, 0xe0, 0, 0, 0, 0, 0 };
+
+	(void)state;
+	assert_true(rdp_is_client_hello(tls12, sizeof(tls12)));
+	assert_false(rdp_is_client_hello(tls12, sizeof(tls12) - 1));
+	assert_false(rdp_is_client_hello(ssl3, sizeof(ssl3)));
+	assert_false(rdp_is_client_hello(x224, sizeof(x224)));
+	assert_false(rdp_is_client_hello(NULL, 0));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_confirm),
+		cmocka_unit_test(test_client_hello),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
