@@ -6,7 +6,9 @@
  * default), or RDP_NEG_FAILURE.
  *
  * After a confirm selecting TLS or CredSSP, service.c runs the TLS
- * handshake (tls.h) with the decoy's Remote Desktop certificate; a TLS
+ * handshake (tls.h) with the decoy's Remote Desktop certificate, then
+ * CredSSP's NTLM exchange (ntlm.h, in rdp_tsrequest()'s TSRequests) as far
+ * as the client's AUTHENTICATE, which it captures and refuses; a TLS
  * ClientHello sent with no request before it is handshaken too, as Windows
  * does (rdp_is_client_hello()). The routing cookie ("Cookie: mstshash=USER")
  * is handed back: clients put the user name there.
@@ -52,5 +54,16 @@ size_t rdp_confirm(const struct rdp_cr *cr, unsigned major, unsigned minor, uint
  * SSLSessionReq) without an alert.
  */
 bool rdp_is_client_hello(const uint8_t *buf, size_t len);
+
+#define RDP_CREDSSP_VERSION	6	/* CredSSP of a Windows patched for CVE-2018-0886 */
+
+/*
+ * A CredSSP TSRequest (MS-CSSP 2.2.1, DER) of that version carrying token
+ * (NULL: none) as its one negoToken, and with logon_failure the errorCode
+ * STATUS_LOGON_FAILURE a server sends before closing on bad credentials.
+ * token may lie inside out. Returns the length, 0 when cap is too small.
+ */
+size_t rdp_tsrequest(unsigned version, const uint8_t *token, size_t tlen, bool logon_failure,
+		     uint8_t *out, size_t cap);
 
 #endif

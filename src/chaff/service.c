@@ -868,21 +868,53 @@ smb_data(struct service_ctx *s, struct service_session *ss, const struct conn *c
 }
 
 /*
- * RDP inside TLS: the handshake with the decoy's Remote Desktop
- * certificate, then the client's first message (CredSSP's TSRequest, or
- * MCS Connect Initial under plain TLS) is recorded by its size and first
- * byte and the connection ends, as a server refusing the client's NLA does.
+ * RDP inside TLS, after the handshake with the decoy's Remote Desktop
+ * certificate: CredSSP (MS-CSSP) as far as the credentials. A TSRequest
+ * carrying an NTLM NEGOTIATE is answered with the decoy's CHALLENGE (ntlm.h,
+ * its Windows names and version, as SMB gives them); the AUTHENTICATE that
+ * follows is captured as a login (the hashcat line, as SMB's) and refused
+ * with STATUS_LOGON_FAILURE, and the connection ends. Anything else (MCS
+ * Connect Initial under plain TLS, Kerberos) is recorded by its size and
+ * first byte and ends it, as a server refusing the client's NLA does.
+ * Phases: 1 the handshake, 2 the challenge sent.
  */
 static size_t
 rdp_tls(struct service_ctx *s, struct service_session *ss, const struct conn *c,
-	const uint8_t *data, size_t len, uint8_t *out, size_t cap, bool *close)
+	const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	bool *close)
 {
-	uint8_t plain[2048];
+	uint8_t plain[4096], tok[1024], msg[1100];
 	char detail[96];
-	size_t n = 0;
+	size_t n = 0, off = 0, tlen, mlen;
 	int r = tls_conn_input(s->tls, ss->tls, data, len, plain, sizeof(plain), &n, mono_ns());
+	enum ntlm_type type = n > 0 ? ntlm_find(plain, n, &off) : NTLM_NONE;
+	struct smb_ident id;
+	struct ntlm_auth a;
+	struct smb_report rep = { s, c };
+	struct timespec ts;
 
-	if (n > 0) {
+	if (n > 0 && ss->phase == 1 && type == NTLM_NEGOTIATE) {
+		report(s, c, CONTACT_SERVICE, "rdp: credssp ntlm negotiate", NULL, NULL);
+		decoy_ident(s, d, &id);
+		(void)!getrandom(ss->scramble, 8, 0);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		tlen = ntlm_challenge(&id.ntlm, ntlm_negotiate_flags(plain + off, n - off),
+				      ss->scramble, ntlm_filetime((uint64_t)ts.tv_sec * 1000000000ULL +
+								  (uint64_t)ts.tv_nsec),
+				      tok, sizeof(tok));
+		mlen = tlen ? rdp_tsrequest(RDP_CREDSSP_VERSION, tok, tlen, false, msg,
+					    sizeof(msg)) : 0;
+		if (mlen == 0 || tls_conn_write(ss->tls, msg, mlen) < 0)
+			*close = true;
+		ss->phase = 2;
+	} else if (n > 0 && ss->phase == 2 && type == NTLM_AUTHENTICATE &&
+		   ntlm_parse_auth(plain + off, n - off, ss->scramble, &a) == 0) {
+		smb_on_auth(&rep, &a);
+		mlen = rdp_tsrequest(RDP_CREDSSP_VERSION, NULL, 0, true, msg, sizeof(msg));
+		if (mlen > 0)
+			(void)tls_conn_write(ss->tls, msg, mlen);
+		*close = true;
+	} else if (n > 0) {
 		snprintf(detail, sizeof(detail), "rdp: tls done, first message %zu bytes (%s)", n,
 			 plain[0] == 0x30 ? "credssp tsrequest" :
 			 plain[0] == 0x03 ? "mcs connect initial" : "unknown");
@@ -943,7 +975,7 @@ rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c
 	long r;
 
 	if (ss->tls)
-		return rdp_tls(s, ss, c, data, len, out, cap, close);
+		return rdp_tls(s, ss, c, d, data, len, out, cap, close);
 	/* Another ClientHello (SSL 3.0's) is not a request: closed below. */
 	if (ss->phase == 0 && ss->line_len == 0 && s->tls && rdp_is_client_hello(data, len)) {
 		decoy_ident(s, d, &id);
@@ -954,7 +986,7 @@ rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c
 				*close = true;
 				return 0;
 			}
-			return rdp_tls(s, ss, c, data, len, out, cap, close);
+			return rdp_tls(s, ss, c, d, data, len, out, cap, close);
 		}
 	}
 	if (ss->phase != 0 || len > sizeof(ss->line) - ss->line_len) {

@@ -6,6 +6,7 @@ UDP 137, and what nmap -sV names them; telnet negotiation per OS family and
 MySQL/Redis/SMTP versions per the decoy's system, with their logins."""
 import hashlib
 import hmac
+import inspect
 import re
 import struct
 import subprocess
@@ -322,7 +323,37 @@ def test_smtp_starttls(topo):
 
 
 RDP_TLS = r"""
-import socket, ssl, sys
+import hashlib, hmac, os, socket, ssl, struct, sys, time
+
+def der(tag, body):
+    n = len(body)
+    if n < 128:
+        return bytes([tag, n]) + body
+    if n < 256:
+        return bytes([tag, 0x81, n]) + body
+    return bytes([tag, 0x82, n >> 8, n & 255]) + body
+
+def tsrequest(token):
+    nego = der(0xa1, der(0x30, der(0x30, der(0xa0, der(0x04, token)))))
+    return der(0x30, der(0xa0, b"\x02\x01\x06") + nego)
+
+def authenticate(chal, user, domain, password):
+    server_chal = chal[24:32]
+    ti_len, _, ti_off = struct.unpack("<HHI", chal[40:48])
+    ti = chal[ti_off:ti_off + ti_len]
+    key = hmac.new(_md4(password.encode("utf-16-le")),
+                   (user.upper() + domain).encode("utf-16-le"), hashlib.md5).digest()
+    ft = int((time.time() + 11644473600) * 10000000)
+    blob = b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", ft) + os.urandom(8) + b"\0" * 4 + ti + b"\0" * 4
+    nt = hmac.new(key, server_chal + blob, hashlib.md5).digest() + blob
+    fields = [b"\0" * 24, nt, domain.encode("utf-16-le"), user.encode("utf-16-le"),
+              "KALI".encode("utf-16-le"), b""]
+    off, hdr, payload = 64, b"", b""
+    for f in fields:
+        hdr += struct.pack("<HHI", len(f), len(f), off + len(payload))
+        payload += f
+    return b"NTLMSSP\0" + struct.pack("<I", 3) + hdr + struct.pack("<I", 0x60088215) + payload
+
 s = socket.create_connection((sys.argv[1], 3389), 5)
 s.sendall(bytes.fromhex(sys.argv[2]))
 cc = s.recv(100)
@@ -333,16 +364,19 @@ ctx.verify_mode = ssl.CERT_NONE
 t = ctx.wrap_socket(s)
 print("version", t.version())
 open(sys.argv[3], "wb").write(t.getpeercert(True))
-# CredSSP's first TSRequest (version 6, an NTLM NEGOTIATE token): the server ends it.
 neg = bytes.fromhex("4e544c4d5353500001000000b78208e2000000000000000000000000000000000a00614a0000000f")
-tok = bytes([0x04, len(neg)]) + neg
-tok = bytes([0x30, len(tok) + 2, 0xa0, len(tok)]) + tok
-tok = bytes([0x30, len(tok)]) + tok
-tok = bytes([0xa1, len(tok) + 2, 0x30, len(tok)]) + tok
-body = bytes([0xa0, 3, 2, 1, 6]) + tok
-t.sendall(bytes([0x30, len(body)]) + body)
+t.sendall(tsrequest(neg))
+resp = t.recv(4096)
+i = resp.find(b"NTLMSSP\0\x02\0\0\0")
+print("challenge", i >= 0)
+chal = resp[i:]
+ti_len, _, ti_off = struct.unpack("<HHI", chal[40:48])
+print("target", chal[ti_off:ti_off + ti_len].decode("utf-16-le", "replace").replace("\0", ""))
+t.sendall(tsrequest(authenticate(chal, "rdpuser", "", "Winter2024!")))
 try:
-    print("after", t.recv(100))
+    r = t.recv(100)
+    print("after", r.hex())
+    print("after2", t.recv(100))
 except (ssl.SSLError, OSError) as e:
     print("after", type(e).__name__)
 """
@@ -357,11 +391,15 @@ def test_rdp_tls_certificate(topo, tmp_path):
     groups = [{"ranges": [WIN10], "personality": "windows-10", "tcp": [3389], "udp": [137]}]
     scan, _chaff, proc, alarms = chaffutil.setup(topo, groups)
     der = tmp_path / "rdp.der"
-    r = topo.run(scan, "/usr/bin/python3", "-c", RDP_TLS, WIN10, _x224(3).hex(), str(der),
+    # The client carries this file's MD4 (OpenSSL 3 gives hashlib none).
+    script = "import struct\n" + inspect.getsource(_md4) + RDP_TLS
+    r = topo.run(scan, "/usr/bin/python3", "-c", script, WIN10, _x224(3).hex(), str(der),
                  timeout=30)
     assert "cc 030000130ed00000123400021f080002000000" in r.stdout, r.stdout
-    assert "version TLSv1.2" in r.stdout, r.stdout
-    assert re.search(r"after (b''|SSL|Connection)", r.stdout), r.stdout
+    assert "version TLSv1.2" in r.stdout and "challenge True" in r.stdout, r.stdout
+    # TSRequest v6 with errorCode STATUS_LOGON_FAILURE, then the end.
+    assert "a0030201" in r.stdout and "a406020400c00000" not in r.stdout and \
+        "a4060204c000006d" in r.stdout, r.stdout
     text = subprocess.run(["openssl", "x509", "-inform", "der", "-in", str(der), "-noout",
                            "-subject", "-issuer", "-dates", "-ext", "extendedKeyUsage"],
                           capture_output=True, text=True, check=True).stdout
@@ -372,10 +410,14 @@ def test_rdp_tls_certificate(topo, tmp_path):
     assert "TLS Web Server Authentication" in text, text
     out = topo.run(scan, "nmblookup", "-A", WIN10, check=False, timeout=30).stdout
     assert re.search(r"^\s+%s\s+<00> -" % name, out, re.M), out
-    # The first contact is the alarm (later ones of this source and port are
-    # counted into it, alarm.c): the connection request with its cookie.
-    chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "service" and a["dport"] == 3389 and
-                         "mstshash=eve" in a.get("detail", ""), what="rdp alarm")
+    # The NTLM exchange inside CredSSP is captured: crackable to the password.
+    login = chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and
+                                 a["dport"] == 3389, what="rdp credssp login alarm")
+    assert login[0]["username"] == "rdpuser", login[0]
+    assert "rdp ntlmv2 workstation=KALI" in login[0]["detail"], login[0]
+    assert _ntlmv2_matches(login[0]["password"], "Winter2024!"), login[0]
+    assert not _ntlmv2_matches(login[0]["password"], "Winter2025!")
+    assert "target" in r.stdout and name in r.stdout, r.stdout   # its CHALLENGE's names
     # nmap's own RDP preamble (ssl-cert) gets the same certificate.
     out = topo.run(scan, "nmap", "-n", "-Pn", "-p", "3389", "--script",
                    "ssl-cert,rdp-enum-encryption", WIN10, check=False, timeout=120).stdout

@@ -92,6 +92,37 @@ test_client_hello(void **state)
 	assert_false(rdp_is_client_hello(NULL, 0));
 }
 
+/* TSRequest DER: version 6 + negoTokens, long-form lengths; errorCode. */
+static void
+test_tsrequest(void **state)
+{
+	static const uint8_t small[] = { 0x30, 0x11, 0xa0, 0x03, 0x02, 0x01, 0x06, 0xa1, 0x0a,
+					 0x30, 0x08, 0x30, 0x06, 0xa0, 0x04, 0x04, 0x02, 'h', 'i' };
+	static const uint8_t fail[] = { 0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x06, 0xa4, 0x06,
+					0x02, 0x04, 0xc0, 0x00, 0x00, 0x6d };
+	uint8_t tok[300], out[400];
+	size_t n;
+
+	(void)state;
+	n = rdp_tsrequest(6, (const uint8_t *)"hi", 2, false, out, sizeof(out));
+	assert_int_equal(n, sizeof(small));
+	assert_memory_equal(out, small, sizeof(small));
+	n = rdp_tsrequest(6, NULL, 0, true, out, sizeof(out));
+	assert_int_equal(n, sizeof(fail));
+	assert_memory_equal(out, fail, sizeof(fail));
+	memset(tok, 'x', sizeof(tok));
+	n = rdp_tsrequest(6, tok, sizeof(tok), false, out, sizeof(out));
+	/* 30 82 LL | a0 03 02 01 06 | a1 82 LL | 30 82 LL | 30 82 LL | a0 82 LL | 04 82 01 2c | token */
+	assert_int_equal(n, 4 + 5 + 5 * 4 + sizeof(tok));
+	assert_int_equal(out[0], 0x30);
+	assert_int_equal(out[1], 0x82);
+	assert_int_equal(out[2] << 8 | out[3], n - 4);
+	assert_int_equal(out[n - sizeof(tok) - 4], 0x04);
+	assert_int_equal(out[n - sizeof(tok) - 2] << 8 | out[n - sizeof(tok) - 1], sizeof(tok));
+	assert_memory_equal(out + n - sizeof(tok), tok, sizeof(tok));
+	assert_int_equal(rdp_tsrequest(6, tok, sizeof(tok), false, out, 100), 0);
+}
+
 int
 main(void)
 {
@@ -99,6 +130,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_confirm),
 		cmocka_unit_test(test_client_hello),
+		cmocka_unit_test(test_tsrequest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
