@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chaff/emit.h"
+#include "chaff/nd.h"
 #include "chaff/vendor.h"
 #include "common/wbuf.h"
 
@@ -66,6 +67,10 @@ bg_first(const struct bg_params *prm, uint8_t family, uint32_t addr, uint8_t str
 
 	if (stream == 0)
 		return off;
+	/* IPv6 comes up with the interface: DAD after RFC 4862 5.4.2's random
+	 * delay of up to MAX_RTR_SOLICITATION_DELAY (1 s). */
+	if (stream == 2)
+		return off + (uint64_t)((double)SEC * unit(prm, addr, WHAT(TAG_LAG, 2, 0)));
 	/* After the interface is configured (the ARP), the name services. */
 	(void)family;
 	return off + 500 * MS + (uint64_t)(500.0 * (double)MS * unit(prm, addr, WHAT(TAG_LAG, 1, 0)));
@@ -95,6 +100,14 @@ bg_step(const struct bg_params *prm, uint8_t family, uint32_t addr, uint8_t stre
 		*ret_kind = BG_ARP;
 		*ret_next_ns = next;
 		return true;
+	}
+	if (stream == 2) {
+		/* Link-local DAD, then the global address's once the first has
+		 * passed (RetransTimer, 1 s, DupAddrDetectTransmits 1) and the
+		 * prefix is known; then nothing. */
+		*ret_kind = BG_DAD6;
+		*ret_next_ns = step == 0 ? jitter(prm, addr, 2, step, 1 * SEC, 0.10) : 0;
+		return step < 2;
 	}
 	if (stream != 1)
 		return false;
@@ -182,7 +195,7 @@ bg_init(struct bg *b, const struct bg_params *prm, struct decoy_table *decoys,
 	const struct persona *personas, size_t n_personas, const struct bg_group *groups,
 	size_t n_groups, void (*send)(void *, const uint8_t *, size_t), void *arg)
 {
-	size_t cap = decoys->cap * 2;
+	size_t cap = decoys->cap * 3;
 
 	memset(b, 0, sizeof(*b));
 	if (cap > UINT32_MAX)
@@ -227,7 +240,7 @@ family_of(const struct bg *b, const struct decoy *d)
 static void
 schedule(struct bg *b, const struct decoy *d, uint64_t now, bool claimed)
 {
-	uint8_t mode = mode_of(b, d), fam = family_of(b, d);
+	uint8_t mode = mode_of(b, d), fam = family_of(b, d), a6[16];
 	enum bg_kind kind;
 	uint64_t next;
 
@@ -248,6 +261,11 @@ schedule(struct bg *b, const struct decoy *d, uint64_t now, bool claimed)
 	if (mode == BG_MODE_ON && bg_step(&b->prm, fam, d->addr, 1, 0, &kind, &next))
 		heap_push(b, &(struct bg_entry){ .due = now + bg_first(&b->prm, fam, d->addr, 1),
 						 .addr = d->addr, .step = 0, .stream = 1 });
+	/* IPv6 start-up (address announcements, as the ARPs are: every mode
+	 * but off); a claimed address comes up on IPv4 only. */
+	if (!claimed && decoy_addr6_of(b->decoys, d, true, a6))
+		heap_push(b, &(struct bg_entry){ .due = now + bg_first(&b->prm, fam, d->addr, 2),
+						 .addr = d->addr, .step = 0, .stream = 2 });
 }
 
 void
@@ -608,6 +626,18 @@ bg_udp_frame(uint8_t *buf, size_t cap, const uint8_t eth_dst[6], const uint8_t e
 	return emit_ipv4(buf, cap, eth_dst, eth_src, &ip, udp, wb_len(&w));
 }
 
+size_t
+bg_dad6_frame(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t target[16])
+{
+	static const uint8_t unspec[16];
+	uint8_t body[32], sn[16], dmac[6];
+
+	nd_solicited_node(target, sn);
+	nd_mcast_mac(sn, dmac);
+	return nd_emit6(buf, cap, dmac, mac, unspec, sn, ND_HLIM, 0, FRAME_IPPROTO_ICMP6, body,
+			nd_build_ns(body, sizeof(body), target, NULL));
+}
+
 /* --- sending --- */
 
 static uint16_t
@@ -692,6 +722,14 @@ send_event(struct bg *b, struct decoy *d, enum bg_kind kind, uint16_t step)
 					major, minor);
 		f = bg_udp_frame(out, sizeof(out), bcast_mac, d->mac, d->addr, bc,
 				 p->tcp[PERSONA_SEQ1].ttl, ip_id(d, p), 138, 138, pl, n);
+	} else if (kind == BG_DAD6) {
+		struct decoy6 *e;
+		uint8_t a6[16];
+
+		if (!decoy_addr6_of(b->decoys, d, step == 0, a6) ||
+		    ((e = decoy_find6(b->decoys, a6)) && e->released))
+			return;
+		f = bg_dad6_frame(out, sizeof(out), d->mac, a6);
 	} else if (kind == BG_MDNS) {
 		bg_hostname(d, p->family, p->os, host, sizeof(host));
 		snprintf(tag, sizeof(tag), "%02X%02X%02X", d->mac[3], d->mac[4], d->mac[5]);

@@ -23,7 +23,15 @@
  *       again every 30-90 min (as a machine waking from sleep);
  *     printers: the same with _ipp._tcp and _printer._tcp (PTR, SRV, TXT);
  *     Linux, the BSDs, routers and anything else: none (a server that
- *       runs no avahi is quiet).
+ *       runs no avahi is quiet);
+ *   stream 2, decoys with IPv6 addresses (decoy.h): the duplicate address
+ *     detection a booting host sends (RFC 4862 5.4), a neighbour
+ *     solicitation from :: to the solicited-node group with no link-layer
+ *     option, for its link-local address within 1 s of its first ARP, then
+ *     for its global address 1 s (+-10 %) later; nothing after (no MLD
+ *     report, no unsolicited NA, no router solicitation). Sent in the
+ *     "arp" mode too (address announcements, as the ARPs); not for a
+ *     claimed address, nor for an address released by DAD (nd.h).
  *
  * DHCP is never sent: a decoy has no lease, and a DHCPREQUEST renewing an
  * address the server never leased would be NAKed, logged by the server, or
@@ -32,7 +40,7 @@
  * which a decoy must never do.
  *
  * All decoys' next events are one min-heap of (due, address, stream, step)
- * entries, 16 bytes each, sized at start for two per decoy slot: no timer
+ * entries, 16 bytes each, sized at start for three per decoy slot: no timer
  * per decoy. bg_run() sends what is due within one global budget (pps,
  * alive.pps, at most LIMIT_CHAFF_ALIVE_PPS): late events wait rather than
  * burst, and the next event of a stream is scheduled from when the last was
@@ -52,7 +60,7 @@
 #include "chaff/decoy.h"
 #include "chaff/persona.h"
 
-enum bg_kind { BG_ARP, BG_NBNS, BG_BROWSER, BG_MDNS, BG_NKINDS };
+enum bg_kind { BG_ARP, BG_NBNS, BG_BROWSER, BG_MDNS, BG_DAD6, BG_NKINDS };
 
 /* What a group's decoys send (conf.h's enum conf_background, resolved). */
 enum bg_mode { BG_MODE_ON, BG_MODE_ARP, BG_MODE_OFF };
@@ -160,6 +168,11 @@ size_t bg_browser_announce(uint8_t *buf, size_t cap, uint16_t dgm_id, uint32_t a
  * instances "PRINTER [XXXXXX]" (tag = XXXXXX). */
 size_t bg_mdns_announce(uint8_t *buf, size_t cap, const char *host, uint32_t addr,
 			const char *model, const char *printer, const char *tag);
+
+/* A DAD probe for target from the interface with that MAC: Ethernet +
+ * IPv6 (:: to target's solicited-node group, hop limit 255) + ICMPv6
+ * neighbour solicitation without a link-layer option, checksum filled in. */
+size_t bg_dad6_frame(uint8_t *buf, size_t cap, const uint8_t mac[6], const uint8_t target[16]);
 
 /* Ethernet + IPv4 + UDP around payload (checksums filled in). */
 size_t bg_udp_frame(uint8_t *buf, size_t cap, const uint8_t eth_dst[6], const uint8_t eth_src[6],

@@ -121,3 +121,81 @@ rdp_confirm(const struct rdp_cr *cr, unsigned major, unsigned minor, uint8_t *ou
 	}
 	return wb_ok(&w) ? wb_len(&w) : 0;
 }
+
+bool
+rdp_is_client_hello(const uint8_t *buf, size_t len)
+{
+	struct cursor c = cur_init(buf, len);
+	uint8_t type, hs, major, minor;
+
+	/* Record header (type, version, length), then the handshake's type,
+	 * 24-bit length and client_version. */
+	return cur_u8(&c, &type) && type == 0x16 && cur_skip(&c, 4) && cur_u8(&c, &hs) &&
+	       hs == 1 && cur_skip(&c, 3) && cur_u8(&c, &major) && cur_u8(&c, &minor) &&
+	       major == 3 && minor >= 1;
+}
+
+/* Put a DER header (tag, definite length) before *pos in buf; false when
+ * it does not fit. */
+static bool
+der_prepend(uint8_t *buf, size_t *pos, uint8_t tag, size_t len)
+{
+	uint8_t h[4];
+	size_t n = 0;
+
+	h[n++] = tag;
+	if (len < 128) {
+		h[n++] = (uint8_t)len;
+	} else if (len < 256) {
+		h[n++] = 0x81;
+		h[n++] = (uint8_t)len;
+	} else if (len < 65536) {
+		h[n++] = 0x82;
+		h[n++] = (uint8_t)(len >> 8);
+		h[n++] = (uint8_t)len;
+	} else {
+		return false;
+	}
+	if (*pos < n)
+		return false;
+	*pos -= n;
+	memcpy(buf + *pos, h, n);
+	return true;
+}
+
+size_t
+rdp_tsrequest(unsigned version, const uint8_t *token, size_t tlen, bool logon_failure,
+	      uint8_t *out, size_t cap)
+{
+	/* errorCode STATUS_LOGON_FAILURE, a negative INTEGER of 4 bytes. */
+	static const uint8_t err[] = { 0xa4, 0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6d };
+	size_t pos = cap, end = cap;
+
+	if (logon_failure) {
+		if (pos < sizeof(err))
+			return 0;
+		pos -= sizeof(err);
+		memcpy(out + pos, err, sizeof(err));
+	}
+	if (token) {
+		if (pos < tlen)
+			return 0;
+		pos -= tlen;
+		memmove(out + pos, token, tlen);
+		/* negoTokens [1] SEQUENCE OF SEQUENCE { negoToken [0] OCTET STRING } */
+		if (!der_prepend(out, &pos, 0x04, tlen) ||
+		    !der_prepend(out, &pos, 0xa0, end - pos - (logon_failure ? sizeof(err) : 0)) ||
+		    !der_prepend(out, &pos, 0x30, end - pos - (logon_failure ? sizeof(err) : 0)) ||
+		    !der_prepend(out, &pos, 0x30, end - pos - (logon_failure ? sizeof(err) : 0)) ||
+		    !der_prepend(out, &pos, 0xa1, end - pos - (logon_failure ? sizeof(err) : 0)))
+			return 0;
+	}
+	if (pos < 5)
+		return 0;
+	pos -= 5;
+	memcpy(out + pos, (const uint8_t[]){ 0xa0, 0x03, 0x02, 0x01, (uint8_t)version }, 5);
+	if (!der_prepend(out, &pos, 0x30, end - pos))
+		return 0;
+	memmove(out, out + pos, end - pos);
+	return end - pos;
+}

@@ -5,11 +5,13 @@
  * Windows 8/2012 and later refuse a client without it, as NLA is their
  * default), or RDP_NEG_FAILURE.
  *
- * moat-chaff has no TLS here, so the connection ends at the first bytes
- * after the confirm (the client's TLS ClientHello): a scanner sees a
- * Windows RDP server, a real client sees a failed TLS handshake. The
- * routing cookie ("Cookie: mstshash=USER") is handed back: clients put the
- * user name there.
+ * After a confirm selecting TLS or CredSSP, service.c runs the TLS
+ * handshake (tls.h) with the decoy's Remote Desktop certificate, then
+ * CredSSP's NTLM exchange (ntlm.h, in rdp_tsrequest()'s TSRequests) as far
+ * as the client's AUTHENTICATE, which it captures and refuses; a TLS
+ * ClientHello sent with no request before it is handshaken too, as Windows
+ * does (rdp_is_client_hello()). The routing cookie ("Cookie: mstshash=USER")
+ * is handed back: clients put the user name there.
  */
 #ifndef MOAT_CHAFF_RDP_H
 #define MOAT_CHAFF_RDP_H
@@ -44,5 +46,24 @@ long rdp_parse_cr(const uint8_t *buf, size_t len, struct rdp_cr *ret);
  */
 size_t rdp_confirm(const struct rdp_cr *cr, unsigned major, unsigned minor, uint8_t *out,
 		   size_t cap, bool *ret_close);
+
+/*
+ * Whether buf starts with a TLS record carrying a ClientHello of TLS 1.0 or
+ * later (its first 11 bytes): what Windows' RDP listener handshakes when it
+ * comes in place of a Connection Request. SChannel drops SSL 3.0's (nmap's
+ * SSLSessionReq) without an alert.
+ */
+bool rdp_is_client_hello(const uint8_t *buf, size_t len);
+
+#define RDP_CREDSSP_VERSION	6	/* CredSSP of a Windows patched for CVE-2018-0886 */
+
+/*
+ * A CredSSP TSRequest (MS-CSSP 2.2.1, DER) of that version carrying token
+ * (NULL: none) as its one negoToken, and with logon_failure the errorCode
+ * STATUS_LOGON_FAILURE a server sends before closing on bad credentials.
+ * token may lie inside out. Returns the length, 0 when cap is too small.
+ */
+size_t rdp_tsrequest(unsigned version, const uint8_t *token, size_t tlen, bool logon_failure,
+		     uint8_t *out, size_t cap);
 
 #endif

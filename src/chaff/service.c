@@ -485,7 +485,9 @@ smtp_cmd(struct service_ctx *s, struct service_session *ss, const struct persona
 	svcver_for(p, &v);
 	smtp_server_init(&srv, or_default(p->svc.smtp_banner, "220 mail ESMTP Postfix"),
 			 v.postfix);
+	srv.tls_off = !s->tls;
 	st.phase = ss->phase;
+	st.tls = ss->tls != NULL;
 	memcpy(st.user, ss->user, sizeof(st.user));
 	/* AUTH continuation lines are credentials: recorded as a login, not a request. */
 	if (st.phase == 0)
@@ -498,6 +500,7 @@ smtp_cmd(struct service_ctx *s, struct service_session *ss, const struct persona
 		report(s, c, CONTACT_LOGIN, detail, login.user, login.pass);
 	}
 	ss->phase = st.phase;
+	ss->tls_start = st.start_tls;
 	memcpy(ss->user, st.user, sizeof(ss->user));
 	return n;
 }
@@ -864,8 +867,102 @@ smb_data(struct service_ctx *s, struct service_session *ss, const struct conn *c
 	return smb_input(&s->smb[ss->smb_slot], &io, data, len, out, cap, close);
 }
 
-/* RDP: the Connection Request is gathered in the line buffer; after the
- * confirm (phase 1) the next bytes would be TLS: the connection ends. */
+/*
+ * RDP inside TLS, after the handshake with the decoy's Remote Desktop
+ * certificate: CredSSP (MS-CSSP) as far as the credentials. A TSRequest
+ * carrying an NTLM NEGOTIATE is answered with the decoy's CHALLENGE (ntlm.h,
+ * its Windows names and version, as SMB gives them); the AUTHENTICATE that
+ * follows is captured as a login (the hashcat line, as SMB's) and refused
+ * with STATUS_LOGON_FAILURE, and the connection ends. Anything else (MCS
+ * Connect Initial under plain TLS, Kerberos) is recorded by its size and
+ * first byte and ends it, as a server refusing the client's NLA does.
+ * Phases: 1 the handshake, 2 the challenge sent.
+ */
+static size_t
+rdp_tls(struct service_ctx *s, struct service_session *ss, const struct conn *c,
+	const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	bool *close)
+{
+	uint8_t plain[4096], tok[1024], msg[1100];
+	char detail[96];
+	size_t n = 0, off = 0, tlen, mlen;
+	int r = tls_conn_input(s->tls, ss->tls, data, len, plain, sizeof(plain), &n, mono_ns());
+	enum ntlm_type type = n > 0 ? ntlm_find(plain, n, &off) : NTLM_NONE;
+	struct smb_ident id;
+	struct ntlm_auth a;
+	struct smb_report rep = { s, c };
+	struct timespec ts;
+
+	if (n > 0 && ss->phase == 1 && type == NTLM_NEGOTIATE) {
+		report(s, c, CONTACT_SERVICE, "rdp: credssp ntlm negotiate", NULL, NULL);
+		decoy_ident(s, d, &id);
+		(void)!getrandom(ss->scramble, 8, 0);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		tlen = ntlm_challenge(&id.ntlm, ntlm_negotiate_flags(plain + off, n - off),
+				      ss->scramble, ntlm_filetime((uint64_t)ts.tv_sec * 1000000000ULL +
+								  (uint64_t)ts.tv_nsec),
+				      tok, sizeof(tok));
+		mlen = tlen ? rdp_tsrequest(RDP_CREDSSP_VERSION, tok, tlen, false, msg,
+					    sizeof(msg)) : 0;
+		if (mlen == 0 || tls_conn_write(ss->tls, msg, mlen) < 0)
+			*close = true;
+		ss->phase = 2;
+	} else if (n > 0 && ss->phase == 2 && type == NTLM_AUTHENTICATE &&
+		   ntlm_parse_auth(plain + off, n - off, ss->scramble, &a) == 0) {
+		smb_on_auth(&rep, &a);
+		mlen = rdp_tsrequest(RDP_CREDSSP_VERSION, NULL, 0, true, msg, sizeof(msg));
+		if (mlen > 0)
+			(void)tls_conn_write(ss->tls, msg, mlen);
+		*close = true;
+	} else if (n > 0) {
+		snprintf(detail, sizeof(detail), "rdp: tls done, first message %zu bytes (%s)", n,
+			 plain[0] == 0x30 ? "credssp tsrequest" :
+			 plain[0] == 0x03 ? "mcs connect initial" : "unknown");
+		report(s, c, CONTACT_SERVICE, detail, NULL, NULL);
+		*close = true;
+	}
+	if (r < 0) {
+		if (!tls_conn_done(ss->tls))
+			report(s, c, CONTACT_SERVICE, "rdp: tls handshake failed", NULL, NULL);
+		*close = true;
+	}
+	return tls_conn_output(ss->tls, out, cap);
+}
+
+/* The protocol a Connection Confirm selected (its RDP_NEG_RSP), 0 for
+ * standard RDP security or a failure. */
+static uint32_t
+rdp_selected(const uint8_t *cc, size_t n)
+{
+	if (n < 19 || cc[11] != 0x02)
+		return 0;
+	return (uint32_t)cc[15] | (uint32_t)cc[16] << 8 | (uint32_t)cc[17] << 16 |
+	       (uint32_t)cc[18] << 24;
+}
+
+/* The session's TLS with the certificate the decoy's RDP server shows:
+ * Windows' TermService's own for the computer name (the NetBIOS name SMB
+ * and the broadcasts give); xrdp's is the host's snakeoil one, the decoy's
+ * web certificate. false over TLS_CONNS. */
+static bool
+rdp_start_tls(struct service_ctx *s, struct service_session *ss, const struct decoy *d,
+	      const struct smb_ident *id)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%s", TLS_RDP_PREFIX, id->ntlm.nb_name);
+	ss->tls = tls_conn_new(s->tls, d->addr, d->mac, id->windows ? name :
+			       persona_for(s, d)->svc.http_server, mono_ns());
+	ss->line_len = 0;
+	return ss->tls != NULL;
+}
+
+/* RDP: the Connection Request is gathered in the line buffer; after a
+ * confirm that selects TLS or CredSSP the connection goes on in TLS
+ * (rdp_tls()); after any other the next bytes end it. A TLS ClientHello
+ * in place of the request is answered as Windows answers it: the
+ * handshake, with no X.224 before it (what nmap's ssl-cert and openssl
+ * s_client see on a Windows 3389). */
 static size_t
 rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c,
 	 const struct decoy *d, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
@@ -877,6 +974,21 @@ rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c
 	size_t n;
 	long r;
 
+	if (ss->tls)
+		return rdp_tls(s, ss, c, d, data, len, out, cap, close);
+	/* Another ClientHello (SSL 3.0's) is not a request: closed below. */
+	if (ss->phase == 0 && ss->line_len == 0 && s->tls && rdp_is_client_hello(data, len)) {
+		decoy_ident(s, d, &id);
+		if (id.windows) {
+			report(s, c, CONTACT_SERVICE, "rdp: tls without x.224", NULL, NULL);
+			ss->phase = 1;
+			if (!rdp_start_tls(s, ss, d, &id)) {
+				*close = true;
+				return 0;
+			}
+			return rdp_tls(s, ss, c, d, data, len, out, cap, close);
+		}
+	}
 	if (ss->phase != 0 || len > sizeof(ss->line) - ss->line_len) {
 		*close = true;
 		return 0;
@@ -898,6 +1010,9 @@ rdp_data(struct service_ctx *s, struct service_session *ss, const struct conn *c
 	n = rdp_confirm(&cr, id.windows ? id.ntlm.ver_major : 0, id.ntlm.ver_minor, out, cap,
 			close);
 	ss->phase = 1;
+	if (!*close && s->tls && (rdp_selected(out, n) & (RDP_PROTO_SSL | RDP_PROTO_HYBRID)) &&
+	    !rdp_start_tls(s, ss, d, &id))
+		*close = true;	/* over TLS_CONNS: the handshake cannot follow */
 	return n;
 }
 
@@ -923,16 +1038,16 @@ static size_t feed_lines(struct service_ctx *s, struct service_session *ss,
 			 size_t len, char *out, size_t cap, bool *close);
 
 /*
- * HTTPS: the peer's bytes go through the session's TLS; the plaintext is
- * the decoy's HTTP, whose answers go back through it. A session that
- * fails (a bad handshake, TLS_HANDSHAKE_S without one) sends its alert
- * and closes; so does an answer that ends the HTTP connection, after a
- * close_notify.
+ * A line service inside TLS (HTTPS; SMTP after STARTTLS): the peer's bytes
+ * go through the session's TLS; the plaintext is the decoy's service,
+ * whose answers go back through it. A session that fails (a bad
+ * handshake, TLS_HANDSHAKE_S without one) sends its alert and closes; so
+ * does an answer that ends the connection, after a close_notify.
  */
 static size_t
-https_data(struct service_ctx *s, struct service_session *ss, const struct persona *p,
-	   const struct conn *c, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
-	   bool *close)
+tls_data(struct service_ctx *s, struct service_session *ss, const struct persona *p,
+	 const struct conn *c, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+	 bool *close)
 {
 	uint8_t plain[2048];
 	char answer[4096];
@@ -991,12 +1106,22 @@ service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *da
 		return 0;
 	}
 	if (ss->tls)
-		return https_data(s, ss, p, c, data, len, out, cap, close);
+		return tls_data(s, ss, p, c, data, len, out, cap, close);
 	if (ss->telnet_wait) {
 		ss->telnet_wait = false;
 		n = telnet_banner(p, telnet_style(p), (char *)out, cap);
 	}
-	return n + feed_lines(s, ss, p, c, data, len, (char *)out + n, cap - n, close);
+	n += feed_lines(s, ss, p, c, data, len, (char *)out + n, cap - n, close);
+	if (ss->tls_start && !*close) {
+		/* SMTP STARTTLS accepted: its 220 goes in plaintext, every later
+		 * byte through TLS with the decoy's certificate (the one its
+		 * HTTPS shows: one host, one certificate). */
+		ss->tls_start = false;
+		ss->tls = tls_conn_new(s->tls, d->addr, d->mac, p->svc.http_server, mono_ns());
+		if (!ss->tls)
+			*close = true;	/* over TLS_CONNS: the handshake cannot follow */
+	}
+	return n;
 }
 
 /* The peer's bytes split into lines, each handled by the service's line
@@ -1008,7 +1133,9 @@ feed_lines(struct service_ctx *s, struct service_session *ss, const struct perso
 {
 	size_t n = 0, i = 0;
 
-	while (i < len && !*close) {
+	/* After an accepted STARTTLS the rest is dropped, as Postfix drops
+	 * plaintext pipelined behind it (CVE-2011-0411). */
+	while (i < len && !*close && !ss->tls_start) {
 		uint8_t b = data[i];
 
 		if (b == 0xff && ss->kind == SERVICE_TELNET) {

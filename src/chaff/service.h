@@ -13,7 +13,9 @@
  * own modules with the session's bytes: SMB (smb.h, a buffer from a pool of
  * LIMIT_CHAFF_SMB_CONNS), RDP (rdp.h), RPC (msrpc.h), MySQL (mysql.h) and
  * Redis (redis.h, both gathered in the line buffer); SMTP lines go to
- * smtp.h; UDP 137 datagrams to nbns.h (service_udp()).
+ * smtp.h; UDP 137 datagrams to nbns.h (service_udp()). HTTPS, SMTP after
+ * STARTTLS and RDP after a confirm selecting TLS or CredSSP run inside a
+ * tls.h session with the decoy's certificate.
  */
 #ifndef MOAT_CHAFF_SERVICE_H
 #define MOAT_CHAFF_SERVICE_H
@@ -57,7 +59,9 @@ struct service_session {
 	bool telnet_wait;	/* Telnet: the banner waits for the client's first bytes */
 	uint8_t scramble[20];	/* MySQL: the greeting's auth data */
 	uint16_t sport, dport;	/* the connection's ports (with src and decoy: its key) */
-	struct tls_conn *tls;	/* HTTPS: the TLS session the lines arrive through */
+	struct tls_conn *tls;	/* HTTPS, SMTP after STARTTLS, RDP after its confirm:
+				   the TLS session the bytes arrive through */
+	bool tls_start;		/* SMTP: STARTTLS accepted, TLS starts after this input */
 };
 
 struct service_ctx {
@@ -86,7 +90,7 @@ const char *service_name(enum service_kind k);
 int service_ssh_fd(const struct service_ctx *s, const struct conn *c);
 
 /* respond hooks: see respond.h. service_data() with no input (len 0)
- * resumes an HTTPS session whose certificate was not made yet
+ * resumes a TLS session whose certificate was not made yet
  * (tls_conn_waiting(): run it when tls_event_fd() is readable). */
 size_t service_open(void *arg, struct conn *c, const struct decoy *d, uint8_t *out, size_t cap);
 size_t service_data(void *arg, struct conn *c, const struct decoy *d, const uint8_t *data,

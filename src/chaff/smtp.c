@@ -97,20 +97,27 @@ printable(char *dst, size_t cap, const uint8_t *src, size_t n)
 	dst[k] = '\0';
 }
 
+/*
+ * The EHLO answer; tls: inside STARTTLS's session, where STARTTLS is no
+ * longer offered, Exim (Debian's exim4 configuration) offers AUTH PLAIN
+ * LOGIN only there, and Exchange adds LOGIN (basic authentication) to NTLM.
+ */
 static size_t
-ehlo(const struct smtp_server *s, const char *name, const char *ip, char *out, size_t cap)
+ehlo(const struct smtp_server *s, const char *name, const char *ip, bool tls, char *out,
+     size_t cap)
 {
 	switch (s->product) {
 	case SMTP_EXIM:
 		return say(out, cap, "250-%s Hello %s [%s]\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n"
-			   "250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250-CHUNKING\r\n"
-			   "250-STARTTLS\r\n250-PRDR\r\n250 HELP\r\n", s->host, name, ip);
+			   "250-PIPELINING\r\n%s250-CHUNKING\r\n%s250-PRDR\r\n250 HELP\r\n",
+			   s->host, name, ip, tls ? "250-AUTH PLAIN LOGIN\r\n" : "",
+			   tls ? "" : "250-STARTTLS\r\n");
 	case SMTP_EXCHANGE:
 		return say(out, cap, "250-%s Hello [%s]\r\n250-SIZE 37748736\r\n250-PIPELINING\r\n"
-			   "250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n"
-			   "250-X-ANONYMOUSTLS\r\n250-AUTH NTLM LOGIN\r\n250-X-EXPS GSSAPI NTLM\r\n"
-			   "250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n250 XRDST\r\n",
-			   s->host, ip);
+			   "250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n%s250-AUTH NTLM%s\r\n"
+			   "250-X-EXPS GSSAPI NTLM\r\n250-8BITMIME\r\n250-BINARYMIME\r\n"
+			   "250-CHUNKING\r\n250 XRDST\r\n", s->host, ip,
+			   tls ? "" : "250-STARTTLS\r\n250-X-ANONYMOUSTLS\r\n", tls ? " LOGIN" : "");
 	case SMTP_IIS:
 		return say(out, cap, "250-%s Hello [%s]\r\n250-TURN\r\n250-SIZE 2097152\r\n"
 			   "250-ETRN\r\n250-PIPELINING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n"
@@ -133,8 +140,9 @@ ehlo(const struct smtp_server *s, const char *name, const char *ip, char *out, s
 					s->postfix_chunking ? "CHUNKING" : NULL };
 		int last = tail[2] ? 2 : tail[1] ? 1 : 0;
 		size_t n = say(out, cap, "250-%s\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
-			       "250-VRFY\r\n250-ETRN\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n"
-			       "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n", s->host);
+			       "250-VRFY\r\n250-ETRN\r\n%s250-AUTH PLAIN LOGIN\r\n"
+			       "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n", s->host,
+			       tls ? "" : "250-STARTTLS\r\n");
 
 		for (int i = 0; i <= last; i++)
 			if (tail[i])
@@ -143,6 +151,13 @@ ehlo(const struct smtp_server *s, const char *name, const char *ip, char *out, s
 		return n;
 	}
 	}
+}
+
+bool
+smtp_offers_starttls(const struct smtp_server *srv)
+{
+	return srv->product == SMTP_POSTFIX || srv->product == SMTP_EXIM ||
+	       srv->product == SMTP_EXCHANGE;
 }
 
 static const char *const auth_failed[SMTP_NPRODUCTS] = {
@@ -189,6 +204,7 @@ smtp_line(const struct smtp_server *srv, struct smtp_state *st, const char *line
 	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", peer >> 24, peer >> 16 & 255, peer >> 8 & 255,
 		 peer & 255);
 	*ret_login = false;
+	st->start_tls = false;
 	if (st->phase == SMTP_P_PLAIN || st->phase == SMTP_P_LOGIN_USER ||
 	    st->phase == SMTP_P_LOGIN_PASS) {
 		uint8_t raw[LIMIT_CHAFF_CRED];
@@ -225,7 +241,7 @@ smtp_line(const struct smtp_server *srv, struct smtp_state *st, const char *line
 	if (strncasecmp(line, "EHLO", 4) == 0) {
 		const char *name = line[4] == ' ' ? line + 5 : "";
 
-		return ehlo(srv, name, ip, out, cap);
+		return ehlo(srv, name, ip, st->tls, out, cap);
 	}
 	if (strncasecmp(line, "HELO", 4) == 0) {
 		const char *name = line[4] == ' ' ? line + 5 : "";
@@ -270,9 +286,21 @@ smtp_line(const struct smtp_server *srv, struct smtp_state *st, const char *line
 			   "authentication mechanism\r\n" : "504 5.7.4 Unrecognized authentication "
 			   "type\r\n");
 	}
-	if (strncasecmp(line, "STARTTLS", 8) == 0)
-		return say(out, cap, pr == SMTP_EXIM ? "454 TLS currently unavailable\r\n" :
-			   "454 4.7.0 TLS not available due to local problem\r\n");
+	if (strncasecmp(line, "STARTTLS", 8) == 0 && smtp_offers_starttls(srv)) {
+		if (srv->tls_off)
+			return say(out, cap, pr == SMTP_EXIM ? "454 TLS currently unavailable\r\n" :
+				   "454 4.7.0 TLS not available due to local problem\r\n");
+		if (st->tls)
+			return say(out, cap, postfix ? "554 5.5.1 Error: TLS already active\r\n" :
+				   "503 5.5.1 TLS already active\r\n");
+		/* RFC 3207: the session starts over inside TLS. */
+		st->phase = SMTP_P_CMD;
+		st->user[0] = '\0';
+		st->start_tls = true;
+		return say(out, cap, pr == SMTP_EXIM ? "220 TLS go ahead\r\n" :
+			   pr == SMTP_EXCHANGE ? "220 2.0.0 SMTP server ready\r\n" :
+			   "220 2.0.0 Ready to start TLS\r\n");
+	}
 	if (strncasecmp(line, "QUIT", 4) == 0) {
 		*close = true;
 		switch (pr) {
@@ -297,7 +325,9 @@ smtp_line(const struct smtp_server *srv, struct smtp_state *st, const char *line
 		case SMTP_IIS:
 			return say(out, cap, "530 5.7.1 Client was not authenticated\r\n");
 		default:
-			return say(out, cap, "530 5.7.0 Must issue a STARTTLS command first\r\n");
+			return say(out, cap, st->tls || !smtp_offers_starttls(srv) ?
+				   "530 5.7.0 Authentication required\r\n" :
+				   "530 5.7.0 Must issue a STARTTLS command first\r\n");
 		}
 	switch (pr) {
 	case SMTP_POSTFIX: return say(out, cap, "502 5.5.2 Error: command not recognized\r\n");

@@ -4,8 +4,11 @@
  * SMTP service, Sendmail, OpenSMTPD: its EHLO keywords in its order, its
  * HELO/QUIT/error wording, and AUTH PLAIN/LOGIN whose base64 credentials
  * are decoded for the record (then refused as that product refuses them).
- * STARTTLS is advertised where the product does and answered "TLS not
- * available" (no TLS here). No mail is ever accepted.
+ * STARTTLS is advertised and accepted where the product does (Postfix,
+ * Exim, Exchange): smtp_line() answers it with the product's "220" and sets
+ * start_tls; the caller then runs the rest of the connection inside TLS
+ * (service.c, tls.h) and sets tls, and EHLO there offers what the product
+ * offers inside TLS. No mail is ever accepted.
  */
 #ifndef MOAT_CHAFF_SMTP_H
 #define MOAT_CHAFF_SMTP_H
@@ -26,6 +29,8 @@ struct smtp_server {
 	char host[64];		/* the name in the banner */
 	bool postfix_chunking;	/* Postfix >= 3.4 */
 	bool postfix_utf8;	/* Postfix >= 3.0 */
+	bool tls_off;		/* no TLS to offer: STARTTLS answered 454, as a
+				   server whose certificate failed to load does */
 };
 
 /* The product and host name a banner ("220 mail ESMTP Postfix") names;
@@ -36,7 +41,12 @@ void smtp_server_init(struct smtp_server *ret, const char *banner, const char *p
 struct smtp_state {
 	uint8_t phase;		/* smtp.c's SMTP_P_* */
 	char user[LIMIT_CHAFF_CRED];
+	bool tls;		/* in: the session runs inside STARTTLS's TLS */
+	bool start_tls;		/* out: this line's answer accepted STARTTLS */
 };
+
+/* Whether the product advertises (and accepts) STARTTLS. */
+bool smtp_offers_starttls(const struct smtp_server *srv);
 
 /* Credentials an AUTH gave (filled when *ret_login is set). */
 struct smtp_login {

@@ -16,6 +16,7 @@
 #define DAY		86400LL
 #define YEAR		(365 * DAY)
 #define CERT_LABEL	"moat-chaff tls key"
+#define RDP_LABEL	"moat-chaff rdp key"	/* the Remote Desktop service's own key */
 
 static uint64_t
 get64(const uint8_t *p)
@@ -42,7 +43,14 @@ tls_subject(const char *server, uint32_t addr, const uint8_t mac[6], const uint8
 
 	memset(ret, 0, sizeof(*ret));
 	ret->serial_len = 20;	/* openssl req: 159 random bits */
-	if (strncmp(s, "Microsoft-IIS", 13) == 0) {
+	if (strncmp(s, TLS_RDP_PREFIX, strlen(TLS_RDP_PREFIX)) == 0) {
+		/* TermService's self-made certificate: CN=the computer name,
+		 * six months, server authentication, renewed when it expires. */
+		snprintf(ret->cn, sizeof(ret->cn), "%s", s + strlen(TLS_RDP_PREFIX));
+		ret->server_auth = true;
+		ret->serial_len = 16;
+		period = 182 * DAY;
+	} else if (strncmp(s, "Microsoft-IIS", 13) == 0) {
 		/* Windows' own host name and IIS's one-year certificate. */
 		char name[12];
 
@@ -97,14 +105,22 @@ tls_speaks_13(const char *server)
 	return server && strncmp(server, "nginx/", 6) == 0;
 }
 
-/* The decoy's 32 bytes of certificate randomness. */
+static bool
+req_rdp(const struct tls_req *q)
+{
+	return strncmp(q->server, TLS_RDP_PREFIX, strlen(TLS_RDP_PREFIX)) == 0;
+}
+
+/* The decoy's 32 bytes of certificate randomness (label: CERT_LABEL, or
+ * RDP_LABEL for its Remote Desktop certificate; both labels are as long). */
 static int
-cert_rand(const uint8_t secret[32], uint32_t decoy, uint8_t out[32])
+cert_rand(const uint8_t secret[32], const char *label, uint32_t decoy, uint8_t out[32])
 {
 	uint8_t msg[sizeof(CERT_LABEL) + 4];
 	unsigned len = 0;
 
-	memcpy(msg, CERT_LABEL, sizeof(CERT_LABEL));
+	_Static_assert(sizeof(CERT_LABEL) == sizeof(RDP_LABEL), "labels of one length");
+	memcpy(msg, label, sizeof(CERT_LABEL));
 	for (int i = 0; i < 4; i++)
 		msg[sizeof(CERT_LABEL) + i] = (uint8_t)(decoy >> (24 - 8 * i));
 	if (!HMAC(EVP_sha256(), secret, 32, msg, sizeof(msg), out, &len) || len != 32)
@@ -141,11 +157,12 @@ make_cert(struct tls *t, const struct tls_req *q, int64_t now, bool ahead, X509 
 	X509_NAME *name;
 	BIGNUM *bn = NULL;
 	int r = -EIO;
+	const char *label = req_rdp(q) ? RDP_LABEL : CERT_LABEL;
 
-	if (cert_rand(t->keys.secret, q->decoy, h) < 0)
+	if (cert_rand(t->keys.secret, label, q->decoy, h) < 0)
 		goto out;
 	tls_subject(q->server[0] ? q->server : NULL, q->decoy, q->mac, h, now, &sub);
-	r = (ahead ? keys_get_ahead : keys_get)(&t->keys, CERT_LABEL, KEYS_RSA, q->decoy, 2048, &pk);
+	r = (ahead ? keys_get_ahead : keys_get)(&t->keys, label, KEYS_RSA, q->decoy, 2048, &pk);
 	if (r < 0)
 		goto out;
 	r = -EIO;
@@ -188,12 +205,13 @@ out:
 	return r;
 }
 
-/* The cached certificate of decoy, or NULL. Call with the lock held. */
+/* The cached certificate of decoy (its RDP one when rdp), or NULL. Call
+ * with the lock held. */
 static struct tls_cert *
-cert_find(struct tls *t, uint32_t decoy)
+cert_find(struct tls *t, uint32_t decoy, bool rdp)
 {
 	for (size_t i = 0; i < TLS_CERTS; i++)
-		if (t->certs[i].x509 && t->certs[i].decoy == decoy)
+		if (t->certs[i].x509 && t->certs[i].decoy == decoy && t->certs[i].rdp == rdp)
 			return &t->certs[i];
 	return NULL;
 }
@@ -201,11 +219,11 @@ cert_find(struct tls *t, uint32_t decoy)
 /* Cache a made certificate (the caller's references go to the cache);
  * when the decoy's is there already, keep that one. Lock held. */
 static void
-cert_put(struct tls *t, uint32_t decoy, X509 *x, EVP_PKEY *pk)
+cert_put(struct tls *t, uint32_t decoy, bool rdp, X509 *x, EVP_PKEY *pk)
 {
 	struct tls_cert *c;
 
-	if (cert_find(t, decoy)) {
+	if (cert_find(t, decoy, rdp)) {
 		X509_free(x);
 		EVP_PKEY_free(pk);
 		return;
@@ -214,7 +232,7 @@ cert_put(struct tls *t, uint32_t decoy, X509 *x, EVP_PKEY *pk)
 	t->cert_next = (t->cert_next + 1) % TLS_CERTS;
 	X509_free(c->x509);
 	EVP_PKEY_free(c->pk);
-	*c = (struct tls_cert){ decoy, x, pk };
+	*c = (struct tls_cert){ decoy, x, pk, rdp };
 	t->made++;
 }
 
@@ -238,12 +256,12 @@ worker(void *arg)
 			break;
 		q = t->queue[t->q_head];
 		r = 0;
-		if (!cert_find(t, q.decoy)) {
+		if (!cert_find(t, q.decoy, req_rdp(&q))) {
 			pthread_mutex_unlock(&t->mu);
 			r = make_cert(t, &q, (int64_t)time(NULL), false, &x, &pk);
 			pthread_mutex_lock(&t->mu);
 			if (r == 0)
-				cert_put(t, q.decoy, x, pk);
+				cert_put(t, q.decoy, req_rdp(&q), x, pk);
 			else
 				t->failed++;
 		}
@@ -275,7 +293,7 @@ warm_main(void *arg)
 		X509 *x = NULL;
 		EVP_PKEY *pk = NULL;
 
-		if (cert_find(t, q.decoy))
+		if (cert_find(t, q.decoy, req_rdp(&q)))
 			continue;
 		pthread_mutex_unlock(&t->mu);
 		if (make_cert(t, &q, (int64_t)time(NULL), true, &x, &pk) < 0) {
@@ -283,7 +301,7 @@ warm_main(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&t->mu);
-		cert_put(t, q.decoy, x, pk);
+		cert_put(t, q.decoy, req_rdp(&q), x, pk);
 	}
 	pthread_mutex_unlock(&t->mu);
 	return NULL;
@@ -426,14 +444,15 @@ attach(struct tls *t, struct tls_conn *c)
 	bool queued = false, ok = true;
 
 	pthread_mutex_lock(&t->mu);
-	cert = cert_find(t, c->req.decoy);
+	cert = cert_find(t, c->req.decoy, req_rdp(&c->req));
 	if (cert) {
 		c->ready = SSL_use_certificate(c->ssl, cert->x509) == 1 &&
 			   SSL_use_PrivateKey(c->ssl, cert->pk) == 1;
 		ok = c->ready;
 	} else {
 		for (size_t i = 0; i < t->q_count && !queued; i++)
-			queued = t->queue[(t->q_head + i) % TLS_QUEUE].decoy == c->req.decoy;
+			queued = t->queue[(t->q_head + i) % TLS_QUEUE].decoy == c->req.decoy &&
+				 req_rdp(&t->queue[(t->q_head + i) % TLS_QUEUE]) == req_rdp(&c->req);
 		/* A full queue: the session asks again when the worker
 		 * next wakes the loop (TLS_HANDSHAKE_S bounds the wait). */
 		if (!queued && t->q_count < TLS_QUEUE) {
@@ -562,6 +581,12 @@ tls_conn_output(struct tls_conn *c, uint8_t *out, size_t cap)
 		return 0;
 	n = BIO_read(c->wbio, out, (int)(cap > INT32_MAX ? INT32_MAX : cap));
 	return n > 0 ? (size_t)n : 0;
+}
+
+bool
+tls_conn_done(const struct tls_conn *c)
+{
+	return c && c->done;
 }
 
 bool

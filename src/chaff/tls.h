@@ -29,10 +29,15 @@
  * not done within TLS_HANDSHAKE_S fails (checked on each input), and at
  * most TLS_CONNS sessions exist at once.
  *
- * Wrapping another service later (SMTP STARTTLS, RDP's TLS after X.224):
- * on the command that starts TLS, answer in plaintext, then make a
+ * Wrapping another service (service.c's SMTP STARTTLS, RDP's TLS after
+ * X.224): on the command that starts TLS, answer in plaintext, then make a
  * tls_conn for the decoy and route every later byte of the connection
- * through tls_conn_input()/tls_conn_output() as service.c's HTTPS does.
+ * through tls_conn_input()/tls_conn_output() as HTTPS does.
+ *
+ * RDP: a server of TLS_RDP_PREFIX "NAME" gets the certificate Windows'
+ * Remote Desktop service makes for itself (CN=NAME, the computer name; six
+ * months; server authentication; a key and serial of its own, cached apart
+ * from the decoy's web certificate).
  */
 #ifndef MOAT_CHAFF_TLS_H
 #define MOAT_CHAFF_TLS_H
@@ -50,6 +55,7 @@
 #define TLS_QUEUE	256	/* decoys waiting for their certificate (more wait to be queued) */
 #define TLS_HANDSHAKE_S	10	/* a handshake not done by then fails */
 #define TLS_PENDING_IN	(16u << 10)	/* peer bytes held while the certificate is made */
+#define TLS_RDP_PREFIX	"rdp:"	/* server "rdp:NAME": the RDP certificate of computer NAME */
 
 /* What a decoy's certificate says, from the product it claims to run. */
 struct tls_subject {
@@ -80,6 +86,7 @@ struct tls_cert {
 	uint32_t decoy;
 	X509 *x509;
 	EVP_PKEY *pk;
+	bool rdp;		/* the decoy's Remote Desktop certificate */
 };
 
 struct tls_req {
@@ -146,6 +153,8 @@ void tls_conn_shutdown(struct tls_conn *c);
 /* The bytes to send (up to cap); the rest stays for the next call. */
 size_t tls_conn_output(struct tls_conn *c, uint8_t *out, size_t cap);
 bool tls_conn_waiting(const struct tls_conn *c);
+/* Whether the handshake finished. */
+bool tls_conn_done(const struct tls_conn *c);
 void tls_conn_free(struct tls *t, struct tls_conn *c);
 
 #endif

@@ -5,6 +5,7 @@ banner, an alarm with the IPv6 source, and a DAD probe from a returning
 owner that makes the decoy give its address up."""
 import re
 import socket
+import struct
 import time
 
 from conftest import binpath, need
@@ -168,3 +169,99 @@ def test_ipv6_dad_releases(topo):
     log = proc.communicate(timeout=10)[0]
     assert "released IPv6 address %s of decoy 198.51.100.20: duplicate address detection" % target \
         in log, log
+
+
+def _icmp6_sum(src, dst, body):
+    data = src + dst + struct.pack("!I3xB", len(body), 58) + body
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return s
+
+
+def _pcap_frames(path):
+    out = []
+    with open(path, "rb") as f:
+        hdr = f.read(24)
+        assert len(hdr) == 24, "empty capture"
+        end = "<" if struct.unpack("<I", hdr[:4])[0] in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                break
+            sec, usec, incl, _ = struct.unpack(end + "IIII", rec)
+            out.append((sec + usec / 1e6, f.read(incl)))
+    return out
+
+
+def test_ipv6_startup_dad(topo, tmp_path):
+    """At its start-up moment each IPv6 decoy sends what a booting host
+    sends: a DAD neighbour solicitation from :: for its link-local address,
+    then one for its global address, each to the solicited-node group with
+    a valid ICMPv6 checksum; the decoys' probes are spread over alive.start,
+    and none of them makes moat-chaff give its own addresses up."""
+    need("tcpdump")
+    groups = GROUPS + [{"ranges": ["198.51.100.32/29"], "personality": "linux-5.4",
+                        "tcp": [22], "ipv6": {"prefix": '"2001:db8:1::/64"'}}]
+    conf, _alarms = chaffutil.write_config(groups)
+    with open(conf) as f:
+        text = f.read().replace("start: 1s", "start: 4s")
+    with open(conf, "w") as f:
+        f.write(text)
+    out = topo.run(None, binpath("moat-chaff"), "-n", "-c", conf, check=False)
+    addrs = {}
+    for m in re.finditer(r"decoy (\S+): IPv6 (\S+)", out.stdout + out.stderr):
+        addrs.setdefault(m.group(1), []).append(m.group(2))
+    assert len(addrs) >= 6, out.stdout + out.stderr
+    scan = topo.ns("scan")
+    chaff = topo.ns("chaff")
+    for ns in (scan, chaff):
+        topo.run(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
+                 "net.ipv6.conf.default.accept_dad=0")
+    sif, _ = topo.veth(scan, [chaffutil.SCANNER_ADDR + "/16", SCANNER6 + "/64"], chaff, None,
+                       name_b="chaff0")
+    topo.run(chaff, "sysctl", "-qw", "net.ipv6.conf.chaff0.disable_ipv6=1")
+    topo.run(chaff, "ip", "link", "set", "chaff0", "promisc", "on")
+    pcap = str(tmp_path / "dad.pcap")
+    dump = topo.spawn(scan, "tcpdump", "-U", "-n", "-i", sif, "-w", pcap, "icmp6")
+    time.sleep(1.0)
+    proc = topo.spawn(chaff, binpath("moat-chaff"), "-c", conf)
+    try:
+        time.sleep(8)
+        assert proc.poll() is None, proc.stdout.read()
+    finally:
+        dump.terminate()
+        dump.communicate(timeout=10)
+    probes = {}
+    for t, fr in _pcap_frames(pcap):
+        if len(fr) < 14 + 40 + 24 or fr[12:14] != b"\x86\xdd" or fr[20] != 58:
+            continue
+        ip6, icmp = fr[14:54], fr[54:]
+        if icmp[0] != 135 or ip6[8:24] != bytes(16):
+            continue
+        target = socket.inet_ntop(socket.AF_INET6, icmp[8:24])
+        # To the target's solicited-node group, hop limit 255, no options.
+        assert ip6[24:37] == bytes.fromhex("ff0200000000000000000001ff") and \
+            ip6[37:40] == icmp[21:24], fr.hex()
+        assert fr[0:3] == b"\x33\x33\xff" and fr[3:6] == icmp[21:24], fr.hex()
+        assert ip6[7] == 255 and len(icmp) == 24, fr.hex()
+        assert _icmp6_sum(ip6[8:24], ip6[24:40], icmp) == 0xffff, fr.hex()
+        probes.setdefault(target, []).append(t)
+    firsts = []
+    for v4, mine in addrs.items():
+        ll = [a for a in mine if a.startswith("fe80:")][0]
+        glob = [a for a in mine if not a.startswith("fe80:")][0]
+        assert len(probes.get(ll, [])) == 1, (v4, ll, probes)
+        assert len(probes.get(glob, [])) == 1, (v4, glob, probes)
+        assert probes[ll][0] < probes[glob][0], (v4, probes[ll], probes[glob])
+        firsts.append(probes[ll][0])
+    firsts.sort()
+    print("DAD probes: %d decoys, first over %.2f s" % (len(firsts), firsts[-1] - firsts[0]))
+    assert len(set(round(t, 2) for t in firsts)) > len(firsts) // 2, firsts
+    # The decoys still answer for the addresses they probed.
+    any_global = [a for a in addrs["198.51.100.16"] if not a.startswith("fe80:")][0]
+    r = topo.run(scan, "ping", "-6", "-c", "1", "-W", "2", any_global, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert proc.poll() is None

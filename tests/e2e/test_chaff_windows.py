@@ -6,8 +6,10 @@ UDP 137, and what nmap -sV names them; telnet negotiation per OS family and
 MySQL/Redis/SMTP versions per the decoy's system, with their logins."""
 import hashlib
 import hmac
+import inspect
 import re
 import struct
+import subprocess
 
 from conftest import need
 import chaffutil
@@ -130,7 +132,12 @@ def test_nmap_names_windows_services(topo):
         assert re.search(r"139/tcp\s+open\s+netbios-ssn\s+Microsoft Windows netbios-ssn",
                          part), out
         assert re.search(r"445/tcp\s+open\s+microsoft-ds\s", part), out
-        assert re.search(r"3389/tcp\s+open\s+ms-wbt-server\s", part), out
+        # nmap matches Windows 10's confirm; Windows 7's is unknown to it, so
+        # its TLSSessionReq probe finds the TLS handshake RDP runs on a bare
+        # ClientHello: "ssl/ms-wbt-server?", as nmap calls a real Windows 7.
+        assert re.search(r"3389/tcp\s+open\s+(ssl/)?ms-wbt-server", part), out
+    assert re.search(r"3389/tcp\s+open\s+ms-wbt-server\s+Microsoft Terminal Services",
+                     out.split("Nmap scan report for %s" % WIN10)[1]), out
     assert "Microsoft Windows 7 - 10 microsoft-ds" in out, out
     # SMB1 null session (basic, then extended): what smb-os-discovery reads.
     out = topo.run(scan, "nmap", "-Pn", "-n", "-p", "445", "--script", "smb-os-discovery",
@@ -251,15 +258,175 @@ def test_versions_follow_the_system(topo):
     assert _mysqlna_matches(login[0]["password"], "toor")
     assert not _mysqlna_matches(login[0]["password"], "toor2")
 
-    # SMTP AUTH PLAIN through Python's smtplib: decoded, refused as Exim does.
+    # SMTP AUTH PLAIN through Python's smtplib: decoded, refused as Postfix does
+    # (Exim offers AUTH only inside TLS: test_smtp_starttls).
     script = ("import smtplib,sys\n"
               "s=smtplib.SMTP(sys.argv[1],25,timeout=10)\n"
               "s.ehlo('x')\n"
               "try:\n s.login('mailer','s3cret')\n"
               "except smtplib.SMTPAuthenticationError as e: print(e.smtp_code, e.smtp_error)\n")
-    r = topo.run(scan, "/usr/bin/python3", "-c", script, debian, timeout=30)
-    assert "535 b'Incorrect authentication data'" in r.stdout, r.stdout
+    r = topo.run(scan, "/usr/bin/python3", "-c", script, ubuntu, timeout=30)
+    assert "535 b'5.7.8 Error: authentication failed: authentication failure'" in r.stdout, \
+        r.stdout
     chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 25 and
                          a.get("username") == "mailer" and a.get("password") == "s3cret",
                          what="smtp login alarm")
+    assert proc.poll() is None
+
+
+SMTP_STARTTLS = r"""
+import smtplib, ssl, sys
+s = smtplib.SMTP(sys.argv[1], 25, timeout=10)
+code, text = s.ehlo("x")
+print("plain-auth", "auth" in s.esmtp_features)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+print("starttls", s.starttls(context=ctx)[0])
+s.ehlo("x")
+print("tls-features", sorted(s.esmtp_features))
+try:
+    s.login("mailer", "tlspass")
+except smtplib.SMTPAuthenticationError as e:
+    print(e.smtp_code, e.smtp_error)
+"""
+
+
+def test_smtp_starttls(topo):
+    """STARTTLS goes on in TLS with the decoy's certificate (the one its HTTPS
+    shows); EHLO inside it offers what the product does there (Exim: AUTH
+    only inside TLS), and AUTH's credentials are recorded."""
+    need("openssl")
+    ubuntu, debian = "198.51.100.80", "198.51.100.81"
+    groups = [{"ranges": [ubuntu], "personality": "linux-5.4", "tcp": [25, 443]},
+              {"ranges": [debian], "personality": "linux-3", "tcp": [25]}]
+    scan, _chaff, proc, alarms = chaffutil.setup(topo, groups)
+    cmd = ("(printf 'EHLO kali\\r\\n'; sleep 2; printf 'QUIT\\r\\n') | "
+           "openssl s_client -starttls smtp -connect %s:25 -ign_eof 2>&1")
+    out = topo.run(scan, "sh", "-c", cmd % ubuntu, check=False, timeout=30).stdout
+    assert "-----BEGIN CERTIFICATE-----" in out, out
+    assert "250-PIPELINING" in out and "250-AUTH PLAIN LOGIN" in out, out
+    assert "250-STARTTLS" not in out, out	# not offered again inside TLS
+    smtp_cert = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", out,
+                          re.S).group(0)
+    r = topo.run(scan, "sh", "-c", "openssl s_client -connect %s:443 </dev/null 2>&1" % ubuntu,
+                 check=False, timeout=30)
+    assert smtp_cert in r.stdout, "one host, one certificate"
+    r = topo.run(scan, "/usr/bin/python3", "-c", SMTP_STARTTLS, debian, timeout=30)
+    assert "plain-auth False" in r.stdout and "starttls 220" in r.stdout, r.stdout
+    assert "'auth'" in r.stdout and "'starttls'" not in r.stdout, r.stdout
+    assert "535 b'Incorrect authentication data'" in r.stdout, r.stdout
+    chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and a["dport"] == 25 and
+                         a.get("username") == "mailer" and a.get("password") == "tlspass",
+                         what="smtp login alarm inside TLS")
+    assert proc.poll() is None
+
+
+RDP_TLS = r"""
+import hashlib, hmac, os, socket, ssl, struct, sys, time
+
+def der(tag, body):
+    n = len(body)
+    if n < 128:
+        return bytes([tag, n]) + body
+    if n < 256:
+        return bytes([tag, 0x81, n]) + body
+    return bytes([tag, 0x82, n >> 8, n & 255]) + body
+
+def tsrequest(token):
+    nego = der(0xa1, der(0x30, der(0x30, der(0xa0, der(0x04, token)))))
+    return der(0x30, der(0xa0, b"\x02\x01\x06") + nego)
+
+def authenticate(chal, user, domain, password):
+    server_chal = chal[24:32]
+    ti_len, _, ti_off = struct.unpack("<HHI", chal[40:48])
+    ti = chal[ti_off:ti_off + ti_len]
+    key = hmac.new(_md4(password.encode("utf-16-le")),
+                   (user.upper() + domain).encode("utf-16-le"), hashlib.md5).digest()
+    ft = int((time.time() + 11644473600) * 10000000)
+    blob = b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", ft) + os.urandom(8) + b"\0" * 4 + ti + b"\0" * 4
+    nt = hmac.new(key, server_chal + blob, hashlib.md5).digest() + blob
+    fields = [b"\0" * 24, nt, domain.encode("utf-16-le"), user.encode("utf-16-le"),
+              "KALI".encode("utf-16-le"), b""]
+    off, hdr, payload = 64, b"", b""
+    for f in fields:
+        hdr += struct.pack("<HHI", len(f), len(f), off + len(payload))
+        payload += f
+    return b"NTLMSSP\0" + struct.pack("<I", 3) + hdr + struct.pack("<I", 0x60088215) + payload
+
+s = socket.create_connection((sys.argv[1], 3389), 5)
+s.sendall(bytes.fromhex(sys.argv[2]))
+cc = s.recv(100)
+print("cc", cc.hex())
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+print("version", t.version())
+open(sys.argv[3], "wb").write(t.getpeercert(True))
+neg = bytes.fromhex("4e544c4d5353500001000000b78208e2000000000000000000000000000000000a00614a0000000f")
+t.sendall(tsrequest(neg))
+resp = t.recv(4096)
+i = resp.find(b"NTLMSSP\0\x02\0\0\0")
+print("challenge", i >= 0)
+chal = resp[i:]
+ti_len, _, ti_off = struct.unpack("<HHI", chal[40:48])
+print("target", chal[ti_off:ti_off + ti_len].decode("utf-16-le", "replace").replace("\0", ""))
+t.sendall(tsrequest(authenticate(chal, "rdpuser", "", "Winter2024!")))
+try:
+    r = t.recv(100)
+    print("after", r.hex())
+    print("after2", t.recv(100))
+except (ssl.SSLError, OSError) as e:
+    print("after", type(e).__name__)
+"""
+
+
+def test_rdp_tls_certificate(topo, tmp_path):
+    """After a confirm selecting CredSSP the TLS handshake runs with the
+    certificate Windows' Remote Desktop service makes: CN=the computer name
+    (the NetBIOS name the decoy's SMB and name service give), six months;
+    the first CredSSP message is recorded and the connection ends."""
+    need("openssl", "nmblookup", "nmap")
+    groups = [{"ranges": [WIN10], "personality": "windows-10", "tcp": [3389], "udp": [137]}]
+    scan, _chaff, proc, alarms = chaffutil.setup(topo, groups)
+    der = tmp_path / "rdp.der"
+    # The client carries this file's MD4 (OpenSSL 3 gives hashlib none).
+    script = "import struct\n" + inspect.getsource(_md4) + RDP_TLS
+    r = topo.run(scan, "/usr/bin/python3", "-c", script, WIN10, _x224(3).hex(), str(der),
+                 timeout=30)
+    assert "cc 030000130ed00000123400021f080002000000" in r.stdout, r.stdout
+    assert "version TLSv1.2" in r.stdout and "challenge True" in r.stdout, r.stdout
+    # TSRequest v6 with errorCode STATUS_LOGON_FAILURE, then the end.
+    assert "a0030201" in r.stdout and "a406020400c00000" not in r.stdout and \
+        "a4060204c000006d" in r.stdout, r.stdout
+    text = subprocess.run(["openssl", "x509", "-inform", "der", "-in", str(der), "-noout",
+                           "-subject", "-issuer", "-dates", "-ext", "extendedKeyUsage"],
+                          capture_output=True, text=True, check=True).stdout
+    m = re.search(r"subject=CN ?= ?(DESKTOP-[A-Z0-9]{7})\n", text)
+    assert m, text
+    name = m.group(1)
+    assert "issuer=CN = %s" % name in text.replace("CN=", "CN = "), text
+    assert "TLS Web Server Authentication" in text, text
+    out = topo.run(scan, "nmblookup", "-A", WIN10, check=False, timeout=30).stdout
+    assert re.search(r"^\s+%s\s+<00> -" % name, out, re.M), out
+    # The NTLM exchange inside CredSSP is captured: crackable to the password.
+    login = chaffutil.wait_alarm(alarms, lambda a: a["kind"] == "login" and
+                                 a["dport"] == 3389, what="rdp credssp login alarm")
+    assert login[0]["username"] == "rdpuser", login[0]
+    assert "rdp ntlmv2 workstation=KALI" in login[0]["detail"], login[0]
+    assert _ntlmv2_matches(login[0]["password"], "Winter2024!"), login[0]
+    assert not _ntlmv2_matches(login[0]["password"], "Winter2025!")
+    assert "target" in r.stdout and name in r.stdout, r.stdout   # its CHALLENGE's names
+    # nmap's own RDP preamble (ssl-cert) gets the same certificate.
+    out = topo.run(scan, "nmap", "-n", "-Pn", "-p", "3389", "--script",
+                   "ssl-cert,rdp-enum-encryption", WIN10, check=False, timeout=120).stdout
+    assert "Subject: commonName=%s" % name in out, out
+    assert "CredSSP (NLA): SUCCESS" in out, out
+    # A ClientHello with no X.224 request before it: Windows runs the
+    # handshake all the same (nmap's ssl-cert above relies on it), and so does
+    # the decoy.
+    r = topo.run(scan, "sh", "-c", "openssl s_client -connect %s:3389 </dev/null 2>&1" % WIN10,
+                 check=False, timeout=30)
+    assert "BEGIN CERTIFICATE" in r.stdout and "CN = %s" % name in r.stdout, r.stdout
     assert proc.poll() is None

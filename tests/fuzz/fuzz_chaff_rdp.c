@@ -1,4 +1,5 @@
-/* libFuzzer target: the RDP X.224 Connection Request parser and the confirm built from it. */
+/* libFuzzer target: the RDP X.224 Connection Request parser, the confirm built from it,
+ * and the ClientHello sniff. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -14,6 +15,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t out[64];
 	bool close;
 	long n = rdp_parse_cr(data, size, &cr);
+
+	(void)rdp_is_client_hello(data, size);
 
 	if (n > 0) {
 		if ((size_t)n > size)

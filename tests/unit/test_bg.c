@@ -323,12 +323,36 @@ test_schedule_families(void **state)
 }
 
 /* A world of decoys for the budget tests. */
+/* A DAD probe (RFC 4862 5.4.2): Ethernet to 33:33:ff + the target's last
+ * three bytes, IPv6 from :: to its solicited-node group, hop limit 255,
+ * an NS without options, ICMPv6 checksum valid. */
+static void
+check_dad6(const uint8_t *f, size_t len)
+{
+	static const uint8_t zero[16], sn[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff };
+	uint32_t s;
+
+	assert_int_equal(len, 14 + 40 + 24);
+	assert_int_equal(f[14 + 6], 58);
+	assert_int_equal(f[14 + 7], 255);
+	assert_int_equal(be16(f + 14 + 4), 24);
+	assert_memory_equal(f + 22, zero, 16);
+	assert_memory_equal(f + 38, sn, 13);
+	assert_memory_equal(f + 51, f + 54 + 8 + 13, 3);
+	assert_int_equal(f[0], 0x33);
+	assert_int_equal(f[1], 0x33);
+	assert_memory_equal(f + 2, f + 50, 4);
+	assert_int_equal(f[54], 135);
+	s = sum16(f + 22, 32, 0) + 24 + 58;
+	assert_int_equal(fold(sum16(f + 54, 24, s)), 0xffff);
+}
+
 struct world {
 	struct decoy_table t;
 	struct persona personas[2];
 	struct bg_group groups[2];
 	struct bg b;
-	uint64_t frames, kinds[5];
+	uint64_t frames, kinds[BG_NKINDS];
 	uint64_t per_second[64];
 	uint64_t now;
 };
@@ -340,7 +364,10 @@ on_send(void *arg, const uint8_t *f, size_t len)
 
 	w->frames++;
 	w->per_second[w->now / SEC < 64 ? w->now / SEC : 63]++;
-	if (len >= 42 && be16(f + 12) == 0x0806) {
+	if (len >= 14 && be16(f + 12) == 0x86dd) {
+		check_dad6(f, len);
+		w->kinds[BG_DAD6]++;
+	} else if (len >= 42 && be16(f + 12) == 0x0806) {
 		w->kinds[BG_ARP]++;
 		assert_memory_equal(f + 28, f + 38, 4);	/* gratuitous: sender = target */
 	} else {
@@ -454,6 +481,44 @@ test_windows_traffic_and_modes(void **state)
 	world_free(w);
 }
 
+/* IPv6 decoys: at start-up two DAD probes each, link-local then global,
+ * under the same budget and modes as the rest; none without IPv6. */
+static void
+test_ipv6_dad(void **state)
+{
+	struct decoy_v6group g6 = { .prefix = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1 },
+				    .iid = DECOY_IID_STABLE };
+	static const uint8_t oui[3] = { 0xf8, 0xbc, 0x12 };
+	struct bg_params p = prm;
+	struct world *w;
+	uint8_t mode;
+
+	(void)state;
+	for (mode = BG_MODE_ON; mode <= BG_MODE_OFF; mode++) {
+		w = calloc(1, sizeof(*w));
+		assert_non_null(w);
+		assert_int_equal(decoy_table_init(&w->t, 16, 99, 0), 0);
+		assert_int_equal(decoy_table_add(&w->t, 0xc6330000, 28, NULL, 0, 0, 0, oui), 0);
+		assert_int_equal(decoy_table_seal(&w->t, NULL), 0);
+		assert_int_equal(decoy_table_build_v6(&w->t, &g6, 1), 0);
+		w->personas[0].family = VENDOR_FAM_LINUX;
+		w->groups[0].mode = mode;
+		p.pps = 1000;
+		p.window_ns = 5 * SEC;
+		assert_int_equal(bg_init(&w->b, &p, &w->t, w->personas, 1, w->groups, 1, on_send,
+					 w), 0);
+		bg_start(&w->b, 0);
+		world_run(w, 10 * SEC);
+		assert_int_equal(w->kinds[BG_DAD6], mode == BG_MODE_OFF ? 0 : 2 * 14);
+		assert_int_equal(w->kinds[BG_ARP], mode == BG_MODE_OFF ? 0 : 14);
+		assert_int_equal(w->b.sent[BG_DAD6], w->kinds[BG_DAD6]);
+		/* Spread over the window as the ARPs are, not one burst. */
+		if (mode != BG_MODE_OFF)
+			assert_true(w->per_second[0] < 2 * 14);
+		world_free(w);
+	}
+}
+
 static void
 test_removed_and_claimed(void **state)
 {
@@ -519,6 +584,7 @@ main(void)
 		cmocka_unit_test(test_budget_caps_thousands),
 		cmocka_unit_test(test_windows_traffic_and_modes),
 		cmocka_unit_test(test_removed_and_claimed),
+		cmocka_unit_test(test_ipv6_dad),
 		cmocka_unit_test(test_hostnames),
 	};
 

@@ -105,6 +105,78 @@ test_auth(void **state)
 	assert_int_equal(st.phase, 0);
 }
 
+/* STARTTLS: accepted in the product's words where it is offered, the
+ * session starts over, and EHLO inside TLS offers what the product does. */
+static void
+test_starttls(void **state)
+{
+	struct smtp_server s;
+	struct smtp_state st = { 0 };
+	struct smtp_login l;
+	char out[1024];
+	bool got;
+
+	(void)state;
+	smtp_server_init(&s, "220 mail.localdomain ESMTP Postfix", "3.4.13");
+	say1(&s, &st, "EHLO x", out, &l, &got);
+	assert_non_null(strstr(out, "250-STARTTLS\r\n"));
+	say1(&s, &st, "AUTH LOGIN", out, &l, &got);
+	say1(&s, &st, "*", out, &l, &got);
+	say1(&s, &st, "STARTTLS", out, &l, &got);
+	assert_string_equal(out, "220 2.0.0 Ready to start TLS\r\n");
+	assert_true(st.start_tls);
+	assert_int_equal(st.phase, 0);
+	st.tls = true;
+	say1(&s, &st, "EHLO x", out, &l, &got);
+	assert_false(st.start_tls);
+	assert_null(strstr(out, "STARTTLS"));
+	assert_non_null(strstr(out, "250-AUTH PLAIN LOGIN\r\n"));
+	say1(&s, &st, "STARTTLS", out, &l, &got);
+	assert_string_equal(out, "554 5.5.1 Error: TLS already active\r\n");
+	assert_false(st.start_tls);
+	say1(&s, &st, "AUTH PLAIN AGFsaWNlAHdvbmRlcg==", out, &l, &got);
+	assert_true(got);
+	assert_string_equal(l.pass, "wonder");
+
+	/* Exim (Debian's configuration): AUTH only inside TLS. */
+	memset(&st, 0, sizeof(st));
+	smtp_server_init(&s, "220 mail.localdomain ESMTP Exim 4.89", NULL);
+	say1(&s, &st, "EHLO x", out, &l, &got);
+	assert_null(strstr(out, "AUTH"));
+	assert_non_null(strstr(out, "250-STARTTLS\r\n"));
+	say1(&s, &st, "STARTTLS", out, &l, &got);
+	assert_string_equal(out, "220 TLS go ahead\r\n");
+	st.tls = true;
+	say1(&s, &st, "EHLO x", out, &l, &got);
+	assert_non_null(strstr(out, "250-AUTH PLAIN LOGIN\r\n"));
+	assert_null(strstr(out, "STARTTLS"));
+
+	/* Exchange: LOGIN joins NTLM inside TLS. */
+	memset(&st, 0, sizeof(st));
+	smtp_server_init(&s, "220 ex1.contoso.com Microsoft ESMTP MAIL Service ready at Mon", NULL);
+	say1(&s, &st, "EHLO x", out, &l, &got);
+	assert_non_null(strstr(out, "250-AUTH NTLM\r\n"));
+	say1(&s, &st, "STARTTLS", out, &l, &got);
+	assert_string_equal(out, "220 2.0.0 SMTP server ready\r\n");
+	st.tls = true;
+	say1(&s, &st, "EHLO x", out, &l, &got);
+	assert_non_null(strstr(out, "250-AUTH NTLM LOGIN\r\n"));
+	assert_null(strstr(out, "TLS"));
+
+	/* No TLS to offer: advertised, then refused as before. */
+	memset(&st, 0, sizeof(st));
+	smtp_server_init(&s, "220 mail.localdomain ESMTP Postfix", "3.4.13");
+	s.tls_off = true;
+	say1(&s, &st, "STARTTLS", out, &l, &got);
+	assert_string_equal(out, "454 4.7.0 TLS not available due to local problem\r\n");
+	assert_false(st.start_tls);
+	/* Sendmail offers no STARTTLS: an unknown command. */
+	smtp_server_init(&s, "220 mx ESMTP Sendmail 8.15.2", NULL);
+	say1(&s, &st, "STARTTLS", out, &l, &got);
+	assert_false(st.start_tls);
+	assert_int_equal(strncmp(out, "500 ", 4), 0);
+}
+
 static void
 test_b64_and_versions(void **state)
 {
@@ -140,6 +212,7 @@ main(void)
 		cmocka_unit_test(test_products),
 		cmocka_unit_test(test_ehlo),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_starttls),
 		cmocka_unit_test(test_b64_and_versions),
 	};
 

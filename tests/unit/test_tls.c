@@ -54,6 +54,14 @@ test_subject(void **state)
 	assert_string_equal(a.org, "Hewlett-Packard");
 	tls_subject("Boa/0.94.14rc21", 1, mac, h, NOW, &a);
 	assert_string_equal(a.cn, "axis-00408c12abcd");
+	/* Remote Desktop: the computer name, six months, server authentication. */
+	tls_subject(TLS_RDP_PREFIX "DESKTOP-AB12CD3", 1, mac, h, NOW, &a);
+	assert_string_equal(a.cn, "DESKTOP-AB12CD3");
+	assert_true(a.server_auth);
+	assert_false(a.san);
+	assert_int_equal(a.serial_len, 16);
+	assert_int_equal(a.not_after - a.not_before, 182 * 86400LL);
+	assert_true(a.not_before <= NOW && NOW < a.not_after);
 	/* For any decoy and day: issued in the last three years, valid now,
 	 * and the same a day later unless a renewal fell in between. */
 	for (int i = 0; i < 2000; i++) {
@@ -194,6 +202,21 @@ test_handshake(void **state)
 	assert_int_equal(SSL_version(cl), TLS1_2_VERSION);	/* IIS 10: TLS 1.2 */
 	assert_memory_not_equal(fp1, fp3, 32);
 	SSL_free(cl);
+	tls_conn_free(&t, sc);
+
+	/* The first decoy's Remote Desktop certificate: its own, apart from
+	 * its web one in the cache, for the computer name, TLS 1.2. */
+	sc = tls_conn_new(&t, 0xc6336414, mac, TLS_RDP_PREFIX "DESKTOP-AB12CD3", 0);
+	client(cctx, &cl, &c_in, &c_out);
+	handshake(&t, sc, cl, c_in, c_out);
+	assert_string_equal(peer_cn(cl, cn, sizeof(cn), fp3), "DESKTOP-AB12CD3");
+	assert_int_equal(SSL_version(cl), TLS1_2_VERSION);
+	assert_memory_not_equal(fp1, fp3, 32);
+	assert_true(tls_conn_done(sc));
+	SSL_free(cl);
+	tls_conn_free(&t, sc);
+	sc = tls_conn_new(&t, 0xc6336414, mac, "nginx/1.18.0 (Ubuntu)", 0);
+	assert_false(tls_conn_waiting(sc));	/* the web one is still cached */
 
 	/* Garbage fails the session; a silent peer times out. */
 	tls_conn_free(&t, sc);
@@ -216,7 +239,7 @@ test_handshake(void **state)
 		assert_int_equal(tls_warm(&t, &w, 1), 0);
 		for (int i = 0; i < 400 && !made; i++) {
 			pthread_mutex_lock(&t.mu);
-			made = t.made >= 3;
+			made = t.made >= 4;
 			pthread_mutex_unlock(&t.mu);
 			if (!made)
 				(void)poll(&none, 0, 50);
