@@ -661,6 +661,20 @@ def main():
               "real host's MAC" + ("" if rmac in who else " MISSING"),
               "decoy MAC %s too (claimed)" % ", ".join(other) if other else "none",
               "NO" if other else "yes (decoy silent)")
+        v30 = c.probe("vlan", "s0", REAL, "30")
+        c.row("then an ARP tagged VLAN 30 (configured nowhere) for %s" % REAL, "no answer",
+              v30 if other else "(not claimed)",
+              "yes" if v30 == "no answer" else "NO")
+        # The real host speaks: a broadcast ARP request from its address.
+        topo.run(real, "ip", "neigh", "flush", "all")
+        topo.run(real, "ping", "-c", "1", "-W", "1", SCAN, check=False)
+        time.sleep(0.5)
+        who2 = c.probe("arpall", "s0", SCAN, REAL, "2")
+        other2 = [m for m in who2 if m != rmac]
+        c.row("then the real host ARPs once (ping from it); 2 more requests for %s" % REAL,
+              "real host's MAC" + ("" if rmac in who2 else " MISSING"),
+              "decoy MAC %s still" % ", ".join(other2) if other2 else "none (released)",
+              "NO" if other2 else "yes")
         print()
         print("moat-chaff next to a real Debian host, %s, `bench/chaff/compare.py BUILD`:"
               % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
