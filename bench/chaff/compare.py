@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -523,6 +524,8 @@ def main():
     if not os.access(chaff_bin, os.X_OK):
         print("compare.py: no %s (build first)" % chaff_bin, file=sys.stderr)
         return 2
+    # SIGTERM unwinds like ^C: the finally below removes everything.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     topo = Topology()
     tmp = tempfile.mkdtemp(prefix="chaffcmp-")
     os.chmod(tmp, 0o755)
@@ -598,6 +601,7 @@ def main():
         c.row("`redis-cli PING`", rp, dp)
         c.row("`redis-cli INFO server`", ri, di, "— (versions differ by design)")
         rsm, dsm = c.probe("smtp", REAL), c.probe("smtp", LINUX)
+        rsm, dsm = [x if isinstance(x, dict) else {"banner": x} for x in (rsm, dsm)]
         c.row("SMTP banner", rsm.get("banner"), dsm.get("banner"), "— (Python smtpd vs Postfix)")
         c.row("SMTP EHLO keywords", " ".join(rsm.get("ehlo") or ["-"]),
               " ".join(dsm.get("ehlo") or ["-"]), "— (Python smtpd vs Postfix)")
