@@ -2413,21 +2413,3 @@ respond_dispatch6(struct respond *r, struct frame *f, bool csum_unverified)
 		break;
 	}
 }
-
-void
-respond_announce6(struct respond *r, struct decoy *d)
-{
-	static const uint8_t unspec[16];
-	uint8_t body[32], addr[16], sn[16], mac[6];
-	uint8_t out[EMIT_FRAME_MAX];
-
-	for (int ll = 1; ll >= 0; ll--) {
-		if (!decoy_addr6_of(r->decoys, d, ll == 1, addr))
-			return;
-		nd_solicited_node(addr, sn);
-		nd_mcast_mac(sn, mac);
-		send_frame(r, out, nd_emit6(out, sizeof(out), mac, d->mac, unspec, sn, ND_HLIM, 0,
-					    FRAME_IPPROTO_ICMP6, body,
-					    nd_build_ns(body, sizeof(body), addr, NULL)));
-	}
-}

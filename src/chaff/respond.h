@@ -228,9 +228,6 @@ void respond_announce(struct respond *r, struct decoy *d);
 /* Send an address probe (RFC 5227: sender 0.0.0.0) for addr from mac: its
  * owner, if any, answers to mac (claim.h). */
 void respond_arp_probe(struct respond *r, const uint8_t mac[6], uint32_t addr);
-/* Duplicate address detection for decoy d's IPv6 addresses, as a host
- * coming up sends it (NS from ::, to the solicited-node group). */
-void respond_announce6(struct respond *r, struct decoy *d);
 
 /* A contact reported by a service (keyed by its connection) on an IPv6
  * connection: fill in the addresses (nothing for an IPv4 one). */

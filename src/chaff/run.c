@@ -1315,11 +1315,12 @@ chaff_run_free(struct chaff_run *ch)
 	if (ch->alarm_out && ch->alarm_out != stdout)
 		fclose(ch->alarm_out);
 	if (ch->have_bg && ch->started)
-		log_info("background: %llu ARP, %llu NetBIOS, %llu browser, %llu mDNS frames sent",
-			 (unsigned long long)ch->bg.sent[BG_ARP],
+		log_info("background: %llu ARP, %llu NetBIOS, %llu browser, %llu mDNS, %llu IPv6 "
+			 "DAD frames sent", (unsigned long long)ch->bg.sent[BG_ARP],
 			 (unsigned long long)ch->bg.sent[BG_NBNS],
 			 (unsigned long long)ch->bg.sent[BG_BROWSER],
-			 (unsigned long long)ch->bg.sent[BG_MDNS]);
+			 (unsigned long long)ch->bg.sent[BG_MDNS],
+			 (unsigned long long)ch->bg.sent[BG_DAD6]);
 	bg_free(&ch->bg);
 	free(ch->bg_groups);
 	respond_free(&ch->resp);
