@@ -99,10 +99,18 @@ http_page(const char *server)
 				   "<body><div id=\"container\"><a href=\"http://go.microsoft.com/"
 				   "fwlink/?linkid=66138&amp;clcid=0x409\"><img src=\"iisstart.png\" "
 				   "alt=\"IIS\" width=\"960\" height=\"600\" /></a></div></body></html>\n" },
+		/* The 612 bytes of the index.nginx-debian.html nginx 1.18 installs. */
 		{ "nginx", "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n"
-			   "</head>\n<body>\n<h1>Welcome to nginx!</h1>\n<p>If you see this page, "
-			   "the nginx web server is successfully installed and working.</p>\n"
-			   "</body>\n</html>\n" },
+			   "<style>\n    body {\n        width: 35em;\n        margin: 0 auto;\n"
+			   "        font-family: Tahoma, Verdana, Arial, sans-serif;\n    }\n"
+			   "</style>\n</head>\n<body>\n<h1>Welcome to nginx!</h1>\n"
+			   "<p>If you see this page, the nginx web server is successfully installed "
+			   "and\nworking. Further configuration is required.</p>\n\n"
+			   "<p>For online documentation and support please refer to\n"
+			   "<a href=\"http://nginx.org/\">nginx.org</a>.<br/>\n"
+			   "Commercial support is available at\n"
+			   "<a href=\"http://nginx.com/\">nginx.com</a>.</p>\n\n"
+			   "<p><em>Thank you for using nginx.</em></p>\n</body>\n</html>\n" },
 		{ "Apache", "<html><body><h1>It works!</h1></body></html>\n" },
 		{ "cisco-IOS", "<html><head><title>Cisco Systems</title></head><body>"
 			       "<p>Cisco 1921 router</p></body></html>\n" },
@@ -116,6 +124,20 @@ http_page(const char *server)
 		if (strncmp(server, pages[i].prefix, strlen(pages[i].prefix)) == 0)
 			return pages[i].page;
 	return "<html><body></body></html>\n";
+}
+
+/*
+ * The default page's modification time: when the package was installed,
+ * stable per decoy (a day in the two years after 2020-04-23, Ubuntu 20.04's
+ * release), so Last-Modified and ETag do not change between requests or
+ * restarts and differ between decoys.
+ */
+static time_t
+http_mtime(uint32_t decoy)
+{
+	uint64_t h = decoy_mix(0x687474706d74ULL ^ decoy);
+
+	return (time_t)1587600000 + (time_t)(h % (730u * 86400u));
 }
 
 /* The flavour of the server the preset names, for its status pages and headers. */
@@ -213,7 +235,7 @@ http_line(struct service_ctx *s, struct service_session *ss, const struct person
 {
 	const char *server = or_default(p->svc.http_server, "Apache");
 	enum http_flavour f = http_flavour(server);
-	char body[1024], date[64];
+	char body[1024], date[64], lastmod[64] = "", etag[48] = "";
 	const char *page = body, *keep, *allow;
 	size_t blen, n;
 	time_t now = time(NULL);
@@ -244,6 +266,21 @@ http_line(struct service_ctx *s, struct service_session *ss, const struct person
 		ss->http_keep = false;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	/* A static file's validators, as each server words them (200 only). */
+	if (ss->http_status == 200) {
+		time_t mt = http_mtime(c->daddr);
+
+		gmtime_r(&mt, &tm);
+		strftime(lastmod, sizeof(lastmod), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		if (f == HTTP_APACHE)
+			snprintf(etag, sizeof(etag), "\"%zx-%llx\"", blen,
+				 (unsigned long long)mt * 1000000ULL + (c->daddr & 0xfffff));
+		else if (f == HTTP_IIS)
+			snprintf(etag, sizeof(etag), "\"%llx:0\"",
+				 ((unsigned long long)mt + 11644473600ULL) * 10000000ULL);
+		else
+			snprintf(etag, sizeof(etag), "\"%llx-%zx\"", (unsigned long long)mt, blen);
+	}
 	keep = !ss->http_keep ? "Connection: close\r\n" :
 	       f == HTTP_APACHE ? "Keep-Alive: timeout=5, max=100\r\nConnection: Keep-Alive\r\n" :
 	       "Connection: keep-alive\r\n";
@@ -251,22 +288,34 @@ http_line(struct service_ctx *s, struct service_session *ss, const struct person
 	/* Each server's header order, as they send them. */
 	switch (f) {
 	case HTTP_APACHE:
-		n = say(out, cap, "HTTP/1.1 %u %s\r\nDate: %s\r\nServer: %s\r\n%s"
-			"Content-Length: %zu\r\n%sContent-Type: text/html%s\r\n\r\n",
-			ss->http_status, http_reason(ss->http_status, f), date, server, allow, blen,
-			keep, ss->http_status == 200 ? "" : "; charset=iso-8859-1");
+		n = say(out, cap, "HTTP/1.1 %u %s\r\nDate: %s\r\nServer: %s\r\n", ss->http_status,
+			http_reason(ss->http_status, f), date, server);
+		if (etag[0])
+			n += say(out + n, cap - n, "Last-Modified: %s\r\nETag: %s\r\n"
+				 "Accept-Ranges: bytes\r\n", lastmod, etag);
+		n += say(out + n, cap - n, "%sContent-Length: %zu\r\n%s%sContent-Type: text/html%s"
+			 "\r\n\r\n", allow, blen, etag[0] ? "Vary: Accept-Encoding\r\n" : "", keep,
+			 ss->http_status == 200 ? "" : "; charset=iso-8859-1");
 		break;
 	case HTTP_IIS:
-		n = say(out, cap, "HTTP/1.1 %u %s\r\nContent-Type: text/html\r\nServer: %s\r\n%s"
-			"Date: %s\r\n%sContent-Length: %zu\r\n\r\n", ss->http_status,
-			http_reason(ss->http_status, f), server, allow, date,
-			ss->http_keep ? "" : "Connection: close\r\n", blen);
+		n = say(out, cap, "HTTP/1.1 %u %s\r\nContent-Type: text/html\r\n", ss->http_status,
+			http_reason(ss->http_status, f));
+		if (etag[0])
+			n += say(out + n, cap - n, "Last-Modified: %s\r\nAccept-Ranges: bytes\r\n"
+				 "ETag: %s\r\n", lastmod, etag);
+		n += say(out + n, cap - n, "Server: %s\r\n%sDate: %s\r\n%sContent-Length: %zu\r\n"
+			 "\r\n", server, allow, date, ss->http_keep ? "" : "Connection: close\r\n",
+			 blen);
 		break;
 	default:
 		n = say(out, cap, "HTTP/1.1 %u %s\r\nServer: %s\r\nDate: %s\r\n"
-			"Content-Type: text/html\r\nContent-Length: %zu\r\n%s%s\r\n",
-			ss->http_status, http_reason(ss->http_status, f), server, date, blen, keep,
-			allow);
+			"Content-Type: text/html\r\nContent-Length: %zu\r\n", ss->http_status,
+			http_reason(ss->http_status, f), server, date, blen);
+		if (etag[0] && f == HTTP_NGINX)
+			n += say(out + n, cap - n, "Last-Modified: %s\r\n%sETag: %s\r\n"
+				 "Accept-Ranges: bytes\r\n\r\n", lastmod, keep, etag);
+		else
+			n += say(out + n, cap - n, "%s%s\r\n", keep, allow);
 		break;
 	}
 	if (!ss->http_head && n < cap)
