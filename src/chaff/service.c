@@ -858,15 +858,12 @@ decoy_ident(const struct service_ctx *s, const struct decoy *d, struct smb_ident
 	uint64_t seed = (uint64_t)d->addr << 16 ^ (uint64_t)d->mac[3] << 56 ^
 			(uint64_t)d->mac[4] << 48 ^ (uint64_t)d->mac[5] << 8;
 
-	smb_ident_init(ret, p->name, p->os, decoy_mix(seed));
+	char name[16];
+
 	/* The name its background traffic announces (bg.c): one host, one name,
-	   in NetBIOS, SMB, NTLM and SMTP as in its broadcasts. */
-	if (ret->windows) {
-		bg_hostname(d, p->family, p->os, ret->ntlm.nb_name, sizeof(ret->ntlm.nb_name));
-		snprintf(ret->ntlm.dns_name, sizeof(ret->ntlm.dns_name), "%s", ret->ntlm.nb_name);
-		snprintf(ret->ntlm.dns_domain, sizeof(ret->ntlm.dns_domain), "%s",
-			 ret->ntlm.nb_name);
-	}
+	   in NetBIOS, SMB, NTLM, SMTP and RDP as in its broadcasts. */
+	bg_hostname(d, p->family, p->os, name, sizeof(name));
+	smb_ident_init(ret, p->name, p->os, name, decoy_mix(seed));
 }
 
 struct smb_report {

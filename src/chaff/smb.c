@@ -1,6 +1,7 @@
 /* smb: SMB2 negotiate and NTLMSSP session setup as a Windows (or Samba) host answers them. */
 #include "chaff/smb.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -35,32 +36,33 @@ mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* The Windows release a personality names, as (major, minor, build, max dialect, SMB1). */
+/* The Windows release a personality names, as (major, minor, build, max dialect, SMB1,
+ * server edition). */
 static const struct {
 	const char *key;
 	uint8_t major, minor;
 	uint16_t build, dialect;
-	bool smb1, desktop;
+	bool smb1, server;
 	const char *product;	/* the edition SMB1's NativeOS names */
 } versions[] = {
-	{ "2022", 10, 0, 20348, 0x0311, false, false, "Windows Server 2022 Standard" },
-	{ "Windows 11", 10, 0, 22000, 0x0311, false, true, "Windows 11 Pro" },
-	{ "2019", 10, 0, 17763, 0x0311, false, false, "Windows Server 2019 Standard" },
-	{ "2016", 10, 0, 14393, 0x0311, true, false, "Windows Server 2016 Standard" },
-	{ "windows-10", 10, 0, 14393, 0x0311, true, true, "Windows 10 Pro" },
-	{ "Windows 10", 10, 0, 14393, 0x0311, true, true, "Windows 10 Pro" },
-	{ "2012 R2", 6, 3, 9600, 0x0302, true, false, "Windows Server 2012 R2 Standard" },
+	{ "2022", 10, 0, 20348, 0x0311, false, true, "Windows Server 2022 Standard" },
+	{ "Windows 11", 10, 0, 22000, 0x0311, false, false, "Windows 11 Pro" },
+	{ "2019", 10, 0, 17763, 0x0311, false, true, "Windows Server 2019 Standard" },
+	{ "2016", 10, 0, 14393, 0x0311, true, true, "Windows Server 2016 Standard" },
+	{ "windows-10", 10, 0, 14393, 0x0311, true, false, "Windows 10 Pro" },
+	{ "Windows 10", 10, 0, 14393, 0x0311, true, false, "Windows 10 Pro" },
+	{ "2012 R2", 6, 3, 9600, 0x0302, true, true, "Windows Server 2012 R2 Standard" },
 	{ "Windows 8.1", 6, 3, 9600, 0x0302, true, false, "Windows 8.1 Pro" },
-	{ "2012", 6, 2, 9200, 0x0300, true, false, "Windows Server 2012 Standard" },
+	{ "2012", 6, 2, 9200, 0x0300, true, true, "Windows Server 2012 Standard" },
 	{ "Windows 8", 6, 2, 9200, 0x0300, true, false, "Windows 8 Pro" },
 	{ "Windows 7", 6, 1, 7601, 0x0210, true, false, "Windows 7 Professional" },
 	{ "windows-7", 6, 1, 7601, 0x0210, true, false, "Windows 7 Professional" },
-	{ "2008 R2", 6, 1, 7601, 0x0210, true, false, "Windows Server 2008 R2 Standard" },
+	{ "2008 R2", 6, 1, 7601, 0x0210, true, true, "Windows Server 2008 R2 Standard" },
 	{ "Vista", 6, 0, 6002, 0x0202, true, false, "Windows Vista (TM) Business" },
-	{ "2008", 6, 0, 6002, 0x0202, true, false, "Windows Server (R) 2008 Standard" },
+	{ "2008", 6, 0, 6002, 0x0202, true, true, "Windows Server (R) 2008 Standard" },
 	{ "XP", 5, 1, 2600, 0, true, false, "Windows 5.1" },
-	{ "2003", 5, 2, 3790, 0, true, false, "Windows Server 2003 3790" },
-	{ "Windows", 10, 0, 14393, 0x0311, true, false, "Windows Server 2016 Standard" },
+	{ "2003", 5, 2, 3790, 0, true, true, "Windows Server 2003 3790" },
+	{ "Windows", 10, 0, 14393, 0x0311, true, true, "Windows Server 2016 Standard" },
 };
 
 static void
@@ -76,7 +78,8 @@ rand_name(char *out, size_t n, uint64_t *seed)
 }
 
 void
-smb_ident_init(struct smb_ident *ret, const char *persona_name, const char *os, uint64_t seed)
+smb_ident_init(struct smb_ident *ret, const char *persona_name, const char *os, const char *name,
+	       uint64_t seed)
 {
 	struct smb_ident id;
 	char suffix[16];
@@ -99,9 +102,11 @@ smb_ident_init(struct smb_ident *ret, const char *persona_name, const char *os, 
 		id.max_dialect = versions[v].dialect;
 		id.smb1 = versions[v].smb1;
 		snprintf(id.product, sizeof(id.product), "%s", versions[v].product);
-		if (versions[v].desktop) {
-			rand_name(suffix, 7, &seed);
-			snprintf(id.ntlm.nb_name, sizeof(id.ntlm.nb_name), "DESKTOP-%.7s", suffix);
+		id.server = versions[v].server;
+		if (name && name[0]) {
+			/* NetBIOS names are upper case, 15 characters at most. */
+			for (size_t i = 0; name[i] && i < sizeof(id.ntlm.nb_name) - 1; i++)
+				id.ntlm.nb_name[i] = (char)toupper((unsigned char)name[i]);
 		} else {
 			rand_name(suffix, 11, &seed);
 			snprintf(id.ntlm.nb_name, sizeof(id.ntlm.nb_name), "WIN-%.11s", suffix);
@@ -524,8 +529,7 @@ smb1_negotiate_resp(struct wbuf *w, const struct smb_conn *sc, const struct smb_
 	uint8_t *nb = nb_begin(w), *bc, blob[128];
 	size_t start = wb_len(w) - 4, bstart, blen;
 	const struct ntlm_ident *id = &io->id->ntlm;
-	bool server = strncmp(id->nb_name, "WIN-", 4) == 0 && id->ver_major == 6 &&
-		      id->ver_minor >= 2;
+	bool server = io->id->server && id->ver_major == 6 && id->ver_minor >= 2;
 
 	smb1_hdr(w, req_hdr, 0x72, 0, sc->smb1_ext, req_hdr[28] | req_hdr[29] << 8);
 	wb_u8(w, 17);

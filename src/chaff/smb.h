@@ -32,19 +32,21 @@ struct smb_ident {
 	uint16_t max_dialect;	/* highest SMB2 dialect; 0: SMB1 only */
 	bool smb1;		/* SMB1 enabled (an "NT LM 0.12"-only negotiate is answered) */
 	bool windows;		/* Windows (else Samba) */
+	bool server;		/* a Windows Server edition */
 	char product[40];	/* edition, e.g. "Windows 10 Pro" (SMB1 NativeOS) */
 };
 
 /*
  * The identity of a decoy: Windows version and dialects from the
  * personality (its preset name and nmap OS name: "Windows 7", "2012 R2",
- * "Windows 10"...; anything not Windows speaks as Samba 4), and a NetBIOS
- * name, workgroup and GUID derived from seed (the same decoy address and
- * secret give the same name on every run): WIN-XXXXXXXXXXX for servers and
- * Windows 7, DESKTOP-XXXXXXX for Windows 10/11.
+ * "Windows 10"...; anything not Windows speaks as Samba 4). A Windows
+ * decoy's NetBIOS name is name, the host name it announces everywhere else
+ * (bg_hostname), upper-cased; NULL or "" (tests) derives WIN-XXXXXXXXXXX
+ * from seed. Workgroup and GUID come from seed (the same decoy address and
+ * secret give the same identity on every run).
  */
 void smb_ident_init(struct smb_ident *ret, const char *persona_name, const char *os,
-		    uint64_t seed);
+		    const char *name, uint64_t seed);
 
 struct smb_conn {
 	bool nbt;		/* port 139: a NetBIOS session request must come first */

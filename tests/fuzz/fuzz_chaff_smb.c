@@ -48,7 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || !sc)
 		goto out;
-	smb_ident_init(&id, names[data[0] % 4][0], names[data[0] % 4][1], data[0]);
+	smb_ident_init(&id, names[data[0] % 4][0], names[data[0] % 4][1],
+		       data[0] & 4 ? "DESKTOP-FUZZ123" : NULL, data[0]);
 	smb_conn_open(sc, data[0] & 0x80);
 	/* Then chunks: a length byte (1 + 7 x its value bytes follow), the bytes. */
 	for (size_t off = 1; off < size && !close;) {

@@ -49,7 +49,7 @@ fx_new(const char *persona, const char *os, bool nbt)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	smb_ident_init(&f->id, persona, os, 42);
+	smb_ident_init(&f->id, persona, os, "DESKTOP-T3ST0AB", 42);
 	smb_conn_open(&f->sc, nbt);
 	memcpy(f->sc.challenge, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8);
 	f->io = (struct smb_io){ .id = &f->id, .now_ns = 1700000000000000000ULL,
@@ -311,29 +311,39 @@ test_ident(void **state)
 	struct smb_ident a, b, c, l;
 
 	(void)state;
-	smb_ident_init(&a, "windows-10", "Microsoft Windows 10 1607", 1);
-	smb_ident_init(&b, "windows-10", "Microsoft Windows 10 1607", 1);
-	smb_ident_init(&c, "windows-10", "Microsoft Windows 10 1607", 2);
+	smb_ident_init(&a, "windows-10", "Microsoft Windows 10 1607", "desktop-ab12cd3", 1);
+	smb_ident_init(&b, "windows-10", "Microsoft Windows 10 1607", "desktop-ab12cd3", 1);
+	smb_ident_init(&c, "windows-10", "Microsoft Windows 10 1607", "desktop-ab12cd3", 2);
 	assert_memory_equal(&a, &b, sizeof(a));
 	assert_memory_not_equal(a.guid, c.guid, 16);
-	assert_string_not_equal(a.ntlm.nb_name, c.ntlm.nb_name);
-	assert_int_equal(strncmp(a.ntlm.nb_name, "DESKTOP-", 8), 0);
-	assert_int_equal(strlen(a.ntlm.nb_name), 15);
+	/* The host's own name, as NetBIOS writes it. */
+	assert_string_equal(a.ntlm.nb_name, "DESKTOP-AB12CD3");
 	assert_int_equal(a.max_dialect, 0x0311);
 	assert_int_equal(a.ntlm.ver_major, 10);
 	assert_true(a.windows);
+	assert_false(a.server);
+	/* No name given (tests): a derived one, per seed. */
+	smb_ident_init(&a, "windows-10", "Microsoft Windows 10 1607", NULL, 1);
+	smb_ident_init(&c, "windows-10", "Microsoft Windows 10 1607", NULL, 2);
+	assert_int_equal(strncmp(a.ntlm.nb_name, "WIN-", 4), 0);
+	assert_string_not_equal(a.ntlm.nb_name, c.ntlm.nb_name);
 
-	smb_ident_init(&a, "windows-7", "Microsoft Windows 7 SP1", 1);
+	smb_ident_init(&a, "windows-7", "Microsoft Windows 7 SP1", "ANNA-PC", 1);
 	assert_int_equal(a.max_dialect, 0x0210);
 	assert_int_equal(a.ntlm.ver_build, 7601);
-	assert_int_equal(strncmp(a.ntlm.nb_name, "WIN-", 4), 0);
+	assert_string_equal(a.ntlm.nb_name, "ANNA-PC");
 	assert_true(a.smb1);
+	assert_false(a.server);
 
-	smb_ident_init(&a, "fp", "Microsoft Windows Server 2012 R2", 1);
+	/* The edition comes from the version, never from the name. */
+	smb_ident_init(&a, "fp", "Microsoft Windows Server 2012 R2", "DESKTOP-X", 1);
 	assert_int_equal(a.max_dialect, 0x0302);
 	assert_int_equal(a.ntlm.ver_minor, 3);
+	assert_true(a.server);
+	smb_ident_init(&a, "fp", "Microsoft Windows 8 Pro", "WIN-ABCDEFGHIJK", 1);
+	assert_false(a.server);
 	/* "2016" in a non-Windows name is not Windows. */
-	smb_ident_init(&l, "linux-5.4", "Linux 5.0 - 5.4 (2016)", 1);
+	smb_ident_init(&l, "linux-5.4", "Linux 5.0 - 5.4 (2016)", NULL, 1);
 	assert_false(l.windows);
 	assert_false(l.smb1);
 	assert_int_equal(strncmp(l.ntlm.nb_name, "FILES", 5), 0);
@@ -489,7 +499,7 @@ test_session_setup(void **state)
 	chal = f->out + 4 + 64 + 8;
 	assert_memory_equal(chal, "NTLMSSP\0\x02\0\0\0", 12);	/* raw in, raw out */
 	assert_memory_equal(chal + 24, f->sc.challenge, 8);
-	assert_non_null(memmem(f->out, o, "W\0I\0N\0-\0", 8));
+	assert_non_null(memmem(f->out, o, "D\0E\0S\0K\0T\0O\0P\0-\0", 16));
 	assert_int_equal(chal[48], 6);
 	assert_int_equal(chal[49], 1);
 	assert_int_equal(rd16(chal + 50), 7601);
