@@ -766,9 +766,33 @@ cluster_prev_put(struct cluster *c, const char *prev, const char *key, const voi
 	return r;
 }
 
+/* The adopted state: the store under instance prev's namespace. */
+struct cluster_prev {
+	struct cluster *c;
+	const char *prev;
+};
+
+static int
+cluster_prev_get_cb(void *ctx, const char *key, void **ret, size_t *ret_len)
+{
+	struct cluster_prev *p = ctx;
+
+	return cluster_prev_get(p->c, p->prev, key, ret, ret_len);
+}
+
+static int
+cluster_prev_put_cb(void *ctx, const char *key, const void *val, size_t len)
+{
+	struct cluster_prev *p = ctx;
+
+	return cluster_prev_put(p->c, p->prev, key, val, len);
+}
+
 /*
  * Adopt what the dead engine prev left in the shared store for shard:
- * first its live attacks (they keep their ids), then its mitigations of
+ * first the learned baselines of its POs (detection_adopt_learned: the
+ * new owner does not learn them again), then its live attacks (they keep
+ * their ids), then its mitigations of
  * them (the rules stay; this engine withdraws them when the attacks end).
  * Each is moved: written back to prev's namespace without what was taken,
  * so prev, if it comes back, does not act on them again.
@@ -782,10 +806,15 @@ cluster_take_over(struct cluster *c, const struct cluster_takeover *t)
 	uint8_t *rest = NULL;
 	size_t rest_len = 0;
 	char *text, *mrest = NULL;
-	int n = 0, nm = 0, r;
+	struct cluster_prev p = { .c = c, .prev = t->prev };
+	struct detection_src src = { .get = cluster_prev_get_cb, .put = cluster_prev_put_cb, .ctx = &p };
+	int n = 0, nm = 0, nb, r;
 
 	if (c->det == NULL)
 		return;
+	if ((nb = detection_adopt_learned(c->det, &src, cluster_adopt_keep, &a)) < 0)
+		log_warnx("cluster: shard %u: adopting the baselines of %s: %s", t->shard, t->prev,
+		    strerror(-nb));
 	if ((r = cluster_prev_get(c, t->prev, "detect/decision", &blob, &len)) == 0) {
 		n = detection_adopt(c->det, blob, len, cluster_adopt_keep, &a, &rest, &rest_len);
 		if (n > 0) {
@@ -811,11 +840,12 @@ cluster_take_over(struct cluster *c, const struct cluster_takeover *t)
 	if (n < 0)
 		log_warnx("cluster: shard %u: adopting the attacks of %s: %s", t->shard, t->prev,
 		    strerror(-n));
-	log_info("cluster: shard %u taken over from %s: %d live attack(s), %d mitigation(s) adopted",
-	    t->shard, t->prev, n > 0 ? n : 0, nm > 0 ? nm : 0);
+	log_info("cluster: shard %u taken over from %s: %d baseline series, %d live attack(s), "
+	    "%d mitigation(s) adopted", t->shard, t->prev, nb > 0 ? nb : 0, n > 0 ? n : 0,
+	    nm > 0 ? nm : 0);
 	flight_record(engine_flight(c->e), "cluster", "cluster.takeover", NULL,
-	    "shard %u taken over from %s: %d live attack(s), %d mitigation(s) adopted", t->shard,
-	    t->prev, n > 0 ? n : 0, nm > 0 ? nm : 0);
+	    "shard %u taken over from %s: %d baseline series, %d live attack(s), %d mitigation(s) "
+	    "adopted", t->shard, t->prev, nb > 0 ? nb : 0, n > 0 ? n : 0, nm > 0 ? nm : 0);
 	pthread_mutex_lock(&c->lock);
 	c->adopted_attacks += n > 0 ? (uint64_t)n : 0;
 	c->adopted_mitigations += nm > 0 ? (uint64_t)nm : 0;

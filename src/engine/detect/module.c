@@ -582,34 +582,58 @@ detection_save(struct detection_ctx *d)
 	return store_commit(s);
 }
 
-/* Parse the saved names into the ctx's name table (so the first sync maps
- * saved ids onto the current table). Untrusted: from the store. */
+/* Parse a saved names blob (untrusted: from the store) into a table of n
+ * names (malloc'd into ret_names, *ret_n). */
 static int
-detection_parse_names(struct detection_ctx *d, const uint8_t *blob, size_t len)
+detection_names_parse(const uint8_t *blob, size_t len, char (**ret_names)[LIMIT_PO_NAME + 1],
+    uint32_t *ret_n)
 {
 	struct cursor c = cur_init(blob, len);
+	char (*names)[LIMIT_PO_NAME + 1];
 	uint32_t n;
 
+	*ret_names = NULL;
+	*ret_n = 0;
 	if (!cur_be32(&c, &n) || n > LIMIT_POS || n > cur_left(&c))
 		return -EINVAL;
-	d->names = calloc(n ? n : 1, sizeof(*d->names));
-	d->params = calloc(n ? n : 1, sizeof(*d->params));
-	if (d->names == NULL || d->params == NULL)
+	if ((names = calloc(n ? n : 1, sizeof(*names))) == NULL)
 		return -ENOMEM;
-	d->npos = n;
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *p = cur_ptr(&c);
 		const uint8_t *z = memchr(p, 0, cur_left(&c));
 		size_t l;
 
-		if (z == NULL || (l = (size_t)(z - p)) > LIMIT_PO_NAME)
+		if (z == NULL || (l = (size_t)(z - p)) > LIMIT_PO_NAME) {
+			free(names);
 			return -EINVAL;
-		memcpy(d->names[i], p, l);
-		d->names[i][l] = '\0';
+		}
+		memcpy(names[i], p, l);
+		names[i][l] = '\0';
 		(void)cur_skip(&c, l + 1);
-		d->params[i] = d->defaults;
 	}
-	return cur_empty(&c) ? 0 : -EINVAL;
+	if (!cur_empty(&c)) {
+		free(names);
+		return -EINVAL;
+	}
+	*ret_names = names;
+	*ret_n = n;
+	return 0;
+}
+
+/* Parse the saved names into the ctx's name table (so the first sync maps
+ * saved ids onto the current table). */
+static int
+detection_parse_names(struct detection_ctx *d, const uint8_t *blob, size_t len)
+{
+	int r;
+
+	if ((r = detection_names_parse(blob, len, &d->names, &d->npos)) < 0)
+		return r;
+	if ((d->params = calloc(d->npos ? d->npos : 1, sizeof(*d->params))) == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < d->npos; i++)
+		d->params[i] = d->defaults;
+	return 0;
 }
 
 static int
@@ -817,4 +841,102 @@ detection_adopt(struct detection_ctx *d, const uint8_t *blob, size_t len, decisi
 	if (len > LIMIT_DETECT_BLOB)
 		return -EINVAL;
 	return decision_adopt(d->dp, blob, len, keep, ctx, ret_rest, ret_rest_len);
+}
+
+int
+detection_adopt_map(const uint8_t *names, size_t len, decision_adopt_fn keep, void *ctx,
+    uint32_t **ret_map, uint32_t *ret_n)
+{
+	char (*tab)[LIMIT_PO_NAME + 1];
+	uint32_t n, *map;
+	int r;
+
+	*ret_map = NULL;
+	*ret_n = 0;
+	if ((r = detection_names_parse(names, len, &tab, &n)) < 0)
+		return r;
+	if ((map = calloc(n ? n : 1, sizeof(*map))) == NULL) {
+		free(tab);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (tab[i][0] == '\0' || !keep(ctx, tab[i], &map[i]))
+			map[i] = DETECT_PO_GONE;
+	free(tab);
+	*ret_map = map;
+	*ret_n = n;
+	return 0;
+}
+
+/* Read key of the adopted state; a missing key is an empty state. */
+static int
+detection_src_get(const struct detection_src *src, const char *key, void **ret, size_t *ret_len)
+{
+	int r = src->get(src->ctx, key, ret, ret_len);
+
+	if (r == 0 && *ret_len > LIMIT_DETECT_BLOB) {
+		free(*ret);
+		*ret = NULL;
+		return -EINVAL;
+	}
+	return r;
+}
+
+int
+detection_adopt_learned(struct detection_ctx *d, const struct detection_src *src,
+    decision_adopt_fn keep, void *ctx)
+{
+	uint8_t *rest[DETECT_NREGISTERED] = { 0 };
+	size_t rest_len[DETECT_NREGISTERED] = { 0 };
+	uint32_t *map = NULL, n = 0;
+	void *names = NULL, *blob;
+	size_t names_len, len;
+	char key[64];
+	int r, taken = 0;
+
+	if ((r = detection_src_get(src, "detect/pos", &names, &names_len)) < 0)
+		return r == -ENOENT ? 0 : r;
+	r = detection_adopt_map(names, names_len, keep, ctx, &map, &n);
+	free(names);
+	if (r < 0)
+		return r;
+	/* An id this engine has no PO under (keep() answered for another
+	 * table) is not adopted. */
+	for (uint32_t i = 0; i < n; i++)
+		if (map[i] != DETECT_PO_GONE && (map[i] >= d->npos || d->names[map[i]][0] == '\0'))
+			map[i] = DETECT_PO_GONE;
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++) {
+		const struct detect_ops *ops = detect_registry[i];
+
+		if (ops->adopt == NULL)
+			continue;
+		snprintf(key, sizeof(key), "detect/%s", ops->name);
+		if ((r = detection_src_get(src, key, &blob, &len)) < 0) {
+			if (r == -ENOENT)
+				continue;
+			goto out;
+		}
+		r = ops->adopt(d->det[i], blob, len, map, n, &rest[i], &rest_len[i]);
+		free(blob);
+		if (r < 0)
+			goto out;
+		taken += r;
+	}
+	/* Ours first, then theirs without what moved: a crash between the
+	 * two leaves a baseline in both places, never in neither. */
+	if (taken > 0 && (r = detection_save(d)) < 0)
+		goto out;
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++) {
+		if (rest[i] == NULL)
+			continue;
+		snprintf(key, sizeof(key), "detect/%s", detect_registry[i]->name);
+		if ((r = src->put(src->ctx, key, rest[i], rest_len[i])) < 0)
+			goto out;
+	}
+	r = taken;
+out:
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
+		free(rest[i]);
+	free(map);
+	return r;
 }
