@@ -541,19 +541,26 @@ detection_put(struct store *s, const char *name, uint8_t *blob, size_t len)
 /* The PO names by id, so a restart that numbers POs differently can map
  * the learned state back: NUL-separated names, "" for unused ids. */
 static int
-detection_save_names(struct detection_ctx *d, struct store *s)
+detection_names_blob(const struct detection_ctx *d, uint8_t **ret, size_t *ret_len)
 {
 	struct detect_buf b = { 0 };
-	uint8_t *blob;
-	size_t len;
-	int r;
 
 	detect_buf_u32(&b, d->npos);
 	for (uint32_t i = 0; i < d->npos; i++) {
 		detect_buf_bytes(&b, d->names[i], strlen(d->names[i]));
 		detect_buf_u8(&b, 0);
 	}
-	if ((r = detect_buf_take(&b, &blob, &len)) < 0)
+	return detect_buf_take(&b, ret, ret_len);
+}
+
+static int
+detection_save_names(struct detection_ctx *d, struct store *s)
+{
+	uint8_t *blob;
+	size_t len;
+	int r;
+
+	if ((r = detection_names_blob(d, &blob, &len)) < 0)
 		return r;
 	return detection_put(s, "pos", blob, len);
 }
@@ -939,4 +946,102 @@ out:
 		free(rest[i]);
 	free(map);
 	return r;
+}
+
+/* A detector's series of the POs map keeps (their ids unchanged), as a
+ * blob of its own: the detector's save, adopted into a fresh state. */
+static int
+detection_part(struct detection_ctx *d, size_t i, const uint32_t *map, uint8_t **ret,
+    size_t *ret_len)
+{
+	const struct detect_ops *ops = detect_registry[i];
+	struct detect_env env = { .params = detection_params, .emit = detection_emit, .ctx = d };
+	uint8_t *all = NULL, *rest = NULL;
+	size_t all_len, rest_len;
+	void *tmp = NULL;
+	int r, n;
+
+	if ((r = ops->save(d->det[i], &all, &all_len)) < 0 || (r = ops->new(&env, &tmp)) < 0)
+		goto out;
+	if ((r = ops->adopt(tmp, all, all_len, map, d->npos, &rest, &rest_len)) < 0)
+		goto out;
+	n = r;
+	if ((r = ops->save(tmp, ret, ret_len)) == 0)
+		r = n;
+out:
+	free(all);
+	free(rest);
+	if (tmp != NULL)
+		ops->free(tmp);
+	return r;
+}
+
+/* map[id] = id for this engine's POs keep() accepts, else gone. */
+static uint32_t *
+detection_keep_map(struct detection_ctx *d, decision_adopt_fn keep, void *ctx)
+{
+	uint32_t *map = calloc(d->npos ? d->npos : 1, sizeof(*map));
+
+	for (uint32_t i = 0; map != NULL && i < d->npos; i++) {
+		uint32_t id;
+
+		map[i] = d->names[i][0] != '\0' && keep(ctx, d->names[i], &id) && id == i ? i :
+		    DETECT_PO_GONE;
+	}
+	return map;
+}
+
+int
+detection_hand_off(struct detection_ctx *d, const struct detection_src *dst,
+    decision_adopt_fn keep, void *ctx, int *ret_series)
+{
+	uint32_t *map = detection_keep_map(d, keep, ctx);
+	uint8_t *blob = NULL;
+	size_t len;
+	char key[64];
+	int r, n = 0;
+
+	*ret_series = 0;
+	if (map == NULL)
+		return -ENOMEM;
+	if ((r = detection_names_blob(d, &blob, &len)) < 0 ||
+	    (r = dst->put(dst->ctx, "detect/pos", blob, len)) < 0)
+		goto out;
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++) {
+		if (detect_registry[i]->adopt == NULL)
+			continue;
+		free(blob);
+		blob = NULL;
+		if ((r = detection_part(d, i, map, &blob, &len)) < 0)
+			goto out;
+		*ret_series += r;
+		snprintf(key, sizeof(key), "detect/%s", detect_registry[i]->name);
+		if ((r = dst->put(dst->ctx, key, blob, len)) < 0)
+			goto out;
+	}
+	free(blob);
+	blob = NULL;
+	if ((r = n = decision_save_some(d->dp, keep, ctx, &blob, &len)) < 0 ||
+	    (r = dst->put(dst->ctx, "detect/decision", blob, len)) < 0)
+		goto out;
+	r = n;
+out:
+	free(blob);
+	free(map);
+	return r;
+}
+
+void
+detection_drop(struct detection_ctx *d, decision_adopt_fn keep, void *ctx)
+{
+	for (uint32_t i = 0; i < d->npos; i++) {
+		uint32_t id;
+
+		if (d->names[i][0] == '\0' || !keep(ctx, d->names[i], &id))
+			continue;
+		for (size_t k = 0; k < DETECT_NREGISTERED; k++)
+			if (detect_registry[k]->adopt != NULL)
+				detect_registry[k]->forget_po(d->det[k], i);
+	}
+	(void)decision_drop(d->dp, keep, ctx);
 }

@@ -127,4 +127,19 @@ struct detection_src {
 int detection_adopt_learned(struct detection_ctx *d, const struct detection_src *src,
     decision_adopt_fn keep, void *ctx);
 
+/*
+ * Cluster: hand the state of the POs keep() accepts to another engine (a
+ * shard given back on rebalance). detection_hand_off() writes through dst
+ * what detection_adopt_learned() and detection_adopt() read: "detect/pos"
+ * (this engine's names by id), each learning detector's "detect/<name>"
+ * holding only those POs' series, and "detect/decision" holding only their
+ * live attacks; this state is unchanged. Returns the number of live
+ * attacks written, or a negative errno. Once what it wrote is safe,
+ * detection_drop() forgets those POs' series and attacks without a word
+ * (no attack ends here: the taker ends them and withdraws their rules).
+ */
+int detection_hand_off(struct detection_ctx *d, const struct detection_src *dst,
+    decision_adopt_fn keep, void *ctx, int *ret_series);
+void detection_drop(struct detection_ctx *d, decision_adopt_fn keep, void *ctx);
+
 #endif
