@@ -8,7 +8,9 @@
  * series move with their numbers intact and stay learned, the others and
  * POs the adopter does not know stay behind, adopting twice moves nothing
  * twice, a malformed blob or names map is refused whole, and a series the
- * adopter learned itself more recently is kept. */
+ * adopter learned itself more recently is kept. A hand-over on rebalance
+ * (decision_save_some(), decision_drop()): the giver's attacks of the
+ * shard leave it without a state change and arrive with their ids. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -131,6 +133,64 @@ test_adopt(void **state)
 	decision_free(a2);
 	free(blob);
 
+	decision_free(a);
+	decision_free(b);
+}
+
+static unsigned changes;
+
+static void
+h_changed(void *ctx, const struct decision_attack *a, enum decision_state old)
+{
+	(void)ctx;
+	(void)a;
+	(void)old;
+	changes++;
+}
+
+/* A hand-over: the giver writes the shard's live attacks alone
+ * (decision_save_some()) and drops them without a word (decision_drop():
+ * no state change reaches mitigation, so no rule is withdrawn); the taker
+ * adopts them with their ids, the giver's other attacks stay. */
+static void
+test_hand_over_attacks(void **state)
+{
+	struct decision_hooks hooks = { .params = h_params, .po_name = a_name,
+		.changed = h_changed };
+	struct decision *a, *b;
+	const struct decision_attack *x;
+	uint8_t *blob, *rest;
+	size_t len, rest_len;
+	unsigned before;
+
+	(void)state;
+	dparams_default(&params);
+	assert_int_equal(decision_new(&hooks, &a), 0);
+	assert_int_equal(decision_new(&hooks, &b), 0);
+	decision_id_base(a, BLOCK_A);
+	decision_id_base(b, BLOCK_B);
+	attack(a, 1, 100);
+	attack(a, 3, 100);
+	assert_int_equal(decision_save_some(a, keep_po1, NULL, &blob, &len), 1);
+	before = changes;
+	assert_int_equal(decision_drop(a, keep_po1, NULL), 1);
+	assert_int_equal(changes, before);
+	assert_int_equal(decision_live_count(a), 1);
+	assert_null(decision_get(a, BLOCK_A));
+	assert_non_null(decision_get(a, BLOCK_A + 1));
+	/* the taker (ids of its own block) adopts it under a's id */
+	assert_int_equal(decision_adopt(b, blob, len, keep_po1, NULL, &rest, &rest_len), 1);
+	x = decision_get(b, BLOCK_A);
+	assert_non_null(x);
+	assert_int_equal(x->po_id, 101);
+	assert_int_equal(x->state, DECISION_DECLARED);
+	free(rest);
+	free(blob);
+	/* nothing left of po1 to hand over twice */
+	assert_int_equal(decision_save_some(a, keep_po1, NULL, &blob, &len), 0);
+	assert_int_equal(decision_adopt(b, blob, len, keep_po1, NULL, &rest, &rest_len), 0);
+	free(rest);
+	free(blob);
 	decision_free(a);
 	decision_free(b);
 }
@@ -429,6 +489,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adopt),
+		cmocka_unit_test(test_hand_over_attacks),
 		cmocka_unit_test(test_baseline_moves),
 		cmocka_unit_test(test_baseline_own_learned),
 		cmocka_unit_test(test_baseline_hostile),
