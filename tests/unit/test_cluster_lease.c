@@ -259,10 +259,60 @@ test_split_and_failover(void **state)
 	clnats_library_close();
 }
 
+static int asked = -1;
+
+static void
+on_give(void *ctx, uint32_t shard)
+{
+	(void)ctx;
+	asked = (int)shard;
+}
+
+/* With a hand-off: the shard given back on rebalance stays held (fenced)
+ * until the engine says its state was handed off, then goes to the other. */
+static void
+test_hand_over(void **state)
+{
+	struct engine_t a, b;
+	uint32_t sb[SHARDS];
+	uint32_t s;
+
+	(void)state;
+	engine_open(&a, "ha");
+	lease_on_give(a.l, on_give);
+	lease_step(a.l, now());
+	engine_open(&b, "hb");
+	lease_step(b.l, now());
+	lease_step(a.l, now());		/* sees b: one shard to give */
+	assert_true(asked >= 0);
+	s = (uint32_t)asked;
+	asked = -1;
+	assert_false(lease_holds(a.l, s, now(), NULL));	/* fenced at once */
+	for (int i = 0; i < 3; i++) {
+		lease_step(b.l, now());
+		lease_step(a.l, now());
+	}
+	assert_int_equal(asked, -1);			/* one at a time */
+	assert_int_equal(owned(&b, sb), 0);		/* still a's: b cannot take it */
+	assert_int_equal(a.lost, 0);
+	assert_true(lease_hand_begin(a.l, s));
+	lease_given(a.l, s);
+	lease_step(a.l, now());				/* released */
+	assert_int_equal(a.lost, 1);
+	assert_false(lease_hand_begin(a.l, s));		/* no longer being given */
+	lease_step(b.l, now());
+	assert_int_equal(owned(&b, sb), 1);
+	assert_int_equal(sb[0], s);
+	assert_string_equal(b.prev, "ha");
+	engine_close(&a, true);
+	engine_close(&b, true);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hand_over),
 		cmocka_unit_test(test_split_and_failover),
 	};
 

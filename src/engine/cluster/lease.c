@@ -12,18 +12,27 @@
 #include "common/log.h"
 
 #define LEASE_NS_PER_S UINT64_C(1000000000)
+/* A hand-off the engine's loop has not finished in this long is abandoned
+ * (the shard is given back without it): a stalled loop must not keep a
+ * shard from the engine that joined. */
+#define LEASE_GIVE_MAX_S 10u
 
 struct lease_shard {
 	bool owned;
 	uint64_t rev;		/* the revision we wrote last: the fencing token */
 	uint64_t renewed_ns;	/* when that write was acknowledged */
 	char holder[CLUSTER_NAME_MAX + 1];	/* not owned: who held it last we looked */
+	bool giving;		/* owned, fenced, its state being handed off */
+	bool handing;		/* ... the hand-off has begun: wait for it */
+	bool given;		/* ... and handed off: delete the key */
+	uint64_t giving_ns;	/* when the hand-off was asked for */
 };
 
 struct lease {
 	const struct cluster_conf *cc;
 	struct clnats *n;
 	lease_change_fn fn;
+	lease_give_fn give_fn;
 	void *ctx;
 	uint64_t ttl_ns;
 	uint64_t hb_rev;
@@ -68,6 +77,8 @@ lease_set(struct lease *l, uint32_t s, bool owned, uint64_t rev, uint64_t now_ns
 	pthread_mutex_lock(&l->lock);
 	was = l->shard[s].owned;
 	l->shard[s].owned = owned;
+	if (!owned)
+		l->shard[s].giving = l->shard[s].handing = l->shard[s].given = false;
 	l->shard[s].rev = rev;
 	l->shard[s].renewed_ns = now_ns;
 	pthread_mutex_unlock(&l->lock);
@@ -148,16 +159,48 @@ lease_step(struct lease *l, uint64_t now_ns)
 		if (l->shard[s].owned)
 			owned++;
 	}
-	/* Give one back while holding more than the fair share. */
+	/* Give one back while holding more than the fair share; with a
+	 * hand-off, once its state is handed off (or the wait is over). */
+	for (uint32_t s = 0; s < n; s++) {
+		bool giving, given;
+
+		pthread_mutex_lock(&l->lock);
+		giving = l->shard[s].owned && l->shard[s].giving;
+		given = l->shard[s].given || (!l->shard[s].handing &&
+		    now_ns - l->shard[s].giving_ns >= (uint64_t)LEASE_GIVE_MAX_S * LEASE_NS_PER_S);
+		if (given)
+			l->shard[s].giving = false;	/* a late lease_hand_begin() says no */
+		pthread_mutex_unlock(&l->lock);
+		if (!giving)
+			continue;
+		if (given) {
+			lease_set(l, s, false, 0, 0);
+			lease_key(key, sizeof(key), s);
+			(void)clnats_kv_delete(l->n, key);
+			owned--;
+		}
+		goto take;	/* one at a time */
+	}
 	for (uint32_t s = 0; s < n && owned > want; s++) {
 		if (!l->shard[s].owned)
 			continue;
+		if (l->give_fn != NULL) {
+			pthread_mutex_lock(&l->lock);
+			l->shard[s].giving = true;
+			l->shard[s].handing = l->shard[s].given = false;
+			l->shard[s].giving_ns = now_ns;
+			pthread_mutex_unlock(&l->lock);
+			log_info("cluster: handing shard %u over (more than the fair share)", s);
+			l->give_fn(l->ctx, s);
+			break;
+		}
 		lease_set(l, s, false, 0, 0);
 		lease_key(key, sizeof(key), s);
 		(void)clnats_kv_delete(l->n, key);
 		owned--;
 		break;
 	}
+take:
 	/* Take free shards up to the fair share, each engine starting at a
 	 * place of its own so they do not all race for shard 0. */
 	start = cluster_shard_of(l->cc->instance, n);
@@ -182,6 +225,37 @@ lease_step(struct lease *l, uint64_t now_ns)
 	}
 }
 
+void
+lease_on_give(struct lease *l, lease_give_fn fn)
+{
+	l->give_fn = fn;
+}
+
+bool
+lease_hand_begin(struct lease *l, uint32_t shard)
+{
+	bool ok;
+
+	if (shard >= l->cc->shards)
+		return false;
+	pthread_mutex_lock(&l->lock);
+	ok = l->shard[shard].owned && l->shard[shard].giving;
+	l->shard[shard].handing = ok;
+	pthread_mutex_unlock(&l->lock);
+	return ok;
+}
+
+void
+lease_given(struct lease *l, uint32_t shard)
+{
+	if (shard >= l->cc->shards)
+		return;
+	pthread_mutex_lock(&l->lock);
+	if (l->shard[shard].giving)
+		l->shard[shard].given = true;
+	pthread_mutex_unlock(&l->lock);
+}
+
 bool
 lease_holds(struct lease *l, uint32_t shard, uint64_t now_ns, uint64_t *ret_rev)
 {
@@ -190,7 +264,8 @@ lease_holds(struct lease *l, uint32_t shard, uint64_t now_ns, uint64_t *ret_rev)
 	if (shard >= l->cc->shards)
 		return false;
 	pthread_mutex_lock(&l->lock);
-	ok = l->shard[shard].owned && now_ns - l->shard[shard].renewed_ns + LEASE_NS_PER_S < l->ttl_ns;
+	ok = l->shard[shard].owned && !l->shard[shard].giving &&
+	    now_ns - l->shard[shard].renewed_ns + LEASE_NS_PER_S < l->ttl_ns;
 	if (ret_rev != NULL)
 		*ret_rev = ok ? l->shard[shard].rev : 0;
 	pthread_mutex_unlock(&l->lock);

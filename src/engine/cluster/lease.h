@@ -43,6 +43,24 @@ void lease_free(struct lease *l, bool release);
 /* One round: heartbeat, renew, give back, take; now_ns monotonic. */
 void lease_step(struct lease *l, uint64_t now_ns);
 
+/*
+ * Hand-over on rebalance (optional): with fn set, a shard given back
+ * because another engine joined is first announced, fn(ctx, shard) on the
+ * worker thread, and stays held (renewed, so no other engine takes it)
+ * but fenced (lease_holds() says no: the engine stops acting on it) until
+ * lease_given(l, shard) says its state was handed off; the key is deleted
+ * at the next step after that, so the taker finds the hand-off. One shard
+ * is handed at a time; one not handed within LEASE_GIVE_MAX_S is given back
+ * anyway. lease_given() is safe from any thread.
+ */
+typedef void (*lease_give_fn)(void *ctx, uint32_t shard);
+void lease_on_give(struct lease *l, lease_give_fn fn);
+/* The hand-off of shard starts (the loop thread): false if the shard is
+ * not being given any more (lost, or given up waiting); once true, the
+ * shard stays held until lease_given(). */
+bool lease_hand_begin(struct lease *l, uint32_t shard);
+void lease_given(struct lease *l, uint32_t shard);
+
 bool lease_holds(struct lease *l, uint32_t shard, uint64_t now_ns, uint64_t *ret_rev);
 /* Shards held now, the live engines seen at the last step. */
 unsigned lease_owned(struct lease *l, uint32_t *out, unsigned max);

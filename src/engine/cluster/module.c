@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "engine/api/server.h"
 #include "engine/cluster/deltas.h"
+#include "engine/cluster/handoff.h"
 #include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
 #ifdef HAVE_NATS
@@ -49,9 +50,11 @@ struct cluster_q {
 	unsigned cap, head, n;
 };
 
-/* A shard won from a dead engine, whose state is to be adopted. */
+/* A shard won, whose state is to be adopted (from a hand-off, or from
+ * prev's state when dead), or one to hand over (give). */
 struct cluster_takeover {
 	uint32_t shard;
+	bool give, dead;
 	char prev[CLUSTER_NAME_MAX + 1];
 };
 
@@ -434,6 +437,24 @@ cluster_on_msg(void *ctx, const void *data, size_t len)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Queue a take-over or a hand-over for the loop thread. */
+static void
+cluster_queue(struct cluster *c, struct cluster_takeover t, const char *prev)
+{
+	snprintf(t.prev, sizeof(t.prev), "%s", prev);
+	pthread_mutex_lock(&c->lock);
+	if (c->ntakeovers < 2 * c->conf.shards)
+		c->takeovers[c->ntakeovers++] = t;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A shard to give back (rebalance): the loop hands its state off first. */
+static void
+cluster_on_give(void *ctx, uint32_t shard)
+{
+	cluster_queue(ctx, (struct cluster_takeover){ .shard = shard, .give = true }, "");
+}
+
 static void
 cluster_on_lease(void *ctx, uint32_t shard, bool owned, const char *prev)
 {
@@ -446,21 +467,12 @@ cluster_on_lease(void *ctx, uint32_t shard, bool owned, const char *prev)
 		c->subs[shard] = NULL;
 		return;
 	}
-	/* Won from an engine that is gone (its engine.<name> key expired):
-	 * its live attacks and mitigations of the shard are adopted by the
-	 * loop (cluster_tick). One still alive gave the shard back on
-	 * purpose and finishes its own attacks. */
+	/* The loop (cluster_tick) adopts what was left for the shard: a
+	 * hand-off (a shard given back on rebalance), and the state of an
+	 * engine that is gone (its engine.<name> key expired). */
 	snprintf(key, sizeof(key), "engine.%s", prev);
-	if (prev[0] != '\0' && clnats_kv_get(c->nats, key, v, sizeof(v)) == -ENOENT) {
-		pthread_mutex_lock(&c->lock);
-		if (c->ntakeovers < c->conf.shards) {
-			c->takeovers[c->ntakeovers].shard = shard;
-			snprintf(c->takeovers[c->ntakeovers].prev, sizeof(c->takeovers[0].prev), "%s",
-			    prev);
-			c->ntakeovers++;
-		}
-		pthread_mutex_unlock(&c->lock);
-	}
+	cluster_queue(c, (struct cluster_takeover){ .shard = shard, .dead = prev[0] != '\0' &&
+	    clnats_kv_get(c->nats, key, v, sizeof(v)) == -ENOENT }, prev);
 	pthread_mutex_lock(&c->lock);
 	c->epoch[shard]++;
 	pthread_mutex_unlock(&c->lock);
@@ -641,7 +653,7 @@ cluster_init(struct engine *e, void **ret_state)
 			goto fail;
 	} else {
 		if ((c->streams = calloc(CLUSTER_MAX_STREAMS, sizeof(*c->streams))) == NULL ||
-		    (c->takeovers = calloc(c->conf.shards, sizeof(*c->takeovers))) == NULL ||
+		    (c->takeovers = calloc(2 * c->conf.shards, sizeof(*c->takeovers))) == NULL ||
 		    (c->epoch = calloc(c->conf.shards, sizeof(*c->epoch))) == NULL ||
 #ifdef HAVE_NATS
 		    (c->subs = calloc(c->conf.shards, sizeof(*c->subs))) == NULL ||
@@ -675,6 +687,8 @@ cluster_start(void *state)
 	if (c->conf.role == CLUSTER_ENGINE &&
 	    (r = lease_new(&c->conf, c->nats, cluster_on_lease, c, &c->lease)) < 0)
 		return r;
+	if (c->lease != NULL)
+		lease_on_give(c->lease, cluster_on_give);
 	if ((r = pthread_create(&c->thread, NULL, cluster_run, c)) != 0)
 		return -r;
 	c->thread_started = true;
@@ -766,59 +780,151 @@ cluster_prev_put(struct cluster *c, const char *prev, const char *key, const voi
 	return r;
 }
 
+/* The adopted state: the keys under prefix of instance inst's namespace
+ * ("": its state; handoff_prefix(): a shard it handed over). */
+struct cluster_prev {
+	struct cluster *c;
+	const char *inst;
+	const char *prefix;
+};
+
+static int
+cluster_prev_get_cb(void *ctx, const char *key, void **ret, size_t *ret_len)
+{
+	struct cluster_prev *p = ctx;
+	char k[HANDOFF_PREFIX_MAX + 64];
+
+	snprintf(k, sizeof(k), "%s%s", p->prefix, key);
+	return cluster_prev_get(p->c, p->inst, k, ret, ret_len);
+}
+
+static int
+cluster_prev_put_cb(void *ctx, const char *key, const void *val, size_t len)
+{
+	struct cluster_prev *p = ctx;
+	char k[HANDOFF_PREFIX_MAX + 64];
+
+	snprintf(k, sizeof(k), "%s%s", p->prefix, key);
+	return cluster_prev_put(p->c, p->inst, k, val, len);
+}
+
 /*
- * Adopt what the dead engine prev left in the shared store for shard:
- * first its live attacks (they keep their ids), then its mitigations of
- * them (the rules stay; this engine withdraws them when the attacks end).
- * Each is moved: written back to prev's namespace without what was taken,
- * so prev, if it comes back, does not act on them again.
+ * Adopt what instance inst left for the shard under prefix: first the
+ * learned baselines of its POs (detection_adopt_learned: the new owner
+ * does not learn them again), then its live attacks (they keep their ids),
+ * then its mitigations of them (the rules stay; this engine withdraws them
+ * when the attacks end). Each is moved: this engine's state is saved, then
+ * inst's written back without what was taken, so inst, if it comes back,
+ * does not act on them again and nobody adopts them twice. Adds to
+ * ret[3]: series, attacks, mitigations.
  */
 static void
-cluster_take_over(struct cluster *c, const struct cluster_takeover *t)
+cluster_adopt_from(struct cluster *c, uint32_t shard, const char *inst, const char *prefix,
+    int ret[3])
 {
-	struct cluster_adopt a = { .c = c, .shard = t->shard };
+	struct cluster_adopt a = { .c = c, .shard = shard };
+	struct cluster_prev p = { .c = c, .inst = inst, .prefix = prefix };
+	struct detection_src src = { .get = cluster_prev_get_cb, .put = cluster_prev_put_cb, .ctx = &p };
 	void *blob = NULL;
 	size_t len = 0;
 	uint8_t *rest = NULL;
 	size_t rest_len = 0;
 	char *text, *mrest = NULL;
-	int n = 0, nm = 0, r;
+	int n = 0, nm = 0, nb;
 
-	if (c->det == NULL)
-		return;
-	if ((r = cluster_prev_get(c, t->prev, "detect/decision", &blob, &len)) == 0) {
+	if ((nb = detection_adopt_learned(c->det, &src, cluster_adopt_keep, &a)) < 0)
+		log_warnx("cluster: shard %u: adopting the baselines of %s: %s", shard, inst,
+		    strerror(-nb));
+	if (cluster_prev_get_cb(&p, "detect/decision", &blob, &len) == 0) {
 		n = detection_adopt(c->det, blob, len, cluster_adopt_keep, &a, &rest, &rest_len);
-		if (n > 0) {
-			(void)cluster_prev_put(c, t->prev, "detect/decision", rest, rest_len);
-			(void)detection_save(c->det);
-		}
+		if (n > 0 && detection_save(c->det) == 0)
+			(void)cluster_prev_put_cb(&p, "detect/decision", rest, rest_len);
 		free(rest);
 		free(blob);
 		blob = NULL;
 	}
 	if (n > 0 && c->mit != NULL &&
-	    cluster_prev_get(c, t->prev, "mitigate/state", &blob, &len) == 0 &&
+	    cluster_prev_get_cb(&p, "mitigate/state", &blob, &len) == 0 &&
 	    (text = malloc(len + 1)) != NULL) {
 		memcpy(text, blob, len);
 		text[len] = '\0';
 		nm = mitigation_adopt(c->mit, text, cluster_adopt_keep_mit, &a, &mrest);
 		if (nm > 0 && mrest != NULL)
-			(void)cluster_prev_put(c, t->prev, "mitigate/state", mrest, strlen(mrest));
+			(void)cluster_prev_put_cb(&p, "mitigate/state", mrest, strlen(mrest));
 		free(mrest);
 		free(text);
 	}
 	free(blob);
 	if (n < 0)
-		log_warnx("cluster: shard %u: adopting the attacks of %s: %s", t->shard, t->prev,
+		log_warnx("cluster: shard %u: adopting the attacks of %s: %s", shard, inst,
 		    strerror(-n));
-	log_info("cluster: shard %u taken over from %s: %d live attack(s), %d mitigation(s) adopted",
-	    t->shard, t->prev, n > 0 ? n : 0, nm > 0 ? nm : 0);
-	flight_record(engine_flight(c->e), "cluster", "cluster.takeover", NULL,
-	    "shard %u taken over from %s: %d live attack(s), %d mitigation(s) adopted", t->shard,
-	    t->prev, n > 0 ? n : 0, nm > 0 ? nm : 0);
+	ret[0] += nb > 0 ? nb : 0;
+	ret[1] += n > 0 ? n : 0;
+	ret[2] += nm > 0 ? nm : 0;
+}
+
+/* Give shard back (rebalance): hand its state off, then let the lease go. */
+static void
+cluster_give(struct cluster *c, uint32_t shard)
+{
+	struct cluster_adopt a = { .c = c, .shard = shard };
+	struct handoff_count n;
+	int r;
+
+#ifdef HAVE_NATS
+	if (!lease_hand_begin(c->lease, shard))
+		return;		/* lost meanwhile, or given up waiting */
+#endif
+	if (c->det != NULL && (r = handoff_give(engine_store(c->e), c->det, c->mit, shard,
+	    cluster_adopt_keep, cluster_adopt_keep_mit, &a, &n)) < 0) {
+		log_warnx("cluster: shard %u: handing it over: %s; it goes without its state",
+		    shard, strerror(-r));
+	} else if (c->det != NULL) {
+		log_info("cluster: shard %u handed over: %d baseline series, %d live attack(s), "
+		    "%d mitigation(s)", shard, n.series, n.attacks, n.mitigations);
+		flight_record(engine_flight(c->e), "lifecycle", "cluster.handoff", NULL,
+		    "shard %u handed over: %d baseline series, %d live attack(s), %d mitigation(s)",
+		    shard, n.series, n.attacks, n.mitigations);
+	}
+#ifdef HAVE_NATS
+	lease_given(c->lease, shard);
+#endif
+}
+
+/*
+ * A shard won: adopt what was left for it. A hand-off of its previous
+ * holder (a shard given back on rebalance), one of this engine's own that
+ * nobody took (it gave the shard, the taker died before adopting), and,
+ * if the previous holder is dead, what its state holds for the shard.
+ */
+static void
+cluster_take_over(struct cluster *c, const struct cluster_takeover *t)
+{
+	char prefix[HANDOFF_PREFIX_MAX];
+	int n[3] = { 0, 0, 0 };
+
+	if (t->give) {
+		cluster_give(c, t->shard);
+		return;
+	}
+	if (c->det == NULL)
+		return;
+	handoff_prefix(prefix, sizeof(prefix), t->shard);
+	cluster_adopt_from(c, t->shard, c->conf.instance, prefix, n);
+	if (t->prev[0] != '\0' && strcmp(t->prev, c->conf.instance) != 0)
+		cluster_adopt_from(c, t->shard, t->prev, prefix, n);
+	if (t->dead)
+		cluster_adopt_from(c, t->shard, t->prev, "", n);
+	if (!t->dead && n[0] + n[1] + n[2] == 0)
+		return;
+	log_info("cluster: shard %u taken over from %s: %d baseline series, %d live attack(s), "
+	    "%d mitigation(s) adopted", t->shard, t->prev[0] ? t->prev : "(none)", n[0], n[1], n[2]);
+	flight_record(engine_flight(c->e), "lifecycle", "cluster.takeover", NULL,
+	    "shard %u taken over from %s: %d baseline series, %d live attack(s), %d mitigation(s) "
+	    "adopted", t->shard, t->prev[0] ? t->prev : "(none)", n[0], n[1], n[2]);
 	pthread_mutex_lock(&c->lock);
-	c->adopted_attacks += n > 0 ? (uint64_t)n : 0;
-	c->adopted_mitigations += nm > 0 ? (uint64_t)nm : 0;
+	c->adopted_attacks += (uint64_t)n[1];
+	c->adopted_mitigations += (uint64_t)n[2];
 	pthread_mutex_unlock(&c->lock);
 }
 

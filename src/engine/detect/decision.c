@@ -859,3 +859,47 @@ out:
 	decision_free(tmp);
 	return r < 0 ? r : n;
 }
+
+int
+decision_save_some(const struct decision *dp, decision_adopt_fn keep, void *ctx,
+    uint8_t **ret_blob, size_t *ret_len)
+{
+	struct detect_buf b = { 0 };
+	uint32_t n = 0;
+	uint32_t id;
+	int r;
+
+	for (size_t i = 0; i < dp->nlive; i++)
+		n += keep(ctx, dp->live[i]->a.po, &id);
+	detect_buf_u32(&b, DECISION_BLOB_MAGIC);
+	detect_buf_u64(&b, dp->next_id);
+	detect_buf_u32(&b, n);
+	detect_buf_u32(&b, 0);
+	for (size_t i = 0; i < dp->nlive; i++)
+		if (keep(ctx, dp->live[i]->a.po, &id))
+			decision_save_attack(&b, &dp->live[i]->a);
+	if ((r = detect_buf_take(&b, ret_blob, ret_len)) < 0)
+		return r;
+	return (int)n;
+}
+
+int
+decision_drop(struct decision *dp, decision_adopt_fn keep, void *ctx)
+{
+	size_t w = 0;
+	int n = 0;
+
+	for (size_t i = 0; i < dp->nlive; i++) {
+		struct decision_live *l = dp->live[i];
+		uint32_t id;
+
+		if (keep(ctx, l->a.po, &id)) {
+			decision_live_free(l);
+			n++;
+		} else {
+			dp->live[w++] = l;
+		}
+	}
+	dp->nlive = w;
+	return n;
+}

@@ -178,6 +178,15 @@ typedef bool (*decision_adopt_fn)(void *ctx, const char *po, uint32_t *ret_po_id
 int decision_adopt(struct decision *dp, const uint8_t *src, size_t len, decision_adopt_fn keep,
     void *ctx, uint8_t **ret_rest, size_t *ret_rest_len);
 
+/* Cluster hand-over: a decision_save() blob of the live attacks of the
+ * POs keep() accepts only (no history). Returns their number. */
+int decision_save_some(const struct decision *dp, decision_adopt_fn keep, void *ctx,
+    uint8_t **ret_blob, size_t *ret_len);
+/* Cluster hand-over: drop the live attacks of the POs keep() accepts
+ * without a word (no hooks: their mitigations are handed over with them,
+ * another instance ends them). Returns the number dropped. */
+int decision_drop(struct decision *dp, decision_adopt_fn keep, void *ctx);
+
 const char *decision_state_name(enum decision_state s);
 const char *decision_type_name(enum decision_type t);
 

@@ -541,19 +541,26 @@ detection_put(struct store *s, const char *name, uint8_t *blob, size_t len)
 /* The PO names by id, so a restart that numbers POs differently can map
  * the learned state back: NUL-separated names, "" for unused ids. */
 static int
-detection_save_names(struct detection_ctx *d, struct store *s)
+detection_names_blob(const struct detection_ctx *d, uint8_t **ret, size_t *ret_len)
 {
 	struct detect_buf b = { 0 };
-	uint8_t *blob;
-	size_t len;
-	int r;
 
 	detect_buf_u32(&b, d->npos);
 	for (uint32_t i = 0; i < d->npos; i++) {
 		detect_buf_bytes(&b, d->names[i], strlen(d->names[i]));
 		detect_buf_u8(&b, 0);
 	}
-	if ((r = detect_buf_take(&b, &blob, &len)) < 0)
+	return detect_buf_take(&b, ret, ret_len);
+}
+
+static int
+detection_save_names(struct detection_ctx *d, struct store *s)
+{
+	uint8_t *blob;
+	size_t len;
+	int r;
+
+	if ((r = detection_names_blob(d, &blob, &len)) < 0)
 		return r;
 	return detection_put(s, "pos", blob, len);
 }
@@ -582,34 +589,58 @@ detection_save(struct detection_ctx *d)
 	return store_commit(s);
 }
 
-/* Parse the saved names into the ctx's name table (so the first sync maps
- * saved ids onto the current table). Untrusted: from the store. */
+/* Parse a saved names blob (untrusted: from the store) into a table of n
+ * names (malloc'd into ret_names, *ret_n). */
 static int
-detection_parse_names(struct detection_ctx *d, const uint8_t *blob, size_t len)
+detection_names_parse(const uint8_t *blob, size_t len, char (**ret_names)[LIMIT_PO_NAME + 1],
+    uint32_t *ret_n)
 {
 	struct cursor c = cur_init(blob, len);
+	char (*names)[LIMIT_PO_NAME + 1];
 	uint32_t n;
 
+	*ret_names = NULL;
+	*ret_n = 0;
 	if (!cur_be32(&c, &n) || n > LIMIT_POS || n > cur_left(&c))
 		return -EINVAL;
-	d->names = calloc(n ? n : 1, sizeof(*d->names));
-	d->params = calloc(n ? n : 1, sizeof(*d->params));
-	if (d->names == NULL || d->params == NULL)
+	if ((names = calloc(n ? n : 1, sizeof(*names))) == NULL)
 		return -ENOMEM;
-	d->npos = n;
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *p = cur_ptr(&c);
 		const uint8_t *z = memchr(p, 0, cur_left(&c));
 		size_t l;
 
-		if (z == NULL || (l = (size_t)(z - p)) > LIMIT_PO_NAME)
+		if (z == NULL || (l = (size_t)(z - p)) > LIMIT_PO_NAME) {
+			free(names);
 			return -EINVAL;
-		memcpy(d->names[i], p, l);
-		d->names[i][l] = '\0';
+		}
+		memcpy(names[i], p, l);
+		names[i][l] = '\0';
 		(void)cur_skip(&c, l + 1);
-		d->params[i] = d->defaults;
 	}
-	return cur_empty(&c) ? 0 : -EINVAL;
+	if (!cur_empty(&c)) {
+		free(names);
+		return -EINVAL;
+	}
+	*ret_names = names;
+	*ret_n = n;
+	return 0;
+}
+
+/* Parse the saved names into the ctx's name table (so the first sync maps
+ * saved ids onto the current table). */
+static int
+detection_parse_names(struct detection_ctx *d, const uint8_t *blob, size_t len)
+{
+	int r;
+
+	if ((r = detection_names_parse(blob, len, &d->names, &d->npos)) < 0)
+		return r;
+	if ((d->params = calloc(d->npos ? d->npos : 1, sizeof(*d->params))) == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < d->npos; i++)
+		d->params[i] = d->defaults;
+	return 0;
 }
 
 static int
@@ -817,4 +848,200 @@ detection_adopt(struct detection_ctx *d, const uint8_t *blob, size_t len, decisi
 	if (len > LIMIT_DETECT_BLOB)
 		return -EINVAL;
 	return decision_adopt(d->dp, blob, len, keep, ctx, ret_rest, ret_rest_len);
+}
+
+int
+detection_adopt_map(const uint8_t *names, size_t len, decision_adopt_fn keep, void *ctx,
+    uint32_t **ret_map, uint32_t *ret_n)
+{
+	char (*tab)[LIMIT_PO_NAME + 1];
+	uint32_t n, *map;
+	int r;
+
+	*ret_map = NULL;
+	*ret_n = 0;
+	if ((r = detection_names_parse(names, len, &tab, &n)) < 0)
+		return r;
+	if ((map = calloc(n ? n : 1, sizeof(*map))) == NULL) {
+		free(tab);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (tab[i][0] == '\0' || !keep(ctx, tab[i], &map[i]))
+			map[i] = DETECT_PO_GONE;
+	free(tab);
+	*ret_map = map;
+	*ret_n = n;
+	return 0;
+}
+
+/* Read key of the adopted state; a missing key is an empty state. */
+static int
+detection_src_get(const struct detection_src *src, const char *key, void **ret, size_t *ret_len)
+{
+	int r = src->get(src->ctx, key, ret, ret_len);
+
+	if (r == 0 && *ret_len > LIMIT_DETECT_BLOB) {
+		free(*ret);
+		*ret = NULL;
+		return -EINVAL;
+	}
+	return r;
+}
+
+int
+detection_adopt_learned(struct detection_ctx *d, const struct detection_src *src,
+    decision_adopt_fn keep, void *ctx)
+{
+	uint8_t *rest[DETECT_NREGISTERED] = { 0 };
+	size_t rest_len[DETECT_NREGISTERED] = { 0 };
+	uint32_t *map = NULL, n = 0;
+	void *names = NULL, *blob;
+	size_t names_len, len;
+	char key[64];
+	int r, taken = 0;
+
+	if ((r = detection_src_get(src, "detect/pos", &names, &names_len)) < 0)
+		return r == -ENOENT ? 0 : r;
+	r = detection_adopt_map(names, names_len, keep, ctx, &map, &n);
+	free(names);
+	if (r < 0)
+		return r;
+	/* An id this engine has no PO under (keep() answered for another
+	 * table) is not adopted. */
+	for (uint32_t i = 0; i < n; i++)
+		if (map[i] != DETECT_PO_GONE && (map[i] >= d->npos || d->names[map[i]][0] == '\0'))
+			map[i] = DETECT_PO_GONE;
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++) {
+		const struct detect_ops *ops = detect_registry[i];
+
+		if (ops->adopt == NULL)
+			continue;
+		snprintf(key, sizeof(key), "detect/%s", ops->name);
+		if ((r = detection_src_get(src, key, &blob, &len)) < 0) {
+			if (r == -ENOENT)
+				continue;
+			goto out;
+		}
+		r = ops->adopt(d->det[i], blob, len, map, n, &rest[i], &rest_len[i]);
+		free(blob);
+		if (r < 0)
+			goto out;
+		taken += r;
+	}
+	/* Ours first, then theirs without what moved: a crash between the
+	 * two leaves a baseline in both places, never in neither. */
+	if (taken > 0 && (r = detection_save(d)) < 0)
+		goto out;
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++) {
+		if (rest[i] == NULL)
+			continue;
+		snprintf(key, sizeof(key), "detect/%s", detect_registry[i]->name);
+		if ((r = src->put(src->ctx, key, rest[i], rest_len[i])) < 0)
+			goto out;
+	}
+	r = taken;
+out:
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
+		free(rest[i]);
+	free(map);
+	return r;
+}
+
+/* A detector's series of the POs map keeps (their ids unchanged), as a
+ * blob of its own: the detector's save, adopted into a fresh state. */
+static int
+detection_part(struct detection_ctx *d, size_t i, const uint32_t *map, uint8_t **ret,
+    size_t *ret_len)
+{
+	const struct detect_ops *ops = detect_registry[i];
+	struct detect_env env = { .params = detection_params, .emit = detection_emit, .ctx = d };
+	uint8_t *all = NULL, *rest = NULL;
+	size_t all_len, rest_len;
+	void *tmp = NULL;
+	int r, n;
+
+	if ((r = ops->save(d->det[i], &all, &all_len)) < 0 || (r = ops->new(&env, &tmp)) < 0)
+		goto out;
+	if ((r = ops->adopt(tmp, all, all_len, map, d->npos, &rest, &rest_len)) < 0)
+		goto out;
+	n = r;
+	if ((r = ops->save(tmp, ret, ret_len)) == 0)
+		r = n;
+out:
+	free(all);
+	free(rest);
+	if (tmp != NULL)
+		ops->free(tmp);
+	return r;
+}
+
+/* map[id] = id for this engine's POs keep() accepts, else gone. */
+static uint32_t *
+detection_keep_map(struct detection_ctx *d, decision_adopt_fn keep, void *ctx)
+{
+	uint32_t *map = calloc(d->npos ? d->npos : 1, sizeof(*map));
+
+	for (uint32_t i = 0; map != NULL && i < d->npos; i++) {
+		uint32_t id;
+
+		map[i] = d->names[i][0] != '\0' && keep(ctx, d->names[i], &id) && id == i ? i :
+		    DETECT_PO_GONE;
+	}
+	return map;
+}
+
+int
+detection_hand_off(struct detection_ctx *d, const struct detection_src *dst,
+    decision_adopt_fn keep, void *ctx, int *ret_series)
+{
+	uint32_t *map = detection_keep_map(d, keep, ctx);
+	uint8_t *blob = NULL;
+	size_t len;
+	char key[64];
+	int r, n = 0;
+
+	*ret_series = 0;
+	if (map == NULL)
+		return -ENOMEM;
+	if ((r = detection_names_blob(d, &blob, &len)) < 0 ||
+	    (r = dst->put(dst->ctx, "detect/pos", blob, len)) < 0)
+		goto out;
+	for (size_t i = 0; i < DETECT_NREGISTERED; i++) {
+		if (detect_registry[i]->adopt == NULL)
+			continue;
+		free(blob);
+		blob = NULL;
+		if ((r = detection_part(d, i, map, &blob, &len)) < 0)
+			goto out;
+		*ret_series += r;
+		snprintf(key, sizeof(key), "detect/%s", detect_registry[i]->name);
+		if ((r = dst->put(dst->ctx, key, blob, len)) < 0)
+			goto out;
+	}
+	free(blob);
+	blob = NULL;
+	if ((r = n = decision_save_some(d->dp, keep, ctx, &blob, &len)) < 0 ||
+	    (r = dst->put(dst->ctx, "detect/decision", blob, len)) < 0)
+		goto out;
+	r = n;
+out:
+	free(blob);
+	free(map);
+	return r;
+}
+
+void
+detection_drop(struct detection_ctx *d, decision_adopt_fn keep, void *ctx)
+{
+	for (uint32_t i = 0; i < d->npos; i++) {
+		uint32_t id;
+
+		if (d->names[i][0] == '\0' || !keep(ctx, d->names[i], &id))
+			continue;
+		for (size_t k = 0; k < DETECT_NREGISTERED; k++)
+			if (detect_registry[k]->adopt != NULL)
+				detect_registry[k]->forget_po(d->det[k], i);
+	}
+	(void)decision_drop(d->dp, keep, ctx);
 }

@@ -95,4 +95,51 @@ int detection_save(struct detection_ctx *d);
 int detection_adopt(struct detection_ctx *d, const uint8_t *blob, size_t len, decision_adopt_fn keep,
     void *ctx, uint8_t **ret_rest, size_t *ret_rest_len);
 
+/*
+ * Cluster: the learned baselines of another instance's POs. Map a saved
+ * "detect/pos" blob (that instance's PO names by id; untrusted: -EINVAL
+ * if malformed) to this engine's ids: map[its id] = the id keep() gives
+ * (keep() also says which POs are wanted), else DETECT_PO_GONE. ret_map is
+ * malloc'd, *ret_n entries.
+ */
+int detection_adopt_map(const uint8_t *names, size_t len, decision_adopt_fn keep, void *ctx,
+    uint32_t **ret_map, uint32_t *ret_n);
+
+/* Where an adoption reads another instance's saved state ("detect/pos",
+ * "detect/<detector>": its namespace of the store, or a hand-off) and
+ * writes back what stays there. get returns -ENOENT for a missing key. */
+struct detection_src {
+	int (*get)(void *ctx, const char *key, void **ret, size_t *ret_len);
+	int (*put)(void *ctx, const char *key, const void *val, size_t len);
+	void *ctx;
+};
+
+/*
+ * Take over the learned baselines of the POs keep() accepts from the
+ * state src holds: every detector that learns (ops->adopt) takes their
+ * series with what they learned (no new learning period), mapped by PO
+ * name; this engine's state is saved, then src gets each blob back without
+ * them (adopting twice moves nothing twice). Returns the number of series
+ * taken (0: none, or nothing saved there), or a negative errno: a malformed
+ * blob is refused whole (a detector before it may have taken its share;
+ * nothing is written back then, so the series stay there too).
+ */
+int detection_adopt_learned(struct detection_ctx *d, const struct detection_src *src,
+    decision_adopt_fn keep, void *ctx);
+
+/*
+ * Cluster: hand the state of the POs keep() accepts to another engine (a
+ * shard given back on rebalance). detection_hand_off() writes through dst
+ * what detection_adopt_learned() and detection_adopt() read: "detect/pos"
+ * (this engine's names by id), each learning detector's "detect/<name>"
+ * holding only those POs' series, and "detect/decision" holding only their
+ * live attacks; this state is unchanged. Returns the number of live
+ * attacks written, or a negative errno. Once what it wrote is safe,
+ * detection_drop() forgets those POs' series and attacks without a word
+ * (no attack ends here: the taker ends them and withdraws their rules).
+ */
+int detection_hand_off(struct detection_ctx *d, const struct detection_src *dst,
+    decision_adopt_fn keep, void *ctx, int *ret_series);
+void detection_drop(struct detection_ctx *d, decision_adopt_fn keep, void *ctx);
+
 #endif

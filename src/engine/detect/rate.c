@@ -1001,14 +1001,17 @@ rate_load_series(struct cursor *c, struct rate_series *s, bool with_char, bool w
 	return true;
 }
 
+/* Parse a saved blob (untrusted) into ret, a state of its own with env;
+ * on failure (-EINVAL, -ENOMEM) ret holds nothing to free. */
 static int
-rate_load(void *arg, const uint8_t *blob, size_t len)
+rate_parse(const struct detect_env *env, const uint8_t *blob, size_t len, struct rate_state *ret)
 {
-	struct rate_state *st = arg, tmp = { .env = st->env };
+	struct rate_state tmp = { .env = *env };
 	struct cursor c = cur_init(blob, len);
 	uint32_t magic, n, slots = 64;
 	int r = -EINVAL;
 
+	memset(ret, 0, sizeof(*ret));
 	if (!cur_be32(&c, &magic) || !cur_be32(&c, &n) ||
 	    (magic != RATE_BLOB_MAGIC && magic != RATE_BLOB_MAGIC4 && magic != RATE_BLOB_MAGIC3 &&
 	    magic != RATE_BLOB_MAGIC2) ||
@@ -1037,13 +1040,136 @@ rate_load(void *arg, const uint8_t *blob, size_t len)
 			goto out;
 		}
 	}
-	free(st->series);
-	free(st->index);
-	*st = tmp;
+	*ret = tmp;
 	return 0;
 out:
 	free(tmp.series);
 	free(tmp.index);
+	return r;
+}
+
+static int
+rate_load(void *arg, const uint8_t *blob, size_t len)
+{
+	struct rate_state *st = arg, tmp;
+	int r;
+
+	if ((r = rate_parse(&st->env, blob, len, &tmp)) < 0)
+		return r;
+	free(st->series);
+	free(st->index);
+	*st = tmp;
+	return 0;
+}
+
+/* The new id of a saved series, DETECT_PO_GONE when it stays behind. */
+static uint32_t
+rate_adopt_to(const struct rate_series *s, const uint32_t *map, uint32_t n)
+{
+	return s->po_id < n ? map[s->po_id] : DETECT_PO_GONE;
+}
+
+/*
+ * Whether a saved series replaces the one this state has under its key
+ * (own, NULL if none). The dead owner's baseline is the newest evidence of
+ * the series' normal unless this state learned the series itself at least
+ * as recently (it owned the PO after the saver did): a baseline it is
+ * still learning, or one older than the saved one, gives way.
+ */
+static bool
+rate_adopt_replaces(const struct rate_series *own, const struct rate_series *in)
+{
+	if (own == NULL || !own->learned)
+		return true;
+	return in->learned && in->last_ns > own->last_ns;
+}
+
+static int
+rate_adopt(void *arg, const uint8_t *blob, size_t len, const uint32_t *map, uint32_t n,
+    uint8_t **ret_rest, size_t *ret_rest_len)
+{
+	struct rate_state *st = arg, src;
+	struct rate_series *in = NULL;
+	uint32_t grow = 0, taken = 0, kept = 0, slots = st->mask + 1, slot;
+	uint8_t *rest = NULL;
+	size_t rest_len = 0;
+	int r;
+
+	*ret_rest = NULL;
+	*ret_rest_len = 0;
+	if ((r = rate_parse(&st->env, blob, len, &src)) < 0)
+		return r;
+	for (uint32_t i = 0; i < src.n; i++)
+		taken += rate_adopt_to(&src.series[i], map, n) != DETECT_PO_GONE;
+	if (taken == 0)
+		goto out;	/* r = 0: nothing moves, no rest to write */
+	if ((in = malloc((size_t)taken * sizeof(*in))) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Split: the taken series (under their new ids) into in, the kept
+	 * ones compacted in src, which then saves as the rest. */
+	taken = 0;
+	for (uint32_t i = 0; i < src.n; i++) {
+		struct rate_series *s = &src.series[i];
+		uint32_t to = rate_adopt_to(s, map, n);
+
+		if (to == DETECT_PO_GONE) {
+			src.series[kept++] = *s;
+			continue;
+		}
+		in[taken] = *s;
+		in[taken].po_id = to;
+		if (rate_lookup(st, rate_series_key(&in[taken]), &slot) == NULL)
+			grow++;
+		taken++;
+	}
+	src.n = kept;
+	if ((r = rate_save(&src, &rest, &rest_len)) < 0)
+		goto out;
+	/* Room (nothing changes on failure): the series this state does not
+	 * have yet, within the cap, in an index at most half full. Two taken
+	 * series with one key (a hostile names map) are counted twice: room
+	 * to spare, never too little. */
+	if ((uint64_t)st->n + grow > LIMIT_DETECT_SERIES) {
+		r = -ENOSPC;
+		goto out;
+	}
+	if (st->n + grow > st->cap) {
+		struct rate_series *p = realloc(st->series, (size_t)(st->n + grow) * sizeof(*p));
+
+		if (p == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		st->series = p;
+		st->cap = st->n + grow;
+	}
+	while ((uint64_t)(st->n + grow + 1) * 2 > slots)
+		slots <<= 1;
+	if (slots != st->mask + 1 && (r = rate_index_rebuild(st, slots)) < 0)
+		goto out;
+	for (uint32_t i = 0; i < taken; i++) {
+		struct rate_series *own = rate_lookup(st, rate_series_key(&in[i]), &slot);
+
+		if (!rate_adopt_replaces(own, &in[i]))
+			continue;
+		if (own != NULL) {
+			*own = in[i];
+		} else {
+			st->series[st->n] = in[i];
+			st->index[slot] = ++st->n;
+		}
+	}
+	*ret_rest = rest;
+	*ret_rest_len = rest_len;
+	rest = NULL;
+	r = (int)taken;
+out:
+	free(rest);
+	free(in);
+	free(src.series);
+	free(src.index);
 	return r;
 }
 
@@ -1088,4 +1214,5 @@ const struct detect_ops detect_rate_ops = {
 	.reset = rate_reset,
 	.forget_po = rate_forget_po,
 	.remap_po = rate_remap_po,
+	.adopt = rate_adopt,
 };

@@ -99,6 +99,20 @@ struct detect_ops {
 	 * traffic of the last interval; detections it emits are for the
 	 * host's (PO, protocol, port 0), inbound. */
 	void (*feed_host)(void *st, const struct detect_host *h);
+	/*
+	 * Optional (NULL: nothing learned worth moving): a cluster take-over.
+	 * From blob, another instance's save() (untrusted: a blob that does
+	 * not parse is refused whole, -EINVAL), take the series of the POs
+	 * map names an id of this state for (map[the blob's id]; ids >= n and
+	 * DETECT_PO_GONE stay behind), install each under its new id with
+	 * what it learned (no new learning period: a learned series stays
+	 * learned) unless this state learned that series itself at least as
+	 * recently, and return the blob without them in ret_rest (malloc'd,
+	 * to write back in its place; NULL when nothing was taken). Returns
+	 * the number taken, or a negative errno with this state unchanged.
+	 */
+	int (*adopt)(void *st, const uint8_t *blob, size_t len, const uint32_t *map, uint32_t n,
+	    uint8_t **ret_rest, size_t *ret_rest_len);
 };
 
 #define DETECT_PO_GONE UINT32_MAX

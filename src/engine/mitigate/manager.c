@@ -1227,6 +1227,19 @@ mit_entry_to_json(const struct mit_entry *e)
 	return mit_entry_json(e);
 }
 
+int
+mit_forget(struct mit_mgr *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (m->entries[i].id == id) {
+			memmove(&m->entries[i], &m->entries[i + 1],
+			    (m->n_entries - i - 1) * sizeof(*m->entries));
+			m->n_entries--;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 char *
 mit_save(const struct mit_mgr *m)
 {

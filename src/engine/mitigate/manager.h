@@ -304,6 +304,9 @@ char *mit_save(const struct mit_mgr *m);
  * instance's own block of 2^32 ids). */
 void mit_id_base(struct mit_mgr *m, uint64_t base);
 int mit_load(struct mit_mgr *m, const char *json);
+/* Cluster hand-over: forget mitigation id without touching its rule (it
+ * now belongs to another instance, which withdraws it). -ENOENT if unknown. */
+int mit_forget(struct mit_mgr *m, uint64_t id);
 
 /* What reconciliation found in one driver. */
 struct mit_inspection {

@@ -897,3 +897,59 @@ out:
 	json_decref(doc);
 	return r;
 }
+
+/* A mitigation mit_save() keeps (its rule may be in place). */
+static bool
+mitigation_entry_live(const struct mit_entry *e)
+{
+	return e->status == MIT_PENDING || e->status == MIT_MITIGATING ||
+	    e->status == MIT_NO_RESOURCES || e->status == MIT_PROBING;
+}
+
+int
+mitigation_hand_off(struct mitigation_ctx *m, mitigation_gate_fn keep, void *ctx,
+    char **ret_text)
+{
+	json_t *mine = json_array(), *doc = NULL;
+	int n = 0;
+
+	*ret_text = NULL;
+	if (mine == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; mit_at(m->mgr, i) != NULL; i++) {
+		const struct mit_entry *e = mit_at(m->mgr, i);
+
+		if (!mitigation_entry_live(e) || !keep(ctx, e->rule.req.po))
+			continue;
+		json_array_append_new(mine, mit_entry_to_json(e));
+		n++;
+	}
+	/* next_id 0: the ids are this instance's, not the taker's to hand out. */
+	if ((doc = json_pack("{s:i, s:i, s:o}", "version", 1, "next_id", 0, "mitigations",
+	    mine)) == NULL || (*ret_text = json_dumps(doc, JSON_COMPACT)) == NULL) {
+		json_decref(doc);
+		return -ENOMEM;
+	}
+	json_decref(doc);
+	return n;
+}
+
+int
+mitigation_forget(struct mitigation_ctx *m, mitigation_gate_fn keep, void *ctx)
+{
+	int n = 0;
+
+	for (size_t i = 0; mit_at(m->mgr, i) != NULL;) {
+		const struct mit_entry *e = mit_at(m->mgr, i);
+
+		if (!mitigation_entry_live(e) || !keep(ctx, e->rule.req.po)) {
+			i++;
+			continue;
+		}
+		(void)mit_forget(m->mgr, e->id);
+		n++;
+	}
+	if (n > 0)
+		mitigation_save(m);
+	return n;
+}

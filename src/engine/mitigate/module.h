@@ -69,6 +69,16 @@ void mitigation_set_gate(struct mitigation_ctx *m, mitigation_gate_fn fn, void *
  */
 int mitigation_adopt(struct mitigation_ctx *m, const char *text, mitigation_gate_fn keep, void *ctx,
     char **ret_rest);
+/*
+ * Cluster hand-over (a shard given to another engine): ret_text, the live
+ * mitigations of the POs keep() accepts as a table mitigation_adopt()
+ * takes (malloc'd; the table is unchanged); mitigation_forget() then drops
+ * them without touching their rules (the taker withdraws them) and saves.
+ * Return the number of mitigations, or a negative errno.
+ */
+int mitigation_hand_off(struct mitigation_ctx *m, mitigation_gate_fn keep, void *ctx,
+    char **ret_text);
+int mitigation_forget(struct mitigation_ctx *m, mitigation_gate_fn keep, void *ctx);
 void mitigation_on_attack(void *arg, const struct decision_attack *a, enum decision_state old);
 
 /* Every mitigation, newest first. NULL on ENOMEM. */

@@ -1,0 +1,307 @@
+"""Scale-out end-to-end: a shard given back on rebalance hands its state
+over (docs/scale.md, "Failure behaviour").
+
+A nats-server with JetStream and a private PostgreSQL server (initdb +
+pg_ctl) in temp dirs on free ports; one `collect` moatd receiving NetFlow
+v5 on loopback; engine A alone owns every shard. A learns the PO "web"
+(a short learning period in the configuration), then a UDP flood to web is
+declared and mitigated by A through the notify driver (a script appending
+to a file: nothing touches a firewall). Engine B joins: A gives shards back
+one at a time, handing each one's baselines, live attacks and mitigations
+over before it releases the lease. B owns web's shard, the attack goes on
+under its id on B, the rule is not installed again, B does not learn web
+again, and when the flood stops the attack ends on B and its one rule is
+withdrawn once. Every process is started through the topo fixture (killed
+at teardown, even on failure) and every temp dir is removed.
+"""
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import need  # noqa: F401
+from nslib import wait_for
+from test_foundation_moatd import Moatd, free_port
+from test_store_postgres import PgServer
+
+SHARDS = 8
+NPOS = 10
+
+
+def shard_of(name, shards=SHARDS):
+    """cluster_shard_of(): FNV-1a of the name modulo shards."""
+    h = 2166136261
+    for b in name.encode():
+        h ^= b
+        h = (h * 16777619) & 0xffffffff
+    return h % shards
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NatsServer:
+    """One nats-server with JetStream in a temp dir on a free loopback port."""
+
+    def __init__(self, topo):
+        self.topo = topo
+        self.dir = tempfile.mkdtemp(prefix="moat-e2e-nats-")
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.dir, "nats.log"), "a")
+        self.proc = self.topo.spawn(
+            None, shutil.which("nats-server") or "/usr/sbin/nats-server", "-a", "127.0.0.1",
+            "-p", str(self.port), "-js", "-sd", os.path.join(self.dir, "js"),
+            "-n", "moat-e2e-handover", stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+        def up():
+            assert self.proc.poll() is None
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    return s.recv(6) == b"INFO {"
+            except OSError:
+                return False
+        wait_for(up, timeout=15, what="nats-server to listen")
+        return self
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def nats(topo):
+    n = NatsServer(topo)
+    try:
+        yield n.start()
+    finally:
+        n.stop()
+
+
+@pytest.fixture
+def pgserver():
+    pg = PgServer()
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()
+
+
+def pos_yaml():
+    """web = 198.51.100.0/24 (UDP threshold 300 pps) and others on /30s of
+    203.0.113.0/24, each reporting to the notify driver."""
+    out = ["pos:",
+           "  - {name: web, prefixes: [198.51.100.0/24], drivers: [notify],",
+           "     thresholds: {udp: {pps: 300}}}"]
+    for i in range(NPOS - 1):
+        out.append("  - {name: po-%d, prefixes: [203.0.113.%d/30], drivers: [notify]}" % (i, 4 * i))
+    return "\n".join(out) + "\n"
+
+
+def cluster_yaml(role, instance, url):
+    return ("cluster:\n  role: %s\n  instance: %s\n  shards: %d\n  lease_ttl: 3s\n"
+            "  nats:\n    urls: [\"%s\"]\n" % (role, instance, SHARDS, url))
+
+
+def nf5(seq, dst, packets, nrec=10):
+    """NetFlow v5: nrec UDP records 203.0.113.x -> dst of `packets` each."""
+    hdr = struct.pack("!HHIIIIBBH", 5, nrec, 1000, int(time.time()), 0, seq, 0, 0, 0)
+    recs = b""
+    for i in range(nrec):
+        recs += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([203, 0, 113, 200 + i]),
+                            socket.inet_aton(dst), b"\0" * 4, 0, 0, packets, packets * 200,
+                            900, 1000, 1234, 9, 0, 0, 17, 0, 0, 0, 0, 0, 0)
+    return hdr + recs
+
+
+def cluster_of(m):
+    st, body = m.request("GET", "/api/v1/cluster", token=None)
+    assert st == 200, body
+    return body
+
+
+def live_attacks(m, po="web"):
+    st, body = m.request("GET", "/api/v1/attacks?state=live", token=None)
+    assert st == 200, body
+    return [a for a in body["attacks"] if a["po"] == po]
+
+
+def flight(m, category):
+    st, body = m.request("GET", "/api/v1/flight?category=%s&limit=1000" % category, token=None)
+    assert st == 200, body
+    return body["entries"]
+
+
+def web_learned(m):
+    """learning.done entries of web's series (the rate detector finished
+    learning one). The engines share the store, so this is every engine's."""
+    return [e for e in flight(m, "learning")
+            if e["event"] == "learning.done" and e["message"].startswith("web ")]
+
+
+def log_of(m):
+    """The whole log of the moatd's current run."""
+    with open(str(m.dir / ("moatd.%d.log" % m.starts)), errors="replace") as f:
+        return f.read()
+
+
+def rules_of(path):
+    """The notify script's log: one line per call, ACTION TARGET PO ..."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [ln.split() for ln in f if ln.strip()]
+
+
+def test_handover_on_rebalance(topo, tmp_path, nats, pgserver):
+    web_shard = shard_of("web")
+    # A gives back its lowest shards first (0 .. SHARDS/2 - 1): web's must be one.
+    assert web_shard < SHARDS // 2, web_shard
+    hook_log = str(tmp_path / "hook.log")
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
+    os.chmod(hook, 0o755)
+    store = 'store:\n  backend: postgres\n  conninfo: "%s"\n' % pgserver.conninfo()
+    mitigate = "mitigate:\n  drivers:\n    notify: {script: %s}\n" % hook
+    # A short learning period, so A learns web before the flood.
+    detection = "detection:\n  set:\n    rate.warmup: 1s\n    rate.learn: 4s\n"
+    udp = free_udp_port()
+
+    col_dir = tmp_path / "collect"
+    col_dir.mkdir()
+    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url) +
+                "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % udp + pos_yaml()).start()
+
+    def engine(name):
+        d = tmp_path / name
+        d.mkdir()
+        return Moatd(topo, d, cluster_yaml("engine", name, nats.url) + store + mitigate +
+                     detection + pos_yaml())
+
+    a = engine("eng-a").start()
+    wait_for(lambda: set(cluster_of(a)["owned"]) == set(range(SHARDS)), timeout=30,
+             interval=0.5, what="engine A to own every shard")
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    seq = [0]
+
+    def send(seconds, packets, nrec, period):
+        end = time.time() + seconds
+        while time.time() < end:
+            s.sendto(nf5(seq[0], "198.51.100.10", packets, nrec), ("127.0.0.1", udp))
+            seq[0] += nrec
+            time.sleep(period)
+
+    def flood(seconds):
+        """About 10,000 pps to 198.51.100.10 for `seconds` (bounded)."""
+        send(seconds, 200, 10, 0.2)
+
+    def banned():
+        return [r for r in rules_of(hook_log) if r and r[0] == "ban"]
+
+    try:
+        # A learns web from light traffic (about 20 pps, under every limit).
+        t0 = time.time()
+        while not web_learned(a):
+            assert time.time() - t0 < 40, "A never learned web: %s" % a.log()
+            send(1, 5, 2, 0.5)
+        print("A learned web: %s" % [e["message"] for e in web_learned(a)])
+
+        # The flood: declared and mitigated by A.
+        t0 = time.time()
+        attack = None
+        while time.time() - t0 < 15 and attack is None:
+            flood(0.5)
+            live = live_attacks(a)
+            attack = live[0] if live else None
+        assert attack is not None, "the flood was not declared by A: %s" % a.log()
+        t0 = time.time()
+        while time.time() - t0 < 10 and not banned():
+            flood(0.5)
+        assert len(banned()) == 1, rules_of(hook_log)
+        print("declared by A: attack %s, rule %s" % (attack["id"], banned()[0]))
+
+        # B joins; A gives shards back one at a time, web's among them.
+        b = engine("eng-b").start()
+        t0 = time.time()
+        while web_shard not in cluster_of(b)["owned"]:
+            assert time.time() - t0 < 60, (cluster_of(a), cluster_of(b))
+            flood(0.2)
+        print("B owns web's shard %d %.1f s after it started" % (web_shard, time.time() - t0))
+
+        # The attack goes on under its id on B, with A's rule (no second).
+        t0 = time.time()
+        after = None
+        while time.time() - t0 < 10 and after is None:
+            flood(0.5)
+            live = live_attacks(b)
+            after = live[0] if live else None
+        assert after is not None, "the attack was not handed over: %s" % b.log()
+        assert after["id"] == attack["id"], (after["id"], attack["id"], a.log(), b.log())
+        assert not live_attacks(a), live_attacks(a)
+        cb = cluster_of(b)
+        assert cb["adopted_attacks"] == 1 and cb["adopted_mitigations"] == 1, cb
+        st, mits = b.request("GET", "/api/v1/mitigations", token=None)
+        held = [x for x in mits["mitigations"] if x["status"] == "mitigating"]
+        assert len(held) == 1 and held[0]["request"]["attack_id"] == attack["id"], mits
+        st, mits = a.request("GET", "/api/v1/mitigations", token=None)
+        assert not [x for x in mits["mitigations"] if x["status"] == "mitigating"], mits
+        took = [e for e in flight(b, "lifecycle") if e["event"] == "cluster.takeover"
+                and "shard %d " % web_shard in e["message"]]
+        print("B: %s" % [e["message"] for e in took])
+        assert took and "from eng-a" in took[0]["message"], took
+        assert " 0 baseline series" not in took[0]["message"], took
+        gave = [e["message"] for e in flight(a, "lifecycle") if e["event"] == "cluster.handoff"]
+        print("A: %s" % gave)
+        assert any("shard %d handed over" % web_shard in m for m in gave), gave
+
+        # B does not learn web again: the learning period (4 s) passes
+        # with the flood on and no learning.done of web is added (the
+        # flight record is shared: A's are there), nor in B's log.
+        learned_before = len(web_learned(b))
+        assert learned_before > 0
+        flood(8)
+        assert len(web_learned(b)) == learned_before, web_learned(b)
+        assert "detection: web " not in log_of(b), log_of(b)
+        assert "detection: web udp in learned" in log_of(a)
+        assert live_attacks(b)[0]["id"] == attack["id"]
+        assert [r[0] for r in rules_of(hook_log)] == ["ban"], rules_of(hook_log)
+
+        # The flood stops: the attack ends on B and its one rule goes, once.
+        wait_for(lambda: not live_attacks(b), timeout=120, interval=1,
+                 what="the attack to end")
+        wait_for(lambda: any(r[0] == "unban" for r in rules_of(hook_log)), timeout=30,
+                 what="the rule to be withdrawn")
+        time.sleep(2)
+        calls = rules_of(hook_log)
+        print("hook calls: %s" % calls)
+        assert [r[0] for r in calls] == ["ban", "unban"], calls
+        assert calls[0][1:3] == calls[1][1:3], calls
+        assert not live_attacks(a)
+    finally:
+        s.close()
+    for m in (col, a, b):
+        assert m.stop() == 0
