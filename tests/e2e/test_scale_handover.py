@@ -269,12 +269,12 @@ def test_handover_on_rebalance(topo, tmp_path, nats, pgserver):
         assert len(held) == 1 and held[0]["request"]["attack_id"] == attack["id"], mits
         st, mits = a.request("GET", "/api/v1/mitigations", token=None)
         assert not [x for x in mits["mitigations"] if x["status"] == "mitigating"], mits
-        took = [e for e in flight(b, "lifecycle") if e["event"] == "cluster.takeover"
+        took = [e for e in flight(b, "cluster") if e["event"] == "cluster.takeover"
                 and "shard %d " % web_shard in e["message"]]
         print("B: %s" % [e["message"] for e in took])
         assert took and "from eng-a" in took[0]["message"], took
         assert " 0 baseline series" not in took[0]["message"], took
-        gave = [e["message"] for e in flight(a, "lifecycle") if e["event"] == "cluster.handoff"]
+        gave = [e["message"] for e in flight(a, "cluster") if e["event"] == "cluster.handoff"]
         print("A: %s" % gave)
         assert any("shard %d handed over" % web_shard in m for m in gave), gave
 

@@ -16,7 +16,7 @@
 	const PROTOS = ['tcp', 'udp', 'icmp', 'other'];
 	const COLORS = { tcp: '#38bdf8', udp: '#f472b6', icmp: '#a3e635', other: '#fbbf24' };
 	const CATEGORIES = ['config', 'lifecycle', 'store', 'health', 'traffic', 'learning',
-		'detection', 'attack', 'mitigation', 'exporter', 'decoy', 'ins'];
+		'detection', 'attack', 'mitigation', 'exporter', 'decoy', 'ins', 'cluster'];
 
 	/* ---- helpers ---- */
 	const token = {

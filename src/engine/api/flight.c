@@ -63,7 +63,7 @@ api_flight_get(struct api_req *r)
 		if (flight_parse_categories(catbuf, &q) < 0) {
 			api_reply_error(r, 400, "category", "category: expected a comma list of config, "
 			    "lifecycle, store, health, traffic, learning, detection, attack, "
-			    "mitigation, exporter, decoy, ins");
+			    "mitigation, exporter, decoy, ins, cluster");
 			return;
 		}
 	}

@@ -882,7 +882,7 @@ cluster_give(struct cluster *c, uint32_t shard)
 	} else if (c->det != NULL) {
 		log_info("cluster: shard %u handed over: %d baseline series, %d live attack(s), "
 		    "%d mitigation(s)", shard, n.series, n.attacks, n.mitigations);
-		flight_record(engine_flight(c->e), "lifecycle", "cluster.handoff", NULL,
+		flight_record(engine_flight(c->e), "cluster", "cluster.handoff", NULL,
 		    "shard %u handed over: %d baseline series, %d live attack(s), %d mitigation(s)",
 		    shard, n.series, n.attacks, n.mitigations);
 	}
@@ -919,7 +919,7 @@ cluster_take_over(struct cluster *c, const struct cluster_takeover *t)
 		return;
 	log_info("cluster: shard %u taken over from %s: %d baseline series, %d live attack(s), "
 	    "%d mitigation(s) adopted", t->shard, t->prev[0] ? t->prev : "(none)", n[0], n[1], n[2]);
-	flight_record(engine_flight(c->e), "lifecycle", "cluster.takeover", NULL,
+	flight_record(engine_flight(c->e), "cluster", "cluster.takeover", NULL,
 	    "shard %u taken over from %s: %d baseline series, %d live attack(s), %d mitigation(s) "
 	    "adopted", t->shard, t->prev[0] ? t->prev : "(none)", n[0], n[1], n[2]);
 	pthread_mutex_lock(&c->lock);

@@ -53,7 +53,7 @@ struct flight {
 /* The categories of the API contract; new ones are new rows. */
 static const char *const flight_categories[] = {
 	"config", "lifecycle", "store", "health", "traffic", "learning", "detection",
-	"attack", "mitigation", "exporter", "decoy", "ins",
+	"attack", "mitigation", "exporter", "decoy", "ins", "cluster",
 };
 
 bool
@@ -137,7 +137,7 @@ static bool
 flight_aggregated(const char *category)
 {
 	return strcmp(category, "config") != 0 && strcmp(category, "lifecycle") != 0 &&
-	    strcmp(category, "store") != 0;
+	    strcmp(category, "store") != 0 && strcmp(category, "cluster") != 0;
 }
 
 /* The address an entry is about: the first string member of these names. */
