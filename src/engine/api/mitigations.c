@@ -2,7 +2,9 @@
  * api_mitigations: mitigations over REST.
  *   GET    /api/v1/mitigations          every mitigation, newest first
  *   GET    /api/v1/mitigations/{id}     one
- *   POST   /api/v1/mitigations          {"attack": ID, "driver": "nft"}: manual
+ *   POST   /api/v1/mitigations          {"attack": ID, "driver": "nft"}: manual;
+ *                                        in a cluster only on the engine owning
+ *                                        the attack's PO (409 naming the owner)
  *   DELETE /api/v1/mitigations/{id}     end it, withdrawing what was applied
  */
 #include "engine/api/mitigations.h"
@@ -13,6 +15,8 @@
 
 #include "common/strnum.h"
 #include "engine/api/server.h"
+#include "engine/cluster/module.h"
+#include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
 
 static struct mitigation_ctx *
@@ -108,6 +112,34 @@ api_mitigations_check(const char *body, size_t len, uint64_t *ret_attack)
 	return 0;
 }
 
+/*
+ * An engine of a cluster installs a manual rule only for a PO whose shard it
+ * owns now (the same fencing as its own rules): otherwise 409 naming the
+ * owner, where the operator should go. Replies and returns false when
+ * refused; an attack this engine does not know is left to
+ * mitigation_manual() (404).
+ */
+static bool
+api_mitigations_fenced(struct api_req *r, uint64_t attack)
+{
+	struct engine *e = api_req_engine(r);
+	struct cluster *c = cluster_get(e);
+	struct detection_ctx *d = detection_get(e);
+	const struct decision_attack *a;
+	char owner[64];
+
+	if (c == NULL || d == NULL || (a = decision_get(detection_decision(d), attack)) == NULL ||
+	    cluster_po_owned(c, a->po))
+		return true;
+	if (cluster_shard_owner(c, a->po, owner, sizeof(owner)))
+		api_reply_error(r, 409, "attack", "PO %s is owned by instance %s: mitigate it there",
+		    a->po, owner);
+	else
+		api_reply_error(r, 409, "attack", "this instance does not own PO %s now (its shard "
+		    "has no live owner)", a->po);
+	return false;
+}
+
 void
 api_mitigations_create(struct api_req *r)
 {
@@ -126,6 +158,10 @@ api_mitigations_create(struct api_req *r)
 		else
 			api_reply_error(r, 400, bad, "'%s': expected \"attack\" (a positive integer) and "
 			    "\"driver\" (a driver name)", bad);
+		json_decref(doc);
+		return;
+	}
+	if (!api_mitigations_fenced(r, attack)) {
 		json_decref(doc);
 		return;
 	}
