@@ -14,6 +14,11 @@ test_scale.py), then one `collect` moatd and two `engine` moatds sharing
   roles and the engines' shards (the status keys in the KV bucket);
 - after a PostgreSQL restart another PO change still propagates (the
   listener reconnects, listens again and reloads);
+- a flood to web (NetFlow to the collector) is declared and mitigated by
+  the owner of web's shard; the other engine's GET /api/v1/attacks and
+  /api/v1/mitigations with scope=deployment list them with the owner's
+  instance (read from the owner's state in the store), without it only
+  its own;
 - an attack of PO web known to both engines (declared by a decoy alarm
   posted to each) is taken as a manual mitigation by the owner of web's
   shard and refused with 409 naming the owner by the other, which then
@@ -23,13 +28,15 @@ Every process is started through the topo fixture (killed at teardown,
 even on failure) and every temp dir is removed.
 """
 import os
+import socket
+import time
 
 import pytest
 
 from conftest import need  # noqa: F401
 from nslib import wait_for
 from test_foundation_moatd import Moatd
-from test_scale import NatsServer, shard_of, free_udp_port
+from test_scale import NatsServer, shard_of, free_udp_port, nf5
 from test_store_postgres import PgServer
 
 SHARDS = 4
@@ -59,9 +66,10 @@ def cluster_yaml(role, instance, url):
             "  nats:\n    urls: [\"%s\"]\n    replicas: 1\n" % (role, instance, SHARDS, url))
 
 
-# web is a config PO of every instance (the alarms' decoy is in it); no
-# driver of its own, so only the manual mitigation installs a rule.
-POS = "pos:\n  - {name: web, prefixes: [198.51.100.0/24]}\n"
+# web is a config PO of every instance (the flood's victim and the alarms'
+# decoy are in it), mitigated through the notify driver.
+POS = ("pos:\n  - {name: web, prefixes: [198.51.100.0/24], drivers: [notify],\n"
+       "     thresholds: {udp: {pps: 300}}}\n")
 
 
 def cluster_of(m):
@@ -82,10 +90,11 @@ def alarm(m):
     assert st in (200, 201, 202, 204), (st, body)
 
 
-def web_attack(m):
+def web_attack(m, kind=None):
+    """The newest live attack of web (of type kind, if given)."""
     st, body = m.request("GET", "/api/v1/attacks?state=live", token=None)
     assert st == 200, body
-    live = [a for a in body["attacks"] if a["po"] == "web"]
+    live = [a for a in body["attacks"] if a["po"] == "web" and kind in (None, a["type"])]
     return live[0] if live else None
 
 
@@ -99,8 +108,9 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
 
     col_dir = tmp_path / "col-1"
     col_dir.mkdir()
+    udp = free_udp_port()
     col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url) +
-                "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % free_udp_port() + POS).start()
+                "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % udp + POS).start()
     eng = {}
     for name in ("eng-a", "eng-b"):
         d = tmp_path / name
@@ -156,13 +166,61 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
     assert st == 201, body
     wait_for(lambda: has_po(b, "api-2"), timeout=15, what="api-2 to reach eng-b after the restart")
 
-    # --- manual mitigation only on the owner ----------------------------------
+    # --- the deployment's attacks and mitigations on either engine ---------
     web = shard_of("web", SHARDS)
     owner = [n for n in ("eng-a", "eng-b") if web in inst[n]["owned"]][0]
     other = "eng-b" if owner == "eng-a" else "eng-a"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    seq = [0]
+
+    def flood(seconds):
+        """About 10,000 pps to 198.51.100.10 for `seconds` (bounded)."""
+        end = time.time() + seconds
+        while time.time() < end:
+            sock.sendto(nf5(seq[0], "198.51.100.10", 200), ("127.0.0.1", udp))
+            seq[0] += 10
+            time.sleep(0.2)
+
+    def banned():
+        if not os.path.exists(hook_log):
+            return False
+        with open(hook_log) as f:
+            return any(ln.startswith("ban ") for ln in f)
+    try:
+        t0 = time.time()
+        while not banned():
+            assert time.time() - t0 < 20, ("no rule from %s" % owner, eng[owner].log())
+            flood(0.5)
+        flooded = web_attack(eng[owner])
+        assert flooded is not None and flooded["instance"] == owner, flooded
+        print("flood declared by %s: attack %d" % (owner, flooded["id"]))
+
+        def seen_from_other():
+            st, body = eng[other].request("GET", "/api/v1/attacks?scope=deployment", token=None)
+            assert st == 200, body
+            ours = [x for x in body["attacks"] if x["id"] == flooded["id"]]
+            st, mits = eng[other].request("GET", "/api/v1/mitigations?scope=deployment",
+                                          token=None)
+            assert st == 200, mits
+            held = [x for x in mits["mitigations"]
+                    if x["request"]["attack_id"] == flooded["id"]]
+            return (ours, held) if ours and held else None
+        ours, held = wait_for(seen_from_other, timeout=10, interval=0.5,
+                              what="%s to list %s's attack and mitigation" % (other, owner))
+        assert ours[0]["instance"] == owner and ours[0]["po"] == "web", ours
+        assert held[0]["instance"] == owner and held[0]["status"] == "mitigating", held
+        # Without the scope: only its own.
+        st, body = eng[other].request("GET", "/api/v1/attacks", token=None)
+        assert all(x["instance"] == other for x in body["attacks"]), body
+        assert eng[other].request("GET", "/api/v1/attacks?scope=x", token=None)[0] == 400
+    finally:
+        sock.close()
+
+    # --- manual mitigation only on the owner ----------------------------------
     for m in (a, b):
         alarm(m)
-    att = {n: wait_for(lambda n=n: web_attack(eng[n]), timeout=10, what="web's attack on %s" % n)
+    att = {n: wait_for(lambda n=n: web_attack(eng[n], "scan"), timeout=10,
+                       what="web's scan attack on %s" % n)
            for n in eng}
     st, body = eng[other].request("POST", "/api/v1/mitigations",
                                   {"attack": att[other]["id"], "driver": "notify"})
@@ -171,6 +229,8 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
     assert body["field"] == "attack" and "owned by instance %s" % owner in body["error"], body
     st, mits = eng[other].request("GET", "/api/v1/mitigations", token=None)
     assert st == 200 and mits["mitigations"] == [], mits
+    with open(hook_log) as f:
+        assert len(f.readlines()) == 1, "a rule other than the owner's"
     # The owner takes it (the mitigation path decides; here: a scan whose
     # alarm source is no rule, so not-mitigated, but not refused).
     st, body = eng[owner].request("POST", "/api/v1/mitigations",

@@ -1,6 +1,10 @@
 /*
  * api_mitigations: mitigations over REST.
- *   GET    /api/v1/mitigations          every mitigation, newest first
+ *   GET    /api/v1/mitigations          every mitigation, newest first; on an
+ *                                        engine of a cluster each with its
+ *                                        "instance", and ?scope=deployment
+ *                                        adds the other engines' live ones
+ *                                        (cluster/peers.h)
  *   GET    /api/v1/mitigations/{id}     one
  *   POST   /api/v1/mitigations          {"attack": ID, "driver": "nft"}: manual;
  *                                        in a cluster only on the engine owning
@@ -43,13 +47,31 @@ void
 api_mitigations_list(struct api_req *r)
 {
 	struct mitigation_ctx *m = api_mitigations_ctx(r);
+	const char *scope = api_req_query(r, "scope");
+	bool deployment = scope != NULL && strcmp(scope, "deployment") == 0;
+	struct cluster *c;
 	json_t *list;
 
 	if (m == NULL)
 		return;
+	if (scope != NULL && !deployment && strcmp(scope, "instance") != 0) {
+		api_reply_error(r, 400, "scope", "scope: expected instance or deployment");
+		return;
+	}
 	if ((list = mitigation_list_json(m)) == NULL) {
 		api_reply_error(r, 500, NULL, "out of memory");
 		return;
+	}
+	if ((c = cluster_get(api_req_engine(r))) != NULL && cluster_role(c) == CLUSTER_ENGINE) {
+		json_t *o, *more;
+		size_t i;
+
+		json_array_foreach(list, i, o)
+			json_object_set_new(o, "instance", json_string(cluster_instance(c)));
+		if (deployment && (more = cluster_peer_list(c, CLPEERS_MITIGATIONS)) != NULL) {
+			json_array_extend(list, more);
+			json_decref(more);
+		}
 	}
 	api_reply_json(r, 200, json_pack("{s:o}", "mitigations", list));
 }

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "engine/api/server.h"
 #include "engine/cluster/deltas.h"
+#include "engine/cluster/peers.h"
 #include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
 #ifdef HAVE_NATS
@@ -95,6 +96,7 @@ struct cluster {
 	uint64_t adopted_attacks, adopted_mitigations;
 	bool connected, ready;
 	char last_error[CLUSTER_ERR_MAX];
+	struct clpeers *peers;		/* loop thread: other engines' state, cached */
 	uint64_t published, dropped, publish_errors;		/* collect */
 	uint64_t received, dropped_in, refused, gaps, lost;	/* engine */
 	uint64_t readings_fed, lag_ms;
@@ -622,6 +624,7 @@ cluster_free(struct cluster *c)
 	free(c->streams);
 	free(c->takeovers);
 	free(c->epoch);
+	clpeers_free(c->peers);
 	q_free(&c->outq);
 	q_free(&c->inq);
 	q_free(&c->spare);
@@ -949,6 +952,33 @@ cluster_shard_owner(struct cluster *c, const char *po_name, char *ret, size_t le
 	(void)len;
 #endif
 	return false;
+}
+
+const char *
+cluster_instance(const struct cluster *c)
+{
+	return c->conf.instance;
+}
+
+json_t *
+cluster_peer_list(struct cluster *c, enum clpeers_kind kind)
+{
+	json_t *all = NULL, *list;
+
+	if (c == NULL || c->conf.role != CLUSTER_ENGINE)
+		return NULL;
+#ifdef HAVE_NATS
+	if (c->status != NULL)
+		all = clstatus_instances(c->status);
+#endif
+	if (all == NULL || (c->peers == NULL && clpeers_new(&c->peers) < 0)) {
+		json_decref(all);
+		return NULL;
+	}
+	list = clpeers_list(c->peers, engine_store(c->e), c->conf.instance, all, kind,
+	    clock_mono_ns(engine_clock(c->e)));
+	json_decref(all);
+	return list;
 }
 
 /* This instance's role, shards, lag and counters (any thread). */
