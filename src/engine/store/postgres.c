@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -46,6 +47,10 @@
 /* Notifications handled per store_po_changes() call; the rest wait for the
  * next call (a tick stays bounded). */
 #define STORE_PG_NOTIFY_MAX 1024
+/* While the server is away, the listener tries to reconnect at most this
+ * often (s): a reconnect may block up to connect_timeout, and the listener
+ * runs every second on the engine's loop. */
+#define STORE_PG_RELISTEN_S 5
 /* Rows a backup reads from the server at a time. */
 #define STORE_PG_BACKUP_BATCH "1000"
 
@@ -73,6 +78,7 @@ struct store_pg {
 	bool in_tx;		/* between begin and commit/rollback */
 	bool listening;		/* store_listen() was called: LISTEN again after a reconnect */
 	bool resync;		/* reconnected while listening: notifications may be lost */
+	time_t relisten_at;	/* CLOCK_MONOTONIC s: the listener's next reconnect */
 	char sync[32];		/* the server's synchronous_commit, for durable commits */
 };
 
@@ -1092,8 +1098,16 @@ store_pg_po_changes(struct store *s, store_change_cb cb, void *arg)
 	if (PQstatus(sp->conn) == CONNECTION_OK && !PQconsumeInput(sp->conn) &&
 	    PQstatus(sp->conn) == CONNECTION_OK)
 		return -EIO;
-	if (PQstatus(sp->conn) != CONNECTION_OK && (r = store_pg_ready(sp)) < 0)
-		return r;
+	if (PQstatus(sp->conn) != CONNECTION_OK) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < sp->relisten_at)
+			return 0;
+		sp->relisten_at = now.tv_sec + STORE_PG_RELISTEN_S;
+		if ((r = store_pg_ready(sp)) < 0)
+			return r;
+	}
 	if (sp->resync) {
 		sp->resync = false;
 		while ((n = PQnotifies(sp->conn)) != NULL)
