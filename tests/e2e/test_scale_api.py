@@ -209,6 +209,12 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
                               what="%s to list %s's attack and mitigation" % (other, owner))
         assert ours[0]["instance"] == owner and ours[0]["po"] == "web", ours
         assert held[0]["instance"] == owner and held[0]["status"] == "mitigating", held
+        # The CLI's view of the deployment names the owner in each row.
+        out = eng[other].moat("attacks", "--state", "live", "--deployment").stdout
+        assert any(ln.split()[:2] == [owner, str(flooded["id"])] for ln in out.splitlines()), out
+        out = eng[other].moat("mitigations", "--deployment").stdout
+        assert any(ln.split()[0] == owner and "mitigating" in ln.split()
+                   for ln in out.splitlines()[1:]), out
         # Without the scope: only its own.
         st, body = eng[other].request("GET", "/api/v1/attacks", token=None)
         assert all(x["instance"] == other for x in body["attacks"]), body
