@@ -215,6 +215,11 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
         out = eng[other].moat("mitigations", "--deployment").stdout
         assert any(ln.split()[0] == owner and "mitigating" in ln.split()
                    for ln in out.splitlines()[1:]), out
+        # Mitigating the owner's attack through the other engine: 409 naming
+        # the owner, nothing installed.
+        st, body = eng[other].request("POST", "/api/v1/mitigations",
+                                      {"attack": flooded["id"], "driver": "notify"})
+        assert st == 409 and "instance %s" % owner in body["error"], (st, body)
         # Without the scope: only its own.
         st, body = eng[other].request("GET", "/api/v1/attacks", token=None)
         assert all(x["instance"] == other for x in body["attacks"]), body

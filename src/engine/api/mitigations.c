@@ -134,12 +134,32 @@ api_mitigations_check(const char *body, size_t len, uint64_t *ret_attack)
 	return 0;
 }
 
+/* The engine whose live attack id is, among the other engines' (the
+ * deployment's view), into ret; false when none lists it. */
+static bool
+api_mitigations_peer_owner(struct cluster *c, uint64_t id, char *ret, size_t len)
+{
+	json_t *list = cluster_peer_list(c, CLPEERS_ATTACKS), *o;
+	size_t i;
+	bool found = false;
+
+	json_array_foreach(list, i, o)
+		if ((uint64_t)json_integer_value(json_object_get(o, "id")) == id &&
+		    json_is_string(json_object_get(o, "instance"))) {
+			snprintf(ret, len, "%s", json_string_value(json_object_get(o, "instance")));
+			found = true;
+			break;
+		}
+	json_decref(list);
+	return found;
+}
+
 /*
  * An engine of a cluster installs a manual rule only for a PO whose shard it
  * owns now (the same fencing as its own rules): otherwise 409 naming the
- * owner, where the operator should go. Replies and returns false when
- * refused; an attack this engine does not know is left to
- * mitigation_manual() (404).
+ * owner, where the operator should go; an attack only another engine knows
+ * is 409 naming that engine too. Replies and returns false when refused;
+ * an attack no engine lists is left to mitigation_manual() (404).
  */
 static bool
 api_mitigations_fenced(struct api_req *r, uint64_t attack)
@@ -150,8 +170,16 @@ api_mitigations_fenced(struct api_req *r, uint64_t attack)
 	const struct decision_attack *a;
 	char owner[64];
 
-	if (c == NULL || d == NULL || (a = decision_get(detection_decision(d), attack)) == NULL ||
-	    cluster_po_owned(c, a->po))
+	if (c == NULL || d == NULL || cluster_role(c) != CLUSTER_ENGINE)
+		return true;
+	if ((a = decision_get(detection_decision(d), attack)) == NULL) {
+		if (!api_mitigations_peer_owner(c, attack, owner, sizeof(owner)))
+			return true;
+		api_reply_error(r, 409, "attack", "attack %" PRIu64 " is instance %s's: mitigate "
+		    "it there", attack, owner);
+		return false;
+	}
+	if (cluster_po_owned(c, a->po))
 		return true;
 	if (cluster_shard_owner(c, a->po, owner, sizeof(owner)))
 		api_reply_error(r, 409, "attack", "PO %s is owned by instance %s: mitigate it there",
