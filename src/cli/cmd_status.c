@@ -147,6 +147,7 @@ cmd_status_instances(const json_t *list)
 			    cmd_status_int(o, "published"), cmd_status_int(o, "dropped"));
 		}
 		row[0] = json_string_value(json_object_get(o, "instance"));
+		row[0] = row[0] != NULL ? row[0] : "-";
 		row[1] = role != NULL ? role : "-";
 		row[2] = shards;
 		row[3] = lag;
