@@ -146,15 +146,19 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
     print("status of eng-a:\n%s" % a.moat("status").stdout.split("instances:")[1])
 
     # --- PO changes reach the other engine -----------------------------------
+    t0 = time.time()
     a.moat("po", "add", "api-1", "--prefix", "203.0.113.0/28")
     wait_for(lambda: has_po(b, "api-1"), timeout=10, what="api-1 to reach eng-b")
+    print("PO added on eng-a seen on eng-b after %.2f s" % (time.time() - t0))
     st, body = b.request("PUT", "/api/v1/pos/api-1", {"name": "api-1",
                                                      "prefixes": ["203.0.113.16/28"]})
     assert st == 200, body
     wait_for(lambda: [p for p in a.pos() if p["name"] == "api-1"][0]["prefixes"] ==
              ["203.0.113.16/28"], timeout=10, what="the change of api-1 to reach eng-a")
+    t0 = time.time()
     assert b.request("DELETE", "/api/v1/pos/api-1")[0] == 204
     wait_for(lambda: not has_po(a, "api-1"), timeout=10, what="api-1 to leave eng-a")
+    print("PO deleted on eng-b gone from eng-a after %.2f s" % (time.time() - t0))
     # The writer applied its change once, and nothing was refused.
     assert "api-1 added (by another instance)" not in a.log()
     assert "api-1 added (by another instance)" in b.log()
@@ -164,7 +168,10 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
                    "-m", "fast", "-l", os.path.join(pgserver.dir, "server.log"), "restart")
     st, body = a.request("POST", "/api/v1/pos", {"name": "api-2", "prefixes": ["203.0.113.32/28"]})
     assert st == 201, body
+    t0 = time.time()
     wait_for(lambda: has_po(b, "api-2"), timeout=15, what="api-2 to reach eng-b after the restart")
+    print("after the PostgreSQL restart, a PO added on eng-a seen on eng-b after %.2f s"
+          % (time.time() - t0))
 
     # --- the deployment's attacks and mitigations on either engine ---------
     web = shard_of("web", SHARDS)
