@@ -14,6 +14,7 @@ test_scale.py), then one `collect` moatd and two `engine` moatds sharing
   roles and the engines' shards (the status keys in the KV bucket);
 - after a PostgreSQL restart another PO change still propagates (the
   listener reconnects, listens again and reloads);
+- a stopped instance leaves the status list;
 - a flood to web (NetFlow to the collector) is declared and mitigated by
   the owner of web's shard; the other engine's GET /api/v1/attacks and
   /api/v1/mitigations with scope=deployment list them with the owner's
@@ -256,5 +257,9 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
     print("manual mitigation on the owner %s: %d %s" % (owner, st, body["status"]))
     assert st == 201 and body["request"]["po"] == "web", body
 
-    for m in (col, a, b):
+    # A stopped instance leaves every status at once (its key is deleted).
+    assert col.stop() == 0
+    wait_for(lambda: "col-1" not in [i["instance"] for i in cluster_of(a)["instances"]],
+             timeout=10, what="the stopped collector to leave the status")
+    for m in (a, b):
         assert m.stop() == 0
