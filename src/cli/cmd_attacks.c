@@ -2,6 +2,7 @@
  * (GET /api/v1/attacks, GET /api/v1/attacks/{id}). */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@ static const char cmd_attacks_text[] =
 "    moat attacks - list attacks\n"
 "\n"
 "SYNOPSIS\n"
-"    moat [--json] attacks [--state live|ended|all]\n"
+"    moat [--json] attacks [--state live|ended|all] [--deployment]\n"
 "\n"
 "DESCRIPTION\n"
 "    Lists the attacks moatd's decision point knows, newest first: suspected,\n"
@@ -27,6 +28,10 @@ static const char cmd_attacks_text[] =
 "\n"
 "OPTIONS\n"
 "    --state S   live (suspected, declared, ending), ended, or all (default)\n"
+"    --deployment\n"
+"                on an engine of a cluster: the other live engines' live\n"
+"                attacks too (from their state in the shared store), with\n"
+"                the INSTANCE owning each (docs/scale.md)\n"
 "    --json      print the server's JSON\n"
 "\n"
 "EXIT STATUS\n"
@@ -34,7 +39,8 @@ static const char cmd_attacks_text[] =
 "\n"
 "EXAMPLES\n"
 "    moat attacks\n"
-"    moat attacks --state live\n";
+"    moat attacks --state live\n"
+"    moat attacks --state live --deployment\n";
 
 static const char cmd_attack_text[] =
 "NAME\n"
@@ -59,8 +65,24 @@ cmd_attacks_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
+		{ "deployment", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct outfmt_col dcols[] = {
+		{ "INSTANCE", "instance", OUTFMT_STR },
+		{ "ID", "id", OUTFMT_INT },
+		{ "PO", "po", OUTFMT_STR },
+		{ "PROTO", "protocol", OUTFMT_STR },
+		{ "PORT", "port", OUTFMT_INT },
+		{ "TYPE", "type", OUTFMT_STR },
+		{ "STATE", "state", OUTFMT_STR },
+		{ "START (UTC)", "start", OUTFMT_TIME },
+		{ "END (UTC)", "end", OUTFMT_TIME },
+		{ "PEAK PPS", "peak_pps", OUTFMT_SI },
+		{ "PEAK BPS", "peak_bps", OUTFMT_SI },
+		{ "WHY", "reason", OUTFMT_STR },
+	};
+	bool deployment = false;
 	static const struct outfmt_col cols[] = {
 		{ "ID", "id", OUTFMT_INT },
 		{ "PO", "po", OUTFMT_STR },
@@ -81,6 +103,10 @@ cmd_attacks_run(struct cli *cli, int argc, char **argv)
 
 	cli_getopt_begin();
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd') {
+			deployment = true;
+			continue;
+		}
 		if (c != 's')
 			return cli_bad_option(&cmd_attacks, argv);
 		if (strcmp(optarg, "live") != 0 && strcmp(optarg, "ended") != 0 &&
@@ -91,11 +117,15 @@ cmd_attacks_run(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(&cmd_attacks, "unexpected argument '%s'", argv[optind]);
-	snprintf(path, sizeof(path), "/api/v1/attacks?state=%s", state);
+	snprintf(path, sizeof(path), "/api/v1/attacks?state=%s%s", state,
+	    deployment ? "&scope=deployment" : "");
 	if ((rc = client_get(cli, path, &r)) != CLI_EXIT_OK)
 		return rc;
 	if (cli->json)
 		client_print_raw(&r);
+	else if (deployment)
+		outfmt_json_table(stdout, json_object_get(r.json, "attacks"), dcols,
+		    sizeof(dcols) / sizeof(dcols[0]), "no attacks");
 	else
 		outfmt_json_table(stdout, json_object_get(r.json, "attacks"), cols,
 		    sizeof(cols) / sizeof(cols[0]), "no attacks");

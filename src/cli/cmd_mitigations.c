@@ -17,7 +17,7 @@ static const char cmd_mitigations_text[] =
 "    moat mitigations - list mitigations and what became of them\n"
 "\n"
 "SYNOPSIS\n"
-"    moat [--json] mitigations\n"
+"    moat [--json] mitigations [--deployment]\n"
 "\n"
 "DESCRIPTION\n"
 "    Every mitigation moatd started, newest first: the attack it answers,\n"
@@ -25,12 +25,19 @@ static const char cmd_mitigations_text[] =
 "    driver holding it, and the packets and bytes its rule has dropped\n"
 "    (nft and xdp count them). Needs no token.\n"
 "\n"
+"OPTIONS\n"
+"    --deployment\n"
+"                on an engine of a cluster: the other live engines' live\n"
+"                mitigations too (from their state in the shared store),\n"
+"                with the INSTANCE holding each (docs/scale.md)\n"
+"\n"
 "EXIT STATUS\n"
 "    0 success, 3 moatd unreachable, 5 server error.\n"
 "\n"
 "EXAMPLES\n"
 "    moat mitigations\n"
-"    moat --json mitigations\n";
+"    moat --json mitigations\n"
+"    moat mitigations --deployment\n";
 
 static const char cmd_mitigate_text[] =
 "NAME\n"
@@ -42,11 +49,13 @@ static const char cmd_mitigate_text[] =
 "DESCRIPTION\n"
 "    Starts a mitigation of attack ATTACK (see `moat attacks`) with one\n"
 "    driver, whatever the PO's own order. Fails if the attack already has a\n"
-"    live mitigation. Needs the API token.\n"
+"    live mitigation, or (an engine of a cluster) if the attack's PO belongs\n"
+"    to another engine: the error names it. Needs the API token.\n"
 "\n"
 "EXIT STATUS\n"
 "    0 started (see its status), 1 refused (no such attack, unknown driver,\n"
-"    already mitigated), 2 usage, 3 moatd unreachable, 4 no token.\n"
+"    already mitigated, another engine's PO), 2 usage, 3 moatd unreachable,\n"
+"    4 no token.\n"
 "\n"
 "EXAMPLES\n"
 "    moat mitigate 3 --driver nft\n";
@@ -98,9 +107,34 @@ cmd_mitigations_render(const json_t *reply)
 	    sizeof(cols) / sizeof(cols[0]), "no mitigations");
 }
 
+/* --deployment: the same with the instance holding each first. */
+static void
+cmd_mitigations_render_all(const json_t *reply)
+{
+	static const struct outfmt_col cols[] = {
+		{ "INSTANCE", "instance", OUTFMT_STR },
+		{ "ID", "id", OUTFMT_STR },
+		{ "ATTACK", "request.attack_id", OUTFMT_INT },
+		{ "PO", "request.po", OUTFMT_STR },
+		{ "TYPE", "request.attack_type", OUTFMT_STR },
+		{ "STATUS", "status", OUTFMT_STR },
+		{ "DRIVER", "driver", OUTFMT_STR },
+		{ "STARTED (UTC)", "started", OUTFMT_TIME },
+		{ "PACKETS", "packets", OUTFMT_SI },
+		{ "TARGETS", "request.targets", OUTFMT_LIST },
+		{ "REASON", "reason", OUTFMT_STR },
+	};
+
+	outfmt_json_table(stdout, json_object_get(reply, "mitigations"), cols,
+	    sizeof(cols) / sizeof(cols[0]), "no mitigations");
+}
+
 static int
 cmd_mitigations_run(struct cli *cli, int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--deployment") == 0 && argc == 2)
+		return client_show(cli, "/api/v1/mitigations?scope=deployment",
+		    cmd_mitigations_render_all);
 	if (argc > 1)
 		return cli_usage_error(&cmd_mitigations, "unexpected argument '%s'", argv[1]);
 	return client_show(cli, "/api/v1/mitigations", cmd_mitigations_render);

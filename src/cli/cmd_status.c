@@ -21,7 +21,11 @@ static const char cmd_status_text[] =
 "    (collect or engine, docs/scale.md) also shows its role, instance,\n"
 "    NATS connection and (GET /api/v1/cluster) the shards it owns, the\n"
 "    live engines and its lag (engine), or what it published, buffers and\n"
-"    dropped (collect); --json adds it as \"cluster\". Needs no token.\n"
+"    dropped (collect); --json adds it as \"cluster\". Then a table of\n"
+"    every live instance of the deployment (each publishes its status\n"
+"    every second through NATS): instance, role, the shards it owns, its\n"
+"    lag, its counters (an engine's messages consumed, gaps and lost; a\n"
+"    collector's published and dropped) and version. Needs no token.\n"
 "\n"
 "OPTIONS\n"
 "    --json    print the server's JSON\n"
@@ -93,6 +97,69 @@ cmd_status_int(const json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
+/* "0,1,5" (at most len bytes), "-" when none. */
+static void
+cmd_status_shards(const json_t *owned, char *buf, size_t len)
+{
+	const json_t *it;
+	size_t i, at = 0;
+
+	snprintf(buf, len, "-");
+	json_array_foreach(owned, i, it) {
+		int n = snprintf(buf + at, len - at, "%s%lld", i ? "," : "",
+		    (long long)json_integer_value(it));
+
+		if (n < 0 || (size_t)n >= len - at)
+			break;
+		at += (size_t)n;
+	}
+}
+
+/* Every live instance of the deployment (the cluster's "instances"). */
+static void
+cmd_status_instances(const json_t *list)
+{
+	static const char *const hdr[] = { "INSTANCE", "ROLE", "SHARDS", "LAG_MS", "COUNTERS",
+		"VERSION" };
+	struct outfmt_table *t;
+	const json_t *o;
+	size_t i;
+
+	if (json_array_size(list) == 0 || (t = outfmt_table_new(6, hdr)) == NULL)
+		return;
+	outfmt_table_align_right(t, 3);
+	json_array_foreach(list, i, o) {
+		const char *role = json_string_value(json_object_get(o, "role"));
+		const char *ver = json_string_value(json_object_get(o, "version"));
+		const char *row[6];
+		char shards[256], lag[32], counters[160];
+		bool engine = role != NULL && strcmp(role, "engine") == 0;
+
+		cmd_status_shards(json_object_get(o, "owned"), shards, sizeof(shards));
+		if (engine) {
+			snprintf(lag, sizeof(lag), "%lld", cmd_status_int(o, "lag_ms"));
+			snprintf(counters, sizeof(counters), "%lld consumed, %lld gap(s), %lld lost",
+			    cmd_status_int(o, "received"), cmd_status_int(o, "gaps"),
+			    cmd_status_int(o, "lost"));
+		} else {
+			snprintf(lag, sizeof(lag), "-");
+			snprintf(counters, sizeof(counters), "%lld published, %lld dropped",
+			    cmd_status_int(o, "published"), cmd_status_int(o, "dropped"));
+		}
+		row[0] = json_string_value(json_object_get(o, "instance"));
+		row[0] = row[0] != NULL ? row[0] : "-";
+		row[1] = role != NULL ? role : "-";
+		row[2] = shards;
+		row[3] = lag;
+		row[4] = counters;
+		row[5] = ver != NULL ? ver : "-";
+		outfmt_table_add(t, row);
+	}
+	printf("instances:\n");
+	outfmt_table_print(t, stdout);
+	outfmt_table_free(t);
+}
+
 /* The cluster role's lines (GET /api/v1/cluster); nothing in role all. */
 static void
 cmd_status_cluster(const json_t *c)
@@ -126,6 +193,7 @@ cmd_status_cluster(const json_t *c)
 	}
 	if (err != NULL && err[0] != '\0')
 		printf("nats error: %s\n", err);
+	cmd_status_instances(json_object_get(c, "instances"));
 }
 
 static int

@@ -854,6 +854,89 @@ test_pg_concurrent_open(void **state)
 	}
 }
 
+struct changes_seen {
+	char names[8][32];
+	int n, all;
+};
+
+static int
+note_change(const char *name, void *arg)
+{
+	struct changes_seen *c = arg;
+
+	if (name == NULL)
+		c->all++;
+	else if (c->n < 8)
+		snprintf(c->names[c->n++], sizeof(c->names[0]), "%s", name);
+	return 0;
+}
+
+/* Another writer's PO changes reach a listening store once committed (a
+   rolled-back one never), never its own; a server restart makes it reload
+   everything once; SQLite has no other writer: nothing, ever. */
+static void
+test_po_changes(void **state)
+{
+	struct fixture *fx = *state;
+	struct changes_seen c = { 0 };
+	struct store *w;
+
+	assert_int_equal(store_listen(fx->s), 0);
+	assert_int_equal(store_po_put(fx->s, "own", "{}"), 0);
+	if (!is_pg()) {
+		assert_int_equal(store_po_changes(fx->s, note_change, &c), 0);
+		assert_int_equal(c.n + c.all, 0);
+		return;
+	}
+	assert_int_equal(store_open(backend, fx->target, &w), 0);
+	assert_int_equal(store_begin(w, STORE_DURABLE), 0);
+	assert_int_equal(store_po_put(w, "web", "{}"), 0);
+	usleep(100 * 1000);
+	assert_int_equal(store_po_changes(fx->s, note_change, &c), 0);	/* not committed yet */
+	assert_int_equal(store_commit(w), 0);
+	assert_int_equal(store_begin(w, STORE_DURABLE), 0);
+	assert_int_equal(store_po_put(w, "never", "{}"), 0);
+	assert_int_equal(store_rollback(w), 0);
+	assert_int_equal(store_po_del(w, "own"), 0);
+	assert_int_equal(store_po_del(w, "absent"), -ENOENT);
+	for (int i = 0; i < 50 && c.n < 2; i++) {
+		usleep(20 * 1000);
+		assert_true(store_po_changes(fx->s, note_change, &c) >= 0);
+	}
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.names[0], "web");
+	assert_string_equal(c.names[1], "own");
+	assert_int_equal(c.all, 0);
+	/* The listener's own writes are not reported back to it. */
+	assert_int_equal(store_po_put(fx->s, "mine", "{}"), 0);
+	usleep(100 * 1000);
+	assert_int_equal(store_po_changes(fx->s, note_change, &c), 0);
+	pg_restart();
+	c.n = 0;
+	for (int i = 0; i < 100 && c.all == 0; i++) {
+		usleep(20 * 1000);
+		(void)store_po_changes(fx->s, note_change, &c);
+	}
+	assert_int_equal(c.all, 1);
+	/* Listening again on the new connection. */
+	assert_int_equal(store_po_put(w, "dns", "{}"), 0);
+	for (int i = 0; i < 50 && c.n < 1; i++) {
+		usleep(20 * 1000);
+		(void)store_po_changes(fx->s, note_change, &c);
+	}
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.names[0], "dns");
+	/* A reset elsewhere: reload everything. */
+	c.all = 0;
+	assert_int_equal(store_reset(w), 0);
+	for (int i = 0; i < 50 && c.all == 0; i++) {
+		usleep(20 * 1000);
+		(void)store_po_changes(fx->s, note_change, &c);
+	}
+	assert_int_equal(c.all, 1);
+	store_close(w);
+}
+
 #define STORE_CASES \
 	cmocka_unit_test_setup_teardown(test_schema_version_written, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_po_crud_and_reopen, setup, teardown), \
@@ -865,7 +948,8 @@ test_pg_concurrent_open(void **state)
 	cmocka_unit_test_setup_teardown(test_backup_restore_round_trip, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_backup_portable, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_restore_refuses_garbage, setup, teardown), \
-	cmocka_unit_test_setup_teardown(test_open_refuses_foreign_db, setup, teardown)
+	cmocka_unit_test_setup_teardown(test_open_refuses_foreign_db, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_po_changes, setup, teardown)
 
 int
 main(void)

@@ -1,7 +1,12 @@
 /*
  * api_attacks: attacks over REST. The list is newest first and holds
  * declared attacks (live and ended) and, for state=live or all, the
- * suspected ones; one attack carries its detectors and top lists.
+ * suspected ones; one attack carries its detectors and top lists. On an
+ * engine of a cluster each attack says which "instance" it is, and with
+ * scope=deployment the list is the deployment's: this engine's attacks and
+ * the other live engines' live ones (from their saved state in the shared
+ * store, cluster/peers.h). The default stays this instance's own (what a
+ * single moatd shows, and what tools watching one engine expect).
  */
 #include "engine/api/attacks.h"
 
@@ -9,6 +14,7 @@
 
 #include "common/strnum.h"
 #include "engine/api/server.h"
+#include "engine/cluster/module.h"
 #include "engine/detect/module.h"
 
 enum api_attacks_filter { FILTER_ALL, FILTER_LIVE, FILTER_ENDED };
@@ -44,14 +50,49 @@ api_attacks_detection(struct api_req *r)
 	return d;
 }
 
+/* ?scope=instance (the default) or deployment; replies 400 and returns
+ * false for anything else. */
+static bool
+api_scope(struct api_req *r, bool *ret_deployment)
+{
+	const char *scope = api_req_query(r, "scope");
+
+	*ret_deployment = scope != NULL && strcmp(scope, "deployment") == 0;
+	if (scope != NULL && !*ret_deployment && strcmp(scope, "instance") != 0) {
+		api_reply_error(r, 400, "scope", "scope: expected instance or deployment");
+		return false;
+	}
+	return true;
+}
+
+/* An engine of a cluster: its own attacks say so, and the other engines'
+ * live ones follow (peers: whether to add them). */
+static void
+api_attacks_deployment(struct api_req *r, json_t *list, bool peers)
+{
+	struct cluster *c = cluster_get(api_req_engine(r));
+	json_t *o, *more;
+	size_t i;
+
+	if (c == NULL || cluster_role(c) != CLUSTER_ENGINE)
+		return;
+	json_array_foreach(list, i, o)
+		json_object_set_new(o, "instance", json_string(cluster_instance(c)));
+	if (peers && (more = cluster_peer_list(c, CLPEERS_ATTACKS)) != NULL) {
+		json_array_extend(list, more);
+		json_decref(more);
+	}
+}
+
 void
 api_attacks_list(struct api_req *r)
 {
 	struct detection_ctx *d = api_attacks_detection(r);
 	const char *state = api_req_query(r, "state");
 	struct api_attacks_walk w = { .filter = FILTER_ALL };
+	bool deployment = false;
 
-	if (d == NULL)
+	if (d == NULL || !api_scope(r, &deployment))
 		return;
 	if (state != NULL) {
 		if (strcmp(state, "live") == 0)
@@ -69,6 +110,7 @@ api_attacks_list(struct api_req *r)
 		api_reply_error(r, 500, NULL, "out of memory");
 		return;
 	}
+	api_attacks_deployment(r, w.list, w.filter != FILTER_ENDED && deployment);
 	api_reply_json(r, 200, json_pack("{s:o}", "attacks", w.list));
 }
 

@@ -1,8 +1,14 @@
 /*
  * api_mitigations: mitigations over REST.
- *   GET    /api/v1/mitigations          every mitigation, newest first
+ *   GET    /api/v1/mitigations          every mitigation, newest first; on an
+ *                                        engine of a cluster each with its
+ *                                        "instance", and ?scope=deployment
+ *                                        adds the other engines' live ones
+ *                                        (cluster/peers.h)
  *   GET    /api/v1/mitigations/{id}     one
- *   POST   /api/v1/mitigations          {"attack": ID, "driver": "nft"}: manual
+ *   POST   /api/v1/mitigations          {"attack": ID, "driver": "nft"}: manual;
+ *                                        in a cluster only on the engine owning
+ *                                        the attack's PO (409 naming the owner)
  *   DELETE /api/v1/mitigations/{id}     end it, withdrawing what was applied
  */
 #include "engine/api/mitigations.h"
@@ -13,6 +19,8 @@
 
 #include "common/strnum.h"
 #include "engine/api/server.h"
+#include "engine/cluster/module.h"
+#include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
 
 static struct mitigation_ctx *
@@ -39,13 +47,31 @@ void
 api_mitigations_list(struct api_req *r)
 {
 	struct mitigation_ctx *m = api_mitigations_ctx(r);
+	const char *scope = api_req_query(r, "scope");
+	bool deployment = scope != NULL && strcmp(scope, "deployment") == 0;
+	struct cluster *c;
 	json_t *list;
 
 	if (m == NULL)
 		return;
+	if (scope != NULL && !deployment && strcmp(scope, "instance") != 0) {
+		api_reply_error(r, 400, "scope", "scope: expected instance or deployment");
+		return;
+	}
 	if ((list = mitigation_list_json(m)) == NULL) {
 		api_reply_error(r, 500, NULL, "out of memory");
 		return;
+	}
+	if ((c = cluster_get(api_req_engine(r))) != NULL && cluster_role(c) == CLUSTER_ENGINE) {
+		json_t *o, *more;
+		size_t i;
+
+		json_array_foreach(list, i, o)
+			json_object_set_new(o, "instance", json_string(cluster_instance(c)));
+		if (deployment && (more = cluster_peer_list(c, CLPEERS_MITIGATIONS)) != NULL) {
+			json_array_extend(list, more);
+			json_decref(more);
+		}
 	}
 	api_reply_json(r, 200, json_pack("{s:o}", "mitigations", list));
 }
@@ -108,6 +134,62 @@ api_mitigations_check(const char *body, size_t len, uint64_t *ret_attack)
 	return 0;
 }
 
+/* The engine whose live attack id is, among the other engines' (the
+ * deployment's view), into ret; false when none lists it. */
+static bool
+api_mitigations_peer_owner(struct cluster *c, uint64_t id, char *ret, size_t len)
+{
+	json_t *list = cluster_peer_list(c, CLPEERS_ATTACKS), *o;
+	size_t i;
+	bool found = false;
+
+	json_array_foreach(list, i, o)
+		if ((uint64_t)json_integer_value(json_object_get(o, "id")) == id &&
+		    json_is_string(json_object_get(o, "instance"))) {
+			snprintf(ret, len, "%s", json_string_value(json_object_get(o, "instance")));
+			found = true;
+			break;
+		}
+	json_decref(list);
+	return found;
+}
+
+/*
+ * An engine of a cluster installs a manual rule only for a PO whose shard it
+ * owns now (the same fencing as its own rules): otherwise 409 naming the
+ * owner, where the operator should go; an attack only another engine knows
+ * is 409 naming that engine too. Replies and returns false when refused;
+ * an attack no engine lists is left to mitigation_manual() (404).
+ */
+static bool
+api_mitigations_fenced(struct api_req *r, uint64_t attack)
+{
+	struct engine *e = api_req_engine(r);
+	struct cluster *c = cluster_get(e);
+	struct detection_ctx *d = detection_get(e);
+	const struct decision_attack *a;
+	char owner[64];
+
+	if (c == NULL || d == NULL || cluster_role(c) != CLUSTER_ENGINE)
+		return true;
+	if ((a = decision_get(detection_decision(d), attack)) == NULL) {
+		if (!api_mitigations_peer_owner(c, attack, owner, sizeof(owner)))
+			return true;
+		api_reply_error(r, 409, "attack", "attack %" PRIu64 " is instance %s's: mitigate "
+		    "it there", attack, owner);
+		return false;
+	}
+	if (cluster_po_owned(c, a->po))
+		return true;
+	if (cluster_shard_owner(c, a->po, owner, sizeof(owner)))
+		api_reply_error(r, 409, "attack", "PO %s is owned by instance %s: mitigate it there",
+		    a->po, owner);
+	else
+		api_reply_error(r, 409, "attack", "this instance does not own PO %s now (its shard "
+		    "has no live owner)", a->po);
+	return false;
+}
+
 void
 api_mitigations_create(struct api_req *r)
 {
@@ -126,6 +208,10 @@ api_mitigations_create(struct api_req *r)
 		else
 			api_reply_error(r, 400, bad, "'%s': expected \"attack\" (a positive integer) and "
 			    "\"driver\" (a driver name)", bad);
+		json_decref(doc);
+		return;
+	}
+	if (!api_mitigations_fenced(r, attack)) {
 		json_decref(doc);
 		return;
 	}

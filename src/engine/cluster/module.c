@@ -19,11 +19,13 @@
 #include "engine/api/server.h"
 #include "engine/cluster/deltas.h"
 #include "engine/cluster/handoff.h"
+#include "engine/cluster/peers.h"
 #include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
 #ifdef HAVE_NATS
 #include "engine/cluster/lease.h"
 #include "engine/cluster/nats.h"
+#include "engine/cluster/status.h"
 #endif
 
 #define CLUSTER_NS_PER_S UINT64_C(1000000000)
@@ -97,6 +99,7 @@ struct cluster {
 	uint64_t adopted_attacks, adopted_mitigations;
 	bool connected, ready;
 	char last_error[CLUSTER_ERR_MAX];
+	struct clpeers *peers;		/* loop thread: other engines' state, cached */
 	uint64_t published, dropped, publish_errors;		/* collect */
 	uint64_t received, dropped_in, refused, gaps, lost;	/* engine */
 	uint64_t readings_fed, lag_ms;
@@ -105,6 +108,7 @@ struct cluster {
 	struct clnats *nats;
 	struct lease *lease;
 	struct clnats_sub **subs;	/* per shard, worker thread only */
+	struct clstatus *status;	/* every instance's status (cluster/status.h) */
 #endif
 };
 
@@ -533,11 +537,28 @@ cluster_publish_all(struct cluster *c)
 	}
 }
 
+static json_t *cluster_self_json(struct cluster *c);
+
+/* This instance's status into the bucket, everyone's out of it. */
+static void
+cluster_status_step(struct cluster *c)
+{
+	json_t *self = cluster_self_json(c);
+
+	if (self == NULL)
+		return;
+	json_object_set_new(self, "version", json_string(ENGINE_VERSION));
+	json_object_set_new(self, "time_ms",
+	    json_integer((json_int_t)(clock_now_ns(CLOCK_REALTIME) / 1000000)));
+	clstatus_step(c->status, self);
+	json_decref(self);
+}
+
 static void *
 cluster_run(void *arg)
 {
 	struct cluster *c = arg;
-	uint64_t next_lease = 0;
+	uint64_t next_lease = 0, next_status = 0;
 	char err[CLUSTER_ERR_MAX];
 
 	for (;;) {
@@ -570,6 +591,10 @@ cluster_run(void *arg)
 		if (ready && c->conf.role == CLUSTER_ENGINE && now >= next_lease) {
 			lease_step(c->lease, now);
 			next_lease = now + CLUSTER_NS_PER_S;
+		}
+		if (ready && conn && c->status != NULL && now >= next_status) {
+			cluster_status_step(c);
+			next_status = now + CLUSTER_NS_PER_S;
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += 250 * 1000000;
@@ -611,6 +636,7 @@ cluster_free(struct cluster *c)
 	free(c->streams);
 	free(c->takeovers);
 	free(c->epoch);
+	clpeers_free(c->peers);
 	q_free(&c->outq);
 	q_free(&c->inq);
 	q_free(&c->spare);
@@ -689,6 +715,8 @@ cluster_start(void *state)
 		return r;
 	if (c->lease != NULL)
 		lease_on_give(c->lease, cluster_on_give);
+	if ((r = clstatus_new(&c->conf, c->nats, &c->status)) < 0)
+		return r;
 	if ((r = pthread_create(&c->thread, NULL, cluster_run, c)) != 0)
 		return -r;
 	c->thread_started = true;
@@ -719,6 +747,7 @@ cluster_fini(void *state)
 	/* A clean stop gives the shards back at once, so another engine takes
 	 * them at its next step rather than after lease_ttl. */
 	lease_free(c->lease, c->ready);
+	clstatus_free(c->status, c->ready);
 	for (uint32_t s = 0; c->subs != NULL && s < c->conf.shards; s++)
 		clnats_unsubscribe(c->subs[s]);
 	clnats_close(c->nats);
@@ -1015,20 +1044,57 @@ cluster_po_gate(void *ctx, const char *po_name)
 	return cluster_po_owned(ctx, po_name);
 }
 
-void
-cluster_api_get(struct api_req *r)
+bool
+cluster_shard_owner(struct cluster *c, const char *po_name, char *ret, size_t len)
 {
-	struct cluster *c = cluster_get(api_req_engine(r));
+	ret[0] = '\0';
+#ifdef HAVE_NATS
+	if (c != NULL && c->status != NULL)
+		return clstatus_shard_owner(c->status,
+		    cluster_shard_of(po_name, c->conf.shards), ret, len);
+#else
+	(void)c;
+	(void)po_name;
+	(void)len;
+#endif
+	return false;
+}
+
+const char *
+cluster_instance(const struct cluster *c)
+{
+	return c->conf.instance;
+}
+
+json_t *
+cluster_peer_list(struct cluster *c, enum clpeers_kind kind)
+{
+	json_t *all = NULL, *list;
+
+	if (c == NULL || c->conf.role != CLUSTER_ENGINE)
+		return NULL;
+#ifdef HAVE_NATS
+	if (c->status != NULL)
+		all = clstatus_instances(c->status);
+#endif
+	if (all == NULL || (c->peers == NULL && clpeers_new(&c->peers) < 0)) {
+		json_decref(all);
+		return NULL;
+	}
+	list = clpeers_list(c->peers, engine_store(c->e), c->conf.instance, all, kind,
+	    clock_mono_ns(engine_clock(c->e)));
+	json_decref(all);
+	return list;
+}
+
+/* This instance's role, shards, lag and counters (any thread). */
+static json_t *
+cluster_self_json(struct cluster *c)
+{
 	json_t *o, *owned;
 
-	if (c == NULL) {
-		api_reply_json(r, 200, json_pack("{s:s}", "role", "all"));
-		return;
-	}
-	if ((owned = json_array()) == NULL) {
-		api_reply_error(r, 500, NULL, "out of memory");
-		return;
-	}
+	if ((owned = json_array()) == NULL)
+		return NULL;
 #ifdef HAVE_NATS
 	if (c->lease != NULL) {
 		uint32_t list[CLUSTER_MAX_SHARDS];
@@ -1065,9 +1131,33 @@ cluster_api_get(struct api_req *r)
 		    json_integer((json_int_t)c->adopted_mitigations));
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (o == NULL) {
+	return o;
+}
+
+void
+cluster_api_get(struct api_req *r)
+{
+	struct cluster *c = cluster_get(api_req_engine(r));
+	json_t *o, *all = NULL;
+
+	if (c == NULL) {
+		api_reply_json(r, 200, json_pack("{s:s}", "role", "all"));
+		return;
+	}
+	if ((o = cluster_self_json(c)) == NULL) {
 		api_reply_error(r, 500, NULL, "out of memory");
 		return;
 	}
+	/* Every live instance of the deployment, as each last published itself
+	 * (this one included once it has). */
+#ifdef HAVE_NATS
+	if (c->status != NULL)
+		all = clstatus_instances(c->status);
+#endif
+	if (all == NULL)
+		all = json_array();
+	if (all != NULL && json_array_size(all) == 0)
+		json_array_append_new(all, json_deep_copy(o));
+	json_object_set_new(o, "instances", all != NULL ? all : json_array());
 	api_reply_json(r, 200, o);
 }

@@ -30,6 +30,7 @@
 
 #include "collect/counters.h"
 #include "engine/cluster/conf.h"
+#include "engine/cluster/peers.h"
 #include "engine/core/engine.h"
 
 struct cluster;
@@ -64,7 +65,21 @@ bool cluster_po_owned(struct cluster *c, const char *po_name);
 /* The same as a mitigation_gate_fn (ctx: the struct cluster). */
 bool cluster_po_gate(void *ctx, const char *po_name);
 
-/* GET /api/v1/cluster: the role, owned shards, lag and counters. */
+/* The engine that owns PO name's shard as every instance's published status
+ * last said (cluster/status.h), into ret; false (ret "") when none is
+ * known. For telling an operator where to go, not for fencing. */
+bool cluster_shard_owner(struct cluster *c, const char *po_name, char *ret, size_t len);
+
+/* This instance's name. */
+const char *cluster_instance(const struct cluster *c);
+/* engine role: the other live engines' live attacks or mitigations, each
+ * with "instance" (cluster/peers.h; cached for a second; the caller must
+ * not change the elements); NULL in other roles or out of memory. Loop
+ * thread. */
+json_t *cluster_peer_list(struct cluster *c, enum clpeers_kind kind);
+
+/* GET /api/v1/cluster: the role, owned shards, lag and counters, and
+ * "instances": every live instance's status (cluster/status.h). */
 void cluster_api_get(struct api_req *r);
 
 #endif

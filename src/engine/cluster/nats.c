@@ -334,3 +334,43 @@ clnats_kv_count(struct clnats *n, const char *prefix, unsigned *ret)
 	kvKeysList_Destroy(&l);
 	return 0;
 }
+
+int
+clnats_kv_put(struct clnats *n, const char *key, const void *val, size_t len)
+{
+	uint64_t rev;
+	natsStatus s;
+
+	if (n->kv == NULL)
+		return -ENOTCONN;
+	s = kvStore_Put(&rev, n->kv, key, val, (int)len);
+	return s == NATS_OK ? 0 : clnats_fail(s, key, NULL, 0);
+}
+
+int
+clnats_kv_each(struct clnats *n, const char *prefix, unsigned max, clnats_kv_fn fn, void *ctx)
+{
+	kvKeysList l = { 0 };
+	natsStatus s;
+	size_t pl = strlen(prefix);
+	unsigned got = 0;
+
+	if (n->kv == NULL)
+		return -ENOTCONN;
+	s = kvStore_Keys(&l, n->kv, NULL);
+	if (s == NATS_NOT_FOUND)
+		return 0;
+	if (s != NATS_OK)
+		return clnats_fail(s, "keys", NULL, 0);
+	for (int i = 0; i < l.Count && got < max; i++) {
+		kvEntry *e = NULL;
+
+		if (strncmp(l.Keys[i], prefix, pl) != 0 || kvStore_Get(&e, n->kv, l.Keys[i]) != NATS_OK)
+			continue;
+		fn(ctx, l.Keys[i], kvEntry_Value(e), (size_t)kvEntry_ValueLen(e));
+		kvEntry_Destroy(e);
+		got++;
+	}
+	kvKeysList_Destroy(&l);
+	return (int)got;
+}

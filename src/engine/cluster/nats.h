@@ -60,5 +60,11 @@ int clnats_kv_delete(struct clnats *n, const char *key);
 /* The value (NUL-terminated, cut to max - 1 bytes) of key; -ENOENT. */
 int clnats_kv_get(struct clnats *n, const char *key, char *val, size_t max);
 int clnats_kv_count(struct clnats *n, const char *prefix, unsigned *ret);
+/* Write key unconditionally (no revision check). */
+int clnats_kv_put(struct clnats *n, const char *key, const void *val, size_t len);
+/* Call fn with the key and value of each key starting with prefix, at most
+ * max of them (the rest are not read); returns how many were read. */
+typedef void (*clnats_kv_fn)(void *ctx, const char *key, const void *val, size_t len);
+int clnats_kv_each(struct clnats *n, const char *prefix, unsigned max, clnats_kv_fn fn, void *ctx);
 
 #endif

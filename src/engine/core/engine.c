@@ -439,6 +439,10 @@ engine_new(const struct engine_opts *o, struct settings *conf, struct engine **r
 	r = engine_open_parts(e);
 	if (r < 0)
 		goto fail;
+	/* Hear of other instances' PO changes (a shared PostgreSQL store)
+	 * before reading the POs, so none falls between the two. */
+	if ((r = store_listen(e->store)) < 0)
+		log_warnx("store: listening for other instances' PO changes: %s", strerror(-r));
 	r = engine_replay(e);
 	if (r < 0) {
 		log_errx("replay: %s", strerror(-r));
@@ -488,6 +492,8 @@ engine_free(struct engine *e)
 	free(e);
 }
 
+static void engine_sync_tick(struct engine *e);
+
 void
 engine_tick(struct engine *e)
 {
@@ -499,6 +505,7 @@ engine_tick(struct engine *e)
 			e->mods[i].tick(e->slot[i], now);
 	for (unsigned i = 0; i < e->nticks; i++)
 		e->ticks[i].fn(e, now, e->ticks[i].arg);
+	engine_sync_tick(e);
 	r = flight_tick(e->flight);
 	if (r < 0)
 		engine_note_store_error(e, "flight retention", r);
@@ -582,6 +589,144 @@ engine_po_put(struct engine *e, struct po *p, bool create_only, const struct po 
 fail:
 	po_free(p);
 	return r;
+}
+
+/*
+ * Another instance sharing the store changed PO name (json: its stored text,
+ * NULL: deleted): apply it to the table as engine_po_put/engine_po_del do
+ * after their store write, without writing the store again (it holds the
+ * change already) and without a second flight entry (the writer made it).
+ * A config PO of this instance wins over a stored one of the same name.
+ */
+static int
+engine_sync_po(struct engine *e, const char *name, const char *json, bool *changed)
+{
+	const struct po *old = poset_find(e->pos, name, NULL);
+	struct po_error err = { 0 };
+	struct po *p = NULL;
+	char *text;
+	bool same;
+	int r;
+
+	if (old != NULL && old->source == PO_SOURCE_CONFIG)
+		return 0;
+	if (json == NULL) {
+		if (old != NULL && poset_del(e->pos, name) == 0) {
+			*changed = true;
+			log_info("PO %s deleted (by another instance)", name);
+		}
+		return 0;
+	}
+	if (old != NULL && (text = po_to_text(old)) != NULL) {
+		same = strcmp(text, json) == 0;
+		free(text);
+		if (same)
+			return 0;
+	}
+	r = po_from_text(json, strlen(json), NULL, PO_IN_STORED, &p, &err);
+	if (r == 0 && strcmp(p->name, name) != 0) {
+		snprintf(err.msg, sizeof(err.msg), "stored under another name");
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = poset_check(e->pos, p, &err);
+	if (r == 0)
+		r = poset_put(e->pos, p, NULL);
+	if (r < 0) {
+		log_warnx("stored PO %s not applied: %s", name, err.msg[0] ? err.msg : strerror(-r));
+		po_free(p);
+		return r == -ENOMEM ? r : 0;
+	}
+	*changed = true;
+	log_info("PO %s %s (by another instance)", name, old != NULL ? "replaced" : "added");
+	return 0;
+}
+
+struct engine_sync {
+	struct engine *e;
+	json_t *seen;		/* names the store holds (a full reload) */
+	bool changed;
+};
+
+static int
+engine_sync_listed(const char *name, const char *json, void *arg)
+{
+	struct engine_sync *sy = arg;
+
+	if (json_object_set_new(sy->seen, name, json_true()) < 0)
+		return -ENOMEM;
+	return engine_sync_po(sy->e, name, json, &sy->changed);
+}
+
+/* Reload every PO: apply each stored one, drop run-time ones the store no
+ * longer holds. */
+static int
+engine_sync_all(struct engine_sync *sy)
+{
+	const struct po **sorted = NULL;
+	char **gone = NULL;
+	size_t n = 0, ngone = 0;
+	int r;
+
+	if ((sy->seen = json_object()) == NULL)
+		return -ENOMEM;
+	if ((r = store_po_list(sy->e->store, engine_sync_listed, sy)) < 0)
+		goto out;
+	if ((r = poset_sorted(sy->e->pos, &sorted, &n)) < 0)
+		goto out;
+	if ((gone = calloc(n ? n : 1, sizeof(*gone))) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (sorted[i]->source != PO_SOURCE_CONFIG &&
+		    json_object_get(sy->seen, sorted[i]->name) == NULL &&
+		    (gone[ngone] = strdup(sorted[i]->name)) != NULL)
+			ngone++;
+	for (size_t i = 0; i < ngone; i++)
+		(void)engine_sync_po(sy->e, gone[i], NULL, &sy->changed);
+	log_info("POs reloaded from the store: %zu now", poset_count(sy->e->pos));
+out:
+	for (size_t i = 0; i < ngone; i++)
+		free(gone[i]);
+	free(gone);
+	free(sorted);
+	json_decref(sy->seen);
+	sy->seen = NULL;
+	return r;
+}
+
+static int
+engine_sync_changed(const char *name, void *arg)
+{
+	struct engine_sync *sy = arg;
+	char *json = NULL;
+	int r;
+
+	if (name == NULL)
+		return engine_sync_all(sy);
+	r = store_po_get(sy->e->store, name, &json);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	r = engine_sync_po(sy->e, name, json, &sy->changed);
+	free(json);
+	return r;
+}
+
+/* Each tick: what other instances changed in the shared store (nothing
+ * with SQLite), applied once the batch is read. */
+static void
+engine_sync_tick(struct engine *e)
+{
+	struct engine_sync sy = { .e = e };
+	int r = store_po_changes(e->store, engine_sync_changed, &sy);
+
+	if (sy.changed) {
+		engine_swap_lpm(e);
+		engine_modules_pos_changed(e);
+	}
+	if (r < 0 && r != -ECONNREFUSED)
+		log_warnx("store: reading other instances' PO changes: %s", strerror(-r));
 }
 
 int

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -40,6 +41,16 @@
 #define STORE_PG_FORMAT "moat-store"
 /* pg_advisory_xact_lock key of the migration: "moat" in ASCII. */
 #define STORE_PG_MIGRATE_LOCK "1836019060"
+/* The LISTEN/NOTIFY channel of PO changes; an empty payload means "reload
+ * every PO" (a restore or a reset). */
+#define STORE_PG_CHANNEL "moat_po"
+/* Notifications handled per store_po_changes() call; the rest wait for the
+ * next call (a tick stays bounded). */
+#define STORE_PG_NOTIFY_MAX 1024
+/* While the server is away, the listener tries to reconnect at most this
+ * often (s): a reconnect may block up to connect_timeout, and the listener
+ * runs every second on the engine's loop. */
+#define STORE_PG_RELISTEN_S 5
 /* Rows a backup reads from the server at a time. */
 #define STORE_PG_BACKUP_BATCH "1000"
 
@@ -65,6 +76,9 @@ struct store_pg {
 	struct store base;	/* first: store.c sees only this */
 	PGconn *conn;
 	bool in_tx;		/* between begin and commit/rollback */
+	bool listening;		/* store_listen() was called: LISTEN again after a reconnect */
+	bool resync;		/* reconnected while listening: notifications may be lost */
+	time_t relisten_at;	/* CLOCK_MONOTONIC s: the listener's next reconnect */
 	char sync[32];		/* the server's synchronous_commit, for durable commits */
 };
 
@@ -109,10 +123,14 @@ static const struct {
 	const char *sql;
 	bool idem;
 } store_pg_stmts[STORE_PG_NSTMT] = {
-	[STORE_PG_PO_PUT] = { "moat_po_put", "INSERT INTO po (name, json) VALUES ($1, $2)"
-	    " ON CONFLICT (name) DO UPDATE SET json = EXCLUDED.json", true },
+	/* A PO write notifies the other sessions (channel moat_po, payload the
+	 * name): delivered only when its transaction commits. */
+	[STORE_PG_PO_PUT] = { "moat_po_put", "WITH u AS (INSERT INTO po (name, json)"
+	    " VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET json = EXCLUDED.json)"
+	    " SELECT pg_notify('" STORE_PG_CHANNEL "', $1)", true },
 	[STORE_PG_PO_GET] = { "moat_po_get", "SELECT json FROM po WHERE name = $1", true },
-	[STORE_PG_PO_DEL] = { "moat_po_del", "DELETE FROM po WHERE name = $1", false },
+	[STORE_PG_PO_DEL] = { "moat_po_del", "WITH d AS (DELETE FROM po WHERE name = $1"
+	    " RETURNING name) SELECT pg_notify('" STORE_PG_CHANNEL "', name) FROM d", false },
 	/* Byte order, as SQLite's BINARY collation lists them. */
 	[STORE_PG_PO_LIST] = { "moat_po_list",
 	    "SELECT name, json FROM po ORDER BY name COLLATE \"C\"", true },
@@ -249,6 +267,12 @@ store_pg_ready(struct store_pg *sp)
 	r = store_pg_setup(sp);
 	if (r == 0)
 		r = store_pg_prepare_all(sp);
+	/* What was notified while we were away is gone: the listener reloads
+	 * everything (store_pg_changes). */
+	if (r == 0 && sp->listening) {
+		r = store_pg_exec(sp, "LISTEN " STORE_PG_CHANNEL);
+		sp->resync = true;
+	}
 	return r;
 }
 
@@ -1017,6 +1041,8 @@ store_pg_restore_from_file(struct store *s, const char *path)
 		r = store_pg_exec(store_pg(s), "SELECT setval('flight_id_seq', m) FROM"
 		    " (SELECT max(id) AS m FROM flight) x"
 		    " WHERE m >= (SELECT last_value FROM flight_id_seq)");
+	if (r == 0)
+		r = store_pg_exec(store_pg(s), "SELECT pg_notify('" STORE_PG_CHANNEL "', '')");
 	/* A row that breaks our constraints or encoding means a doctored file. */
 	if (r == -EEXIST)
 		r = -EINVAL;
@@ -1034,8 +1060,70 @@ store_pg_reset(struct store *s)
 	r = store_pg_begin(s, STORE_DURABLE);
 	if (r < 0)
 		return r;
-	r = store_pg_exec(store_pg(s), "DELETE FROM po; DELETE FROM flight; DELETE FROM kv;");
+	r = store_pg_exec(store_pg(s), "DELETE FROM po; DELETE FROM flight; DELETE FROM kv;"
+	    " SELECT pg_notify('" STORE_PG_CHANNEL "', '');");
 	return store_pg_finish(s, r);
+}
+
+static int
+store_pg_listen(struct store *s)
+{
+	struct store_pg *sp = store_pg(s);
+	int r = store_pg_ready(sp);
+
+	if (r == 0)
+		r = store_pg_exec(sp, "LISTEN " STORE_PG_CHANNEL);
+	if (r == 0)
+		sp->listening = true;
+	return r;
+}
+
+/*
+ * Read what arrived on the connection without waiting (PQconsumeInput reads
+ * only what the socket holds) and report other sessions' PO changes. Our
+ * own notifications (the same backend pid) are skipped: the writer applied
+ * its change already. A dropped connection is re-opened here too (an idle
+ * engine makes no other call), and after any reconnect the callback is told
+ * to reload everything (name NULL).
+ */
+static int
+store_pg_po_changes(struct store *s, store_change_cb cb, void *arg)
+{
+	struct store_pg *sp = store_pg(s);
+	PGnotify *n;
+	int r = 0, count = 0;
+
+	if (!sp->listening || sp->in_tx)
+		return 0;
+	if (PQstatus(sp->conn) == CONNECTION_OK && !PQconsumeInput(sp->conn) &&
+	    PQstatus(sp->conn) == CONNECTION_OK)
+		return -EIO;
+	if (PQstatus(sp->conn) != CONNECTION_OK) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < sp->relisten_at)
+			return 0;
+		sp->relisten_at = now.tv_sec + STORE_PG_RELISTEN_S;
+		if ((r = store_pg_ready(sp)) < 0)
+			return r;
+	}
+	if (sp->resync) {
+		sp->resync = false;
+		while ((n = PQnotifies(sp->conn)) != NULL)
+			PQfreemem(n);
+		return cb(NULL, arg) < 0 ? -EIO : 1;
+	}
+	while (count < STORE_PG_NOTIFY_MAX && (n = PQnotifies(sp->conn)) != NULL) {
+		if (strcmp(n->relname, STORE_PG_CHANNEL) == 0 && n->be_pid != PQbackendPID(sp->conn)) {
+			r = cb(n->extra[0] != '\0' ? n->extra : NULL, arg);
+			count++;
+		}
+		PQfreemem(n);
+		if (r < 0)
+			return r;
+	}
+	return count;
 }
 
 const struct store_ops store_pg_ops = {
@@ -1058,4 +1146,6 @@ const struct store_ops store_pg_ops = {
 	.backup_to_file = store_pg_backup_to_file,
 	.restore_from_file = store_pg_restore_from_file,
 	.reset = store_pg_reset,
+	.listen = store_pg_listen,
+	.po_changes = store_pg_po_changes,
 };

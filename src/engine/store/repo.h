@@ -44,6 +44,10 @@ struct store_flight_filter {
  * value is returned by the walking call). */
 typedef int (*store_po_cb)(const char *name, const char *json, void *arg);
 typedef int (*store_flight_cb)(const struct store_flight_entry *e, void *arg);
+/* A PO another writer of the shared store changed (added, replaced or
+ * deleted: read it to know which), or NULL: reload every PO (changes may
+ * have been missed, e.g. across a reconnect, or a restore/reset). */
+typedef int (*store_change_cb)(const char *po_name, void *arg);
 
 /* Transaction durability: config changes are fsynced (FULL), the rest
  * (flight entries, learned state) only reaches the WAL (NORMAL). */
@@ -70,6 +74,9 @@ struct store_ops {
 	int (*backup_to_file)(struct store *s, const char *path);
 	int (*restore_from_file)(struct store *s, const char *path);
 	int (*reset)(struct store *s);
+	/* Optional (NULL: a store nobody else writes, e.g. SQLite). */
+	int (*listen)(struct store *s);
+	int (*po_changes)(struct store *s, store_change_cb cb, void *arg);
 };
 
 /* Every backend's handle starts with this. */

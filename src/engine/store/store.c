@@ -134,6 +134,18 @@ store_po_list(struct store *s, store_po_cb cb, void *arg)
 }
 
 int
+store_listen(struct store *s)
+{
+	return s->ops->listen != NULL ? s->ops->listen(s) : 0;
+}
+
+int
+store_po_changes(struct store *s, store_change_cb cb, void *arg)
+{
+	return s->ops->po_changes != NULL ? s->ops->po_changes(s, cb, arg) : 0;
+}
+
+int
 store_flight_append(struct store *s, struct store_flight_entry *e)
 {
 	return s->ops->flight_append(s, e);

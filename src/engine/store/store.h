@@ -50,6 +50,17 @@ int store_po_get(struct store *s, const char *name, char **ret_json);
 int store_po_del(struct store *s, const char *name);
 /* Walk all POs in name order. */
 int store_po_list(struct store *s, store_po_cb cb, void *arg);
+/*
+ * Other writers' PO changes (instances sharing a PostgreSQL store): after
+ * store_listen(), each store_po_changes() reports, without waiting, the PO
+ * names other sessions changed in transactions that committed since the last
+ * call (never this store's own writes), or NULL once to reload every PO (a
+ * reconnect may have lost some; a restore or reset). Returns how many were
+ * reported, or a negative errno. A backend nobody else writes (SQLite):
+ * both are no-ops returning 0. Call from the thread that uses the store.
+ */
+int store_listen(struct store *s);
+int store_po_changes(struct store *s, store_change_cb cb, void *arg);
 
 /* Append; e->id is set on success. */
 int store_flight_append(struct store *s, struct store_flight_entry *e);
