@@ -70,10 +70,20 @@ struct deltas_enc {
 	int err;		/* first error (-ENOMEM, -E2BIG); sticky */
 };
 
-/* One busy destination host of a PO in the interval. */
+/* The top lists of a PO a message may carry. */
+enum deltas_top {
+	DELTAS_TOP_DST,		/* busiest destination hosts (addr) */
+	DELTAS_TOP_SRC,		/* top sources (addr) */
+	DELTAS_TOP_SPORT,	/* top source ports (port) */
+	DELTAS_TOP__COUNT
+};
+
+/* One entry of a PO's top list in the interval. */
 struct deltas_host {
+	uint8_t kind;		/* enum deltas_top */
 	uint8_t proto;		/* enum proto_class */
-	uint8_t alen;		/* 4 or 16 */
+	uint8_t alen;		/* 4 or 16; 0 for DELTAS_TOP_SPORT */
+	uint16_t port;		/* DELTAS_TOP_SPORT only */
 	uint8_t addr[16];
 	uint64_t packets, bytes;
 };
