@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "engine/api/server.h"
 #include "engine/cluster/deltas.h"
+#include "engine/cluster/merge.h"
 #include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
 #ifdef HAVE_NATS
@@ -29,6 +30,9 @@
 /* Messages an engine takes in between two ticks: a second of every shard
  * from many collectors; past it they are dropped and counted. */
 #define CLUSTER_INQ_MAX 4096u
+/* A collector is live on a shard (its seconds are waited for) while its
+ * last message there is younger than this. */
+#define CLUSTER_LIVE_NS (3 * CLUSTER_NS_PER_S)
 /* Collector/shard pairs whose sequence an engine follows. */
 #define CLUSTER_MAX_STREAMS 4096u
 #define CLUSTER_ERR_MAX 256u
@@ -80,6 +84,8 @@ struct cluster {
 	/* engine role, loop thread only */
 	struct cluster_stream *streams;
 	unsigned nstreams;
+	struct merge *merge;		/* several collectors' seconds summed */
+	uint64_t fed_loop;		/* readings fed; copied to readings_fed each tick */
 
 	pthread_t thread;
 	bool thread_started;
@@ -97,6 +103,7 @@ struct cluster {
 	uint64_t published, dropped, publish_errors;		/* collect */
 	uint64_t received, dropped_in, refused, gaps, lost;	/* engine */
 	uint64_t readings_fed, lag_ms;
+	struct merge_stats mstats;	/* a copy, each tick */
 	uint64_t reported_dropped, reported_gaps, reported_in;
 #ifdef HAVE_NATS
 	struct clnats *nats;
@@ -293,55 +300,79 @@ cluster_add_hosts(struct cluster *c)
 
 /* ---- engine role: messages to readings (loop thread) ---- */
 
+/* A message's contents into the merge (checked against our POs). */
 struct cluster_feed {
 	struct cluster *c;
 	const struct poset *set;
 	uint32_t shard;
-	uint64_t wall_off;
-	uint64_t fed, refused;
+	uint64_t refused;
 };
+
+/* A PO this engine does not know, or one the collector put in the wrong
+ * shard, is not ours to detect on. */
+static bool
+cluster_po_of(struct cluster_feed *f, const char *po, uint32_t *ret_id)
+{
+	if (cluster_shard_of(po, f->c->conf.shards) != f->shard ||
+	    poset_find(f->set, po, ret_id) == NULL) {
+		f->refused++;
+		return false;
+	}
+	return true;
+}
 
 static void
 cluster_feed_one(void *ctx, const char *po, const struct reading *r)
 {
 	struct cluster_feed *f = ctx;
 	struct reading w = *r;
-	uint32_t id;
 
-	/* A PO this engine does not know, or one the collector put in the
-	 * wrong shard, is not ours to detect on. */
-	if (cluster_shard_of(po, f->c->conf.shards) != f->shard ||
-	    poset_find(f->set, po, &id) == NULL) {
-		f->refused++;
-		return;
-	}
-	w.po_id = id;
-	w.time_ns = r->time_ns - f->wall_off;
-	if (f->c->reading_fn != NULL)
-		f->c->reading_fn(f->c->reading_ctx, &w);
-	f->fed++;
+	if (cluster_po_of(f, po, &w.po_id))
+		merge_add(f->c->merge, &w);
 }
 
-/* A busy host of a PO: the live attacks' top targets (what the local path
- * reads from the counters, detection_observe_hosts). */
 static void
 cluster_feed_host(void *ctx, const char *po, const struct deltas_host *h)
 {
 	struct cluster_feed *f = ctx;
-	struct decision_obs o = { .proto = h->proto, .alen = h->alen, .packets = h->packets,
-		.bytes = h->bytes, .target_only = true };
+	uint32_t id;
 
-	if (f->c->det == NULL || cluster_shard_of(po, f->c->conf.shards) != f->shard ||
-	    poset_find(f->set, po, &o.po_id) == NULL)
-		return;
-	memcpy(o.dst, h->addr, h->alen);
-	detection_observe(f->c->det, &o);
+	if (cluster_po_of(f, po, &id))
+		merge_top(f->c->merge, id, h);
 }
 
 static const struct deltas_sink cluster_feed_sink = {
 	.reading = cluster_feed_one,
 	.host = cluster_feed_host,
 };
+
+/* A second released by the merge (every collector's sum): to detection. */
+static void
+cluster_merged_reading(void *ctx, const struct reading *r)
+{
+	struct cluster *c = ctx;
+	struct reading w = *r;
+
+	w.time_ns = r->time_ns - cluster_mono_to_wall(c);
+	if (c->reading_fn != NULL)
+		c->reading_fn(c->reading_ctx, &w);
+	c->fed_loop++;
+}
+
+/* A top-list entry of a released second: the live attacks' top targets
+ * (what the local path reads from the counters, detection_observe_hosts). */
+static void
+cluster_merged_top(void *ctx, uint32_t po_id, const struct deltas_host *h)
+{
+	struct cluster *c = ctx;
+	struct decision_obs o = { .po_id = po_id, .proto = h->proto, .alen = h->alen,
+		.packets = h->packets, .bytes = h->bytes, .target_only = true };
+
+	if (c->det == NULL || h->kind != DELTAS_TOP_DST)
+		return;
+	memcpy(o.dst, h->addr, h->alen);
+	detection_observe(c->det, &o);
+}
 
 /* Follow the sequence of (collector, shard): returns the messages missed
  * before this one; a replay of an old one (seq not past the last) is
@@ -388,7 +419,7 @@ static void
 cluster_consume(struct cluster *c, const struct cluster_msg *m)
 {
 	struct deltas_hdr h;
-	struct cluster_feed f = { .c = c, .set = engine_pos(c->e), .wall_off = cluster_mono_to_wall(c) };
+	struct cluster_feed f = { .c = c, .set = engine_pos(c->e) };
 	uint64_t wall = clock_wall_ns(engine_clock(c->e));
 	int64_t missed;
 	int r;
@@ -404,11 +435,14 @@ cluster_consume(struct cluster *c, const struct cluster_msg *m)
 	if ((missed = cluster_follow(c, &h)) < 0)
 		return;
 	f.shard = h.shard;
-	(void)deltas_decode(m->data, m->len, &h, &cluster_feed_sink, &f);
+	/* Into the second's bucket, summed with the other collectors' when
+	 * it is released (cluster_tick); a second already fed is late. */
+	if (merge_begin(c->merge, h.instance, h.shard, h.time_ns, h.interval_ns,
+	    clock_mono_ns(engine_clock(c->e))) == 0)
+		(void)deltas_decode(m->data, m->len, &h, &cluster_feed_sink, &f);
 	pthread_mutex_lock(&c->lock);
 	c->lost += (uint64_t)missed;
 	c->gaps += missed > 0;
-	c->readings_fed += f.fed;
 	c->refused += f.refused ? 1 : 0;
 	c->lag_ms = wall > h.time_ns ? (wall - h.time_ns) / 1000000 : 0;
 	pthread_mutex_unlock(&c->lock);
@@ -597,6 +631,7 @@ cluster_free(struct cluster *c)
 	free(c->open);
 	free(c->seq);
 	free(c->streams);
+	merge_free(c->merge);
 	free(c->takeovers);
 	free(c->epoch);
 	q_free(&c->outq);
@@ -640,6 +675,13 @@ cluster_init(struct engine *e, void **ret_state)
 		    q_init(&c->outq, outcap) < 0)
 			goto fail;
 	} else {
+		struct merge_sink ms = { .reading = cluster_merged_reading,
+			.top = cluster_merged_top, .ctx = c };
+
+		if ((r = merge_new(c->conf.shards, c->conf.merge_grace_ms * 1000000u,
+		    CLUSTER_LIVE_NS, &ms, &c->merge)) < 0)
+			goto fail;
+		r = -ENOMEM;
 		if ((c->streams = calloc(CLUSTER_MAX_STREAMS, sizeof(*c->streams))) == NULL ||
 		    (c->takeovers = calloc(c->conf.shards, sizeof(*c->takeovers))) == NULL ||
 		    (c->epoch = calloc(c->conf.shards, sizeof(*c->epoch))) == NULL ||
@@ -886,6 +928,11 @@ cluster_tick(void *state, uint64_t now_ns)
 		}
 		q.head = 0;
 		c->spare = q;
+		(void)merge_flush(c->merge, clock_mono_ns(engine_clock(c->e)), false);
+		pthread_mutex_lock(&c->lock);
+		merge_stats(c->merge, &c->mstats);
+		c->readings_fed = c->fed_loop;
+		pthread_mutex_unlock(&c->lock);
 	}
 	cluster_report(c);
 }
@@ -954,6 +1001,12 @@ cluster_api_get(struct api_req *r)
 		json_object_set_new(o, "lost", json_integer((json_int_t)c->lost));
 		json_object_set_new(o, "refused", json_integer((json_int_t)c->refused));
 		json_object_set_new(o, "dropped_in", json_integer((json_int_t)c->dropped_in));
+		json_object_set_new(o, "merge", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+		    "late", (json_int_t)c->mstats.late, "summed", (json_int_t)c->mstats.summed,
+		    "complete", (json_int_t)c->mstats.complete,
+		    "expired", (json_int_t)c->mstats.expired, "forced", (json_int_t)c->mstats.forced,
+		    "overflow", (json_int_t)c->mstats.overflow, "grace_ms",
+		    (json_int_t)c->conf.merge_grace_ms, "open", (int)c->mstats.open));
 		json_object_set_new(o, "adopted_attacks", json_integer((json_int_t)c->adopted_attacks));
 		json_object_set_new(o, "adopted_mitigations",
 		    json_integer((json_int_t)c->adopted_mitigations));
