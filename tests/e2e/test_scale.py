@@ -326,6 +326,13 @@ def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
         assert all(v < WEB_UDP_PPS for v in peak_alone.values()), peak_alone
         assert a1["peak_pps"] >= WEB_UDP_PPS, a1
         assert mc["summed"] > 0 and mc["late"] == 0 and mc["overflow"] == 0, mc
+        # Its top sources and source ports came over JetStream too (each
+        # collector's samples, summed): the flood's sources, port 1234.
+        srcs = [x["address"] for x in a1["top_sources"]]
+        print("engine's top sources %s, source ports %s"
+              % (srcs, [(x["port"], x["share"]) for x in a1["top_source_ports"]]))
+        assert srcs and set(srcs) <= {"203.0.113.%d" % (200 + i) for i in range(10)}, a1
+        assert [x["port"] for x in a1["top_source_ports"]] == [1234], a1
 
         def banned():
             return [r for r in rules_of(hook_log) if r and r[0] == "ban"]

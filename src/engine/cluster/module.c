@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "common/clock.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "engine/api/server.h"
 #include "engine/cluster/deltas.h"
@@ -39,6 +40,20 @@
 /* Busiest hosts per PO and protocol a collector sends each second: the
  * attack's top target list holds 5, and a flood's victims lead it. */
 #define CLUSTER_TOP_HOSTS 3u
+/* Samples a collector keeps per interval for the top sources and source
+ * ports: the counters hand at most LIMIT_COLLECT_OBS per counting shard. */
+#define CLUSTER_MAX_SAMPLES (4u * LIMIT_COLLECT_OBS)
+
+/* A sampled inbound record (counters_obs), reduced to what an engine's
+ * top sources and source ports need. */
+struct cluster_sample {
+	uint32_t po;
+	uint8_t proto;
+	uint8_t alen;
+	uint16_t sport;
+	uint8_t src[16];
+	uint64_t packets, bytes;
+};
 
 struct cluster_msg {
 	uint8_t *data;
@@ -77,6 +92,9 @@ struct cluster {
 	struct mitigation_ctx *mit;
 
 	/* collect role, loop thread only */
+	struct cluster_sample *samples;	/* the interval's, [CLUSTER_MAX_SAMPLES] */
+	struct cluster_sample *scratch;	/* [CLUSTER_MAX_SAMPLES]: a list being summed */
+	unsigned nsamples;
 	struct deltas_enc *enc;		/* per shard */
 	bool *open;			/* per shard: a message begun this tick */
 	uint64_t *seq;			/* per shard: the last sequence used */
@@ -263,18 +281,136 @@ cluster_reading_cb(void *ctx, const struct reading *r)
 	deltas_enc_add(&c->enc[s], p->name, r);
 }
 
+void
+cluster_sample_cb(void *ctx, const struct counters_obs *o)
+{
+	struct cluster *c = ctx;
+	struct cluster_sample *x;
+
+	if (o->src.af != o->dst.af || c->samples == NULL || c->nsamples == CLUSTER_MAX_SAMPLES)
+		return;
+	x = &c->samples[c->nsamples++];
+	x->po = o->po;
+	x->proto = o->proto;
+	x->alen = o->src.af == AF_INET ? 4 : 16;
+	x->sport = o->sport;
+	memcpy(x->src, o->src.a, sizeof(x->src));
+	x->packets = o->packets;
+	x->bytes = o->bytes;
+}
+
+/* Samples by PO, protocol, then source address (by_port: source port). */
+static int
+cluster_cmp_sample(const struct cluster_sample *x, const struct cluster_sample *y, bool by_port)
+{
+	if (x->po != y->po)
+		return x->po < y->po ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (by_port)
+		return x->sport < y->sport ? -1 : x->sport > y->sport;
+	if (x->alen != y->alen)
+		return x->alen < y->alen ? -1 : 1;
+	return memcmp(x->src, y->src, x->alen);
+}
+
+static int
+cluster_cmp_src(const void *a, const void *b)
+{
+	return cluster_cmp_sample(a, b, false);
+}
+
+static int
+cluster_cmp_sport(const void *a, const void *b)
+{
+	return cluster_cmp_sample(a, b, true);
+}
+
+/* Heaviest first within a PO and protocol: packets for sources, bytes for
+ * source ports (as the decision point weighs them). */
+static int
+cluster_cmp_heavy_src(const void *a, const void *b)
+{
+	const struct cluster_sample *x = a, *y = b;
+
+	if (x->po != y->po || x->proto != y->proto)
+		return x->po != y->po ? (x->po < y->po ? -1 : 1) : (x->proto < y->proto ? -1 : 1);
+	return x->packets > y->packets ? -1 : x->packets < y->packets;
+}
+
+static int
+cluster_cmp_heavy_sport(const void *a, const void *b)
+{
+	const struct cluster_sample *x = a, *y = b;
+
+	if (x->po != y->po || x->proto != y->proto)
+		return x->po != y->po ? (x->po < y->po ? -1 : 1) : (x->proto < y->proto ? -1 : 1);
+	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes;
+}
+
+/*
+ * One top list of the interval's samples (kind DELTAS_TOP_SRC or _SPORT):
+ * summed per PO, protocol and source (or source port), the heaviest
+ * CLUSTER_TOP_HOSTS of each PO and protocol into its shard's message (only
+ * a PO whose shard has a message this second: one with traffic).
+ */
+static void
+cluster_add_top(struct cluster *c, enum deltas_top kind)
+{
+	const struct poset *set = engine_pos(c->e);
+	bool by_port = kind == DELTAS_TOP_SPORT;
+	struct cluster_sample *v = c->scratch;
+	unsigned n = 0, kept = 0;
+
+	if (c->nsamples == 0)
+		return;
+	memcpy(v, c->samples, c->nsamples * sizeof(*v));
+	qsort(v, c->nsamples, sizeof(*v), by_port ? cluster_cmp_sport : cluster_cmp_src);
+	for (unsigned i = 1; i < c->nsamples; i++) {
+		if (cluster_cmp_sample(&v[n], &v[i], by_port) == 0) {
+			v[n].packets += v[i].packets;
+			v[n].bytes += v[i].bytes;
+		} else {
+			v[++n] = v[i];
+		}
+	}
+	n++;
+	qsort(v, n, sizeof(*v), by_port ? cluster_cmp_heavy_sport : cluster_cmp_heavy_src);
+	for (unsigned i = 0; i < n; i++) {
+		const struct cluster_sample *x = &v[i];
+		const struct po *p;
+		uint32_t s;
+		struct deltas_host h = { .kind = (uint8_t)kind, .proto = x->proto,
+			.packets = x->packets, .bytes = x->bytes };
+
+		if (i == 0 || x->po != v[i - 1].po || x->proto != v[i - 1].proto)
+			kept = 0;
+		if (kept++ >= CLUSTER_TOP_HOSTS || (p = poset_at(set, x->po)) == NULL ||
+		    !c->open[s = cluster_shard_of(p->name, c->conf.shards)])
+			continue;
+		if (by_port && x->proto != PROTO_TCP && x->proto != PROTO_UDP)
+			continue;
+		if (by_port) {
+			h.port = x->sport;
+		} else {
+			h.alen = x->alen;
+			memcpy(h.addr, x->src, x->alen);
+		}
+		deltas_enc_host(&c->enc[s], p->name, &h);
+	}
+}
+
 /* Each PO's busiest destination hosts of the interval the counters just
- * closed, per protocol, into its shard's message: an engine's attacks take
- * their top targets from them. */
+ * closed, per protocol, into its shard's message (an engine's attacks take
+ * their top targets from them), then its top sources and source ports
+ * among the interval's samples (their top sources and source ports). */
 static void
 cluster_add_hosts(struct cluster *c)
 {
 	const struct poset *set = engine_pos(c->e);
 	struct counters_host hosts[CLUSTER_TOP_HOSTS];
 
-	if (c->cnt == NULL)
-		return;
-	for (uint32_t id = 0; id < poset_id_limit(set); id++) {
+	for (uint32_t id = 0; c->cnt != NULL && id < poset_id_limit(set); id++) {
 		const struct po *p = poset_at(set, id);
 		uint32_t s;
 
@@ -296,6 +432,9 @@ cluster_add_hosts(struct cluster *c)
 			}
 		}
 	}
+	cluster_add_top(c, DELTAS_TOP_SRC);
+	cluster_add_top(c, DELTAS_TOP_SPORT);
+	c->nsamples = 0;
 }
 
 /* ---- engine role: messages to readings (loop thread) ---- */
@@ -360,17 +499,35 @@ cluster_merged_reading(void *ctx, const struct reading *r)
 }
 
 /* A top-list entry of a released second: the live attacks' top targets
- * (what the local path reads from the counters, detection_observe_hosts). */
+ * (what the local path reads from the counters, detection_observe_hosts),
+ * top sources and source ports (what it takes from the samples,
+ * detection_sample_cb: here summed per source or port by the collectors,
+ * then across collectors by the merge). */
 static void
 cluster_merged_top(void *ctx, uint32_t po_id, const struct deltas_host *h)
 {
 	struct cluster *c = ctx;
 	struct decision_obs o = { .po_id = po_id, .proto = h->proto, .alen = h->alen,
-		.packets = h->packets, .bytes = h->bytes, .target_only = true };
+		.packets = h->packets, .bytes = h->bytes };
 
-	if (c->det == NULL || h->kind != DELTAS_TOP_DST)
+	if (c->det == NULL)
 		return;
-	memcpy(o.dst, h->addr, h->alen);
+	switch (h->kind) {
+	case DELTAS_TOP_DST:
+		o.target_only = true;
+		memcpy(o.dst, h->addr, h->alen);
+		break;
+	case DELTAS_TOP_SRC:
+		o.skip = DECISION_OBS_NO_DST | DECISION_OBS_NO_SPORT;
+		memcpy(o.src, h->addr, h->alen);
+		break;
+	case DELTAS_TOP_SPORT:
+		o.skip = DECISION_OBS_NO_DST | DECISION_OBS_NO_SRC;
+		o.sport = h->port;
+		break;
+	default:
+		return;
+	}
 	detection_observe(c->det, &o);
 }
 
@@ -628,6 +785,8 @@ cluster_free(struct cluster *c)
 	for (uint32_t s = 0; c->enc != NULL && s < c->conf.shards; s++)
 		deltas_enc_free(&c->enc[s]);
 	free(c->enc);
+	free(c->samples);
+	free(c->scratch);
 	free(c->open);
 	free(c->seq);
 	free(c->streams);
@@ -672,6 +831,8 @@ cluster_init(struct engine *e, void **ret_state)
 		if ((c->enc = calloc(c->conf.shards, sizeof(*c->enc))) == NULL ||
 		    (c->open = calloc(c->conf.shards, sizeof(*c->open))) == NULL ||
 		    (c->seq = calloc(c->conf.shards, sizeof(*c->seq))) == NULL ||
+		    (c->samples = calloc(CLUSTER_MAX_SAMPLES, sizeof(*c->samples))) == NULL ||
+		    (c->scratch = calloc(CLUSTER_MAX_SAMPLES, sizeof(*c->scratch))) == NULL ||
 		    q_init(&c->outq, outcap) < 0)
 			goto fail;
 	} else {
