@@ -1,7 +1,8 @@
 /* Unit tests for engine/cluster/merge: two collectors' readings of one
  * second are summed, a silent collector releases the second after the
  * grace, a late message is refused and not fed twice, seconds arriving out
- * of order are fed in order, top lists are summed and cut, the bounds. */
+ * of order are fed in order, a collector's lost second drops that second
+ * whole (no partial sum), top lists are summed and cut, the bounds. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -216,14 +217,46 @@ test_out_of_order(void **state)
 	assert_int_equal(merge_flush(m, t0 + 20, false), 1);
 	assert_int_equal(f.r[2].time_ns, 103 * S);
 	assert_int_equal(f.r[2].packets, 33);
-	/* A later complete second releases an earlier incomplete one first. */
-	assert_int_equal(msg(m, "col-1", 3, 104, 0, t0 + 30, 4), 0);	/* col-2 never sends 104 */
-	assert_int_equal(msg(m, "col-1", 3, 105, 0, t0 + 40, 5), 0);
-	assert_int_equal(msg(m, "col-2", 3, 105, 0, t0 + 40, 50), 0);
-	assert_int_equal(merge_flush(m, t0 + 50, false), 2);
-	assert_int_equal(f.r[3].time_ns, 104 * S);
-	assert_int_equal(f.r[4].time_ns, 105 * S);
-	assert_int_equal(f.r[4].packets, 55);
+	merge_free(m);
+}
+
+/* A gap: col-2 is live and sends 105 but its 104 was lost. 104 would read
+ * as col-1's part alone, a drop in traffic that never was: it is dropped
+ * whole (a missing second, as with one collector); 105 is fed in full. */
+static void
+test_gap_is_hole(void **state)
+{
+	struct fed f;
+	struct merge *m = mk(&f, 4);
+	struct merge_stats st;
+	uint64_t t0 = 1000 * S;
+
+	(void)state;
+	assert_int_equal(msg(m, "col-1", 3, 103, 0, t0, 3), 0);
+	assert_int_equal(msg(m, "col-2", 3, 103, 0, t0, 30), 0);
+	assert_int_equal(msg(m, "col-1", 3, 104, 0, t0 + S, 4), 0);
+	/* before col-2's next second, 104 just waits (it may be coming) */
+	assert_int_equal(merge_flush(m, t0 + S + 10, false), 1);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(msg(m, "col-1", 3, 105, 0, t0 + 2 * S, 5), 0);
+	assert_int_equal(msg(m, "col-2", 3, 105, 0, t0 + 2 * S, 50), 0);
+	assert_int_equal(merge_flush(m, t0 + 2 * S + 10, false), 2);
+	assert_int_equal(f.n, 2);
+	assert_int_equal(f.r[1].time_ns, 105 * S);
+	assert_int_equal(f.r[1].packets, 55);
+	merge_stats(m, &st);
+	assert_int_equal(st.holes, 1);
+	assert_int_equal(st.complete, 2);
+	/* its 104 now is late */
+	assert_int_equal(msg(m, "col-2", 3, 104, 0, t0 + 2 * S + 20, 40), -ESTALE);
+	/* a collector that joins later is no hole in the seconds before it */
+	assert_int_equal(msg(m, "col-1", 3, 106, 0, t0 + 3 * S, 6), 0);
+	assert_int_equal(msg(m, "col-2", 3, 106, 0, t0 + 3 * S, 60), 0);
+	assert_int_equal(msg(m, "col-3", 3, 107, 0, t0 + 3 * S, 700), 0);
+	assert_int_equal(merge_flush(m, t0 + 3 * S + 10, false), 1);
+	assert_int_equal(f.r[2].packets, 66);
+	merge_stats(m, &st);
+	assert_int_equal(st.holes, 1);
 	merge_free(m);
 }
 
@@ -327,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_missing_collector_grace),
 		cmocka_unit_test(test_late_not_fed_twice),
 		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_gap_is_hole),
 		cmocka_unit_test(test_tops_sum_and_cut),
 		cmocka_unit_test(test_bounds),
 	};

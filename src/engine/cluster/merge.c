@@ -26,6 +26,7 @@ struct merge_bucket {
 	int32_t next;		/* the shard's next (later) bucket, MERGE_NONE */
 	uint64_t first_ns;	/* monotonic arrival of its first message */
 	uint64_t time_ns, interval_ns;	/* of its first message */
+	uint32_t nsenders;		/* collectors that sent into it */
 	struct reading *r;
 	uint32_t nr, capr;
 	struct merge_top_e *t;
@@ -36,7 +37,8 @@ struct merge_bucket {
 struct merge_stream {
 	char instance[CLUSTER_NAME_MAX + 1];
 	uint32_t shard;
-	int64_t last_sec;
+	int64_t first_sec, last_sec;	/* the earliest and latest seconds it sent */
+	int64_t sent_sec;		/* the second it sent into last */
 	uint64_t seen_ns;
 };
 
@@ -226,9 +228,10 @@ merge_emit(struct merge *m, struct merge_bucket *b)
 	}
 }
 
-/* Release the earliest open bucket of shard. */
+/* Release the earliest open bucket of shard: to the sink, unless feed is
+ * false (a second with a hole: dropped whole). */
 static void
-merge_release_head(struct merge *m, uint32_t shard)
+merge_release_head(struct merge *m, uint32_t shard, bool feed)
 {
 	int32_t i = m->head[shard];
 	struct merge_bucket *b = &m->b[i];
@@ -238,7 +241,8 @@ merge_release_head(struct merge *m, uint32_t shard)
 	m->any_released[shard] = true;
 	if (m->cur == i)
 		m->cur = MERGE_NONE;
-	merge_emit(m, b);
+	if (feed)
+		merge_emit(m, b);
 	m->nreadings -= b->nr;
 	m->ntops -= b->nt;
 	free(b->r);
@@ -266,7 +270,7 @@ merge_force(struct merge *m)
 	}
 	if (best == MERGE_NONE)
 		return false;
-	merge_release_head(m, m->b[best].shard);
+	merge_release_head(m, m->b[best].shard, true);
 	m->stats.forced++;
 	return true;
 }
@@ -279,7 +283,7 @@ merge_sec(uint64_t time_ns)
 	return (int64_t)((time_ns + (uint64_t)MERGE_NS_PER_S / 2) / (uint64_t)MERGE_NS_PER_S);
 }
 
-static void
+static struct merge_stream *
 merge_seen(struct merge *m, const char *instance, uint32_t shard, int64_t sec, uint64_t now_ns)
 {
 	struct merge_stream *st = NULL, *oldest = NULL;
@@ -300,14 +304,18 @@ merge_seen(struct merge *m, const char *instance, uint32_t shard, int64_t sec, u
 		else if (oldest != NULL && oldest->seen_ns + m->live_ns <= now_ns)
 			st = oldest;	/* a collector gone quiet makes room */
 		else
-			return;		/* untracked: its seconds wait for the grace */
+			return NULL;	/* untracked: its seconds wait for the grace */
 		snprintf(st->instance, sizeof(st->instance), "%s", instance);
 		st->shard = shard;
-		st->last_sec = sec;
+		st->first_sec = st->last_sec = sec;
+		st->sent_sec = INT64_MIN;
 	}
 	if (sec > st->last_sec)
 		st->last_sec = sec;
+	if (sec < st->first_sec)
+		st->first_sec = sec;
 	st->seen_ns = now_ns;
+	return st;
 }
 
 int
@@ -317,11 +325,12 @@ merge_begin(struct merge *m, const char *instance, uint32_t shard, uint64_t time
 	int64_t sec = merge_sec(time_ns);
 	int32_t *link, i;
 	struct merge_bucket *b;
+	struct merge_stream *st;
 
 	m->cur = MERGE_NONE;
 	if (shard >= m->shards)
 		return -EINVAL;
-	merge_seen(m, instance, shard, sec, now_ns);
+	st = merge_seen(m, instance, shard, sec, now_ns);
 	if (m->any_released[shard] && sec <= m->released[shard]) {
 		m->stats.late++;
 		return -ESTALE;
@@ -331,8 +340,7 @@ merge_begin(struct merge *m, const char *instance, uint32_t shard, uint64_t time
 		;
 	if (*link != MERGE_NONE && m->b[*link].sec == sec) {
 		m->cur = *link;
-		m->stats.messages++;
-		return 0;
+		goto sent;
 	}
 	if (m->nfree == 0) {
 		/* The earliest of all goes; if it was this shard's, link moved. */
@@ -357,8 +365,38 @@ merge_begin(struct merge *m, const char *instance, uint32_t shard, uint64_t time
 	b->next = *link;
 	*link = i;
 	m->cur = i;
+sent:
+	/* One more collector in it (a second split over messages counts once). */
+	if (st != NULL && st->sent_sec != sec) {
+		st->sent_sec = sec;
+		m->b[m->cur].nsenders++;
+	}
 	m->stats.messages++;
 	return 0;
+}
+
+/*
+ * Has bucket b a hole: a collector live on its shard, that had started
+ * before that second and has sent it or a later one, did not send into it?
+ * Its part of that second is lost (a gap in its sequence), so the sum
+ * would read as a drop in traffic: the second is dropped whole instead
+ * (detection sees a missing second, as with one collector). A collector
+ * that stopped or lags (nothing past that second yet) is no hole: the sum
+ * of the others goes on after the grace.
+ */
+static bool
+merge_hole(const struct merge *m, const struct merge_bucket *b, uint64_t now_ns)
+{
+	uint32_t expected = 0;
+
+	for (unsigned i = 0; i < m->nst; i++) {
+		const struct merge_stream *x = &m->st[i];
+
+		if (x->shard == b->shard && x->seen_ns + m->live_ns > now_ns &&
+		    x->first_sec <= b->sec && x->last_sec >= b->sec)
+			expected++;
+	}
+	return b->nsenders < expected;
 }
 
 /* Room for one more entry in all (releasing the earliest if needed). */
@@ -454,13 +492,17 @@ merge_flush(struct merge *m, uint64_t now_ns, bool all)
 		while (m->head[s] != MERGE_NONE && m->b[m->head[s]].sec <= upto) {
 			const struct merge_bucket *b = &m->b[m->head[s]];
 
-			if (m->minlive[s] >= b->sec)
+			bool hole = !all && merge_hole(m, b, now_ns);
+
+			if (hole)
+				m->stats.holes++;
+			else if (m->minlive[s] >= b->sec)
 				m->stats.complete++;
 			else if (all)
 				m->stats.forced++;
 			else
 				m->stats.expired++;
-			merge_release_head(m, s);
+			merge_release_head(m, s, !hole);
 			n++;
 		}
 	}

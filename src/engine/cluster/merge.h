@@ -17,8 +17,10 @@
  * one, or grace_ns has passed since its first message arrived (a collector
  * that stopped or lags does not stall detection). A message for a second
  * its shard already released is late: merge_begin() counts it and refuses
- * it, so nothing is fed twice. Seconds missing altogether (a gap in a
- * collector's sequence) are never made up.
+ * it, so nothing is fed twice. A second one collector's part of which is
+ * lost (a gap: the collector, live, sent a later second but not that one)
+ * is dropped whole rather than fed as a partial sum (a drop in traffic
+ * that never was); nothing is ever made up.
  *
  * Memory is bounded: at most LIMIT_MERGE_BUCKETS open (shard, second)
  * buckets and LIMIT_MERGE_READINGS / LIMIT_MERGE_TOPS entries in all; past a
@@ -54,6 +56,7 @@ struct merge_stats {
 	uint64_t complete;	/* ... because every live collector had sent them */
 	uint64_t expired;	/* ... because the grace had passed */
 	uint64_t forced;	/* ... early, because a bound was reached */
+	uint64_t holes;		/* ... and not fed: a collector's part was lost */
 	uint64_t summed;	/* readings that were added into another's */
 	uint64_t overflow;	/* readings and entries dropped past the bounds */
 	unsigned open;		/* buckets open now */

@@ -1162,8 +1162,9 @@ cluster_api_get(struct api_req *r)
 		json_object_set_new(o, "lost", json_integer((json_int_t)c->lost));
 		json_object_set_new(o, "refused", json_integer((json_int_t)c->refused));
 		json_object_set_new(o, "dropped_in", json_integer((json_int_t)c->dropped_in));
-		json_object_set_new(o, "merge", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+		json_object_set_new(o, "merge", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
 		    "late", (json_int_t)c->mstats.late, "summed", (json_int_t)c->mstats.summed,
+		    "holes", (json_int_t)c->mstats.holes,
 		    "complete", (json_int_t)c->mstats.complete,
 		    "expired", (json_int_t)c->mstats.expired, "forced", (json_int_t)c->mstats.forced,
 		    "overflow", (json_int_t)c->mstats.overflow, "grace_ms",
