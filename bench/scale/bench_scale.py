@@ -6,11 +6,20 @@
    all): the same 50 POs, the same bounded NetFlow v5 load on loopback
    (30 records per datagram, paced), moatd's CPU time (utime + stime) per
    record it counted; printed as a ratio collect/all.
-2. Failover time over N kills (MOAT_BENCH_KILLS, default 20): a nats-server
+2. Deltas one engine consumes: one engine owning all 8 shards of 1,000
+   POs; bench_deltas_pub (built in BUILD_DIR/bench) publishes, every
+   second for 5 s, one message per synthetic collector and shard (each PO
+   with 4 readings and a busy host), for 2 to 512 collectors (x4, and 256);
+   the engine's /api/v1/cluster counters before and after give the messages
+   and readings it consumed per second, its CPU share, and what it dropped
+   or fed late. The reference, in the same run: the same messages decoded
+   and merged in one process (bench_deltas_pub local: codec + merge only).
+   MOAT_BENCH_RATES=0 skips it.
+3. Failover time over N kills (MOAT_BENCH_KILLS, default 20): a nats-server
    with JetStream and two engines (8 shards, lease_ttl 3 s); each round
    SIGKILLs the owner of shard 0, times until the other engine owns it,
    restarts the killed one and waits for the shards to split again;
-   printed as p50 and max. MOAT_BENCH_KILLS=0 runs part 1 only.
+   printed as p50 and max. MOAT_BENCH_KILLS=0 skips it.
 Everything runs on loopback with free ports in temp dirs and is stopped
 and removed at the end, even on failure.
 """
@@ -63,6 +72,59 @@ def nf5(seq, nrec=30):
     return hdr + recs
 
 
+def consume(topo, work, nats, build, Tmp, Moatd, cluster, npos=1000, seconds=5):
+    pub = os.path.join(build, "bench", "bench_deltas_pub")
+    if not os.access(pub, os.X_OK):
+        print("deltas per second: skipped (no %s: a build without libnats)" % pub)
+        return
+    ref = subprocess.run([pub, "local", str(SHARDS), str(npos), "2", "3"], check=True,
+                         capture_output=True, text=True).stdout.split()
+    ref_rps = float(ref[ref.index("readings_per_s") + 1])
+    print("reference: codec + merge in one process, %d POs, 2 collectors: %.0f readings/s, "
+          "%.0f messages/s" % (npos, ref_rps, float(ref[ref.index("msgs_per_s") + 1])))
+    d = Tmp(os.path.join(work, "eng-rate"))
+    d.mkdir()
+    pos = "pos:\n" + "".join("  - {name: po-%d, prefixes: [\"2001:db8:%x::/48\"]}\n" % (i, i + 1)
+                             for i in range(npos))
+    eng = Moatd(topo, d, cluster("engine", "eng-rate") + pos).start(timeout=60)
+
+    def cl():
+        return eng.request("GET", "/api/v1/cluster", token=None)[1]
+    wait_for(lambda: len(cl()["owned"]) == SHARDS, timeout=30, interval=0.5,
+             what="the engine to own every shard")
+    best = None
+    for ncol in (2, 8, 32, 128, 256, 512):
+        a, t0, c0 = cl(), time.time(), cpu_ticks(eng.proc.pid)
+        out = subprocess.run([pub, "pub", nats.url, str(SHARDS), str(npos), str(ncol),
+                              str(seconds)], check=True, capture_output=True, text=True,
+                             timeout=seconds * 20).stdout.split()
+        time.sleep(3)                       # the last second is merged and fed
+        b, el, cpu = cl(), time.time() - t0, (cpu_ticks(eng.proc.pid) - c0) / os.sysconf(
+            "SC_CLK_TCK")
+        sent_m, sent_r = int(out[out.index("msgs") + 1]), int(out[out.index("readings") + 1])
+        got_m = b["received"] - a["received"]
+        fed = b["readings"] - a["readings"]
+        drop = b["dropped_in"] - a["dropped_in"]
+        late = b["merge"]["late"] - a["merge"]["late"]
+        summed = b["merge"]["summed"] - a["merge"]["summed"]
+        if os.environ.get("MOAT_BENCH_DEBUG"):
+            print(a, b, out)
+        ok = got_m == sent_m and drop == 0 and late == 0 and fed + summed == sent_r
+        print("%4d collectors: offered %6d msg/s %8d readings/s; engine consumed %6.0f msg/s, "
+              "%8.0f readings/s in (%d fed after summing), CPU %3.0f%%, dropped %d, late %d%s"
+              % (ncol, sent_m / seconds, sent_r / seconds, got_m / seconds, (fed + summed) / seconds,
+                 fed, 100 * cpu / el, drop, late, "" if ok else "  <- fell behind"))
+        if ok:
+            best = (ncol, sent_m / seconds, sent_r / seconds)
+        else:
+            break
+    if best:
+        print("one engine keeps up with %d collectors x %d shards: %.0f messages/s, %.0f "
+              "readings/s (%.2f of the in-process reference)"
+              % (best[0], SHARDS, best[1], best[2], best[2] / ref_rps))
+    eng.stop()
+
+
 def main(build):
     os.environ["MOAT_BUILD"] = build
     from test_foundation_moatd import Moatd  # noqa: E402
@@ -91,7 +153,8 @@ def main(build):
                                       % (role, name, SHARDS, nats.url))
         # 1. publish versus count locally
         cost = {}
-        for role in ("all", "collect") * 2:     # two rounds, interleaved: the best of each
+        rounds = 0 if os.environ.get("MOAT_BENCH_RECORDS", "1") == "0" else 2
+        for role in ("all", "collect") * rounds:    # interleaved: the best of each
             d = Tmp(os.path.join(work, "rec-%s-%d" % (role, len(cost))))
             d.mkdir()
             udp = free_port(socket.SOCK_DGRAM)
@@ -122,9 +185,14 @@ def main(build):
             cost[role] = min(cost.get(role, us), us)
             print("%-7s %d records, %.3f us CPU per record (over the whole run, ticks included)"
                   % (role, records, us))
-        print("per-record cost publish/local: %.2f" % (cost["collect"] / cost["all"]))
+        if cost:
+            print("per-record cost publish/local: %.2f" % (cost["collect"] / cost["all"]))
 
-        # 2. failover over N kills
+        # 2. deltas one engine consumes
+        if os.environ.get("MOAT_BENCH_RATES", "1") != "0":
+            consume(topo, work, nats, build, Tmp, Moatd, cluster)
+
+        # 3. failover over N kills
         kills = int(os.environ.get("MOAT_BENCH_KILLS", "20"))
         engines = {}
         for name in ("eng-a", "eng-b"):

@@ -293,4 +293,15 @@
 /* Rows one retention step deletes (a few ms); more waits for the next tick. */
 #define LIMIT_FLIGHT_PRUNE_BATCH	2000u
 
+/* cluster/merge (an engine summing several collectors' seconds): open
+ * (shard, second) buckets — a few seconds of every shard (1,024 at most);
+ * readings and top-list entries waiting in them — a few seconds of ~5,000
+ * POs from several collectors (~56 bytes each: 14 MiB, 3 MiB); collector
+ * and shard pairs followed for liveness (16 collectors on 256 shards).
+ * Past a bound the oldest second is fed at once. */
+#define LIMIT_MERGE_BUCKETS		4096u
+#define LIMIT_MERGE_READINGS		262144u
+#define LIMIT_MERGE_TOPS		65536u
+#define LIMIT_MERGE_STREAMS		4096u
+
 #endif

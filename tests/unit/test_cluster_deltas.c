@@ -178,7 +178,9 @@ test_bad_fields(void **state)
 	m[0] = 'X';
 	assert_int_equal(deltas_decode(m, len, &h, NULL, NULL), -EBADMSG);
 	memcpy(m, p, len);
-	m[2] = 2;
+	m[2] = 3;
+	assert_int_equal(deltas_decode(m, len, &h, NULL, NULL), -EPROTONOSUPPORT);
+	m[2] = 0;
 	assert_int_equal(deltas_decode(m, len, &h, NULL, NULL), -EPROTONOSUPPORT);
 	memcpy(m, p, len);
 	m[3] = 2;			/* an unknown flag */
@@ -313,6 +315,88 @@ test_hosts(void **state)
 	deltas_enc_free(&e);
 }
 
+/* Version 2's top lists: sources and source ports next to the destination
+ * hosts, each with its kind; a bad kind is refused by both sides. */
+static void
+test_tops(void **state)
+{
+	static const struct deltas_sink sink = { .reading = reading_cb, .host = host_cb };
+	struct deltas_hdr h = { .shard = 1, .seq = 9, .time_ns = 5, .interval_ns = 1000000000,
+		.instance = "c" };
+	struct deltas_host dst = { .kind = DELTAS_TOP_DST, .proto = PROTO_UDP, .alen = 4,
+		.addr = { 198, 51, 100, 10 }, .packets = 10, .bytes = 2000 };
+	struct deltas_host src = { .kind = DELTAS_TOP_SRC, .proto = PROTO_UDP, .alen = 16,
+		.addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9 },
+		.packets = 3, .bytes = 300 };
+	struct deltas_host sport = { .kind = DELTAS_TOP_SPORT, .proto = PROTO_UDP, .port = 53,
+		.packets = 7, .bytes = 7000000 };
+	struct deltas_enc e = { 0 };
+	struct hosts_seen seen = { 0 };
+	const uint8_t *p;
+	size_t len;
+	uint8_t *m;
+
+	(void)state;
+	deltas_enc_begin(&e, &h);
+	deltas_enc_host(&e, "web", &dst);
+	deltas_enc_host(&e, "web", &src);
+	deltas_enc_host(&e, "web", &sport);
+	assert_int_equal(deltas_enc_finish(&e, &p, &len), 0);
+	assert_int_equal(p[2], DELTAS_VERSION);
+	assert_int_equal(deltas_decode(p, len, &h, &sink, &seen), 0);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.h[0].kind, DELTAS_TOP_DST);
+	assert_int_equal(seen.h[1].kind, DELTAS_TOP_SRC);
+	assert_int_equal(seen.h[1].alen, 16);
+	assert_memory_equal(seen.h[1].addr, src.addr, 16);
+	assert_int_equal(seen.h[2].kind, DELTAS_TOP_SPORT);
+	assert_int_equal(seen.h[2].port, 53);
+	assert_int_equal(seen.h[2].alen, 0);
+	assert_int_equal(seen.h[2].bytes, 7000000);
+	/* the last entry: name(1+3) kind proto port(2) packets(1) bytes(4) */
+	m = malloc(len);
+	memcpy(m, p, len);
+	assert_int_equal(m[len - 4 - 1 - 2 - 1 - 1], DELTAS_TOP_SPORT);
+	m[len - 4 - 1 - 2 - 1 - 1] = DELTAS_TOP__COUNT;
+	assert_int_equal(deltas_decode(m, len, &h, NULL, NULL), -EBADMSG);
+	/* cut inside the port */
+	assert_int_equal(deltas_decode(p, len - 4 - 1 - 1, &h, NULL, NULL), -EBADMSG);
+	free(m);
+	deltas_enc_begin(&e, &h);
+	sport.kind = DELTAS_TOP__COUNT;
+	deltas_enc_host(&e, "web", &sport);
+	assert_int_equal(deltas_enc_finish(&e, &p, &len), -EINVAL);
+	deltas_enc_free(&e);
+}
+
+/* A version 1 message (destination hosts without a kind) is still read. */
+static void
+test_v1(void **state)
+{
+	static const struct deltas_sink sink = { .reading = reading_cb, .host = host_cb };
+	static const uint8_t v1[] = { 'M', 'D', 1, DELTAS_F_HOSTS, 0, 1,	/* shard 1 */
+		0, 0, 0, 0, 0, 0, 0, 7,		/* seq */
+		0, 0, 0, 0, 0, 0, 0, 9,		/* time */
+		0x80, 0x94, 0xeb, 0xdc, 0x03,	/* interval 1e9 */
+		1, 'c', 0, 0,			/* instance, no entries */
+		0, 1, 3, 'w', 'e', 'b', PROTO_UDP, 4, 198, 51, 100, 10, 5, 6 };
+	struct deltas_hdr h;
+	struct hosts_seen seen = { 0 };
+
+	(void)state;
+	assert_int_equal(deltas_decode(v1, sizeof(v1), &h, &sink, &seen), 0);
+	assert_int_equal(h.seq, 7);
+	assert_int_equal(h.interval_ns, 1000000000);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.h[0].kind, DELTAS_TOP_DST);
+	assert_int_equal(seen.h[0].proto, PROTO_UDP);
+	assert_int_equal(seen.h[0].alen, 4);
+	assert_int_equal(seen.h[0].addr[3], 10);
+	assert_int_equal(seen.h[0].packets, 5);
+	assert_int_equal(seen.h[0].bytes, 6);
+	assert_int_equal(deltas_decode(v1, sizeof(v1) - 1, &h, NULL, NULL), -EBADMSG);
+}
+
 static void
 test_shard_of(void **state)
 {
@@ -340,6 +424,8 @@ main(void)
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_varint_bounds),
 		cmocka_unit_test(test_hosts),
+		cmocka_unit_test(test_tops),
+		cmocka_unit_test(test_v1),
 		cmocka_unit_test(test_shard_of),
 	};
 

@@ -134,7 +134,7 @@ conf_fill(struct cluster_conf *cc, const struct settings *settings, const struct
     struct cfg_error *err)
 {
 	static const char *const keys[] = { "role", "instance", "shards", "nats", "lease_ttl",
-		"buffer", NULL };
+		"buffer", "merge_grace_ms", NULL };
 	const char *role = NULL;
 	const struct cfg_node *nats = NULL;
 	uint64_t shards = cc->shards;
@@ -144,7 +144,8 @@ conf_fill(struct cluster_conf *cc, const struct settings *settings, const struct
 	    (r = conf_str(n, "instance", cc->instance, CLUSTER_NAME_MAX, err)) < 0 ||
 	    (r = cfg_get_u64(n, "shards", 1, CLUSTER_MAX_SHARDS, &shards, err)) < 0 ||
 	    (r = cfg_get_duration(n, "lease_ttl", 2, 60, &cc->lease_ttl_s, err)) < 0 ||
-	    (r = cfg_get_duration(n, "buffer", 0, 600, &cc->buffer_s, err)) < 0)
+	    (r = cfg_get_duration(n, "buffer", 0, 600, &cc->buffer_s, err)) < 0 ||
+	    (r = cfg_get_u64(n, "merge_grace_ms", 100, 10000, &cc->merge_grace_ms, err)) < 0)
 		return r;
 	cc->shards = (uint32_t)shards;
 	if (role != NULL) {
@@ -201,6 +202,7 @@ cluster_conf_parse(struct settings *c, const struct cfg_node *n, void **ret_ext,
 	cc->replicas = 1;
 	cc->lease_ttl_s = 3;
 	cc->buffer_s = 30;
+	cc->merge_grace_ms = 1500;
 	if (gethostname(cc->instance, sizeof(cc->instance)) < 0 || cc->instance[0] == '\0')
 		snprintf(cc->instance, sizeof(cc->instance), "moatd");
 	cc->instance[CLUSTER_NAME_MAX] = '\0';

@@ -14,6 +14,7 @@
  *       replicas: 1                    # JetStream replicas of the stream and the bucket
  *     lease_ttl: 3s                    # a dead engine's shards free up after this
  *     buffer: 30s                      # seconds of deltas a collector keeps while NATS is down
+ *     merge_grace_ms: 1500             # engine: how long a second waits for its other collectors
  *
  * Secrets are never in the file: a password in a URL (user:pw@) is refused;
  * credentials come from the creds file or a TLS client certificate. The
@@ -48,6 +49,7 @@ struct cluster_conf {
 	unsigned replicas;
 	int64_t lease_ttl_s;
 	int64_t buffer_s;
+	uint64_t merge_grace_ms;	/* engine: wait for a second's other collectors */
 };
 
 struct settings;

@@ -139,7 +139,8 @@ deltas_enc_host(struct deltas_enc *e, const char *po, const struct deltas_host *
 
 	if (e->err < 0)
 		return;
-	if (nl == 0 || nl > LIMIT_PO_NAME || (h->alen != 4 && h->alen != 16) ||
+	if (nl == 0 || nl > LIMIT_PO_NAME || h->kind >= DELTAS_TOP__COUNT ||
+	    (h->kind != DELTAS_TOP_SPORT && h->alen != 4 && h->alen != 16) ||
 	    h->proto >= PROTO__COUNT) {
 		e->err = -EINVAL;
 		return;
@@ -155,9 +156,14 @@ deltas_enc_host(struct deltas_enc *e, const char *po, const struct deltas_host *
 	}
 	enc_be(e, nl, 1);
 	enc_bytes(e, po, nl);
+	enc_be(e, h->kind, 1);
 	enc_be(e, h->proto, 1);
-	enc_be(e, h->alen, 1);
-	enc_bytes(e, h->addr, h->alen);
+	if (h->kind == DELTAS_TOP_SPORT) {
+		enc_be(e, h->port, 2);
+	} else {
+		enc_be(e, h->alen, 1);
+		enc_bytes(e, h->addr, h->alen);
+	}
 	enc_var(e, h->packets);
 	enc_var(e, h->bytes);
 	e->nhosts++;
@@ -232,7 +238,7 @@ deltas_walk(const uint8_t *buf, size_t len, struct deltas_hdr *h, const struct d
 
 	if (!cur_u8(&c, &m0) || !cur_u8(&c, &m1) || m0 != 'M' || m1 != 'D' || !cur_u8(&c, &ver))
 		return -EBADMSG;
-	if (ver != DELTAS_VERSION)
+	if (ver != DELTAS_VERSION && ver != DELTAS_VERSION_V1)
 		return -EPROTONOSUPPORT;
 	if (!cur_u8(&c, &flags) || (flags & ~DELTAS_F_HOSTS) != 0 || !cur_be16(&c, &h->shard) ||
 	    !cur_be64(&c, &h->seq) || !cur_be64(&c, &h->time_ns) || !cur_var(&c, &h->interval_ns) ||
@@ -261,12 +267,21 @@ deltas_walk(const uint8_t *buf, size_t len, struct deltas_hdr *h, const struct d
 		if (!cur_be16(&c, &nhosts))
 			return -EBADMSG;
 		for (uint32_t i = 0; i < nhosts; i++) {
-			struct deltas_host hs = { 0 };
+			struct deltas_host hs = { .kind = DELTAS_TOP_DST };
 
-			if (!cur_name(&c, po, LIMIT_PO_NAME) || !cur_u8(&c, &hs.proto) ||
-			    hs.proto >= PROTO__COUNT || !cur_u8(&c, &hs.alen) ||
-			    (hs.alen != 4 && hs.alen != 16) || !cur_bytes(&c, hs.addr, hs.alen) ||
-			    !cur_var(&c, &hs.packets) || !cur_var(&c, &hs.bytes))
+			if (!cur_name(&c, po, LIMIT_PO_NAME) ||
+			    (ver != DELTAS_VERSION_V1 &&
+			    (!cur_u8(&c, &hs.kind) || hs.kind >= DELTAS_TOP__COUNT)) ||
+			    !cur_u8(&c, &hs.proto) || hs.proto >= PROTO__COUNT)
+				return -EBADMSG;
+			if (hs.kind == DELTAS_TOP_SPORT) {
+				if (!cur_be16(&c, &hs.port))
+					return -EBADMSG;
+			} else if (!cur_u8(&c, &hs.alen) || (hs.alen != 4 && hs.alen != 16) ||
+			    !cur_bytes(&c, hs.addr, hs.alen)) {
+				return -EBADMSG;
+			}
+			if (!cur_var(&c, &hs.packets) || !cur_var(&c, &hs.bytes))
 				return -EBADMSG;
 			if (sink != NULL && sink->host != NULL)
 				sink->host(ctx, po, &hs);

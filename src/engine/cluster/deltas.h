@@ -4,10 +4,10 @@
  * and an engine instance reads them back. One message carries one shard's
  * readings (collect/reading.h) of one interval from one collector.
  *
- * Wire format, version 1 (all integers big-endian; "v" is an unsigned
+ * Wire format, version 2 (all integers big-endian; "v" is an unsigned
  * LEB128 varint of at most 10 bytes):
  *
- *   'M' 'D' version:u8=1 flags:u8 (bit 0: a hosts section follows; others 0)
+ *   'M' 'D' version:u8=2 flags:u8 (bit 0: a top-list section follows; others 0)
  *   shard:u16 seq:u64 time_ns:u64 interval_ns:v
  *   instance_len:u8 (1..CLUSTER_NAME_MAX) instance bytes
  *   nentries:u16
@@ -16,16 +16,26 @@
  *                nread x { proto:u8 dir:u8 port:u16
  *                          bytes:v packets:v flows:v syns:v frags:v } }
  *   [flags bit 0: nhosts:u16
- *    nhosts x { name_len:u8 name bytes proto:u8 alen:u8 (4|16) addr
+ *    nhosts x { name_len:u8 name bytes kind:u8 (enum deltas_top) proto:u8
+ *               kind DELTAS_TOP_SPORT: port:u16
+ *               other kinds:           alen:u8 (4|16) addr
  *               packets:v bytes:v }]
+ *
+ * Version 1 (moatd before the top sources travelled) is still decoded: its
+ * entries have no kind and no port (every one a DELTAS_TOP_DST address).
+ * The encoder writes version 2 only; an engine older than this refuses it
+ * (counted as refused), so upgrade engines before collectors.
  *
  * seq counts a collector's messages per shard from 1, so an engine sees a
  * gap (a lost or dropped second) as a jump. time_ns is the end of the
  * interval on the collector's wall clock. A PO may appear in several
- * entries (its any-port readings, then its ports'). The hosts section
- * carries each PO's busiest destination hosts of the interval per
- * protocol (inbound, scaled), which an attack's top targets come from
- * (what the local path reads from the counters). Nothing may follow.
+ * entries (its any-port readings, then its ports'). The top-list section
+ * carries, per PO and protocol, its busiest destination hosts of the
+ * interval (inbound, scaled: an attack's top targets, which the local path
+ * reads from the counters), and its top sources and source ports among the
+ * interval's sampled inbound records (an attack's top sources and source
+ * ports, which the local path takes from the same samples). Nothing may
+ * follow.
  *
  * The decoder reads untrusted input (anyone who can publish on the
  * subject) only through common/cursor.h and refuses anything out of
@@ -40,7 +50,8 @@
 #include "collect/reading.h"
 #include "common/limits.h"
 
-#define DELTAS_VERSION 1u
+#define DELTAS_VERSION 2u
+#define DELTAS_VERSION_V1 1u	/* still decoded: destination hosts only */
 #define DELTAS_MAX_PER_ENTRY 255u	/* nread is a byte; a PO has ~8 + 4 per port */
 #define DELTAS_MAX_ENTRIES 65535u	/* nentries is a u16 */
 #define DELTAS_MAX_HOSTS 65535u		/* nhosts is a u16 */
@@ -70,10 +81,20 @@ struct deltas_enc {
 	int err;		/* first error (-ENOMEM, -E2BIG); sticky */
 };
 
-/* One busy destination host of a PO in the interval. */
+/* The top lists of a PO a message may carry. */
+enum deltas_top {
+	DELTAS_TOP_DST,		/* busiest destination hosts (addr) */
+	DELTAS_TOP_SRC,		/* top sources (addr) */
+	DELTAS_TOP_SPORT,	/* top source ports (port) */
+	DELTAS_TOP__COUNT
+};
+
+/* One entry of a PO's top list in the interval. */
 struct deltas_host {
+	uint8_t kind;		/* enum deltas_top */
 	uint8_t proto;		/* enum proto_class */
-	uint8_t alen;		/* 4 or 16 */
+	uint8_t alen;		/* 4 or 16; 0 for DELTAS_TOP_SPORT */
+	uint16_t port;		/* DELTAS_TOP_SPORT only */
 	uint8_t addr[16];
 	uint64_t packets, bytes;
 };
@@ -82,8 +103,8 @@ struct deltas_host {
 void deltas_enc_begin(struct deltas_enc *e, const struct deltas_hdr *h);
 /* Append one reading of PO po (its po_id, time and interval are not sent). */
 void deltas_enc_add(struct deltas_enc *e, const char *po, const struct reading *r);
-/* Append one host of PO po: after the last reading (a reading added after
- * a host is an error, -EINVAL). */
+/* Append one top-list entry of PO po: after the last reading (a reading
+ * added after one is an error, -EINVAL). */
 void deltas_enc_host(struct deltas_enc *e, const char *po, const struct deltas_host *h);
 /* Finish: the message in ret and ret_len (inside e, valid until the next
  * begin); 0, or the first error. */

@@ -15,10 +15,12 @@
 #include <jansson.h>
 
 #include "common/clock.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "engine/api/server.h"
 #include "engine/cluster/deltas.h"
 #include "engine/cluster/handoff.h"
+#include "engine/cluster/merge.h"
 #include "engine/cluster/peers.h"
 #include "engine/detect/module.h"
 #include "engine/mitigate/module.h"
@@ -32,12 +34,29 @@
 /* Messages an engine takes in between two ticks: a second of every shard
  * from many collectors; past it they are dropped and counted. */
 #define CLUSTER_INQ_MAX 4096u
+/* A collector is live on a shard (its seconds are waited for) while its
+ * last message there is younger than this. */
+#define CLUSTER_LIVE_NS (3 * CLUSTER_NS_PER_S)
 /* Collector/shard pairs whose sequence an engine follows. */
 #define CLUSTER_MAX_STREAMS 4096u
 #define CLUSTER_ERR_MAX 256u
 /* Busiest hosts per PO and protocol a collector sends each second: the
  * attack's top target list holds 5, and a flood's victims lead it. */
 #define CLUSTER_TOP_HOSTS 3u
+/* Samples a collector keeps per interval for the top sources and source
+ * ports: the counters hand at most LIMIT_COLLECT_OBS per counting shard. */
+#define CLUSTER_MAX_SAMPLES (4u * LIMIT_COLLECT_OBS)
+
+/* A sampled inbound record (counters_obs), reduced to what an engine's
+ * top sources and source ports need. */
+struct cluster_sample {
+	uint32_t po;
+	uint8_t proto;
+	uint8_t alen;
+	uint16_t sport;
+	uint8_t src[16];
+	uint64_t packets, bytes;
+};
 
 struct cluster_msg {
 	uint8_t *data;
@@ -78,6 +97,9 @@ struct cluster {
 	struct mitigation_ctx *mit;
 
 	/* collect role, loop thread only */
+	struct cluster_sample *samples;	/* the interval's, [CLUSTER_MAX_SAMPLES] */
+	struct cluster_sample *scratch;	/* [CLUSTER_MAX_SAMPLES]: a list being summed */
+	unsigned nsamples;
 	struct deltas_enc *enc;		/* per shard */
 	bool *open;			/* per shard: a message begun this tick */
 	uint64_t *seq;			/* per shard: the last sequence used */
@@ -85,6 +107,8 @@ struct cluster {
 	/* engine role, loop thread only */
 	struct cluster_stream *streams;
 	unsigned nstreams;
+	struct merge *merge;		/* several collectors' seconds summed */
+	uint64_t fed_loop;		/* readings fed; copied to readings_fed each tick */
 
 	pthread_t thread;
 	bool thread_started;
@@ -103,6 +127,7 @@ struct cluster {
 	uint64_t published, dropped, publish_errors;		/* collect */
 	uint64_t received, dropped_in, refused, gaps, lost;	/* engine */
 	uint64_t readings_fed, lag_ms;
+	struct merge_stats mstats;	/* a copy, each tick */
 	uint64_t reported_dropped, reported_gaps, reported_in;
 #ifdef HAVE_NATS
 	struct clnats *nats;
@@ -263,18 +288,136 @@ cluster_reading_cb(void *ctx, const struct reading *r)
 	deltas_enc_add(&c->enc[s], p->name, r);
 }
 
+void
+cluster_sample_cb(void *ctx, const struct counters_obs *o)
+{
+	struct cluster *c = ctx;
+	struct cluster_sample *x;
+
+	if (o->src.af != o->dst.af || c->samples == NULL || c->nsamples == CLUSTER_MAX_SAMPLES)
+		return;
+	x = &c->samples[c->nsamples++];
+	x->po = o->po;
+	x->proto = o->proto;
+	x->alen = o->src.af == AF_INET ? 4 : 16;
+	x->sport = o->sport;
+	memcpy(x->src, o->src.a, sizeof(x->src));
+	x->packets = o->packets;
+	x->bytes = o->bytes;
+}
+
+/* Samples by PO, protocol, then source address (by_port: source port). */
+static int
+cluster_cmp_sample(const struct cluster_sample *x, const struct cluster_sample *y, bool by_port)
+{
+	if (x->po != y->po)
+		return x->po < y->po ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (by_port)
+		return x->sport < y->sport ? -1 : x->sport > y->sport;
+	if (x->alen != y->alen)
+		return x->alen < y->alen ? -1 : 1;
+	return memcmp(x->src, y->src, x->alen);
+}
+
+static int
+cluster_cmp_src(const void *a, const void *b)
+{
+	return cluster_cmp_sample(a, b, false);
+}
+
+static int
+cluster_cmp_sport(const void *a, const void *b)
+{
+	return cluster_cmp_sample(a, b, true);
+}
+
+/* Heaviest first within a PO and protocol: packets for sources, bytes for
+ * source ports (as the decision point weighs them). */
+static int
+cluster_cmp_heavy_src(const void *a, const void *b)
+{
+	const struct cluster_sample *x = a, *y = b;
+
+	if (x->po != y->po || x->proto != y->proto)
+		return x->po != y->po ? (x->po < y->po ? -1 : 1) : (x->proto < y->proto ? -1 : 1);
+	return x->packets > y->packets ? -1 : x->packets < y->packets;
+}
+
+static int
+cluster_cmp_heavy_sport(const void *a, const void *b)
+{
+	const struct cluster_sample *x = a, *y = b;
+
+	if (x->po != y->po || x->proto != y->proto)
+		return x->po != y->po ? (x->po < y->po ? -1 : 1) : (x->proto < y->proto ? -1 : 1);
+	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes;
+}
+
+/*
+ * One top list of the interval's samples (kind DELTAS_TOP_SRC or _SPORT):
+ * summed per PO, protocol and source (or source port), the heaviest
+ * CLUSTER_TOP_HOSTS of each PO and protocol into its shard's message (only
+ * a PO whose shard has a message this second: one with traffic).
+ */
+static void
+cluster_add_top(struct cluster *c, enum deltas_top kind)
+{
+	const struct poset *set = engine_pos(c->e);
+	bool by_port = kind == DELTAS_TOP_SPORT;
+	struct cluster_sample *v = c->scratch;
+	unsigned n = 0, kept = 0;
+
+	if (c->nsamples == 0)
+		return;
+	memcpy(v, c->samples, c->nsamples * sizeof(*v));
+	qsort(v, c->nsamples, sizeof(*v), by_port ? cluster_cmp_sport : cluster_cmp_src);
+	for (unsigned i = 1; i < c->nsamples; i++) {
+		if (cluster_cmp_sample(&v[n], &v[i], by_port) == 0) {
+			v[n].packets += v[i].packets;
+			v[n].bytes += v[i].bytes;
+		} else {
+			v[++n] = v[i];
+		}
+	}
+	n++;
+	qsort(v, n, sizeof(*v), by_port ? cluster_cmp_heavy_sport : cluster_cmp_heavy_src);
+	for (unsigned i = 0; i < n; i++) {
+		const struct cluster_sample *x = &v[i];
+		const struct po *p;
+		uint32_t s;
+		struct deltas_host h = { .kind = (uint8_t)kind, .proto = x->proto,
+			.packets = x->packets, .bytes = x->bytes };
+
+		if (i == 0 || x->po != v[i - 1].po || x->proto != v[i - 1].proto)
+			kept = 0;
+		if (kept++ >= CLUSTER_TOP_HOSTS || (p = poset_at(set, x->po)) == NULL ||
+		    !c->open[s = cluster_shard_of(p->name, c->conf.shards)])
+			continue;
+		if (by_port && x->proto != PROTO_TCP && x->proto != PROTO_UDP)
+			continue;
+		if (by_port) {
+			h.port = x->sport;
+		} else {
+			h.alen = x->alen;
+			memcpy(h.addr, x->src, x->alen);
+		}
+		deltas_enc_host(&c->enc[s], p->name, &h);
+	}
+}
+
 /* Each PO's busiest destination hosts of the interval the counters just
- * closed, per protocol, into its shard's message: an engine's attacks take
- * their top targets from them. */
+ * closed, per protocol, into its shard's message (an engine's attacks take
+ * their top targets from them), then its top sources and source ports
+ * among the interval's samples (their top sources and source ports). */
 static void
 cluster_add_hosts(struct cluster *c)
 {
 	const struct poset *set = engine_pos(c->e);
 	struct counters_host hosts[CLUSTER_TOP_HOSTS];
 
-	if (c->cnt == NULL)
-		return;
-	for (uint32_t id = 0; id < poset_id_limit(set); id++) {
+	for (uint32_t id = 0; c->cnt != NULL && id < poset_id_limit(set); id++) {
 		const struct po *p = poset_at(set, id);
 		uint32_t s;
 
@@ -296,59 +439,104 @@ cluster_add_hosts(struct cluster *c)
 			}
 		}
 	}
+	cluster_add_top(c, DELTAS_TOP_SRC);
+	cluster_add_top(c, DELTAS_TOP_SPORT);
+	c->nsamples = 0;
 }
 
 /* ---- engine role: messages to readings (loop thread) ---- */
 
+/* A message's contents into the merge (checked against our POs). */
 struct cluster_feed {
 	struct cluster *c;
 	const struct poset *set;
 	uint32_t shard;
-	uint64_t wall_off;
-	uint64_t fed, refused;
+	uint64_t refused;
 };
+
+/* A PO this engine does not know, or one the collector put in the wrong
+ * shard, is not ours to detect on. */
+static bool
+cluster_po_of(struct cluster_feed *f, const char *po, uint32_t *ret_id)
+{
+	if (cluster_shard_of(po, f->c->conf.shards) != f->shard ||
+	    poset_find(f->set, po, ret_id) == NULL) {
+		f->refused++;
+		return false;
+	}
+	return true;
+}
 
 static void
 cluster_feed_one(void *ctx, const char *po, const struct reading *r)
 {
 	struct cluster_feed *f = ctx;
 	struct reading w = *r;
-	uint32_t id;
 
-	/* A PO this engine does not know, or one the collector put in the
-	 * wrong shard, is not ours to detect on. */
-	if (cluster_shard_of(po, f->c->conf.shards) != f->shard ||
-	    poset_find(f->set, po, &id) == NULL) {
-		f->refused++;
-		return;
-	}
-	w.po_id = id;
-	w.time_ns = r->time_ns - f->wall_off;
-	if (f->c->reading_fn != NULL)
-		f->c->reading_fn(f->c->reading_ctx, &w);
-	f->fed++;
+	if (cluster_po_of(f, po, &w.po_id))
+		merge_add(f->c->merge, &w);
 }
 
-/* A busy host of a PO: the live attacks' top targets (what the local path
- * reads from the counters, detection_observe_hosts). */
 static void
 cluster_feed_host(void *ctx, const char *po, const struct deltas_host *h)
 {
 	struct cluster_feed *f = ctx;
-	struct decision_obs o = { .proto = h->proto, .alen = h->alen, .packets = h->packets,
-		.bytes = h->bytes, .target_only = true };
+	uint32_t id;
 
-	if (f->c->det == NULL || cluster_shard_of(po, f->c->conf.shards) != f->shard ||
-	    poset_find(f->set, po, &o.po_id) == NULL)
-		return;
-	memcpy(o.dst, h->addr, h->alen);
-	detection_observe(f->c->det, &o);
+	if (cluster_po_of(f, po, &id))
+		merge_top(f->c->merge, id, h);
 }
 
 static const struct deltas_sink cluster_feed_sink = {
 	.reading = cluster_feed_one,
 	.host = cluster_feed_host,
 };
+
+/* A second released by the merge (every collector's sum): to detection. */
+static void
+cluster_merged_reading(void *ctx, const struct reading *r)
+{
+	struct cluster *c = ctx;
+	struct reading w = *r;
+
+	w.time_ns = r->time_ns - cluster_mono_to_wall(c);
+	if (c->reading_fn != NULL)
+		c->reading_fn(c->reading_ctx, &w);
+	c->fed_loop++;
+}
+
+/* A top-list entry of a released second: the live attacks' top targets
+ * (what the local path reads from the counters, detection_observe_hosts),
+ * top sources and source ports (what it takes from the samples,
+ * detection_sample_cb: here summed per source or port by the collectors,
+ * then across collectors by the merge). */
+static void
+cluster_merged_top(void *ctx, uint32_t po_id, const struct deltas_host *h)
+{
+	struct cluster *c = ctx;
+	struct decision_obs o = { .po_id = po_id, .proto = h->proto, .alen = h->alen,
+		.packets = h->packets, .bytes = h->bytes };
+
+	if (c->det == NULL)
+		return;
+	switch (h->kind) {
+	case DELTAS_TOP_DST:
+		o.target_only = true;
+		memcpy(o.dst, h->addr, h->alen);
+		break;
+	case DELTAS_TOP_SRC:
+		o.skip = DECISION_OBS_NO_DST | DECISION_OBS_NO_SPORT;
+		memcpy(o.src, h->addr, h->alen);
+		break;
+	case DELTAS_TOP_SPORT:
+		o.skip = DECISION_OBS_NO_DST | DECISION_OBS_NO_SRC;
+		o.sport = h->port;
+		break;
+	default:
+		return;
+	}
+	detection_observe(c->det, &o);
+}
 
 /* Follow the sequence of (collector, shard): returns the messages missed
  * before this one; a replay of an old one (seq not past the last) is
@@ -395,7 +583,7 @@ static void
 cluster_consume(struct cluster *c, const struct cluster_msg *m)
 {
 	struct deltas_hdr h;
-	struct cluster_feed f = { .c = c, .set = engine_pos(c->e), .wall_off = cluster_mono_to_wall(c) };
+	struct cluster_feed f = { .c = c, .set = engine_pos(c->e) };
 	uint64_t wall = clock_wall_ns(engine_clock(c->e));
 	int64_t missed;
 	int r;
@@ -411,11 +599,14 @@ cluster_consume(struct cluster *c, const struct cluster_msg *m)
 	if ((missed = cluster_follow(c, &h)) < 0)
 		return;
 	f.shard = h.shard;
-	(void)deltas_decode(m->data, m->len, &h, &cluster_feed_sink, &f);
+	/* Into the second's bucket, summed with the other collectors' when
+	 * it is released (cluster_tick); a second already fed is late. */
+	if (merge_begin(c->merge, h.instance, h.shard, h.time_ns, h.interval_ns,
+	    clock_mono_ns(engine_clock(c->e))) == 0)
+		(void)deltas_decode(m->data, m->len, &h, &cluster_feed_sink, &f);
 	pthread_mutex_lock(&c->lock);
 	c->lost += (uint64_t)missed;
 	c->gaps += missed > 0;
-	c->readings_fed += f.fed;
 	c->refused += f.refused ? 1 : 0;
 	c->lag_ms = wall > h.time_ns ? (wall - h.time_ns) / 1000000 : 0;
 	pthread_mutex_unlock(&c->lock);
@@ -631,9 +822,12 @@ cluster_free(struct cluster *c)
 	for (uint32_t s = 0; c->enc != NULL && s < c->conf.shards; s++)
 		deltas_enc_free(&c->enc[s]);
 	free(c->enc);
+	free(c->samples);
+	free(c->scratch);
 	free(c->open);
 	free(c->seq);
 	free(c->streams);
+	merge_free(c->merge);
 	free(c->takeovers);
 	free(c->epoch);
 	clpeers_free(c->peers);
@@ -675,9 +869,18 @@ cluster_init(struct engine *e, void **ret_state)
 		if ((c->enc = calloc(c->conf.shards, sizeof(*c->enc))) == NULL ||
 		    (c->open = calloc(c->conf.shards, sizeof(*c->open))) == NULL ||
 		    (c->seq = calloc(c->conf.shards, sizeof(*c->seq))) == NULL ||
+		    (c->samples = calloc(CLUSTER_MAX_SAMPLES, sizeof(*c->samples))) == NULL ||
+		    (c->scratch = calloc(CLUSTER_MAX_SAMPLES, sizeof(*c->scratch))) == NULL ||
 		    q_init(&c->outq, outcap) < 0)
 			goto fail;
 	} else {
+		struct merge_sink ms = { .reading = cluster_merged_reading,
+			.top = cluster_merged_top, .ctx = c };
+
+		if ((r = merge_new(c->conf.shards, c->conf.merge_grace_ms * 1000000u,
+		    CLUSTER_LIVE_NS, &ms, &c->merge)) < 0)
+			goto fail;
+		r = -ENOMEM;
 		if ((c->streams = calloc(CLUSTER_MAX_STREAMS, sizeof(*c->streams))) == NULL ||
 		    (c->takeovers = calloc(2 * c->conf.shards, sizeof(*c->takeovers))) == NULL ||
 		    (c->epoch = calloc(c->conf.shards, sizeof(*c->epoch))) == NULL ||
@@ -1021,6 +1224,11 @@ cluster_tick(void *state, uint64_t now_ns)
 		}
 		q.head = 0;
 		c->spare = q;
+		(void)merge_flush(c->merge, clock_mono_ns(engine_clock(c->e)), false);
+		pthread_mutex_lock(&c->lock);
+		merge_stats(c->merge, &c->mstats);
+		c->readings_fed = c->fed_loop;
+		pthread_mutex_unlock(&c->lock);
 	}
 	cluster_report(c);
 }
@@ -1126,6 +1334,13 @@ cluster_self_json(struct cluster *c)
 		json_object_set_new(o, "lost", json_integer((json_int_t)c->lost));
 		json_object_set_new(o, "refused", json_integer((json_int_t)c->refused));
 		json_object_set_new(o, "dropped_in", json_integer((json_int_t)c->dropped_in));
+		json_object_set_new(o, "merge", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+		    "late", (json_int_t)c->mstats.late, "summed", (json_int_t)c->mstats.summed,
+		    "holes", (json_int_t)c->mstats.holes,
+		    "complete", (json_int_t)c->mstats.complete,
+		    "expired", (json_int_t)c->mstats.expired, "forced", (json_int_t)c->mstats.forced,
+		    "overflow", (json_int_t)c->mstats.overflow, "grace_ms",
+		    (json_int_t)c->conf.merge_grace_ms, "open", (int)c->mstats.open));
 		json_object_set_new(o, "adopted_attacks", json_integer((json_int_t)c->adopted_attacks));
 		json_object_set_new(o, "adopted_mitigations",
 		    json_integer((json_int_t)c->adopted_mitigations));

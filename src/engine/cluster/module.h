@@ -48,6 +48,10 @@ enum cluster_role cluster_role(const struct cluster *c);
 
 /* collect role: the collector's reading function (counters_reading_fn). */
 void cluster_reading_cb(void *ctx, const struct reading *r);
+/* The collector's samples of the interval (counters_obs_fn, ctx the
+ * cluster), in the collect role: each PO's top sources and source ports
+ * go into its shard's message at the tick. */
+void cluster_sample_cb(void *ctx, const struct counters_obs *o);
 /* collect role: the collector's counters, whose busiest hosts per PO go
  * out with the readings (an engine's top targets); NULL: none. */
 void cluster_set_counters(struct cluster *c, const struct counters *cnt);

@@ -169,10 +169,12 @@ engine_wire(struct engine *e)
 		/* Readings feed the detectors, and samples the attacks' top lists. */
 		if (cl != NULL && cluster_role(cl) == CLUSTER_COLLECT) {
 			collector_set_reading_fn(c, cluster_reading_cb, cl);
+			collector_set_sample_fn(c, cluster_sample_cb, cl);
 			cluster_set_counters(cl, collector_counters(c));
-		} else
+		} else {
 			collector_set_reading_fn(c, d != NULL ? detection_reading_cb : NULL, d);
-		collector_set_sample_fn(c, d != NULL ? detection_sample_cb : NULL, d);
+			collector_set_sample_fn(c, d != NULL ? detection_sample_cb : NULL, d);
+		}
 	}
 	if (d != NULL)
 		detection_set_counters(d, c != NULL ? collector_counters(c) : NULL);

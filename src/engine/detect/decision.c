@@ -401,11 +401,13 @@ decision_observe_one(struct decision_live *l, const struct decision_obs *o)
 	uint8_t alen;
 
 	alen = o->alen == 4 ? 4 : 16;
-	sketch_add(l->sk[DECISION_TOP_TARGETS], o->dst, alen, o->packets);
+	if (!(o->skip & DECISION_OBS_NO_DST))
+		sketch_add(l->sk[DECISION_TOP_TARGETS], o->dst, alen, o->packets);
 	if (o->target_only)
 		return;
-	sketch_add(l->sk[DECISION_TOP_SOURCES], o->src, alen, o->packets);
-	if (o->proto == PROTO_TCP || o->proto == PROTO_UDP) {
+	if (!(o->skip & DECISION_OBS_NO_SRC))
+		sketch_add(l->sk[DECISION_TOP_SOURCES], o->src, alen, o->packets);
+	if ((o->proto == PROTO_TCP || o->proto == PROTO_UDP) && !(o->skip & DECISION_OBS_NO_SPORT)) {
 		uint8_t port[2] = { (uint8_t)(o->sport >> 8), (uint8_t)o->sport };
 
 		/* by bytes: amplification is about volume */

@@ -100,7 +100,12 @@ struct decision_obs {
 	uint64_t packets;
 	uint64_t bytes;
 	bool target_only;	/* only dst is known: per-host counters of the protocol (port 0) */
+	uint8_t skip;		/* DECISION_OBS_NO_*: parts not known (a cluster collector's
+				 * top lists carry a source or a source port alone) */
 };
+#define DECISION_OBS_NO_DST 0x01u
+#define DECISION_OBS_NO_SRC 0x02u
+#define DECISION_OBS_NO_SPORT 0x04u
 
 #define DECISION_PO_GONE UINT32_MAX
 
