@@ -285,8 +285,10 @@ def test_handover_on_rebalance(topo, tmp_path, nats, pgserver):
         assert learned_before > 0
         flood(8)
         assert len(web_learned(b)) == learned_before, web_learned(b)
+        # The log line is rate-limited (10 a minute), so only its absence
+        # on B says something; the flight record's per-series entries above
+        # are the check that holds.
         assert "detection: web " not in log_of(b), log_of(b)
-        assert "detection: web udp in learned" in log_of(a)
         assert live_attacks(b)[0]["id"] == attack["id"]
         assert [r[0] for r in rules_of(hook_log)] == ["ban"], rules_of(hook_log)
 
