@@ -1,6 +1,6 @@
 /* Unit tests for engine/cluster/status (and the KV calls of cluster/nats
- * under it) against a real nats-server with JetStream, started here as in
- * test_cluster_lease.c (a watchdog stops it however the test ends).
+ * under it) against a private nats-server with JetStream (natsd_test.h: a
+ * watchdog stops it however the test ends).
  *
  * Cases: what a status value must be to be listed (clstatus_parse: an
  * object with a valid instance name and a role; anything else, or too
@@ -26,108 +26,20 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "natsd_test.h"
+
 #include "engine/cluster/nats.h"
 #include "engine/cluster/status.h"
 
 #define SHARDS 4u
 
-struct server {
-	char dir[64];
-	int port;
-	pid_t pid;
-};
-
-static struct server srv;
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static bool
-listening(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-/* The watchdog: waits for this process to end (its pipe closes), then
- * stops the server and removes its dir. */
-static int
-server_watch(void)
-{
-	int fds[2];
-	pid_t pid;
-
-	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		char c, cmd[128];
-
-		close(fds[1]);
-		signal(SIGINT, SIG_IGN);
-		while (read(fds[0], &c, 1) > 0)
-			;
-		kill(srv.pid, SIGTERM);
-		sleep(1);
-		kill(srv.pid, SIGKILL);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", srv.dir);
-		if (system(cmd) != 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(fds[0]);
-	(void)fds[1];	/* left open until this process ends */
-	return 0;
-}
+static struct natsd srv;
 
 static int
 server_start(void **state)
 {
-	char js[96], port[16];
-
 	(void)state;
-	snprintf(srv.dir, sizeof(srv.dir), "/tmp/moat-test-nats-XXXXXX");
-	if (mkdtemp(srv.dir) == NULL || (srv.port = free_port()) < 0)
-		return -1;
-	snprintf(js, sizeof(js), "%s/js", srv.dir);
-	snprintf(port, sizeof(port), "%d", srv.port);
-	if (access("/usr/sbin/nats-server", X_OK) != 0) {
-		print_error("nats-server not found (apt-get install nats-server; scripts/deps)\n");
-		return -1;
-	}
-	if ((srv.pid = fork()) < 0)
-		return -1;
-	if (srv.pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		dup2(null, 2);
-		execl("/usr/sbin/nats-server", "nats-server", "-a", "127.0.0.1", "-p", port, "-js",
-		    "-sd", js, (char *)NULL);
-		_exit(127);
-	}
-	if (server_watch() < 0)
-		return -1;
-	for (int i = 0; i < 100 && !listening(srv.port); i++)
-		usleep(100000);
-	return listening(srv.port) ? 0 : -1;
+	return natsd_start(&srv);
 }
 
 /* ---- instances ---- */
