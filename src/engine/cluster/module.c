@@ -948,7 +948,18 @@ cluster_fini(void *state)
 		pthread_join(c->thread, NULL);
 	}
 	/* A clean stop gives the shards back at once, so another engine takes
-	 * them at its next step rather than after lease_ttl. */
+	 * them at its next step rather than after lease_ttl. By now the
+	 * modules after this one (detection, mitigation: fini runs in reverse)
+	 * have saved their state and left the rules in place, so the taker
+	 * adopts the live attacks as from a dead engine. It decides "dead" by
+	 * engine.<instance> being absent when it wins a shard: that key goes
+	 * first, so no shard is won while it is still there. */
+	if (c->lease != NULL && c->ready) {
+		char key[CLUSTER_NAME_MAX + 16];
+
+		snprintf(key, sizeof(key), "engine.%s", c->conf.instance);
+		(void)clnats_kv_delete(c->nats, key);
+	}
 	lease_free(c->lease, c->ready);
 	clstatus_free(c->status, c->ready);
 	for (uint32_t s = 0; c->subs != NULL && s < c->conf.shards; s++)
