@@ -11,8 +11,12 @@ one at a time, handing each one's baselines, live attacks and mitigations
 over before it releases the lease. B owns web's shard, the attack goes on
 under its id on B, the rule is not installed again, B does not learn web
 again, and when the flood stops the attack ends on B and its one rule is
-withdrawn once. Every process is started through the topo fixture (killed
-at teardown, even on failure) and every temp dir is removed.
+withdrawn once. And a clean stop mid-attack (test_clean_stop_mid_attack):
+the stopping engine saves, keeps its rule and lets its leases go; the
+other adopts (same id, one `ban`, one `unban`); then a SIGKILL right after
+an attack ended leaves nothing live to adopt. Every process is started
+through the topo fixture (killed at teardown, even on failure) and every
+temp dir is removed.
 """
 import os
 import shutil
