@@ -11,8 +11,12 @@ one at a time, handing each one's baselines, live attacks and mitigations
 over before it releases the lease. B owns web's shard, the attack goes on
 under its id on B, the rule is not installed again, B does not learn web
 again, and when the flood stops the attack ends on B and its one rule is
-withdrawn once. Every process is started through the topo fixture (killed
-at teardown, even on failure) and every temp dir is removed.
+withdrawn once. And a clean stop mid-attack (test_clean_stop_mid_attack):
+the stopping engine saves, keeps its rule and lets its leases go; the
+other adopts (same id, one `ban`, one `unban`); then a SIGKILL right after
+an attack ended leaves nothing live to adopt. Every process is started
+through the topo fixture (killed at teardown, even on failure) and every
+temp dir is removed.
 """
 import os
 import shutil
@@ -306,4 +310,141 @@ def test_handover_on_rebalance(topo, tmp_path, nats, pgserver):
     finally:
         s.close()
     for m in (col, a, b):
+        assert m.stop() == 0
+
+
+def test_clean_stop_mid_attack(topo, tmp_path, nats, pgserver):
+    """Two engines; the owner of web's shard declares and mitigates a flood
+    and is stopped (SIGTERM, exit 0): it saves its state before it lets
+    its leases go and leaves its rule in place; the other engine owns the
+    shard at its next step and adopts the attack (same id) and its
+    mitigation (no second `ban`); when the flood stops it withdraws the
+    one rule once. Then the crash window: the survivor is killed (SIGKILL)
+    right after that attack ended; the stopped engine comes back, takes
+    the shard over from the dead one and finds the attack ended, not a live
+    one to adopt (an engine saves an attack's end at once, not a minute
+    later)."""
+    web_shard = shard_of("web")
+    hook_log = str(tmp_path / "hook.log")
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
+    os.chmod(hook, 0o755)
+    store = 'store:\n  backend: postgres\n  conninfo: "%s"\n' % pgserver.conninfo()
+    mitigate = "mitigate:\n  drivers:\n    notify: {script: %s}\n" % hook
+    # The threshold detector declares at once; a short expiry and quiet
+    # period end the attack soon after the flood.
+    detection = "detection:\n  set:\n    threshold_expiry: 2s\n    quiet: 2s\n"
+    udp = free_udp_port()
+
+    col_dir = tmp_path / "collect"
+    col_dir.mkdir()
+    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url) +
+                "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % udp + pos_yaml()).start()
+    engines = {}
+    for name in ("eng-a", "eng-b"):
+        d = tmp_path / name
+        d.mkdir()
+        engines[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.url) + store +
+                              mitigate + detection + pos_yaml()).start()
+
+    def split():
+        owned = [set(cluster_of(m)["owned"]) for m in engines.values()]
+        return (owned[0] | owned[1] == set(range(SHARDS)) and not owned[0] & owned[1]
+                and len(owned[0]) == len(owned[1]))
+    wait_for(split, timeout=30, interval=0.5, what="the engines to share the shards")
+    owner_name = [n for n, m in engines.items() if web_shard in cluster_of(m)["owned"]][0]
+    other_name = [n for n in engines if n != owner_name][0]
+    owner, other = engines[owner_name], engines[other_name]
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    seq = [0]
+
+    def flood(seconds):
+        """About 10,000 pps to 198.51.100.10 for `seconds` (bounded)."""
+        end = time.time() + seconds
+        while time.time() < end:
+            s.sendto(nf5(seq[0], "198.51.100.10", 200, 10), ("127.0.0.1", udp))
+            seq[0] += 10
+            time.sleep(0.2)
+
+    def calls():
+        return [r[0] for r in rules_of(hook_log)]
+
+    try:
+        t0 = time.time()
+        attack = None
+        while time.time() - t0 < 15 and attack is None:
+            flood(0.5)
+            live = live_attacks(owner)
+            attack = live[0] if live else None
+        assert attack is not None, "the flood was not declared: %s" % owner.log()
+        t0 = time.time()
+        while time.time() - t0 < 10 and "ban" not in calls():
+            flood(0.5)
+        assert calls() == ["ban"], rules_of(hook_log)
+        print("declared by %s: attack %s" % (owner_name, attack["id"]))
+
+        # The clean stop: exit 0, its rule left in place.
+        assert owner.stop() == 0, owner.log()
+        assert calls() == ["ban"], rules_of(hook_log)
+        t0 = time.time()
+        while web_shard not in cluster_of(other)["owned"]:
+            assert time.time() - t0 < 10, cluster_of(other)
+            flood(0.2)
+        print("%s owns web's shard %.1f s after the stop" % (other_name, time.time() - t0))
+        t0 = time.time()
+        after = None
+        while time.time() - t0 < 10 and after is None:
+            flood(0.5)
+            live = live_attacks(other)
+            after = live[0] if live else None
+        assert after is not None, "the attack was not adopted: %s" % other.log()
+        assert after["id"] == attack["id"], (after, attack)
+        co = cluster_of(other)
+        assert co["adopted_attacks"] == 1 and co["adopted_mitigations"] == 1, co
+        st, mits = other.request("GET", "/api/v1/mitigations", token=None)
+        held = [x for x in mits["mitigations"] if x["status"] == "mitigating"]
+        assert len(held) == 1 and held[0]["request"]["attack_id"] == attack["id"], mits
+        took = [e["message"] for e in flight(other, "cluster") if e["event"] == "cluster.takeover"
+                and "shard %d " % web_shard in e["message"]]
+        print("%s: %s" % (other_name, took))
+        assert took and "from %s" % owner_name in took[0], took
+        flood(2)
+        assert calls() == ["ban"], rules_of(hook_log)
+
+        # The flood stops: the survivor ends the attack and withdraws the rule once.
+        wait_for(lambda: not live_attacks(other), timeout=60, interval=0.5,
+                 what="the attack to end")
+        wait_for(lambda: "unban" in calls(), timeout=15, interval=0.2,
+                 what="the rule to be withdrawn")
+        assert calls() == ["ban", "unban"], rules_of(hook_log)
+        assert rules_of(hook_log)[0][1:3] == rules_of(hook_log)[1][1:3], rules_of(hook_log)
+
+        # The crash window: kill the survivor right after the end; the
+        # stopped engine comes back and takes the shard over from it.
+        other.stop(signal.SIGKILL)
+        back = time.time()
+        owner.start()
+        t0 = time.time()
+        while web_shard not in cluster_of(owner)["owned"]:
+            assert time.time() - t0 < 20, cluster_of(owner)
+            time.sleep(0.5)
+        took = []
+        t0 = time.time()
+        while not took:
+            assert time.time() - t0 < 10, flight(owner, "cluster")
+            # The flight record is shared: only this run's entries count.
+            took = [e["message"] for e in flight(owner, "cluster")
+                    if e["event"] == "cluster.takeover" and e["time"] >= back - 1
+                    and "shard %d " % web_shard in e["message"]
+                    and "from %s" % other_name in e["message"]]
+            time.sleep(0.2)
+        print("%s back: %s" % (owner_name, took))
+        assert all(" 0 live attack(s)" in m for m in took), took
+        assert not live_attacks(owner), live_attacks(owner)
+        assert cluster_of(owner)["adopted_attacks"] == 0, cluster_of(owner)
+        assert calls() == ["ban", "unban"], rules_of(hook_log)
+    finally:
+        s.close()
+    for m in (col, owner):
         assert m.stop() == 0

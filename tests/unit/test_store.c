@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -533,6 +534,129 @@ test_kv(void **state)
 	assert_int_equal(store_kv_del(fx->s, "rate/web"), -ENOENT);
 }
 
+/* Append item to the blob of key under the current namespace's lock, in
+ * one transaction; pause_ms between the read and the write. */
+static int
+kv_append_locked(struct store *s, const char *key, char item, int pause_ms)
+{
+	char buf[64];
+	void *v = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = store_begin(s, STORE_NORMAL)) < 0)
+		return r;
+	if ((r = store_kv_lock(s)) < 0 || (r = store_kv_get(s, key, &v, &len)) < 0 ||
+	    len >= sizeof(buf)) {
+		free(v);
+		store_rollback(s);
+		return r < 0 ? r : -E2BIG;
+	}
+	memcpy(buf, v, len);
+	free(v);
+	buf[len++] = item;
+	if (pause_ms > 0)
+		usleep((useconds_t)pause_ms * 1000);
+	if ((r = store_kv_put(s, key, buf, len)) < 0) {
+		store_rollback(s);
+		return r;
+	}
+	return store_commit(s);
+}
+
+/* Whether a session of database dbname waits for an advisory lock. */
+static bool
+pg_lock_waited(const char *dbname)
+{
+	PGconn *c = pg_admin(dbname);
+	PGresult *res = PQexec(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+	    " AND NOT granted");
+	bool waited = PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0;
+
+	PQclear(res);
+	PQfinish(c);
+	return waited;
+}
+
+/* The other connection: its own store on the fixture's target. */
+struct kv_other {
+	const char *target;
+	const char *ns;
+	bool append;		/* append 'b' under the lock; else take the lock only */
+	int r;
+};
+
+static void *
+kv_other_run(void *arg)
+{
+	struct kv_other *k = arg;
+	struct store *o;
+
+	if ((k->r = store_open(backend, k->target, &o)) < 0)
+		return NULL;
+	if ((k->r = store_kv_namespace(o, k->ns)) == 0) {
+		if (k->append)
+			k->r = kv_append_locked(o, "detect/decision", 'b', 0);
+		else if ((k->r = store_begin(o, STORE_NORMAL)) == 0 &&
+		    (k->r = store_kv_lock(o)) == 0)
+			k->r = store_commit(o);
+	}
+	store_close(o);
+	return NULL;
+}
+
+/*
+ * Two connections update one key of a namespace at once, each reading it,
+ * adding to it and writing it back under store_kv_lock(): the second waits
+ * for the first's commit and reads what it wrote, so neither update is
+ * lost (without the lock, the second reads the old value while the first's
+ * transaction is open, and the first's later write puts its part back
+ * without the second's). The second is another connection in a thread
+ * (not a child process: SQLite's locks do not survive a fork) started
+ * while this one holds the lock.
+ */
+static void
+test_kv_lock(void **state)
+{
+	struct fixture *fx = *state;
+	struct kv_other k = { .target = fx->target, .ns = "cluster/dead", .append = true };
+	void *v = NULL;
+	size_t len = 0;
+	pthread_t t;
+
+	assert_int_equal(store_kv_lock(fx->s), -EINVAL);	/* outside a transaction */
+	assert_int_equal(store_kv_namespace(fx->s, "cluster/dead"), 0);
+	assert_int_equal(store_kv_put(fx->s, "detect/decision", "x", 1), 0);
+	assert_int_equal(store_begin(fx->s, STORE_NORMAL), 0);
+	assert_int_equal(store_kv_lock(fx->s), 0);
+	assert_int_equal(store_kv_get(fx->s, "detect/decision", &v, &len), 0);
+	assert_int_equal(len, 1);
+	free(v);
+	assert_int_equal(pthread_create(&t, NULL, kv_other_run, &k), 0);
+	/* Let the other connection reach its read (or its wait for ours). */
+	for (int i = 0; i < 40 && !(is_pg() && pg_lock_waited(fx->dbname)); i++)
+		usleep(25 * 1000);
+	assert_int_equal(store_kv_put(fx->s, "detect/decision", "xa", 2), 0);
+	assert_int_equal(store_commit(fx->s), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(k.r, 0);
+	assert_int_equal(store_kv_get(fx->s, "detect/decision", &v, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(v, "xab", 3);
+	free(v);
+	/* Another namespace is not held by it (PostgreSQL: SQLite's transaction
+	 * holds the whole store). */
+	if (!is_pg())
+		return;
+	k = (struct kv_other){ .target = fx->target, .ns = "cluster/other" };
+	assert_int_equal(store_begin(fx->s, STORE_NORMAL), 0);
+	assert_int_equal(store_kv_lock(fx->s), 0);
+	assert_int_equal(pthread_create(&t, NULL, kv_other_run, &k), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(k.r, 0);
+	assert_int_equal(store_commit(fx->s), 0);
+}
+
 static void
 test_backup_restore_round_trip(void **state)
 {
@@ -945,6 +1069,7 @@ test_po_changes(void **state)
 	cmocka_unit_test_setup_teardown(test_flight_prune_bounded, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_flight_prune_plan, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_kv, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_kv_lock, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_backup_restore_round_trip, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_backup_portable, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_restore_refuses_garbage, setup, teardown), \

@@ -948,7 +948,18 @@ cluster_fini(void *state)
 		pthread_join(c->thread, NULL);
 	}
 	/* A clean stop gives the shards back at once, so another engine takes
-	 * them at its next step rather than after lease_ttl. */
+	 * them at its next step rather than after lease_ttl. By now the
+	 * modules after this one (detection, mitigation: fini runs in reverse)
+	 * have saved their state and left the rules in place, so the taker
+	 * adopts the live attacks as from a dead engine. It decides "dead" by
+	 * engine.<instance> being absent when it wins a shard: that key goes
+	 * first, so no shard is won while it is still there. */
+	if (c->lease != NULL && c->ready) {
+		char key[CLUSTER_NAME_MAX + 16];
+
+		snprintf(key, sizeof(key), "engine.%s", c->conf.instance);
+		(void)clnats_kv_delete(c->nats, key);
+	}
 	lease_free(c->lease, c->ready);
 	clstatus_free(c->status, c->ready);
 	for (uint32_t s = 0; c->subs != NULL && s < c->conf.shards; s++)
@@ -1049,6 +1060,11 @@ cluster_prev_put_cb(void *ctx, const char *key, const void *val, size_t len)
  * inst's written back without what was taken, so inst, if it comes back,
  * does not act on them again and nobody adopts them twice. Adds to
  * ret[3]: series, attacks, mitigations.
+ *
+ * All of it is one store transaction holding inst's namespace
+ * (store_kv_lock): two engines taking different shards of one dead engine
+ * at once each read-modify-write its blobs, and the second reads what the
+ * first wrote back, so neither puts the other's part back.
  */
 static void
 cluster_adopt_from(struct cluster *c, uint32_t shard, const char *inst, const char *prefix,
@@ -1062,8 +1078,22 @@ cluster_adopt_from(struct cluster *c, uint32_t shard, const char *inst, const ch
 	uint8_t *rest = NULL;
 	size_t rest_len = 0;
 	char *text, *mrest = NULL;
-	int n = 0, nm = 0, nb;
+	struct store *s = engine_store(c->e);
+	bool tx;
+	int n = 0, nm = 0, nb, r;
 
+	if ((tx = (r = store_begin(s, STORE_NORMAL)) == 0)) {
+		if ((r = cluster_ns(s, inst)) == 0)
+			r = store_kv_lock(s);
+		(void)cluster_ns(s, c->conf.instance);
+		if (r < 0) {
+			store_rollback(s);
+			tx = false;
+		}
+	}
+	if (r < 0)	/* taken over all the same, without the lock (as if alone) */
+		log_warnx("cluster: shard %u: locking the state of %s: %s", shard, inst,
+		    strerror(-r));
 	if ((nb = detection_adopt_learned(c->det, &src, cluster_adopt_keep, &a)) < 0)
 		log_warnx("cluster: shard %u: adopting the baselines of %s: %s", shard, inst,
 		    strerror(-nb));
@@ -1087,6 +1117,9 @@ cluster_adopt_from(struct cluster *c, uint32_t shard, const char *inst, const ch
 		free(text);
 	}
 	free(blob);
+	if (tx && (r = store_commit(s)) < 0)
+		log_warnx("cluster: shard %u: saving what was taken over from %s: %s", shard, inst,
+		    strerror(-r));
 	if (n < 0)
 		log_warnx("cluster: shard %u: adopting the attacks of %s: %s", shard, inst,
 		    strerror(-n));

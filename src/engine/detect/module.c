@@ -53,6 +53,7 @@ struct detection_ctx {
 	uint64_t ticks;
 	bool host_limits;		/* some PO has host_thresholds */
 	uint64_t id_base;		/* detection_id_base(): 0 = none */
+	bool save_soon;			/* engine role: an attack began or ended since the last save */
 	struct hostcheck hc;		/* the counters' hosts against host limits */
 	uint64_t suspect_minute;
 	unsigned suspect_flights;
@@ -275,6 +276,13 @@ detection_changed(void *ctx, const struct decision_attack *a, enum decision_stat
 
 	for (unsigned i = 0; i < d->nlisteners; i++)
 		d->listeners[i].fn(d->listeners[i].arg, a, old);
+	/* An engine (a cluster id block: the engine role) saves an attack's
+	 * start and end at this tick's end, so a new owner of its PO adopts
+	 * what it holds up to one tick before a crash, not a minute before.
+	 * A flag only: the save is once per tick at most, however many change. */
+	if (d->id_base != 0 && a->declared_ns != 0 && ((a->state == DECISION_DECLARED &&
+	    old != DECISION_ENDING) || a->state == DECISION_ENDED))
+		d->save_soon = true;
 	if (!detection_flight_worthy(d, a, old))
 		return;
 	detection_type_str(a, type, sizeof(type));
@@ -573,6 +581,7 @@ detection_save(struct detection_ctx *d)
 	size_t len;
 	int r;
 
+	d->save_soon = false;	/* a failed save is tried again at the periodic one */
 	if ((r = store_begin(s, STORE_NORMAL)) < 0)
 		return r;
 	for (size_t i = 0; i < DETECT_NREGISTERED && r == 0; i++)
@@ -794,7 +803,7 @@ detection_tick(void *state, uint64_t now_ns)
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		detect_registry[i]->tick(d->det[i], now_ns);
 	decision_tick(d->dp, now_ns);
-	if (++d->ticks % DETECTION_SAVE_TICKS == 0 && (r = detection_save(d)) < 0) {
+	if ((++d->ticks % DETECTION_SAVE_TICKS == 0 || d->save_soon) && (r = detection_save(d)) < 0) {
 		log_ratelimited(1, 600, log_warnx, "detection: saving learned state failed: %s",
 		    strerror(-r));
 		health_report(engine_health(d->e), "detection", 0.2, "saving learned state: %s",

@@ -614,7 +614,11 @@ mitigation_fini(void *state)
 {
 	struct mitigation_ctx *m = state;
 
-	/* Rules stay installed across a restart; the next start reconciles. */
+	/* Rules stay installed across a restart; the next start reconciles. In
+	 * the engine role the same holds for the shards' next owner: this runs
+	 * before cluster_fini lets the leases go, so it adopts these
+	 * mitigations from the saved state and withdraws them when their
+	 * attacks end; a clean stop never withdraws them here. */
 	mitigation_save(m);
 	mitigation_free(m);
 }

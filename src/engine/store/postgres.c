@@ -68,6 +68,7 @@ enum store_pg_stmt {
 	STORE_PG_KV_GET,
 	STORE_PG_KV_PUT,
 	STORE_PG_KV_DEL,
+	STORE_PG_KV_LOCK,
 	STORE_PG_SYNC,
 	STORE_PG_NSTMT,
 };
@@ -149,6 +150,13 @@ static const struct {
 	[STORE_PG_KV_PUT] = { "moat_kv_put", "INSERT INTO kv (key, value) VALUES ($1, $2)"
 	    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", true },
 	[STORE_PG_KV_DEL] = { "moat_kv_del", "DELETE FROM kv WHERE key = $1", false },
+	/* A kv namespace's lock (store_kv_lock): a transaction-scoped advisory
+	 * lock in a key space of its own (the first key), not on rows, so it
+	 * holds a namespace whose keys do not exist yet too. Read Committed
+	 * (the default): each later statement sees what the holder before us
+	 * committed. */
+	[STORE_PG_KV_LOCK] = { "moat_kv_lock",
+	    "SELECT pg_advisory_xact_lock(hashtext('moat_kv'), hashtext($1))", false },
 	[STORE_PG_SYNC] = { "moat_sync",
 	    "SELECT set_config('synchronous_commit', $1, true)", false },
 };
@@ -871,6 +879,14 @@ store_pg_kv_del(struct store *s, const char *key)
 	return store_pg_delete(s, STORE_PG_KV_DEL, key);
 }
 
+static int
+store_pg_kv_lock(struct store *s, const char *ns)
+{
+	const char *vals[1] = { ns };
+
+	return store_pg_run(store_pg(s), STORE_PG_KV_LOCK, 1, vals, NULL, NULL, 0, NULL);
+}
+
 /* Copy the rows of one read-only snapshot of ours into the SQLite store bk. */
 static int
 store_pg_copy_out(struct store_pg *sp, struct store *bk)
@@ -1143,6 +1159,7 @@ const struct store_ops store_pg_ops = {
 	.kv_get = store_pg_kv_get,
 	.kv_put = store_pg_kv_put,
 	.kv_del = store_pg_kv_del,
+	.kv_lock = store_pg_kv_lock,
 	.backup_to_file = store_pg_backup_to_file,
 	.restore_from_file = store_pg_restore_from_file,
 	.reset = store_pg_reset,

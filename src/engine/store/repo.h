@@ -71,6 +71,11 @@ struct store_ops {
 	int (*kv_get)(struct store *s, const char *key, void **ret, size_t *ret_len);
 	int (*kv_put)(struct store *s, const char *key, const void *val, size_t len);
 	int (*kv_del)(struct store *s, const char *key);
+	/* Optional: inside a transaction, wait until no other connection's
+	 * transaction holds kv namespace ns and hold it until this one ends
+	 * (NULL: a backend whose transaction already excludes every other
+	 * writer, e.g. SQLite's BEGIN IMMEDIATE). */
+	int (*kv_lock)(struct store *s, const char *ns);
 	int (*backup_to_file)(struct store *s, const char *path);
 	int (*restore_from_file)(struct store *s, const char *path);
 	int (*reset)(struct store *s);

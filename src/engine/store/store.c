@@ -212,6 +212,14 @@ store_kv_del(struct store *s, const char *key)
 }
 
 int
+store_kv_lock(struct store *s)
+{
+	if (s->depth == 0)
+		return -EINVAL;
+	return s->ops->kv_lock != NULL ? s->ops->kv_lock(s, s->kv_ns) : 0;
+}
+
+int
 store_backup_to_file(struct store *s, const char *path)
 {
 	if (s->depth > 0)

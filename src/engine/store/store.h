@@ -85,6 +85,16 @@ int store_kv_del(struct store *s, const char *key);
  * learned state apart (engine/cluster). -ENAMETOOLONG past 63 bytes. */
 int store_kv_namespace(struct store *s, const char *ns);
 
+/*
+ * Inside store_begin()/store_commit(): wait until no other connection to the
+ * store holds the current kv namespace (through this call) and hold it until
+ * the transaction ends, so a read-modify-write of another instance's blobs,
+ * which several instances may do at once, loses no one's update (reads made
+ * after this call see what the previous holder committed). The lock is on
+ * the name only: writes without it are not held off. -EINVAL outside a
+ * transaction.
+ */
+int store_kv_lock(struct store *s);
 /* Write a self-contained consistent copy of the whole store to `path`
  * (created or truncated). */
 int store_backup_to_file(struct store *s, const char *path);
