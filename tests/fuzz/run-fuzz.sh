@@ -5,7 +5,7 @@
 # fuzz suite at idle priority beside the e2e suite, and a fuzzer that
 # waited for a core must still get its whole SECONDS of fuzzing (on an idle
 # core the two are the same). Wall time is capped at FUZZ_WALL_CAP seconds
-# (default 20 x SECONDS + 60); a run the cap cuts short says so.
+# (default 6 x SECONDS + 30); a run the cap cuts short says so.
 # Exits non-zero when the fuzzer finds a crash, a leak or a timeout; its last
 # lines are shown either way (the whole log on failure). The seed is fixed
 # (FUZZ_SEED, default 1) so `make test` explores the same inputs on every run;
@@ -47,7 +47,7 @@ cpu_s() {
 
 run "$work/replay.log" -runs=0 "$corpus"/
 if [ "$secs" -gt 0 ]; then
-	cap=${FUZZ_WALL_CAP:-$((20 * secs + 60))}
+	cap=${FUZZ_WALL_CAP:-$((6 * secs + 30))}
 	log=$work/fuzz.log
 	"$fuzzer" -seed="${FUZZ_SEED:-1}" -max_total_time="$cap" -max_len=65536 \
 		-rss_limit_mb=2048 -artifact_prefix="$work/" "$work" >"$log" 2>&1 &
