@@ -5,8 +5,20 @@ SAN     ?= build-san
 PYTHON  ?= /usr/bin/python3
 FUZZ_SECONDS ?= 10
 MESON_OPTS ?=
+# What build and san check first; `make test` checks once and its sub-makes
+# pass DEPS= (each check lists ~100 packages with dpkg-query: 2 s).
+DEPS    ?= deps
 
-.PHONY: all deps build san test unit fuzz-test e2e demo bench fuzz clean
+# `make test` runs the fuzz suite beside the e2e suite at idle priority
+# (SCHED_IDLE): the e2e tests spend much of their time waiting (learning and
+# quiet periods, probes, leases, the reconciliation's minute), the fuzzers
+# take the idle cores and give them back at once to anything else, and each
+# fuzzer still gets its whole FUZZ_SECONDS, of CPU time (tests/fuzz/run-fuzz.sh).
+# FUZZ_BESIDE_E2E=0: the fuzz suite first, then the e2e suite, one at a time.
+FUZZ_BESIDE_E2E ?= 1
+E2E_CMD = MOAT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs --durations=20 tests/e2e
+
+.PHONY: all deps build san test unit fuzz-test e2e e2e-and-fuzz demo bench fuzz clean
 
 all: build
 
@@ -14,13 +26,13 @@ deps:
 	@scripts/deps
 
 # Release-style build (gcc, hardening): what ships, what e2e tests and demo run.
-build: deps
+build: $(DEPS)
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --werror $(MESON_OPTS)
 	meson compile -C $(BUILD)
 
 # Test build: clang with AddressSanitizer + UndefinedBehaviorSanitizer and the
 # libFuzzer targets; unit tests and fuzz replays run from here.
-san: deps
+san: $(DEPS)
 	@test -f $(SAN)/build.ninja || CC=clang meson setup $(SAN) --werror \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true \
 		-Dfuzz_seconds=$(FUZZ_SECONDS) $(MESON_OPTS)
@@ -36,12 +48,30 @@ fuzz-test: san
 	meson test -C $(SAN) --suite fuzz --print-errorlogs
 
 e2e: build
-	MOAT_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs --durations=20 tests/e2e
+	$(E2E_CMD)
+
+# The e2e suite in the foreground, the fuzz suite beside it at idle priority;
+# the fuzz suite's output follows the e2e suite's; fails if either fails.
+e2e-and-fuzz: build san
+	meson configure $(SAN) -Dfuzz_seconds=$(FUZZ_SECONDS)
+	meson compile -C $(SAN)
+	@log=$(SAN)/meson-logs/fuzz-beside-e2e.txt; \
+	echo "fuzz suite: running beside the e2e suite at idle priority (output in $$log)"; \
+	chrt --idle 0 meson test -C $(SAN) --suite fuzz --print-errorlogs >$$log 2>&1 & fpid=$$!; \
+	$(E2E_CMD); erc=$$?; \
+	wait $$fpid; frc=$$?; \
+	echo "== fuzz suite (ran beside the e2e suite) =="; cat $$log; \
+	echo "e2e: exit $$erc, fuzz: exit $$frc"; \
+	[ $$erc -eq 0 ] && [ $$frc -eq 0 ]
 
 test: build san
-	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory fuzz-test
-	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory unit DEPS=
+ifeq ($(FUZZ_BESIDE_E2E),1)
+	$(MAKE) --no-print-directory e2e-and-fuzz DEPS=
+else
+	$(MAKE) --no-print-directory fuzz-test DEPS=
+	$(MAKE) --no-print-directory e2e DEPS=
+endif
 
 demo: build
 	scripts/demo $(BUILD)

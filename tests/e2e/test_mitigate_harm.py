@@ -19,7 +19,7 @@ import time
 
 from conftest import binpath, need
 from nslib import wait_for
-from test_mitigate_router import Router, mitigating, moat_rules
+from test_mitigate_router import Router, mitigating, moat_rules, stop
 
 SEND = r"""
 import socket, time
@@ -138,8 +138,8 @@ def test_busy_unattacked_host_keeps_its_traffic(topo, tmp_path):
           (busy_sent, busy_got, flood_sent, flood_got))
     assert flood_sent > 5000 and flood_got <= 0.05 * flood_sent
     assert busy_sent > 600 and busy_got >= 0.98 * busy_sent
-    flood.wait(timeout=30)
-    busy.wait(timeout=40)
+    stop(flood)                         # measured: the flows end here
+    stop(busy)
     r.stop()
 
 
@@ -158,7 +158,7 @@ def test_leftover_of_killed_run_removed_with_gobgp_down(topo, tmp_path):
     first = wait_for(lambda: mitigating(r, 1), timeout=10, interval=0.2, what="mitigation")[0]
     r.proc.kill()
     r.proc.wait(5)
-    flood.wait(timeout=30)
+    stop(flood)
     assert moat_rules(topo, r.rtr) == ["moat:%d" % first["rule_id"]]
 
     # A fresh state: the new run knows nothing of the old rule.
@@ -213,8 +213,8 @@ def test_scope_sources_spares_a_benign_source(topo, tmp_path):
     events = [e["event"] for e in r.flight()]
     print("flight:", events)
     assert events.count("mitigation.start") == 1
-    flood.wait(timeout=30)
-    benign.wait(timeout=40)
+    stop(flood)                         # measured: the flows end here
+    stop(benign)
     r.stop()
 
 
@@ -237,7 +237,7 @@ def test_dry_run_installs_nothing_and_says_what(topo, tmp_path):
     msgs = [e["message"] for e in r.flight() if e["event"] == "mitigation.start"]
     assert msgs and "dry run" in msgs[0] and "would drop" in msgs[0], msgs
     assert "would drop" in r.log()
-    flood.wait(timeout=30)
+    stop(flood)
     r.stop()
 
 
@@ -261,5 +261,5 @@ def test_never_block_address_is_never_blocked(topo, tmp_path):
     assert delta(topo, r.vic, 1)["flood"] > 1000
     msgs = [e["message"] for e in r.flight() if e["event"] == "mitigation.start"]
     assert msgs and "never-block" in msgs[0], msgs
-    flood.wait(timeout=30)
+    stop(flood)
     r.stop()

@@ -19,6 +19,7 @@ and every rule is withdrawn: no moat table, no XDP program left.
 """
 import json
 import os
+import signal
 import time
 
 import pytest
@@ -142,6 +143,14 @@ class Router:
         return json.loads(self.moat("--json", *args).stdout)
 
 
+def stop(p):
+    """End a flood or stream (SIGTERM to its group) once the test has what it
+    needs from it, rather than waiting out its bound in count and time."""
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGTERM)
+    p.wait(timeout=30)
+
+
 def mitigating(r, n):
     """The live mitigations once there are n of them, else None."""
     ms = [m for m in r.moat_json("mitigations")["mitigations"] if m["status"] == "mitigating"]
@@ -194,15 +203,15 @@ def run_scenario(topo, tmp_path, driver, mitigate_yaml, left_behind):
     wait_for(lambda: all(m["packets"] > 0 for m in mitigating(r, 2) or [{"packets": 0}]),
              timeout=5, what="dropped packets counted")
 
-    for p in (udp, syn):
-        p.wait(timeout=30)
+    for p in (udp, syn):                # measured: the floods end here
+        stop(p)
 
     def all_ended():
         ms = r.moat_json("mitigations")["mitigations"]
         return ms and all(m["status"] == "ended" for m in ms)
     wait_for(all_ended, timeout=90, interval=1, what="the attacks to end and the rules to go")
     assert left_behind(r) == "", left_behind(r)
-    legit.wait(timeout=30)
+    stop(legit)                         # it ran through every attack's end
     flight = r.moat_json("flight", "--category", "mitigation")["entries"]
     events = [e["event"] for e in flight]
     assert events.count("mitigation.start") == 2 and events.count("mitigation.end") == 2
@@ -262,7 +271,7 @@ def test_nft_restart_reconciles(topo, tmp_path):
     events = [e["event"] for e in r.moat_json("flight", "--category", "mitigation")["entries"]]
     assert "mitigation.reinstalled" in events and "mitigation.reconcile" in events
 
-    udp.wait(timeout=30)
+    stop(udp)                           # reconciled: the flood ends here
     wait_for(lambda: moat_rules(topo, r.rtr) == [] and
              all(m["status"] == "ended" for m in r.moat_json("mitigations")["mitigations"]),
              timeout=90, interval=1, what="the attack to end and its rule to go")
@@ -327,7 +336,7 @@ def test_bgp_blackhole_from_a_live_attack(topo, tmp_path):
     assert "bgp peer 198.51.100.2 is never blocked" in r.log(), r.log()
     wait_for(lambda: "(65535,666)" in bird("show", "route", "203.0.113.10/32", "all"),
              timeout=10, what="the blackhole route at the upstream")
-    udp.wait(timeout=30)
+    stop(udp)                           # announced: the flood ends here
     wait_for(lambda: "203.0.113.10/32" not in bird("show", "route"), timeout=60, interval=1,
              what="the blackhole route to be withdrawn")
     assert all(x["status"] == "ended" for x in r.moat_json("mitigations")["mitigations"])
