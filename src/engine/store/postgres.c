@@ -85,6 +85,7 @@ struct store_pg {
 	bool resync;		/* reconnected while listening: notifications may be lost */
 	time_t relisten_at;	/* CLOCK_MONOTONIC s: the listener's next reconnect */
 	bool connecting;	/* the listener's PQresetStart is being polled */
+	PostgresPollingStatusType poll_st;	/* what that poll waits for */
 	time_t connect_until;	/* CLOCK_MONOTONIC s: give that attempt up */
 	bool listen_sent;	/* LISTEN sent (PQsendQuery), its result not read yet */
 	char sync[32];		/* the server's synchronous_commit, for durable commits */
@@ -1144,16 +1145,18 @@ store_pg_connect_wait(const struct store_pg *sp)
 	return wait;
 }
 
-/* Whether the socket of a connection being polled is ready for `st` now. */
+/* Whether the socket of a connection being polled is ready now for what
+ * its last poll waits for (libpq's contract: poll only then). Without a
+ * socket (between two hosts of a list) libpq decides: poll it. */
 static bool
-store_pg_sock_ready(const struct store_pg *sp, PostgresPollingStatusType st)
+store_pg_sock_ready(const struct store_pg *sp)
 {
 	struct pollfd pfd = {
 		.fd = PQsocket(sp->conn),
-		.events = st == PGRES_POLLING_WRITING ? POLLOUT : POLLIN,
+		.events = sp->poll_st == PGRES_POLLING_WRITING ? POLLOUT : POLLIN,
 	};
 
-	return pfd.fd >= 0 && poll(&pfd, 1, 0) > 0;
+	return pfd.fd < 0 || poll(&pfd, 1, 0) > 0;
 }
 
 /*
@@ -1179,20 +1182,18 @@ store_pg_relisten(struct store_pg *sp)
 		if (!PQresetStart(sp->conn))
 			return -ECONNREFUSED;
 		sp->connecting = true;
+		sp->poll_st = PGRES_POLLING_WRITING;	/* as after PQconnectStart */
 		sp->connect_until = now.tv_sec + store_pg_connect_wait(sp);
 	}
 	if (sp->connecting) {
-		for (int i = 0; i < STORE_PG_POLL_STEPS; i++) {
-			PostgresPollingStatusType st = PQresetPoll(sp->conn);
-
-			if (st == PGRES_POLLING_OK)
+		for (int i = 0; i < STORE_PG_POLL_STEPS && store_pg_sock_ready(sp); i++) {
+			sp->poll_st = PQresetPoll(sp->conn);
+			if (sp->poll_st == PGRES_POLLING_OK)
 				break;
-			if (st == PGRES_POLLING_FAILED) {
+			if (sp->poll_st == PGRES_POLLING_FAILED) {
 				sp->connecting = false;
 				return -ECONNREFUSED;
 			}
-			if (!store_pg_sock_ready(sp, st))
-				break;
 		}
 		if (PQstatus(sp->conn) != CONNECTION_OK) {
 			if (now.tv_sec < sp->connect_until)
