@@ -16,7 +16,7 @@ static const char cmd_attacks_text[] =
 "    moat attacks - list attacks\n"
 "\n"
 "SYNOPSIS\n"
-"    moat [--json] attacks [--state live|ended|all] [--deployment]\n"
+"    moat [--json] attacks [--state live|ended|all] [--deployment | --instance-only]\n"
 "\n"
 "DESCRIPTION\n"
 "    Lists the attacks moatd's decision point knows, newest first: suspected,\n"
@@ -29,9 +29,12 @@ static const char cmd_attacks_text[] =
 "OPTIONS\n"
 "    --state S   live (suspected, declared, ending), ended, or all (default)\n"
 "    --deployment\n"
-"                on an engine of a cluster: the other live engines' live\n"
-"                attacks too (from their state in the shared store), with\n"
-"                the INSTANCE owning each (docs/scale.md)\n"
+"                on an engine of a cluster (the default there): the other\n"
+"                live engines' live attacks too (from their state in the\n"
+"                shared store); an INSTANCE column says who owns each\n"
+"                (docs/scale.md)\n"
+"    --instance-only\n"
+"                on an engine of a cluster: this engine's own attacks only\n"
 "    --json      print the server's JSON\n"
 "\n"
 "EXIT STATUS\n"
@@ -40,7 +43,7 @@ static const char cmd_attacks_text[] =
 "EXAMPLES\n"
 "    moat attacks\n"
 "    moat attacks --state live\n"
-"    moat attacks --state live --deployment\n";
+"    moat attacks --state live --instance-only\n";
 
 static const char cmd_attack_text[] =
 "NAME\n"
@@ -52,7 +55,9 @@ static const char cmd_attack_text[] =
 "DESCRIPTION\n"
 "    Shows attack ID: its traffic, type, state and times, why it was\n"
 "    declared, peak and current rates against the baseline, the detectors\n"
-"    that joined it, and its top targets, sources and source ports.\n"
+"    that joined it, and its top targets, sources and source ports. On an\n"
+"    engine of a cluster, another engine's live attack is found too (as it\n"
+"    last saved it), and the instance owning it is shown.\n"
 "\n"
 "EXIT STATUS\n"
 "    0 success, 1 no such attack, 2 usage, 3 moatd unreachable, 5 server error.\n"
@@ -60,12 +65,28 @@ static const char cmd_attack_text[] =
 "EXAMPLES\n"
 "    moat attack 3\n";
 
+/* Whether entries carry "instance" (an engine of a cluster): then an
+ * INSTANCE column comes first. */
+static bool
+cmd_attacks_have_instance(const json_t *list)
+{
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach(list, i, o) {
+		if (json_is_string(json_object_get(o, "instance")))
+			return true;
+	}
+	return false;
+}
+
 static int
 cmd_attacks_run(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "deployment", no_argument, NULL, 'd' },
+		{ "instance-only", no_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct outfmt_col dcols[] = {
@@ -82,7 +103,8 @@ cmd_attacks_run(struct cli *cli, int argc, char **argv)
 		{ "PEAK BPS", "peak_bps", OUTFMT_SI },
 		{ "WHY", "reason", OUTFMT_STR },
 	};
-	bool deployment = false;
+	const char *scope = "";
+	const json_t *list;
 	static const struct outfmt_col cols[] = {
 		{ "ID", "id", OUTFMT_INT },
 		{ "PO", "po", OUTFMT_STR },
@@ -103,8 +125,8 @@ cmd_attacks_run(struct cli *cli, int argc, char **argv)
 
 	cli_getopt_begin();
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'd') {
-			deployment = true;
+		if (c == 'd' || c == 'i') {
+			scope = c == 'd' ? "&scope=deployment" : "&scope=instance";
 			continue;
 		}
 		if (c != 's')
@@ -117,14 +139,14 @@ cmd_attacks_run(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(&cmd_attacks, "unexpected argument '%s'", argv[optind]);
-	snprintf(path, sizeof(path), "/api/v1/attacks?state=%s%s", state,
-	    deployment ? "&scope=deployment" : "");
+	snprintf(path, sizeof(path), "/api/v1/attacks?state=%s%s", state, scope);
 	if ((rc = client_get(cli, path, &r)) != CLI_EXIT_OK)
 		return rc;
+	list = json_object_get(r.json, "attacks");
 	if (cli->json)
 		client_print_raw(&r);
-	else if (deployment)
-		outfmt_json_table(stdout, json_object_get(r.json, "attacks"), dcols,
+	else if (cmd_attacks_have_instance(list))
+		outfmt_json_table(stdout, list, dcols,
 		    sizeof(dcols) / sizeof(dcols[0]), "no attacks");
 	else
 		outfmt_json_table(stdout, json_object_get(r.json, "attacks"), cols,
@@ -193,6 +215,8 @@ cmd_attack_render(const json_t *a)
 	const json_t *dets = json_object_get(a, "detectors"), *d;
 	size_t i;
 
+	if (json_is_string(json_object_get(a, "instance")))
+		printf("%-13s %s\n", "instance", json_string_value(json_object_get(a, "instance")));
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char v[256];
 

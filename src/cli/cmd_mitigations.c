@@ -17,7 +17,7 @@ static const char cmd_mitigations_text[] =
 "    moat mitigations - list mitigations and what became of them\n"
 "\n"
 "SYNOPSIS\n"
-"    moat [--json] mitigations [--deployment]\n"
+"    moat [--json] mitigations [--deployment | --instance-only]\n"
 "\n"
 "DESCRIPTION\n"
 "    Every mitigation moatd started, newest first: the attack it answers,\n"
@@ -27,9 +27,12 @@ static const char cmd_mitigations_text[] =
 "\n"
 "OPTIONS\n"
 "    --deployment\n"
-"                on an engine of a cluster: the other live engines' live\n"
-"                mitigations too (from their state in the shared store),\n"
-"                with the INSTANCE holding each (docs/scale.md)\n"
+"                on an engine of a cluster (the default there): the other\n"
+"                live engines' live mitigations too (from their state in\n"
+"                the shared store); an INSTANCE column says who holds each\n"
+"                (docs/scale.md)\n"
+"    --instance-only\n"
+"                on an engine of a cluster: this engine's own mitigations\n"
 "\n"
 "EXIT STATUS\n"
 "    0 success, 3 moatd unreachable, 5 server error.\n"
@@ -37,7 +40,7 @@ static const char cmd_mitigations_text[] =
 "EXAMPLES\n"
 "    moat mitigations\n"
 "    moat --json mitigations\n"
-"    moat mitigations --deployment\n";
+"    moat mitigations --instance-only\n";
 
 static const char cmd_mitigate_text[] =
 "NAME\n"
@@ -69,10 +72,12 @@ static const char cmd_unmitigate_text[] =
 "\n"
 "DESCRIPTION\n"
 "    Ends mitigation ID (see `moat mitigations`): withdraws exactly the rule\n"
-"    or announcement it installed. Needs the API token.\n"
+"    or announcement it installed. Another engine's mitigation (an engine\n"
+"    of a cluster) is refused, naming the engine to ask. Needs the API token.\n"
 "\n"
 "EXIT STATUS\n"
-"    0 ended, 1 refused (no such mitigation, already ended), 2 usage,\n"
+"    0 ended, 1 refused (no such mitigation, already ended, another\n"
+"    engine's), 2 usage,\n"
 "    3 moatd unreachable, 4 no token.\n"
 "\n"
 "EXAMPLES\n"
@@ -87,29 +92,10 @@ cmd_mitigations_str(const json_t *o, const char *key)
 	return s != NULL ? s : "";
 }
 
+/* The list; when entries carry "instance" (an engine of a cluster) an
+ * INSTANCE column comes first. */
 static void
 cmd_mitigations_render(const json_t *reply)
-{
-	static const struct outfmt_col cols[] = {
-		{ "ID", "id", OUTFMT_STR },
-		{ "ATTACK", "request.attack_id", OUTFMT_INT },
-		{ "PO", "request.po", OUTFMT_STR },
-		{ "TYPE", "request.attack_type", OUTFMT_STR },
-		{ "STATUS", "status", OUTFMT_STR },
-		{ "DRIVER", "driver", OUTFMT_STR },
-		{ "STARTED (UTC)", "started", OUTFMT_TIME },
-		{ "PACKETS", "packets", OUTFMT_SI },
-		{ "TARGETS", "request.targets", OUTFMT_LIST },
-		{ "REASON", "reason", OUTFMT_STR },
-	};
-
-	outfmt_json_table(stdout, json_object_get(reply, "mitigations"), cols,
-	    sizeof(cols) / sizeof(cols[0]), "no mitigations");
-}
-
-/* --deployment: the same with the instance holding each first. */
-static void
-cmd_mitigations_render_all(const json_t *reply)
 {
 	static const struct outfmt_col cols[] = {
 		{ "INSTANCE", "instance", OUTFMT_STR },
@@ -124,20 +110,31 @@ cmd_mitigations_render_all(const json_t *reply)
 		{ "TARGETS", "request.targets", OUTFMT_LIST },
 		{ "REASON", "reason", OUTFMT_STR },
 	};
+	const json_t *list = json_object_get(reply, "mitigations"), *o;
+	size_t i, skip = 1;
 
-	outfmt_json_table(stdout, json_object_get(reply, "mitigations"), cols,
-	    sizeof(cols) / sizeof(cols[0]), "no mitigations");
+	json_array_foreach(list, i, o) {
+		if (json_is_string(json_object_get(o, "instance"))) {
+			skip = 0;
+			break;
+		}
+	}
+	outfmt_json_table(stdout, list, cols + skip, sizeof(cols) / sizeof(cols[0]) - skip,
+	    "no mitigations");
 }
 
 static int
 cmd_mitigations_run(struct cli *cli, int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--deployment") == 0 && argc == 2)
-		return client_show(cli, "/api/v1/mitigations?scope=deployment",
-		    cmd_mitigations_render_all);
-	if (argc > 1)
+	const char *path = "/api/v1/mitigations";
+
+	if (argc == 2 && strcmp(argv[1], "--deployment") == 0)
+		path = "/api/v1/mitigations?scope=deployment";
+	else if (argc == 2 && strcmp(argv[1], "--instance-only") == 0)
+		path = "/api/v1/mitigations?scope=instance";
+	else if (argc > 1)
 		return cli_usage_error(&cmd_mitigations, "unexpected argument '%s'", argv[1]);
-	return client_show(cli, "/api/v1/mitigations", cmd_mitigations_render);
+	return client_show(cli, path, cmd_mitigations_render);
 }
 
 static int

@@ -196,7 +196,7 @@ def cluster_of(m):
 
 
 def live_attacks(m, po="web"):
-    st, body = m.request("GET", "/api/v1/attacks?state=live", token=None)
+    st, body = m.request("GET", "/api/v1/attacks?state=live&scope=instance", token=None)
     assert st == 200, body
     return [a for a in body["attacks"] if a["po"] == po]
 
@@ -340,7 +340,7 @@ def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
         while time.time() - t_ban < 10 and not banned():
             flood(0.5)
         assert len(banned()) == 1, (rules_of(hook_log), engines[owner].request(
-            "GET", "/api/v1/mitigations", token=None), engines[owner].log())
+            "GET", "/api/v1/mitigations?scope=instance", token=None), engines[owner].log())
 
         # SIGKILL the owner mid-attack; the flood goes on.
         engines[owner].stop(signal.SIGKILL)
@@ -379,7 +379,7 @@ def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
         assert after["id"] == attack["id"]
         c = cluster_of(engines[other])
         assert c["adopted_attacks"] == 1 and c["adopted_mitigations"] == 1, c
-        st, mits = engines[other].request("GET", "/api/v1/mitigations", token=None)
+        st, mits = engines[other].request("GET", "/api/v1/mitigations?scope=instance", token=None)
         held = [x for x in mits["mitigations"] if x["status"] == "mitigating"]
         assert len(held) == 1 and held[0]["request"]["attack_id"] == attack["id"], mits
         flood(3)

@@ -17,9 +17,13 @@ test_scale.py), then one `collect` moatd and two `engine` moatds sharing
 - a stopped instance leaves the status list;
 - a flood to web (NetFlow to the collector) is declared and mitigated by
   the owner of web's shard; the other engine's GET /api/v1/attacks and
-  /api/v1/mitigations with scope=deployment list them with the owner's
-  instance (read from the owner's state in the store), without it only
-  its own;
+  /api/v1/mitigations list them by default (and with scope=deployment)
+  with the owner's instance (read from the owner's state in the store),
+  and `moat attacks` / `moat mitigations` there show the owner in an
+  INSTANCE column; by id the other engine finds them, naming the owner;
+  with scope=instance (`--instance-only`) it lists only its own; a
+  DELETE of the owner's mitigation through the other engine is 409
+  naming the owner and withdraws nothing;
 - an attack of PO web known to both engines (declared by a decoy alarm
   posted to each) is taken as a manual mitigation by the owner of web's
   shard and refused with 409 naming the owner by the other, which then
@@ -92,8 +96,8 @@ def alarm(m):
 
 
 def web_attack(m, kind=None):
-    """The newest live attack of web (of type kind, if given)."""
-    st, body = m.request("GET", "/api/v1/attacks?state=live", token=None)
+    """The newest live attack of web (of type kind, if given) m holds."""
+    st, body = m.request("GET", "/api/v1/attacks?state=live&scope=instance", token=None)
     assert st == 200, body
     live = [a for a in body["attacks"] if a["po"] == "web" and kind in (None, a["type"])]
     return live[0] if live else None
@@ -203,35 +207,65 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
         assert flooded is not None and flooded["instance"] == owner, flooded
         print("flood declared by %s: attack %d" % (owner, flooded["id"]))
 
-        def seen_from_other():
-            st, body = eng[other].request("GET", "/api/v1/attacks?scope=deployment", token=None)
+        def seen_from_other(scope):
+            st, body = eng[other].request("GET", "/api/v1/attacks" + scope, token=None)
             assert st == 200, body
             ours = [x for x in body["attacks"] if x["id"] == flooded["id"]]
-            st, mits = eng[other].request("GET", "/api/v1/mitigations?scope=deployment",
-                                          token=None)
+            st, mits = eng[other].request("GET", "/api/v1/mitigations" + scope, token=None)
             assert st == 200, mits
             held = [x for x in mits["mitigations"]
                     if x["request"]["attack_id"] == flooded["id"]]
             return (ours, held) if ours and held else None
-        ours, held = wait_for(seen_from_other, timeout=10, interval=0.5,
+        # The default view of an engine is the deployment's.
+        ours, held = wait_for(lambda: seen_from_other(""), timeout=10, interval=0.5,
                               what="%s to list %s's attack and mitigation" % (other, owner))
         assert ours[0]["instance"] == owner and ours[0]["po"] == "web", ours
         assert held[0]["instance"] == owner and held[0]["status"] == "mitigating", held
-        # The CLI's view of the deployment names the owner in each row.
-        out = eng[other].moat("attacks", "--state", "live", "--deployment").stdout
-        assert any(ln.split()[:2] == [owner, str(flooded["id"])] for ln in out.splitlines()), out
-        out = eng[other].moat("mitigations", "--deployment").stdout
-        assert any(ln.split()[0] == owner and "mitigating" in ln.split()
-                   for ln in out.splitlines()[1:]), out
+        ours, held = seen_from_other("?scope=deployment")
+        assert ours[0]["instance"] == owner and held[0]["instance"] == owner, (ours, held)
+        # By id, the other engine finds them and names the owner.
+        st, one = eng[other].request("GET", "/api/v1/attacks/%d" % flooded["id"], token=None)
+        assert st == 200 and one["instance"] == owner and one["po"] == "web", (st, one)
+        assert one["top_targets"][0]["address"] == "198.51.100.10", one
+        st, one = eng[other].request("GET", "/api/v1/mitigations/%d" % held[0]["id"],
+                                     token=None)
+        assert st == 200 and one["instance"] == owner, (st, one)
+        st, one = eng[owner].request("GET", "/api/v1/attacks/%d" % flooded["id"], token=None)
+        assert st == 200 and one["instance"] == owner, (st, one)
+        # The CLI's default view names the owner in each row; --deployment
+        # is still accepted.
+        for extra in ((), ("--deployment",)):
+            out = eng[other].moat("attacks", "--state", "live", *extra).stdout
+            assert out.splitlines()[0].split()[:2] == ["INSTANCE", "ID"], out
+            assert any(ln.split()[:2] == [owner, str(flooded["id"])]
+                       for ln in out.splitlines()), out
+            out = eng[other].moat("mitigations", *extra).stdout
+            assert any(ln.split()[0] == owner and "mitigating" in ln.split()
+                       for ln in out.splitlines()[1:]), out
+        # Its own only: scope=instance and --instance-only.
+        st, body = eng[other].request("GET", "/api/v1/attacks?scope=instance", token=None)
+        assert st == 200 and all(x["instance"] == other for x in body["attacks"]), body
+        assert not [x for x in body["attacks"] if x["id"] == flooded["id"]], body
+        st, mits = eng[other].request("GET", "/api/v1/mitigations?scope=instance", token=None)
+        assert st == 200 and mits["mitigations"] == [], mits
+        out = eng[other].moat("attacks", "--state", "live", "--instance-only").stdout
+        assert not any(ln.split()[:1] == [owner] for ln in out.splitlines()), out
+        assert eng[other].request("GET", "/api/v1/attacks?scope=x", token=None)[0] == 400
         # Mitigating the owner's attack through the other engine: 409 naming
         # the owner, nothing installed.
         st, body = eng[other].request("POST", "/api/v1/mitigations",
                                       {"attack": flooded["id"], "driver": "notify"})
         assert st == 409 and "instance %s" % owner in body["error"], (st, body)
-        # Without the scope: only its own.
-        st, body = eng[other].request("GET", "/api/v1/attacks", token=None)
-        assert all(x["instance"] == other for x in body["attacks"]), body
-        assert eng[other].request("GET", "/api/v1/attacks?scope=x", token=None)[0] == 400
+        # Withdrawing the owner's mitigation through the other engine: 409
+        # naming the owner, nothing withdrawn.
+        st, body = eng[other].request("DELETE", "/api/v1/mitigations/%d" % held[0]["id"])
+        print("DELETE of %s's mitigation on %s: %d %s" % (owner, other, st, body))
+        assert st == 409 and "instance %s" % owner in body["error"], (st, body)
+        st, one = eng[owner].request("GET", "/api/v1/mitigations/%d" % held[0]["id"],
+                                     token=None)
+        assert st == 200 and one["status"] == "mitigating", one
+        with open(hook_log) as f:
+            assert [ln.split()[0] for ln in f] == ["ban"], "a rule withdrawn"
     finally:
         sock.close()
 
@@ -246,7 +280,7 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
     print("manual mitigation on %s (not owning shard %d): %d %s" % (other, web, st, body))
     assert st == 409, body
     assert body["field"] == "attack" and "owned by instance %s" % owner in body["error"], body
-    st, mits = eng[other].request("GET", "/api/v1/mitigations", token=None)
+    st, mits = eng[other].request("GET", "/api/v1/mitigations?scope=instance", token=None)
     assert st == 200 and mits["mitigations"] == [], mits
     with open(hook_log) as f:
         assert len(f.readlines()) == 1, "a rule other than the owner's"

@@ -148,7 +148,7 @@ def cluster_of(m):
 
 
 def live_attacks(m, po="web"):
-    st, body = m.request("GET", "/api/v1/attacks?state=live", token=None)
+    st, body = m.request("GET", "/api/v1/attacks?state=live&scope=instance", token=None)
     assert st == 200, body
     return [a for a in body["attacks"] if a["po"] == po]
 
@@ -268,10 +268,10 @@ def test_handover_on_rebalance(topo, tmp_path, nats, pgserver):
         assert not live_attacks(a), live_attacks(a)
         cb = cluster_of(b)
         assert cb["adopted_attacks"] == 1 and cb["adopted_mitigations"] == 1, cb
-        st, mits = b.request("GET", "/api/v1/mitigations", token=None)
+        st, mits = b.request("GET", "/api/v1/mitigations?scope=instance", token=None)
         held = [x for x in mits["mitigations"] if x["status"] == "mitigating"]
         assert len(held) == 1 and held[0]["request"]["attack_id"] == attack["id"], mits
-        st, mits = a.request("GET", "/api/v1/mitigations", token=None)
+        st, mits = a.request("GET", "/api/v1/mitigations?scope=instance", token=None)
         assert not [x for x in mits["mitigations"] if x["status"] == "mitigating"], mits
         took = [e for e in flight(b, "cluster") if e["event"] == "cluster.takeover"
                 and "shard %d " % web_shard in e["message"]]
@@ -402,7 +402,7 @@ def test_clean_stop_mid_attack(topo, tmp_path, nats, pgserver):
         assert after["id"] == attack["id"], (after, attack)
         co = cluster_of(other)
         assert co["adopted_attacks"] == 1 and co["adopted_mitigations"] == 1, co
-        st, mits = other.request("GET", "/api/v1/mitigations", token=None)
+        st, mits = other.request("GET", "/api/v1/mitigations?scope=instance", token=None)
         held = [x for x in mits["mitigations"] if x["status"] == "mitigating"]
         assert len(held) == 1 and held[0]["request"]["attack_id"] == attack["id"], mits
         took = [e["message"] for e in flight(other, "cluster") if e["event"] == "cluster.takeover"

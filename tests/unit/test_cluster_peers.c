@@ -171,6 +171,30 @@ test_list(void **state)
 	free(v);
 	l2 = clpeers_list(p, s, "eng-a", inst, CLPEERS_MITIGATIONS, 10 * NS);
 	assert_int_equal(json_array_size(l2), 1);
+	/* One by id (the API's GET .../{id} on a non-owner): found with its
+	 * instance, absent ids not. */
+	assert_non_null(clpeers_find(l2, 7));
+	assert_string_equal(json_string_value(json_object_get(clpeers_find(l2, 7), "instance")),
+	    "eng-b");
+	assert_null(clpeers_find(l2, 8));
+	assert_null(clpeers_find(NULL, 7));
+	json_decref(l2);
+	/* The full view of the same attacks: what GET /api/v1/attacks/{id}
+	 * shows (detectors, top lists), with the instance. */
+	l2 = clpeers_list(p, s, "eng-a", inst, CLPEERS_ATTACKS_FULL, 10 * NS);
+	assert_int_equal(json_array_size(l2), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *a = json_array_get(l2, i), *b;
+		uint64_t id = (uint64_t)json_integer_value(json_object_get(a, "id"));
+
+		assert_non_null(json_object_get(a, "detectors"));
+		assert_null(json_object_get(json_array_get(l, i), "detectors"));
+		assert_string_equal(json_string_value(json_object_get(a, "instance")), "eng-b");
+		b = clpeers_find(l, id);
+		assert_non_null(b);
+		assert_string_equal(json_string_value(json_object_get(b, "po")),
+		    json_string_value(json_object_get(a, "po")));
+	}
 	json_decref(l2);
 	/* Cached for a second: a change shows after it. */
 	put_in(s, "cluster/eng-b", "mitigate/state", "{\"mitigations\":[]}", 18);

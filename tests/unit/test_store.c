@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1061,6 +1064,88 @@ test_po_changes(void **state)
 	store_close(w);
 }
 
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The listener's reconnect never waits: with the server stopped and a
+   socket in its place that takes connections and never answers (where a
+   blocking connect waits connect_timeout), each poll returns at once (far
+   under connect_timeout; a functional bound, not a benchmark); with the
+   server back, the listener connects over a few polls, asks for a full
+   reload once, and sees the next change. */
+static void
+test_po_changes_async_reconnect(void **state)
+{
+	struct fixture *fx = *state;
+	struct changes_seen c = { 0 };
+	char target[600];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct store *l, *w;
+	double t0, worst = 0;
+	int mute;
+
+	snprintf(target, sizeof(target), "%s connect_timeout=2", fx->target);
+	assert_int_equal(store_open(backend, target, &l), 0);
+	assert_int_equal(store_listen(l), 0);
+	assert_int_equal(store_po_changes(l, note_change, &c), 0);
+	assert_int_equal(run("%s'%s/pg_ctl' -D '%s/data' -m fast -w stop >/dev/null", pg.as,
+	    pg.bin, pg.dir), 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/.s.PGSQL.5432", pg.dir);
+	mute = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(mute >= 0);
+	assert_int_equal(bind(mute, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(mute, 16), 0);
+	/* Past connect_timeout (2 s): an attempt given up and a new one. */
+	for (int i = 0; i < 35; i++) {
+		double dt;
+
+		t0 = mono_s();
+		(void)store_po_changes(l, note_change, &c);
+		dt = mono_s() - t0;
+		if (dt > worst)
+			worst = dt;
+		usleep(100 * 1000);
+	}
+	print_message("listener poll with the server stopped: worst %.3f s\n", worst);
+	assert_true(worst < 1.0);
+	assert_int_equal(c.all + c.n, 0);
+	close(mute);
+	assert_int_equal(unlink(sun.sun_path), 0);
+	assert_int_equal(run("%s'%s/pg_ctl' -D '%s/data' -l '%s/server.log' -w -t 60 -o \"-k '%s'"
+	    " -c listen_addresses='' -F\" start >/dev/null", pg.as, pg.bin, pg.dir, pg.dir,
+	    pg.dir), 0);
+	worst = 0;
+	for (int i = 0; i < 200 && c.all == 0; i++) {
+		double dt;
+
+		usleep(50 * 1000);
+		t0 = mono_s();
+		(void)store_po_changes(l, note_change, &c);
+		dt = mono_s() - t0;
+		if (dt > worst)
+			worst = dt;
+	}
+	assert_int_equal(c.all, 1);
+	assert_true(worst < 1.0);
+	assert_int_equal(store_open(backend, fx->target, &w), 0);
+	assert_int_equal(store_po_put(w, "after", "{}"), 0);
+	for (int i = 0; i < 100 && c.n < 1; i++) {
+		usleep(20 * 1000);
+		(void)store_po_changes(l, note_change, &c);
+	}
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.names[0], "after");
+	assert_int_equal(c.all, 1);
+	store_close(w);
+	store_close(l);
+}
+
 #define STORE_CASES \
 	cmocka_unit_test_setup_teardown(test_schema_version_written, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_po_crud_and_reopen, setup, teardown), \
@@ -1087,6 +1172,7 @@ main(void)
 	const struct CMUnitTest pg_cases[] = {
 		STORE_CASES,
 		cmocka_unit_test_setup_teardown(test_pg_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_po_changes_async_reconnect, setup, teardown),
 		cmocka_unit_test(test_pg_concurrent_open),
 	};
 	int failed = 0;

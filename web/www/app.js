@@ -207,13 +207,18 @@
 			</div>`;
 	}
 
+	/* On an engine of a cluster the lists are the deployment's: each entry
+	   says which instance owns it, shown in a first column. */
+	const hasInstance = (list) => list.some((x) => x.instance !== undefined);
+
 	function AttackTable({ list }) {
 		if (!list || !list.length)
 			return html`<${Empty}>No attack.<//>`;
+		const inst = hasInstance(list);
 		return html`<div class="scroll"><table data-table="attacks">
-			<tr><th>id</th><th>state</th><th>PO</th><th>what</th><th>started</th><th class="n">peak pps</th><th class="n">now pps</th></tr>
+			<tr>${inst ? html`<th>instance</th>` : null}<th>id</th><th>state</th><th>PO</th><th>what</th><th>started</th><th class="n">peak pps</th><th class="n">now pps</th></tr>
 			${list.map((a) => html`<tr>
-				<td><a href=${'#/attack/' + a.id}>#${a.id}</a></td><td><${Badge} v=${a.state} /></td>
+				${inst ? html`<td data-instance=${a.instance || ''}>${a.instance || ''}</td>` : null}<td><a href=${'#/attack/' + a.id}>#${a.id}</a></td><td><${Badge} v=${a.state} /></td>
 				<td><a href=${'#/po/' + encodeURIComponent(a.po)}>${a.po}</a></td>
 				<td>${a.type} · ${a.protocol}${a.port ? ' port ' + a.port : ''}</td>
 				<td>${fmtTime(a.start)}</td><td class="n">${fmtNum(a.peak_pps)}</td><td class="n">${fmtNum(a.current_pps)}</td></tr>`)}
@@ -225,15 +230,16 @@
 		if (!list || !list.length)
 			return html`<${Empty}>No mitigation.<//>`;
 		const full = !compact;
+		const inst = hasInstance(list);
 		return html`<div class="scroll"><table data-table="mitigations">
-			<tr><th>id</th><th>status</th><th>attack</th>${full ? html`<th>PO</th>` : null}<th>driver</th>${full ? html`<th>sources</th>` : null}
+			<tr>${inst ? html`<th>instance</th>` : null}<th>id</th><th>status</th><th>attack</th>${full ? html`<th>PO</th>` : null}<th>driver</th>${full ? html`<th>sources</th>` : null}
 				<th class="n">dropped pkts</th>${full ? html`<th class="n">dropped bytes</th><th>started</th>` : null}${onStop ? html`<th></th>` : null}</tr>
 			${list.map((m) => html`<tr data-mitigation=${m.id}>
-				<td class="mono" title=${String(m.id)}>${String(m.id).length > 8 ? '…' + String(m.id).slice(-6) : m.id}</td>
+				${inst ? html`<td data-instance=${m.instance || ''}>${m.instance || ''}</td>` : null}<td class="mono" title=${String(m.id)}>${String(m.id).length > 8 ? '…' + String(m.id).slice(-6) : m.id}</td>
 				<td><${Badge} v=${m.status} />${m.dry_run ? html` <span class="dim">dry run</span>` : null}</td>
 				<td><a href=${'#/attack/' + m.request.attack_id}>#${m.request.attack_id}</a></td>
 				${full ? html`<td>${m.request.po}</td>` : null}<td>${m.driver || (m.drivers || []).join(', ')}</td>
-				${full ? html`<td class="mono">${m.request.sources.slice(0, 3).join(' ') || 'any'}${m.request.sources.length > 3 ? ' +' + (m.request.sources.length - 3) : ''}</td>` : null}
+				${full ? html`<td class="mono">${(m.request.sources || []).slice(0, 3).join(' ') || 'any'}${(m.request.sources || []).length > 3 ? ' +' + (m.request.sources.length - 3) : ''}</td>` : null}
 				<td class="n" data-drops="packets">${fmtNum(m.packets)}</td>
 				${full ? html`<td class="n">${fmtNum(m.bytes)}</td><td>${fmtTime(m.started)}</td>` : null}
 				${onStop ? html`<td>${m.status === 'mitigating' || m.status === 'probing' || m.status === 'pending' ? html`<button class="danger" data-action="unmitigate" onClick=${() => onStop(m)}>withdraw</button>` : null}</td>` : null}
@@ -432,7 +438,7 @@
 		const stop = (m) => act(async () => { await apiSend('DELETE', '/api/v1/mitigations/' + m.id); return 'mitigation ' + m.id + ' withdrawn'; });
 		return html`
 			<div class="row"><h1>Attack #${id}</h1>${at ? html`<${Badge} v=${at.state} />
-				<span class="dim">${at.type} · ${at.protocol} ${at.direction}${at.port ? ' port ' + at.port : ''} on <a href=${'#/po/' + encodeURIComponent(at.po)}>${at.po}</a> · confidence ${at.confidence}</span>` : null}</div>
+				<span class="dim">${at.type} · ${at.protocol} ${at.direction}${at.port ? ' port ' + at.port : ''} on <a href=${'#/po/' + encodeURIComponent(at.po)}>${at.po}</a> · confidence ${at.confidence}${at.instance ? html` · instance <span data-instance=${at.instance}>${at.instance}</span>` : null}</span>` : null}</div>
 			<${Err} e=${a.error} />
 			${msg && msg.err ? html`<div class="msg err" data-msg="err">${msg.err}</div>` : null}
 			${msg && msg.ok ? html`<div class="msg ok" data-msg="ok">${msg.ok}</div>` : null}

@@ -2,14 +2,16 @@
  * api_attacks: attacks over REST. The list is newest first and holds
  * declared attacks (live and ended) and, for state=live or all, the
  * suspected ones; one attack carries its detectors and top lists. On an
- * engine of a cluster each attack says which "instance" it is, and with
- * scope=deployment the list is the deployment's: this engine's attacks and
- * the other live engines' live ones (from their saved state in the shared
- * store, cluster/peers.h). The default stays this instance's own (what a
- * single moatd shows, and what tools watching one engine expect).
+ * engine of a cluster each attack says which "instance" it is, and the
+ * list is the deployment's by default: this engine's attacks and the other
+ * live engines' live ones (from their saved state in the shared store,
+ * cluster/peers.h); scope=instance lists this engine's own (what a single
+ * moatd shows). One attack by id is found among the other engines' too,
+ * with the instance that owns it. Roles all and collect list their own.
  */
 #include "engine/api/attacks.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "common/strnum.h"
@@ -50,14 +52,15 @@ api_attacks_detection(struct api_req *r)
 	return d;
 }
 
-/* ?scope=instance (the default) or deployment; replies 400 and returns
- * false for anything else. */
+/* ?scope=deployment (the default) or instance; replies 400 and returns
+ * false for anything else. Only an engine of a cluster has a deployment
+ * to add (api_attacks_deployment). */
 static bool
 api_scope(struct api_req *r, bool *ret_deployment)
 {
 	const char *scope = api_req_query(r, "scope");
 
-	*ret_deployment = scope != NULL && strcmp(scope, "deployment") == 0;
+	*ret_deployment = scope == NULL || strcmp(scope, "deployment") == 0;
 	if (scope != NULL && !*ret_deployment && strcmp(scope, "instance") != 0) {
 		api_reply_error(r, 400, "scope", "scope: expected instance or deployment");
 		return false;
@@ -114,12 +117,32 @@ api_attacks_list(struct api_req *r)
 	api_reply_json(r, 200, json_pack("{s:o}", "attacks", w.list));
 }
 
+/* An attack this engine does not hold: on an engine of a cluster, another
+ * live engine's (as it last saved it), with its "instance"; else 404. */
+static void
+api_attacks_get_peer(struct api_req *r, uint64_t id)
+{
+	struct cluster *c = cluster_get(api_req_engine(r));
+	json_t *list = NULL, *o = NULL;
+
+	if (c != NULL && cluster_role(c) == CLUSTER_ENGINE &&
+	    (list = cluster_peer_list(c, CLPEERS_ATTACKS_FULL)) != NULL)
+		o = clpeers_find(list, id);
+	if (o == NULL)
+		api_reply_error(r, 404, NULL, "no attack %" PRIu64, id);
+	else
+		api_reply_json(r, 200, json_deep_copy(o));
+	json_decref(list);
+}
+
 void
 api_attacks_get(struct api_req *r)
 {
 	struct detection_ctx *d = api_attacks_detection(r);
 	const struct decision_attack *a;
+	struct cluster *c;
 	uint64_t id;
+	json_t *o;
 
 	if (d == NULL)
 		return;
@@ -130,8 +153,12 @@ api_attacks_get(struct api_req *r)
 	}
 	a = decision_get(detection_decision(d), id);
 	if (a == NULL) {
-		api_reply_error(r, 404, NULL, "no attack %s", api_req_param(r));
+		api_attacks_get_peer(r, id);
 		return;
 	}
-	api_reply_json(r, 200, detection_attack_json(a, true));
+	o = detection_attack_json(a, true);
+	c = cluster_get(api_req_engine(r));
+	if (o != NULL && c != NULL && cluster_role(c) == CLUSTER_ENGINE)
+		json_object_set_new(o, "instance", json_string(cluster_instance(c)));
+	api_reply_json(r, 200, o);
 }

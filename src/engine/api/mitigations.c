@@ -2,14 +2,16 @@
  * api_mitigations: mitigations over REST.
  *   GET    /api/v1/mitigations          every mitigation, newest first; on an
  *                                        engine of a cluster each with its
- *                                        "instance", and ?scope=deployment
- *                                        adds the other engines' live ones
- *                                        (cluster/peers.h)
- *   GET    /api/v1/mitigations/{id}     one
+ *                                        "instance", followed by the other
+ *                                        engines' live ones (cluster/peers.h)
+ *                                        unless ?scope=instance
+ *   GET    /api/v1/mitigations/{id}     one; on an engine, another engine's
+ *                                        too, with its "instance"
  *   POST   /api/v1/mitigations          {"attack": ID, "driver": "nft"}: manual;
  *                                        in a cluster only on the engine owning
  *                                        the attack's PO (409 naming the owner)
- *   DELETE /api/v1/mitigations/{id}     end it, withdrawing what was applied
+ *   DELETE /api/v1/mitigations/{id}     end it, withdrawing what was applied;
+ *                                        another engine's is 409 naming it
  */
 #include "engine/api/mitigations.h"
 
@@ -48,7 +50,7 @@ api_mitigations_list(struct api_req *r)
 {
 	struct mitigation_ctx *m = api_mitigations_ctx(r);
 	const char *scope = api_req_query(r, "scope");
-	bool deployment = scope != NULL && strcmp(scope, "deployment") == 0;
+	bool deployment = scope == NULL || strcmp(scope, "deployment") == 0;
 	struct cluster *c;
 	json_t *list;
 
@@ -80,16 +82,27 @@ void
 api_mitigations_get(struct api_req *r)
 {
 	struct mitigation_ctx *m = api_mitigations_ctx(r);
-	json_t *one;
+	json_t *one, *list = NULL;
+	struct cluster *c;
 	uint64_t id;
 
 	if (m == NULL || !api_mitigations_id(r, &id))
 		return;
-	if ((one = mitigation_one_json(m, id)) == NULL) {
-		api_reply_error(r, 404, NULL, "no mitigation %" PRIu64, id);
+	c = cluster_get(api_req_engine(r));
+	if (c != NULL && cluster_role(c) != CLUSTER_ENGINE)
+		c = NULL;
+	if ((one = mitigation_one_json(m, id)) != NULL) {
+		if (c != NULL)
+			json_object_set_new(one, "instance", json_string(cluster_instance(c)));
+		api_reply_json(r, 200, one);
 		return;
 	}
-	api_reply_json(r, 200, one);
+	if (c != NULL && (list = cluster_peer_list(c, CLPEERS_MITIGATIONS)) != NULL &&
+	    (one = clpeers_find(list, id)) != NULL)
+		api_reply_json(r, 200, json_deep_copy(one));
+	else
+		api_reply_error(r, 404, NULL, "no mitigation %" PRIu64, id);
+	json_decref(list);
 }
 
 /* NULL if body is {"attack": ID, "driver": NAME}, else the offending key ("" for
@@ -134,22 +147,19 @@ api_mitigations_check(const char *body, size_t len, uint64_t *ret_attack)
 	return 0;
 }
 
-/* The engine whose live attack id is, among the other engines' (the
- * deployment's view), into ret; false when none lists it. */
+/* The engine whose live attack (kind CLPEERS_ATTACKS) or mitigation (kind
+ * CLPEERS_MITIGATIONS) id is, among the other engines' (the deployment's
+ * view), into ret; false when none lists it. */
 static bool
-api_mitigations_peer_owner(struct cluster *c, uint64_t id, char *ret, size_t len)
+api_mitigations_peer_owner(struct cluster *c, enum clpeers_kind kind, uint64_t id, char *ret,
+    size_t len)
 {
-	json_t *list = cluster_peer_list(c, CLPEERS_ATTACKS), *o;
-	size_t i;
-	bool found = false;
+	json_t *list = cluster_peer_list(c, kind);
+	const json_t *o = clpeers_find(list, id);
+	bool found = json_is_string(json_object_get(o, "instance"));
 
-	json_array_foreach(list, i, o)
-		if ((uint64_t)json_integer_value(json_object_get(o, "id")) == id &&
-		    json_is_string(json_object_get(o, "instance"))) {
-			snprintf(ret, len, "%s", json_string_value(json_object_get(o, "instance")));
-			found = true;
-			break;
-		}
+	if (found)
+		snprintf(ret, len, "%s", json_string_value(json_object_get(o, "instance")));
 	json_decref(list);
 	return found;
 }
@@ -173,7 +183,7 @@ api_mitigations_fenced(struct api_req *r, uint64_t attack)
 	if (c == NULL || d == NULL || cluster_role(c) != CLUSTER_ENGINE)
 		return true;
 	if ((a = decision_get(detection_decision(d), attack)) == NULL) {
-		if (!api_mitigations_peer_owner(c, attack, owner, sizeof(owner)))
+		if (!api_mitigations_peer_owner(c, CLPEERS_ATTACKS, attack, owner, sizeof(owner)))
 			return true;
 		api_reply_error(r, 409, "attack", "attack %" PRIu64 " is instance %s's: mitigate "
 		    "it there", attack, owner);
@@ -234,13 +244,20 @@ void
 api_mitigations_delete(struct api_req *r)
 {
 	struct mitigation_ctx *m = api_mitigations_ctx(r);
+	struct cluster *c;
+	char owner[64];
 	uint64_t id;
 	int rc;
 
 	if (m == NULL || !api_mitigations_id(r, &id))
 		return;
 	rc = mitigation_stop(m, id);
-	if (rc == -ENOENT)
+	c = cluster_get(api_req_engine(r));
+	if (rc == -ENOENT && c != NULL && cluster_role(c) == CLUSTER_ENGINE &&
+	    api_mitigations_peer_owner(c, CLPEERS_MITIGATIONS, id, owner, sizeof(owner)))
+		api_reply_error(r, 409, NULL, "mitigation %" PRIu64 " is instance %s's: withdraw "
+		    "it there", id, owner);
+	else if (rc == -ENOENT)
 		api_reply_error(r, 404, NULL, "no mitigation %" PRIu64, id);
 	else if (rc == -EALREADY)
 		api_reply_error(r, 409, NULL, "mitigation %" PRIu64 " has already ended", id);

@@ -46,6 +46,11 @@
 /* Samples a collector keeps per interval for the top sources and source
  * ports: the counters hand at most LIMIT_COLLECT_OBS per counting shard. */
 #define CLUSTER_MAX_SAMPLES (4u * LIMIT_COLLECT_OBS)
+/* While an engine holds live attacks, it saves its detection state at least
+ * this often: the other engines list its attacks from that save
+ * (cluster/peers.h), so their view (state, peak, top lists) lags it by this
+ * much at most; detection saves by itself only every minute. */
+#define CLUSTER_PEERS_SAVE_NS (5 * CLUSTER_NS_PER_S)
 
 /* A sampled inbound record (counters_obs), reduced to what an engine's
  * top sources and source ports need. */
@@ -124,6 +129,7 @@ struct cluster {
 	bool connected, ready;
 	char last_error[CLUSTER_ERR_MAX];
 	struct clpeers *peers;		/* loop thread: other engines' state, cached */
+	uint64_t peers_saved_ns;	/* loop thread: last save for the others' view */
 	uint64_t published, dropped, publish_errors;		/* collect */
 	uint64_t received, dropped_in, refused, gaps, lost;	/* engine */
 	uint64_t readings_fed, lag_ms;
@@ -1218,6 +1224,21 @@ cluster_report(struct cluster *c)
 		    "fell behind: dropped %" PRIu64 " delta messages received", in);
 }
 
+/* An engine with live attacks saves its detection state every
+ * CLUSTER_PEERS_SAVE_NS, so the deployment's view on the other engines
+ * (and a take-over's adoption) is that fresh. Loop thread. */
+static void
+cluster_save_for_peers(struct cluster *c)
+{
+	uint64_t now = clock_mono_ns(engine_clock(c->e));
+
+	if (c->det == NULL || now - c->peers_saved_ns < CLUSTER_PEERS_SAVE_NS ||
+	    decision_live_count(detection_decision(c->det)) == 0)
+		return;
+	c->peers_saved_ns = now;
+	(void)detection_save(c->det);
+}
+
 void
 cluster_tick(void *state, uint64_t now_ns)
 {
@@ -1262,6 +1283,7 @@ cluster_tick(void *state, uint64_t now_ns)
 		merge_stats(c->merge, &c->mstats);
 		c->readings_fed = c->fed_loop;
 		pthread_mutex_unlock(&c->lock);
+		cluster_save_for_peers(c);
 	}
 	cluster_report(c);
 }

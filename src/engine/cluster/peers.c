@@ -5,6 +5,7 @@
 #include "engine/cluster/peers.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ clpeers_params(void *ctx, uint32_t po_id)
 
 struct clpeers_walk {
 	const char *instance;
+	bool full;
 	json_t *out;
 	int n;
 };
@@ -67,7 +69,7 @@ clpeers_attack(const struct decision_attack *a, void *arg)
 
 	if (a->state == DECISION_ENDED)
 		return 0;
-	if ((o = detection_attack_json(a, false)) == NULL)
+	if ((o = detection_attack_json(a, w->full)) == NULL)
 		return -ENOMEM;
 	json_object_set_new(o, "instance", json_string(w->instance));
 	if (json_array_append_new(w->out, o) < 0)
@@ -76,11 +78,12 @@ clpeers_attack(const struct decision_attack *a, void *arg)
 	return 0;
 }
 
-int
-clpeers_decode_attacks(const void *blob, size_t len, const char *instance, json_t *out)
+static int
+clpeers_decode_attacks_as(const void *blob, size_t len, const char *instance, bool full,
+    json_t *out)
 {
 	const struct decision_hooks hooks = { .params = clpeers_params };
-	struct clpeers_walk w = { .instance = instance, .out = json_array() };
+	struct clpeers_walk w = { .instance = instance, .full = full, .out = json_array() };
 	struct decision *dp = NULL;
 	int r;
 
@@ -102,6 +105,27 @@ out:
 	decision_free(dp);
 	json_decref(w.out);
 	return r;
+}
+
+int
+clpeers_decode_attacks(const void *blob, size_t len, const char *instance, json_t *out)
+{
+	return clpeers_decode_attacks_as(blob, len, instance, false, out);
+}
+
+json_t *
+clpeers_find(const json_t *list, uint64_t id)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(list, i, o) {
+		const json_t *v = json_object_get(o, "id");
+
+		if (json_is_integer(v) && (uint64_t)json_integer_value(v) == id)
+			return o;
+	}
+	return NULL;
 }
 
 static bool
@@ -171,7 +195,7 @@ clpeers_get(struct store *s, const char *self, const char *instance, const char 
 static json_t *
 clpeers_build(struct store *s, const char *self, const json_t *instances, enum clpeers_kind kind)
 {
-	const char *key = kind == CLPEERS_ATTACKS ? "detect/decision" : "mitigate/state";
+	const char *key = kind == CLPEERS_MITIGATIONS ? "mitigate/state" : "detect/decision";
 	json_t *out = json_array();
 	const json_t *o;
 	size_t i;
@@ -189,8 +213,9 @@ clpeers_build(struct store *s, const char *self, const json_t *instances, enum c
 			continue;
 		if (clpeers_get(s, self, inst, key, &blob, &len) < 0)
 			continue;	/* nothing saved yet, or the store is away */
-		if (kind == CLPEERS_ATTACKS)
-			(void)clpeers_decode_attacks(blob, len, inst, out);
+		if (kind != CLPEERS_MITIGATIONS)
+			(void)clpeers_decode_attacks_as(blob, len, inst, kind == CLPEERS_ATTACKS_FULL,
+			    out);
 		else
 			(void)clpeers_decode_mitigations(blob, len, inst, out);
 		free(blob);

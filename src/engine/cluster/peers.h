@@ -36,7 +36,10 @@
  * their top lists, or mitigations, fit many times over). */
 #define CLPEERS_BLOB_MAX (16u << 20)
 
-enum clpeers_kind { CLPEERS_ATTACKS, CLPEERS_MITIGATIONS, CLPEERS__COUNT };
+/* CLPEERS_ATTACKS lists attacks as GET /api/v1/attacks does,
+ * CLPEERS_ATTACKS_FULL as GET /api/v1/attacks/{id} does (detectors, top
+ * lists); both read the same blob. */
+enum clpeers_kind { CLPEERS_ATTACKS, CLPEERS_MITIGATIONS, CLPEERS_ATTACKS_FULL, CLPEERS__COUNT };
 
 struct clpeers;
 
@@ -52,6 +55,9 @@ void clpeers_free(struct clpeers *p);	/* accepts NULL */
  */
 json_t *clpeers_list(struct clpeers *p, struct store *s, const char *self,
     const json_t *instances, enum clpeers_kind kind, uint64_t now_ns);
+
+/* The entry of a clpeers_list() whose "id" is id (borrowed), or NULL. */
+json_t *clpeers_find(const json_t *list, uint64_t id);
 
 /* The decoders (exposed for the tests and the fuzzer): append to out what
  * the blob lists, each with "instance"; return how many, or -EINVAL when

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,14 @@
 /* Notifications handled per store_po_changes() call; the rest wait for the
  * next call (a tick stays bounded). */
 #define STORE_PG_NOTIFY_MAX 1024
-/* While the server is away, the listener tries to reconnect at most this
- * often (s): a reconnect may block up to connect_timeout, and the listener
- * runs every second on the engine's loop. */
-#define STORE_PG_RELISTEN_S 5
+/* While the server is away, the listener starts a reconnect at most this
+ * often (s); the attempt itself never blocks (PQresetStart/PQresetPoll). */
+#define STORE_PG_RELISTEN_S 1
+/* How long the listener's asynchronous reconnect may take (s) when the
+ * conninfo sets no connect_timeout (PQresetPoll ignores it: we enforce it). */
+#define STORE_PG_CONNECT_WAIT_S 10
+/* PQresetPoll steps per store_po_changes() call while the socket is ready. */
+#define STORE_PG_POLL_STEPS 16
 /* Rows a backup reads from the server at a time. */
 #define STORE_PG_BACKUP_BATCH "1000"
 
@@ -80,6 +85,10 @@ struct store_pg {
 	bool listening;		/* store_listen() was called: LISTEN again after a reconnect */
 	bool resync;		/* reconnected while listening: notifications may be lost */
 	time_t relisten_at;	/* CLOCK_MONOTONIC s: the listener's next reconnect */
+	bool connecting;	/* the listener's PQresetStart is being polled */
+	PostgresPollingStatusType poll_st;	/* what that poll waits for */
+	time_t connect_until;	/* CLOCK_MONOTONIC s: give that attempt up */
+	bool listen_sent;	/* LISTEN sent (PQsendQuery), its result not read yet */
 	char sync[32];		/* the server's synchronous_commit, for durable commits */
 };
 
@@ -258,6 +267,36 @@ store_pg_prepare_all(struct store_pg *sp)
 	return 0;
 }
 
+/*
+ * Read the result of the LISTEN the listener sent with PQsendQuery: with
+ * `wait` false only what the socket already holds (1: not complete yet), with
+ * `wait` true until it is complete. 0 once read and successful.
+ */
+static int
+store_pg_listen_result(struct store_pg *sp, bool wait)
+{
+	PGresult *res;
+	int r = 0;
+
+	if (!wait) {
+		if (!PQconsumeInput(sp->conn))
+			return -ECONNRESET;
+		if (PQisBusy(sp->conn))
+			return 1;
+	}
+	while ((res = PQgetResult(sp->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && r == 0)
+			r = PQstatus(sp->conn) == CONNECTION_OK ? -EIO : -ECONNRESET;
+		PQclear(res);
+	}
+	sp->listen_sent = false;
+	/* Listening again: what was notified while we were away is gone, so the
+	 * listener's next call asks for a reload of everything. */
+	if (r == 0)
+		sp->resync = true;
+	return r;
+}
+
 /* Re-open a connection the server dropped, when no transaction of ours was
  * open on it (one that was is lost; its commit reports the error). */
 static int
@@ -265,10 +304,22 @@ store_pg_ready(struct store_pg *sp)
 {
 	int r;
 
-	if (PQstatus(sp->conn) == CONNECTION_OK)
+	/* The listener's LISTEN is on its way: read its result before another
+	 * statement (libpq runs one at a time); the server is up, so this is
+	 * one round trip. */
+	if (sp->listen_sent && PQstatus(sp->conn) == CONNECTION_OK) {
+		r = store_pg_listen_result(sp, true);
+		if (r < 0 && PQstatus(sp->conn) == CONNECTION_OK)
+			return r;
+	}
+	if (PQstatus(sp->conn) == CONNECTION_OK && !sp->connecting)
 		return 0;
 	if (sp->in_tx)
 		return -ECONNRESET;
+	/* A statement cannot wait for the listener's attempt: reconnect now
+	 * (blocking, as any statement on a dropped connection does). */
+	sp->connecting = false;
+	sp->listen_sent = false;
 	PQreset(sp->conn);
 	if (PQstatus(sp->conn) != CONNECTION_OK)
 		return -ECONNREFUSED;
@@ -1094,13 +1145,100 @@ store_pg_listen(struct store *s)
 	return r;
 }
 
+/* The connect_timeout of the store's conninfo, else STORE_PG_CONNECT_WAIT_S:
+ * an asynchronous connect is bounded by us, not by libpq. */
+static time_t
+store_pg_connect_wait(const struct store_pg *sp)
+{
+	PQconninfoOption *opts = PQconninfo(sp->conn);
+	time_t wait = STORE_PG_CONNECT_WAIT_S;
+
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && atoi(o->val) > 0)
+			wait = atoi(o->val);
+	}
+	PQconninfoFree(opts);
+	return wait;
+}
+
+/* Whether the socket of a connection being polled is ready now for what
+ * its last poll waits for (libpq's contract: poll only then). Without a
+ * socket (between two hosts of a list) libpq decides: poll it. */
+static bool
+store_pg_sock_ready(const struct store_pg *sp)
+{
+	struct pollfd pfd = {
+		.fd = PQsocket(sp->conn),
+		.events = sp->poll_st == PGRES_POLLING_WRITING ? POLLOUT : POLLIN,
+	};
+
+	return pfd.fd < 0 || poll(&pfd, 1, 0) > 0;
+}
+
+/*
+ * The listener's reconnect, one step per call and never waiting: start an
+ * attempt (at most every STORE_PG_RELISTEN_S), advance it with PQresetPoll
+ * while the socket is ready, give it up past the connect timeout; once
+ * connected, set the session up and prepare the statements (round trips to
+ * a server that answered) and send LISTEN with PQsendQuery; its result is
+ * read when it has arrived. 0 when listening again (sp->resync is set), 1
+ * while in progress, negative errno when the attempt failed.
+ */
+static int
+store_pg_relisten(struct store_pg *sp)
+{
+	struct timespec now;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!sp->connecting && !sp->listen_sent) {
+		if (now.tv_sec < sp->relisten_at)
+			return 1;
+		sp->relisten_at = now.tv_sec + STORE_PG_RELISTEN_S;
+		if (!PQresetStart(sp->conn))
+			return -ECONNREFUSED;
+		sp->connecting = true;
+		sp->poll_st = PGRES_POLLING_WRITING;	/* as after PQconnectStart */
+		sp->connect_until = now.tv_sec + store_pg_connect_wait(sp);
+	}
+	if (sp->connecting) {
+		for (int i = 0; i < STORE_PG_POLL_STEPS && store_pg_sock_ready(sp); i++) {
+			sp->poll_st = PQresetPoll(sp->conn);
+			if (sp->poll_st == PGRES_POLLING_OK)
+				break;
+			if (sp->poll_st == PGRES_POLLING_FAILED) {
+				sp->connecting = false;
+				return -ECONNREFUSED;
+			}
+		}
+		if (PQstatus(sp->conn) != CONNECTION_OK) {
+			if (now.tv_sec < sp->connect_until)
+				return 1;
+			sp->connecting = false;
+			return -ECONNREFUSED;
+		}
+		sp->connecting = false;
+		r = store_pg_setup(sp);
+		if (r == 0)
+			r = store_pg_prepare_all(sp);
+		if (r < 0)
+			return r;
+		if (!PQsendQuery(sp->conn, "LISTEN " STORE_PG_CHANNEL))
+			return -ECONNRESET;
+		sp->listen_sent = true;
+	}
+	r = store_pg_listen_result(sp, false);
+	return r;
+}
+
 /*
  * Read what arrived on the connection without waiting (PQconsumeInput reads
  * only what the socket holds) and report other sessions' PO changes. Our
  * own notifications (the same backend pid) are skipped: the writer applied
  * its change already. A dropped connection is re-opened here too (an idle
- * engine makes no other call), and after any reconnect the callback is told
- * to reload everything (name NULL).
+ * engine makes no other call), asynchronously (store_pg_relisten: a server
+ * away never holds the caller's loop), and once listening again the
+ * callback is told to reload everything (name NULL), once.
  */
 static int
 store_pg_po_changes(struct store *s, store_change_cb cb, void *arg)
@@ -1111,18 +1249,13 @@ store_pg_po_changes(struct store *s, store_change_cb cb, void *arg)
 
 	if (!sp->listening || sp->in_tx)
 		return 0;
-	if (PQstatus(sp->conn) == CONNECTION_OK && !PQconsumeInput(sp->conn) &&
-	    PQstatus(sp->conn) == CONNECTION_OK)
+	if (!sp->connecting && !sp->listen_sent && PQstatus(sp->conn) == CONNECTION_OK &&
+	    !PQconsumeInput(sp->conn) && PQstatus(sp->conn) == CONNECTION_OK)
 		return -EIO;
-	if (PQstatus(sp->conn) != CONNECTION_OK) {
-		struct timespec now;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec < sp->relisten_at)
-			return 0;
-		sp->relisten_at = now.tv_sec + STORE_PG_RELISTEN_S;
-		if ((r = store_pg_ready(sp)) < 0)
-			return r;
+	if (sp->connecting || sp->listen_sent || PQstatus(sp->conn) != CONNECTION_OK) {
+		r = store_pg_relisten(sp);
+		if (r != 0)
+			return r > 0 ? 0 : r;
 	}
 	if (sp->resync) {
 		sp->resync = false;
