@@ -19,20 +19,15 @@ removed.
 """
 import json
 import os
-import shutil
 import signal
 import socket
-import struct
-import subprocess
-import tempfile
 import time
-
-import pytest
 
 from conftest import need  # noqa: F401
 from nslib import wait_for
-from test_foundation_moatd import Moatd, free_port
-from test_store_postgres import PgServer
+from clusterlib import (cluster_of, cluster_yaml, free_udp_port, live_attacks, nats,  # noqa: F401
+                        nats3, nf5, pgserver, rules_of, shard_of)
+from test_foundation_moatd import Moatd
 
 SHARDS = 8
 NPOS = 1000
@@ -43,121 +38,6 @@ COLLECTORS = ("col-1", "col-2")
 # second) and twice that summed. web's threshold lies between the two: a
 # collector's seconds alone never reach it, their sum always does.
 WEB_UDP_PPS = 14000
-
-
-def shard_of(name, shards=SHARDS):
-    """cluster_shard_of(): FNV-1a of the name modulo shards."""
-    h = 2166136261
-    for b in name.encode():
-        h ^= b
-        h = (h * 16777619) & 0xffffffff
-    return h % shards
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NatsServer:
-    """nats-server with JetStream in a temp dir on free loopback ports: one
-    node, or `nodes` nodes routed into one cluster (JetStream clustered)."""
-
-    def __init__(self, topo, nodes=1):
-        self.topo = topo
-        self.dir = tempfile.mkdtemp(prefix="moat-e2e-nats-")
-        self.ports = [free_port() for _ in range(nodes)]
-        self.routes = [free_port() for _ in range(nodes)] if nodes > 1 else []
-        self.procs = [None] * nodes
-
-    def argv(self, i):
-        a = [shutil.which("nats-server") or "/usr/sbin/nats-server", "-a", "127.0.0.1",
-             "-p", str(self.ports[i]), "-js", "-sd", os.path.join(self.dir, "js%d" % i),
-             "-n", "moat-e2e-%d" % i]
-        if self.routes:
-            a += ["--cluster_name", "moat-e2e", "--cluster",
-                  "nats://127.0.0.1:%d" % self.routes[i], "--routes",
-                  ",".join("nats://127.0.0.1:%d" % r for j, r in enumerate(self.routes) if j != i)]
-        return a
-
-    def start_node(self, i):
-        log = open(os.path.join(self.dir, "nats%d.log" % i), "a")
-        self.procs[i] = self.topo.spawn(None, *self.argv(i), stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-
-        def up():
-            assert self.procs[i].poll() is None, self.log(i)
-            try:
-                with socket.create_connection(("127.0.0.1", self.ports[i]), timeout=1) as s:
-                    return s.recv(6) == b"INFO {"
-            except OSError:
-                return False
-        wait_for(up, timeout=15, what="nats-server %d to listen" % i)
-
-    def start(self):
-        for i in range(len(self.ports)):
-            self.start_node(i)
-        return self
-
-    def stop_node(self, i):
-        p = self.procs[i]
-        if p is not None and p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(5)
-
-    def restart_node(self, i):
-        self.stop_node(i)
-        self.start_node(i)
-
-    def log(self, i=0):
-        with open(os.path.join(self.dir, "nats%d.log" % i), errors="replace") as f:
-            return f.read()[-3000:]
-
-    @property
-    def urls(self):
-        return ["nats://127.0.0.1:%d" % p for p in self.ports]
-
-    @property
-    def url(self):
-        return self.urls[0]
-
-    def stop(self):
-        for i in range(len(self.procs)):
-            self.stop_node(i)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture
-def nats(topo):
-    n = NatsServer(topo)
-    try:
-        yield n.start()
-    finally:
-        n.stop()
-
-
-@pytest.fixture
-def nats3(topo):
-    n = NatsServer(topo, nodes=3)
-    try:
-        yield n.start()
-    finally:
-        n.stop()
-
-
-@pytest.fixture
-def pgserver():
-    pg = PgServer()
-    try:
-        pg.start()
-        yield pg
-    finally:
-        pg.stop()
 
 
 def pos_yaml():
@@ -172,47 +52,10 @@ def pos_yaml():
     return "\n".join(out) + "\n"
 
 
-def cluster_yaml(role, instance, urls, replicas=1):
-    return ("cluster:\n  role: %s\n  instance: %s\n  shards: %d\n  lease_ttl: 3s\n"
-            "  nats:\n    urls: [%s]\n    replicas: %d\n"
-            % (role, instance, SHARDS, ", ".join('"%s"' % u for u in urls), replicas))
-
-
-def nf5(seq, dst, packets, nrec=10):
-    """NetFlow v5: nrec UDP records 203.0.113.x -> dst of `packets` each."""
-    hdr = struct.pack("!HHIIIIBBH", 5, nrec, 1000, int(time.time()), 0, seq, 0, 0, 0)
-    recs = b""
-    for i in range(nrec):
-        recs += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([203, 0, 113, 200 + i]),
-                            socket.inet_aton(dst), b"\0" * 4, 0, 0, packets, packets * 200,
-                            900, 1000, 1234, 9, 0, 0, 17, 0, 0, 0, 0, 0, 0)
-    return hdr + recs
-
-
-def cluster_of(m):
-    st, body = m.request("GET", "/api/v1/cluster", token=None)
-    assert st == 200, body
-    return body
-
-
-def live_attacks(m, po="web"):
-    st, body = m.request("GET", "/api/v1/attacks?state=live&scope=instance", token=None)
-    assert st == 200, body
-    return [a for a in body["attacks"] if a["po"] == po]
-
-
-def rules_of(path):
-    """The notify script's log: one line per call, ACTION TARGET PO ..."""
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [ln.split() for ln in f if ln.strip()]
-
-
 def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
     """The scenario; disturb(), if given, runs after the take-over while the
     flood goes on (a NATS node restart)."""
-    web_shard = shard_of("web")
+    web_shard = shard_of("web", SHARDS)
     hook_log = str(tmp_path / "hook.log")
     hook = tmp_path / "hook.sh"
     hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
@@ -224,14 +67,14 @@ def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
         d = tmp_path / name
         d.mkdir()
         port = free_udp_port()
-        cols[name] = (Moatd(topo, d, cluster_yaml("collect", name, nats.urls, replicas) +
+        cols[name] = (Moatd(topo, d, cluster_yaml("collect", name, nats.urls, SHARDS, replicas) +
                             "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % port + pos_yaml()).start(),
                       port)
     engines = {}
     for name in ENGINES:
         d = tmp_path / name
         d.mkdir()
-        engines[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.urls, replicas) + store +
+        engines[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.urls, SHARDS, replicas) + store +
                               mitigate + pos_yaml()).start()
 
     # The shards split between the three engines (each takes its fair

@@ -4,7 +4,7 @@ and a manual mitigation is refused by an engine not owning the PO.
 
 The test starts, in temp dirs, a nats-server with JetStream on a free
 loopback port and a private PostgreSQL server (the fixtures of
-test_scale.py), then one `collect` moatd and two `engine` moatds sharing
+clusterlib.py), then one `collect` moatd and two `engine` moatds sharing
 4 shards and one store:
 
 - a PO added through engine A's API appears in engine B's GET /api/v1/pos
@@ -36,51 +36,19 @@ import os
 import socket
 import time
 
-import pytest
-
 from conftest import need  # noqa: F401
 from nslib import wait_for
+from clusterlib import (cluster_of, cluster_yaml, free_udp_port, nats, nf5,  # noqa: F401
+                        pgserver, shard_of)
 from test_foundation_moatd import Moatd
-from test_scale import NatsServer, shard_of, free_udp_port, nf5
-from test_store_postgres import PgServer
 
 SHARDS = 4
-
-
-@pytest.fixture
-def nats(topo):
-    n = NatsServer(topo)
-    try:
-        yield n.start()
-    finally:
-        n.stop()
-
-
-@pytest.fixture
-def pgserver():
-    pg = PgServer()
-    try:
-        pg.start()
-        yield pg
-    finally:
-        pg.stop()
-
-
-def cluster_yaml(role, instance, url):
-    return ("cluster:\n  role: %s\n  instance: %s\n  shards: %d\n  lease_ttl: 3s\n"
-            "  nats:\n    urls: [\"%s\"]\n    replicas: 1\n" % (role, instance, SHARDS, url))
 
 
 # web is a config PO of every instance (the flood's victim and the alarms'
 # decoy are in it), mitigated through the notify driver.
 POS = ("pos:\n  - {name: web, prefixes: [198.51.100.0/24], drivers: [notify],\n"
        "     thresholds: {udp: {pps: 300}}}\n")
-
-
-def cluster_of(m):
-    st, body = m.request("GET", "/api/v1/cluster", token=None)
-    assert st == 200, body
-    return body
 
 
 def has_po(m, name):
@@ -114,13 +82,13 @@ def test_deployment_api(topo, tmp_path, nats, pgserver):
     col_dir = tmp_path / "col-1"
     col_dir.mkdir()
     udp = free_udp_port()
-    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url) +
+    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url, SHARDS) +
                 "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % udp + POS).start()
     eng = {}
     for name in ("eng-a", "eng-b"):
         d = tmp_path / name
         d.mkdir()
-        eng[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.url) + store + mitigate +
+        eng[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.url, SHARDS) + store + mitigate +
                           POS).start()
     a, b = eng["eng-a"], eng["eng-b"]
 

@@ -19,99 +19,18 @@ through the topo fixture (killed at teardown, even on failure) and every
 temp dir is removed.
 """
 import os
-import shutil
 import signal
 import socket
-import struct
-import subprocess
-import tempfile
 import time
-
-import pytest
 
 from conftest import need  # noqa: F401
 from nslib import wait_for
-from test_foundation_moatd import Moatd, free_port
-from test_store_postgres import PgServer
+from clusterlib import (cluster_of, cluster_yaml, flight, free_udp_port, live_attacks,  # noqa: F401
+                        nats, nf5, pgserver, rules_of, shard_of)
+from test_foundation_moatd import Moatd
 
 SHARDS = 8
 NPOS = 10
-
-
-def shard_of(name, shards=SHARDS):
-    """cluster_shard_of(): FNV-1a of the name modulo shards."""
-    h = 2166136261
-    for b in name.encode():
-        h ^= b
-        h = (h * 16777619) & 0xffffffff
-    return h % shards
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NatsServer:
-    """One nats-server with JetStream in a temp dir on a free loopback port."""
-
-    def __init__(self, topo):
-        self.topo = topo
-        self.dir = tempfile.mkdtemp(prefix="moat-e2e-nats-")
-        self.port = free_port()
-        self.proc = None
-
-    def start(self):
-        log = open(os.path.join(self.dir, "nats.log"), "a")
-        self.proc = self.topo.spawn(
-            None, shutil.which("nats-server") or "/usr/sbin/nats-server", "-a", "127.0.0.1",
-            "-p", str(self.port), "-js", "-sd", os.path.join(self.dir, "js"),
-            "-n", "moat-e2e-handover", stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-
-        def up():
-            assert self.proc.poll() is None
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    return s.recv(6) == b"INFO {"
-            except OSError:
-                return False
-        wait_for(up, timeout=15, what="nats-server to listen")
-        return self
-
-    @property
-    def url(self):
-        return "nats://127.0.0.1:%d" % self.port
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture
-def nats(topo):
-    n = NatsServer(topo)
-    try:
-        yield n.start()
-    finally:
-        n.stop()
-
-
-@pytest.fixture
-def pgserver():
-    pg = PgServer()
-    try:
-        pg.start()
-        yield pg
-    finally:
-        pg.stop()
 
 
 def pos_yaml():
@@ -123,40 +42,6 @@ def pos_yaml():
     for i in range(NPOS - 1):
         out.append("  - {name: po-%d, prefixes: [203.0.113.%d/30], drivers: [notify]}" % (i, 4 * i))
     return "\n".join(out) + "\n"
-
-
-def cluster_yaml(role, instance, url):
-    return ("cluster:\n  role: %s\n  instance: %s\n  shards: %d\n  lease_ttl: 3s\n"
-            "  nats:\n    urls: [\"%s\"]\n" % (role, instance, SHARDS, url))
-
-
-def nf5(seq, dst, packets, nrec=10):
-    """NetFlow v5: nrec UDP records 203.0.113.x -> dst of `packets` each."""
-    hdr = struct.pack("!HHIIIIBBH", 5, nrec, 1000, int(time.time()), 0, seq, 0, 0, 0)
-    recs = b""
-    for i in range(nrec):
-        recs += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([203, 0, 113, 200 + i]),
-                            socket.inet_aton(dst), b"\0" * 4, 0, 0, packets, packets * 200,
-                            900, 1000, 1234, 9, 0, 0, 17, 0, 0, 0, 0, 0, 0)
-    return hdr + recs
-
-
-def cluster_of(m):
-    st, body = m.request("GET", "/api/v1/cluster", token=None)
-    assert st == 200, body
-    return body
-
-
-def live_attacks(m, po="web"):
-    st, body = m.request("GET", "/api/v1/attacks?state=live&scope=instance", token=None)
-    assert st == 200, body
-    return [a for a in body["attacks"] if a["po"] == po]
-
-
-def flight(m, category):
-    st, body = m.request("GET", "/api/v1/flight?category=%s&limit=1000" % category, token=None)
-    assert st == 200, body
-    return body["entries"]
 
 
 def web_learned(m):
@@ -172,16 +57,8 @@ def log_of(m):
         return f.read()
 
 
-def rules_of(path):
-    """The notify script's log: one line per call, ACTION TARGET PO ..."""
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [ln.split() for ln in f if ln.strip()]
-
-
 def test_handover_on_rebalance(topo, tmp_path, nats, pgserver):
-    web_shard = shard_of("web")
+    web_shard = shard_of("web", SHARDS)
     # A gives back its lowest shards first (0 .. SHARDS/2 - 1): web's must be one.
     assert web_shard < SHARDS // 2, web_shard
     hook_log = str(tmp_path / "hook.log")
@@ -196,13 +73,13 @@ def test_handover_on_rebalance(topo, tmp_path, nats, pgserver):
 
     col_dir = tmp_path / "collect"
     col_dir.mkdir()
-    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url) +
+    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url, SHARDS) +
                 "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % udp + pos_yaml()).start()
 
     def engine(name):
         d = tmp_path / name
         d.mkdir()
-        return Moatd(topo, d, cluster_yaml("engine", name, nats.url) + store + mitigate +
+        return Moatd(topo, d, cluster_yaml("engine", name, nats.url, SHARDS) + store + mitigate +
                      detection + pos_yaml())
 
     a = engine("eng-a").start()
@@ -324,7 +201,7 @@ def test_clean_stop_mid_attack(topo, tmp_path, nats, pgserver):
     the shard over from the dead one and finds the attack ended, not a live
     one to adopt (an engine saves an attack's end at once, not a minute
     later)."""
-    web_shard = shard_of("web")
+    web_shard = shard_of("web", SHARDS)
     hook_log = str(tmp_path / "hook.log")
     hook = tmp_path / "hook.sh"
     hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
@@ -338,13 +215,13 @@ def test_clean_stop_mid_attack(topo, tmp_path, nats, pgserver):
 
     col_dir = tmp_path / "collect"
     col_dir.mkdir()
-    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url) +
+    col = Moatd(topo, col_dir, cluster_yaml("collect", "col-1", nats.url, SHARDS) +
                 "collect:\n  udp: [\"127.0.0.1:%d\"]\n" % udp + pos_yaml()).start()
     engines = {}
     for name in ("eng-a", "eng-b"):
         d = tmp_path / name
         d.mkdir()
-        engines[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.url) + store +
+        engines[name] = Moatd(topo, d, cluster_yaml("engine", name, nats.url, SHARDS) + store +
                               mitigate + detection + pos_yaml()).start()
 
     def split():
