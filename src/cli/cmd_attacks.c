@@ -89,23 +89,12 @@ cmd_attacks_run(struct cli *cli, int argc, char **argv)
 		{ "instance-only", no_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const struct outfmt_col dcols[] = {
-		{ "INSTANCE", "instance", OUTFMT_STR },
-		{ "ID", "id", OUTFMT_INT },
-		{ "PO", "po", OUTFMT_STR },
-		{ "PROTO", "protocol", OUTFMT_STR },
-		{ "PORT", "port", OUTFMT_INT },
-		{ "TYPE", "type", OUTFMT_STR },
-		{ "STATE", "state", OUTFMT_STR },
-		{ "START (UTC)", "start", OUTFMT_TIME },
-		{ "END (UTC)", "end", OUTFMT_TIME },
-		{ "PEAK PPS", "peak_pps", OUTFMT_SI },
-		{ "PEAK BPS", "peak_bps", OUTFMT_SI },
-		{ "WHY", "reason", OUTFMT_STR },
-	};
 	const char *scope = "";
 	const json_t *list;
+	/* The INSTANCE column first, shown when the entries carry one (an
+	 * engine of a cluster): cols + 1 without it. */
 	static const struct outfmt_col cols[] = {
+		{ "INSTANCE", "instance", OUTFMT_STR },
 		{ "ID", "id", OUTFMT_INT },
 		{ "PO", "po", OUTFMT_STR },
 		{ "PROTO", "protocol", OUTFMT_STR },
@@ -143,14 +132,14 @@ cmd_attacks_run(struct cli *cli, int argc, char **argv)
 	if ((rc = client_get(cli, path, &r)) != CLI_EXIT_OK)
 		return rc;
 	list = json_object_get(r.json, "attacks");
-	if (cli->json)
+	if (cli->json) {
 		client_print_raw(&r);
-	else if (cmd_attacks_have_instance(list))
-		outfmt_json_table(stdout, list, dcols,
-		    sizeof(dcols) / sizeof(dcols[0]), "no attacks");
-	else
-		outfmt_json_table(stdout, json_object_get(r.json, "attacks"), cols,
-		    sizeof(cols) / sizeof(cols[0]), "no attacks");
+	} else {
+		size_t skip = cmd_attacks_have_instance(list) ? 0 : 1;
+
+		outfmt_json_table(stdout, list, cols + skip, sizeof(cols) / sizeof(cols[0]) - skip,
+		    "no attacks");
+	}
 	client_reply_free(&r);
 	return CLI_EXIT_OK;
 }

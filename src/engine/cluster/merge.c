@@ -409,10 +409,29 @@ merge_room(struct merge *m, const size_t *n, size_t max)
 	return true;
 }
 
+/* arr (n elements of size, capacity *cap) with room for one more: as it is,
+ * or reallocated to twice the capacity (first when empty); NULL when out of
+ * memory (arr is still valid). The LIMIT_MERGE_* caps keep the counts far
+ * from overflowing. */
+static void *
+merge_grow(void *arr, uint32_t *cap, uint32_t n, uint32_t first, size_t size)
+{
+	uint32_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : first;
+	if ((p = realloc(arr, (size_t)ncap * size)) != NULL)
+		*cap = ncap;
+	return p;
+}
+
 void
 merge_add(struct merge *m, const struct reading *r)
 {
 	struct merge_bucket *b;
+	void *p;
 
 	if (m->cur == MERGE_NONE)
 		return;
@@ -421,17 +440,11 @@ merge_add(struct merge *m, const struct reading *r)
 		return;
 	}
 	b = &m->b[m->cur];
-	if (b->nr == b->capr) {
-		uint32_t cap = b->capr ? b->capr * 2 : 64;
-		struct reading *p = realloc(b->r, cap * sizeof(*p));
-
-		if (p == NULL) {
-			m->stats.overflow++;
-			return;
-		}
-		b->r = p;
-		b->capr = cap;
+	if ((p = merge_grow(b->r, &b->capr, b->nr, 64, sizeof(*b->r))) == NULL) {
+		m->stats.overflow++;
+		return;
 	}
+	b->r = p;
 	b->r[b->nr++] = *r;
 	m->nreadings++;
 }
@@ -440,6 +453,7 @@ void
 merge_top(struct merge *m, uint32_t po_id, const struct deltas_host *h)
 {
 	struct merge_bucket *b;
+	void *p;
 
 	if (m->cur == MERGE_NONE)
 		return;
@@ -448,17 +462,11 @@ merge_top(struct merge *m, uint32_t po_id, const struct deltas_host *h)
 		return;
 	}
 	b = &m->b[m->cur];
-	if (b->nt == b->capt) {
-		uint32_t cap = b->capt ? b->capt * 2 : 16;
-		struct merge_top_e *p = realloc(b->t, cap * sizeof(*p));
-
-		if (p == NULL) {
-			m->stats.overflow++;
-			return;
-		}
-		b->t = p;
-		b->capt = cap;
+	if ((p = merge_grow(b->t, &b->capt, b->nt, 16, sizeof(*b->t))) == NULL) {
+		m->stats.overflow++;
+		return;
 	}
+	b->t = p;
 	b->t[b->nt].po_id = po_id;
 	b->t[b->nt].h = *h;
 	b->nt++;
