@@ -1224,9 +1224,9 @@ cluster_report(struct cluster *c)
 		    "fell behind: dropped %" PRIu64 " delta messages received", in);
 }
 
-/* An engine with live attacks saves its detection state every
- * CLUSTER_PEERS_SAVE_NS, so the deployment's view on the other engines
- * (and a take-over's adoption) is that fresh. Loop thread. */
+/* An engine with live attacks saves them every CLUSTER_PEERS_SAVE_NS, so
+ * the deployment's view on the other engines (and a take-over's adoption)
+ * is that fresh; the baselines keep their own, slower period. Loop thread. */
 static void
 cluster_save_for_peers(struct cluster *c)
 {
@@ -1236,7 +1236,7 @@ cluster_save_for_peers(struct cluster *c)
 	    decision_live_count(detection_decision(c->det)) == 0)
 		return;
 	c->peers_saved_ns = now;
-	(void)detection_save(c->det);
+	(void)detection_save_attacks(c->det);
 }
 
 void

@@ -598,6 +598,19 @@ detection_save(struct detection_ctx *d)
 	return store_commit(s);
 }
 
+int
+detection_save_attacks(struct detection_ctx *d)
+{
+	uint8_t *blob;
+	size_t len;
+	int r;
+
+	d->save_soon = false;
+	if ((r = decision_save(d->dp, &blob, &len)) < 0)
+		return r;
+	return detection_put(engine_store(d->e), "decision", blob, len);
+}
+
 /* Parse a saved names blob (untrusted: from the store) into a table of n
  * names (malloc'd into ret_names, *ret_n). */
 static int
@@ -803,7 +816,11 @@ detection_tick(void *state, uint64_t now_ns)
 	for (size_t i = 0; i < DETECT_NREGISTERED; i++)
 		detect_registry[i]->tick(d->det[i], now_ns);
 	decision_tick(d->dp, now_ns);
-	if ((++d->ticks % DETECTION_SAVE_TICKS == 0 || d->save_soon) && (r = detection_save(d)) < 0) {
+	if (++d->ticks % DETECTION_SAVE_TICKS == 0)
+		r = detection_save(d);
+	else
+		r = d->save_soon ? detection_save_attacks(d) : 0;
+	if (r < 0) {
 		log_ratelimited(1, 600, log_warnx, "detection: saving learned state failed: %s",
 		    strerror(-r));
 		health_report(engine_health(d->e), "detection", 0.2, "saving learned state: %s",

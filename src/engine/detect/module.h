@@ -87,6 +87,10 @@ void detection_external(struct detection_ctx *d, const struct detection *det,
 
 /* Save the learned state and the attacks to the store now. */
 int detection_save(struct detection_ctx *d);
+/* Save the attacks alone (the decision blob, which names its POs): what a
+ * take-over adopts and the deployment's view reads, without rewriting
+ * every PO's baselines. */
+int detection_save_attacks(struct detection_ctx *d);
 
 /* Cluster (engine/cluster): the take-over of another instance's live
  * attacks (decision_adopt(); blob is its saved "detect/decision"). An
