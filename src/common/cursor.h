@@ -58,6 +58,20 @@ cur_skip(struct cursor *c, size_t n)
 	return true;
 }
 
+/* The next n bytes, consumed; NULL (nothing consumed) when fewer are left.
+ * The fixed-width reads below are this plus their byte order. */
+static inline const uint8_t *
+cur_take(struct cursor *c, size_t n)
+{
+	const uint8_t *q;
+
+	if (n > cur_left(c))
+		return NULL;
+	q = c->p + c->off;
+	c->off += n;
+	return q;
+}
+
 static inline bool
 cur_u8(struct cursor *c, uint8_t *ret)
 {
@@ -70,26 +84,22 @@ cur_u8(struct cursor *c, uint8_t *ret)
 static inline bool
 cur_be16(struct cursor *c, uint16_t *ret)
 {
-	const uint8_t *q;
+	const uint8_t *q = cur_take(c, 2);
 
-	if (cur_left(c) < 2)
+	if (q == NULL)
 		return false;
-	q = c->p + c->off;
 	*ret = (uint16_t)((unsigned)q[0] << 8 | q[1]);
-	c->off += 2;
 	return true;
 }
 
 static inline bool
 cur_be32(struct cursor *c, uint32_t *ret)
 {
-	const uint8_t *q;
+	const uint8_t *q = cur_take(c, 4);
 
-	if (cur_left(c) < 4)
+	if (q == NULL)
 		return false;
-	q = c->p + c->off;
 	*ret = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
-	c->off += 4;
 	return true;
 }
 
@@ -111,26 +121,22 @@ cur_be64(struct cursor *c, uint64_t *ret)
 static inline bool
 cur_le16(struct cursor *c, uint16_t *ret)
 {
-	const uint8_t *q;
+	const uint8_t *q = cur_take(c, 2);
 
-	if (cur_left(c) < 2)
+	if (q == NULL)
 		return false;
-	q = c->p + c->off;
 	*ret = (uint16_t)(q[0] | (unsigned)q[1] << 8);
-	c->off += 2;
 	return true;
 }
 
 static inline bool
 cur_le32(struct cursor *c, uint32_t *ret)
 {
-	const uint8_t *q;
+	const uint8_t *q = cur_take(c, 4);
 
-	if (cur_left(c) < 4)
+	if (q == NULL)
 		return false;
-	q = c->p + c->off;
 	*ret = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
-	c->off += 4;
 	return true;
 }
 
