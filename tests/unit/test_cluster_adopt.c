@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "decision_test.h"
 #include <errno.h>
 
 #include "engine/detect/decision.h"
@@ -31,37 +33,6 @@
 #define BLOCK_A (UINT64_C(9) << 32)
 #define BLOCK_B (UINT64_C(7) << 32)
 
-static struct dparams params;
-
-static const struct dparams *
-h_params(void *ctx, uint32_t po_id)
-{
-	(void)ctx;
-	(void)po_id;
-	return &params;
-}
-
-/* PO ids of engine "a": po<id>; of engine "b": po<id - 100>. */
-static const char *
-a_name(void *ctx, uint32_t po_id)
-{
-	static char name[16];
-
-	(void)ctx;
-	snprintf(name, sizeof(name), "po%u", po_id);
-	return name;
-}
-
-static void
-attack(struct decision *dp, uint32_t po, uint64_t t_s)
-{
-	struct detection d = { .kind = DETECT_ATTACK, .detector = "threshold", .po_id = po,
-		.proto = PROTO_UDP, .dir = DIR_IN, .confidence = 90, .time_ns = t_s * NS,
-		.expiry_ns = (t_s + 60) * NS };
-
-	strcpy(d.reason, "flood");
-	decision_detect(dp, &d);
-}
 
 /* Engine b knows po1 and po3 as ids 101 and 103; only po1 is in the shard. */
 static bool
@@ -77,21 +48,21 @@ keep_po1(void *ctx, const char *po, uint32_t *ret_po_id)
 static void
 test_adopt(void **state)
 {
-	struct decision_hooks hooks = { .params = h_params, .po_name = a_name };
+	struct decision_hooks hooks = { .params = dt_params_of, .po_name = dt_po_name };
 	struct decision *a, *b, *a2;
 	const struct decision_attack *x;
 	uint8_t *blob, *rest;
 	size_t len, rest_len;
 
 	(void)state;
-	dparams_default(&params);
+	dparams_default(&dt_params);
 	assert_int_equal(decision_new(&hooks, &a), 0);
 	assert_int_equal(decision_new(&hooks, &b), 0);
 	decision_id_base(a, BLOCK_A);
 	decision_id_base(b, BLOCK_B);
-	attack(a, 1, 100);
-	attack(a, 3, 100);
-	attack(b, 7, 100);
+	dt_attack(a, 1, 100);
+	dt_attack(a, 3, 100);
+	dt_attack(b, 7, 100);
 	assert_non_null(decision_get(a, BLOCK_A));
 	assert_non_null(decision_get(a, BLOCK_A + 1));
 	assert_non_null(decision_get(b, BLOCK_B));
@@ -128,7 +99,7 @@ test_adopt(void **state)
 	decision_id_base(a2, BLOCK_B);
 	assert_int_equal(decision_load(a2, blob, len), 0);
 	assert_non_null(decision_get(a2, BLOCK_A));
-	attack(a2, 5, 200);
+	dt_attack(a2, 5, 200);
 	assert_non_null(decision_get(a2, BLOCK_B + 1));
 	decision_free(a2);
 	free(blob);
@@ -155,7 +126,7 @@ h_changed(void *ctx, const struct decision_attack *a, enum decision_state old)
 static void
 test_hand_over_attacks(void **state)
 {
-	struct decision_hooks hooks = { .params = h_params, .po_name = a_name,
+	struct decision_hooks hooks = { .params = dt_params_of, .po_name = dt_po_name,
 		.changed = h_changed };
 	struct decision *a, *b;
 	const struct decision_attack *x;
@@ -164,13 +135,13 @@ test_hand_over_attacks(void **state)
 	unsigned before;
 
 	(void)state;
-	dparams_default(&params);
+	dparams_default(&dt_params);
 	assert_int_equal(decision_new(&hooks, &a), 0);
 	assert_int_equal(decision_new(&hooks, &b), 0);
 	decision_id_base(a, BLOCK_A);
 	decision_id_base(b, BLOCK_B);
-	attack(a, 1, 100);
-	attack(a, 3, 100);
+	dt_attack(a, 1, 100);
+	dt_attack(a, 3, 100);
 	assert_int_equal(decision_save_some(a, keep_po1, NULL, &blob, &len), 1);
 	before = changes;
 	assert_int_equal(decision_drop(a, keep_po1, NULL), 1);

@@ -18,55 +18,27 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "decision_test.h"
+
 #include "engine/cluster/peers.h"
 #include "engine/detect/decision.h"
 #include "engine/detect/params.h"
 
 #define NS 1000000000ULL
 
-static struct dparams params;
-
-static const struct dparams *
-h_params(void *ctx, uint32_t po_id)
-{
-	(void)ctx;
-	(void)po_id;
-	return &params;
-}
-
-static const char *
-h_name(void *ctx, uint32_t po_id)
-{
-	static char name[16];
-
-	(void)ctx;
-	snprintf(name, sizeof(name), "po%u", po_id);
-	return name;
-}
-
-static void
-attack(struct decision *dp, uint32_t po, uint64_t t_s)
-{
-	struct detection d = { .kind = DETECT_ATTACK, .detector = "threshold", .po_id = po,
-		.proto = PROTO_UDP, .dir = DIR_IN, .confidence = 90, .time_ns = t_s * NS,
-		.expiry_ns = (t_s + 60) * NS };
-
-	strcpy(d.reason, "flood");
-	decision_detect(dp, &d);
-}
 
 /* A decision blob with live attacks on po1 and po2 (ids from base). */
 static void
 blob_of(uint64_t base, uint8_t **ret, size_t *ret_len)
 {
-	struct decision_hooks hooks = { .params = h_params, .po_name = h_name };
+	struct decision_hooks hooks = { .params = dt_params_of, .po_name = dt_po_name };
 	struct decision *dp;
 
-	dparams_default(&params);
+	dparams_default(&dt_params);
 	assert_int_equal(decision_new(&hooks, &dp), 0);
 	decision_id_base(dp, base);
-	attack(dp, 1, 100);
-	attack(dp, 2, 100);
+	dt_attack(dp, 1, 100);
+	dt_attack(dp, 2, 100);
 	assert_int_equal(decision_save(dp, ret, ret_len), 0);
 	decision_free(dp);
 }
