@@ -145,6 +145,21 @@ def cluster_yaml(role, instance, urls, shards, replicas=1):
             % (role, instance, shards, ", ".join('"%s"' % u for u in urls), replicas))
 
 
+def notify_hook(tmp_path):
+    """A notify driver script appending each call to hook.log (nothing
+    touches a firewall): returns the log's path and the mitigate: section."""
+    hook_log = str(tmp_path / "hook.log")
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
+    os.chmod(hook, 0o755)
+    return hook_log, "mitigate:\n  drivers:\n    notify: {script: %s}\n" % hook
+
+
+def store_yaml(pg):
+    """The store: section of an instance sharing the PostgreSQL server pg."""
+    return 'store:\n  backend: postgres\n  conninfo: "%s"\n' % pg.conninfo()
+
+
 def nf5(seq, dst, packets, nrec=10):
     """NetFlow v5: nrec UDP records 203.0.113.x -> dst of `packets` each."""
     hdr = struct.pack("!HHIIIIBBH", 5, nrec, 1000, int(time.time()), 0, seq, 0, 0, 0)

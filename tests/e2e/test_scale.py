@@ -26,7 +26,7 @@ import time
 from conftest import need  # noqa: F401
 from nslib import wait_for
 from clusterlib import (cluster_of, cluster_yaml, free_udp_port, live_attacks, nats,  # noqa: F401
-                        nats3, nf5, pgserver, rules_of, shard_of)
+                        nats3, nf5, notify_hook, pgserver, rules_of, shard_of, store_yaml)
 from test_foundation_moatd import Moatd
 
 SHARDS = 8
@@ -56,12 +56,8 @@ def run_failover(topo, tmp_path, nats, pgserver, replicas=1, disturb=None):
     """The scenario; disturb(), if given, runs after the take-over while the
     flood goes on (a NATS node restart)."""
     web_shard = shard_of("web", SHARDS)
-    hook_log = str(tmp_path / "hook.log")
-    hook = tmp_path / "hook.sh"
-    hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
-    os.chmod(hook, 0o755)
-    store = 'store:\n  backend: postgres\n  conninfo: "%s"\n' % pgserver.conninfo()
-    mitigate = ("mitigate:\n  drivers:\n    notify: {script: %s}\n" % hook)
+    hook_log, mitigate = notify_hook(tmp_path)
+    store = store_yaml(pgserver)
     cols = {}
     for name in COLLECTORS:
         d = tmp_path / name

@@ -39,7 +39,7 @@ import time
 from conftest import need  # noqa: F401
 from nslib import wait_for
 from clusterlib import (cluster_of, cluster_yaml, free_udp_port, nats, nf5,  # noqa: F401
-                        pgserver, shard_of)
+                        notify_hook, pgserver, shard_of, store_yaml)
 from test_foundation_moatd import Moatd
 
 SHARDS = 4
@@ -72,12 +72,8 @@ def web_attack(m, kind=None):
 
 
 def test_deployment_api(topo, tmp_path, nats, pgserver):
-    hook_log = str(tmp_path / "hook.log")
-    hook = tmp_path / "hook.sh"
-    hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
-    os.chmod(hook, 0o755)
-    store = 'store:\n  backend: postgres\n  conninfo: "%s"\n' % pgserver.conninfo()
-    mitigate = "mitigate:\n  drivers:\n    notify: {script: %s}\n" % hook
+    hook_log, mitigate = notify_hook(tmp_path)
+    store = store_yaml(pgserver)
 
     col_dir = tmp_path / "col-1"
     col_dir.mkdir()

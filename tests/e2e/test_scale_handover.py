@@ -18,7 +18,6 @@ an attack ended leaves nothing live to adopt. Every process is started
 through the topo fixture (killed at teardown, even on failure) and every
 temp dir is removed.
 """
-import os
 import signal
 import socket
 import time
@@ -26,7 +25,7 @@ import time
 from conftest import need  # noqa: F401
 from nslib import wait_for
 from clusterlib import (cluster_of, cluster_yaml, flight, free_udp_port, live_attacks,  # noqa: F401
-                        nats, nf5, pgserver, rules_of, shard_of)
+                        nats, nf5, notify_hook, pgserver, rules_of, shard_of, store_yaml)
 from test_foundation_moatd import Moatd
 
 SHARDS = 8
@@ -61,12 +60,8 @@ def test_handover_on_rebalance(topo, tmp_path, nats, pgserver):
     web_shard = shard_of("web", SHARDS)
     # A gives back its lowest shards first (0 .. SHARDS/2 - 1): web's must be one.
     assert web_shard < SHARDS // 2, web_shard
-    hook_log = str(tmp_path / "hook.log")
-    hook = tmp_path / "hook.sh"
-    hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
-    os.chmod(hook, 0o755)
-    store = 'store:\n  backend: postgres\n  conninfo: "%s"\n' % pgserver.conninfo()
-    mitigate = "mitigate:\n  drivers:\n    notify: {script: %s}\n" % hook
+    hook_log, mitigate = notify_hook(tmp_path)
+    store = store_yaml(pgserver)
     # A short learning period, so A learns web before the flood.
     detection = "detection:\n  set:\n    rate.warmup: 1s\n    rate.learn: 4s\n"
     udp = free_udp_port()
@@ -202,12 +197,8 @@ def test_clean_stop_mid_attack(topo, tmp_path, nats, pgserver):
     one to adopt (an engine saves an attack's end at once, not a minute
     later)."""
     web_shard = shard_of("web", SHARDS)
-    hook_log = str(tmp_path / "hook.log")
-    hook = tmp_path / "hook.sh"
-    hook.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % hook_log)
-    os.chmod(hook, 0o755)
-    store = 'store:\n  backend: postgres\n  conninfo: "%s"\n' % pgserver.conninfo()
-    mitigate = "mitigate:\n  drivers:\n    notify: {script: %s}\n" % hook
+    hook_log, mitigate = notify_hook(tmp_path)
+    store = store_yaml(pgserver)
     # The threshold detector declares at once; a short expiry and quiet
     # period end the attack soon after the flood.
     detection = "detection:\n  set:\n    threshold_expiry: 2s\n    quiet: 2s\n"
